@@ -1,0 +1,1 @@
+"""The kernel: keys, event codec, encrypted store and projection."""

@@ -1,0 +1,180 @@
+"""Every cryptographic primitive Shora uses, behind one small module.
+
+All primitives come from libsodium (PyNaCl) and libsecp256k1 (coincurve).
+Verification functions return nothing and raise BadSignature on failure.
+Key encodings are raw bytes of fixed length; the lengths are checked here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import nacl.bindings as sodium
+import nacl.exceptions
+import nacl.pwhash
+from coincurve import PrivateKey, PublicKeyXOnly
+
+from shora.errors import BadSignature, InvalidInput
+
+SIGN_PK_LEN = 32
+SIGN_SK_LEN = 64
+SIG_LEN = 64
+KX_PK_LEN = 32
+KX_SK_LEN = 32
+KEY_LEN = 32
+NONCE_LEN = 24
+AEAD_TAG_LEN = 16
+SEAL_OVERHEAD = sodium.crypto_box_SEALBYTES
+
+# Argon2id at libsodium's "moderate" limits (256 MiB, 3 passes).
+KDF_OPSLIMIT = nacl.pwhash.argon2id.OPSLIMIT_MODERATE
+KDF_MEMLIMIT = nacl.pwhash.argon2id.MEMLIMIT_MODERATE
+KDF_SALT_LEN = nacl.pwhash.argon2id.SALTBYTES
+
+
+def random_bytes(n: int) -> bytes:
+    return os.urandom(n)
+
+
+def sha256(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def keyed_hash(key: bytes, data: bytes, size: int = 32) -> bytes:
+    """BLAKE2b keyed hash (a MAC)."""
+    return hashlib.blake2b(data, key=key, digest_size=size).digest()
+
+
+# --- Ed25519: member signatures -------------------------------------------------
+
+
+def sign_keypair() -> tuple[bytes, bytes]:
+    """Return (public key, secret key) for Ed25519."""
+    pk, sk = sodium.crypto_sign_keypair()
+    return bytes(pk), bytes(sk)
+
+
+def sign(secret_key: bytes, message: bytes) -> bytes:
+    return bytes(sodium.crypto_sign(message, secret_key)[:SIG_LEN])
+
+
+def verify(public_key: bytes, message: bytes, signature: bytes) -> None:
+    """Raise BadSignature unless signature is a valid Ed25519 signature of message."""
+    if len(public_key) != SIGN_PK_LEN or len(signature) != SIG_LEN:
+        raise BadSignature("signature or key has the wrong length")
+    try:
+        sodium.crypto_sign_open(signature + message, public_key)
+    except nacl.exceptions.BadSignatureError as exc:
+        raise BadSignature("member signature does not verify") from exc
+    except nacl.exceptions.ValueError as exc:  # a key that is not a curve point
+        raise BadSignature("member key is not a valid Ed25519 key") from exc
+
+
+# --- X25519 sealed boxes: key delivery ------------------------------------------
+
+
+def kx_keypair() -> tuple[bytes, bytes]:
+    """Return (public key, secret key) for X25519."""
+    pk, sk = sodium.crypto_box_keypair()
+    return bytes(pk), bytes(sk)
+
+
+def seal(recipient_pk: bytes, message: bytes) -> bytes:
+    """libsodium sealed box: anonymous-sender encryption to a public key."""
+    return bytes(sodium.crypto_box_seal(message, recipient_pk))
+
+
+def unseal(public_key: bytes, secret_key: bytes, sealed: bytes) -> bytes | None:
+    """Open a sealed box addressed to us, or return None if it is not for us."""
+    try:
+        return bytes(sodium.crypto_box_seal_open(sealed, public_key, secret_key))
+    except (nacl.exceptions.CryptoError, nacl.exceptions.ValueError, nacl.exceptions.TypeError):
+        return None
+
+
+# --- XChaCha20-Poly1305 AEAD: content ------------------------------------------
+
+
+def aead_encrypt(key: bytes, plaintext: bytes, ad: bytes) -> bytes:
+    """Return nonce || ciphertext || tag."""
+    nonce = os.urandom(NONCE_LEN)
+    ct = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, ad, nonce, key)
+    return nonce + bytes(ct)
+
+
+def aead_decrypt(key: bytes, sealed: bytes, ad: bytes) -> bytes | None:
+    """Decrypt nonce || ciphertext || tag, or return None if it does not authenticate."""
+    if len(sealed) < NONCE_LEN + AEAD_TAG_LEN:
+        return None
+    try:
+        return bytes(
+            sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
+                sealed[NONCE_LEN:], ad, sealed[:NONCE_LEN], key
+            )
+        )
+    except nacl.exceptions.CryptoError:
+        return None
+
+
+# --- Argon2id: passphrases -------------------------------------------------------
+
+
+def derive_key(
+    passphrase: bytes, salt: bytes, opslimit: int = KDF_OPSLIMIT, memlimit: int = KDF_MEMLIMIT
+) -> bytes:
+    if len(salt) != KDF_SALT_LEN:
+        raise InvalidInput("salt has the wrong length")
+    return bytes(
+        nacl.pwhash.argon2id.kdf(KEY_LEN, passphrase, salt, opslimit=opslimit, memlimit=memlimit)
+    )
+
+
+# --- secp256k1 BIP-340 Schnorr: envelope (write keys) ----------------------------
+
+
+def write_keypair() -> tuple[bytes, bytes]:
+    """Return (x-only public key, secret key) for a council write key."""
+    sk = PrivateKey()
+    return sk.public_key_xonly.format(), sk.secret
+
+
+def write_public_key(secret: bytes) -> bytes:
+    return bytes(PrivateKey(secret).public_key_xonly.format())
+
+
+class WriteSigner:
+    """A council write key, parsed once for many signatures."""
+
+    __slots__ = ("_key", "public_key")
+
+    def __init__(self, secret: bytes) -> None:
+        self._key = PrivateKey(secret)
+        self.public_key: bytes = self._key.public_key_xonly.format()
+
+    def sign(self, digest: bytes) -> bytes:
+        return bytes(self._key.sign_schnorr(digest))
+
+
+class WriteVerifier:
+    """A parsed x-only public key, cached because parsing costs as much as verifying."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, public_key: bytes) -> None:
+        try:
+            self._key = PublicKeyXOnly(public_key)
+        except ValueError as exc:
+            raise BadSignature("envelope pubkey is not a valid secp256k1 x-only key") from exc
+
+    def verify(self, digest: bytes, signature: bytes) -> None:
+        try:
+            ok = self._key.verify(signature, digest)
+        except ValueError as exc:
+            raise BadSignature("envelope signature is malformed") from exc
+        if not ok:
+            raise BadSignature("envelope signature does not verify")
+
+
+def schnorr_verify(public_key: bytes, digest: bytes, signature: bytes) -> None:
+    WriteVerifier(public_key).verify(digest, signature)
