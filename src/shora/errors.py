@@ -77,3 +77,5 @@ class NotAMember(RemoteError):
 
 class BundleDamaged(RemoteError):
     """A bundle is truncated or has been tampered with."""
+
+    records_read: int = 0

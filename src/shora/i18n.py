@@ -1,0 +1,247 @@
+"""Translation, digits and dates: Persian first, English as the fallback.
+
+The catalogues are the gettext .po files shipped in ``shora/locale``. They are
+read with Babel on first use and cached per language, so there are no compiled
+.mo files to keep in sync. The current language lives in a ContextVar, so the
+nodes, requests and tasks sharing one process can each speak their own.
+
+Usage::
+
+    from shora.i18n import _, ngettext, number
+
+    _("Council created")
+    ngettext("{n} member", "{n} members", n).format(n=number(n))
+
+Add strings, then run ``python scripts/update_catalogues.py`` and fill in Persian.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from typing import IO
+
+from babel.messages.pofile import read_po
+
+from shora.errors import InvalidInput
+
+SUPPORTED = ("fa", "en")
+DEFAULT = "en"
+# The first of these that is set and non-empty decides, as in POSIX (LC_ALL beats LANG).
+ENV_VARIABLES = ("SHORA_LANG", "LC_ALL", "LC_MESSAGES", "LANG")
+
+# gettext plural rules. Persian counts with a singular noun («۳ عضو»), so one form.
+PLURAL_RULES: Mapping[str, Callable[[int], int]] = {
+    "fa": lambda n: 0,
+    "en": lambda n: 0 if n == 1 else 1,
+}
+
+_language: ContextVar[str] = ContextVar("shora_language", default=DEFAULT)
+
+_LATIN_DIGITS = "0123456789"
+_PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"  # U+06F0..U+06F9
+_ARABIC_INDIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"  # U+0660..U+0669
+_TO_PERSIAN = str.maketrans(_LATIN_DIGITS, _PERSIAN_DIGITS)
+_TO_LATIN = str.maketrans(_PERSIAN_DIGITS + _ARABIC_INDIC_DIGITS, _LATIN_DIGITS * 2)
+_PERSIAN_LETTERS = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک"})
+_PERSIAN_THOUSANDS = "٬"  # U+066C ARABIC THOUSANDS SEPARATOR
+_PERSIAN_COMMA = "،"  # U+060C
+
+PERSIAN_MONTHS = (
+    "فروردین",
+    "اردیبهشت",
+    "خرداد",
+    "تیر",
+    "مرداد",
+    "شهریور",
+    "مهر",
+    "آبان",
+    "آذر",
+    "دی",
+    "بهمن",
+    "اسفند",
+)
+
+
+# --- the current language ---------------------------------------------------
+
+
+def current_language() -> str:
+    """The language of the current context ("fa" or "en")."""
+    return _language.get()
+
+
+def set_language(lang: str) -> None:
+    """Speak `lang` in the current context from now on; InvalidInput if unsupported."""
+    if lang not in SUPPORTED:
+        raise InvalidInput(
+            _("Unsupported language {lang}; choose one of: {choices}").format(
+                lang=lang, choices=", ".join(SUPPORTED)
+            )
+        )
+    _language.set(lang)
+
+
+@contextmanager
+def using_language(lang: str) -> Iterator[None]:
+    """Speak `lang` inside the block only, then restore the previous language."""
+    previous = current_language()
+    set_language(lang)
+    try:
+        yield
+    finally:
+        _language.set(previous)
+
+
+def language_from_env(environ: Mapping[str, str]) -> str:
+    """The language asked for by SHORA_LANG, LC_ALL, LC_MESSAGES or LANG ("fa_IR.UTF-8" -> "fa").
+
+    The first variable that is set decides; an unsupported language there (or "C") means "en".
+    """
+    for name in ENV_VARIABLES:
+        value = environ.get(name, "").strip()
+        if value:
+            lang = value.split(".")[0].split("@")[0].replace("-", "_").split("_")[0].lower()
+            return lang if lang in SUPPORTED else DEFAULT
+    return DEFAULT
+
+
+# --- catalogues ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Translations:
+    """One language's catalogue: msgid -> its translated forms (only complete ones)."""
+
+    messages: Mapping[str, tuple[str, ...]]
+    plural: Callable[[int], int]
+
+    def gettext(self, message: str) -> str:
+        forms = self.messages.get(message)
+        return forms[0] if forms else message
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        forms = self.messages.get(singular)
+        index = self.plural(n)
+        if forms and index < len(forms):
+            return forms[index]
+        return singular if n == 1 else plural
+
+
+def load_translations(po_file: IO[bytes], lang: str) -> Translations:
+    """Read a .po file; untranslated and fuzzy entries are left out, so they fall back."""
+    catalog = read_po(po_file, locale=lang, ignore_obsolete=True, abort_invalid=True)
+    messages: dict[str, tuple[str, ...]] = {}
+    for message in catalog:
+        if not message.id or message.fuzzy:
+            continue
+        forms = _forms(message.string)
+        if all(forms):
+            messages[_forms(message.id)[0]] = forms
+    return Translations(messages=messages, plural=PLURAL_RULES[lang])
+
+
+def _forms(value: object) -> tuple[str, ...]:
+    """A Babel msgid or msgstr (a string, or a sequence of them for plurals) as a tuple."""
+    items = value if isinstance(value, tuple | list) else (value,)
+    return tuple(item if isinstance(item, str) else "" for item in items)
+
+
+@functools.cache
+def translations(lang: str) -> Translations:
+    """The shipped catalogue for `lang`, read once per process."""
+    if lang not in SUPPORTED:
+        raise InvalidInput(f"unsupported language {lang!r}")
+    path = resources.files("shora") / "locale" / lang / "LC_MESSAGES" / "shora.po"
+    with path.open("rb") as po_file:
+        return load_translations(po_file, lang)
+
+
+def _(message: str) -> str:
+    """`message` in the current language."""
+    return translations(current_language()).gettext(message)
+
+
+def N_(message: str) -> str:
+    """Mark `message` for the catalogue without translating it yet; pass it to _() later."""
+    return message
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The form of a counted message that fits `n`, in the current language."""
+    return translations(current_language()).ngettext(singular, plural, n)
+
+
+# --- digits, numbers and names -------------------------------------------------
+
+
+def digits(text: str) -> str:
+    """`text` with Latin digits written as Persian ones when the language is "fa"."""
+    return text.translate(_TO_PERSIAN) if current_language() == "fa" else text
+
+
+def number(n: int) -> str:
+    """An integer with thousands grouped: "1,234" in en, "۱٬۲۳۴" in fa."""
+    text = f"{n:,}"
+    if current_language() == "fa":
+        return text.replace(",", _PERSIAN_THOUSANDS).translate(_TO_PERSIAN)
+    return text
+
+
+def normalize_digits(text: str) -> str:
+    """Persian and Arabic-Indic digits to Latin ones; every numeric input goes through this."""
+    return text.translate(_TO_LATIN)
+
+
+def normalize_persian(text: str) -> str:
+    """Arabic ي ى ك to Persian ی ک, outer spaces stripped, NFC: before comparing or storing."""
+    return unicodedata.normalize("NFC", text.translate(_PERSIAN_LETTERS).strip())
+
+
+# --- dates ---------------------------------------------------------------------
+
+
+def to_jalali(year: int, month: int, day: int) -> tuple[int, int, int]:
+    """The Solar Hijri (Jalali) date of a Gregorian date.
+
+    The arithmetic 33-year-cycle algorithm (as in the widely used jdf.scr): count the days
+    since a fixed epoch, then peel off 33-year cycles (12053 days), 4-year groups (1461 days)
+    and years. It agrees with the official, equinox-based calendar over the present era.
+    """
+    days_before_month = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
+    leap_year = year + 1 if month > 2 else year  # counts this year's 29 Feb once it has passed
+    days = (
+        355666
+        + 365 * year
+        + (leap_year + 3) // 4
+        - (leap_year + 99) // 100
+        + (leap_year + 399) // 400
+        + day
+        + days_before_month[month - 1]
+    )
+    jy = -1595 + 33 * (days // 12053)
+    days %= 12053
+    jy += 4 * (days // 1461)
+    days %= 1461
+    if days > 365:
+        jy += (days - 1) // 365
+        days = (days - 1) % 365
+    if days < 186:  # the first six months have 31 days
+        return jy, 1 + days // 31, 1 + days % 31
+    return jy, 7 + (days - 186) // 30, 1 + (days - 186) % 30
+
+
+def format_time(ts: int) -> str:
+    """A UTC instant (Unix seconds) for people: Gregorian in en, Solar Hijri in fa."""
+    moment = datetime.fromtimestamp(ts, tz=UTC)
+    if current_language() == "fa":
+        jy, jm, jd = to_jalali(moment.year, moment.month, moment.day)
+        text = f"{jd} {PERSIAN_MONTHS[jm - 1]} {jy}{_PERSIAN_COMMA} {moment:%H:%M}"
+        return text.translate(_TO_PERSIAN)
+    return f"{moment:%Y-%m-%d %H:%M} UTC"

@@ -1,0 +1,170 @@
+"""The inner event: what only members see, and its encryption into an envelope.
+
+An inner event is the msgpack array [payload, signature]. The payload is itself
+msgpack bytes (see InnerPayload); the member signs those exact bytes, and they are
+verified as received — nothing is re-encoded to verify. The inner id is
+SHA-256(payload), which parents refer to.
+
+The envelope content is base64(0x01 || nonce(24) || XChaCha20-Poly1305 ciphertext)
+under the epoch's content key, with associated data "shora/content/v1" || write key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import msgspec
+
+from shora.errors import BadSignature, MalformedEvent, OversizedEvent, UnknownKind, WrongEpoch
+from shora.kernel import crypto, nip01
+
+SHORA_KIND = 4040  # a council event, content encrypted under the epoch content key
+WELCOME_KIND = 4041  # key delivery to an admitted newcomer (sealed box)
+
+CONTENT_VERSION = 1
+MAX_PARENTS = 16
+MAX_BODY_BYTES = 40 * 1024
+MAX_PAYLOAD_BYTES = MAX_BODY_BYTES + 1024
+SIGN_CONTEXT = b"shora/inner/v1\x00"
+CONTENT_AD = b"shora/content/v1"
+COUNCIL_CONTEXT = b"shora/council/v1"
+
+Bytes16 = Annotated[bytes, msgspec.Meta(min_length=16, max_length=16)]
+Bytes32 = Annotated[bytes, msgspec.Meta(min_length=32, max_length=32)]
+Bytes64 = Annotated[bytes, msgspec.Meta(min_length=64, max_length=64)]
+
+
+class InnerPayload(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True):
+    v: Annotated[int, msgspec.Meta(ge=1, le=1)]
+    council: Bytes32
+    epoch: Bytes32  # the write key (x-only) of the epoch this event is encrypted under
+    author: Bytes32  # the member's Ed25519 key for this council
+    parents: Annotated[list[Bytes32], msgspec.Meta(max_length=MAX_PARENTS)]
+    clock: Annotated[int, msgspec.Meta(ge=1, lt=2**53)]  # 1 + max(parent clocks)
+    time: Annotated[int, msgspec.Meta(ge=0, lt=2**53)]  # author's claim, ms since epoch
+    kind: Annotated[str, msgspec.Meta(pattern="^[a-z][a-z0-9_.]{0,39}$")]
+    body: Annotated[bytes, msgspec.Meta(max_length=MAX_BODY_BYTES)]
+
+
+class SignedInner(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True):
+    payload: Annotated[bytes, msgspec.Meta(max_length=MAX_PAYLOAD_BYTES)]
+    sig: Bytes64
+
+
+# --- the registry of event kinds -------------------------------------------------
+
+_SCHEMAS: dict[str, type[msgspec.Struct]] = {}
+_DECODERS: dict[str, msgspec.msgpack.Decoder[Any]] = {}
+_encoder = msgspec.msgpack.Encoder()
+
+
+def register_kind(kind: str, schema: type[msgspec.Struct]) -> None:
+    """Domain modules add their kinds here; the envelope and inner format never change."""
+    if kind in _SCHEMAS and _SCHEMAS[kind] is not schema:
+        raise ValueError(f"kind {kind} registered twice")
+    _SCHEMAS[kind] = schema
+    _DECODERS[kind] = msgspec.msgpack.Decoder(schema)
+
+
+def known_kinds() -> list[str]:
+    return sorted(_SCHEMAS)
+
+
+def encode_body(body: msgspec.Struct) -> bytes:
+    return _encoder.encode(body)
+
+
+def decode_body(kind: str, body: bytes) -> Any:
+    decoder = _DECODERS.get(kind)
+    if decoder is None:
+        raise UnknownKind(f"unknown event kind {kind!r}")
+    try:
+        return decoder.decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise MalformedEvent(f"body of {kind} does not match its schema: {exc}") from exc
+
+
+# --- encoding ----------------------------------------------------------------------
+
+_payload_decoder = msgspec.msgpack.Decoder(InnerPayload)
+_signed_decoder = msgspec.msgpack.Decoder(SignedInner)
+
+
+def decode_payload(raw: bytes) -> InnerPayload:
+    """Decode a payload read back from our own store (it was verified on the way in)."""
+    return _payload_decoder.decode(raw)
+
+
+def council_id_for(author: bytes, genesis_body: bytes) -> bytes:
+    """A council's id binds its founder and its founding body: only one genesis fits it."""
+    return crypto.sha256(COUNCIL_CONTEXT + author + genesis_body)
+
+
+def encode_payload(payload: InnerPayload) -> bytes:
+    raw = _encoder.encode(payload)
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        raise OversizedEvent(f"event payload of {len(raw)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+    return raw
+
+
+def sign_payload(sign_sk: bytes, raw_payload: bytes) -> bytes:
+    sig = crypto.sign(sign_sk, SIGN_CONTEXT + raw_payload)
+    return _encoder.encode(SignedInner(raw_payload, sig))
+
+
+def seal_content(content_key: bytes, write_pk: bytes, signed_inner: bytes) -> str:
+    ct = crypto.aead_encrypt(content_key, signed_inner, CONTENT_AD + write_pk)
+    return base64.b64encode(bytes([CONTENT_VERSION]) + ct).decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """An envelope whose both signatures verified and whose content decrypted."""
+
+    envelope: nip01.Envelope
+    inner_id: bytes
+    payload: InnerPayload
+    raw_payload: bytes
+    body: Any
+
+
+def decrypt_content(envelope: nip01.Envelope, content_key: bytes, write_pk: bytes) -> bytes:
+    try:
+        blob = base64.b64decode(envelope.content, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise MalformedEvent("envelope content is not base64") from exc
+    if not blob or blob[0] != CONTENT_VERSION:
+        raise MalformedEvent("unsupported content version")
+    plain = crypto.aead_decrypt(content_key, blob[1:], CONTENT_AD + write_pk)
+    if plain is None:
+        raise WrongEpoch("content does not decrypt under this epoch's key")
+    return plain
+
+
+def open_inner(envelope: nip01.Envelope, plain: bytes, write_pk: bytes, council: bytes) -> Opened:
+    """Decode and verify the inner event of an already verified, decrypted envelope."""
+    try:
+        signed = _signed_decoder.decode(plain)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise MalformedEvent(f"inner event is malformed: {exc}") from exc
+    try:
+        payload = _payload_decoder.decode(signed.payload)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise MalformedEvent(f"inner payload is malformed: {exc}") from exc
+    crypto.verify(payload.author, SIGN_CONTEXT + signed.payload, signed.sig)
+    if payload.epoch != write_pk:
+        raise WrongEpoch("inner event names a different epoch than its envelope")
+    if payload.council != council:
+        raise WrongEpoch("inner event belongs to another council")
+    if len(set(payload.parents)) != len(payload.parents):
+        raise MalformedEvent("inner event lists a parent twice")
+    body = decode_body(payload.kind, payload.body)
+    if payload.kind == "council.create":
+        if payload.parents or council_id_for(payload.author, payload.body) != council:
+            raise BadSignature("founding event does not match the council id")
+    elif not payload.parents:
+        raise MalformedEvent("only the founding event may have no parents")
+    return Opened(envelope, crypto.sha256(signed.payload), payload, signed.payload, body)

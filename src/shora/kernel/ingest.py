@@ -1,0 +1,549 @@
+"""The ingest pipeline: from envelope bytes to the store and the projected state.
+
+decode (bounded) → NIP-01 id + BIP-340 signature → epoch lookup → decrypt → inner
+signature over the bytes as received → typed body → causal delivery (parents first)
+→ authorisation against the causal past → store → project.
+
+An envelope refused at any step leaves the store untouched.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from shora.errors import (
+    MalformedEvent,
+    NotAMember,
+    RemoteError,
+    UnknownKind,
+    WrongEpoch,
+)
+from shora.kernel import crypto, keys, kinds, membership, nip01
+from shora.kernel.events import (
+    SHORA_KIND,
+    WELCOME_KIND,
+    Opened,
+    decode_body,
+    decode_payload,
+    decrypt_content,
+    open_inner,
+)
+from shora.kernel.store import Store
+
+MAX_PENDING = 50_000
+BATCH = 1000
+_ids_encoder = msgspec.msgpack.Encoder()
+_ids_decoder = msgspec.msgpack.Decoder(list[bytes])
+
+
+@dataclass(slots=True)
+class Report:
+    """What one ingest run did; `refused` maps a reason to how many envelopes had it."""
+
+    accepted: int = 0
+    duplicate: int = 0
+    pending: int = 0
+    refused: dict[str, int] = field(default_factory=dict)
+    councils: set[bytes] = field(default_factory=set)
+    keys_learned: int = 0
+
+    def refuse(self, error: RemoteError) -> None:
+        reason = type(error).__name__
+        self.refused[reason] = self.refused.get(reason, 0) + 1
+
+
+@dataclass(slots=True)
+class _Meta:
+    clock: int
+    mset: int
+    is_state: bool
+
+
+class UnknownWriteKey(NotAMember):
+    """Written under a write key this profile does not hold (yet)."""
+
+
+class Ingestor:
+    """Feeds envelopes into one profile's store. Keeps caches, so one per open store."""
+
+    def __init__(self, store: Store, identity_key: bytes) -> None:
+        self.store = store
+        self._identity_key = identity_key
+        self._verifiers: dict[str, crypto.WriteVerifier] = {}
+        self._epochs: dict[bytes, keys.Epoch] = {}
+        self._meta: dict[bytes, _Meta] = {}
+        self._msets: dict[int, frozenset[bytes]] = {}
+        self._mset_ids: dict[frozenset[bytes], int] = {}
+        self._resolvers: dict[bytes, membership.Resolver] = {}
+        self._finals: dict[bytes, membership.CouncilState] = {}
+        self._end_ancestry: dict[bytes, set[bytes]] = {}
+        self.progress: Callable[[int], None] | None = None
+        for write_pk, council, content_key, write_sk in store.rows("SELECT * FROM epochs"):
+            self._epochs[write_pk] = keys.Epoch(council, write_pk, content_key, write_sk)
+
+    # --- keys ------------------------------------------------------------------
+
+    def epoch(self, write_pk: bytes) -> keys.Epoch | None:
+        return self._epochs.get(write_pk)
+
+    def epochs_of(self, council: bytes) -> list[keys.Epoch]:
+        return [e for e in self._epochs.values() if e.council == council]
+
+    def learn_epoch(self, epoch: keys.Epoch) -> bool:
+        if epoch.write_pk in self._epochs:
+            return False
+        self.store.execute(
+            "INSERT OR IGNORE INTO epochs VALUES(?,?,?,?)",
+            (epoch.write_pk, epoch.council, epoch.content_key, epoch.write_sk),
+        )
+        self._epochs[epoch.write_pk] = epoch
+        return True
+
+    # --- entry points ---------------------------------------------------------------
+
+    def ingest(self, raws: Iterable[bytes], report: Report | None = None) -> Report:
+        """Ingest many envelopes; those under a key learned later in the run are retried."""
+        report = report or Report()
+        held: list[bytes] = []
+        batch: list[bytes] = []
+        for raw in raws:
+            batch.append(raw)
+            if len(batch) >= BATCH:
+                self._batch(batch, report, held)
+                batch = []
+        self._batch(batch, report, held)
+        while held:
+            learned = report.keys_learned
+            retry, held = held, []
+            self._batch(retry, report, held)
+            if report.keys_learned == learned:
+                for _ in held:
+                    report.refuse(UnknownWriteKey(""))
+                break
+        return report
+
+    def _batch(self, raws: list[bytes], report: Report, held: list[bytes]) -> None:
+        """One transaction per batch: an interrupted import keeps every finished batch."""
+        with self.store.transaction():
+            for raw in raws:
+                self._one(raw, report, held)
+        if self.progress is not None and raws:
+            self.progress(len(raws))
+
+    def ingest_one(self, raw: bytes) -> Report:
+        """Ingest one envelope and raise the reason if it is refused."""
+        report = Report()
+        with self.store.transaction():
+            self._dispatch(raw, report)
+        return report
+
+    def _one(self, raw: bytes, report: Report, held: list[bytes]) -> None:
+        try:
+            with self.store.transaction():  # a savepoint: a refused envelope leaves nothing
+                self._dispatch(raw, report)
+        except UnknownWriteKey:
+            held.append(raw)
+        except RemoteError as exc:
+            report.refuse(exc)
+
+    def _dispatch(self, raw: bytes, report: Report) -> None:
+        env = nip01.decode(raw)
+        eid = bytes.fromhex(env.id)
+        if self.store.one("SELECT 1 FROM envelopes WHERE id=?", (eid,)):
+            report.duplicate += 1
+            return
+        verifier = self._verifiers.get(env.pubkey)
+        if verifier is None:
+            verifier = crypto.WriteVerifier(bytes.fromhex(env.pubkey))
+            if len(self._verifiers) < 10_000:
+                self._verifiers[env.pubkey] = verifier
+        nip01.verify(env, verifier)
+        write_pk = bytes.fromhex(env.pubkey)
+        if env.kind == WELCOME_KIND:
+            self._welcome(env, eid, raw, write_pk, report)
+            return
+        if env.kind != SHORA_KIND:
+            raise UnknownKind(f"envelope kind {env.kind} is not a Shora kind")
+        epoch = self._epochs.get(write_pk)
+        if epoch is None:
+            raise UnknownWriteKey("written under a write key of no council held here")
+        plain = decrypt_content(env, epoch.content_key, write_pk)
+        opened = open_inner(env, plain, write_pk, epoch.council)
+        if opened.inner_id in self._meta or self.store.one(
+            "SELECT 1 FROM events WHERE id=?", (opened.inner_id,)
+        ):
+            report.duplicate += 1
+            return
+        missing = [p for p in opened.payload.parents if self._event_meta(p) is None]
+        if missing:
+            self._hold(eid, epoch.council, missing, raw)
+            report.pending += 1
+            return
+        self._accept(opened, eid, raw, epoch.council, report)
+        self._release_waiting(opened.inner_id, report)
+
+    # --- causal delivery ----------------------------------------------------------------
+
+    def _hold(self, eid: bytes, council: bytes, missing: list[bytes], raw: bytes) -> None:
+        count = self.store.one("SELECT count(*) FROM pending") or 0
+        if count >= MAX_PENDING:
+            raise MalformedEvent("too many events wait for missing parents; refused")
+        self.store.execute(
+            "INSERT OR IGNORE INTO pending VALUES(?,?,?,?)",
+            (eid, council, b"".join(missing), raw),
+        )
+
+    def _release_waiting(self, arrived: bytes, report: Report) -> None:
+        queue = [arrived]
+        while queue:
+            parent = queue.pop()
+            rows = self.store.rows(
+                "SELECT envelope, raw, missing FROM pending WHERE instr(missing, ?) > 0",
+                (parent,),
+            )
+            for eid, raw, missing in rows:
+                ids = [missing[i : i + 32] for i in range(0, len(missing), 32)]
+                if any(self._event_meta(p) is None for p in ids):
+                    continue
+                self.store.execute("DELETE FROM pending WHERE envelope=?", (eid,))
+                report.pending -= 1
+                try:
+                    with self.store.transaction():
+                        env = nip01.decode(raw)
+                        epoch = self._epochs[bytes.fromhex(env.pubkey)]
+                        plain = decrypt_content(env, epoch.content_key, epoch.write_pk)
+                        opened = open_inner(env, plain, epoch.write_pk, epoch.council)
+                        self._accept(opened, eid, raw, epoch.council, report)
+                except RemoteError as exc:
+                    report.refuse(exc)
+                    continue
+                queue.append(opened.inner_id)
+
+    # --- acceptance --------------------------------------------------------------------
+
+    def _event_meta(self, inner_id: bytes) -> _Meta | None:
+        meta = self._meta.get(inner_id)
+        if meta is None:
+            row = self.store.rows("SELECT clock, mset, kind FROM events WHERE id=?", (inner_id,))
+            if not row:
+                return None
+            clock, mset, kind = row[0]
+            meta = _Meta(clock, mset, kind in kinds.STATE_KINDS)
+            self._meta[inner_id] = meta
+        return meta
+
+    def _mset(self, mset_id: int) -> frozenset[bytes]:
+        ids = self._msets.get(mset_id)
+        if ids is None:
+            blob = self.store.one("SELECT ids FROM msets WHERE id=?", (mset_id,))
+            ids = frozenset(blob[i : i + 32] for i in range(0, len(blob), 32))
+            self._msets[mset_id] = ids
+            self._mset_ids[ids] = mset_id
+        return ids
+
+    def _intern(self, council: bytes, ids: frozenset[bytes]) -> int:
+        mset_id = self._mset_ids.get(ids)
+        if mset_id is None:
+            blob = b"".join(sorted(ids))
+            found = self.store.one(
+                "SELECT id FROM msets WHERE council=? AND ids=?", (council, blob)
+            )
+            if found is None:
+                self.store.execute("INSERT INTO msets(council, ids) VALUES(?,?)", (council, blob))
+                found = self.store.db.last_insert_rowid()
+            mset_id = int(found)
+            self._msets[mset_id] = ids
+            self._mset_ids[ids] = mset_id
+        return mset_id
+
+    def _accept(
+        self, opened: Opened, eid: bytes, raw: bytes, council: bytes, report: Report
+    ) -> None:
+        p = opened.payload
+        metas = [self._event_meta(parent) for parent in p.parents]
+        expected_clock = 1 + max((m.clock for m in metas if m), default=0)
+        if p.clock != expected_clock:
+            raise MalformedEvent(f"logical clock {p.clock} should be {expected_clock}")
+        ids: frozenset[bytes] = frozenset()
+        for parent, meta in zip(p.parents, metas, strict=True):
+            assert meta is not None
+            ids = ids | self._mset(meta.mset)
+            if meta.is_state:
+                ids = ids | {parent}
+        resolver = self.resolver(council)
+        causal = resolver.state_of(ids)
+        is_state = p.kind in kinds.STATE_KINDS
+        if p.kind != "council.create":
+            if not causal.is_active(p.author):
+                raise NotAMember("the author is not a member in the event's causal past")
+            if p.epoch not in causal.epochs:
+                raise WrongEpoch("the event uses an epoch its causal past does not know")
+        elif resolver.events:
+            raise MalformedEvent("a council has only one founding event")
+        request = membership.prepare_request(opened.body) if is_state else None
+        mset_id = self._intern(council, ids)
+        self.store.execute(
+            "INSERT INTO envelopes VALUES(?,?,?,?,?)",
+            (eid, council, opened.envelope.kind, opened.envelope.created_at, raw),
+        )
+        self.store.execute(
+            "INSERT INTO events VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                opened.inner_id,
+                council,
+                eid,
+                p.author,
+                p.kind,
+                p.clock,
+                p.time,
+                b"".join(p.parents),
+                mset_id,
+                opened.raw_payload if is_state else None,
+                1,
+            ),
+        )
+        self.store.executemany(
+            "DELETE FROM heads WHERE council=? AND id=?", [(council, x) for x in p.parents]
+        )
+        self.store.execute("INSERT INTO heads VALUES(?,?)", (council, opened.inner_id))
+        self._meta[opened.inner_id] = _Meta(p.clock, mset_id, is_state)
+        report.accepted += 1
+        report.councils.add(council)
+        if is_state:
+            sev = membership.StateEvent(
+                opened.inner_id,
+                p.clock,
+                p.author,
+                p.kind,
+                p.epoch,
+                p.time,
+                opened.body,
+                ids,
+                request,
+            )
+            resolver.add(sev)
+            self._grants(council, opened.body, report)
+            self._refresh(council)
+        else:
+            final = self.final_state(council)
+            valid = self._content_valid(council, final, p.author, opened.inner_id)
+            self._project_content(council, opened, valid)
+
+    def _grants(self, council: bytes, body: Any, report: Report) -> None:
+        if not isinstance(body, kinds.EpochGrant):
+            return
+        me = self.store.rows(
+            "SELECT sign_pk, kx_pk, kx_sk FROM identities WHERE council=?", (council,)
+        )
+        if not me:
+            return
+        sign_pk, kx_pk, sealed_kx = me[0]
+        for grant in body.grants:
+            if grant.member != sign_pk or body.epoch in self._epochs:
+                continue
+            kx_sk = self.unseal_secret(sealed_kx)
+            epoch = keys.open_grant(kx_pk, kx_sk, council, grant.box)
+            if epoch is not None and epoch.write_pk == body.epoch and self.learn_epoch(epoch):
+                report.keys_learned += 1
+
+    def unseal_secret(self, sealed: bytes) -> bytes:
+        plain = crypto.aead_decrypt(self._identity_key, sealed, b"shora/identity/v1")
+        if plain is None:
+            raise RuntimeError("identity key cannot open a stored secret")
+        return plain
+
+    def seal_secret(self, secret: bytes) -> bytes:
+        return crypto.aead_encrypt(self._identity_key, secret, b"shora/identity/v1")
+
+    def _welcome(
+        self, env: nip01.Envelope, eid: bytes, raw: bytes, write_pk: bytes, report: Report
+    ) -> None:
+        epoch = self._epochs.get(write_pk)
+        if epoch is None:
+            epoch = self._open_welcome(env, write_pk, report)
+        if epoch is None:
+            raise UnknownWriteKey("a welcome for someone else, under an unknown write key")
+        self.store.execute(
+            "INSERT INTO envelopes VALUES(?,?,?,?,?)",
+            (eid, epoch.council, env.kind, env.created_at, raw),
+        )
+        report.accepted += 1
+        report.councils.add(epoch.council)
+
+    def _open_welcome(
+        self, env: nip01.Envelope, write_pk: bytes, report: Report
+    ) -> keys.Epoch | None:
+        hint = env.tag("k")
+        rows = self.store.rows(
+            "SELECT c.id, c.request_id, i.kx_pk, i.kx_sk FROM councils c JOIN identities i "
+            "ON i.council = c.id WHERE c.status='joining' AND c.request_id IS NOT NULL"
+        )
+        for council, request_id, kx_pk, sealed_kx in rows:
+            if keys.welcome_hint(request_id) != hint:
+                continue
+            try:
+                sealed = base64.b64decode(env.content, validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise MalformedEvent("welcome content is not base64") from exc
+            ring = keys.open_welcome(
+                kx_pk, self.unseal_secret(sealed_kx), council, request_id, sealed
+            )
+            if ring and any(e.write_pk == write_pk for e in ring):
+                report.keys_learned += sum(self.learn_epoch(e) for e in ring)
+                return self._epochs[write_pk]
+        return None
+
+    # --- projection -------------------------------------------------------------------
+
+    def resolver(self, council: bytes) -> membership.Resolver:
+        resolver = self._resolvers.get(council)
+        if resolver is None:
+            resolver = membership.Resolver()
+            self._resolvers[council] = resolver
+            rows = self.store.rows(
+                "SELECT id, clock, author, kind, time, mset, body FROM events "
+                "WHERE council=? AND body IS NOT NULL ORDER BY clock, id",
+                (council,),
+            )
+            for eid, clock, author, kind, time, mset_id, raw_payload in rows:
+                payload = decode_payload(raw_payload)
+                body = decode_body(kind, payload.body)
+                resolver.add(
+                    membership.StateEvent(
+                        eid,
+                        clock,
+                        author,
+                        kind,
+                        payload.epoch,
+                        time,
+                        body,
+                        self._mset(mset_id),
+                        membership.prepare_request(body),
+                    )
+                )
+        return resolver
+
+    def final_state(self, council: bytes) -> membership.CouncilState:
+        final = self._finals.get(council)
+        if final is None:
+            resolver = self.resolver(council)
+            final = resolver.state_of(frozenset(resolver.events))
+            self._finals[council] = final
+        return final
+
+    def _refresh(self, council: bytes) -> None:
+        """Recompute the council's state after a state event and re-project what changed."""
+        before = self._finals.pop(council, None)
+        after = self.final_state(council)
+        rules = msgspec.msgpack.encode(after.rules)
+        self.store.execute(
+            "UPDATE councils SET name=?, description=?, rules=?, current_epoch=? WHERE id=?",
+            (after.name, after.description, rules, after.current_epoch, council),
+        )
+        self.store.execute("DELETE FROM members WHERE council=?", (council,))
+        self.store.executemany(
+            "INSERT INTO members VALUES(?,?,?,?,?,?,?,?)",
+            [
+                (
+                    council,
+                    m.key,
+                    m.name,
+                    m.kx,
+                    m.end or "active",
+                    m.admitted_by,
+                    m.ended_by,
+                    ",".join(m.roles),
+                )
+                for m in after.members.values()
+            ],
+        )
+        changed = {
+            key
+            for key in set(after.members) | set(before.members if before else ())
+            if _standing(before, key) != _standing(after, key)
+        }
+        for author in changed:
+            self._revalidate(council, after, author)
+
+    def _revalidate(self, council: bytes, final: membership.CouncilState, author: bytes) -> None:
+        rows = self.store.rows(
+            "SELECT id, kind FROM events WHERE council=? AND author=?", (council, author)
+        )
+        updates = []
+        for eid, kind in rows:
+            if kind in kinds.STATE_KINDS:
+                valid = eid in {e for e, _ in final.applied}
+            else:
+                valid = self._content_valid(council, final, author, eid)
+            updates.append((int(valid), eid))
+        self.store.executemany("UPDATE events SET valid=? WHERE id=?", updates)
+        self.store.executemany("UPDATE posts SET valid=? WHERE id=?", updates)
+
+    def _content_valid(
+        self, council: bytes, final: membership.CouncilState, author: bytes, eid: bytes
+    ) -> bool:
+        member = final.members.get(author)
+        if member is None:
+            return False
+        if member.ended_by is None:
+            return True
+        return eid in self._ancestry(member.ended_by)
+
+    def _ancestry(self, end_event: bytes) -> set[bytes]:
+        """Every event that is an ancestor of end_event (cached: ends are rare)."""
+        found = self._end_ancestry.get(end_event)
+        if found is None:
+            found = set()
+            stack = [end_event]
+            while stack:
+                parents = self.store.one("SELECT parents FROM events WHERE id=?", (stack.pop(),))
+                for i in range(0, len(parents or b""), 32):
+                    parent = parents[i : i + 32]
+                    if parent not in found:
+                        found.add(parent)
+                        stack.append(parent)
+            self._end_ancestry[end_event] = found
+        return found
+
+    def _project_content(self, council: bytes, opened: Opened, valid: bool) -> None:
+        body, p = opened.body, opened.payload
+        if isinstance(body, kinds.Announcement):
+            title, text, thread = body.title, body.text, None
+        elif isinstance(body, kinds.Message):
+            title, text, thread = "", body.text, body.thread
+        else:
+            return
+        self.store.execute(
+            "INSERT INTO posts VALUES(?,?,?,?,?,?,?,?,?,?)",
+            (
+                opened.inner_id,
+                council,
+                p.author,
+                p.kind,
+                title,
+                text,
+                thread,
+                p.clock,
+                p.time,
+                int(valid),
+            ),
+        )
+        if not valid:
+            self.store.execute("UPDATE events SET valid=0 WHERE id=?", (opened.inner_id,))
+
+
+def _standing(state: membership.CouncilState | None, key: bytes) -> tuple[Any, ...]:
+    if state is None or key not in state.members:
+        return (None,)
+    m = state.members[key]
+    return (m.admitted_by, m.ended_by)
+
+
+def decode_ids(blob: bytes) -> list[bytes]:
+    return [blob[i : i + 32] for i in range(0, len(blob), 32)]

@@ -1,0 +1,113 @@
+"""The kernel's own event kinds: founding, membership, key epochs and minimal posts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from shora.kernel.events import Bytes32, register_kind
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+Text = Annotated[str, msgspec.Meta(max_length=20_000)]
+Reason = Annotated[str, msgspec.Meta(max_length=1000)]
+Role = Annotated[str, msgspec.Meta(pattern="^[a-z][a-z0-9_-]{0,31}$")]
+Mode = Literal["member", "vouches", "vote"]
+Count = Annotated[int, msgspec.Meta(ge=1, le=1000)]
+Bytes16 = Annotated[bytes, msgspec.Meta(min_length=16, max_length=16)]
+
+
+class Rules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A council's rules. Later versions add fields with defaults, never change these."""
+
+    admission: Mode = "member"  # one member admits / N vouches / a majority of members
+    admission_vouches: Count = 2
+    removal: Mode = "vouches"
+    removal_vouches: Count = 2
+    emergency_removal_roles: Annotated[list[Role], msgspec.Meta(max_length=16)] = msgspec.field(
+        default_factory=lambda: ["coordinator"]
+    )
+
+
+class CouncilCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    name: Name
+    description: Text
+    rules: Rules
+    founder_name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    founder_kx: Bytes32
+    nonce: Bytes16
+
+
+class CouncilUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    name: Name | None = None
+    description: Text | None = None
+
+
+class InviteCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    secret: Bytes32
+    expires: Annotated[int, msgspec.Meta(ge=0, lt=2**40)]  # unix seconds
+
+
+class Vouch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    action: Literal["admit", "remove"]
+    subject: Bytes32  # a join request id, or a member key
+    request: Annotated[bytes, msgspec.Meta(max_length=1024)] | None = None
+    reason: Reason = ""
+
+
+class Admit(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    request: Annotated[bytes, msgspec.Meta(max_length=1024)]  # signed join request, as received
+
+
+class Remove(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    member: Bytes32
+    new_epoch: Bytes32
+    reason: Reason = ""
+    emergency: bool = False
+
+
+class Leave(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    reason: Reason = ""
+
+
+class Rotate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    new_epoch: Bytes32
+
+
+class Grant(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True):
+    member: Bytes32
+    box: Annotated[bytes, msgspec.Meta(max_length=256)]  # sealed to the member's X25519 key
+
+
+class EpochGrant(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    epoch: Bytes32
+    grants: Annotated[list[Grant], msgspec.Meta(max_length=200)]
+
+
+class Announcement(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    title: Annotated[str, msgspec.Meta(max_length=200)]
+    text: Text
+
+
+class Message(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    text: Text
+    thread: Bytes32 | None = None  # the inner id of the thread's first message
+
+
+# Kinds that change the council's state (members, rules, epochs) and are resolved
+# together by membership.resolve; every other kind is content.
+STATE_KINDS: dict[str, type[msgspec.Struct]] = {
+    "council.create": CouncilCreate,
+    "council.update": CouncilUpdate,
+    "invite.create": InviteCreate,
+    "member.vouch": Vouch,
+    "member.admit": Admit,
+    "member.remove": Remove,
+    "member.leave": Leave,
+    "epoch.rotate": Rotate,
+    "epoch.grant": EpochGrant,
+}
+CONTENT_KINDS: dict[str, type[msgspec.Struct]] = {"post.announcement": Announcement, "post.message": Message}
+
+for _kind, _schema in (STATE_KINDS | CONTENT_KINDS).items():
+    register_kind(_kind, _schema)

@@ -1,0 +1,299 @@
+"""Who is a member, under which rules and keys: a pure function of the state events.
+
+Sans-I/O: this module never touches the store, the clock or the network. It is fed
+`StateEvent`s (already verified and decrypted) in causal order and answers what the
+council's state is for any set of them. See docs/protocol.md, "Authorisation".
+
+The rules, in short:
+1. State events are applied in the total order (clock, id), a linear extension of
+   the causal order, so every replica holding the same events applies them alike.
+2. An event is authorised against the state of its own causal past (`ancestors`),
+   and its author must also still be a member at its place in the total order.
+3. When a member's membership ends (removed or left) by event X, every event of
+   theirs that is not an ancestor of X is void: only what the rest of the council
+   had seen before the removal counts. Voiding restarts the fold; the set of void
+   events only grows, so the fold terminates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from shora.errors import RemoteError
+from shora.kernel import kinds, tokens
+
+
+@dataclass(frozen=True, slots=True)
+class JoinRequestSeen:
+    """A join request already opened and verified when its event was ingested."""
+
+    request_id: bytes
+    payload: tokens.JoinRequestPayload
+
+
+@dataclass(frozen=True, slots=True)
+class StateEvent:
+    id: bytes
+    clock: int
+    author: bytes
+    kind: str
+    epoch: bytes
+    time: int
+    body: Any
+    ancestors: frozenset[bytes]  # ids of the state events in this event's causal past
+    request: JoinRequestSeen | None = None  # for member.admit and member.vouch
+
+
+def prepare_request(body: Any) -> JoinRequestSeen | None:
+    """Open the join request an admit or vouch carries; raises RemoteError if bad."""
+    raw = getattr(body, "request", None)
+    if raw is None:
+        return None
+    payload, request_id = tokens.open_join_request(raw)
+    if isinstance(body, kinds.Vouch) and body.subject != request_id:
+        raise RemoteError("vouch names a different request than it carries")
+    return JoinRequestSeen(request_id, payload)
+
+
+@dataclass(slots=True)
+class Member:
+    key: bytes
+    name: str
+    kx: bytes
+    admitted_by: bytes  # the event that admitted them (the founding event for the founder)
+    roles: tuple[str, ...] = ()
+    ended_by: bytes | None = None
+    end: str | None = None  # "removed" or "left"
+
+
+@dataclass(slots=True)
+class Invite:
+    secret: bytes
+    expires: int
+    created_by: bytes
+    used_by: bytes | None = None
+
+
+@dataclass(slots=True)
+class CouncilState:
+    genesis: bytes | None = None
+    name: str = ""
+    description: str = ""
+    rules: kinds.Rules = field(default_factory=kinds.Rules)
+    members: dict[bytes, Member] = field(default_factory=dict)
+    invites: dict[bytes, Invite] = field(default_factory=dict)
+    vouches: dict[tuple[str, bytes], frozenset[bytes]] = field(default_factory=dict)
+    epochs: dict[bytes, bytes] = field(default_factory=dict)  # write key -> creating event
+    holders: dict[bytes, frozenset[bytes]] = field(default_factory=dict)
+    current_epoch: bytes | None = None
+    applied: list[tuple[bytes, bytes]] = field(default_factory=list)  # (event, author)
+    void: frozenset[bytes] = frozenset()
+
+    def is_active(self, key: bytes) -> bool:
+        m = self.members.get(key)
+        return m is not None and m.ended_by is None
+
+    def active_members(self) -> list[bytes]:
+        return sorted(k for k, m in self.members.items() if m.ended_by is None)
+
+    def copy(self) -> CouncilState:
+        return CouncilState(
+            self.genesis,
+            self.name,
+            self.description,
+            self.rules,
+            {
+                k: Member(m.key, m.name, m.kx, m.admitted_by, m.roles, m.ended_by, m.end)
+                for k, m in self.members.items()
+            },
+            {
+                k: Invite(i.secret, i.expires, i.created_by, i.used_by)
+                for k, i in self.invites.items()
+            },
+            dict(self.vouches),
+            dict(self.epochs),
+            dict(self.holders),
+            self.current_epoch,
+            list(self.applied),
+            self.void,
+        )
+
+
+def threshold(mode: str, vouches: int, causal: CouncilState, removal: bool = False) -> int:
+    """How many distinct members must support an admission or a removal.
+
+    For a removal the person removed cannot count, so N vouches never exceeds the
+    other members: a council of two can still remove an informer.
+    """
+    eligible = len(causal.active_members()) - (1 if removal else 0)
+    if mode == "member":
+        return 1
+    if mode == "vouches":
+        return max(1, min(vouches, eligible))
+    return max(1, eligible // 2 + 1)  # "vote": a majority of the members who may vote
+
+
+def _supporters(causal: CouncilState, action: str, subject: bytes, author: bytes) -> int:
+    return len(causal.vouches.get((action, subject), frozenset()) | {author})
+
+
+def apply(s: CouncilState, ev: StateEvent, c: CouncilState) -> set[bytes] | None:
+    """Apply ev to s (total-order state) given c (its causal state).
+
+    Returns None if ev is not authorised (nothing changes), else the set of events
+    that ev makes void (usually empty).
+    """
+    body = ev.body
+    if ev.kind == "council.create":
+        if s.genesis is not None or ev.ancestors:
+            return None
+        assert isinstance(body, kinds.CouncilCreate)
+        s.genesis, s.name, s.description, s.rules = ev.id, body.name, body.description, body.rules
+        s.members[ev.author] = Member(
+            ev.author, body.founder_name, body.founder_kx, ev.id, ("coordinator",)
+        )
+        s.epochs[ev.epoch] = ev.id
+        s.holders[ev.epoch] = frozenset({ev.author})
+        s.current_epoch = ev.epoch
+        s.applied.append((ev.id, ev.author))
+        return set()
+    if not (s.is_active(ev.author) and c.is_active(ev.author)) or ev.epoch not in c.epochs:
+        return None
+    voided: set[bytes] = set()
+    if isinstance(body, kinds.CouncilUpdate):
+        s.name = body.name if body.name is not None else s.name
+        s.description = body.description if body.description is not None else s.description
+    elif isinstance(body, kinds.InviteCreate):
+        iid = tokens.invite_id(body.secret)
+        if iid in s.invites:
+            return None
+        s.invites[iid] = Invite(body.secret, body.expires, ev.id)
+    elif isinstance(body, kinds.Vouch):
+        if body.action == "remove" and not s.is_active(body.subject):
+            return None
+        key = (body.action, body.subject)
+        s.vouches[key] = s.vouches.get(key, frozenset()) | {ev.author}
+    elif isinstance(body, kinds.Admit):
+        if not _admit(s, ev, c):
+            return None
+    elif isinstance(body, kinds.Remove | kinds.Leave):
+        target = body.member if isinstance(body, kinds.Remove) else ev.author
+        if isinstance(body, kinds.Remove) and not _may_remove(s, ev, c, body):
+            return None
+        member = s.members[target]
+        member.ended_by, member.end = ev.id, "removed" if isinstance(body, kinds.Remove) else "left"
+        voided = {e for e, author in s.applied if author == target and e not in ev.ancestors}
+        if isinstance(body, kinds.Remove):
+            _new_epoch(s, ev, body.new_epoch)
+    elif isinstance(body, kinds.Rotate):
+        if body.new_epoch in s.epochs:
+            return None
+        _new_epoch(s, ev, body.new_epoch)
+    elif isinstance(body, kinds.EpochGrant):
+        if body.epoch not in c.epochs or body.epoch not in s.epochs:
+            return None
+        granted = {g.member for g in body.grants if s.is_active(g.member)}
+        s.holders[body.epoch] = s.holders.get(body.epoch, frozenset()) | granted
+    else:
+        return None
+    s.applied.append((ev.id, ev.author))
+    return voided
+
+
+def _admit(s: CouncilState, ev: StateEvent, c: CouncilState) -> bool:
+    seen = ev.request
+    if seen is None:
+        return False
+    req = seen.payload
+    invite = c.invites.get(req.invite_id)
+    if invite is None or s.invites[req.invite_id].used_by is not None:
+        return False
+    if ev.time // 1000 > invite.expires or req.sign_pk in s.members:
+        return False
+    try:
+        tokens.check_proof(req, invite.secret)
+    except RemoteError:
+        return False
+    needed = threshold(c.rules.admission, c.rules.admission_vouches, c)
+    if _supporters(c, "admit", seen.request_id, ev.author) < needed:
+        return False
+    s.invites[req.invite_id].used_by = ev.id
+    s.members[req.sign_pk] = Member(req.sign_pk, req.name, req.kx_pk, ev.id)
+    for epoch in c.epochs:  # the welcome carries every epoch the admitter knew
+        s.holders[epoch] = s.holders.get(epoch, frozenset()) | {req.sign_pk}
+    return True
+
+
+def _may_remove(s: CouncilState, ev: StateEvent, c: CouncilState, body: kinds.Remove) -> bool:
+    if body.member == ev.author or not (s.is_active(body.member) and c.is_active(body.member)):
+        return False
+    if body.new_epoch in s.epochs:
+        return False
+    if body.emergency:
+        roles = set(c.members[ev.author].roles)
+        return bool(roles & set(c.rules.emergency_removal_roles))
+    needed = threshold(c.rules.removal, c.rules.removal_vouches, c, removal=True)
+    return _supporters(c, "remove", body.member, ev.author) >= needed
+
+
+def _new_epoch(s: CouncilState, ev: StateEvent, write_key: bytes) -> None:
+    s.epochs[write_key] = ev.id
+    s.holders[write_key] = frozenset({ev.author})
+    s.current_epoch = write_key
+
+
+class Resolver:
+    """Caches the state of every causal past it has been asked about, for one council."""
+
+    def __init__(self) -> None:
+        self.events: dict[bytes, StateEvent] = {}
+        self._cache: dict[frozenset[bytes], CouncilState] = {}
+
+    def add(self, ev: StateEvent) -> CouncilState:
+        """Register ev (its ancestors must be registered) and return its causal state."""
+        missing = [a for a in ev.ancestors if a not in self.events]
+        if missing:
+            raise ValueError("state event added before its ancestors")
+        self.events[ev.id] = ev
+        return self.state_of(ev.ancestors)
+
+    def causal_state(self, ancestors: frozenset[bytes]) -> CouncilState:
+        return self.state_of(ancestors)
+
+    def state_of(self, ids: frozenset[bytes]) -> CouncilState:
+        cached = self._cache.get(ids)
+        if cached is not None:
+            return cached
+        order = sorted(ids, key=lambda e: (self.events[e].clock, e))
+        state = None
+        if order:
+            prefix = self._cache.get(ids - {order[-1]})
+            if prefix is not None:
+                state = self._extend(prefix, order[-1])
+        if state is None:
+            state = self._fold(order)
+        self._cache[ids] = state
+        return state
+
+    def _extend(self, prefix: CouncilState, last: bytes) -> CouncilState | None:
+        """The prefix's state with one later event applied, unless that voids anything."""
+        state = prefix.copy()
+        return None if self._apply(state, self.events[last]) else state
+
+    def _apply(self, state: CouncilState, ev: StateEvent) -> set[bytes] | None:
+        return apply(state, ev, self.state_of(ev.ancestors))
+
+    def _fold(self, order: list[bytes]) -> CouncilState:
+        void: set[bytes] = set()
+        while True:
+            state = CouncilState(void=frozenset(void))
+            for eid in order:
+                if eid in void:
+                    continue
+                newly = self._apply(state, self.events[eid])
+                if newly:
+                    void |= newly
+                    break
+            else:
+                return state

@@ -1,0 +1,259 @@
+"""Text forms of an invitation and of the join request sent back in reply.
+
+Both travel out of band (read aloud, pasted in a messenger, shown as a QR code), so
+both are armored the same way: a version byte, the msgpack body, and a 4-byte
+checksum (the first bytes of sha256 over the rest), all in unpadded upper-case
+base32. Base32 survives any messenger and can be dictated; the checksum catches
+typos before anything tries to decode the body.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import io
+import os
+from typing import Annotated, Any, Literal
+
+import msgspec
+import segno
+
+from shora.errors import BadSignature, InvalidInput, MalformedEvent, OversizedEvent
+from shora.kernel import crypto
+
+ARMOR_VERSION = 1
+CHECKSUM_LEN = 4
+MAX_TEXT_CHARS = 4096
+MAX_JOIN_REQUEST_BYTES = 1024
+MAX_REACH = 8
+MAX_REACH_CHARS = 200
+INVITE_PREFIX = "shora:invite/"
+JOIN_PREFIX = "shora:join/"
+INVITE_ID_DOMAIN = b"shora/invite/v1"
+JOIN_DOMAIN = b"shora/join/v1"
+
+Bytes16 = Annotated[bytes, msgspec.Meta(min_length=16, max_length=16)]
+Bytes32 = Annotated[bytes, msgspec.Meta(min_length=32, max_length=32)]
+Bytes64 = Annotated[bytes, msgspec.Meta(min_length=64, max_length=64)]
+UnixTime = Annotated[int, msgspec.Meta(ge=0, lt=2**40)]
+Reach = Annotated[str, msgspec.Meta(max_length=MAX_REACH_CHARS)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class Invitation(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+    council: Bytes32
+    secret: Bytes32  # one-time; whoever holds it may ask to join
+    expires: UnixTime
+    reach: Annotated[list[Reach], msgspec.Meta(max_length=MAX_REACH)]
+
+
+class JoinRequestPayload(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+    v: Literal[1]
+    council: Bytes32
+    invite_id: Bytes16
+    sign_pk: Bytes32
+    kx_pk: Bytes32
+    name: Name
+    time: UnixTime
+    proof: Bytes32
+
+
+class _SignedJoin(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+    payload: bytes
+    signature: Bytes64
+
+
+_encoder = msgspec.msgpack.Encoder()
+_invitation_decoder = msgspec.msgpack.Decoder(Invitation)
+_payload_decoder = msgspec.msgpack.Decoder(JoinRequestPayload)
+_signed_decoder = msgspec.msgpack.Decoder(_SignedJoin)
+
+# Phone keyboards set to Persian or Arabic type these digits; base32 only uses 2-7,
+# the others are mapped too so the error is "not valid base32" rather than surprising.
+_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+
+
+# --- shared armor ----------------------------------------------------------------
+
+
+def _b32(data: bytes) -> str:
+    return base64.b32encode(data).decode("ascii").rstrip("=")
+
+
+def _armor(body: bytes) -> str:
+    framed = bytes([ARMOR_VERSION]) + body
+    return _b32(framed + crypto.sha256(framed)[:CHECKSUM_LEN])
+
+
+def _dearmor(text: str, prefix: str, what: str) -> bytes:
+    """Undo _armor on text typed or pasted by a person; raise InvalidInput if it is bad."""
+    if len(text) > MAX_TEXT_CHARS:
+        raise InvalidInput(f"{what} is too long")
+    compact = "".join(text.split()).translate(_DIGITS)
+    # upper() would turn some non-ASCII letters (ß, ﬀ) into valid base32 letters.
+    if not compact.isascii():
+        raise InvalidInput(f"{what} is not valid base32")
+    compact = compact.upper()
+    if compact.startswith(prefix.upper()):
+        compact = compact[len(prefix) :]
+    elif compact.startswith("SHORA:"):
+        raise InvalidInput(f"this is not a shora {what}")
+    compact = compact.replace("-", "")
+    if not compact:
+        raise InvalidInput(f"{what} is empty")
+    try:
+        raw = base64.b32decode(compact + "=" * (-len(compact) % 8))
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInput(f"{what} is not valid base32") from exc
+    # The decoder ignores stray low bits in the last character; a typo there would
+    # slip past the checksum, so insist on the one canonical spelling.
+    if _b32(raw) != compact:
+        raise InvalidInput(f"{what} is not valid base32")
+    if len(raw) <= 1 + CHECKSUM_LEN:
+        raise InvalidInput(f"{what} is malformed: too short")
+    framed, checksum = raw[:-CHECKSUM_LEN], raw[-CHECKSUM_LEN:]
+    if not hmac.compare_digest(crypto.sha256(framed)[:CHECKSUM_LEN], checksum):
+        raise InvalidInput("checksum does not match: check for a typo")
+    if framed[0] != ARMOR_VERSION:
+        raise InvalidInput(f"unsupported {what} version {framed[0]}")
+    return framed[1:]
+
+
+# --- invitations -------------------------------------------------------------------
+
+
+def invite_id(secret: bytes) -> bytes:
+    """The public name of an invitation: lets the inviter find the secret without revealing it."""
+    if len(secret) != 32:
+        raise InvalidInput("invitation secret must be 32 bytes")
+    return crypto.sha256(INVITE_ID_DOMAIN + secret)[:16]
+
+
+def _encode_valid(obj: msgspec.Struct, decoder: msgspec.msgpack.Decoder[Any], what: str) -> bytes:
+    """Encode obj, refusing values its own schema would reject on the other side."""
+    data = _encoder.encode(obj)
+    try:
+        decoder.decode(data)
+    except msgspec.DecodeError as exc:
+        raise InvalidInput(f"{what} is malformed: {exc}") from exc
+    return data
+
+
+def _invitation_b32(inv: Invitation) -> str:
+    text = _armor(_encode_valid(inv, _invitation_decoder, "invitation"))
+    if len(text) + len(text) // 5 > MAX_TEXT_CHARS:
+        raise InvalidInput("invitation is too long to share as text")
+    return text
+
+
+def invitation_text(inv: Invitation) -> str:
+    """The invitation in blocks of five letters, e.g. "ABCDE-FGHIJ-...", to read aloud."""
+    text = _invitation_b32(inv)
+    return "-".join(text[i : i + 5] for i in range(0, len(text), 5))
+
+
+def invitation_uri(inv: Invitation) -> str:
+    return INVITE_PREFIX + _invitation_b32(inv)
+
+
+def _invitation_qr(inv: Invitation) -> segno.QRCode:
+    # Upper case keeps the whole URI in QR alphanumeric mode, about 40% denser than
+    # byte mode; URI schemes are case-insensitive and parse_invitation accepts it.
+    return segno.make(invitation_uri(inv).upper(), error="m", micro=False)
+
+
+def invitation_qr_svg(inv: Invitation) -> str:
+    """A standalone SVG document with no external references."""
+    out = io.BytesIO()
+    _invitation_qr(inv).save(out, kind="svg", scale=4, xmldecl=False)
+    return out.getvalue().decode("utf-8")
+
+
+def invitation_qr_png(inv: Invitation, path: str | os.PathLike[str]) -> None:
+    _invitation_qr(inv).save(os.fspath(path), kind="png", scale=8)
+
+
+def parse_invitation(text: str) -> Invitation:
+    """Read an invitation as typed, pasted or scanned; raise InvalidInput if it is bad."""
+    body = _dearmor(text, INVITE_PREFIX, "invitation")
+    try:
+        return _invitation_decoder.decode(body)
+    except msgspec.DecodeError as exc:
+        raise InvalidInput(f"invitation is malformed: {exc}") from exc
+
+
+# --- join requests -------------------------------------------------------------------
+
+
+def _join_proof(secret: bytes, council: bytes, sign_pk: bytes, kx_pk: bytes) -> bytes:
+    return crypto.keyed_hash(secret, JOIN_DOMAIN + council + sign_pk + kx_pk)
+
+
+def _signed_message(payload_bytes: bytes) -> bytes:
+    return JOIN_DOMAIN + b"\x00" + payload_bytes
+
+
+def make_join_request(
+    inv: Invitation, sign_pk: bytes, sign_sk: bytes, kx_pk: bytes, name: str, now: int
+) -> bytes:
+    """Ask to join the council of inv under the pseudonym name; return the signed bytes."""
+    if not name.strip():
+        raise InvalidInput("name must not be empty")
+    if len(sign_sk) != crypto.SIGN_SK_LEN or sign_sk[32:] != sign_pk:
+        raise InvalidInput("signing secret key does not match the public key")
+    payload = JoinRequestPayload(
+        v=1,
+        council=inv.council,
+        invite_id=invite_id(inv.secret),
+        sign_pk=sign_pk,
+        kx_pk=kx_pk,
+        name=name,
+        time=now,
+        proof=_join_proof(inv.secret, inv.council, sign_pk, kx_pk),
+    )
+    payload_bytes = _encode_valid(payload, _payload_decoder, "join request")
+    signature = crypto.sign(sign_sk, _signed_message(payload_bytes))
+    signed = _encoder.encode(_SignedJoin(payload_bytes, signature))
+    if len(signed) > MAX_JOIN_REQUEST_BYTES:
+        raise InvalidInput("join request is too large")
+    return signed
+
+
+def open_join_request(signed: bytes) -> tuple[JoinRequestPayload, bytes]:
+    """Decode and verify a join request; return (payload, request id).
+
+    The signature is checked over the payload bytes as received: re-encoding could
+    differ byte for byte from what was signed.
+    """
+    if len(signed) > MAX_JOIN_REQUEST_BYTES:
+        raise OversizedEvent("join request is larger than 1 KiB")
+    try:
+        outer = _signed_decoder.decode(signed)
+        payload = _payload_decoder.decode(outer.payload)
+    except msgspec.DecodeError as exc:
+        raise MalformedEvent(f"join request is malformed: {exc}") from exc
+    if not payload.name.strip():
+        raise MalformedEvent("join request has an empty name")
+    crypto.verify(payload.sign_pk, _signed_message(outer.payload), outer.signature)
+    return payload, crypto.sha256(outer.payload)
+
+
+def check_proof(payload: JoinRequestPayload, secret: bytes) -> None:
+    """Raise BadSignature unless the request proves knowledge of the invitation secret."""
+    if len(secret) != 32 or not hmac.compare_digest(payload.invite_id, invite_id(secret)):
+        raise BadSignature("join request is not for this invitation")
+    expected = _join_proof(secret, payload.council, payload.sign_pk, payload.kx_pk)
+    if not hmac.compare_digest(expected, payload.proof):
+        raise BadSignature("join request proof does not match the invitation")
+
+
+def join_request_text(signed: bytes) -> str:
+    if len(signed) > MAX_JOIN_REQUEST_BYTES:
+        raise InvalidInput("join request is larger than 1 KiB")
+    return JOIN_PREFIX + _armor(signed)
+
+
+def parse_join_request_text(text: str) -> bytes:
+    """Return the signed join request bytes; open them with open_join_request."""
+    return _dearmor(text, JOIN_PREFIX, "join request")
