@@ -79,24 +79,27 @@ def current_language() -> str:
 
 def set_language(lang: str) -> None:
     """Speak `lang` in the current context from now on; InvalidInput if unsupported."""
+    _language.set(_supported(lang))
+
+
+@contextmanager
+def using_language(lang: str) -> Iterator[None]:
+    """Speak `lang` inside the block only, then restore the previous language."""
+    token = _language.set(_supported(lang))
+    try:
+        yield
+    finally:
+        _language.reset(token)
+
+
+def _supported(lang: str) -> str:
     if lang not in SUPPORTED:
         raise InvalidInput(
             _("Unsupported language {lang}; choose one of: {choices}").format(
                 lang=lang, choices=", ".join(SUPPORTED)
             )
         )
-    _language.set(lang)
-
-
-@contextmanager
-def using_language(lang: str) -> Iterator[None]:
-    """Speak `lang` inside the block only, then restore the previous language."""
-    previous = current_language()
-    set_language(lang)
-    try:
-        yield
-    finally:
-        _language.set(previous)
+    return lang
 
 
 def language_from_env(environ: Mapping[str, str]) -> str:

@@ -42,6 +42,7 @@ from shora.kernel.store import Store
 CREATED_AT_GRANULARITY = 3600  # envelopes show relays the hour, not the second
 MAX_PARENTS_WRITTEN = 8
 DEFAULT_INVITE_SECONDS = 7 * 24 * 3600
+GRANTS_PER_EVENT = 150
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +195,17 @@ class Node:
         self, council: bytes, kind: str, body: msgspec.Struct, epoch: keys.Epoch | None = None
     ) -> bytes:
         """Compose, sign, encrypt and ingest one event; return its inner id."""
+        raw, inner_id = self.compose(council, kind, body, epoch)
+        try:
+            self.ingestor.ingest_one(raw)
+        except RemoteError as exc:
+            raise NotAllowed(f"the council's rules do not allow this: {exc}") from exc
+        return inner_id
+
+    def compose(
+        self, council: bytes, kind: str, body: msgspec.Struct, epoch: keys.Epoch | None = None
+    ) -> tuple[bytes, bytes]:
+        """Build the envelope of a new event on top of the current heads; store nothing."""
         me = self._identity(council)
         epoch = epoch or self._writing_epoch(council)
         heads = self.store.rows(
@@ -215,15 +227,9 @@ class Node:
             encode_body(body),
         )
         raw_payload = encode_payload(payload)
-        content = seal_content(
-            epoch.content_key, epoch.write_pk, sign_payload(me.sign_sk, raw_payload)
-        )
-        raw = self._envelope(epoch, SHORA_KIND, [], content)
-        try:
-            self.ingestor.ingest_one(raw)
-        except RemoteError as exc:
-            raise NotAllowed(f"the council's rules do not allow this: {exc}") from exc
-        return crypto.sha256(raw_payload)
+        signed = sign_payload(me.sign_sk, raw_payload)
+        content = seal_content(epoch.content_key, epoch.write_pk, signed)
+        return self._envelope(epoch, SHORA_KIND, [], content), crypto.sha256(raw_payload)
 
     # --- councils ---------------------------------------------------------------------
 
@@ -453,44 +459,51 @@ class Node:
         members: Iterable[bytes] | None = None,
     ) -> None:
         final = self.ingestor.final_state(council)
-        me = self._identity(council).sign_pk
         targets = sorted(members if members is not None else final.active_members())
-        grants = [
-            kinds.Grant(m, keys.seal_grant(final.members[m].kx, new)) for m in targets if m != me
-        ]
-        for i in range(0, len(grants), 150):
-            self._append(
-                council,
-                "epoch.grant",
-                kinds.EpochGrant(new.write_pk, grants[i : i + 150]),
-                epoch=old,
-            )
+        # Our own key is included, so another device of ours learns the epoch too.
+        grants = [kinds.Grant(m, keys.seal_grant(final.members[m].kx, new)) for m in targets]
+        for i in range(0, len(grants), GRANTS_PER_EVENT):
+            chunk = grants[i : i + GRANTS_PER_EVENT]
+            self._append(council, "epoch.grant", kinds.EpochGrant(new.write_pk, chunk), epoch=old)
 
     def leave(self, council: bytes, reason: str = "") -> None:
         self._append(council, "member.leave", kinds.Leave(reason))
         self.store.execute("UPDATE councils SET status='left' WHERE id=?", (council,))
 
     def heal_epochs(self, council: bytes) -> str | None:
-        """Rotate keys if a former member still holds the current epoch; grant it to
-        members who lack it. Returns what was done, or None."""
+        """Keep keys where they belong: rotate if a former member holds the current
+        epoch, and grant every epoch we hold to active members who lack it.
+        Returns what was done, or None. Several members healing at once is harmless."""
         final = self.ingestor.final_state(council)
         me = self.store.one("SELECT sign_pk FROM identities WHERE council=?", (council,))
         if me is None or not final.is_active(me) or final.current_epoch is None:
             return None
         active = set(final.active_members())
-        holders = final.holders.get(final.current_epoch, frozenset())
-        if holders - active:
+        known = self.ingestor.known_holders(council)
+        done = None
+        if known.get(final.current_epoch, set()) - active:
             old = self._writing_epoch(council)
             new = keys.Epoch.generate(council)
             self.ingestor.learn_epoch(new)
             self._append(council, "epoch.rotate", kinds.Rotate(new.write_pk), epoch=old)
             self._grant(council, new, old)
-            return "rotated"
-        current = self.ingestor.epoch(final.current_epoch)
-        if active - holders and current is not None:
-            self._grant(council, current, current, active - holders)
-            return "granted"
-        return None
+            known = self.ingestor.known_holders(council)
+            done = "rotated"
+        by_creation = self.ingestor.epochs_by_creation(council)
+        for epoch in by_creation:
+            missing = active - known.get(epoch.write_pk, set())
+            # Each grant travels under the newest epoch its recipients can already read.
+            carriers: dict[bytes, list[bytes]] = {}
+            for member in sorted(missing):
+                readable = [e for e in by_creation if member in known.get(e.write_pk, set())]
+                if readable:
+                    carriers.setdefault(readable[-1].write_pk, []).append(member)
+            for carrier, members in carriers.items():
+                carrier_epoch = self.ingestor.epoch(carrier)
+                assert carrier_epoch is not None
+                self._grant(council, epoch, carrier_epoch, members)
+                done = done or "granted"
+        return done
 
     # --- posts and the log -----------------------------------------------------------------
 
@@ -577,9 +590,14 @@ class Node:
             progress(count % 1000)
         return count
 
-    def import_envelopes(self, raws: Iterable[bytes]) -> Report:
+    def import_envelopes(self, raws: Iterable[bytes], heal: bool = True) -> Report:
+        """Ingest envelopes from anywhere; then, unless told not to, heal key epochs."""
         report = self.ingestor.ingest(raws)
         self._after_import(report)
+        if heal:
+            for council in sorted(report.councils):
+                if self.heal_epochs(council):
+                    report.healed.add(council)
         return report
 
     def import_bundle(

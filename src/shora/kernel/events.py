@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import msgspec
 
 from shora.errors import BadSignature, MalformedEvent, OversizedEvent, UnknownKind, WrongEpoch
-from shora.kernel import crypto, nip01
+from shora.kernel import DECODE_ERRORS, crypto, nip01
 
 SHORA_KIND = 4040  # a council event, content encrypted under the epoch content key
 WELCOME_KIND = 4041  # key delivery to an admitted newcomer (sealed box)
@@ -83,7 +83,7 @@ def decode_body(kind: str, body: bytes) -> Any:
         raise UnknownKind(f"unknown event kind {kind!r}")
     try:
         return decoder.decode(body)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+    except DECODE_ERRORS as exc:
         raise MalformedEvent(f"body of {kind} does not match its schema: {exc}") from exc
 
 
@@ -148,11 +148,11 @@ def open_inner(envelope: nip01.Envelope, plain: bytes, write_pk: bytes, council:
     """Decode and verify the inner event of an already verified, decrypted envelope."""
     try:
         signed = _signed_decoder.decode(plain)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+    except DECODE_ERRORS as exc:
         raise MalformedEvent(f"inner event is malformed: {exc}") from exc
     try:
         payload = _payload_decoder.decode(signed.payload)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+    except DECODE_ERRORS as exc:
         raise MalformedEvent(f"inner payload is malformed: {exc}") from exc
     crypto.verify(payload.author, SIGN_CONTEXT + signed.payload, signed.sig)
     if payload.epoch != write_pk:

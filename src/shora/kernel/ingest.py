@@ -38,6 +38,7 @@ from shora.kernel.store import Store
 
 MAX_PENDING = 50_000
 BATCH = 1000
+MAX_HELD = 20_000
 _ids_encoder = msgspec.msgpack.Encoder()
 _ids_decoder = msgspec.msgpack.Decoder(list[bytes])
 
@@ -48,10 +49,12 @@ class Report:
 
     accepted: int = 0
     duplicate: int = 0
-    pending: int = 0
+    pending: int = 0  # waiting for earlier events (their parents)
+    held: int = 0  # waiting for a key this profile does not hold yet
     refused: dict[str, int] = field(default_factory=dict)
     councils: set[bytes] = field(default_factory=set)
     keys_learned: int = 0
+    healed: set[bytes] = field(default_factory=set)
 
     def refuse(self, error: RemoteError) -> None:
         reason = type(error).__name__
@@ -105,28 +108,95 @@ class Ingestor:
         self._epochs[epoch.write_pk] = epoch
         return True
 
+    def epochs_by_creation(self, council: bytes) -> list[keys.Epoch]:
+        """The epochs we hold for a council, oldest first (by their creating event)."""
+        resolver = self.resolver(council)
+        created: dict[bytes, tuple[int, bytes]] = {}
+        for ev in resolver.events.values():
+            new = getattr(ev.body, "new_epoch", None)
+            epoch = ev.epoch if ev.kind == "council.create" else new
+            if epoch is not None:
+                created.setdefault(epoch, (ev.clock, ev.id))
+        held = self.epochs_of(council)
+        return sorted(held, key=lambda e: created.get(e.write_pk, (2**63, e.write_pk)))
+
+    def known_holders(self, council: bytes) -> dict[bytes, set[bytes]]:
+        """Who has been given each epoch, by any event, void or not: a key once
+        delivered cannot be taken back, so voiding does not matter here."""
+        resolver = self.resolver(council)
+        holders: dict[bytes, set[bytes]] = {}
+        for ev in resolver.events.values():
+            body = ev.body
+            if ev.kind == "council.create":
+                holders.setdefault(ev.epoch, set()).add(ev.author)
+            elif isinstance(body, kinds.Remove | kinds.Rotate):
+                holders.setdefault(body.new_epoch, set()).add(ev.author)
+            elif isinstance(body, kinds.EpochGrant):
+                holders.setdefault(body.epoch, set()).update(g.member for g in body.grants)
+            elif isinstance(body, kinds.Admit) and ev.request is not None:
+                for epoch in resolver.state_of(ev.ancestors).epochs:
+                    holders.setdefault(epoch, set()).add(ev.request.payload.sign_pk)
+        return holders
+
     # --- entry points ---------------------------------------------------------------
 
     def ingest(self, raws: Iterable[bytes], report: Report | None = None) -> Report:
-        """Ingest many envelopes; those under a key learned later in the run are retried."""
+        """Ingest many envelopes. Those under a write key not held yet wait (bounded) in
+        the `held` table and are ingested as soon as a grant or welcome brings the key."""
         report = report or Report()
-        held: list[bytes] = []
+        waiting: list[bytes] = []
         batch: list[bytes] = []
         for raw in raws:
             batch.append(raw)
             if len(batch) >= BATCH:
-                self._batch(batch, report, held)
+                self._batch(batch, report, waiting)
                 batch = []
-        self._batch(batch, report, held)
-        while held:
+        self._batch(batch, report, waiting)
+        while True:
             learned = report.keys_learned
-            retry, held = held, []
-            self._batch(retry, report, held)
-            if report.keys_learned == learned:
-                for _ in held:
-                    report.refuse(UnknownWriteKey(""))
+            retry = waiting + self._releasable()
+            if not retry:
                 break
+            waiting = []
+            self._batch(retry, report, waiting)
+            if report.keys_learned == learned:
+                break
+        self._hold_for_key(waiting, report)
         return report
+
+    def _releasable(self) -> list[bytes]:
+        """Held envelopes whose write key we now hold, removed from the held table."""
+        keys_held = [
+            bytes(k)
+            for (k,) in self.store.rows("SELECT DISTINCT write_pk FROM held")
+            if bytes(k) in self._epochs
+        ]
+        raws: list[bytes] = []
+        with self.store.transaction():
+            for write_pk in keys_held:
+                raws += [
+                    bytes(r)
+                    for (r,) in self.store.rows(
+                        "SELECT raw FROM held WHERE write_pk=?", (write_pk,)
+                    )
+                ]
+                self.store.execute("DELETE FROM held WHERE write_pk=?", (write_pk,))
+        return raws
+
+    def _hold_for_key(self, raws: list[bytes], report: Report) -> None:
+        with self.store.transaction():
+            count = self.store.one("SELECT count(*) FROM held") or 0
+            for raw in raws:
+                if count >= MAX_HELD:
+                    report.refuse(UnknownWriteKey("too many envelopes wait for a key"))
+                    continue
+                env = nip01.decode(raw)
+                self.store.execute(
+                    "INSERT OR IGNORE INTO held VALUES(?,?,?)",
+                    (bytes.fromhex(env.id), bytes.fromhex(env.pubkey), raw),
+                )
+                count += 1
+                report.held += 1
 
     def _batch(self, raws: list[bytes], report: Report, held: list[bytes]) -> None:
         """One transaction per batch: an interrupted import keeps every finished batch."""
@@ -462,6 +532,11 @@ class Ingestor:
                 )
                 for m in after.members.values()
             ],
+        )
+        applied = {e for e, _ in after.applied}
+        self.store.executemany(
+            "UPDATE events SET valid=? WHERE id=?",
+            [(int(e in applied), e) for e in self.resolver(council).events],
         )
         changed = {
             key

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import msgspec
 
-from shora.kernel import crypto
+from shora.kernel import DECODE_ERRORS, crypto
 from shora.kernel.events import Bytes32
 
 GRANT_CONTEXT = b"shora/grant/v1"
@@ -78,7 +78,7 @@ def open_grant(kx_pk: bytes, kx_sk: bytes, council: bytes, sealed: bytes) -> Epo
         return None
     try:
         box = msgspec.msgpack.decode(plain, type=GrantBox)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except DECODE_ERRORS:
         return None
     if box.context != GRANT_CONTEXT or box.council != council:
         return None
@@ -103,7 +103,7 @@ def open_welcome(
         return None
     try:
         box = msgspec.msgpack.decode(plain, type=WelcomeBox)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except DECODE_ERRORS:
         return None
     if box.context != WELCOME_CONTEXT or box.council != council or box.request_id != request_id:
         return None

@@ -107,7 +107,10 @@ STATE_KINDS: dict[str, type[msgspec.Struct]] = {
     "epoch.rotate": Rotate,
     "epoch.grant": EpochGrant,
 }
-CONTENT_KINDS: dict[str, type[msgspec.Struct]] = {"post.announcement": Announcement, "post.message": Message}
+CONTENT_KINDS: dict[str, type[msgspec.Struct]] = {
+    "post.announcement": Announcement,
+    "post.message": Message,
+}
 
 for _kind, _schema in (STATE_KINDS | CONTENT_KINDS).items():
     register_kind(_kind, _schema)

@@ -14,7 +14,7 @@ from typing import Annotated
 import msgspec
 
 from shora.errors import BadSignature, MalformedEvent, OversizedEvent
-from shora.kernel import crypto
+from shora.kernel import DECODE_ERRORS, crypto
 
 MAX_ENVELOPE_BYTES = 64 * 1024
 MAX_TAGS = 8
@@ -97,7 +97,7 @@ def decode(raw: bytes | str) -> Envelope:
         return _decoder.decode(raw)
     except msgspec.ValidationError as exc:
         raise MalformedEvent(f"envelope does not match the schema: {exc}") from exc
-    except msgspec.DecodeError as exc:
+    except DECODE_ERRORS as exc:
         raise MalformedEvent(f"envelope is not valid JSON: {exc}") from exc
 
 

@@ -16,7 +16,7 @@ import msgspec
 import platformdirs
 
 from shora.errors import ProfileError
-from shora.kernel import crypto
+from shora.kernel import DECODE_ERRORS, crypto
 
 KEYSTORE_FILE = "keystore"
 DATABASE_FILE = "shora.db"
@@ -91,7 +91,7 @@ def unlock(home: Path, passphrase: str) -> UnlockedProfile:
     raw = path.read_bytes()
     try:
         ks = msgspec.msgpack.decode(raw, type=SealedKeystore)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+    except DECODE_ERRORS as exc:
         raise ProfileError(f"the keystore in {home} is damaged") from exc
     key = crypto.derive_key(passphrase.encode(), ks.salt, ks.opslimit, ks.memlimit)
     plain = crypto.aead_decrypt(key, ks.sealed, KEYSTORE_AD)
@@ -99,6 +99,6 @@ def unlock(home: Path, passphrase: str) -> UnlockedProfile:
         raise ProfileError("wrong passphrase")
     try:
         secrets = msgspec.msgpack.decode(plain, type=Secrets)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+    except DECODE_ERRORS as exc:
         raise ProfileError(f"the keystore in {home} is damaged") from exc
     return UnlockedProfile(home, secrets)

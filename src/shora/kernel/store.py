@@ -51,6 +51,8 @@ CREATE TABLE heads(council BLOB NOT NULL, id BLOB NOT NULL, PRIMARY KEY(council,
 CREATE TABLE pending(
   envelope BLOB PRIMARY KEY, council BLOB NOT NULL, missing BLOB NOT NULL, raw BLOB NOT NULL
 );
+CREATE TABLE held(envelope BLOB PRIMARY KEY, write_pk BLOB NOT NULL, raw BLOB NOT NULL);
+CREATE INDEX held_key ON held(write_pk);
 CREATE TABLE members(
   council BLOB NOT NULL, key BLOB NOT NULL, name TEXT NOT NULL, kx BLOB NOT NULL,
   status TEXT NOT NULL, admitted_by BLOB NOT NULL, ended_by BLOB, roles TEXT NOT NULL,

@@ -20,7 +20,7 @@ import msgspec
 import segno
 
 from shora.errors import BadSignature, InvalidInput, MalformedEvent, OversizedEvent
-from shora.kernel import crypto
+from shora.kernel import DECODE_ERRORS, crypto
 
 ARMOR_VERSION = 1
 CHECKSUM_LEN = 4
@@ -135,7 +135,7 @@ def _encode_valid(obj: msgspec.Struct, decoder: msgspec.msgpack.Decoder[Any], wh
     data = _encoder.encode(obj)
     try:
         decoder.decode(data)
-    except msgspec.DecodeError as exc:
+    except DECODE_ERRORS as exc:
         raise InvalidInput(f"{what} is malformed: {exc}") from exc
     return data
 
@@ -179,7 +179,7 @@ def parse_invitation(text: str) -> Invitation:
     body = _dearmor(text, INVITE_PREFIX, "invitation")
     try:
         return _invitation_decoder.decode(body)
-    except msgspec.DecodeError as exc:
+    except DECODE_ERRORS as exc:
         raise InvalidInput(f"invitation is malformed: {exc}") from exc
 
 
@@ -231,7 +231,7 @@ def open_join_request(signed: bytes) -> tuple[JoinRequestPayload, bytes]:
     try:
         outer = _signed_decoder.decode(signed)
         payload = _payload_decoder.decode(outer.payload)
-    except msgspec.DecodeError as exc:
+    except DECODE_ERRORS as exc:
         raise MalformedEvent(f"join request is malformed: {exc}") from exc
     if not payload.name.strip():
         raise MalformedEvent("join request has an empty name")

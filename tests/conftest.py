@@ -1,0 +1,47 @@
+"""Shared helpers: real profiles (real encrypted SQLite files) with fast key derivation."""
+
+from __future__ import annotations
+
+import io
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shora.kernel import tokens
+from shora.node import Node
+
+FAST_KDF = (1, 8192)  # tests only: real Argon2id, tiny limits
+_counter = itertools.count()
+
+
+def make_node(root: Path, name: str | None = None) -> Node:
+    home = root / (name or f"node{next(_counter)}")
+    return Node.create(home, "correct horse battery", kdf_limits=FAST_KDF)
+
+
+def send(src: Node, dst: Node) -> None:
+    """Carry everything src holds to dst in a bundle, as a courier would."""
+    buf = io.BytesIO()
+    src.export_bundle(buf)
+    buf.seek(0)
+    _, damage = dst.import_bundle(buf)
+    assert damage is None
+
+
+def admit(admitter: Node, newcomer: Node, council: bytes, name: str) -> None:
+    """The whole admission flow: invitation text → join request text → admit → bundle."""
+    invitation = admitter.invite(council)
+    request = newcomer.join(tokens.parse_invitation(tokens.invitation_text(invitation)), name)
+    result = admitter.admit(tokens.parse_join_request_text(tokens.join_request_text(request)))
+    assert result.admitted
+    send(admitter, newcomer)
+
+
+@pytest.fixture
+def nodes(tmp_path: Path) -> Iterator[list[Node]]:
+    made = [make_node(tmp_path, n) for n in ("a", "b", "c", "d")]
+    yield made
+    for node in made:
+        node.close()

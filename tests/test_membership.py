@@ -1,0 +1,168 @@
+"""Membership end to end between real profiles: admission, vouching, removal, leaving."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import admit, send
+
+from shora.errors import NotAllowed, NotAMember, NotFound
+from shora.kernel import kinds, tokens
+from shora.node import Node
+
+
+def _texts(node: Node, council: bytes) -> list[str]:
+    return [p["text"] for p in node.posts(council, limit=1000)]
+
+
+def test_founder_admits_and_newcomer_reads_history(nodes: list[Node]) -> None:
+    a, b, *_ = nodes
+    council = a.create_council("Block 4", "our street", "Nasrin")
+    a.post(council, "water at the mosque at 6", title="Water")
+    admit(a, b, council, "Bahram")
+    assert b.council(council).status == "member"
+    assert b.council(council).name == "Block 4"
+    assert _texts(b, council) == ["water at the mosque at 6"]
+    assert {m.name for m in b.members(council)} == {"Nasrin", "Bahram"}
+    assert b.state_digest(council) == a.state_digest(council)
+
+
+def test_removed_member_cannot_read_anything_after_removal(nodes: list[Node]) -> None:
+    a, b, c, _ = nodes
+    council = a.create_council("Refinery", "", "Azar", kinds.Rules(removal="vouches"))
+    admit(a, b, council, "Bijan")
+    admit(a, c, council, "Cima")
+    send(a, b)
+    informer = a.find_member(council, "Cima")
+    first = a.remove(council, informer, "informer")
+    assert not first.admitted and first.needed == 2
+    send(a, b)
+    assert b.remove(council, informer, "informer").admitted
+    send(b, a)
+    send(b, c)  # the informer still receives the envelopes...
+    a.post(council, "strike on monday")
+    send(a, c)
+    send(a, b)
+    # ...but holds no key of the new epoch, so nothing new decrypts on their device.
+    assert c.council(council).status == "removed"
+    assert "strike on monday" not in _texts(c, council)
+    new_epoch = a.ingestor.final_state(council).current_epoch
+    assert new_epoch is not None and c.ingestor.epoch(new_epoch) is None
+    assert b.ingestor.epoch(new_epoch) is not None
+    assert "strike on monday" in _texts(b, council)
+    # Their own node refuses to write; a modified client's events are refused by the rest.
+    with pytest.raises(NotAllowed):
+        c.post(council, "fake order: strike cancelled")
+    forged, _ = c.compose(council, "post.message", kinds.Message("fake order: strike cancelled"))
+    with pytest.raises(NotAMember):
+        a.ingestor.ingest_one(forged)
+    report = a.import_envelopes([forged])
+    assert report.accepted == 0 and report.refused == {"NotAMember": 1}
+    assert "fake order: strike cancelled" not in _texts(a, council)
+    assert a.state_digest(council) == b.state_digest(council)
+
+
+def test_post_concurrent_with_own_removal_is_void(nodes: list[Node]) -> None:
+    a, b, c, _ = nodes
+    council = a.create_council("Clinic", "", "Ava", kinds.Rules(removal="member"))
+    admit(a, b, council, "Babak")
+    admit(a, c, council, "Cyrus")
+    send(a, b)
+    send(a, c)
+    c.post(council, "written before seeing the removal")  # concurrent with the removal
+    a.remove(council, a.find_member(council, "Cyrus"))
+    send(c, a)
+    send(c, b)
+    send(a, b)
+    for node in (a, b):
+        assert "written before seeing the removal" not in _texts(node, council)
+    assert a.state_digest(council) == b.state_digest(council)
+
+
+def test_emergency_removal_needs_a_named_role(nodes: list[Node]) -> None:
+    a, b, c, _ = nodes
+    council = a.create_council("Union", "", "Arash")
+    admit(a, b, council, "Behnaz")
+    admit(a, c, council, "Cyrus")
+    send(a, b)
+    with pytest.raises(NotAllowed):
+        b.remove(council, b.find_member(council, "Cyrus"), emergency=True)
+    assert a.remove(council, a.find_member(council, "Cyrus"), emergency=True).admitted
+    assert [m.status for m in a.members(council) if m.name == "Cyrus"] == ["removed"]
+
+
+def test_admission_by_vouches(nodes: list[Node]) -> None:
+    a, b, c, d = nodes
+    rules = kinds.Rules(admission="vouches", admission_vouches=2)
+    council = a.create_council("Bakery", "", "Anahita", rules)
+    # While the council has one member, one voice is enough.
+    admit(a, b, council, "Bita")
+    send(a, b)
+    invitation = b.invite(council)
+    request = d.join(tokens.parse_invitation(tokens.invitation_uri(invitation)), "Dara")
+    send(b, a)
+    first = a.admit(request)
+    assert not first.admitted and (first.supporters, first.needed) == (1, 2)
+    send(a, b)
+    assert b.admit(request).admitted
+    send(b, d)
+    assert d.council(council).status == "member"
+    assert {m.name for m in d.members(council)} == {"Anahita", "Bita", "Dara"}
+
+
+def test_invitation_is_one_time(nodes: list[Node]) -> None:
+    a, b, c, _ = nodes
+    council = a.create_council("Co-op", "", "Ali")
+    invitation = a.invite(council)
+    b_request = b.join(invitation, "Bahar")
+    c_request = c.join(invitation, "Cina")
+    assert a.admit(b_request).admitted
+    with pytest.raises(NotAllowed):
+        a.admit(c_request)
+
+
+def test_leave_then_keys_rotate(nodes: list[Node]) -> None:
+    a, b, c, _ = nodes
+    council = a.create_council("Street 9", "", "Amir", kinds.Rules(removal="member"))
+    admit(a, b, council, "Bardia")
+    admit(a, c, council, "Caspian")
+    send(a, b)
+    c.leave(council, "moving away")
+    assert c.council(council).status == "left"
+    before = a.ingestor.final_state(council).current_epoch
+    send(c, a)  # importing the departure makes a's node rotate the keys at once
+    assert a.ingestor.final_state(council).current_epoch != before
+    assert a.heal_epochs(council) is None
+    a.post(council, "new meeting place")
+    send(a, b)
+    send(a, c)
+    assert "new meeting place" in _texts(b, council)
+    assert "new meeting place" not in _texts(c, council)
+
+
+def test_rename_and_unknown_references(nodes: list[Node]) -> None:
+    a, *_ = nodes
+    council = a.create_council("Old name", "", "Ava")
+    a.update_council(council, "کميته محله", None)  # Arabic yeh is normalised on the way in
+    assert a.council(council).name == "کمیته محله"
+    assert a.find_council("كمیته محله") == council
+    with pytest.raises(NotFound):
+        a.find_council("no such council")
+    with pytest.raises(NotFound):
+        a.find_member(council, "nobody")
+
+
+def test_leave_concurrent_with_removal(nodes: list[Node]) -> None:
+    """Found by the convergence property: whichever ends the membership first in the
+    total order counts, the other is void, identically on every replica."""
+    a, b, c, _ = nodes
+    council = a.create_council("Depot", "", "Ava", kinds.Rules(removal="member"))
+    admit(a, b, council, "Bahar")
+    admit(a, c, council, "Cyrus")
+    send(a, b)
+    b.post(council, "last words")
+    b.leave(council)
+    a.remove(council, a.find_member(council, "Bahar"))
+    c.import_envelopes(b.envelopes(), heal=False)
+    c.import_envelopes(a.envelopes(), heal=False)
+    a.import_envelopes(b.envelopes(), heal=False)
+    assert a.state_digest(council) == c.state_digest(council)

@@ -1,0 +1,95 @@
+"""The profile at rest: nothing readable without the passphrase."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from conftest import FAST_KDF, admit, make_node
+
+from shora.errors import ProfileError
+from shora.kernel import profile
+from shora.node import Node
+
+SECRETS = [
+    "Tannery workers council",
+    "insulin for the old man at the end of the street",
+    "کمیتهٔ محلهٔ نارمک",
+    "نیاز فوری به انسولین",
+    "Nasrin-the-nurse",
+]
+
+
+def _forms(text: str) -> list[bytes]:
+    return [text.encode("utf-8"), text.encode("utf-16-le"), text.encode("utf-16-be")]
+
+
+def _scan(home: Path) -> list[str]:
+    found = []
+    for path in home.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            found += [f"{path.name}: {s}" for s in SECRETS for f in _forms(s) if f in data]
+    return found
+
+
+def test_nothing_readable_on_disk(tmp_path: Path) -> None:
+    a = make_node(tmp_path, "a")
+    b = make_node(tmp_path, "b")
+    council = a.create_council(SECRETS[0], SECRETS[2], SECRETS[4])
+    a.post(council, SECRETS[1], title=SECRETS[3])
+    admit(a, b, council, "someone")
+    # While open (WAL and shared-memory files present) and after closing.
+    files = {p.name for p in (tmp_path / "a").iterdir()}
+    assert "shora.db-wal" in files
+    assert _scan(tmp_path) == []
+    a.close()
+    b.close()
+    assert _scan(tmp_path) == []
+    # The database file itself does not even look like SQLite.
+    assert not (tmp_path / "a" / "shora.db").read_bytes().startswith(b"SQLite format 3")
+
+
+def test_wrong_passphrase_is_refused_and_writes_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "p"
+    node = Node.create(home, "right passphrase", kdf_limits=FAST_KDF)
+    node.create_council("Council", "", "me")
+    node.close()
+    before = {p: hashlib.sha256(p.read_bytes()).digest() for p in home.iterdir()}
+    with pytest.raises(ProfileError, match="wrong passphrase"):
+        Node.open(home, "wrong passphrase")
+    assert {p: hashlib.sha256(p.read_bytes()).digest() for p in home.iterdir()} == before
+    reopened = Node.open(home, "right passphrase")
+    assert [c.name for c in reopened.councils()] == ["Council"]
+    reopened.close()
+
+
+def test_profile_errors(tmp_path: Path) -> None:
+    with pytest.raises(ProfileError, match="no profile"):
+        profile.unlock(tmp_path / "none", "whatever passphrase")
+    profile.create(tmp_path / "p", "long enough", *FAST_KDF)
+    with pytest.raises(ProfileError, match="already exists"):
+        profile.create(tmp_path / "p", "long enough", *FAST_KDF)
+    with pytest.raises(ProfileError, match="at least"):
+        profile.create(tmp_path / "q", "short", *FAST_KDF)
+    (tmp_path / "p" / "keystore").write_bytes(b"\x93garbage")
+    with pytest.raises(ProfileError, match="damaged"):
+        profile.unlock(tmp_path / "p", "long enough")
+
+
+def test_default_kdf_is_libsodium_moderate_or_stronger() -> None:
+    import nacl.pwhash
+
+    from shora.kernel import crypto
+
+    assert crypto.KDF_OPSLIMIT >= nacl.pwhash.argon2id.OPSLIMIT_MODERATE
+    assert crypto.KDF_MEMLIMIT >= nacl.pwhash.argon2id.MEMLIMIT_MODERATE
+
+
+def test_each_council_gets_its_own_identity(tmp_path: Path) -> None:
+    a = make_node(tmp_path, "a")
+    one = a.create_council("One", "", "same name")
+    two = a.create_council("Two", "", "same name")
+    assert a.council(one).my_key != a.council(two).my_key
+    a.close()
