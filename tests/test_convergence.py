@@ -11,15 +11,15 @@ shuffled and duplicated deliveries across partitions. Afterwards:
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
-from pathlib import Path
 
 import pytest
-from conftest import admit, make_node
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import admit, make_node
 from shora.errors import LocalError
 from shora.kernel import kinds
 from shora.node import Node
@@ -37,8 +37,9 @@ op = st.one_of(
 
 
 def _envelope_ids(node: Node, council: bytes) -> set[bytes]:
-    return {bytes(r[0]) for r in node.store.rows(
-        "SELECT id FROM envelopes WHERE council=?", (council,))}
+    return {
+        bytes(r[0]) for r in node.store.rows("SELECT id FROM envelopes WHERE council=?", (council,))
+    }
 
 
 def _partial_sync(src: Node, dst: Node, rnd: random.Random) -> None:
@@ -57,7 +58,11 @@ def _everything(nodes: list[Node]) -> list[bytes]:
     return list(seen)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("SHORA_PROPERTY_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(ops=st.lists(op, min_size=1, max_size=30), seed=st.integers(0, 2**32 - 1))
 def test_state_is_a_function_of_the_event_set(
     tmp_path_factory: pytest.TempPathFactory, ops: list[tuple[str, int, int]], seed: int

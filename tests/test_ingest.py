@@ -8,10 +8,10 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from conftest import admit, make_node
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import admit, make_node
 from shora.errors import (
     BadSignature,
     MalformedEvent,
@@ -40,7 +40,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Node, Node
 def _dump(node: Node) -> bytes:
     tables = [r[0] for r in node.store.rows("SELECT name FROM sqlite_master WHERE type='table'")]
     return msgspec.msgpack.encode(
-        [node.store.rows(f"SELECT * FROM {t} ORDER BY 1") for t in sorted(tables)]  # noqa: S608
+        [node.store.rows(f"SELECT * FROM {t} ORDER BY 1") for t in sorted(tables)]
     )
 
 
@@ -64,21 +64,28 @@ def _epoch(node: Node, council: bytes) -> keys.Epoch:
 def _inner(node: Node, cid: bytes, key: keys.Epoch, **changes: object) -> bytes:
     """An envelope around a hand-made inner event, under a real write key."""
     me = node._identity(cid)
-    heads = [bytes(r[0]) for r in node.store.rows("SELECT id FROM heads WHERE council=?",
-                                                   (cid,))]
+    heads = [bytes(r[0]) for r in node.store.rows("SELECT id FROM heads WHERE council=?", (cid,))]
     clock = 1 + max(node.ingestor._event_meta(h).clock for h in heads)  # type: ignore[union-attr]
     fields: dict[str, object] = dict(
-        v=1, council=cid, epoch=key.write_pk, author=me.sign_pk, parents=sorted(heads),
-        clock=clock, time=0, kind="post.message",
+        v=1,
+        council=cid,
+        epoch=key.write_pk,
+        author=me.sign_pk,
+        parents=sorted(heads),
+        clock=clock,
+        time=0,
+        kind="post.message",
         body=events.encode_body(kinds.Message("hi")),
     )
     sign_sk = changes.pop("sign_sk", me.sign_sk)
     fields.update(changes)
     raw_payload = msgspec.msgpack.encode(list(fields.values()))
-    content = events.seal_content(key.content_key, key.write_pk,
-                                  events.sign_payload(sign_sk, raw_payload))  # type: ignore[arg-type]
-    return nip01.encode(nip01.sign_envelope(crypto.WriteSigner(key.write_sk), 0,
-                                            events.SHORA_KIND, [], content))
+    content = events.seal_content(
+        key.content_key, key.write_pk, events.sign_payload(sign_sk, raw_payload)
+    )  # type: ignore[arg-type]
+    return nip01.encode(
+        nip01.sign_envelope(crypto.WriteSigner(key.write_sk), 0, events.SHORA_KIND, [], content)
+    )
 
 
 def test_a_good_event_is_accepted(world: tuple[Node, Node, bytes]) -> None:
@@ -98,8 +105,9 @@ def test_envelope_errors(world: tuple[Node, Node, bytes]) -> None:
     del unsigned["sig"]
     _refused(a, json.dumps(unsigned).encode(), MalformedEvent)
     zero_sig = json.loads(good) | {"sig": "0" * 128, "content": env.content + "A"}
-    zero_sig["id"] = nip01.event_id(env.pubkey, env.created_at, env.kind, env.tags,
-                                     zero_sig["content"])
+    zero_sig["id"] = nip01.event_id(
+        env.pubkey, env.created_at, env.kind, env.tags, zero_sig["content"]
+    )
     _refused(a, json.dumps(zero_sig).encode(), BadSignature)
     tampered = json.loads(good) | {"created_at": env.created_at + 1}
     _refused(a, json.dumps(tampered).encode(), BadSignature)
@@ -148,8 +156,11 @@ def test_unknown_write_key_is_held_then_ingested(tmp_path: Path) -> None:
         node.close()
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[
-    HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.binary(max_size=2000))
 def test_fuzz_arbitrary_bytes(world: tuple[Node, Node, bytes], data: bytes) -> None:
     a, _, _ = world
@@ -159,11 +170,13 @@ def test_fuzz_arbitrary_bytes(world: tuple[Node, Node, bytes], data: bytes) -> N
         pass
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[
-    HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(position=st.integers(0, 10_000), byte=st.integers(0, 255))
-def test_fuzz_mutated_envelopes(world: tuple[Node, Node, bytes], position: int,
-                                byte: int) -> None:
+def test_fuzz_mutated_envelopes(world: tuple[Node, Node, bytes], position: int, byte: int) -> None:
     a, b, council = world
     raw = bytearray(_inner(b, council, _epoch(b, council)))
     raw[position % len(raw)] = byte
@@ -171,3 +184,40 @@ def test_fuzz_mutated_envelopes(world: tuple[Node, Node, bytes], position: int,
         a.ingestor.ingest_one(bytes(raw))
     except RemoteError:
         pass
+
+
+def test_relays_see_only_opaque_envelopes(tmp_path: Path) -> None:
+    a, b = make_node(tmp_path, "a"), make_node(tmp_path, "b")
+    council = a.create_council("Visible name?", "", "Founder name?")
+    admit(a, b, council, "Member name?")
+    a.post(council, "Plain words?", title="Title?")
+    member_keys = {m.key.hex() for m in a.members(council)}
+    for raw in a.envelopes():
+        env = nip01.decode(raw)
+        assert env.kind in (events.SHORA_KIND, events.WELCOME_KIND)
+        assert env.created_at % 3600 == 0
+        assert env.tags == ([] if env.kind == events.SHORA_KIND else [["k", env.tags[0][1]]])
+        assert env.pubkey not in member_keys and council.hex() not in raw.decode()
+        for word in ("Visible", "Founder", "Member", "Plain", "Title"):
+            assert word.encode() not in raw
+    a.close()
+    b.close()
+
+
+def test_a_second_founding_event_is_refused(world: tuple[Node, Node, bytes]) -> None:
+    a, b, council = world
+    body = events.encode_body(
+        kinds.CouncilCreate("Fake", "", kinds.Rules(), "x", b"\0" * 32, b"\0" * 16)
+    )
+    me = b._identity(council)
+    epoch = _epoch(b, council)
+    payload = msgspec.msgpack.encode(
+        [1, council, epoch.write_pk, me.sign_pk, [], 1, 0, "council.create", body]
+    )
+    content = events.seal_content(
+        epoch.content_key, epoch.write_pk, events.sign_payload(me.sign_sk, payload)
+    )
+    raw = nip01.encode(
+        nip01.sign_envelope(crypto.WriteSigner(epoch.write_sk), 0, events.SHORA_KIND, [], content)
+    )
+    _refused(a, raw, BadSignature)  # the council id binds the real founder and body

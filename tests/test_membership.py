@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import admit, send
 
+from conftest import admit, send
 from shora.errors import NotAllowed, NotAMember, NotFound
 from shora.kernel import kinds, tokens
 from shora.node import Node
@@ -91,7 +91,7 @@ def test_emergency_removal_needs_a_named_role(nodes: list[Node]) -> None:
 
 
 def test_admission_by_vouches(nodes: list[Node]) -> None:
-    a, b, c, d = nodes
+    a, b, _c, d = nodes
     rules = kinds.Rules(admission="vouches", admission_vouches=2)
     council = a.create_council("Bakery", "", "Anahita", rules)
     # While the council has one member, one voice is enough.

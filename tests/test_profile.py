@@ -6,8 +6,8 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from conftest import FAST_KDF, admit, make_node
 
+from conftest import FAST_KDF, admit, make_node
 from shora.errors import ProfileError
 from shora.kernel import profile
 from shora.node import Node

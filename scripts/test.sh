@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install everything the tests need into .venv, then run every check the project claims:
+# ruff (lint and format), mypy --strict on src/, the catalogues, and the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+
+echo "== ruff"
+.venv/bin/ruff check src tests benchmarks scripts
+.venv/bin/ruff format --check src tests benchmarks scripts
+echo "== mypy --strict"
+.venv/bin/mypy
+echo "== catalogues"
+.venv/bin/python scripts/update_catalogues.py --check
+echo "== tests"
+.venv/bin/python -X dev -b -m pytest "$@"

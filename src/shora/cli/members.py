@@ -1,0 +1,250 @@
+"""Membership: invite, join, admit, list members, remove, leave."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from shora.i18n import N_, _, format_time, number
+from shora.kernel import tokens
+from shora.node import AdmitResult, CouncilInfo
+
+from .councils import COUNCIL_HELP
+from .output import (
+    Number,
+    council_name,
+    isolate,
+    member_json,
+    member_status,
+    print_json,
+    short,
+    table,
+    text_or_file,
+)
+from .session import Session, ask, pass_session
+
+JSON_HELP = N_("Print JSON for scripts.")
+DAY = 24 * 3600
+
+
+def _export_hint(info: CouncilInfo) -> str:
+    return isolate(f"'shora bundle export --council {short(info.id)} -o FILE'")
+
+
+def _progress(result: AdmitResult) -> str:
+    return _("{supporters} of the {needed} members needed support this so far.").format(
+        supporters=number(result.supporters), needed=number(result.needed)
+    )
+
+
+@click.command(help=N_("Invite someone: prints an invitation to give them (text, link, QR code)."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.option(
+    "--expires-days",
+    type=Number(1, 365),
+    default=7,
+    show_default=True,
+    help=N_("Days until the invitation expires."),
+)
+@click.option(
+    "--reach",
+    multiple=True,
+    metavar="URL",
+    help=N_("Where the newcomer can reach the council (a relay address); may be repeated."),
+)
+@click.option(
+    "--qr",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=N_("Also write the invitation as a QR code to this .png or .svg file."),
+)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_session
+def invite(
+    session: Session,
+    council_ref: str,
+    expires_days: int,
+    reach: tuple[str, ...],
+    qr: Path | None,
+    as_json: bool,
+) -> None:
+    if qr is not None and qr.suffix.lower() not in (".png", ".svg"):
+        raise click.BadParameter(_("the QR file must end in .png or .svg"), param_hint="'--qr'")
+    node = session.open()
+    council_id = node.find_council(council_ref)
+    invitation = node.invite(council_id, expires_days * DAY, reach)
+    text, uri = tokens.invitation_text(invitation), tokens.invitation_uri(invitation)
+    if qr is not None:
+        if qr.suffix.lower() == ".png":
+            tokens.invitation_qr_png(invitation, qr)
+        else:
+            qr.write_text(tokens.invitation_qr_svg(invitation), encoding="utf-8")
+    if as_json:
+        print_json(
+            {
+                "council": council_id.hex(),
+                "text": text,
+                "uri": uri,
+                "qr": str(qr) if qr is not None else None,
+                "expires": invitation.expires,
+            }
+        )
+        return
+    info = node.council(council_id)
+    click.echo(
+        _("Invitation to {council}, valid once, until {time}:").format(
+            council=isolate(council_name(info)), time=format_time(invitation.expires)
+        )
+    )
+    click.echo()
+    click.echo(text)
+    click.echo()
+    click.echo(_("As a link: {uri}").format(uri=uri))
+    if qr is not None:
+        click.echo(_("QR code written to {file}.").format(file=qr))
+    click.echo(_("Give it to the person you invite by a safe channel; they run 'shora join'."))
+
+
+@click.command(help=N_("Answer an invitation: prints a join request to send back to a member."))
+@click.argument("invitation", help=N_("The invitation as text or link, or @FILE to read it."))
+@click.option("--as", "name", metavar="NAME", help=N_("Your name in this council."))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=N_("Write the join request to this file instead of printing it."),
+)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_session
+def join(
+    session: Session, invitation: str, name: str | None, output: Path | None, as_json: bool
+) -> None:
+    parsed = tokens.parse_invitation(text_or_file(invitation))
+    node = session.open()
+    name = ask(name, _("Your name in this council"), _("give your name with --as NAME"))
+    request = node.join(parsed, name)
+    text = tokens.join_request_text(request)
+    if output is not None:
+        output.write_text(text + "\n", encoding="utf-8")
+    if as_json:
+        print_json({"council": parsed.council.hex(), "request": text})
+        return
+    if output is not None:
+        click.echo(_("Join request written to {file}.").format(file=output))
+    else:
+        click.echo(_("Your join request:"))
+        click.echo()
+        click.echo(text)
+        click.echo()
+    click.echo(
+        _(
+            "Send it to a member of the council, who runs 'shora admit'. Once you are "
+            "admitted they send you a bundle: open it with 'shora bundle import FILE'."
+        )
+    )
+
+
+@click.command(help=N_("Vouch for a join request; it is admitted once enough members have."))
+@click.argument("request", help=N_("The join request text, or @FILE to read it from a file."))
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_session
+def admit(session: Session, request: str, as_json: bool) -> None:
+    signed = tokens.parse_join_request_text(text_or_file(request))
+    payload, _request_id = tokens.open_join_request(signed)
+    node = session.open()
+    result = node.admit(signed)
+    info = node.council(payload.council)
+    if as_json:
+        print_json(
+            {
+                "council": info.id.hex(),
+                "name": result.name,
+                "admitted": result.admitted,
+                "supporters": result.supporters,
+                "needed": result.needed,
+            }
+        )
+        return
+    if result.admitted:
+        click.echo(
+            _("{name} is admitted to {council}.").format(
+                name=isolate(result.name), council=isolate(council_name(info))
+            )
+        )
+        click.echo(
+            _("Now send them a bundle with the council's keys: {command}").format(
+                command=_export_hint(info)
+            )
+        )
+        return
+    click.echo(_("Your vouch for {name} is recorded.").format(name=isolate(result.name)))
+    click.echo(_progress(result))
+    click.echo(_("Share a bundle so other members can see it and vouch too."))
+
+
+@click.command(help=N_("List a council's members and former members."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_session
+def members(session: Session, council_ref: str, as_json: bool) -> None:
+    node = session.open()
+    people = node.members(node.find_council(council_ref))
+    if as_json:
+        print_json([member_json(m) for m in people])
+        return
+    rows = [[_("Name"), _("Status"), _("Roles"), _("Key")]]
+    for m in people:
+        name = m.name + (" " + _("(you)") if m.me else "")
+        rows.append([name, member_status(m.status), ", ".join(m.roles) or "-", short(m.key)])
+    table(rows)
+
+
+@click.command(help=N_("Vouch to remove a member; they are removed once the rules allow it."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.argument("member", help=N_("The member: their name, or the first digits of their key."))
+@click.option("--reason", default="", help=N_("Why, for the other members."))
+@click.option(
+    "--emergency",
+    is_flag=True,
+    help=N_("Remove at once, with the emergency powers your role gives (see the rules)."),
+)
+@pass_session
+def remove(session: Session, council_ref: str, member: str, reason: str, emergency: bool) -> None:
+    node = session.open()
+    council_id = node.find_council(council_ref)
+    result = node.remove(council_id, node.find_member(council_id, member), reason, emergency)
+    info = node.council(council_id)
+    if result.admitted:
+        click.echo(_("{name} is removed.").format(name=isolate(result.name)))
+        click.echo(_("The council has a new key: they cannot read what is written from now on."))
+        click.echo(
+            _("Send the other members a bundle: {command}").format(command=_export_hint(info))
+        )
+        return
+    click.echo(_("Your vouch to remove {name} is recorded.").format(name=isolate(result.name)))
+    click.echo(_progress(result))
+    click.echo(_("Send the other members a bundle: {command}").format(command=_export_hint(info)))
+
+
+@click.command(help=N_("Leave a council. You keep what you have, but receive nothing new."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.option("--reason", default="", help=N_("Why, for the other members."))
+@click.option("-y", "--yes", is_flag=True, help=N_("Do not ask for confirmation."))
+@pass_session
+def leave(session: Session, council_ref: str, reason: str, yes: bool) -> None:
+    node = session.open()
+    council_id = node.find_council(council_ref)
+    info = node.council(council_id)
+    if not yes and sys.stdin.isatty():
+        click.confirm(
+            _("Leave {council}? This cannot be undone.").format(
+                council=isolate(council_name(info))
+            ),
+            abort=True,
+        )
+    node.leave(council_id, reason)
+    click.echo(_("You have left {council}.").format(council=isolate(council_name(info))))
+    click.echo(
+        _("Send the members a bundle so they know: {command}").format(command=_export_hint(info))
+    )

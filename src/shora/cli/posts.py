@@ -1,0 +1,132 @@
+"""Writing to a council and reading its log."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from shora.errors import InvalidInput, NotFound
+from shora.i18n import N_, _, format_time
+from shora.node import Node
+
+from .councils import COUNCIL_HELP
+from .output import (
+    Number,
+    council_name,
+    isolate,
+    kind_label,
+    print_json,
+    short,
+    table,
+)
+from .session import Session, pass_session
+
+MIN_ID_PREFIX = 6
+
+
+def _find_post(node: Node, council: bytes, ref: str) -> bytes:
+    """A post by its id, or by a prefix of it as 'shora log' shows it."""
+    ref = ref.strip().lower()
+    if len(ref) == 64:
+        try:
+            return bytes.fromhex(ref)
+        except ValueError:
+            pass
+    if len(ref) < MIN_ID_PREFIX:
+        raise InvalidInput(_("give at least 6 digits of the message's id"))
+    found: list[bytes] = []
+    offset, page = 0, 500
+    while batch := node.posts(council, limit=page, offset=offset):
+        found += [p["id"] for p in batch if p["id"].hex().startswith(ref)]
+        offset += page
+    if len(found) != 1:
+        raise NotFound(
+            _("no single message in this council has an id starting {id}").format(id=ref)
+        )
+    return bytes(found[0])
+
+
+@click.command(help=N_("Write to a council: a message, or with --title an announcement."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.argument("text", help=N_("What to say; '-' reads it from standard input."))
+@click.option("--title", help=N_("Make it an announcement with this title."))
+@click.option(
+    "--thread",
+    metavar="ID",
+    help=N_("Reply in the conversation that starts with this message (its id from 'shora log')."),
+)
+@pass_session
+def post(
+    session: Session, council_ref: str, text: str, title: str | None, thread: str | None
+) -> None:
+    if text == "-":
+        text = sys.stdin.read()
+    node = session.open()
+    council_id = node.find_council(council_ref)
+    thread_id = _find_post(node, council_id, thread) if thread is not None else None
+    post_id = node.post(council_id, text, title, thread_id)
+    info = node.council(council_id)
+    if title is not None:
+        message = _("Announcement posted in {council} (id {id}).")
+    else:
+        message = _("Message posted in {council} (id {id}).")
+    click.echo(message.format(council=isolate(council_name(info)), id=short(post_id)))
+
+
+@click.command(help=N_("Show a council's events, newest first."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.option(
+    "--limit", type=Number(1, 10_000), default=50, show_default=True, help=N_("Events per page.")
+)
+@click.option(
+    "--offset", type=Number(0), default=0, show_default=True, help=N_("Skip this many events.")
+)
+@click.option("--json", "as_json", is_flag=True, help=N_("Print JSON for scripts."))
+@pass_session
+def log(session: Session, council_ref: str, limit: int, offset: int, as_json: bool) -> None:
+    node = session.open()
+    council_id = node.find_council(council_ref)
+    entries = node.log(council_id, limit, offset)
+    if as_json:
+        print_json(
+            [
+                {
+                    "id": e.id.hex(),
+                    "author": e.author.hex(),
+                    "author_name": e.author_name,
+                    "kind": e.kind,
+                    "time_ms": e.time,
+                    "clock": e.clock,
+                    "valid": e.valid,
+                    "summary": e.summary,
+                }
+                for e in entries
+            ]
+        )
+        return
+    if not entries:
+        click.echo(_("No events here.") if offset == 0 else _("No more events."))
+        return
+    rows = []
+    for e in entries:
+        summary = " ".join(e.summary.split())
+        if not e.valid:
+            summary = f"{_('(void)')} {summary}".rstrip()
+        rows.append(
+            [
+                format_time(e.time // 1000),
+                e.author_name or short(e.author),
+                kind_label(e.kind),
+                short(e.id),
+                summary,
+            ]
+        )
+    table(rows)
+    if len(entries) == limit:
+        click.echo(
+            _("More: {command}").format(
+                command=isolate(f"'shora log {short(council_id)} --offset {offset + limit}'")
+            ),
+            err=True,
+        )

@@ -1,0 +1,73 @@
+"""What every command shares: where the profile is, and how to unlock it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from shora.errors import ProfileError
+from shora.i18n import _
+from shora.kernel import profile
+from shora.node import Node
+
+PASSPHRASE_ENV = "SHORA_PASSPHRASE"  # noqa: S105 (a name, not a password)
+FAST_KDF_ENV = "SHORA_TEST_FAST_KDF"
+FAST_KDF_LIMITS = (1, 8192)  # Argon2id opslimit, memlimit: for tests only
+
+
+@dataclass
+class Session:
+    home: Path
+    passphrase_file: Path | None = None
+
+    def passphrase(self, *, new: bool = False) -> str:
+        """From --passphrase-file, else SHORA_PASSPHRASE, else asked (twice if new)."""
+        if self.passphrase_file is not None:
+            lines = self.passphrase_file.read_text(encoding="utf-8").splitlines()
+            return lines[0] if lines else ""
+        env = os.environ.get(PASSPHRASE_ENV)
+        if env:
+            return env
+        if not sys.stdin.isatty():
+            raise ProfileError(
+                _(
+                    "no passphrase given, and none can be asked for (input is not a terminal): "
+                    "use --passphrase-file FILE or set SHORA_PASSPHRASE"
+                )
+            )
+        if new:
+            return str(
+                click.prompt(
+                    _("Choose a passphrase"),
+                    hide_input=True,
+                    confirmation_prompt=_("Type it again"),
+                )
+            )
+        return str(click.prompt(_("Passphrase"), hide_input=True))
+
+    def open(self) -> Node:
+        """The unlocked node; it is closed when the command ends."""
+        if not profile.exists(self.home):
+            raise ProfileError(
+                _("there is no profile in {home}: create one with 'shora init'").format(
+                    home=self.home
+                )
+            )
+        node = Node.open(self.home, self.passphrase())
+        return click.get_current_context().with_resource(node)
+
+
+pass_session = click.make_pass_decorator(Session)
+
+
+def ask(value: str | None, prompt: str, hint: str) -> str:
+    """An option's value, asked for when missing and a person is at the keyboard."""
+    if value is not None:
+        return value
+    if sys.stdin.isatty():
+        return str(click.prompt(prompt))
+    raise click.UsageError(hint)

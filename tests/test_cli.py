@@ -1,0 +1,333 @@
+"""The ``shora`` command line, run as a real subprocess, through the whole story.
+
+Three people (Nasrin, Bahram, Cyrus) each have a profile. Nasrin founds a council,
+invites the others, bundles carry events between them; Cyrus is removed by two
+vouches and cannot read what is written after; Bahram leaves. Then the failures:
+wrong passphrase, unknown council, missing profile, a damaged bundle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+
+from shora.cli.main import cli
+
+PERSIAN_DIGITS = set("۰۱۲۳۴۵۶۷۸۹")
+COUNCIL = "Block 4 committee"
+
+
+def base_env() -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SHORA_") and k not in ("LANG", "LC_ALL", "LC_MESSAGES")
+    }
+    env.update(SHORA_TEST_FAST_KDF="1", LANG="C.UTF-8", PYTHONIOENCODING="utf-8")
+    return env
+
+
+class Profile:
+    """One person's profile, driven through the real command line."""
+
+    def __init__(self, root: Path, name: str, passphrase: str | None = None) -> None:
+        self.root = root
+        self.home = root / name
+        self.passphrase = passphrase or f"passphrase-of-{name}"
+
+    def run(self, *args: str, passphrase: str | None = None) -> subprocess.CompletedProcess[str]:
+        env = base_env()
+        env["SHORA_HOME"] = str(self.home)
+        env["SHORA_PASSPHRASE"] = passphrase if passphrase is not None else self.passphrase
+        return subprocess.run(
+            [sys.executable, "-m", "shora.cli.main", *args],
+            env=env,
+            cwd=self.root,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=60,
+        )
+
+    def ok(self, *args: str) -> str:
+        result = self.run(*args)
+        assert result.returncode == 0, (args, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr
+        return result.stdout
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.ok(*args, "--json"))
+
+    def fails(self, *args: str, code: int = 1, passphrase: str | None = None) -> str:
+        """Run a command that must fail: one line on stderr, no traceback; return the line."""
+        result = self.run(*args, passphrase=passphrase)
+        assert result.returncode == code, (args, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        return lines[0]
+
+
+def sync(src: Profile, dst: Profile, council: str | None = None) -> str:
+    """Carry src's events to dst in a bundle file; return what dst's import said."""
+    path = src.root / f"{src.home.name}-to-{dst.home.name}.bundle"
+    extra = ("--council", council) if council else ()
+    out = src.ok("bundle", "export", *extra, "-o", str(path))
+    assert "written to" in out
+    return dst.ok("bundle", "import", str(path))
+
+
+def bring_in(inviter: Profile, newcomer: Profile, name: str) -> None:
+    qr = inviter.root / f"invite-{name}.svg"
+    invitation = inviter.json("invite", COUNCIL, "--expires-days", "۳", "--qr", str(qr))
+    assert invitation["uri"].startswith("shora:invite/")
+    assert invitation["text"].count("-") > 3
+    assert qr.read_text(encoding="utf-8").lstrip().startswith("<svg")
+    request = newcomer.root / f"{name}.request"
+    out = newcomer.ok("join", invitation["text"], "--as", name, "-o", str(request))
+    assert "shora admit" in out
+    assert request.read_text(encoding="utf-8").startswith("shora:join/")
+    result = inviter.json("admit", f"@{request}")
+    assert result == {
+        "council": invitation["council"],
+        "name": name,
+        "admitted": True,
+        "supporters": 1,
+        "needed": 1,
+    }
+    out = sync(inviter, newcomer, COUNCIL)
+    assert "Council keys received" in out
+
+
+@pytest.fixture
+def people(tmp_path: Path) -> tuple[Profile, Profile, Profile]:
+    a, b, c = (Profile(tmp_path, n) for n in ("nasrin", "bahram", "cyrus"))
+    for p in (a, b, c):
+        result = p.run("init")
+        assert result.returncode == 0, result.stderr
+        assert "weakly protected" in result.stderr
+        assert str(p.home) in result.stdout and "shora council create" in result.stdout
+    return a, b, c
+
+
+def test_the_whole_story(people: tuple[Profile, Profile, Profile]) -> None:
+    a, b, c = people
+    created = a.json("council", "create", COUNCIL, "--as", "Nasrin", "--description", "our block")
+    assert created["name"] == COUNCIL and created["members"] == 1
+    assert created["rules"]["removal_vouches"] == 2
+    council_id = created["id"]
+
+    # Bahram joins, sees the council and writes; Nasrin reads it.
+    bring_in(a, b, "Bahram")
+    [seen] = b.json("council", "list")
+    assert (seen["id"], seen["status"], seen["members"]) == (council_id, "member", 2)
+    assert "Message posted" in b.ok("post", COUNCIL, "hello from Bahram")
+    sync(b, a)
+    log = a.ok("log", council_id[:8])
+    assert "hello from Bahram" in log and "Bahram" in log and "message" in log
+
+    # Cyrus joins the same way; Bahram learns of him.
+    bring_in(a, c, "Cyrus")
+    sync(a, b)
+    assert {m["name"] for m in b.json("members", COUNCIL)} == {"Nasrin", "Bahram", "Cyrus"}
+
+    # Removing Cyrus takes two vouches.
+    out = a.ok("remove", COUNCIL, "Cyrus", "--reason", "informer")
+    assert "1 of the 2 members" in out
+    sync(a, b)
+    out = b.ok("remove", COUNCIL, "Cyrus")
+    assert "Cyrus is removed" in out
+    sync(b, a)
+    sync(b, c)
+    assert c.json("council", "show", COUNCIL)["status"] == "removed"
+    statuses = {m["name"]: m["status"] for m in a.json("members", COUNCIL)}
+    assert statuses == {"Nasrin": "active", "Bahram": "active", "Cyrus": "removed"}
+
+    # What is written after the removal does not reach Cyrus.
+    a.ok("post", COUNCIL, "secret after removal", "--title", "Meeting")
+    out = sync(a, c)
+    assert "Accepted: 0 events" in out and "does not hold" in out  # held, or refused
+    log = c.ok("log", COUNCIL)
+    assert "hello from Bahram" in log
+    assert "secret after removal" not in log
+    assert all("secret" not in e["summary"] for e in c.json("log", COUNCIL))
+    assert "secret after removal" in a.ok("log", COUNCIL, "--limit", "۵")
+    assert c.json("council", "show", COUNCIL)["status"] == "removed"
+
+    # Bahram leaves; Nasrin's import replaces the council's key.
+    assert "You have left" in b.ok("leave", COUNCIL, "--reason", "moving away")
+    assert b.json("council", "show", COUNCIL)["status"] == "left"
+    out = sync(b, a)
+    assert "keys were brought up to date" in out
+    statuses = {m["name"]: m["status"] for m in a.json("members", COUNCIL)}
+    assert statuses == {"Nasrin": "active", "Bahram": "left", "Cyrus": "removed"}
+
+    # Paging through the log.
+    first, second = a.json("log", COUNCIL, "--limit", "3"), a.json("log", COUNCIL, "--offset", "3")
+    assert len(first) == 3 and first[0]["clock"] >= second[0]["clock"]
+    assert {e["id"] for e in first}.isdisjoint(e["id"] for e in second)
+
+
+def test_a_second_vouch_is_needed_to_admit_under_vouch_rules(tmp_path: Path) -> None:
+    a, b = Profile(tmp_path, "a"), Profile(tmp_path, "b")
+    for p in (a, b):
+        p.ok("init", "--fast-kdf")
+    a.ok("council", "create", COUNCIL, "--as", "A", "--admission", "vouches")
+    rules = a.json("council", "show", COUNCIL)["rules"]
+    assert rules["admission"] == "vouches" and rules["admission_vouches"] == 2
+    # With one member, two vouches are more than there are members: one admits.
+    invitation = a.json("invite", COUNCIL)
+    request = b.json("join", invitation["uri"], "--as", "B")["request"]
+    out = a.ok("admit", request)
+    assert "B is admitted" in out and "bundle export" in out
+
+
+def test_rename_and_post_in_a_thread(tmp_path: Path) -> None:
+    a = Profile(tmp_path, "a")
+    a.ok("init")
+    a.ok("council", "create", COUNCIL, "--as", "A")
+    assert "updated" in a.ok("council", "rename", COUNCIL, "--name", "Block 5")
+    assert a.json("council", "show", "Block 5")["name"] == "Block 5"
+    a.ok("post", "Block 5", "first")
+    [first] = [e for e in a.json("log", "Block 5") if e["kind"] == "post.message"]
+    a.ok("post", "Block 5", "a reply", "--thread", first["id"][:12])
+    assert "a reply" in a.ok("log", "Block 5")
+    assert a.fails("council", "rename", "Block 5", code=2).startswith("Error: ")
+
+
+def test_persian_output_has_persian_words_and_digits(tmp_path: Path) -> None:
+    a = Profile(tmp_path, "a")
+    a.ok("init")
+    a.ok("council", "create", "کميته", "--as", "نسرين")  # Arabic ي is stored as Persian ی
+    out = a.ok("--lang", "fa", "council", "list")
+    assert "کمیته" in out and "عضو" in out
+    assert PERSIAN_DIGITS & set(out)
+    assert "۱" in out.splitlines()[1]
+    show = a.ok("--lang", "fa", "council", "show", "کمیته")
+    assert "قواعد" in show and "ضمانت" in show
+    assert "۲" in show  # two vouches to remove
+    help_text = a.ok("--lang", "fa", "council", "create", "--help")
+    assert "گزینه‌ها" in help_text and "کاربرد:" in help_text
+    line = a.fails("--lang", "fa", "council", "show", "هیچ")
+    assert line.startswith("خطا")
+
+
+def command_paths(command: click.Command, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths = [prefix]
+    if isinstance(command, click.Group):
+        for name, sub in sorted(command.commands.items()):
+            paths += command_paths(sub, (*prefix, name))
+    return paths
+
+
+def test_home_and_passphrase_file_options_replace_the_environment(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("from-a-file-passphrase\n", encoding="utf-8")
+    home = tmp_path / "elsewhere"
+
+    def shora(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "shora.cli.main", "--home", str(home), *args],
+            env=base_env(),  # no SHORA_HOME, no SHORA_PASSPHRASE
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=60,
+        )
+
+    assert shora("--passphrase-file", str(secret), "init").returncode == 0
+    assert (home / "keystore").exists()
+    result = shora("--passphrase-file", str(secret), "council", "list", "--json")
+    assert result.returncode == 0 and json.loads(result.stdout) == []
+    result = shora("council", "list")  # nothing to read the passphrase from, and no terminal
+    assert result.returncode == 1 and "--passphrase-file" in result.stderr
+
+
+def test_help_works_for_every_command(tmp_path: Path) -> None:
+    paths = command_paths(cli)
+    assert len(paths) >= 18
+    env = {**base_env(), "SHORA_HOME": str(tmp_path / "none")}
+    running = [
+        (
+            path,
+            subprocess.Popen(
+                [sys.executable, "-m", "shora.cli.main", *path, "--help"],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+            ),
+        )
+        for path in paths
+    ]
+    for path, process in running:
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, (path, err)
+        assert out.startswith("Usage: shora"), (path, out)
+        assert "Options:" in out and not err
+    assert not (tmp_path / "none").exists()  # --help opens no profile
+
+
+def test_errors_are_one_line_with_the_right_exit_code(tmp_path: Path) -> None:
+    a = Profile(tmp_path, "a")
+    assert "shora init" in a.fails("council", "list")  # no profile yet
+    a.ok("init")
+    assert "already exists" in a.fails("init")
+    a.ok("council", "create", COUNCIL, "--as", "A")
+
+    line = a.fails("council", "list", passphrase="not-the-passphrase")
+    assert "wrong passphrase" in line
+    assert "not found" in a.fails("council", "show", "no such council")
+    assert "not found" in a.fails("remove", COUNCIL, "nobody")
+    assert "invalid input" in a.fails("join", "ABCDE-FGHIJ", "--as", "X")
+    assert "invalid input" in a.fails("admit", "shora:join/AAAA")
+    assert "SHORA_PASSPHRASE" in a.fails("council", "list", passphrase="")
+
+    # Usage errors: exit 2, still one line.
+    assert "COUNCIL" in a.fails("council", "show", code=2)
+    assert "--as NAME" in a.fails("council", "create", "X", code=2)
+    assert "--nope" in a.fails("council", "list", "--nope", code=2)
+    assert "whole number" in a.fails("log", COUNCIL, "--limit", "many", code=2)
+    assert ".png or .svg" in a.fails("invite", COUNCIL, "--qr", "x.gif", code=2)
+    assert a.fails("bundle", "import", "missing.bundle", code=2).startswith("Error: ")
+
+
+def test_a_damaged_bundle_imports_what_it_can_and_the_store_still_works(tmp_path: Path) -> None:
+    a, b = Profile(tmp_path, "a"), Profile(tmp_path, "b")
+    for p in (a, b):
+        p.ok("init")
+    a.ok("council", "create", COUNCIL, "--as", "A")
+    bring_in(a, b, "B")
+    for i in range(6):  # incompressible text, so half the file holds only some of them
+        a.ok("post", COUNCIL, f"notice number {i} " + os.urandom(1500).hex())
+    full = tmp_path / "full.bundle"
+    a.ok("bundle", "export", "--council", COUNCIL, "--since", "2020-01-01", "-o", str(full))
+    data = full.read_bytes()
+    damaged = tmp_path / "damaged.bundle"
+    damaged.write_bytes(data[: len(data) // 2])
+
+    result = b.run("bundle", "import", str(damaged))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "Accepted:" in result.stdout
+    assert "damaged bundle" in result.stderr.strip().splitlines()[-1]
+
+    summary = b.json("bundle", "import", str(full))
+    assert summary["damage"] is None and summary["refused"] == {}
+    assert summary["accepted"] >= 1 and summary["accepted"] + summary["duplicate"] >= 6
+    assert "notice number 5" in b.ok("log", COUNCIL)
+    assert b.json("council", "show", COUNCIL)["status"] == "member"
+
+    not_a_bundle = tmp_path / "text.bundle"
+    not_a_bundle.write_text("hello", encoding="utf-8")
+    assert "damaged bundle" in b.fails("bundle", "import", str(not_a_bundle))
