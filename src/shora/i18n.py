@@ -49,7 +49,11 @@ _PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"  # U+06F0..U+06F9
 _ARABIC_INDIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"  # U+0660..U+0669
 _TO_PERSIAN = str.maketrans(_LATIN_DIGITS, _PERSIAN_DIGITS)
 _TO_LATIN = str.maketrans(_PERSIAN_DIGITS + _ARABIC_INDIC_DIGITS, _LATIN_DIGITS * 2)
-_PERSIAN_LETTERS = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک"})
+_PERSIAN_LETTERS = str.maketrans(
+    {"ي": "ی", "ى": "ی", "ك": "ک"}
+    # Direction marks and isolates, which names pick up when copied from RTL text.
+    | dict.fromkeys("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+)
 _PERSIAN_THOUSANDS = "٬"  # U+066C ARABIC THOUSANDS SEPARATOR
 _PERSIAN_COMMA = "،"  # U+060C
 
@@ -203,7 +207,8 @@ def normalize_digits(text: str) -> str:
 
 
 def normalize_persian(text: str) -> str:
-    """Arabic ي ى ك to Persian ی ک, outer spaces stripped, NFC: before comparing or storing."""
+    """Arabic ي ى ك to Persian ی ک, direction marks dropped, outer spaces stripped, NFC:
+    before comparing or storing."""
     return unicodedata.normalize("NFC", text.translate(_PERSIAN_LETTERS).strip())
 
 

@@ -20,7 +20,6 @@ from shora.errors import (
     InvalidInput,
     NotAllowed,
     NotFound,
-    ProfileError,
     RemoteError,
 )
 from shora.i18n import normalize_persian
@@ -30,6 +29,8 @@ from shora.kernel.events import (
     WELCOME_KIND,
     InnerPayload,
     council_id_for,
+    decode_body,
+    decode_payload,
     encode_body,
     encode_payload,
     seal_content,
@@ -125,28 +126,12 @@ class Node:
 
     def find_council(self, ref: str) -> bytes:
         """A council by name, or by its id or a prefix of it (at least 6 hex digits)."""
-        ref = normalize_persian(ref)
-        rows = self.store.rows("SELECT id, name FROM councils")
-        by_name = [cid for cid, name in rows if normalize_persian(name) == ref]
-        by_id = [cid for cid, _ in rows if len(ref) >= 6 and cid.hex().startswith(ref.lower())]
-        found = by_name or by_id
-        if len(found) == 1:
-            return bytes(found[0])
-        if not found:
-            raise NotFound(f"no council named or numbered {ref!r} in this profile")
-        raise InvalidInput(f"{ref!r} names {len(found)} councils; give more of the id")
+        return _find(self.store.rows("SELECT id, name FROM councils"), ref, "council")
 
     def find_member(self, council: bytes, ref: str) -> bytes:
-        ref = normalize_persian(ref)
+        """A member by name, or by their key or a prefix of it (at least 6 hex digits)."""
         rows = self.store.rows("SELECT key, name FROM members WHERE council=?", (council,))
-        by_name = [k for k, name in rows if normalize_persian(name) == ref]
-        by_key = [k for k, _ in rows if len(ref) >= 6 and k.hex().startswith(ref.lower())]
-        found = by_key or by_name
-        if len(found) == 1:
-            return bytes(found[0])
-        if not found:
-            raise NotFound(f"no member named or numbered {ref!r} in this council")
-        raise InvalidInput(f"{ref!r} names {len(found)} members; give their key instead")
+        return _find(rows, ref, "member")
 
     def _identity(self, council: bytes) -> _Identity:
         rows = self.store.rows(
@@ -527,16 +512,31 @@ class Node:
         return [dict(zip(keys_, row, strict=True)) for row in rows]
 
     def log(self, council: bytes, limit: int = 50, offset: int = 0) -> list[LogEntry]:
+        """The council's events, newest first. The summary of a post is its text; of a
+        membership event, the name it concerns."""
         rows = self.store.rows(
             "SELECT e.id, e.author, coalesce(m.name, ''), e.kind, e.time, e.clock, e.valid, "
-            "coalesce(p.title || ' ' || p.text, '') FROM events e "
+            "coalesce(p.title || ' ' || p.text, ''), e.body FROM events e "
             "LEFT JOIN members m ON m.council=e.council AND m.key=e.author "
             "LEFT JOIN posts p ON p.id=e.id WHERE e.council=? "
             "ORDER BY e.clock DESC, e.id LIMIT ? OFFSET ?",
             (council, limit, offset),
         )
+        names = {
+            bytes(k): n
+            for k, n in self.store.rows("SELECT key, name FROM members WHERE council=?", (council,))
+        }
         return [
-            LogEntry(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7].strip()[:80])
+            LogEntry(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                bool(r[6]),
+                (_state_summary(r[3], r[8], names) if r[8] else r[7].strip())[:80],
+            )
             for r in rows
         ]
 
@@ -596,8 +596,8 @@ class Node:
         self._after_import(report)
         if heal:
             for council in sorted(report.councils):
-                if self.heal_epochs(council):
-                    report.healed.add(council)
+                if done := self.heal_epochs(council):
+                    report.healed[council] = done
         return report
 
     def import_bundle(
@@ -636,6 +636,31 @@ class Node:
                 self.store.execute("UPDATE councils SET status=? WHERE id=?", (new_status, council))
 
 
-def require_profile(home: Path) -> None:
-    if not profile.exists(home):
-        raise ProfileError(f"no profile in {home}: create one with 'shora init'")
+def _state_summary(kind: str, raw_payload: bytes, names: dict[bytes, str]) -> str:
+    body = decode_body(kind, decode_payload(raw_payload).body)
+    if isinstance(body, kinds.CouncilCreate | kinds.CouncilUpdate):
+        return body.name or ""
+    if isinstance(body, kinds.Admit):
+        return tokens.open_join_request(body.request)[0].name
+    if isinstance(body, kinds.Remove):
+        return names.get(body.member, body.member.hex()[:12])
+    if isinstance(body, kinds.Vouch):
+        if body.request is not None:
+            return tokens.open_join_request(body.request)[0].name
+        return names.get(body.subject, body.subject.hex()[:12])
+    if isinstance(body, kinds.EpochGrant):
+        return ", ".join(names.get(g.member, "?") for g in body.grants)
+    return str(getattr(body, "reason", ""))
+
+
+def _find(rows: list[tuple[Any, ...]], ref: str, what: str) -> bytes:
+    """One row's id by (case-insensitive, normalised) name, or by an id prefix."""
+    wanted = normalize_persian(ref).casefold()
+    by_name = [key for key, name in rows if normalize_persian(name).casefold() == wanted]
+    by_key = [key for key, _ in rows if len(wanted) >= 6 and key.hex().startswith(wanted)]
+    found = by_name or by_key
+    if len(found) == 1:
+        return bytes(found[0])
+    if not found:
+        raise NotFound(f"no {what} named or numbered {ref!r} here")
+    raise InvalidInput(f"{ref!r} names {len(found)} {what}s; give more of the id instead")

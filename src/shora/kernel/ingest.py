@@ -54,7 +54,7 @@ class Report:
     refused: dict[str, int] = field(default_factory=dict)
     councils: set[bytes] = field(default_factory=set)
     keys_learned: int = 0
-    healed: set[bytes] = field(default_factory=set)
+    healed: dict[bytes, str] = field(default_factory=dict)  # council -> rotated/granted
 
     def refuse(self, error: RemoteError) -> None:
         reason = type(error).__name__
