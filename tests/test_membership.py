@@ -45,7 +45,7 @@ def test_removed_member_cannot_read_anything_after_removal(nodes: list[Node]) ->
     # ...but holds no key of the new epoch, so nothing new decrypts on their device.
     assert c.council(council).status == "removed"
     assert "strike on monday" not in _texts(c, council)
-    new_epoch = a.ingestor.final_state(council).current_epoch
+    new_epoch = a.ingestor.projection.final_state(council).current_epoch
     assert new_epoch is not None and c.ingestor.epoch(new_epoch) is None
     assert b.ingestor.epoch(new_epoch) is not None
     assert "strike on monday" in _texts(b, council)
@@ -128,9 +128,9 @@ def test_leave_then_keys_rotate(nodes: list[Node]) -> None:
     send(a, b)
     c.leave(council, "moving away")
     assert c.council(council).status == "left"
-    before = a.ingestor.final_state(council).current_epoch
+    before = a.ingestor.projection.final_state(council).current_epoch
     send(c, a)  # importing the departure makes a's node rotate the keys at once
-    assert a.ingestor.final_state(council).current_epoch != before
+    assert a.ingestor.projection.final_state(council).current_epoch != before
     assert a.heal_epochs(council) is None
     a.post(council, "new meeting place")
     send(a, b)

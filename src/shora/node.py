@@ -166,14 +166,14 @@ class Node:
         return nip01.encode(env)
 
     def _writing_epoch(self, council: bytes) -> keys.Epoch:
-        final = self.ingestor.final_state(council)
+        final = self.ingestor.projection.final_state(council)
         held = {e.write_pk: e for e in self.ingestor.epochs_of(council)}
         if final.current_epoch in held:
             return held[final.current_epoch]
         usable = [w for w in final.epochs if w in held]
         if not usable:
             raise NotAllowed("this profile holds no key of this council yet")
-        resolver = self.ingestor.resolver(council)
+        resolver = self.ingestor.projection.resolver(council)
         return held[max(usable, key=lambda w: resolver.events[final.epochs[w]].clock)]
 
     def _append(
@@ -369,7 +369,7 @@ class Node:
         payload, request_id = tokens.open_join_request(request)
         council = payload.council
         self._identity(council)
-        final = self.ingestor.final_state(council)
+        final = self.ingestor.projection.final_state(council)
         invite = final.invites.get(payload.invite_id)
         if invite is None:
             raise NotFound(
@@ -402,7 +402,7 @@ class Node:
         self, council: bytes, member: bytes, reason: str = "", emergency: bool = False
     ) -> AdmitResult:
         """Vouch for a removal; remove (with a new key epoch) once the rules allow it."""
-        final = self.ingestor.final_state(council)
+        final = self.ingestor.projection.final_state(council)
         me = self._identity(council).sign_pk
         if member == me:
             raise InvalidInput("to leave a council yourself, use leave")
@@ -443,7 +443,7 @@ class Node:
         old: keys.Epoch,
         members: Iterable[bytes] | None = None,
     ) -> None:
-        final = self.ingestor.final_state(council)
+        final = self.ingestor.projection.final_state(council)
         targets = sorted(members if members is not None else final.active_members())
         # Our own key is included, so another device of ours learns the epoch too.
         grants = [kinds.Grant(m, keys.seal_grant(final.members[m].kx, new)) for m in targets]
@@ -459,12 +459,12 @@ class Node:
         """Keep keys where they belong: rotate if a former member holds the current
         epoch, and grant every epoch we hold to active members who lack it.
         Returns what was done, or None. Several members healing at once is harmless."""
-        final = self.ingestor.final_state(council)
+        final = self.ingestor.projection.final_state(council)
         me = self.store.one("SELECT sign_pk FROM identities WHERE council=?", (council,))
         if me is None or not final.is_active(me) or final.current_epoch is None:
             return None
         active = set(final.active_members())
-        known = self.ingestor.known_holders(council)
+        known = self.ingestor.projection.known_holders(council)
         done = None
         if known.get(final.current_epoch, set()) - active:
             old = self._writing_epoch(council)
@@ -472,9 +472,11 @@ class Node:
             self.ingestor.learn_epoch(new)
             self._append(council, "epoch.rotate", kinds.Rotate(new.write_pk), epoch=old)
             self._grant(council, new, old)
-            known = self.ingestor.known_holders(council)
+            known = self.ingestor.projection.known_holders(council)
             done = "rotated"
-        by_creation = self.ingestor.epochs_by_creation(council)
+        by_creation = self.ingestor.projection.epochs_by_creation(
+            council, self.ingestor.epochs_of(council)
+        )
         for epoch in by_creation:
             missing = active - known.get(epoch.write_pk, set())
             # Each grant travels under the newest epoch its recipients can already read.
@@ -623,7 +625,7 @@ class Node:
     def _after_import(self, report: Report) -> None:
         for council in report.councils:
             me = self.store.one("SELECT sign_pk FROM identities WHERE council=?", (council,))
-            final = self.ingestor.final_state(council)
+            final = self.ingestor.projection.final_state(council)
             member = final.members.get(me) if me else None
             status = self.store.one("SELECT status FROM councils WHERE id=?", (council,))
             if member is not None and member.ended_by is not None:

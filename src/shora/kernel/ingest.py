@@ -29,11 +29,10 @@ from shora.kernel.events import (
     SHORA_KIND,
     WELCOME_KIND,
     Opened,
-    decode_body,
-    decode_payload,
     decrypt_content,
     open_inner,
 )
+from shora.kernel.projection import Projection
 from shora.kernel.store import Store
 
 MAX_PENDING = 50_000
@@ -81,11 +80,7 @@ class Ingestor:
         self._verifiers: dict[str, crypto.WriteVerifier] = {}
         self._epochs: dict[bytes, keys.Epoch] = {}
         self._meta: dict[bytes, _Meta] = {}
-        self._msets: dict[int, frozenset[bytes]] = {}
-        self._mset_ids: dict[frozenset[bytes], int] = {}
-        self._resolvers: dict[bytes, membership.Resolver] = {}
-        self._finals: dict[bytes, membership.CouncilState] = {}
-        self._end_ancestry: dict[bytes, set[bytes]] = {}
+        self.projection = Projection(store)
         self.progress: Callable[[int], None] | None = None
         for write_pk, council, content_key, write_sk in store.rows("SELECT * FROM epochs"):
             self._epochs[write_pk] = keys.Epoch(council, write_pk, content_key, write_sk)
@@ -107,36 +102,6 @@ class Ingestor:
         )
         self._epochs[epoch.write_pk] = epoch
         return True
-
-    def epochs_by_creation(self, council: bytes) -> list[keys.Epoch]:
-        """The epochs we hold for a council, oldest first (by their creating event)."""
-        resolver = self.resolver(council)
-        created: dict[bytes, tuple[int, bytes]] = {}
-        for ev in resolver.events.values():
-            new = getattr(ev.body, "new_epoch", None)
-            epoch = ev.epoch if ev.kind == "council.create" else new
-            if epoch is not None:
-                created.setdefault(epoch, (ev.clock, ev.id))
-        held = self.epochs_of(council)
-        return sorted(held, key=lambda e: created.get(e.write_pk, (2**63, e.write_pk)))
-
-    def known_holders(self, council: bytes) -> dict[bytes, set[bytes]]:
-        """Who has been given each epoch, by any event, void or not: a key once
-        delivered cannot be taken back, so voiding does not matter here."""
-        resolver = self.resolver(council)
-        holders: dict[bytes, set[bytes]] = {}
-        for ev in resolver.events.values():
-            body = ev.body
-            if ev.kind == "council.create":
-                holders.setdefault(ev.epoch, set()).add(ev.author)
-            elif isinstance(body, kinds.Remove | kinds.Rotate):
-                holders.setdefault(body.new_epoch, set()).add(ev.author)
-            elif isinstance(body, kinds.EpochGrant):
-                holders.setdefault(body.epoch, set()).update(g.member for g in body.grants)
-            elif isinstance(body, kinds.Admit) and ev.request is not None:
-                for epoch in resolver.state_of(ev.ancestors).epochs:
-                    holders.setdefault(epoch, set()).add(ev.request.payload.sign_pk)
-        return holders
 
     # --- entry points ---------------------------------------------------------------
 
@@ -308,30 +273,6 @@ class Ingestor:
             self._meta[inner_id] = meta
         return meta
 
-    def _mset(self, mset_id: int) -> frozenset[bytes]:
-        ids = self._msets.get(mset_id)
-        if ids is None:
-            blob = self.store.one("SELECT ids FROM msets WHERE id=?", (mset_id,))
-            ids = frozenset(blob[i : i + 32] for i in range(0, len(blob), 32))
-            self._msets[mset_id] = ids
-            self._mset_ids[ids] = mset_id
-        return ids
-
-    def _intern(self, council: bytes, ids: frozenset[bytes]) -> int:
-        mset_id = self._mset_ids.get(ids)
-        if mset_id is None:
-            blob = b"".join(sorted(ids))
-            found = self.store.one(
-                "SELECT id FROM msets WHERE council=? AND ids=?", (council, blob)
-            )
-            if found is None:
-                self.store.execute("INSERT INTO msets(council, ids) VALUES(?,?)", (council, blob))
-                found = self.store.db.last_insert_rowid()
-            mset_id = int(found)
-            self._msets[mset_id] = ids
-            self._mset_ids[ids] = mset_id
-        return mset_id
-
     def _accept(
         self, opened: Opened, eid: bytes, raw: bytes, council: bytes, report: Report
     ) -> None:
@@ -343,10 +284,10 @@ class Ingestor:
         ids: frozenset[bytes] = frozenset()
         for parent, meta in zip(p.parents, metas, strict=True):
             assert meta is not None
-            ids = ids | self._mset(meta.mset)
+            ids = ids | self.projection.mset(meta.mset)
             if meta.is_state:
                 ids = ids | {parent}
-        resolver = self.resolver(council)
+        resolver = self.projection.resolver(council)
         causal = resolver.state_of(ids)
         is_state = p.kind in kinds.STATE_KINDS
         if p.kind != "council.create":
@@ -357,7 +298,7 @@ class Ingestor:
         elif resolver.events:
             raise MalformedEvent("a council has only one founding event")
         request = membership.prepare_request(opened.body) if is_state else None
-        mset_id = self._intern(council, ids)
+        mset_id = self.projection.intern(council, ids)
         self.store.execute(
             "INSERT INTO envelopes VALUES(?,?,?,?,?)",
             (eid, council, opened.envelope.kind, opened.envelope.created_at, raw),
@@ -399,11 +340,11 @@ class Ingestor:
             )
             resolver.add(sev)
             self._grants(council, opened.body, report)
-            self._refresh(council)
+            self.projection.refresh(council)
         else:
-            final = self.final_state(council)
-            valid = self._content_valid(council, final, p.author, opened.inner_id)
-            self._project_content(council, opened, valid)
+            final = self.projection.final_state(council)
+            valid = self.projection.content_valid(final, p.author, opened.inner_id)
+            self.projection.project_content(council, opened, valid)
 
     def _grants(self, council: bytes, body: Any, report: Report) -> None:
         if not isinstance(body, kinds.EpochGrant):
@@ -470,154 +411,6 @@ class Ingestor:
         return None
 
     # --- projection -------------------------------------------------------------------
-
-    def resolver(self, council: bytes) -> membership.Resolver:
-        resolver = self._resolvers.get(council)
-        if resolver is None:
-            resolver = membership.Resolver()
-            self._resolvers[council] = resolver
-            rows = self.store.rows(
-                "SELECT id, clock, author, kind, time, mset, body FROM events "
-                "WHERE council=? AND body IS NOT NULL ORDER BY clock, id",
-                (council,),
-            )
-            for eid, clock, author, kind, time, mset_id, raw_payload in rows:
-                payload = decode_payload(raw_payload)
-                body = decode_body(kind, payload.body)
-                resolver.add(
-                    membership.StateEvent(
-                        eid,
-                        clock,
-                        author,
-                        kind,
-                        payload.epoch,
-                        time,
-                        body,
-                        self._mset(mset_id),
-                        membership.prepare_request(body),
-                    )
-                )
-        return resolver
-
-    def final_state(self, council: bytes) -> membership.CouncilState:
-        final = self._finals.get(council)
-        if final is None:
-            resolver = self.resolver(council)
-            final = resolver.state_of(frozenset(resolver.events))
-            self._finals[council] = final
-        return final
-
-    def _refresh(self, council: bytes) -> None:
-        """Recompute the council's state after a state event and re-project what changed."""
-        before = self._finals.pop(council, None)
-        after = self.final_state(council)
-        rules = msgspec.msgpack.encode(after.rules)
-        self.store.execute(
-            "UPDATE councils SET name=?, description=?, rules=?, current_epoch=? WHERE id=?",
-            (after.name, after.description, rules, after.current_epoch, council),
-        )
-        self.store.execute("DELETE FROM members WHERE council=?", (council,))
-        self.store.executemany(
-            "INSERT INTO members VALUES(?,?,?,?,?,?,?,?)",
-            [
-                (
-                    council,
-                    m.key,
-                    m.name,
-                    m.kx,
-                    m.end or "active",
-                    m.admitted_by,
-                    m.ended_by,
-                    ",".join(m.roles),
-                )
-                for m in after.members.values()
-            ],
-        )
-        applied = {e for e, _ in after.applied}
-        self.store.executemany(
-            "UPDATE events SET valid=? WHERE id=?",
-            [(int(e in applied), e) for e in self.resolver(council).events],
-        )
-        changed = {
-            key
-            for key in set(after.members) | set(before.members if before else ())
-            if _standing(before, key) != _standing(after, key)
-        }
-        for author in changed:
-            self._revalidate(council, after, author)
-
-    def _revalidate(self, council: bytes, final: membership.CouncilState, author: bytes) -> None:
-        rows = self.store.rows(
-            "SELECT id, kind FROM events WHERE council=? AND author=?", (council, author)
-        )
-        updates = []
-        for eid, kind in rows:
-            if kind in kinds.STATE_KINDS:
-                valid = eid in {e for e, _ in final.applied}
-            else:
-                valid = self._content_valid(council, final, author, eid)
-            updates.append((int(valid), eid))
-        self.store.executemany("UPDATE events SET valid=? WHERE id=?", updates)
-        self.store.executemany("UPDATE posts SET valid=? WHERE id=?", updates)
-
-    def _content_valid(
-        self, council: bytes, final: membership.CouncilState, author: bytes, eid: bytes
-    ) -> bool:
-        member = final.members.get(author)
-        if member is None:
-            return False
-        if member.ended_by is None:
-            return True
-        return eid in self._ancestry(member.ended_by)
-
-    def _ancestry(self, end_event: bytes) -> set[bytes]:
-        """Every event that is an ancestor of end_event (cached: ends are rare)."""
-        found = self._end_ancestry.get(end_event)
-        if found is None:
-            found = set()
-            stack = [end_event]
-            while stack:
-                parents = self.store.one("SELECT parents FROM events WHERE id=?", (stack.pop(),))
-                for i in range(0, len(parents or b""), 32):
-                    parent = parents[i : i + 32]
-                    if parent not in found:
-                        found.add(parent)
-                        stack.append(parent)
-            self._end_ancestry[end_event] = found
-        return found
-
-    def _project_content(self, council: bytes, opened: Opened, valid: bool) -> None:
-        body, p = opened.body, opened.payload
-        if isinstance(body, kinds.Announcement):
-            title, text, thread = body.title, body.text, None
-        elif isinstance(body, kinds.Message):
-            title, text, thread = "", body.text, body.thread
-        else:
-            return
-        self.store.execute(
-            "INSERT INTO posts VALUES(?,?,?,?,?,?,?,?,?,?)",
-            (
-                opened.inner_id,
-                council,
-                p.author,
-                p.kind,
-                title,
-                text,
-                thread,
-                p.clock,
-                p.time,
-                int(valid),
-            ),
-        )
-        if not valid:
-            self.store.execute("UPDATE events SET valid=0 WHERE id=?", (opened.inner_id,))
-
-
-def _standing(state: membership.CouncilState | None, key: bytes) -> tuple[Any, ...]:
-    if state is None or key not in state.members:
-        return (None,)
-    m = state.members[key]
-    return (m.admitted_by, m.ended_by)
 
 
 def decode_ids(blob: bytes) -> list[bytes]:
