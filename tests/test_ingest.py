@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,6 +117,13 @@ def test_envelope_errors(world: tuple[Node, Node, bytes]) -> None:
     _refused(a, json.dumps(forged).encode(), BadSignature)
     _refused(a, _resign(env, signer, kind=1), UnknownKind)
     _refused(a, _resign(env, signer, content="!!!not base64"), MalformedEvent)
+    # One ciphertext, one spelling: padding bits that base64 would ignore are refused.
+    canonical = base64.b64encode(b"\x01" + b"\x07" * 40).decode()  # ends in "="
+    sloppy = canonical[:-2] + chr(ord(canonical[-2]) + 1) + "="
+    assert base64.b64decode(sloppy) == base64.b64decode(canonical)
+    _refused(a, _resign(env, signer, content=sloppy), MalformedEvent)
+    _refused(a, _resign(env, signer, tags=[["t", "strike"]]), MalformedEvent)
+    _refused(a, _resign(env, signer, kind=events.WELCOME_KIND, tags=[]), MalformedEvent)
 
 
 def test_inner_errors(world: tuple[Node, Node, bytes]) -> None:

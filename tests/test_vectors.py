@@ -2,9 +2,9 @@
 
 (i)   regenerating them with the package gives the committed file byte for byte, so a
       format change cannot slip in silently;
-(ii)  the independent verifier (tests/independent: pure Python from docs/protocol.md, no
-      shora, no crypto library) accepts every vector and reproduces every deterministic
-      signature;
+(ii)  the independent verifier (tests/independent: pure Python from docs/protocol.md on
+      hashlib alone, no shora, no crypto library) accepts every vector and reproduces
+      every deterministic signature;
 (iii) shora's own decoders accept every vector and refuse single-byte mutations;
 (iv)  shora's NIP-01 ids match the tricky-string vectors.
 """
@@ -79,6 +79,13 @@ def test_regenerating_gives_the_committed_file_byte_for_byte() -> None:
     rebuilt = generate.build(generate.recorded_boxes(VECTORS_PATH))
     assert json.loads(generate.render(rebuilt)) == V  # a readable diff first
     assert generate.render(rebuilt) == VECTORS_PATH.read_text("utf-8")
+
+
+def test_regeneration_notices_a_format_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    generate = _load_generator()
+    monkeypatch.setattr(events, "CONTENT_AD", b"shora/content/v2")
+    rebuilt = generate.build(generate.recorded_boxes(VECTORS_PATH))
+    assert generate.render(rebuilt) != VECTORS_PATH.read_text("utf-8")
 
 
 # --- the independent verifier checks itself against published vectors -----------------------

@@ -30,7 +30,6 @@ from shora.kernel.events import (
     InnerPayload,
     council_id_for,
     decode_body,
-    decode_payload,
     encode_body,
     encode_payload,
     seal_content,
@@ -473,16 +472,22 @@ class Node:
             self._append(council, "epoch.rotate", kinds.Rotate(new.write_pk), epoch=old)
             self._grant(council, new, old)
             known = self.ingestor.projection.known_holders(council)
+            final = self.ingestor.projection.final_state(council)
             done = "rotated"
         by_creation = self.ingestor.projection.epochs_by_creation(
             council, self.ingestor.epochs_of(council)
         )
         for epoch in by_creation:
             missing = active - known.get(epoch.write_pk, set())
-            # Each grant travels under the newest epoch its recipients can already read.
+            # Each grant travels under the newest epoch its recipients can already read
+            # and that the council's state still knows (a void removal's epoch is not).
             carriers: dict[bytes, list[bytes]] = {}
             for member in sorted(missing):
-                readable = [e for e in by_creation if member in known.get(e.write_pk, set())]
+                readable = [
+                    e
+                    for e in by_creation
+                    if member in known.get(e.write_pk, set()) and e.write_pk in final.epochs
+                ]
                 if readable:
                     carriers.setdefault(readable[-1].write_pk, []).append(member)
             for carrier, members in carriers.items():
@@ -537,7 +542,9 @@ class Node:
                 r[4],
                 r[5],
                 bool(r[6]),
-                (_state_summary(r[3], r[8], names) if r[8] else r[7].strip())[:80],
+                (_state_summary(r[3], r[8], names) if r[3] in kinds.STATE_KINDS else r[7].strip())[
+                    :80
+                ],
             )
             for r in rows
         ]
@@ -638,8 +645,8 @@ class Node:
                 self.store.execute("UPDATE councils SET status=? WHERE id=?", (new_status, council))
 
 
-def _state_summary(kind: str, raw_payload: bytes, names: dict[bytes, str]) -> str:
-    body = decode_body(kind, decode_payload(raw_payload).body)
+def _state_summary(kind: str, raw_body: bytes, names: dict[bytes, str]) -> str:
+    body = decode_body(kind, raw_body)
     if isinstance(body, kinds.CouncilCreate | kinds.CouncilUpdate):
         return body.name or ""
     if isinstance(body, kinds.Admit):

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -31,6 +33,7 @@ MAX_PAYLOAD_BYTES = MAX_BODY_BYTES + 1024
 SIGN_CONTEXT = b"shora/inner/v1\x00"
 CONTENT_AD = b"shora/content/v1"
 COUNCIL_CONTEXT = b"shora/council/v1"
+_HINT = re.compile("[0-9a-f]{32}")
 
 Bytes16 = Annotated[bytes, msgspec.Meta(min_length=16, max_length=16)]
 Bytes32 = Annotated[bytes, msgspec.Meta(min_length=32, max_length=32)]
@@ -58,15 +61,29 @@ class SignedInner(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_f
 
 _SCHEMAS: dict[str, type[msgspec.Struct]] = {}
 _DECODERS: dict[str, msgspec.msgpack.Decoder[Any]] = {}
+_REFS: dict[str, Callable[[Any], bytes | None]] = {}
 _encoder = msgspec.msgpack.Encoder()
 
 
-def register_kind(kind: str, schema: type[msgspec.Struct]) -> None:
-    """Domain modules add their kinds here; the envelope and inner format never change."""
+def register_kind(
+    kind: str, schema: type[msgspec.Struct], ref: Callable[[Any], bytes | None] | None = None
+) -> None:
+    """Domain modules add their kinds here; the envelope and inner format never change.
+
+    `ref` names what an event is about (a thread, a proposal, a need), so that the
+    store can index events by it and a domain can fold just one subject's events.
+    """
     if kind in _SCHEMAS and _SCHEMAS[kind] is not schema:
         raise ValueError(f"kind {kind} registered twice")
     _SCHEMAS[kind] = schema
     _DECODERS[kind] = msgspec.msgpack.Decoder(schema)
+    if ref is not None:
+        _REFS[kind] = ref
+
+
+def event_ref(kind: str, body: Any) -> bytes | None:
+    ref = _REFS.get(kind)
+    return ref(body) if ref is not None else None
 
 
 def known_kinds() -> list[str]:
@@ -131,11 +148,29 @@ class Opened:
     body: Any
 
 
-def decrypt_content(envelope: nip01.Envelope, content_key: bytes, write_pk: bytes) -> bytes:
+def decode_base64(text: str) -> bytes:
+    """Strict base64: one spelling per byte string, so one ciphertext has one envelope id."""
     try:
-        blob = base64.b64decode(envelope.content, validate=True)
+        blob = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise MalformedEvent("envelope content is not base64") from exc
+    if base64.b64encode(blob).decode("ascii") != text:
+        raise MalformedEvent("envelope content is not canonical base64")
+    return blob
+
+
+def check_tags(envelope: nip01.Envelope) -> None:
+    """Kind 4040 carries no tags; a welcome exactly one ["k", 32 hex digits]."""
+    if envelope.kind == SHORA_KIND and envelope.tags:
+        raise MalformedEvent("a council event carries no tags")
+    if envelope.kind == WELCOME_KIND:
+        hint = envelope.tags[0] if len(envelope.tags) == 1 else []
+        if len(hint) != 2 or hint[0] != "k" or not _HINT.fullmatch(hint[1]):
+            raise MalformedEvent('a welcome carries exactly one tag ["k", hint]')
+
+
+def decrypt_content(envelope: nip01.Envelope, content_key: bytes, write_pk: bytes) -> bytes:
+    blob = decode_base64(envelope.content)
     if not blob or blob[0] != CONTENT_VERSION:
         raise MalformedEvent("unsupported content version")
     plain = crypto.aead_decrypt(content_key, blob[1:], CONTENT_AD + write_pk)

@@ -9,8 +9,6 @@ An envelope refused at any step leaves the store untouched.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +27,10 @@ from shora.kernel.events import (
     SHORA_KIND,
     WELCOME_KIND,
     Opened,
+    check_tags,
+    decode_base64,
     decrypt_content,
+    event_ref,
     open_inner,
 )
 from shora.kernel.projection import Projection
@@ -200,6 +201,7 @@ class Ingestor:
                 self._verifiers[env.pubkey] = verifier
         nip01.verify(env, verifier)
         write_pk = bytes.fromhex(env.pubkey)
+        check_tags(env)
         if env.kind == WELCOME_KIND:
             self._welcome(env, eid, raw, write_pk, report)
             return
@@ -304,7 +306,7 @@ class Ingestor:
             (eid, council, opened.envelope.kind, opened.envelope.created_at, raw),
         )
         self.store.execute(
-            "INSERT INTO events VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO events VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 opened.inner_id,
                 council,
@@ -315,7 +317,9 @@ class Ingestor:
                 p.time,
                 b"".join(p.parents),
                 mset_id,
-                opened.raw_payload if is_state else None,
+                p.epoch,
+                event_ref(p.kind, opened.body),
+                p.body,
                 1,
             ),
         )
@@ -398,10 +402,7 @@ class Ingestor:
         for council, request_id, kx_pk, sealed_kx in rows:
             if keys.welcome_hint(request_id) != hint:
                 continue
-            try:
-                sealed = base64.b64decode(env.content, validate=True)
-            except (binascii.Error, ValueError) as exc:
-                raise MalformedEvent("welcome content is not base64") from exc
+            sealed = decode_base64(env.content)
             ring = keys.open_welcome(
                 kx_pk, self.unseal_secret(sealed_kx), council, request_id, sealed
             )

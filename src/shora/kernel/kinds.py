@@ -112,5 +112,7 @@ CONTENT_KINDS: dict[str, type[msgspec.Struct]] = {
     "post.message": Message,
 }
 
-for _kind, _schema in (STATE_KINDS | CONTENT_KINDS).items():
+for _kind, _schema in STATE_KINDS.items():
     register_kind(_kind, _schema)
+register_kind("post.announcement", Announcement)
+register_kind("post.message", Message, ref=lambda body: body.thread)

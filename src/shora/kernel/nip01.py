@@ -89,7 +89,7 @@ def encode(envelope: Envelope) -> bytes:
     return _encoder.encode(envelope)
 
 
-def decode(raw: bytes | str) -> Envelope:
+def decode(raw: bytes) -> Envelope:
     """Decode and bound-check an envelope; does not verify it."""
     if len(raw) > MAX_ENVELOPE_BYTES:
         raise OversizedEvent(f"envelope of {len(raw)} bytes exceeds {MAX_ENVELOPE_BYTES}")

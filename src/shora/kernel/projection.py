@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 
 from shora.kernel import keys, kinds, membership
-from shora.kernel.events import Opened, decode_body, decode_payload
+from shora.kernel.events import Opened, decode_body
 from shora.kernel.store import Store
 
 
@@ -85,21 +85,21 @@ class Projection:
         if resolver is None:
             resolver = membership.Resolver()
             self._resolvers[council] = resolver
+            marks = ",".join("?" * len(kinds.STATE_KINDS))
             rows = self.store.rows(
-                "SELECT id, clock, author, kind, time, mset, body FROM events "
-                "WHERE council=? AND body IS NOT NULL ORDER BY clock, id",
-                (council,),
+                "SELECT id, clock, author, kind, time, mset, body, epoch FROM events "  # noqa: S608
+                f"WHERE council=? AND kind IN ({marks}) ORDER BY clock, id",
+                (council, *kinds.STATE_KINDS),
             )
-            for eid, clock, author, kind, time, mset_id, raw_payload in rows:
-                payload = decode_payload(raw_payload)
-                body = decode_body(kind, payload.body)
+            for eid, clock, author, kind, time, mset_id, raw_body, epoch in rows:
+                body = decode_body(kind, raw_body)
                 resolver.add(
                     membership.StateEvent(
                         eid,
                         clock,
                         author,
                         kind,
-                        payload.epoch,
+                        epoch,
                         time,
                         body,
                         self.mset(mset_id),

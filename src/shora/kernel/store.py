@@ -41,9 +41,10 @@ CREATE INDEX envelopes_council ON envelopes(council, created_at);
 CREATE TABLE events(
   id BLOB PRIMARY KEY, council BLOB NOT NULL, envelope BLOB NOT NULL, author BLOB NOT NULL,
   kind TEXT NOT NULL, clock INT NOT NULL, time INT NOT NULL, parents BLOB NOT NULL,
-  mset INT NOT NULL, body BLOB, valid INT NOT NULL
+  mset INT NOT NULL, epoch BLOB NOT NULL, ref BLOB, body BLOB, valid INT NOT NULL
 );
 CREATE INDEX events_order ON events(council, clock, id);
+CREATE INDEX events_subject ON events(council, kind, ref);
 CREATE INDEX events_author ON events(council, author);
 CREATE TABLE msets(id INTEGER PRIMARY KEY, council BLOB NOT NULL, ids BLOB NOT NULL);
 CREATE TABLE heads(council BLOB NOT NULL, id BLOB NOT NULL, PRIMARY KEY(council, id))
