@@ -165,7 +165,7 @@ def test_not_zstd_at_all() -> None:
     "garbage", [b"x", b"\x28\xb5\x2f", b"\x28\xb5\x2f\xfd", b"garbage" * 100, "second frame"]
 )
 def test_data_after_the_zstd_frame(garbage: bytes | str) -> None:
-    tail = compress(b"more") if garbage == "second frame" else garbage
+    tail = compress(b"more") if isinstance(garbage, str) else garbage
     assert isinstance(tail, bytes)
     got, error = drain(bundle(SAMPLE) + tail)
     assert got == SAMPLE and error is not None

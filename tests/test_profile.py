@@ -6,10 +6,12 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import FAST_KDF, admit, make_node
 from shora.errors import ProfileError
-from shora.kernel import profile
+from shora.kernel import crypto, keys, profile
 from shora.node import Node
 
 SECRETS = [
@@ -93,3 +95,25 @@ def test_each_council_gets_its_own_identity(tmp_path: Path) -> None:
     two = a.create_council("Two", "", "same name")
     assert a.council(one).my_key != a.council(two).my_key
     a.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(blob=st.binary(max_size=600))
+def test_fuzz_keystore(tmp_path_factory: pytest.TempPathFactory, blob: bytes) -> None:
+    """A damaged keystore is a clear ProfileError, never a crash."""
+    home = tmp_path_factory.mktemp("ks")
+    (home / "keystore").write_bytes(blob)
+    with pytest.raises(ProfileError):
+        profile.unlock(home, "any passphrase at all")
+
+
+@settings(max_examples=300, deadline=None)
+@given(blob=st.binary(max_size=400))
+def test_fuzz_key_boxes(blob: bytes) -> None:
+    """Grant and welcome boxes that are not for us (or not boxes at all) open to None."""
+    kx_pk, kx_sk = crypto.kx_keypair()
+    assert keys.open_grant(kx_pk, kx_sk, b"\0" * 32, blob) is None
+    assert keys.open_welcome(kx_pk, kx_sk, b"\0" * 32, b"\0" * 32, blob) is None
+    sealed = crypto.seal(kx_pk, blob)  # well sealed to us, but garbage inside
+    assert keys.open_grant(kx_pk, kx_sk, b"\0" * 32, sealed) is None
+    assert keys.open_welcome(kx_pk, kx_sk, b"\0" * 32, b"\0" * 32, sealed) is None

@@ -27,8 +27,8 @@ MIN_PASSPHRASE_CHARS = 8
 class SealedKeystore(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     v: Annotated[int, msgspec.Meta(ge=1, le=1)]
     salt: Annotated[bytes, msgspec.Meta(min_length=16, max_length=16)]
-    opslimit: Annotated[int, msgspec.Meta(ge=1, le=2**32)]
-    memlimit: Annotated[int, msgspec.Meta(ge=8192, le=2**34)]
+    opslimit: Annotated[int, msgspec.Meta(ge=1, le=64)]
+    memlimit: Annotated[int, msgspec.Meta(ge=8192, le=2**31)]  # at most 2 GiB
     sealed: Annotated[bytes, msgspec.Meta(max_length=4096)]
 
 
