@@ -6,11 +6,8 @@ the same ingest pipeline as events from elsewhere, and reads the projection.
 
 from __future__ import annotations
 
-import base64
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any
 
 import msgspec
@@ -18,15 +15,12 @@ import msgspec
 from shora.errors import (
     BundleDamaged,
     InvalidInput,
-    NotAllowed,
     NotFound,
-    RemoteError,
 )
 from shora.i18n import normalize_persian
-from shora.kernel import bundle, crypto, keys, kinds, nip01, profile, tokens
+from shora.kernel import bundle, crypto, keys, kinds, tokens
 from shora.kernel.events import (
     SHORA_KIND,
-    WELCOME_KIND,
     InnerPayload,
     council_id_for,
     decode_body,
@@ -35,14 +29,8 @@ from shora.kernel.events import (
     seal_content,
     sign_payload,
 )
-from shora.kernel.ingest import Ingestor, Report
-from shora.kernel.membership import threshold
-from shora.kernel.store import Store
-
-CREATED_AT_GRANULARITY = 3600  # envelopes show relays the hour, not the second
-MAX_PARENTS_WRITTEN = 8
-DEFAULT_INVITE_SECONDS = 7 * 24 * 3600
-GRANTS_PER_EVENT = 150
+from shora.kernel.ingest import Report
+from shora.node_members import MembershipActions
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,142 +66,8 @@ class LogEntry:
     summary: str
 
 
-@dataclass(frozen=True, slots=True)
-class AdmitResult:
-    admitted: bool
-    supporters: int
-    needed: int
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Identity:
-    sign_pk: bytes
-    sign_sk: bytes
-    kx_pk: bytes
-    name: str
-
-
-class Node:
-    def __init__(self, unlocked: profile.UnlockedProfile, now: Callable[[], float] = time.time):
-        self.home = unlocked.home
-        self.now = now
-        self.store = Store(unlocked.database, unlocked.secrets.database_key)
-        self.ingestor = Ingestor(self.store, unlocked.secrets.identity_key)
-
-    @classmethod
-    def open(cls, home: Path, passphrase: str, **kw: Any) -> Node:
-        return cls(profile.unlock(home, passphrase), **kw)
-
-    @classmethod
-    def create(
-        cls, home: Path, passphrase: str, *, kdf_limits: tuple[int, int] | None = None, **kw: Any
-    ) -> Node:
-        limits = kdf_limits or (crypto.KDF_OPSLIMIT, crypto.KDF_MEMLIMIT)
-        return cls(profile.create(home, passphrase, *limits), **kw)
-
-    def close(self) -> None:
-        self.store.close()
-
-    def __enter__(self) -> Node:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # --- lookups ---------------------------------------------------------------------
-
-    def find_council(self, ref: str) -> bytes:
-        """A council by name, or by its id or a prefix of it (at least 6 hex digits)."""
-        return _find(self.store.rows("SELECT id, name FROM councils"), ref, "council")
-
-    def find_member(self, council: bytes, ref: str) -> bytes:
-        """A member by name, or by their key or a prefix of it (at least 6 hex digits)."""
-        rows = self.store.rows("SELECT key, name FROM members WHERE council=?", (council,))
-        return _find(rows, ref, "member")
-
-    def _identity(self, council: bytes) -> _Identity:
-        rows = self.store.rows(
-            "SELECT sign_pk, sign_sk, kx_pk, name FROM identities WHERE council=?", (council,)
-        )
-        if not rows:
-            raise NotFound("this profile has no identity in that council")
-        sign_pk, sealed_sk, kx_pk, name = rows[0]
-        return _Identity(sign_pk, self.ingestor.unseal_secret(sealed_sk), kx_pk, name)
-
-    def _new_identity(self, council: bytes, name: str) -> _Identity:
-        sign_pk, sign_sk = crypto.sign_keypair()
-        kx_pk, kx_sk = crypto.kx_keypair()
-        self.store.execute(
-            "INSERT INTO identities VALUES(?,?,?,?,?,?)",
-            (
-                council,
-                sign_pk,
-                self.ingestor.seal_secret(sign_sk),
-                kx_pk,
-                self.ingestor.seal_secret(kx_sk),
-                name,
-            ),
-        )
-        return _Identity(sign_pk, sign_sk, kx_pk, name)
-
-    # --- writing ----------------------------------------------------------------------
-
-    def _envelope(self, epoch: keys.Epoch, kind: int, tags: list[list[str]], content: str) -> bytes:
-        created = int(self.now()) // CREATED_AT_GRANULARITY * CREATED_AT_GRANULARITY
-        env = nip01.sign_envelope(crypto.WriteSigner(epoch.write_sk), created, kind, tags, content)
-        return nip01.encode(env)
-
-    def _writing_epoch(self, council: bytes) -> keys.Epoch:
-        final = self.ingestor.projection.final_state(council)
-        held = {e.write_pk: e for e in self.ingestor.epochs_of(council)}
-        if final.current_epoch in held:
-            return held[final.current_epoch]
-        usable = [w for w in final.epochs if w in held]
-        if not usable:
-            raise NotAllowed("this profile holds no key of this council yet")
-        resolver = self.ingestor.projection.resolver(council)
-        return held[max(usable, key=lambda w: resolver.events[final.epochs[w]].clock)]
-
-    def _append(
-        self, council: bytes, kind: str, body: msgspec.Struct, epoch: keys.Epoch | None = None
-    ) -> bytes:
-        """Compose, sign, encrypt and ingest one event; return its inner id."""
-        raw, inner_id = self.compose(council, kind, body, epoch)
-        try:
-            self.ingestor.ingest_one(raw)
-        except RemoteError as exc:
-            raise NotAllowed(f"the council's rules do not allow this: {exc}") from exc
-        return inner_id
-
-    def compose(
-        self, council: bytes, kind: str, body: msgspec.Struct, epoch: keys.Epoch | None = None
-    ) -> tuple[bytes, bytes]:
-        """Build the envelope of a new event on top of the current heads; store nothing."""
-        me = self._identity(council)
-        epoch = epoch or self._writing_epoch(council)
-        heads = self.store.rows(
-            "SELECT h.id, e.clock FROM heads h JOIN events e ON e.id = h.id WHERE h.council=? "
-            "ORDER BY e.clock DESC, h.id LIMIT ?",
-            (council, MAX_PARENTS_WRITTEN),
-        )
-        parents = sorted(h[0] for h in heads)
-        clock = 1 + max((h[1] for h in heads), default=0)
-        payload = InnerPayload(
-            1,
-            council,
-            epoch.write_pk,
-            me.sign_pk,
-            parents,
-            clock,
-            int(self.now() * 1000),
-            kind,
-            encode_body(body),
-        )
-        raw_payload = encode_payload(payload)
-        signed = sign_payload(me.sign_sk, raw_payload)
-        content = seal_content(epoch.content_key, epoch.write_pk, signed)
-        return self._envelope(epoch, SHORA_KIND, [], content), crypto.sha256(raw_payload)
+class Node(MembershipActions):
+    """A node: one unlocked profile, and every operation a person can do with it."""
 
     # --- councils ---------------------------------------------------------------------
 
@@ -316,186 +170,6 @@ class Node:
                 (council,),
             )
         ]
-
-    # --- invitation, admission, removal ----------------------------------------------
-
-    def invite(
-        self, council: bytes, expires_in: int = DEFAULT_INVITE_SECONDS, reach: Iterable[str] = ()
-    ) -> tokens.Invitation:
-        if expires_in <= 0:
-            raise InvalidInput("an invitation must expire in the future")
-        secret = crypto.random_bytes(32)
-        expires = int(self.now()) + expires_in
-        self._append(council, "invite.create", kinds.InviteCreate(secret, expires))
-        return tokens.Invitation(council, secret, expires, list(reach))
-
-    def join(self, invitation: tokens.Invitation, name: str) -> bytes:
-        """Prepare to join: a new identity for that council and a signed join request."""
-        name = normalize_persian(name)
-        if self.store.one("SELECT 1 FROM councils WHERE id=?", (invitation.council,)):
-            raise InvalidInput("this profile already belongs to (or is joining) that council")
-        if invitation.expires < int(self.now()):
-            raise InvalidInput("this invitation has expired; ask for a new one")
-        with self.store.transaction():
-            me = self._new_identity(invitation.council, name)
-            kx_sk = self.ingestor.unseal_secret(
-                self.store.one(
-                    "SELECT kx_sk FROM identities WHERE council=?", (invitation.council,)
-                )
-            )
-            del kx_sk  # only stored; the welcome is opened by the ingestor
-            request = tokens.make_join_request(
-                invitation, me.sign_pk, me.sign_sk, me.kx_pk, name, int(self.now())
-            )
-            _, request_id = tokens.open_join_request(request)
-            self.store.execute(
-                "INSERT INTO councils(id, status, name, invitation, request, request_id, created) "
-                "VALUES(?,?,?,?,?,?,?)",
-                (
-                    invitation.council,
-                    "joining",
-                    "",
-                    tokens.invitation_uri(invitation),
-                    request,
-                    request_id,
-                    int(self.now()),
-                ),
-            )
-        return request
-
-    def admit(self, request: bytes) -> AdmitResult:
-        """Vouch for a join request; admit it (and send the welcome) once enough have."""
-        payload, request_id = tokens.open_join_request(request)
-        council = payload.council
-        self._identity(council)
-        final = self.ingestor.projection.final_state(council)
-        invite = final.invites.get(payload.invite_id)
-        if invite is None:
-            raise NotFound(
-                "this request answers an invitation this council never made "
-                "(or it has not arrived here yet)"
-            )
-        if invite.used_by is not None:
-            raise NotAllowed("that invitation has already been used")
-        tokens.check_proof(payload, invite.secret)
-        if payload.sign_pk in final.members:
-            raise InvalidInput(f"{payload.name} is already a member")
-        me = self._identity(council).sign_pk
-        supporters = final.vouches.get(("admit", request_id), frozenset()) | {me}
-        rules = final.rules
-        needed = threshold(rules.admission, rules.admission_vouches, final)
-        if len(supporters) < needed:
-            self._append(council, "member.vouch", kinds.Vouch("admit", request_id, request))
-            return AdmitResult(False, len(supporters), needed, payload.name)
-        self._append(council, "member.admit", kinds.Admit(request))
-        ring = self.ingestor.epochs_of(council)
-        sealed = keys.seal_welcome(payload.kx_pk, council, request_id, ring)
-        content = base64.b64encode(sealed).decode("ascii")
-        tags = [["k", keys.welcome_hint(request_id)]]
-        self.ingestor.ingest_one(
-            self._envelope(self._writing_epoch(council), WELCOME_KIND, tags, content)
-        )
-        return AdmitResult(True, len(supporters), needed, payload.name)
-
-    def remove(
-        self, council: bytes, member: bytes, reason: str = "", emergency: bool = False
-    ) -> AdmitResult:
-        """Vouch for a removal; remove (with a new key epoch) once the rules allow it."""
-        final = self.ingestor.projection.final_state(council)
-        me = self._identity(council).sign_pk
-        if member == me:
-            raise InvalidInput("to leave a council yourself, use leave")
-        if not final.is_active(member):
-            raise NotFound("that person is not an active member")
-        name = final.members[member].name
-        rules = final.rules
-        if emergency:
-            if not set(final.members[me].roles) & set(rules.emergency_removal_roles):
-                raise NotAllowed(
-                    "only "
-                    + ", ".join(rules.emergency_removal_roles)
-                    + " may remove in an emergency"
-                )
-            needed, supporters = 1, 1
-        else:
-            needed = threshold(rules.removal, rules.removal_vouches, final, removal=True)
-            supporters = len(final.vouches.get(("remove", member), frozenset()) | {me})
-        if supporters < needed:
-            self._append(council, "member.vouch", kinds.Vouch("remove", member, None, reason))
-            return AdmitResult(False, supporters, needed, name)
-        old = self._writing_epoch(council)
-        new = keys.Epoch.generate(council)
-        self.ingestor.learn_epoch(new)
-        self._append(
-            council,
-            "member.remove",
-            kinds.Remove(member, new.write_pk, reason, emergency),
-            epoch=old,
-        )
-        self._grant(council, new, old)
-        return AdmitResult(True, supporters, needed, name)
-
-    def _grant(
-        self,
-        council: bytes,
-        new: keys.Epoch,
-        old: keys.Epoch,
-        members: Iterable[bytes] | None = None,
-    ) -> None:
-        final = self.ingestor.projection.final_state(council)
-        targets = sorted(members if members is not None else final.active_members())
-        # Our own key is included, so another device of ours learns the epoch too.
-        grants = [kinds.Grant(m, keys.seal_grant(final.members[m].kx, new)) for m in targets]
-        for i in range(0, len(grants), GRANTS_PER_EVENT):
-            chunk = grants[i : i + GRANTS_PER_EVENT]
-            self._append(council, "epoch.grant", kinds.EpochGrant(new.write_pk, chunk), epoch=old)
-
-    def leave(self, council: bytes, reason: str = "") -> None:
-        self._append(council, "member.leave", kinds.Leave(reason))
-        self.store.execute("UPDATE councils SET status='left' WHERE id=?", (council,))
-
-    def heal_epochs(self, council: bytes) -> str | None:
-        """Keep keys where they belong: rotate if a former member holds the current
-        epoch, and grant every epoch we hold to active members who lack it.
-        Returns what was done, or None. Several members healing at once is harmless."""
-        final = self.ingestor.projection.final_state(council)
-        me = self.store.one("SELECT sign_pk FROM identities WHERE council=?", (council,))
-        if me is None or not final.is_active(me) or final.current_epoch is None:
-            return None
-        active = set(final.active_members())
-        known = self.ingestor.projection.known_holders(council)
-        done = None
-        if known.get(final.current_epoch, set()) - active:
-            old = self._writing_epoch(council)
-            new = keys.Epoch.generate(council)
-            self.ingestor.learn_epoch(new)
-            self._append(council, "epoch.rotate", kinds.Rotate(new.write_pk), epoch=old)
-            self._grant(council, new, old)
-            known = self.ingestor.projection.known_holders(council)
-            final = self.ingestor.projection.final_state(council)
-            done = "rotated"
-        by_creation = self.ingestor.projection.epochs_by_creation(
-            council, self.ingestor.epochs_of(council)
-        )
-        for epoch in by_creation:
-            missing = active - known.get(epoch.write_pk, set())
-            # Each grant travels under the newest epoch its recipients can already read
-            # and that the council's state still knows (a void removal's epoch is not).
-            carriers: dict[bytes, list[bytes]] = {}
-            for member in sorted(missing):
-                readable = [
-                    e
-                    for e in by_creation
-                    if member in known.get(e.write_pk, set()) and e.write_pk in final.epochs
-                ]
-                if readable:
-                    carriers.setdefault(readable[-1].write_pk, []).append(member)
-            for carrier, members in carriers.items():
-                carrier_epoch = self.ingestor.epoch(carrier)
-                assert carrier_epoch is not None
-                self._grant(council, epoch, carrier_epoch, members)
-                done = done or "granted"
-        return done
 
     # --- posts and the log -----------------------------------------------------------------
 
@@ -660,16 +334,3 @@ def _state_summary(kind: str, raw_body: bytes, names: dict[bytes, str]) -> str:
     if isinstance(body, kinds.EpochGrant):
         return ", ".join(names.get(g.member, "?") for g in body.grants)
     return str(getattr(body, "reason", ""))
-
-
-def _find(rows: list[tuple[Any, ...]], ref: str, what: str) -> bytes:
-    """One row's id by (case-insensitive, normalised) name, or by an id prefix."""
-    wanted = normalize_persian(ref).casefold()
-    by_name = [key for key, name in rows if normalize_persian(name).casefold() == wanted]
-    by_key = [key for key, _ in rows if len(wanted) >= 6 and key.hex().startswith(wanted)]
-    found = by_name or by_key
-    if len(found) == 1:
-        return bytes(found[0])
-    if not found:
-        raise NotFound(f"no {what} named or numbered {ref!r} here")
-    raise InvalidInput(f"{ref!r} names {len(found)} {what}s; give more of the id instead")

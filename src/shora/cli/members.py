@@ -9,7 +9,8 @@ import click
 
 from shora.i18n import N_, _, format_time, number
 from shora.kernel import tokens
-from shora.node import AdmitResult, CouncilInfo
+from shora.node import CouncilInfo
+from shora.node_members import AdmitResult
 
 from .councils import COUNCIL_HELP
 from .output import (
