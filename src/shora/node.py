@@ -183,24 +183,38 @@ class Node(MembershipActions):
         return self._append(council, "post.message", kinds.Message(text, thread))
 
     def posts(self, council: bytes, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        """Valid announcements and messages, newest first, a page at a time."""
         rows = self.store.rows(
-            "SELECT p.id, p.kind, p.title, p.text, p.thread, p.time, m.name FROM posts p "
-            "LEFT JOIN members m ON m.council=p.council AND m.key=p.author "
-            "WHERE p.council=? AND p.valid=1 ORDER BY p.clock DESC, p.id LIMIT ? OFFSET ?",
+            "SELECT e.id, e.kind, e.body, e.time, m.name FROM events e "
+            "LEFT JOIN members m ON m.council=e.council AND m.key=e.author "
+            "WHERE e.council=? AND e.kind IN ('post.announcement', 'post.message') "
+            "AND e.valid=1 ORDER BY e.clock DESC, e.id LIMIT ? OFFSET ?",
             (council, limit, offset),
         )
-        keys_ = ("id", "kind", "title", "text", "thread", "time", "author")
-        return [dict(zip(keys_, row, strict=True)) for row in rows]
+        posts = []
+        for eid, kind, body, time_, author in rows:
+            post = decode_body(kind, body)
+            posts.append(
+                {
+                    "id": eid,
+                    "kind": kind,
+                    "title": getattr(post, "title", ""),
+                    "text": post.text,
+                    "thread": getattr(post, "thread", None),
+                    "time": time_,
+                    "author": author,
+                }
+            )
+        return posts
 
     def log(self, council: bytes, limit: int = 50, offset: int = 0) -> list[LogEntry]:
-        """The council's events, newest first. The summary of a post is its text; of a
-        membership event, the name it concerns."""
+        """The council's events, newest first. The summary of a post is its title and
+        text; of a membership event, the name it concerns."""
         rows = self.store.rows(
             "SELECT e.id, e.author, coalesce(m.name, ''), e.kind, e.time, e.clock, e.valid, "
-            "coalesce(p.title || ' ' || p.text, ''), e.body FROM events e "
+            "e.body FROM events e "
             "LEFT JOIN members m ON m.council=e.council AND m.key=e.author "
-            "LEFT JOIN posts p ON p.id=e.id WHERE e.council=? "
-            "ORDER BY e.clock DESC, e.id LIMIT ? OFFSET ?",
+            "WHERE e.council=? ORDER BY e.clock DESC, e.id LIMIT ? OFFSET ?",
             (council, limit, offset),
         )
         names = {
@@ -209,16 +223,7 @@ class Node(MembershipActions):
         }
         return [
             LogEntry(
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                r[5],
-                bool(r[6]),
-                (_state_summary(r[3], r[8], names) if r[3] in kinds.STATE_KINDS else r[7].strip())[
-                    :80
-                ],
+                r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), _summary(r[3], r[7], names)[:80]
             )
             for r in rows
         ]
@@ -233,11 +238,6 @@ class Node(MembershipActions):
             self.store.rows(
                 "SELECT key, name, kx, status, admitted_by, ended_by, roles "
                 "FROM members WHERE council=? ORDER BY key",
-                (council,),
-            ),
-            self.store.rows(
-                "SELECT id, author, kind, title, text, thread, clock, time, valid "
-                "FROM posts WHERE council=? ORDER BY id",
                 (council,),
             ),
             self.store.rows("SELECT id, valid FROM events WHERE council=? ORDER BY id", (council,)),
@@ -319,8 +319,10 @@ class Node(MembershipActions):
                 self.store.execute("UPDATE councils SET status=? WHERE id=?", (new_status, council))
 
 
-def _state_summary(kind: str, raw_body: bytes, names: dict[bytes, str]) -> str:
+def _summary(kind: str, raw_body: bytes, names: dict[bytes, str]) -> str:
     body = decode_body(kind, raw_body)
+    if isinstance(body, kinds.Announcement | kinds.Message):
+        return (getattr(body, "title", "") + " " + body.text).strip()
     if isinstance(body, kinds.CouncilCreate | kinds.CouncilUpdate):
         return body.name or ""
     if isinstance(body, kinds.Admit):

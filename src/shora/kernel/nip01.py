@@ -7,7 +7,6 @@ before anything else looks at the content.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Annotated
 
@@ -63,10 +62,8 @@ def serialize_for_id(
     """The exact bytes NIP-01 hashes to make an event id."""
     strings = [pubkey, content, *(item for tag in tags for item in tag)]
     if not any(_NEEDS_SLOW_ESCAPE.search(s) for s in strings):
-        # json.dumps escapes exactly NIP-01's set when no other control character occurs.
-        return json.dumps(
-            [0, pubkey, created_at, kind, tags, content], separators=(",", ":"), ensure_ascii=False
-        ).encode()
+        # msgspec escapes exactly NIP-01's set when no other control character occurs.
+        return _encoder.encode([0, pubkey, created_at, kind, tags, content])
     tags_s = "[" + ",".join("[" + ",".join(_nip01_string(i) for i in t) + "]" for t in tags) + "]"
     body = f"[0,{_nip01_string(pubkey)},{created_at},{kind},{tags_s},{_nip01_string(content)}]"
     return body.encode()

@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 
 from shora.kernel import keys, kinds, membership
-from shora.kernel.events import Opened, decode_body
+from shora.kernel.events import decode_body
 from shora.kernel.store import Store
 
 
@@ -167,7 +167,6 @@ class Projection:
                 valid = self.content_valid(final, author, eid)
             updates.append((int(valid), eid))
         self.store.executemany("UPDATE events SET valid=? WHERE id=?", updates)
-        self.store.executemany("UPDATE posts SET valid=? WHERE id=?", updates)
 
     def content_valid(self, final: membership.CouncilState, author: bytes, eid: bytes) -> bool:
         """A content event counts if its author's admission stands and it came before
@@ -194,32 +193,6 @@ class Projection:
                         stack.append(parent)
             self._end_ancestry[end_event] = found
         return found
-
-    def project_content(self, council: bytes, opened: Opened, valid: bool) -> None:
-        body, p = opened.body, opened.payload
-        if isinstance(body, kinds.Announcement):
-            title, text, thread = body.title, body.text, None
-        elif isinstance(body, kinds.Message):
-            title, text, thread = "", body.text, body.thread
-        else:
-            return
-        self.store.execute(
-            "INSERT INTO posts VALUES(?,?,?,?,?,?,?,?,?,?)",
-            (
-                opened.inner_id,
-                council,
-                p.author,
-                p.kind,
-                title,
-                text,
-                thread,
-                p.clock,
-                p.time,
-                int(valid),
-            ),
-        )
-        if not valid:
-            self.store.execute("UPDATE events SET valid=0 WHERE id=?", (opened.inner_id,))
 
 
 def _standing(state: membership.CouncilState | None, key: bytes) -> tuple[Any, ...]:

@@ -49,9 +49,11 @@ CREATE INDEX events_author ON events(council, author);
 CREATE TABLE msets(id INTEGER PRIMARY KEY, council BLOB NOT NULL, ids BLOB NOT NULL);
 CREATE TABLE heads(council BLOB NOT NULL, id BLOB NOT NULL, PRIMARY KEY(council, id))
   WITHOUT ROWID;
-CREATE TABLE pending(
-  envelope BLOB PRIMARY KEY, council BLOB NOT NULL, missing BLOB NOT NULL, raw BLOB NOT NULL
-);
+CREATE TABLE pending(envelope BLOB PRIMARY KEY, council BLOB NOT NULL, raw BLOB NOT NULL);
+CREATE TABLE pending_parents(
+  parent BLOB NOT NULL, envelope BLOB NOT NULL, PRIMARY KEY(parent, envelope)
+) WITHOUT ROWID;
+CREATE INDEX pending_parents_envelope ON pending_parents(envelope);
 CREATE TABLE held(envelope BLOB PRIMARY KEY, write_pk BLOB NOT NULL, raw BLOB NOT NULL);
 CREATE INDEX held_key ON held(write_pk);
 CREATE TABLE members(
@@ -59,12 +61,6 @@ CREATE TABLE members(
   status TEXT NOT NULL, admitted_by BLOB NOT NULL, ended_by BLOB, roles TEXT NOT NULL,
   PRIMARY KEY(council, key)
 ) WITHOUT ROWID;
-CREATE TABLE posts(
-  id BLOB PRIMARY KEY, council BLOB NOT NULL, author BLOB NOT NULL, kind TEXT NOT NULL,
-  title TEXT NOT NULL, text TEXT NOT NULL, thread BLOB, clock INT NOT NULL,
-  time INT NOT NULL, valid INT NOT NULL
-);
-CREATE INDEX posts_council ON posts(council, clock, id);
 """
 
 
