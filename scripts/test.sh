@@ -11,6 +11,14 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 
+# An independent JavaScript Negentropy implementation for the interoperability tests.
+if command -v npm >/dev/null 2>&1; then
+  if [ ! -f .cache/node/node_modules/nostr-tools/package.json ]; then
+    npm install --silent --no-audit --no-fund --prefix .cache/node nostr-tools@2.25.2 >/dev/null
+  fi
+  export SHORA_NOSTR_TOOLS="$PWD/.cache/node/node_modules/nostr-tools"
+fi
+
 echo "== ruff"
 .venv/bin/ruff check src tests benchmarks scripts
 .venv/bin/ruff format --check src tests benchmarks scripts
