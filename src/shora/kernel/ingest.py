@@ -110,6 +110,9 @@ class Ingestor:
     def epoch(self, write_pk: bytes) -> keys.Epoch | None:
         return self._epochs.get(write_pk)
 
+    def all_epochs(self) -> list[keys.Epoch]:
+        return list(self._epochs.values())
+
     def epochs_of(self, council: bytes) -> list[keys.Epoch]:
         return [e for e in self._epochs.values() if e.council == council]
 
@@ -218,7 +221,7 @@ class Ingestor:
         """Write the buffered rows of accepted events (inside the caller's transaction)."""
         w = self._writes
         if w.envelopes:
-            self.store.executemany("INSERT INTO envelopes VALUES(?,?,?,?,?)", w.envelopes)
+            self.store.executemany("INSERT INTO envelopes VALUES(?,?,?,?,?,?,?)", w.envelopes)
         if w.events:
             self.store.executemany("INSERT INTO events VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)", w.events)
         if w.heads:
@@ -371,7 +374,8 @@ class Ingestor:
         mset_id = self.projection.intern(council, ids)
         w = self._writes
         w.envelope_ids.add(eid)
-        w.envelopes.append((eid, council, opened.envelope.kind, opened.envelope.created_at, raw))
+        env = opened.envelope
+        w.envelopes.append((eid, council, env.kind, env.created_at, raw, p.epoch, None))
         w.events.append(
             (
                 opened.inner_id,
@@ -447,8 +451,8 @@ class Ingestor:
         if epoch is None:
             raise UnknownWriteKey("a welcome for someone else, under an unknown write key")
         self.store.execute(
-            "INSERT INTO envelopes VALUES(?,?,?,?,?)",
-            (eid, epoch.council, env.kind, env.created_at, raw),
+            "INSERT INTO envelopes VALUES(?,?,?,?,?,?,?)",
+            (eid, epoch.council, env.kind, env.created_at, raw, write_pk, env.tag("k")),
         )
         report.accepted += 1
         report.councils.add(epoch.council)

@@ -35,9 +35,11 @@ CREATE TABLE epochs(
 ) WITHOUT ROWID;
 CREATE TABLE envelopes(
   id BLOB PRIMARY KEY, council BLOB NOT NULL, kind INT NOT NULL, created_at INT NOT NULL,
-  raw BLOB NOT NULL
+  raw BLOB NOT NULL, pubkey BLOB NOT NULL, hint TEXT
 );
 CREATE INDEX envelopes_council ON envelopes(council, created_at);
+CREATE INDEX envelopes_author ON envelopes(pubkey, created_at);
+CREATE INDEX envelopes_hint ON envelopes(hint) WHERE hint IS NOT NULL;
 CREATE TABLE events(
   id BLOB PRIMARY KEY, council BLOB NOT NULL, envelope BLOB NOT NULL, author BLOB NOT NULL,
   kind TEXT NOT NULL, clock INT NOT NULL, time INT NOT NULL, parents BLOB NOT NULL,

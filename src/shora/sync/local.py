@@ -1,0 +1,140 @@
+"""A node's own envelopes, as the sync engine and the embedded relay see them.
+
+`NodeEnvelopes` answers NIP-01 filters from the profile's envelopes table and takes
+in envelopes through the node's ingest pipeline, so everything that arrives over
+any carrier passes the same checks as a bundle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from shora.errors import RemoteError
+from shora.kernel import keys, nip01
+from shora.kernel.events import SHORA_KIND, WELCOME_KIND
+from shora.kernel.ingest import Report, UnknownWriteKey
+
+if TYPE_CHECKING:
+    from shora.node import Node
+
+Filter = dict[str, Any]
+MAX_QUERY = 50_000  # envelopes one REQ may return, whatever its limit says
+
+
+class NodeEnvelopes:
+    """The sync view of one node: what it holds, what it wants, what it accepts."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    # --- what this node wants from others -------------------------------------------
+
+    def filters(self) -> list[Filter]:
+        """Everything under the write keys we hold, and welcomes for our join requests."""
+        authors = sorted(e.write_pk.hex() for e in self.node.ingestor.all_epochs())
+        wanted: list[Filter] = []
+        if authors:
+            wanted.append({"kinds": [SHORA_KIND, WELCOME_KIND], "authors": authors})
+        hints = [
+            keys.welcome_hint(bytes(rid))
+            for (rid,) in self.node.store.rows(
+                "SELECT request_id FROM councils WHERE status='joining' AND request_id IS NOT NULL"
+            )
+        ]
+        if hints:
+            wanted.append({"kinds": [WELCOME_KIND], "#k": sorted(hints)})
+        return wanted
+
+    # --- answering filters -------------------------------------------------------------
+
+    def items(self, flt: Filter) -> list[tuple[int, bytes]]:
+        """(created_at, id) of every envelope we hold that matches, for Negentropy."""
+        where, params = _where(flt)
+        rows = self.node.store.rows(
+            f"SELECT created_at, id FROM envelopes WHERE {where}",  # noqa: S608
+            params,
+        )
+        return [(int(ts), bytes(eid)) for ts, eid in rows]
+
+    def query(self, flt: Filter, limit: int = MAX_QUERY) -> list[bytes]:
+        """Raw envelopes matching a filter, newest first, as a relay answers a REQ."""
+        where, params = _where(flt)
+        n = min(limit, int(flt.get("limit", limit)), MAX_QUERY)
+        rows = self.node.store.rows(
+            f"SELECT raw FROM envelopes WHERE {where} "  # noqa: S608
+            "ORDER BY created_at DESC, id LIMIT ?",
+            (*params, n),
+        )
+        return [bytes(raw) for (raw,) in rows]
+
+    def get(self, ids: Iterable[bytes]) -> list[bytes]:
+        """The raw envelopes with these ids that we hold (to send to a peer)."""
+        found = []
+        for eid in ids:
+            raw = self.node.store.one("SELECT raw FROM envelopes WHERE id=?", (eid,))
+            if raw is not None:
+                found.append(bytes(raw))
+        return found
+
+    def lacking(self, ids: Sequence[bytes]) -> list[bytes]:
+        """Those of ids that we neither hold nor keep waiting (for a key or parents)."""
+        return [
+            eid
+            for eid in ids
+            if not self.node.store.one(
+                "SELECT 1 FROM envelopes WHERE id=? UNION ALL SELECT 1 FROM held WHERE "
+                "envelope=? UNION ALL SELECT 1 FROM pending WHERE envelope=?",
+                (eid, eid, eid),
+            )
+        ]
+
+    # --- taking envelopes in --------------------------------------------------------------
+
+    def put(self, raws: Iterable[bytes]) -> Report:
+        """Ingest envelopes from a peer, as a bundle would be."""
+        return self.node.import_envelopes(raws)
+
+    def accept(self, raw: bytes) -> tuple[bool, str]:
+        """A relay's answer to EVENT: (accepted, NIP-01 OK message).
+
+        The embedded relay stores only envelopes of councils this node holds a key
+        of; everything else is refused without being stored.
+        """
+        try:
+            report = self.node.ingestor.ingest_one(raw)
+        except UnknownWriteKey:
+            return False, "blocked: not a council this relay carries"
+        except RemoteError as exc:
+            return False, f"invalid: {exc}"
+        return True, "duplicate: already have this event" if report.duplicate else ""
+
+
+def _where(flt: Filter) -> tuple[str, tuple[Any, ...]]:
+    """SQL for a NIP-01 filter over the envelopes table (already validated by its decoder)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+
+    def any_of(column: str, values: list[Any]) -> None:
+        clauses.append(f"{column} IN ({','.join('?' * len(values))})" if values else "0")
+        params.extend(values)
+
+    if "ids" in flt:
+        any_of("id", [bytes.fromhex(i) for i in flt["ids"]])
+    if "authors" in flt:
+        any_of("pubkey", [bytes.fromhex(a) for a in flt["authors"]])
+    if "kinds" in flt:
+        any_of("kind", list(flt["kinds"]))
+    if "#k" in flt:
+        any_of("hint", list(flt["#k"]))
+    if "since" in flt:
+        clauses.append("created_at >= ?")
+        params.append(int(flt["since"]))
+    if "until" in flt:
+        clauses.append("created_at <= ?")
+        params.append(int(flt["until"]))
+    return (" AND ".join(clauses) or "1"), tuple(params)
+
+
+def envelope_id(raw: bytes) -> bytes:
+    return bytes.fromhex(nip01.decode(raw).id)
