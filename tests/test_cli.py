@@ -331,3 +331,20 @@ def test_a_damaged_bundle_imports_what_it_can_and_the_store_still_works(tmp_path
     not_a_bundle = tmp_path / "text.bundle"
     not_a_bundle.write_text("hello", encoding="utf-8")
     assert "damaged bundle" in b.fails("bundle", "import", str(not_a_bundle))
+
+
+def test_a_courier_carries_only_the_difference(tmp_path: Path) -> None:
+    a, b = Profile(tmp_path, "nasrin"), Profile(tmp_path, "bahram")
+    for p in (a, b):
+        p.ok("init")
+    a.ok("council", "create", COUNCIL, "--as", "Nasrin")
+    bring_in(a, b, "Bahram")
+    a.ok("post", COUNCIL, "after the first bundle")
+    summary = tmp_path / "bahram.summary"
+    assert "Summary written" in b.ok("bundle", "summary", "-o", str(summary))
+    diff = tmp_path / "difference.bundle"
+    a.ok("bundle", "export", "--for", str(summary), "-o", str(diff))
+    out = b.ok("bundle", "import", str(diff))
+    assert "after the first bundle" in b.ok("log", COUNCIL)
+    assert "Refused" not in out
+    b.fails("bundle", "export", "--for", str(diff), "-o", str(tmp_path / "x"))

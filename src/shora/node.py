@@ -31,6 +31,8 @@ from shora.kernel.events import (
 )
 from shora.kernel.ingest import Report
 from shora.node_members import MembershipActions
+from shora.sync.local import NodeEnvelopes
+from shora.sync.summary import difference, make_summary, read_summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,10 +263,12 @@ class Node(MembershipActions):
         council: bytes | None = None,
         since: int = 0,
         progress: Callable[[int], None] | None = None,
+        records: Iterable[bytes] | None = None,
     ) -> int:
+        """Write envelopes (ours, or the given records) as a bundle; return how many."""
         count = 0
         with bundle.BundleWriter(out) as writer:
-            for raw in self.envelopes(council, since):
+            for raw in self.envelopes(council, since) if records is None else records:
                 writer.add(raw)
                 count += 1
                 if progress and count % 1000 == 0:
@@ -272,6 +276,14 @@ class Node(MembershipActions):
         if progress:
             progress(count % 1000)
         return count
+
+    def summary(self) -> bytes:
+        """A small file saying what this node holds, for `difference` on another node."""
+        return make_summary(NodeEnvelopes(self))
+
+    def difference(self, summary: bytes) -> list[bytes]:
+        """Our envelopes that the holder of `summary` lacks."""
+        return list(difference(NodeEnvelopes(self), read_summary(summary)))
 
     def import_envelopes(self, raws: Iterable[bytes], heal: bool = True) -> Report:
         """Ingest envelopes from anywhere; then, unless told not to, heal key epochs."""

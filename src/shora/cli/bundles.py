@@ -67,6 +67,12 @@ def bundle() -> None:
     help=N_("Only events from this time on: Unix seconds or a date such as 2026-01-31."),
 )
 @click.option(
+    "--for",
+    "summary_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=N_("Only what the holder of this summary lacks (made with 'shora bundle summary')."),
+)
+@click.option(
     "-o",
     "--output",
     required=True,
@@ -74,22 +80,56 @@ def bundle() -> None:
     help=N_("The bundle file to write."),
 )
 @pass_session
-def export(session: Session, council_ref: str | None, since: int | None, output: Path) -> None:
+def export(
+    session: Session,
+    council_ref: str | None,
+    since: int | None,
+    summary_file: Path | None,
+    output: Path,
+) -> None:
     node = session.open()
     council = node.find_council(council_ref) if council_ref is not None else None
-    total = sum(1 for _raw in node.envelopes(council, since or 0))
+    records = node.difference(summary_file.read_bytes()) if summary_file else None
+    total = (
+        len(records) if records is not None else sum(1 for _ in node.envelopes(council, since or 0))
+    )
     partial = output.with_name(output.name + ".part")
     try:
         with (
             partial.open("wb") as out,
             _progressbar(total, _("Exporting")) as bar,
         ):
-            count = node.export_bundle(out, council, since or 0, progress=bar.update)
+            count = node.export_bundle(
+                out, council, since or 0, progress=bar.update, records=records
+            )
         partial.replace(output)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
     click.echo(_("{events} written to {file}.").format(events=_events(count), file=output))
+
+
+@bundle.command(
+    "summary",
+    help=N_(
+        "Write a small file saying what this profile holds. Whoever has more can then "
+        "export just the difference for you with 'shora bundle export --for FILE'."
+    ),
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=N_("The summary file to write."),
+)
+@pass_session
+def summary(session: Session, output: Path) -> None:
+    data = session.open().summary()
+    output.write_bytes(data)
+    click.echo(
+        _("Summary written to {file} ({size} bytes).").format(file=output, size=number(len(data)))
+    )
 
 
 @bundle.command("import", help=N_("Read a bundle file: take in the events this profile lacks."))
