@@ -58,6 +58,14 @@ CREATE TABLE pending_parents(
 CREATE INDEX pending_parents_envelope ON pending_parents(envelope);
 CREATE TABLE held(envelope BLOB PRIMARY KEY, write_pk BLOB NOT NULL, raw BLOB NOT NULL);
 CREATE INDEX held_key ON held(write_pk);
+CREATE TABLE relays(council BLOB NOT NULL, url TEXT NOT NULL, added INT NOT NULL,
+  PRIMARY KEY(council, url)) WITHOUT ROWID;
+CREATE TABLE peers(
+  address TEXT PRIMARY KEY, kind TEXT NOT NULL, last_contact INT, last_attempt INT,
+  events_in INT NOT NULL DEFAULT 0, events_out INT NOT NULL DEFAULT 0,
+  failures INT NOT NULL DEFAULT 0, last_error TEXT
+) WITHOUT ROWID;
+CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE members(
   council BLOB NOT NULL, key BLOB NOT NULL, name TEXT NOT NULL, kx BLOB NOT NULL,
   status TEXT NOT NULL, admitted_by BLOB NOT NULL, ended_by BLOB, roles TEXT NOT NULL,

@@ -25,22 +25,28 @@ MAX_QUERY = 50_000  # envelopes one REQ may return, whatever its limit says
 class NodeEnvelopes:
     """The sync view of one node: what it holds, what it wants, what it accepts."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Node, councils: Iterable[bytes] | None = None) -> None:
         self.node = node
+        self.councils = None if councils is None else frozenset(councils)
 
     # --- what this node wants from others -------------------------------------------
 
     def filters(self) -> list[Filter]:
-        """Everything under the write keys we hold, and welcomes for our join requests."""
-        authors = sorted(e.write_pk.hex() for e in self.node.ingestor.all_epochs())
+        """Everything under the write keys we hold, and welcomes for our join requests
+        (of the councils this view is scoped to, if any)."""
+        scope = self.councils
+        epochs = self.node.ingestor.all_epochs()
+        authors = sorted(e.write_pk.hex() for e in epochs if scope is None or e.council in scope)
         wanted: list[Filter] = []
         if authors:
             wanted.append({"kinds": [SHORA_KIND, WELCOME_KIND], "authors": authors})
         hints = [
             keys.welcome_hint(bytes(rid))
-            for (rid,) in self.node.store.rows(
-                "SELECT request_id FROM councils WHERE status='joining' AND request_id IS NOT NULL"
+            for cid, rid in self.node.store.rows(
+                "SELECT id, request_id FROM councils "
+                "WHERE status='joining' AND request_id IS NOT NULL"
             )
+            if scope is None or bytes(cid) in scope
         ]
         if hints:
             wanted.append({"kinds": [WELCOME_KIND], "#k": sorted(hints)})
