@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from conftest import admit, send
+from conftest import FAST_KDF, admit, make_node, send
 from shora.errors import NotAllowed, NotAMember, NotFound
 from shora.kernel import kinds, tokens
 from shora.node import Node
@@ -166,3 +168,21 @@ def test_leave_concurrent_with_removal(nodes: list[Node]) -> None:
     c.import_envelopes(a.envelopes(), heal=False)
     a.import_envelopes(b.envelopes(), heal=False)
     assert a.state_digest(council) == c.state_digest(council)
+
+
+def test_two_connections_to_one_profile_see_each_others_writes(tmp_path: Path) -> None:
+    """`shora post` while `shora serve` runs: each sees what the other wrote."""
+    first = Node.create(tmp_path / "p", "correct horse battery", kdf_limits=FAST_KDF)
+    council = first.create_council("Shared", "", "Ava", kinds.Rules(removal="member"))
+    other = make_node(tmp_path, "other")
+    admit(first, other, council, "Omid")
+    second = Node.open(tmp_path / "p", "correct horse battery")
+    assert {m.name for m in first.members(council)} == {"Ava", "Omid"}
+    second.remove(council, second.find_member(council, "Omid"))  # first's caches are stale
+    assert not first.ingestor.projection.final_state(council).is_active(
+        second.find_member(council, "Omid")
+    )
+    first.post(council, "written after the removal, by the first connection")
+    assert first.state_digest(council) == second.state_digest(council)
+    for node in (first, second, other):
+        node.close()

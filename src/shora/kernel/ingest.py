@@ -93,9 +93,10 @@ class Ingestor:
         self._verifiers: dict[str, crypto.WriteVerifier] = {}
         self._epochs: dict[bytes, keys.Epoch] = {}
         self._meta: dict[bytes, _Meta] = {}
-        self.projection = Projection(store)
+        self._projection = Projection(store)
         self._writes = _Writes()
         self._pending: int = store.one("SELECT count(*) FROM pending") or 0
+        self._data_version = self._version()
         self.progress: Callable[[int], None] | None = None
         self._epochs = {e.write_pk: e for e in self._load_epochs()}
 
@@ -203,18 +204,36 @@ class Ingestor:
             self.flush()
         return report
 
+    @property
+    def projection(self) -> Projection:
+        """The projection, its caches dropped first if another process wrote the store
+        (say `shora post` while `shora serve` runs on the same profile)."""
+        if self._version() != self._data_version:
+            self._forget()
+        return self._projection
+
+    def _version(self) -> int:
+        return int(self.store.one("PRAGMA data_version"))
+
+    def _forget(self) -> None:
+        """Drop every cache; they are rebuilt from the store as needed."""
+        self._writes = _Writes()
+        self._meta.clear()
+        self._projection = Projection(self.store)
+        self._pending = self.store.one("SELECT count(*) FROM pending") or 0
+        self._epochs = {e.write_pk: e for e in self._load_epochs()}
+        self._data_version = self._version()
+
     @contextmanager
     def _transaction(self) -> Iterator[None]:
         """A transaction whose rollback also forgets what the caches learnt in it."""
+        if self._version() != self._data_version:
+            self._forget()
         try:
             with self.store.transaction():
                 yield
         except BaseException:
-            self._writes = _Writes()
-            self._meta.clear()
-            self.projection = Projection(self.store)
-            self._pending = self.store.one("SELECT count(*) FROM pending") or 0
-            self._epochs = {e.write_pk: e for e in self._load_epochs()}
+            self._forget()
             raise
 
     def flush(self) -> None:
@@ -353,10 +372,10 @@ class Ingestor:
         ids: frozenset[bytes] = frozenset()
         for parent, meta in zip(p.parents, metas, strict=True):
             assert meta is not None
-            ids = ids | self.projection.mset(meta.mset)
+            ids = ids | self._projection.mset(meta.mset)
             if meta.is_state:
                 ids = ids | {parent}
-        resolver = self.projection.resolver(council)
+        resolver = self._projection.resolver(council)
         causal = resolver.state_of(ids)
         is_state = p.kind in kinds.STATE_KINDS
         if p.kind != "council.create":
@@ -368,10 +387,10 @@ class Ingestor:
             raise MalformedEvent("a council has only one founding event")
         request = membership.prepare_request(opened.body) if is_state else None
         # State events are validated by the refresh below; content by the final state now.
-        valid = is_state or self.projection.content_valid(
-            self.projection.final_state(council), p.author, opened.inner_id
+        valid = is_state or self._projection.content_valid(
+            self._projection.final_state(council), p.author, opened.inner_id
         )
-        mset_id = self.projection.intern(council, ids)
+        mset_id = self._projection.intern(council, ids)
         w = self._writes
         w.envelope_ids.add(eid)
         env = opened.envelope
@@ -414,7 +433,7 @@ class Ingestor:
             )
             resolver.add(sev)
             self._grants(council, opened.body, report)
-            self.projection.refresh(council)
+            self._projection.refresh(council)
 
     def _grants(self, council: bytes, body: Any, report: Report) -> None:
         if not isinstance(body, kinds.EpochGrant):
