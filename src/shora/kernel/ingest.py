@@ -38,7 +38,7 @@ from shora.kernel.projection import Projection
 from shora.kernel.store import Store
 
 MAX_PENDING = 50_000
-BATCH = 1000
+BATCH = 5000  # events per transaction: fewer commits rewrite fewer index pages
 MAX_HELD = 20_000
 _ids_encoder = msgspec.msgpack.Encoder()
 _ids_decoder = msgspec.msgpack.Decoder(list[bytes])
