@@ -288,12 +288,17 @@ class Node(MembershipActions):
     def import_envelopes(self, raws: Iterable[bytes], heal: bool = True) -> Report:
         """Ingest envelopes from anywhere; then, unless told not to, heal key epochs."""
         report = self.ingestor.ingest(raws)
+        self.settle(report, heal)
+        return report
+
+    def settle(self, report: Report, heal: bool = True) -> None:
+        """After events came in: update our status in each council they concern and,
+        unless told not to, heal its key epochs (noting what was done in the report)."""
         self._after_import(report)
         if heal:
             for council in sorted(report.councils):
                 if done := self.heal_epochs(council):
                     report.healed[council] = done
-        return report
 
     def import_bundle(
         self, source: IO[bytes], progress: Callable[[int], None] | None = None

@@ -22,7 +22,7 @@ from shora.i18n import N_, SUPPORTED, _, language_from_env, set_language
 from shora.kernel import profile
 from shora.node import Node
 
-from . import bundles, councils, members, posts
+from . import bundles, councils, members, network, posts
 from .localise import localise_click, localise_tree
 from .output import BIDI_ISOLATES
 from .session import FAST_KDF_ENV, FAST_KDF_LIMITS, Session, pass_session
@@ -104,6 +104,10 @@ for _command in (
     posts.post,
     posts.log,
     bundles.bundle,
+    network.relays,
+    network.peers,
+    network.sync,
+    network.serve,
 ):
     cli.add_command(_command)
 

@@ -113,6 +113,7 @@ class NodeEnvelopes:
             return False, "blocked: not a council this relay carries"
         except RemoteError as exc:
             return False, f"invalid: {exc}"
+        self.node.settle(report)  # the council's status, and its keys healed if need be
         return True, "duplicate: already have this event" if report.duplicate else ""
 
 

@@ -1,0 +1,229 @@
+"""``shora relays``, ``shora peers``, ``shora sync`` and ``shora serve``: the network carriers."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+import click
+
+from shora.i18n import N_, _, format_time, number
+from shora.sync.outcome import SyncProgress
+from shora.sync.peers import PeerBook
+from shora.sync.runner import PeerOutcome, Server, sync_round
+
+from .output import council_name, isolate, print_json, short, table
+from .session import Session, pass_session
+
+
+@click.group(help=N_("The relays each council syncs through, and the proxy to reach them."))
+def relays() -> None:
+    pass
+
+
+@relays.command("add", help=N_("Sync this council through a relay (ws://HOST:PORT or wss://HOST)."))
+@click.argument("council_ref", metavar="COUNCIL")
+@click.argument("url")
+@pass_session
+def relays_add(session: Session, council_ref: str, url: str) -> None:
+    node = session.open()
+    council = node.find_council(council_ref)
+    url = PeerBook(node.store).add_relay(council, url)
+    name = isolate(council_name(node.council(council)))
+    click.echo(_("{council} now syncs through {url}.").format(council=name, url=url))
+
+
+@relays.command("remove", help=N_("Stop syncing this council through a relay."))
+@click.argument("council_ref", metavar="COUNCIL")
+@click.argument("url")
+@pass_session
+def relays_remove(session: Session, council_ref: str, url: str) -> None:
+    node = session.open()
+    council = node.find_council(council_ref)
+    if not PeerBook(node.store).remove_relay(council, url):
+        raise click.ClickException(_("{url} was not one of this council's relays.").format(url=url))
+    click.echo(_("Removed {url}.").format(url=url))
+
+
+@relays.command("list", help=N_("List the relays of every council (or of one)."))
+@click.argument("council_ref", metavar="COUNCIL", required=False)
+@click.option("--json", "as_json", is_flag=True, help=N_("Print JSON for scripts."))
+@pass_session
+def relays_list(session: Session, council_ref: str | None, as_json: bool) -> None:
+    node = session.open()
+    council = node.find_council(council_ref) if council_ref else None
+    book = PeerBook(node.store)
+    rows = book.relays(council)
+    if as_json:
+        print_json(
+            {"proxy": book.proxy(), "relays": [{"council": c.hex(), "url": url} for c, url in rows]}
+        )
+        return
+    names = {c.id: council_name(c) for c in node.councils()}
+    if not rows:
+        click.echo(_("No relays yet: add one with 'shora relays add COUNCIL URL'."))
+    else:
+        table(
+            [
+                [_("Council"), _("Relay")],
+                *([isolate(names.get(c, short(c))), url] for c, url in rows),
+            ]
+        )
+    proxy = book.proxy()
+    if proxy:
+        click.echo(_("Through the proxy {proxy}.").format(proxy=proxy))
+
+
+@relays.command(
+    "proxy",
+    help=N_("Reach relays through a proxy, e.g. socks5h://127.0.0.1:9050 for Tor; 'none' to stop."),
+)
+@click.argument("url")
+@pass_session
+def relays_proxy(session: Session, url: str) -> None:
+    node = session.open()
+    book = PeerBook(node.store)
+    book.set_proxy(None if url.lower() == "none" else url)
+    proxy = book.proxy()
+    click.echo(
+        _("Relays are reached through {proxy}.").format(proxy=proxy)
+        if proxy
+        else _("Relays are reached directly.")
+    )
+
+
+@click.command(help=N_("The relays and local peers this node has synced with, and how it went."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print JSON for scripts."))
+@pass_session
+def peers(session: Session, as_json: bool) -> None:
+    node = session.open()
+    known = PeerBook(node.store).peers()
+    if as_json:
+        print_json(
+            [
+                {
+                    "address": p.address,
+                    "kind": p.kind,
+                    "last_contact": p.last_contact,
+                    "events_in": p.events_in,
+                    "events_out": p.events_out,
+                    "failures": p.failures,
+                    "last_error": p.last_error,
+                }
+                for p in known
+            ]
+        )
+        return
+    if not known:
+        click.echo(_("No peers yet: add a relay, or run 'shora serve --lan' on the local network."))
+        return
+    rows = [[_("Peer"), _("Kind"), _("Last contact"), _("In"), _("Out"), _("Last error")]]
+    for p in known:
+        rows.append(
+            [
+                p.address,
+                _("relay") if p.kind == "relay" else _("local network"),
+                format_time(p.last_contact) if p.last_contact else _("never"),
+                number(p.events_in),
+                number(p.events_out),
+                p.last_error or "",
+            ]
+        )
+    table(rows)
+
+
+def _report(outcomes: list[PeerOutcome]) -> int:
+    failed = 0
+    for o in outcomes:
+        if o.error:
+            failed += 1
+            click.echo(_("{peer}: failed: {error}").format(peer=o.address, error=o.error))
+        else:
+            click.echo(
+                _("{peer}: received {received}, sent {sent}.").format(
+                    peer=o.address, received=number(o.received), sent=number(o.sent)
+                )
+            )
+    return failed
+
+
+@click.command(help=N_("Sync now, once, with every relay of every council."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print JSON for scripts."))
+@pass_session
+def sync(session: Session, as_json: bool) -> None:
+    node = session.open()
+    if not PeerBook(node.store).relays():
+        raise click.ClickException(_("No relays to sync with: add one with 'shora relays add'."))
+    shown: dict[str, str] = {}
+
+    def progress(peer: str, state: SyncProgress) -> None:
+        line = _(
+            "{peer}: {phase}: received {fetched} of {to_fetch}, sent {sent} of {to_send}"
+        ).format(
+            peer=peer,
+            phase=state.phase,
+            fetched=number(state.fetched),
+            to_fetch=number(state.to_fetch),
+            sent=number(state.sent),
+            to_send=number(state.to_send),
+        )
+        if sys.stderr.isatty() and shown.get(peer) != line:
+            shown[peer] = line
+            click.echo("\r" + line[:100].ljust(100), nl=False, err=True)
+
+    outcomes = asyncio.run(sync_round(node, progress=progress))
+    if shown:
+        click.echo("", err=True)
+    if as_json:
+        print_json(
+            [
+                {
+                    "address": o.address,
+                    "kind": o.kind,
+                    "received": o.received,
+                    "sent": o.sent,
+                    "error": o.error,
+                }
+                for o in outcomes
+            ]
+        )
+    elif _report(outcomes) == len(outcomes) and outcomes:
+        raise click.ClickException(_("No relay could be reached."))
+
+
+@click.command(
+    help=N_("Run the node: keep syncing with relays, and with --lan serve the local network.")
+)
+@click.option(
+    "--lan",
+    is_flag=True,
+    help=N_("Run a relay on the local network and find other nodes there (no internet needed)."),
+)
+@click.option("--lan-address", help=N_("The local address to serve on (default: found)."))
+@click.option("--lan-port", type=int, default=0, help=N_("The port to serve on (default: any)."))
+@click.option(
+    "--interval", type=float, default=30.0, help=N_("Seconds between sync rounds (default 30).")
+)
+@pass_session
+def serve(
+    session: Session, lan: bool, lan_address: str | None, lan_port: int, interval: float
+) -> None:
+    node = session.open()
+    server = Server(node, lan=lan, lan_address=lan_address, lan_port=lan_port, interval=interval)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, server.stopping.set)
+        await server.start()
+        if server.relay is not None:
+            click.echo(_("Serving the local network at {url}.").format(url=server.relay.url))
+        click.echo(
+            _("Syncing every {n} seconds; stop with Ctrl-C.").format(n=number(int(interval)))
+        )
+        sys.stdout.flush()
+        await server.run()
+
+    asyncio.run(main())
+    click.echo(_("Stopped."))

@@ -1,0 +1,396 @@
+"""The embedded relay: a node's envelopes served as a Nostr relay (NIP-01 and NIP-77).
+
+:class:`RelayConnection` is one client connection, sans I/O: ``receive(text)`` returns
+the texts to send back, and :meth:`RelayConnection.deliver` returns what a newly
+accepted envelope means for this connection's open subscriptions. It never raises on
+what a client sends: bad input is answered with NOTICE, CLOSED, NEG-ERR or OK false.
+Its clock is injected (rate limits), it draws no random numbers and opens no socket.
+
+:class:`EmbeddedRelay` runs connections on the ``websockets`` server: a frame size cap,
+a cap on connections, an idle timeout, and a bounded queue per connection for live
+events (a client that does not read them is disconnected).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import websockets
+from websockets.asyncio.server import Server, ServerConnection
+from websockets.http11 import Request, Response
+
+from shora.errors import RemoteError
+from shora.kernel import nip01
+from shora.sync import messages, nip77
+from shora.sync.messages import ProtocolError
+from shora.sync.negentropy import Negentropy, NegentropyError, Storage
+
+Filter = dict[str, Any]
+
+
+class RelayView(Protocol):
+    """What the relay needs of a node (``shora.sync.local.NodeEnvelopes``)."""
+
+    def items(self, flt: Filter) -> list[tuple[int, bytes]]: ...
+    def query(self, flt: Filter, limit: int = ...) -> list[bytes]: ...
+    def accept(self, raw: bytes) -> tuple[bool, str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RelayLimits:
+    """Per-connection limits of the embedded relay (and, last three, of its server)."""
+
+    max_message_bytes: int = 512 * 1024
+    max_subscriptions: int = 20
+    max_filters: int = messages.MAX_FILTERS
+    max_query: int = 500
+    """Events one REQ returns, over all its filters."""
+    events_per_minute: int = 6000
+    requests_per_minute: int = 600
+    """REQ and NEG-OPEN together."""
+    max_negentropy_sessions: int = 4
+    max_negentropy_items: int = 500_000
+    negentropy_frame_limit: int = 60_000
+    max_bad_messages: int = 50
+    """Malformed messages tolerated before the connection is closed."""
+    max_connections: int = 64
+    idle_timeout: float = 300.0
+    """Seconds a connection may stay silent, even with open subscriptions."""
+    max_outbox: int = 2000
+    """Texts queued for one connection; live events beyond it close the connection."""
+
+
+@dataclass(slots=True)
+class _Bucket:
+    """A token bucket: `per_minute` tokens a minute, a minute's worth of burst."""
+
+    per_minute: int
+    tokens: float = -1.0
+    at: float = 0.0
+
+    def take(self, now: float) -> bool:
+        if self.tokens < 0:
+            self.tokens, self.at = float(self.per_minute), now
+        self.tokens = min(self.per_minute, self.tokens + (now - self.at) * self.per_minute / 60)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+@dataclass(slots=True)
+class _Counts:
+    events: int = 0
+    accepted: int = 0
+    requests: int = 0
+    negentropy: int = 0
+    bad: int = 0
+    rate_limited: int = 0
+    by_verb: dict[str, int] = field(default_factory=dict)
+
+
+class RelayConnection:
+    """One client's connection to the embedded relay."""
+
+    def __init__(
+        self,
+        view: RelayView,
+        limits: RelayLimits | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        negentropy: bool = True,
+    ) -> None:
+        self.view = view
+        self.limits = limits or RelayLimits()
+        self.clock = clock
+        self.negentropy = negentropy
+        self.counts = _Counts()
+        self.closing: str | None = None
+        """Why the server should close this connection, once set."""
+        self._subs: dict[str, list[messages.Filter]] = {}
+        self._neg: dict[str, Negentropy] = {}
+        self._events = _Bucket(self.limits.events_per_minute)
+        self._requests = _Bucket(self.limits.requests_per_minute)
+        self._accepted: list[tuple[nip01.Envelope, bytes]] = []
+
+    def receive(self, text: str | bytes) -> list[str]:
+        """Answer one message from the client."""
+        limits = self.limits
+        try:
+            if len(text) > limits.max_message_bytes:
+                raise ProtocolError(f"message over {limits.max_message_bytes} bytes")
+            message = messages.decode_client(
+                text, max_bytes=limits.max_message_bytes, max_filters=limits.max_filters
+            )
+        except messages.InvalidEvent as exc:
+            self._bad(str(exc))
+            if exc.event_id is not None:
+                return [messages.ok(exc.event_id, False, str(exc)[:300])]
+            return [messages.notice(f"invalid: {exc}"[:300])]
+        except ProtocolError as exc:
+            self._bad(str(exc))
+            return [messages.notice(f"error: {exc}"[:300])]
+        verb = type(message).__name__
+        self.counts.by_verb[verb] = self.counts.by_verb.get(verb, 0) + 1
+        if isinstance(message, messages.ClientEvent):
+            return self._event(message)
+        if isinstance(message, messages.Req):
+            return self._req(message)
+        if isinstance(message, messages.Close):
+            self._subs.pop(message.subscription_id, None)
+            return []
+        if not self.negentropy:
+            return [messages.notice("error: unknown message type, NIP-77 is not enabled here")]
+        if isinstance(message, nip77.NegOpen):
+            return self._neg_open(message)
+        if isinstance(message, nip77.NegMsg):
+            return self._neg_msg(message)
+        self._neg.pop(message.subscription_id, None)
+        return []
+
+    def deliver(self, envelope: nip01.Envelope, raw: bytes) -> list[str]:
+        """EVENT messages for a newly accepted envelope, one per matching subscription."""
+        return [
+            messages.relay_event(sub, raw)
+            for sub, filters in self._subs.items()
+            if any(f.matches(envelope) for f in filters)
+        ]
+
+    def take_accepted(self) -> list[tuple[nip01.Envelope, bytes]]:
+        """Envelopes this connection stored since the last call (for the server to push)."""
+        accepted, self._accepted = self._accepted, []
+        return accepted
+
+    @property
+    def subscriptions(self) -> int:
+        return len(self._subs)
+
+    # --- internals --------------------------------------------------------------------
+
+    def _bad(self, why: str) -> None:
+        self.counts.bad += 1
+        if self.counts.bad > self.limits.max_bad_messages:
+            self.closing = f"too many malformed messages ({why[:60]})"
+
+    def _event(self, message: messages.ClientEvent) -> list[str]:
+        eid = message.envelope.id
+        self.counts.events += 1
+        if not self._events.take(self.clock()):
+            self.counts.rate_limited += 1
+            per = self.limits.events_per_minute
+            return [messages.ok(eid, False, f"rate-limited: at most {per} events a minute")]
+        accepted, text = self.view.accept(message.raw)
+        if accepted and not text.startswith("duplicate"):
+            self.counts.accepted += 1
+            self._accepted.append((message.envelope, message.raw))
+        return [messages.ok(eid, accepted, text)]
+
+    def _request_allowed(self) -> bool:
+        if self._requests.take(self.clock()):
+            return True
+        self.counts.rate_limited += 1
+        return False
+
+    def _req(self, message: messages.Req) -> list[str]:
+        sub, limits = message.subscription_id, self.limits
+        self.counts.requests += 1
+        if sub not in self._subs and len(self._subs) >= limits.max_subscriptions:
+            return [messages.closed(sub, f"blocked: at most {limits.max_subscriptions} open")]
+        if not self._request_allowed():
+            per = limits.requests_per_minute
+            return [messages.closed(sub, f"rate-limited: at most {per} requests a minute")]
+        out: list[str] = []
+        sent: set[bytes] = set()
+        for flt in message.filters:
+            room = limits.max_query - len(sent)
+            if room <= 0:
+                break
+            n = room if flt.limit is None else min(room, flt.limit)
+            for raw in self.view.query(flt.as_dict(), n) if n else ():
+                if raw not in sent:
+                    sent.add(raw)
+                    out.append(messages.relay_event(sub, raw))
+        self._subs[sub] = message.filters
+        return [*out, messages.eose(sub)]
+
+    def _neg_open(self, message: nip77.NegOpen) -> list[str]:
+        sub, limits = message.subscription_id, self.limits
+        self.counts.negentropy += 1
+        self._neg.pop(sub, None)
+        if len(self._neg) >= limits.max_negentropy_sessions:
+            n = limits.max_negentropy_sessions
+            return [nip77.neg_err(sub, f"blocked: at most {n} negentropy sessions")]
+        if not self._request_allowed():
+            per = limits.requests_per_minute
+            return [nip77.neg_err(sub, f"rate-limited: at most {per} requests a minute")]
+        try:
+            flt = messages.decode_filter(message.filter)
+        except ProtocolError as exc:
+            return [nip77.neg_err(sub, f"invalid: {exc}"[:300])]
+        items = self.view.items(flt.as_dict())
+        if len(items) > limits.max_negentropy_items:
+            return [nip77.neg_err(sub, f"blocked: over {limits.max_negentropy_items} records")]
+        session = Negentropy(Storage(items), limits.negentropy_frame_limit)
+        self._neg[sub] = session
+        return self._reconcile(sub, session, message.message)
+
+    def _neg_msg(self, message: nip77.NegMsg) -> list[str]:
+        session = self._neg.get(message.subscription_id)
+        if session is None:
+            return [nip77.neg_err(message.subscription_id, "closed: no such negentropy session")]
+        return self._reconcile(message.subscription_id, session, message.message)
+
+    def _reconcile(self, sub: str, session: Negentropy, payload: bytes) -> list[str]:
+        try:
+            return [nip77.neg_msg(sub, session.reconcile(payload))]
+        except NegentropyError as exc:
+            self._neg.pop(sub, None)
+            self._bad(str(exc))
+            return [nip77.neg_err(sub, f"invalid: {exc}"[:300])]
+
+
+# --- the asyncio server ----------------------------------------------------------------------
+
+
+@dataclass(eq=False, slots=True)
+class _Peer:
+    ws: ServerConnection
+    connection: RelayConnection
+    outbox: asyncio.Queue[str]
+
+
+class EmbeddedRelay:
+    """A node's relay on a websocket server (the LAN carrier, docs/sync.md §2.2)."""
+
+    def __init__(
+        self,
+        view: RelayView,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        limits: RelayLimits | None = None,
+        negentropy: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.view = view
+        self.host = host
+        self.requested_port = port
+        self.limits = limits or RelayLimits()
+        self.negentropy = negentropy
+        self.clock = clock
+        self._server: Server | None = None
+        self._peers: set[_Peer] = set()
+        self._closing: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self._server = await websockets.serve(
+            self._serve,
+            self.host,
+            self.requested_port,
+            max_size=self.limits.max_message_bytes,
+            max_queue=8,
+            open_timeout=10,
+            close_timeout=5,
+            ping_interval=30,
+            ping_timeout=30,
+            process_request=self._admit,
+        )
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the relay is not running")
+        port: int = next(iter(self._server.sockets)).getsockname()[1]
+        return port
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"ws://{host}:{self.port}"
+
+    @property
+    def connections(self) -> int:
+        return len(self._peers)
+
+    async def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+            await server.wait_closed()
+        for task in list(self._closing):
+            task.cancel()
+
+    def broadcast(self, raw: bytes) -> None:
+        """Push an envelope the node took in some other way to live subscriptions."""
+        try:
+            envelope = nip01.decode(raw)
+        except RemoteError:
+            return
+        self._push(envelope, raw)
+
+    # --- internals ---
+
+    def _admit(self, ws: ServerConnection, request: Request) -> Response | None:
+        if len(self._peers) >= self.limits.max_connections:
+            return ws.respond(503, "too many connections\n")
+        return None
+
+    def _push(self, envelope: nip01.Envelope, raw: bytes) -> None:
+        for peer in list(self._peers):
+            for text in peer.connection.deliver(envelope, raw):
+                try:
+                    peer.outbox.put_nowait(text)
+                except asyncio.QueueFull:
+                    self._close_later(peer.ws, "not reading its live events")
+                    break
+
+    def _close_later(self, ws: ServerConnection, reason: str) -> None:
+        task = asyncio.get_running_loop().create_task(ws.close(1008, reason))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def _serve(self, ws: ServerConnection) -> None:
+        if len(self._peers) >= self.limits.max_connections:
+            await ws.close(1013, "too many connections")
+            return
+        connection = RelayConnection(
+            self.view, self.limits, clock=self.clock, negentropy=self.negentropy
+        )
+        peer = _Peer(ws, connection, asyncio.Queue(self.limits.max_outbox))
+        self._peers.add(peer)
+        writer = asyncio.get_running_loop().create_task(_write(peer))
+        try:
+            await self._read(peer)
+        finally:
+            self._peers.discard(peer)
+            writer.cancel()
+
+    async def _read(self, peer: _Peer) -> None:
+        ws, connection = peer.ws, peer.connection
+        while connection.closing is None:
+            try:
+                async with asyncio.timeout(self.limits.idle_timeout):
+                    text = await ws.recv(decode=False)
+            except TimeoutError:
+                await ws.close(1000, "idle for too long")
+                return
+            except websockets.ConnectionClosed:
+                return
+            for reply in connection.receive(text):
+                await peer.outbox.put(reply)
+            for envelope, raw in connection.take_accepted():
+                self._push(envelope, raw)
+        await ws.close(1008, connection.closing[:120])
+
+
+async def _write(peer: _Peer) -> None:
+    try:
+        while True:
+            await peer.ws.send(await peer.outbox.get())
+    except websockets.ConnectionClosed:
+        return

@@ -1,0 +1,255 @@
+"""The asyncio client adapter: drives a sans-I/O exchange over a relay's websocket.
+
+:func:`sync_with_relay` runs a :class:`~shora.sync.session.SyncSession`;
+:func:`publish` pushes new envelopes to one relay and :func:`publish_everywhere` to
+several at once. The adapter owns everything the sessions do not: the connection (an
+optional SOCKS or HTTP proxy, e.g. ``socks5h://127.0.0.1:9050`` for Tor; SOCKS needs
+the ``python-socks`` package), the frame size cap, the per-message and overall time
+limits. A relay that sends oversized frames, junk or floods, or stops answering, ends
+the exchange with a :class:`~shora.errors.RemoteError` in bounded time and memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol
+
+import websockets
+from websockets.asyncio.client import ClientConnection
+from websockets.frames import CloseCode
+
+from shora.errors import RemoteError, ShoraError
+from shora.kernel import nip01
+from shora.sync import messages
+from shora.sync.messages import ProtocolError
+from shora.sync.outcome import PublishResult, SyncProgress, SyncResult
+from shora.sync.session import EnvelopeView, RelayTimeout, SyncFailed, SyncSession
+
+TIMEOUT = 600.0
+"""Seconds one whole sync may take."""
+MESSAGE_TIMEOUT = 30.0
+"""Seconds to wait for the relay's next message before giving up."""
+NEGENTROPY_TIMEOUT = 8.0
+"""Seconds to wait for an answer to NEG-OPEN before taking the relay for NIP-01 only."""
+OPEN_TIMEOUT = 20.0
+
+
+class ConnectionFailed(RemoteError):
+    """The relay could not be reached, or closed the connection before we were done."""
+
+
+class Exchange(Protocol):
+    """A sans-I/O client exchange the adapter can drive."""
+
+    done: bool
+
+    @property
+    def probing(self) -> bool: ...
+    def start(self) -> list[str]: ...
+    def receive(self, text: str | bytes) -> list[str]: ...
+    def timeout(self) -> list[str]: ...
+
+
+class Publication:
+    """Sans-I/O publishing: EVENT for each envelope, in windows, until every OK is in."""
+
+    probing = False
+
+    def __init__(
+        self, raws: Iterable[bytes], *, window: int = 200, max_bad: int = 8, max_frame: int = 0
+    ) -> None:
+        self._queue = list(raws)
+        self._queue.reverse()
+        self._window = max(1, window)
+        self._in_flight: set[str] = set()
+        self._max_bad = max_bad
+        self._max_frame = max_frame or messages.MAX_FRAME_BYTES
+        self._bad = 0
+        self.result = PublishResult()
+        self.done = False
+
+    def start(self) -> list[str]:
+        return self._next()
+
+    def receive(self, text: str | bytes) -> list[str]:
+        try:
+            message = messages.decode_relay(text, max_bytes=self._max_frame)
+        except ProtocolError:
+            message = None
+        if not isinstance(message, messages.Ok) or message.event_id not in self._in_flight:
+            if not isinstance(message, messages.Notice | messages.Auth):
+                self._bad += 1
+                if self._bad > self._max_bad:
+                    raise SyncFailed(f"relay sent {self._bad} messages that are not answers")
+            return []
+        self._in_flight.discard(message.event_id)
+        if not message.accepted:
+            reason = message.code or "refused"
+            self.result.refused[reason] = self.result.refused.get(reason, 0) + 1
+        elif message.code == "duplicate":
+            self.result.duplicate += 1
+        else:
+            self.result.accepted += 1
+        return self._next() if not self._in_flight else []
+
+    def timeout(self) -> list[str]:
+        raise RelayTimeout(f"relay did not answer {len(self._in_flight)} events")
+
+    def _next(self) -> list[str]:
+        out: list[str] = []
+        while self._queue and len(out) < self._window:
+            raw = self._queue.pop()
+            self._in_flight.add(nip01.decode(raw).id)
+            out.append(messages.event(raw))
+        self.done = not out and not self._in_flight
+        return out
+
+
+async def drive(
+    url: str,
+    exchange: Exchange,
+    *,
+    proxy: str | None = None,
+    timeout: float = TIMEOUT,
+    message_timeout: float = MESSAGE_TIMEOUT,
+    negentropy_timeout: float = NEGENTROPY_TIMEOUT,
+    open_timeout: float = OPEN_TIMEOUT,
+    max_frame_bytes: int = messages.MAX_FRAME_BYTES,
+    on_step: Callable[[], None] | None = None,
+) -> None:
+    """Connect to url and run the exchange until it is done, within the time limits."""
+    try:
+        async with asyncio.timeout(timeout):
+            ws = await websockets.connect(
+                url,
+                proxy=proxy,  # None: never an environment proxy we were not told about
+                open_timeout=open_timeout,
+                close_timeout=2,
+                max_size=max_frame_bytes,
+                max_queue=4,
+                ping_interval=None,
+                user_agent_header=None,
+            )
+            try:
+                await _run(ws, exchange, message_timeout, negentropy_timeout, on_step)
+            except BaseException:
+                # No closing handshake with a relay that misbehaved: it could stall it.
+                ws.transport.abort()
+                raise
+            await ws.close()
+    except TimeoutError as exc:
+        raise RelayTimeout(f"{url}: no result within {timeout:g} s") from exc
+    except websockets.ConnectionClosed as exc:
+        if exc.sent is not None and exc.sent.code == CloseCode.MESSAGE_TOO_BIG:
+            raise SyncFailed(f"{url}: relay sent a frame over {max_frame_bytes} bytes") from exc
+        raise ConnectionFailed(f"{url}: the relay closed the connection ({exc})") from exc
+    except SyncFailed as exc:
+        raise type(exc)(f"{url}: {exc}") from exc
+    except ShoraError:
+        raise
+    except (
+        OSError,
+        websockets.InvalidURI,
+        websockets.InvalidProxy,
+        websockets.InvalidHandshake,
+    ) as exc:
+        raise ConnectionFailed(f"{url}: cannot connect: {exc}") from exc
+    except ImportError as exc:  # a SOCKS proxy without python-socks installed
+        raise ConnectionFailed(f"{url}: {exc}") from exc
+
+
+async def _run(
+    ws: ClientConnection,
+    exchange: Exchange,
+    message_timeout: float,
+    negentropy_timeout: float,
+    on_step: Callable[[], None] | None,
+) -> None:
+    for text in exchange.start():
+        await ws.send(text)
+    while not exchange.done:
+        if on_step is not None:
+            on_step()
+        wait = negentropy_timeout if exchange.probing else message_timeout
+        try:
+            async with asyncio.timeout(wait):
+                frame = await ws.recv(decode=False)
+        except TimeoutError:
+            replies = exchange.timeout()
+        else:
+            replies = exchange.receive(frame)
+        for text in replies:
+            await ws.send(text)
+    if on_step is not None:
+        on_step()
+
+
+async def sync_with_relay(
+    url: str,
+    view: EnvelopeView,
+    *,
+    proxy: str | None = None,
+    timeout: float = TIMEOUT,
+    message_timeout: float = MESSAGE_TIMEOUT,
+    negentropy_timeout: float = NEGENTROPY_TIMEOUT,
+    max_frame_bytes: int = messages.MAX_FRAME_BYTES,
+    progress: Callable[[SyncProgress], None] | None = None,
+    session: SyncSession | None = None,
+) -> SyncResult:
+    """Sync a node's view with one relay: reconcile, then move the difference both ways.
+
+    ``session`` lets a caller tune the session (id budget, fall-back window, ...); by
+    default one with the standard limits and ``max_frame_bytes`` is made.
+    """
+    session = session or SyncSession(view, max_frame_bytes=max_frame_bytes)
+    try:
+        await drive(
+            url,
+            session,
+            proxy=proxy,
+            timeout=timeout,
+            message_timeout=message_timeout,
+            negentropy_timeout=negentropy_timeout,
+            max_frame_bytes=max_frame_bytes,
+            on_step=(lambda: progress(session.progress)) if progress is not None else None,
+        )
+    except RemoteError as exc:
+        session.result.complete = False
+        session.result.error = str(exc)
+        if session.progress.phase != "failed":
+            session.progress.phase = "failed"
+            if progress is not None:
+                progress(session.progress)
+        raise
+    return session.result
+
+
+async def publish(
+    url: str,
+    raws: Sequence[bytes],
+    *,
+    proxy: str | None = None,
+    timeout: float = 120.0,
+    message_timeout: float = MESSAGE_TIMEOUT,
+) -> PublishResult:
+    """Send envelopes to one relay as EVENTs and count its OK answers."""
+    publication = Publication(raws)
+    await drive(url, publication, proxy=proxy, timeout=timeout, message_timeout=message_timeout)
+    return publication.result
+
+
+async def publish_everywhere(
+    urls: Iterable[str], raws: Sequence[bytes], *, proxy: str | None = None, timeout: float = 120.0
+) -> dict[str, PublishResult]:
+    """Publish to every relay at once; a relay that fails has its ``error`` set."""
+    targets = sorted(set(urls))
+
+    async def one(url: str) -> PublishResult:
+        try:
+            return await publish(url, raws, proxy=proxy, timeout=timeout)
+        except RemoteError as exc:
+            return PublishResult(error=str(exc))
+
+    results = await asyncio.gather(*(one(url) for url in targets))
+    return dict(zip(targets, results, strict=True))

@@ -1,0 +1,638 @@
+"""Sync through real relays on 127.0.0.1, with real nodes and real websockets.
+
+- nostr-sdk's LocalRelay (Rust; NIP-77): one node syncs up, another down, 10,000 events;
+- our EmbeddedRelay serving a node (the LAN path), directly and through a SOCKS5 proxy;
+- nostr-sdk's client (publish, fetch, Negentropy) against our EmbeddedRelay;
+- nostr-relay (Python, PyPI; no NIP-77: it ignores NEG-OPEN) for the NIP-01 fall-back;
+- hostile relays (junk, huge frames, forged signatures, floods, silence);
+- a removed member syncing through a relay, and a sync cut short then resumed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import datetime
+import hashlib
+import json
+import socket
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import websockets
+
+from conftest import admit, make_node
+from shora.kernel import kinds, nip01
+from shora.node import Node
+from shora.sync import messages
+from shora.sync.local import NodeEnvelopes
+from shora.sync.outcome import SyncResult
+from shora.sync.relay import EmbeddedRelay, RelayConnection, RelayLimits
+from shora.sync.session import RelayTimeout, SyncFailed, SyncSession
+from shora.sync.transport import (
+    ConnectionFailed,
+    publish,
+    publish_everywhere,
+    sync_with_relay,
+)
+
+try:
+    import nostr_sdk
+except ImportError:  # pragma: no cover
+    nostr_sdk = None
+try:
+    import nostr_relay
+except ImportError:  # pragma: no cover
+    nostr_relay = None
+
+needs_nostr_sdk = pytest.mark.skipif(nostr_sdk is None, reason="needs nostr-sdk")
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T], timeout: float = 60) -> T:
+    async def bounded() -> T:
+        return await asyncio.wait_for(coro, timeout)
+
+    return asyncio.run(bounded())
+
+
+def council(tmp_path: Path, *names: str) -> tuple[bytes, list[Node]]:
+    founder = make_node(tmp_path, "founder")
+    cid = founder.create_council("Works council", "", "Azar", kinds.Rules(removal="member"))
+    others = [make_node(tmp_path, name) for name in names]
+    for node, name in zip(others, names, strict=True):
+        admit(founder, node, cid, name)
+    return cid, [founder, *others]
+
+
+def bulk_posts(node: Node, cid: bytes, n: int, text: str = "post") -> None:
+    """n concurrent posts, composed then imported at once (faster than n single posts)."""
+    raws = [
+        node.compose(cid, "post.message", kinds.Message(f"{text} {i}", None))[0] for i in range(n)
+    ]
+    assert node.import_envelopes(raws).accepted == n
+
+
+def texts(node: Node, cid: bytes) -> set[str]:
+    return {p["text"] for p in node.posts(cid, limit=100_000)}
+
+
+async def sync_until_complete(url: str, view: NodeEnvelopes, attempts: int = 3) -> list[SyncResult]:
+    """Sync, starting again after a dropped connection (each attempt resumes)."""
+    results = []
+    for _ in range(attempts):
+        session = SyncSession(view)
+        try:
+            await sync_with_relay(url, view, session=session)
+        except ConnectionFailed:
+            results.append(session.result)
+            continue
+        results.append(session.result)
+        return results
+    raise AssertionError(f"no complete sync in {attempts} attempts: {results}")
+
+
+@contextlib.asynccontextmanager
+async def local_relay() -> AsyncIterator[str]:
+    builder = nostr_sdk.LocalRelayBuilder().addr("127.0.0.1")
+    builder = builder.rate_limit(nostr_sdk.RateLimit(max_reqs=100, notes_per_minute=10_000_000))
+    relay = builder.build()
+    await relay.run()
+    try:
+        yield str(await relay.url())
+    finally:
+        relay.shutdown()
+
+
+@contextlib.asynccontextmanager
+async def embedded(view: Any, **kw: Any) -> AsyncIterator[EmbeddedRelay]:
+    relay = EmbeddedRelay(view, **kw)
+    await relay.start()
+    try:
+        yield relay
+    finally:
+        await relay.stop()
+
+
+async def fetch_all(url: str, flt: dict[str, Any]) -> list[bytes]:
+    async with websockets.connect(url, max_size=None) as ws:
+        await ws.send(messages.req("all", [flt]))
+        found = []
+        while not isinstance(m := messages.decode_relay(await ws.recv()), messages.Eose):
+            assert isinstance(m, messages.RelayEvent)
+            found.append(m.raw)
+        return found
+
+
+# --- nostr-sdk's relay -----------------------------------------------------------------------
+
+
+@needs_nostr_sdk
+def test_two_nodes_sync_10000_events_through_nostr_sdk_relay(tmp_path: Path) -> None:
+    cid, (a, b) = council(tmp_path, "Bahar")
+    bulk_posts(a, cid, 10_000)
+    total = len(list(a.envelopes(cid)))
+    held_by_b = len(list(b.envelopes(cid)))  # the council's start and b's admission
+
+    async def scenario() -> dict[str, Any]:
+        async with local_relay() as url:
+            up = await sync_until_complete(url, NodeEnvelopes(a))
+            down = await sync_until_complete(url, NodeEnvelopes(b))
+            again = [await sync_with_relay(url, NodeEnvelopes(n)) for n in (a, b)]
+            bulk_posts(a, cid, 10, "late")
+            a_late = await sync_with_relay(url, NodeEnvelopes(a))
+            b_late = await sync_with_relay(url, NodeEnvelopes(b))
+            return {"up": up, "down": down, "again": again, "late": (a_late, b_late)}
+
+    r = run(scenario())
+    # LocalRelay drops a connection after about 6,000 client messages; the next session
+    # resumes: every envelope went up exactly once.
+    assert sum(x.sent for x in r["up"]) == total
+    assert sum(x.sent_duplicate for x in r["up"]) == 0
+    assert sum(x.fetched for x in r["down"]) == total - held_by_b
+    assert b.state_digest(cid) == a.state_digest(cid)
+    assert all(x.fetched == x.sent == 0 and x.round_trips == 1 for x in r["again"])
+    a_late, b_late = r["late"]
+    assert a_late.sent == 10 and b_late.fetched == 10 and b_late.report.accepted == 10
+    assert b.state_digest(cid) == a.state_digest(cid)
+    naive = 64 * (total + 10)  # the ids alone, as hex, of the naive exchange
+    reconcile = b_late.bytes_up + b_late.bytes_down - 10 * 1000  # less the 10 envelopes
+    assert reconcile < naive / 20 and b_late.round_trips <= 3
+    down = r["down"][-1]
+    print(
+        f"\n10,000: down {down.bytes_down} B, up {down.bytes_up} B, {down.round_trips} round"
+        f" trips; 10 new: {b_late.bytes_up} B up, {b_late.bytes_down} B down,"
+        f" {b_late.round_trips} round trips; no change: {r['again'][1].bytes_up} B up,"
+        f" {r['again'][1].bytes_down} B down; naive ids {naive} B"
+    )
+
+
+@needs_nostr_sdk
+def test_removed_member_gets_envelopes_but_reads_nothing_new(tmp_path: Path) -> None:
+    cid, (a, b, c) = council(tmp_path, "Bahar", "Cima")
+    assert a.remove(cid, a.find_member(cid, "Cima"), "informer").admitted
+    a.post(cid, "strike on monday")
+
+    async def scenario() -> tuple[SyncResult, list[bytes]]:
+        async with local_relay() as url:
+            await sync_with_relay(url, NodeEnvelopes(a))
+            await sync_with_relay(url, NodeEnvelopes(b))
+            result = await sync_with_relay(url, NodeEnvelopes(c))
+            return result, await fetch_all(url, {"kinds": [4040]})
+
+    result, everything = run(scenario())
+    assert result.fetched > 0 and result.complete  # the removal and the grants
+    assert c.council(cid).status == "removed"
+    assert "strike on monday" in texts(b, cid) and "strike on monday" not in texts(c, cid)
+    report = c.import_envelopes(everything)  # even given every envelope the relay holds
+    assert report.held >= 1 and "strike on monday" not in texts(c, cid)
+
+
+# --- our relay: the LAN path -----------------------------------------------------------------
+
+
+def test_node_syncs_with_another_nodes_embedded_relay(tmp_path: Path) -> None:
+    cid, (a, b) = council(tmp_path, "Bahar")
+    bulk_posts(a, cid, 300, "from a")
+    bulk_posts(b, cid, 30, "from b")
+
+    async def scenario() -> tuple[SyncResult, SyncResult, list[str]]:
+        async with embedded(NodeEnvelopes(a)) as relay:
+            async with websockets.connect(relay.url) as watcher:
+                await watcher.send(messages.req("live", [{"kinds": [4040]}]))
+                while json.loads(await watcher.recv())[0] != "EOSE":
+                    pass
+                first = await sync_with_relay(relay.url, NodeEnvelopes(b))
+                second = await sync_with_relay(relay.url, NodeEnvelopes(b))
+                pushed = [json.loads(await watcher.recv())[0] for _ in range(30)]
+            return first, second, pushed
+
+    first, second, pushed = run(scenario())
+    assert first.modes == ["nip77"] and first.fetched == 300 and first.sent == 30
+    assert second.fetched == second.sent == 0
+    assert a.state_digest(cid) == b.state_digest(cid)
+    assert {"from a 1", "from b 1"} <= texts(a, cid) & texts(b, cid)
+    assert pushed == ["EVENT"] * 30  # b's uploads went live to a's other client
+
+
+@needs_nostr_sdk
+def test_nostr_sdk_client_publishes_fetches_and_reconciles_with_our_relay(tmp_path: Path) -> None:
+    cid, (a, b) = council(tmp_path, "Bahar")
+    bulk_posts(a, cid, 40, "from a")
+    bulk_posts(b, cid, 5, "from b")
+
+    def shora_posts(node: Node) -> dict[bytes, int]:
+        envelopes = (nip01.decode(raw) for raw in node.envelopes(cid))
+        return {bytes.fromhex(e.id): e.created_at for e in envelopes if e.kind == 4040}
+
+    a_ids, b_items = set(shora_posts(a)), shora_posts(b)
+    b_ids = set(b_items)
+    b_raws = list(b.envelopes(cid))
+    author = nip01.decode(b_raws[0]).pubkey
+
+    async def scenario() -> tuple[Any, Any, list[Any], Any]:
+        async with embedded(NodeEnvelopes(a)) as relay:
+            client = nostr_sdk.ClientBuilder().build()
+            try:
+                url = nostr_sdk.RelayUrl.parse(relay.url)
+                await client.add_relay(url)
+                await client.connect()
+                handle = await client.relay(url)
+                flt = (
+                    nostr_sdk.Filter()
+                    .kind(nostr_sdk.Kind(4040))
+                    .author(nostr_sdk.PublicKey.parse(author))
+                )
+                items = [
+                    nostr_sdk.NegentropyItem(
+                        id=nostr_sdk.EventId.from_bytes(i),
+                        timestamp=nostr_sdk.Timestamp.from_secs(ts),
+                    )
+                    for i, ts in b_items.items()
+                ]
+                options = nostr_sdk.SyncOptions().dry_run().direction(nostr_sdk.SyncDirection.BOTH)
+                summary = await handle.sync(flt, items, options)
+                shora = await client.send_event(nostr_sdk.Event.from_json(b_raws[-1].decode()))
+                keys = nostr_sdk.Keys.generate()
+                note = nostr_sdk.EventBuilder(nostr_sdk.Kind(1), "hello").finalize(keys)
+                foreign = await client.send_event(note)
+                fetched = await handle.fetch_events(flt, datetime.timedelta(seconds=10))
+                return summary, shora, fetched, foreign
+            finally:
+                await client.shutdown()
+
+    summary, shora, fetched, foreign = run(scenario())
+    # nostr-sdk's summary: 'local' = it has, the relay lacks; 'remote' = the other way.
+    assert {e.as_bytes() for e in summary.local} == b_ids - a_ids
+    assert {e.as_bytes() for e in summary.remote} == a_ids - b_ids
+    assert len(shora.success) == 1 and not shora.failed
+    assert bytes.fromhex(nip01.decode(b_raws[-1]).id) in shora_posts(a)
+    [message] = foreign.failed.values()
+    assert message.startswith("invalid:") and not foreign.success
+    assert {e.id().as_bytes() for e in fetched} == set(shora_posts(a))
+
+
+def test_sync_through_a_socks5_proxy(tmp_path: Path) -> None:
+    cid, (a, b) = council(tmp_path, "Bahar")
+    bulk_posts(a, cid, 20)
+    seen: list[tuple[str, int]] = []
+
+    async def scenario() -> SyncResult:
+        proxy = await asyncio.start_server(lambda r, w: socks5(r, w, seen), "127.0.0.1", 0)
+        port = proxy.sockets[0].getsockname()[1]
+        try:
+            async with embedded(NodeEnvelopes(a)) as relay:
+                url = relay.url
+                return await sync_with_relay(
+                    url, NodeEnvelopes(b), proxy=f"socks5h://127.0.0.1:{port}"
+                )
+        finally:
+            proxy.close()
+            await proxy.wait_closed()
+
+    async def proxy_down() -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            down = f"socks5h://127.0.0.1:{s.getsockname()[1]}"
+        with pytest.raises(ConnectionFailed, match="cannot connect"):
+            await sync_with_relay("ws://127.0.0.1:1", NodeEnvelopes(b), proxy=down)
+
+    run(proxy_down())  # a clear error, and no direct connection instead
+    result = run(scenario())
+    assert result.fetched == 20 and a.state_digest(cid) == b.state_digest(cid)
+    assert seen and seen[0][0] == "127.0.0.1"  # the relay was reached through the proxy
+
+
+async def socks5(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: list[Any]
+) -> None:
+    """A minimal SOCKS5 CONNECT proxy (RFC 1928, no authentication)."""
+    try:
+        _, n = await reader.readexactly(2)
+        await reader.readexactly(n)
+        writer.write(b"\x05\x00")
+        _, cmd, _, atyp = await reader.readexactly(4)
+        if atyp == 3:
+            host = (await reader.readexactly((await reader.readexactly(1))[0])).decode()
+        else:
+            host = socket.inet_ntop(
+                socket.AF_INET if atyp == 1 else socket.AF_INET6,
+                await reader.readexactly(4 if atyp == 1 else 16),
+            )
+        port = int.from_bytes(await reader.readexactly(2), "big")
+        assert cmd == 1
+        seen.append((host, port))
+        up_reader, up_writer = await asyncio.open_connection(host, port)
+        writer.write(b"\x05\x00\x00\x01" + bytes(4) + bytes(2))
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            while data := await src.read(65536):
+                dst.write(data)
+                await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+    except (OSError, asyncio.IncompleteReadError):
+        writer.close()
+
+
+def test_embedded_relay_closes_idle_connections_and_caps_them(tmp_path: Path) -> None:
+    node = make_node(tmp_path)
+    limits = RelayLimits(idle_timeout=0.3, max_connections=2)
+
+    async def scenario() -> tuple[list[str], int]:
+        async with embedded(NodeEnvelopes(node), limits=limits) as relay:
+            async with websockets.connect(relay.url) as one, websockets.connect(relay.url) as two:
+                with pytest.raises(websockets.InvalidStatus) as refused:
+                    async with websockets.connect(relay.url):
+                        pass
+                reasons = []
+                for ws in (one, two):
+                    with pytest.raises(websockets.ConnectionClosed):
+                        await asyncio.wait_for(ws.recv(), 3)
+                    assert ws.close_reason is not None
+                    reasons.append(ws.close_reason)
+                return reasons, refused.value.response.status_code
+
+    reasons, status = run(scenario())
+    assert reasons == ["idle for too long"] * 2 and status == 503
+
+
+# --- the fall-back: nostr-relay, a Python relay without NIP-77 ----------------------------------
+
+
+@contextlib.contextmanager
+def nostr_relay_process(tmp_path: Path) -> Iterator[str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "nostr-relay.yaml"
+    config.write_text(
+        f"storage:\n  sqlalchemy.url: sqlite+aiosqlite:///{tmp_path}/nostr-relay.sqlite3\n"
+        "  validators:\n    - nostr_relay.validators.is_signed\n"
+        f"gunicorn:\n  bind: 127.0.0.1:{port}\n  workers: 1\n  loglevel: warning\n"
+        "max_event_size: 70000\nlogging:\n  version: 1\n  root: {level: WARNING}\n"
+    )
+    code = "from nostr_relay.cli import main; main()"
+    args = [sys.executable, "-c", code, "-c", str(config), "serve", "--use-uvicorn"]
+    log = (tmp_path / "nostr-relay.log").open("wb")
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield f"ws://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+        log.close()
+
+
+async def wait_for_relay(url: str) -> None:
+    for _ in range(200):
+        with contextlib.suppress(OSError):
+            async with websockets.connect(url):
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{url} did not come up")
+
+
+@pytest.mark.skipif(nostr_relay is None, reason="needs nostr-relay (pip install nostr-relay==1.14)")
+def test_fall_back_to_nip01_with_nostr_relay(tmp_path: Path) -> None:
+    cid, (a, b) = council(tmp_path, "Bahar")
+    bulk_posts(a, cid, 300, "from a")
+    bulk_posts(b, cid, 5, "from b")
+    held_by_a = len(list(a.envelopes(cid)))
+
+    async def scenario(url: str) -> list[SyncResult]:
+        await wait_for_relay(url)
+        results = []
+        for node in (a, b, a, b):
+            results.append(await sync_with_relay(url, NodeEnvelopes(node), negentropy_timeout=0.5))
+        return results
+
+    with nostr_relay_process(tmp_path) as url:
+        up, down, again_a, again_b = run(scenario(url))
+    assert all(r.modes == ["fallback"] and r.complete for r in (up, down, again_a, again_b))
+    assert up.notes[0].startswith("no answer to NEG-OPEN")
+    assert up.sent == held_by_a and down.fetched == 300 and down.sent == 5
+    assert again_a.fetched == 5 and again_b.fetched == 0  # a gets b's posts the next time
+    assert a.state_digest(cid) == b.state_digest(cid)
+    # The naive part: the window is fetched again each time and nothing is re-sent.
+    assert again_b.bytes_down > 300 * 500 and again_b.sent == 0
+    print(
+        f"\nfall-back, 300 in the window, no change: {again_b.bytes_up} B up,"
+        f" {again_b.bytes_down} B down, {again_b.round_trips} round trips"
+    )
+
+
+# --- hostile relays ------------------------------------------------------------------------------
+
+
+Handler = Callable[[Any], Awaitable[None]]
+
+
+async def junk(ws: Any) -> None:
+    with contextlib.suppress(websockets.ConnectionClosed):
+        async for _ in ws:
+            for _ in range(20):
+                await ws.send("this is not json")
+
+
+async def flood(ws: Any) -> None:
+    with contextlib.suppress(websockets.ConnectionClosed):
+        await ws.recv()
+        while True:
+            await ws.send('["NOTICE","hello"]')
+            await asyncio.sleep(0)  # it shares our event loop; a real relay would not
+
+
+async def silent(ws: Any) -> None:
+    async for _ in ws:
+        pass
+
+
+def forged_relay(envelopes: list[bytes]) -> Handler:
+    """A relay that answers honestly about ids but serves envelopes with others' signatures."""
+    parsed = [nip01.decode(raw) for raw in envelopes]
+    forged = [
+        nip01.encode(
+            nip01.Envelope(
+                e.id, e.pubkey, e.created_at, e.kind, e.tags, e.content, parsed[i - 1].sig
+            )
+        )
+        for i, e in enumerate(parsed)
+    ]
+
+    class View:
+        def items(self, flt: dict[str, Any]) -> list[tuple[int, bytes]]:
+            return [(e.created_at, bytes.fromhex(e.id)) for e in parsed]
+
+        def query(self, flt: dict[str, Any], limit: int = 0) -> list[bytes]:
+            wanted = set(flt.get("ids", []))
+            return [raw for e, raw in zip(parsed, forged, strict=True) if e.id in wanted]
+
+        def accept(self, raw: bytes) -> tuple[bool, str]:
+            return True, ""
+
+    async def handler(ws: Any) -> None:
+        connection = RelayConnection(View())
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async for text in ws:
+                for reply in connection.receive(text):
+                    await ws.send(reply)
+
+    return handler
+
+
+@pytest.mark.parametrize("kind", ["junk", "flood", "silent", "forged", "huge", "no-handshake"])
+def test_hostile_relays_end_the_sync_quickly_and_store_nothing(tmp_path: Path, kind: str) -> None:
+    cid, (a, b) = council(tmp_path, "Bahar")
+    bulk_posts(a, cid, 30)
+    before = len(list(b.envelopes()))
+    handlers: dict[str, Handler] = {
+        "junk": junk,
+        "flood": flood,
+        "silent": silent,
+        "forged": forged_relay(list(a.envelopes(cid))),
+    }
+
+    async def scenario() -> BaseException:
+        if kind in handlers:
+            server = await websockets.serve(handlers[kind], "127.0.0.1", 0)
+        else:
+            server = await asyncio.start_server(raw_handlers[kind], "127.0.0.1", 0)
+        url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        try:
+            with pytest.raises((SyncFailed, ConnectionFailed)) as caught:
+                await sync_with_relay(
+                    url,
+                    NodeEnvelopes(b),
+                    timeout=3,
+                    message_timeout=0.5,
+                    negentropy_timeout=0.3,
+                    max_frame_bytes=256 * 1024,
+                )
+            return caught.value
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        error = run(scenario(), timeout=10)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    elapsed = time.monotonic() - started
+    expected = {
+        "junk": "bad messages",
+        "flood": "notices",
+        "silent": "stopped answering",
+        "forged": "signature does not verify",
+        "huge": "frame over 262144 bytes",
+        "no-handshake": "no result within 3 s",
+    }[kind]
+    assert expected in str(error), error
+    if kind in {"silent", "no-handshake"}:
+        assert isinstance(error, RelayTimeout)
+    assert elapsed < 4.5 and peak < 32 * 1024 * 1024
+    assert len(list(b.envelopes())) == before
+    assert b.store.one("SELECT count(*) FROM held") == 0
+
+
+async def _handshake(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    request = await reader.readuntil(b"\r\n\r\n")
+    key = next(
+        line.split(b":", 1)[1].strip()
+        for line in request.split(b"\r\n")
+        if line.lower().startswith(b"sec-websocket-key:")
+    )
+    accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+    writer.write(
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+    )
+
+
+async def huge_frame(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Announce a 1 GiB text frame, then trickle it: the client must not wait or buffer."""
+    with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+        await _handshake(reader, writer)
+        writer.write(b"\x81\x7f" + (2**30).to_bytes(8, "big"))
+        for _ in range(100):
+            writer.write(b"x" * 65536)
+            await writer.drain()
+            await asyncio.sleep(0.01)
+    writer.close()
+
+
+async def no_handshake(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(OSError):
+        await reader.read()  # accepts the connection and never answers
+    writer.close()
+
+
+raw_handlers = {"huge": huge_frame, "no-handshake": no_handshake}
+
+
+# --- resumption and publishing -----------------------------------------------------------------
+
+
+def test_an_interrupted_sync_resumes_and_moves_nothing_twice(tmp_path: Path) -> None:
+    cid, (a, b) = council(tmp_path, "Bahar")
+    bulk_posts(a, cid, 1200, "from a")
+    bulk_posts(b, cid, 400, "from b")
+
+    async def cut_short(url: str) -> SyncResult:
+        session = SyncSession(NodeEnvelopes(b), fetch_chunk=200, max_in_flight=50)
+        ws = await websockets.connect(url, max_size=None)
+        for text in session.start():
+            await ws.send(text)
+        for _ in range(600):  # some EVENTs, some OKs: then the line drops
+            for text in session.receive(await ws.recv()):
+                await ws.send(text)
+        ws.transport.abort()
+        await ws.wait_closed()
+        return session.result
+
+    async def scenario() -> tuple[SyncResult, SyncResult]:
+        async with embedded(NodeEnvelopes(a)) as relay:
+            first = await cut_short(relay.url)
+            second = await sync_with_relay(relay.url, NodeEnvelopes(b))
+            return first, second
+
+    first, second = run(scenario())
+    assert 0 < first.fetched < 1200 and not first.filters
+    assert first.fetched + second.fetched == 1200
+    assert second.report.duplicate == 0 and second.sent_duplicate == 0
+    assert first.sent + second.sent <= 400  # OKs lost with the line were stored all the same
+    assert a.state_digest(cid) == b.state_digest(cid)
+
+
+@needs_nostr_sdk
+def test_publish_to_every_relay(tmp_path: Path) -> None:
+    cid, (a, b) = council(tmp_path, "Bahar")
+    a.post(cid, "assembly at six")
+    new = list(a.envelopes(cid))[-1:]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"ws://127.0.0.1:{s.getsockname()[1]}"
+
+    async def scenario() -> tuple[Any, Any]:
+        async with local_relay() as sdk_url, embedded(NodeEnvelopes(b)) as ours:
+            everywhere = await publish_everywhere([sdk_url, ours.url, dead], new, timeout=5)
+            again = await publish(ours.url, new)
+            return everywhere, again
+
+    everywhere, again = run(scenario())
+    results = list(everywhere.values())
+    assert sorted(r.accepted for r in results) == [0, 1, 1]
+    assert sum(r.error is not None for r in results) == 1
+    assert again.duplicate == 1
+    assert "assembly at six" in texts(b, cid)
