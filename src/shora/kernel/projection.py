@@ -176,10 +176,18 @@ class Projection:
             return False
         if member.ended_by is None:
             return True
-        return eid in self._ancestry(member.ended_by)
+        return eid in self.ancestors(member.ended_by)
 
-    def _ancestry(self, end_event: bytes) -> set[bytes]:
-        """Every event that is an ancestor of end_event (cached: ends are rare)."""
+    def causal_state(self, council: bytes, event: bytes) -> membership.CouncilState:
+        """The council's state as the event's author saw it: its causal past's state."""
+        mset_id = self.store.one("SELECT mset FROM events WHERE id=?", (event,))
+        if mset_id is None:
+            raise KeyError("no such event")
+        return self.resolver(council).state_of(self.mset(int(mset_id)))
+
+    def ancestors(self, end_event: bytes) -> set[bytes]:
+        """Every event that is an ancestor of end_event. A walk of the history, so only
+        for rare events (ends of membership, closes of votes); cached."""
         found = self._end_ancestry.get(end_event)
         if found is None:
             found = set()
