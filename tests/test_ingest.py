@@ -229,3 +229,30 @@ def test_a_second_founding_event_is_refused(world: tuple[Node, Node, bytes]) -> 
         nip01.sign_envelope(crypto.WriteSigner(epoch.write_sk), 0, events.SHORA_KIND, [], content)
     )
     _refused(a, raw, BadSignature)  # the council id binds the real founder and body
+
+
+def test_history_before_the_welcome_goes_in_as_soon_as_the_key_arrives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A newcomer's bundle may list the history before the welcome: what waited for the
+    key is taken in at the welcome, so later events do not pile up waiting for it."""
+    from shora.kernel import ingest
+
+    monkeypatch.setattr(ingest, "MAX_PENDING", 5)
+    a, b = make_node(tmp_path, "a"), make_node(tmp_path, "b")
+    council = a.create_council("Council", "", "Ava")
+    for i in range(20):
+        a.post(council, f"before {i}")
+    b_request = b.join(a.invite(council), "Bahar")
+    a.admit(b_request)
+    for i in range(20):
+        a.post(council, f"after {i}")
+    everything = list(a.envelopes())
+    welcome = [r for r in everything if nip01.decode(r).kind == events.WELCOME_KIND]
+    rest = [r for r in everything if r not in welcome]
+    half = len(rest) // 2
+    report = b.import_envelopes(rest[:half] + welcome + rest[half:])
+    assert report.refused == {} and report.pending == 0
+    assert len(b.posts(council, limit=100)) == 40
+    a.close()
+    b.close()

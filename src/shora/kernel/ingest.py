@@ -191,7 +191,17 @@ class Ingestor:
         """One transaction per batch: an interrupted import keeps every finished batch."""
         with self._transaction():
             for raw in raws:
+                learned = report.keys_learned
                 self._one(raw, report, held)
+                # A welcome or grant just brought a key: what waited for it goes in now,
+                # before the envelopes after it (its descendants, most likely), which
+                # would otherwise all wait in `pending`, refused beyond MAX_PENDING.
+                while held and report.keys_learned != learned:
+                    learned = report.keys_learned
+                    retry = held[:]
+                    del held[:]
+                    for waiting in retry:
+                        self._one(waiting, report, held)
             self.flush()
         if self.progress is not None and raws:
             self.progress(len(raws))
@@ -369,14 +379,24 @@ class Ingestor:
         expected_clock = 1 + max((m.clock for m in metas if m), default=0)
         if p.clock != expected_clock:
             raise MalformedEvent(f"logical clock {p.clock} should be {expected_clock}")
-        ids: frozenset[bytes] = frozenset()
-        for parent, meta in zip(p.parents, metas, strict=True):
-            assert meta is not None
-            ids = ids | self._projection.mset(meta.mset)
-            if meta.is_state:
-                ids = ids | {parent}
         resolver = self._projection.resolver(council)
-        causal = resolver.state_of(ids)
+        shared = metas[0].mset if metas and metas[0] is not None else None
+        if shared is not None and all(
+            m is not None and m.mset == shared and not m.is_state for m in metas
+        ):
+            # Usually every parent has the same causal past and none is a state event;
+            # then so has this event, and its interned set and state are reused as is.
+            ids = self._projection.mset(shared)
+            causal = self._projection.causal(council, shared)
+        else:
+            shared = None
+            ids = frozenset()
+            for parent, meta in zip(p.parents, metas, strict=True):
+                assert meta is not None
+                ids = ids | self._projection.mset(meta.mset)
+                if meta.is_state:
+                    ids = ids | {parent}
+            causal = resolver.state_of(ids)
         is_state = p.kind in kinds.STATE_KINDS
         if p.kind != "council.create":
             if not causal.is_active(p.author):
@@ -390,7 +410,7 @@ class Ingestor:
         valid = is_state or self._projection.content_valid(
             self._projection.final_state(council), p.author, opened.inner_id
         )
-        mset_id = self._projection.intern(council, ids)
+        mset_id = shared if shared is not None else self._projection.intern(council, ids)
         w = self._writes
         w.envelope_ids.add(eid)
         env = opened.envelope

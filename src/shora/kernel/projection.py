@@ -26,6 +26,7 @@ class Projection:
         self._resolvers: dict[bytes, membership.Resolver] = {}
         self._finals: dict[bytes, membership.CouncilState] = {}
         self._end_ancestry: dict[bytes, set[bytes]] = {}
+        self._causal: dict[int, membership.CouncilState] = {}
 
     def epochs_by_creation(self, council: bytes, held: list[keys.Epoch]) -> list[keys.Epoch]:
         """The epochs we hold for a council, oldest first (by their creating event)."""
@@ -64,6 +65,14 @@ class Projection:
             self._msets[mset_id] = ids
             self._mset_ids[ids] = mset_id
         return ids
+
+    def causal(self, council: bytes, mset_id: int) -> membership.CouncilState:
+        """The state of an interned causal past (a set's state never changes)."""
+        state = self._causal.get(mset_id)
+        if state is None:
+            state = self.resolver(council).state_of(self.mset(mset_id))
+            self._causal[mset_id] = state
+        return state
 
     def intern(self, council: bytes, ids: frozenset[bytes]) -> int:
         mset_id = self._mset_ids.get(ids)
