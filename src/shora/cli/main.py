@@ -22,7 +22,7 @@ from shora.i18n import N_, SUPPORTED, _, language_from_env, set_language
 from shora.kernel import profile
 from shora.node import Node
 
-from . import bundles, councils, members, network, posts
+from . import bundles, councils, decisions, members, network, posts
 from .localise import localise_click, localise_tree
 from .output import BIDI_ISOLATES
 from .session import FAST_KDF_ENV, FAST_KDF_LIMITS, Session, pass_session
@@ -108,6 +108,13 @@ for _command in (
     network.peers,
     network.sync,
     network.serve,
+    decisions.propose,
+    decisions.amend,
+    decisions.vote,
+    decisions.close,
+    decisions.result,
+    decisions.minutes,
+    decisions.task,
 ):
     cli.add_command(_command)
 

@@ -1,0 +1,422 @@
+"""Proposals, votes, results, minutes and tasks: ``shora propose | amend | vote | close |
+result | minutes | task``. The rules are in docs/decisions.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from shora.domain import decisions as dec
+from shora.domain import decisions_kinds as dk
+from shora.domain.decisions_input import HOW_TO_VOTE, ballot_from_inputs
+from shora.domain.decisions_json import state_json, task_json
+from shora.domain.decisions_reduce import ProposalState, phase
+from shora.i18n import N_, _, format_time, normalize_digits, number
+from shora.node import Node
+
+from .councils import COUNCIL_HELP
+from .output import Number, Since, isolate, print_json, short, table, text_or_file
+from .session import Session, pass_session
+
+JSON_HELP = N_("Print JSON for scripts.")
+PROPOSAL_HELP = N_("The proposal: the first 6 or more digits of its id (see 'shora result').")
+PHASES = {
+    "open": N_("open for voting"),
+    "grace": N_("deadline passed; late ballots may still arrive (grace period)"),
+    "closable": N_("waiting to be closed"),
+    "closed": N_("closed: the result is final"),
+}
+TASK_STATUS = {
+    "open": N_("open"),
+    "doing": N_("in progress"),
+    "done": N_("done"),
+    "dropped": N_("dropped"),
+}
+
+
+class FractionType(click.ParamType[str]):
+    """A share such as 1/2 or 2/3 (Latin or Persian digits); 1 and 0 are accepted too."""
+
+    name = "fraction"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = normalize_digits(str(value)).strip().replace("⁄", "/")
+        if text.isdigit():
+            text += "/1"
+        num, _sep, den = text.partition("/")
+        if not (num.isdigit() and den.isdigit() and int(den) > 0 and int(num) <= int(den)):
+            self.fail(
+                _("{value} is not a share such as 1/2 or 2/3").format(value=value), param, ctx
+            )
+        return f"{int(num)}/{int(den)}"
+
+
+def _proposal(node: Node, council_ref: str, ref: str) -> tuple[bytes, bytes]:
+    council = node.find_council(council_ref)
+    return council, dec.find_proposal(node, council, ref)
+
+
+# --- propose, amend -------------------------------------------------------------------
+
+
+@click.command(help=N_("Put a proposal to the council's vote."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.argument("title", help=N_("A short title."))
+@click.argument("text", help=N_("The proposal's text; @FILE reads it from a file."))
+@click.option(
+    "--method",
+    type=click.Choice(dk.METHODS),
+    default="yes_no",
+    show_default=True,
+    help=N_("How to vote: yes/no, consent, approval, score, dots, IRV, STV, Schulze, time poll."),
+)
+@click.option("--option", "options", multiple=True, help=N_("An option (repeat; in ballot order)."))
+@click.option("--seats", type=Number(1, dk.MAX_SEATS), default=1, help=N_("Seats to fill (STV)."))
+@click.option(
+    "--threshold", type=FractionType(), default="1/2", help=N_("Share of yes among yes and no.")
+)
+@click.option(
+    "--at-least/--more-than",
+    "inclusive",
+    default=None,
+    help=N_("Whether the threshold itself is enough (default: more than 1/2, at least others)."),
+)
+@click.option("--quorum", type=FractionType(), default="0/1", help=N_("Share who must vote."))
+@click.option("--blocks-to-stop", type=Number(1, 1000), default=1, help=N_("Blocks that stop it."))
+@click.option("--min-choices", type=Number(0, dk.MAX_OPTIONS), default=0, help=N_("Approval."))
+@click.option("--max-choices", type=Number(0, dk.MAX_OPTIONS), help=N_("Approval."))
+@click.option("--min-score", type=Number(0, 1000), default=0, help=N_("Lowest score."))
+@click.option("--max-score", type=Number(1, 1000), default=5, help=N_("Highest score."))
+@click.option("--budget", type=Number(1, 1_000_000), default=10, help=N_("Dots per voter."))
+@click.option("--deadline", type=Since(), help=N_("Unix seconds or a date (UTC)."))
+@click.option("--hours", type=Number(1, 24 * 366), default=72, help=N_("Hours to vote."))
+@click.option(
+    "--grace-hours",
+    type=Number(0, dk.MAX_GRACE // 3600),
+    default=0,
+    help=N_("After the deadline, hours to wait for ballots cast in time but carried late."),
+)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_session
+def propose(session: Session, /, council_ref: str, title: str, text: str, **kw: Any) -> None:
+    node = session.open()
+    council = node.find_council(council_ref)
+    inclusive = kw["inclusive"] if kw["inclusive"] is not None else kw["threshold"] != "1/2"
+    deadline = kw["deadline"] or int(node.now()) + kw["hours"] * 3600
+    body = dk.Propose(
+        title=title,
+        text=text_or_file(text),
+        method=kw["method"],
+        options=list(kw["options"]),
+        seats=kw["seats"],
+        threshold=kw["threshold"],
+        inclusive=inclusive,
+        blocks_to_stop=kw["blocks_to_stop"],
+        min_choices=kw["min_choices"],
+        max_choices=kw["max_choices"],
+        min_score=kw["min_score"],
+        max_score=kw["max_score"],
+        budget=kw["budget"],
+        quorum=kw["quorum"],
+        deadline=deadline,
+        grace=kw["grace_hours"] * 3600,
+    )
+    pid = dec.propose(node, council, body)
+    if kw["as_json"]:
+        print_json(state_json(dec.proposal(node, council, pid), None, node.now()))
+        return
+    click.echo(
+        _("Proposal {id} put to the vote until {time}.").format(
+            id=short(pid), time=format_time(deadline)
+        )
+    )
+    click.echo(
+        _("Vote with: {command}").format(
+            command=isolate(f"shora vote {short(council)} {short(pid)} {HOW_TO_VOTE[body.method]}")
+        )
+    )
+
+
+@click.command(help=N_("Propose a new text for a proposal, or (its author) accept one."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.argument("proposal", required=False, help=PROPOSAL_HELP)
+@click.argument("text", required=False, help=N_("The new text; @FILE reads it from a file."))
+@click.option("--reason", default="", help=N_("Why, for the other members."))
+@click.option("--accept", metavar="AMENDMENT", help=N_("Accept this amendment (its id)."))
+@pass_session
+def amend(
+    session: Session,
+    council_ref: str,
+    proposal: str | None,
+    text: str | None,
+    reason: str,
+    accept: str | None,
+) -> None:
+    node = session.open()
+    council = node.find_council(council_ref)
+    if accept is not None:
+        dec.accept_amendment(node, council, dec.find_amendment(node, council, accept))
+        click.echo(_("Amendment accepted: the proposal's text is changed."))
+        return
+    if proposal is None or text is None:
+        raise click.UsageError(_("give the proposal and the new text, or --accept AMENDMENT"))
+    aid = dec.amend(node, council, dec.find_proposal(node, council, proposal), text_or_file(text))
+    click.echo(
+        _("Amendment {id} proposed; it applies once the author accepts it.").format(id=short(aid))
+    )
+
+
+# --- vote ------------------------------------------------------------------------------
+
+
+@click.command(help=N_("Cast your ballot, or change it until the vote is closed."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.argument("proposal", help=PROPOSAL_HELP)
+@click.option("--yes", is_flag=True, help=N_("Yes (yes/no vote)."))
+@click.option("--no", is_flag=True, help=N_("No (yes/no vote)."))
+@click.option("--abstain", is_flag=True, help=N_("Abstain (yes/no or consent)."))
+@click.option("--agree", is_flag=True, help=N_("Agree (consent)."))
+@click.option("--object", is_flag=True, help=N_("Object, without stopping it (consent)."))
+@click.option("--block", is_flag=True, help=N_("Block it (consent; give --reason)."))
+@click.option("--reason", default="", help=N_("Why you object or block."))
+@click.option("--choice", multiple=True, help=N_("An option you approve (repeat)."))
+@click.option("--rank", multiple=True, help=N_("Options in your order: repeat, or 'A>B>C'."))
+@click.option("--score", multiple=True, help=N_("OPTION=N: your score for an option (repeat)."))
+@click.option("--dots", multiple=True, help=N_("OPTION=N: your dots for an option (repeat)."))
+@click.option("--slot", multiple=True, help=N_("OPTION=yes|maybe|no (time poll; repeat)."))
+@pass_session
+def vote(session: Session, /, council_ref: str, proposal: str, **kw: Any) -> None:
+    node = session.open()
+    council, pid = _proposal(node, council_ref, proposal)
+    state = dec.proposal(node, council, pid)
+    dec.vote(node, council, pid, ballot_from_inputs(state.body.method, kw))
+    click.echo(_("Your ballot is recorded; you can change it until the vote is closed."))
+    click.echo(_("Share a bundle so the other members count it."))
+
+
+# --- close, result ---------------------------------------------------------------------
+
+
+@click.command(help=N_("Close a vote after its deadline and grace period: the result is final."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.argument("proposal", help=PROPOSAL_HELP)
+@click.option("--outcome", help=N_("Also record what the council decided, in words."))
+@pass_session
+def close(session: Session, council_ref: str, proposal: str, outcome: str | None) -> None:
+    node = session.open()
+    council, pid = _proposal(node, council_ref, proposal)
+    dec.close(node, council, pid)
+    if outcome:
+        dec.record_outcome(node, council, pid, outcome)
+    click.echo(_("The vote is closed."))
+    _show(node, dec.proposal(node, council, pid))
+
+
+def _summary(state: ProposalState) -> str:
+    r = state.result
+    if r is None:
+        return _("no result: {problem}").format(problem=state.problem)
+    method = state.body.method
+    if method == "yes_no":
+        counts = _("yes {yes}, no {no}, abstain {abstain}").format(
+            yes=number(r.yes), no=number(r.no), abstain=number(r.abstain)
+        )
+    elif method == "consent":
+        counts = _("agree {agree}, abstain {abstain}, object {object}, block {block}").format(
+            agree=number(r.agree),
+            abstain=number(r.abstain),
+            object=number(r.object),
+            block=number(r.block),
+        )
+    else:
+        counts = _("winner: {winners}").format(winners=", ".join(state.winners) or "-")
+    if state.passed is None:
+        return counts
+    return counts + " — " + (_("passed") if state.passed else _("not passed"))
+
+
+def _show(node: Node, state: ProposalState) -> None:
+    click.echo(f"{state.body.title} ({short(state.id)})")
+    click.echo(state.text)
+    click.echo(_("Status: {phase}").format(phase=_(PHASES[phase(state, node.now())])))
+    click.echo(
+        _("Deadline: {time}; can be closed from {close}").format(
+            time=format_time(state.body.deadline), close=format_time(state.closes_at)
+        )
+    )
+    click.echo(
+        _("Ballots: {n} of {eligible}").format(
+            n=number(len(state.ballots)), eligible=number(len(state.eligible))
+        )
+    )
+    if state.quorum is not None and state.quorum.required:
+        click.echo(
+            _("Quorum: {required} ballots, {met}").format(
+                required=number(state.quorum.required),
+                met=_("met") if state.quorum.met else _("not met"),
+            )
+        )
+    label = _("Result") if state.final else _("Provisional result")
+    click.echo(f"{label}: {_summary(state)}")
+    for _id, _author, statement in state.outcomes:
+        click.echo(_("Outcome: {statement}").format(statement=statement))
+
+
+@click.command(help=N_("Show the council's proposals, or one proposal and its result."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.argument("proposal", required=False, help=PROPOSAL_HELP)
+@click.option("--limit", type=Number(1, 1000), default=50, help=N_("Proposals per page."))
+@click.option("--offset", type=Number(0), default=0, help=N_("Skip this many proposals."))
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_session
+def result(
+    session: Session,
+    council_ref: str,
+    proposal: str | None,
+    limit: int,
+    offset: int,
+    as_json: bool,
+) -> None:
+    node = session.open()
+    council = node.find_council(council_ref)
+    me = node.council(council).my_key
+    if proposal is not None:
+        state = dec.proposal(node, council, dec.find_proposal(node, council, proposal))
+        if as_json:
+            print_json(state_json(state, me, node.now()))
+        else:
+            _show(node, state)
+        return
+    states = dec.proposals(node, council, limit, offset)
+    if as_json:
+        print_json([state_json(s, me, node.now()) for s in states])
+        return
+    if not states:
+        click.echo(_("No proposals here."))
+        return
+    table(
+        [[short(s.id), _(PHASES[phase(s, node.now())]), s.body.title, _summary(s)] for s in states]
+    )
+
+
+# --- minutes, tasks ----------------------------------------------------------------------
+
+
+@click.group(help=N_("Write and read the council's minutes."))
+def minutes() -> None:
+    pass
+
+
+@minutes.command("write", help=N_("Record minutes, naming the decisions they record."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.argument("title", help=N_("A short title."))
+@click.argument("text", help=N_("The minutes; @FILE reads them from a file."))
+@click.option("--decision", multiple=True, help=PROPOSAL_HELP)
+@pass_session
+def minutes_write(
+    session: Session, council_ref: str, title: str, text: str, decision: tuple[str, ...]
+) -> None:
+    node = session.open()
+    council = node.find_council(council_ref)
+    ids = [dec.find_proposal(node, council, d) for d in decision]
+    mid = dec.write_minutes(node, council, title, text_or_file(text), ids)
+    click.echo(_("Minutes recorded (id {id}).").format(id=short(mid)))
+
+
+@minutes.command("list", help=N_("Show the minutes, newest first."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_session
+def minutes_list(session: Session, council_ref: str, as_json: bool) -> None:
+    node = session.open()
+    found = dec.minutes(node, node.find_council(council_ref))
+    if as_json:
+        print_json(
+            [
+                {
+                    "id": m.id.hex(),
+                    "author": m.author.hex(),
+                    "time_ms": m.time,
+                    "title": m.title,
+                    "text": m.text,
+                    "decisions": [d.hex() for d in m.decisions],
+                }
+                for m in found
+            ]
+        )
+        return
+    for m in found:
+        click.echo(f"{format_time(m.time // 1000)}  {m.title} ({short(m.id)})")
+        click.echo(m.text)
+
+
+@click.group(help=N_("Tasks: who does what by when, and how far they got."))
+def task() -> None:
+    pass
+
+
+@task.command("add", help=N_("Add a task, perhaps carrying out a decision."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.argument("what", help=N_("What is to be done."))
+@click.option("--decision", help=PROPOSAL_HELP)
+@click.option("--who", default="", help=N_("A member's name, or anyone described in words."))
+@click.option("--due", type=Since(), help=N_("Unix seconds or a date (UTC)."))
+@pass_session
+def task_add(
+    session: Session,
+    council_ref: str,
+    what: str,
+    decision: str | None,
+    who: str,
+    due: int | None,
+) -> None:
+    node = session.open()
+    council = node.find_council(council_ref)
+    pid = dec.find_proposal(node, council, decision) if decision else None
+    names = {m.name: m.key for m in node.members(council) if m.status == "active"}
+    member = names.get(who)
+    tid = dec.create_task(
+        node, council, what, decision=pid, who="" if member else who, who_member=member, due=due
+    )
+    click.echo(_("Task added (id {id}).").format(id=short(tid)))
+
+
+@task.command("update", help=N_("Change a task's status: open, doing, done or dropped."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.argument("task_ref", metavar="TASK", help=N_("The first 6 or more digits of its id."))
+@click.argument("status", type=click.Choice(dk.TASK_STATUSES))
+@click.option("--note", default="", help=N_("A note for the others."))
+@pass_session
+def task_update(session: Session, council_ref: str, task_ref: str, status: str, note: str) -> None:
+    node = session.open()
+    council = node.find_council(council_ref)
+    dec.update_task(node, council, dec.find_task(node, council, task_ref), status, note)
+    click.echo(_("Task updated."))
+
+
+@task.command("list", help=N_("List the tasks."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.option("--status", type=click.Choice(dk.TASK_STATUSES), help=N_("Only these."))
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_session
+def task_list(session: Session, council_ref: str, status: str | None, as_json: bool) -> None:
+    node = session.open()
+    council = node.find_council(council_ref)
+    found = dec.tasks(node, council, status)
+    if as_json:
+        print_json([task_json(t) for t in found])
+        return
+    names = {m.key: m.name for m in node.members(council)}
+    table(
+        [
+            [
+                short(t.id),
+                _(TASK_STATUS[t.status]),
+                names.get(t.who_member, t.who) if t.who_member else t.who or "-",
+                format_time(t.due) if t.due else "-",
+                t.what,
+            ]
+            for t in found
+        ]
+    )
