@@ -374,7 +374,11 @@ pair_specs = st.builds(
     a_only=st.sampled_from([0, 1, 5, 40, 300]),
     b_only=st.sampled_from([0, 1, 5, 40, 300]),
     spread=st.sampled_from([1, 3, 100, 10**6, 2**63]),
-    prefix=st.sampled_from([0, 0, 1, 16, 30, 31]),
+    # Ids sharing 30+ bytes differ in one or two bytes, where Negentropy's additive
+    # fingerprint collides between different subsets ({23, 26} and {24, 25} sum alike)
+    # and a difference can go unseen: real ids are SHA-256 hashes, so it cannot happen
+    # there. Bounds with long shared prefixes are tested on their own below.
+    prefix=st.sampled_from([0, 0, 1, 16, 24]),
 )
 
 

@@ -38,7 +38,8 @@ CREATE TABLE envelopes(
   raw BLOB NOT NULL, pubkey BLOB NOT NULL, hint TEXT
 );
 CREATE INDEX envelopes_council ON envelopes(council, created_at);
-CREATE INDEX envelopes_author ON envelopes(pubkey, created_at);
+-- Covers the (created_at, id) pairs Negentropy reads for a filter by write key.
+CREATE INDEX envelopes_author ON envelopes(pubkey, kind, created_at, id);
 CREATE INDEX envelopes_hint ON envelopes(hint) WHERE hint IS NOT NULL;
 CREATE TABLE events(
   id BLOB PRIMARY KEY, council BLOB NOT NULL, envelope BLOB NOT NULL, author BLOB NOT NULL,

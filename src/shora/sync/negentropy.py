@@ -25,10 +25,13 @@ Wire facts (hoytech/negentropy, docs/negentropy-protocol-v1.md):
 - Fingerprint: ``SHA-256(sum of ids as little-endian ints mod 2**256, 32 bytes LE
   || Varint(count))[:16]``.
 
-Splitting follows the reference implementations (16 buckets, an IdList below 32
-items, a 200-byte margin under the frame size limit) so our messages are byte for
-byte the ones they send; see docs/sync.md for the one place where we deliberately
-differ (the fingerprint of the remaining range when a frame fills up).
+Splitting follows the reference implementations by default (16 buckets, an IdList
+below 32 items, a 200-byte margin under the frame size limit) so our messages are byte
+for byte the ones they send; see docs/sync.md for the one place where we deliberately
+differ (the fingerprint of the remaining range when a frame fills up). How a side
+splits the ranges it answers is its own choice in protocol version 1: ``buckets`` and
+``idlist_below`` change it without changing the wire format, and Shora's own client
+and relay use :data:`COMPACT_BUCKETS` / :data:`COMPACT_IDLIST_BELOW` (docs/sync.md §1.6).
 """
 
 from __future__ import annotations
@@ -47,8 +50,13 @@ INFINITY = 2**64 - 1
 """The reserved 'infinity' timestamp; items must use smaller timestamps."""
 
 BUCKETS = 16
+"""Fingerprint ranges a differing range is split into (the reference's choice)."""
 IDLIST_BELOW = 2 * BUCKETS
 """A range with fewer items than this is sent as an IdList rather than split."""
+COMPACT_BUCKETS = 8
+COMPACT_IDLIST_BELOW = 8
+"""The splitting Shora's client and relay use: about half the bytes of the reference's
+for scattered differences, in as many round trips or one more (docs/sync.md §1.6)."""
 
 MIN_FRAME_SIZE_LIMIT = 4096
 FRAME_MARGIN = 200
@@ -268,13 +276,32 @@ class Negentropy:
 
     ``frame_size_limit`` (0 = none, else at least 4096) caps every message this
     side produces; work that does not fit is carried over to later rounds.
+    ``buckets`` and ``idlist_below`` say how this side splits a range whose fingerprint
+    differs: its items there as an IdList if fewer than ``idlist_below``, else that
+    many Fingerprint ranges of equal item counts. The defaults are the reference
+    implementations'; any values (``buckets`` >= 2, ``idlist_below`` >= ``buckets``)
+    interoperate with any peer.
     """
 
-    def __init__(self, storage: Storage, frame_size_limit: int = 0) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        frame_size_limit: int = 0,
+        *,
+        buckets: int = BUCKETS,
+        idlist_below: int = IDLIST_BELOW,
+    ) -> None:
         if frame_size_limit != 0 and frame_size_limit < MIN_FRAME_SIZE_LIMIT:
             raise InvalidInput(f"frame_size_limit must be 0 or at least {MIN_FRAME_SIZE_LIMIT}")
+        if buckets < 2:
+            raise InvalidInput("buckets must be at least 2")
+        if idlist_below < buckets:
+            # A range of fewer items than buckets would leave buckets empty.
+            raise InvalidInput("idlist_below must be at least buckets")
         self.storage = storage
         self.frame_size_limit = frame_size_limit
+        self.buckets = buckets
+        self.idlist_below = idlist_below
         self.is_initiator = False
         self.done = False
         self.rounds = 0
@@ -324,10 +351,10 @@ class Negentropy:
         return self.frame_size_limit != 0 and size > self.frame_size_limit - FRAME_MARGIN
 
     def _split(self, w: _Writer, lower: int, upper: int, upper_bound: tuple[int, bytes]) -> bytes:
-        """Our ranges covering [lower, upper) up to upper_bound: one IdList or 16 fingerprints."""
+        """Our ranges covering [lower, upper) up to upper_bound: an IdList or fingerprints."""
         storage = self.storage
         count = upper - lower
-        if count < IDLIST_BELOW:
+        if count < self.idlist_below:
             ids = storage.ids(lower, upper)
             return (
                 w.bound(*upper_bound)
@@ -336,9 +363,10 @@ class Negentropy:
                 + b"".join(ids)
             )
         parts: list[bytes] = []
-        per_bucket, extra = divmod(count, BUCKETS)
+        buckets = self.buckets
+        per_bucket, extra = divmod(count, buckets)
         curr = lower
-        for i in range(BUCKETS):
+        for i in range(buckets):
             size = per_bucket + (1 if i < extra else 0)
             fp = storage.fingerprint(curr, curr + size)
             curr += size

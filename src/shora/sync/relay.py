@@ -27,7 +27,13 @@ from shora.errors import RemoteError
 from shora.kernel import nip01
 from shora.sync import messages, nip77
 from shora.sync.messages import ProtocolError
-from shora.sync.negentropy import Negentropy, NegentropyError, Storage
+from shora.sync.negentropy import (
+    COMPACT_BUCKETS,
+    COMPACT_IDLIST_BELOW,
+    Negentropy,
+    NegentropyError,
+    Storage,
+)
 
 Filter = dict[str, Any]
 
@@ -55,6 +61,9 @@ class RelayLimits:
     max_negentropy_sessions: int = 4
     max_negentropy_items: int = 500_000
     negentropy_frame_limit: int = 60_000
+    negentropy_buckets: int = COMPACT_BUCKETS
+    negentropy_idlist_below: int = COMPACT_IDLIST_BELOW
+    """How our Negentropy splits ranges (any choice interoperates; docs/sync.md §1.6)."""
     max_bad_messages: int = 50
     """Malformed messages tolerated before the connection is closed."""
     max_connections: int = 64
@@ -235,7 +244,12 @@ class RelayConnection:
         items = self.view.items(flt.as_dict())
         if len(items) > limits.max_negentropy_items:
             return [nip77.neg_err(sub, f"blocked: over {limits.max_negentropy_items} records")]
-        session = Negentropy(Storage(items), limits.negentropy_frame_limit)
+        session = Negentropy(
+            Storage(items),
+            limits.negentropy_frame_limit,
+            buckets=limits.negentropy_buckets,
+            idlist_below=limits.negentropy_idlist_below,
+        )
         self._neg[sub] = session
         return self._reconcile(sub, session, message.message)
 

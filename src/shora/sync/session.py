@@ -29,7 +29,13 @@ from shora.kernel import nip01
 from shora.kernel.ingest import Report
 from shora.sync import messages, nip77
 from shora.sync.messages import ProtocolError
-from shora.sync.negentropy import Negentropy, NegentropyError, Storage
+from shora.sync.negentropy import (
+    COMPACT_BUCKETS,
+    COMPACT_IDLIST_BELOW,
+    Negentropy,
+    NegentropyError,
+    Storage,
+)
 from shora.sync.outcome import SyncProgress, SyncResult, merge_reports
 
 Filter = dict[str, Any]
@@ -116,9 +122,14 @@ class SyncSession:
         fetch_chunk: int = FETCH_CHUNK,
         max_bad: int = MAX_BAD,
         fallback_window: int | None = FALLBACK_WINDOW,
+        negentropy_buckets: int = COMPACT_BUCKETS,
+        negentropy_idlist_below: int = COMPACT_IDLIST_BELOW,
     ) -> None:
         self.view = view
         self.frame_size_limit = frame_size_limit
+        # How our Negentropy splits ranges (any choice interoperates; docs/sync.md §1.6).
+        self.negentropy_buckets = negentropy_buckets
+        self.negentropy_idlist_below = negentropy_idlist_below
         self.max_frame_bytes = max_frame_bytes
         self.max_ids = max_ids
         self.max_in_flight = max(1, max_in_flight)
@@ -258,7 +269,12 @@ class SyncSession:
     def _open(self, job: _Job) -> list[str]:
         if self.nip77 is False:
             return self._fall_back(job)
-        job.neg = Negentropy(Storage(self.view.items(job.filter)), self.frame_size_limit)
+        job.neg = Negentropy(
+            Storage(self.view.items(job.filter)),
+            self.frame_size_limit,
+            buckets=self.negentropy_buckets,
+            idlist_below=self.negentropy_idlist_below,
+        )
         job.probing = self.nip77 is None
         self.progress.phase = "reconciling"
         self._neg_sub = self._sub("neg")
