@@ -21,14 +21,9 @@ from shora.errors import (
 from shora.i18n import normalize_persian
 from shora.kernel import bundle, crypto, keys, kinds, tokens
 from shora.kernel.events import (
-    SHORA_KIND,
-    InnerPayload,
     council_id_for,
     decode_body,
     encode_body,
-    encode_payload,
-    seal_content,
-    sign_payload,
 )
 from shora.kernel.ingest import Report
 from shora.node_members import MembershipActions
@@ -98,34 +93,12 @@ class Node(MembershipActions):
                 "INSERT INTO councils(id, status, name, created) VALUES(?,?,?,?)",
                 (council, "member", name, int(self.now())),
             )
-            self.store.execute(
-                "INSERT INTO identities VALUES(?,?,?,?,?,?)",
-                (
-                    council,
-                    sign_pk,
-                    self.ingestor.seal_secret(sign_sk),
-                    kx_pk,
-                    self.ingestor.seal_secret(kx_sk),
-                    founder_name,
-                ),
-            )
+            self._store_identity(council, sign_pk, sign_sk, kx_pk, kx_sk, founder_name)
             self.ingestor.learn_epoch(epoch)
-            payload = InnerPayload(
-                1,
-                council,
-                epoch.write_pk,
-                sign_pk,
-                [],
-                1,
-                int(self.now() * 1000),
-                "council.create",
-                raw_body,
+            raw, _ = self._seal_event(
+                council, epoch, sign_pk, sign_sk, [], 1, "council.create", raw_body
             )
-            raw_payload = encode_payload(payload)
-            content = seal_content(
-                epoch.content_key, epoch.write_pk, sign_payload(sign_sk, raw_payload)
-            )
-            self.ingestor.ingest_one(self._envelope(epoch, SHORA_KIND, [], content))
+            self.ingestor.ingest_one(raw)
         return council
 
     def update_council(self, council: bytes, name: str | None, description: str | None) -> None:

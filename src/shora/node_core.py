@@ -97,6 +97,19 @@ class NodeCore:
     def _new_identity(self, council: bytes, name: str) -> _Identity:
         sign_pk, sign_sk = crypto.sign_keypair()
         kx_pk, kx_sk = crypto.kx_keypair()
+        self._store_identity(council, sign_pk, sign_sk, kx_pk, kx_sk, name)
+        return _Identity(sign_pk, sign_sk, kx_pk, name)
+
+    def _store_identity(
+        self,
+        council: bytes,
+        sign_pk: bytes,
+        sign_sk: bytes,
+        kx_pk: bytes,
+        kx_sk: bytes,
+        name: str,
+    ) -> None:
+        """Keep a member identity, its secret keys sealed under the profile's key."""
         self.store.execute(
             "INSERT INTO identities VALUES(?,?,?,?,?,?)",
             (
@@ -108,7 +121,6 @@ class NodeCore:
                 name,
             ),
         )
-        return _Identity(sign_pk, sign_sk, kx_pk, name)
 
     # --- writing ----------------------------------------------------------------------
 
@@ -152,19 +164,36 @@ class NodeCore:
         )
         parents = sorted(h[0] for h in heads)
         clock = 1 + max((h[1] for h in heads), default=0)
+        return self._seal_event(
+            council, epoch, me.sign_pk, me.sign_sk, parents, clock, kind, encode_body(body)
+        )
+
+    def _seal_event(
+        self,
+        council: bytes,
+        epoch: keys.Epoch,
+        author: bytes,
+        author_sk: bytes,
+        parents: list[bytes],
+        clock: int,
+        kind: str,
+        raw_body: bytes,
+    ) -> tuple[bytes, bytes]:
+        """Sign an inner event, encrypt it under the epoch, wrap it in an envelope;
+        return (envelope, inner id)."""
         payload = InnerPayload(
             1,
             council,
             epoch.write_pk,
-            me.sign_pk,
+            author,
             parents,
             clock,
             int(self.now() * 1000),
             kind,
-            encode_body(body),
+            raw_body,
         )
         raw_payload = encode_payload(payload)
-        signed = sign_payload(me.sign_sk, raw_payload)
+        signed = sign_payload(author_sk, raw_payload)
         content = seal_content(epoch.content_key, epoch.write_pk, signed)
         return self._envelope(epoch, SHORA_KIND, [], content), crypto.sha256(raw_payload)
 
