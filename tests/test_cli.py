@@ -348,3 +348,8 @@ def test_a_courier_carries_only_the_difference(tmp_path: Path) -> None:
     assert "after the first bundle" in b.ok("log", COUNCIL)
     assert "Refused" not in out
     b.fails("bundle", "export", "--for", str(diff), "-o", str(tmp_path / "x"))
+
+
+def test_serve_on_a_fresh_home_without_a_terminal_says_what_to_do(tmp_path: Path) -> None:
+    line = Profile(tmp_path, "nobody").fails("serve")
+    assert "no profile" in line and "shora init" in line

@@ -9,6 +9,7 @@ import sys
 import click
 
 from shora.i18n import N_, _, format_time, number
+from shora.kernel import profile
 from shora.sync.outcome import SyncProgress
 from shora.sync.peers import PeerBook
 from shora.sync.runner import PeerOutcome, Server, sync_round
@@ -205,10 +206,17 @@ def sync(session: Session, as_json: bool) -> None:
 @click.option(
     "--interval", type=float, default=30.0, help=N_("Seconds between sync rounds (default 30).")
 )
-@pass_session
+@click.pass_context
 def serve(
-    session: Session, lan: bool, lan_address: str | None, lan_port: int, interval: float
+    ctx: click.Context, lan: bool, lan_address: str | None, lan_port: int, interval: float
 ) -> None:
+    session: Session = ctx.obj
+    if not profile.exists(session.home) and sys.stdin.isatty():
+        # A fresh machine: create the profile first, as 'shora init' does.
+        click.echo(_("No profile yet in {home}: let's create one.").format(home=session.home))
+        assert ctx.parent is not None
+        init = ctx.parent.command.get_command(ctx.parent, "init")  # type: ignore[attr-defined]
+        ctx.invoke(init)
     node = session.open()
     server = Server(node, lan=lan, lan_address=lan_address, lan_port=lan_port, interval=interval)
 

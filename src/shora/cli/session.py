@@ -23,9 +23,12 @@ FAST_KDF_LIMITS = (1, 8192)  # Argon2id opslimit, memlimit: for tests only
 class Session:
     home: Path
     passphrase_file: Path | None = None
+    typed: str | None = None  # asked once per command (init then serve asks only once)
 
     def passphrase(self, *, new: bool = False) -> str:
         """From --passphrase-file, else SHORA_PASSPHRASE, else asked (twice if new)."""
+        if self.typed is not None:
+            return self.typed
         if self.passphrase_file is not None:
             lines = self.passphrase_file.read_text(encoding="utf-8").splitlines()
             return lines[0] if lines else ""
@@ -40,14 +43,16 @@ class Session:
                 )
             )
         if new:
-            return str(
+            self.typed = str(
                 click.prompt(
                     _("Choose a passphrase"),
                     hide_input=True,
                     confirmation_prompt=_("Type it again"),
                 )
             )
-        return str(click.prompt(_("Passphrase"), hide_input=True))
+        else:
+            self.typed = str(click.prompt(_("Passphrase"), hide_input=True))
+        return self.typed
 
     def open(self) -> Node:
         """The unlocked node; it is closed when the command ends."""
