@@ -12,6 +12,7 @@ from typing import IO, Any
 
 import msgspec
 
+import shora.domain.aid_kinds  # registers the aid and safety kinds with the kernel
 import shora.domain.decisions_kinds  # noqa: F401 (registers the decision kinds with the kernel)
 from shora.errors import (
     BundleDamaged,

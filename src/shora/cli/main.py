@@ -22,7 +22,7 @@ from shora.i18n import N_, SUPPORTED, _, language_from_env, set_language
 from shora.kernel import profile
 from shora.node import Node
 
-from . import bundles, councils, decisions, members, network, posts
+from . import aid, bundles, councils, decisions, members, network, posts
 from .localise import localise_click, localise_tree
 from .output import BIDI_ISOLATES
 from .session import FAST_KDF_ENV, FAST_KDF_LIMITS, Session, pass_session
@@ -115,6 +115,15 @@ for _command in (
     decisions.result,
     decisions.minutes,
     decisions.task,
+    aid.areas,
+    aid.need,
+    aid.offer,
+    aid.match,
+    aid.commit,
+    aid.fulfil,
+    aid.checkin,
+    aid.rollcall,
+    aid.alert,
 ):
     cli.add_command(_command)
 

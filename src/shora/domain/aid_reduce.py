@@ -1,0 +1,386 @@
+"""The state of mutual aid and safety: pure functions of the valid events. See docs/aid.md.
+
+No I/O, no clock (``now``, unix seconds, is passed in). Every rule that could depend on
+the order events arrived in is decided by (clock, id) order instead, so every replica
+holding the same events computes the same state:
+
+* areas: the latest ``aid.areas`` event wins;
+* a commitment counts if its need and offer exist, are compatible (category, medicine
+  name and dose, cold chain, red-cell groups) and neither was cancelled before it; it
+  counts for at most what is left of the need and of the offer at its place in
+  (clock, id) order (an inexhaustible or recurring offer is never used up);
+* a fulfilment counts up to what is left of its commitment (or of its need);
+* a cancellation counts only from the need's or offer's author; the first one wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Set
+from dataclasses import dataclass, field
+
+from shora.domain import aid_kinds as ak
+from shora.domain import matching
+from shora.domain.aid_taxonomy import BloodGroup, Category, Details, Medicine, Urgency, compatible
+from shora.domain.decisions_reduce import MS, EventView
+
+URGENCY = {name: Urgency[name.upper()] for name in ak.URGENCIES}
+
+
+def details_of(body: ak.Need | ak.Offer) -> Details:
+    """The taxonomy's details of a need or offer body (None if they do not fit)."""
+    if body.category == "medicine" and body.medicine is not None:
+        m = body.medicine
+        return Medicine(m.name, m.dose, m.cold_storage, m.kept_cold)
+    if body.category == "blood" and body.blood is not None:
+        return BloodGroup(body.blood)
+    return None
+
+
+def well_formed(body: ak.Need | ak.Offer) -> bool:
+    """Whether the details fit the category (medicine and blood need theirs; others none)."""
+    if body.category == "medicine":
+        return body.medicine is not None and body.blood is None
+    if body.category == "blood":
+        return body.blood is not None and body.medicine is None
+    return body.medicine is None and body.blood is None
+
+
+@dataclass(frozen=True, slots=True)
+class AreasState:
+    id: bytes
+    areas: tuple[tuple[str, str], ...]  # (id, name), sorted by id
+    edges: tuple[tuple[str, str, int], ...]
+
+    @property
+    def ids(self) -> frozenset[str]:
+        return frozenset(a for a, _ in self.areas)
+
+    def map(self) -> matching.AreaMap:
+        known = self.ids
+        edges = [(a, b, n) for a, b, n in self.edges if a in known and b in known]
+        return matching.AreaMap(known, edges)
+
+
+def reduce_areas(events: Iterable[EventView]) -> AreasState | None:
+    latest = max((e for e in events if e.kind == "aid.areas"), key=lambda e: e.order, default=None)
+    if latest is None:
+        return None
+    body: ak.Areas = latest.body
+    areas = tuple(sorted({a.id: a.name for a in body.areas}.items()))
+    edges = tuple((e.a, e.b, e.length) for e in body.edges)
+    return AreasState(latest.id, areas, edges)
+
+
+@dataclass(slots=True)
+class ItemState:
+    """A need or an offer with its quantities."""
+
+    id: bytes
+    kind: str  # "need" or "offer"
+    author: bytes
+    clock: int
+    time: int  # ms, claimed
+    body: ak.Need | ak.Offer
+    committed: int = 0
+    fulfilled: int = 0  # need: delivered (through commitments or directly)
+    direct: int = 0  # need: delivered without a commitment
+    cancelled: str | None = None  # reason
+    duplicate_of: bytes | None = None
+    cancel_order: tuple[int, bytes] | None = None
+    expired: bool = False
+    not_yet: bool = False  # offer: before available_from
+
+    @property
+    def quantity(self) -> int:
+        return self.body.quantity
+
+    @property
+    def endless(self) -> bool:
+        return isinstance(self.body, ak.Offer) and (self.body.inexhaustible or self.body.recurring)
+
+    @property
+    def remaining(self) -> int:
+        """What is still needed or on offer, beyond what is committed."""
+        if self.endless:
+            return self.quantity
+        return max(0, self.quantity - self.committed - self.direct)
+
+    @property
+    def status(self) -> str:
+        if self.duplicate_of is not None:
+            return "duplicate"
+        if self.cancelled is not None:
+            return "cancelled"
+        if self.kind == "need" and self.fulfilled >= self.quantity:
+            return "fulfilled"
+        if self.remaining == 0:
+            return "committed"
+        if self.expired:
+            return "expired"
+        return "open"
+
+    @property
+    def open(self) -> bool:
+        return self.status == "open" and not self.not_yet
+
+
+@dataclass(frozen=True, slots=True)
+class CommitmentState:
+    id: bytes
+    author: bytes
+    need: bytes
+    offer: bytes
+    quantity: int  # what counts (capped), > 0
+    fulfilled: int
+
+
+@dataclass(slots=True)
+class AidState:
+    areas: AreasState | None
+    needs: dict[bytes, ItemState] = field(default_factory=dict)
+    offers: dict[bytes, ItemState] = field(default_factory=dict)
+    commitments: dict[bytes, CommitmentState] = field(default_factory=dict)
+    ignored: int = 0  # events that do not count (wrong author, incompatible, nothing left)
+
+
+def _item(e: EventView, kind: str) -> ItemState:
+    return ItemState(e.id, kind, e.author, e.clock, e.time, e.body)
+
+
+@dataclass(frozen=True, slots=True)
+class _Aid:
+    category: Category
+    details: Details
+
+
+def _fits(need: ItemState, offer: ItemState) -> bool:
+    n, o = need.body, offer.body
+    if not (well_formed(n) and well_formed(o)) or n.category != o.category:
+        return False
+    return compatible(
+        _Aid(Category(n.category), details_of(n)), _Aid(Category(o.category), details_of(o))
+    )
+
+
+def _before_cancel(item: ItemState, e: EventView) -> bool:
+    return item.cancel_order is None or e.order < item.cancel_order
+
+
+def reduce_aid(events: Iterable[EventView], now: int) -> AidState:
+    """The whole aid state of a council from its valid aid.* events (any order)."""
+    unique = sorted({e.id: e for e in events}.values(), key=lambda e: e.order)
+    state = AidState(reduce_areas(unique))
+    for e in unique:
+        if e.kind == "aid.need":
+            state.needs[e.id] = _item(e, "need")
+        elif e.kind == "aid.offer":
+            state.offers[e.id] = _item(e, "offer")
+    for e in unique:  # cancellations: by the author, the first one counts
+        if e.kind != "aid.cancel":
+            continue
+        target = state.needs.get(e.body.target) or state.offers.get(e.body.target)
+        if target is None or target.author != e.author or target.cancel_order is not None:
+            state.ignored += 1
+            continue
+        target.cancelled = e.body.reason
+        target.duplicate_of = e.body.duplicate_of
+        target.cancel_order = e.order
+    for e in unique:
+        if e.kind == "aid.commit":
+            _commit(state, e)
+        elif e.kind == "aid.fulfil":
+            _fulfil(state, e)
+    for item in (*state.needs.values(), *state.offers.values()):
+        expires = item.body.expires
+        item.expired = expires is not None and expires <= now
+        if isinstance(item.body, ak.Offer) and item.body.available_from is not None:
+            item.not_yet = now < item.body.available_from
+    return state
+
+
+def _commit(state: AidState, e: EventView) -> None:
+    body: ak.Commit = e.body
+    need, offer = state.needs.get(body.need), state.offers.get(body.offer)
+    if (
+        need is None
+        or offer is None
+        or not _before_cancel(need, e)
+        or not _before_cancel(offer, e)
+        or not _fits(need, offer)
+    ):
+        state.ignored += 1
+        return
+    quantity = min(body.quantity, need.remaining, offer.remaining)
+    if quantity <= 0:
+        state.ignored += 1
+        return
+    need.committed += quantity
+    if not offer.endless:
+        offer.committed += quantity
+    state.commitments[e.id] = CommitmentState(e.id, e.author, need.id, offer.id, quantity, 0)
+
+
+def _fulfil(state: AidState, e: EventView) -> None:
+    body: ak.Fulfil = e.body
+    if body.commitment is not None:
+        c = state.commitments.get(body.commitment)
+        if c is None:
+            state.ignored += 1
+            return
+        quantity = min(body.quantity, c.quantity - c.fulfilled)
+        if quantity <= 0:
+            state.ignored += 1
+            return
+        state.commitments[c.id] = CommitmentState(
+            c.id, c.author, c.need, c.offer, c.quantity, c.fulfilled + quantity
+        )
+        state.needs[c.need].fulfilled += quantity
+    elif body.need is not None and body.need in state.needs:
+        need = state.needs[body.need]
+        quantity = min(body.quantity, need.remaining)
+        if quantity <= 0:
+            state.ignored += 1
+            return
+        need.direct += quantity
+        need.fulfilled += quantity
+    else:
+        state.ignored += 1
+
+
+def engine_need(item: ItemState) -> matching.Need:
+    body = item.body
+    assert isinstance(body, ak.Need)
+    return matching.Need(
+        id=item.id,
+        category=Category(body.category),
+        quantity=item.remaining,
+        urgency=URGENCY[body.urgency],
+        area=body.area,
+        created_at=item.time // MS,
+        details=details_of(body),
+        needed_by=body.needed_by,
+        expires=body.expires,
+    )
+
+
+def engine_offer(item: ItemState) -> matching.Offer:
+    body = item.body
+    assert isinstance(body, ak.Offer)
+    return matching.Offer(
+        id=item.id,
+        category=Category(body.category),
+        quantity=item.remaining,
+        area=body.area,
+        created_at=item.time // MS,
+        details=details_of(body),
+        available_from=body.available_from,
+        expires=body.expires,
+        recurring=body.recurring,
+        inexhaustible=body.inexhaustible,
+    )
+
+
+def propose(state: AidState, now: int) -> matching.Proposal:
+    """The engine's proposal over the open needs and offers on the council's map."""
+    needs = [engine_need(n) for n in state.needs.values() if n.open and well_formed(n.body)]
+    offers = [engine_offer(o) for o in state.offers.values() if o.open and well_formed(o.body)]
+    distance: matching.Distance = (
+        state.areas.map() if state.areas is not None else (lambda a, b: 0 if a == b else None)
+    )
+    return matching.propose(needs, offers, distance, now)
+
+
+# --- safety ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RollcallState:
+    id: bytes
+    author: bytes
+    time: int  # ms, claimed
+    area: str | None
+    answered: tuple[tuple[bytes, str], ...]  # (member, latest status since the call)
+    not_answered: tuple[bytes, ...]
+
+
+def latest_checkins(checkins: Iterable[EventView]) -> dict[bytes, EventView]:
+    """Each member's latest check-in, by claimed time then (clock, id)."""
+    latest: dict[bytes, EventView] = {}
+    for e in sorted({c.id: c for c in checkins}.values(), key=lambda e: (e.time, e.order)):
+        latest[e.author] = e
+    return latest
+
+
+def reduce_rollcall(
+    call: EventView, members: Set[bytes], checkins: Iterable[EventView]
+) -> RollcallState:
+    """Who answered (checked in at or after the call) and who did not.
+
+    The eligible members are `members` (the active ones), for an area roll call only
+    those whose latest check-in naming an area named this one, or who answered it.
+    """
+    ordered = sorted({c.id: c for c in checkins}.values(), key=lambda e: (e.time, e.order))
+    area: str | None = call.body.area
+    after = latest_checkins(c for c in ordered if c.time >= call.time)
+    eligible = set(members)
+    if area is not None:
+        last_area: dict[bytes, str] = {}
+        for c in ordered:
+            if c.body.area is not None:
+                last_area[c.author] = c.body.area
+        eligible = {m for m in members if last_area.get(m) == area}
+    answered = tuple((m, after[m].body.status) for m in sorted(after) if m in eligible)
+    done = {m for m, _ in answered}
+    return RollcallState(
+        call.id,
+        call.author,
+        call.time,
+        area,
+        answered,
+        tuple(sorted(eligible - done)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AlertState:
+    id: bytes
+    author: bytes
+    time: int  # ms, claimed
+    kind: str
+    area: str
+    note: str
+    expires: int  # unix seconds
+    retracted: bool
+    confirmers: tuple[bytes, ...]
+
+    @property
+    def confidence(self) -> int:
+        return len(self.confirmers)
+
+    def active(self, now: int) -> bool:
+        return not self.retracted and now < self.expires
+
+
+def reduce_alert(alert: EventView, events: Iterable[EventView]) -> AlertState:
+    """An alert with its confirmations (distinct members other than its author) and
+    whether its author retracted it."""
+    body: ak.Alert = alert.body
+    related = [e for e in events if getattr(e.body, "alert", None) == alert.id]
+    confirmers = sorted(
+        {e.author for e in related if e.kind == "safety.alert_confirm" and e.author != alert.author}
+    )
+    retracted = any(e.kind == "safety.alert_retract" and e.author == alert.author for e in related)
+    expires = (
+        body.expires if body.expires is not None else alert.time // MS + ak.ALERT_DEFAULT_SECONDS
+    )
+    return AlertState(
+        alert.id,
+        alert.author,
+        alert.time,
+        body.kind,
+        body.area,
+        body.note,
+        expires,
+        retracted,
+        tuple(confirmers),
+    )

@@ -1,0 +1,318 @@
+"""Mutual aid and safety end to end on real profiles: needs and offers on two nodes,
+matching, commitments, fulfilment, expiry, blood groups through the whole path;
+check-ins and roll calls; alerts. Then the command line, and a property test that the
+aid reducer does not depend on the order of its events."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import admit, make_node, send
+from shora.domain import aid
+from shora.domain import aid_kinds as ak
+from shora.domain.aid_reduce import reduce_aid
+from shora.domain.decisions_reduce import EventView
+from shora.errors import InvalidInput, NotAllowed
+from shora.node import Node
+from test_cli import Profile, bring_in
+
+T0 = 1_800_000_000
+HOUR = 3600
+AREAS = ak.Areas(
+    [ak.Area("block-4", "Block 4"), ak.Area("block-9", "Block 9"), ak.Area("market", "Market")],
+    [ak.Edge("block-4", "block-9", 3), ak.Edge("block-9", "market", 2)],
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = float(T0)
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def council3(tmp_path: Path) -> Iterator[tuple[list[Node], bytes, Clock]]:
+    clock = Clock()
+    a, b, c = (make_node(tmp_path, n) for n in ("a", "b", "c"))
+    for node in (a, b, c):
+        node.now = clock
+    council = a.create_council("Block 4 committee", "", "Azadeh")
+    admit(a, b, council, "Bahram")
+    admit(a, c, council, "Cyrus")
+    aid.set_areas(a, council, AREAS)
+    for node in (b, c):
+        send(a, node)
+    yield [a, b, c], council, clock
+    for node in (a, b, c):
+        node.close()
+
+
+def everyone(nodes: list[Node]) -> None:
+    for src in nodes:
+        for dst in nodes:
+            if src is not dst:
+                send(src, dst)
+
+
+def need(category: str = "water", quantity: int = 10, **kw: object) -> ak.Need:
+    kw.setdefault("urgency", "urgent")
+    kw.setdefault("area", "block-4")
+    return ak.Need(category=category, quantity=quantity, **kw)  # type: ignore[arg-type]
+
+
+def offer(category: str = "water", quantity: int = 10, **kw: object) -> ak.Offer:
+    kw.setdefault("area", "block-9")
+    return ak.Offer(category=category, quantity=quantity, **kw)  # type: ignore[arg-type]
+
+
+def test_need_offer_match_commit_fulfil(council3: tuple[list[Node], bytes, Clock]) -> None:
+    (a, b, c), council, clock = council3
+    n = aid.post_need(a, council, need(quantity=10))
+    o = aid.post_offer(b, council, offer(quantity=6))
+    everyone([a, b, c])
+    now = int(clock())
+    proposal = aid.match(c, council, now)
+    assert [(x.need_id, x.offer_id, x.quantity, x.distance) for x in proposal.assignments] == [
+        (n, o, 6, 3)
+    ]
+    # Nothing is committed by matching.
+    assert [x.remaining for x in aid.open_needs(c, council, now)] == [10]
+
+    cid = aid.commit(b, council, n, o, 6)
+    everyone([a, b, c])
+    [left] = aid.open_needs(a, council, now)
+    assert (left.id, left.committed, left.remaining, left.status) == (n, 6, 4, "open")
+    assert aid.open_offers(a, council, now) == []
+    assert aid.state(a, council, now).offers[o].status == "committed"
+    assert aid.match(a, council, now).assignments == ()
+
+    with pytest.raises(InvalidInput):
+        aid.fulfil(a, council, 7, commitment=cid)
+    aid.fulfil(a, council, 6, commitment=cid)
+    aid.fulfil(a, council, 4, need=n)  # the rest came from outside
+    everyone([a, b, c])
+    item = aid.state(c, council, now).needs[n]
+    assert (item.fulfilled, item.remaining, item.status) == (10, 0, "fulfilled")
+
+
+def test_filters_expiry_and_cancel(council3: tuple[list[Node], bytes, Clock]) -> None:
+    (a, b, _c), council, clock = council3
+    water = aid.post_need(a, council, need(quantity=3, expires=T0 + HOUR))
+    food = aid.post_need(a, council, need("food", 2, urgency="immediate", area="market"))
+    now = int(clock())
+    assert [n.id for n in aid.open_needs(a, council, now)] == [food, water]  # triage first
+    assert [n.id for n in aid.open_needs(a, council, now, category="water")] == [water]
+    assert [n.id for n in aid.open_needs(a, council, now, area="market")] == [food]
+    assert [n.id for n in aid.open_needs(a, council, now, urgency="urgent")] == [water]
+    assert [n.id for n in aid.open_needs(a, council, T0 + HOUR)] == [food]
+    assert aid.state(a, council, T0 + HOUR).needs[water].status == "expired"
+    send(a, b)
+    with pytest.raises(NotAllowed):
+        aid.cancel(b, council, food)
+    aid.cancel(a, council, food, "met by the clinic")
+    assert aid.state(a, council, now).needs[food].status == "cancelled"
+    with pytest.raises(InvalidInput, match="unknown area"):
+        aid.post_need(a, council, need(area="nowhere"))
+    with pytest.raises(InvalidInput, match="blood group"):
+        aid.post_need(a, council, need("blood", 1))
+
+
+def test_blood_groups_through_the_whole_path(council3: tuple[list[Node], bytes, Clock]) -> None:
+    (a, b, c), council, clock = council3
+    now = int(clock())
+    recipient = aid.post_need(a, council, need("blood", 2, blood="A-", urgency="immediate"))
+    wrong = aid.post_offer(b, council, offer("blood", 5, blood="A+"))
+    right = aid.post_offer(c, council, offer("blood", 1, blood="O-"))
+    everyone([a, b, c])
+    proposal = aid.match(a, council, now)
+    assert [(x.offer_id, x.quantity) for x in proposal.assignments] == [(right, 1)]
+    with pytest.raises(InvalidInput, match="cannot serve"):
+        aid.commit(a, council, recipient, wrong, 1)
+    aid.commit(a, council, recipient, right, 1)
+    assert aid.open_needs(a, council, now)[0].remaining == 1
+
+
+def test_checkins_and_rollcall(council3: tuple[list[Node], bytes, Clock]) -> None:
+    (a, b, c), council, clock = council3
+    aid.checkin(c, council, "safe", "block-9")
+    everyone([a, b, c])
+    clock.t += 60
+    call = aid.rollcall(a, council)
+    everyone([a, b, c])
+    clock.t += 60
+    aid.checkin(b, council, "injured", "block-4")
+    aid.checkin(a, council, "safe")
+    everyone([a, b, c])
+    state = aid.rollcall_state(c, council, call)
+    members = {m for m, _ in state.answered} | set(state.not_answered)
+    assert len(members) == 3
+    assert sorted(s for _, s in state.answered) == ["injured", "safe"]
+    assert len(state.not_answered) == 1  # c checked in before the call only
+    area_call = aid.rollcall(a, council, "block-9")
+    send(a, c)
+    area = aid.rollcall_state(c, council, area_call)
+    assert area.answered == () and len(area.not_answered) == 1  # c, last seen in block 9
+    with pytest.raises(InvalidInput):
+        aid.checkin(a, council, "fine")
+
+
+def test_alerts(council3: tuple[list[Node], bytes, Clock]) -> None:
+    (a, b, c), council, clock = council3
+    raid = aid.alert(a, council, "air_raid", "market")
+    gas = aid.alert(a, council, "gas_leak", "block-4", expires=T0 + 10 * HOUR)
+    everyone([a, b, c])
+    aid.confirm_alert(b, council, raid)
+    aid.confirm_alert(c, council, raid)
+    aid.confirm_alert(c, council, raid)  # twice: still one confirmer
+    with pytest.raises(NotAllowed):
+        aid.confirm_alert(a, council, raid)
+    with pytest.raises(NotAllowed):
+        aid.retract_alert(b, council, gas)
+    everyone([a, b, c])
+    now = int(clock())
+    shown = {x.id: x for x in aid.alerts(a, council, now)}
+    assert shown[raid].confidence == 2 and shown[gas].confidence == 0
+    assert [x.id for x in aid.alerts(a, council, T0 + 6 * HOUR)] == [gas]  # default 6 h
+    aid.retract_alert(a, council, gas)
+    assert aid.alerts(a, council, T0 + 6 * HOUR) == []
+    with pytest.raises(InvalidInput):
+        aid.alert(a, council, "meteor", "market")
+
+
+# --- order independence -------------------------------------------------------------------
+
+
+def _events() -> list[EventView]:
+    ids = iter(bytes([i]) * 32 for i in range(1, 200))
+    alice, bob = b"\x01" * 32, b"\x02" * 32
+    out: list[EventView] = []
+
+    def add(author: bytes, kind: str, body: object) -> bytes:
+        i = next(ids)
+        out.append(EventView(i, author, len(out) + 1, T0 * 1000, kind, body))
+        return i
+
+    add(alice, "aid.areas", AREAS)
+    n1 = add(alice, "aid.need", need(quantity=5))
+    n2 = add(bob, "aid.need", need("blood", 2, blood="B+"))
+    o1 = add(bob, "aid.offer", offer(quantity=3))
+    o2 = add(alice, "aid.offer", offer("blood", 4, blood="O+"))
+    o3 = add(alice, "aid.offer", offer(quantity=4))
+    c1 = add(alice, "aid.commit", ak.Commit(n1, o1, 3))
+    add(bob, "aid.commit", ak.Commit(n1, o3, 4))  # capped at 2
+    add(bob, "aid.commit", ak.Commit(n2, o2, 2))
+    add(bob, "aid.commit", ak.Commit(n2, o1, 1))  # wrong category: ignored
+    add(alice, "aid.fulfil", ak.Fulfil(c1, None, 2))
+    add(alice, "aid.fulfil", ak.Fulfil(c1, None, 5))  # capped at 1
+    add(bob, "aid.cancel", ak.Cancel(o3, "gone"))  # not the author's: ignored
+    add(alice, "aid.cancel", ak.Cancel(o3, "gone"))
+    add(alice, "aid.commit", ak.Commit(n2, o3, 1))  # after the cancel, and wrong category
+    return out
+
+
+def _summary(events: list[EventView]) -> object:
+    s = reduce_aid(events, T0)
+    return (
+        {k: (v.committed, v.fulfilled, v.remaining, v.status) for k, v in s.needs.items()},
+        {k: (v.committed, v.remaining, v.status) for k, v in s.offers.items()},
+        {k: (v.quantity, v.fulfilled) for k, v in s.commitments.items()},
+        s.ignored,
+        s.areas,
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.randoms(use_true_random=False), st.integers(0, 3))
+def test_aid_reducer_is_order_independent(rnd: random.Random, copies: int) -> None:
+    events = _events()
+    expected = _summary(events)
+    shuffled = events + events[:copies]
+    rnd.shuffle(shuffled)
+    assert _summary(shuffled) == expected
+    s = reduce_aid(shuffled, T0)
+    needs = list(s.needs.values())
+    assert [(n.committed, n.fulfilled, n.status) for n in needs] == [
+        (5, 3, "committed"),
+        (2, 0, "committed"),
+    ]
+    assert s.ignored == 3
+
+
+# --- command line -----------------------------------------------------------------------
+
+
+def test_cli_aid_flow_and_errors(tmp_path: Path) -> None:
+    a, b = Profile(tmp_path, "nasrin"), Profile(tmp_path, "bahram")
+    for p in (a, b):
+        assert p.run("init").returncode == 0
+    a.ok("council", "create", "Block 4 committee", "--as", "Nasrin")
+    bring_in(a, b, "Bahram")
+    from test_cli import sync
+
+    council = "Block 4 committee"
+    out = a.ok(
+        "areas",
+        council,
+        "--area",
+        "block-4=Block 4",
+        "--area",
+        "block-9=Block 9",
+        "--edge",
+        "block-4:block-9:۳",
+    )
+    assert "2" in out
+    sync(a, b, council)
+    need_json = a.json(
+        "need",
+        council,
+        "blood",
+        "۲",
+        "--blood",
+        "A-",
+        "--urgency",
+        "immediate",
+        "--area",
+        "block-4",
+    )
+    offer_json = b.json("offer", council, "blood", "3", "--blood", "O-", "--area", "block-9")
+    sync(b, a, council)
+    [proposed] = a.json("match", council)["assignments"]
+    assert proposed["need"] == need_json["id"] and proposed["offer"] == offer_json["id"]
+    assert proposed["quantity"] == 2 and proposed["distance"] == 3
+    commitment = a.json("commit", council, need_json["id"][:8], offer_json["id"][:8], "2")
+    a.ok("fulfil", council, commitment["id"][:8], "2")
+    assert a.json("need", council, "--list") == []  # fulfilled: no longer open
+    assert "safe" in a.ok("checkin", council, "safe", "--area", "block-4")
+    a.ok("rollcall", council)
+    sync(a, b, council)
+    b.ok("checkin", council, "injured")
+    sync(b, a, council)
+    called = a.json("rollcall", council, "--show")
+    assert called["answered"] == [{"name": "Bahram", "status": "injured"}]
+    assert called["not_answered"] == ["Nasrin"]
+    [raised] = a.json("alert", council, "air_raid", "--area", "block-9")
+    assert (raised["kind"], raised["confidence"]) == ("air_raid", 0)
+    sync(a, b, council)
+    b.ok("alert", council, "--confirm", raised["id"][:8])
+    sync(b, a, council)
+    assert a.json("alert", council)[0]["confidence"] == 1
+    a.ok("alert", council, "--retract", raised["id"][:8])
+    assert a.json("alert", council) == []
+
+    assert "unknown category" in a.fails("need", council, "bread", "1", "--area", "block-4")
+    assert "out of range" in a.fails("need", council, "water", "0", "--area", "block-4", code=2)
+    assert "-3" in a.fails("need", council, "water", "-3", "--area", "block-4", code=2)
+    negative = ("need", "--area", "block-4", "--", council, "water", "-3")
+    assert "out of range" in a.fails(*negative, code=2)
+    assert "unknown area" in a.fails("need", council, "water", "1", "--area", "mars")
+    assert "blood group" in a.fails(
+        "need", council, "blood", "1", "--blood", "C+", "--area", "block-4", code=1
+    )
