@@ -8,7 +8,7 @@ that concern one need, offer, roll call or alert are indexed by it (``ref``).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import msgspec
 
@@ -45,13 +45,13 @@ CategoryName = Literal[
     "other",
 ]
 UrgencyName = Literal["immediate", "urgent", "soon", "routine"]
-URGENCIES: tuple[str, ...] = ("immediate", "urgent", "soon", "routine")
+URGENCIES: tuple[str, ...] = get_args(UrgencyName)
 BloodGroupName = Literal["O-", "O+", "A-", "A+", "B-", "B+", "AB-", "AB+"]
-BLOOD_GROUPS: tuple[str, ...] = ("O-", "O+", "A-", "A+", "B-", "B+", "AB-", "AB+")
+BLOOD_GROUPS: tuple[str, ...] = get_args(BloodGroupName)
 Visibility = Literal["council", "coordinators"]
 
 CheckinStatus = Literal["safe", "need_help", "injured"]
-CHECKIN_STATUSES: tuple[str, ...] = ("safe", "need_help", "injured")
+CHECKIN_STATUSES: tuple[str, ...] = get_args(CheckinStatus)
 AlertKind = Literal[
     "air_raid",
     "strike_site",
@@ -64,18 +64,7 @@ AlertKind = Literal[
     "contaminated_water",
     "other",
 ]
-ALERT_KINDS: tuple[str, ...] = (
-    "air_raid",
-    "strike_site",
-    "collapsed_building",
-    "fire",
-    "gas_leak",
-    "checkpoint",
-    "unexploded_ordnance",
-    "blocked_road",
-    "contaminated_water",
-    "other",
-)
+ALERT_KINDS: tuple[str, ...] = get_args(AlertKind)
 
 
 class Area(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
