@@ -265,7 +265,7 @@ def test_format_time() -> None:
     ts = int(datetime(2026, 11, 25, 22, 51, tzinfo=UTC).timestamp())
     assert i18n.format_time(ts) == "2026-11-25 22:51 UTC"
     with using_language("fa"):
-        assert i18n.format_time(ts) == "۴ آذر ۱۴۰۵، ۲۲:۵۱"
+        assert i18n.format_time(ts) == "۴ آذر ۱۴۰۵، ۲۲:۵۱ (به وقت جهانی)"
         assert i18n.format_time(int(datetime(2025, 3, 20, 9, 5, tzinfo=UTC).timestamp())) == (
-            "۳۰ اسفند ۱۴۰۳، ۰۹:۰۵"
+            "۳۰ اسفند ۱۴۰۳، ۰۹:۰۵ (به وقت جهانی)"
         )

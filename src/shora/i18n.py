@@ -56,6 +56,7 @@ _PERSIAN_LETTERS = str.maketrans(
 )
 _PERSIAN_THOUSANDS = "٬"  # U+066C ARABIC THOUSANDS SEPARATOR
 _PERSIAN_COMMA = "،"  # U+060C
+_UTC_FA = "(به وقت جهانی)"  # "universal time"
 
 PERSIAN_MONTHS = (
     "فروردین",
@@ -250,6 +251,7 @@ def format_time(ts: int) -> str:
     moment = datetime.fromtimestamp(ts, tz=UTC)
     if current_language() == "fa":
         jy, jm, jd = to_jalali(moment.year, moment.month, moment.day)
-        text = f"{jd} {PERSIAN_MONTHS[jm - 1]} {jy}{_PERSIAN_COMMA} {moment:%H:%M}"
+        # Says the zone, as the English does: a reader would otherwise assume Tehran time.
+        text = f"{jd} {PERSIAN_MONTHS[jm - 1]} {jy}{_PERSIAN_COMMA} {moment:%H:%M} {_UTC_FA}"
         return text.translate(_TO_PERSIAN)
     return f"{moment:%Y-%m-%d %H:%M} UTC"
