@@ -56,3 +56,37 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     if os.environ.get("CI") and report.skipped:
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, which must have every dependency: {report.longrepr}"
+
+
+T0 = 1_800_000_000  # unix seconds: "now" at the start of a test with a Clock
+
+
+class Clock:
+    """A shared, settable clock for the nodes of one test."""
+
+    def __init__(self, start: float = T0) -> None:
+        self.t = float(start)
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def three_members(root: Path, clock: Clock) -> tuple[list[Node], bytes]:
+    """Three members a, b, c of one council on one clock, everyone holding everything."""
+    a, b, c = (make_node(root, n) for n in ("a", "b", "c"))
+    for node in (a, b, c):
+        node.now = clock
+    council = a.create_council("Block 4 committee", "", "Azadeh")
+    admit(a, b, council, "Bahram")
+    admit(a, c, council, "Cyrus")
+    for node in (b, c):
+        send(a, node)
+    return [a, b, c], council
+
+
+def everyone(nodes: list[Node]) -> None:
+    """Every node sends every other node everything it holds."""
+    for src in nodes:
+        for dst in nodes:
+            if src is not dst:
+                send(src, dst)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import admit, make_node, send
+from conftest import T0, Clock, everyone, send, three_members
 from shora.domain import aid
 from shora.domain import aid_kinds as ak
 from shora.domain.aid_reduce import reduce_aid
@@ -22,7 +22,6 @@ from shora.errors import InvalidInput, NotAllowed
 from shora.node import Node
 from test_cli import Profile, bring_in
 
-T0 = 1_800_000_000
 HOUR = 3600
 AREAS = ak.Areas(
     [ak.Area("block-4", "Block 4"), ak.Area("block-9", "Block 9"), ak.Area("market", "Market")],
@@ -30,36 +29,16 @@ AREAS = ak.Areas(
 )
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = float(T0)
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.fixture
 def council3(tmp_path: Path) -> Iterator[tuple[list[Node], bytes, Clock]]:
     clock = Clock()
-    a, b, c = (make_node(tmp_path, n) for n in ("a", "b", "c"))
-    for node in (a, b, c):
-        node.now = clock
-    council = a.create_council("Block 4 committee", "", "Azadeh")
-    admit(a, b, council, "Bahram")
-    admit(a, c, council, "Cyrus")
+    (a, b, c), council = three_members(tmp_path, clock)
     aid.set_areas(a, council, AREAS)
     for node in (b, c):
         send(a, node)
     yield [a, b, c], council, clock
     for node in (a, b, c):
         node.close()
-
-
-def everyone(nodes: list[Node]) -> None:
-    for src in nodes:
-        for dst in nodes:
-            if src is not dst:
-                send(src, dst)
 
 
 def need(category: str = "water", quantity: int = 10, **kw: object) -> ak.Need:

@@ -9,49 +9,24 @@ from typing import Any
 
 import pytest
 
-from conftest import admit, make_node, send
+from conftest import T0, Clock, admit, everyone, make_node, send, three_members
 from shora.domain import decisions as dec
 from shora.domain import decisions_kinds as dk
 from shora.domain.decisions_reduce import phase
 from shora.errors import InvalidInput, NotAllowed
 from shora.node import Node
 
-T0 = 1_800_000_000  # unix seconds: "now" at the start of every test
 DAY = 86_400
-
-
-class Clock:
-    """A shared, settable clock for the nodes of one test."""
-
-    def __init__(self) -> None:
-        self.t = float(T0)
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @pytest.fixture
 def council3(tmp_path: Path) -> Iterator[tuple[list[Node], bytes, Clock]]:
     """Three members a, b, c of one council, everyone holding everything."""
     clock = Clock()
-    a, b, c = (make_node(tmp_path, n) for n in ("a", "b", "c"))
-    for node in (a, b, c):
-        node.now = clock
-    council = a.create_council("Block 4 committee", "", "Azadeh")
-    admit(a, b, council, "Bahram")
-    admit(a, c, council, "Cyrus")
-    for node in (b, c):
-        send(a, node)
+    (a, b, c), council = three_members(tmp_path, clock)
     yield [a, b, c], council, clock
     for node in (a, b, c):
         node.close()
-
-
-def everyone(nodes: list[Node]) -> None:
-    for src in nodes:
-        for dst in nodes:
-            if src is not dst:
-                send(src, dst)
 
 
 def proposal(method: str, **kw: Any) -> dk.Propose:

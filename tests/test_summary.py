@@ -9,17 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import FAST_KDF, admit
+from conftest import FAST_KDF, Clock, admit
 from shora.node import Node
 from shora.sync.summary import SummaryError, read_summary
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1_790_000_000.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def _node(root: Path, name: str, clock: Clock) -> Node:
@@ -27,7 +19,7 @@ def _node(root: Path, name: str, clock: Clock) -> Node:
 
 
 def test_export_for_a_summary_carries_only_the_difference(tmp_path: Path) -> None:
-    clock = Clock()
+    clock = Clock(1_790_000_000)
     a, b = _node(tmp_path, "a", clock), _node(tmp_path, "b", clock)
     council = a.create_council("Street 12", "", "Ava")
     admit(a, b, council, "Bahar")
@@ -62,7 +54,7 @@ def test_export_for_a_summary_carries_only_the_difference(tmp_path: Path) -> Non
 
 
 def test_a_joining_node_gets_its_welcome_through_a_summary(tmp_path: Path) -> None:
-    clock = Clock()
+    clock = Clock(1_790_000_000)
     a, b = _node(tmp_path, "a", clock), _node(tmp_path, "b", clock)
     council = a.create_council("Street 12", "", "Ava")
     invitation = a.invite(council)
