@@ -139,8 +139,9 @@ class Node(MembershipActions):
 
     def members(self, council: bytes) -> list[MemberInfo]:
         me = self.store.one("SELECT sign_pk FROM identities WHERE council=?", (council,))
+        now_ms = int(self.now() * 1000)
         return [
-            MemberInfo(key, name, status, tuple(r for r in roles.split(",") if r), key == me)
+            MemberInfo(key, name, status, roles_at(roles, now_ms), key == me)
             for key, name, status, roles in self.store.rows(
                 "SELECT key, name, status, roles FROM members WHERE council=? "
                 "ORDER BY status, name, key",
@@ -309,6 +310,16 @@ class Node(MembershipActions):
                 new_status = status
             if new_status != status:
                 self.store.execute("UPDATE councils SET status=? WHERE id=?", (new_status, council))
+
+
+def roles_at(column: str, now_ms: int) -> tuple[str, ...]:
+    """The roles held at now_ms, from the members table's "role@end_ms" items."""
+    held = set()
+    for item in column.split(","):
+        role, _, end = item.partition("@")
+        if role and int(end or 0) > now_ms:
+            held.add(role)
+    return tuple(sorted(held))
 
 
 def _summary(kind: str, raw_body: bytes, names: dict[bytes, str]) -> str:

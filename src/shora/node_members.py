@@ -126,7 +126,8 @@ class MembershipActions(NodeCore):
         name = final.members[member].name
         rules = final.rules
         if emergency:
-            if not set(final.members[me].roles) & set(rules.emergency_removal_roles):
+            now_ms = int(self.now() * 1000)
+            if not set(final.roles_of(me, now_ms)) & set(rules.emergency_removal_roles):
                 raise NotAllowed(
                     "only "
                     + ", ".join(rules.emergency_removal_roles)

@@ -62,9 +62,24 @@ class Member:
     name: str
     kx: bytes
     admitted_by: bytes  # the event that admitted them (the founding event for the founder)
-    roles: tuple[str, ...] = ()
     ended_by: bytes | None = None
     end: str | None = None  # "removed" or "left"
+
+
+FOREVER = 2**62  # a term with no end (ms)
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A member holding a role from `start` until `end` (ms, claimed times)."""
+
+    member: bytes
+    start: int
+    end: int  # FOREVER for a term without end; set to the recall's time when recalled
+    source: bytes  # the event that gave the role (founding or an election's close)
+
+    def holds_at(self, at_ms: int) -> bool:
+        return self.start <= at_ms < self.end
 
 
 @dataclass(slots=True)
@@ -89,6 +104,27 @@ class CouncilState:
     current_epoch: bytes | None = None
     applied: list[tuple[bytes, bytes]] = field(default_factory=list)  # (event, author)
     void: frozenset[bytes] = frozenset()
+    terms: dict[str, tuple[Term, ...]] = field(default_factory=dict)  # role -> every term
+
+    def role_holders(self, role: str, at_ms: int) -> frozenset[bytes]:
+        """The active members holding `role` at time `at_ms`."""
+        return frozenset(
+            t.member
+            for t in self.terms.get(role, ())
+            if t.holds_at(at_ms) and self.is_active(t.member)
+        )
+
+    def roles_of(self, member: bytes, at_ms: int) -> tuple[str, ...]:
+        """The roles an active member holds at time `at_ms`, sorted."""
+        if not self.is_active(member):
+            return ()
+        return tuple(
+            sorted(
+                role
+                for role, terms in self.terms.items()
+                if any(t.member == member and t.holds_at(at_ms) for t in terms)
+            )
+        )
 
     def is_active(self, key: bytes) -> bool:
         m = self.members.get(key)
@@ -104,7 +140,7 @@ class CouncilState:
             self.description,
             self.rules,
             {
-                k: Member(m.key, m.name, m.kx, m.admitted_by, m.roles, m.ended_by, m.end)
+                k: Member(m.key, m.name, m.kx, m.admitted_by, m.ended_by, m.end)
                 for k, m in self.members.items()
             },
             {
@@ -117,6 +153,7 @@ class CouncilState:
             self.current_epoch,
             list(self.applied),
             self.void,
+            dict(self.terms),
         )
 
 
@@ -150,9 +187,8 @@ def apply(s: CouncilState, ev: StateEvent, c: CouncilState) -> set[bytes] | None
             return None
         assert isinstance(body, kinds.CouncilCreate)
         s.genesis, s.name, s.description, s.rules = ev.id, body.name, body.description, body.rules
-        s.members[ev.author] = Member(
-            ev.author, body.founder_name, body.founder_kx, ev.id, ("coordinator",)
-        )
+        s.members[ev.author] = Member(ev.author, body.founder_name, body.founder_kx, ev.id)
+        s.terms["coordinator"] = (Term(ev.author, ev.time, FOREVER, ev.id),)
         s.epochs[ev.epoch] = ev.id
         s.holders[ev.epoch] = frozenset({ev.author})
         s.current_epoch = ev.epoch
@@ -231,7 +267,7 @@ def _may_remove(s: CouncilState, ev: StateEvent, c: CouncilState, body: kinds.Re
     if body.new_epoch in s.epochs:
         return False
     if body.emergency:
-        roles = set(c.members[ev.author].roles)
+        roles = set(c.roles_of(ev.author, ev.time))
         return bool(roles & set(c.rules.emergency_removal_roles))
     needed = threshold(c.rules.removal, c.rules.removal_vouches, c, removal=True)
     return _supporters(c, "remove", body.member, ev.author) >= needed

@@ -146,7 +146,7 @@ class Projection:
                     m.end or "active",
                     m.admitted_by,
                     m.ended_by,
-                    ",".join(m.roles),
+                    _terms_column(after, m.key),
                 )
                 for m in after.members.values()
             ],
@@ -210,6 +210,17 @@ class Projection:
                         stack.append(parent)
             self._end_ancestry[end_event] = found
         return found
+
+
+def _terms_column(state: membership.CouncilState, member: bytes) -> str:
+    """The roles a member holds or will hold, as "role@end_ms" items (readers drop the
+    ended ones: expiry depends on the clock, which the projection never reads)."""
+    return ",".join(
+        f"{role}@{t.end}"
+        for role, terms in sorted(state.terms.items())
+        for t in terms
+        if t.member == member
+    )
 
 
 def _standing(state: membership.CouncilState | None, key: bytes) -> tuple[Any, ...]:
