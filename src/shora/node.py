@@ -13,7 +13,9 @@ from typing import IO, Any
 import msgspec
 
 import shora.domain.aid_kinds  # registers the aid and safety kinds with the kernel
-import shora.domain.decisions_kinds  # noqa: F401 (registers the decision kinds with the kernel)
+import shora.domain.decisions_kinds
+import shora.domain.governance_rules  # noqa: F401 (registers the governance state kinds)
+from shora.domain import governance
 from shora.errors import (
     BundleDamaged,
     InvalidInput,
@@ -273,8 +275,17 @@ class Node(MembershipActions):
         self._after_import(report)
         if heal:
             for council in sorted(report.councils):
-                if done := self.heal_epochs(council):
+                if done := self.housekeeping(council):
                     report.healed[council] = done
+
+    def housekeeping(self, council: bytes) -> str | None:
+        """What time and events ask of a member's node: record emergency actions whose
+        time to be ratified ran out (undoing them), then heal key epochs (a reinstated
+        member needs the keys made while they were out). Run after imports and
+        periodically; harmless when several members do it at once."""
+        governance.record_lapses(self, council)
+        self.welcome_back(council)
+        return self.heal_epochs(council)
 
     def import_bundle(
         self, source: IO[bytes], progress: Callable[[int], None] | None = None

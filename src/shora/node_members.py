@@ -104,14 +104,35 @@ class MembershipActions(NodeCore):
             self._append(council, "member.vouch", kinds.Vouch("admit", request_id, request))
             return AdmitResult(False, len(supporters), needed, payload.name)
         self._append(council, "member.admit", kinds.Admit(request))
+        self._welcome(council, payload.kx_pk, request_id)
+        return AdmitResult(True, len(supporters), needed, payload.name)
+
+    def _welcome(self, council: bytes, kx_pk: bytes, request_id: bytes) -> None:
+        """Seal every epoch we hold to a member, outside the history (kind 4041)."""
         ring = self.ingestor.epochs_of(council)
-        sealed = keys.seal_welcome(payload.kx_pk, council, request_id, ring)
+        sealed = keys.seal_welcome(kx_pk, council, request_id, ring)
         content = base64.b64encode(sealed).decode("ascii")
         tags = [["k", keys.welcome_hint(request_id)]]
         self.ingestor.ingest_one(
             self._envelope(self._writing_epoch(council), WELCOME_KIND, tags, content)
         )
-        return AdmitResult(True, len(supporters), needed, payload.name)
+
+    def welcome_back(self, council: bytes) -> int:
+        """Give the key ring to members whose removal was undone (an emergency action not
+        ratified) and who lack the current epoch: grants alone would reach them inside
+        a history they cannot read yet. Returns how many were welcomed back."""
+        final = self.ingestor.projection.final_state(council)
+        if final.current_epoch is None:
+            return 0
+        holders = self.ingestor.projection.known_holders(council).get(final.current_epoch, set())
+        back = {
+            e.member
+            for e in final.emergencies.values()
+            if e.status in ("lapsed", "rejected") and final.is_active(e.member)
+        } - holders
+        for member in sorted(back):
+            self._welcome(council, final.members[member].kx, keys.return_id(member))
+        return len(back)
 
     def remove(
         self, council: bytes, member: bytes, reason: str = "", emergency: bool = False

@@ -179,7 +179,38 @@ RULES_FIELDS = (
     "removal",
     "removal_vouches",
     "emergency_removal_roles",
+    "quorum",
+    "threshold",
+    "blocks_to_stop",
+    "grace_hours",
+    "governance_quorum",
+    "rule_change_threshold",
+    "recall_threshold",
+    "ratify_threshold",
+    "recall_petition",
+    "term_days",
+    "term_limit",
+    "emergency_ratify_hours",
 )
+SHARES = ("quorum", "threshold", "governance_quorum", "rule_change_threshold")
+SHARES += ("recall_threshold", "ratify_threshold")
+RULE_NUMBERS = {
+    "grace_hours": (0, 720),
+    "recall_petition": (1, 1000),
+    "term_days": (1, 3650),
+    "term_limit": (0, 100),
+    "emergency_ratify_hours": (0, 8760),
+}
+
+
+def _share(value: Any) -> bool:
+    if not isinstance(value, str) or value.count("/") != 1:
+        return False
+    num, den = value.split("/")
+    return (
+        num.isdigit() and den.isdigit() and 1 <= len(num) <= 6 and 1 <= len(den) <= 6
+        and den[0] != "0" and num.isascii() and den.isascii()
+    )
 
 
 def decode_body(kind: str, body: bytes) -> dict[str, Any]:
@@ -201,6 +232,11 @@ def decode_body(kind: str, body: bytes) -> dict[str, Any]:
             _require(1 <= rules[mode + "_vouches"] <= 1000, "rules count")
         roles = rules["emergency_removal_roles"]
         _require(isinstance(roles, list) and len(roles) <= 16, "roles")
+        _require(all(_share(rules[name]) for name in SHARES), "rules share")
+        for name, (low, high) in RULE_NUMBERS.items():
+            _require(_uint(rules[name]) and low <= rules[name] <= high, "rules number")
+        blocks = rules["blocks_to_stop"]
+        _require(blocks is None or (_uint(blocks) and 1 <= blocks <= 1000), "blocks_to_stop")
         _require(isinstance(m["founder_name"], str) and 1 <= len(m["founder_name"]) <= 64, "fn")
         _require(_b32(m["founder_kx"]) and _b32(m["nonce"], 16), "founder_kx / nonce")
     elif kind == "post.message":

@@ -9,19 +9,21 @@ kernel, the author's membership standing).
 
 from __future__ import annotations
 
-from collections.abc import Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, cast
 
 from shora.domain import decisions_kinds as dk
+from shora.domain import governance_kinds as gk
 from shora.domain import tally
 from shora.domain.decisions_reduce import (
+    CLOSE_KINDS,
     MS,
     EventView,
     ProposalState,
     TaskState,
     check_ballot,
     check_params,
+    effective,
     phase,
     reduce_proposal,
     reduce_task,
@@ -64,31 +66,41 @@ def _require_member(node: Node, council: bytes) -> bytes:
 # --- reading ------------------------------------------------------------------------
 
 
+PROPOSE_KINDS = "kind IN ('decision.propose', 'gov.propose')"
+_EVENT_KINDS = (*dk.PROPOSAL_KINDS, *gk.GOV_PROPOSAL_KINDS)
+
+
 def _propose_view(node: Node, council: bytes, proposal: bytes) -> EventView:
-    found = _views(node, "council=? AND kind='decision.propose' AND id=?", (council, proposal))
+    found = _views(node, f"council=? AND {PROPOSE_KINDS} AND id=?", (council, proposal))
     if not found:
         raise NotFound(_("no such proposal in this council"))
     return found[0]
 
 
-def _eligible(node: Node, council: bytes, proposal: bytes) -> Set[bytes]:
-    state = node.ingestor.projection.causal_state(council, proposal)
-    return frozenset(state.active_members())
+def _proposal_body(propose: EventView) -> dk.Propose:
+    body = propose.body
+    return body.proposal if propose.kind == "gov.propose" else body  # type: ignore[no-any-return]
 
 
 def _reduce(node: Node, council: bytes, propose: EventView) -> ProposalState:
-    marks = ",".join("?" * len(dk.PROPOSAL_KINDS))
+    """A proposal's state, held to the rules of its causal state (docs/decisions.md §6)."""
+    action = propose.body.action if propose.kind == "gov.propose" else None
+    causal = node.ingestor.projection.causal_state(council, propose.id)
+    purpose = gk.purpose(action) if action is not None else None
+    body = effective(_proposal_body(propose), causal.rules, purpose)
+    marks = ",".join("?" * len(_EVENT_KINDS))
     events = _views(
         node,
         f"council=? AND kind IN ({marks}) AND ref=?",
-        (council, *dk.PROPOSAL_KINDS, propose.id),
+        (council, *_EVENT_KINDS, propose.id),
     )
-    return reduce_proposal(
-        propose,
-        _eligible(node, council, propose.id),
+    state = reduce_proposal(
+        replace(propose, body=body),
+        frozenset(causal.active_members()),
         events,
         node.ingestor.projection.ancestors,
     )
+    return replace(state, action=action)
 
 
 def proposal(node: Node, council: bytes, proposal_id: bytes) -> ProposalState:
@@ -103,7 +115,7 @@ def find_proposal(node: Node, council: bytes, ref: str) -> bytes:
     if len(ref) < MIN_ID_PREFIX:
         raise InvalidInput(_("give at least 6 digits of the proposal's id"))
     rows = node.store.rows(
-        "SELECT id FROM events WHERE council=? AND kind='decision.propose' AND valid=1",
+        f"SELECT id FROM events WHERE council=? AND {PROPOSE_KINDS} AND valid=1",  # noqa: S608
         (council,),
     )
     found = [bytes(r[0]) for r in rows if bytes(r[0]).hex().startswith(ref)]
@@ -114,15 +126,15 @@ def find_proposal(node: Node, council: bytes, ref: str) -> bytes:
 
 def proposals(node: Node, council: bytes, limit: int = 50, offset: int = 0) -> list[ProposalState]:
     """The council's proposals: open ones first, then closed ones; newest first in each."""
-    proposes = _views(node, "council=? AND kind='decision.propose'", (council,))
-    closes = _views(node, "council=? AND kind='decision.close'", (council,))
+    proposes = _views(node, f"council=? AND {PROPOSE_KINDS}", (council,))
+    closes = _views(node, f"council=? AND kind IN {CLOSE_KINDS}", (council,))
     closed_at: dict[bytes, int] = {}
     for close in closes:
         closed_at.setdefault(close.body.proposal, 0)
         closed_at[close.body.proposal] = max(closed_at[close.body.proposal], close.time)
 
     def is_closed(p: EventView) -> bool:
-        body: dk.Propose = p.body
+        body = _proposal_body(p)
         return closed_at.get(p.id, -1) >= (body.deadline + body.grace) * MS
 
     ordered = sorted(proposes, key=lambda p: (is_closed(p), -p.clock, p.id))
@@ -201,7 +213,10 @@ def _open_proposal(node: Node, council: bytes, proposal_id: bytes) -> ProposalSt
 
 def amend(node: Node, council: bytes, proposal_id: bytes, text: str, reason: str = "") -> bytes:
     _require_member(node, council)
-    _open_proposal(node, council, proposal_id)
+    if _open_proposal(node, council, proposal_id).action is not None:
+        raise NotAllowed(
+            _("a proposal to change rules or roles cannot be amended; propose it anew instead")
+        )
     if not text.strip():
         raise InvalidInput(_("an amendment needs a new text"))
     return node._append(council, "decision.amend", dk.Amend(proposal_id, text, reason))
@@ -291,7 +306,8 @@ def vote(node: Node, council: bytes, proposal_id: bytes, ballot: dk.Ballot) -> b
             _("this proposal cannot be voted on: {problem}").format(problem=state.problem)
         )
     _explain_ballot(state, ballot)
-    return node._append(council, "decision.vote", dk.Vote(proposal_id, ballot))
+    kind = "decision.vote" if state.action is None else "gov.vote"
+    return node._append(council, kind, dk.Vote(proposal_id, ballot))
 
 
 def close(node: Node, council: bytes, proposal_id: bytes) -> bytes:
@@ -306,7 +322,8 @@ def close(node: Node, council: bytes, proposal_id: bytes) -> bytes:
                 time=format_time(state.closes_at)
             )
         )
-    return node._append(council, "decision.close", dk.Close(proposal_id))
+    kind = "decision.close" if state.action is None else "gov.close"
+    return node._append(council, kind, dk.Close(proposal_id))
 
 
 def record_outcome(node: Node, council: bytes, proposal_id: bytes, statement: str) -> bytes:

@@ -24,11 +24,16 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+import msgspec
+
 from shora.domain import decisions_kinds as dk
 from shora.domain import tally
 from shora.errors import InvalidInput
+from shora.kernel import kinds
 
 MS = 1000
+VOTE_KINDS = ("decision.vote", "gov.vote")
+CLOSE_KINDS = ("decision.close", "gov.close")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +99,7 @@ class ProposalState:
     result: Any  # the tally result object of the method, or None
     passed: bool | None  # yes_no and consent: did it pass; choice methods: None
     winners: tuple[str, ...]  # choice methods: the winner(s); empty if none
+    action: Any = None  # a governance proposal's action (governance_kinds.Action), or None
 
     @property
     def final(self) -> bool:
@@ -154,6 +160,47 @@ def check_params(body: dk.Propose) -> Params:
     if body.method == "stv" and body.seats > len(options):
         raise InvalidInput("there are more seats than candidates")
     return Params(options, tally.Threshold(threshold_value, body.inclusive), quorum)
+
+
+def _share(text: str) -> Fraction:
+    num, den = text.split("/")
+    return min(Fraction(1), Fraction(int(num), int(den)))
+
+
+def _strictness(share: Fraction, inclusive: bool) -> tuple[Fraction, bool]:
+    return (share, not inclusive)  # "more than" a share is stricter than "at least" it
+
+
+def effective(body: dk.Propose, rules: kinds.Rules, purpose: str | None = None) -> dk.Propose:
+    """The proposal held to the council's floors (docs/decisions.md §6): the stricter
+    of its own and the rules' quorum, threshold and consent blocks, and the longer
+    grace. `rules` are those of the proposal's causal state; `purpose` is a governance
+    proposal's action (rule_change, election, recall, ratify), None for others."""
+    quorum = max(_share(body.quorum), _share(rules.quorum))
+    if purpose is not None:
+        quorum = max(quorum, _share(rules.governance_quorum))
+    floor = {
+        None: rules.threshold,
+        "rule_change": rules.rule_change_threshold,
+        "recall": rules.recall_threshold,
+        "ratify": rules.ratify_threshold,
+    }.get(purpose, "0/1")
+    floor_share = _share(floor)
+    own = _strictness(_share(body.threshold), body.inclusive)
+    threshold, inclusive = body.threshold, body.inclusive
+    if _strictness(floor_share, floor_share != Fraction(1, 2)) > own:
+        threshold, inclusive = floor, floor_share != Fraction(1, 2)
+    blocks = body.blocks_to_stop
+    if rules.blocks_to_stop is not None and (blocks is None or blocks > rules.blocks_to_stop):
+        blocks = rules.blocks_to_stop
+    return msgspec.structs.replace(
+        body,
+        quorum=f"{quorum.numerator}/{quorum.denominator}",
+        threshold=threshold,
+        inclusive=inclusive,
+        blocks_to_stop=blocks,
+        grace=max(body.grace, min(rules.grace_hours * 3600, dk.MAX_GRACE)),
+    )
 
 
 def ballot_input(ballot: dk.Ballot) -> Any:
@@ -238,9 +285,7 @@ def reduce_proposal(
     }
     ordered = sorted(unique.values(), key=lambda e: e.order)
     closes_at_ms = (body.deadline + body.grace) * MS
-    close = next(
-        (e for e in ordered if e.kind == "decision.close" and e.time >= closes_at_ms), None
-    )
+    close = next((e for e in ordered if e.kind in CLOSE_KINDS and e.time >= closes_at_ms), None)
     scope: Set[bytes] | None = ancestors(close.id) if close is not None else None
 
     def counts(e: EventView) -> bool:
@@ -270,7 +315,7 @@ def reduce_proposal(
     late = ineligible = invalid = 0
     latest: dict[bytes, CountedBallot] = {}
     for e in ordered:
-        if e.kind != "decision.vote" or not counts(e):
+        if e.kind not in VOTE_KINDS or not counts(e):
             continue
         if e.author not in eligible:
             ineligible += 1

@@ -501,11 +501,14 @@ class Ingestor:
     ) -> keys.Epoch | None:
         hint = env.tag("k")
         rows = self.store.rows(
-            "SELECT c.id, c.request_id, i.kx_pk, i.kx_sk FROM councils c JOIN identities i "
-            "ON i.council = c.id WHERE c.status='joining' AND c.request_id IS NOT NULL"
+            "SELECT c.id, c.status, c.request_id, i.sign_pk, i.kx_pk, i.kx_sk FROM councils c "
+            "JOIN identities i ON i.council = c.id"
         )
-        for council, request_id, kx_pk, sealed_kx in rows:
-            if keys.welcome_hint(request_id) != hint:
+        for council, status, request_id, sign_pk, kx_pk, sealed_kx in rows:
+            # A newcomer's welcome names their join request; a welcome back, their key.
+            if status != "joining":
+                request_id = keys.return_id(sign_pk)
+            if request_id is None or keys.welcome_hint(request_id) != hint:
                 continue
             sealed = decode_base64(env.content)
             ring = keys.open_welcome(

@@ -85,6 +85,11 @@ def open_grant(kx_pk: bytes, kx_sk: bytes, council: bytes, sealed: bytes) -> Epo
     return _epoch(council, box.keys)
 
 
+def return_id(member: bytes) -> bytes:
+    """What a welcome back is addressed by, for a member whose removal was undone."""
+    return crypto.sha256(b"shora/welcome-back/v1" + member)
+
+
 def welcome_hint(request_id: bytes) -> str:
     """The tag a joining node looks for; reveals nothing without the request id."""
     return crypto.sha256(WELCOME_CONTEXT + request_id)[:16].hex()

@@ -15,6 +15,7 @@ Role = Annotated[str, msgspec.Meta(pattern="^[a-z][a-z0-9_-]{0,31}$")]
 Mode = Literal["member", "vouches", "vote"]
 Count = Annotated[int, msgspec.Meta(ge=1, le=1000)]
 Bytes16 = Annotated[bytes, msgspec.Meta(min_length=16, max_length=16)]
+Share = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,6}/[1-9][0-9]{0,5}$")]  # "n/d", 0..1
 
 
 class Rules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -27,6 +28,20 @@ class Rules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     emergency_removal_roles: Annotated[list[Role], msgspec.Meta(max_length=16)] = msgspec.field(
         default_factory=lambda: ["coordinator"]
     )
+    # Deciding (docs/decisions.md §6). A share of 1/2 means "more than", any other
+    # share "at least". Every vote is held to these floors, whatever its proposal says.
+    quorum: Share = "0/1"  # share of the members who must take part in any vote
+    threshold: Share = "1/2"  # share of yes among yes + no for an ordinary yes/no vote
+    blocks_to_stop: Annotated[int, msgspec.Meta(ge=1, le=1000)] | None = 1  # consent
+    grace_hours: Annotated[int, msgspec.Meta(ge=0, le=720)] = 0  # least grace after a deadline
+    governance_quorum: Share = "1/2"  # for rule changes, elections, recalls, ratifications
+    rule_change_threshold: Share = "2/3"
+    recall_threshold: Share = "1/2"
+    ratify_threshold: Share = "1/2"
+    recall_petition: Count = 3  # supporters to open a recall vote (at most the others)
+    term_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 365
+    term_limit: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0  # terms per role; 0 = no limit
+    emergency_ratify_hours: Annotated[int, msgspec.Meta(ge=0, le=8760)] = 72  # 0 = never lapses
 
 
 class CouncilCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -70,6 +85,12 @@ class Leave(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     reason: Reason = ""
 
 
+class Lapse(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Records that an emergency action was not ratified in time: it is undone."""
+
+    action: Bytes32  # the inner id of the emergency member.remove
+
+
 class Rotate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     new_epoch: Bytes32
 
@@ -106,6 +127,7 @@ STATE_KINDS: dict[str, type[msgspec.Struct]] = {
     "member.leave": Leave,
     "epoch.rotate": Rotate,
     "epoch.grant": EpochGrant,
+    "emergency.lapse": Lapse,
 }
 CONTENT_KINDS: dict[str, type[msgspec.Struct]] = {
     "post.announcement": Announcement,

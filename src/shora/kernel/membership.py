@@ -17,11 +17,15 @@ The rules, in short:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+import msgspec
 
 from shora.errors import RemoteError
 from shora.kernel import kinds, tokens
+from shora.kernel.events import register_kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,16 @@ class Term:
         return self.start <= at_ms < self.end
 
 
+@dataclass(frozen=True, slots=True)
+class Emergency:
+    """An emergency removal that lapses unless the council ratifies it in time."""
+
+    member: bytes
+    actor: bytes
+    deadline: int  # ms: ratified by then, or it may be recorded as lapsed
+    status: str  # pending, ratified, lapsed (not ratified in time), rejected (vote failed)
+
+
 @dataclass(slots=True)
 class Invite:
     secret: bytes
@@ -105,6 +119,9 @@ class CouncilState:
     applied: list[tuple[bytes, bytes]] = field(default_factory=list)  # (event, author)
     void: frozenset[bytes] = frozenset()
     terms: dict[str, tuple[Term, ...]] = field(default_factory=dict)  # role -> every term
+    emergencies: dict[bytes, Emergency] = field(default_factory=dict)  # by removal event
+    decided: dict[bytes, str] = field(default_factory=dict)  # governance proposal -> status
+    petitions: dict[tuple[str, bytes], frozenset[bytes]] = field(default_factory=dict)
 
     def role_holders(self, role: str, at_ms: int) -> frozenset[bytes]:
         """The active members holding `role` at time `at_ms`."""
@@ -154,6 +171,9 @@ class CouncilState:
             list(self.applied),
             self.void,
             dict(self.terms),
+            dict(self.emergencies),
+            dict(self.decided),
+            dict(self.petitions),
         )
 
 
@@ -175,7 +195,38 @@ def _supporters(causal: CouncilState, action: str, subject: bytes, author: bytes
     return len(causal.vouches.get((action, subject), frozenset()) | {author})
 
 
-def apply(s: CouncilState, ev: StateEvent, c: CouncilState) -> set[bytes] | None:
+# A state kind a domain adds (governance: elections, recalls, rule changes). The
+# handler mutates s (replacing, never mutating, the values it finds there) and says
+# whether the event is authorised; the resolver lets it look up other state events.
+StateHandler = Callable[["CouncilState", StateEvent, "CouncilState", "Resolver"], bool]
+HANDLERS: dict[str, StateHandler] = {}
+
+
+def register_state_kind(
+    kind: str,
+    schema: type[msgspec.Struct],
+    handler: StateHandler,
+    ref: Callable[[Any], bytes | None] | None = None,
+) -> None:
+    """Add a kind that changes the council's state; its events are resolved with the
+    kernel's own, in the same total order and under the same voiding rule."""
+    kinds.STATE_KINDS[kind] = schema
+    register_kind(kind, schema, ref=ref)
+    HANDLERS[kind] = handler
+
+
+def reinstate(s: CouncilState, action: bytes, status: str) -> None:
+    """Undo an emergency removal: the member is a member again (docs/decisions.md §6)."""
+    emergency = s.emergencies[action]
+    s.emergencies[action] = replace(emergency, status=status)
+    member = s.members[emergency.member]
+    if member.ended_by == action:
+        member.ended_by, member.end = None, None
+
+
+def apply(
+    s: CouncilState, ev: StateEvent, c: CouncilState, resolver: Resolver | None = None
+) -> set[bytes] | None:
     """Apply ev to s (total-order state) given c (its causal state).
 
     Returns None if ev is not authorised (nothing changes), else the set of events
@@ -222,6 +273,16 @@ def apply(s: CouncilState, ev: StateEvent, c: CouncilState) -> set[bytes] | None
         voided = {e for e, author in s.applied if author == target and e not in ev.ancestors}
         if isinstance(body, kinds.Remove):
             _new_epoch(s, ev, body.new_epoch)
+            if body.emergency and c.rules.emergency_ratify_hours:
+                deadline = ev.time + c.rules.emergency_ratify_hours * 3_600_000
+                s.emergencies[ev.id] = Emergency(target, ev.author, deadline, "pending")
+    elif isinstance(body, kinds.Lapse):
+        emergency = s.emergencies.get(body.action)
+        if emergency is None or emergency.status != "pending" or body.action not in c.emergencies:
+            return None
+        if ev.time < emergency.deadline:
+            return None
+        reinstate(s, body.action, "lapsed")
     elif isinstance(body, kinds.Rotate):
         if body.new_epoch in s.epochs:
             return None
@@ -232,7 +293,9 @@ def apply(s: CouncilState, ev: StateEvent, c: CouncilState) -> set[bytes] | None
         granted = {g.member for g in body.grants if s.is_active(g.member)}
         s.holders[body.epoch] = s.holders.get(body.epoch, frozenset()) | granted
     else:
-        return None
+        handler = HANDLERS.get(ev.kind)
+        if handler is None or resolver is None or not handler(s, ev, c, resolver):
+            return None
     s.applied.append((ev.id, ev.author))
     return voided
 
@@ -318,7 +381,7 @@ class Resolver:
         return None if self._apply(state, self.events[last]) else state
 
     def _apply(self, state: CouncilState, ev: StateEvent) -> set[bytes] | None:
-        return apply(state, ev, self.state_of(ev.ancestors))
+        return apply(state, ev, self.state_of(ev.ancestors), self)
 
     def _fold(self, order: list[bytes]) -> CouncilState:
         void: set[bytes] = set()

@@ -1,0 +1,183 @@
+"""The rules of self-government, as kernel state handlers. Pure: fed state events by
+the kernel's resolver, never the store or the clock. See docs/decisions.md §6.
+
+* `gov.propose` is valid if its action makes sense in its author's causal state (a
+  recall needs enough petitions, a ratification a pending emergency action, an
+  election candidates who are members within the term limit) and its proposal's
+  parameters can be used. The council's rules then hold the vote to their floors
+  (`decisions_reduce.effective`).
+* `gov.vote` is valid if its proposal is in its causal past.
+* `gov.close` is valid if it is the first close of an open proposal in the total
+  order and claims a time at or after deadline + grace. It counts, with the same
+  reducer as every vote, the valid ballots in its causal past, and enacts the action
+  if the proposal passed: new rules, new terms for the elected, a recall's end of
+  term, a ratification (or, failed, the undoing of the emergency action).
+* `role.petition` is valid if its subject holds the role when it is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from shora.domain import decisions_kinds as dk
+from shora.domain import governance_kinds as gk
+from shora.domain.decisions_reduce import EventView, check_params, effective, reduce_proposal
+from shora.errors import InvalidInput
+from shora.kernel import membership
+from shora.kernel.membership import CouncilState, Resolver, StateEvent, Term
+
+DAY_MS = 86_400_000
+ELECTION_METHODS = ("irv", "stv", "schulze")
+
+
+def petition_needed(state: CouncilState, rules_count: int) -> int:
+    """Supporters a recall petition needs: the rule's number, at most the others."""
+    return max(1, min(rules_count, len(state.active_members()) - 1))
+
+
+def elected_terms(state: CouncilState, role: str, member: bytes) -> int:
+    """How many terms of a role a member has been elected to (founding does not count)."""
+    return sum(
+        1 for t in state.terms.get(role, ()) if t.member == member and t.source != state.genesis
+    )
+
+
+def candidates(body: dk.Propose) -> list[bytes] | None:
+    """The candidates' keys, or None if an option is not a key in hex."""
+    keys = []
+    for option in body.options:
+        try:
+            key = bytes.fromhex(option)
+        except ValueError:
+            return None
+        if len(key) != 32 or key.hex() != option:
+            return None
+        keys.append(key)
+    return keys
+
+
+def action_problem(action: gk.Action, body: dk.Propose, c: CouncilState, at_ms: int) -> str | None:
+    """Why this governance proposal cannot be put in its author's state, or None."""
+    if isinstance(action, gk.Election):
+        if body.method not in ELECTION_METHODS:
+            return "an election is counted by irv, stv or schulze"
+        keys = candidates(body)
+        if keys is None:
+            return "the candidates must be members' keys"
+        for key in keys:
+            if not c.is_active(key):
+                return "a candidate is not a member"
+            if c.rules.term_limit and elected_terms(c, action.role, key) >= c.rules.term_limit:
+                return "a candidate has served the most terms the rules allow"
+        return None
+    if body.method != "yes_no":
+        return "a rule change, recall or ratification is a yes/no vote"
+    if isinstance(action, gk.Recall):
+        if action.member not in c.role_holders(action.role, at_ms):
+            return "that member does not hold that role"
+        supporters = c.petitions.get((action.role, action.member), frozenset())
+        if len(supporters) < petition_needed(c, c.rules.recall_petition):
+            return "the recall petition has not reached the number the rules set"
+    if isinstance(action, gk.Ratify):
+        emergency = c.emergencies.get(action.action)
+        if emergency is None or emergency.status != "pending":
+            return "there is no pending emergency action with that id"
+    return None
+
+
+def on_propose(s: CouncilState, ev: StateEvent, c: CouncilState, _r: Resolver) -> bool:
+    body: gk.GovPropose = ev.body
+    try:
+        check_params(body.proposal)
+    except InvalidInput:
+        return False
+    if action_problem(body.action, body.proposal, c, ev.time) is not None:
+        return False
+    s.decided[ev.id] = "open"
+    return True
+
+
+def on_vote(s: CouncilState, ev: StateEvent, c: CouncilState, _r: Resolver) -> bool:
+    return ev.body.proposal in c.decided
+
+
+def on_petition(s: CouncilState, ev: StateEvent, c: CouncilState, _r: Resolver) -> bool:
+    body: gk.Petition = ev.body
+    if body.member not in c.role_holders(body.role, ev.time):
+        return False
+    key = (body.role, body.member)
+    s.petitions[key] = s.petitions.get(key, frozenset()) | {ev.author}
+    return True
+
+
+def _view(ev: StateEvent, body: object) -> EventView:
+    return EventView(ev.id, ev.author, ev.clock, ev.time, ev.kind, body)
+
+
+def on_close(s: CouncilState, ev: StateEvent, c: CouncilState, r: Resolver) -> bool:
+    proposal = ev.body.proposal
+    if s.decided.get(proposal) != "open" or proposal not in c.decided:
+        return False
+    propose = r.events[proposal]
+    gov: gk.GovPropose = propose.body
+    opened = r.state_of(propose.ancestors)
+    body = effective(gov.proposal, opened.rules, gk.purpose(gov.action))
+    if ev.time < (body.deadline + body.grace) * 1000:
+        return False
+    applied = {e for e, _ in s.applied}
+    votes = [
+        _view(r.events[e], r.events[e].body)
+        for e in ev.ancestors
+        if e in applied and r.events[e].kind == "gov.vote" and r.events[e].body.proposal == proposal
+    ]
+    state = reduce_proposal(
+        _view(propose, body),
+        frozenset(opened.active_members()),
+        [*votes, _view(ev, ev.body)],
+        lambda _close: ev.ancestors,
+    )
+    passed = bool(state.winners) if isinstance(gov.action, gk.Election) else bool(state.passed)
+    s.decided[proposal] = "passed" if passed else "failed"
+    _enact(s, ev, gov.action, passed, state.winners)
+    return True
+
+
+def _enact(
+    s: CouncilState, ev: StateEvent, action: gk.Action, passed: bool, winners: tuple[str, ...]
+) -> None:
+    now = ev.time
+    if isinstance(action, gk.Ratify):
+        emergency = s.emergencies[action.action]
+        if emergency.status != "pending":
+            return
+        if not passed:
+            membership.reinstate(s, action.action, "rejected")
+        elif now <= emergency.deadline:
+            s.emergencies[action.action] = replace(emergency, status="ratified")
+        return
+    if not passed:
+        return
+    if isinstance(action, gk.RuleChange):
+        s.rules = action.rules
+    elif isinstance(action, gk.Recall):
+        s.terms[action.role] = tuple(
+            replace(t, end=now) if t.member == action.member and t.end > now else t
+            for t in s.terms.get(action.role, ())
+        )
+        s.petitions.pop((action.role, action.member), None)
+    elif isinstance(action, gk.Election):
+        ended = tuple(
+            replace(t, end=now) if t.end > now else t for t in s.terms.get(action.role, ())
+        )
+        new = tuple(
+            Term(bytes.fromhex(w), now, now + action.term_days * DAY_MS, ev.id) for w in winners
+        )
+        s.terms[action.role] = ended + new
+
+
+membership.register_state_kind("gov.propose", gk.GovPropose, on_propose)
+membership.register_state_kind("gov.vote", dk.Vote, on_vote, ref=lambda body: body.proposal)
+membership.register_state_kind("gov.close", dk.Close, on_close, ref=lambda body: body.proposal)
+membership.register_state_kind(
+    "role.petition", gk.Petition, on_petition, ref=lambda body: body.member
+)

@@ -1,0 +1,144 @@
+"""Property: self-government is a function of the event set, like membership.
+
+Random histories on real profiles: rule changes, elections, recall petitions and
+votes, emergency removals, ratifications and lapses, ballots changed and cast
+concurrently, closes written concurrently by several members, all exchanged in
+partial, shuffled, duplicated deliveries. Replicas holding the same envelopes have
+byte-identical state (rules, role terms, members, validity), and a device of the
+founder fed the union in any order ends with the same state.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import T0, Clock, admit, make_node
+from shora.domain import decisions as dec
+from shora.domain import decisions_kinds as dk
+from shora.domain import governance as gov
+from shora.errors import LocalError
+from shora.node import Node
+from test_convergence import _envelope_ids, _everything, _key, _partial_sync
+
+PEOPLE = 4
+person = st.integers(0, PEOPLE - 1)
+op = st.one_of(
+    st.tuples(st.just("rules"), person, st.integers(1, 5)),
+    st.tuples(st.just("elect"), person, st.integers(1, 2)),
+    st.tuples(st.just("petition"), person, person),
+    st.tuples(st.just("recall"), person, person),
+    st.tuples(st.just("vote"), person, st.integers(0, 5)),
+    st.tuples(st.just("vote"), person, st.integers(0, 5)),
+    st.tuples(st.just("close"), person, st.integers(0, 5)),
+    st.tuples(st.just("close"), person, st.integers(0, 5)),
+    st.tuples(st.just("emergency"), person, person),
+    st.tuples(st.just("ratify"), person, st.just(0)),
+    st.tuples(st.just("time"), st.just(0), st.integers(1, 80)),
+    st.tuples(st.just("sync"), person, person),
+)
+
+
+def _act(people: list[Node], council: bytes, kind: str, i: int, j: int, rnd: random.Random) -> None:
+    node, clock = people[i], people[0].now
+    keys = [_key(p, council) for p in people]
+    proposals = dec.proposals(node, council, limit=20)
+    if kind == "rules":
+        gov.change_rules(node, council, {"term_days": 10 * j}, hours=1)
+    elif kind == "elect":
+        gov.elect(node, council, "safety", keys[:3], seats=j, hours=1)
+    elif kind == "petition":
+        gov.petition(node, council, "coordinator", keys[j])
+    elif kind == "recall":
+        gov.recall(node, council, "coordinator", keys[j], hours=1)
+    elif kind == "vote" and proposals:
+        state = proposals[j % len(proposals)]
+        if state.body.method == "yes_no":
+            dec.vote(node, council, state.id, dk.YesNoBallot(rnd.choice(["yes", "no"])))
+        else:
+            ranking = list(state.body.options)
+            rnd.shuffle(ranking)
+            dec.vote(node, council, state.id, dk.RankedBallot(ranking))
+    elif kind == "close" and proposals:
+        assert isinstance(clock, Clock)
+        state = proposals[j % len(proposals)]
+        clock.t = max(clock.t, state.closes_at + rnd.choice([0, 0, 600]))
+        dec.close(node, council, state.id)
+    elif kind == "emergency":
+        node.remove(council, keys[j], "suspected", emergency=True)
+    elif kind == "ratify":
+        for em in gov.emergencies(node, council):
+            gov.ratify(node, council, em.action, hours=1)
+    elif kind == "time":
+        assert isinstance(clock, Clock)
+        clock.t += j * 1800
+        node.housekeeping(council)
+
+
+@settings(
+    max_examples=int(os.environ.get("SHORA_PROPERTY_EXAMPLES", "25")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(ops=st.lists(op, min_size=1, max_size=30), seed=st.integers(0, 2**32 - 1))
+def test_governance_state_is_a_function_of_the_event_set(
+    tmp_path_factory: pytest.TempPathFactory, ops: list[tuple[str, int, int]], seed: int
+) -> None:
+    root = tmp_path_factory.mktemp("gov")
+    rnd = random.Random(seed)
+    clock = Clock(T0)
+    people = [make_node(root, f"p{i}") for i in range(PEOPLE)]
+    for p in people:
+        p.now = clock
+    council = people[0].create_council("Block 9", "", "p0")
+    for k in range(1, PEOPLE):
+        admit(people[0], people[k], council, f"p{k}")
+    for p in people[1:]:
+        p.import_envelopes(people[0].envelopes())
+    people[0].store.db.pragma("wal_checkpoint", "TRUNCATE")
+    shutil.copytree(root / "p0", root / "observer")
+    # Every history starts with one of each governance proposal, seen by everyone.
+    script = [("rules", 1, 3), ("elect", 2, 2), *[("petition", k, 0) for k in (1, 2, 3)]]
+    script += [("sync", k, m) for k in range(PEOPLE) for m in range(PEOPLE) if k != m]
+    for kind, i, j in [*script, ("recall", 3, 0)]:
+        if kind == "sync":
+            people[j].import_envelopes(people[i].envelopes())
+        else:
+            _act(people, council, kind, i, j, rnd)
+    # Concurrent closes: two members close the first proposal without having met.
+    tail = [("emergency", 0, 3), ("ratify", 1, 0), ("vote", 1, 0), ("close", 1, 0), ("close", 2, 0)]
+    for kind, i, j in [*ops, *tail]:
+        try:
+            if kind == "sync":
+                _partial_sync(people[i], people[j], rnd)
+            else:
+                _act(people, council, kind, i, j, rnd)
+        except LocalError:
+            pass  # not allowed from this node's point of view: nothing was written
+    for _ in range(PEOPLE + 1):
+        union = _everything(people)
+        if sum(p.import_envelopes(union).accepted for p in people) == 0:
+            break
+    by_set: dict[frozenset[bytes], bytes] = {}
+    for p in people:
+        ids = frozenset(_envelope_ids(p, council))
+        digest = p.state_digest(council)
+        assert by_set.setdefault(ids, digest) == digest
+    observer = Node.open(root / "observer", "correct horse battery")
+    observer.now = clock
+    union = _everything(people)
+    deliveries = union + rnd.sample(union, k=len(union) // 2)
+    rnd.shuffle(deliveries)
+    while deliveries:
+        cut = rnd.randint(1, len(deliveries))
+        observer.import_envelopes(deliveries[:cut], heal=False)
+        deliveries = deliveries[cut:]
+    assert _envelope_ids(observer, council) == _envelope_ids(people[0], council)
+    assert observer.state_digest(council) == people[0].state_digest(council)
+    for p in [*people, observer]:
+        p.close()
