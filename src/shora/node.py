@@ -13,6 +13,7 @@ from typing import IO, Any
 import msgspec
 
 import shora.domain.aid_kinds  # registers the aid and safety kinds with the kernel
+import shora.domain.care_kinds  # stocks, skills, dead-man timers, missing people
 import shora.domain.decisions_kinds
 import shora.domain.governance_rules  # noqa: F401 (registers the governance state kinds)
 from shora.domain import governance

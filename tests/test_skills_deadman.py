@@ -1,0 +1,243 @@
+"""The skills register and dead-man timers on real profiles: visibility for coordinators,
+withdrawal, latest entry wins; timers that check-ins reset, overdue members, one alert
+per expiry even when two nodes notice at once; and property tests that both reducers
+give the same state for any delivery order, duplicates included."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import T0, Clock, everyone, three_members
+from shora.domain import aid, safety_more, stock_skills
+from shora.domain import aid_kinds as ak
+from shora.domain import care_kinds as ck
+from shora.domain.deadman import reduce_deadman
+from shora.domain.decisions import _me
+from shora.domain.decisions_reduce import EventView
+from shora.domain.skills import reduce_skills, visible_to
+from shora.errors import InvalidInput, NotFound
+from shora.node import Node
+
+HOUR = 3600
+
+
+@pytest.fixture
+def council3(tmp_path: Path) -> Iterator[tuple[list[Node], bytes, Clock]]:
+    clock = Clock()
+    (a, b, c), council = three_members(tmp_path, clock)
+    aid.set_areas(a, council, ak.Areas([ak.Area("block-4", "Block 4")]))
+    everyone([a, b, c])
+    yield [a, b, c], council, clock
+    for node in (a, b, c):
+        node.close()
+
+
+def test_skills_register_and_visibility(council3: tuple[list[Node], bytes, Clock]) -> None:
+    (a, b, c), council, clock = council3
+    ka, kb, kc = (_me(n, council) for n in (a, b, c))
+    stock_skills.set_skills(b, council, ["nurse", "driver", "nurse"], "Persian, Kurdish")
+    stock_skills.set_skills(c, council, ["doctor"], "", "coordinators")
+    everyone([a, b, c])
+    now = int(clock())
+    # The founder, a, holds the coordinator role: a and c see c's entry, b does not.
+    assert stock_skills.coordinators(b, council, now) == {ka}
+    for node, sees_c in ((a, True), (b, False), (c, True)):
+        seen = {e.member: e.skills for e in stock_skills.skills(node, council, now)}
+        assert seen[kb] == ("nurse", "driver")  # the register's order, each once
+        assert (kc in seen) == sees_c
+    assert [e.member for e in stock_skills.skills(a, council, now, skill="driver")] == [kb]
+    # The latest entry wins; a withdrawal leaves the register.
+    clock.t += 60
+    stock_skills.set_skills(b, council, ["cook"])
+    everyone([a, b, c])
+    assert stock_skills.skill_entries(a, council)[kb].skills == ("cook",)
+    stock_skills.withdraw_skills(b, council)
+    everyone([a, b, c])
+    assert kb not in stock_skills.skill_entries(c, council)
+    with pytest.raises(NotFound):
+        stock_skills.withdraw_skills(b, council)
+    with pytest.raises(InvalidInput, match="unknown skill"):
+        stock_skills.set_skills(a, council, ["astronaut"])
+    with pytest.raises(InvalidInput):
+        stock_skills.set_skills(a, council, [])
+
+
+def test_coordinators_only_entries_follow_the_role() -> None:
+    """The pure rule: coordinators and the member see a coordinators-only entry."""
+    state_events = [
+        EventView(
+            b"\x01" * 32, b"m" * 32, 1, 0, "skill.set", ck.SkillSet(["doctor"], "", "coordinators")
+        ),
+        EventView(b"\x02" * 32, b"n" * 32, 2, 0, "skill.set", ck.SkillSet(["cook"])),
+    ]
+    entries = reduce_skills(state_events, {b"m" * 32, b"n" * 32}).values()
+    coordinator, other = b"k" * 32, b"o" * 32
+    assert [e.member for e in visible_to(entries, coordinator, {coordinator})] == [
+        b"m" * 32,
+        b"n" * 32,
+    ]
+    assert [e.member for e in visible_to(entries, other, {coordinator})] == [b"n" * 32]
+    assert [e.member for e in visible_to(entries, b"m" * 32, set())] == [b"m" * 32, b"n" * 32]
+    # Removed members leave the register.
+    assert list(reduce_skills(state_events, {b"n" * 32})) == [b"n" * 32]
+
+
+def test_deadman_timer_checkins_overdue_and_one_alert(
+    council3: tuple[list[Node], bytes, Clock],
+) -> None:
+    (a, b, c), council, clock = council3
+    ka, kb, kc = (_me(n, council) for n in (a, b, c))
+    timer = safety_more.set_deadman(c, council, 2, [ka, kb])
+    everyone([a, b, c])
+    clock.t += HOUR
+    aid.checkin(c, council, "safe")  # resets: now due two hours from here
+    everyone([a, b, c])
+    clock.t += 90 * 60
+    assert safety_more.overdue(a, council, int(clock())) == []
+    assert [t.member for t in safety_more.naming_me(a, council)] == [kc]
+    assert safety_more.naming_me(c, council) == []
+    clock.t += HOUR
+    [late] = safety_more.overdue(a, council, int(clock()))
+    assert (late.member, late.timer, late.contacts, late.alert) == (
+        kc,
+        timer,
+        tuple(sorted([ka, kb])),
+        None,
+    )
+    # a and b notice at the same time, each offline: two alerts for one expiry.
+    first = safety_more.raise_alerts(a, council)
+    second = safety_more.raise_alerts(b, council)
+    assert len(first) == len(second) == 1
+    assert safety_more.raise_alerts(a, council) == []  # idempotent on one node
+    everyone([a, b, c])
+    for node in (a, b, c):
+        state = safety_more.deadman_state(node, council)
+        assert state.timers[kc].alert == min(first + second, key=lambda i: _order(node, council, i))
+        assert len(state.alerts) == 1 and state.ignored == 1
+        assert safety_more.raise_alerts(node, council) == []
+    # A check-in starts a new period: no longer overdue; the next expiry gets its own alert.
+    aid.checkin(c, council, "injured")
+    everyone([a, b, c])
+    assert safety_more.overdue(b, council, int(clock())) == []
+    clock.t += 2 * HOUR
+    assert len(safety_more.raise_alerts(b, council)) == 1
+    # Cleared: nothing runs.
+    safety_more.clear_deadman(c, council)
+    everyone([a, b, c])
+    assert safety_more.overdue(a, council, int(clock()) + 100 * HOUR) == []
+    with pytest.raises(NotFound):
+        safety_more.clear_deadman(c, council)
+
+
+def _order(node: Node, council: bytes, event: bytes) -> tuple[int, bytes]:
+    row = node.store.one("SELECT clock FROM events WHERE id=?", (event,))
+    assert row is not None
+    return (int(row), event)
+
+
+def test_deadman_input_is_checked(council3: tuple[list[Node], bytes, Clock]) -> None:
+    (a, b, _c), council, _clock = council3
+    ka, kb = _me(a, council), _me(b, council)
+    with pytest.raises(InvalidInput, match="yourself"):
+        safety_more.set_deadman(a, council, 2, [ka])
+    with pytest.raises(NotFound, match="active member"):
+        safety_more.set_deadman(a, council, 2, [b"\x05" * 32])
+    with pytest.raises(InvalidInput, match="hours"):
+        safety_more.set_deadman(a, council, 0, [kb])
+    with pytest.raises(InvalidInput):
+        safety_more.set_deadman(a, council, 2, [])
+    assert safety_more.find_active_member(a, council, "bahram") == kb
+    assert safety_more.find_active_member(a, council, kb.hex()[:8]) == kb
+    with pytest.raises(NotFound):
+        safety_more.find_active_member(a, council, "Nobody")
+
+
+# --- order independence -------------------------------------------------------------------
+
+
+def _ids() -> Iterator[bytes]:
+    return iter(bytes([i]) * 32 for i in range(1, 250))
+
+
+def _deadman_events() -> tuple[list[EventView], frozenset[bytes]]:
+    ids = _ids()
+    m, n, o = b"m" * 32, b"n" * 32, b"o" * 32
+    out: list[EventView] = []
+
+    def add(author: bytes, kind: str, body: object, hours: float) -> bytes:
+        i = next(ids)
+        out.append(EventView(i, author, len(out) + 1, int((T0 + hours * HOUR) * 1000), kind, body))
+        return i
+
+    s1 = add(m, "safety.deadman_set", ck.DeadmanSet(3, [n, o, b"x" * 32]), 0)
+    c1 = add(m, "safety.checkin", ak.Checkin("safe"), 1)
+    add(n, "safety.deadman_alert", ck.DeadmanAlert(m, s1, s1), 2)  # too early: ignored
+    add(n, "safety.deadman_alert", ck.DeadmanAlert(m, s1, c1), 4)
+    add(o, "safety.deadman_alert", ck.DeadmanAlert(m, s1, c1), 4.5)  # duplicate
+    add(o, "safety.deadman_alert", ck.DeadmanAlert(n, s1, c1), 5)  # wrong member
+    add(n, "safety.deadman_set", ck.DeadmanSet(1, [m]), 0)
+    add(n, "safety.deadman_clear", ck.DeadmanClear(), 0.5)
+    add(o, "safety.deadman_set", ck.DeadmanSet(5, [m]), 0)
+    add(o, "safety.checkin", ak.Checkin("need_help"), -1)  # before the set: no reset
+    return out, frozenset({m, n, o})
+
+
+def _deadman_summary(events: list[EventView], members: frozenset[bytes]) -> object:
+    s = reduce_deadman(events, members)
+    return (sorted(s.timers.items()), sorted(s.alerts.items()), s.ignored)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.randoms(use_true_random=False), st.integers(0, 4))
+def test_deadman_reducer_is_order_independent(rnd: random.Random, copies: int) -> None:
+    events, members = _deadman_events()
+    expected = _deadman_summary(events, members)
+    shuffled = events + events[:copies]
+    rnd.shuffle(shuffled)
+    assert _deadman_summary(shuffled, members) == expected
+    s = reduce_deadman(shuffled, members)
+    m, n, o = b"m" * 32, b"n" * 32, b"o" * 32
+    assert sorted(s.timers) == [m, o]  # n cleared theirs
+    assert s.timers[m].contacts == (n, o)  # x is not a member
+    assert s.timers[m].since == events[1].id and s.timers[m].alert == events[3].id
+    assert s.timers[o].since == events[8].id
+    assert s.ignored == 3
+    assert s.timers[m].overdue(T0 + 4 * HOUR) and not s.timers[m].overdue(T0 + 4 * HOUR - 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["set", "withdraw"]), st.sampled_from([b"m", b"n"]), st.integers(1, 40)
+        ),
+        max_size=12,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_skills_reducer_is_order_independent(
+    steps: list[tuple[str, bytes, int]], rnd: random.Random
+) -> None:
+    events = []
+    for i, (what, who, clock) in enumerate(steps, start=1):
+        body: object = (
+            ck.SkillSet([ck.SKILLS[clock % len(ck.SKILLS)]])
+            if what == "set"
+            else ck.SkillWithdraw()
+        )
+        events.append(EventView(i.to_bytes(32, "big"), who * 32, clock, 0, f"skill.{what}", body))
+    members = frozenset({b"m" * 32, b"n" * 32})
+    expected = reduce_skills(events, members)
+    doubled = events + events[: len(events) // 2]
+    rnd.shuffle(doubled)
+    assert reduce_skills(doubled, members) == expected
+    for member, entry in expected.items():
+        mine = [e for e in events if e.author == member]
+        latest = max(mine, key=lambda e: e.order)
+        assert latest.kind == "skill.set" and entry.event == latest.id
