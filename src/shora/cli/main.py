@@ -22,18 +22,7 @@ from shora.i18n import N_, SUPPORTED, _, language_from_env, set_language
 from shora.kernel import profile
 from shora.node import Node
 
-from . import (
-    aid,
-    bundles,
-    councils,
-    decisions,
-    governance,
-    members,
-    network,
-    posts,
-    safety_more,
-    stock_skill,
-)
+from . import aid, bundles, councils, decisions, members, network, posts, safety_more, stock_skill
 from .localise import localise_click, localise_tree
 from .output import BIDI_ISOLATES
 from .session import FAST_KDF_ENV, FAST_KDF_LIMITS, Session, pass_session
@@ -126,7 +115,6 @@ for _command in (
     decisions.result,
     decisions.minutes,
     decisions.task,
-    *governance.COMMANDS,
     aid.areas,
     aid.need,
     aid.offer,
@@ -136,10 +124,6 @@ for _command in (
     aid.checkin,
     aid.rollcall,
     aid.alert,
-    aid.cancel,
-    aid.note,
-    aid.summary,
-    aid.forget,
     stock_skill.stock,
     stock_skill.skill,
     safety_more.deadman,
