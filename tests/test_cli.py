@@ -351,5 +351,5 @@ def test_a_courier_carries_only_the_difference(tmp_path: Path) -> None:
 
 
 def test_serve_on_a_fresh_home_without_a_terminal_says_what_to_do(tmp_path: Path) -> None:
-    line = Profile(tmp_path, "nobody").fails("serve")
+    line = Profile(tmp_path, "nobody").fails("serve", "--no-web")
     assert "no profile" in line and "shora init" in line

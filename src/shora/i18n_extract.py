@@ -2,8 +2,9 @@
 
 Used by tests/test_i18n.py (every string must be in the catalogues) and by
 scripts/update_catalogues.py (add the missing ones). Python files are read with
-``ast``, not regular expressions; other kinds of file (templates) join by adding an
-extractor for their suffix to EXTRACTORS.
+``ast``, not regular expressions; the web interface's Jinja2 templates (.html) with
+Jinja2's own extractor. Another kind of file joins by adding an extractor for its
+suffix to EXTRACTORS.
 """
 
 from __future__ import annotations
@@ -88,7 +89,30 @@ def extract_python(source: str, filename: str) -> list[Message]:
     return sorted(found, key=lambda m: m.lineno)
 
 
-EXTRACTORS: Mapping[str, Extractor] = MappingProxyType({".py": extract_python})
+def extract_jinja(source: str, filename: str) -> list[Message]:
+    """Every literal in _(), gettext() and ngettext() calls and {% trans %} blocks of a
+    Jinja2 template (Jinja2's own Babel extractor, with the web interface's options)."""
+    from io import BytesIO
+
+    from jinja2.ext import babel_extract
+
+    options = {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true", "trimmed": "true"}
+    found: list[Message] = []
+    keywords = ("_", "gettext", "ngettext")
+    for lineno, _func, message, _comments in babel_extract(
+        BytesIO(source.encode("utf-8")), keywords, (), options
+    ):
+        forms = message if isinstance(message, tuple) else (message,)
+        if not forms or not isinstance(forms[0], str):
+            continue  # _(variable): the string is marked where it is defined, with N_()
+        plural = forms[1] if len(forms) > 1 and isinstance(forms[1], str) else None
+        found.append(Message(forms[0], plural, filename, lineno))
+    return found
+
+
+EXTRACTORS: Mapping[str, Extractor] = MappingProxyType(
+    {".py": extract_python, ".html": extract_jinja}
+)
 
 
 def _files(root: Path, suffixes: Mapping[str, Extractor]) -> Iterator[Path]:

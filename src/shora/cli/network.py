@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
+import webbrowser
 
 import click
 
@@ -13,9 +15,11 @@ from shora.kernel import profile
 from shora.sync.outcome import SyncProgress
 from shora.sync.peers import PeerBook
 from shora.sync.runner import PeerOutcome, Server, sync_round
+from shora.web.server import DEFAULT_PORT, bind, is_loopback, login_url, serve_web
+from shora.web.state import Keeper, SyncSettings
 
 from .output import council_name, isolate, print_json, short, table
-from .session import Session, pass_session
+from .session import PASSPHRASE_ENV, Session, pass_session
 
 
 @click.group(help=N_("The relays each council syncs through, and the proxy to reach them."))
@@ -194,7 +198,10 @@ def sync(session: Session, as_json: bool) -> None:
 
 
 @click.command(
-    help=N_("Run the node: keep syncing with relays, and with --lan serve the local network.")
+    help=N_(
+        "Run the node: the web interface on this computer, syncing with relays, "
+        "and with --lan serving the local network."
+    )
 )
 @click.option(
     "--lan",
@@ -206,11 +213,88 @@ def sync(session: Session, as_json: bool) -> None:
 @click.option(
     "--interval", type=float, default=30.0, help=N_("Seconds between sync rounds (default 30).")
 )
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_PORT,
+    help=N_("The web interface's port (default 8150, or the next free one; 0: any)."),
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    help=N_("Where the web interface listens (default 127.0.0.1: this computer only)."),
+)
+@click.option(
+    "--lock-after",
+    type=click.FloatRange(0),
+    default=15.0,
+    help=N_("Lock the profile after this many idle minutes (default 15; 0: never)."),
+)
+@click.option("--open", "open_browser", is_flag=True, help=N_("Open the web interface."))
+@click.option("--no-web", is_flag=True, help=N_("Only sync: no web interface."))
 @click.pass_context
 def serve(
-    ctx: click.Context, lan: bool, lan_address: str | None, lan_port: int, interval: float
+    ctx: click.Context,
+    lan: bool,
+    lan_address: str | None,
+    lan_port: int,
+    interval: float,
+    port: int,
+    host: str,
+    lock_after: float,
+    open_browser: bool,
+    no_web: bool,
 ) -> None:
     session: Session = ctx.obj
+    if no_web:
+        _serve_sync_only(ctx, session, lan, lan_address, lan_port, interval)
+        return
+    settings = SyncSettings(lan, lan_address, lan_port, interval)
+    keeper = Keeper(session.home, lock_after=lock_after * 60, sync=settings)
+    given = session.passphrase_file is not None or bool(os.environ.get(PASSPHRASE_ENV))
+    if not is_loopback(host):
+        click.echo(
+            _(
+                "Warning: the web interface listens on {host}, so other devices can reach "
+                "it; anyone holding the login link can use this profile."
+            ).format(host=host),
+            err=True,
+        )
+    sock = bind(host, port)
+
+    def started(actual: int) -> None:
+        url = login_url(host, actual, keeper.login_token or "")
+        click.echo(_("Open Shora in your browser (the link works once): {url}").format(url=url))
+        click.echo(
+            _("Syncing every {n} seconds once unlocked; stop with Ctrl-C.").format(
+                n=number(int(interval))
+            )
+        )
+        sys.stdout.flush()
+        if open_browser:
+            webbrowser.open(url)
+
+    async def main() -> None:
+        if given and profile.exists(session.home):
+            await keeper.unlock(session.passphrase())
+            if keeper.server is not None and keeper.server.relay is not None:
+                click.echo(
+                    _("Serving the local network at {url}.").format(url=keeper.server.relay.url)
+                )
+        await serve_web(keeper, sock, host, started)
+
+    asyncio.run(main())
+    click.echo(_("Stopped."))
+
+
+def _serve_sync_only(
+    ctx: click.Context,
+    session: Session,
+    lan: bool,
+    lan_address: str | None,
+    lan_port: int,
+    interval: float,
+) -> None:
     if not profile.exists(session.home) and sys.stdin.isatty():
         # A fresh machine: create the profile first, as 'shora init' does.
         click.echo(_("No profile yet in {home}: let's create one.").format(home=session.home))

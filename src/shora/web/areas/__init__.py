@@ -1,0 +1,1 @@
+"""Page areas: each module has `routes` and its templates in templates/<area>/."""

@@ -1,0 +1,150 @@
+"""The person's councils (found one, rename one) and a council's home page.
+
+The home page shows, in order, the sections in HOME_SECTIONS: active alerts, open
+decisions and urgent needs are placeholders the decisions and mutual-aid areas
+replace by registering their own section; then the check-in buttons and the latest
+announcements.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from shora.domain.aid_kinds import CHECKIN_STATUSES
+from shora.errors import NotFound
+from shora.i18n import N_, _
+from shora.node import CouncilInfo, Node
+from shora.web.forms import NAME_CHARS, PERSON_CHARS, TEXT_CHARS, council_of, form_of, text
+from shora.web.responses import node_of, pages_of, redirect
+
+ANNOUNCEMENTS_ON_HOME = 5
+CHECKIN_LABELS = {
+    "safe": N_("I'm safe"),
+    "need_help": N_("I need help"),
+    "injured": N_("I'm injured"),
+}
+
+
+@dataclass(frozen=True)
+class HomeSection:
+    """One section of a council's home page: its heading, template and data."""
+
+    key: str
+    title: str  # an N_() msgid, translated when shown
+    template: str
+    context: Callable[[Node, CouncilInfo], dict[str, Any]]
+
+
+def _nothing(node: Node, info: CouncilInfo) -> dict[str, Any]:
+    return {}
+
+
+def _checkins(node: Node, info: CouncilInfo) -> dict[str, Any]:
+    return {"available": _checkin_function() is not None}
+
+
+def _announcements(node: Node, info: CouncilInfo) -> dict[str, Any]:
+    found: list[dict[str, Any]] = []
+    offset = 0
+    while len(found) < ANNOUNCEMENTS_ON_HOME:
+        page = node.posts(info.id, limit=50, offset=offset)
+        if not page:
+            break
+        found += [p for p in page if p["kind"] == "post.announcement"]
+        offset += 50
+        if offset >= 500:  # a home page does not scan the whole history for them
+            break
+    return {"announcements": found[:ANNOUNCEMENTS_ON_HOME]}
+
+
+# The links under a council's name: (path after /councils/ID, N_() label).
+COUNCIL_TABS: list[tuple[str, str]] = [
+    ("", N_("Home")),
+    ("/members", N_("Members")),
+    ("/posts", N_("Posts")),
+]
+
+HOME_SECTIONS: list[HomeSection] = [
+    HomeSection("alerts", N_("Active alerts"), "councils/_placeholder.html", _nothing),
+    HomeSection("decisions", N_("Open decisions"), "councils/_placeholder.html", _nothing),
+    HomeSection("needs", N_("Urgent needs"), "councils/_placeholder.html", _nothing),
+    HomeSection("checkin", N_("Check in"), "councils/_checkin.html", _checkins),
+    HomeSection(
+        "announcements", N_("Announcements"), "councils/_announcements.html", _announcements
+    ),
+]
+
+
+def _checkin_function() -> Callable[[Node, bytes, str], bytes] | None:
+    """The safety check-in of the mutual-aid domain, wherever that module keeps it."""
+    for name in ("shora.domain.aid_safety", "shora.domain.aid"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        found = getattr(module, "checkin", None)
+        if callable(found):
+            return found  # type: ignore[no-any-return]
+    return None
+
+
+async def councils(request: Request) -> Response:
+    node = node_of(request)
+    error = None
+    if request.method == "POST":
+        form = await form_of(request)
+        name = text(form, "name", NAME_CHARS)
+        founder = text(form, "founder", PERSON_CHARS)
+        description = text(form, "description", TEXT_CHARS, required=False)
+        council = node.create_council(name, description, founder)
+        return redirect(request, f"/councils/{council.hex()}")
+    context = {"councils": node.councils(), "error": error}
+    return pages_of(request).render(request, "councils/list.html", context)
+
+
+async def home(request: Request) -> Response:
+    node = node_of(request)
+    info = council_of(request, node)
+    sections = [(s, s.context(node, info)) for s in HOME_SECTIONS]
+    context = {
+        "council": info,
+        "sections": sections,
+        "checkins": [(s, CHECKIN_LABELS[s]) for s in CHECKIN_STATUSES if s in CHECKIN_LABELS],
+        "checked_in": request.query_params.get("checked_in") in CHECKIN_LABELS,
+    }
+    return pages_of(request).render(request, "councils/home.html", context)
+
+
+async def rename(request: Request) -> Response:
+    node = node_of(request)
+    info = council_of(request, node)
+    form = await form_of(request)
+    node.update_council(info.id, text(form, "name", NAME_CHARS), None)
+    return redirect(request, f"/councils/{info.id.hex()}")
+
+
+async def checkin(request: Request) -> Response:
+    node = node_of(request)
+    info = council_of(request, node)
+    form = await form_of(request)
+    status = text(form, "status", 20)
+    record = _checkin_function()
+    if record is None:
+        raise NotFound(_("No such page."))
+    record(node, info.id, status)
+    return redirect(request, f"/councils/{info.id.hex()}?checked_in={status}")
+
+
+routes: list[BaseRoute] = [
+    Route("/councils", councils, methods=["GET", "POST"]),
+    Route("/councils/{council}", home),
+    Route("/councils/{council}/rename", rename, methods=["POST"]),
+    Route("/councils/{council}/checkin", checkin, methods=["POST"]),
+]

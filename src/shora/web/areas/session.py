@@ -1,0 +1,108 @@
+"""Getting in: the login link, creating the profile, unlocking, locking, the language."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from shora.errors import ProfileError
+from shora.i18n import SUPPORTED, _
+from shora.web.forms import form_of, text
+from shora.web.responses import keeper_of, pages_of, redirect, safe_next
+from shora.web.security import LANG_COOKIE, session_cookie
+
+PASSPHRASE_CHARS = 1024
+YEAR = 365 * 24 * 3600
+
+
+async def login(request: Request) -> Response:
+    """The link shora serve printed: spend its token, set the session cookie."""
+    keeper = keeper_of(request)
+    browser = keeper.login(request.query_params.get("token", "")[:200])
+    if browser is None:
+        return pages_of(request).render(request, "session/login_needed.html", status_code=401)
+    # SameSite=Strict cookies are not sent on a redirect that began on another site
+    # (the terminal), so this page moves on by itself, as a same-site navigation.
+    response = pages_of(request).render(request, "session/logged_in.html")
+    response.set_cookie(
+        session_cookie(request.app.state.port),
+        browser.id,
+        httponly=True,
+        samesite="strict",
+        path="/",
+    )
+    return response
+
+
+async def index(request: Request) -> Response:
+    keeper = keeper_of(request)
+    if keeper.node is None:
+        return redirect(request, "/unlock" if keeper.exists else "/welcome")
+    return redirect(request, "/councils")
+
+
+async def welcome(request: Request) -> Response:
+    """A fresh home: choose the passphrase (twice) and create the profile."""
+    keeper = keeper_of(request)
+    if keeper.exists:
+        return redirect(request, "/unlock")
+    error = None
+    if request.method == "POST":
+        form = await form_of(request)
+        first = text(form, "passphrase", PASSPHRASE_CHARS, required=False)
+        second = text(form, "again", PASSPHRASE_CHARS, required=False)
+        if first != second:
+            error = _("The two passphrases differ; type them again.")
+        else:
+            try:
+                await keeper.create(first)
+            except ProfileError as exc:
+                error = str(exc)
+            else:
+                return redirect(request, "/councils")
+    status = 400 if error else 200
+    return pages_of(request).render(request, "session/welcome.html", {"error": error}, status)
+
+
+async def unlock(request: Request) -> Response:
+    keeper = keeper_of(request)
+    if not keeper.exists:
+        return redirect(request, "/welcome")
+    nxt = safe_next(request.query_params.get("next"))
+    error = None
+    if request.method == "POST":
+        form = await form_of(request)
+        try:
+            await keeper.unlock(text(form, "passphrase", PASSPHRASE_CHARS, required=False))
+        except ProfileError:
+            error = _("Wrong passphrase.")
+        else:
+            return redirect(request, nxt)
+    status = 400 if error else 200
+    context = {"error": error, "next": nxt}
+    return pages_of(request).render(request, "session/unlock.html", context, status)
+
+
+async def lock(request: Request) -> Response:
+    await keeper_of(request).lock()
+    return redirect(request, "/unlock")
+
+
+async def language(request: Request) -> Response:
+    form = await form_of(request)
+    lang = text(form, "lang", 5)
+    response = RedirectResponse(safe_next(text(form, "next", 500, required=False)), 303)
+    if lang in SUPPORTED:
+        response.set_cookie(LANG_COOKIE, lang, max_age=YEAR, samesite="strict", httponly=True)
+    return response
+
+
+routes: list[BaseRoute] = [
+    Route("/", index),
+    Route("/login", login),
+    Route("/welcome", welcome, methods=["GET", "POST"]),
+    Route("/unlock", unlock, methods=["GET", "POST"]),
+    Route("/lock", lock, methods=["POST"]),
+    Route("/language", language, methods=["POST"]),
+]

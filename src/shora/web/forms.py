@@ -1,0 +1,67 @@
+"""Reading what a page sends: bounded text fields and ids, with translated errors.
+
+Every field has a hard size limit; a bad value raises InvalidInput, which the app
+shows on the page (the form keeps what was typed) and the API as a 400 answer.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+
+from shora.errors import InvalidInput, NotFound
+from shora.i18n import _, normalize_digits
+from shora.node import CouncilInfo, Node
+
+NAME_CHARS = 120  # a council's name (kernel.kinds.Name)
+PERSON_CHARS = 64  # a member's name in a council
+TITLE_CHARS = 200
+REASON_CHARS = 1000
+TEXT_CHARS = 20_000
+TOKEN_CHARS = 8_000  # invitations and join requests, as text
+MAX_FIELDS = 50
+
+
+async def form_of(request: Request) -> FormData:
+    return await request.form(max_fields=MAX_FIELDS, max_files=1)
+
+
+def text(form: FormData, name: str, limit: int = NAME_CHARS, *, required: bool = True) -> str:
+    """A text field, stripped; InvalidInput if missing (when required) or too long."""
+    value = form.get(name)
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput(_("{field} must be text.").format(field=name))
+    value = (value or "").strip()
+    if required and not value:
+        raise InvalidInput(_("Please fill in every required field."))
+    if len(value) > limit:
+        raise InvalidInput(_("That text is too long (at most {n} characters).").format(n=limit))
+    return value
+
+
+def integer(value: str | None, default: int, low: int, high: int) -> int:
+    """A whole number from a query or form value (Persian digits welcome), within bounds."""
+    if value is None or not value.strip():
+        return default
+    try:
+        n = int(normalize_digits(value.strip()))
+    except ValueError:
+        raise InvalidInput(_("{value} is not a whole number.").format(value=value[:20])) from None
+    if not low <= n <= high:
+        raise InvalidInput(_("{value} is out of range.").format(value=value[:20]))
+    return n
+
+
+def hex_id(value: str, size: int = 32) -> bytes:
+    """An id written as hex; NotFound if it cannot be one."""
+    if len(value) != 2 * size:
+        raise NotFound(_("No such page."))
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        raise NotFound(_("No such page.")) from None
+
+
+def council_of(request: Request, node: Node) -> CouncilInfo:
+    """The council named by the path's {council} (its hex id), if this profile has it."""
+    return node.council(hex_id(str(request.path_params["council"])))

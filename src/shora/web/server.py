@@ -1,0 +1,97 @@
+"""Running the web interface beside the sync loop, in one event loop (shora serve)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import ipaddress
+import signal
+import socket
+from collections.abc import Callable, Iterator
+
+import uvicorn
+
+from shora.web.app import create_app
+from shora.web.state import Keeper
+
+DEFAULT_PORT = 8150
+PORTS_TO_TRY = 20  # if the default is taken (another node on this machine), the next ones
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn without its own signal handlers: shora serve stops everything itself."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port; port 0 is any, DEFAULT_PORT tries a few more."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    tries = PORTS_TO_TRY if port == DEFAULT_PORT else 1
+    for offset in range(tries):
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port + offset))
+        except OSError as exc:
+            sock.close()
+            if exc.errno != errno.EADDRINUSE or offset == tries - 1:
+                raise
+            continue
+        sock.listen(128)
+        sock.setblocking(False)
+        return sock
+    raise AssertionError("unreachable")
+
+
+def login_url(host: str, port: int, token: str) -> str:
+    shown = "127.0.0.1" if host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/login?token={token}"
+
+
+async def serve_web(
+    keeper: Keeper,
+    sock: socket.socket,
+    host: str,
+    started: Callable[[int], None],
+) -> None:
+    """Serve the pages on `sock` until SIGINT or SIGTERM; then lock the profile."""
+    port = int(sock.getsockname()[1])
+    app = create_app(keeper, host=host, port=port)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        server_header=False,
+        date_header=False,
+    )
+    server = _Uvicorn(config)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    web = asyncio.create_task(server.serve(sockets=[sock]))
+    watcher = asyncio.create_task(keeper.watch_idle())
+    started(port)
+    stop = asyncio.create_task(stopping.wait())
+    await asyncio.wait({web, stop}, return_when=asyncio.FIRST_COMPLETED)
+    server.should_exit = True
+    watcher.cancel()
+    await asyncio.gather(web, watcher, return_exceptions=True)
+    stop.cancel()
+    await keeper.lock()

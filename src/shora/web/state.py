@@ -1,0 +1,199 @@
+"""What the web server holds: the profile (locked or open), browser sessions, the
+one-time login link, the sync loop while the profile is open, and the idle lock.
+
+Every use of the node happens on the server's event loop thread (a Store is one
+connection, not shared between threads); only the passphrase's key derivation,
+which takes a second on purpose, runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import os
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shora.errors import ProfileError, ShoraError
+from shora.i18n import _
+from shora.kernel import profile
+from shora.node import Node
+from shora.sync.runner import Server
+
+FAST_KDF_ENV = "SHORA_TEST_FAST_KDF"
+FAST_KDF_LIMITS = (1, 8192)  # tests and benchmarks only, as for 'shora init --fast-kdf'
+MAX_SESSIONS = 64
+
+
+class Locked(ShoraError):
+    """The profile is locked: the page asks for the passphrase first."""
+
+
+@dataclass
+class BrowserSession:
+    """One browser that opened the login link: its cookie value and CSRF token."""
+
+    id: str
+    csrf: str
+    created: float
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """How the sync loop runs while the profile is open (the options of shora serve)."""
+
+    lan: bool = False
+    lan_address: str | None = None
+    lan_port: int = 0
+    interval: float = 30.0
+
+
+@dataclass
+class Job:
+    """A long task the browser follows with a progress bar (a bundle import)."""
+
+    id: str
+    done: int = 0  # bytes read of the bundle
+    total: int = 1
+    finished: bool = False
+    accepted: int = 0
+    duplicate: int = 0
+    refused: int = 0
+    error: str | None = None
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.finished else min(99, self.done * 100 // max(1, self.total))
+
+
+class Keeper:
+    """The web server's one profile and everything that depends on it being open."""
+
+    def __init__(
+        self,
+        home: Path,
+        *,
+        lock_after: float = 15 * 60.0,
+        sync: SyncSettings | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.home = home
+        self.lock_after = lock_after  # seconds; 0 never locks
+        self.sync = sync
+        self.clock = clock
+        self.node: Node | None = None
+        self.server: Server | None = None
+        self.server_task: asyncio.Task[None] | None = None
+        self.login_token: str | None = secrets.token_urlsafe(32)
+        self.sessions: dict[str, BrowserSession] = {}
+        self.last_activity = clock()
+        self.jobs: dict[str, Job] = {}
+        self.on_unlock: list[Callable[[Node], None]] = []
+
+    # --- the login link and browser sessions ---------------------------------------------
+
+    def login(self, token: str) -> BrowserSession | None:
+        """Spend the one-time login token; a new browser session, or None if wrong or spent."""
+        expected = self.login_token
+        if expected is None or not hmac.compare_digest(token.encode(), expected.encode()):
+            return None
+        self.login_token = None
+        return self.new_session()
+
+    def new_session(self) -> BrowserSession:
+        if len(self.sessions) >= MAX_SESSIONS:
+            oldest = min(self.sessions.values(), key=lambda s: s.created)
+            del self.sessions[oldest.id]
+        made = BrowserSession(secrets.token_urlsafe(32), secrets.token_urlsafe(32), self.clock())
+        self.sessions[made.id] = made
+        return made
+
+    def session(self, cookie: str | None) -> BrowserSession | None:
+        if not cookie:
+            return None
+        for sid, found in self.sessions.items():
+            if hmac.compare_digest(sid.encode(), cookie.encode()):
+                return found
+        return None
+
+    # --- the profile ---------------------------------------------------------------------
+
+    @property
+    def exists(self) -> bool:
+        return profile.exists(self.home)
+
+    def require_node(self) -> Node:
+        if self.node is None:
+            raise Locked(_("The profile is locked."))
+        return self.node
+
+    def touch(self) -> None:
+        self.last_activity = self.clock()
+
+    async def unlock(self, passphrase: str) -> Node:
+        """Open the profile with its passphrase and start syncing; ProfileError if wrong."""
+        if self.node is not None:
+            return self.node
+        unlocked = await asyncio.to_thread(profile.unlock, self.home, passphrase)
+        return await self._opened(unlocked)
+
+    async def create(self, passphrase: str) -> Node:
+        """Create the profile (a fresh home) and open it."""
+        if self.exists:
+            raise ProfileError(_("a profile already exists in {home}").format(home=self.home))
+        limits = FAST_KDF_LIMITS if os.environ.get(FAST_KDF_ENV) == "1" else ()
+        unlocked = await asyncio.to_thread(profile.create, self.home, passphrase, *limits)
+        return await self._opened(unlocked)
+
+    async def _opened(self, unlocked: profile.UnlockedProfile) -> Node:
+        if self.node is not None:  # another request unlocked it meanwhile
+            return self.node
+        self.node = Node(unlocked)
+        self.touch()
+        for hook in self.on_unlock:
+            hook(self.node)
+        if self.sync is not None:
+            s = self.sync
+            self.server = Server(
+                self.node,
+                lan=s.lan,
+                lan_address=s.lan_address,
+                lan_port=s.lan_port,
+                interval=s.interval,
+            )
+            await self.server.start()
+            self.server_task = asyncio.create_task(self.server.run())
+        return self.node
+
+    async def lock(self) -> None:
+        """Stop syncing, finish or cancel jobs, close the node: its keys leave memory."""
+        for job in self.jobs.values():
+            if job.task is not None and not job.task.done():
+                job.task.cancel()
+        self.jobs.clear()
+        if self.server is not None:
+            self.server.stopping.set()
+        if self.server_task is not None:
+            await asyncio.gather(self.server_task, return_exceptions=True)
+        self.server, self.server_task = None, None
+        if self.node is not None:
+            self.node.close()
+            self.node = None
+
+    def idle(self) -> bool:
+        return (
+            self.node is not None
+            and self.lock_after > 0
+            and self.clock() - self.last_activity >= self.lock_after
+        )
+
+    async def watch_idle(self, every: float = 5.0) -> None:
+        """Lock the profile once nobody has used the pages for `lock_after` seconds."""
+        while True:
+            await asyncio.sleep(every)
+            if self.idle():
+                await self.lock()

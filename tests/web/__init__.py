@@ -1,0 +1,1 @@
+"""Helpers for the web interface's tests (the tests themselves are tests/test_web_*.py)."""
