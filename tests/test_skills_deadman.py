@@ -110,6 +110,7 @@ def test_deadman_timer_checkins_overdue_and_one_alert(
         tuple(sorted([ka, kb])),
         None,
     )
+    assert safety_more.raise_alerts(c, council) == []  # c's own node does not alert about c
     # a and b notice at the same time, each offline: two alerts for one expiry.
     first = safety_more.raise_alerts(a, council)
     second = safety_more.raise_alerts(b, council)

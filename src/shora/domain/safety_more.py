@@ -91,12 +91,12 @@ def overdue(node: Node, council: bytes, now: int) -> list[Timer]:
 
 
 def raise_alerts(node: Node, council: bytes) -> list[bytes]:
-    """Write one ``safety.deadman_alert`` for each timer that has run out and has no
-    alert yet; return the new alerts' ids. Calling it again writes nothing more."""
-    _require_member(node, council)
+    """Write one ``safety.deadman_alert`` for each other member's timer that has run out
+    and has no alert yet; return the new alerts' ids. Calling it again writes nothing."""
+    me = _require_member(node, council)
     written = []
     for timer in overdue(node, council, int(node.now())):
-        if timer.alert is None:
+        if timer.alert is None and timer.member != me:  # my own node: I am here to check in
             body = ck.DeadmanAlert(timer.member, timer.timer, timer.since)
             written.append(node._append(council, "safety.deadman_alert", body))
     return written
