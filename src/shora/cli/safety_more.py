@@ -116,6 +116,12 @@ def deadman_status(session: Session, /, council_ref: str, as_json: bool) -> None
         return
     if mine is None:
         click.echo(_("You have no timer."))
+    elif mine.overdue(now):
+        click.echo(
+            _(
+                "Your timer ran out at {time}: check in ('shora checkin') to say how you are."
+            ).format(time=format_time(mine.deadline // MS))
+        )
     else:
         click.echo(
             _("Your timer runs out at {time} unless you check in.").format(
