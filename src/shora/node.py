@@ -228,7 +228,7 @@ class Node(MembershipActions):
     # --- bundles ---------------------------------------------------------------------------
 
     def envelopes(self, council: bytes | None = None, since: int = 0) -> Iterator[bytes]:
-        sql = "SELECT raw FROM envelopes WHERE created_at >= ?"
+        sql = "SELECT raw FROM envelopes WHERE created_at >= ? AND length(raw) > 0"
         params: tuple[Any, ...] = (since,)
         if council is not None:
             sql += " AND council=?"

@@ -1,9 +1,11 @@
-"""Mutual aid and safety on a node: writing areas, needs, offers, commitments,
-fulfilments, check-ins, roll calls and alerts, and reading them back through the pure
-reducers of `shora.domain.aid_reduce`. See docs/aid.md.
+"""Mutual aid on a node: writing areas, needs, offers, commitments, fulfilments,
+cancellations and private notes, and reading them back through the pure reducers of
+`shora.domain.aid_reduce`. Safety (check-ins, roll calls, alerts) is in
+`shora.domain.aid_safety`, re-exported here. See docs/aid.md.
 
 Writers check what they can before writing (in the person's language); the reducers
-decide what counts. Readers use only valid events (``valid=1``).
+decide what counts. Readers use only valid events (``valid=1``); sealed needs and notes
+are opened for this node's member where it is a recipient, and stay opaque otherwise.
 """
 
 from __future__ import annotations
@@ -11,20 +13,45 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from shora.domain import aid_kinds as ak
-from shora.domain import matching
+from shora.domain import matching, restricted
 from shora.domain.aid_reduce import (
     AidState,
-    AlertState,
     AreasState,
     ItemState,
-    RollcallState,
+    NoteState,
+    OpenedNeed,
+    OpenedNote,
     propose,
     reduce_aid,
-    reduce_alert,
     reduce_areas,
-    reduce_rollcall,
     well_formed,
+)
+from shora.domain.aid_safety import (  # the safety API, re-exported
+    alert as alert,
+)
+from shora.domain.aid_safety import (
+    alerts as alerts,
+)
+from shora.domain.aid_safety import (
+    checkin as checkin,
+)
+from shora.domain.aid_safety import (
+    confirm_alert as confirm_alert,
+)
+from shora.domain.aid_safety import (
+    find_alert as find_alert,
+)
+from shora.domain.aid_safety import (
+    retract_alert as retract_alert,
+)
+from shora.domain.aid_safety import (
+    rollcall as rollcall,
+)
+from shora.domain.aid_safety import (
+    rollcall_state as rollcall_state,
 )
 from shora.domain.decisions import MIN_ID_PREFIX, _require_member, _views
 from shora.domain.decisions_reduce import EventView
@@ -36,20 +63,67 @@ if TYPE_CHECKING:
 
 _AID = tuple(ak.AID_KINDS)
 AREA_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+NEED_PURPOSE = b"aid.need"
+NOTE_PURPOSE = b"aid.note"
+_need_decoder = msgspec.msgpack.Decoder(ak.Need)
+_note_decoder = msgspec.msgpack.Decoder(ak.NoteText)
 
 
-def _aid_events(node: Node, council: bytes) -> list[Any]:
+def _opened(opener: restricted.Opener, e: EventView) -> EventView:
+    """A sealed need or note opened for this member (or left as it is)."""
+    if e.kind == "aid.need_sealed":
+        plain = opener.open(e.body.sealed, NEED_PURPOSE, e.author)
+        need = None if plain is None else _decode(_need_decoder, plain)
+        return EventView(e.id, e.author, e.clock, e.time, e.kind, OpenedNeed(e.body, need))
+    if e.kind == "aid.note":
+        plain = opener.open(e.body.sealed, NOTE_PURPOSE, e.author)
+        note = None if plain is None else _decode(_note_decoder, plain)
+        text = None if note is None else note.text
+        return EventView(e.id, e.author, e.clock, e.time, e.kind, OpenedNote(e.body, text))
+    return e
+
+
+def _decode(decoder: msgspec.msgpack.Decoder[Any], plain: bytes) -> Any:
+    try:
+        return decoder.decode(plain)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None  # sealed by a member, but not a valid body: it does not count
+
+
+def _aid_events(node: Node, council: bytes) -> list[EventView]:
     marks = ",".join("?" * len(_AID))
-    return _views(node, f"council=? AND kind IN ({marks})", (council, *_AID))
+    views = _views(node, f"council=? AND kind IN ({marks})", (council, *_AID))
+    if not any(v.kind in ("aid.need_sealed", "aid.note") for v in views):
+        return views
+    opener = restricted.Opener(node, council)
+    return [_opened(opener, v) for v in views]
 
 
 def state(node: Node, council: bytes, now: int) -> AidState:
-    """The council's whole aid state at `now` (unix seconds)."""
+    """The council's whole aid state at `now` (unix seconds), as this member may see it."""
     return reduce_aid(_aid_events(node, council), now)
 
 
 def areas(node: Node, council: bytes) -> AreasState | None:
-    return reduce_areas(_views(node, "council=? AND kind='aid.areas'", (council,)))
+    """The council's map: the latest `aid.areas` that counts (see `areas_may_count`)."""
+    made = _views(node, "council=? AND kind='aid.areas'", (council,))
+    return reduce_areas(areas_that_count(node, council, made))
+
+
+def areas_that_count(node: Node, council: bytes, made: list[EventView]) -> list[EventView]:
+    """The rule for who may set the areas, decided on each event's causal state: the
+    first `aid.areas` of the council (by clock, id) counts whoever wrote it; after that,
+    only one whose author held the coordinator role, as the author saw the council, at
+    the time they claim."""
+    ordered = sorted(made, key=lambda e: e.order)
+    projection = node.ingestor.projection
+    return [
+        e
+        for i, e in enumerate(ordered)
+        if i == 0
+        or e.author
+        in projection.causal_state(council, e.id).role_holders(restricted.COORDINATOR, e.time)
+    ]
 
 
 def _filter(
@@ -101,13 +175,23 @@ def match(node: Node, council: bytes, now: int) -> matching.Proposal:
     return propose(state(node, council, now), now)
 
 
+def notes(node: Node, council: bytes, need: bytes) -> list[NoteState]:
+    """The private notes on a need, oldest first (text None where not for us)."""
+    found = state(node, council, int(node.now())).notes.get(need, [])
+    return sorted(found, key=lambda n: (n.time, n.id))
+
+
 def find_item(node: Node, council: bytes, ref: str, now: int, kind: str | None = None) -> bytes:
     """A need, offer or commitment by its id or a prefix of it (at least 6 hex digits)."""
     ref = ref.strip().lower()
     if len(ref) < MIN_ID_PREFIX:
         raise InvalidInput(_("give at least 6 digits of the id"))
     st = state(node, council, now)
-    pools: dict[str, Any] = {"need": st.needs, "offer": st.offers, "commitment": st.commitments}
+    pools: dict[str, Any] = {
+        "need": {**st.needs, **st.hidden},
+        "offer": st.offers,
+        "commitment": st.commitments,
+    }
     found = [
         i
         for name, pool in pools.items()
@@ -124,8 +208,12 @@ def find_item(node: Node, council: bytes, ref: str, now: int, kind: str | None =
 
 
 def set_areas(node: Node, council: bytes, body: ak.Areas) -> bytes:
-    """Replace the council's map of areas."""
-    _require_member(node, council)
+    """Replace the council's map of areas (a coordinator's job once there is one)."""
+    me = _require_member(node, council)
+    if areas(node, council) is not None:
+        final = node.ingestor.projection.final_state(council)
+        if me not in final.role_holders(restricted.COORDINATOR, int(node.now() * 1000)):
+            raise NotAllowed(_("only a coordinator can change the council's areas"))
     ids = [a.id for a in body.areas]
     for area in ids:
         if not AREA_ID.fullmatch(area):
@@ -143,7 +231,7 @@ def set_areas(node: Node, council: bytes, body: ak.Areas) -> bytes:
     return node._append(council, "aid.areas", body)
 
 
-def _check_area(node: Node, council: bytes, area: str) -> None:
+def check_area(node: Node, council: bytes, area: str) -> None:
     known = areas(node, council)
     if known is None:
         raise InvalidInput(_("this council has no areas yet: define them with 'shora areas'"))
@@ -163,14 +251,22 @@ def _check_item(node: Node, council: bytes, body: ak.Need | ak.Offer) -> None:
         if body.category == "blood":
             raise InvalidInput(_("blood needs a blood group"))
         raise InvalidInput(_("only medicine and blood carry details"))
-    _check_area(node, council, body.area)
+    check_area(node, council, body.area)
     if body.expires is not None and body.expires <= int(node.now()):
         raise InvalidInput(_("the expiry must be in the future"))
 
 
 def post_need(node: Node, council: bytes, body: ak.Need) -> bytes:
+    """Post a need; one of restricted visibility is sealed to its audience and author."""
     _check_item(node, council, body)
-    return node._append(council, "aid.need", body)
+    if body.visibility == "council":
+        return node._append(council, "aid.need", body)
+    sealed = restricted.seal_for(
+        node, council, body.visibility, msgspec.msgpack.encode(body), NEED_PURPOSE
+    )
+    return node._append(
+        council, "aid.need_sealed", ak.SealedNeed(body.visibility, sealed, body.expires)
+    )
 
 
 def post_offer(node: Node, council: bytes, body: ak.Offer) -> bytes:
@@ -180,14 +276,18 @@ def post_offer(node: Node, council: bytes, body: ak.Offer) -> bytes:
 
 def commit(node: Node, council: bytes, need: bytes, offer: bytes, quantity: int) -> bytes:
     """Confirm (part of) a match: this offer serves this need."""
-    _require_member(node, council)
+    me = _require_member(node, council)
     now = int(node.now())
     st = state(node, council, now)
     n, o = st.needs.get(need), st.offers.get(offer)
+    if need in st.hidden:
+        raise NotAllowed(_("only the people this need is shown to can commit to it"))
     if n is None or o is None:
         raise NotFound(_("no such need or offer in this council"))
     if not (n.open and o.open):
         raise NotAllowed(_("this need or offer is no longer open"))
+    if n.audience != "council" and me not in n.recipients:
+        raise NotAllowed(_("only the people this need is shown to can commit to it"))
     before = len(st.commitments)
     if quantity > min(n.remaining, o.remaining):
         raise InvalidInput(
@@ -195,18 +295,17 @@ def commit(node: Node, council: bytes, need: bytes, offer: bytes, quantity: int)
                 quantity=min(n.remaining, o.remaining)
             )
         )
-    trial = reduce_aid(
-        [*_aid_events(node, council), _trial_commit(need, offer, quantity, n.clock, o.clock)], now
+    trial = EventView(
+        b"\xff" * 32,
+        me,
+        max(n.clock, o.clock) + 1,
+        0,
+        "aid.commit",
+        ak.Commit(need, offer, quantity),
     )
-    if len(trial.commitments) == before:
+    if len(reduce_aid([*_aid_events(node, council), trial], now).commitments) == before:
         raise InvalidInput(_("this offer cannot serve this need"))
     return node._append(council, "aid.commit", ak.Commit(need, offer, quantity))
-
-
-def _trial_commit(need: bytes, offer: bytes, quantity: int, *clocks: int) -> EventView:
-    return EventView(
-        b"\xff" * 32, b"", max(clocks) + 1, 0, "aid.commit", ak.Commit(need, offer, quantity)
-    )
 
 
 def fulfil(
@@ -241,6 +340,7 @@ def fulfil(
 def cancel(
     node: Node, council: bytes, target: bytes, reason: str = "", duplicate_of: bytes | None = None
 ) -> bytes:
+    """Withdraw your need or offer, or mark it a duplicate of another of the same kind."""
     me = _require_member(node, council)
     st = state(node, council, int(node.now()))
     item = st.needs.get(target) or st.offers.get(target)
@@ -248,97 +348,41 @@ def cancel(
         raise NotFound(_("no such need or offer in this council"))
     if item.author != me:
         raise NotAllowed(_("only its author can withdraw a need or an offer"))
+    if item.cancelled is not None:
+        raise NotAllowed(_("this was already withdrawn"))
+    if duplicate_of is not None:
+        pool = st.needs if item.kind == "need" else st.offers
+        if duplicate_of == target or duplicate_of not in pool:
+            raise InvalidInput(
+                _("a duplicate points to another {kind} of this council").format(
+                    kind=_("need") if item.kind == "need" else _("offer")
+                )
+            )
     return node._append(council, "aid.cancel", ak.Cancel(target, reason, duplicate_of))
 
 
-# --- safety -----------------------------------------------------------------------------
-
-
-def checkin(node: Node, council: bytes, status: str, area: str | None = None) -> bytes:
-    _require_member(node, council)
-    if status not in ak.CHECKIN_STATUSES:
-        raise InvalidInput(
-            _("a check-in is one of: {statuses}").format(statuses=", ".join(ak.CHECKIN_STATUSES))
-        )
-    if area is not None:
-        _check_area(node, council, area)
-    return node._append(council, "safety.checkin", ak.Checkin(status, area))  # type: ignore[arg-type]
-
-
-def rollcall(node: Node, council: bytes, area: str | None = None) -> bytes:
-    _require_member(node, council)
-    if area is not None:
-        _check_area(node, council, area)
-    return node._append(council, "safety.rollcall", ak.Rollcall(area))
-
-
-def _members(node: Node, council: bytes) -> frozenset[bytes]:
-    return frozenset(node.ingestor.projection.final_state(council).active_members())
-
-
-def rollcall_state(node: Node, council: bytes, call: bytes | None = None) -> RollcallState:
-    """A roll call (the latest one if None): who answered and who did not."""
-    calls = _views(node, "council=? AND kind='safety.rollcall'", (council,))
-    if call is not None:
-        calls = [c for c in calls if c.id == call]
-    if not calls:
-        raise NotFound(_("there is no roll call in this council"))
-    latest = max(calls, key=lambda c: (c.time, c.order))
-    checkins = _views(node, "council=? AND kind='safety.checkin'", (council,))
-    return reduce_rollcall(latest, _members(node, council), checkins)
-
-
-def alert(
-    node: Node, council: bytes, kind: str, area: str, expires: int | None = None, note: str = ""
-) -> bytes:
-    _require_member(node, council)
-    if kind not in ak.ALERT_KINDS:
-        raise InvalidInput(_("an alert is one of: {kinds}").format(kinds=", ".join(ak.ALERT_KINDS)))
-    _check_area(node, council, area)
-    if expires is not None and expires <= int(node.now()):
-        raise InvalidInput(_("the expiry must be in the future"))
-    return node._append(council, "safety.alert", ak.Alert(kind, area, expires, note))  # type: ignore[arg-type]
-
-
-def alerts(node: Node, council: bytes, now: int, *, active_only: bool = True) -> list[AlertState]:
-    """The council's alerts, newest first; only active ones (not expired, not
-    retracted) unless `active_only` is False."""
-    made = _views(node, "council=? AND kind='safety.alert'", (council,))
-    related = _views(
-        node,
-        "council=? AND kind IN ('safety.alert_confirm', 'safety.alert_retract')",
-        (council,),
-    )
-    states = [reduce_alert(a, related) for a in made]
-    states.sort(key=lambda a: (-a.time, a.id))
-    return [a for a in states if a.active(now) or not active_only]
-
-
-def find_alert(node: Node, council: bytes, ref: str) -> AlertState:
-    ref = ref.strip().lower()
-    if len(ref) < MIN_ID_PREFIX:
-        raise InvalidInput(_("give at least 6 digits of the id"))
-    found = [a for a in alerts(node, council, 0, active_only=False) if a.id.hex().startswith(ref)]
-    if len(found) != 1:
-        raise NotFound(_("no single alert here has an id starting {id}").format(id=ref))
-    return found[0]
-
-
-def confirm_alert(node: Node, council: bytes, alert_id: bytes) -> bytes:
+def add_note(node: Node, council: bytes, need: bytes, text: str) -> bytes:
+    """A private note on a need (an address, a door code), sealed to the people handling
+    it now: the need's author and audience, the coordinators, and whoever committed an
+    offer to it (and those offers' authors). Someone who commits later needs a new note."""
     me = _require_member(node, council)
-    found = [a for a in alerts(node, council, 0, active_only=False) if a.id == alert_id]
-    if not found:
-        raise NotFound(_("no such alert in this council"))
-    if found[0].author == me:
-        raise NotAllowed(_("you wrote this alert; someone else must confirm it"))
-    return node._append(council, "safety.alert_confirm", ak.AlertConfirm(alert_id))
-
-
-def retract_alert(node: Node, council: bytes, alert_id: bytes) -> bytes:
-    me = _require_member(node, council)
-    found = [a for a in alerts(node, council, 0, active_only=False) if a.id == alert_id]
-    if not found:
-        raise NotFound(_("no such alert in this council"))
-    if found[0].author != me:
-        raise NotAllowed(_("only the alert's author can retract it"))
-    return node._append(council, "safety.alert_retract", ak.AlertRetract(alert_id))
+    text = text.strip()
+    if not text:
+        raise InvalidInput(_("a note needs some text"))
+    if len(text) > ak.MAX_NOTE:
+        raise InvalidInput(_("a note is at most {n} characters").format(n=ak.MAX_NOTE))
+    st = state(node, council, int(node.now()))
+    item = st.needs.get(need)
+    if item is None:
+        raise NotFound(_("no such need in this council"))
+    handlers = {item.author, *item.recipients}
+    for c in st.commitments.values():
+        if c.need == need:
+            handlers |= {c.author, st.offers[c.offer].author}
+    final = node.ingestor.projection.final_state(council)
+    coordinators = final.role_holders(restricted.COORDINATOR, int(node.now() * 1000))
+    if me not in handlers | coordinators:
+        raise NotAllowed(_("only the people handling this need can add a note to it"))
+    plain = msgspec.msgpack.encode(ak.NoteText(text))
+    sealed = restricted.seal_for(node, council, "coordinators", plain, NOTE_PURPOSE, handlers)
+    return node._append(council, "aid.note", ak.Note(need, sealed))

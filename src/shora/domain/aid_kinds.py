@@ -13,6 +13,7 @@ from typing import Annotated, Literal, get_args
 import msgspec
 
 from shora.domain.aid_taxonomy import Category
+from shora.domain.restricted import Audience, Sealed
 from shora.kernel.events import Bytes32, register_kind
 
 MAX_AREAS = 500
@@ -48,7 +49,8 @@ UrgencyName = Literal["immediate", "urgent", "soon", "routine"]
 URGENCIES: tuple[str, ...] = get_args(UrgencyName)
 BloodGroupName = Literal["O-", "O+", "A-", "A+", "B-", "B+", "AB-", "AB+"]
 BLOOD_GROUPS: tuple[str, ...] = get_args(BloodGroupName)
-Visibility = Literal["council", "coordinators"]
+MAX_NOTE = 2000
+Visibility = Audience  # the older name, kept for the modules that import it
 
 CheckinStatus = Literal["safe", "need_help", "injured"]
 CHECKIN_STATUSES: tuple[str, ...] = get_args(CheckinStatus)
@@ -109,7 +111,7 @@ class Need(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     area: AreaId
     needed_by: UnixTime | None = None
     expires: UnixTime | None = None
-    visibility: Visibility = "council"
+    visibility: Audience = "council"  # or "coordinators", "role:NAME": see SealedNeed
 
 
 class Offer(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -152,6 +154,30 @@ class Cancel(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     duplicate_of: Bytes32 | None = None
 
 
+class SealedNeed(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A need only some members can read (kind ``aid.need_sealed``): `sealed` holds the
+    msgpack of a `Need` whose visibility is `audience` and whose expiry is `expires`.
+    Everyone sees the audience, the expiry (so every device forgets it on time) and who
+    the recipients are; nothing else."""
+
+    audience: Audience
+    sealed: Sealed
+    expires: UnixTime | None = None
+
+
+class NoteText(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What a private note says (sealed): the only place a street address may appear."""
+
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NOTE)]
+
+
+class Note(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A private note on a need (kind ``aid.note``), sealed to the people handling it."""
+
+    need: Bytes32
+    sealed: Sealed
+
+
 class Checkin(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     status: CheckinStatus
     area: AreaId | None = None
@@ -185,6 +211,8 @@ AID_KINDS: dict[str, type[msgspec.Struct]] = {
     "aid.commit": Commit,
     "aid.fulfil": Fulfil,
     "aid.cancel": Cancel,
+    "aid.need_sealed": SealedNeed,
+    "aid.note": Note,
 }
 SAFETY_KINDS: dict[str, type[msgspec.Struct]] = {
     "safety.checkin": Checkin,
@@ -194,14 +222,18 @@ SAFETY_KINDS: dict[str, type[msgspec.Struct]] = {
     "safety.alert_retract": AlertRetract,
 }
 
+# Everything but the map is a leaf: nothing names it as a parent, so a node can forget
+# an expired need, offer, alert or check-in completely (see shora.domain.aid_forget).
 register_kind("aid.areas", Areas)
-register_kind("aid.need", Need)
-register_kind("aid.offer", Offer)
-register_kind("aid.commit", Commit, ref=lambda body: body.need)
-register_kind("aid.fulfil", Fulfil, ref=lambda body: body.need or body.commitment)
-register_kind("aid.cancel", Cancel, ref=lambda body: body.target)
-register_kind("safety.checkin", Checkin)
-register_kind("safety.rollcall", Rollcall)
-register_kind("safety.alert", Alert)
-register_kind("safety.alert_confirm", AlertConfirm, ref=lambda body: body.alert)
-register_kind("safety.alert_retract", AlertRetract, ref=lambda body: body.alert)
+register_kind("aid.need", Need, leaf=True)
+register_kind("aid.need_sealed", SealedNeed, leaf=True)
+register_kind("aid.offer", Offer, leaf=True)
+register_kind("aid.commit", Commit, ref=lambda body: body.need, leaf=True)
+register_kind("aid.fulfil", Fulfil, ref=lambda body: body.need or body.commitment, leaf=True)
+register_kind("aid.cancel", Cancel, ref=lambda body: body.target, leaf=True)
+register_kind("aid.note", Note, ref=lambda body: body.need, leaf=True)
+register_kind("safety.checkin", Checkin, leaf=True)
+register_kind("safety.rollcall", Rollcall, leaf=True)
+register_kind("safety.alert", Alert, leaf=True)
+register_kind("safety.alert_confirm", AlertConfirm, ref=lambda body: body.alert, leaf=True)
+register_kind("safety.alert_retract", AlertRetract, ref=lambda body: body.alert, leaf=True)

@@ -9,13 +9,21 @@ holding the same events computes the same state:
   name and dose, cold chain, red-cell groups) and neither was cancelled before it; it
   counts for at most what is left of the need and of the offer at its place in
   (clock, id) order (an inexhaustible or recurring offer is never used up);
+* a commitment to a need of restricted visibility counts only if its author is one of
+  the need's recipients (its author or the audience it was sealed to): only they can
+  see the need. A member who cannot open the need counts such a commitment against
+  the offer alone;
 * a fulfilment counts up to what is left of its commitment (or of its need);
-* a cancellation counts only from the need's or offer's author; the first one wins.
+* a cancellation counts only from the need's or offer's author; the first one wins;
+* a private note counts if its need is known (readable or not).
+
+Sealed needs and notes reach the reducer opened (`OpenedNeed`, `OpenedNote`) for the
+member this node holds, or as they were written when the member is not a recipient.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Set
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from shora.domain import aid_kinds as ak
@@ -89,6 +97,8 @@ class ItemState:
     cancel_order: tuple[int, bytes] | None = None
     expired: bool = False
     not_yet: bool = False  # offer: before available_from
+    audience: str = "council"
+    recipients: frozenset[bytes] = frozenset()  # restricted needs: who can read it
 
     @property
     def quantity(self) -> int:
@@ -134,17 +144,90 @@ class CommitmentState:
     fulfilled: int
 
 
+@dataclass(frozen=True, slots=True)
+class OpenedNeed:
+    """A sealed need as this node sees it: `need` is None if it is not for us."""
+
+    outer: ak.SealedNeed
+    need: ak.Need | None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedNote:
+    outer: ak.Note
+    text: str | None  # None: not for us
+
+
+@dataclass(slots=True)
+class HiddenNeed:
+    """A need this member may not read: who wrote it, for whom, until when."""
+
+    id: bytes
+    author: bytes
+    clock: int
+    time: int
+    audience: str
+    recipients: frozenset[bytes]
+    expires: int | None
+    committed: int = 0
+
+    def expired(self, now: int) -> bool:
+        return self.expires is not None and self.expires <= now
+
+
+@dataclass(frozen=True, slots=True)
+class NoteState:
+    id: bytes
+    need: bytes
+    author: bytes
+    time: int  # ms, claimed
+    recipients: frozenset[bytes]
+    text: str | None  # None: not for us
+
+
 @dataclass(slots=True)
 class AidState:
     areas: AreasState | None
     needs: dict[bytes, ItemState] = field(default_factory=dict)
     offers: dict[bytes, ItemState] = field(default_factory=dict)
     commitments: dict[bytes, CommitmentState] = field(default_factory=dict)
+    hidden: dict[bytes, HiddenNeed] = field(default_factory=dict)
+    notes: dict[bytes, list[NoteState]] = field(default_factory=dict)  # need -> notes
     ignored: int = 0  # events that do not count (wrong author, incompatible, nothing left)
 
 
 def _item(e: EventView, kind: str) -> ItemState:
     return ItemState(e.id, kind, e.author, e.clock, e.time, e.body)
+
+
+def _sealed_need(state: AidState, e: EventView) -> None:
+    body = e.body
+    outer: ak.SealedNeed = body.outer if isinstance(body, OpenedNeed) else body
+    need = body.need if isinstance(body, OpenedNeed) else None
+    recipients = outer.sealed.recipients
+    if outer.audience == "council" or e.author not in recipients:
+        state.ignored += 1
+    elif need is None:
+        state.hidden[e.id] = HiddenNeed(
+            e.id, e.author, e.clock, e.time, outer.audience, recipients, outer.expires
+        )
+    elif need.visibility != outer.audience or need.expires != outer.expires:
+        state.ignored += 1  # the sealed need must say what its envelope says
+    else:
+        item = ItemState(e.id, "need", e.author, e.clock, e.time, need)
+        item.audience, item.recipients = outer.audience, recipients
+        state.needs[e.id] = item
+
+
+def _note(state: AidState, e: EventView) -> None:
+    body = e.body
+    outer: ak.Note = body.outer if isinstance(body, OpenedNote) else body
+    text = body.text if isinstance(body, OpenedNote) else None
+    if outer.need not in state.needs and outer.need not in state.hidden:
+        state.ignored += 1
+        return
+    note = NoteState(e.id, outer.need, e.author, e.time, outer.sealed.recipients, text)
+    state.notes.setdefault(outer.need, []).append(note)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +255,12 @@ def reduce_aid(events: Iterable[EventView], now: int) -> AidState:
     state = AidState(reduce_areas(unique))
     for e in unique:
         if e.kind == "aid.need":
-            state.needs[e.id] = _item(e, "need")
+            if e.body.visibility == "council":
+                state.needs[e.id] = _item(e, "need")
+            else:  # a restricted need is never written in the clear
+                state.ignored += 1
+        elif e.kind == "aid.need_sealed":
+            _sealed_need(state, e)
         elif e.kind == "aid.offer":
             state.offers[e.id] = _item(e, "offer")
     for e in unique:  # cancellations: by the author, the first one counts
@@ -190,6 +278,8 @@ def reduce_aid(events: Iterable[EventView], now: int) -> AidState:
             _commit(state, e)
         elif e.kind == "aid.fulfil":
             _fulfil(state, e)
+        elif e.kind == "aid.note":
+            _note(state, e)
     for item in (*state.needs.values(), *state.offers.values()):
         expires = item.body.expires
         item.expired = expires is not None and expires <= now
@@ -201,6 +291,13 @@ def reduce_aid(events: Iterable[EventView], now: int) -> AidState:
 def _commit(state: AidState, e: EventView) -> None:
     body: ak.Commit = e.body
     need, offer = state.needs.get(body.need), state.offers.get(body.offer)
+    hidden = state.hidden.get(body.need)
+    if hidden is not None:
+        _commit_hidden(state, e, hidden, offer)
+        return
+    if need is not None and need.audience != "council" and e.author not in need.recipients:
+        state.ignored += 1
+        return
     if (
         need is None
         or offer is None
@@ -220,6 +317,24 @@ def _commit(state: AidState, e: EventView) -> None:
     state.commitments[e.id] = CommitmentState(e.id, e.author, need.id, offer.id, quantity, 0)
 
 
+def _commit_hidden(
+    state: AidState, e: EventView, hidden: HiddenNeed, offer: ItemState | None
+) -> None:
+    """A commitment to a need we cannot read: counted against the offer alone."""
+    body: ak.Commit = e.body
+    if offer is None or not _before_cancel(offer, e) or e.author not in hidden.recipients:
+        state.ignored += 1
+        return
+    quantity = min(body.quantity, offer.remaining)
+    if quantity <= 0:
+        state.ignored += 1
+        return
+    hidden.committed += quantity
+    if not offer.endless:
+        offer.committed += quantity
+    state.commitments[e.id] = CommitmentState(e.id, e.author, hidden.id, offer.id, quantity, 0)
+
+
 def _fulfil(state: AidState, e: EventView) -> None:
     body: ak.Fulfil = e.body
     if body.commitment is not None:
@@ -234,7 +349,8 @@ def _fulfil(state: AidState, e: EventView) -> None:
         state.commitments[c.id] = CommitmentState(
             c.id, c.author, c.need, c.offer, c.quantity, c.fulfilled + quantity
         )
-        state.needs[c.need].fulfilled += quantity
+        if c.need in state.needs:
+            state.needs[c.need].fulfilled += quantity
     elif body.need is not None and body.need in state.needs:
         need = state.needs[body.need]
         quantity = min(body.quantity, need.remaining)
@@ -288,99 +404,3 @@ def propose(state: AidState, now: int) -> matching.Proposal:
         state.areas.map() if state.areas is not None else (lambda a, b: 0 if a == b else None)
     )
     return matching.propose(needs, offers, distance, now)
-
-
-# --- safety ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RollcallState:
-    id: bytes
-    author: bytes
-    time: int  # ms, claimed
-    area: str | None
-    answered: tuple[tuple[bytes, str], ...]  # (member, latest status since the call)
-    not_answered: tuple[bytes, ...]
-
-
-def latest_checkins(checkins: Iterable[EventView]) -> dict[bytes, EventView]:
-    """Each member's latest check-in, by claimed time then (clock, id)."""
-    latest: dict[bytes, EventView] = {}
-    for e in sorted({c.id: c for c in checkins}.values(), key=lambda e: (e.time, e.order)):
-        latest[e.author] = e
-    return latest
-
-
-def reduce_rollcall(
-    call: EventView, members: Set[bytes], checkins: Iterable[EventView]
-) -> RollcallState:
-    """Who answered (checked in at or after the call) and who did not.
-
-    The eligible members are `members` (the active ones), for an area roll call only
-    those whose latest check-in naming an area named this one, or who answered it.
-    """
-    ordered = sorted({c.id: c for c in checkins}.values(), key=lambda e: (e.time, e.order))
-    area: str | None = call.body.area
-    after = latest_checkins(c for c in ordered if c.time >= call.time)
-    eligible = set(members)
-    if area is not None:
-        last_area: dict[bytes, str] = {}
-        for c in ordered:
-            if c.body.area is not None:
-                last_area[c.author] = c.body.area
-        eligible = {m for m in members if last_area.get(m) == area}
-    answered = tuple((m, after[m].body.status) for m in sorted(after) if m in eligible)
-    done = {m for m, _ in answered}
-    return RollcallState(
-        call.id,
-        call.author,
-        call.time,
-        area,
-        answered,
-        tuple(sorted(eligible - done)),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class AlertState:
-    id: bytes
-    author: bytes
-    time: int  # ms, claimed
-    kind: str
-    area: str
-    note: str
-    expires: int  # unix seconds
-    retracted: bool
-    confirmers: tuple[bytes, ...]
-
-    @property
-    def confidence(self) -> int:
-        return len(self.confirmers)
-
-    def active(self, now: int) -> bool:
-        return not self.retracted and now < self.expires
-
-
-def reduce_alert(alert: EventView, events: Iterable[EventView]) -> AlertState:
-    """An alert with its confirmations (distinct members other than its author) and
-    whether its author retracted it."""
-    body: ak.Alert = alert.body
-    related = [e for e in events if getattr(e.body, "alert", None) == alert.id]
-    confirmers = sorted(
-        {e.author for e in related if e.kind == "safety.alert_confirm" and e.author != alert.author}
-    )
-    retracted = any(e.kind == "safety.alert_retract" and e.author == alert.author for e in related)
-    expires = (
-        body.expires if body.expires is not None else alert.time // MS + ak.ALERT_DEFAULT_SECONDS
-    )
-    return AlertState(
-        alert.id,
-        alert.author,
-        alert.time,
-        body.kind,
-        body.area,
-        body.note,
-        expires,
-        retracted,
-        tuple(confirmers),
-    )

@@ -62,16 +62,25 @@ class SignedInner(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_f
 _SCHEMAS: dict[str, type[msgspec.Struct]] = {}
 _DECODERS: dict[str, msgspec.msgpack.Decoder[Any]] = {}
 _REFS: dict[str, Callable[[Any], bytes | None]] = {}
+# Kinds whose events writers never name as parents, so that a node may forget them
+# entirely (envelope and body) without leaving a gap in anybody's history.
+LEAF_KINDS: set[str] = set()
 _encoder = msgspec.msgpack.Encoder()
 
 
 def register_kind(
-    kind: str, schema: type[msgspec.Struct], ref: Callable[[Any], bytes | None] | None = None
+    kind: str,
+    schema: type[msgspec.Struct],
+    ref: Callable[[Any], bytes | None] | None = None,
+    *,
+    leaf: bool = False,
 ) -> None:
     """Domain modules add their kinds here; the envelope and inner format never change.
 
     `ref` names what an event is about (a thread, a proposal, a need), so that the
     store can index events by it and a domain can fold just one subject's events.
+    A `leaf` kind never becomes a head, so no later event names it as a parent: it can
+    be forgotten on purpose (docs/protocol.md §3.1).
     """
     if kind in _SCHEMAS and _SCHEMAS[kind] is not schema:
         raise ValueError(f"kind {kind} registered twice")
@@ -79,6 +88,8 @@ def register_kind(
     _DECODERS[kind] = msgspec.msgpack.Decoder(schema)
     if ref is not None:
         _REFS[kind] = ref
+    if leaf:
+        LEAF_KINDS.add(kind)
 
 
 def event_ref(kind: str, body: Any) -> bytes | None:

@@ -25,6 +25,7 @@ from shora.errors import (
 )
 from shora.kernel import crypto, keys, kinds, membership, nip01
 from shora.kernel.events import (
+    LEAF_KINDS,
     SHORA_KIND,
     WELCOME_KIND,
     Opened,
@@ -432,9 +433,10 @@ class Ingestor:
                 int(valid),
             ),
         )
-        for parent in p.parents:
-            w.heads[(council, parent)] = False
-        w.heads[(council, opened.inner_id)] = True
+        if p.kind not in LEAF_KINDS:  # a leaf is nobody's parent: the heads stay as they are
+            for parent in p.parents:
+                w.heads[(council, parent)] = False
+            w.heads[(council, opened.inner_id)] = True
         self._meta[opened.inner_id] = _Meta(p.clock, mset_id, is_state)
         report.accepted += 1
         report.councils.add(council)

@@ -68,18 +68,19 @@ class NodeEnvelopes:
         where, params = _where(flt)
         n = min(limit, int(flt.get("limit", limit)), MAX_QUERY)
         rows = self.node.store.rows(
-            f"SELECT raw FROM envelopes WHERE {where} "  # noqa: S608
+            f"SELECT raw FROM envelopes WHERE {where} AND length(raw) > 0 "  # noqa: S608
             "ORDER BY created_at DESC, id LIMIT ?",
             (*params, n),
         )
         return [bytes(raw) for (raw,) in rows]
 
     def get(self, ids: Iterable[bytes]) -> list[bytes]:
-        """The raw envelopes with these ids that we hold (to send to a peer)."""
+        """The raw envelopes with these ids that we hold (to send to a peer). A forgotten
+        envelope (empty: see shora.domain.aid_forget) counts as held but is never sent."""
         found = []
         for eid in ids:
             raw = self.node.store.one("SELECT raw FROM envelopes WHERE id=?", (eid,))
-            if raw is not None:
+            if raw:
                 found.append(bytes(raw))
         return found
 

@@ -125,7 +125,8 @@ def difference(view: NodeEnvelopes, summary: Summary) -> Iterator[bytes]:
     ours = _buckets(view, authors)
     for author, hour in sorted(key for key, value in ours.items() if theirs.get(key) != value):
         for (raw,) in store.rows(
-            "SELECT raw FROM envelopes WHERE pubkey=? AND created_at >= ? AND created_at < ?",
+            "SELECT raw FROM envelopes WHERE pubkey=? AND created_at >= ? AND created_at < ? "
+            "AND length(raw) > 0",
             (author, hour * HOUR, (hour + 1) * HOUR),
         ):
             yield bytes(raw)

@@ -1,0 +1,153 @@
+"""The council's map and what it shares: ``shora areas | summary | forget``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from shora.domain import aid, aid_summary
+from shora.domain import aid_kinds as ak
+from shora.domain.aid_forget import forget_expired
+from shora.errors import InvalidInput
+from shora.i18n import N_, _, normalize_digits, number
+
+from .aid_items import JSON_HELP, open_node
+from .aid_labels import label
+from .councils import COUNCIL_HELP
+from .output import print_json, table
+from .session import Session, pass_session
+
+
+def parse_edge(text: str) -> ak.Edge:
+    """AREA:AREA or AREA:AREA:LENGTH (Persian digits accepted)."""
+    parts = normalize_digits(text).split(":")
+    if len(parts) not in (2, 3) or (len(parts) == 3 and not parts[2].strip().isdigit()):
+        raise InvalidInput(
+            _("an edge is AREA:AREA or AREA:AREA:LENGTH, not {value}").format(value=text)
+        )
+    length = int(parts[2]) if len(parts) == 3 else 1
+    if not 1 <= length <= 100_000:
+        raise InvalidInput(_("an edge's length is at least 1 and at most 100000"))
+    a, b = parts[0].strip().lower(), parts[1].strip().lower()
+    if not (aid.AREA_ID.fullmatch(a) and aid.AREA_ID.fullmatch(b)):
+        raise InvalidInput(
+            _("an edge is AREA:AREA or AREA:AREA:LENGTH, not {value}").format(value=text)
+        )
+    return ak.Edge(a, b, length)
+
+
+def parse_area(text: str) -> ak.Area:
+    """ID=NAME."""
+    key, sep, name = text.partition("=")
+    key, name = key.strip().lower(), name.strip()
+    if not sep or not name or not key or len(name) > 200:
+        raise InvalidInput(_("an area is ID=NAME, not {value}").format(value=text))
+    return ak.Area(key, name)
+
+
+@click.command(help=N_("Show the council's areas, or replace them (--area, --edge)."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.option(
+    "--area", "defs", multiple=True, help=N_("ID=NAME, such as block-4='Block 4' (repeat).")
+)
+@click.option("--edge", "edges", multiple=True, help=N_("AREA:AREA[:LENGTH], neighbours (repeat)."))
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_session
+def areas(
+    session: Session,
+    /,
+    council_ref: str,
+    defs: tuple[str, ...],
+    edges: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    node = open_node(session)
+    council = node.find_council(council_ref)
+    if defs:
+        listed = [parse_area(d) for d in defs]
+        aid.set_areas(node, council, ak.Areas(listed, [parse_edge(e) for e in edges]))
+    known = aid.areas(node, council)
+    rows = [] if known is None else list(known.areas)
+    if as_json:
+        print_json(
+            {
+                "areas": [{"id": a, "name": n} for a, n in rows],
+                "edges": [] if known is None else [list(e) for e in known.edges],
+            }
+        )
+        return
+    if not rows:
+        click.echo(_("This council has no areas yet."))
+        return
+    click.echo(_("{n} areas:").format(n=number(len(rows))))
+    table([[a, n] for a, n in rows])
+
+
+@click.command(
+    help=N_(
+        "Counts of the open needs and offers by category, triage level and area, with no "
+        "names and no free text: to share with a federation (--json) or with humanitarian "
+        "organisations (--csv FILE, with HXL hashtags)."
+    )
+)
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=N_("Write the summary as CSV with HXL hashtags to this file ('-' for the output)."),
+)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_session
+def summary(session: Session, /, council_ref: str, csv_file: Path | None, as_json: bool) -> None:
+    node = open_node(session)
+    council = node.find_council(council_ref)
+    now = int(node.now())
+    made = aid_summary.summarise(aid.state(node, council, now), now)
+    if csv_file is not None:
+        text = aid_summary.to_csv(made)
+        if str(csv_file) == "-":
+            click.echo(text, nl=False)
+        else:
+            csv_file.write_text(text, encoding="utf-8")
+            click.echo(_("Summary written to {file}.").format(file=csv_file), err=as_json)
+    if as_json:
+        click.echo(aid_summary.encode(made).decode("utf-8"))
+        return
+    if csv_file is not None:
+        return
+    if not made.rows:
+        click.echo(_("Nothing open."))
+    hidden = _("fewer than {n}").format(n=number(made.suppress_below))
+    table(
+        [
+            [
+                label("category", r.category),
+                label("urgency", r.urgency) if r.urgency else _("offer"),
+                r.area,
+                hidden if r.count is None else number(r.count),
+                "" if r.quantity is None else number(r.quantity),
+            ]
+            for r in made.rows
+        ]
+    )
+    if made.restricted is not None:
+        click.echo(_("and {n} needs that only others may read").format(n=number(made.restricted)))
+
+
+@click.command(
+    help=N_(
+        "Forget now, on this device, the needs, offers, alerts and check-ins that have "
+        "expired (every command does it as it starts)."
+    )
+)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_session
+def forget(session: Session, /, as_json: bool) -> None:
+    node = session.open()
+    done = forget_expired(node, int(node.now()))
+    if as_json:
+        print_json({"forgotten": done.total, "kinds": done.kinds})
+        return
+    click.echo(_("{n} expired records forgotten.").format(n=number(done.total)))

@@ -1,0 +1,369 @@
+"""Needs and offers: ``shora need | offer | match | commit | fulfil | cancel | note``.
+The rules are in docs/aid.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from shora.domain import aid, restricted
+from shora.domain import aid_kinds as ak
+from shora.domain.aid_reduce import HiddenNeed, ItemState
+from shora.errors import InvalidInput
+from shora.i18n import N_, _, format_time, normalize_digits, number
+
+from .aid_labels import label
+from .councils import COUNCIL_HELP
+from .output import Number, Since, print_json, short, table
+from .session import Session, pass_session
+
+JSON_HELP = N_("Print JSON for scripts.")
+AREA_HELP = N_("The area's id, as the council defined it (never an address).")
+QUANTITY = Number(1, ak.MAX_QUANTITY)
+
+
+def open_node(session: Session) -> Any:
+    """The node, having first forgotten what expired (docs/aid.md, "Forgetting")."""
+    from shora.domain.aid_forget import forget_expired
+
+    node = session.open()
+    forget_expired(node, int(node.now()))
+    return node
+
+
+def parse_category(value: str) -> str:
+    text = value.strip().lower()
+    if text not in ak.CATEGORIES:
+        raise InvalidInput(
+            _("unknown category: {value}; the categories are: {categories}").format(
+                value=value, categories=", ".join(ak.CATEGORIES)
+            )
+        )
+    return text
+
+
+def parse_blood(value: str | None) -> str | None:
+    if value is None:
+        return None
+    text = value.strip().upper().replace("−", "-").replace(" ", "")
+    if text not in ak.BLOOD_GROUPS:
+        raise InvalidInput(
+            _("impossible blood group: {value}; give one of: {groups}").format(
+                value=value, groups=", ".join(ak.BLOOD_GROUPS)
+            )
+        )
+    return text
+
+
+def _medicine(name: str | None, dose: str | None, cold: bool, kept_cold: bool) -> Any:
+    if name is None and dose is None:
+        return None
+    if not (name and dose):
+        raise InvalidInput(_("a medicine needs a name and a dose"))
+    return ak.MedicineDetails(name, normalize_digits(dose), cold, kept_cold)
+
+
+def item_json(item: ItemState) -> dict[str, Any]:
+    body = item.body
+    return {
+        "id": item.id.hex(),
+        "kind": item.kind,
+        "category": body.category,
+        "blood": body.blood,
+        "medicine": None if body.medicine is None else body.medicine.name,
+        "what": body.what,
+        "quantity": item.quantity,
+        "committed": item.committed,
+        "fulfilled": item.fulfilled,
+        "remaining": item.remaining,
+        "urgency": getattr(body, "urgency", None),
+        "area": body.area,
+        "expires": body.expires,
+        "status": item.status,
+        "visibility": item.audience,
+    }
+
+
+def _hidden_json(h: HiddenNeed) -> dict[str, Any]:
+    return {"id": h.id.hex(), "kind": "need", "visibility": h.audience, "expires": h.expires}
+
+
+def _unit(item: ItemState) -> str:
+    return item.body.unit or label("unit", item.body.category)
+
+
+def _show_items(items: list[ItemState], hidden: list[HiddenNeed], as_json: bool) -> None:
+    if as_json:
+        print_json([*(item_json(i) for i in items), *(_hidden_json(h) for h in hidden)])
+        return
+    if not items and not hidden:
+        click.echo(_("Nothing open."))
+        return
+    rows = [
+        [
+            short(i.id),
+            label("category", i.body.category),
+            i.body.blood or (i.body.medicine.name if i.body.medicine else i.body.what),
+            f"{number(i.remaining)}/{number(i.quantity)} {_unit(i)}",
+            label("urgency", getattr(i.body, "urgency", None)),
+            i.body.area,
+            label("status", i.status),
+        ]
+        for i in items
+    ]
+    if rows:
+        table(rows)
+    for h in hidden:
+        click.echo(
+            _("{id}: a need visible to {audience}; its details are not for you").format(
+                id=short(h.id), audience=label("visibility", h.audience)
+            )
+        )
+
+
+def _item_options(f: Any) -> Any:
+    for option in reversed(
+        [
+            click.option("--area", help=AREA_HELP),
+            click.option("--blood", help=N_("Blood group, such as O- or AB+.")),
+            click.option("--medicine", help=N_("The medicine's name.")),
+            click.option("--dose", help=N_("The medicine's dose, such as '100 IU/ml'.")),
+            click.option("--cold", is_flag=True, help=N_("The medicine must be kept cold.")),
+            click.option("--what", default="", help=N_("A few words for people.")),
+            click.option("--unit", default="", help=N_("The unit, if not the category's.")),
+            click.option("--expires", type=Since(), help=N_("Unix seconds or a date (UTC).")),
+            click.option("--list", "listing", is_flag=True, help=N_("List the open ones.")),
+            click.option("--json", "as_json", is_flag=True, help=JSON_HELP),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+def _post_or_list(session: Session, council_ref: str, kind: str, kw: dict[str, Any]) -> None:
+    """What `shora need` and `shora offer` share: list the open ones, or post one."""
+    node = open_node(session)
+    council = node.find_council(council_ref)
+    now = int(node.now())
+    if kw["listing"]:
+        cat = parse_category(kw["category"]) if kw["category"] else None
+        if kind == "need":
+            items = aid.open_needs(node, council, now, category=cat, area=kw["area"])
+            st = aid.state(node, council, now)
+            hidden = [h for h in st.hidden.values() if not h.expired(now)] if cat is None else []
+        else:
+            items, hidden = aid.open_offers(node, council, now, category=cat, area=kw["area"]), []
+        _show_items(items, hidden, kw["as_json"])
+        return
+    if kw["category"] is None or kw["quantity"] is None or kw["area"] is None:
+        raise click.UsageError(_("give the category, the quantity and --area"))
+    common: dict[str, Any] = {
+        "category": parse_category(kw["category"]),
+        "medicine": _medicine(kw["medicine"], kw["dose"], kw["cold"], kw.get("kept_cold", False)),
+        "blood": parse_blood(kw["blood"]),
+        "what": kw["what"],
+        "quantity": kw["quantity"],
+        "unit": kw["unit"],
+        "area": kw["area"].strip().lower(),
+        "expires": kw["expires"],
+    }
+    if kind == "need":
+        visibility = "coordinators" if kw["coordinators_only"] else kw["visibility"]
+        body: ak.Need | ak.Offer = ak.Need(
+            **common,
+            urgency=kw["urgency"],
+            needed_by=kw["needed_by"],
+            visibility=restricted.parse_audience(visibility),
+        )
+        made = aid.post_need(node, council, body)  # type: ignore[arg-type]
+        message = _("Need {id} posted.")
+    else:
+        body = ak.Offer(
+            **common,
+            available_from=kw["available_from"],
+            recurring=kw["recurring"],
+            inexhaustible=kw["inexhaustible"],
+        )
+        made = aid.post_offer(node, council, body)
+        message = _("Offer {id} posted.")
+    if kw["as_json"]:
+        st = aid.state(node, council, now)
+        print_json(item_json(st.needs.get(made) or st.offers[made]))
+    else:
+        click.echo(message.format(id=short(made)))
+
+
+@click.command(help=N_("Post a need (or list the open needs with --list)."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.argument("category", required=False, help=N_("What is needed: water, food, blood, …"))
+@click.argument("quantity", type=QUANTITY, required=False, help=N_("How much, in its unit."))
+@click.option(
+    "--urgency", type=click.Choice(ak.URGENCIES), default="soon", help=N_("Triage level.")
+)
+@click.option("--needed-by", type=Since(), help=N_("Unix seconds or a date (UTC)."))
+@click.option(
+    "--visibility",
+    default="council",
+    help=N_("Who may read it: council, coordinators, or role:NAME (such as role:medical)."),
+)
+@click.option(
+    "--coordinators-only", is_flag=True, help=N_("Visible to the council's coordinators only.")
+)
+@_item_options
+@pass_session
+def need(session: Session, /, council_ref: str, **kw: Any) -> None:
+    _post_or_list(session, council_ref, "need", kw)
+
+
+@click.command(help=N_("Post an offer of help (or list the open offers with --list)."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.argument("category", required=False, help=N_("What you offer: water, food, blood, …"))
+@click.argument("quantity", type=QUANTITY, required=False, help=N_("How much, in its unit."))
+@click.option("--kept-cold", is_flag=True, help=N_("You can hand the medicine over cold."))
+@click.option("--available-from", type=Since(), help=N_("Unix seconds or a date (UTC)."))
+@click.option("--recurring", is_flag=True, help=N_("It comes back each period."))
+@click.option("--inexhaustible", is_flag=True, help=N_("It can serve any amount."))
+@_item_options
+@pass_session
+def offer(session: Session, /, council_ref: str, **kw: Any) -> None:
+    _post_or_list(session, council_ref, "offer", kw)
+
+
+@click.command(help=N_("Propose who gives what to whom; nothing is committed."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_session
+def match(session: Session, /, council_ref: str, as_json: bool) -> None:
+    node = open_node(session)
+    council = node.find_council(council_ref)
+    proposal = aid.match(node, council, int(node.now()))
+    if as_json:
+        rows = [
+            {
+                "need": a.need_id.hex(),
+                "offer": a.offer_id.hex(),
+                "quantity": a.quantity,
+                "distance": a.distance,
+            }
+            for a in proposal.assignments
+        ]
+        print_json({"assignments": rows, "total_distance": proposal.total_distance})
+        return
+    if not proposal.assignments:
+        click.echo(_("No match can be proposed now."))
+        return
+    table(
+        [
+            [short(a.need_id), short(a.offer_id), number(a.quantity), number(a.distance)]
+            for a in proposal.assignments
+        ]
+    )
+    click.echo(_("Confirm a match with: shora commit COUNCIL NEED OFFER QUANTITY"))
+
+
+@click.command(help=N_("Commit an offer to a need (confirming a proposed match)."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.argument("need_ref", metavar="NEED", help=N_("The need's id (6 digits or more)."))
+@click.argument("offer_ref", metavar="OFFER", help=N_("The offer's id (6 digits or more)."))
+@click.argument("quantity", type=QUANTITY, help=N_("How much."))
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_session
+def commit(session: Session, /, council_ref: str, **kw: Any) -> None:
+    node = open_node(session)
+    council = node.find_council(council_ref)
+    now = int(node.now())
+    nid = aid.find_item(node, council, kw["need_ref"], now, "need")
+    oid = aid.find_item(node, council, kw["offer_ref"], now, "offer")
+    cid = aid.commit(node, council, nid, oid, kw["quantity"])
+    if kw["as_json"]:
+        print_json(
+            {"id": cid.hex(), "need": nid.hex(), "offer": oid.hex(), "quantity": kw["quantity"]}
+        )
+        return
+    click.echo(_("Commitment {id} recorded.").format(id=short(cid)))
+
+
+@click.command(help=N_("Record a delivery against a commitment (or a need, with --need)."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.argument("ref", metavar="ID", help=N_("The commitment's id (or the need's, with --need)."))
+@click.argument("quantity", type=QUANTITY, help=N_("How much was delivered."))
+@click.option("--need", "is_need", is_flag=True, help=N_("ID is a need, met from elsewhere."))
+@pass_session
+def fulfil(session: Session, /, council_ref: str, ref: str, quantity: int, is_need: bool) -> None:
+    node = open_node(session)
+    council = node.find_council(council_ref)
+    now = int(node.now())
+    if is_need:
+        aid.fulfil(node, council, quantity, need=aid.find_item(node, council, ref, now, "need"))
+    else:
+        found = aid.find_item(node, council, ref, now, "commitment")
+        aid.fulfil(node, council, quantity, commitment=found)
+    click.echo(_("Delivery recorded."))
+
+
+@click.command(help=N_("Withdraw your need or offer, or mark it a duplicate of another."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.argument("ref", metavar="ID", help=N_("The need's or offer's id (6 digits or more)."))
+@click.option("--reason", default="", help=N_("Why, in a few words."))
+@click.option("--duplicate-of", metavar="ID", help=N_("The original this one repeats."))
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_session
+def cancel(session: Session, /, council_ref: str, ref: str, **kw: Any) -> None:
+    node = open_node(session)
+    council = node.find_council(council_ref)
+    now = int(node.now())
+    target = aid.find_item(node, council, ref, now)
+    original = None
+    if kw["duplicate_of"]:
+        original = aid.find_item(node, council, kw["duplicate_of"], now)
+    made = aid.cancel(node, council, target, kw["reason"], original)
+    if kw["as_json"]:
+        print_json(
+            {
+                "id": made.hex(),
+                "target": target.hex(),
+                "duplicate_of": original.hex() if original else None,
+            }
+        )
+    elif original is not None:
+        click.echo(
+            _("{id} marked as a duplicate of {original}.").format(
+                id=short(target), original=short(original)
+            )
+        )
+    else:
+        click.echo(_("{id} withdrawn.").format(id=short(target)))
+
+
+@click.command(
+    help=N_(
+        "Add a private note to a need (such as where to find the door), readable only by "
+        "the people handling it; or show the notes with --show."
+    )
+)
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.argument("need_ref", metavar="NEED", help=N_("The need's id (6 digits or more)."))
+@click.argument("text", required=False, help=N_("The note."))
+@click.option("--show", is_flag=True, help=N_("Show the notes on this need."))
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_session
+def note(session: Session, /, council_ref: str, need_ref: str, **kw: Any) -> None:
+    node = open_node(session)
+    council = node.find_council(council_ref)
+    nid = aid.find_item(node, council, need_ref, int(node.now()), "need")
+    if not kw["show"]:
+        if not kw["text"]:
+            raise click.UsageError(_("give the note's text, or --show"))
+        made = aid.add_note(node, council, nid, kw["text"])
+        click.echo(_("Private note {id} added.").format(id=short(made)))
+        return
+    found = aid.notes(node, council, nid)
+    if kw["as_json"]:
+        print_json([{"id": n.id.hex(), "time": n.time, "text": n.text} for n in found])
+        return
+    if not found:
+        click.echo(_("No notes on this need."))
+    for n in found:
+        text = n.text if n.text is not None else _("(not for you)")
+        click.echo(f"{format_time(n.time // 1000)}  {text}")
