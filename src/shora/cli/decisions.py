@@ -190,7 +190,15 @@ def vote(session: Session, /, council_ref: str, proposal: str, **kw: Any) -> Non
     node = session.open()
     council, pid = _proposal(node, council_ref, proposal)
     state = dec.proposal(node, council, pid)
-    dec.vote(node, council, pid, ballot_from_inputs(state.body.method, kw))
+    ballot = ballot_from_inputs(state.body.method, kw)
+    if state.action is not None and isinstance(ballot, dk.RankedBallot):
+        # An election's options are the candidates' keys: rank them by name or key.
+        ranking = [
+            o if o in state.body.options else node.find_member(council, o).hex()
+            for o in ballot.ranking
+        ]
+        ballot = dk.RankedBallot(ranking)
+    dec.vote(node, council, pid, ballot)
     click.echo(_("Your ballot is recorded; you can change it until the vote is closed."))
     click.echo(_("Share a bundle so the other members count it."))
 
@@ -210,10 +218,15 @@ def close(session: Session, council_ref: str, proposal: str, outcome: str | None
     if outcome:
         dec.record_outcome(node, council, pid, outcome)
     click.echo(_("The vote is closed."))
-    _show(node, dec.proposal(node, council, pid))
+    _show(node, council, dec.proposal(node, council, pid))
 
 
-def _summary(state: ProposalState) -> str:
+def _names(node: Node, council: bytes) -> dict[str, str]:
+    """Members' names by key in hex: an election's options are keys."""
+    return {m.key.hex(): m.name for m in node.members(council)}
+
+
+def _summary(state: ProposalState, names: dict[str, str] | None = None) -> str:
     r = state.result
     if r is None:
         return _("no result: {problem}").format(problem=state.problem)
@@ -230,13 +243,14 @@ def _summary(state: ProposalState) -> str:
             block=number(r.block),
         )
     else:
-        counts = _("winner: {winners}").format(winners=", ".join(state.winners) or "-")
+        winners = [isolate((names or {}).get(w, w)) for w in state.winners]
+        counts = _("winner: {winners}").format(winners=", ".join(winners) or "-")
     if state.passed is None:
         return counts
     return counts + " — " + (_("passed") if state.passed else _("not passed"))
 
 
-def _show(node: Node, state: ProposalState) -> None:
+def _show(node: Node, council: bytes, state: ProposalState) -> None:
     click.echo(f"{state.body.title} ({short(state.id)})")
     click.echo(state.text)
     click.echo(_("Status: {phase}").format(phase=_(PHASES[phase(state, node.now())])))
@@ -258,7 +272,7 @@ def _show(node: Node, state: ProposalState) -> None:
             )
         )
     label = _("Result") if state.final else _("Provisional result")
-    click.echo(f"{label}: {_summary(state)}")
+    click.echo(f"{label}: {_summary(state, _names(node, council))}")
     for _id, _author, statement in state.outcomes:
         click.echo(_("Outcome: {statement}").format(statement=statement))
 
@@ -286,7 +300,7 @@ def result(
         if as_json:
             print_json(state_json(state, me, node.now()))
         else:
-            _show(node, state)
+            _show(node, council, state)
         return
     states = dec.proposals(node, council, limit, offset)
     if as_json:
@@ -295,8 +309,12 @@ def result(
     if not states:
         click.echo(_("No proposals here."))
         return
+    names = _names(node, council)
     table(
-        [[short(s.id), _(PHASES[phase(s, node.now())]), s.body.title, _summary(s)] for s in states]
+        [
+            [short(s.id), _(PHASES[phase(s, node.now())]), s.body.title, _summary(s, names)]
+            for s in states
+        ]
     )
 
 

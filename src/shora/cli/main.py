@@ -22,7 +22,18 @@ from shora.i18n import N_, SUPPORTED, _, language_from_env, set_language
 from shora.kernel import profile
 from shora.node import Node
 
-from . import aid, bundles, councils, decisions, members, network, posts, safety_more, stock_skill
+from . import (
+    aid,
+    bundles,
+    councils,
+    decisions,
+    governance,
+    members,
+    network,
+    posts,
+    safety_more,
+    stock_skill,
+)
 from .localise import localise_click, localise_tree
 from .output import BIDI_ISOLATES
 from .session import FAST_KDF_ENV, FAST_KDF_LIMITS, Session, pass_session
@@ -115,6 +126,7 @@ for _command in (
     decisions.result,
     decisions.minutes,
     decisions.task,
+    *governance.COMMANDS,
     aid.areas,
     aid.need,
     aid.offer,

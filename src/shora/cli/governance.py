@@ -1,0 +1,257 @@
+"""Self-government: ``shora rules | roles | elect | recall | ratify | emergencies``.
+Votes on what these open are cast and closed with ``shora vote`` and ``shora close``.
+The rules are in docs/decisions.md §6."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import msgspec
+
+from shora.domain import governance as gov
+from shora.errors import InvalidInput
+from shora.i18n import N_, _, format_time, normalize_digits, number
+from shora.kernel import kinds
+
+from .councils import COUNCIL_HELP
+from .output import Number, isolate, print_json, short, table
+from .session import Session, pass_session
+
+JSON_HELP = N_("Print JSON for scripts.")
+HOURS_HELP = N_("Hours to vote.")
+ROLE_HELP = N_("A role: coordinator, treasurer, safety, delegate, or any name the council uses.")
+ROLE_NAMES = {
+    "coordinator": N_("coordinator"),
+    "treasurer": N_("treasurer"),
+    "safety": N_("safety contact"),
+    "delegate": N_("delegate"),
+}
+EMERGENCY_STATUS = {
+    "pending": N_("waiting for ratification"),
+    "ratified": N_("ratified"),
+    "lapsed": N_("lapsed: not ratified in time, undone"),
+    "rejected": N_("rejected by the council, undone"),
+}
+
+
+def role_name(role: str) -> str:
+    return _(ROLE_NAMES[role]) if role in ROLE_NAMES else role
+
+
+class RoleType(click.ParamType[str]):
+    name = "role"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value).strip().lower()
+        try:
+            return msgspec.convert(text, kinds.Role)
+        except msgspec.ValidationError:
+            self.fail(
+                _("{value} is not a role name: use a-z, 0-9, - and _").format(value=value),
+                param,
+                ctx,
+            )
+
+
+def _parse_setting(text: str) -> tuple[str, Any]:
+    name, sep, raw = normalize_digits(text).partition("=")
+    name, raw = name.strip().replace("-", "_"), raw.strip()
+    if not sep or not name:
+        raise InvalidInput(_("write a rule as NAME=VALUE, for example quorum=1/2"))
+    value: Any = raw
+    if raw.lower() in ("none", "null", "-"):
+        value = None
+    elif raw.isdigit():
+        value = int(raw)
+    elif "," in raw or name.endswith("_roles"):
+        value = [r.strip() for r in raw.split(",") if r.strip()]
+    return name, value
+
+
+@click.command(help=N_("Show the council's rules, or propose to change them (--set)."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.option("--set", "settings", multiple=True, help=N_("NAME=VALUE: a new rule (repeat)."))
+@click.option("--reason", default="", help=N_("Why, for the other members."))
+@click.option("--hours", type=Number(1, 24 * 366), default=72, help=HOURS_HELP)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_session
+def rules(
+    session: Session,
+    council_ref: str,
+    settings: tuple[str, ...],
+    reason: str,
+    hours: int,
+    as_json: bool,
+) -> None:
+    node = session.open()
+    council = node.find_council(council_ref)
+    if settings:
+        changes = dict(_parse_setting(s) for s in settings)
+        pid = gov.change_rules(node, council, changes, text=reason, hours=hours)
+        click.echo(
+            _(
+                "Proposed ({id}). The rules change if the council passes it; vote with "
+                "'shora vote'."
+            ).format(id=short(pid))
+        )
+        return
+    current = msgspec.to_builtins(gov.rules(node, council))
+    if as_json:
+        print_json(current)
+        return
+    table([[name, str(value)] for name, value in current.items()])
+
+
+@click.command(help=N_("Show who holds which role, and until when."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.option("--all", "include_past", is_flag=True, help=N_("Include ended terms."))
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_session
+def roles(session: Session, council_ref: str, include_past: bool, as_json: bool) -> None:
+    node = session.open()
+    council = node.find_council(council_ref)
+    terms = gov.roles(node, council, include_past=include_past)
+    if as_json:
+        print_json(
+            [
+                {
+                    "role": t.role,
+                    "member": t.member.hex(),
+                    "name": t.name,
+                    "start_ms": t.start,
+                    "end_ms": t.end,
+                    "current": t.current,
+                }
+                for t in terms
+            ]
+        )
+        return
+    if not terms:
+        click.echo(_("Nobody holds a role."))
+        return
+    table(
+        [
+            [
+                role_name(t.role),
+                isolate(t.name),
+                _("until {time}").format(time=format_time(t.end // 1000))
+                if t.end is not None
+                else _("no end"),
+                "" if t.current else _("ended"),
+            ]
+            for t in terms
+        ]
+    )
+
+
+@click.command(help=N_("Open an election to a role (IRV for one seat, STV for several)."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.argument("role", type=RoleType(), help=ROLE_HELP)
+@click.argument("candidates", nargs=-1, required=True, help=N_("Candidates: names or keys."))
+@click.option("--seats", type=Number(1, 50), default=1, help=N_("Seats to fill."))
+@click.option("--method", type=click.Choice(["irv", "stv", "schulze"]), help=N_("How to count."))
+@click.option("--term-days", type=Number(1, 3650), help=N_("Length of the term (default: rules)."))
+@click.option("--hours", type=Number(1, 24 * 366), default=72, help=HOURS_HELP)
+@pass_session
+def elect(
+    session: Session,
+    council_ref: str,
+    role: str,
+    candidates: tuple[str, ...],
+    seats: int,
+    method: str | None,
+    term_days: int | None,
+    hours: int,
+) -> None:
+    node = session.open()
+    council = node.find_council(council_ref)
+    keys = [node.find_member(council, c) for c in candidates]
+    pid = gov.elect(
+        node, council, role, keys, seats=seats, method=method, term_days=term_days, hours=hours
+    )
+    click.echo(
+        _(
+            "Election opened ({id}). Rank the candidates with 'shora vote COUNCIL {id} "
+            "--rank NAME --rank NAME'."
+        ).format(id=short(pid))
+    )
+
+
+@click.command(help=N_("Support recalling a member from a role; open the vote when enough do."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.argument("role", type=RoleType(), help=ROLE_HELP)
+@click.argument("member", help=N_("The member: a name or a key."))
+@click.option("--reason", default="", help=N_("Why, for the other members."))
+@click.option("--hours", type=Number(1, 24 * 366), default=72, help=HOURS_HELP)
+@pass_session
+def recall(
+    session: Session, council_ref: str, role: str, member: str, reason: str, hours: int
+) -> None:
+    node = session.open()
+    council = node.find_council(council_ref)
+    key = node.find_member(council, member)
+    missing = gov.petition(node, council, role, key, reason)
+    if missing:
+        click.echo(
+            _("Your support is recorded; the petition needs {n} more before a recall vote.").format(
+                n=number(missing)
+            )
+        )
+        return
+    pid = gov.recall(node, council, role, key, hours=hours, text=reason)
+    click.echo(_("The recall vote is open ({id}); vote with 'shora vote'.").format(id=short(pid)))
+
+
+@click.command(help=N_("Put an emergency action to the council's vote to ratify it."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.argument("action", help=N_("The action: 6 or more digits of its id (shora emergencies)."))
+@click.option("--hours", type=Number(1, 24 * 366), help=N_("Hours to vote (default: all left)."))
+@pass_session
+def ratify(session: Session, council_ref: str, action: str, hours: int | None) -> None:
+    node = session.open()
+    council = node.find_council(council_ref)
+    pid = gov.ratify(node, council, gov.emergency_id(node, council, action), hours=hours)
+    click.echo(_("The ratification vote is open ({id}).").format(id=short(pid)))
+
+
+@click.command(help=N_("Show emergency actions and whether they were ratified."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_session
+def emergencies(session: Session, council_ref: str, as_json: bool) -> None:
+    node = session.open()
+    council = node.find_council(council_ref)
+    node.housekeeping(council)
+    found = gov.emergencies(node, council)
+    if as_json:
+        print_json(
+            [
+                {
+                    "action": e.action.hex(),
+                    "member": e.member.hex(),
+                    "name": e.name,
+                    "deadline_ms": e.deadline,
+                    "status": e.status,
+                }
+                for e in found
+            ]
+        )
+        return
+    if not found:
+        click.echo(_("No emergency actions."))
+        return
+    table(
+        [
+            [
+                short(e.action),
+                _("removal of {name}").format(name=isolate(e.name)),
+                _(EMERGENCY_STATUS[e.status]),
+                _("ratify by {time}").format(time=format_time(e.deadline // 1000)),
+            ]
+            for e in found
+        ]
+    )
+
+
+COMMANDS = (rules, roles, elect, recall, ratify, emergencies)
