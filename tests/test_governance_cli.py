@@ -46,8 +46,8 @@ def test_rules_roles_elections_and_recall(pair: tuple[Profile, Profile]) -> None
     sync(a, b, COUNCIL)
     # Recall: with two members the petition needs one supporter (the other member).
     assert "does not hold that role" in b.fails("recall", COUNCIL, "treasurer", "Nasrin")
-    out = b.ok("recall", COUNCIL, "coordinator", "Nasrin", "--reason", "absent", "--hours", "1")
-    assert "recall vote is open" in out
+    out = b.json("recall", COUNCIL, "coordinator", "Nasrin", "--reason", "absent", "--hours", "1")
+    assert out["action"]["type"] == "recall" and out["phase"] == "open"
     listed = b.json("result", COUNCIL)
     assert {p["action"]["type"] for p in listed} == {"recall", "election", "rule_change"}
     assert "No emergency actions" in b.ok("emergencies", COUNCIL)

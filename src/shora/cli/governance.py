@@ -9,10 +9,13 @@ from typing import Any
 import click
 import msgspec
 
+from shora.domain import decisions as dec
 from shora.domain import governance as gov
+from shora.domain.decisions_json import state_json
 from shora.errors import InvalidInput
 from shora.i18n import N_, _, format_time, normalize_digits, number
 from shora.kernel import kinds
+from shora.node import Node
 
 from .councils import COUNCIL_HELP
 from .output import Number, isolate, print_json, short, table
@@ -54,6 +57,15 @@ class RoleType(click.ParamType[str]):
             )
 
 
+def _opened(node: Node, council: bytes, pid: bytes, as_json: bool, message: str) -> None:
+    """Say what was opened: the proposal as JSON, or the message."""
+    if as_json:
+        me = node.council(council).my_key
+        print_json(state_json(dec.proposal(node, council, pid), me, node.now()))
+    else:
+        click.echo(message)
+
+
 def _parse_setting(text: str) -> tuple[str, Any]:
     name, sep, raw = normalize_digits(text).partition("=")
     name, raw = name.strip().replace("-", "_"), raw.strip()
@@ -89,12 +101,10 @@ def rules(
     if settings:
         changes = dict(_parse_setting(s) for s in settings)
         pid = gov.change_rules(node, council, changes, text=reason, hours=hours)
-        click.echo(
-            _(
-                "Proposed ({id}). The rules change if the council passes it; vote with "
-                "'shora vote'."
-            ).format(id=short(pid))
+        message = _(
+            "Proposed ({id}). The rules change if the council passes it; vote with 'shora vote'."
         )
+        _opened(node, council, pid, as_json, message.format(id=short(pid)))
         return
     current = msgspec.to_builtins(gov.rules(node, council))
     if as_json:
@@ -153,6 +163,7 @@ def roles(session: Session, council_ref: str, include_past: bool, as_json: bool)
 @click.option("--method", type=click.Choice(["irv", "stv", "schulze"]), help=N_("How to count."))
 @click.option("--term-days", type=Number(1, 3650), help=N_("Length of the term (default: rules)."))
 @click.option("--hours", type=Number(1, 24 * 366), default=72, help=HOURS_HELP)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @pass_session
 def elect(
     session: Session,
@@ -163,6 +174,7 @@ def elect(
     method: str | None,
     term_days: int | None,
     hours: int,
+    as_json: bool,
 ) -> None:
     node = session.open()
     council = node.find_council(council_ref)
@@ -170,12 +182,11 @@ def elect(
     pid = gov.elect(
         node, council, role, keys, seats=seats, method=method, term_days=term_days, hours=hours
     )
-    click.echo(
-        _(
-            "Election opened ({id}). Rank the candidates with 'shora vote COUNCIL {id} "
-            "--rank NAME --rank NAME'."
-        ).format(id=short(pid))
+    message = _(
+        "Election opened ({id}). Rank the candidates with 'shora vote COUNCIL {id} "
+        "--rank NAME --rank NAME'."
     )
+    _opened(node, council, pid, as_json, message.format(id=short(pid)))
 
 
 @click.command(help=N_("Support recalling a member from a role; open the vote when enough do."))
@@ -184,14 +195,24 @@ def elect(
 @click.argument("member", help=N_("The member: a name or a key."))
 @click.option("--reason", default="", help=N_("Why, for the other members."))
 @click.option("--hours", type=Number(1, 24 * 366), default=72, help=HOURS_HELP)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @pass_session
 def recall(
-    session: Session, council_ref: str, role: str, member: str, reason: str, hours: int
+    session: Session,
+    council_ref: str,
+    role: str,
+    member: str,
+    reason: str,
+    hours: int,
+    as_json: bool,
 ) -> None:
     node = session.open()
     council = node.find_council(council_ref)
     key = node.find_member(council, member)
     missing = gov.petition(node, council, role, key, reason)
+    if missing and as_json:
+        print_json({"petition_needs": missing, "proposal": None})
+        return
     if missing:
         click.echo(
             _("Your support is recorded; the petition needs {n} more before a recall vote.").format(
@@ -200,19 +221,24 @@ def recall(
         )
         return
     pid = gov.recall(node, council, role, key, hours=hours, text=reason)
-    click.echo(_("The recall vote is open ({id}); vote with 'shora vote'.").format(id=short(pid)))
+    message = _("The recall vote is open ({id}); vote with 'shora vote'.")
+    _opened(node, council, pid, as_json, message.format(id=short(pid)))
 
 
 @click.command(help=N_("Put an emergency action to the council's vote to ratify it."))
 @click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
 @click.argument("action", help=N_("The action: 6 or more digits of its id (shora emergencies)."))
 @click.option("--hours", type=Number(1, 24 * 366), help=N_("Hours to vote (default: all left)."))
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @pass_session
-def ratify(session: Session, council_ref: str, action: str, hours: int | None) -> None:
+def ratify(
+    session: Session, council_ref: str, action: str, hours: int | None, as_json: bool
+) -> None:
     node = session.open()
     council = node.find_council(council_ref)
     pid = gov.ratify(node, council, gov.emergency_id(node, council, action), hours=hours)
-    click.echo(_("The ratification vote is open ({id}).").format(id=short(pid)))
+    message = _("The ratification vote is open ({id}).").format(id=short(pid))
+    _opened(node, council, pid, as_json, message)
 
 
 @click.command(help=N_("Show emergency actions and whether they were ratified."))
