@@ -137,7 +137,8 @@ class Guard:
     ) -> tuple[Response | None, Receive]:
         """(None, receive to use) if the request carries this session's token, else a 403."""
         origin = headers.get("origin")
-        if origin is not None and origin.split("://", 1)[-1].lower() not in self.hosts:
+        # With Referrer-Policy no-referrer a browser says "null": the token decides then.
+        if origin not in (None, "null") and origin.split("://", 1)[-1].lower() not in self.hosts:
             return _forbidden(scope), receive
         if browser is None:
             return _forbidden(scope), receive
