@@ -11,12 +11,25 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 
-# An independent JavaScript Negentropy implementation for the interoperability tests.
+# Debian's Chromium for the browser tests (Playwright drives it with its bundled driver;
+# it never downloads a browser of its own).
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq </dev/null >/dev/null
+  apt-get install -y -qq chromium </dev/null >/dev/null
+fi
+
+# An independent JavaScript Negentropy implementation for the interoperability tests,
+# and axe-core, which the browser tests run inside the pages (WCAG AA checks).
 if command -v npm >/dev/null 2>&1; then
   if [ ! -f .cache/node/node_modules/nostr-tools/package.json ]; then
     npm install --silent --no-audit --no-fund --prefix .cache/node nostr-tools@2.25.2 >/dev/null
   fi
+  if [ ! -f .cache/node/node_modules/axe-core/axe.min.js ]; then
+    npm install --silent --no-audit --no-fund --prefix .cache/node axe-core@4.14.1 >/dev/null
+  fi
   export SHORA_NOSTR_TOOLS="$PWD/.cache/node/node_modules/nostr-tools"
+  export SHORA_AXE_CORE="$PWD/.cache/node/node_modules/axe-core/axe.min.js"
 fi
 
 echo "== ruff"
