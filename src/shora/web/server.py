@@ -50,6 +50,9 @@ def bind(host: str, port: int) -> socket.socket:
             if exc.errno != errno.EADDRINUSE or offset == tries - 1:
                 raise
             continue
+        # Accepted sockets inherit this on Linux: a response's head and body go out at once
+        # instead of waiting out the client's delayed acknowledgement (40 ms a request).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.listen(128)
         sock.setblocking(False)
         return sock
