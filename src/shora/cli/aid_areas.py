@@ -43,6 +43,12 @@ def parse_area(text: str) -> ak.Area:
     key, name = key.strip().lower(), name.strip()
     if not sep or not name or not key or len(name) > 200:
         raise InvalidInput(_("an area is ID=NAME, not {value}").format(value=text))
+    if not aid.AREA_ID.fullmatch(key):
+        raise InvalidInput(
+            _("an area id is lowercase letters, digits, - and _, such as block-4: {area}").format(
+                area=key
+            )
+        )
     return ak.Area(key, name)
 
 

@@ -1,7 +1,9 @@
 """The state of mutual aid and safety: pure functions of the valid events. See docs/aid.md.
 
 No I/O, no clock (``now``, unix seconds, is passed in). Every rule that could depend on
-the order events arrived in is decided by (clock, id) order instead, so every replica
+the order events arrived in is decided by (clock, claimed time, id) order instead (aid
+events are leaves, so many share a clock: the time the author claims orders them then),
+so every replica
 holding the same events computes the same state:
 
 * areas: the latest ``aid.areas`` event wins;
@@ -94,7 +96,7 @@ class ItemState:
     direct: int = 0  # need: delivered without a commitment
     cancelled: str | None = None  # reason
     duplicate_of: bytes | None = None
-    cancel_order: tuple[int, bytes] | None = None
+    cancel_order: tuple[int, int, bytes] | None = None
     expired: bool = False
     not_yet: bool = False  # offer: before available_from
     audience: str = "council"
@@ -245,13 +247,18 @@ def _fits(need: ItemState, offer: ItemState) -> bool:
     )
 
 
+def order(e: EventView) -> tuple[int, int, bytes]:
+    """The total order of aid events: (clock, claimed time, id)."""
+    return (e.clock, e.time, e.id)
+
+
 def _before_cancel(item: ItemState, e: EventView) -> bool:
-    return item.cancel_order is None or e.order < item.cancel_order
+    return item.cancel_order is None or order(e) < item.cancel_order
 
 
 def reduce_aid(events: Iterable[EventView], now: int) -> AidState:
     """The whole aid state of a council from its valid aid.* events (any order)."""
-    unique = sorted({e.id: e for e in events}.values(), key=lambda e: e.order)
+    unique = sorted({e.id: e for e in events}.values(), key=order)
     state = AidState(reduce_areas(unique))
     for e in unique:
         if e.kind == "aid.need":
@@ -272,14 +279,17 @@ def reduce_aid(events: Iterable[EventView], now: int) -> AidState:
             continue
         target.cancelled = e.body.reason
         target.duplicate_of = e.body.duplicate_of
-        target.cancel_order = e.order
-    for e in unique:
+        target.cancel_order = order(e)
+    for e in unique:  # commitments, and deliveries straight against a need
         if e.kind == "aid.commit":
             _commit(state, e)
-        elif e.kind == "aid.fulfil":
+        elif e.kind == "aid.fulfil" and e.body.commitment is None:
             _fulfil(state, e)
         elif e.kind == "aid.note":
             _note(state, e)
+    for e in unique:  # then deliveries against commitments, which must exist first
+        if e.kind == "aid.fulfil" and e.body.commitment is not None:
+            _fulfil(state, e)
     for item in (*state.needs.values(), *state.offers.values()):
         expires = item.body.expires
         item.expired = expires is not None and expires <= now

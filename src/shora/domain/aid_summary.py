@@ -28,6 +28,7 @@ MAX_SUMMARY_BYTES = 4 * 1024 * 1024
 SUMMARY_VERSION = 1
 Count = Annotated[int, msgspec.Meta(ge=SUPPRESS_BELOW, le=10**9)]
 Amount = Annotated[int, msgspec.Meta(ge=0, le=10**12)]
+SummaryTime = Annotated[int, msgspec.Meta(ge=0, lt=253_402_300_800)]  # before the year 10000
 
 # The humanitarian cluster (IASC) each category belongs to, for #sector.
 SECTORS: dict[str, str] = {
@@ -84,7 +85,7 @@ class AidSummary(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """What a council may share upward: open needs and offers, counted."""
 
     version: Annotated[int, msgspec.Meta(ge=1, le=SUMMARY_VERSION)]
-    at: ak.UnixTime
+    at: SummaryTime
     suppress_below: Annotated[int, msgspec.Meta(ge=SUPPRESS_BELOW, le=1000)]
     rows: Annotated[list[SummaryRow], msgspec.Meta(max_length=MAX_ROWS)]
     areas: Annotated[dict[ak.AreaId, ak.AreaName], msgspec.Meta(max_length=ak.MAX_AREAS)]

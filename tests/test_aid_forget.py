@@ -1,0 +1,220 @@
+"""Forgetting on purpose, on real profiles: once expired, needs, offers, notes, alerts
+and check-ins leave the projected state, their rows and envelopes leave the database,
+and no page of the decrypted database file (free pages included) nor the write-ahead
+log holds their words any more. Sync and bundles do not bring them back, and a member
+admitted afterwards takes in the rest of the history with no gap."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import apsw
+import pytest
+
+from conftest import T0, Clock, admit, everyone, make_node, send, three_members
+from shora.domain import aid
+from shora.domain.aid_forget import CHECKIN_KEEP_SECONDS, forget_expired
+from shora.kernel import bundle, nip01, profile
+from shora.node import Node
+from shora.sync.local import NodeEnvelopes
+from test_aid import AREAS, need, offer
+
+HOUR = 3600
+WORDS = ("needle-words-4c1e", "offer-words-9b2d", "note-street-77aa", "alert-words-e5f0")
+PASSPHRASE = "correct horse battery"
+
+
+class _SpyFile(apsw.VFSFile):
+    opened: ClassVar[list[tuple[str, _SpyFile]]] = []
+
+    def __init__(self, vfs: str, name: apsw.URIFilename, flags: list[int]) -> None:
+        super().__init__(vfs, name, flags)
+        _SpyFile.opened.append((name.filename() if hasattr(name, "filename") else str(name), self))
+
+
+class _Spy(apsw.VFS):
+    """A VFS stacked on SQLite3 Multiple Ciphers': reading through it gives the pages
+    as the cipher decrypts them, every page of the file, free ones included."""
+
+    def __init__(self) -> None:
+        super().__init__("shora-spy", base="")
+
+    def xOpen(self, name: apsw.URIFilename | str | None, flags: list[int]) -> _SpyFile:
+        return _SpyFile("", name, flags)  # type: ignore[arg-type]
+
+
+_SPY = _Spy()
+
+
+def decrypted_pages(home: Path) -> bytes:
+    """Every page of a closed profile's database, decrypted with its key."""
+    unlocked = profile.unlock(home, PASSPHRASE)
+    key, path = unlocked.secrets.database_key, unlocked.database
+    _SpyFile.opened.clear()
+    db = apsw.Connection(str(path), vfs="shora-spy")
+    try:
+        db.pragma("cipher", "chacha20")
+        db.pragma("kdf_iter", 1)
+        db.pragma("hexkey", key.hex())
+        db.execute("SELECT count(*) FROM events").fetchall()
+        [main] = [f for n, f in _SpyFile.opened if n == str(path)]
+        size, page = main.xFileSize(), 4096
+        data = b"".join(main.xRead(page, offset) for offset in range(0, size, page))
+        assert data.startswith(b"SQLite format 3\0")  # decrypted, so a search means something
+        return data
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def council3(tmp_path: Path) -> Iterator[tuple[list[Node], bytes, Clock]]:
+    clock = Clock()
+    (a, b, c), council = three_members(tmp_path, clock)
+    aid.set_areas(a, council, AREAS)
+    everyone([a, b, c])
+    yield [a, b, c], council, clock
+    for node in (a, b, c):
+        node.close()
+
+
+def _story(nodes: list[Node], council: bytes) -> dict[str, bytes]:
+    a, b, c = nodes
+    ids = {
+        "need": aid.post_need(b, council, need(quantity=3, what=WORDS[0], expires=T0 + HOUR)),
+        "offer": aid.post_offer(c, council, offer(quantity=3, what=WORDS[1], expires=T0 + HOUR)),
+    }
+    everyone(nodes)
+    ids["commit"] = aid.commit(a, council, ids["need"], ids["offer"], 2)
+    everyone(nodes)
+    ids["note"] = aid.add_note(b, council, ids["need"], WORDS[2])
+    ids["alert"] = aid.alert(c, council, "gas_leak", "market", T0 + HOUR, WORDS[3])
+    ids["checkin"] = aid.checkin(a, council, "injured", "block-4")
+    everyone(nodes)
+    return ids
+
+
+def test_expired_records_leave_the_state_the_rows_and_every_page(
+    council3: tuple[list[Node], bytes, Clock],
+) -> None:
+    (a, b, c), council, clock = council3
+    ids = _story([a, b, c], council)
+    home = a.home
+    a.close()
+    before = decrypted_pages(home)
+    assert all(w.encode() in before for w in WORDS[:2])  # the scan finds what is there
+    a = Node.open(home, PASSPHRASE, now=clock)
+    try:
+        assert forget_expired(a, T0).total == 0  # nothing has expired yet
+        clock.t = T0 + CHECKIN_KEEP_SECONDS + 1
+        done = forget_expired(a, int(clock()))
+        assert done.kinds == {
+            "aid.need": 1,
+            "aid.offer": 1,
+            "aid.commit": 1,
+            "aid.note": 1,
+            "safety.alert": 1,
+            "safety.checkin": 1,
+        }
+        st = aid.state(a, council, int(clock()))
+        assert not (st.needs or st.offers or st.commitments or st.notes)
+        assert aid.alerts(a, council, 0, active_only=False) == []
+        for eid in ids.values():
+            assert a.store.one("SELECT count(*) FROM events WHERE id=?", (eid,)) == 0
+        emptied = a.store.one("SELECT count(*) FROM envelopes WHERE length(raw)=0")
+        assert emptied == 6
+        wal = Path(str(a.store.path) + "-wal")
+        assert not wal.exists() or wal.stat().st_size == 0  # checkpointed and truncated
+        assert forget_expired(a, int(clock())).total == 0  # idempotent
+        a.post(council, "life goes on")  # the history still grows
+    finally:
+        a.close()
+    after = decrypted_pages(home)
+    for word in WORDS:
+        assert word.encode() not in after, word
+    for path in home.iterdir():  # nor in any other file of the profile, as stored
+        if path.is_file():
+            assert not any(w.encode() in path.read_bytes() for w in WORDS)
+
+
+def test_forgotten_events_are_not_fetched_again_nor_sent(
+    council3: tuple[list[Node], bytes, Clock], tmp_path: Path
+) -> None:
+    (a, b, c), council, clock = council3
+    ids = _story([a, b, c], council)
+    envelopes = {
+        bytes(e) for (e,) in a.store.rows("SELECT envelope FROM events WHERE kind LIKE 'aid.%'")
+    }
+    clock.t = T0 + 2 * HOUR
+    assert forget_expired(a, int(clock())).kinds["aid.need"] == 1
+    view = NodeEnvelopes(a)
+    gone = [
+        e
+        for e in envelopes
+        if a.store.one("SELECT length(raw) FROM envelopes WHERE id=?", (e,)) == 0
+    ]
+    assert len(gone) == 4  # need, offer, commitment, note
+    assert view.lacking(gone) == []  # held, as far as sync is concerned
+    assert view.get(gone) == []  # but never sent
+    assert all(view.items({"ids": [e.hex() for e in gone]}))
+    report = a.import_envelopes(b.envelopes())  # b still has them: nothing comes back
+    assert report.accepted == 0
+    assert aid.state(a, council, int(clock())).needs == {}
+    buf = io.BytesIO()
+    a.export_bundle(buf)
+    buf.seek(0)
+    carried = {bytes.fromhex(nip01.decode(r).id) for r in bundle.read_bundle(buf)}
+    assert not carried & set(gone)
+    # Someone admitted now gets the history without the forgotten records, and no gap.
+    d = make_node(tmp_path, "d")
+    d.now = clock
+    try:
+        admit(a, d, council, "Dara")
+        send(a, d)
+        assert d.store.one("SELECT count(*) FROM pending") == 0
+        assert ids["need"] not in aid.state(d, council, int(clock())).needs
+        d.post(council, "hello")
+        send(d, b)
+        assert b.store.one("SELECT count(*) FROM pending") == 0
+    finally:
+        d.close()
+
+
+def test_a_live_offer_keeps_the_commitments_that_used_it(
+    council3: tuple[list[Node], bytes, Clock],
+) -> None:
+    (a, b, c), council, clock = council3
+    n = aid.post_need(b, council, need(quantity=2, expires=T0 + HOUR))
+    o = aid.post_offer(c, council, offer(quantity=5))  # no expiry
+    lone = aid.post_need(b, council, need("food", 1, expires=T0 + HOUR))
+    everyone([a, b, c])
+    aid.commit(a, council, n, o, 2)
+    clock.t = T0 + 2 * HOUR
+    done = forget_expired(a, int(clock()))
+    assert done.kinds == {"aid.need": 1}  # only the lone need
+    st = aid.state(a, council, int(clock()))
+    assert lone not in st.needs and n in st.needs
+    assert st.offers[o].remaining == 3  # the commitment still counts
+
+
+def test_check_ins_are_kept_for_a_week(council3: tuple[list[Node], bytes, Clock]) -> None:
+    (a, _b, _c), council, clock = council3
+    aid.checkin(a, council, "safe", "block-4")
+    clock.t = T0 + CHECKIN_KEEP_SECONDS - 1
+    assert forget_expired(a, int(clock())).total == 0
+    clock.t += 1
+    assert forget_expired(a, int(clock())).kinds == {"safety.checkin": 1}
+
+
+def test_a_sealed_need_is_forgotten_by_those_who_cannot_read_it(
+    council3: tuple[list[Node], bytes, Clock],
+) -> None:
+    (a, b, c), council, _clock = council3
+    body = need(quantity=1, expires=T0 + HOUR, visibility="coordinators")
+    nid = aid.post_need(b, council, body)
+    everyone([a, b, c])
+    assert nid in aid.state(c, council, T0).hidden
+    assert forget_expired(c, T0 + HOUR).kinds == {"aid.need_sealed": 1}
+    assert aid.state(c, council, T0).hidden == {}

@@ -1,0 +1,281 @@
+"""Restricted visibility and private notes on real profiles: a need sealed to the
+coordinators (or a role's holders) is unreadable on a non-recipient's device even with
+direct access to its database; notes reach only the people handling a need; who may
+set the areas and retract alerts; aid and safety events are leaves. Then the sealing
+primitives and the visibility parser, with Hypothesis."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import Clock, admit, everyone, send, three_members
+from shora.domain import aid, restricted
+from shora.domain import aid_kinds as ak
+from shora.errors import InvalidInput, NotAllowed
+from shora.kernel import crypto
+from shora.kernel.membership import CouncilState, Member
+from shora.node import Node
+from test_aid import AREAS, need, offer
+
+SECRET = "glargine-7f3a-secret"
+
+
+@pytest.fixture
+def council4(tmp_path: Path) -> Iterator[tuple[list[Node], bytes, Clock]]:
+    """a (founder, so coordinator), b, c, d: everyone holding everything."""
+    clock = Clock()
+    (a, b, c), council = three_members(tmp_path, clock)
+    from conftest import make_node
+
+    d = make_node(tmp_path, "d")
+    d.now = clock
+    admit(a, d, council, "Dara")
+    aid.set_areas(a, council, AREAS)
+    everyone([a, b, c, d])
+    yield [a, b, c, d], council, clock
+    for node in (a, b, c, d):
+        node.close()
+
+
+def _every_value(node: Node) -> list[Any]:
+    """Every value of every column of every table of a node's database."""
+    tables = [t for (t,) in node.store.rows("SELECT name FROM sqlite_master WHERE type='table'")]
+    return [v for t in tables for row in node.store.rows(f"SELECT * FROM {t}") for v in row]
+
+
+def _holds(node: Node, marker: str) -> bool:
+    needle = marker.encode()
+    for v in _every_value(node):
+        if isinstance(v, bytes | memoryview) and needle in bytes(v):
+            return True
+        if isinstance(v, str) and marker in v:
+            return True
+    return False
+
+
+def _secret_need(visibility: str) -> ak.Need:
+    medicine = ak.MedicineDetails(f"insulin {SECRET}", "100 IU/ml", True)
+    return need("medicine", 2, medicine=medicine, what=SECRET, visibility=visibility)
+
+
+def test_a_coordinators_need_is_unreadable_to_other_members_even_in_their_database(
+    council4: tuple[list[Node], bytes, Clock],
+) -> None:
+    (a, b, c, d), council, clock = council4
+    nid = aid.post_need(b, council, _secret_need("coordinators"))
+    everyone([a, b, c, d])
+    now = int(clock())
+    for reader in (a, b):  # the coordinator and the author
+        item = aid.state(reader, council, now).needs[nid]
+        assert item.body.what == SECRET and item.audience == "coordinators"
+        assert item.recipients == {a_key(a, council), a_key(b, council)}
+    seen = aid.state(c, council, now)
+    assert nid not in seen.needs and seen.hidden[nid].audience == "coordinators"
+    assert [h["visibility"] for h in _hidden_rows(c, council, now)] == ["coordinators"]
+    # With the database open (its key, every epoch key): only ciphertext.
+    assert not _holds(c, SECRET) and not _holds(d, SECRET)
+    # The sealed body is there, and c's own X25519 key cannot open it.
+    body = c.store.one("SELECT body FROM events WHERE id=?", (nid,))
+    sealed = msgspec.msgpack.decode(body, type=ak.SealedNeed).sealed
+    assert a_key(c, council) not in sealed.recipients
+    assert restricted.open_for_me(c, council, a_key(b, council), sealed, b"aid.need") is None
+    # Matching on c's device does not see it; commitments need a recipient.
+    o = aid.post_offer(c, council, offer("medicine", 5, medicine=_kept_cold()))
+    everyone([a, b, c, d])
+    with pytest.raises(NotAllowed):
+        aid.commit(c, council, nid, o, 1)
+    assert [x.need_id for x in aid.match(a, council, now).assignments] == [nid]
+    cid = aid.commit(a, council, nid, o, 2)
+    everyone([a, b, c, d])
+    assert aid.state(c, council, now).offers[o].remaining == 3  # counted against the offer
+    assert aid.state(a, council, now).needs[nid].remaining == 0
+    aid.fulfil(c, council, 2, commitment=cid)  # the giver records the delivery
+    everyone([a, b, c, d])
+    assert aid.state(b, council, now).needs[nid].status == "fulfilled"
+
+
+def _kept_cold() -> ak.MedicineDetails:
+    return ak.MedicineDetails(f"insulin {SECRET}", "100 IU/ml", True, True)
+
+
+def a_key(node: Node, council: bytes) -> bytes:
+    return restricted.my_key(node, council)
+
+
+def _hidden_rows(node: Node, council: bytes, now: int) -> list[dict[str, Any]]:
+    return [{"visibility": h.audience} for h in aid.state(node, council, now).hidden.values()]
+
+
+def test_a_role_need_reaches_only_the_role_holders_and_the_author(
+    council4: tuple[list[Node], bytes, Clock],
+) -> None:
+    (a, b, c, d), council, clock = council4
+    nid = aid.post_need(b, council, _secret_need("role:medical"))  # nobody holds it yet
+    everyone([a, b, c, d])
+    now = int(clock())
+    assert aid.state(b, council, now).needs[nid].recipients == {a_key(b, council)}
+    assert nid in aid.state(a, council, now).hidden  # a coordinator is not a medic
+    assert not _holds(a, SECRET)
+
+
+def test_a_need_marked_restricted_but_written_in_the_clear_does_not_count(
+    council4: tuple[list[Node], bytes, Clock],
+) -> None:
+    (a, b, _c, _d), council, clock = council4
+    leaked = b._append(council, "aid.need", _secret_need("coordinators"))
+    send(b, a)
+    st = aid.state(a, council, int(clock()))
+    assert leaked not in st.needs and st.ignored == 1
+
+
+def test_notes_reach_the_people_handling_the_need_only(
+    council4: tuple[list[Node], bytes, Clock],
+) -> None:
+    (a, b, c, d), council, _clock = council4
+    nid = aid.post_need(b, council, need(quantity=4))
+    o = aid.post_offer(c, council, offer(quantity=4))
+    everyone([a, b, c, d])
+    with pytest.raises(NotAllowed):
+        aid.add_note(d, council, nid, "not mine to handle")
+    aid.commit(a, council, nid, o, 4)
+    everyone([a, b, c, d])
+    address = f"Street 9, house 14, {SECRET}"
+    aid.add_note(b, council, nid, address)
+    everyone([a, b, c, d])
+    for reader in (a, b, c):  # coordinator and committer, author, offerer
+        assert [n.text for n in aid.notes(reader, council, nid)] == [address]
+    [hidden] = aid.notes(d, council, nid)
+    assert hidden.text is None and a_key(d, council) not in hidden.recipients
+    assert not _holds(d, SECRET)
+    with pytest.raises(InvalidInput):
+        aid.add_note(b, council, nid, "   ")
+
+
+def test_areas_first_by_anyone_then_only_by_coordinators(tmp_path: Path) -> None:
+    clock = Clock()
+    (a, b, c), council = three_members(tmp_path, clock)
+    try:
+        aid.set_areas(b, council, AREAS)  # the first map: any member
+        everyone([a, b, c])
+        assert aid.areas(c, council) is not None
+        smaller = ak.Areas([ak.Area("block-4", "Block 4")])
+        with pytest.raises(NotAllowed, match="coordinator"):
+            aid.set_areas(b, council, smaller)
+        b._append(council, "aid.areas", smaller)  # around the writer's check
+        everyone([a, b, c])
+        for node in (a, b, c):
+            known = aid.areas(node, council)
+            assert known is not None and len(known.areas) == 3
+        aid.set_areas(a, council, smaller)  # the coordinator may
+        everyone([a, b, c])
+        for node in (a, b, c):
+            known = aid.areas(node, council)
+            assert known is not None and known.ids == {"block-4"}
+    finally:
+        for node in (a, b, c):
+            node.close()
+
+
+def test_a_coordinator_may_retract_any_alert(council4: tuple[list[Node], bytes, Clock]) -> None:
+    (a, b, c, d), council, clock = council4
+    fire = aid.alert(b, council, "fire", "market")
+    gas = aid.alert(b, council, "gas_leak", "market")
+    everyone([a, b, c, d])
+    with pytest.raises(NotAllowed):
+        aid.retract_alert(c, council, fire)
+    c._append(council, "safety.alert_retract", ak.AlertRetract(fire))  # forced: no effect
+    aid.retract_alert(a, council, gas)
+    everyone([a, b, c, d])
+    for node in (a, b, c, d):
+        assert [x.id for x in aid.alerts(node, council, int(clock()))] == [fire]
+
+
+def test_aid_and_safety_events_never_become_heads(
+    council4: tuple[list[Node], bytes, Clock],
+) -> None:
+    (a, b, _c, _d), council, _clock = council4
+    before = a.store.rows("SELECT id FROM heads WHERE council=?", (council,))
+    nid = aid.post_need(a, council, need())
+    aid.checkin(a, council, "safe")
+    aid.alert(a, council, "fire", "market")
+    assert a.store.rows("SELECT id FROM heads WHERE council=?", (council,)) == before
+    a.post(council, "a post after them")
+    parents = a.store.rows(
+        "SELECT parents FROM events WHERE council=? AND kind='post.message'", (council,)
+    )[0][0]
+    assert nid not in [parents[i : i + 32] for i in range(0, len(parents), 32)]
+    send(a, b)
+    assert b.store.one("SELECT count(*) FROM pending") == 0
+
+
+# --- the primitives ----------------------------------------------------------------------
+
+
+def _state(keys: dict[bytes, bytes], gone: set[bytes]) -> CouncilState:
+    members = {
+        k: Member(k, k.hex()[:6], kx, b"\0" * 32, b"\1" * 32 if k in gone else None)
+        for k, kx in keys.items()
+    }
+    return CouncilState(members=members)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 6), st.data())
+def test_sealed_content_opens_for_recipients_only(n: int, data: st.DataObject) -> None:
+    people = [(crypto.sign_keypair()[0], *crypto.kx_keypair()) for _ in range(n + 1)]
+    chosen = data.draw(st.sets(st.integers(0, n), min_size=1))
+    plain = data.draw(st.binary(max_size=300))
+    council, author = b"c" * 32, people[0][0]
+    sealed = restricted.seal(
+        {people[i][0]: people[i][1] for i in chosen}, plain, b"t", council, author
+    )
+    wire = msgspec.msgpack.decode(msgspec.msgpack.encode(sealed), type=restricted.Sealed)
+    for i, (member, kx_pk, kx_sk) in enumerate(people):
+        got = restricted.open_sealed(wire, member, kx_pk, kx_sk, b"t", council, author)
+        assert got == (plain if i in chosen else None)
+        if i in chosen:  # bound to its purpose, council and author
+            assert restricted.open_sealed(wire, member, kx_pk, kx_sk, b"u", council, author) is None
+            assert (
+                restricted.open_sealed(wire, member, kx_pk, kx_sk, b"t", council, b"x" * 32) is None
+            )
+
+
+def test_audience_members_are_active_and_include_the_author() -> None:
+    keys = {bytes([i]) * 32: crypto.kx_keypair()[0] for i in range(1, 5)}
+    one, two, three, four = sorted(keys)
+    state = _state(keys, gone={three})
+    from shora.kernel.membership import Term
+
+    state.terms["coordinator"] = (Term(two, 0, 2**62, b"x" * 32), Term(three, 0, 2**62, b"y" * 32))
+    got = restricted.audience_members(state, "coordinators", one, 1000)
+    assert set(got) == {one, two}  # three was removed: never a recipient again
+    assert set(restricted.audience_members(state, "role:medical", four, 1000)) == {four}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_visibility_parser_accepts_only_the_three_forms(text: str) -> None:
+    try:
+        value = restricted.parse_audience(text)
+    except InvalidInput:
+        return
+    assert value in ("council", "coordinators") or value.startswith("role:")
+    assert msgspec.json.decode(msgspec.json.encode(value), type=restricted.Audience) == value
+
+
+@pytest.mark.parametrize("good", ["council", " Coordinators ", "role:medical", "role:first-aid"])
+def test_visibility_parser_examples(good: str) -> None:
+    assert restricted.parse_audience(good) == good.strip().lower()
+
+
+@pytest.mark.parametrize("bad", ["", "everyone", "role:", "role:Medical!", "role:9x"])
+def test_visibility_parser_refuses(bad: str) -> None:
+    with pytest.raises(InvalidInput):
+        restricted.parse_audience(bad)
