@@ -38,7 +38,8 @@ def test_stock_and_skill_commands(tmp_path: Path) -> None:
     sync(a, b, COUNCIL)
     [listed] = b.json("stock", "list", COUNCIL)
     assert (listed["available"], listed["expired"]) == (11, 0)
-    assert "rice" in b.ok("stock", "list", COUNCIL, "--category", "food")
+    assert "rice" in b.ok("stock", "list", COUNCIL, "--category", "food", "--area", "BLOCK-4")
+    assert "No stocks" in b.ok("stock", "list", COUNCIL, "--area", "block-9")
 
     assert "unknown category" in a.fails(
         "stock", "add", COUNCIL, "bread", "1", "--category", "bread", "--area", "block-4"
@@ -61,6 +62,8 @@ def test_stock_and_skill_commands(tmp_path: Path) -> None:
     assert seen_by_a == {"Nasrin": ["doctor"], "Bahram": ["nurse", "driver"]}
     seen_by_b = {e["name"]: e["skills"] for e in b.json("skill", "list", COUNCIL)}
     assert seen_by_b == {"Bahram": ["nurse", "driver"]}
+    lines = {line.split()[0]: line for line in a.ok("skill", "list", COUNCIL).splitlines()}
+    assert lines["Nasrin"].endswith("(coordinators only)") and lines["Bahram"].endswith("nights")
     assert "unknown skill" in b.fails("skill", "set", COUNCIL, "astronaut")
     b.ok("skill", "withdraw", COUNCIL)
     assert b.json("skill", "list", COUNCIL) == []

@@ -185,7 +185,8 @@ def stock_list(
     items = [
         i
         for i in ss.stocks_state(node, council).items.values()
-        if (wanted is None or i.category == wanted) and (area is None or i.area == area)
+        if (wanted is None or i.category == wanted)
+        and (area is None or i.area == area.strip().lower())
     ]
     items.sort(key=lambda i: (i.category, i.item, i.id))
     if as_json:
@@ -266,6 +267,12 @@ def skill_withdraw(session: Session, /, council_ref: str) -> None:
     click.echo(_("You are no longer in the skills register."))
 
 
+def _note(note: str, visibility: str) -> str:
+    if visibility == "council":
+        return note
+    return f"{note} ({_('coordinators only')})".strip()
+
+
 @skill.command("list", help=N_("Who can do what (what you may see of it)."))
 @click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
 @click.option("--skill", "wanted", type=click.Choice(ck.SKILLS), help=N_("Only this skill."))
@@ -298,7 +305,7 @@ def skill_list(session: Session, /, council_ref: str, wanted: str | None, as_jso
             [
                 names.get(e.member, short(e.member)),
                 ", ".join(_(SKILL_LABELS[s]) for s in e.skills),
-                e.note,
+                _note(e.note, e.visibility),
             ]
             for e in shown
         ]
