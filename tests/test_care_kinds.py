@@ -60,7 +60,7 @@ def test_bounds() -> None:
     refused("skill.set", {"skills": []})
     refused("skill.set", {"skills": ["astronaut"]})
     refused("skill.set", {"skills": ["cook"], "visibility": "everyone"})
-    refused("safety.deadman_set", {"hours": 721, "contacts": [KEY]})
+    refused("safety.deadman_set", {"hours": 145, "contacts": [KEY]})
     refused("safety.deadman_set", {"hours": 2, "contacts": [KEY] * 21})
     refused("missing.person", {"full_name": ""})
     refused("missing.person", {"full_name": "x", "home_street": "Main St 4"})

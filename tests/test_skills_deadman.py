@@ -17,6 +17,7 @@ from conftest import T0, Clock, everyone, three_members
 from shora.domain import aid, safety_more, stock_skills
 from shora.domain import aid_kinds as ak
 from shora.domain import care_kinds as ck
+from shora.domain.aid_forget import CHECKIN_KEEP_SECONDS
 from shora.domain.deadman import reduce_deadman
 from shora.domain.decisions import _me
 from shora.domain.decisions_reduce import EventView
@@ -120,7 +121,7 @@ def test_deadman_timer_checkins_overdue_and_one_alert(
     for node in (a, b, c):
         state = safety_more.deadman_state(node, council)
         assert state.timers[kc].alert == min(first + second, key=lambda i: _order(node, council, i))
-        assert len(state.alerts) == 1 and state.ignored == 1
+        assert len(state.timers[kc].covering) == 2 and state.ignored == 0  # one counts
         assert safety_more.raise_alerts(node, council) == []
     # A check-in starts a new period: no longer overdue; the next expiry gets its own alert.
     aid.checkin(c, council, "injured")
@@ -177,11 +178,15 @@ def _deadman_events() -> tuple[list[EventView], frozenset[bytes]]:
         return i
 
     s1 = add(m, "safety.deadman_set", ck.DeadmanSet(3, [n, o, b"x" * 32]), 0)
-    c1 = add(m, "safety.checkin", ak.Checkin("safe"), 1)
-    add(n, "safety.deadman_alert", ck.DeadmanAlert(m, s1, s1), 2)  # too early: ignored
-    add(n, "safety.deadman_alert", ck.DeadmanAlert(m, s1, c1), 4)
-    add(o, "safety.deadman_alert", ck.DeadmanAlert(m, s1, c1), 4.5)  # duplicate
-    add(o, "safety.deadman_alert", ck.DeadmanAlert(n, s1, c1), 5)  # wrong member
+    add(m, "safety.checkin", ak.Checkin("safe"), 1)  # the deadline is now at 4 h
+    add(n, "safety.deadman_alert", ck.DeadmanAlert(m, s1, T0), 2)  # too early: ignored
+    add(n, "safety.deadman_alert", ck.DeadmanAlert(m, s1, T0 + HOUR), 4)  # counts
+    add(o, "safety.deadman_alert", ck.DeadmanAlert(m, s1, T0 + HOUR), 4.5)  # duplicate
+    add(o, "safety.deadman_alert", ck.DeadmanAlert(n, s1, T0 + HOUR), 5)  # not n's timer
+    add(o, "safety.deadman_alert", ck.DeadmanAlert(m, s1, T0 - HOUR), 5)  # before the set
+    # Written by a node that had not seen the check-in: valid, but the check-in moved
+    # the deadline past it, so it covers nothing now.
+    add(n, "safety.deadman_alert", ck.DeadmanAlert(m, s1, T0), 3.5)
     add(n, "safety.deadman_set", ck.DeadmanSet(1, [m]), 0)
     add(n, "safety.deadman_clear", ck.DeadmanClear(), 0.5)
     add(o, "safety.deadman_set", ck.DeadmanSet(5, [m]), 0)
@@ -191,7 +196,7 @@ def _deadman_events() -> tuple[list[EventView], frozenset[bytes]]:
 
 def _deadman_summary(events: list[EventView], members: frozenset[bytes]) -> object:
     s = reduce_deadman(events, members)
-    return (sorted(s.timers.items()), sorted(s.alerts.items()), s.ignored)
+    return (sorted(s.timers.items()), [a.id for a in s.alerts], s.ignored)
 
 
 @settings(max_examples=60, deadline=None)
@@ -206,10 +211,21 @@ def test_deadman_reducer_is_order_independent(rnd: random.Random, copies: int) -
     m, n, o = b"m" * 32, b"n" * 32, b"o" * 32
     assert sorted(s.timers) == [m, o]  # n cleared theirs
     assert s.timers[m].contacts == (n, o)  # x is not a member
-    assert s.timers[m].since == events[1].id and s.timers[m].alert == events[3].id
-    assert s.timers[o].since == events[8].id
-    assert s.ignored == 3
+    assert s.timers[m].since == events[1].id
+    assert [a.id for a in s.timers[m].covering] == [events[3].id, events[4].id]
+    assert s.timers[m].alert == events[3].id
+    assert s.timers[o].since == events[10].id
+    assert s.ignored == 3 and len(s.alerts) == 3
     assert s.timers[m].overdue(T0 + 4 * HOUR) and not s.timers[m].overdue(T0 + 4 * HOUR - 1)
+    # The check-in is forgotten a week later: the deadline moves back to 3 h, and the
+    # alert that counted still does (no second alarm for the same silence).
+    forgotten = reduce_deadman([e for e in shuffled if e.kind != "safety.checkin"], members)
+    assert forgotten.timers[m].deadline == (T0 + 3 * HOUR) * 1000
+    assert forgotten.timers[m].alert == events[3].id
+
+
+def test_longest_timer_is_shorter_than_the_time_check_ins_are_kept() -> None:
+    assert ck.MAX_DEADMAN_HOURS * HOUR < CHECKIN_KEEP_SECONDS
 
 
 @settings(max_examples=60, deadline=None)

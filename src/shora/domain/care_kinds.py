@@ -15,7 +15,9 @@ import msgspec
 from shora.domain.aid_kinds import AreaId, CategoryName, Quantity, Short, UnixTime
 from shora.kernel.events import Bytes32, register_kind
 
-MAX_DEADMAN_HOURS = 24 * 30
+# Below the week after which check-ins are forgotten (shora.domain.aid_forget), so a
+# running timer never loses the check-in that started it.
+MAX_DEADMAN_HOURS = 24 * 6
 MAX_CONTACTS = 20
 MAX_ALTERNATE_NAMES = 10
 MAX_AGE = 150
@@ -109,12 +111,13 @@ class DeadmanClear(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class DeadmanAlert(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """`member`'s timer ran out: `timer` is their deadman_set, `since` their last sign of
-    life (that set, or a check-in after it)."""
+    """`member`'s timer ran out: `timer` is their deadman_set, `since_time` their last
+    sign of life the writer knew of (unix seconds). It names no check-in: check-ins are
+    forgotten after a week, alerts must keep their meaning."""
 
     member: Bytes32
     timer: Bytes32
-    since: Bytes32
+    since_time: UnixTime
 
 
 # --- missing people (PFIF) --------------------------------------------------------------

@@ -7,10 +7,15 @@
 * Its last sign of life (``since``) is the member's latest check-in (by claimed time,
   then (clock, id)) claimed at or after the set, else the set itself. It runs out
   ``hours`` after that: ``deadline = since.time + hours``.
-* An alert counts if it names a ``deadman_set`` of its member, a ``since`` that is that
-  set or a check-in of the member claimed at or after it, and was itself claimed at or
-  after the deadline they give. One alert counts per expiry (member, set, since): the first by
-  (clock, id); later ones (two members' nodes noticing at once) are duplicates.
+* An alert is valid if it names a ``deadman_set`` of its member, a ``since_time`` not
+  before that set, and was itself claimed at or after ``since_time + hours``. It
+  **covers** the timer's current expiry if it names the current set and was claimed at
+  or after the current deadline; the first covering alert by (clock, id) is the one
+  that counts, any later one (two nodes noticing at once) is a duplicate. A check-in
+  that moves the deadline past an alert leaves that alert covering nothing, so the
+  next expiry gets its own. Alerts name no check-in, so forgetting old check-ins
+  (docs/aid.md, "Forgetting on purpose") can move a deadline only earlier, and an
+  alert that covered it still does.
 """
 
 from __future__ import annotations
@@ -25,6 +30,17 @@ HOUR_MS = 3600 * MS
 
 
 @dataclass(frozen=True, slots=True)
+class AlertRecord:
+    id: bytes
+    author: bytes
+    time: int  # ms, claimed
+    order: tuple[int, bytes]
+    member: bytes
+    timer: bytes
+    since_time: int  # unix seconds: the last sign of life its writer knew of
+
+
+@dataclass(frozen=True, slots=True)
 class Timer:
     member: bytes
     timer: bytes  # the deadman_set event
@@ -32,33 +48,28 @@ class Timer:
     contacts: tuple[bytes, ...]  # the named members still active, sorted
     since: bytes  # the last sign of life: the set or a check-in
     since_time: int  # ms, claimed
-    alert: bytes | None  # the alert that counts for this expiry, if any
+    covering: tuple[AlertRecord, ...]  # the alerts covering this expiry, first one first
 
     @property
     def deadline(self) -> int:
         """When it runs out, in ms."""
         return self.since_time + self.hours * HOUR_MS
 
+    @property
+    def alert(self) -> bytes | None:
+        """The alert that counts for this expiry, if any."""
+        return self.covering[0].id if self.covering else None
+
     def overdue(self, now: int) -> bool:
         """Whether it has run out at `now` (unix seconds)."""
         return now * MS >= self.deadline
 
 
-@dataclass(frozen=True, slots=True)
-class AlertRecord:
-    id: bytes
-    author: bytes
-    time: int  # ms, claimed
-    member: bytes
-    timer: bytes
-    since: bytes
-
-
 @dataclass(slots=True)
 class DeadmanState:
     timers: dict[bytes, Timer] = field(default_factory=dict)
-    alerts: dict[tuple[bytes, bytes, bytes], AlertRecord] = field(default_factory=dict)
-    ignored: int = 0  # alerts that do not hold, and duplicates
+    alerts: list[AlertRecord] = field(default_factory=list)  # valid ones, (clock, id) order
+    ignored: int = 0  # alerts that are not valid
 
     def overdue(self, now: int) -> list[Timer]:
         return [t for t in self.timers.values() if t.overdue(now)]
@@ -75,21 +86,21 @@ def reduce_deadman(events: Iterable[EventView], members: Set[bytes]) -> DeadmanS
     sets = {e.id: e for e in unique if e.kind == "safety.deadman_set"}
     checkins: dict[bytes, list[EventView]] = {}
     latest: dict[bytes, EventView] = {}
+    state = DeadmanState()
     for e in unique:
         if e.kind == "safety.checkin":
             checkins.setdefault(e.author, []).append(e)
         elif e.kind in ("safety.deadman_set", "safety.deadman_clear"):
             latest[e.author] = e  # in (clock, id) order: the last one wins
-    state = DeadmanState()
-    for e in unique:
-        if e.kind == "safety.deadman_alert":
-            _alert(state, e, sets, {c.id: c for cs in checkins.values() for c in cs})
+        elif e.kind == "safety.deadman_alert":
+            _alert(state, e, sets)
     for member, e in sorted(latest.items()):
         if e.kind != "safety.deadman_set" or member not in members:
             continue
         body: ck.DeadmanSet = e.body
         since = _since(e, checkins.get(member, []))
-        counted = state.alerts.get((member, e.id, since.id))
+        deadline = since.time + body.hours * HOUR_MS
+        covering = tuple(a for a in state.alerts if a.timer == e.id and a.time >= deadline)
         state.timers[member] = Timer(
             member,
             e.id,
@@ -97,31 +108,22 @@ def reduce_deadman(events: Iterable[EventView], members: Set[bytes]) -> DeadmanS
             tuple(sorted({c for c in body.contacts if c in members and c != member})),
             since.id,
             since.time,
-            counted.id if counted is not None else None,
+            covering,
         )
     return state
 
 
-def _alert(
-    state: DeadmanState,
-    e: EventView,
-    sets: dict[bytes, EventView],
-    checkins: dict[bytes, EventView],
-) -> None:
+def _alert(state: DeadmanState, e: EventView, sets: dict[bytes, EventView]) -> None:
     body: ck.DeadmanAlert = e.body
     timer = sets.get(body.timer)
-    since = timer if body.since == body.timer else checkins.get(body.since)
     if (
         timer is None
-        or since is None
         or timer.author != body.member
-        or since.author != body.member
-        or since.time < timer.time
-        or e.time < since.time + timer.body.hours * HOUR_MS
-        or (body.member, body.timer, body.since) in state.alerts
+        or body.since_time < timer.time // MS
+        or e.time < body.since_time * MS + timer.body.hours * HOUR_MS
     ):
         state.ignored += 1
         return
-    state.alerts[(body.member, body.timer, body.since)] = AlertRecord(
-        e.id, e.author, e.time, body.member, body.timer, body.since
+    state.alerts.append(
+        AlertRecord(e.id, e.author, e.time, e.order, body.member, body.timer, body.since_time)
     )

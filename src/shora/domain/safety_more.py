@@ -12,6 +12,7 @@ import msgspec
 from shora.domain import care_kinds as ck
 from shora.domain.deadman import DeadmanState, Timer, reduce_deadman
 from shora.domain.decisions import MIN_ID_PREFIX, _me, _require_member, _views
+from shora.domain.decisions_reduce import MS
 from shora.domain.missing import MissingState, PersonState, reduce_missing
 from shora.domain.stock_skills import check_area
 from shora.errors import InvalidInput, NotFound
@@ -97,7 +98,7 @@ def raise_alerts(node: Node, council: bytes) -> list[bytes]:
     written = []
     for timer in overdue(node, council, int(node.now())):
         if timer.alert is None and timer.member != me:  # my own node: I am here to check in
-            body = ck.DeadmanAlert(timer.member, timer.timer, timer.since)
+            body = ck.DeadmanAlert(timer.member, timer.timer, timer.since_time // MS)
             written.append(node._append(council, "safety.deadman_alert", body))
     return written
 
