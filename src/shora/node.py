@@ -17,6 +17,7 @@ import shora.domain.care_kinds  # stocks, skills, dead-man timers, missing peopl
 import shora.domain.decisions_kinds
 import shora.domain.governance_rules  # noqa: F401 (registers the governance state kinds)
 from shora.domain import governance
+from shora.domain.aid_forget import forget_expired
 from shora.errors import (
     BundleDamaged,
     InvalidInput,
@@ -282,8 +283,10 @@ class Node(MembershipActions):
     def housekeeping(self, council: bytes) -> str | None:
         """What time and events ask of a member's node: record emergency actions whose
         time to be ratified ran out (undoing them), then heal key epochs (a reinstated
-        member needs the keys made while they were out). Run after imports and
-        periodically; harmless when several members do it at once."""
+        member needs the keys made while they were out), and forget the expired needs,
+        offers, alerts and check-ins. Run after imports and periodically; harmless when
+        several members do it at once."""
+        forget_expired(self, int(self.now()), council)
         governance.record_lapses(self, council)
         self.welcome_back(council)
         return self.heal_epochs(council)
