@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import T0, Clock, everyone, three_members
-from shora.domain import aid, safety_more, stock_skills
+from shora.domain import aid, restricted, safety_more, stock_skills
 from shora.domain import aid_kinds as ak
 from shora.domain import care_kinds as ck
 from shora.domain.aid_forget import CHECKIN_KEEP_SECONDS
@@ -43,15 +43,21 @@ def test_skills_register_and_visibility(council3: tuple[list[Node], bytes, Clock
     (a, b, c), council, clock = council3
     ka, kb, kc = (_me(n, council) for n in (a, b, c))
     stock_skills.set_skills(b, council, ["nurse", "driver", "nurse"], "Persian, Kurdish")
-    stock_skills.set_skills(c, council, ["doctor"], "", "coordinators")
+    stock_skills.set_skills(c, council, ["cook"])
+    everyone([a, b, c])
+    stock_skills.set_skills(c, council, ["doctor"], "", "coordinators")  # replaces "cook"
     everyone([a, b, c])
     now = int(clock())
-    # The founder, a, holds the coordinator role: a and c see c's entry, b does not.
+    # The founder, a, holds the coordinator role: a and c see c's entry, b nothing of c.
     assert stock_skills.coordinators(b, council, now) == {ka}
     for node, sees_c in ((a, True), (b, False), (c, True)):
         seen = {e.member: e.skills for e in stock_skills.skills(node, council, now)}
         assert seen[kb] == ("nurse", "driver")  # the register's order, each once
-        assert (kc in seen) == sees_c
+        assert seen.get(kc) == (("doctor",) if sees_c else None)
+    # Sealed, not just filtered: b's own device cannot read it.
+    assert kc not in stock_skills.skill_entries(b, council)
+    [(raw,)] = b.store.rows("SELECT body FROM events WHERE kind='skill.sealed'")
+    assert b"doctor" not in bytes(raw)
     assert [e.member for e in stock_skills.skills(a, council, now, skill="driver")] == [kb]
     # The latest entry wins; a withdrawal leaves the register.
     clock.t += 60
@@ -87,6 +93,11 @@ def test_coordinators_only_entries_follow_the_role() -> None:
     assert [e.member for e in visible_to(entries, b"m" * 32, set())] == [b"m" * 32, b"n" * 32]
     # Removed members leave the register.
     assert list(reduce_skills(state_events, {b"n" * 32})) == [b"n" * 32]
+    # A sealed entry this viewer could not open hides the member's earlier entries.
+    box = restricted.Box(b"k" * 32, b"\0" * restricted.BOX_LEN)
+    hidden = ck.SkillSealed(restricted.Sealed([box], b"\0" * 64))
+    later = EventView(b"\x03" * 32, b"n" * 32, 3, 0, "skill.sealed", hidden)
+    assert list(reduce_skills([*state_events, later], {b"m" * 32, b"n" * 32})) == [b"m" * 32]
 
 
 def test_deadman_timer_checkins_overdue_and_one_alert(

@@ -13,6 +13,7 @@ from typing import Annotated, Literal, get_args
 import msgspec
 
 from shora.domain.aid_kinds import AreaId, CategoryName, Quantity, Short, UnixTime
+from shora.domain.restricted import Sealed
 from shora.kernel.events import Bytes32, register_kind
 
 # Below the week after which check-ins are forgotten (shora.domain.aid_forget), so a
@@ -92,6 +93,14 @@ class SkillSet(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     visibility: SkillVisibility = "council"
 
 
+class SkillSealed(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """An entry for coordinators only: the msgpack of a `SkillSet` (visibility
+    "coordinators") sealed to the coordinators and the author (shora.domain.restricted).
+    Other members see that the author has such an entry, and nothing of it."""
+
+    sealed: Sealed
+
+
 class SkillWithdraw(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The member leaves the skills register."""
 
@@ -153,6 +162,7 @@ class MissingNote(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 STOCK_KINDS: dict[str, type[msgspec.Struct]] = {"stock.add": StockAdd, "stock.draw": StockDraw}
 SKILL_KINDS: dict[str, type[msgspec.Struct]] = {
     "skill.set": SkillSet,
+    "skill.sealed": SkillSealed,
     "skill.withdraw": SkillWithdraw,
 }
 DEADMAN_KINDS: dict[str, type[msgspec.Struct]] = {
@@ -168,6 +178,7 @@ MISSING_KINDS: dict[str, type[msgspec.Struct]] = {
 register_kind("stock.add", StockAdd, ref=lambda body: body.stock)
 register_kind("stock.draw", StockDraw, ref=lambda body: body.stock)
 register_kind("skill.set", SkillSet)
+register_kind("skill.sealed", SkillSealed)
 register_kind("skill.withdraw", SkillWithdraw)
 register_kind("safety.deadman_set", DeadmanSet)
 register_kind("safety.deadman_clear", DeadmanClear)

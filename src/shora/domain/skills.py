@@ -1,10 +1,14 @@
 """The skills register: a pure function of the valid ``skill.*`` events. See docs/aid.md
 ("Skills").
 
-Each member's latest ``skill.set`` or ``skill.withdraw`` by (clock, id) is their entry;
-a withdrawal leaves the register. Only active members are listed. An entry with
-visibility ``coordinators`` is shown only to the council's coordinators (the holders of
-the role ``coordinator`` at the time of the query) and to the member themselves.
+Each member's latest ``skill.set``, ``skill.sealed`` or ``skill.withdraw`` by (clock,
+id) is their entry; a withdrawal leaves the register. Only active members are listed.
+
+An entry for coordinators only is a ``skill.sealed``: the node opens those it can (it
+is a recipient) into ``skill.set`` views before folding; one it cannot open hides the
+member's entry from this viewer, earlier entries included. On top of the encryption,
+an entry with visibility ``coordinators`` is shown only to the holders of the role
+``coordinator`` at the time of the query and to the member themselves.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ def reduce_skills(events: Iterable[EventView], members: Set[bytes]) -> dict[byte
     entries: dict[bytes, SkillEntry] = {}
     for member, e in sorted(latest.items()):
         if e.kind != "skill.set" or member not in members:
-            continue
+            continue  # withdrawn, or sealed to others
         body: ck.SkillSet = e.body
         skills = tuple(s for s in ck.SKILLS if s in body.skills)
         entries[member] = SkillEntry(member, e.id, e.time, skills, body.note, body.visibility)

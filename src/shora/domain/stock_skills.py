@@ -7,17 +7,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from shora.domain import aid, stocks
+import msgspec
+
+from shora.domain import aid, restricted, stocks
 from shora.domain import aid_kinds as ak
 from shora.domain import care_kinds as ck
 from shora.domain.decisions import MIN_ID_PREFIX, _me, _require_member, _views
-from shora.domain.decisions_reduce import MS
+from shora.domain.decisions_reduce import MS, EventView
 from shora.domain.skills import COORDINATOR, SkillEntry, reduce_skills, visible_to
 from shora.errors import InvalidInput, NotFound
 from shora.i18n import _, normalize_persian, number
 
 if TYPE_CHECKING:
     from shora.node import Node
+
+SKILL_PURPOSE = b"skill.set"
+_skill_decoder = msgspec.msgpack.Decoder(ck.SkillSet)
 
 
 def check_category(value: str) -> str:
@@ -198,7 +203,11 @@ def set_skills(
     if visibility not in ("council", "coordinators"):
         raise InvalidInput(_("visibility is council or coordinators"))
     body = ck.SkillSet(chosen, _check_text(note, 500), visibility)  # type: ignore[arg-type]
-    return node._append(council, "skill.set", body)
+    if visibility == "council":
+        return node._append(council, "skill.set", body)
+    plain = msgspec.msgpack.encode(body)
+    sealed = restricted.seal_for(node, council, "coordinators", plain, SKILL_PURPOSE)
+    return node._append(council, "skill.sealed", ck.SkillSealed(sealed))
 
 
 def withdraw_skills(node: Node, council: bytes) -> bytes:
@@ -208,10 +217,29 @@ def withdraw_skills(node: Node, council: bytes) -> bytes:
     return node._append(council, "skill.withdraw", ck.SkillWithdraw())
 
 
+def _opened(opener: restricted.Opener, e: EventView) -> EventView:
+    """A sealed entry as a ``skill.set`` view if this member can open it (else as it is)."""
+    if e.kind != "skill.sealed":
+        return e
+    plain = opener.open(e.body.sealed, SKILL_PURPOSE, e.author)
+    try:
+        body = None if plain is None else _skill_decoder.decode(plain)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        body = None  # sealed by a member, but not a valid entry: it stays hidden
+    if body is None or body.visibility != "coordinators":
+        return e
+    return EventView(e.id, e.author, e.clock, e.time, "skill.set", body)
+
+
 def skill_entries(node: Node, council: bytes) -> dict[bytes, SkillEntry]:
-    """Every entry, whatever its visibility: for this module's checks, not for showing."""
+    """Every entry this member can read, whatever its visibility: for this module's
+    checks and for `skills`, which filters by role."""
     state = node.ingestor.projection.final_state(council)
-    events = _views(node, "council=? AND kind IN ('skill.set', 'skill.withdraw')", (council,))
+    marks = ",".join("?" * len(ck.SKILL_KINDS))
+    events = _views(node, f"council=? AND kind IN ({marks})", (council, *ck.SKILL_KINDS))
+    if any(e.kind == "skill.sealed" for e in events):
+        opener = restricted.Opener(node, council)
+        events = [_opened(opener, e) for e in events]
     return reduce_skills(events, frozenset(state.active_members()))
 
 
