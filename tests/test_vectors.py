@@ -278,7 +278,7 @@ def test_independent_verifier_accepts_invitation_and_join_request() -> None:
     created = mpack.unpackb(bytes.fromhex(BY_NAME["b_invite_create"]["body"]))
     assert created == {"secret": secret, "expires": expires}
     admit = mpack.unpackb(bytes.fromhex(BY_NAME["f_member_admit"]["body"]))
-    assert admit == {"request": signed}
+    assert admit == {"request": signed, "mandate": None}
 
 
 @pytest.mark.parametrize("vec", V["nip01"], ids=[v["description"] for v in V["nip01"]])

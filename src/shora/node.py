@@ -15,8 +15,9 @@ import msgspec
 import shora.domain.aid_kinds  # registers the aid and safety kinds with the kernel
 import shora.domain.care_kinds  # stocks, skills, dead-man timers, missing people
 import shora.domain.decisions_kinds
+import shora.domain.federation_kinds
 import shora.domain.governance_rules  # noqa: F401 (registers the governance state kinds)
-from shora.domain import governance
+from shora.domain import federation, governance
 from shora.domain.aid_forget import forget_expired
 from shora.errors import (
     BundleDamaged,
@@ -288,6 +289,8 @@ class Node(MembershipActions):
         several members do it at once."""
         forget_expired(self, int(self.now()), council)
         governance.record_lapses(self, council)
+        federation.sign_due(self, council)  # mandates and revocations (a base council)
+        federation.end_expired(self, council)  # seats whose mandate is over (a federation)
         self.welcome_back(council)
         return self.heal_epochs(council)
 

@@ -4,8 +4,10 @@ keeping key epochs where they belong."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+
+import msgspec
 
 from shora.errors import (
     InvalidInput,
@@ -79,8 +81,9 @@ class MembershipActions(NodeCore):
             )
         return request
 
-    def admit(self, request: bytes) -> AdmitResult:
-        """Vouch for a join request; admit it (and send the welcome) once enough have."""
+    def admit(self, request: bytes, mandate: bytes | None = None) -> AdmitResult:
+        """Vouch for a join request; admit it (and send the welcome) once enough have.
+        In a federation the admission carries the delegate's mandate credential."""
         payload, request_id = tokens.open_join_request(request)
         council = payload.council
         self._identity(council)
@@ -103,7 +106,7 @@ class MembershipActions(NodeCore):
         if len(supporters) < needed:
             self._append(council, "member.vouch", kinds.Vouch("admit", request_id, request))
             return AdmitResult(False, len(supporters), needed, payload.name)
-        self._append(council, "member.admit", kinds.Admit(request))
+        self._append(council, "member.admit", kinds.Admit(request, mandate))
         self._welcome(council, payload.kx_pk, request_id)
         return AdmitResult(True, len(supporters), needed, payload.name)
 
@@ -161,17 +164,22 @@ class MembershipActions(NodeCore):
         if supporters < needed:
             self._append(council, "member.vouch", kinds.Vouch("remove", member, None, reason))
             return AdmitResult(False, supporters, needed, name)
+        self.end_with_new_epoch(
+            council, "member.remove", lambda epoch: kinds.Remove(member, epoch, reason, emergency)
+        )
+        return AdmitResult(True, supporters, needed, name)
+
+    def end_with_new_epoch(
+        self, council: bytes, kind: str, body: Callable[[bytes], msgspec.Struct]
+    ) -> bytes:
+        """Write an event that ends someone's membership and starts a new key epoch
+        (its write key given to `body`), then grant the epoch to the remaining members."""
         old = self._writing_epoch(council)
         new = keys.Epoch.generate(council)
         self.ingestor.learn_epoch(new)
-        self._append(
-            council,
-            "member.remove",
-            kinds.Remove(member, new.write_pk, reason, emergency),
-            epoch=old,
-        )
+        event = self._append(council, kind, body(new.write_pk), epoch=old)
         self._grant(council, new, old)
-        return AdmitResult(True, supporters, needed, name)
+        return event
 
     def _grant(
         self,

@@ -165,7 +165,7 @@ BODY_FIELDS = {
     "council.update": ("name", "description"),
     "invite.create": ("secret", "expires"),
     "member.vouch": ("action", "subject", "request", "reason"),
-    "member.admit": ("request",),
+    "member.admit": ("request", "mandate"),
     "member.remove": ("member", "new_epoch", "reason", "emergency"),
     "member.leave": ("reason",),
     "epoch.rotate": ("new_epoch",),
@@ -191,6 +191,8 @@ RULES_FIELDS = (
     "term_days",
     "term_limit",
     "emergency_ratify_hours",
+    "federation",
+    "seats_per_council",
 )
 SHARES = ("quorum", "threshold", "governance_quorum", "rule_change_threshold")
 SHARES += ("recall_threshold", "ratify_threshold")
@@ -200,6 +202,7 @@ RULE_NUMBERS = {
     "term_days": (1, 3650),
     "term_limit": (0, 100),
     "emergency_ratify_hours": (0, 8760),
+    "seats_per_council": (1, 100),
 }
 
 
@@ -235,6 +238,7 @@ def decode_body(kind: str, body: bytes) -> dict[str, Any]:
         _require(all(_share(rules[name]) for name in SHARES), "rules share")
         for name, (low, high) in RULE_NUMBERS.items():
             _require(_uint(rules[name]) and low <= rules[name] <= high, "rules number")
+        _require(isinstance(rules["federation"], bool), "rules federation")
         blocks = rules["blocks_to_stop"]
         _require(blocks is None or (_uint(blocks) and 1 <= blocks <= 1000), "blocks_to_stop")
         _require(isinstance(m["founder_name"], str) and 1 <= len(m["founder_name"]) <= 64, "fn")
@@ -248,6 +252,8 @@ def decode_body(kind: str, body: bytes) -> dict[str, Any]:
         _require(_b32(m["new_epoch"]), "new_epoch")
     elif kind == "member.admit":
         _require(isinstance(m["request"], bytes) and len(m["request"]) <= 1024, "request")
+        mandate = m["mandate"]
+        _require(mandate is None or (isinstance(mandate, bytes) and len(mandate) <= 32768), "m")
     elif kind == "epoch.grant":
         _require(_b32(m["epoch"]) and isinstance(m["grants"], list), "epoch.grant fields")
         _require(len(m["grants"]) <= 200, "too many grants")

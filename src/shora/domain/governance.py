@@ -15,7 +15,7 @@ import msgspec
 from shora.domain import decisions_kinds as dk
 from shora.domain import governance_kinds as gk
 from shora.domain.decisions import _require_member
-from shora.domain.governance_rules import action_problem, elected_terms, petition_needed
+from shora.domain.governance_rules import RON, action_problem, elected_terms, petition_needed
 from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import _
 from shora.kernel import kinds
@@ -186,7 +186,8 @@ def elect(
         title=title[:200],
         text=text or _("Candidates: {names}").format(names=names),
         method=method,  # type: ignore[arg-type]
-        options=[k.hex() for k in candidates],
+        # One candidate stands against "re-open nominations", so that they can lose.
+        options=[k.hex() for k in candidates] + ([RON] if len(candidates) == 1 else []),
         seats=seats,
         deadline=_deadline(node, hours, deadline),
         grace=state.rules.grace_hours * HOUR,

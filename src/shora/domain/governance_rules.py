@@ -28,6 +28,7 @@ from shora.kernel.membership import CouncilState, Resolver, StateEvent, Term
 
 DAY_MS = 86_400_000
 ELECTION_METHODS = ("irv", "stv", "schulze")
+RON = "ron"  # "re-open nominations": an option that, winning, elects nobody
 
 
 def petition_needed(state: CouncilState, rules_count: int) -> int:
@@ -43,9 +44,11 @@ def elected_terms(state: CouncilState, role: str, member: bytes) -> int:
 
 
 def candidates(body: dk.Propose) -> list[bytes] | None:
-    """The candidates' keys, or None if an option is not a key in hex."""
+    """The candidates' keys, or None if an option is not a key in hex (or RON)."""
     keys = []
     for option in body.options:
+        if option == RON:
+            continue
         try:
             key = bytes.fromhex(option)
         except ValueError:
@@ -85,45 +88,48 @@ def action_problem(action: gk.Action, body: dk.Propose, c: CouncilState, at_ms: 
     return None
 
 
-def on_propose(s: CouncilState, ev: StateEvent, c: CouncilState, _r: Resolver) -> bool:
+Handled = set[bytes] | None  # None: not authorised; else the events made void (none here)
+
+
+def on_propose(s: CouncilState, ev: StateEvent, c: CouncilState, _r: Resolver) -> Handled:
     body: gk.GovPropose = ev.body
     try:
         check_params(body.proposal)
     except InvalidInput:
-        return False
+        return None
     if action_problem(body.action, body.proposal, c, ev.time) is not None:
-        return False
+        return None
     s.decided[ev.id] = "open"
-    return True
+    return set()
 
 
-def on_vote(s: CouncilState, ev: StateEvent, c: CouncilState, _r: Resolver) -> bool:
-    return ev.body.proposal in c.decided
+def on_vote(s: CouncilState, ev: StateEvent, c: CouncilState, _r: Resolver) -> Handled:
+    return set() if ev.body.proposal in c.decided else None
 
 
-def on_petition(s: CouncilState, ev: StateEvent, c: CouncilState, _r: Resolver) -> bool:
+def on_petition(s: CouncilState, ev: StateEvent, c: CouncilState, _r: Resolver) -> Handled:
     body: gk.Petition = ev.body
     if body.member not in c.role_holders(body.role, ev.time):
-        return False
+        return None
     key = (body.role, body.member)
     s.petitions[key] = s.petitions.get(key, frozenset()) | {ev.author}
-    return True
+    return set()
 
 
 def _view(ev: StateEvent, body: object) -> EventView:
     return EventView(ev.id, ev.author, ev.clock, ev.time, ev.kind, body)
 
 
-def on_close(s: CouncilState, ev: StateEvent, c: CouncilState, r: Resolver) -> bool:
+def on_close(s: CouncilState, ev: StateEvent, c: CouncilState, r: Resolver) -> Handled:
     proposal = ev.body.proposal
     if s.decided.get(proposal) != "open" or proposal not in c.decided:
-        return False
+        return None
     propose = r.events[proposal]
     gov: gk.GovPropose = propose.body
     opened = r.state_of(propose.ancestors)
     body = effective(gov.proposal, opened.rules, gk.purpose(gov.action))
     if ev.time < (body.deadline + body.grace) * 1000:
-        return False
+        return None
     applied = {e for e, _ in s.applied}
     votes = [
         _view(r.events[e], r.events[e].body)
@@ -136,10 +142,13 @@ def on_close(s: CouncilState, ev: StateEvent, c: CouncilState, r: Resolver) -> b
         [*votes, _view(ev, ev.body)],
         lambda _close: ev.ancestors,
     )
-    passed = bool(state.winners) if isinstance(gov.action, gk.Election) else bool(state.passed)
+    if isinstance(gov.action, gk.Election):
+        passed = any(w != RON for w in state.winners)
+    else:
+        passed = bool(state.passed)
     s.decided[proposal] = "passed" if passed else "failed"
     _enact(s, ev, gov.action, passed, state.winners)
-    return True
+    return set()
 
 
 def _enact(
@@ -170,7 +179,9 @@ def _enact(
             replace(t, end=now) if t.end > now else t for t in s.terms.get(action.role, ())
         )
         new = tuple(
-            Term(bytes.fromhex(w), now, now + action.term_days * DAY_MS, ev.id) for w in winners
+            Term(bytes.fromhex(w), now, now + action.term_days * DAY_MS, ev.id)
+            for w in winners
+            if w != RON
         )
         s.terms[action.role] = ended + new
 

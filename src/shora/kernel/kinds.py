@@ -42,6 +42,9 @@ class Rules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     term_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 365
     term_limit: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0  # terms per role; 0 = no limit
     emergency_ratify_hours: Annotated[int, msgspec.Meta(ge=0, le=8760)] = 72  # 0 = never lapses
+    # A federation (docs/federation.md): members are delegates seated on mandates.
+    federation: bool = False
+    seats_per_council: Annotated[int, msgspec.Meta(ge=1, le=100)] = 1
 
 
 class CouncilCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -70,8 +73,12 @@ class Vouch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     reason: Reason = ""
 
 
+MAX_MANDATE_BYTES = 32 * 1024  # an admit with it must fit one 64 KiB envelope
+
+
 class Admit(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     request: Annotated[bytes, msgspec.Meta(max_length=1024)]  # signed join request, as received
+    mandate: Annotated[bytes, msgspec.Meta(max_length=MAX_MANDATE_BYTES)] | None = None
 
 
 class Remove(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -122,6 +122,9 @@ class CouncilState:
     emergencies: dict[bytes, Emergency] = field(default_factory=dict)  # by removal event
     decided: dict[bytes, str] = field(default_factory=dict)  # governance proposal -> status
     petitions: dict[tuple[str, bytes], frozenset[bytes]] = field(default_factory=dict)
+    # State that a domain's handlers keep (federation seats, rosters): values are
+    # replaced, never mutated, so that copies stay independent.
+    ext: dict[str, Any] = field(default_factory=dict)
 
     def role_holders(self, role: str, at_ms: int) -> frozenset[bytes]:
         """The active members holding `role` at time `at_ms`."""
@@ -174,6 +177,7 @@ class CouncilState:
             dict(self.emergencies),
             dict(self.decided),
             dict(self.petitions),
+            dict(self.ext),
         )
 
 
@@ -196,10 +200,17 @@ def _supporters(causal: CouncilState, action: str, subject: bytes, author: bytes
 
 
 # A state kind a domain adds (governance: elections, recalls, rule changes). The
-# handler mutates s (replacing, never mutating, the values it finds there) and says
-# whether the event is authorised; the resolver lets it look up other state events.
-StateHandler = Callable[["CouncilState", StateEvent, "CouncilState", "Resolver"], bool]
+# handler mutates s (replacing, never mutating, the values it finds there) and
+# returns None if the event is not authorised, else the events it makes void; the
+# resolver lets it look up other state events.
+StateHandler = Callable[
+    ["CouncilState", StateEvent, "CouncilState", "Resolver"], set[bytes] | None
+]
 HANDLERS: dict[str, StateHandler] = {}
+# What else an admission needs in a council whose rules say so (a federation's
+# mandate): called with (s, ev, c, the join request); records what it needs in s.
+AdmissionHook = Callable[["CouncilState", StateEvent, "CouncilState", JoinRequestSeen], bool]
+ADMISSION_HOOKS: list[AdmissionHook] = []
 
 
 def register_state_kind(
@@ -268,9 +279,8 @@ def apply(
         target = body.member if isinstance(body, kinds.Remove) else ev.author
         if isinstance(body, kinds.Remove) and not _may_remove(s, ev, c, body):
             return None
-        member = s.members[target]
-        member.ended_by, member.end = ev.id, "removed" if isinstance(body, kinds.Remove) else "left"
-        voided = {e for e, author in s.applied if author == target and e not in ev.ancestors}
+        how = "removed" if isinstance(body, kinds.Remove) else "left"
+        voided = end_membership(s, ev, target, how)
         if isinstance(body, kinds.Remove):
             _new_epoch(s, ev, body.new_epoch)
             if body.emergency and c.rules.emergency_ratify_hours:
@@ -294,10 +304,27 @@ def apply(
         s.holders[body.epoch] = s.holders.get(body.epoch, frozenset()) | granted
     else:
         handler = HANDLERS.get(ev.kind)
-        if handler is None or resolver is None or not handler(s, ev, c, resolver):
+        handled = None if handler is None or resolver is None else handler(s, ev, c, resolver)
+        if handled is None:
             return None
+        voided = handled
     s.applied.append((ev.id, ev.author))
     return voided
+
+
+def end_membership(s: CouncilState, ev: StateEvent, target: bytes, how: str) -> set[bytes]:
+    """End target's membership by ev; return their events that this makes void."""
+    member = s.members[target]
+    member.ended_by, member.end = ev.id, how
+    return {e for e, author in s.applied if author == target and e not in ev.ancestors}
+
+
+def new_epoch(s: CouncilState, ev: StateEvent, write_key: bytes) -> bool:
+    """Start a new key epoch (False if that write key is not new)."""
+    if write_key in s.epochs:
+        return False
+    _new_epoch(s, ev, write_key)
+    return True
 
 
 def _admit(s: CouncilState, ev: StateEvent, c: CouncilState) -> bool:
@@ -316,6 +343,8 @@ def _admit(s: CouncilState, ev: StateEvent, c: CouncilState) -> bool:
         return False
     needed = threshold(c.rules.admission, c.rules.admission_vouches, c)
     if _supporters(c, "admit", seen.request_id, ev.author) < needed:
+        return False
+    if c.rules.federation and not all(hook(s, ev, c, seen) for hook in ADMISSION_HOOKS):
         return False
     s.invites[req.invite_id].used_by = ev.id
     s.members[req.sign_pk] = Member(req.sign_pk, req.name, req.kx_pk, ev.id)
@@ -345,7 +374,8 @@ def _new_epoch(s: CouncilState, ev: StateEvent, write_key: bytes) -> None:
 class Resolver:
     """Caches the state of every causal past it has been asked about, for one council."""
 
-    def __init__(self) -> None:
+    def __init__(self, council: bytes = b"") -> None:
+        self.council = council  # the council id, for handlers that check credentials
         self.events: dict[bytes, StateEvent] = {}
         self._cache: dict[frozenset[bytes], CouncilState] = {}
 

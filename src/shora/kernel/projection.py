@@ -92,7 +92,7 @@ class Projection:
     def resolver(self, council: bytes) -> membership.Resolver:
         resolver = self._resolvers.get(council)
         if resolver is None:
-            resolver = membership.Resolver()
+            resolver = membership.Resolver(council)
             self._resolvers[council] = resolver
             marks = ",".join("?" * len(kinds.STATE_KINDS))
             rows = self.store.rows(

@@ -24,7 +24,7 @@ from shora.kernel import DECODE_ERRORS, crypto
 
 ARMOR_VERSION = 1
 CHECKSUM_LEN = 4
-MAX_TEXT_CHARS = 4096
+MAX_TEXT_CHARS = 4096  # invitations and join requests
 MAX_JOIN_REQUEST_BYTES = 1024
 MAX_REACH = 8
 MAX_REACH_CHARS = 200
@@ -86,9 +86,9 @@ def _armor(body: bytes) -> str:
     return _b32(framed + crypto.sha256(framed)[:CHECKSUM_LEN])
 
 
-def _dearmor(text: str, prefix: str, what: str) -> bytes:
+def _dearmor(text: str, prefix: str, what: str, max_chars: int = MAX_TEXT_CHARS) -> bytes:
     """Undo _armor on text typed or pasted by a person; raise InvalidInput if it is bad."""
-    if len(text) > MAX_TEXT_CHARS:
+    if len(text) > max_chars:
         raise InvalidInput(f"{what} is too long")
     compact = "".join(text.split()).translate(_DIGITS)
     # upper() would turn some non-ASCII letters (ß, ﬀ) into valid base32 letters.
@@ -118,6 +118,16 @@ def _dearmor(text: str, prefix: str, what: str) -> bytes:
     if framed[0] != ARMOR_VERSION:
         raise InvalidInput(f"unsupported {what} version {framed[0]}")
     return framed[1:]
+
+
+def armor(body: bytes, prefix: str) -> str:
+    """Any small credential as text: prefix + base32 with a version and a checksum."""
+    return prefix + _armor(body)
+
+
+def dearmor(text: str, prefix: str, what: str, max_chars: int) -> bytes:
+    """Undo `armor`; raise InvalidInput (with `what` in the message) if the text is bad."""
+    return _dearmor(text, prefix, what, max_chars)
 
 
 # --- invitations -------------------------------------------------------------------

@@ -1,0 +1,211 @@
+"""Federation end to end on real profiles: a base council elects a delegate, its
+members' nodes sign the mandate, the federation admits the delegate on it (and
+refuses forged, expired, misdirected mandates and a second seat), then the base
+council recalls the delegate and the revocation ends the seat, mid-vote."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import Clock, everyone, make_node, send, three_members
+from shora.domain import decisions as dec
+from shora.domain import decisions_kinds as dk
+from shora.domain import federation as fed
+from shora.domain import governance as gov
+from shora.domain import mandates as md
+from shora.errors import InvalidInput, NotAllowed
+from shora.kernel import tokens
+from shora.node import Node
+
+DAY = 86_400
+YES = dk.YesNoBallot("yes")
+
+
+def key_of(node: Node, council: bytes) -> bytes:
+    return bytes(node.store.one("SELECT sign_pk FROM identities WHERE council=?", (council,)))
+
+
+def close_vote(nodes: list[Node], council: bytes, pid: bytes, clock: Clock) -> None:
+    everyone(nodes)
+    for node in nodes:
+        dec.vote(
+            node,
+            council,
+            pid,
+            YES
+            if dec.proposal(node, council, pid).body.method == "yes_no"
+            else dk.RankedBallot(list(dec.proposal(node, council, pid).body.options)),
+        )
+    everyone(nodes)
+    clock.t = max(clock.t, dec.proposal(nodes[0], council, pid).closes_at)
+    dec.close(nodes[0], council, pid)
+    everyone(nodes)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[tuple[list[Node], bytes, Node, bytes, Clock]]:
+    """Base council (a, b, c) with a elected delegate; federation founded by x."""
+    clock = Clock()
+    nodes, base = three_members(tmp_path, clock)
+    x = make_node(tmp_path, "x")
+    x.now = clock
+    federation = fed.create(x, "District 2", "Xena")
+    a = nodes[0]
+    pid = gov.elect(a, base, "delegate", [key_of(a, base)], term_days=90, hours=1)
+    close_vote(nodes, base, pid, clock)
+    assert [t.name for t in gov.roles(a, base) if t.role == "delegate"] == ["Azadeh"]
+    yield nodes, base, x, federation, clock
+    for node in [*nodes, x]:
+        node.close()
+
+
+def seat_delegate(nodes: list[Node], base: bytes, x: Node, federation: bytes) -> bytes:
+    a = nodes[0]
+    request = a.join(x.invite(federation), "Azadeh of block 4")
+    fed.request_mandate(a, base, federation, days=30, federation_name="District 2")
+    everyone(nodes)  # b's and c's nodes sign it by themselves when it arrives
+    (view,) = fed.mandates(a, base)
+    assert view.complete and len(view.signers) == 3 and view.mandate.roster.threshold == 2
+    assert view.credential is not None
+    fed.admit(x, federation, request, md.to_text(view.credential, True))
+    send(x, a)
+    return request
+
+
+def test_mandate_signed_by_the_base_then_seated(world) -> None:  # type: ignore[no-untyped-def]
+    nodes, base, x, federation, _clock = world
+    seat_delegate(nodes, base, x, federation)
+    a = nodes[0]
+    assert x.ingestor.projection.final_state(federation).is_active(key_of(a, federation))
+    (seat,) = fed.seats(x, federation)
+    assert seat.base == base and seat.active
+    a.post(federation, "hello from block 4")
+    send(a, x)
+    assert any(p["text"] == "hello from block 4" for p in x.posts(federation))
+
+
+def test_bad_mandates_are_refused(world) -> None:  # type: ignore[no-untyped-def]
+    nodes, base, x, federation, clock = world
+    a, b, _c = nodes
+    request = a.join(x.invite(federation), "Azadeh of block 4")
+    fed.request_mandate(a, base, federation, days=30)
+    # Before the others sign it, a's own signature is not a majority.
+    (view,) = fed.mandates(a, base)
+    assert not view.complete
+    payload = _payload(a, base)
+    share = md.sign_share(a._identity(base).sign_sk, payload, True)
+    forged = md.to_text(md.assemble(payload, {key_of(a, base): share}), True)
+    with pytest.raises(InvalidInput, match="not signed"):
+        fed.admit(x, federation, request, forged)
+    everyone(nodes)
+    (view,) = fed.mandates(a, base)
+    text = md.to_text(view.credential or b"", True)
+    # A mandate for someone else's join request.
+    other = make_node(x.home.parent, "other")
+    other.now = clock
+    stranger = other.join(x.invite(federation), "Stranger")
+    with pytest.raises(NotAllowed, match="someone else"):
+        fed.admit(x, federation, stranger, text)
+    # Tampered bytes break the checksum; a non-mandate text is refused.
+    with pytest.raises(InvalidInput):
+        fed.admit(x, federation, request, text[:-3] + ("A" if text[-3] != "A" else "B") + text[-2:])
+    # Expired.
+    saved = clock.t
+    clock.t += 31 * DAY
+    with pytest.raises(NotAllowed, match="expired"):
+        fed.admit(x, federation, request, text)
+    clock.t = saved
+    fed.admit(x, federation, request, text)
+    # A second seat for the same council (the rules give one).
+    b_request = b.join(x.invite(federation), "Bahram of block 4")
+    with pytest.raises(NotAllowed, match="someone else"):
+        fed.admit(x, federation, b_request, text)
+    pid = gov.elect(b, base, "delegate", [key_of(b, base), key_of(a, base)], seats=2, hours=1)
+    close_vote(nodes, base, pid, clock)
+    fed.request_mandate(b, base, federation, days=20)
+    everyone(nodes)
+    second = next(v for v in fed.mandates(b, base) if v.requester == key_of(b, base))
+    with pytest.raises(NotAllowed, match="every seat"):
+        fed.admit(x, federation, b_request, md.to_text(second.credential or b"", True))
+    other.close()
+
+
+def _payload(node: Node, base: bytes) -> bytes:
+    return fed._requests(node, base)[-1][2].payload
+
+
+def test_recall_ends_the_seat_even_mid_vote(world) -> None:  # type: ignore[no-untyped-def]
+    nodes, base, x, federation, clock = world
+    a, b, c = nodes
+    seat_delegate(nodes, base, x, federation)
+    a_fed = key_of(a, federation)
+    # The federation is voting; the delegate votes yes but the ballot is still in transit.
+    pid = dec.propose(x, federation, dk.Propose(
+        title="Share the generator", text="Block 4 lends it to block 5.", method="yes_no",
+        deadline=int(clock.t) + DAY))  # fmt: skip
+    send(x, a)
+    dec.vote(a, federation, pid, YES)
+    # Meanwhile the base council recalls its delegate.
+    a_base = key_of(a, base)
+    assert gov.petition(b, base, "delegate", a_base) == 1
+    send(b, c)
+    assert gov.petition(c, base, "delegate", a_base) == 0
+    everyone(nodes)
+    recall = gov.recall(c, base, "delegate", a_base, hours=1)
+    everyone(nodes)
+    for node in (b, c):
+        dec.vote(node, base, recall, YES)
+    everyone(nodes)
+    clock.t = dec.proposal(c, base, recall).closes_at
+    dec.close(c, base, recall)
+    everyone(nodes)  # the members' nodes sign the revocation by themselves ...
+    everyone(nodes)  # ... and pass their signatures round
+    (view,) = fed.mandates(b, base)
+    assert view.revocation is not None and len(view.revocation_signers) >= 2
+    text = md.to_text(view.revocation, False)
+    assert fed.apply_revocation(x, federation, text) == "Azadeh of block 4"
+    assert not x.ingestor.projection.final_state(federation).is_active(a_fed)
+    send(a, x)  # the ballot arrives after the revocation: it was concurrent, so void
+    state = dec.proposal(x, federation, pid)
+    assert state.ballots == ()
+    # The same revocation twice, or for nobody seated, is refused.
+    with pytest.raises(Exception, match="nobody here holds a seat"):
+        fed.apply_revocation(x, federation, text)
+
+
+def test_mandate_request_needs_an_elected_delegate(world) -> None:  # type: ignore[no-untyped-def]
+    nodes, base, x, federation, _clock = world
+    b = nodes[1]
+    b.join(x.invite(federation), "Bahram")
+    with pytest.raises(NotAllowed, match="elected as delegate"):
+        fed.request_mandate(b, base, federation)
+
+
+def test_credential_decoders_refuse_garbage() -> None:
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from shora.errors import ShoraError
+
+    @given(st.binary(max_size=2000))
+    def decode(raw: bytes) -> None:
+        for fn in (md.decode_credential, md.decode_mandate, md.decode_revocation):
+            try:
+                fn(raw)
+            except ShoraError:
+                pass
+
+    @given(st.text(max_size=300))
+    def parse(text: str) -> None:
+        for is_mandate in (True, False):
+            try:
+                md.from_text(text, is_mandate)
+            except ShoraError:
+                pass
+
+    decode()
+    parse()
+    assert tokens.armor(b"x", "shora:revoke/").startswith("shora:revoke/")
