@@ -5,6 +5,8 @@ give the same state for any delivery order, duplicates included."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +26,7 @@ from shora.domain.decisions_reduce import EventView
 from shora.domain.skills import reduce_skills, visible_to
 from shora.errors import InvalidInput, NotFound
 from shora.node import Node
+from shora.sync.runner import Server
 
 HOUR = 3600
 
@@ -269,3 +272,27 @@ def test_skills_reducer_is_order_independent(
         mine = [e for e in events if e.author == member]
         latest = max(mine, key=lambda e: e.order)
         assert latest.kind == "skill.set" and entry.event == latest.id
+
+
+def test_a_running_node_raises_the_alert_once(council3: tuple[list[Node], bytes, Clock]) -> None:
+    """`shora serve` passes raise_all_alerts to the sync loop: after each round the node
+    alerts for the timers that ran out, once per expiry however many rounds it runs."""
+    (a, b, c), council, clock = council3
+    kc = _me(c, council)
+    safety_more.set_deadman(c, council, 1, [_me(a, council)])
+    everyone([a, b, c])
+    clock.t += 2 * HOUR
+    server = Server(
+        a, interval=0.01, after_round=functools.partial(safety_more.raise_all_alerts, a)
+    )
+
+    async def three_rounds() -> None:
+        running = asyncio.create_task(server.run())
+        while server.rounds < 3:
+            await asyncio.sleep(0.01)
+        server.stopping.set()
+        await running
+
+    asyncio.run(three_rounds())
+    state = safety_more.deadman_state(a, council)
+    assert state.timers[kc].alert is not None and len(state.alerts) == 1

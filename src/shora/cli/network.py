@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import sys
@@ -10,6 +11,7 @@ import webbrowser
 
 import click
 
+from shora.domain import safety_more
 from shora.i18n import N_, _, format_time, number
 from shora.kernel import profile
 from shora.sync.outcome import SyncProgress
@@ -302,7 +304,14 @@ def _serve_sync_only(
         init = ctx.parent.command.get_command(ctx.parent, "init")  # type: ignore[attr-defined]
         ctx.invoke(init)
     node = session.open()
-    server = Server(node, lan=lan, lan_address=lan_address, lan_port=lan_port, interval=interval)
+    server = Server(
+        node,
+        lan=lan,
+        lan_address=lan_address,
+        lan_port=lan_port,
+        interval=interval,
+        after_round=functools.partial(safety_more.raise_all_alerts, node),
+    )
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

@@ -15,7 +15,7 @@ from shora.domain.decisions import MIN_ID_PREFIX, _me, _require_member, _views
 from shora.domain.decisions_reduce import MS
 from shora.domain.missing import MissingState, PersonState, reduce_missing
 from shora.domain.stock_skills import check_area
-from shora.errors import InvalidInput, NotFound
+from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import _, normalize_persian, number
 
 if TYPE_CHECKING:
@@ -109,7 +109,10 @@ def raise_all_alerts(node: Node) -> list[bytes]:
     written = []
     for info in node.councils():
         if info.status == "member" and info.my_key is not None:
-            written += raise_alerts(node, info.id)
+            try:
+                written += raise_alerts(node, info.id)
+            except NotAllowed:  # no key of the council yet, or just removed: next round
+                continue
     return written
 
 

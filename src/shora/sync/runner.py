@@ -93,8 +93,10 @@ class Server:
         lan_address: str | None = None,
         lan_port: int = 0,
         interval: float = 30.0,
+        after_round: Callable[[], object] | None = None,
     ) -> None:
         self.node = node
+        self.after_round = after_round  # the node's own chores, such as dead-man alerts
         self.lan = lan
         self.lan_address = lan_address
         self.lan_port = lan_port
@@ -122,6 +124,8 @@ class Server:
             while not self.stopping.is_set():
                 peers = self.presence.peers() if self.presence else []
                 await sync_round(self.node, lan_peers=peers, only_due=True)
+                if self.after_round is not None:
+                    self.after_round()
                 self.rounds += 1
                 try:
                     await asyncio.wait_for(self.stopping.wait(), self.interval)

@@ -9,6 +9,7 @@ which takes a second on purpose, runs in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import os
 import secrets
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shora.domain import safety_more
 from shora.errors import ProfileError, ShoraError
 from shora.i18n import _
 from shora.kernel import profile
@@ -164,6 +166,7 @@ class Keeper:
                 lan_address=s.lan_address,
                 lan_port=s.lan_port,
                 interval=s.interval,
+                after_round=functools.partial(safety_more.raise_all_alerts, self.node),
             )
             await self.server.start()
             self.server_task = asyncio.create_task(self.server.run())
