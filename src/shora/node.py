@@ -17,7 +17,7 @@ import shora.domain.care_kinds  # stocks, skills, dead-man timers, missing peopl
 import shora.domain.decisions_kinds
 import shora.domain.federation_kinds
 import shora.domain.governance_rules  # noqa: F401 (registers the governance state kinds)
-from shora.domain import federation, governance
+from shora.domain import federation, federation_flow, governance
 from shora.domain.aid_forget import forget_expired
 from shora.errors import (
     BundleDamaged,
@@ -291,6 +291,7 @@ class Node(MembershipActions):
         governance.record_lapses(self, council)
         federation.sign_due(self, council)  # mandates and revocations (a base council)
         federation.end_expired(self, council)  # seats whose mandate is over (a federation)
+        federation_flow.keep_up(self, council)  # a delegate's: notices down, results up
         self.welcome_back(council)
         return self.heal_epochs(council)
 

@@ -18,7 +18,7 @@ from shora.kernel import kinds
 from shora.node import Node
 
 from .councils import COUNCIL_HELP
-from .output import Number, isolate, print_json, short, table
+from .output import Number, Since, isolate, print_json, short, table
 from .session import Session, pass_session
 
 JSON_HELP = N_("Print JSON for scripts.")
@@ -163,6 +163,7 @@ def roles(session: Session, council_ref: str, include_past: bool, as_json: bool)
 @click.option("--method", type=click.Choice(["irv", "stv", "schulze"]), help=N_("How to count."))
 @click.option("--term-days", type=Number(1, 3650), help=N_("Length of the term (default: rules)."))
 @click.option("--hours", type=Number(1, 24 * 366), default=72, help=HOURS_HELP)
+@click.option("--deadline", type=Since(), help=N_("Unix seconds or a date (UTC)."))
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @pass_session
 def elect(
@@ -174,13 +175,22 @@ def elect(
     method: str | None,
     term_days: int | None,
     hours: int,
+    deadline: int | None,
     as_json: bool,
 ) -> None:
     node = session.open()
     council = node.find_council(council_ref)
     keys = [node.find_member(council, c) for c in candidates]
     pid = gov.elect(
-        node, council, role, keys, seats=seats, method=method, term_days=term_days, hours=hours
+        node,
+        council,
+        role,
+        keys,
+        seats=seats,
+        method=method,
+        term_days=term_days,
+        hours=hours,
+        deadline=deadline,
     )
     message = _(
         "Election opened ({id}). Rank the candidates with 'shora vote COUNCIL {id} "

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from shora.domain import federation
+from shora.errors import NotAllowed
 from shora.i18n import N_, _, format_time, number
 from shora.kernel import tokens
 from shora.node import CouncilInfo
@@ -148,13 +150,26 @@ def join(
 
 @click.command(help=N_("Vouch for a join request; it is admitted once enough members have."))
 @click.argument("request", help=N_("The join request text, or @FILE to read it from a file."))
+@click.option(
+    "--mandate",
+    metavar="TEXT",
+    help=N_("In a federation: the delegate's mandate, as text or @FILE."),
+)
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @pass_session
-def admit(session: Session, request: str, as_json: bool) -> None:
+def admit(session: Session, request: str, mandate: str | None, as_json: bool) -> None:
     signed = tokens.parse_join_request_text(text_or_file(request))
     payload, _request_id = tokens.open_join_request(signed)
     node = session.open()
-    result = node.admit(signed)
+    if mandate is not None:
+        result = federation.admit(node, payload.council, signed, text_or_file(mandate))
+    else:
+        rules = node.council(payload.council).rules
+        if rules is not None and rules.federation:
+            raise NotAllowed(
+                _("a federation admits a delegate only on their mandate: add --mandate")
+            )
+        result = node.admit(signed)
     info = node.council(payload.council)
     if as_json:
         print_json(

@@ -24,6 +24,7 @@ from shora.kernel.membership import FOREVER, CouncilState
 
 if TYPE_CHECKING:
     from shora.node import Node
+    from shora.node_members import AdmitResult
 
 DAY = 86_400
 DELEGATE = "delegate"
@@ -323,7 +324,7 @@ def _mandate_error(problem: str) -> ShoraError:
     return InvalidInput(_("the mandate is not valid: {problem}").format(problem=problem))
 
 
-def admit(node: Node, federation: bytes, request: bytes, mandate_text: str) -> object:
+def admit(node: Node, federation: bytes, request: bytes, mandate_text: str) -> AdmitResult:
     """Admit a delegate on their mandate (checked first, for a clear error)."""
     from shora.kernel import tokens
 

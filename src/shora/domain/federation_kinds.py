@@ -50,6 +50,7 @@ class Notice(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     title: Title
     text: Text
     source: Bytes32  # the event in the federation
+    proposal: Bytes32 | None = None  # "ratify": the base council's own vote on it
 
 
 class MandateEnd(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -1,0 +1,445 @@
+"""Federation: ``shora federation create | join | members | summary | ratify | apply |
+notices`` and ``shora mandate instruct | issue | sign | show | revoke``. The design
+is in docs/federation.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from shora.domain import federation as fed
+from shora.domain import federation_flow as flow
+from shora.domain import mandates as md
+from shora.errors import NotFound
+from shora.i18n import N_, _, format_time, number
+
+from . import members
+from .councils import COUNCIL_HELP
+from .output import Number, isolate, print_json, short, table, text_or_file
+from .session import Session, pass_session
+
+JSON_HELP = N_("Print JSON for scripts.")
+BASE_HELP = N_("Your council (the base council): its name or id.")
+FEDERATION_HELP = N_("The federation: its name or id.")
+
+
+@click.group(help=N_("Councils of councils: delegates seated on mandates the base can recall."))
+def federation() -> None:
+    pass
+
+
+@federation.command("create", help=N_("Create a federation: its members are delegates."))
+@click.argument("name", help=N_("The federation's name."))
+@click.option("--as", "founder", required=True, metavar="NAME", help=N_("Your name in it."))
+@click.option("--seats", type=Number(1, 100), default=1, help=N_("Seats per member council."))
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_session
+def create(session: Session, name: str, founder: str, seats: int, as_json: bool) -> None:
+    node = session.open()
+    council = fed.create(node, name, founder, seats)
+    if as_json:
+        print_json({"id": council.hex(), "name": name, "seats_per_council": seats})
+        return
+    click.echo(_("Federation {name} created ({id}).").format(name=isolate(name), id=short(council)))
+    click.echo(_("Invite delegates with 'shora invite'; admit them with 'shora admit --mandate'."))
+
+
+federation.add_command(members.join, "join")
+
+
+@federation.command("members", help=N_("The delegates, the council each speaks for, and flags."))
+@click.argument("council_ref", metavar="FEDERATION", help=FEDERATION_HELP)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_session
+def members_(session: Session, council_ref: str, as_json: bool) -> None:
+    node = session.open()
+    council = node.find_council(council_ref)
+    node.housekeeping(council)
+    seats = fed.seats(node, council)
+    flags = flow.flags(node, council)
+    if as_json:
+        print_json(
+            {
+                "seats": [
+                    {
+                        "member": s.member.hex(),
+                        "name": s.name,
+                        "base": s.base.hex(),
+                        "mandate": s.mandate.hex(),
+                        "end": s.end,
+                        "active": s.active,
+                    }
+                    for s in seats
+                ],
+                "flags": [
+                    {
+                        "member": f.member.hex(),
+                        "proposal": f.proposal.hex(),
+                        "title": f.title,
+                        "instructed": f.instructed,
+                    }
+                    for f in flags
+                ],
+            }
+        )
+        return
+    if not seats:
+        click.echo(_("No delegate holds a seat yet."))
+    table(
+        [
+            [
+                isolate(s.name),
+                _("for council {id}").format(id=short(s.base)),
+                _("until {time}").format(time=format_time(s.end)) if s.active else _("ended"),
+            ]
+            for s in seats
+        ]
+    )
+    for f in flags:
+        click.echo(
+            _("Flag: {name} voted against the instruction '{vote}' on {title}").format(
+                name=isolate(f.name), vote=f.instructed, title=isolate(f.title)
+            )
+        )
+
+
+@federation.command("summary", help=N_("Totals of the member councils' aid summaries."))
+@click.argument("council_ref", metavar="FEDERATION", help=FEDERATION_HELP)
+@click.option("--post", is_flag=True, help=N_("As a delegate, share your council's summary now."))
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_session
+def summary(session: Session, council_ref: str, post: bool, as_json: bool) -> None:
+    node = session.open()
+    council = node.find_council(council_ref)
+    if post:
+        flow.post_summary(node, council, force=True)
+    councils, rows = flow.totals(node, council)
+    if as_json:
+        print_json(
+            {
+                "councils": councils,
+                "rows": [
+                    {
+                        "kind": r.kind,
+                        "category": r.category,
+                        "urgency": r.urgency,
+                        "area": r.area,
+                        "councils": r.councils,
+                        "count": r.count,
+                        "hidden": r.hidden,
+                    }
+                    for r in rows
+                ],
+            }
+        )
+        return
+    click.echo(_("Summaries from {n} councils.").format(n=number(councils)))
+    table(
+        [
+            [
+                r.kind,
+                r.category,
+                r.urgency or "-",
+                isolate(r.area),
+                number(r.count),
+                _("{n} hidden").format(n=number(r.hidden)) if r.hidden else "",
+            ]
+            for r in rows
+        ]
+    )
+
+
+@federation.command(
+    "ratify", help=N_("Ask the member councils to ratify a proposal; show where it stands.")
+)
+@click.argument("council_ref", metavar="FEDERATION", help=FEDERATION_HELP)
+@click.argument("proposal", help=N_("The proposal: 6 or more digits of its id."))
+@click.option("--status", is_flag=True, help=N_("Only show the councils' answers so far."))
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_session
+def ratify(session: Session, council_ref: str, proposal: str, status: bool, as_json: bool) -> None:
+    from shora.domain import decisions as dec
+
+    node = session.open()
+    council = node.find_council(council_ref)
+    pid = dec.find_proposal(node, council, proposal)
+    if not status:
+        flow.request_ratification(node, council, pid)
+    r = flow.ratification(node, council, pid)
+    if as_json:
+        print_json(
+            {
+                "councils": r.councils,
+                "councils_yes": r.councils_yes,
+                "members": r.members,
+                "members_yes": r.members_yes,
+                "passed": r.passed,
+            }
+        )
+        return
+    if not status:
+        click.echo(_("The member councils are asked to ratify it; their delegates carry it."))
+    click.echo(
+        _(
+            "{yes} of {councils} councils said yes, representing {myes} of {members} "
+            "members: {verdict}."
+        ).format(
+            yes=number(r.councils_yes),
+            councils=number(r.councils),
+            myes=number(r.members_yes),
+            members=number(r.members),
+            verdict=_("ratified") if r.passed else _("not ratified (yet)"),
+        )
+    )
+
+
+@federation.command(
+    "apply", help=N_("Apply a base council's revocation: the delegate loses the seat.")
+)
+@click.argument("council_ref", metavar="FEDERATION", help=FEDERATION_HELP)
+@click.argument("text", help=N_("The revocation text, or @FILE."))
+@pass_session
+def apply(session: Session, council_ref: str, text: str) -> None:
+    node = session.open()
+    council = node.find_council(council_ref)
+    name = fed.apply_revocation(node, council, text_or_file(text))
+    click.echo(
+        _("{name}'s seat has ended; a new key epoch keeps them out.").format(name=isolate(name))
+    )
+
+
+@federation.command("notices", help=N_("What federations said to your council."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.option("--limit", type=Number(1, 1000), default=50, help=N_("Notices per page."))
+@click.option("--offset", type=Number(0), default=0, help=N_("Skip this many notices."))
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_session
+def notices(session: Session, council_ref: str, limit: int, offset: int, as_json: bool) -> None:
+    node = session.open()
+    council = node.find_council(council_ref)
+    found = flow.notices(node, council, limit, offset)
+    if as_json:
+        print_json(
+            [
+                {
+                    "federation": n.federation.hex(),
+                    "from": n.federation_name,
+                    "kind": n.kind,
+                    "title": n.title,
+                    "text": n.text,
+                    "source": n.source.hex(),
+                }
+                for n in found
+            ]
+        )
+        return
+    if not found:
+        click.echo(_("No notices from a federation."))
+    for n in found:
+        click.echo(
+            _("From {federation}: [{kind}] {title} — {text}").format(
+                federation=isolate(n.federation_name),
+                kind=n.kind,
+                title=isolate(n.title),
+                text=n.text,
+            )
+        )
+
+
+# --- mandates ----------------------------------------------------------------------------
+
+
+@click.group(help=N_("Mandates: what your council gives its delegate, signed by its members."))
+def mandate() -> None:
+    pass
+
+
+def _items(values: tuple[str, ...]) -> list[md.Item]:
+    return [md.parse_item(v) for v in values]
+
+
+@mandate.command("instruct", help=N_("Put your delegate's instructions to your council's vote."))
+@click.argument("base_ref", metavar="COUNCIL", help=BASE_HELP)
+@click.argument("federation_ref", metavar="FEDERATION", help=FEDERATION_HELP)
+@click.option("--text", default="", help=N_("The instructions, in words."))
+@click.option(
+    "--item", "items", multiple=True, help=N_("ITEM=VOTE: how to vote on an agenda item (repeat).")
+)
+@click.option("--hours", type=Number(1, 24 * 366), default=72, help=N_("Hours to vote."))
+@pass_session
+def instruct(
+    session: Session,
+    base_ref: str,
+    federation_ref: str,
+    text: str,
+    items: tuple[str, ...],
+    hours: int,
+) -> None:
+    node = session.open()
+    base = node.find_council(base_ref)
+    federation_id = node.find_council(federation_ref)
+    name = node.council(federation_id).name or short(federation_id)
+    pid = fed.instruct(node, base, name, md.Instructions(text, _items(items)), hours)
+    click.echo(
+        _(
+            "Proposed ({id}); once it passes, name it with 'shora mandate issue --instructions'."
+        ).format(id=short(pid))
+    )
+
+
+@mandate.command(
+    "issue", help=N_("As the elected delegate, ask your council to sign your mandate.")
+)
+@click.argument("base_ref", metavar="COUNCIL", help=BASE_HELP)
+@click.argument("federation_ref", metavar="FEDERATION", help=FEDERATION_HELP)
+@click.option(
+    "--days", type=Number(1, 3650), help=N_("Length of the mandate (default: your term).")
+)
+@click.option("--instructions", metavar="PROPOSAL", help=N_("The passed instructions proposal."))
+@click.option("--text", default="", help=N_("The instructions' text, as passed."))
+@click.option("--item", "items", multiple=True, help=N_("ITEM=VOTE, as passed (repeat)."))
+@pass_session
+def issue(
+    session: Session,
+    base_ref: str,
+    federation_ref: str,
+    days: int | None,
+    instructions: str | None,
+    text: str,
+    items: tuple[str, ...],
+) -> None:
+    from shora.domain import decisions as dec
+
+    node = session.open()
+    base = node.find_council(base_ref)
+    federation_id = node.find_council(federation_ref)
+    proposal = dec.find_proposal(node, base, instructions) if instructions else None
+    request = fed.request_mandate(
+        node,
+        base,
+        federation_id,
+        days=days,
+        instructions=md.Instructions(text, _items(items)),
+        instructions_proposal=proposal,
+        federation_name=node.council(federation_id).name,
+    )
+    click.echo(
+        _("Mandate requested ({id}); the members' nodes sign it as it reaches them.").format(
+            id=short(request)
+        )
+    )
+
+
+@mandate.command("sign", help=N_("Sign a mandate request of your council, having read it."))
+@click.argument("base_ref", metavar="COUNCIL", help=BASE_HELP)
+@click.argument("request", help=N_("The request: 6 or more digits of its id."))
+@pass_session
+def sign(session: Session, base_ref: str, request: str) -> None:
+    node = session.open()
+    base = node.find_council(base_ref)
+    view = fed.find_mandate(node, base, request)
+    fed.sign(node, base, view.request)
+    click.echo(_("Signed."))
+
+
+def _view_json(view: fed.MandateView) -> dict[str, Any]:
+    m = view.mandate
+    return {
+        "request": view.request.hex(),
+        "id": view.id.hex(),
+        "federation": m.federation.hex(),
+        "federation_name": view.federation_name,
+        "delegate": m.delegate.hex(),
+        "start": m.start,
+        "end": m.end,
+        "instructions": {
+            "text": m.instructions.text,
+            "items": [{"item": i.item, "vote": i.vote} for i in m.instructions.items],
+        },
+        "signers": len(view.signers),
+        "needed": m.roster.threshold,
+        "complete": view.complete,
+        "text": md.to_text(view.credential, True) if view.credential else None,
+        "revocation_signers": len(view.revocation_signers),
+        "revocation": md.to_text(view.revocation, False) if view.revocation else None,
+    }
+
+
+@mandate.command(
+    "show", help=N_("Your council's mandates and their signatures; --text to carry one.")
+)
+@click.argument("base_ref", metavar="COUNCIL", help=BASE_HELP)
+@click.argument("request", required=False, help=N_("One mandate: 6 or more digits of its id."))
+@click.option("--text", "as_text", is_flag=True, help=N_("Print only the credential, to carry."))
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@pass_session
+def show(
+    session: Session, base_ref: str, request: str | None, as_text: bool, as_json: bool
+) -> None:
+    node = session.open()
+    base = node.find_council(base_ref)
+    node.housekeeping(base)
+    views = [fed.find_mandate(node, base, request)] if request else fed.mandates(node, base)
+    if as_text:
+        if len(views) != 1 or views[0].credential is None:
+            raise NotFound(_("that mandate is not signed by enough members yet"))
+        click.echo(md.to_text(views[0].credential, True))
+        return
+    if as_json:
+        print_json([_view_json(v) for v in views])
+        return
+    if not views:
+        click.echo(_("No mandates yet."))
+    for v in views:
+        state = (
+            _("complete")
+            if v.complete
+            else _("{n} of {needed} signatures").format(
+                n=number(len(v.signers)), needed=number(v.mandate.roster.threshold)
+            )
+        )
+        click.echo(
+            f"{short(v.request)}  {isolate(v.federation_name)}  {state}  "
+            + _("until {time}").format(time=format_time(v.mandate.end))
+        )
+        if md.render_instructions(v.mandate.instructions):
+            click.echo("  " + md.render_instructions(v.mandate.instructions).replace("\n", "\n  "))
+
+
+@mandate.command(
+    "revoke", help=N_("Sign the revocation of a recalled delegate's mandate; --text to carry it.")
+)
+@click.argument("base_ref", metavar="COUNCIL", help=BASE_HELP)
+@click.argument("request", help=N_("The mandate: 6 or more digits of its id."))
+@click.option("--text", "as_text", is_flag=True, help=N_("Print only the revocation, to carry."))
+@pass_session
+def revoke(session: Session, base_ref: str, request: str, as_text: bool) -> None:
+    node = session.open()
+    base = node.find_council(base_ref)
+    node.housekeeping(base)
+    view = fed.find_mandate(node, base, request)
+    if as_text:
+        if view.revocation is None:
+            raise NotFound(_("that revocation is not signed by enough members yet"))
+        click.echo(md.to_text(view.revocation, False))
+        return
+    me = node.council(base).my_key
+    if me not in view.revocation_signers:
+        fed.sign_revocation(node, base, view)
+        view = fed.find_mandate(node, base, request)
+    click.echo(
+        _("{n} of {needed} members have signed the revocation.").format(
+            n=number(len(view.revocation_signers)), needed=number(view.mandate.roster.threshold)
+        )
+    )
+    if view.revocation is not None:
+        click.echo(
+            _(
+                "Carry it to any member of the federation: "
+                "'shora mandate revoke COUNCIL {id} --text'."
+            ).format(id=short(view.request))
+        )
+
+
+COMMANDS = (federation, mandate)
