@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from random import Random
 from typing import Any
 
 import msgspec
@@ -15,9 +16,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import Clock, admit, everyone, send, three_members
+from conftest import T0, Clock, admit, everyone, send, three_members
 from shora.domain import aid, restricted
 from shora.domain import aid_kinds as ak
+from shora.domain.aid_reduce import OpenedNeed, OpenedNote, reduce_aid
+from shora.domain.decisions_reduce import EventView
 from shora.errors import InvalidInput, NotAllowed
 from shora.kernel import crypto
 from shora.kernel.membership import CouncilState, Member
@@ -279,3 +282,60 @@ def test_visibility_parser_examples(good: str) -> None:
 def test_visibility_parser_refuses(bad: str) -> None:
     with pytest.raises(InvalidInput):
         restricted.parse_audience(bad)
+
+
+# --- the reducer with sealed needs, for readers and non-readers ---------------------------
+
+
+def _sealed_events(readable: bool) -> list[EventView]:
+    """A history with a sealed need, seen by a recipient (opened) or not (as written)."""
+    alice, bob, carol = b"\x01" * 32, b"\x02" * 32, b"\x03" * 32
+    sealed = restricted.Sealed([restricted.Box(alice, b"k" * restricted.BOX_LEN)], b"c" * 64)
+    inner = need("blood", 2, blood="A-", visibility="coordinators")
+    outer = ak.SealedNeed("coordinators", sealed)
+    note_outer = ak.Note(b"\x10" * 32, sealed)
+    ids = iter(bytes([i]) * 32 for i in range(0x10, 0x40))
+    out: list[EventView] = []
+
+    def add(author: bytes, kind: str, body: object, time: int = 0) -> bytes:
+        i = next(ids)
+        out.append(EventView(i, author, 3, T0 * 1000 + time, kind, body))
+        return i
+
+    n = add(alice, "aid.need_sealed", OpenedNeed(outer, inner) if readable else outer)
+    o = add(carol, "aid.offer", offer("blood", 3, blood="O-"))
+    add(carol, "aid.commit", ak.Commit(n, o, 1))  # carol is no recipient: ignored
+    c = add(alice, "aid.commit", ak.Commit(n, o, 2), time=5)
+    add(bob, "aid.fulfil", ak.Fulfil(c, None, 2), time=1)  # earlier time, still after c
+    add(alice, "aid.note", OpenedNote(note_outer, "door 3") if readable else note_outer)
+    return out
+
+
+def _view(events: list[EventView]) -> object:
+    s = reduce_aid(events, T0)
+    return (
+        {k: (v.committed, v.fulfilled, v.status) for k, v in s.needs.items()},
+        {k: h.committed for k, h in s.hidden.items()},
+        {k: (v.committed, v.remaining) for k, v in s.offers.items()},
+        {k: (v.quantity, v.fulfilled) for k, v in s.commitments.items()},
+        {k: [n.text for n in v] for k, v in s.notes.items()},
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.randoms(use_true_random=False), st.booleans())
+def test_sealed_needs_reduce_the_same_in_any_order(rnd: Random, readable: bool) -> None:
+    events = _sealed_events(readable)
+    expected = _view(events)
+    shuffled = events + events[:2]
+    rnd.shuffle(shuffled)
+    assert _view(shuffled) == expected
+    needs, hidden, offers, commitments, notes = expected  # type: ignore[misc]
+    assert offers == {bytes([0x11]) * 32: (2, 1)}  # the same on both sides of the seal
+    assert list(commitments.values()) == [(2, 2)]
+    if readable:
+        assert list(needs.values()) == [(2, 2, "fulfilled")] and hidden == {}
+        assert list(notes.values()) == [["door 3"]]
+    else:
+        assert needs == {} and list(hidden.values()) == [2]
+        assert list(notes.values()) == [[None]]
