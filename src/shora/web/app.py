@@ -20,13 +20,26 @@ from starlette.staticfiles import StaticFiles
 from shora.cli.output import COUNCIL_STATUS, MEMBER_STATUS
 from shora.errors import InvalidInput, NotAllowed, NotFound, ProfileError, ShoraError
 from shora.i18n import _
-from shora.web.areas import api, councils, members, posts, session, sync
+from shora.web.areas import (
+    aid,
+    aid_more,
+    api,
+    councils,
+    decisions,
+    governance,
+    members,
+    posts,
+    safety,
+    session,
+    sync,
+)
 from shora.web.responses import redirect
 from shora.web.security import Guard, allowed_hosts
 from shora.web.state import Keeper, Locked
 from shora.web.templating import Pages
 
 AREAS: tuple[ModuleType, ...] = (session, councils, members, posts, sync, api)
+AREAS += (decisions, governance, aid, aid_more, safety)
 
 STATUS = ((NotFound, 404), (NotAllowed, 403), (InvalidInput, 400), (ProfileError, 400))
 

@@ -21,6 +21,7 @@ from shora.domain.aid_kinds import CHECKIN_STATUSES
 from shora.errors import NotFound
 from shora.i18n import N_, _
 from shora.node import CouncilInfo, Node
+from shora.web.areas import home as sections
 from shora.web.forms import NAME_CHARS, PERSON_CHARS, TEXT_CHARS, council_of, form_of, text
 from shora.web.responses import node_of, pages_of, redirect
 
@@ -69,12 +70,15 @@ COUNCIL_TABS: list[tuple[str, str]] = [
     ("", N_("Home")),
     ("/members", N_("Members")),
     ("/posts", N_("Posts")),
+    ("/decisions", N_("Decisions")),
+    ("/needs", N_("Mutual aid")),
+    ("/alerts", N_("Safety")),
 ]
 
 HOME_SECTIONS: list[HomeSection] = [
-    HomeSection("alerts", N_("Active alerts"), "councils/_placeholder.html", _nothing),
-    HomeSection("decisions", N_("Open decisions"), "councils/_placeholder.html", _nothing),
-    HomeSection("needs", N_("Urgent needs"), "councils/_placeholder.html", _nothing),
+    HomeSection("alerts", N_("Active alerts"), "councils/_alerts.html", sections.alerts),
+    HomeSection("decisions", N_("Open decisions"), "councils/_decisions.html", sections.decisions),
+    HomeSection("needs", N_("Urgent needs"), "councils/_needs.html", sections.needs),
     HomeSection("checkin", N_("Check in"), "councils/_checkin.html", _checkins),
     HomeSection(
         "announcements", N_("Announcements"), "councils/_announcements.html", _announcements

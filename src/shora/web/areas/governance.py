@@ -1,0 +1,297 @@
+"""Self-government and follow-up: tasks, minutes, roles with their terms and elections,
+recall petitions, the rules and rule changes, emergency actions to ratify.
+Domain: shora.domain.decisions (tasks, minutes) and shora.domain.governance."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from shora.domain import decisions as dec
+from shora.domain import decisions_kinds as dk
+from shora.domain import governance as gov
+from shora.errors import InvalidInput, NotAllowed, NotFound
+from shora.i18n import N_, _
+from shora.kernel import kinds
+from shora.node import CouncilInfo, Node
+from shora.web.areas.decisions_forms import share
+from shora.web.areas.kit import (
+    DAY,
+    field,
+    hex_or_none,
+    many_fields,
+    names,
+    now,
+    opened,
+    page_of,
+    whole,
+)
+from shora.web.forms import REASON_CHARS, TEXT_CHARS, TITLE_CHARS, hex_id
+from shora.web.responses import redirect
+
+Action = Callable[[Node, CouncilInfo, FormData], Awaitable[str | None]]
+SHARE_RULES = (
+    "quorum",
+    "threshold",
+    "governance_quorum",
+    "rule_change_threshold",
+    "recall_threshold",
+    "ratify_threshold",
+)
+NUMBER_RULES = {
+    "admission_vouches": (1, 1000),
+    "removal_vouches": (1, 1000),
+    "grace_hours": (0, 720),
+    "recall_petition": (1, 1000),
+    "term_days": (1, 3650),
+    "term_limit": (0, 100),
+    "emergency_ratify_hours": (0, 8760),
+}
+MODES = {
+    "member": N_("any one member"),
+    "vouches": N_("a number of vouches"),
+    "majority": N_("a majority of members"),
+}
+RULE_LABELS = {
+    "admission": N_("Who admits a new member"),
+    "removal": N_("Who removes a member"),
+    "admission_vouches": N_("Vouches needed to admit"),
+    "removal_vouches": N_("Vouches needed to remove"),
+    "quorum": N_("Quorum of every vote (a share such as 1/3)"),
+    "threshold": N_("Share of yes for an ordinary vote"),
+    "governance_quorum": N_("Quorum for rule changes, elections and recalls"),
+    "rule_change_threshold": N_("Share of yes to change the rules"),
+    "recall_threshold": N_("Share of yes to recall someone"),
+    "ratify_threshold": N_("Share of yes to ratify an emergency action"),
+    "grace_hours": N_("Least grace period after a deadline, in hours"),
+    "recall_petition": N_("Supporters a recall petition needs"),
+    "term_days": N_("Length of a term, in days"),
+    "term_limit": N_("Terms one person may serve in a role (0: no limit)"),
+    "emergency_ratify_hours": N_("Hours to ratify an emergency action (0: never lapses)"),
+}
+
+
+def _path(info: CouncilInfo, tail: str) -> str:
+    return f"/councils/{info.id.hex()}/{tail}"
+
+
+async def _page(
+    request: Request, template: str, build: Callable[[Node, CouncilInfo], dict[str, Any]]
+) -> Response:
+    node, info = opened(request)
+    context = {"council": info, "error": None, **build(node, info)}
+    return page_of(request, template, context)
+
+
+async def _post(
+    request: Request,
+    template: str,
+    build: Callable[[Node, CouncilInfo], dict[str, Any]],
+    action: Action,
+) -> Response:
+    """Run a form's action; redirect where it says, or show the page with the reason."""
+    node, info = opened(request)
+    form = await many_fields(request)
+    try:
+        where = await action(node, info, form)
+    except (InvalidInput, NotAllowed, NotFound) as exc:
+        context = {"council": info, "error": str(exc), **build(node, info)}
+        return page_of(request, template, context, 400)
+    return redirect(request, where or str(request.url.path))
+
+
+# --- tasks and minutes ---------------------------------------------------------------
+
+
+def _tasks(node: Node, info: CouncilInfo) -> dict[str, Any]:
+    people = names(node, info.id)
+    found = dec.tasks(node, info.id)
+    order = {s: i for i, s in enumerate(dk.TASK_STATUSES)}
+    found.sort(key=lambda t: (order.get(t.status, 9), -t.time))
+    members = [(k, n) for k, n in people.items()]
+    return {"tasks": found, "people": people, "members": members, "statuses": dk.TASK_STATUSES}
+
+
+async def tasks(request: Request) -> Response:
+    async def create(node: Node, info: CouncilInfo, form: FormData) -> str | None:
+        due_days = whole(form, "due_days", None, 0, 3650)
+        dec.create_task(
+            node,
+            info.id,
+            field(form, "what", 1000),
+            who=field(form, "who", 200),
+            who_member=hex_or_none(field(form, "who_member", 64)),
+            due=now(node) + due_days * DAY if due_days is not None else None,
+        )
+        return None
+
+    if request.method == "POST":
+        return await _post(request, "decisions/tasks.html", _tasks, create)
+    return await _page(request, "decisions/tasks.html", _tasks)
+
+
+async def task_update(request: Request) -> Response:
+    task = hex_id(str(request.path_params["task"]))
+
+    async def update(node: Node, info: CouncilInfo, form: FormData) -> str | None:
+        dec.update_task(
+            node, info.id, task, field(form, "status", 20), field(form, "note", REASON_CHARS)
+        )
+        return _path(info, "tasks")
+
+    return await _post(request, "decisions/tasks.html", _tasks, update)
+
+
+def _minutes(node: Node, info: CouncilInfo) -> dict[str, Any]:
+    return {"minutes": dec.minutes(node, info.id, 50, 0), "people": names(node, info.id)}
+
+
+async def minutes(request: Request) -> Response:
+    async def write(node: Node, info: CouncilInfo, form: FormData) -> str | None:
+        title = field(form, "title", TITLE_CHARS)
+        if not title:
+            raise InvalidInput(_("Minutes need a title."))
+        dec.write_minutes(node, info.id, title, field(form, "text", TEXT_CHARS))
+        return None
+
+    if request.method == "POST":
+        return await _post(request, "decisions/minutes.html", _minutes, write)
+    return await _page(request, "decisions/minutes.html", _minutes)
+
+
+# --- roles, elections, recall ----------------------------------------------------------
+
+
+def _roles(node: Node, info: CouncilInfo) -> dict[str, Any]:
+    active = [m for m in node.members(info.id) if m.status == "active"]
+    state = node.ingestor.projection.final_state(info.id)
+    petitions = {
+        (role, member): len(supporters) for (role, member), supporters in state.petitions.items()
+    }
+    return {
+        "terms": gov.roles(node, info.id),
+        "members": active,
+        "petitions": petitions,
+        "emergencies": gov.emergencies(node, info.id),
+        "people": names(node, info.id),
+    }
+
+
+async def roles(request: Request) -> Response:
+    return await _page(request, "decisions/roles.html", _roles)
+
+
+async def elect(request: Request) -> Response:
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
+        role = field(form, "role", 32).lower()
+        if not role:
+            raise InvalidInput(_("Please name the role."))
+        candidates = []
+        for value in form.getlist("candidate"):
+            key = hex_or_none(str(value)[:64])
+            if key is not None:
+                candidates.append(key)
+        seats = whole(form, "seats", 1, 1, dk.MAX_SEATS) or 1
+        method = field(form, "method", 10) or None
+        hours = whole(form, "hours", 72, 1, 24 * 365) or 72
+        proposal = gov.elect(
+            node, info.id, role, candidates, seats=seats, method=method, hours=hours
+        )
+        return _path(info, f"decisions/{proposal.hex()}")
+
+    return await _post(request, "decisions/roles.html", _roles, run)
+
+
+async def recall(request: Request) -> Response:
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
+        role = field(form, "role", 32)
+        member = hex_or_none(field(form, "member", 64))
+        if member is None:
+            raise InvalidInput(_("Please choose a member."))
+        if field(form, "open_vote", 5) == "1":
+            proposal = gov.recall(node, info.id, role, member)
+            return _path(info, f"decisions/{proposal.hex()}")
+        gov.petition(node, info.id, role, member, field(form, "reason", REASON_CHARS))
+        return None
+
+    return await _post(request, "decisions/roles.html", _roles, run)
+
+
+async def ratify(request: Request) -> Response:
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
+        action = hex_or_none(field(form, "action", 64))
+        if action is None:
+            raise InvalidInput(_("That is not a valid id."))
+        proposal = gov.ratify(node, info.id, action)
+        return _path(info, f"decisions/{proposal.hex()}")
+
+    return await _post(request, "decisions/roles.html", _roles, run)
+
+
+# --- rules ------------------------------------------------------------------------------
+
+
+def _rules(node: Node, info: CouncilInfo) -> dict[str, Any]:
+    current = gov.rules(node, info.id)
+    return {
+        "rules": msgspec.structs.asdict(current),
+        "share_rules": SHARE_RULES,
+        "number_rules": NUMBER_RULES,
+        "modes": MODES,
+        "rule_labels": RULE_LABELS,
+    }
+
+
+def rule_changes(form: FormData, current: kinds.Rules) -> dict[str, Any]:
+    """The rules the form changes (fields left as they are are not changes)."""
+    old = msgspec.structs.asdict(current)
+    changes: dict[str, Any] = {}
+    for name in SHARE_RULES:
+        if field(form, name, 20):
+            value = share(form, name, old[name])
+            if value != old[name]:
+                changes[name] = value
+    for name, (low, high) in NUMBER_RULES.items():
+        count = whole(form, name, old[name], low, high)
+        if count != old[name]:
+            changes[name] = count
+    for name in ("admission", "removal"):
+        mode = field(form, name, 10) or old[name]
+        if mode not in MODES:
+            raise InvalidInput(_("Please choose how members are admitted and removed."))
+        if mode != old[name]:
+            changes[name] = mode
+    return changes
+
+
+async def rules(request: Request) -> Response:
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
+        changes = rule_changes(form, gov.rules(node, info.id))
+        if not changes:
+            raise InvalidInput(_("Change at least one rule first."))
+        hours = whole(form, "hours", 72, 1, 24 * 365) or 72
+        text = field(form, "text", TEXT_CHARS)
+        proposal = gov.change_rules(node, info.id, changes, text=text, hours=hours)
+        return _path(info, f"decisions/{proposal.hex()}")
+
+    if request.method == "POST":
+        return await _post(request, "decisions/rules.html", _rules, run)
+    return await _page(request, "decisions/rules.html", _rules)
+
+
+routes: list[BaseRoute] = [
+    Route("/councils/{council}/tasks", tasks, methods=["GET", "POST"]),
+    Route("/councils/{council}/tasks/{task}", task_update, methods=["POST"]),
+    Route("/councils/{council}/minutes", minutes, methods=["GET", "POST"]),
+    Route("/councils/{council}/roles", roles),
+    Route("/councils/{council}/roles/elect", elect, methods=["POST"]),
+    Route("/councils/{council}/roles/recall", recall, methods=["POST"]),
+    Route("/councils/{council}/roles/ratify", ratify, methods=["POST"]),
+    Route("/councils/{council}/rules", rules, methods=["GET", "POST"]),
+]

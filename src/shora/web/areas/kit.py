@@ -1,0 +1,184 @@
+"""What the deliberation, mutual-aid and safety pages share: member names, the clock,
+bounded forms with many fields, typed bodies from form values, and the words people
+read for machine values (categories, methods, phases, statuses), each through N_().
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import msgspec
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from shora.cli.aid_labels import ALERT, CATEGORY, CHECKIN, STATUS, UNIT, URGENCY
+from shora.cli.decisions import PHASES, TASK_STATUS
+from shora.cli.governance import EMERGENCY_STATUS, ROLE_NAMES
+from shora.cli.safety_more import NOTE_STATUS
+from shora.cli.stock_skill import SKILL_LABELS
+from shora.errors import InvalidInput
+from shora.i18n import N_, _, normalize_digits
+from shora.node import CouncilInfo, Node
+from shora.web.forms import council_of
+from shora.web.responses import node_of, pages_of
+
+T = TypeVar("T")
+MANY_FIELDS = 160  # a ballot or a proposal: up to 50 options, a few fields each
+MINUTE, HOUR, DAY = 60, 3600, 86_400
+
+METHODS = {
+    "yes_no": N_("yes / no"),
+    "consent": N_("consent"),
+    "approval": N_("approval (choose any)"),
+    "score": N_("score each option"),
+    "dots": N_("dots (share a budget)"),
+    "irv": N_("ranked choice, one winner (IRV)"),
+    "stv": N_("ranked choice, several seats (STV)"),
+    "schulze": N_("ranked choice, full ranking (Schulze)"),
+    "time_poll": N_("time poll"),
+}
+YES_NO = {"yes": N_("yes"), "no": N_("no"), "abstain": N_("abstain")}
+CONSENT = {
+    "agree": N_("agree"),
+    "abstain": N_("stand aside"),
+    "object": N_("object (recorded, does not stop it)"),
+    "block": N_("block (stops it; give a reason)"),
+}
+AVAILABILITY = {"yes": N_("yes"), "if_need_be": N_("if need be"), "no": N_("no")}
+VISIBILITY = {"council": N_("the whole council"), "coordinators": N_("coordinators only")}
+UNITS = {"minutes": N_("minutes"), "hours": N_("hours"), "days": N_("days")}
+UNIT_SECONDS = {"minutes": MINUTE, "hours": HOUR, "days": DAY}
+SEXES = {"female": N_("female"), "male": N_("male"), "other": N_("other")}
+
+LABELS: dict[str, dict[str, str]] = {
+    "category": CATEGORY,
+    "unit": UNIT,
+    "urgency": URGENCY,
+    "item_status": STATUS,
+    "checkin": CHECKIN,
+    "alert": ALERT,
+    "visibility": VISIBILITY,
+    "method": METHODS,
+    "phase": PHASES,
+    "task": TASK_STATUS,
+    "yes_no": YES_NO,
+    "consent": CONSENT,
+    "availability": AVAILABILITY,
+    "role": ROLE_NAMES,
+    "emergency": EMERGENCY_STATUS,
+    "note_status": NOTE_STATUS,
+    "skill": SKILL_LABELS,
+    "time_unit": UNITS,
+    "sex": SEXES,
+}
+
+
+def label(table: str, value: str | None) -> str:
+    """The translated word for a machine value (the value itself if it has none)."""
+    if value is None:
+        return ""
+    if table == "visibility" and value.startswith("role:"):
+        return _("holders of the role {role}").format(role=value.removeprefix("role:"))
+    words = LABELS[table]
+    return _(words[value]) if value in words else value
+
+
+def now(node: Node) -> int:
+    return int(node.now())
+
+
+def names(node: Node, council: bytes) -> dict[bytes, str]:
+    """Every member's name by key (removed and departed members too)."""
+    return {m.key: m.name for m in node.members(council)}
+
+
+def me(node: Node, council: bytes) -> bytes | None:
+    found = node.store.one("SELECT sign_pk FROM identities WHERE council=?", (council,))
+    return bytes(found) if found is not None else None
+
+
+def opened(request: Request) -> tuple[Node, CouncilInfo]:
+    node = node_of(request)
+    return node, council_of(request, node)
+
+
+async def many_fields(request: Request) -> FormData:
+    """A form with up to MANY_FIELDS fields (a ballot over many options)."""
+    return await request.form(max_fields=MANY_FIELDS, max_files=0)
+
+
+def field(form: FormData, name: str, limit: int = 200) -> str:
+    """An optional text field, stripped, at most `limit` characters."""
+    value = form.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(_("{field} must be text.").format(field=name))
+    value = value.strip()
+    if len(value) > limit:
+        raise InvalidInput(_("That text is too long (at most {n} characters).").format(n=limit))
+    return value
+
+
+def whole(form: FormData, name: str, default: int | None, low: int, high: int) -> int | None:
+    """A whole number (Persian digits welcome) within bounds, or `default` if empty."""
+    value = field(form, name, 20)
+    if not value:
+        return default
+    try:
+        n = int(normalize_digits(value))
+    except ValueError:
+        raise InvalidInput(_("{value} is not a whole number.").format(value=value)) from None
+    if not low <= n <= high:
+        raise InvalidInput(
+            _("{value} is out of range ({low} to {high}).").format(value=value, low=low, high=high)
+        )
+    return n
+
+
+def duration(form: FormData, prefix: str, default_hours: int | None) -> int | None:
+    """Seconds from a number field `prefix` and its unit field `prefix_unit`."""
+    amount = whole(form, prefix, None, 1, 100_000)
+    if amount is None:
+        return default_hours * HOUR if default_hours is not None else None
+    unit = field(form, prefix + "_unit", 10) or "hours"
+    if unit not in UNIT_SECONDS:
+        raise InvalidInput(_("Please choose minutes, hours or days."))
+    seconds = amount * UNIT_SECONDS[unit]
+    if seconds > 365 * DAY:
+        raise InvalidInput(_("At most a year ahead, please."))
+    return seconds
+
+
+def build(kind: type[T], data: dict[str, Any]) -> T:
+    """A typed body from form values, validated against its bounds; InvalidInput if not."""
+    try:
+        return msgspec.convert(data, kind)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(
+            _("Some of what was entered is not valid: {problem}").format(problem=exc)
+        ) from None
+
+
+def hex_or_none(value: str) -> bytes | None:
+    """An id written as 64 hex digits, or None when empty; InvalidInput if malformed."""
+    value = value.strip().lower()
+    if not value:
+        return None
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise InvalidInput(_("That is not a valid id."))
+    return raw
+
+
+def page_of(
+    request: Request, template: str, context: dict[str, Any], status: int = 200
+) -> Response:
+    """Render with the label function every page of these areas uses."""
+    return pages_of(request).render(
+        request, template, {"label": label, "error": None, **context}, status
+    )

@@ -1,0 +1,244 @@
+"""Safety: alerts (active first; post, confirm, retract), roll calls with who has and
+has not answered, missing people (records, notes with a status, linking duplicates)
+and one's dead-man timer. Check-ins are the home page's buttons (councils.py).
+Domain: shora.domain.aid_safety and shora.domain.safety_more."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from shora.domain import aid_kinds as ak
+from shora.domain import aid_safety as safe
+from shora.domain import care_kinds as ck
+from shora.domain import safety_more as more
+from shora.errors import InvalidInput, NotAllowed, NotFound
+from shora.i18n import _, normalize_digits
+from shora.node import CouncilInfo, Node
+from shora.web.areas.aid import area_names
+from shora.web.areas.kit import (
+    HOUR,
+    build,
+    duration,
+    field,
+    hex_or_none,
+    many_fields,
+    me,
+    names,
+    now,
+    opened,
+    page_of,
+    whole,
+)
+from shora.web.forms import hex_id
+from shora.web.responses import redirect
+
+Build = Callable[[Node, CouncilInfo], dict[str, Any]]
+Action = Callable[[Node, CouncilInfo, FormData], Awaitable[None]]
+
+
+def _path(info: CouncilInfo, tail: str) -> str:
+    return f"/councils/{info.id.hex()}/{tail}"
+
+
+async def _handle(
+    request: Request, template: str, context: Build, action: Action | None, back: str
+) -> Response:
+    node, info = opened(request)
+    if request.method == "GET" or action is None:
+        return page_of(request, template, {"council": info, "error": None, **context(node, info)})
+    form = await many_fields(request)
+    try:
+        await action(node, info, form)
+    except (InvalidInput, NotAllowed, NotFound) as exc:
+        page = {"council": info, "error": str(exc), **context(node, info)}
+        return page_of(request, template, page, 400)
+    return redirect(request, _path(info, back))
+
+
+def _area(form: FormData, name: str = "area") -> str | None:
+    return field(form, name, 64).lower() or None
+
+
+# --- alerts ---------------------------------------------------------------------------
+
+
+def _alerts(node: Node, info: CouncilInfo) -> dict[str, Any]:
+    at = now(node)
+    found = safe.alerts(node, info.id, at, active_only=False)
+    found.sort(key=lambda a: (not a.active(at), -a.time))
+    return {
+        "alerts": [(a, a.active(at)) for a in found[:100]],
+        "kinds": ak.ALERT_KINDS,
+        "areas": area_names(node, info.id),
+        "people": names(node, info.id),
+        "mine": me(node, info.id),
+    }
+
+
+async def alerts(request: Request) -> Response:
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> None:
+        expires = duration(form, "expires", None)
+        area = _area(form)
+        if area is None:
+            raise InvalidInput(_("Please choose an area."))
+        safe.alert(
+            node,
+            info.id,
+            field(form, "kind", 30),
+            area,
+            now(node) + expires if expires is not None else None,
+            field(form, "note", 200),
+        )
+
+    return await _handle(request, "safety/alerts.html", _alerts, run, "alerts")
+
+
+async def alert_action(request: Request) -> Response:
+    alert = hex_id(str(request.path_params["alert"]))
+
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> None:
+        if field(form, "action", 10) == "retract":
+            safe.retract_alert(node, info.id, alert)
+        else:
+            safe.confirm_alert(node, info.id, alert)
+
+    return await _handle(request, "safety/alerts.html", _alerts, run, "alerts")
+
+
+# --- roll calls -----------------------------------------------------------------------
+
+
+def _rollcalls(node: Node, info: CouncilInfo) -> dict[str, Any]:
+    try:
+        call = safe.rollcall_state(node, info.id)
+    except NotFound:
+        call = None
+    return {"call": call, "areas": area_names(node, info.id), "people": names(node, info.id)}
+
+
+async def rollcalls(request: Request) -> Response:
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> None:
+        safe.rollcall(node, info.id, _area(form))
+
+    return await _handle(request, "safety/rollcalls.html", _rollcalls, run, "rollcalls")
+
+
+# --- missing people -------------------------------------------------------------------
+
+
+def _missing(node: Node, info: CouncilInfo) -> dict[str, Any]:
+    found = sorted(more.persons(node, info.id), key=lambda p: (p.found, -p.time))
+    return {
+        "persons": found,
+        "areas": area_names(node, info.id),
+        "people": names(node, info.id),
+        "statuses": ck.NOTE_STATUSES,
+        "sexes": ck.SEXES,
+    }
+
+
+def _age(text: str) -> tuple[int | None, int | None]:
+    text = normalize_digits(text).replace(" ", "")
+    if not text:
+        return None, None
+    low, _sep, high = text.partition("-")
+    if not low.isdigit() or (high and not high.isdigit()) or len(text) > 7:
+        raise InvalidInput(_("An age is a number or a range such as 30-40."))
+    return int(low), int(high or low)
+
+
+def person_body(form: FormData, at: int) -> ck.MissingPerson:
+    low, high = _age(field(form, "age", 10))
+    seen = whole(form, "seen_hours_ago", None, 0, 24 * 3650)
+    alternates = [n.strip() for n in field(form, "alternate_names", 1000).split(",") if n.strip()]
+    sex = field(form, "sex", 10) or None
+    return build(
+        ck.MissingPerson,
+        {
+            "full_name": field(form, "full_name", 200),
+            "alternate_names": alternates,
+            "age_min": low,
+            "age_max": high,
+            "sex": sex,
+            "description": field(form, "description", 20_000),
+            "last_seen_area": _area(form, "last_seen_area"),
+            "last_seen": at - seen * HOUR if seen is not None else None,
+        },
+    )
+
+
+async def missing(request: Request) -> Response:
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> None:
+        body = person_body(form, now(node))
+        if not body.full_name:
+            raise InvalidInput(_("Please give the person's name."))
+        more.add_person(node, info.id, body)
+
+    return await _handle(request, "safety/missing.html", _missing, run, "missing")
+
+
+async def missing_note(request: Request) -> Response:
+    person = hex_id(str(request.path_params["person"]))
+
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> None:
+        status = field(form, "status", 30) or None
+        body = build(
+            ck.MissingNote,
+            {
+                "person": person,
+                "status": status,
+                "text": field(form, "text", 20_000),
+                "last_known_area": _area(form, "last_known_area"),
+                "found": field(form, "found", 5) == "1",
+                "linked_person": hex_or_none(field(form, "linked_person", 64)),
+            },
+        )
+        more.add_note(node, info.id, body)
+
+    return await _handle(request, "safety/missing.html", _missing, run, "missing")
+
+
+# --- the dead-man timer ---------------------------------------------------------------
+
+
+def _deadman(node: Node, info: CouncilInfo) -> dict[str, Any]:
+    mine = me(node, info.id)
+    state = more.deadman_state(node, info.id)
+    others = [m for m in node.members(info.id) if m.status == "active" and m.key != mine]
+    return {
+        "timer": state.timers.get(mine) if mine is not None else None,
+        "members": others,
+        "people": names(node, info.id),
+        "naming_me": more.naming_me(node, info.id),
+        "max_hours": ck.MAX_DEADMAN_HOURS,
+    }
+
+
+async def deadman(request: Request) -> Response:
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> None:
+        if field(form, "clear", 5) == "1":
+            more.clear_deadman(node, info.id)
+            return
+        hours = whole(form, "hours", None, 1, ck.MAX_DEADMAN_HOURS)
+        if hours is None:
+            raise InvalidInput(_("Please say after how many hours."))
+        contacts = [hex_or_none(str(c)[:64]) for c in form.getlist("contact")]
+        more.set_deadman(node, info.id, hours, [c for c in contacts if c is not None])
+
+    return await _handle(request, "safety/deadman.html", _deadman, run, "deadman")
+
+
+routes: list[BaseRoute] = [
+    Route("/councils/{council}/alerts", alerts, methods=["GET", "POST"]),
+    Route("/councils/{council}/alerts/{alert}", alert_action, methods=["POST"]),
+    Route("/councils/{council}/rollcalls", rollcalls, methods=["GET", "POST"]),
+    Route("/councils/{council}/missing", missing, methods=["GET", "POST"]),
+    Route("/councils/{council}/missing/{person}", missing_note, methods=["POST"]),
+    Route("/councils/{council}/deadman", deadman, methods=["GET", "POST"]),
+]
