@@ -54,7 +54,8 @@ def test_stock_and_skill_commands(tmp_path: Path) -> None:
     assert "stock item" in a.fails("stock", "draw", COUNCIL, "petrol", "1")
 
     b.ok("skill", "set", COUNCIL, "nurse", "driver", "--note", "nights")
-    a.ok("skill", "set", COUNCIL, "doctor", "--coordinators-only")
+    mine = a.json("skill", "set", COUNCIL, "doctor", "--coordinators-only")
+    assert (mine["skills"], mine["visibility"]) == (["doctor"], "coordinators")
     sync(b, a, COUNCIL)
     sync(a, b, COUNCIL)
     # Nasrin founded the council and holds the coordinator role; Bahram does not.
@@ -65,14 +66,15 @@ def test_stock_and_skill_commands(tmp_path: Path) -> None:
     lines = {line.split()[0]: line for line in a.ok("skill", "list", COUNCIL).splitlines()}
     assert lines["Nasrin"].endswith("(coordinators only)") and lines["Bahram"].endswith("nights")
     assert "unknown skill" in b.fails("skill", "set", COUNCIL, "astronaut")
-    b.ok("skill", "withdraw", COUNCIL)
+    assert b.json("skill", "withdraw", COUNCIL)["withdrawn"] is True
     assert b.json("skill", "list", COUNCIL) == []
 
 
 def test_deadman_and_missing_commands(tmp_path: Path) -> None:
     a, b = _two(tmp_path)
     assert "Bahram" not in a.ok("deadman", "status", COUNCIL)
-    a.ok("deadman", "set", COUNCIL, "۶", "--alert", "Bahram")
+    timer = a.json("deadman", "set", COUNCIL, "۶", "--alert", "Bahram")
+    assert (timer["name"], timer["hours"], timer["contacts"]) == ("Nasrin", 6, ["Bahram"])
     sync(a, b, COUNCIL)
     status = b.json("deadman", "status", COUNCIL)
     [naming] = status["naming_me"]
@@ -83,7 +85,7 @@ def test_deadman_and_missing_commands(tmp_path: Path) -> None:
     assert "member" in a.fails("deadman", "set", COUNCIL, "2", "--alert", "Nobody")
     assert "yourself" in a.fails("deadman", "set", COUNCIL, "2", "--alert", "Nasrin")
     assert "out of range" in a.fails("deadman", "set", COUNCIL, "0", "--alert", "Bahram", code=2)
-    a.ok("deadman", "clear", COUNCIL)
+    assert a.json("deadman", "clear", COUNCIL)["cleared"] is True
     assert a.json("deadman", "status", COUNCIL)["mine"] is None
 
     person = a.json(

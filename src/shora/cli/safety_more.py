@@ -46,14 +46,20 @@ def deadman() -> None:
 @click.option(
     "--alert", "contacts", multiple=True, required=True, help=N_("A member's name (repeat).")
 )
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @pass_session
 def deadman_set(
-    session: Session, /, council_ref: str, hours: int, contacts: tuple[str, ...]
+    session: Session, /, council_ref: str, hours: int, contacts: tuple[str, ...], as_json: bool
 ) -> None:
     node = session.open()
     council = node.find_council(council_ref)
     keys = [sm.find_active_member(node, council, c) for c in contacts]
-    sm.set_deadman(node, council, hours, keys)
+    event = sm.set_deadman(node, council, hours, keys)
+    if as_json:
+        names = {m.key: m.name for m in node.members(council)}
+        mine = next(t for t in sm.deadman_state(node, council).timers.values() if t.timer == event)
+        print_json(_timer_json(mine, names, int(node.now())))
+        return
     click.echo(
         _("Timer set: {n} hours; each check-in ('shora checkin') starts it again.").format(
             n=number(hours)
@@ -63,11 +69,15 @@ def deadman_set(
 
 @deadman.command("clear", help=N_("Stop your timer."))
 @click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @pass_session
-def deadman_clear(session: Session, /, council_ref: str) -> None:
+def deadman_clear(session: Session, /, council_ref: str, as_json: bool) -> None:
     node = session.open()
     council = node.find_council(council_ref)
-    sm.clear_deadman(node, council)
+    event = sm.clear_deadman(node, council)
+    if as_json:
+        print_json({"id": event.hex(), "cleared": True})
+        return
     click.echo(_("Timer stopped."))
 
 

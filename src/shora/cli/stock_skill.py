@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from shora.domain import aid
+from shora.domain import aid, restricted
 from shora.domain import aid_kinds as ak
 from shora.domain import care_kinds as ck
 from shora.domain import stock_skills as ss
@@ -238,6 +238,7 @@ def skill() -> None:
 @click.option(
     "--coordinators-only", is_flag=True, help=N_("Visible to the council's coordinators only.")
 )
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @pass_session
 def skill_set(
     session: Session,
@@ -246,11 +247,23 @@ def skill_set(
     skills: tuple[str, ...],
     note: str,
     coordinators_only: bool,
+    as_json: bool,
 ) -> None:
     node = session.open()
     council = node.find_council(council_ref)
     visibility = "coordinators" if coordinators_only else "council"
-    ss.set_skills(node, council, list(skills), note, visibility)
+    event = ss.set_skills(node, council, list(skills), note, visibility)
+    if as_json:
+        entry = ss.skill_entries(node, council)[restricted.my_key(node, council)]
+        print_json(
+            {
+                "id": event.hex(),
+                "skills": list(entry.skills),
+                "note": entry.note,
+                "visibility": entry.visibility,
+            }
+        )
+        return
     if coordinators_only:
         click.echo(_("Your skills are in the register, for coordinators only."))
     else:
@@ -259,11 +272,15 @@ def skill_set(
 
 @skill.command("withdraw", help=N_("Take yourself out of the skills register."))
 @click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @pass_session
-def skill_withdraw(session: Session, /, council_ref: str) -> None:
+def skill_withdraw(session: Session, /, council_ref: str, as_json: bool) -> None:
     node = session.open()
     council = node.find_council(council_ref)
-    ss.withdraw_skills(node, council)
+    event = ss.withdraw_skills(node, council)
+    if as_json:
+        print_json({"id": event.hex(), "withdrawn": True})
+        return
     click.echo(_("You are no longer in the skills register."))
 
 
