@@ -8,6 +8,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +27,7 @@ from shora.domain import aid_kinds as ak
 from shora.errors import InvalidInput
 from shora.node import Node
 from test_aid import AREAS, need, offer
-from test_cli import COUNCIL, Profile, bring_in, sync
+from test_cli import COUNCIL, Profile, base_env, bring_in, sync
 
 
 @pytest.fixture
@@ -255,3 +259,29 @@ def test_cli_visibility_notes_cancel_summary_forget(tmp_path: Path) -> None:
     persian = a.ok("--lang", "fa", "need", COUNCIL, "--list")
     assert "باز" in persian and "open" not in persian  # statuses, in the person's language
     assert a.json("forget") == {"forgotten": 0, "kinds": {}}
+
+
+def test_serve_forgets_what_expires_while_it_runs(tmp_path: Path) -> None:
+    a = Profile(tmp_path, "nasrin")
+    assert a.run("init").returncode == 0
+    a.ok("council", "create", COUNCIL, "--as", "Nasrin")
+    a.ok("areas", COUNCIL, "--area", "block-4=Block 4")
+    soon = int(time.time()) + 2
+    a.ok("need", COUNCIL, "water", "1", "--area", "block-4", "--expires", str(soon))
+    env = base_env()
+    env.update(SHORA_HOME=str(a.home), SHORA_PASSPHRASE=a.passphrase)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "shora.cli.main", "serve", "--no-web", "--interval", "0.5"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(max(0.0, soon - time.time()) + 3)
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, err = server.communicate(timeout=30)
+    assert "Traceback" not in err, err
+    assert a.json("forget") == {"forgotten": 0, "kinds": {}}  # serve did it already

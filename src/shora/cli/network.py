@@ -12,8 +12,10 @@ import webbrowser
 import click
 
 from shora.domain import safety_more
+from shora.domain.aid_forget import forget_expired
 from shora.i18n import N_, _, format_time, number
 from shora.kernel import profile
+from shora.node import Node
 from shora.sync.outcome import SyncProgress
 from shora.sync.peers import PeerBook
 from shora.sync.runner import PeerOutcome, Server, sync_round
@@ -289,6 +291,13 @@ def serve(
     click.echo(_("Stopped."))
 
 
+def _chores(node: Node) -> None:
+    """What a serving node does after each sync round: dead-man alerts, and forgetting
+    the needs, offers, alerts and check-ins that have expired."""
+    safety_more.raise_all_alerts(node)
+    forget_expired(node, int(node.now()))
+
+
 def _serve_sync_only(
     ctx: click.Context,
     session: Session,
@@ -310,7 +319,7 @@ def _serve_sync_only(
         lan_address=lan_address,
         lan_port=lan_port,
         interval=interval,
-        after_round=functools.partial(safety_more.raise_all_alerts, node),
+        after_round=functools.partial(_chores, node),
     )
 
     async def main() -> None:
