@@ -314,3 +314,34 @@ def test_text_everywhere_is_inert(person: Browser) -> None:
         page = person.get(home + tail).text
         assert "<script>alert(1)" not in page and "<img src=x" not in page, tail
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, tail
+
+
+def test_the_api_lists_and_posts_needs_and_offers(person: Browser) -> None:
+    home = council_with_areas(person)
+    council = home.rsplit("/", 1)[1]
+    headers = {"X-CSRF-Token": person.csrf}
+    api = f"/api/councils/{council}"
+    need = {
+        "category": "water",
+        "quantity": 5,
+        "urgency": "immediate",
+        "area": "mosque",
+        "what": "jerrycans",
+    }
+    made = person.client.post(api + "/needs", json=need, headers=headers)
+    assert made.status_code == 201, made.text
+    offer = {"category": "water", "quantity": 9, "area": "block-4", "hours": 24}
+    assert person.client.post(api + "/offers", json=offer, headers=headers).status_code == 201
+    needs = person.client.get(api + "/needs").json()
+    assert needs[0]["id"] == made.json()["id"] and needs[0]["what"] == "jerrycans"
+    offers = person.client.get(api + "/offers?limit=1").json()
+    assert offers[0]["remaining"] == 9 and offers[0]["expires"] is not None
+    assert "jerrycans" in person.get(home + "/needs").text
+    for bad in (
+        {**need, "area": "nowhere"},
+        {**need, "category": "unicorns"},
+        {**need, "quantity": 0},
+        {**need, "surprise": 1},
+    ):
+        r = person.client.post(api + "/needs", json=bad, headers=headers)
+        assert r.status_code == 400 and set(r.json()) == {"error", "message"}, bad

@@ -304,3 +304,49 @@ def test_roles_elections_recall_and_rules(person: Browser) -> None:
     assert nobody.status_code == 400 and "does not hold that role" in nobody.text
     ratify = person.post(home + "/roles/ratify", {"action": "ab" * 32})
     assert ratify.status_code == 400 and "no pending emergency action" in ratify.text
+
+
+def test_the_api_lists_shows_and_votes_on_proposals(person: Browser) -> None:
+    home = person.found_council()
+    council = home.rsplit("/", 1)[1]
+    url = propose(person, home, method="approval", options="A\nB")
+    pid = url.rsplit("/", 1)[1]
+    headers = {"X-CSRF-Token": person.csrf}
+    api = f"/api/councils/{council}/proposals"
+    listed = person.client.get(api).json()
+    assert [p["id"] for p in listed] == [pid] and listed[0]["phase"] == "open"
+    cast = person.client.post(
+        f"{api}/{pid}/vote",
+        json={"ballot": {"type": "approval", "choices": ["B"]}},
+        headers=headers,
+    )
+    assert cast.status_code == 201, cast.text
+    shown = person.client.get(f"{api}/{pid}").json()
+    assert shown["ballots"] == 1 and shown["my_ballot"] == {"type": "approval", "choices": ["B"]}
+    assert shown["result"]["totals"] == {"A": 0, "B": 1}
+    for bad in (
+        {"ballot": {"type": "yes_no", "vote": "yes"}},
+        {"ballot": {"type": "approval", "choices": ["Z"]}},
+        {"ballot": {"type": "approval", "choices": ["A"]}, "extra": 1},
+        {"nothing": True},
+    ):
+        r = person.client.post(f"{api}/{pid}/vote", json=bad, headers=headers)
+        assert r.status_code == 400 and set(r.json()) == {"error", "message"}, bad
+    unknown = person.client.get(f"{api}/{'0' * 64}")
+    assert unknown.status_code == 404
+    forged = person.client.post(
+        f"{api}/{pid}/vote", json={"ballot": {"type": "approval", "choices": []}}
+    )
+    assert forged.status_code == 403  # no CSRF header
+    doc = person.client.get("/api/openapi.json").json()
+    for path in (
+        "/proposals",
+        "/proposals/{proposal}",
+        "/proposals/{proposal}/vote",
+        "/needs",
+        "/offers",
+    ):
+        assert "/api/councils/{council}" + path in doc["paths"], path
+    assert {"Proposal", "NewBallot", "Item", "NewNeed", "NewOffer"} <= set(
+        doc["components"]["schemas"]
+    )

@@ -24,6 +24,7 @@ from shora.web.areas import (
     aid,
     aid_more,
     api,
+    api_pages,
     councils,
     decisions,
     governance,
@@ -39,7 +40,7 @@ from shora.web.state import Keeper, Locked
 from shora.web.templating import Pages
 
 AREAS: tuple[ModuleType, ...] = (session, councils, members, posts, sync, api)
-AREAS += (decisions, governance, aid, aid_more, safety)
+AREAS += (decisions, governance, aid, aid_more, safety, api_pages)
 
 STATUS = ((NotFound, 404), (NotAllowed, 403), (InvalidInput, 400), (ProfileError, 400))
 

@@ -6,6 +6,7 @@ refused with a 400 answer before anything is done.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import msgspec
@@ -107,6 +108,8 @@ PAGE_PARAMS = [
     {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
 ]
 COMMON_ERRORS = (400, 401, 403, 404, 423)
+# Other API modules add their paths and schemas: extend(paths, components).
+EXTENSIONS: list[Callable[[dict[str, Any], dict[str, Any]], None]] = []
 
 
 def openapi() -> dict[str, Any]:
@@ -172,6 +175,8 @@ def openapi() -> dict[str, Any]:
             }
         },
     }
+    for extend in EXTENSIONS:
+        extend(paths, components)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Shora node", "version": "1"},
