@@ -287,6 +287,43 @@ def test_amendments(council3: tuple[list[Node], bytes, Clock]) -> None:
     assert state.amendments[0].reason == "clearer"
 
 
+def test_the_council_can_pass_an_amendment_its_author_would_not(
+    council3: tuple[list[Node], bytes, Clock],
+) -> None:
+    nodes, council, clock = council3
+    a, b, c = nodes
+    pid = dec.propose(a, council, proposal("yes_no", deadline=T0 + 10 * DAY))
+    everyone(nodes)
+    amendment = dec.amend(b, council, pid, "Two guards a night, not one.")
+    everyone(nodes)
+    vote = dec.put_amendment_to_vote(c, council, amendment, hours=24)
+    everyone(nodes)
+    for node in (b, c):
+        dec.vote(node, council, vote, dk.YesNoBallot("yes"))
+    dec.vote(a, council, vote, dk.YesNoBallot("no"))
+    everyone(nodes)
+    assert dec.proposal(a, council, pid).text == "What shall we do?"  # not closed yet
+    clock.t = dec.proposal(c, council, vote).closes_at
+    dec.close(c, council, vote)
+    everyone(nodes)
+    for node in nodes:
+        state = dec.proposal(node, council, pid)
+        assert state.text == "Two guards a night, not one."
+        assert [x.accepted for x in state.amendments] == [True]
+    # A failed amendment vote changes nothing.
+    other = dec.amend(a, council, pid, "No guards.")
+    everyone(nodes)
+    vote = dec.put_amendment_to_vote(a, council, other, hours=24)
+    everyone(nodes)
+    for node in nodes:
+        dec.vote(node, council, vote, dk.YesNoBallot("no"))
+    everyone(nodes)
+    clock.t = dec.proposal(a, council, vote).closes_at
+    dec.close(a, council, vote)
+    everyone(nodes)
+    assert dec.proposal(b, council, pid).text == "Two guards a night, not one."
+
+
 def test_outcome_minutes_and_tasks(council3: tuple[list[Node], bytes, Clock]) -> None:
     nodes, council, clock = council3
     a, b, _c = nodes

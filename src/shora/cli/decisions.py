@@ -138,12 +138,18 @@ def propose(session: Session, /, council_ref: str, title: str, text: str, **kw: 
     )
 
 
-@click.command(help=N_("Propose a new text for a proposal, or (its author) accept one."))
+@click.command(
+    help=N_("Propose a new text for a proposal; its author accepts it, or the council votes.")
+)
 @click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
 @click.argument("proposal", required=False, help=PROPOSAL_HELP)
 @click.argument("text", required=False, help=N_("The new text; @FILE reads it from a file."))
 @click.option("--reason", default="", help=N_("Why, for the other members."))
 @click.option("--accept", metavar="AMENDMENT", help=N_("Accept this amendment (its id)."))
+@click.option(
+    "--to-vote", metavar="AMENDMENT", help=N_("Put this amendment to the council's vote.")
+)
+@click.option("--hours", type=Number(1, 24 * 366), default=72, help=N_("Hours to vote."))
 @pass_session
 def amend(
     session: Session,
@@ -152,9 +158,20 @@ def amend(
     text: str | None,
     reason: str,
     accept: str | None,
+    to_vote: str | None,
+    hours: int,
 ) -> None:
     node = session.open()
     council = node.find_council(council_ref)
+    if to_vote is not None:
+        amendment = dec.find_amendment(node, council, to_vote)
+        pid = dec.put_amendment_to_vote(node, council, amendment, hours)
+        click.echo(
+            _("The amendment is put to the vote ({id}); passed, it changes the text.").format(
+                id=short(pid)
+            )
+        )
+        return
     if accept is not None:
         dec.accept_amendment(node, council, dec.find_amendment(node, council, accept))
         click.echo(_("Amendment accepted: the proposal's text is changed."))

@@ -94,13 +94,65 @@ def _reduce(node: Node, council: bytes, propose: EventView) -> ProposalState:
         f"council=? AND kind IN ({marks}) AND ref=?",
         (council, *_EVENT_KINDS, propose.id),
     )
+    amends = [e.id for e in events if e.kind == "decision.amend"]
     state = reduce_proposal(
         replace(propose, body=body),
         frozenset(causal.active_members()),
-        events,
+        [*events, *_amendments_the_council_passed(node, council, propose, amends)],
         node.ingestor.projection.ancestors,
     )
     return replace(state, action=action)
+
+
+def _amendments_the_council_passed(
+    node: Node, council: bytes, propose: EventView, amends: list[bytes]
+) -> list[EventView]:
+    """An amendment the council passed in a vote of its own counts as accepted by the
+    author, at that vote's close (so it counts only if the close is in the past of the
+    proposal's own close, as an acceptance would)."""
+    if not amends:
+        return []
+    marks = ",".join("?" * len(amends))
+    votes = _views(
+        node,
+        f"council=? AND kind='decision.propose' AND ref IN ({marks})",
+        (council, *amends),
+    )
+    accepted = []
+    for vote in votes:
+        state = _reduce(node, council, vote)
+        if state.final and state.passed and state.closed_by is not None:
+            close = _views(node, "id=?", (state.closed_by,))[0]
+            accept = dk.AmendmentAccept(propose.id, vote.body.amendment)
+            accepted.append(
+                EventView(
+                    close.id,
+                    propose.author,
+                    close.clock,
+                    close.time,
+                    "decision.amendment_accept",
+                    accept,
+                )
+            )
+    return accepted
+
+
+def put_amendment_to_vote(node: Node, council: bytes, amendment: bytes, hours: int = 72) -> bytes:
+    """Let the council decide an amendment (yes/no) instead of the proposal's author."""
+    _require_member(node, council)
+    found = _views(node, "council=? AND kind='decision.amend' AND id=?", (council, amendment))
+    if not found:
+        raise NotFound(_("no such amendment in this council"))
+    target = _open_proposal(node, council, found[0].body.proposal)
+    title = _("Amendment to: {title}").format(title=target.body.title)[:200]
+    body = dk.Propose(
+        title=title,
+        text=found[0].body.text,
+        method="yes_no",
+        deadline=int(node.now()) + hours * 3600,
+        amendment=amendment,
+    )
+    return propose(node, council, body)
 
 
 def proposal(node: Node, council: bytes, proposal_id: bytes) -> ProposalState:

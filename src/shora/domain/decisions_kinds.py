@@ -69,6 +69,7 @@ class Propose(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     quorum: FractionText = "0/1"  # share of the eligible members who must take part
     deadline: UnixTime  # unix seconds: ballots must be cast (claimed) by then
     grace: Annotated[int, msgspec.Meta(ge=0, le=MAX_GRACE)] = 0  # seconds after the deadline
+    amendment: Bytes32 | None = None  # a yes/no vote on this decision.amend: passed, it applies
 
 
 class Amend(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -201,7 +202,7 @@ PROPOSAL_KINDS = (
     "decision.outcome",
 )
 
-register_kind("decision.propose", Propose)
+register_kind("decision.propose", Propose, ref=lambda body: body.amendment)
 for _kind in PROPOSAL_KINDS:
     register_kind(_kind, DECISION_KINDS[_kind], ref=lambda body: body.proposal)
 register_kind("decision.minutes", Minutes)
