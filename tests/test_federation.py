@@ -209,3 +209,44 @@ def test_credential_decoders_refuse_garbage() -> None:
     decode()
     parse()
     assert tokens.armor(b"x", "shora:revoke/").startswith("shora:revoke/")
+
+
+def test_a_second_delegate_of_the_council_applies_the_recall_by_itself(tmp_path: Path) -> None:
+    clock = Clock()
+    nodes, base = three_members(tmp_path, clock)
+    a, b, c = nodes
+    x = make_node(tmp_path, "x")
+    x.now = clock
+    federation = fed.create(x, "District 2", "Xena", seats=2)
+    pid = gov.elect(a, base, "delegate", [key_of(a, base), key_of(b, base)], seats=2, hours=1)
+    close_vote(nodes, base, pid, clock)
+    for node, name in ((a, "Azadeh of block 4"), (b, "Bahram of block 4")):
+        request = node.join(x.invite(federation), name)
+        fed.request_mandate(node, base, federation, days=30)
+        everyone(nodes)
+        everyone(nodes)
+        view = next(v for v in fed.mandates(node, base) if v.requester == key_of(node, base))
+        assert view.credential is not None
+        fed.admit(x, federation, request, md.to_text(view.credential, True))
+        send(x, node)
+    everyone([*nodes, x])
+    assert len([s for s in fed.seats(b, federation) if s.active]) == 2
+    # The council recalls Azadeh; Bahram's node holds the revocation and applies it.
+    a_base = key_of(a, base)
+    gov.petition(b, base, "delegate", a_base)
+    gov.petition(c, base, "delegate", a_base)
+    everyone(nodes)
+    recall = gov.recall(c, base, "delegate", a_base, hours=1)
+    everyone(nodes)
+    for node in (b, c):
+        dec.vote(node, base, recall, YES)
+    everyone(nodes)
+    clock.t = dec.proposal(c, base, recall).closes_at
+    dec.close(c, base, recall)
+    everyone(nodes)
+    everyone(nodes)
+    send(b, x)
+    assert not x.ingestor.projection.final_state(federation).is_active(key_of(a, federation))
+    assert x.ingestor.projection.final_state(federation).is_active(key_of(b, federation))
+    for node in [*nodes, x]:
+        node.close()

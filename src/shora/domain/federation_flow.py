@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING
 from shora.domain import aid, aid_summary
 from shora.domain import decisions as dec
 from shora.domain import decisions_kinds as dk
+from shora.domain import federation as fed
 from shora.domain import federation_kinds as fk
 from shora.domain import federation_rules as fr
+from shora.domain import mandates as md
 from shora.domain.decisions import _views
 from shora.domain.decisions_reduce import ProposalState
-from shora.errors import InvalidInput, NotAllowed, NotFound
+from shora.errors import InvalidInput, NotAllowed, NotFound, ShoraError
 from shora.i18n import _
 
 if TYPE_CHECKING:
@@ -316,6 +318,29 @@ def notices(node: Node, base: bytes, limit: int = 50, offset: int = 0) -> list[f
     return [v.body for v in views]
 
 
+def carry_revocations(node: Node, base: bytes) -> int:
+    """A member of both a base council and a federation applies, by itself, every
+    complete revocation of the base council for a seat in that federation: when the
+    base has a second delegate there, a recall takes effect without anyone carrying
+    text. Returns how many seats it ended."""
+    done = 0
+    views = [v for v in fed.mandates(node, base) if v.revocation is not None]
+    for view in views:
+        federation = view.mandate.federation
+        if not _is_member(node, federation):
+            continue
+        state = node.ingestor.projection.final_state(federation)
+        seated = [
+            k for k, s in fr.seats(state).items() if s.mandate == view.id and state.is_active(k)
+        ]
+        if not seated or seated[0] == _me(node, federation) or view.revocation is None:
+            continue  # nothing to do, or it is this node's own seat: someone else ends it
+        with contextlib.suppress(ShoraError):  # housekeeping never fails on it
+            fed.apply_revocation(node, federation, md.to_text(view.revocation, False))
+            done += 1
+    return done
+
+
 def keep_up(node: Node, council: bytes) -> None:
     """The delegate's part of housekeeping: for a federation where this node is
     seated, copy down and open ratifications; for a base council, carry results and
@@ -323,6 +348,7 @@ def keep_up(node: Node, council: bytes) -> None:
     if my_seat(node, council) is not None:
         relay_down(node, council)
         open_ratifications(node, council)
+    carry_revocations(node, council)
     for federation in _federations_of(node, council):
         report_ratifications(node, federation)
         try:
