@@ -124,6 +124,7 @@ def test_councils_home_rename_posts_and_pagination(person: Browser) -> None:
         assert section in page.text
     assert person.post(home + "/rename", {"name": "Block 4"}).status_code == 303
     assert "Block 4" in person.get("/councils").text
+    assert '<h1 dir="auto">Block 4</h1>' in person.get(home).text  # not a stale name
     person.post(home + "/posts", {"title": "Water", "text": "At the mosque at 6"})
     for i in range(25):
         person.post(home + "/posts", {"text": f"message number {i}"})

@@ -37,7 +37,7 @@ def test_a_fresh_home_is_created_through_the_browser(tmp_path: Path) -> None:
     assert served.proc.returncode == 0, err
     assert "Traceback" not in err
     assert served.lines[-1] == "Stopped."
-    assert any("Syncing every" in line for line in served.lines)
+    assert any("Syncing every" in line for line in served.lines), served.lines
     # What the browser made is a real profile the command line opens.
     ava = Profile(tmp_path, "home", "a good passphrase")
     assert "Depot" in ava.ok("council", "list")
@@ -62,11 +62,15 @@ def test_the_passphrase_from_the_environment_unlocks_at_start(tmp_path: Path) ->
             headers={"X-CSRF-Token": csrf},
         )
         assert posted.status_code == 201
+        # A write by another connection (the command line) shows on the next page.
+        assert "Block 4" in client.get(f"/councils/{council}").text
+        p.ok("council", "rename", "Block 4", "--name", "Block 5")
+        assert "Block 5" in client.get(f"/councils/{council}").text
     finally:
         for c in closing:
             c.close()
         served.stop()
-    assert "from the browser" in p.ok("log", "Block 4")
+    assert "from the browser" in p.ok("log", "Block 5")
 
 
 def test_listening_beyond_this_computer_warns(tmp_path: Path) -> None:

@@ -78,9 +78,15 @@ class Served:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
-            out, err = self.proc.communicate(timeout=20)
+            self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            out, err = self.proc.communicate(timeout=5)
-        self.lines += out.splitlines()
+            self.proc.wait(timeout=5)
+        # Not communicate(): it reads the pipes' file descriptors and would miss what
+        # readline() has already buffered.
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        self.lines += self.proc.stdout.read().splitlines()
+        err = self.proc.stderr.read()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
         return err

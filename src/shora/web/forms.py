@@ -63,5 +63,18 @@ def hex_id(value: str, size: int = 32) -> bytes:
 
 
 def council_of(request: Request, node: Node) -> CouncilInfo:
-    """The council named by the path's {council} (its hex id), if this profile has it."""
-    return node.council(hex_id(str(request.path_params["council"])))
+    """The council named by the path's {council} (its hex id), if this profile has it.
+
+    Kept until the database changes (a write here, or a commit by another connection
+    such as the command line): counting a large council's events costs milliseconds,
+    and every page of the council starts here.
+    """
+    council = hex_id(str(request.path_params["council"]))
+    cache: dict[bytes, tuple[tuple[int, int, int], CouncilInfo]] = request.app.state.keeper.councils
+    version = (id(node), node.store.db.total_changes(), node.store.one("PRAGMA data_version"))
+    found = cache.get(council)
+    if found is not None and found[0] == version:
+        return found[1]
+    info = node.council(council)
+    cache[council] = (version, info)
+    return info

@@ -22,7 +22,7 @@ from shora.domain import safety_more
 from shora.errors import ProfileError, ShoraError
 from shora.i18n import _
 from shora.kernel import profile
-from shora.node import Node
+from shora.node import CouncilInfo, Node
 from shora.sync.runner import Server
 
 FAST_KDF_ENV = "SHORA_TEST_FAST_KDF"
@@ -94,6 +94,8 @@ class Keeper:
         self.sessions: dict[str, BrowserSession] = {}
         self.last_activity = clock()
         self.jobs: dict[str, Job] = {}
+        # forms.council_of's cache: council -> (database version, CouncilInfo)
+        self.councils: dict[bytes, tuple[tuple[int, int, int], CouncilInfo]] = {}
         self.on_unlock: list[Callable[[Node], None]] = []
 
     # --- the login link and browser sessions ---------------------------------------------
@@ -183,6 +185,7 @@ class Keeper:
         if self.server_task is not None:
             await asyncio.gather(self.server_task, return_exceptions=True)
         self.server, self.server_task = None, None
+        self.councils.clear()
         if self.node is not None:
             self.node.close()
             self.node = None
