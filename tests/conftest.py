@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import itertools
 import os
-from collections.abc import Iterator
+import random
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -90,3 +92,74 @@ def everyone(nodes: list[Node]) -> None:
         for dst in nodes:
             if src is not dst:
                 send(src, dst)
+
+
+# --- convergence: the projected state is a function of the event set ----------------
+
+
+def envelope_ids(node: Node, council: bytes) -> set[bytes]:
+    rows = node.store.rows("SELECT id FROM envelopes WHERE council=?", (council,))
+    return {bytes(r[0]) for r in rows}
+
+
+def all_envelopes(nodes: list[Node]) -> list[bytes]:
+    seen: dict[bytes, bytes] = {}
+    for node in nodes:
+        for raw in node.envelopes():
+            seen.setdefault(raw, raw)
+    return list(seen)
+
+
+def partial_sync(src: Node, dst: Node, rnd: random.Random) -> None:
+    """Some of src's envelopes, shuffled, some twice, into dst."""
+    raws = list(src.envelopes())
+    chosen = rnd.sample(raws, k=rnd.randint(0, len(raws)))
+    chosen += rnd.sample(chosen, k=len(chosen) // 3)
+    rnd.shuffle(chosen)
+    dst.import_envelopes(chosen)
+
+
+def freeze_observer(founder: Node, root: Path) -> Path:
+    """A second device of the founder, frozen now, fed only at the end."""
+    founder.store.db.pragma("wal_checkpoint", "TRUNCATE")
+    shutil.copytree(founder.home, root / "observer")
+    return root / "observer"
+
+
+def check_convergence(
+    people: list[Node],
+    council: bytes,
+    observer_home: Path,
+    rnd: random.Random,
+    now: Callable[[], float] | None = None,
+) -> None:
+    """Everyone exchanges everything until nothing new arrives; then replicas holding
+    the same envelopes have byte-identical state, the observer fed the union in any
+    order, in chunks, with duplicates, ends with the founder's state, and delivering
+    everything again changes nothing."""
+    for _ in range(len(people) + 1):
+        union = all_envelopes(people)
+        if sum(p.import_envelopes(union).accepted for p in people) == 0:
+            break
+    by_set: dict[frozenset[bytes], bytes] = {}
+    for p in people:
+        ids = frozenset(envelope_ids(p, council))
+        if ids:
+            digest = p.state_digest(council)
+            assert by_set.setdefault(ids, digest) == digest
+    observer = Node.open(observer_home, "correct horse battery")
+    if now is not None:
+        observer.now = now
+    union = all_envelopes(people)
+    deliveries = union + rnd.sample(union, k=len(union) // 2)
+    rnd.shuffle(deliveries)
+    while deliveries:
+        cut = rnd.randint(1, len(deliveries))
+        observer.import_envelopes(deliveries[:cut], heal=False)
+        deliveries = deliveries[cut:]
+    assert envelope_ids(observer, council) == envelope_ids(people[0], council)
+    assert observer.state_digest(council) == people[0].state_digest(council)
+    before = observer.state_digest(council)
+    assert observer.import_envelopes(union, heal=False).accepted == 0
+    assert observer.state_digest(council) == before
+    observer.close()

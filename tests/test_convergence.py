@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import admit, make_node
+from conftest import admit, check_convergence, freeze_observer, make_node, partial_sync
 from shora.errors import LocalError
 from shora.kernel import kinds
 from shora.node import Node
@@ -34,28 +33,6 @@ op = st.one_of(
     st.tuples(st.just("leave"), st.integers(1, PERSONS - 1), st.just(0)),
     st.tuples(st.just("sync"), person, person),
 )
-
-
-def _envelope_ids(node: Node, council: bytes) -> set[bytes]:
-    return {
-        bytes(r[0]) for r in node.store.rows("SELECT id FROM envelopes WHERE council=?", (council,))
-    }
-
-
-def _partial_sync(src: Node, dst: Node, rnd: random.Random) -> None:
-    raws = list(src.envelopes())
-    chosen = rnd.sample(raws, k=rnd.randint(0, len(raws)))
-    chosen += rnd.sample(chosen, k=len(chosen) // 3)  # duplicates
-    rnd.shuffle(chosen)
-    dst.import_envelopes(chosen)
-
-
-def _everything(nodes: list[Node]) -> list[bytes]:
-    seen: dict[bytes, bytes] = {}
-    for node in nodes:
-        for raw in node.envelopes():
-            seen.setdefault(raw, raw)
-    return list(seen)
 
 
 @settings(
@@ -76,9 +53,7 @@ def test_state_is_a_function_of_the_event_set(
     for p in people[1:3]:
         people[0].import_envelopes(p.envelopes())
         p.import_envelopes(people[0].envelopes())
-    # A second device of the founder, frozen now, fed only at the end.
-    people[0].store.db.pragma("wal_checkpoint", "TRUNCATE")
-    shutil.copytree(root / "p0", root / "observer")
+    observer = freeze_observer(people[0], root)
     joined = {0, 1, 2}
     for kind, i, j in ops:
         node = people[i]
@@ -95,35 +70,11 @@ def test_state_is_a_function_of_the_event_set(
             elif kind == "leave":
                 node.leave(council)
             elif kind == "sync":
-                _partial_sync(node, people[j], rnd)
+                partial_sync(node, people[j], rnd)
         except LocalError:
             pass  # not allowed from this node's point of view: nothing was written
-    # Everyone exchanges everything until nothing new arrives.
-    for _ in range(PERSONS + 1):
-        union = _everything(people)
-        if sum(p.import_envelopes(union).accepted for p in people) == 0:
-            break
-    by_set: dict[frozenset[bytes], bytes] = {}
+    check_convergence(people, council, observer, rnd)
     for p in people:
-        ids = frozenset(_envelope_ids(p, council))
-        if ids:
-            digest = p.state_digest(council)
-            assert by_set.setdefault(ids, digest) == digest
-    # The observer receives the union in any order, in chunks, with duplicates.
-    observer = Node.open(root / "observer", "correct horse battery")
-    union = _everything(people)
-    deliveries = union + rnd.sample(union, k=len(union) // 2)
-    rnd.shuffle(deliveries)
-    while deliveries:
-        cut = rnd.randint(1, len(deliveries))
-        observer.import_envelopes(deliveries[:cut], heal=False)
-        deliveries = deliveries[cut:]
-    assert _envelope_ids(observer, council) == _envelope_ids(people[0], council)
-    assert observer.state_digest(council) == people[0].state_digest(council)
-    before = observer.state_digest(council)
-    assert observer.import_envelopes(union, heal=False).accepted == 0
-    assert observer.state_digest(council) == before
-    for p in [*people, observer]:
         p.close()
 
 

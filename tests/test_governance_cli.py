@@ -32,7 +32,7 @@ def test_rules_roles_elections_and_recall(pair: tuple[Profile, Profile]) -> None
     assert proposals[0]["action"]["type"] == "rule_change"
     assert proposals[0]["parameters"]["threshold"] == "2/3"  # the rules' floor, not 1/2
     roles = a.json("roles", COUNCIL)
-    assert [(r["role"], r["name"], r["end_ms"]) for r in roles] == [("coordinator", "Nasrin", None)]
+    assert [(r["role"], r["name"], r["end"]) for r in roles] == [("coordinator", "Nasrin", None)]
     assert "Nasrin" in a.ok("roles", COUNCIL)
     # An election, ranked by name.
     out = a.ok("elect", COUNCIL, "treasurer", "Nasrin", "Bahram", "--hours", "1")

@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import T0, Clock, admit, make_node
+from conftest import T0, Clock, admit, check_convergence, freeze_observer, make_node, partial_sync
 from shora.domain import decisions as dec
 from shora.domain import decisions_kinds as dk
 from shora.domain import governance as gov
 from shora.errors import LocalError
 from shora.node import Node
-from test_convergence import _envelope_ids, _everything, _key, _partial_sync
+from test_convergence import _key
 
 PEOPLE = 4
 person = st.integers(0, PEOPLE - 1)
@@ -100,8 +99,7 @@ def test_governance_state_is_a_function_of_the_event_set(
         admit(people[0], people[k], council, f"p{k}")
     for p in people[1:]:
         p.import_envelopes(people[0].envelopes())
-    people[0].store.db.pragma("wal_checkpoint", "TRUNCATE")
-    shutil.copytree(root / "p0", root / "observer")
+    observer = freeze_observer(people[0], root)
     # Every history starts with one of each governance proposal, seen by everyone.
     script = [("rules", 1, 3), ("elect", 2, 2), *[("petition", k, 0) for k in (1, 2, 3)]]
     script += [("sync", k, m) for k in range(PEOPLE) for m in range(PEOPLE) if k != m]
@@ -115,30 +113,11 @@ def test_governance_state_is_a_function_of_the_event_set(
     for kind, i, j in [*ops, *tail]:
         try:
             if kind == "sync":
-                _partial_sync(people[i], people[j], rnd)
+                partial_sync(people[i], people[j], rnd)
             else:
                 _act(people, council, kind, i, j, rnd)
         except LocalError:
             pass  # not allowed from this node's point of view: nothing was written
-    for _ in range(PEOPLE + 1):
-        union = _everything(people)
-        if sum(p.import_envelopes(union).accepted for p in people) == 0:
-            break
-    by_set: dict[frozenset[bytes], bytes] = {}
+    check_convergence(people, council, observer, rnd, clock)
     for p in people:
-        ids = frozenset(_envelope_ids(p, council))
-        digest = p.state_digest(council)
-        assert by_set.setdefault(ids, digest) == digest
-    observer = Node.open(root / "observer", "correct horse battery")
-    observer.now = clock
-    union = _everything(people)
-    deliveries = union + rnd.sample(union, k=len(union) // 2)
-    rnd.shuffle(deliveries)
-    while deliveries:
-        cut = rnd.randint(1, len(deliveries))
-        observer.import_envelopes(deliveries[:cut], heal=False)
-        deliveries = deliveries[cut:]
-    assert _envelope_ids(observer, council) == _envelope_ids(people[0], council)
-    assert observer.state_digest(council) == people[0].state_digest(council)
-    for p in [*people, observer]:
         p.close()

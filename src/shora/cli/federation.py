@@ -11,6 +11,7 @@ import click
 from shora.domain import federation as fed
 from shora.domain import federation_flow as flow
 from shora.domain import mandates as md
+from shora.domain.decisions_json import plain
 from shora.errors import NotFound
 from shora.i18n import N_, _, format_time, number
 
@@ -59,30 +60,7 @@ def members_(session: Session, council_ref: str, as_json: bool) -> None:
     seats = fed.seats(node, council)
     flags = flow.flags(node, council)
     if as_json:
-        print_json(
-            {
-                "seats": [
-                    {
-                        "member": s.member.hex(),
-                        "name": s.name,
-                        "base": s.base.hex(),
-                        "mandate": s.mandate.hex(),
-                        "end": s.end,
-                        "active": s.active,
-                    }
-                    for s in seats
-                ],
-                "flags": [
-                    {
-                        "member": f.member.hex(),
-                        "proposal": f.proposal.hex(),
-                        "title": f.title,
-                        "instructed": f.instructed,
-                    }
-                    for f in flags
-                ],
-            }
-        )
+        print_json({"seats": plain(seats), "flags": plain(flags)})
         return
     if not seats:
         click.echo(_("No delegate holds a seat yet."))
@@ -116,23 +94,7 @@ def summary(session: Session, council_ref: str, post: bool, as_json: bool) -> No
         flow.post_summary(node, council, force=True)
     councils, rows = flow.totals(node, council)
     if as_json:
-        print_json(
-            {
-                "councils": councils,
-                "rows": [
-                    {
-                        "kind": r.kind,
-                        "category": r.category,
-                        "urgency": r.urgency,
-                        "area": r.area,
-                        "councils": r.councils,
-                        "count": r.count,
-                        "hidden": r.hidden,
-                    }
-                    for r in rows
-                ],
-            }
-        )
+        print_json({"councils": councils, "rows": plain(rows)})
         return
     click.echo(_("Summaries from {n} councils.").format(n=number(councils)))
     table(
@@ -168,15 +130,7 @@ def ratify(session: Session, council_ref: str, proposal: str, status: bool, as_j
         flow.request_ratification(node, council, pid)
     r = flow.ratification(node, council, pid)
     if as_json:
-        print_json(
-            {
-                "councils": r.councils,
-                "councils_yes": r.councils_yes,
-                "members": r.members,
-                "members_yes": r.members_yes,
-                "passed": r.passed,
-            }
-        )
+        print_json(plain(r))
         return
     if not status:
         click.echo(_("The member councils are asked to ratify it; their delegates carry it."))

@@ -11,7 +11,7 @@ import msgspec
 
 from shora.domain import decisions as dec
 from shora.domain import governance as gov
-from shora.domain.decisions_json import state_json
+from shora.domain.decisions_json import plain, state_json
 from shora.errors import InvalidInput
 from shora.i18n import N_, _, format_time, normalize_digits, number
 from shora.kernel import kinds
@@ -123,19 +123,7 @@ def roles(session: Session, council_ref: str, include_past: bool, as_json: bool)
     council = node.find_council(council_ref)
     terms = gov.roles(node, council, include_past=include_past)
     if as_json:
-        print_json(
-            [
-                {
-                    "role": t.role,
-                    "member": t.member.hex(),
-                    "name": t.name,
-                    "start_ms": t.start,
-                    "end_ms": t.end,
-                    "current": t.current,
-                }
-                for t in terms
-            ]
-        )
+        print_json(plain(terms))  # times in ms
         return
     if not terms:
         click.echo(_("Nobody holds a role."))
@@ -261,18 +249,7 @@ def emergencies(session: Session, council_ref: str, as_json: bool) -> None:
     node.housekeeping(council)
     found = gov.emergencies(node, council)
     if as_json:
-        print_json(
-            [
-                {
-                    "action": e.action.hex(),
-                    "member": e.member.hex(),
-                    "name": e.name,
-                    "deadline_ms": e.deadline,
-                    "status": e.status,
-                }
-                for e in found
-            ]
-        )
+        print_json(plain(found))  # the deadline in ms
         return
     if not found:
         click.echo(_("No emergency actions."))
