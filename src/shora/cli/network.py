@@ -11,11 +11,9 @@ import webbrowser
 
 import click
 
-from shora.domain import safety_more
-from shora.domain.aid_forget import forget_expired
+from shora.domain import chores
 from shora.i18n import N_, _, format_time, number
 from shora.kernel import profile
-from shora.node import Node
 from shora.sync.outcome import SyncProgress
 from shora.sync.peers import PeerBook
 from shora.sync.runner import PeerOutcome, Server, sync_round
@@ -291,13 +289,6 @@ def serve(
     click.echo(_("Stopped."))
 
 
-def _chores(node: Node) -> None:
-    """What a serving node does after each sync round: dead-man alerts, and forgetting
-    the needs, offers, alerts and check-ins that have expired."""
-    safety_more.raise_all_alerts(node)
-    forget_expired(node, int(node.now()))
-
-
 def _serve_sync_only(
     ctx: click.Context,
     session: Session,
@@ -319,7 +310,7 @@ def _serve_sync_only(
         lan_address=lan_address,
         lan_port=lan_port,
         interval=interval,
-        after_round=functools.partial(_chores, node),
+        after_round=functools.partial(chores.after_sync_round, node),
     )
 
     async def main() -> None:

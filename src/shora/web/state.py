@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shora.domain import safety_more
+from shora.domain import chores
 from shora.errors import ProfileError, ShoraError
 from shora.i18n import _
 from shora.kernel import profile
@@ -168,7 +168,7 @@ class Keeper:
                 lan_address=s.lan_address,
                 lan_port=s.lan_port,
                 interval=s.interval,
-                after_round=functools.partial(safety_more.raise_all_alerts, self.node),
+                after_round=functools.partial(chores.after_sync_round, self.node),
             )
             await self.server.start()
             self.server_task = asyncio.create_task(self.server.run())
