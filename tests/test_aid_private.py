@@ -26,6 +26,7 @@ from shora.kernel import crypto
 from shora.kernel.membership import CouncilState, Member
 from shora.node import Node
 from test_aid import AREAS, need, offer
+from test_aid_forget import decrypted_pages
 
 SECRET = "glargine-7f3a-secret"
 
@@ -64,7 +65,7 @@ def _holds(node: Node, marker: str) -> bool:
 
 
 def _secret_need(visibility: str) -> ak.Need:
-    medicine = ak.MedicineDetails(f"insulin {SECRET}", "100 IU/ml", True)
+    medicine = ak.MedicineDetails("insulin glargine", "100 IU/ml", True)
     return need("medicine", 2, medicine=medicine, what=SECRET, visibility=visibility)
 
 
@@ -102,10 +103,15 @@ def test_a_coordinators_need_is_unreadable_to_other_members_even_in_their_databa
     aid.fulfil(c, council, 2, commitment=cid)  # the giver records the delivery
     everyone([a, b, c, d])
     assert aid.state(b, council, now).needs[nid].status == "fulfilled"
+    home = d.home  # every page of d's decrypted database file, free ones included
+    d.close()
+    assert SECRET.encode() not in decrypted_pages(home)
+    a.close()  # a recipient opens it in memory each time: never stored in the clear
+    assert SECRET.encode() not in decrypted_pages(a.home)
 
 
 def _kept_cold() -> ak.MedicineDetails:
-    return ak.MedicineDetails(f"insulin {SECRET}", "100 IU/ml", True, True)
+    return ak.MedicineDetails("insulin glargine", "100 IU/ml", True, True)
 
 
 def a_key(node: Node, council: bytes) -> bytes:
