@@ -212,7 +212,9 @@ def test_cli_visibility_notes_cancel_summary_forget(tmp_path: Path) -> None:
         "expires": None,
     } in listed
     assert any(n["id"] == sealed["id"] and n["category"] == "water" for n in listed)
-    assert "not for you" in a.ok("need", COUNCIL, "--list")
+    shown = a.ok("need", COUNCIL, "--list")
+    assert "not for you" in shown and "holders of the role medical" in shown
+    assert "coordinators" in shown  # the sealed need a coordinator can read, marked so
     assert "visibility" in b.fails(
         "need", COUNCIL, "water", "1", "--area", "block-4", "--visibility", "friends"
     )

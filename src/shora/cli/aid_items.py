@@ -109,6 +109,7 @@ def _show_items(items: list[ItemState], hidden: list[HiddenNeed], as_json: bool)
             label("urgency", getattr(i.body, "urgency", None)),
             i.body.area,
             label("status", i.status),
+            "" if i.audience == "council" else label("visibility", i.audience),
         ]
         for i in items
     ]
