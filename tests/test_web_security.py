@@ -110,8 +110,10 @@ def test_security_headers_on_pages_errors_and_static_files(person: Browser) -> N
 
 def test_pages_have_no_inline_script_or_style(person: Browser) -> None:
     home = person.found_council()
-    for path in ("/councils", home, home + "/members", home + "/posts", "/sync", "/join"):
-        html = person.get(path).text
+    pages = [person.get(p).text for p in ("/councils", home, "/sync", "/join", "/unlock")]
+    pages += [person.get(home + "/members").text, person.get(home + "/posts").text]
+    pages.append(person.post(home + "/invite").text)  # the QR code is inline SVG
+    for path, html in enumerate(pages):
         assert not re.search(r"<script(?![^>]*\bsrc=)", html), path
         assert " style=" not in html and "<style" not in html, path
         assert not re.search(r"\son[a-z]+=", html), path
