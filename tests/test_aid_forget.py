@@ -16,7 +16,7 @@ import pytest
 
 from conftest import T0, Clock, admit, everyone, make_node, send, three_members
 from shora.domain import aid
-from shora.domain.aid_forget import CHECKIN_KEEP_SECONDS, forget_expired
+from shora.domain.aid_forget import CHECKIN_KEEP_SECONDS, CLOSED_KEEP_SECONDS, forget_expired
 from shora.kernel import bundle, nip01, profile
 from shora.node import Node
 from shora.sync.local import NodeEnvelopes
@@ -218,3 +218,34 @@ def test_a_sealed_need_is_forgotten_by_those_who_cannot_read_it(
     assert nid in aid.state(c, council, T0).hidden
     assert forget_expired(c, T0 + HOUR).kinds == {"aid.need_sealed": 1}
     assert aid.state(c, council, T0).hidden == {}
+
+
+def test_a_delivered_need_and_its_address_go_a_week_after_the_delivery(
+    council3: tuple[list[Node], bytes, Clock],
+) -> None:
+    (a, b, c), council, clock = council3
+    n = aid.post_need(b, council, need(quantity=2))  # no expiry
+    o = aid.post_offer(c, council, offer(quantity=2))
+    withdrawn = aid.post_offer(c, council, offer("food", 1))
+    everyone([a, b, c])
+    cid = aid.commit(a, council, n, o, 2)
+    everyone([a, b, c])
+    aid.add_note(b, council, n, WORDS[2])
+    clock.t = T0 + 3 * HOUR
+    aid.fulfil(c, council, 2, commitment=cid)
+    aid.cancel(c, council, withdrawn, "gone")
+    everyone([a, b, c])
+    assert aid.state(a, council, int(clock())).needs[n].status == "fulfilled"
+    clock.t = T0 + 3 * HOUR + CLOSED_KEEP_SECONDS - 1
+    assert forget_expired(a, int(clock())).total == 0  # kept for a week after closing
+    clock.t += 1
+    done = forget_expired(a, int(clock()))
+    assert done.kinds == {
+        "aid.need": 1,
+        "aid.offer": 2,
+        "aid.commit": 1,
+        "aid.fulfil": 1,
+        "aid.note": 1,
+        "aid.cancel": 1,
+    }
+    assert aid.state(a, council, int(clock())).needs == {}

@@ -3,10 +3,12 @@ See docs/aid.md, "Forgetting on purpose", and docs/security.md.
 
 What is forgotten, at `now` (unix seconds):
 
-* a need or an offer whose expiry has passed, together with everything about it
-  (commitments, deliveries, cancellations, private notes), once every need and offer
-  linked to it by a commitment has expired too: a live offer keeps the commitments
-  that used it up, and so the needs they served;
+* a need or an offer that is over, together with everything about it (commitments,
+  deliveries, cancellations, private notes), once every need and offer linked to it by
+  a commitment is over too: a live offer keeps the commitments that used it up, and
+  so the needs they served. Over means expired, or closed for a week (`CLOSED_KEEP_
+  SECONDS`): withdrawn by its author, a need with everything delivered, an offer used
+  up. A private note with an address then goes a week after the delivery;
 * an alert whose expiry has passed (six hours after it was written by default), with
   its confirmations and retractions;
 * a check-in or a roll call a week after it was written.
@@ -21,7 +23,7 @@ and the write-ahead log is checkpointed and truncated, so no old copy stays in t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from shora.node import Node
 
 CHECKIN_KEEP_SECONDS = 7 * 24 * 3600
+CLOSED_KEEP_SECONDS = 7 * 24 * 3600
 FORGETTABLE = tuple(sorted(k for k in (*ak.AID_KINDS, *ak.SAFETY_KINDS) if k in LEAF_KINDS))
 
 
@@ -82,9 +85,11 @@ def _expires(row: _Row) -> int | None:
     return getattr(row.body, "expires", None)
 
 
-def due(rows: Iterable[_Row], now: int) -> set[bytes]:
-    """The ids of the events to forget at `now` (pure: the rule above)."""
+def due(rows: Iterable[_Row], now: int, closed: Mapping[bytes, int] | None = None) -> set[bytes]:
+    """The ids of the events to forget at `now` (pure: the rule above); `closed` gives
+    when a need or offer closed (ms, claimed), as the aid state says."""
     rows = list(rows)
+    closed = closed or {}
     items = {r.id: r for r in rows if r.kind in ("aid.need", "aid.need_sealed", "aid.offer")}
     links = _Links()
     commitments: dict[bytes, bytes] = {}  # commitment -> need
@@ -95,7 +100,11 @@ def due(rows: Iterable[_Row], now: int) -> set[bytes]:
     live_groups = set()
     for item in items.values():
         expires = _expires(item)
-        if expires is None or expires > now:
+        closed_at = closed.get(item.id)
+        over = (expires is not None and expires <= now) or (
+            closed_at is not None and closed_at // 1000 + CLOSED_KEEP_SECONDS <= now
+        )
+        if not over:
             live_groups.add(links.find(item.id))
     gone_items = {i for i in items if links.find(i) not in live_groups}
     gone_refs = gone_items | {c for c, n in commitments.items() if n in gone_items}
@@ -164,7 +173,7 @@ def forget_expired(node: Node, now: int, council: bytes | None = None) -> Forgot
     )
     for cid in councils:
         rows = _rows(node, cid)
-        forget = due(rows, now)
+        forget = due(rows, now, _closed(node, cid, now))
         if not forget:
             continue
         chosen = [r for r in rows if r.id in forget]
@@ -176,6 +185,16 @@ def forget_expired(node: Node, now: int, council: bytes | None = None) -> Forgot
     if done.total:
         node.store.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return done
+
+
+def _closed(node: Node, council: bytes, now: int) -> dict[bytes, int]:
+    """When each need and offer closed, from the state as this member sees it."""
+    from shora.domain.aid import state  # aid's writers import nothing of this module
+
+    st = state(node, council, now)
+    found = {i.id: i.closed_at for i in (*st.needs.values(), *st.offers.values())}
+    found.update((h.id, h.closed_at) for h in st.hidden.values())
+    return {i: t for i, t in found.items() if t is not None}
 
 
 def _erase(node: Node, rows: list[_Row]) -> None:

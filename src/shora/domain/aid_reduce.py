@@ -101,6 +101,17 @@ class ItemState:
     not_yet: bool = False  # offer: before available_from
     audience: str = "council"
     recipients: frozenset[bytes] = frozenset()  # restricted needs: who can read it
+    closed_at: int | None = None  # ms, claimed: withdrawn, all delivered, or used up
+
+    def close(self, e: EventView) -> None:
+        """Note when it closed (the first event that withdrew, met or used it up)."""
+        done = (
+            self.cancelled is not None
+            or (self.kind == "need" and self.fulfilled >= self.quantity)
+            or (self.kind == "offer" and not self.endless and self.remaining == 0)
+        )
+        if done and self.closed_at is None:
+            self.closed_at = e.time
 
     @property
     def quantity(self) -> int:
@@ -172,6 +183,7 @@ class HiddenNeed:
     recipients: frozenset[bytes]
     expires: int | None
     committed: int = 0
+    closed_at: int | None = None  # ms, claimed: when its author withdrew it
 
     def expired(self, now: int) -> bool:
         return self.expires is not None and self.expires <= now
@@ -273,6 +285,10 @@ def reduce_aid(events: Iterable[EventView], now: int) -> AidState:
     for e in unique:  # cancellations: by the author, the first one counts
         if e.kind != "aid.cancel":
             continue
+        hidden = state.hidden.get(e.body.target)
+        if hidden is not None and hidden.author == e.author and hidden.closed_at is None:
+            hidden.closed_at = e.time
+            continue
         target = state.needs.get(e.body.target) or state.offers.get(e.body.target)
         if target is None or target.author != e.author or target.cancel_order is not None:
             state.ignored += 1
@@ -280,6 +296,7 @@ def reduce_aid(events: Iterable[EventView], now: int) -> AidState:
         target.cancelled = e.body.reason
         target.duplicate_of = e.body.duplicate_of
         target.cancel_order = order(e)
+        target.close(e)
     for e in unique:  # commitments, and deliveries straight against a need
         if e.kind == "aid.commit":
             _commit(state, e)
@@ -324,6 +341,7 @@ def _commit(state: AidState, e: EventView) -> None:
     need.committed += quantity
     if not offer.endless:
         offer.committed += quantity
+        offer.close(e)
     state.commitments[e.id] = CommitmentState(e.id, e.author, need.id, offer.id, quantity, 0)
 
 
@@ -342,6 +360,7 @@ def _commit_hidden(
     hidden.committed += quantity
     if not offer.endless:
         offer.committed += quantity
+        offer.close(e)
     state.commitments[e.id] = CommitmentState(e.id, e.author, hidden.id, offer.id, quantity, 0)
 
 
@@ -361,6 +380,7 @@ def _fulfil(state: AidState, e: EventView) -> None:
         )
         if c.need in state.needs:
             state.needs[c.need].fulfilled += quantity
+            state.needs[c.need].close(e)
     elif body.need is not None and body.need in state.needs:
         need = state.needs[body.need]
         quantity = min(body.quantity, need.remaining)
@@ -369,6 +389,7 @@ def _fulfil(state: AidState, e: EventView) -> None:
             return
         need.direct += quantity
         need.fulfilled += quantity
+        need.close(e)
     else:
         state.ignored += 1
 
