@@ -226,3 +226,18 @@ def test_unknown_pages_and_methods(person: Browser) -> None:
     assert person.get("/no/such/page").status_code == 404
     assert person.get("/sync/jobs/nope").status_code == 404
     assert person.client.get("/lock").status_code == 405
+
+
+def test_the_idle_watcher_locks_by_itself(tmp_path: Path) -> None:
+    import time
+
+    with browser(tmp_path / "home", lock_after=0.3) as b:
+        b.create_profile()
+        assert b.keeper.node is not None
+        watcher = b.client.portal.start_task_soon(b.keeper.watch_idle, 0.05)
+        deadline = time.monotonic() + 10
+        while b.keeper.node is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert b.keeper.node is None
+        watcher.cancel()
+        assert b.get("/councils").headers["location"] == "/unlock"
