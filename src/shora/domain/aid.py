@@ -295,13 +295,8 @@ def commit(node: Node, council: bytes, need: bytes, offer: bytes, quantity: int)
                 quantity=min(n.remaining, o.remaining)
             )
         )
-    trial = EventView(
-        b"\xff" * 32,
-        me,
-        max(n.clock, o.clock) + 1,
-        0,
-        "aid.commit",
-        ak.Commit(need, offer, quantity),
+    trial = EventView(  # the same commitment, after everything this node holds
+        b"\xff" * 32, me, 2**53 - 1, 2**53 - 1, "aid.commit", ak.Commit(need, offer, quantity)
     )
     if len(reduce_aid([*_aid_events(node, council), trial], now).commitments) == before:
         raise InvalidInput(_("this offer cannot serve this need"))
