@@ -13,10 +13,21 @@ from typing import ClassVar
 
 import apsw
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import T0, Clock, admit, everyone, make_node, send, three_members
 from shora.domain import aid
-from shora.domain.aid_forget import CHECKIN_KEEP_SECONDS, CLOSED_KEEP_SECONDS, forget_expired
+from shora.domain import aid_kinds as ak
+from shora.domain.aid_forget import (
+    CHECKIN_KEEP_SECONDS,
+    CLOSED_KEEP_SECONDS,
+    _Row,
+    due,
+    forget_expired,
+)
+from shora.domain.aid_reduce import reduce_aid
+from shora.domain.decisions_reduce import EventView
 from shora.kernel import bundle, nip01, profile
 from shora.node import Node
 from shora.sync.local import NodeEnvelopes
@@ -249,3 +260,72 @@ def test_a_delivered_need_and_its_address_go_a_week_after_the_delivery(
         "aid.cancel": 1,
     }
     assert aid.state(a, council, int(clock())).needs == {}
+
+
+# --- what forgetting may never change -------------------------------------------------
+
+
+@st.composite
+def _histories(draw: st.DrawFn) -> tuple[list[EventView], int]:
+    """Needs and offers (water, with or without expiry), commitments, deliveries and
+    cancellations between them, in any amounts."""
+    ids = iter(bytes([i]) * 32 for i in range(1, 250))
+    alice, bob = b"\x01" * 32, b"\x02" * 32
+    out: list[EventView] = []
+
+    def add(kind: str, body: object, author: bytes = alice) -> bytes:
+        i = next(ids)
+        out.append(EventView(i, author, 2, T0 * 1000 + draw(st.integers(0, 10**7)), kind, body))
+        return i
+
+    expiry = st.none() | st.integers(T0, T0 + 4 * HOUR)
+    needs = [
+        add("aid.need", need(quantity=draw(st.integers(1, 5)), expires=draw(expiry)))
+        for _ in range(draw(st.integers(1, 4)))
+    ]
+    offers = [
+        add("aid.offer", offer(quantity=draw(st.integers(1, 5)), expires=draw(expiry)), bob)
+        for _ in range(draw(st.integers(1, 4)))
+    ]
+    commits = []
+    for _ in range(draw(st.integers(0, 6))):
+        n, o = draw(st.sampled_from(needs)), draw(st.sampled_from(offers))
+        commits.append(add("aid.commit", ak.Commit(n, o, draw(st.integers(1, 5)))))
+    for _ in range(draw(st.integers(0, 4))):
+        if commits and draw(st.booleans()):
+            add("aid.fulfil", ak.Fulfil(draw(st.sampled_from(commits)), None, 1))
+        else:
+            add("aid.fulfil", ak.Fulfil(None, draw(st.sampled_from(needs)), 1))
+    for target in draw(st.lists(st.sampled_from(needs + offers), max_size=2, unique=True)):
+        add("aid.cancel", ak.Cancel(target), alice if target in needs else bob)
+    return out, draw(st.integers(T0, T0 + 10 * 24 * HOUR))
+
+
+def _items(events: list[EventView], now: int) -> dict[bytes, tuple[int, int, int, str]]:
+    s = reduce_aid(events, now)
+    return {
+        i.id: (i.committed, i.fulfilled, i.remaining, i.status)
+        for i in (*s.needs.values(), *s.offers.values())
+    }
+
+
+@settings(max_examples=300, deadline=None)
+@given(_histories())
+def test_forgetting_never_changes_what_is_left(history: tuple[list[EventView], int]) -> None:
+    events, now = history
+    st_before = reduce_aid(events, now)
+    closed = {
+        i.id: i.closed_at
+        for i in (*st_before.needs.values(), *st_before.offers.values())
+        if i.closed_at is not None
+    }
+    rows = [_Row(e.id, e.id, e.kind, e.time, e.clock, e.body) for e in events]
+    gone = due(rows, now, closed)
+    before, after = _items(events, now), _items([e for e in events if e.id not in gone], now)
+    assert set(after) == set(before) - gone
+    for item, state in after.items():
+        assert state == before[item]  # whatever is kept looks exactly as it did
+    for item in set(before) & gone:  # and only what is over went
+        body = next(e.body for e in events if e.id == item)
+        expired = body.expires is not None and body.expires <= now
+        assert expired or before[item][3] in ("fulfilled", "cancelled", "duplicate", "committed")
