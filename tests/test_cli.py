@@ -256,26 +256,28 @@ def test_help_works_for_every_command(tmp_path: Path) -> None:
     paths = command_paths(cli)
     assert len(paths) >= 18
     env = {**base_env(), "SHORA_HOME": str(tmp_path / "none")}
-    running = [
-        (
-            path,
-            subprocess.Popen(
-                [sys.executable, "-m", "shora.cli.main", *path, "--help"],
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                encoding="utf-8",
-            ),
-        )
-        for path in paths
-    ]
-    for path, process in running:
-        out, err = process.communicate(timeout=60)
-        assert process.returncode == 0, (path, err)
-        assert out.startswith("Usage: shora"), (path, out)
-        assert "Options:" in out and not err
+    batch = 4  # a few at a time: a loaded two-core machine starts them slowly
+    for start in range(0, len(paths), batch):
+        running = [
+            (
+                path,
+                subprocess.Popen(
+                    [sys.executable, "-m", "shora.cli.main", *path, "--help"],
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    encoding="utf-8",
+                ),
+            )
+            for path in paths[start : start + batch]
+        ]
+        for path, process in running:
+            out, err = process.communicate(timeout=120)
+            assert process.returncode == 0, (path, err)
+            assert out.startswith("Usage: shora"), (path, out)
+            assert "Options:" in out and not err
     assert not (tmp_path / "none").exists()  # --help opens no profile
 
 
