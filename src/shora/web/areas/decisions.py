@@ -177,6 +177,7 @@ async def outcome(request: Request) -> Response:
 
 routes: list[BaseRoute] = [
     Route("/councils/{council}/decisions", listing),
+    Route("/councils/{council}/proposals", listing),  # the name benchmarks/web.py uses
     Route("/councils/{council}/decisions/new", new, methods=["GET", "POST"]),
     Route("/councils/{council}/decisions/{proposal}", show),
     Route("/councils/{council}/decisions/{proposal}/vote", vote, methods=["POST"]),
