@@ -144,8 +144,8 @@ def summary(session: Session, /, council_ref: str, csv_file: Path | None, as_jso
 
 @click.command(
     help=N_(
-        "Forget now, on this device, the needs, offers, alerts and check-ins that have "
-        "expired (every command does it as it starts)."
+        "Forget now, on this device, the needs, offers, alerts and check-ins that are "
+        "over: expired, or closed a week ago (every aid command does it as it starts)."
     )
 )
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
@@ -156,4 +156,4 @@ def forget(session: Session, /, as_json: bool) -> None:
     if as_json:
         print_json({"forgotten": done.total, "kinds": done.kinds})
         return
-    click.echo(_("{n} expired records forgotten.").format(n=number(done.total)))
+    click.echo(_("{n} records that were over forgotten.").format(n=number(done.total)))
