@@ -156,4 +156,4 @@ def forget(session: Session, /, as_json: bool) -> None:
     if as_json:
         print_json({"forgotten": done.total, "kinds": done.kinds})
         return
-    click.echo(_("{n} records that were over forgotten.").format(n=number(done.total)))
+    click.echo(_("Forgot {n} records that were over.").format(n=number(done.total)))
