@@ -308,6 +308,11 @@ def test_text_everywhere_is_inert(person: Browser) -> None:
     )
     person.post(home + "/missing", {"full_name": XSS, "description": XSS})
     person.post(home + "/skills", {"skill": "cook", "note": XSS})
+    missing = re.search(r"/missing/([0-9a-f]{64})", person.get(home + "/missing").text)
+    assert missing
+    note = {"text": XSS, "status": "believed_alive"}
+    assert person.post(home + f"/missing/{missing.group(1)}", note).status_code == 303
+    person.post(home + "/missing", {"full_name": "Omid", "alternate_names": XSS})
     bad = person.post(home + "/areas", {"areas": f"a = {XSS}\nb{XSS} = x"})
     assert bad.status_code == 400 and "<script>alert(1)" not in bad.text
     for tail in ("", "/needs", "/offers", "/match", "/alerts", "/stocks", "/missing", "/skills"):

@@ -241,7 +241,14 @@ def test_text_everywhere_is_inert(person: Browser) -> None:
     person.post(url + "/vote", {"choice": "0"})
     person.post(home + "/tasks", {"what": XSS, "who": XSS})
     person.post(home + "/minutes", {"title": XSS, "text": XSS})
-    for path in (url, home + "/decisions", home, home + "/tasks", home + "/minutes"):
+    consent = propose(person, home, method="consent", title="Consent")
+    assert person.post(consent + "/vote", {"response": "block", "reason": XSS}).status_code == 303
+    later(person, 2 * 3600)
+    assert person.post(consent + "/close", {"statement": XSS}).status_code == 303
+    role = person.post(home + "/roles/elect", {"role": XSS[:32]})
+    assert role.status_code == 400 and "<script>" not in role.text
+    paths = (url, consent, home + "/decisions", home, home + "/tasks", home + "/minutes")
+    for path in paths:
         page = person.get(path).text
         assert "<script>alert(1)" not in page and "<img src=x" not in page, path
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, path
