@@ -5,7 +5,6 @@ stock_skills and aid_summary."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -17,7 +16,7 @@ from shora.domain import aid, aid_summary
 from shora.domain import aid_kinds as ak
 from shora.domain import care_kinds as ck
 from shora.domain import stock_skills as ss
-from shora.errors import InvalidInput, NotAllowed, NotFound
+from shora.errors import InvalidInput
 from shora.i18n import _
 from shora.node import CouncilInfo, Node
 from shora.web.areas.aid import area_names
@@ -25,38 +24,18 @@ from shora.web.areas.kit import (
     build,
     duration,
     field,
-    many_fields,
+    handle,
     me,
     names,
     now,
     opened,
-    page_of,
     whole,
 )
 from shora.web.forms import hex_id
-from shora.web.responses import redirect
-
-Build = Callable[[Node, CouncilInfo], dict[str, Any]]
-Action = Callable[[Node, CouncilInfo, FormData], Awaitable[None]]
 
 
 def _path(info: CouncilInfo, tail: str) -> str:
     return f"/councils/{info.id.hex()}/{tail}"
-
-
-async def _handle(
-    request: Request, template: str, context: Build, action: Action | None, back: str
-) -> Response:
-    node, info = opened(request)
-    if request.method == "GET" or action is None:
-        return page_of(request, template, {"council": info, "error": None, **context(node, info)})
-    form = await many_fields(request)
-    try:
-        await action(node, info, form)
-    except (InvalidInput, NotAllowed, NotFound) as exc:
-        page = {"council": info, "error": str(exc), **context(node, info)}
-        return page_of(request, template, page, 400)
-    return redirect(request, _path(info, back))
 
 
 # --- areas --------------------------------------------------------------------------
@@ -106,10 +85,11 @@ def areas_body(form: FormData) -> ak.Areas:
 
 
 async def areas(request: Request) -> Response:
-    async def run(node: Node, info: CouncilInfo, form: FormData) -> None:
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
         aid.set_areas(node, info.id, areas_body(form))
+        return None
 
-    return await _handle(request, "aid/areas.html", _areas, run, "areas")
+    return await handle(request, "aid/areas.html", _areas, run, "areas")
 
 
 # --- stocks -------------------------------------------------------------------------
@@ -128,7 +108,7 @@ def _stocks(node: Node, info: CouncilInfo) -> dict[str, Any]:
 
 
 async def stocks(request: Request) -> Response:
-    async def run(node: Node, info: CouncilInfo, form: FormData) -> None:
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
         expires = duration(form, "expires", None)
         ss.add_stock(
             node,
@@ -141,21 +121,23 @@ async def stocks(request: Request) -> Response:
             expires=now(node) + expires if expires is not None else None,
             note=field(form, "note", 200),
         )
+        return None
 
-    return await _handle(request, "aid/stocks.html", _stocks, run, "stocks")
+    return await handle(request, "aid/stocks.html", _stocks, run, "stocks")
 
 
 async def draw(request: Request) -> Response:
     stock = hex_id(str(request.path_params["stock"]))
 
-    async def run(node: Node, info: CouncilInfo, form: FormData) -> None:
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
         quantity = whole(form, "quantity", 1, 1, ak.MAX_QUANTITY) or 1
         if field(form, "add", 5) == "1":
             ss.restock(node, info.id, stock, quantity, note=field(form, "note", 200))
         else:
             ss.draw_stock(node, info.id, stock, quantity, note=field(form, "note", 200))
+        return None
 
-    return await _handle(request, "aid/stocks.html", _stocks, run, "stocks")
+    return await handle(request, "aid/stocks.html", _stocks, run, "stocks")
 
 
 # --- skills -------------------------------------------------------------------------
@@ -173,15 +155,16 @@ def _skills(node: Node, info: CouncilInfo) -> dict[str, Any]:
 
 
 async def skills(request: Request) -> Response:
-    async def run(node: Node, info: CouncilInfo, form: FormData) -> None:
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
         if field(form, "withdraw", 5) == "1":
             ss.withdraw_skills(node, info.id)
-            return
+            return None
         chosen = [str(s)[:40] for s in form.getlist("skill")][: len(ck.SKILLS)]
         visibility = field(form, "visibility", 20) or "council"
         ss.set_skills(node, info.id, chosen, field(form, "note", 500), visibility)
+        return None
 
-    return await _handle(request, "aid/skills.html", _skills, run, "skills")
+    return await handle(request, "aid/skills.html", _skills, run, "skills")
 
 
 # --- the de-identified summary ---------------------------------------------------------
@@ -194,7 +177,7 @@ def _summary(node: Node, info: CouncilInfo) -> dict[str, Any]:
 
 
 async def summary(request: Request) -> Response:
-    return await _handle(request, "aid/summary.html", _summary, None, "summary")
+    return await handle(request, "aid/summary.html", _summary, None, "summary")
 
 
 async def summary_csv(request: Request) -> Response:

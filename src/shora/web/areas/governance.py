@@ -4,7 +4,6 @@ Domain: shora.domain.decisions (tasks, minutes) and shora.domain.governance."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -16,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 from shora.domain import decisions as dec
 from shora.domain import decisions_kinds as dk
 from shora.domain import governance as gov
-from shora.errors import InvalidInput, NotAllowed, NotFound
+from shora.errors import InvalidInput
 from shora.i18n import N_, _
 from shora.kernel import kinds
 from shora.node import CouncilInfo, Node
@@ -24,18 +23,14 @@ from shora.web.areas.decisions_forms import share
 from shora.web.areas.kit import (
     DAY,
     field,
+    handle,
     hex_or_none,
-    many_fields,
     names,
     now,
-    opened,
-    page_of,
     whole,
 )
 from shora.web.forms import REASON_CHARS, TEXT_CHARS, TITLE_CHARS, hex_id
-from shora.web.responses import redirect
 
-Action = Callable[[Node, CouncilInfo, FormData], Awaitable[str | None]]
 SHARE_RULES = (
     "quorum",
     "threshold",
@@ -81,31 +76,6 @@ def _path(info: CouncilInfo, tail: str) -> str:
     return f"/councils/{info.id.hex()}/{tail}"
 
 
-async def _page(
-    request: Request, template: str, build: Callable[[Node, CouncilInfo], dict[str, Any]]
-) -> Response:
-    node, info = opened(request)
-    context = {"council": info, "error": None, **build(node, info)}
-    return page_of(request, template, context)
-
-
-async def _post(
-    request: Request,
-    template: str,
-    build: Callable[[Node, CouncilInfo], dict[str, Any]],
-    action: Action,
-) -> Response:
-    """Run a form's action; redirect where it says, or show the page with the reason."""
-    node, info = opened(request)
-    form = await many_fields(request)
-    try:
-        where = await action(node, info, form)
-    except (InvalidInput, NotAllowed, NotFound) as exc:
-        context = {"council": info, "error": str(exc), **build(node, info)}
-        return page_of(request, template, context, 400)
-    return redirect(request, where or str(request.url.path))
-
-
 # --- tasks and minutes ---------------------------------------------------------------
 
 
@@ -131,9 +101,7 @@ async def tasks(request: Request) -> Response:
         )
         return None
 
-    if request.method == "POST":
-        return await _post(request, "decisions/tasks.html", _tasks, create)
-    return await _page(request, "decisions/tasks.html", _tasks)
+    return await handle(request, "decisions/tasks.html", _tasks, create, "tasks")
 
 
 async def task_update(request: Request) -> Response:
@@ -145,7 +113,7 @@ async def task_update(request: Request) -> Response:
         )
         return _path(info, "tasks")
 
-    return await _post(request, "decisions/tasks.html", _tasks, update)
+    return await handle(request, "decisions/tasks.html", _tasks, update, "tasks")
 
 
 def _minutes(node: Node, info: CouncilInfo) -> dict[str, Any]:
@@ -160,9 +128,7 @@ async def minutes(request: Request) -> Response:
         dec.write_minutes(node, info.id, title, field(form, "text", TEXT_CHARS))
         return None
 
-    if request.method == "POST":
-        return await _post(request, "decisions/minutes.html", _minutes, write)
-    return await _page(request, "decisions/minutes.html", _minutes)
+    return await handle(request, "decisions/minutes.html", _minutes, write, "minutes")
 
 
 # --- roles, elections, recall ----------------------------------------------------------
@@ -184,7 +150,7 @@ def _roles(node: Node, info: CouncilInfo) -> dict[str, Any]:
 
 
 async def roles(request: Request) -> Response:
-    return await _page(request, "decisions/roles.html", _roles)
+    return await handle(request, "decisions/roles.html", _roles, None, "roles")
 
 
 async def elect(request: Request) -> Response:
@@ -205,7 +171,7 @@ async def elect(request: Request) -> Response:
         )
         return _path(info, f"decisions/{proposal.hex()}")
 
-    return await _post(request, "decisions/roles.html", _roles, run)
+    return await handle(request, "decisions/roles.html", _roles, run, "roles")
 
 
 async def recall(request: Request) -> Response:
@@ -220,7 +186,7 @@ async def recall(request: Request) -> Response:
         gov.petition(node, info.id, role, member, field(form, "reason", REASON_CHARS))
         return None
 
-    return await _post(request, "decisions/roles.html", _roles, run)
+    return await handle(request, "decisions/roles.html", _roles, run, "roles")
 
 
 async def ratify(request: Request) -> Response:
@@ -231,7 +197,7 @@ async def ratify(request: Request) -> Response:
         proposal = gov.ratify(node, info.id, action)
         return _path(info, f"decisions/{proposal.hex()}")
 
-    return await _post(request, "decisions/roles.html", _roles, run)
+    return await handle(request, "decisions/roles.html", _roles, run, "roles")
 
 
 # --- rules ------------------------------------------------------------------------------
@@ -280,9 +246,7 @@ async def rules(request: Request) -> Response:
         proposal = gov.change_rules(node, info.id, changes, text=text, hours=hours)
         return _path(info, f"decisions/{proposal.hex()}")
 
-    if request.method == "POST":
-        return await _post(request, "decisions/rules.html", _rules, run)
-    return await _page(request, "decisions/rules.html", _rules)
+    return await handle(request, "decisions/rules.html", _rules, run, "rules")
 
 
 routes: list[BaseRoute] = [

@@ -5,6 +5,7 @@ read for machine values (categories, methods, phases, statuses), each through N_
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import msgspec
@@ -17,11 +18,11 @@ from shora.cli.decisions import PHASES, TASK_STATUS
 from shora.cli.governance import EMERGENCY_STATUS, ROLE_NAMES
 from shora.cli.safety_more import NOTE_STATUS
 from shora.cli.stock_skill import SKILL_LABELS
-from shora.errors import InvalidInput
+from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import N_, _, normalize_digits
 from shora.node import CouncilInfo, Node
 from shora.web.forms import council_of
-from shora.web.responses import node_of, pages_of
+from shora.web.responses import node_of, pages_of, redirect
 
 T = TypeVar("T")
 MANY_FIELDS = 160  # a ballot or a proposal: up to 50 options, a few fields each
@@ -182,3 +183,24 @@ def page_of(
     return pages_of(request).render(
         request, template, {"label": label, "error": None, **context}, status
     )
+
+
+Build = Callable[[Node, CouncilInfo], dict[str, Any]]
+Action = Callable[[Node, CouncilInfo, FormData], Awaitable[str | None]]
+
+
+async def handle(
+    request: Request, template: str, context: Build, action: Action | None, back: str
+) -> Response:
+    """A page with a form: GET shows it; POST runs `action` and goes to the council's
+    page `back` (or where the action says), or shows the page again with the refusal."""
+    node, info = opened(request)
+    if request.method == "GET" or action is None:
+        return page_of(request, template, {"council": info, **context(node, info)})
+    form = await many_fields(request)
+    try:
+        where = await action(node, info, form)
+    except (InvalidInput, NotAllowed, NotFound) as exc:
+        page = {"council": info, **context(node, info), "error": str(exc)}
+        return page_of(request, template, page, 400)
+    return redirect(request, where or f"/councils/{info.id.hex()}/{back}")

@@ -5,7 +5,6 @@ Domain: shora.domain.aid_safety and shora.domain.safety_more."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -17,7 +16,7 @@ from shora.domain import aid_kinds as ak
 from shora.domain import aid_safety as safe
 from shora.domain import care_kinds as ck
 from shora.domain import safety_more as more
-from shora.errors import InvalidInput, NotAllowed, NotFound
+from shora.errors import InvalidInput, NotFound
 from shora.i18n import _, normalize_digits
 from shora.node import CouncilInfo, Node
 from shora.web.areas.aid import area_names
@@ -26,39 +25,18 @@ from shora.web.areas.kit import (
     build,
     duration,
     field,
+    handle,
     hex_or_none,
-    many_fields,
     me,
     names,
     now,
-    opened,
-    page_of,
     whole,
 )
 from shora.web.forms import hex_id
-from shora.web.responses import redirect
-
-Build = Callable[[Node, CouncilInfo], dict[str, Any]]
-Action = Callable[[Node, CouncilInfo, FormData], Awaitable[None]]
 
 
 def _path(info: CouncilInfo, tail: str) -> str:
     return f"/councils/{info.id.hex()}/{tail}"
-
-
-async def _handle(
-    request: Request, template: str, context: Build, action: Action | None, back: str
-) -> Response:
-    node, info = opened(request)
-    if request.method == "GET" or action is None:
-        return page_of(request, template, {"council": info, "error": None, **context(node, info)})
-    form = await many_fields(request)
-    try:
-        await action(node, info, form)
-    except (InvalidInput, NotAllowed, NotFound) as exc:
-        page = {"council": info, "error": str(exc), **context(node, info)}
-        return page_of(request, template, page, 400)
-    return redirect(request, _path(info, back))
 
 
 def _area(form: FormData, name: str = "area") -> str | None:
@@ -82,7 +60,7 @@ def _alerts(node: Node, info: CouncilInfo) -> dict[str, Any]:
 
 
 async def alerts(request: Request) -> Response:
-    async def run(node: Node, info: CouncilInfo, form: FormData) -> None:
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
         expires = duration(form, "expires", None)
         area = _area(form)
         if area is None:
@@ -95,20 +73,22 @@ async def alerts(request: Request) -> Response:
             now(node) + expires if expires is not None else None,
             field(form, "note", 200),
         )
+        return None
 
-    return await _handle(request, "safety/alerts.html", _alerts, run, "alerts")
+    return await handle(request, "safety/alerts.html", _alerts, run, "alerts")
 
 
 async def alert_action(request: Request) -> Response:
     alert = hex_id(str(request.path_params["alert"]))
 
-    async def run(node: Node, info: CouncilInfo, form: FormData) -> None:
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
         if field(form, "action", 10) == "retract":
             safe.retract_alert(node, info.id, alert)
         else:
             safe.confirm_alert(node, info.id, alert)
+        return None
 
-    return await _handle(request, "safety/alerts.html", _alerts, run, "alerts")
+    return await handle(request, "safety/alerts.html", _alerts, run, "alerts")
 
 
 # --- roll calls -----------------------------------------------------------------------
@@ -123,10 +103,11 @@ def _rollcalls(node: Node, info: CouncilInfo) -> dict[str, Any]:
 
 
 async def rollcalls(request: Request) -> Response:
-    async def run(node: Node, info: CouncilInfo, form: FormData) -> None:
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
         safe.rollcall(node, info.id, _area(form))
+        return None
 
-    return await _handle(request, "safety/rollcalls.html", _rollcalls, run, "rollcalls")
+    return await handle(request, "safety/rollcalls.html", _rollcalls, run, "rollcalls")
 
 
 # --- missing people -------------------------------------------------------------------
@@ -174,19 +155,20 @@ def person_body(form: FormData, at: int) -> ck.MissingPerson:
 
 
 async def missing(request: Request) -> Response:
-    async def run(node: Node, info: CouncilInfo, form: FormData) -> None:
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
         body = person_body(form, now(node))
         if not body.full_name:
             raise InvalidInput(_("Please give the person's name."))
         more.add_person(node, info.id, body)
+        return None
 
-    return await _handle(request, "safety/missing.html", _missing, run, "missing")
+    return await handle(request, "safety/missing.html", _missing, run, "missing")
 
 
 async def missing_note(request: Request) -> Response:
     person = hex_id(str(request.path_params["person"]))
 
-    async def run(node: Node, info: CouncilInfo, form: FormData) -> None:
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
         status = field(form, "status", 30) or None
         body = build(
             ck.MissingNote,
@@ -200,8 +182,9 @@ async def missing_note(request: Request) -> Response:
             },
         )
         more.add_note(node, info.id, body)
+        return None
 
-    return await _handle(request, "safety/missing.html", _missing, run, "missing")
+    return await handle(request, "safety/missing.html", _missing, run, "missing")
 
 
 # --- the dead-man timer ---------------------------------------------------------------
@@ -221,17 +204,18 @@ def _deadman(node: Node, info: CouncilInfo) -> dict[str, Any]:
 
 
 async def deadman(request: Request) -> Response:
-    async def run(node: Node, info: CouncilInfo, form: FormData) -> None:
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
         if field(form, "clear", 5) == "1":
             more.clear_deadman(node, info.id)
-            return
+            return None
         hours = whole(form, "hours", None, 1, ck.MAX_DEADMAN_HOURS)
         if hours is None:
             raise InvalidInput(_("Please say after how many hours."))
         contacts = [hex_or_none(str(c)[:64]) for c in form.getlist("contact")]
         more.set_deadman(node, info.id, hours, [c for c in contacts if c is not None])
+        return None
 
-    return await _handle(request, "safety/deadman.html", _deadman, run, "deadman")
+    return await handle(request, "safety/deadman.html", _deadman, run, "deadman")
 
 
 routes: list[BaseRoute] = [
