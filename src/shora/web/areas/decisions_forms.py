@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from starlette.datastructures import FormData
 
 from shora.domain import decisions_kinds as dk
@@ -121,7 +122,10 @@ def ballot_of(form: FormData, method: str, options: tuple[str, ...] | list[str])
     elif method == "score":
         ballot = dk.ScoreBallot(_numbers(_indexed(form, "score", options)))
     elif method == "dots":
-        ballot = dk.DotsBallot(_numbers(_indexed(form, "dots", options)))
+        dots = _numbers(_indexed(form, "dots", options))
+        if any(n < 0 for n in dots.values()):
+            raise InvalidInput(_("Give each option no dots or more, never fewer."))
+        ballot = dk.DotsBallot(dots)
     elif method in dk.RANKED_METHODS:
         ranks = _numbers(_indexed(form, "rank", options))
         if len(set(ranks.values())) != len(ranks):
@@ -143,4 +147,5 @@ def ballot_of(form: FormData, method: str, options: tuple[str, ...] | list[str])
         empty = empty or (isinstance(ballot, kind) and not getattr(ballot, attr))
     if ballot is None or empty:
         raise InvalidInput(_("Please fill in your ballot before sending it."))
-    return ballot  # type: ignore[no-any-return]
+    checked: dk.Ballot = build(dk.Ballot, msgspec.to_builtins(ballot))  # type: ignore[arg-type]
+    return checked
