@@ -109,14 +109,18 @@ def test_extract_tree_walks_files_and_takes_more_extractors(tmp_path: Path) -> N
     (tmp_path / "pkg" / "sub").mkdir(parents=True)
     (tmp_path / "pkg" / "sub" / "m.py").write_text('_("A")\n', encoding="utf-8")
     (tmp_path / "pkg" / "page.html").write_text("{{ _('B') }}", encoding="utf-8")
-    found = extract_tree(tmp_path / "pkg")
-    assert [(m.msgid, m.filename) for m in found] == [("A", "pkg/sub/m.py")]
+    (tmp_path / "pkg" / "notes.txt").write_text("_('C')", encoding="utf-8")
+    found = extract_tree(tmp_path / "pkg")  # Python and Jinja2 templates by default
+    assert sorted((m.msgid, m.filename) for m in found) == [
+        ("A", "pkg/sub/m.py"),
+        ("B", "pkg/page.html"),
+    ]
 
-    def html(source: str, filename: str) -> list[Message]:
+    def text(source: str, filename: str) -> list[Message]:
         return [Message(source.split("'")[1], None, filename, 1)]
 
-    found = extract_tree(tmp_path / "pkg", extractors={".py": extract_python, ".html": html})
-    assert sorted(m.msgid for m in found) == ["A", "B"]
+    found = extract_tree(tmp_path / "pkg", extractors={".py": extract_python, ".txt": text})
+    assert sorted(m.msgid for m in found) == ["A", "C"]
 
 
 # --- translating -----------------------------------------------------------------
