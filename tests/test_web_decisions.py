@@ -357,3 +357,14 @@ def test_the_api_lists_shows_and_votes_on_proposals(person: Browser) -> None:
     assert {"Proposal", "NewBallot", "Item", "NewNeed", "NewOffer"} <= set(
         doc["components"]["schemas"]
     )
+
+
+def test_tasks_come_a_page_at_a_time(person: Browser) -> None:
+    home = person.found_council()
+    for i in range(21):
+        assert person.post(home + "/tasks", {"what": f"task number {i}"}).status_code == 303
+    first = person.get(home + "/tasks").text
+    assert words(first).count("task number") == 20 and 'rel="next"' in first
+    second = person.get(home + "/tasks?page=2").text
+    assert words(second).count("task number") == 1 and 'rel="prev"' in second
+    assert person.get(home + "/tasks?page=3").status_code == 400

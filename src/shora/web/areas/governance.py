@@ -85,7 +85,7 @@ def _tasks(node: Node, info: CouncilInfo) -> dict[str, Any]:
     order = {s: i for i, s in enumerate(dk.TASK_STATUSES)}
     found.sort(key=lambda t: (order.get(t.status, 9), -t.time))
     members = [(k, n) for k, n in people.items()]
-    return {"tasks": found, "people": people, "members": members, "statuses": dk.TASK_STATUSES}
+    return {"items": found, "people": people, "members": members, "statuses": dk.TASK_STATUSES}
 
 
 async def tasks(request: Request) -> Response:

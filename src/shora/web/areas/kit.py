@@ -21,7 +21,7 @@ from shora.cli.stock_skill import SKILL_LABELS
 from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import N_, _, normalize_digits
 from shora.node import CouncilInfo, Node
-from shora.web.forms import council_of
+from shora.web.forms import council_of, integer
 from shora.web.responses import node_of, pages_of, redirect
 
 T = TypeVar("T")
@@ -189,6 +189,14 @@ Build = Callable[[Node, CouncilInfo], dict[str, Any]]
 Action = Callable[[Node, CouncilInfo, FormData], Awaitable[str | None]]
 
 
+def _listed(request: Request, node: Node, info: CouncilInfo, context: Build) -> dict[str, Any]:
+    """The page's context; a list under "items" is shown a page at a time (paged)."""
+    found = context(node, info)
+    if "items" in found:
+        found.update(paged(request, found["items"]))
+    return found
+
+
 async def handle(
     request: Request, template: str, context: Build, action: Action | None, back: str
 ) -> Response:
@@ -196,11 +204,28 @@ async def handle(
     page `back` (or where the action says), or shows the page again with the refusal."""
     node, info = opened(request)
     if request.method == "GET" or action is None:
-        return page_of(request, template, {"council": info, **context(node, info)})
+        return page_of(
+            request, template, {"council": info, **_listed(request, node, info, context)}
+        )
     form = await many_fields(request)
     try:
         where = await action(node, info, form)
     except (InvalidInput, NotAllowed, NotFound) as exc:
-        page = {"council": info, **context(node, info), "error": str(exc)}
+        page = {"council": info, **_listed(request, node, info, context), "error": str(exc)}
         return page_of(request, template, page, 400)
     return redirect(request, where or f"/councils/{info.id.hex()}/{back}")
+
+
+PER_PAGE = 20
+
+
+def paged(request: Request, items: list[T], per_page: int = PER_PAGE) -> dict[str, Any]:
+    """One page of `items` (?page=N) and what the pager needs: page, more, base."""
+    pages = max(1, (len(items) + per_page - 1) // per_page)
+    page = integer(request.query_params.get("page"), 1, 1, pages)
+    return {
+        "shown": items[(page - 1) * per_page : page * per_page],
+        "page": page,
+        "more": page < pages,
+        "base": request.url.path,
+    }

@@ -51,7 +51,7 @@ def _alerts(node: Node, info: CouncilInfo) -> dict[str, Any]:
     found = safe.alerts(node, info.id, at, active_only=False)
     found.sort(key=lambda a: (not a.active(at), -a.time))
     return {
-        "alerts": [(a, a.active(at)) for a in found[:100]],
+        "items": [(a, a.active(at)) for a in found],
         "kinds": ak.ALERT_KINDS,
         "areas": area_names(node, info.id),
         "people": names(node, info.id),
@@ -117,6 +117,7 @@ def _missing(node: Node, info: CouncilInfo) -> dict[str, Any]:
     found = sorted(more.persons(node, info.id), key=lambda p: (p.found, -p.time))
     return {
         "persons": found,
+        "items": found,
         "areas": area_names(node, info.id),
         "people": names(node, info.id),
         "statuses": ck.NOTE_STATUSES,
