@@ -350,3 +350,25 @@ def test_the_api_lists_and_posts_needs_and_offers(person: Browser) -> None:
     ):
         r = person.client.post(api + "/needs", json=bad, headers=headers)
         assert r.status_code == 400 and set(r.json()) == {"error", "message"}, bad
+
+
+def test_a_private_note_on_a_need_is_read_only_by_its_handlers(tmp_path: Path) -> None:
+    with two_members(tmp_path) as (a, b, home):
+        assert a.post(home + "/areas", {"areas": AREAS}).status_code == 303
+        assert a.post(home + "/needs/new", {**NEED, "what": "insulin"}).status_code == 303
+        need = re.search(r"/needs/([0-9a-f]{64})/notes", a.get(home + "/needs").text)
+        assert need
+        added = a.post(home + f"/needs/{need.group(1)}/notes", {"text": "Door code 4411"})
+        assert added.status_code == 303 and added.headers["location"].endswith(
+            f"#n-{need.group(1)}"
+        )
+        assert "Door code 4411" in a.get(home + "/needs").text
+        carry(a, b, home)
+        theirs = b.get(home + "/needs").text
+        assert (
+            "Door code 4411" not in theirs and "A note for the people handling this need." in theirs
+        )
+        refused = b.post(home + f"/needs/{need.group(1)}/notes", {"text": "me too"})
+        assert refused.status_code == 403
+        empty = a.post(home + f"/needs/{need.group(1)}/notes", {"text": " "})
+        assert empty.status_code == 400

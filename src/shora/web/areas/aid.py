@@ -79,6 +79,7 @@ async def items(request: Request) -> Response:
             node, info.id, now(node), category=filters["category"], area=filters["area"]
         )
     shown = found[(page - 1) * PER_PAGE : page * PER_PAGE]
+    notes = {i.id: aid.notes(node, info.id, i.id) for i in shown} if kind == "needs" else {}
     query = _query(filters)
     context = {
         "council": info,
@@ -90,6 +91,7 @@ async def items(request: Request) -> Response:
         "urgencies": ak.URGENCIES,
         "people": names(node, info.id),
         "mine": me(node, info.id),
+        "notes": notes,
         "page": page,
         "more": len(found) > page * PER_PAGE,
         "base": _path(info, kind) + (f"?{query}&" if query else "?"),
@@ -267,6 +269,15 @@ async def cancel(request: Request) -> Response:
     return redirect(request, _path(info, kind))
 
 
+async def note(request: Request) -> Response:
+    """A private note on a need (an address, a door code), sealed to its handlers."""
+    node, info = opened(request)
+    need = hex_id(str(request.path_params["need"]))
+    form = await many_fields(request)
+    aid.add_note(node, info.id, need, field(form, "text", ak.MAX_NOTE))
+    return redirect(request, _path(info, f"needs#n-{need.hex()}"))
+
+
 routes: list[BaseRoute] = [
     Route("/councils/{council}/needs", items),
     Route("/councils/{council}/offers", items),
@@ -276,4 +287,5 @@ routes: list[BaseRoute] = [
     Route("/councils/{council}/match/commit", commit, methods=["POST"]),
     Route("/councils/{council}/match/fulfil", fulfil, methods=["POST"]),
     Route("/councils/{council}/items/{item}/cancel", cancel, methods=["POST"]),
+    Route("/councils/{council}/needs/{need}/notes", note, methods=["POST"]),
 ]
