@@ -62,8 +62,9 @@ async def remove_relay(request: Request) -> Response:
 async def sync_now(request: Request) -> Response:
     node = node_of(request)
     outcomes = await sync_round(node, timeout=SYNC_NOW_TIMEOUT)
-    context = {"outcomes": outcomes}
-    return pages_of(request).render(request, "sync/outcomes.html", context)
+    htmx = request.headers.get("HX-Request") == "true"
+    template = "sync/_outcomes.html" if htmx else "sync/outcomes.html"
+    return pages_of(request).render(request, template, {"outcomes": outcomes})
 
 
 async def export(request: Request) -> Response:
