@@ -250,6 +250,10 @@ def test_roll_call_shows_who_answered(tmp_path: Path) -> None:
         page = words(a.get(home + "/rollcalls").text)
         assert "Answered: 1" in page and "Bahar · I'm injured" in page
         assert "Not answered yet: 1" in page and "Nasrin" in page
+        # The page polls the roll call alone (not activity: it keeps no session awake).
+        polled = a.get(home + "/rollcalls/latest", headers={"X-Shora-Poll": "1"}).text
+        assert polled.startswith('<div id="rollcall"') and "<html" not in polled
+        assert "Bahar · I'm injured" in words(polled) and 'hx-trigger="every 5s"' in polled
 
 
 def test_missing_people_notes_and_links(person: Browser) -> None:

@@ -74,6 +74,9 @@ def test_yes_no_vote_close_outcome_and_chart(person: Browser) -> None:
     page = person.get(url).text
     assert "1 of 1 members" in words(page) and 'value="yes" checked' in page
     assert "<svg" in page and 'width="100.00"' in page
+    polled = person.get(url + "/result", headers={"X-Shora-Poll": "1"}).text
+    assert polled.startswith('<section id="result"') and "<html" not in polled
+    assert 'hx-trigger="every 10s"' in polled and "1 of 1 members" in words(polled)
     early = person.post(url + "/close")
     assert early.status_code == 400 and "can be closed from" in early.text
     later(person, 2 * 3600)
@@ -83,6 +86,7 @@ def test_yes_no_vote_close_outcome_and_chart(person: Browser) -> None:
     assert closed.status_code == 303
     page = person.get(url).text
     assert "Final result" in page and "Passed" in page and "We buy the tank." in page
+    assert "hx-trigger" not in page  # a final result is not polled
     assert person.post(url + "/outcome", {"statement": "Bought."}).status_code == 303
     assert "Bought." in person.get(url).text
 

@@ -110,7 +110,10 @@ async def show(request: Request, error: str | None = None, status: int = 200) ->
         "base": base(info.id),
         "voted": request.query_params.get("voted") == "1",
     }
-    return page_of(request, "decisions/show.html", context, status)
+    template = (
+        "decisions/_result.html" if request.url.path.endswith("/result") else "decisions/show.html"
+    )
+    return page_of(request, template, context, status)
 
 
 async def _act(request: Request, action: Any) -> Response:
@@ -180,6 +183,7 @@ routes: list[BaseRoute] = [
     Route("/councils/{council}/proposals", listing),  # the name benchmarks/web.py uses
     Route("/councils/{council}/decisions/new", new, methods=["GET", "POST"]),
     Route("/councils/{council}/decisions/{proposal}", show),
+    Route("/councils/{council}/decisions/{proposal}/result", show),  # polled by the page
     Route("/councils/{council}/decisions/{proposal}/vote", vote, methods=["POST"]),
     Route("/councils/{council}/decisions/{proposal}/amend", amend, methods=["POST"]),
     Route(

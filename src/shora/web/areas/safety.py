@@ -30,6 +30,8 @@ from shora.web.areas.kit import (
     me,
     names,
     now,
+    opened,
+    page_of,
     whole,
 )
 from shora.web.forms import hex_id
@@ -108,6 +110,12 @@ async def rollcalls(request: Request) -> Response:
         return None
 
     return await handle(request, "safety/rollcalls.html", _rollcalls, run, "rollcalls")
+
+
+async def rollcall_latest(request: Request) -> Response:
+    """The latest roll call alone, for the page to poll while people answer."""
+    node, info = opened(request)
+    return page_of(request, "safety/_rollcall.html", {"council": info, **_rollcalls(node, info)})
 
 
 # --- missing people -------------------------------------------------------------------
@@ -223,6 +231,7 @@ routes: list[BaseRoute] = [
     Route("/councils/{council}/alerts", alerts, methods=["GET", "POST"]),
     Route("/councils/{council}/alerts/{alert}", alert_action, methods=["POST"]),
     Route("/councils/{council}/rollcalls", rollcalls, methods=["GET", "POST"]),
+    Route("/councils/{council}/rollcalls/latest", rollcall_latest),
     Route("/councils/{council}/missing", missing, methods=["GET", "POST"]),
     Route("/councils/{council}/missing/{person}", missing_note, methods=["POST"]),
     Route("/councils/{council}/deadman", deadman, methods=["GET", "POST"]),
