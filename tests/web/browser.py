@@ -2,7 +2,7 @@
 
 Fixtures and helpers (docs/web.md, "Testing a page area in the browser"):
 
-- `chromium`: one headless Chromium for the test session (never `playwright install`:
+- `chromium`: one headless Chromium per test module (never `playwright install`:
   the system's /usr/bin/chromium, with Playwright's bundled driver).
 - `Person(chromium, served, lang)`: one person at one node's pages: a browser context
   speaking `lang` that has opened the node's login link.
@@ -42,8 +42,10 @@ DESKTOP = {"width": 1280, "height": 860}
 LOCALES = {"fa": "fa-IR", "en": "en-GB"}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
+    # Per module: each test module imports this fixture, so pytest keeps one per
+    # module, and two Playwright instances must not be alive at once.
     assert Path(CHROMIUM).exists(), "install Debian's chromium (scripts/test.sh does)"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
