@@ -376,3 +376,25 @@ def test_a_private_note_on_a_need_is_read_only_by_its_handlers(tmp_path: Path) -
         assert refused.status_code == 403
         empty = a.post(home + f"/needs/{need.group(1)}/notes", {"text": " "})
         assert empty.status_code == 400
+
+
+def test_a_need_met_from_elsewhere_and_a_duplicate_marked(person: Browser) -> None:
+    home = council_with_areas(person)
+    assert person.post(home + "/needs/new", {**NEED, "what": "first"}).status_code == 303
+    assert person.post(home + "/needs/new", {**NEED, "what": "again"}).status_code == 303
+    page = person.get(home + "/needs").text
+    ids = dict(
+        (what, key)
+        for key, what in re.findall(r'id="n-([0-9a-f]{64})".*?class="text">(\w+)<', page, re.S)
+    )
+    assert set(ids) == {"first", "again"}
+    over = person.post(home + f"/needs/{ids['first']}/fulfil", {"quantity": "21"})
+    assert over.status_code == 400 and "left to deliver" in over.text
+    assert (
+        person.post(home + f"/needs/{ids['first']}/fulfil", {"quantity": "20"}).status_code == 303
+    )
+    dup = {"reason": "posted twice", "duplicate_of": ids["first"]}
+    assert person.post(home + f"/items/{ids['again']}/cancel", dup).status_code == 303
+    assert "Nothing open here." in person.get(home + "/needs").text
+    bad = person.post(home + f"/items/{ids['again']}/cancel", {"duplicate_of": "nonsense"})
+    assert bad.status_code == 400 and "not a valid id" in bad.text

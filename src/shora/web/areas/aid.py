@@ -269,6 +269,16 @@ async def cancel(request: Request) -> Response:
     return redirect(request, _path(info, kind))
 
 
+async def fulfil_need(request: Request) -> Response:
+    """A delivery straight against a need: help that came from outside the council."""
+    node, info = opened(request)
+    need = hex_id(str(request.path_params["need"]))
+    form = await many_fields(request)
+    quantity = whole(form, "quantity", 1, 1, ak.MAX_QUANTITY) or 1
+    aid.fulfil(node, info.id, quantity, need=need)
+    return redirect(request, _path(info, "needs"))
+
+
 async def note(request: Request) -> Response:
     """A private note on a need (an address, a door code), sealed to its handlers."""
     node, info = opened(request)
@@ -288,4 +298,5 @@ routes: list[BaseRoute] = [
     Route("/councils/{council}/match/fulfil", fulfil, methods=["POST"]),
     Route("/councils/{council}/items/{item}/cancel", cancel, methods=["POST"]),
     Route("/councils/{council}/needs/{need}/notes", note, methods=["POST"]),
+    Route("/councils/{council}/needs/{need}/fulfil", fulfil_need, methods=["POST"]),
 ]
