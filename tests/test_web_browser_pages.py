@@ -154,6 +154,12 @@ def test_deciding_and_helping_on_two_nodes(
         bahram.wait_for(proposal, f"{proposal}/outcome")
         assert bahram.page.locator("p.ok").count() >= 1
 
+        # An open need, so its forms (note, delivery, withdraw) are checked too.
+        nasrin.goto(home + "/needs/new")
+        page.select_option("#i-category", "baby_food")
+        page.fill("#i-quantity", "4")
+        page.select_option("#i-urgency", "immediate")
+        nasrin.submit(f"form[action='{home}/needs/new']")
         for name, path in (
             ("council-home", home),
             ("proposals", home + "/decisions"),
