@@ -2,7 +2,8 @@
 
 Builds a council of M members (each admitted by the real admit flow, from join
 requests made with the kernel's own functions) and N posts by those members as
-concurrent writers would (ingest.py's generator), then starts `shora serve` on that
+concurrent writers would (ingest.py's generator), adds open needs and proposals
+through the command line, then starts `shora serve` on that
 profile and, in the same run, sends it requests on loopback from an asyncio client of
 its own (HTTP/1.1, keep-alive, C connections at once): each page of PAGES that
 exists, and a static file served by the same server as the reference.
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest import Author, Progress, generate_posts, timed  # same directory
+from shora.cli.main import run as shora_cli
 from shora.kernel import crypto, tokens
 from shora.node import Node
 
@@ -76,6 +78,28 @@ def build(tmp: Path, n_events: int, n_members: int, rng: random.Random) -> tuple
     done(n_events)
     founder.close()
     return home, council
+
+
+def add_needs_and_proposals(home: Path, council: bytes, needs: int, proposals: int) -> None:
+    """Open needs and proposals for their pages, written through the command line as a
+    person would (in process: shora.cli.main.run)."""
+    done = timed(f"{needs} needs and {proposals} proposals through the command line")
+    os.environ["SHORA_PASSPHRASE"] = PASSPHRASE
+    ref = council.hex()[:12]
+    need = ["need", ref, "medicine", "2", "--medicine", "insulin", "--dose", "100 IU/ml"]
+    commands = [
+        ["areas", ref, "--area", "block-4=Block 4", "--area", "street-9=Street 9"],
+        *([*need, "--area", "block-4"] for _ in range(needs)),
+        *(
+            ["propose", ref, f"Proposal {i}", "Stop work from 8 am.", "--hours", "48"]
+            for i in range(proposals)
+        ),
+    ]
+    for args in commands:
+        code = shora_cli(["--home", str(home), *args])
+        assert code == 0, args
+    del os.environ["SHORA_PASSPHRASE"]
+    done(needs + proposals)
 
 
 class Served:
@@ -217,6 +241,7 @@ def run(args: argparse.Namespace) -> int:
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory(prefix="shora-web-bench-") as tmp:
         home, council = build(Path(tmp), args.events, args.members, rng)
+        add_needs_and_proposals(home, council, args.needs, args.proposals)
         print(f"\n[2] shora serve; {args.requests} requests per page, {args.clients} at once")
         served = Served(home)
         try:
@@ -247,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=100_000, help="posts (default 100000)")
     parser.add_argument("--members", type=int, default=1000, help="members (default 1000)")
+    parser.add_argument("--needs", type=int, default=200, help="open needs (default 200)")
+    parser.add_argument("--proposals", type=int, default=100, help="proposals (default 100)")
     parser.add_argument("--requests", type=int, default=400, help="per page (default 400)")
     parser.add_argument("--clients", type=int, default=4, help="connections at once (4)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the text and DAG shape")
@@ -254,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.members, args.events, args.requests = 100, 5000, 100
+        args.needs, args.proposals = 20, 10
     if args.members < 2 or args.events < 1:
         parser.error("need at least 2 members and 1 event")
     return run(args)
