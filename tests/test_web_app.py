@@ -154,6 +154,7 @@ def test_invite_join_admit_and_remove_between_two_profiles(tmp_path: Path) -> No
         home = a.found_council("Depot", "Ava")
         invitation = a.post(home + "/invite")
         assert "<svg" in invitation.text and "shora:" in invitation.text
+        assert '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ' in invitation.text
         text = re.search(r'id="invitation-text"[^>]*>([^<]+)<', invitation.text)
         assert text is not None
         joined = b.post("/join", {"invitation": text.group(1), "name": "Bahar"})

@@ -3,6 +3,8 @@ node, admitting and vouching, removing, leaving."""
 
 from __future__ import annotations
 
+import re
+
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,6 +26,15 @@ from shora.web.forms import (
 from shora.web.responses import node_of, pages_of, redirect
 
 PER_PAGE = 50
+
+
+def scalable(svg: str) -> str:
+    """The SVG with a viewBox instead of a fixed size, so CSS can fit it to the screen."""
+    found = re.search(r'width="(\d+)" height="(\d+)"', svg)
+    if found is None:
+        return svg
+    width, height = found.groups()
+    return svg.replace(found.group(0), f'viewBox="0 0 {width} {height}"', 1)
 
 
 async def members(request: Request) -> Response:
@@ -59,7 +70,7 @@ async def invite(request: Request) -> Response:
         "text": tokens.invitation_text(invitation),
         "uri": tokens.invitation_uri(invitation),
         # segno writes only the code's path and attributes: no script, no style.
-        "qr": Markup(tokens.invitation_qr_svg(invitation)),  # noqa: S704
+        "qr": Markup(scalable(tokens.invitation_qr_svg(invitation))),  # noqa: S704
         "expires": invitation.expires,
     }
     return pages_of(request).render(request, "members/invitation.html", context)
