@@ -254,3 +254,14 @@ def test_ratification_rejected_undoes_the_removal(council3) -> None:  # type: ig
     everyone(nodes)
     assert gov.emergencies(a, council)[0].status == "rejected"
     assert a.ingestor.projection.final_state(council).is_active(ck)
+
+
+def test_a_running_node_records_a_lapse_without_new_events(council3) -> None:  # type: ignore[no-untyped-def]
+    from shora.domain import chores
+
+    nodes, council, clock = council3
+    _action, ck = emergency_remove(nodes, council)
+    clock.t += 73 * HOUR
+    chores.after_sync_round(nodes[1])  # what shora serve runs after every sync round
+    assert gov.emergencies(nodes[1], council)[0].status == "lapsed"
+    assert nodes[1].ingestor.projection.final_state(council).is_active(ck)

@@ -1,6 +1,8 @@
 """What a running node does after every sync round, whether or not events arrived:
-raise the dead-man alerts that are due, and forget what has expired (needs, offers,
-alerts, check-ins: docs/aid.md, "Forgetting on purpose")."""
+raise the dead-man alerts that are due, and the housekeeping of every council it is
+a member of — forget what has expired (docs/aid.md, "Forgetting on purpose"), record
+emergency actions not ratified in time (docs/decisions.md §6.4), end seats whose
+mandate is over and carry a delegate's flows (docs/federation.md)."""
 
 from __future__ import annotations
 
@@ -16,3 +18,6 @@ if TYPE_CHECKING:
 def after_sync_round(node: Node) -> None:
     safety_more.raise_all_alerts(node)
     forget_expired(node, int(node.now()))
+    for council in node.councils():
+        if council.status == "member":
+            node.housekeeping(council.id)
