@@ -157,6 +157,11 @@ class Keeper:
         if self.node is not None:  # another request unlocked it meanwhile
             return self.node
         self.node = Node(unlocked)
+        # Project each council now, while the person waits for the unlock anyway: the
+        # first projection of a large council takes seconds, and would otherwise fall
+        # on whichever page needed it first.
+        for (council,) in self.node.store.rows("SELECT id FROM councils"):
+            self.node.ingestor.projection.final_state(bytes(council))
         self.touch()
         for hook in self.on_unlock:
             hook(self.node)
