@@ -3,7 +3,7 @@
 Builds a council of M members (each admitted by the real admit flow, from join
 requests made with the kernel's own functions) and N posts by those members as
 concurrent writers would (ingest.py's generator), adds open needs and proposals
-through the command line, then starts `shora serve` on that
+with the domain's own commands, then starts `shora serve` on that
 profile and, in the same run, sends it requests on loopback from an asyncio client of
 its own (HTTP/1.1, keep-alive, C connections at once): each page of PAGES that
 exists, and a static file served by the same server as the reference.
@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import io
 import os
 import random
 import re
@@ -31,7 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest import Author, Progress, generate_posts, timed  # same directory
-from shora.cli.main import run as shora_cli
+from shora.domain import aid, decisions
+from shora.domain import aid_kinds as ak
+from shora.domain import decisions_kinds as dk
 from shora.kernel import crypto, tokens
 from shora.node import Node
 
@@ -73,9 +73,7 @@ def build(
         authors.append(Author(sign_pk, sign_sk))
         progress()
     done(n_members - 1)
-    # Before the posts: each command opens the profile afresh and projects what it
-    # holds, which takes seconds once 100,000 posts are in.
-    add_needs_and_proposals(home, council, needs, proposals)
+    add_needs_and_proposals(founder, council, needs, proposals)
     done = timed(f"composing and ingesting {n_events:,} posts")
     raws, _shape = generate_posts(
         founder, council, authors, n_events, rng, Progress("compose", n_events)
@@ -87,26 +85,28 @@ def build(
     return home, council
 
 
-def add_needs_and_proposals(home: Path, council: bytes, needs: int, proposals: int) -> None:
-    """Open needs and proposals for their pages, written through the command line as a
-    person would (in process: shora.cli.main.run)."""
-    done = timed(f"{needs} needs and {proposals} proposals through the command line")
-    os.environ["SHORA_PASSPHRASE"] = PASSPHRASE
-    ref = council.hex()[:12]
-    need = ["need", ref, "medicine", "2", "--medicine", "insulin", "--dose", "100 IU/ml"]
-    commands = [
-        ["areas", ref, "--area", "block-4=Block 4", "--area", "street-9=Street 9"],
-        *([*need, "--area", "block-4"] for _ in range(needs)),
-        *(
-            ["propose", ref, f"Proposal {i}", "Stop work from 8 am.", "--hours", "48"]
-            for i in range(proposals)
-        ),
-    ]
-    for args in commands:
-        with contextlib.redirect_stdout(io.StringIO()):  # one line per need: not here
-            code = shora_cli(["--home", str(home), *args])
-        assert code == 0, args
-    del os.environ["SHORA_PASSPHRASE"]
+def add_needs_and_proposals(node: Node, council: bytes, needs: int, proposals: int) -> None:
+    """Open needs and proposals for their pages, through the domain's own commands."""
+    done = timed(f"{needs} needs and {proposals} proposals")
+    areas = [ak.Area("block-4", "Block 4"), ak.Area("street-9", "Street 9")]
+    aid.set_areas(node, council, ak.Areas(areas))
+    categories = ["water", "food", "shelter", "transport", "power_fuel", "childcare"]
+    urgencies = ["immediate", "urgent", "soon", "routine"]
+    for i in range(needs):
+        body = ak.Need(
+            category=categories[i % len(categories)],  # type: ignore[arg-type]
+            what=f"need {i}",
+            quantity=1 + i % 5,
+            urgency=urgencies[i % len(urgencies)],  # type: ignore[arg-type]
+            area=areas[i % 2].id,
+        )
+        aid.post_need(node, council, body)
+    deadline = int(node.now()) + 48 * 3600
+    for i in range(proposals):
+        body_p = dk.Propose(
+            title=f"Proposal {i}", text="Stop work from 8 am.", method="yes_no", deadline=deadline
+        )
+        decisions.propose(node, council, body_p)
     done(needs + proposals)
 
 
