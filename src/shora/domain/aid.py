@@ -177,8 +177,13 @@ def match(node: Node, council: bytes, now: int) -> matching.Proposal:
 
 def notes(node: Node, council: bytes, need: bytes) -> list[NoteState]:
     """The private notes on a need, oldest first (text None where not for us)."""
-    found = state(node, council, int(node.now())).notes.get(need, [])
-    return sorted(found, key=lambda n: (n.time, n.id))
+    return notes_on(node, council, [need])[need]
+
+
+def notes_on(node: Node, council: bytes, needs: list[bytes]) -> dict[bytes, list[NoteState]]:
+    """The private notes on each of several needs (one fold of the council's aid)."""
+    found = state(node, council, int(node.now())).notes
+    return {n: sorted(found.get(n, []), key=lambda x: (x.time, x.id)) for n in needs}
 
 
 def find_item(node: Node, council: bytes, ref: str, now: int, kind: str | None = None) -> bytes:

@@ -97,7 +97,7 @@ def _reduce(node: Node, council: bytes, propose: EventView) -> ProposalState:
     amends = [e.id for e in events if e.kind == "decision.amend"]
     state = reduce_proposal(
         replace(propose, body=body),
-        frozenset(causal.active_members()),
+        node.ingestor.projection.causal_members(council, propose.id),
         [*events, *_amendments_the_council_passed(node, council, propose, amends)],
         node.ingestor.projection.ancestors,
     )

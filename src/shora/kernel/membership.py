@@ -203,9 +203,7 @@ def _supporters(causal: CouncilState, action: str, subject: bytes, author: bytes
 # handler mutates s (replacing, never mutating, the values it finds there) and
 # returns None if the event is not authorised, else the events it makes void; the
 # resolver lets it look up other state events.
-StateHandler = Callable[
-    ["CouncilState", StateEvent, "CouncilState", "Resolver"], set[bytes] | None
-]
+StateHandler = Callable[["CouncilState", StateEvent, "CouncilState", "Resolver"], set[bytes] | None]
 HANDLERS: dict[str, StateHandler] = {}
 # What else an admission needs in a council whose rules say so (a federation's
 # mandate): called with (s, ev, c, the join request); records what it needs in s.

@@ -27,6 +27,7 @@ class Projection:
         self._finals: dict[bytes, membership.CouncilState] = {}
         self._end_ancestry: dict[bytes, set[bytes]] = {}
         self._causal: dict[int, membership.CouncilState] = {}
+        self._members: dict[int, frozenset[bytes]] = {}
 
     def epochs_by_creation(self, council: bytes, held: list[keys.Epoch]) -> list[keys.Epoch]:
         """The epochs we hold for a council, oldest first (by their creating event)."""
@@ -186,6 +187,18 @@ class Projection:
         if member.ended_by is None:
             return True
         return eid in self.ancestors(member.ended_by)
+
+    def causal_members(self, council: bytes, event: bytes) -> frozenset[bytes]:
+        """The active members in an event's causal past (cached: it never changes)."""
+        mset_id = self.store.one("SELECT mset FROM events WHERE id=?", (event,))
+        if mset_id is None:
+            raise KeyError("no such event")
+        found = self._members.get(int(mset_id))
+        if found is None:
+            state = self.resolver(council).state_of(self.mset(int(mset_id)))
+            found = frozenset(k for k, m in state.members.items() if m.ended_by is None)
+            self._members[int(mset_id)] = found
+        return found
 
     def causal_state(self, council: bytes, event: bytes) -> membership.CouncilState:
         """The council's state as the event's author saw it: its causal past's state."""

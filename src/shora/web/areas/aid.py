@@ -79,7 +79,7 @@ async def items(request: Request) -> Response:
             node, info.id, now(node), category=filters["category"], area=filters["area"]
         )
     shown = found[(page - 1) * PER_PAGE : page * PER_PAGE]
-    notes = {i.id: aid.notes(node, info.id, i.id) for i in shown} if kind == "needs" else {}
+    notes = aid.notes_on(node, info.id, [i.id for i in shown]) if kind == "needs" else {}
     query = _query(filters)
     context = {
         "council": info,

@@ -50,7 +50,8 @@ async def listing(request: Request) -> Response:
     page = integer(request.query_params.get("page"), 1, 1, MAX_PAGE)
     found = dec.proposals(node, info.id, PER_PAGE + 1, (page - 1) * PER_PAGE)
     at = now(node)
-    rows = [(p, phase(p, at), namer(p, names(node, info.id))) for p in found[:PER_PAGE]]
+    people = names(node, info.id) if any(p.action is not None for p in found) else {}
+    rows = [(p, phase(p, at), namer(p, people)) for p in found[:PER_PAGE]]
     context = {
         "council": info,
         "rows": rows,

@@ -91,7 +91,8 @@ def now(node: Node) -> int:
 
 def names(node: Node, council: bytes) -> dict[bytes, str]:
     """Every member's name by key (removed and departed members too)."""
-    return {m.key: m.name for m in node.members(council)}
+    rows = node.store.rows("SELECT key, name FROM members WHERE council=?", (council,))
+    return {bytes(key): name for key, name in rows}
 
 
 def me(node: Node, council: bytes) -> bytes | None:
