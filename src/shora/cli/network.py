@@ -17,8 +17,7 @@ from shora.kernel import profile
 from shora.sync.outcome import SyncProgress
 from shora.sync.peers import PeerBook
 from shora.sync.runner import PeerOutcome, Server, sync_round
-from shora.web.server import DEFAULT_PORT, bind, is_loopback, login_url, serve_web
-from shora.web.state import Keeper, SyncSettings
+from shora.web import DEFAULT_PORT
 
 from .output import council_name, isolate, print_json, short, table
 from .session import PASSPHRASE_ENV, Session, pass_session
@@ -251,6 +250,10 @@ def serve(
     if no_web:
         _serve_sync_only(ctx, session, lan, lan_address, lan_port, interval)
         return
+    # The pages load only when served: every other command starts without them.
+    from shora.web.server import bind, is_loopback, login_url, serve_web
+    from shora.web.state import Keeper, SyncSettings
+
     settings = SyncSettings(lan, lan_address, lan_port, interval)
     keeper = Keeper(session.home, lock_after=lock_after * 60, sync=settings)
     given = session.passphrase_file is not None or bool(os.environ.get(PASSPHRASE_ENV))

@@ -5,3 +5,5 @@ shipped in the package, Persian and English. ``shora serve`` runs it beside the 
 loop; `state.Keeper` holds the unlocked node, `security` guards every request, and
 each page area is one module of `areas/` with its templates, listed in `app.AREAS`.
 """
+
+DEFAULT_PORT = 8150  # here, so that the command line can name it without loading the pages

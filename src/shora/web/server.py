@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 
 import uvicorn
 
+from shora.web import DEFAULT_PORT
 from shora.web.app import create_app
 from shora.web.state import Keeper
 
-DEFAULT_PORT = 8150
 PORTS_TO_TRY = 20  # if the default is taken (another node on this machine), the next ones
 
 
