@@ -211,8 +211,13 @@ def _share(value: Any) -> bool:
         return False
     num, den = value.split("/")
     return (
-        num.isdigit() and den.isdigit() and 1 <= len(num) <= 6 and 1 <= len(den) <= 6
-        and den[0] != "0" and num.isascii() and den.isascii()
+        num.isdigit()
+        and den.isdigit()
+        and 1 <= len(num) <= 6
+        and 1 <= len(den) <= 6
+        and den[0] != "0"
+        and num.isascii()
+        and den.isascii()
     )
 
 
