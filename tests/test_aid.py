@@ -75,8 +75,23 @@ def test_need_offer_match_commit_fulfil(council3: tuple[list[Node], bytes, Clock
 
     with pytest.raises(InvalidInput):
         aid.fulfil(a, council, 7, commitment=cid)
+    with pytest.raises(NotAllowed, match="giver"):
+        aid.dispatch(c, council, cid, 2)  # neither the giver nor the one who committed
+    aid.dispatch(b, council, cid, 4)
+    everyone([a, b, c])
+    assert aid.state(a, council, now).commitments[cid].dispatched == 4
+    assert aid.state(a, council, now).needs[n].in_transit == 4
+    with pytest.raises(InvalidInput, match="only 2 is left to send"):
+        aid.dispatch(b, council, cid, 3)
+    aid.fulfil(a, council, 4, need=n)  # part came from outside
+    everyone([a, b, c])
+    item = aid.state(c, council, now).needs[n]
+    assert (item.in_transit, item.status) == (4, "committed")  # 2 have not left yet
+    aid.dispatch(b, council, cid, 2)
+    everyone([a, b, c])
+    item = aid.state(c, council, now).needs[n]
+    assert (item.in_transit, item.status) == (6, "in_transit")
     aid.fulfil(a, council, 6, commitment=cid)
-    aid.fulfil(a, council, 4, need=n)  # the rest came from outside
     everyone([a, b, c])
     item = aid.state(c, council, now).needs[n]
     assert (item.fulfilled, item.remaining, item.status) == (10, 0, "fulfilled")
@@ -266,7 +281,17 @@ def test_cli_aid_flow_and_errors(tmp_path: Path) -> None:
     [proposed] = a.json("match", council)["assignments"]
     assert proposed["need"] == need_json["id"] and proposed["offer"] == offer_json["id"]
     assert proposed["quantity"] == 2 and proposed["distance"] == 3
+    [listed] = a.json("need", council, "--list")
+    assert listed["matched"] and listed["status"] == "open"  # proposed, not committed
+    assert "matched" in a.ok("need", council, "--list")
     commitment = a.json("commit", council, need_json["id"][:8], offer_json["id"][:8], "2")
+    sync(a, b, council)
+    assert "on its way" in b.ok("dispatch", council, commitment["id"][:8], "2")
+    sync(b, a, council)
+    assert a.json("need", council, "--list") == []  # no longer open ...
+    [on_its_way] = a.json("need", council, "--list", "--all")  # ... but listed with --all
+    assert (on_its_way["in_transit"], on_its_way["status"]) == (2, "in_transit")
+    assert "in transit" in a.ok("need", council, "--list", "--all")
     a.ok("fulfil", council, commitment["id"][:8], "2")
     assert a.json("need", council, "--list") == []  # fulfilled: no longer open
     assert "safe" in a.ok("checkin", council, "safe", "--area", "block-4")

@@ -5,7 +5,7 @@ The rules are in docs/aid.md."""
 from __future__ import annotations
 
 from .aid_areas import areas, forget, summary
-from .aid_items import cancel, commit, fulfil, match, need, note, offer
+from .aid_items import cancel, commit, dispatch, fulfil, match, need, note, offer
 from .aid_safety import alert, checkin, rollcall
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "cancel",
     "checkin",
     "commit",
+    "dispatch",
     "forget",
     "fulfil",
     "match",

@@ -75,6 +75,7 @@ def item_json(item: ItemState) -> dict[str, Any]:
         "what": body.what,
         "quantity": item.quantity,
         "committed": item.committed,
+        "in_transit": item.in_transit,
         "fulfilled": item.fulfilled,
         "remaining": item.remaining,
         "urgency": getattr(body, "urgency", None),
@@ -93,9 +94,14 @@ def _unit(item: ItemState) -> str:
     return item.body.unit or label("unit", item.body.category)
 
 
-def _show_items(items: list[ItemState], hidden: list[HiddenNeed], as_json: bool) -> None:
+def _show_items(
+    items: list[ItemState], hidden: list[HiddenNeed], as_json: bool, matched: set[bytes]
+) -> None:
+    """Needs or offers; open ones the engine's current proposal covers show as
+    "matched" (a proposal only: nothing is committed until a person confirms it)."""
     if as_json:
-        print_json([*(item_json(i) for i in items), *(_hidden_json(h) for h in hidden)])
+        shown = [{**item_json(i), "matched": i.id in matched and i.open} for i in items]
+        print_json([*shown, *(_hidden_json(h) for h in hidden)])
         return
     if not items and not hidden:
         click.echo(_("Nothing open."))
@@ -108,7 +114,7 @@ def _show_items(items: list[ItemState], hidden: list[HiddenNeed], as_json: bool)
             f"{number(i.remaining)}/{number(i.quantity)} {_unit(i)}",
             label("urgency", getattr(i.body, "urgency", None)),
             i.body.area,
-            label("status", i.status),
+            label("status", "matched" if i.id in matched and i.open else i.status),
             "" if i.audience == "council" else label("visibility", i.audience),
         ]
         for i in items
@@ -135,6 +141,12 @@ def _item_options(f: Any) -> Any:
             click.option("--unit", default="", help=N_("The unit, if not the category's.")),
             click.option("--expires", type=Since(), help=N_("Unix seconds or a date (UTC).")),
             click.option("--list", "listing", is_flag=True, help=N_("List the open ones.")),
+            click.option(
+                "--all",
+                "every",
+                is_flag=True,
+                help=N_("With --list: also those committed, in transit, met or withdrawn."),
+            ),
             click.option("--json", "as_json", is_flag=True, help=JSON_HELP),
         ]
     ):
@@ -149,13 +161,26 @@ def _post_or_list(session: Session, council_ref: str, kind: str, kw: dict[str, A
     now = int(node.now())
     if kw["listing"]:
         cat = parse_category(kw["category"]) if kw["category"] else None
-        if kind == "need":
+        st = aid.state(node, council, now)
+        if kw["every"]:
+            pool = st.needs if kind == "need" else st.offers
+            items = [
+                i
+                for i in sorted(pool.values(), key=lambda i: (i.clock, i.id))
+                if (cat is None or i.body.category == cat)
+                and (kw["area"] is None or i.body.area == kw["area"])
+            ]
+        elif kind == "need":
             items = aid.open_needs(node, council, now, category=cat, area=kw["area"])
-            st = aid.state(node, council, now)
-            hidden = [h for h in st.hidden.values() if not h.expired(now)] if cat is None else []
         else:
-            items, hidden = aid.open_offers(node, council, now, category=cat, area=kw["area"]), []
-        _show_items(items, hidden, kw["as_json"])
+            items = aid.open_offers(node, council, now, category=cat, area=kw["area"])
+        hidden = []
+        if kind == "need" and cat is None:
+            hidden = [h for h in st.hidden.values() if not h.expired(now)]
+        proposal = aid.match(node, council, now)
+        matched = {a.need_id for a in proposal.assignments}
+        matched |= {a.offer_id for a in proposal.assignments}
+        _show_items(items, hidden, kw["as_json"], matched)
         return
     if kw["category"] is None or kw["quantity"] is None or kw["area"] is None:
         raise click.UsageError(_("give the category, the quantity and --area"))
@@ -301,6 +326,19 @@ def fulfil(session: Session, /, council_ref: str, ref: str, quantity: int, is_ne
         found = aid.find_item(node, council, ref, now, "commitment")
         aid.fulfil(node, council, quantity, commitment=found)
     click.echo(_("Delivery recorded."))
+
+
+@click.command(help=N_("Record that (part of) a commitment is on its way."))
+@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@click.argument("ref", metavar="ID", help=N_("The commitment's id (6 digits or more)."))
+@click.argument("quantity", type=QUANTITY, help=N_("How much has left."))
+@pass_session
+def dispatch(session: Session, /, council_ref: str, ref: str, quantity: int) -> None:
+    node = open_node(session)
+    council = node.find_council(council_ref)
+    found = aid.find_item(node, council, ref, int(node.now()), "commitment")
+    aid.dispatch(node, council, found, quantity)
+    click.echo(_("Recorded: on its way."))
 
 
 @click.command(help=N_("Withdraw your need or offer, or mark it a duplicate of another."))

@@ -46,7 +46,9 @@ URGENCY = {
 }
 STATUS = {
     "open": N_("open"),
+    "matched": N_("matched (proposed; confirm with shora commit)"),
     "committed": N_("committed"),
+    "in_transit": N_("in transit"),
     "fulfilled": N_("fulfilled"),
     "cancelled": N_("cancelled"),
     "duplicate": N_("duplicate"),

@@ -134,6 +134,7 @@ for _command in (
     aid.offer,
     aid.match,
     aid.commit,
+    aid.dispatch,
     aid.fulfil,
     aid.checkin,
     aid.rollcall,

@@ -337,6 +337,22 @@ def fulfil(
     return node._append(council, "aid.fulfil", ak.Fulfil(commitment, need, quantity))
 
 
+def dispatch(node: Node, council: bytes, commitment: bytes, quantity: int) -> bytes:
+    """Record that (part of) a commitment is on its way: the need shows "in transit"."""
+    me = _require_member(node, council)
+    st = state(node, council, int(node.now()))
+    c = st.commitments.get(commitment)
+    if c is None:
+        raise NotFound(_("no such commitment in this council"))
+    offer = st.offers.get(c.offer)
+    if me not in {c.author, offer.author if offer else c.author}:
+        raise NotAllowed(_("only the giver or whoever made the commitment can send it"))
+    left = c.quantity - c.dispatched
+    if quantity > left:
+        raise InvalidInput(_("only {quantity} is left to send").format(quantity=left))
+    return node._append(council, "aid.dispatch", ak.Dispatch(commitment, quantity))
+
+
 def cancel(
     node: Node, council: bytes, target: bytes, reason: str = "", duplicate_of: bytes | None = None
 ) -> bytes:

@@ -115,7 +115,7 @@ def due(rows: Iterable[_Row], now: int, closed: Mapping[bytes, int] | None = Non
     }
     forget = set(gone_items) | gone_alerts
     for r in rows:
-        if r.kind in ("aid.commit", "aid.fulfil", "aid.cancel", "aid.note"):
+        if r.kind in ("aid.commit", "aid.dispatch", "aid.fulfil", "aid.cancel", "aid.note"):
             ref = _ref(r)
             if ref in gone_refs or r.id in gone_refs:
                 forget.add(r.id)
@@ -135,6 +135,9 @@ def _ref(r: _Row) -> bytes | None:
         return target
     if r.kind == "aid.fulfil":
         return body.need if body.need is not None else body.commitment  # type: ignore[no-any-return]
+    if r.kind == "aid.dispatch":
+        commitment: bytes = body.commitment
+        return commitment
     need: bytes = body.need
     return need
 

@@ -146,6 +146,13 @@ class Fulfil(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     quantity: Quantity = 1
 
 
+class Dispatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """On its way: part (or all) of a commitment has left the giver (in transit)."""
+
+    commitment: Bytes32
+    quantity: Quantity = 1
+
+
 class Cancel(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Withdraw a need or an offer (by its author), or mark it a duplicate of another."""
 
@@ -209,6 +216,7 @@ AID_KINDS: dict[str, type[msgspec.Struct]] = {
     "aid.need": Need,
     "aid.offer": Offer,
     "aid.commit": Commit,
+    "aid.dispatch": Dispatch,
     "aid.fulfil": Fulfil,
     "aid.cancel": Cancel,
     "aid.need_sealed": SealedNeed,
@@ -229,6 +237,7 @@ register_kind("aid.need", Need, leaf=True)
 register_kind("aid.need_sealed", SealedNeed, leaf=True)
 register_kind("aid.offer", Offer, leaf=True)
 register_kind("aid.commit", Commit, ref=lambda body: body.need, leaf=True)
+register_kind("aid.dispatch", Dispatch, ref=lambda body: body.commitment, leaf=True)
 register_kind("aid.fulfil", Fulfil, ref=lambda body: body.need or body.commitment, leaf=True)
 register_kind("aid.cancel", Cancel, ref=lambda body: body.target, leaf=True)
 register_kind("aid.note", Note, ref=lambda body: body.need, leaf=True)

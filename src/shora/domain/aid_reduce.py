@@ -92,6 +92,7 @@ class ItemState:
     time: int  # ms, claimed
     body: ak.Need | ak.Offer
     committed: int = 0
+    in_transit: int = 0  # need: dispatched against commitments, not yet delivered
     fulfilled: int = 0  # need: delivered (through commitments or directly)
     direct: int = 0  # need: delivered without a commitment
     cancelled: str | None = None  # reason
@@ -136,6 +137,12 @@ class ItemState:
             return "cancelled"
         if self.kind == "need" and self.fulfilled >= self.quantity:
             return "fulfilled"
+        if (
+            self.kind == "need"
+            and self.in_transit
+            and self.fulfilled + self.in_transit >= (self.quantity)
+        ):
+            return "in_transit"
         if self.remaining == 0:
             return "committed"
         if self.expired:
@@ -155,6 +162,7 @@ class CommitmentState:
     offer: bytes
     quantity: int  # what counts (capped), > 0
     fulfilled: int
+    dispatched: int = 0  # of which on its way (at least what is delivered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,9 +312,14 @@ def reduce_aid(events: Iterable[EventView], now: int) -> AidState:
             _fulfil(state, e)
         elif e.kind == "aid.note":
             _note(state, e)
-    for e in unique:  # then deliveries against commitments, which must exist first
-        if e.kind == "aid.fulfil" and e.body.commitment is not None:
+    for e in unique:  # then dispatches and deliveries against commitments
+        if e.kind == "aid.dispatch":
+            _dispatch(state, e)
+        elif e.kind == "aid.fulfil" and e.body.commitment is not None:
             _fulfil(state, e)
+    for c in state.commitments.values():  # what left and has not arrived yet
+        if c.need in state.needs:
+            state.needs[c.need].in_transit += max(0, c.dispatched - c.fulfilled)
     for item in (*state.needs.values(), *state.offers.values()):
         expires = item.body.expires
         item.expired = expires is not None and expires <= now
@@ -364,6 +377,24 @@ def _commit_hidden(
     state.commitments[e.id] = CommitmentState(e.id, e.author, hidden.id, offer.id, quantity, 0)
 
 
+def _dispatch(state: AidState, e: EventView) -> None:
+    """Part of a commitment is on its way: by the giver (the offer's author) or the
+    person who made the commitment; never more than was committed."""
+    body: ak.Dispatch = e.body
+    c = state.commitments.get(body.commitment)
+    offer = state.offers.get(c.offer) if c is not None else None
+    if c is None or e.author not in {c.author, offer.author if offer else c.author}:
+        state.ignored += 1
+        return
+    dispatched = min(c.quantity, c.dispatched + body.quantity)
+    if dispatched == c.dispatched:
+        state.ignored += 1
+        return
+    state.commitments[c.id] = CommitmentState(
+        c.id, c.author, c.need, c.offer, c.quantity, c.fulfilled, dispatched
+    )
+
+
 def _fulfil(state: AidState, e: EventView) -> None:
     body: ak.Fulfil = e.body
     if body.commitment is not None:
@@ -376,7 +407,13 @@ def _fulfil(state: AidState, e: EventView) -> None:
             state.ignored += 1
             return
         state.commitments[c.id] = CommitmentState(
-            c.id, c.author, c.need, c.offer, c.quantity, c.fulfilled + quantity
+            c.id,
+            c.author,
+            c.need,
+            c.offer,
+            c.quantity,
+            c.fulfilled + quantity,
+            max(c.dispatched, c.fulfilled + quantity),
         )
         if c.need in state.needs:
             state.needs[c.need].fulfilled += quantity
