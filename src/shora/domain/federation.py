@@ -138,7 +138,7 @@ def _check_instructions(
 
 
 def _requests(node: Node, base: bytes) -> list[tuple[bytes, bytes, fk.MandateRequest]]:
-    views = _views(node, "council=? AND kind='mandate.request' ORDER BY clock, id", (base,))
+    views = _views(node, "council=? AND kind='mandate.request' ORDER BY +clock, id", (base,))
     return [(v.id, v.author, v.body) for v in views]
 
 

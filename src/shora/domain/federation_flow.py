@@ -85,7 +85,7 @@ def _latest_summaries(node: Node, federation: bytes) -> dict[bytes, aid_summary.
     seats = fr.seats(state)
     latest: dict[bytes, aid_summary.AidSummary] = {}
     views = _views(
-        node, "council=? AND kind='federation.summary' ORDER BY clock, id", (federation,)
+        node, "council=? AND kind='federation.summary' ORDER BY +clock, id", (federation,)
     )
     for v in views:
         seat = seats.get(v.author)
@@ -294,7 +294,7 @@ def ratification(node: Node, federation: bytes, proposal: bytes) -> Ratification
     latest: dict[bytes, fk.Ratification] = {}
     views = _views(
         node,
-        "council=? AND kind='federation.ratification' AND ref=? ORDER BY clock, id",
+        "council=? AND kind='federation.ratification' AND ref=? ORDER BY +clock, id",
         (federation, proposal),
     )
     for v in views:
@@ -312,7 +312,7 @@ def notices(node: Node, base: bytes, limit: int = 50, offset: int = 0) -> list[f
     """What federations said to this council, newest first."""
     views = _views(
         node,
-        "council=? AND kind='federation.notice' ORDER BY clock DESC, id LIMIT ? OFFSET ?",
+        "council=? AND kind='federation.notice' ORDER BY +clock DESC, id LIMIT ? OFFSET ?",
         (base, limit, offset),
     )
     return [v.body for v in views]
