@@ -8,7 +8,9 @@ import os
 import random
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,6 +86,33 @@ def three_members(root: Path, clock: Clock) -> tuple[list[Node], bytes]:
     for node in (b, c):
         send(a, node)
     return [a, b, c], council
+
+
+Council3 = tuple[list[Node], bytes, "Clock"]
+
+
+@contextmanager
+def council_of_three(root: Path, areas: Any = None) -> Iterator[Council3]:
+    """Three members a, b, c of one council on one clock, everyone holding everything
+    (and, given `areas`, the council's map of areas set by a)."""
+    clock = Clock()
+    nodes, council = three_members(root, clock)
+    if areas is not None:
+        from shora.domain import aid
+
+        aid.set_areas(nodes[0], council, areas)
+        everyone(nodes)
+    try:
+        yield nodes, council, clock
+    finally:
+        for node in nodes:
+            node.close()
+
+
+@pytest.fixture
+def council3(tmp_path: Path) -> Iterator[Council3]:
+    with council_of_three(tmp_path) as made:
+        yield made
 
 
 def everyone(nodes: list[Node]) -> None:

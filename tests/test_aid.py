@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import T0, Clock, everyone, send, three_members
+from conftest import T0, Clock, council_of_three, everyone, send
 from shora.domain import aid
 from shora.domain import aid_kinds as ak
 from shora.domain.aid_reduce import reduce_aid
@@ -31,14 +31,8 @@ AREAS = ak.Areas(
 
 @pytest.fixture
 def council3(tmp_path: Path) -> Iterator[tuple[list[Node], bytes, Clock]]:
-    clock = Clock()
-    (a, b, c), council = three_members(tmp_path, clock)
-    aid.set_areas(a, council, AREAS)
-    for node in (b, c):
-        send(a, node)
-    yield [a, b, c], council, clock
-    for node in (a, b, c):
-        node.close()
+    with council_of_three(tmp_path, AREAS) as made:
+        yield made
 
 
 def need(category: str = "water", quantity: int = 10, **kw: object) -> ak.Need:

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import T0, Clock, admit, everyone, make_node, send, three_members
+from conftest import T0, Clock, admit, council_of_three, everyone, make_node, send
 from shora.domain import aid
 from shora.domain import aid_kinds as ak
 from shora.domain.aid_forget import (
@@ -82,13 +82,8 @@ def decrypted_pages(home: Path) -> bytes:
 
 @pytest.fixture
 def council3(tmp_path: Path) -> Iterator[tuple[list[Node], bytes, Clock]]:
-    clock = Clock()
-    (a, b, c), council = three_members(tmp_path, clock)
-    aid.set_areas(a, council, AREAS)
-    everyone([a, b, c])
-    yield [a, b, c], council, clock
-    for node in (a, b, c):
-        node.close()
+    with council_of_three(tmp_path, AREAS) as made:
+        yield made
 
 
 def _story(nodes: list[Node], council: bytes) -> dict[str, bytes]:

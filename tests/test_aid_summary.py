@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import T0, Clock, everyone, three_members
+from conftest import T0, Clock, council_of_three, everyone
 from shora.cli.aid_areas import parse_area, parse_edge
 from shora.domain import aid, aid_summary
 from shora.domain import aid_kinds as ak
@@ -32,13 +32,8 @@ from test_cli import COUNCIL, Profile, base_env, bring_in, sync
 
 @pytest.fixture
 def council3(tmp_path: Path) -> Iterator[tuple[list[Node], bytes, Clock]]:
-    clock = Clock()
-    (a, b, c), council = three_members(tmp_path, clock)
-    aid.set_areas(a, council, AREAS)
-    everyone([a, b, c])
-    yield [a, b, c], council, clock
-    for node in (a, b, c):
-        node.close()
+    with council_of_three(tmp_path, AREAS) as made:
+        yield made
 
 
 def test_summary_counts_hides_small_groups_and_names_nobody(

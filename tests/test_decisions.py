@@ -3,13 +3,12 @@ period, closing, ballots after the close, quorum, amendments, minutes and tasks.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import T0, Clock, admit, everyone, make_node, send, three_members
+from conftest import T0, Clock, admit, everyone, make_node, send
 from shora.domain import decisions as dec
 from shora.domain import decisions_kinds as dk
 from shora.domain.decisions_reduce import phase
@@ -17,16 +16,6 @@ from shora.errors import InvalidInput, NotAllowed
 from shora.node import Node
 
 DAY = 86_400
-
-
-@pytest.fixture
-def council3(tmp_path: Path) -> Iterator[tuple[list[Node], bytes, Clock]]:
-    """Three members a, b, c of one council, everyone holding everything."""
-    clock = Clock()
-    (a, b, c), council = three_members(tmp_path, clock)
-    yield [a, b, c], council, clock
-    for node in (a, b, c):
-        node.close()
 
 
 def proposal(method: str, **kw: Any) -> dk.Propose:

@@ -137,20 +137,12 @@ def _payload(node: Node, base: bytes) -> bytes:
     return fed._requests(node, base)[-1][2].payload
 
 
-def test_recall_ends_the_seat_even_mid_vote(world) -> None:  # type: ignore[no-untyped-def]
-    nodes, base, x, federation, clock = world
+def recall_delegate(nodes: list[Node], base: bytes, clock: Clock) -> None:
+    """b and c petition to recall a as delegate, c opens the vote, both vote yes, c
+    closes it; the members' nodes then sign the revocation and pass it round."""
     a, b, c = nodes
-    seat_delegate(nodes, base, x, federation)
-    a_fed = key_of(a, federation)
-    # The federation is voting; the delegate votes yes but the ballot is still in transit.
-    pid = dec.propose(x, federation, dk.Propose(
-        title="Share the generator", text="Block 4 lends it to block 5.", method="yes_no",
-        deadline=int(clock.t) + DAY))  # fmt: skip
-    send(x, a)
-    dec.vote(a, federation, pid, YES)
-    # Meanwhile the base council recalls its delegate.
     a_base = key_of(a, base)
-    assert gov.petition(b, base, "delegate", a_base) == 1
+    assert gov.petition(b, base, "delegate", a_base) == 1  # the petition needs two
     send(b, c)
     assert gov.petition(c, base, "delegate", a_base) == 0
     everyone(nodes)
@@ -163,6 +155,21 @@ def test_recall_ends_the_seat_even_mid_vote(world) -> None:  # type: ignore[no-u
     dec.close(c, base, recall)
     everyone(nodes)  # the members' nodes sign the revocation by themselves ...
     everyone(nodes)  # ... and pass their signatures round
+
+
+def test_recall_ends_the_seat_even_mid_vote(world) -> None:  # type: ignore[no-untyped-def]
+    nodes, base, x, federation, clock = world
+    a, b, _c = nodes
+    seat_delegate(nodes, base, x, federation)
+    a_fed = key_of(a, federation)
+    # The federation is voting; the delegate votes yes but the ballot is still in transit.
+    pid = dec.propose(x, federation, dk.Propose(
+        title="Share the generator", text="Block 4 lends it to block 5.", method="yes_no",
+        deadline=int(clock.t) + DAY))  # fmt: skip
+    send(x, a)
+    dec.vote(a, federation, pid, YES)
+    # Meanwhile the base council recalls its delegate.
+    recall_delegate(nodes, base, clock)
     (view,) = fed.mandates(b, base)
     assert view.revocation is not None and len(view.revocation_signers) >= 2
     text = md.to_text(view.revocation, False)
@@ -214,7 +221,7 @@ def test_credential_decoders_refuse_garbage() -> None:
 def test_a_second_delegate_of_the_council_applies_the_recall_by_itself(tmp_path: Path) -> None:
     clock = Clock()
     nodes, base = three_members(tmp_path, clock)
-    a, b, c = nodes
+    a, b, _c = nodes
     x = make_node(tmp_path, "x")
     x.now = clock
     federation = fed.create(x, "District 2", "Xena", seats=2)
@@ -232,19 +239,7 @@ def test_a_second_delegate_of_the_council_applies_the_recall_by_itself(tmp_path:
     everyone([*nodes, x])
     assert len([s for s in fed.seats(b, federation) if s.active]) == 2
     # The council recalls Azadeh; Bahram's node holds the revocation and applies it.
-    a_base = key_of(a, base)
-    gov.petition(b, base, "delegate", a_base)
-    gov.petition(c, base, "delegate", a_base)
-    everyone(nodes)
-    recall = gov.recall(c, base, "delegate", a_base, hours=1)
-    everyone(nodes)
-    for node in (b, c):
-        dec.vote(node, base, recall, YES)
-    everyone(nodes)
-    clock.t = dec.proposal(c, base, recall).closes_at
-    dec.close(c, base, recall)
-    everyone(nodes)
-    everyone(nodes)
+    recall_delegate(nodes, base, clock)
     send(b, x)
     assert not x.ingestor.projection.final_state(federation).is_active(key_of(a, federation))
     assert x.ingestor.projection.final_state(federation).is_active(key_of(b, federation))

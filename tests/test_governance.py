@@ -4,7 +4,6 @@ limits, recall petitions and votes, emergency removals ratified or lapsed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,15 +18,6 @@ from shora.node import Node
 
 HOUR, DAY = 3600, 86_400
 YES, NO = dk.YesNoBallot("yes"), dk.YesNoBallot("no")
-
-
-@pytest.fixture
-def council3(tmp_path: Path) -> Iterator[tuple[list[Node], bytes, Clock]]:
-    clock = Clock()
-    (a, b, c), council = three_members(tmp_path, clock)
-    yield [a, b, c], council, clock
-    for node in (a, b, c):
-        node.close()
 
 
 def vote_and_close(
@@ -197,18 +187,27 @@ def emergency_remove(nodes: list[Node], council: bytes) -> tuple[bytes, bytes]:
     return em.action, ck
 
 
+def ratification_vote(
+    nodes: list[Node], council: bytes, clock: Clock, action: bytes, b_says: dk.Ballot
+) -> None:
+    """b opens the ratification of an emergency action; a votes yes, b as given; b
+    closes it and everyone holds everything."""
+    a, b, _c = nodes
+    pid = gov.ratify(b, council, action, hours=24)
+    everyone(nodes)
+    dec.vote(a, council, pid, YES)
+    dec.vote(b, council, pid, b_says)
+    everyone(nodes)
+    clock.t = dec.proposal(b, council, pid).closes_at
+    dec.close(b, council, pid)
+    everyone(nodes)
+
+
 def test_emergency_removal_ratified(council3) -> None:  # type: ignore[no-untyped-def]
     nodes, council, clock = council3
     a, b, _c = nodes
     action, ck = emergency_remove(nodes, council)
-    pid = gov.ratify(b, council, action, hours=24)
-    everyone(nodes)
-    dec.vote(a, council, pid, YES)
-    dec.vote(b, council, pid, YES)
-    send(a, b)
-    clock.t = dec.proposal(b, council, pid).closes_at
-    dec.close(b, council, pid)
-    everyone(nodes)
+    ratification_vote(nodes, council, clock, action, YES)
     for node in (a, b):
         assert gov.emergencies(node, council)[0].status == "ratified"
     clock.t += 100 * HOUR  # long after the period: nothing lapses
@@ -242,16 +241,9 @@ def test_emergency_removal_lapses_without_ratification(council3) -> None:  # typ
 
 def test_ratification_rejected_undoes_the_removal(council3) -> None:  # type: ignore[no-untyped-def]
     nodes, council, clock = council3
-    a, b, _c = nodes
+    a, _b, _c = nodes
     action, ck = emergency_remove(nodes, council)
-    pid = gov.ratify(b, council, action, hours=24)
-    everyone(nodes)
-    dec.vote(a, council, pid, YES)
-    dec.vote(b, council, pid, NO)
-    everyone(nodes)
-    clock.t = dec.proposal(b, council, pid).closes_at
-    dec.close(b, council, pid)
-    everyone(nodes)
+    ratification_vote(nodes, council, clock, action, NO)
     assert gov.emergencies(a, council)[0].status == "rejected"
     assert a.ingestor.projection.final_state(council).is_active(ck)
 

@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from test_cli import COUNCIL, Profile, bring_in, sync
+from test_cli import COUNCIL, Profile, sync
+from test_decisions_cli import pair  # noqa: F401 (the fixture)
 
 
-@pytest.fixture
-def pair(tmp_path: Path) -> tuple[Profile, Profile]:
-    a, b = Profile(tmp_path, "nasrin"), Profile(tmp_path, "bahram")
-    for p in (a, b):
-        assert p.run("init").returncode == 0
-    a.ok("council", "create", COUNCIL, "--as", "Nasrin")
-    bring_in(a, b, "Bahram")
-    return a, b
-
-
-def test_rules_roles_elections_and_recall(pair: tuple[Profile, Profile]) -> None:
+def test_rules_roles_elections_and_recall(pair: tuple[Profile, Profile]) -> None:  # noqa: F811
     a, b = pair
     rules = a.json("rules", COUNCIL)
     assert rules["rule_change_threshold"] == "2/3" and rules["term_limit"] == 0

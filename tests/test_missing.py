@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import T0, Clock, everyone, three_members
-from shora.domain import aid, safety_more
+from conftest import T0, Clock, council_of_three, everyone
 from shora.domain import aid_kinds as ak
 from shora.domain import care_kinds as ck
+from shora.domain import safety_more
 from shora.domain.decisions_reduce import EventView
 from shora.domain.missing import reduce_missing
 from shora.errors import InvalidInput, NotFound
@@ -24,15 +24,10 @@ from shora.node import Node
 
 @pytest.fixture
 def council3(tmp_path: Path) -> Iterator[tuple[list[Node], bytes, Clock]]:
-    clock = Clock()
-    (a, b, c), council = three_members(tmp_path, clock)
-    aid.set_areas(
-        a, council, ak.Areas([ak.Area("block-4", "Block 4"), ak.Area("market", "Market")])
-    )
-    everyone([a, b, c])
-    yield [a, b, c], council, clock
-    for node in (a, b, c):
-        node.close()
+    with council_of_three(
+        tmp_path, ak.Areas([ak.Area("block-4", "Block 4"), ak.Area("market", "Market")])
+    ) as made:
+        yield made
 
 
 def test_records_notes_and_links(council3: tuple[list[Node], bytes, Clock]) -> None:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import T0, Clock, everyone, three_members
+from conftest import T0, Clock, council_of_three, everyone
 from shora.domain import aid, stock_skills
 from shora.domain import aid_kinds as ak
 from shora.domain import care_kinds as ck
@@ -30,13 +30,8 @@ AREAS = ak.Areas(
 
 @pytest.fixture
 def council3(tmp_path: Path) -> Iterator[tuple[list[Node], bytes, Clock]]:
-    clock = Clock()
-    (a, b, c), council = three_members(tmp_path, clock)
-    aid.set_areas(a, council, AREAS)
-    everyone([a, b, c])
-    yield [a, b, c], council, clock
-    for node in (a, b, c):
-        node.close()
+    with council_of_three(tmp_path, AREAS) as made:
+        yield made
 
 
 def test_add_restock_draw_and_expiry(council3: tuple[list[Node], bytes, Clock]) -> None:

@@ -11,14 +11,14 @@ import msgspec
 
 from shora.domain import decisions as dec
 from shora.domain import governance as gov
-from shora.domain.decisions_json import plain, state_json
+from shora.domain.decisions_json import state_json
 from shora.errors import InvalidInput
 from shora.i18n import N_, _, format_time, normalize_digits, number
 from shora.kernel import kinds
 from shora.node import Node
 
 from .councils import COUNCIL_HELP
-from .output import Number, Since, isolate, print_json, short, table
+from .output import Number, Since, isolate, print_json, short, show_list, table
 from .session import Session, pass_session
 
 JSON_HELP = N_("Print JSON for scripts.")
@@ -122,25 +122,13 @@ def roles(session: Session, council_ref: str, include_past: bool, as_json: bool)
     node = session.open()
     council = node.find_council(council_ref)
     terms = gov.roles(node, council, include_past=include_past)
-    if as_json:
-        print_json(plain(terms))  # times in ms
-        return
-    if not terms:
-        click.echo(_("Nobody holds a role."))
-        return
-    table(
-        [
-            [
-                role_name(t.role),
-                isolate(t.name),
-                _("until {time}").format(time=format_time(t.end // 1000))
-                if t.end is not None
-                else _("no end"),
-                "" if t.current else _("ended"),
-            ]
-            for t in terms
-        ]
-    )
+
+    def row(t: gov.RoleTerm) -> list[str]:
+        ends = format_time(t.end // 1000) if t.end is not None else None
+        until = _("until {time}").format(time=ends) if ends else _("no end")
+        return [role_name(t.role), isolate(t.name), until, "" if t.current else _("ended")]
+
+    show_list(terms, as_json, _("Nobody holds a role."), row)  # JSON times in ms
 
 
 @click.command(help=N_("Open an election to a role (IRV for one seat, STV for several)."))
@@ -248,23 +236,16 @@ def emergencies(session: Session, council_ref: str, as_json: bool) -> None:
     council = node.find_council(council_ref)
     node.housekeeping(council)
     found = gov.emergencies(node, council)
-    if as_json:
-        print_json(plain(found))  # the deadline in ms
-        return
-    if not found:
-        click.echo(_("No emergency actions."))
-        return
-    table(
-        [
-            [
-                short(e.action),
-                _("removal of {name}").format(name=isolate(e.name)),
-                _(EMERGENCY_STATUS[e.status]),
-                _("ratify by {time}").format(time=format_time(e.deadline // 1000)),
-            ]
-            for e in found
+
+    def row(e: gov.EmergencyView) -> list[str]:
+        return [
+            short(e.action),
+            _("removal of {name}").format(name=isolate(e.name)),
+            _(EMERGENCY_STATUS[e.status]),
+            _("ratify by {time}").format(time=format_time(e.deadline // 1000)),
         ]
-    )
+
+    show_list(found, as_json, _("No emergency actions."), row)  # JSON deadline in ms
 
 
 COMMANDS = (rules, roles, elect, recall, ratify, emergencies)

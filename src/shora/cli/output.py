@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 import msgspec
 
+from shora.domain.decisions_json import plain
 from shora.i18n import N_, _, current_language, normalize_digits, number
 from shora.kernel import kinds
 from shora.node import CouncilInfo, MemberInfo
@@ -116,6 +118,19 @@ def table(rows: list[list[str]]) -> None:
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
         click.echo("  ".join([*cells, row[-1]]).rstrip())
+
+
+T = TypeVar("T")
+
+
+def show_list(items: Sequence[T], as_json: bool, empty: str, row: Callable[[T], list[str]]) -> None:
+    """A list as JSON (dataclasses through `plain`), or a table, or the empty message."""
+    if as_json:
+        print_json(plain(list(items)))
+    elif not items:
+        click.echo(empty)
+    else:
+        table([row(item) for item in items])
 
 
 # --- JSON ---------------------------------------------------------------------
