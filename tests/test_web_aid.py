@@ -6,27 +6,13 @@ Real app, real encrypted profiles; two members carry events over in bundles."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from test_web_decisions import XSS, carry, two_members, words
-from web.client import Browser, browser
+from web.client import Browser
+from web.fixtures import fast_kdf, person  # noqa: F401 (fixtures)
 
 AREAS = "block-4 = Block 4\nmosque = The mosque\n"
-
-
-@pytest.fixture(autouse=True)
-def fast_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SHORA_TEST_FAST_KDF", "1")
-
-
-@pytest.fixture
-def person(tmp_path: Path) -> Iterator[Browser]:
-    with browser(tmp_path / "home") as b:
-        b.create_profile()
-        yield b
 
 
 def council_with_areas(b: Browser, name: str = "Nasrin") -> str:

@@ -6,27 +6,13 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from conftest import make_node
 from shora.kernel import bundle
 from shora.web.state import Keeper
 from web.client import PASSPHRASE, Browser, browser, client_for
-
-
-@pytest.fixture(autouse=True)
-def fast_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SHORA_TEST_FAST_KDF", "1")
-
-
-@pytest.fixture
-def person(tmp_path: Path) -> Iterator[Browser]:
-    with browser(tmp_path / "home") as b:
-        b.create_profile()
-        yield b
+from web.fixtures import fast_kdf, person  # noqa: F401 (fixtures)
 
 
 def test_the_login_link_works_once_and_sets_a_strict_httponly_cookie(tmp_path: Path) -> None:

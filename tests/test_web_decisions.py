@@ -13,24 +13,11 @@ from contextlib import contextmanager
 from html import unescape
 from pathlib import Path
 
-import pytest
-
 from web.client import Browser, browser
+from web.fixtures import fast_kdf, person  # noqa: F401 (fixtures)
 
 XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 BOBS = ("Bahar", "Cyrus")
-
-
-@pytest.fixture(autouse=True)
-def fast_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SHORA_TEST_FAST_KDF", "1")
-
-
-@pytest.fixture
-def person(tmp_path: Path) -> Iterator[Browser]:
-    with browser(tmp_path / "home") as b:
-        b.create_profile()
-        yield b
 
 
 def words(page: str) -> str:

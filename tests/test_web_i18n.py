@@ -19,6 +19,7 @@ from shora.i18n import PERSIAN_MONTHS, SUPPORTED
 from shora.i18n_extract import extract_jinja, extract_tree
 from shora.web.security import choose_language
 from web.client import Browser, browser
+from web.fixtures import fast_kdf  # noqa: F401 (fixtures)
 
 TEMPLATES = Path(str(resources.files("shora.web") / "templates"))
 JINJA = re.compile(r"{#.*?#}|{%-?\s*trans\b.*?endtrans\s*-?%}|{{.*?}}|{%.*?%}", re.S)
@@ -91,11 +92,6 @@ def test_language_choice_never_fails_and_is_supported(accept: str, cookie: str |
 )
 def test_language_choice(cookie: str | None, accept: str, lang: str) -> None:
     assert choose_language(cookie, accept) == lang
-
-
-@pytest.fixture(autouse=True)
-def fast_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SHORA_TEST_FAST_KDF", "1")
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ Host check, session, CSRF on every state-changing route, headers, escaping."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from shora.web.app import create_app
 from shora.web.security import CSP
 from shora.web.state import Keeper
 from web.client import PORT, Browser, browser
+from web.fixtures import fast_kdf, person  # noqa: F401 (fixtures)
 
 PAYLOADS = (
     "<script>alert(1)</script>",
@@ -21,18 +21,6 @@ PAYLOADS = (
     "<b onmouseover=alert(3)>bold</b>",
     "{{ 7*7 }} {% raw %}",
 )
-
-
-@pytest.fixture(autouse=True)
-def fast_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SHORA_TEST_FAST_KDF", "1")
-
-
-@pytest.fixture
-def person(tmp_path: Path) -> Iterator[Browser]:
-    with browser(tmp_path / "home") as b:
-        b.create_profile()
-        yield b
 
 
 def unsafe_routes() -> list[str]:
