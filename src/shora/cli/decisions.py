@@ -13,6 +13,7 @@ from shora.domain.decisions_input import HOW_TO_VOTE, ballot_from_inputs
 from shora.domain.decisions_json import state_json, task_json
 from shora.domain.decisions_reduce import ProposalState, phase
 from shora.i18n import N_, _, format_time, normalize_digits, number
+from shora.labels import PHASES, TASK_STATUS
 from shora.node import Node
 
 from .councils import COUNCIL_HELP
@@ -21,18 +22,6 @@ from .session import Session, pass_session
 
 JSON_HELP = N_("Print JSON for scripts.")
 PROPOSAL_HELP = N_("The proposal: the first 6 or more digits of its id (see 'shora result').")
-PHASES = {
-    "open": N_("open for voting"),
-    "grace": N_("deadline passed; late ballots may still arrive (grace period)"),
-    "closable": N_("waiting to be closed"),
-    "closed": N_("closed: the result is final"),
-}
-TASK_STATUS = {
-    "open": N_("open"),
-    "doing": N_("in progress"),
-    "done": N_("done"),
-    "dropped": N_("dropped"),
-}
 
 
 class FractionType(click.ParamType[str]):

@@ -15,6 +15,7 @@ from shora.domain.decisions_json import state_json
 from shora.errors import InvalidInput
 from shora.i18n import N_, _, format_time, normalize_digits, number
 from shora.kernel import kinds
+from shora.labels import EMERGENCY_STATUS, ROLE_NAMES
 from shora.node import Node
 
 from .councils import COUNCIL_HELP
@@ -24,18 +25,6 @@ from .session import Session, pass_session
 JSON_HELP = N_("Print JSON for scripts.")
 HOURS_HELP = N_("Hours to vote.")
 ROLE_HELP = N_("A role: coordinator, treasurer, safety, delegate, or any name the council uses.")
-ROLE_NAMES = {
-    "coordinator": N_("coordinator"),
-    "treasurer": N_("treasurer"),
-    "safety": N_("safety contact"),
-    "delegate": N_("delegate"),
-}
-EMERGENCY_STATUS = {
-    "pending": N_("waiting for ratification"),
-    "ratified": N_("ratified"),
-    "lapsed": N_("lapsed: not ratified in time, undone"),
-    "rejected": N_("rejected by the council, undone"),
-}
 
 
 def role_name(role: str) -> str:

@@ -14,19 +14,13 @@ import msgspec
 from shora.domain.decisions_json import plain
 from shora.i18n import N_, _, current_language, normalize_digits, number
 from shora.kernel import kinds
+from shora.labels import COUNCIL_STATUS, MEMBER_STATUS
 from shora.node import CouncilInfo, MemberInfo
 
 SHORT_ID = 12
 ISOLATE_START, ISOLATE_END = "\u2068", "\u2069"  # FSI ... PDI: the plain-text <bdi>
 BIDI_ISOLATES = str.maketrans("", "", "\u2066\u2067\u2068\u2069")
 
-COUNCIL_STATUS = {
-    "member": N_("member"),
-    "joining": N_("waiting to be admitted"),
-    "left": N_("left"),
-    "removed": N_("removed"),
-}
-MEMBER_STATUS = {"active": N_("active"), "left": N_("left"), "removed": N_("removed")}
 KIND_LABELS = {
     "council.create": N_("council founded"),
     "council.update": N_("council changed"),

@@ -15,6 +15,7 @@ from shora.domain.decisions_reduce import MS
 from shora.domain.missing import PersonState
 from shora.errors import InvalidInput
 from shora.i18n import N_, _, digits, format_time, normalize_digits, normalize_persian, number
+from shora.labels import NOTE_STATUS
 
 from .councils import COUNCIL_HELP
 from .output import Number, Since, print_json, short
@@ -22,13 +23,6 @@ from .session import Session, pass_session
 
 JSON_HELP = N_("Print JSON for scripts.")
 AREA_HELP = N_("The area's id, as the council defined it (never an address).")
-NOTE_STATUS = {
-    "information_sought": N_("information sought"),
-    "is_note_author": N_("this is the person themselves"),
-    "believed_alive": N_("believed alive"),
-    "believed_missing": N_("believed missing"),
-    "believed_dead": N_("believed dead"),
-}
 _AGE = re.compile(r"(\d{1,3})(?:\s*-\s*(\d{1,3}))?")
 
 

@@ -14,6 +14,7 @@ from shora.domain import stock_skills as ss
 from shora.domain.aid_taxonomy import CATEGORIES, Category
 from shora.domain.stocks import StockItem
 from shora.i18n import N_, _, format_time, number
+from shora.labels import SKILL_LABELS
 
 from .councils import COUNCIL_HELP
 from .output import Number, Since, print_json, short, table
@@ -21,21 +22,6 @@ from .session import Session, pass_session
 
 JSON_HELP = N_("Print JSON for scripts.")
 QUANTITY = Number(1, ak.MAX_QUANTITY)
-SKILL_LABELS = {
-    "doctor": N_("doctor"),
-    "nurse": N_("nurse"),
-    "driver": N_("driver"),
-    "electrician": N_("electrician"),
-    "translator": N_("translator"),
-    "first_aid": N_("first aid"),
-    "mechanic": N_("mechanic"),
-    "builder": N_("builder"),
-    "teacher": N_("teacher"),
-    "lawyer": N_("lawyer"),
-    "psychologist": N_("psychologist"),
-    "cook": N_("cook"),
-    "other": N_("other"),
-}
 
 
 @click.group(help=N_("What the council holds together: add, draw from and list its stocks."))

@@ -17,9 +17,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from shora.cli.output import COUNCIL_STATUS, MEMBER_STATUS
 from shora.errors import InvalidInput, NotAllowed, NotFound, ProfileError, ShoraError
 from shora.i18n import _
+from shora.labels import COUNCIL_STATUS, MEMBER_STATUS
 from shora.web.areas import (
     aid,
     aid_more,

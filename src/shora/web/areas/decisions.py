@@ -17,9 +17,10 @@ from shora.domain import governance_kinds as gk
 from shora.domain.decisions_reduce import ProposalState, phase
 from shora.errors import InvalidInput, NotAllowed
 from shora.i18n import digits
+from shora.labels import METHODS
 from shora.web.areas.decisions_forms import SHARES, ballot_of, proposal_body
 from shora.web.areas.decisions_results import charts, summary
-from shora.web.areas.kit import METHODS, UNITS, field, many_fields, me, names, now, opened, page_of
+from shora.web.areas.kit import UNITS, field, many_fields, me, names, now, opened, page_of
 from shora.web.forms import REASON_CHARS, TEXT_CHARS, form_of, hex_id, integer
 from shora.web.responses import redirect
 

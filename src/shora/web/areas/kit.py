@@ -13,13 +13,30 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shora.cli.aid_labels import ALERT, CATEGORY, CHECKIN, STATUS, UNIT, URGENCY
-from shora.cli.decisions import PHASES, TASK_STATUS
-from shora.cli.governance import EMERGENCY_STATUS, ROLE_NAMES
-from shora.cli.safety_more import NOTE_STATUS
-from shora.cli.stock_skill import SKILL_LABELS
 from shora.errors import InvalidInput, NotAllowed, NotFound
-from shora.i18n import N_, _, normalize_digits
+from shora.i18n import _, normalize_digits
+from shora.labels import (
+    ALERT,
+    AVAILABILITY,
+    CATEGORY,
+    CHECKIN,
+    CONSENT,
+    EMERGENCY_STATUS,
+    METHODS,
+    NOTE_STATUS,
+    PHASES,
+    ROLE_NAMES,
+    SEXES,
+    SKILL_LABELS,
+    STATUS,
+    TASK_STATUS,
+    TIME_UNITS,
+    UNIT,
+    URGENCY,
+    VISIBILITY_CHOICE,
+    YES_NO,
+    lookup,
+)
 from shora.node import CouncilInfo, Node
 from shora.web.forms import council_of, integer
 from shora.web.responses import node_of, pages_of, redirect
@@ -27,30 +44,9 @@ from shora.web.responses import node_of, pages_of, redirect
 T = TypeVar("T")
 MANY_FIELDS = 160  # a ballot or a proposal: up to 50 options, a few fields each
 MINUTE, HOUR, DAY = 60, 3600, 86_400
-
-METHODS = {
-    "yes_no": N_("yes / no"),
-    "consent": N_("consent"),
-    "approval": N_("approval (choose any)"),
-    "score": N_("score each option"),
-    "dots": N_("dots (share a budget)"),
-    "irv": N_("ranked choice, one winner (IRV)"),
-    "stv": N_("ranked choice, several seats (STV)"),
-    "schulze": N_("ranked choice, full ranking (Schulze)"),
-    "time_poll": N_("time poll"),
-}
-YES_NO = {"yes": N_("yes"), "no": N_("no"), "abstain": N_("abstain")}
-CONSENT = {
-    "agree": N_("agree"),
-    "abstain": N_("stand aside"),
-    "object": N_("object (recorded, does not stop it)"),
-    "block": N_("block (stops it; give a reason)"),
-}
-AVAILABILITY = {"yes": N_("yes"), "if_need_be": N_("if need be"), "no": N_("no")}
-VISIBILITY = {"council": N_("the whole council"), "coordinators": N_("coordinators only")}
-UNITS = {"minutes": N_("minutes"), "hours": N_("hours"), "days": N_("days")}
 UNIT_SECONDS = {"minutes": MINUTE, "hours": HOUR, "days": DAY}
-SEXES = {"female": N_("female"), "male": N_("male"), "other": N_("other")}
+UNITS = TIME_UNITS  # the pages' name for it
+
 
 LABELS: dict[str, dict[str, str]] = {
     "category": CATEGORY,
@@ -59,7 +55,7 @@ LABELS: dict[str, dict[str, str]] = {
     "item_status": STATUS,
     "checkin": CHECKIN,
     "alert": ALERT,
-    "visibility": VISIBILITY,
+    "visibility": VISIBILITY_CHOICE,
     "method": METHODS,
     "phase": PHASES,
     "task": TASK_STATUS,
@@ -70,19 +66,14 @@ LABELS: dict[str, dict[str, str]] = {
     "emergency": EMERGENCY_STATUS,
     "note_status": NOTE_STATUS,
     "skill": SKILL_LABELS,
-    "time_unit": UNITS,
+    "time_unit": TIME_UNITS,
     "sex": SEXES,
 }
 
 
 def label(table: str, value: str | None) -> str:
     """The translated word for a machine value (the value itself if it has none)."""
-    if value is None:
-        return ""
-    if table == "visibility" and value.startswith("role:"):
-        return _("holders of the role {role}").format(role=value.removeprefix("role:"))
-    words = LABELS[table]
-    return _(words[value]) if value in words else value
+    return lookup(LABELS, table, value)
 
 
 def now(node: Node) -> int:
