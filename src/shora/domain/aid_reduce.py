@@ -26,7 +26,7 @@ member this node holds, or as they were written when the member is not a recipie
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from shora.domain import aid_kinds as ak
 from shora.domain import matching
@@ -348,14 +348,9 @@ def _commit(state: AidState, e: EventView) -> None:
         state.ignored += 1
         return
     quantity = min(body.quantity, need.remaining, offer.remaining)
-    if quantity <= 0:
-        state.ignored += 1
-        return
-    need.committed += quantity
-    if not offer.endless:
-        offer.committed += quantity
-        offer.close(e)
-    state.commitments[e.id] = CommitmentState(e.id, e.author, need.id, offer.id, quantity, 0)
+    if quantity > 0:
+        need.committed += quantity
+    _record_commitment(state, e, need.id, offer, quantity)
 
 
 def _commit_hidden(
@@ -367,14 +362,22 @@ def _commit_hidden(
         state.ignored += 1
         return
     quantity = min(body.quantity, offer.remaining)
+    if quantity > 0:
+        hidden.committed += quantity
+    _record_commitment(state, e, hidden.id, offer, quantity)
+
+
+def _record_commitment(
+    state: AidState, e: EventView, need: bytes, offer: ItemState, quantity: int
+) -> None:
+    """What every commitment does to its offer and the state (nothing if it is empty)."""
     if quantity <= 0:
         state.ignored += 1
         return
-    hidden.committed += quantity
     if not offer.endless:
         offer.committed += quantity
         offer.close(e)
-    state.commitments[e.id] = CommitmentState(e.id, e.author, hidden.id, offer.id, quantity, 0)
+    state.commitments[e.id] = CommitmentState(e.id, e.author, need, offer.id, quantity, 0)
 
 
 def _dispatch(state: AidState, e: EventView) -> None:
@@ -390,9 +393,7 @@ def _dispatch(state: AidState, e: EventView) -> None:
     if dispatched == c.dispatched:
         state.ignored += 1
         return
-    state.commitments[c.id] = CommitmentState(
-        c.id, c.author, c.need, c.offer, c.quantity, c.fulfilled, dispatched
-    )
+    state.commitments[c.id] = replace(c, dispatched=dispatched)
 
 
 def _fulfil(state: AidState, e: EventView) -> None:
@@ -406,14 +407,9 @@ def _fulfil(state: AidState, e: EventView) -> None:
         if quantity <= 0:
             state.ignored += 1
             return
-        state.commitments[c.id] = CommitmentState(
-            c.id,
-            c.author,
-            c.need,
-            c.offer,
-            c.quantity,
-            c.fulfilled + quantity,
-            max(c.dispatched, c.fulfilled + quantity),
+        delivered = c.fulfilled + quantity
+        state.commitments[c.id] = replace(
+            c, fulfilled=delivered, dispatched=max(c.dispatched, delivered)
         )
         if c.need in state.needs:
             state.needs[c.need].fulfilled += quantity

@@ -182,7 +182,7 @@ def find_proposal(node: Node, council: bytes, ref: str) -> bytes:
 def proposals(node: Node, council: bytes, limit: int = 50, offset: int = 0) -> list[ProposalState]:
     """The council's proposals: open ones first, then closed ones; newest first in each."""
     proposes = _views(node, f"council=? AND {PROPOSE_KINDS}", (council,))
-    closes = _views(node, f"council=? AND kind IN {CLOSE_KINDS}", (council,))
+    closes = _views(node, "council=? AND kind IN (?, ?)", (council, *CLOSE_KINDS))
     closed_at: dict[bytes, int] = {}
     for close in closes:
         closed_at.setdefault(close.body.proposal, 0)
