@@ -117,3 +117,42 @@ def test_fuzz_key_boxes(blob: bytes) -> None:
     sealed = crypto.seal(kx_pk, blob)  # well sealed to us, but garbage inside
     assert keys.open_grant(kx_pk, kx_sk, b"\0" * 32, sealed) is None
     assert keys.open_welcome(kx_pk, kx_sk, b"\0" * 32, b"\0" * 32, sealed) is None
+
+
+def test_a_profile_of_the_first_schema_is_migrated_and_loses_nothing(tmp_path: Path) -> None:
+    """An old profile (schema 1: no author or age columns, no table of early events)
+    opens with this version: it is brought up to date and keeps every event."""
+    from shora.kernel import store as store_module
+
+    node = make_node(tmp_path, "old")
+    council = node.create_council("Block 4", "", "Nasrin")
+    node.post(council, "water at six")
+    home, digest = node.home, node.state_digest(council)
+    db = node.store.db
+    db.execute("DROP TABLE early; DROP INDEX pending_author")
+    for table, columns in (
+        ("pending", "envelope, council, raw"),
+        ("held", "envelope, write_pk, raw"),
+    ):
+        db.execute(f"CREATE TABLE old_{table} AS SELECT {columns} FROM {table}")
+        db.execute(f"DROP TABLE {table}")
+        db.execute(f"ALTER TABLE old_{table} RENAME TO {table}")
+    db.execute("UPDATE meta SET value=1 WHERE key='schema'")
+    node.close()
+    reopened = Node.open(home, "correct horse battery")
+    assert reopened.store.one("SELECT value FROM meta WHERE key='schema'") == (
+        store_module.SCHEMA_VERSION
+    )
+    assert reopened.state_digest(council) == digest
+    assert [p["text"] for p in reopened.posts(council)] == ["water at six"]
+    assert reopened.store.one("SELECT count(*) FROM early") == 0
+    reopened.close()
+
+
+def test_a_profile_of_a_newer_schema_is_refused_clearly(tmp_path: Path) -> None:
+    node = make_node(tmp_path, "new")
+    node.store.execute("UPDATE meta SET value=99 WHERE key='schema'")
+    home = node.home
+    node.close()
+    with pytest.raises(ProfileError, match="newer"):
+        Node.open(home, "correct horse battery")

@@ -182,7 +182,7 @@ class Ingestor:
                     continue
                 env = nip01.decode(raw)
                 self.store.execute(
-                    "INSERT OR IGNORE INTO held VALUES(?,?,?)",
+                    "INSERT OR IGNORE INTO held(envelope, write_pk, raw) VALUES(?,?,?)",
                     (bytes.fromhex(env.id), bytes.fromhex(env.pubkey), raw),
                 )
                 count += 1
@@ -321,7 +321,9 @@ class Ingestor:
             raise MalformedEvent("too many events wait for missing parents; refused")
         if self.store.one("SELECT 1 FROM pending WHERE envelope=?", (eid,)):
             return
-        self.store.execute("INSERT INTO pending VALUES(?,?,?)", (eid, council, raw))
+        self.store.execute(
+            "INSERT INTO pending(envelope, council, raw) VALUES(?,?,?)", (eid, council, raw)
+        )
         self.store.executemany(
             "INSERT INTO pending_parents VALUES(?,?)", [(parent, eid) for parent in missing]
         )

@@ -16,7 +16,7 @@ import apsw
 
 from shora.errors import ProfileError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;
@@ -52,13 +52,28 @@ CREATE INDEX events_author ON events(council, author);
 CREATE TABLE msets(id INTEGER PRIMARY KEY, council BLOB NOT NULL, ids BLOB NOT NULL);
 CREATE TABLE heads(council BLOB NOT NULL, id BLOB NOT NULL, PRIMARY KEY(council, id))
   WITHOUT ROWID;
-CREATE TABLE pending(envelope BLOB PRIMARY KEY, council BLOB NOT NULL, raw BLOB NOT NULL);
+-- Events whose parents have not arrived: `author` for per-author quotas, `received`
+-- (unix seconds) for the age limit.
+CREATE TABLE pending(
+  envelope BLOB PRIMARY KEY, council BLOB NOT NULL, raw BLOB NOT NULL,
+  author BLOB NOT NULL DEFAULT x'', received INT NOT NULL DEFAULT 0
+);
+CREATE INDEX pending_author ON pending(council, author);
 CREATE TABLE pending_parents(
   parent BLOB NOT NULL, envelope BLOB NOT NULL, PRIMARY KEY(parent, envelope)
 ) WITHOUT ROWID;
 CREATE INDEX pending_parents_envelope ON pending_parents(envelope);
-CREATE TABLE held(envelope BLOB PRIMARY KEY, write_pk BLOB NOT NULL, raw BLOB NOT NULL);
+CREATE TABLE held(
+  envelope BLOB PRIMARY KEY, write_pk BLOB NOT NULL, raw BLOB NOT NULL,
+  received INT NOT NULL DEFAULT 0
+);
 CREATE INDEX held_key ON held(write_pk);
+-- Events claiming a time ahead of this node's clock, applied when that time comes.
+CREATE TABLE early(
+  envelope BLOB PRIMARY KEY, council BLOB NOT NULL, author BLOB NOT NULL,
+  not_before INT NOT NULL, raw BLOB NOT NULL
+);
+CREATE INDEX early_due ON early(not_before);
 CREATE TABLE relays(council BLOB NOT NULL, url TEXT NOT NULL, added INT NOT NULL,
   PRIMARY KEY(council, url)) WITHOUT ROWID;
 CREATE TABLE peers(
@@ -73,6 +88,21 @@ CREATE TABLE members(
   PRIMARY KEY(council, key)
 ) WITHOUT ROWID;
 """
+
+# Each step takes a profile from the version before it to its own; applied in order.
+MIGRATIONS: dict[int, str] = {
+    2: """
+ALTER TABLE pending ADD COLUMN author BLOB NOT NULL DEFAULT x'';
+ALTER TABLE pending ADD COLUMN received INT NOT NULL DEFAULT 0;
+CREATE INDEX pending_author ON pending(council, author);
+ALTER TABLE held ADD COLUMN received INT NOT NULL DEFAULT 0;
+CREATE TABLE early(
+  envelope BLOB PRIMARY KEY, council BLOB NOT NULL, author BLOB NOT NULL,
+  not_before INT NOT NULL, raw BLOB NOT NULL
+);
+CREATE INDEX early_due ON early(not_before);
+""",
+}
 
 
 class Store:
@@ -101,8 +131,21 @@ class Store:
         except apsw.NotADBError as exc:
             self.db.close()
             raise ProfileError(f"the database {path} cannot be opened with this key") from exc
-        if version != SCHEMA_VERSION:
-            raise ProfileError(f"database schema {version} is not supported by this version")
+        if isinstance(version, int) and version < SCHEMA_VERSION:
+            self._migrate(version)
+        elif version != SCHEMA_VERSION:
+            self.db.close()
+            raise ProfileError(
+                f"database schema {version} is newer than this version of Shora supports: "
+                "install a newer Shora to open this profile"
+            )
+
+    def _migrate(self, version: int) -> None:
+        """Bring an older profile up to date in one transaction: nothing is lost."""
+        with self.transaction():
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                self.db.execute(MIGRATIONS[step])
+            self.db.execute("UPDATE meta SET value=? WHERE key='schema'", (SCHEMA_VERSION,))
 
     def close(self) -> None:
         self.db.close()
