@@ -140,10 +140,11 @@ def on_end(s: CouncilState, ev: StateEvent, c: CouncilState, r: Resolver) -> set
         s.ext["revoked"] = revoked(s) | {seat.mandate}
     elif ev.time < seat.end * 1000:
         return None
-    if not membership.new_epoch(s, ev, body.new_epoch):
-        return None
+    membership.new_epoch(s, ev, body.new_epoch)
     return membership.end_membership(s, ev, body.member, "removed")
 
 
 membership.ADMISSION_HOOKS.append(on_admit)
-membership.register_state_kind("mandate.end", fk.MandateEnd, on_end, ref=lambda b: b.member)
+membership.register_state_kind(
+    "mandate.end", fk.MandateEnd, on_end, ref=lambda b: b.member, ends=lambda ev: ev.body.member
+)

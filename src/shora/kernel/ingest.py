@@ -411,7 +411,7 @@ class Ingestor:
         request = membership.prepare_request(opened.body) if is_state else None
         # State events are validated by the refresh below; content by the final state now.
         valid = is_state or self._projection.content_valid(
-            self._projection.final_state(council), p.author, opened.inner_id
+            self._projection.final_state(council), p.author, opened.inner_id, ids
         )
         mset_id = shared if shared is not None else self._projection.intern(council, ids)
         w = self._writes

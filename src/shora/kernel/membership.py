@@ -9,10 +9,11 @@ The rules, in short:
    the causal order, so every replica holding the same events applies them alike.
 2. An event is authorised against the state of its own causal past (`ancestors`),
    and its author must also still be a member at its place in the total order.
-3. When a member's membership ends (removed or left) by event X, every event of
-   theirs that is not an ancestor of X is void: only what the rest of the council
-   had seen before the removal counts. Voiding restarts the fold; the set of void
-   events only grows, so the fold terminates.
+3. Strong removal, decided before the fold and from the causal order alone: when an
+   ending X of member M (a removal, M leaving, a seat ended) is effective, every event
+   by M concurrent with X is void, whatever its kind. Endings that form a cycle of
+   concurrent removals (A removes B while B removes A) are "mutual": they all apply
+   and none starts a key epoch. No clock, id or claimed time decides any of this.
 """
 
 from __future__ import annotations
@@ -122,6 +123,8 @@ class CouncilState:
     emergencies: dict[bytes, Emergency] = field(default_factory=dict)  # by removal event
     decided: dict[bytes, str] = field(default_factory=dict)  # governance proposal -> status
     petitions: dict[tuple[str, bytes], frozenset[bytes]] = field(default_factory=dict)
+    mutual: frozenset[bytes] = frozenset()  # endings in a cycle of concurrent removals
+    ends: dict[bytes, frozenset[bytes]] = field(default_factory=dict)  # member -> endings
     # State that a domain's handlers keep (federation seats, rosters): values are
     # replaced, never mutated, so that copies stay independent.
     ext: dict[str, Any] = field(default_factory=dict)
@@ -177,6 +180,8 @@ class CouncilState:
             dict(self.emergencies),
             dict(self.decided),
             dict(self.petitions),
+            self.mutual,
+            self.ends,
             dict(self.ext),
         )
 
@@ -205,6 +210,11 @@ def _supporters(causal: CouncilState, action: str, subject: bytes, author: bytes
 # resolver lets it look up other state events.
 StateHandler = Callable[["CouncilState", StateEvent, "CouncilState", "Resolver"], set[bytes] | None]
 HANDLERS: dict[str, StateHandler] = {}
+# Kinds that end someone's membership, and whose: the subject of strong removal.
+ENDINGS: dict[str, Callable[[StateEvent], bytes]] = {
+    "member.remove": lambda ev: bytes(ev.body.member),
+    "member.leave": lambda ev: ev.author,
+}
 # What else an admission needs in a council whose rules say so (a federation's
 # mandate): called with (s, ev, c, the join request); records what it needs in s.
 AdmissionHook = Callable[["CouncilState", StateEvent, "CouncilState", JoinRequestSeen], bool]
@@ -216,12 +226,16 @@ def register_state_kind(
     schema: type[msgspec.Struct],
     handler: StateHandler,
     ref: Callable[[Any], bytes | None] | None = None,
+    ends: Callable[[StateEvent], bytes] | None = None,
 ) -> None:
     """Add a kind that changes the council's state; its events are resolved with the
-    kernel's own, in the same total order and under the same voiding rule."""
+    kernel's own, in the same total order and under the same voiding rule. `ends`
+    names the member whose membership such an event ends, if it ends one."""
     kinds.STATE_KINDS[kind] = schema
     register_kind(kind, schema, ref=ref)
     HANDLERS[kind] = handler
+    if ends is not None:
+        ENDINGS[kind] = ends
 
 
 def reinstate(s: CouncilState, action: bytes, status: str) -> None:
@@ -254,7 +268,9 @@ def apply(
         s.current_epoch = ev.epoch
         s.applied.append((ev.id, ev.author))
         return set()
-    if not (s.is_active(ev.author) and c.is_active(ev.author)) or ev.epoch not in c.epochs:
+    # A mutual ending applies even though its author was just removed by its partner.
+    author_ok = s.is_active(ev.author) or ev.id in s.mutual
+    if not (author_ok and c.is_active(ev.author)) or ev.epoch not in c.epochs:
         return None
     voided: set[bytes] = set()
     if isinstance(body, kinds.CouncilUpdate):
@@ -280,7 +296,10 @@ def apply(
         how = "removed" if isinstance(body, kinds.Remove) else "left"
         voided = end_membership(s, ev, target, how)
         if isinstance(body, kinds.Remove):
-            _new_epoch(s, ev, body.new_epoch)
+            # A mutual removal's author is removed too and knows its new epoch's keys:
+            # it starts none; the remaining members' nodes rotate instead.
+            if ev.id not in s.mutual:
+                _new_epoch(s, ev, body.new_epoch)
             if body.emergency and c.rules.emergency_ratify_hours:
                 deadline = ev.time + c.rules.emergency_ratify_hours * 3_600_000
                 s.emergencies[ev.id] = Emergency(target, ev.author, deadline, "pending")
@@ -311,17 +330,18 @@ def apply(
 
 
 def end_membership(s: CouncilState, ev: StateEvent, target: bytes, how: str) -> set[bytes]:
-    """End target's membership by ev; return their events that this makes void."""
+    """End target's membership by ev. What this makes void was decided before the fold
+    (strong removal, `Resolver._strong_removal`), so this returns nothing more."""
     member = s.members[target]
     member.ended_by, member.end = ev.id, how
-    return {e for e, author in s.applied if author == target and e not in ev.ancestors}
+    return set()
 
 
 def new_epoch(s: CouncilState, ev: StateEvent, write_key: bytes) -> bool:
-    """Start a new key epoch (False if that write key is not new)."""
-    if write_key in s.epochs:
-        return False
-    _new_epoch(s, ev, write_key)
+    """Start a new key epoch for an ending (none for a mutual one). Never fails on a
+    write key someone else named first: that would let them block the ending."""
+    if ev.id not in s.mutual:
+        _new_epoch(s, ev, write_key)
     return True
 
 
@@ -354,8 +374,6 @@ def _admit(s: CouncilState, ev: StateEvent, c: CouncilState) -> bool:
 def _may_remove(s: CouncilState, ev: StateEvent, c: CouncilState, body: kinds.Remove) -> bool:
     if body.member == ev.author or not (s.is_active(body.member) and c.is_active(body.member)):
         return False
-    if body.new_epoch in s.epochs:
-        return False
     if body.emergency:
         roles = set(c.roles_of(ev.author, ev.time))
         return bool(roles & set(c.rules.emergency_removal_roles))
@@ -364,8 +382,11 @@ def _may_remove(s: CouncilState, ev: StateEvent, c: CouncilState, body: kinds.Re
 
 
 def _new_epoch(s: CouncilState, ev: StateEvent, write_key: bytes) -> None:
-    s.epochs[write_key] = ev.id
-    s.holders[write_key] = frozenset({ev.author})
+    if write_key in s.epochs:  # named first by someone else: its creator stays
+        s.holders[write_key] = s.holders[write_key] | {ev.author}
+    else:
+        s.epochs[write_key] = ev.id
+        s.holders[write_key] = frozenset({ev.author})
     s.current_epoch = write_key
 
 
@@ -376,6 +397,7 @@ class Resolver:
         self.council = council  # the council id, for handlers that check credentials
         self.events: dict[bytes, StateEvent] = {}
         self._cache: dict[frozenset[bytes], CouncilState] = {}
+        self._authorised: dict[bytes, bool] = {}  # ending -> allowed in its causal past
 
     def add(self, ev: StateEvent) -> CouncilState:
         """Register ev (its ancestors must be registered) and return its causal state."""
@@ -404,17 +426,71 @@ class Resolver:
         return state
 
     def _extend(self, prefix: CouncilState, last: bytes) -> CouncilState | None:
-        """The prefix's state with one later event applied, unless that voids anything."""
+        """The prefix's state with one later event applied, unless that may void
+        anything (an ending) or did (a domain handler's voiding)."""
+        ev = self.events[last]
+        if ev.kind in ENDINGS:
+            return None
         state = prefix.copy()
-        return None if self._apply(state, self.events[last]) else state
+        return None if self._apply(state, ev) else state
 
     def _apply(self, state: CouncilState, ev: StateEvent) -> set[bytes] | None:
         return apply(state, ev, self.state_of(ev.ancestors), self)
 
+    def _allowed(self, ev: StateEvent) -> bool:
+        """Whether an ending is authorised by its causal past alone (cached)."""
+        found = self._authorised.get(ev.id)
+        if found is None:
+            causal = self.state_of(ev.ancestors)
+            found = apply(causal.copy(), ev, causal, self) is not None
+            self._authorised[ev.id] = found
+        return found
+
+    def _concurrent(self, x: bytes, y: bytes) -> bool:
+        return x not in self.events[y].ancestors and y not in self.events[x].ancestors
+
+    def _strong_removal(
+        self, order: list[bytes]
+    ) -> tuple[set[bytes], frozenset[bytes], dict[bytes, frozenset[bytes]]]:
+        """(void events, mutual endings, effective endings by member) for a set of
+        state events, from the causal order alone (docs/protocol.md §9, rule 5)."""
+        endings = {
+            e: ENDINGS[self.events[e].kind](self.events[e])
+            for e in order
+            if self.events[e].kind in ENDINGS and self._allowed(self.events[e])
+        }
+        if not endings:
+            return set(), frozenset(), {}
+        by_author: dict[bytes, list[bytes]] = {}
+        for x in endings:
+            by_author.setdefault(self.events[x].author, []).append(x)
+        # y -> x: y ends x's author, and neither knew of the other.
+        succ = {
+            y: [x for x in by_author.get(target, ()) if self._concurrent(x, y)]
+            for y, target in endings.items()
+        }
+        mutual = frozenset(x for x in endings if _reaches(succ, x, x))
+        preds: dict[bytes, list[bytes]] = {x: [] for x in endings}
+        for y, xs in succ.items():
+            for x in xs:
+                preds[x].append(y)
+        effective = _effective(endings, preds, mutual)
+        ends: dict[bytes, frozenset[bytes]] = {}
+        for x in effective:
+            ends[endings[x]] = ends.get(endings[x], frozenset()) | {x}
+        void = {
+            e
+            for e in order
+            if e not in mutual
+            for x in ends.get(self.events[e].author, ())
+            if self._concurrent(e, x)
+        }
+        return void, mutual, ends
+
     def _fold(self, order: list[bytes]) -> CouncilState:
-        void: set[bytes] = set()
+        void, mutual, ends = self._strong_removal(order)
         while True:
-            state = CouncilState(void=frozenset(void))
+            state = CouncilState(void=frozenset(void), mutual=mutual, ends=ends)
             for eid in order:
                 if eid in void:
                     continue
@@ -424,3 +500,42 @@ class Resolver:
                     break
             else:
                 return state
+
+
+def _reaches(succ: dict[bytes, list[bytes]], start: bytes, goal: bytes) -> bool:
+    """Whether a path of one or more edges leads from start to goal."""
+    seen: set[bytes] = set()
+    stack = list(succ.get(start, ()))
+    while stack:
+        node = stack.pop()
+        if node == goal:
+            return True
+        if node not in seen:
+            seen.add(node)
+            stack.extend(succ.get(node, ()))
+    return False
+
+
+def _effective(
+    endings: dict[bytes, bytes], preds: dict[bytes, list[bytes]], mutual: frozenset[bytes]
+) -> set[bytes]:
+    """Endings that stand: a mutual one always; any other unless an ending that stands
+    ended its author concurrently. Outside the mutual cycles the graph is acyclic, so
+    this is decided in topological order, whatever the events' ids or clocks."""
+    effective: set[bytes] = set(mutual)
+    waiting = {x: sum(1 for y in preds[x] if y not in mutual) for x in endings if x not in mutual}
+    ready = [x for x, n in waiting.items() if n == 0]
+    succ: dict[bytes, list[bytes]] = {}
+    for x in waiting:
+        for y in preds[x]:
+            if y not in mutual:
+                succ.setdefault(y, []).append(x)
+    while ready:
+        x = ready.pop()
+        if not any(y in effective for y in preds[x]):
+            effective.add(x)
+        for z in succ.get(x, ()):
+            waiting[z] -= 1
+            if waiting[z] == 0:
+                ready.append(z)
+    return effective

@@ -167,26 +167,34 @@ class Projection:
 
     def _revalidate(self, council: bytes, final: membership.CouncilState, author: bytes) -> None:
         rows = self.store.rows(
-            "SELECT id, kind FROM events WHERE council=? AND author=?", (council, author)
+            "SELECT id, kind, mset FROM events WHERE council=? AND author=?", (council, author)
         )
+        applied = {e for e, _ in final.applied}
         updates = []
-        for eid, kind in rows:
+        for eid, kind, mset_id in rows:
             if kind in kinds.STATE_KINDS:
-                valid = eid in {e for e, _ in final.applied}
+                valid = eid in applied
             else:
-                valid = self.content_valid(final, author, eid)
+                valid = self.content_valid(final, author, eid, self.mset(mset_id))
             updates.append((int(valid), eid))
         self.store.executemany("UPDATE events SET valid=? WHERE id=?", updates)
 
-    def content_valid(self, final: membership.CouncilState, author: bytes, eid: bytes) -> bool:
-        """A content event counts if its author's admission stands and it came before
-        any end of their membership (docs/protocol.md §9, rule 6)."""
-        member = final.members.get(author)
-        if member is None:
+    def content_valid(
+        self,
+        final: membership.CouncilState,
+        author: bytes,
+        eid: bytes,
+        causal: frozenset[bytes],
+    ) -> bool:
+        """A content event counts if its author's admission stands and it is not
+        concurrent with any effective end of their membership: each such end is either
+        in its causal past (`causal`, the state events there: a member reinstated since)
+        or has the event in its own (docs/protocol.md §9, rules 5 and 6)."""
+        if author not in final.members:
             return False
-        if member.ended_by is None:
-            return True
-        return eid in self.ancestors(member.ended_by)
+        return all(
+            end in causal or eid in self.ancestors(end) for end in final.ends.get(author, ())
+        )
 
     def causal_members(self, council: bytes, event: bytes) -> frozenset[bytes]:
         """The active members in an event's causal past (cached: it never changes)."""
@@ -240,4 +248,4 @@ def _standing(state: membership.CouncilState | None, key: bytes) -> tuple[Any, .
     if state is None or key not in state.members:
         return (None,)
     m = state.members[key]
-    return (m.admitted_by, m.ended_by)
+    return (m.admitted_by, m.ended_by, state.ends.get(key))
