@@ -74,7 +74,7 @@ def _inner(node: Node, cid: bytes, key: keys.Epoch, **changes: object) -> bytes:
         author=me.sign_pk,
         parents=sorted(heads),
         clock=clock,
-        time=0,
+        time=int(node.now() * 1000),
         kind="post.message",
         body=events.encode_body(kinds.Message("hi")),
     )

@@ -15,6 +15,7 @@ Errors are split by blame, as h11 does:
         ├── WrongEpoch            encrypted or claimed under the wrong key epoch
         ├── UnknownKind           a kind this version does not know
         ├── NotAMember            written by a key that is not (or no longer) a member
+        ├── BadClock              claims a time earlier than its parents'
         └── BundleDamaged         a bundle file that is truncated or tampered with
 
 Every decoder raises only RemoteError subclasses for bad input, never anything else.
@@ -73,6 +74,10 @@ class UnknownKind(RemoteError):
 
 class NotAMember(RemoteError):
     """The author is not, or is no longer, a member allowed to write this."""
+
+
+class BadClock(RemoteError):
+    """The event claims a time earlier than one of its parents claims."""
 
 
 class BundleDamaged(RemoteError):

@@ -212,7 +212,8 @@ class Node(MembershipActions):
         ]
 
     def state_digest(self, council: bytes) -> bytes:
-        """Canonical bytes of the projected state: equal on every replica with equal events."""
+        """Canonical bytes of the projected state: equal on every replica with equal valid
+        events."""
         parts: list[Any] = [
             self.store.rows(
                 "SELECT name, description, rules, current_epoch FROM councils WHERE id=?",
@@ -223,7 +224,11 @@ class Node(MembershipActions):
                 "FROM members WHERE council=? ORDER BY key",
                 (council,),
             ),
-            self.store.rows("SELECT id, valid FROM events WHERE council=? ORDER BY id", (council,)),
+            # Void events are not part of the state (and a node that held the ending
+            # first refuses them: docs/protocol.md §8).
+            self.store.rows(
+                "SELECT id FROM events WHERE council=? AND valid=1 ORDER BY id", (council,)
+            ),
         ]
         return msgspec.msgpack.encode(parts)
 

@@ -9,6 +9,7 @@ An envelope refused at any step leaves the store untouched.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 import msgspec
 
 from shora.errors import (
+    BadClock,
     MalformedEvent,
     NotAMember,
     RemoteError,
@@ -52,6 +54,7 @@ class Report:
     accepted: int = 0
     duplicate: int = 0
     pending: int = 0  # waiting for earlier events (their parents)
+    early: int = 0  # dated ahead of this node's clock: applied when that time comes
     held: int = 0  # waiting for a key this profile does not hold yet
     refused: dict[str, int] = field(default_factory=dict)
     councils: set[bytes] = field(default_factory=set)
@@ -68,6 +71,11 @@ class _Meta:
     clock: int
     mset: int
     is_state: bool
+    time: int  # the claimed time (ms)
+
+
+DEFAULT_SKEW_MINUTES = 10  # until a council's rules say otherwise
+VOID_QUOTA = 64  # void events stored per ended member and council (docs/protocol.md §8)
 
 
 @dataclass(slots=True)
@@ -88,8 +96,11 @@ class UnknownWriteKey(NotAMember):
 class Ingestor:
     """Feeds envelopes into one profile's store. Keeps caches, so one per open store."""
 
-    def __init__(self, store: Store, identity_key: bytes) -> None:
+    def __init__(
+        self, store: Store, identity_key: bytes, now: Callable[[], float] = time.time
+    ) -> None:
         self.store = store
+        self.now = now
         self._identity_key = identity_key
         self._verifiers: dict[str, crypto.WriteVerifier] = {}
         self._epochs: dict[bytes, keys.Epoch] = {}
@@ -306,6 +317,9 @@ class Ingestor:
         ):
             report.duplicate += 1
             return
+        if self._too_early(opened, eid, raw, epoch.council):
+            report.early += 1
+            return
         missing = [p for p in opened.payload.parents if self._event_meta(p) is None]
         if missing:
             self._hold(eid, epoch.council, missing, raw)
@@ -313,6 +327,36 @@ class Ingestor:
             return
         self._accept(opened, eid, raw, epoch.council, report)
         self._release_waiting(opened.inner_id, report)
+
+    # --- honest clocks --------------------------------------------------------------------
+
+    def _too_early(self, opened: Opened, eid: bytes, raw: bytes, council: bytes) -> bool:
+        """Hold an event that claims a time further ahead of our clock than the council's
+        skew allows (docs/protocol.md §8): a fast clock must not end a vote or lapse an
+        emergency action early. It is applied once our clock reaches its time."""
+        rules = self._projection.final_state(council).rules
+        skew = getattr(rules, "clock_skew_minutes", DEFAULT_SKEW_MINUTES) * 60_000
+        not_before = opened.payload.time - skew
+        if not_before <= int(self.now() * 1000):
+            return False
+        self.store.execute(
+            "INSERT OR IGNORE INTO early VALUES(?,?,?,?,?)",
+            (eid, council, opened.payload.author, not_before, raw),
+        )
+        return True
+
+    def take_due(self) -> list[bytes]:
+        """The held early envelopes whose time has come, taken out of the table."""
+        now_ms = int(self.now() * 1000)
+        with self.store.transaction():
+            due = [
+                bytes(r)
+                for (r,) in self.store.rows(
+                    "SELECT raw FROM early WHERE not_before <= ? ORDER BY not_before", (now_ms,)
+                )
+            ]
+            self.store.execute("DELETE FROM early WHERE not_before <= ?", (now_ms,))
+        return due
 
     # --- causal delivery ----------------------------------------------------------------
 
@@ -366,11 +410,13 @@ class Ingestor:
     def _event_meta(self, inner_id: bytes) -> _Meta | None:
         meta = self._meta.get(inner_id)
         if meta is None:
-            row = self.store.rows("SELECT clock, mset, kind FROM events WHERE id=?", (inner_id,))
+            row = self.store.rows(
+                "SELECT clock, mset, kind, time FROM events WHERE id=?", (inner_id,)
+            )
             if not row:
                 return None
-            clock, mset, kind = row[0]
-            meta = _Meta(clock, mset, kind in kinds.STATE_KINDS)
+            clock, mset, kind, claimed = row[0]
+            meta = _Meta(clock, mset, kind in kinds.STATE_KINDS, claimed)
             self._meta[inner_id] = meta
         return meta
 
@@ -382,6 +428,8 @@ class Ingestor:
         expected_clock = 1 + max((m.clock for m in metas if m), default=0)
         if p.clock != expected_clock:
             raise MalformedEvent(f"logical clock {p.clock} should be {expected_clock}")
+        if any(m is not None and p.time < m.time for m in metas):
+            raise BadClock("the event claims a time earlier than one of its parents")
         resolver = self._projection.resolver(council)
         shared = metas[0].mset if metas and metas[0] is not None else None
         if shared is not None and all(
@@ -408,6 +456,7 @@ class Ingestor:
                 raise WrongEpoch("the event uses an epoch its causal past does not know")
         elif resolver.events:
             raise MalformedEvent("a council has only one founding event")
+        self._refuse_if_ended(council, p.author, p.kind, opened.inner_id)
         request = membership.prepare_request(opened.body) if is_state else None
         # State events are validated by the refresh below; content by the final state now.
         valid = is_state or self._projection.content_valid(
@@ -439,7 +488,7 @@ class Ingestor:
             for parent in p.parents:
                 w.heads[(council, parent)] = False
             w.heads[(council, opened.inner_id)] = True
-        self._meta[opened.inner_id] = _Meta(p.clock, mset_id, is_state)
+        self._meta[opened.inner_id] = _Meta(p.clock, mset_id, is_state, p.time)
         report.accepted += 1
         report.councils.add(council)
         if is_state:
@@ -456,11 +505,35 @@ class Ingestor:
                 request,
             )
             resolver.add(sev)
-            self._grants(council, opened.body, report)
             self._projection.refresh(council)
+            self._grants(council, opened.inner_id, opened.body, report)
 
-    def _grants(self, council: bytes, body: Any, report: Report) -> None:
+    def _refuse_if_ended(self, council: bytes, author: bytes, kind: str, inner_id: bytes) -> None:
+        """Refuse a new event by someone whose membership an effective ending we hold has
+        ended, once VOID_QUOTA of theirs are stored: it would be void (strong removal),
+        so storing more only serves a flood. Kept: an ending (it may be one of a mutual
+        pair, which every replica needs), an event another event we hold or await names
+        as a parent, and the first few, which members who had not yet seen the ending
+        may have built on (refusing those would stall their events until the next sync)."""
+        final = self._projection.final_state(council)
+        if author not in final.ends or final.is_active(author) or kind in membership.ENDINGS:
+            return
+        if self.store.one("SELECT 1 FROM pending_parents WHERE parent=? LIMIT 1", (inner_id,)):
+            return
+        void = self.store.one(
+            "SELECT count(*) FROM events WHERE council=? AND author=? AND valid=0",
+            (council, author),
+        )
+        if void + sum(1 for row in self._writes.events if row[3] == author) >= VOID_QUOTA:
+            raise NotAMember("the author's membership has ended; their new events are refused")
+
+    def _grants(self, council: bytes, grant_id: bytes, body: Any, report: Report) -> None:
+        """Learn an epoch granted to us, if the grant counts and the epoch exists in the
+        council's state (a void event's keys are never used to write)."""
         if not isinstance(body, kinds.EpochGrant):
+            return
+        final = self._projection.final_state(council)
+        if body.epoch not in final.epochs or not any(e == grant_id for e, _ in final.applied):
             return
         me = self.store.rows(
             "SELECT sign_pk, kx_pk, kx_sk FROM identities WHERE council=?", (council,)

@@ -447,6 +447,7 @@ class Resolver:
         return found
 
     def _concurrent(self, x: bytes, y: bytes) -> bool:
+        """Neither is in the other's causal past (an event is concurrent with itself)."""
         return x not in self.events[y].ancestors and y not in self.events[x].ancestors
 
     def _strong_removal(
@@ -466,7 +467,7 @@ class Resolver:
             by_author.setdefault(self.events[x].author, []).append(x)
         # y -> x: y ends x's author, and neither knew of the other.
         succ = {
-            y: [x for x in by_author.get(target, ()) if self._concurrent(x, y)]
+            y: [x for x in by_author.get(target, ()) if x != y and self._concurrent(x, y)]
             for y, target in endings.items()
         }
         mutual = frozenset(x for x in endings if _reaches(succ, x, x))
@@ -483,7 +484,7 @@ class Resolver:
             for e in order
             if e not in mutual
             for x in ends.get(self.events[e].author, ())
-            if self._concurrent(e, x)
+            if e != x and self._concurrent(e, x)
         }
         return void, mutual, ends
 
