@@ -6,7 +6,10 @@ shuffled and duplicated deliveries across partitions. Afterwards:
 - replicas that hold the same envelopes have byte-identical projected state;
 - a replica fed the union of everything in a random order, in random chunks, with
   duplicates, ends with exactly the founder's state;
-- delivering everything a second time changes nothing.
+- delivering everything a second time changes nothing;
+- with a malicious member among them (a modified client forging rotations, removals,
+  vouches, grants, departures and posts on any parents it holds), the same holds, and
+  no removed member's device ever holds a key of an epoch made after its removal.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from attacks.adversary import Adversary
 from conftest import admit, check_convergence, freeze_observer, make_node, partial_sync
 from shora.errors import LocalError
-from shora.kernel import kinds
+from shora.kernel import crypto, keys, kinds
 from shora.node import Node
 
 PERSONS = 5  # 0 founds; 1 and 2 join at once; 3 and 4 may be admitted later
@@ -33,6 +37,14 @@ op = st.one_of(
     st.tuples(st.just("leave"), st.integers(1, PERSONS - 1), st.just(0)),
     st.tuples(st.just("sync"), person, person),
 )
+forgery = st.tuples(
+    st.just("forge"),
+    person,
+    st.tuples(
+        st.sampled_from(["rotate", "rotate-claim", "remove", "vouch", "grant", "leave", "post"]),
+        st.integers(0, 2**32 - 1),
+    ),
+)
 
 
 @settings(
@@ -40,9 +52,11 @@ op = st.one_of(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-@given(ops=st.lists(op, min_size=1, max_size=30), seed=st.integers(0, 2**32 - 1))
+@given(
+    ops=st.lists(st.one_of(op, forgery), min_size=1, max_size=30), seed=st.integers(0, 2**32 - 1)
+)
 def test_state_is_a_function_of_the_event_set(
-    tmp_path_factory: pytest.TempPathFactory, ops: list[tuple[str, int, int]], seed: int
+    tmp_path_factory: pytest.TempPathFactory, ops: list[tuple[str, int, object]], seed: int
 ) -> None:
     root = tmp_path_factory.mktemp("conv")
     rnd = random.Random(seed)
@@ -70,12 +84,82 @@ def test_state_is_a_function_of_the_event_set(
             elif kind == "leave":
                 node.leave(council)
             elif kind == "sync":
-                partial_sync(node, people[j], rnd)
+                partial_sync(node, people[j], rnd)  # type: ignore[index]
+            elif kind == "forge":
+                _forge(people, i, council, j)  # type: ignore[arg-type]
         except LocalError:
             pass  # not allowed from this node's point of view: nothing was written
     check_convergence(people, council, observer, rnd)
+    _no_removed_member_holds_a_later_key(people, council)
     for p in people:
         p.close()
+
+
+def _forge(people: list[Node], i: int, council: bytes, what: tuple[str, int]) -> None:
+    """Person i's modified client signs one event on parents of its choosing (any it
+    holds) with any epoch it holds, and hands it to itself and to someone else."""
+    kind, seed = what
+    rnd = random.Random(seed)
+    node = people[i]
+    evil = Adversary(node, council)
+    held = [
+        bytes(r[0]) for r in node.store.rows("SELECT id FROM events WHERE council=?", (council,))
+    ]
+    parents = rnd.sample(held, k=min(len(held), rnd.randint(1, 3)))
+    members = [
+        bytes(r[0]) for r in node.store.rows("SELECT key FROM members WHERE council=?", (council,))
+    ]
+    epochs = evil.epochs()
+    final = node.ingestor.projection.final_state(council)
+    body: object
+    if kind == "rotate":
+        body = kinds.Rotate(crypto.random_bytes(32))
+    elif kind == "rotate-claim":  # name an epoch someone else made, to block it
+        body = kinds.Rotate(rnd.choice(sorted(final.epochs)))
+    elif kind == "remove":
+        body = kinds.Remove(rnd.choice(members), keys.Epoch.generate(council).write_pk)
+    elif kind == "vouch":
+        body = kinds.Vouch("remove", rnd.choice(members))
+    elif kind == "grant":  # to itself: a member can always leak keys out of band
+        epoch = rnd.choice(epochs)
+        box = keys.seal_grant(final.members[evil.key].kx, epoch)
+        body = kinds.EpochGrant(epoch.write_pk, [kinds.Grant(evil.key, box)])
+    elif kind == "leave":
+        body = kinds.Leave("")
+    else:
+        body = kinds.Message(f"forged {seed}")
+    event_kind = {
+        "rotate": "epoch.rotate",
+        "rotate-claim": "epoch.rotate",
+        "remove": "member.remove",
+        "vouch": "member.vouch",
+        "grant": "epoch.grant",
+        "leave": "member.leave",
+        "post": "post.message",
+    }[kind]
+    forged = evil.forge(
+        event_kind,
+        body,  # type: ignore[arg-type]
+        parents=parents,
+        time_ms=evil.time_of(parents) + rnd.randint(0, 60_000),
+        epoch=rnd.choice(epochs),
+    )
+    node.import_envelopes([forged.raw])
+    people[rnd.randrange(len(people))].import_envelopes([forged.raw])
+
+
+def _no_removed_member_holds_a_later_key(people: list[Node], council: bytes) -> None:
+    """No one whose membership ended holds an epoch whose creation saw that ending."""
+    final = people[0].ingestor.projection.final_state(council)
+    resolver = people[0].ingestor.projection.resolver(council)
+    for p in people:
+        me = _key(p, council)
+        member = final.members.get(me)
+        if member is None or member.ended_by is None or final.is_active(me):
+            continue
+        for write_key, created_by in final.epochs.items():
+            if member.ended_by in resolver.events[created_by].ancestors:
+                assert p.ingestor.epoch(write_key) is None
 
 
 def _key(node: Node, council: bytes) -> bytes:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from attacks.adversary import Adversary
 from conftest import FAST_KDF, admit, make_node, send
 from shora.errors import NotAllowed, NotAMember, NotFound
 from shora.kernel import kinds, tokens
@@ -54,7 +55,11 @@ def test_removed_member_cannot_read_anything_after_removal(nodes: list[Node]) ->
     # Their own node refuses to write; a modified client's events are refused by the rest.
     with pytest.raises(NotAllowed):
         c.post(council, "fake order: strike cancelled")
-    forged, _ = c.compose(council, "post.message", kinds.Message("fake order: strike cancelled"))
+    forged = (
+        Adversary(c, council)
+        .forge("post.message", kinds.Message("fake order: strike cancelled"))
+        .raw
+    )
     with pytest.raises(NotAMember):
         a.ingestor.ingest_one(forged)
     report = a.import_envelopes([forged])

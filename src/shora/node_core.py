@@ -134,11 +134,13 @@ class NodeCore:
         held = {e.write_pk: e for e in self.ingestor.epochs_of(council)}
         if final.current_epoch in held:
             return held[final.current_epoch]
-        usable = [w for w in final.epochs if w in held]
-        if not usable:
+        if not any(w in held for w in final.epochs):
             raise NotAllowed("this profile holds no key of this council yet")
-        resolver = self.ingestor.projection.resolver(council)
-        return held[max(usable, key=lambda w: resolver.events[final.epochs[w]].clock)]
+        # Writing under an older epoch would let whoever was removed since read it.
+        raise NotAllowed(
+            "this profile does not hold the council's newest key yet: "
+            "sync with another member, then try again"
+        )
 
     def _append(
         self, council: bytes, kind: str, body: msgspec.Struct, epoch: keys.Epoch | None = None
@@ -158,14 +160,25 @@ class NodeCore:
         me = self._identity(council)
         epoch = epoch or self._writing_epoch(council)
         heads = self.store.rows(
-            "SELECT h.id, e.clock FROM heads h JOIN events e ON e.id = h.id WHERE h.council=? "
-            "ORDER BY e.clock DESC, h.id LIMIT ?",
+            "SELECT h.id, e.clock, e.time FROM heads h JOIN events e ON e.id = h.id "
+            "WHERE h.council=? ORDER BY e.clock DESC, h.id LIMIT ?",
             (council, MAX_PARENTS_WRITTEN),
         )
         parents = sorted(h[0] for h in heads)
         clock = 1 + max((h[1] for h in heads), default=0)
+        # Never before a parent's claimed time (a parent may come from a clock a little
+        # ahead of ours, within the council's skew): receivers refuse that.
+        not_before = max((h[2] for h in heads), default=0)
         return self._seal_event(
-            council, epoch, me.sign_pk, me.sign_sk, parents, clock, kind, encode_body(body)
+            council,
+            epoch,
+            me.sign_pk,
+            me.sign_sk,
+            parents,
+            clock,
+            kind,
+            encode_body(body),
+            not_before,
         )
 
     def _seal_event(
@@ -178,6 +191,7 @@ class NodeCore:
         clock: int,
         kind: str,
         raw_body: bytes,
+        not_before: int = 0,
     ) -> tuple[bytes, bytes]:
         """Sign an inner event, encrypt it under the epoch, wrap it in an envelope;
         return (envelope, inner id)."""
@@ -188,7 +202,7 @@ class NodeCore:
             author,
             parents,
             clock,
-            int(self.now() * 1000),
+            max(int(self.now() * 1000), not_before),
             kind,
             raw_body,
         )

@@ -211,6 +211,8 @@ class MembershipActions(NodeCore):
         active = set(final.active_members())
         known = self.ingestor.projection.known_holders(council)
         done = None
+        if final.current_epoch not in {e.write_pk for e in self.ingestor.epochs_of(council)}:
+            return None  # we wait for the newest key ourselves; the others heal
         if known.get(final.current_epoch, set()) - active:
             old = self._writing_epoch(council)
             new = keys.Epoch.generate(council)
@@ -223,6 +225,7 @@ class MembershipActions(NodeCore):
         by_creation = self.ingestor.projection.epochs_by_creation(
             council, self.ingestor.epochs_of(council)
         )
+        needy: set[bytes] = set()
         for epoch in by_creation:
             missing = active - known.get(epoch.write_pk, set())
             # Each grant travels under the newest epoch its recipients can already read
@@ -240,5 +243,11 @@ class MembershipActions(NodeCore):
                 carrier_epoch = self.ingestor.epoch(carrier)
                 assert carrier_epoch is not None
                 self._grant(council, epoch, carrier_epoch, members)
+                needy.update(members)
                 done = done or "granted"
+        # The grants are in the history, which a member who lacks an epoch may be unable
+        # to read up to them (a newcomer admitted while someone was removed): the ring
+        # goes to them outside the history too, as a welcome does (docs/protocol.md §6.3).
+        for member in sorted(needy):
+            self._welcome(council, final.members[member].kx, keys.return_id(member))
         return done

@@ -506,7 +506,7 @@ class Ingestor:
             )
             resolver.add(sev)
             self._projection.refresh(council)
-            self._grants(council, opened.inner_id, opened.body, report)
+            self._grants(council, opened.body, report)
 
     def _refuse_if_ended(self, council: bytes, author: bytes, kind: str, inner_id: bytes) -> None:
         """Refuse a new event by someone whose membership an effective ending we hold has
@@ -527,13 +527,11 @@ class Ingestor:
         if void + sum(1 for row in self._writes.events if row[3] == author) >= VOID_QUOTA:
             raise NotAMember("the author's membership has ended; their new events are refused")
 
-    def _grants(self, council: bytes, grant_id: bytes, body: Any, report: Report) -> None:
-        """Learn an epoch granted to us, if the grant counts and the epoch exists in the
-        council's state (a void event's keys are never used to write)."""
+    def _grants(self, council: bytes, body: Any, report: Report) -> None:
+        """Learn an epoch granted to us. Whether the grant counts may change as events
+        arrive, so every box for us is opened; a node writes only under the epoch the
+        council's state names (`NodeCore._writing_epoch`), never a void one's."""
         if not isinstance(body, kinds.EpochGrant):
-            return
-        final = self._projection.final_state(council)
-        if body.epoch not in final.epochs or not any(e == grant_id for e, _ in final.applied):
             return
         me = self.store.rows(
             "SELECT sign_pk, kx_pk, kx_sk FROM identities WHERE council=?", (council,)
