@@ -6,6 +6,7 @@ the same ingest pipeline as events from elsewhere, and reads the projection.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
@@ -272,8 +273,9 @@ class Node(MembershipActions):
         return list(difference(NodeEnvelopes(self), read_summary(summary)))
 
     def import_envelopes(self, raws: Iterable[bytes], heal: bool = True) -> Report:
-        """Ingest envelopes from anywhere; then, unless told not to, heal key epochs."""
-        report = self.ingestor.ingest(raws)
+        """Ingest envelopes from anywhere (and those held as dated ahead whose time has
+        come); then, unless told not to, heal key epochs."""
+        report = self.ingestor.ingest(itertools.chain(self.ingestor.take_due(), raws))
         self.settle(report, heal)
         return report
 

@@ -1,0 +1,117 @@
+"""A member whose clock runs fast (or who lies about it) cannot end anything early.
+
+The honest nodes hold an event dated further ahead of their own clock than the council's
+skew allows and apply it when their clock gets there; an event may not claim a time
+before its parents'. Real profiles on a shared test clock; the liar's node runs 73 hours
+ahead, or a modified client writes whatever time it likes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from attacks.adversary import Adversary
+from conftest import Clock, admit, everyone, make_node, send
+from shora.domain import decisions as dec
+from shora.domain import decisions_kinds as dk
+from shora.domain import governance as gov
+from shora.errors import BadClock
+from shora.kernel import kinds
+from shora.node import Node
+
+HOUR = 3600
+
+
+def _four(tmp_path: Path) -> tuple[list[Node], bytes, Clock]:
+    """a (the founding coordinator), b, c and m, m's node 73 hours ahead."""
+    clock = Clock()
+    nodes = [make_node(tmp_path, n) for n in "abcm"]
+    a, b, c, m = nodes
+    for node in (a, b, c):
+        node.now = clock
+    m.now = lambda: clock.t + 73 * HOUR
+    council = a.create_council("Block 4", "", "Azadeh")
+    for node, name in ((b, "Bahram"), (c, "Cyrus")):
+        admit(a, node, council, name)
+    m.now = clock  # joined with an honest clock; it goes wrong afterwards
+    admit(a, m, council, "Mina")
+    m.now = lambda: clock.t + 73 * HOUR
+    everyone(nodes)
+    return nodes, council, clock
+
+
+def test_a_fast_clock_cannot_lapse_an_emergency_removal_early(tmp_path: Path) -> None:
+    (a, b, c, m), council, clock = _four(tmp_path)
+    cyrus = c._identity(council).sign_pk
+    a.remove(council, cyrus, "reported to the police", emergency=True)
+    send(a, b)
+    clock.t += 60
+    send(a, m)  # m's node records the lapse at once: by its clock, 72 hours have passed
+    assert gov.emergencies(m, council)[0].status == "lapsed"
+    send(m, a)
+    report = b.import_envelopes(m.envelopes())
+    assert report.early >= 1  # the lapse, and the grants m wrote after it
+    for node in (a, b):
+        assert not node.ingestor.projection.final_state(council).is_active(cyrus)
+        assert gov.emergencies(node, council)[0].status == "pending"
+    clock.t += 73 * HOUR  # the lapse's time has come: the honest nodes apply it now
+    for node in (a, b):
+        node.import_envelopes([], heal=False)
+        assert node.store.one("SELECT count(*) FROM early") == 0
+        assert gov.emergencies(node, council)[0].status == "lapsed"
+        assert node.ingestor.projection.final_state(council).is_active(cyrus)
+
+
+def test_a_fast_clock_cannot_close_a_vote_early(tmp_path: Path) -> None:
+    (a, b, c, m), council, clock = _four(tmp_path)
+    body = dk.Propose(
+        title="Strike on Monday?", text="", method="yes_no", deadline=int(clock.t) + 72 * HOUR
+    )
+    pid = dec.propose(a, council, body)
+    everyone([a, b, c, m])
+    dec.vote(a, council, pid, dk.YesNoBallot("no"))
+    clock.t += 60
+    dec.close(m, council, pid)  # m's node believes the deadline is past
+    for node in (a, b):
+        node.import_envelopes(m.envelopes())
+        assert not dec.proposal(node, council, pid).final
+    everyone([a, b])
+    dec.vote(b, council, pid, dk.YesNoBallot("yes"))  # the vote goes on
+    send(b, a)
+    clock.t += 73 * HOUR  # now m's close is due: it closes what its causal past saw
+    a.import_envelopes([], heal=False)
+    assert a.store.one("SELECT count(*) FROM early") == 0
+    assert dec.proposal(a, council, pid).final
+
+
+def test_an_event_cannot_claim_a_time_before_its_parents(tmp_path: Path) -> None:
+    (a, b, _c, m), council, _clock = _four(tmp_path)
+    liar = Adversary(m, council)
+    parents = liar.heads()
+    backdated = liar.forge(
+        "post.message",
+        kinds.Message("dated before what it answers"),
+        parents=parents,
+        time_ms=liar.time_of(parents) - 1,
+    )
+    with pytest.raises(BadClock):
+        a.ingestor.ingest_one(backdated.raw)
+    assert b.import_envelopes([backdated.raw]).refused == {"BadClock": 1}
+
+
+def test_an_event_from_the_far_future_waits_and_nothing_builds_on_it(tmp_path: Path) -> None:
+    """Held, it is no head: honest events written meanwhile do not wait for it."""
+    (a, b, _c, m), council, clock = _four(tmp_path)
+    liar = Adversary(m, council)
+    ahead = liar.forge(
+        "post.message", kinds.Message("from next year"), time_ms=int((clock.t + 365 * 86400) * 1000)
+    )
+    assert a.import_envelopes([ahead.raw]).early == 1
+    a.post(council, "today")
+    send(a, b)
+    texts = [p["text"] for p in b.posts(council)]
+    assert "today" in texts and "from next year" not in texts
+    assert a.import_envelopes([ahead.raw]).accepted == 0  # held once, not stored twice
+    assert a.store.one("SELECT count(*) FROM early") == 1
