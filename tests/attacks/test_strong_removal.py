@@ -11,7 +11,7 @@ from pathlib import Path
 
 from attacks.adversary import Adversary, Forged
 from conftest import Clock, admit, everyone, make_node, send
-from shora.kernel import crypto, kinds
+from shora.kernel import crypto, kinds, tokens
 from shora.node import Node
 
 
@@ -149,3 +149,221 @@ def test_a_removed_coordinator_cannot_remove_her_remover_first(tmp_path: Path) -
     assert b.ingestor.projection.final_state(council).is_active(bijan)
     _assert_cut_off([a, b], m, council, "the strike fund is safe")
     assert "meeting moved to the garage" in _texts(b, council)
+
+
+def _members(tmp_path: Path, names: str, rules: kinds.Rules) -> tuple[list[Node], bytes]:
+    nodes = [make_node(tmp_path, n) for n in names]
+    council = nodes[0].create_council("Depot council", "", names[0], rules)
+    for node, name in zip(nodes[1:], names[1:], strict=True):
+        admit(nodes[0], node, council, name)
+    everyone(nodes)
+    return nodes, council
+
+
+def _key(node: Node, council: bytes) -> bytes:
+    return node._identity(council).sign_pk
+
+
+def _active(node: Node, council: bytes) -> set[str]:
+    final = node.ingestor.projection.final_state(council)
+    return {m.name for m in final.members.values() if m.ended_by is None}
+
+
+def test_a_chain_of_concurrent_removals_resolves_from_the_causal_order_alone(
+    tmp_path: Path,
+) -> None:
+    """a removes b while b removes c while c removes d, none seeing the others: a's stands,
+    so b's is void, so c stays and c's removal of d stands — whatever the ids or clocks."""
+    (a, b, c, d), council = _members(tmp_path, "abcd", kinds.Rules(removal="member"))
+    a.remove(council, _key(b, council))
+    b.remove(council, _key(c, council))
+    c.remove(council, _key(d, council))
+    everyone([a, b, c, d])
+    everyone([a, b, c, d])
+    for node in (a, c):
+        assert _active(node, council) == {"a", "c"}
+    assert a.state_digest(council) == c.state_digest(council)
+
+
+def test_a_cycle_of_concurrent_removals_removes_everyone_in_it(tmp_path: Path) -> None:
+    (a, b, c, d), council = _members(tmp_path, "abcd", kinds.Rules(removal="member"))
+    a.remove(council, _key(b, council))
+    b.remove(council, _key(c, council))
+    c.remove(council, _key(a, council))
+    for node in (a, b, c):
+        send(node, d)
+    assert _active(d, council) == {"d"}
+    final = d.ingestor.projection.final_state(council)
+    # No removal in the cycle started an epoch (each author is removed and knows its
+    # keys); d's node rotated at once, and only d holds the new epoch.
+    assert final.current_epoch is not None
+    assert final.epochs[final.current_epoch] not in final.mutual
+    for node in (a, b, c):
+        send(d, node)
+        assert node.ingestor.epoch(final.current_epoch) is None
+
+
+def test_a_newcomer_admitted_during_a_removal_gets_the_new_epoch_in_one_round(
+    tmp_path: Path,
+) -> None:
+    """Admitted concurrently with a removal, the newcomer's welcome carries only the old
+    epoch; the new one reaches her outside the history within one round of exchanges,
+    and the removed member reads nothing she writes."""
+    (a, b, m), council = _members(tmp_path, "abm", kinds.Rules(removal="member"))
+    n = make_node(tmp_path, "n")
+    admit(a, n, council, "n")  # a has not seen the removal yet
+    b.remove(council, _key(m, council), "informer")
+    everyone([a, b, m, n])  # one round
+    final = n.ingestor.projection.final_state(council)
+    assert final.current_epoch is not None
+    assert n.ingestor.epoch(final.current_epoch) is not None
+    n.post(council, "the clinic has insulin")
+    everyone([a, b, m, n])
+    for node in (a, b):
+        assert "the clinic has insulin" in _texts(node, council)
+    assert "the clinic has insulin" not in _texts(m, council)
+    assert m.ingestor.epoch(final.current_epoch) is None
+
+
+def test_a_newcomer_admitted_while_someone_leaves_gets_the_rotated_epoch(tmp_path: Path) -> None:
+    (a, b, m), council = _members(tmp_path, "abm", kinds.Rules(removal="member"))
+    n = make_node(tmp_path, "n")
+    admit(a, n, council, "n")
+    m.leave(council, "moving away")
+    send(m, b)  # b's node rotates the keys at once; it has not seen the newcomer
+    everyone([a, b, n])
+    everyone([a, b, n])
+    final = n.ingestor.projection.final_state(council)
+    assert n.ingestor.epoch(bytes(final.current_epoch or b"")) is not None
+    n.post(council, "meeting at six")
+    everyone([a, b, n])
+    send(a, m)
+    assert "meeting at six" in _texts(a, council)
+    assert "meeting at six" not in _texts(m, council)
+
+
+def test_a_removed_members_flood_is_refused_past_a_small_quota(tmp_path: Path) -> None:
+    from shora.kernel.ingest import VOID_QUOTA
+
+    (a, _b, m), council = _members(tmp_path, "abm", kinds.Rules(removal="member"))
+    informer = Adversary(m, council)
+    before = informer.heads()
+    a.remove(council, informer.key)
+    flood = [
+        informer.forge("post.message", kinds.Message(f"noise {i}"), parents=before).raw
+        for i in range(VOID_QUOTA + 200)
+    ]
+    report = a.import_envelopes(flood)
+    assert report.accepted == VOID_QUOTA
+    assert report.refused == {"NotAMember": 200}
+    stored = a.store.one(
+        "SELECT count(*) FROM events WHERE council=? AND author=?", (council, informer.key)
+    )
+    assert stored <= VOID_QUOTA + 10  # what she wrote as a member, and the quota
+    assert all("noise" not in t for t in _texts(a, council))
+
+
+def test_a_vouch_written_after_removal_counts_for_nothing(tmp_path: Path) -> None:
+    """Removed, m backdates a vouch for admitting her accomplice; an honest member who has
+    not seen the removal adds the second vouch the rules ask and admits. The vouch is
+    void, so the admission lacks support and does not stand anywhere."""
+    (a, b), council = _members(tmp_path, "ab", kinds.Rules(admission="vouches"))
+    m = make_node(tmp_path, "m")
+    m_request = m.join(a.invite(council), "m")
+    assert not a.admit(m_request).admitted  # two members: two vouches
+    send(a, b)
+    assert b.admit(m_request).admitted
+    everyone([a, b, m])
+    accomplice = make_node(tmp_path, "k")
+    invitation = b.invite(council)
+    everyone([a, b, m])
+    request = accomplice.join(invitation, "k")
+    _, request_id = tokens.open_join_request(request)
+    informer = Adversary(m, council)
+    before = informer.heads()
+    assert not a.remove(council, informer.key, "informer").admitted  # a vouch
+    send(a, b)
+    assert b.remove(council, informer.key, "informer").admitted
+    vouch = informer.forge(
+        "member.vouch", kinds.Vouch("admit", request_id, request), parents=before
+    )
+    a.import_envelopes([vouch.raw])
+    assert a.admit(request).admitted  # a counts m's vouch: a has not seen the removal
+    everyone([a, b])
+    everyone([a, b])
+    for node in (a, b):
+        assert "k" not in _active(node, council)
+    assert a.state_digest(council) == b.state_digest(council)
+
+
+def test_a_forked_author_chain_is_void_beyond_the_removal(tmp_path: Path) -> None:
+    """m writes two branches: one the council sees before removing her, one she keeps and
+    reveals afterwards. Only what the removal's author had seen counts."""
+    (a, b, m), council = _members(tmp_path, "abm", kinds.Rules(removal="member"))
+    informer = Adversary(m, council)
+    base = informer.heads()
+    seen = informer.forge("post.message", kinds.Message("seen branch"), parents=base)
+    hidden = informer.forge("post.message", kinds.Message("hidden branch"), parents=base)
+    later = informer.forge("post.message", kinds.Message("hidden, later"), parents=[hidden.id])
+    a.import_envelopes([seen.raw])
+    a.remove(council, informer.key)
+    for node in (a, b):
+        node.import_envelopes([hidden.raw, later.raw])
+    everyone([a, b])
+    for node in (a, b):
+        texts = _texts(node, council)
+        assert "seen branch" in texts
+        assert "hidden branch" not in texts and "hidden, later" not in texts
+
+
+def test_a_replayed_or_rewrapped_grant_gives_nothing(tmp_path: Path) -> None:
+    """m replays an honest grant of the new epoch, and re-wraps its boxes in a grant of
+    her own dated before her removal: the honest state does not change, and she holds
+    no key of the new epoch (the boxes are sealed to the others)."""
+    (a, b, m), council = _members(tmp_path, "abm", kinds.Rules(removal="member"))
+    informer = Adversary(m, council)
+    before = informer.heads()
+    a.remove(council, informer.key)
+    everyone([a, b])
+    send(a, m)
+    resolver = a.ingestor.projection.resolver(council)
+    grant = next(e for e in resolver.events.values() if e.kind == "epoch.grant")
+    replayed = bytes(
+        a.store.one(
+            "SELECT n.raw FROM envelopes n JOIN events e ON e.envelope = n.id WHERE e.id=?",
+            (grant.id,),
+        )
+    )
+    rewrapped = informer.forge("epoch.grant", grant.body, parents=before)
+    for node in (a, b):
+        digest = node.state_digest(council)
+        report = node.import_envelopes([replayed, rewrapped.raw])
+        assert report.duplicate == 1
+        assert node.state_digest(council) == digest
+    m.import_envelopes([replayed, rewrapped.raw])
+    assert m.ingestor.epoch(grant.body.epoch) is None
+    _assert_cut_off([a, b], m, council, "new shift rota")
+
+
+def test_a_member_removed_then_readmitted_keeps_the_old_identitys_acts_void(
+    tmp_path: Path,
+) -> None:
+    """The old identity's acts concurrent with its removal stay void; the person comes
+    back only as a new identity through a new admission, which stands."""
+    (a, b, m), council = _members(tmp_path, "abm", kinds.Rules(removal="member"))
+    informer = Adversary(m, council)
+    before = informer.heads()
+    a.remove(council, informer.key)
+    everyone([a, b])
+    m2 = make_node(tmp_path, "m2")
+    admit(b, m2, council, "m again")
+    late = informer.forge("post.message", kinds.Message("old identity"), parents=before)
+    for node in (a, b):
+        node.import_envelopes([late.raw])
+    everyone([a, b, m2])
+    m2.post(council, "new identity")
+    everyone([a, b, m2])
+    for node in (a, b):
+        texts = _texts(node, council)
+        assert "new identity" in texts and "old identity" not in texts
+        assert not node.ingestor.projection.final_state(council).is_active(informer.key)

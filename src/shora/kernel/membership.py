@@ -200,8 +200,27 @@ def threshold(mode: str, vouches: int, causal: CouncilState, removal: bool = Fal
     return max(1, eligible // 2 + 1)  # "vote": a majority of the members who may vote
 
 
-def _supporters(causal: CouncilState, action: str, subject: bytes, author: bytes) -> int:
-    return len(causal.vouches.get((action, subject), frozenset()) | {author})
+def _supporters(
+    s: CouncilState,
+    ev: StateEvent,
+    c: CouncilState,
+    action: str,
+    subject: bytes,
+    r: Resolver | None,
+) -> int:
+    """The distinct members backing an action: its author and every vouch for it in its
+    causal past, less the vouches strong removal voided (written by someone removed
+    concurrently: support that rests only on them does not stand)."""
+    backers = c.vouches.get((action, subject), frozenset()) | {ev.author}
+    if r is None or not any(b in s.ends for b in backers - {ev.author}):
+        return len(backers)
+    counted = {ev.author}
+    for e in ev.ancestors:
+        v = r.events[e]
+        if v.kind == "member.vouch" and e not in s.void:
+            if (v.body.action, bytes(v.body.subject)) == (action, subject):
+                counted.add(v.author)
+    return len(counted & backers)
 
 
 # A state kind a domain adds (governance: elections, recalls, rule changes). The
@@ -219,6 +238,10 @@ ENDINGS: dict[str, Callable[[StateEvent], bytes]] = {
 # mandate): called with (s, ev, c, the join request); records what it needs in s.
 AdmissionHook = Callable[["CouncilState", StateEvent, "CouncilState", JoinRequestSeen], bool]
 ADMISSION_HOOKS: list[AdmissionHook] = []
+# What else an emergency removal needs (governance: limits on pending ones), called
+# with (s, ev, c, the removal's body).
+EmergencyHook = Callable[["CouncilState", StateEvent, "CouncilState", kinds.Remove], bool]
+EMERGENCY_HOOKS: list[EmergencyHook] = []
 
 
 def register_state_kind(
@@ -287,11 +310,11 @@ def apply(
         key = (body.action, body.subject)
         s.vouches[key] = s.vouches.get(key, frozenset()) | {ev.author}
     elif isinstance(body, kinds.Admit):
-        if not _admit(s, ev, c):
+        if not _admit(s, ev, c, resolver):
             return None
     elif isinstance(body, kinds.Remove | kinds.Leave):
         target = body.member if isinstance(body, kinds.Remove) else ev.author
-        if isinstance(body, kinds.Remove) and not _may_remove(s, ev, c, body):
+        if isinstance(body, kinds.Remove) and not _may_remove(s, ev, c, body, resolver):
             return None
         how = "removed" if isinstance(body, kinds.Remove) else "left"
         voided = end_membership(s, ev, target, how)
@@ -345,7 +368,7 @@ def new_epoch(s: CouncilState, ev: StateEvent, write_key: bytes) -> bool:
     return True
 
 
-def _admit(s: CouncilState, ev: StateEvent, c: CouncilState) -> bool:
+def _admit(s: CouncilState, ev: StateEvent, c: CouncilState, r: Resolver | None) -> bool:
     seen = ev.request
     if seen is None:
         return False
@@ -360,7 +383,7 @@ def _admit(s: CouncilState, ev: StateEvent, c: CouncilState) -> bool:
     except RemoteError:
         return False
     needed = threshold(c.rules.admission, c.rules.admission_vouches, c)
-    if _supporters(c, "admit", seen.request_id, ev.author) < needed:
+    if _supporters(s, ev, c, "admit", seen.request_id, r) < needed:
         return False
     if c.rules.federation and not all(hook(s, ev, c, seen) for hook in ADMISSION_HOOKS):
         return False
@@ -371,14 +394,18 @@ def _admit(s: CouncilState, ev: StateEvent, c: CouncilState) -> bool:
     return True
 
 
-def _may_remove(s: CouncilState, ev: StateEvent, c: CouncilState, body: kinds.Remove) -> bool:
+def _may_remove(
+    s: CouncilState, ev: StateEvent, c: CouncilState, body: kinds.Remove, r: Resolver | None
+) -> bool:
     if body.member == ev.author or not (s.is_active(body.member) and c.is_active(body.member)):
         return False
     if body.emergency:
         roles = set(c.roles_of(ev.author, ev.time))
-        return bool(roles & set(c.rules.emergency_removal_roles))
+        if not roles & set(c.rules.emergency_removal_roles):
+            return False
+        return all(hook(s, ev, c, body) for hook in EMERGENCY_HOOKS)
     needed = threshold(c.rules.removal, c.rules.removal_vouches, c, removal=True)
-    return _supporters(c, "remove", body.member, ev.author) >= needed
+    return _supporters(s, ev, c, "remove", body.member, r) >= needed
 
 
 def _new_epoch(s: CouncilState, ev: StateEvent, write_key: bytes) -> None:
