@@ -341,9 +341,9 @@ def test_outcome_minutes_and_tasks(council3: tuple[list[Node], bytes, Clock]) ->
 def test_proposals_open_first_and_paginated(council3: tuple[list[Node], bytes, Clock]) -> None:
     nodes, council, clock = council3
     a = nodes[0]
-    early = dec.propose(a, council, proposal("yes_no", deadline=T0 + 10))
+    early = dec.propose(a, council, proposal("yes_no", deadline=T0 + 3600))
     later = [dec.propose(a, council, proposal("yes_no")) for _ in range(3)]
-    clock.t = T0 + 11
+    clock.t = T0 + 3601
     dec.close(a, council, early)
     listed = [p.id for p in dec.proposals(a, council)]
     assert listed == [*reversed(later), early]

@@ -17,7 +17,8 @@ def pair(tmp_path: Path) -> tuple[Profile, Profile]:
     a, b = Profile(tmp_path, "nasrin"), Profile(tmp_path, "bahram")
     for p in (a, b):
         assert p.run("init").returncode == 0
-    a.ok("council", "create", COUNCIL, "--as", "Nasrin")
+    # Votes of a few seconds, so that the tests can wait for their deadlines.
+    a.ok("council", "create", COUNCIL, "--as", "Nasrin", "--min-vote-hours", "0")
     bring_in(a, b, "Bahram")
     return a, b
 

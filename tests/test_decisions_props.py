@@ -25,7 +25,7 @@ from shora.domain.decisions_reduce import EventView, reduce_proposal
 from shora.node import Node
 
 T0 = 1_800_000_000
-DEADLINE = T0 + 1000
+DEADLINE = T0 + 3600 + 1000  # past the least voting period the default rules set
 GRACE = 500
 
 ops = st.lists(

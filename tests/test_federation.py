@@ -146,7 +146,7 @@ def recall_delegate(nodes: list[Node], base: bytes, clock: Clock) -> None:
     send(b, c)
     assert gov.petition(c, base, "delegate", a_base) == 0
     everyone(nodes)
-    recall = gov.recall(c, base, "delegate", a_base, hours=1)
+    recall = gov.recall(c, base, "delegate", a_base, hours=24)
     everyone(nodes)
     for node in (b, c):
         dec.vote(node, base, recall, YES)

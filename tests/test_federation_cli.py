@@ -14,7 +14,8 @@ def test_mandate_and_admission(tmp_path: Path) -> None:
     a, x = Profile(tmp_path, "nasrin"), Profile(tmp_path, "xena")
     for p in (a, x):
         assert p.run("init").returncode == 0
-    a.ok("council", "create", COUNCIL, "--as", "Nasrin")
+    # An election of a few seconds, so that the test can wait for its deadline.
+    a.ok("council", "create", COUNCIL, "--as", "Nasrin", "--min-vote-hours", "0")
     made = x.json("federation", "create", "District 2", "--as", "Xena")
     invitation = x.json("invite", "District 2")["text"]
     joined = a.json("federation", "join", invitation, "--as", "Nasrin of block 4")

@@ -13,7 +13,10 @@ def test_rules_roles_elections_and_recall(pair: tuple[Profile, Profile]) -> None
     assert "not a rule" in a.fails("rules", COUNCIL, "--set", "dictator=me")
     assert "not valid" in a.fails("rules", COUNCIL, "--set", "term_days=0")
     assert "NAME=VALUE" in a.fails("rules", COUNCIL, "--set", "quorum")
-    out = a.ok("rules", COUNCIL, "--set", "term_limit=۲", "--hours", "1")
+    # A rule change stays open at least the rules' 24 hours; the refusal says so.
+    refused = a.fails("rules", COUNCIL, "--set", "term_limit=۲", "--hours", "1")
+    assert "at least 24 hours" in refused
+    out = a.ok("rules", COUNCIL, "--set", "term_limit=۲", "--hours", "24")
     assert "Proposed" in out
     proposals = a.json("result", COUNCIL)
     assert proposals[0]["action"]["type"] == "rule_change"
@@ -33,7 +36,7 @@ def test_rules_roles_elections_and_recall(pair: tuple[Profile, Profile]) -> None
     sync(a, b, COUNCIL)
     # Recall: with two members the petition needs one supporter (the other member).
     assert "does not hold that role" in b.fails("recall", COUNCIL, "treasurer", "Nasrin")
-    out = b.json("recall", COUNCIL, "coordinator", "Nasrin", "--reason", "absent", "--hours", "1")
+    out = b.json("recall", COUNCIL, "coordinator", "Nasrin", "--reason", "absent", "--hours", "30")
     assert out["action"]["type"] == "recall" and out["phase"] == "open"
     listed = b.json("result", COUNCIL)
     assert {p["action"]["type"] for p in listed} == {"recall", "election", "rule_change"}

@@ -284,7 +284,9 @@ def test_roles_elections_recall_and_rules(person: Browser) -> None:
     assert "Share of yes to change the rules" in rules and 'value="2/3"' in rules
     same = person.post(home + "/rules", {})
     assert same.status_code == 400 and "Change at least one rule" in same.text
-    change = person.post(home + "/rules", {"term_days": "۳۰", "hours": "1"})
+    short = person.post(home + "/rules", {"term_days": "۳۰", "hours": "1"})
+    assert short.status_code == 400 and "open at least 24 hours" in short.text
+    change = person.post(home + "/rules", {"term_days": "۳۰", "hours": "24"})
     assert change.status_code == 303, change.text
     assert "term_days = 30" in person.get(change.headers["location"]).text
     bad = person.post(home + "/rules", {"quorum": "5/4"})

@@ -193,6 +193,10 @@ RULES_FIELDS = (
     "emergency_ratify_hours",
     "federation",
     "seats_per_council",
+    "max_pending_emergencies",
+    "min_vote_hours",
+    "min_governance_vote_hours",
+    "clock_skew_minutes",
 )
 SHARES = ("quorum", "threshold", "governance_quorum", "rule_change_threshold")
 SHARES += ("recall_threshold", "ratify_threshold")
@@ -203,6 +207,10 @@ RULE_NUMBERS = {
     "term_limit": (0, 100),
     "emergency_ratify_hours": (0, 8760),
     "seats_per_council": (1, 100),
+    "max_pending_emergencies": (1, 100),
+    "min_vote_hours": (0, 720),
+    "min_governance_vote_hours": (1, 720),
+    "clock_skew_minutes": (1, 1440),
 }
 
 

@@ -52,6 +52,11 @@ def council() -> None:
     type=Number(1, 1000),
     help=N_("How many members vouch to remove someone (with --removal vouches)."),
 )
+@click.option(
+    "--min-vote-hours",
+    type=Number(0, 720),
+    help=N_("Least hours an ordinary vote stays open (default 1; 0 for quick polls)."),
+)
 @click.option("--json", "as_json", is_flag=True, help=N_("Print JSON for scripts."))
 @pass_session
 def create(
@@ -63,6 +68,7 @@ def create(
     admission_vouches: int | None,
     removal: str | None,
     removal_vouches: int | None,
+    min_vote_hours: int | None,
     as_json: bool,
 ) -> None:
     node = session.open()
@@ -76,6 +82,7 @@ def create(
         "admission_vouches": admission_vouches,
         "removal": removal,
         "removal_vouches": removal_vouches,
+        "min_vote_hours": min_vote_hours,
     }
     rules = msgspec.structs.replace(
         kinds.Rules(), **{k: v for k, v in given.items() if v is not None}

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from shora.domain import federation
+from shora.domain import governance as gov
 from shora.errors import NotAllowed
 from shora.i18n import N_, _, format_time, number
 from shora.kernel import tokens
@@ -229,7 +230,10 @@ def members(session: Session, council_ref: str, as_json: bool) -> None:
 def remove(session: Session, council_ref: str, member: str, reason: str, emergency: bool) -> None:
     node = session.open()
     council_id = node.find_council(council_ref)
-    result = node.remove(council_id, node.find_member(council_id, member), reason, emergency)
+    key = node.find_member(council_id, member)
+    if emergency:
+        gov.check_emergency_removal(node, council_id)
+    result = node.remove(council_id, key, reason, emergency)
     info = node.council(council_id)
     if result.admitted:
         click.echo(_("{name} is removed.").format(name=isolate(result.name)))

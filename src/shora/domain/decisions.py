@@ -24,12 +24,15 @@ from shora.domain.decisions_reduce import (
     check_ballot,
     check_params,
     effective,
+    min_vote_seconds,
     phase,
     reduce_proposal,
     reduce_task,
 )
+from shora.domain.emergency_limits import electorate
 from shora.errors import InvalidInput, NotAllowed, NotFound
-from shora.i18n import _, format_time
+from shora.i18n import _, format_time, ngettext, number
+from shora.kernel import kinds
 from shora.kernel.events import decode_body
 
 if TYPE_CHECKING:
@@ -90,7 +93,7 @@ def _reduce(node: Node, council: bytes, propose: EventView) -> ProposalState:
     action = propose.body.action if propose.kind == "gov.propose" else None
     causal = node.ingestor.projection.causal_state(council, propose.id)
     purpose = gk.purpose(action) if action is not None else None
-    body = effective(_proposal_body(propose), causal.rules, purpose)
+    body = effective(_proposal_body(propose), causal.rules, purpose, propose.time)
     marks = ",".join("?" * len(_EVENT_KINDS))
     events = _views(
         node,
@@ -98,9 +101,15 @@ def _reduce(node: Node, council: bytes, propose: EventView) -> ProposalState:
         (council, *_EVENT_KINDS, propose.id),
     )
     amends = [e.id for e in events if e.kind == "decision.amend"]
+    # A governance vote counts as the kernel does (governance_rules.on_close).
+    eligible = (
+        electorate(causal)
+        if action is not None
+        else node.ingestor.projection.causal_members(council, propose.id)
+    )
     state = reduce_proposal(
         replace(propose, body=body),
-        node.ingestor.projection.causal_members(council, propose.id),
+        eligible,
         [*events, *_amendments_the_council_passed(node, council, propose, amends)],
         node.ingestor.projection.ancestors,
     )
@@ -256,7 +265,28 @@ def propose(node: Node, council: bytes, body: dk.Propose) -> bytes:
         ) from exc
     if body.deadline <= node.now():
         raise InvalidInput(_("the deadline must be in the future"))
+    rules = node.ingestor.projection.final_state(council).rules
+    require_min_period(body, rules, None, node.now())
     return node._append(council, "decision.propose", body)
+
+
+def require_min_period(
+    body: dk.Propose, rules: kinds.Rules, purpose: str | None, now: float
+) -> None:
+    """Refuse a deadline before the least voting period the rules set: the council
+    would hold the vote open that long anyway (docs/decisions.md §6.1)."""
+    least = min_vote_seconds(rules, purpose)
+    if body.deadline < int(now) + least:
+        hours = least // 3600
+        raise InvalidInput(
+            ngettext(
+                "the council's rules keep such a vote open at least {n} hour: "
+                "give a deadline at least that far ahead",
+                "the council's rules keep such a vote open at least {n} hours: "
+                "give a deadline at least that far ahead",
+                hours,
+            ).format(n=number(hours))
+        )
 
 
 def _open_proposal(node: Node, council: bytes, proposal_id: bytes) -> ProposalState:

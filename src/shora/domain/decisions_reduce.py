@@ -12,7 +12,8 @@ The rules, in short:
 * a ballot counts if its author is eligible, its claimed time is at or before the
   deadline, and it is valid for the method; each member's latest (clock, id) ballot
   that counts is theirs;
-* a close counts if its claimed time is at or after deadline + grace; the first such
+* a close counts if its claimed time is at or after deadline + grace (the deadline
+  held to the rules' least voting period by `effective`); the first such
   close in (clock, id) order fixes the result, counting only the ballots (and
   accepted amendments) that are its ancestors. Before it, the result is provisional.
 """
@@ -171,11 +172,26 @@ def _strictness(share: Fraction, inclusive: bool) -> tuple[Fraction, bool]:
     return (share, not inclusive)  # "more than" a share is stricter than "at least" it
 
 
-def effective(body: dk.Propose, rules: kinds.Rules, purpose: str | None = None) -> dk.Propose:
+# Governance votes held open at least `min_governance_vote_hours`; every other vote
+# (ordinary proposals, amendments put to a vote, elections) `min_vote_hours`.
+LONG_VOTES = ("rule_change", "recall", "ratify")
+
+
+def min_vote_seconds(rules: kinds.Rules, purpose: str | None) -> int:
+    """The least time (seconds) a vote of this purpose stays open (docs/decisions.md §6)."""
+    hours = rules.min_governance_vote_hours if purpose in LONG_VOTES else rules.min_vote_hours
+    return hours * 3600
+
+
+def effective(
+    body: dk.Propose, rules: kinds.Rules, purpose: str | None, opened_ms: int
+) -> dk.Propose:
     """The proposal held to the council's floors (docs/decisions.md §6): the stricter
-    of its own and the rules' quorum, threshold and consent blocks, and the longer
-    grace. `rules` are those of the proposal's causal state; `purpose` is a governance
-    proposal's action (rule_change, election, recall, ratify), None for others."""
+    of its own and the rules' quorum, threshold and consent blocks, the longer grace,
+    and a deadline no earlier than the proposal's claimed time (`opened_ms`) plus the
+    rules' least voting period, so that no close before then counts. `rules` are
+    those of the proposal's causal state; `purpose` is a governance proposal's action
+    (rule_change, election, recall, ratify), None for others."""
     quorum = max(_share(body.quorum), _share(rules.quorum))
     if purpose is not None:
         quorum = max(quorum, _share(rules.governance_quorum))
@@ -199,6 +215,7 @@ def effective(body: dk.Propose, rules: kinds.Rules, purpose: str | None = None) 
         threshold=threshold,
         inclusive=inclusive,
         blocks_to_stop=blocks,
+        deadline=max(body.deadline, opened_ms // MS + min_vote_seconds(rules, purpose)),
         grace=max(body.grace, min(rules.grace_hours * 3600, dk.MAX_GRACE)),
     )
 

@@ -14,8 +14,16 @@ import msgspec
 
 from shora.domain import decisions_kinds as dk
 from shora.domain import governance_kinds as gk
-from shora.domain.decisions import _require_member
-from shora.domain.governance_rules import RON, action_problem, elected_terms, petition_needed
+from shora.domain.decisions import _require_member, require_min_period
+from shora.domain.decisions_reduce import min_vote_seconds
+from shora.domain.emergency_limits import emergency_problem
+from shora.domain.governance_rules import (
+    RON,
+    action_problem,
+    elected_terms,
+    petition_needed,
+    rules_problem,
+)
 from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import _
 from shora.kernel import kinds
@@ -102,6 +110,7 @@ def _open(node: Node, council: bytes, action: gk.Action, body: dk.Propose) -> by
         raise InvalidInput(_("this proposal cannot be put: {problem}").format(problem=problem))
     if body.deadline <= node.now():
         raise InvalidInput(_("the deadline must be in the future"))
+    require_min_period(body, state.rules, gk.purpose(action), node.now())
     return node._append(council, "gov.propose", gk.GovPropose(body, action))
 
 
@@ -138,6 +147,13 @@ def change_rules(
         raise InvalidInput(_("these rules are not valid: {problem}").format(problem=exc)) from exc
     if new == current:
         raise InvalidInput(_("these are the rules already"))
+    if rules_problem(new, current) is not None:
+        raise InvalidInput(
+            _(
+                "emergency_ratify_hours must be at least min_governance_vote_hours "
+                "({hours}): a ratification vote stays open that long"
+            ).format(hours=new.min_governance_vote_hours)
+        )
     described = ", ".join(f"{k} = {v}" for k, v in sorted(changes.items()))
     title = _("Change the rules: {changes}").format(changes=described)[:200]
     body = _yes_no(title, text or title, _deadline(node, hours, deadline), current.grace_hours)
@@ -249,12 +265,25 @@ def ratify(node: Node, council: bytes, action: bytes, *, hours: int | None = Non
     if emergency is None or emergency.status != "pending":
         raise NotFound(_("there is no pending emergency action with that id"))
     left_s = (emergency.deadline // 1000) - int(node.now()) - state.rules.grace_hours * HOUR
-    if left_s <= 0:
+    if left_s < min_vote_seconds(state.rules, "ratify"):
         raise NotAllowed(_("too late to ratify: the time the rules give has run out"))
     deadline = int(node.now()) + (hours * HOUR if hours else left_s)
     name = state.members[emergency.member].name
     title = _("Ratify the emergency removal of {name}").format(name=name)[:200]
     return _open(node, council, gk.Ratify(action), _yes_no(title, title, deadline, 0))
+
+
+def check_emergency_removal(node: Node, council: bytes) -> None:
+    """Refuse an emergency removal the council's limits would not authorise."""
+    state = _state(node, council)
+    if emergency_problem(state, state.rules) is not None:
+        raise NotAllowed(
+            _(
+                "emergency powers are at their limit: at most {n} emergency removals may "
+                "wait for ratification at once, and never half of the members; ask the "
+                "council to ratify those waiting, or vouch for an ordinary removal"
+            ).format(n=state.rules.max_pending_emergencies)
+        )
 
 
 def record_lapses(node: Node, council: bytes) -> int:

@@ -8,10 +8,18 @@ the kernel's resolver, never the store or the clock. See docs/decisions.md §6.
   (`decisions_reduce.effective`).
 * `gov.vote` is valid if its proposal is in its causal past.
 * `gov.close` is valid if it is the first close of an open proposal in the total
-  order and claims a time at or after deadline + grace. It counts, with the same
+  order and claims a time at or after deadline + grace (the deadline held to at least
+  the proposal's claimed time + the rules' least voting period). It counts, with the same
   reducer as every vote, the valid ballots in its causal past, and enacts the action
   if the proposal passed: new rules, new terms for the elected, a recall's end of
-  term, a ratification (or, failed, the undoing of the emergency action).
+  term, a ratification (or, failed, the undoing of the emergency action). Members
+  removed by pending emergency actions count in its electorate (`emergency_limits`).
+* A rule change must leave rules a ratification can work under: an
+  `emergency_ratify_hours` of at least `min_governance_vote_hours` (0, "never lapses",
+  only if the rules already say 0).
+
+Every time compared here is a claimed time of the events that act (the close, the
+petition, the proposal): never the clock of the node folding them.
 * `role.petition` is valid if its subject holds the role when it is written.
 """
 
@@ -22,8 +30,9 @@ from dataclasses import replace
 from shora.domain import decisions_kinds as dk
 from shora.domain import governance_kinds as gk
 from shora.domain.decisions_reduce import EventView, check_params, effective, reduce_proposal
+from shora.domain.emergency_limits import electorate
 from shora.errors import InvalidInput
-from shora.kernel import membership
+from shora.kernel import kinds, membership
 from shora.kernel.membership import CouncilState, Resolver, StateEvent, Term
 
 DAY_MS = 86_400_000
@@ -75,6 +84,8 @@ def action_problem(action: gk.Action, body: dk.Propose, c: CouncilState, at_ms: 
         return None
     if body.method != "yes_no":
         return "a rule change, recall or ratification is a yes/no vote"
+    if isinstance(action, gk.RuleChange):
+        return rules_problem(action.rules, c.rules)
     if isinstance(action, gk.Recall):
         if action.member not in c.role_holders(action.role, at_ms):
             return "that member does not hold that role"
@@ -85,6 +96,18 @@ def action_problem(action: gk.Action, body: dk.Propose, c: CouncilState, at_ms: 
         emergency = c.emergencies.get(action.action)
         if emergency is None or emergency.status != "pending":
             return "there is no pending emergency action with that id"
+    return None
+
+
+def rules_problem(new: kinds.Rules, current: kinds.Rules) -> str | None:
+    """Why a rule change may not set these rules, or None. A ratification vote stays
+    open `min_governance_vote_hours`, so a shorter time to ratify would make every
+    emergency action lapse or, at 0, never lapse: 0 stays only where it already is."""
+    hours = new.emergency_ratify_hours
+    if hours == 0 and current.emergency_ratify_hours == 0:
+        return None
+    if hours < new.min_governance_vote_hours:
+        return "emergency_ratify_hours must be at least min_governance_vote_hours"
     return None
 
 
@@ -127,7 +150,7 @@ def on_close(s: CouncilState, ev: StateEvent, c: CouncilState, r: Resolver) -> H
     propose = r.events[proposal]
     gov: gk.GovPropose = propose.body
     opened = r.state_of(propose.ancestors)
-    body = effective(gov.proposal, opened.rules, gk.purpose(gov.action))
+    body = effective(gov.proposal, opened.rules, gk.purpose(gov.action), propose.time)
     if ev.time < (body.deadline + body.grace) * 1000:
         return None
     applied = {e for e, _ in s.applied}
@@ -138,7 +161,7 @@ def on_close(s: CouncilState, ev: StateEvent, c: CouncilState, r: Resolver) -> H
     ]
     state = reduce_proposal(
         _view(propose, body),
-        frozenset(opened.active_members()),
+        electorate(opened),
         [*votes, _view(ev, ev.body)],
         lambda _close: ev.ancestors,
     )

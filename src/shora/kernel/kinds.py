@@ -45,6 +45,16 @@ class Rules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     # A federation (docs/federation.md): members are delegates seated on mandates.
     federation: bool = False
     seats_per_council: Annotated[int, msgspec.Meta(ge=1, le=100)] = 1
+    # Against capture by one office-holder (docs/decisions.md §6): emergency removals
+    # not yet ratified, lapsed or rejected at once; never half of the members or more.
+    max_pending_emergencies: Annotated[int, msgspec.Meta(ge=1, le=100)] = 2
+    # The least time every vote stays open, from the proposal's claimed time: a close
+    # before it does not count. Governance: rule changes, recalls, ratifications.
+    min_vote_hours: Annotated[int, msgspec.Meta(ge=0, le=720)] = 1
+    min_governance_vote_hours: Annotated[int, msgspec.Meta(ge=1, le=720)] = 24
+    # How far ahead of a node's clock an event's claimed time may be before the node
+    # holds it back (docs/protocol.md, "Claimed times").
+    clock_skew_minutes: Annotated[int, msgspec.Meta(ge=1, le=1440)] = 10
 
 
 class CouncilCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -47,6 +47,10 @@ NUMBER_RULES = {
     "term_days": (1, 3650),
     "term_limit": (0, 100),
     "emergency_ratify_hours": (0, 8760),
+    "max_pending_emergencies": (1, 100),
+    "min_vote_hours": (0, 720),
+    "min_governance_vote_hours": (1, 720),
+    "clock_skew_minutes": (1, 1440),
 }
 MODES = {
     "member": N_("any one member"),
@@ -69,6 +73,10 @@ RULE_LABELS = {
     "term_days": N_("Length of a term, in days"),
     "term_limit": N_("Terms one person may serve in a role (0: no limit)"),
     "emergency_ratify_hours": N_("Hours to ratify an emergency action (0: never lapses)"),
+    "max_pending_emergencies": N_("Emergency removals that may wait for ratification at once"),
+    "min_vote_hours": N_("Least hours any vote stays open"),
+    "min_governance_vote_hours": N_("Least hours a rule change, recall or ratification stays open"),
+    "clock_skew_minutes": N_("Minutes a member's clock may run ahead of this device's"),
 }
 
 
