@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from conftest import T0, Clock, admit, everyone, make_node, send
@@ -34,7 +35,8 @@ def run_vote(
     council3: tuple[list[Node], bytes, Clock], body: dk.Propose, ballots: list[dk.Ballot]
 ) -> dec.ProposalState:
     nodes, council, clock = council3
-    clock.t = T0
+    # Clocks only go forward: a later vote in the same council moves its deadline on.
+    body = msgspec.structs.replace(body, deadline=body.deadline + int(clock.t) - T0)
     pid = dec.propose(nodes[0], council, body)
     everyone(nodes)
     for node, ballot in zip(nodes, ballots, strict=False):

@@ -49,18 +49,10 @@ def emergency_problem(state: CouncilState, rules: kinds.Rules) -> str | None:
     return None
 
 
-_kernel_may_remove = membership._may_remove
-
-
-def _may_remove(s: CouncilState, ev: StateEvent, c: CouncilState, body: kinds.Remove) -> bool:
-    if not _kernel_may_remove(s, ev, c, body):
-        return False
-    if not body.emergency:
-        return True
+def _within_limits(s: CouncilState, ev: StateEvent, c: CouncilState, body: kinds.Remove) -> bool:
+    """An emergency removal stays within the limits of the rules the fold has reached and
+    of those its author saw, whichever is stricter."""
     return emergency_problem(s, s.rules) is None and emergency_problem(s, c.rules) is None
 
 
-# The kernel has a hook for admissions (ADMISSION_HOOKS) but none yet for removals: until
-# it has one, the domain wraps the kernel's removal check. Every replica imports this
-# module with the governance kinds (shora.node), so every fold applies the limits.
-membership._may_remove = _may_remove
+membership.EMERGENCY_HOOKS.append(_within_limits)
