@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Route
 
 from shora.errors import ProfileError
 from shora.i18n import SUPPORTED, _
+from shora.kernel.profile import WeakKeystore
 from shora.web.forms import form_of, text
 from shora.web.responses import keeper_of, pages_of, redirect, safe_next
 from shora.web.security import LANG_COOKIE, session_cookie
@@ -71,15 +72,17 @@ async def unlock(request: Request) -> Response:
         return redirect(request, "/welcome")
     nxt = safe_next(request.query_params.get("next"))
     error = None
+    status = 200
     if request.method == "POST":
         form = await form_of(request)
         try:
             await keeper.unlock(text(form, "passphrase", PASSPHRASE_CHARS, required=False))
+        except WeakKeystore as exc:
+            error, status = str(exc), 400
         except ProfileError:
-            error = _("Wrong passphrase.")
+            error, status = _("Wrong passphrase."), 400
         else:
             return redirect(request, nxt)
-    status = 400 if error else 200
     context = {"error": error, "next": nxt}
     return pages_of(request).render(request, "session/unlock.html", context, status)
 
