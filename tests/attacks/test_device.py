@@ -7,6 +7,7 @@ command line runs as a real `shora` process, the pages as the real Starlette app
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 import subprocess
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import msgspec
 import pytest
 
@@ -22,6 +24,7 @@ from conftest import FAST_KDF, Clock, make_node
 from shora.errors import ProfileError
 from shora.kernel import crypto, profile
 from shora.node import Node
+from shora.web import throttle
 from shora.web.security import session_cookie
 from shora.web.state import Keeper
 from test_cli import INSECURE_KDF_ENV, INSECURE_KDF_WARNING, base_env, error_lines
@@ -250,6 +253,9 @@ def test_programs_must_ask_for_weak_key_derivation_in_so_many_words(tmp_path: Pa
     assert Keeper(tmp_path / "p").insecure_test_kdf is False
 
 
+# --- 4. guessing at the unlock page is slowed down -------------------------------------
+
+
 @contextmanager
 def pages(home: Path, clock: Clock, *, insecure: bool = True, **headers: str) -> Iterator[Browser]:
     """The real app over a profile that exists, with a browser session; the login
@@ -260,3 +266,84 @@ def pages(home: Path, clock: Clock, *, insecure: bool = True, **headers: str) ->
         b = Browser(client, keeper)
         b.get("/unlock")
         yield b
+
+
+def tries(b: Browser, passphrase: str, n: int = 1) -> list[httpx.Response]:
+    return [b.post("/unlock", {"passphrase": passphrase}) for _ in range(n)]
+
+
+def test_the_sixth_wrong_passphrase_waits_and_the_wait_doubles(
+    tmp_path: Path, derivations: list[tuple[int, int]]
+) -> None:
+    make_node(tmp_path, "home").close()
+    derivations.clear()  # the one that made the profile
+    clock = Clock(1000.0)
+    with pages(tmp_path / "home", clock) as b:
+        assert [r.status_code for r in tries(b, "a wrong guess", 5)] == [400] * 5
+        assert len(derivations) == 5
+        # The sixth try, the right passphrase even, is refused without Argon2id.
+        refused = b.post("/unlock", {"passphrase": PASSPHRASE})
+        assert refused.status_code == 429 and refused.headers["retry-after"] == "30"
+        assert "Too many wrong passphrases: wait 30 seconds" in refused.text
+        assert len(derivations) == 5 and b.keeper.node is None
+        # The login link is another step: it still works.
+        token = b.keeper.login_token
+        assert b.client.get(f"/login?token={token}").status_code == 200
+        b.get("/unlock")  # the new session's form: the wait is the profile's, not a session's
+        clock.t += 29
+        assert b.post("/unlock", {"passphrase": PASSPHRASE}).headers["retry-after"] == "1"
+        clock.t += 1
+        assert tries(b, "still wrong")[0].status_code == 400  # allowed, and wrong
+        again = tries(b, PASSPHRASE)[0]
+        assert again.status_code == 429 and again.headers["retry-after"] == "60"
+        assert len(derivations) == 6
+        clock.t += 60
+        assert b.post("/unlock", {"passphrase": PASSPHRASE}).status_code == 303
+        assert b.keeper.node is not None and len(derivations) == 7
+        # The right passphrase starts the count afresh.
+        b.post("/lock")
+        assert [r.status_code for r in tries(b, "wrong", 6)] == [400] * 5 + [429]
+
+
+def test_the_wait_is_said_in_persian_and_in_minutes_when_long(tmp_path: Path) -> None:
+    make_node(tmp_path, "home").close()
+    clock = Clock(0.0)
+    with pages(tmp_path / "home", clock, **{"Accept-Language": "fa"}) as b:
+        tries(b, "a wrong guess", 5)
+        english = "Too many wrong passphrases"
+        page = tries(b, "a wrong guess")[0]
+        assert page.status_code == 429 and english not in page.text and "۳۰" in page.text
+        for _ in range(3):  # 30 s, 60 s, 120 s, then 240 s
+            clock.t += b.keeper.throttle.wait()
+            tries(b, "a wrong guess")
+        assert b.keeper.throttle.wait() == 240
+        assert "۴" in tries(b, "a wrong guess")[0].text  # four minutes
+
+
+def test_guesses_sent_all_at_once_get_five_checks_between_them(
+    tmp_path: Path, derivations: list[tuple[int, int]]
+) -> None:
+    make_node(tmp_path, "home").close()
+    derivations.clear()  # the one that made the profile
+    with pages(tmp_path / "home", Clock(0.0)) as b:
+
+        async def burst() -> list[httpx.Response]:
+            data = {"passphrase": "a wrong guess", "csrf": b.csrf}
+            return await asyncio.gather(
+                *(b.client.inner.post("/unlock", data=data) for _ in range(12))
+            )
+
+        answers = b.client.portal.call(burst)
+        codes = sorted(r.status_code for r in answers)
+        assert codes == [400] * 5 + [429] * 7
+        assert len(derivations) == 5
+
+
+def test_the_wait_is_capped_and_nothing_but_a_count_and_a_time_is_kept() -> None:
+    now = [0.0]
+    kept = throttle.UnlockThrottle(lambda: now[0])
+    for _ in range(200):
+        now[0] += kept.wait()
+        kept.check()
+    assert kept.wait() == throttle.MAX_WAIT
+    assert set(vars(kept)) == {"clock", "wrong", "until"}

@@ -23,6 +23,7 @@ from shora.i18n import _
 from shora.kernel import crypto, profile
 from shora.node import CouncilInfo, Node
 from shora.sync.runner import Server
+from shora.web.throttle import UnlockThrottle
 
 MAX_SESSIONS = 64
 
@@ -85,6 +86,7 @@ class Keeper:
         # Tests only (shora --insecure-test-kdf serve): profiles made with, and weak
         # keystores opened despite, key derivation below the floor.
         self.insecure_test_kdf = insecure_test_kdf
+        self.throttle = UnlockThrottle(lambda: self.clock())  # a clock set later too
         self.lock_after = lock_after  # seconds; 0 never locks
         self.sync = sync
         self.clock = clock
@@ -140,14 +142,17 @@ class Keeper:
         self.last_activity = self.clock()
 
     async def unlock(self, passphrase: str) -> Node:
-        """Open the profile with its passphrase and start syncing; ProfileError if wrong."""
+        """Open the profile with its passphrase and start syncing; ProfileError if wrong,
+        TooManyTries (before any key derivation) while wrong ones must wait."""
         if self.node is not None:
             return self.node
+        self.throttle.check()
         unlocked = await asyncio.to_thread(
             functools.partial(
                 profile.unlock, self.home, passphrase, allow_weak_kdf=self.insecure_test_kdf
             )
         )
+        self.throttle.right()
         return await self._opened(unlocked)
 
     async def create(self, passphrase: str) -> Node:
