@@ -18,7 +18,9 @@ from typing import Any
 import click
 import pytest
 
+from shora.cli import main
 from shora.cli.main import cli
+from shora.i18n import SUPPORTED, _, using_language
 from shora.kernel import profile
 
 PERSIAN_DIGITS = set("۰۱۲۳۴۵۶۷۸۹")
@@ -27,6 +29,17 @@ COUNCIL = "Block 4 committee"
 
 INSECURE_KDF_ENV = {profile.INSECURE_TEST_KDF_ENV: profile.INSECURE_TEST_KDF_CONSENT}
 INSECURE_KDF_WARNING = "WARNING: insecure test key derivation is on"
+
+
+def _in_every_language(message: str) -> frozenset[str]:
+    found = set()
+    for lang in SUPPORTED:
+        with using_language(lang):
+            found.add(_(message))
+    return frozenset(found)
+
+
+INSECURE_KDF_WARNINGS = _in_every_language(main.INSECURE_KDF_WARNING)
 
 
 def base_env(*, insecure_kdf: bool = True) -> dict[str, str]:
@@ -45,7 +58,7 @@ def base_env(*, insecure_kdf: bool = True) -> dict[str, str]:
 
 def error_lines(stderr: str) -> list[str]:
     """What a command wrote on stderr, less the test key derivation's warning."""
-    return [line for line in stderr.strip().splitlines() if INSECURE_KDF_WARNING not in line]
+    return [line for line in stderr.strip().splitlines() if line not in INSECURE_KDF_WARNINGS]
 
 
 class Profile:

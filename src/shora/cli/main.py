@@ -40,6 +40,10 @@ from .output import BIDI_ISOLATES
 from .session import Session, insecure_test_kdf, pass_session
 
 DEBUG_ENV = "SHORA_DEBUG"
+INSECURE_KDF_WARNING = N_(
+    "WARNING: insecure test key derivation is on: profiles made now can be cracked in "
+    "seconds, and such profiles are opened. For tests only: never keep anything real in them."
+)
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -78,14 +82,7 @@ def cli(
         set_language(lang)
     insecure = insecure_test_kdf(insecure_kdf)
     if insecure:
-        click.echo(
-            _(
-                "WARNING: insecure test key derivation is on: profiles made now can be "
-                "cracked in seconds, and such profiles are opened. For tests only: never "
-                "keep anything real in them."
-            ),
-            err=True,
-        )
+        click.echo(_(INSECURE_KDF_WARNING), err=True)
     home = home if home is not None else profile.default_home()
     ctx.obj = Session(home, passphrase_file, insecure_test_kdf=insecure)
 
