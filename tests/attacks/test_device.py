@@ -126,12 +126,15 @@ def test_loosened_modes_are_tightened_when_the_profile_is_opened(tmp_path: Path)
     council = node.create_council("Block 4 committee", "", "Nasrin")
     home = tmp_path / "a"
     (home / "keystore.new").write_bytes(b"left behind")  # a crash before the rename
+    (home / "notes.txt").write_text("the person's own file, not the profile's")
     for path in home.iterdir():
         path.chmod(0o666)
     home.chmod(0o777)
     assert modes(home)["shora.db-wal"] == 0o666
     with pytest.raises(ProfileError, match="wrong passphrase"):
         Node.open(home, "not the passphrase", allow_weak_kdf=True)
+    assert modes(home).pop("notes.txt") == 0o666  # left alone
+    (home / "notes.txt").unlink()
     assert_private(home, PRIVATE_FILES | {"keystore.new"})  # even a failed unlock
     for path in home.iterdir():
         path.chmod(0o644)

@@ -5,8 +5,8 @@ XChaCha20-Poly1305 under a key derived from the passphrase by Argon2id. A wrong
 passphrase costs the same Argon2id run as a right one and writes nothing.
 
 Everything in the profile is private to its owner: the home is 0700 and every file
-in it 0600 from its first byte, and opening a profile tightens modes that were
-loosened (a copy restored from a backup, a chmod by hand). A keystore sealed with
+the profile writes 0600 from its first byte, and opening a profile tightens modes that
+were loosened (a copy restored from a backup, a chmod by hand). A keystore sealed with
 key derivation below the floor (crypto.KDF_OPSLIMIT, KDF_MEMLIMIT) opens only when
 the caller says so explicitly: such keystores are for tests, and anyone holding the
 file could guess its passphrase quickly.
@@ -35,6 +35,14 @@ DATABASE_FILE = "shora.db"
 KEYSTORE_AD = b"shora/keystore/v1"
 MIN_PASSPHRASE_CHARS = 8
 DIR_MODE = 0o700
+# Every file a profile writes: the keystore (and its next version before the rename),
+# the database and the files SQLite keeps beside it.
+PROFILE_FILES = (
+    KEYSTORE_FILE,
+    KEYSTORE_FILE + ".new",
+    DATABASE_FILE,
+    *(DATABASE_FILE + suffix for suffix in ("-wal", "-shm", "-journal")),
+)
 FILE_MODE = 0o600
 # Argon2id opslimit and memlimit that protect nothing: for tests and benchmarks only,
 # reachable from the command line only with INSECURE_TEST_KDF_ENV set to its consent.
@@ -104,17 +112,18 @@ def private_files() -> Iterator[None]:
 
 
 def tighten(home: Path) -> None:
-    """Make the home 0700 and everything directly in it 0600 (directories 0700).
+    """Make the home 0700 and every file the profile writes 0600.
 
-    Symbolic links are left alone: changing one would change what it points to.
+    Only the profile's own files: a home chosen inside an existing directory keeps
+    whatever else is there as it was. Symbolic links are left alone (changing one
+    would change what it points to).
     """
     try:
         _chmod(home, DIR_MODE)
-        with os.scandir(home) as entries:
-            for entry in entries:
-                if entry.is_symlink():
-                    continue
-                _chmod(Path(entry.path), DIR_MODE if entry.is_dir() else FILE_MODE)
+        for name in PROFILE_FILES:
+            path = home / name
+            if path.is_file() and not path.is_symlink():
+                _chmod(path, FILE_MODE)
     except OSError as exc:
         raise ProfileError(f"cannot make {home} private: {exc.strerror}") from exc
 
