@@ -47,7 +47,7 @@ from shora.kernel.events import (
 from shora.node import Node
 from shora.node_core import CREATED_AT_GRANULARITY, MAX_PARENTS_WRITTEN
 
-FAST_KDF = (1, 8192)  # Argon2id limits for the throwaway member profiles only
+FAST_KDF = profile.INSECURE_TEST_KDF  # Argon2id limits for the throwaway profiles only
 PASSPHRASE = "benchmark passphrase"
 TARGET_RATIO = 0.5
 TARGET_OPEN_SECONDS = 1.0
@@ -332,7 +332,7 @@ def build(
     print(f"\n[1] building a council of {n_members} members and {n_events:,} posts", flush=True)
     build_done = timed("building, in all")
     done = timed(f"founder + {n_members - 2} members (invite → join → admit)")
-    founder = Node.create(tmp / "source", PASSPHRASE, kdf_limits=FAST_KDF)
+    founder = Node.create(tmp / "source", PASSPHRASE, kdf_limits=FAST_KDF, allow_weak_kdf=True)
     council = founder.create_council(
         "Block 4 neighbourhood council", "Water, bread, medicine and the night watch.", "Nasrin"
     )
@@ -351,7 +351,7 @@ def build(
     progress = Progress("members", n_members - 2)
     for i in range(1, n_members - 1):
         home = tmp / "members" / f"m{i:03d}"
-        with Node.create(home, PASSPHRASE, kdf_limits=FAST_KDF) as member:
+        with Node.create(home, PASSPHRASE, kdf_limits=FAST_KDF, allow_weak_kdf=True) as member:
             admit(member, f"{FIRST_NAMES[i % len(FIRST_NAMES)]} {i}")
         progress()
     done()

@@ -32,10 +32,10 @@ from ingest import Author, Progress, generate_posts, timed  # same directory
 from shora.domain import aid, decisions
 from shora.domain import aid_kinds as ak
 from shora.domain import decisions_kinds as dk
-from shora.kernel import crypto, tokens
+from shora.kernel import crypto, profile, tokens
 from shora.node import Node
 
-FAST_KDF = (1, 8192)
+FAST_KDF = profile.INSECURE_TEST_KDF  # the founder's throwaway profile only
 PASSPHRASE = "benchmark passphrase"
 TARGET_P95_MS = 100.0
 # The pages measured: name -> path after /councils/ID. A page area not written yet
@@ -48,6 +48,7 @@ PAGES = {
     "proposals": "/proposals",
 }
 STATIC = "/static/shora.css"
+SERVE = ("--port", "0", "--lock-after", "0")
 LINK = re.compile(r"http://([\d.]+):(\d+)(/login\?token=[\w-]+)")
 
 
@@ -57,7 +58,7 @@ def build(
     print(f"\n[1] building a council of {n_members:,} members and {n_events:,} posts", flush=True)
     done = timed(f"founder admits {n_members - 1:,} members")
     home = tmp / "founder"
-    founder = Node.create(home, PASSPHRASE, kdf_limits=FAST_KDF)
+    founder = Node.create(home, PASSPHRASE, kdf_limits=FAST_KDF, allow_weak_kdf=True)
     council = founder.create_council("Block 4 neighbourhood council", "", "Nasrin")
     me = founder._identity(council)
     authors = [Author(me.sign_pk, me.sign_sk)]
@@ -117,7 +118,8 @@ class Served:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SHORA_")}
         env.update(SHORA_HOME=str(home), SHORA_PASSPHRASE=PASSPHRASE, LANG="C.UTF-8")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "shora.cli.main", "serve", "--port", "0", "--lock-after", "0"],
+            # The founder's profile has the test key derivation: serve must be told so.
+            [sys.executable, "-m", "shora.cli.main", "--insecure-test-kdf", "serve", *SERVE],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

@@ -14,16 +14,18 @@ from typing import Any
 
 import pytest
 
-from shora.kernel import tokens
+from shora.kernel import profile, tokens
 from shora.node import Node
 
-FAST_KDF = (1, 8192)  # tests only: real Argon2id, tiny limits
+# Tests only: real Argon2id, tiny limits. A profile made so opens only when the call
+# says allow_weak_kdf=True, as the command line does only with --insecure-test-kdf.
+FAST_KDF = profile.INSECURE_TEST_KDF
 _counter = itertools.count()
 
 
 def make_node(root: Path, name: str | None = None) -> Node:
     home = root / (name or f"node{next(_counter)}")
-    return Node.create(home, "correct horse battery", kdf_limits=FAST_KDF)
+    return Node.create(home, "correct horse battery", kdf_limits=FAST_KDF, allow_weak_kdf=True)
 
 
 def send(src: Node, dst: Node) -> None:
@@ -181,7 +183,7 @@ def check_convergence(
         if ids:
             digest = p.state_digest(council)
             assert by_set.setdefault(ids, digest) == digest
-    observer = Node.open(observer_home, "correct horse battery")
+    observer = Node.open(observer_home, "correct horse battery", allow_weak_kdf=True)
     if now is not None:
         observer.now = now
     union = all_envelopes(people)

@@ -62,7 +62,7 @@ _SPY = _Spy()
 
 def decrypted_pages(home: Path) -> bytes:
     """Every page of a closed profile's database, decrypted with its key."""
-    unlocked = profile.unlock(home, PASSPHRASE)
+    unlocked = profile.unlock(home, PASSPHRASE, allow_weak_kdf=True)
     key, path = unlocked.secrets.database_key, unlocked.database
     _SpyFile.opened.clear()
     db = apsw.Connection(str(path), vfs="shora-spy")
@@ -111,7 +111,7 @@ def test_expired_records_leave_the_state_the_rows_and_every_page(
     a.close()
     before = decrypted_pages(home)
     assert all(w.encode() in before for w in WORDS[:2])  # the scan finds what is there
-    a = Node.open(home, PASSPHRASE, now=clock)
+    a = Node.open(home, PASSPHRASE, allow_weak_kdf=True, now=clock)
     try:
         assert forget_expired(a, T0).total == 0  # nothing has expired yet
         clock.t = T0 + CHECKIN_KEEP_SECONDS + 1

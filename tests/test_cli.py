@@ -18,20 +18,47 @@ from typing import Any
 import click
 import pytest
 
+from shora.cli import main
 from shora.cli.main import cli
+from shora.i18n import SUPPORTED, _, using_language
+from shora.kernel import profile
 
 PERSIAN_DIGITS = set("۰۱۲۳۴۵۶۷۸۹")
 COUNCIL = "Block 4 committee"
 
 
-def base_env() -> dict[str, str]:
+INSECURE_KDF_ENV = {profile.INSECURE_TEST_KDF_ENV: profile.INSECURE_TEST_KDF_CONSENT}
+INSECURE_KDF_WARNING = "WARNING: insecure test key derivation is on"
+
+
+def _in_every_language(message: str) -> frozenset[str]:
+    found = set()
+    for lang in SUPPORTED:
+        with using_language(lang):
+            found.add(_(message))
+    return frozenset(found)
+
+
+INSECURE_KDF_WARNINGS = _in_every_language(main.INSECURE_KDF_WARNING)
+
+
+def base_env(*, insecure_kdf: bool = True) -> dict[str, str]:
+    """The environment of a `shora` process in tests: English, and (unless told not to)
+    the test-only fast key derivation, which it then warns about on stderr."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith("SHORA_") and k not in ("LANG", "LC_ALL", "LC_MESSAGES")
     }
-    env.update(SHORA_TEST_FAST_KDF="1", LANG="C.UTF-8", PYTHONIOENCODING="utf-8")
+    env.update(LANG="C.UTF-8", PYTHONIOENCODING="utf-8")
+    if insecure_kdf:
+        env.update(INSECURE_KDF_ENV)
     return env
+
+
+def error_lines(stderr: str) -> list[str]:
+    """What a command wrote on stderr, less the test key derivation's warning."""
+    return [line for line in stderr.strip().splitlines() if line not in INSECURE_KDF_WARNINGS]
 
 
 class Profile:
@@ -71,7 +98,7 @@ class Profile:
         result = self.run(*args, passphrase=passphrase)
         assert result.returncode == code, (args, result.stdout, result.stderr)
         assert "Traceback" not in result.stderr
-        lines = result.stderr.strip().splitlines()
+        lines = error_lines(result.stderr)
         assert len(lines) == 1, result.stderr
         return lines[0]
 
@@ -113,7 +140,7 @@ def people(tmp_path: Path) -> tuple[Profile, Profile, Profile]:
     for p in (a, b, c):
         result = p.run("init")
         assert result.returncode == 0, result.stderr
-        assert "weakly protected" in result.stderr
+        assert INSECURE_KDF_WARNING in result.stderr
         assert str(p.home) in result.stdout and "shora council create" in result.stdout
     return a, b, c
 
@@ -179,7 +206,7 @@ def test_the_whole_story(people: tuple[Profile, Profile, Profile]) -> None:
 def test_a_second_vouch_is_needed_to_admit_under_vouch_rules(tmp_path: Path) -> None:
     a, b = Profile(tmp_path, "a"), Profile(tmp_path, "b")
     for p in (a, b):
-        p.ok("init", "--fast-kdf")
+        p.ok("init")
     a.ok("council", "create", COUNCIL, "--as", "A", "--admission", "vouches")
     rules = a.json("council", "show", COUNCIL)["rules"]
     assert rules["admission"] == "vouches" and rules["admission_vouches"] == 2
@@ -255,7 +282,7 @@ def test_home_and_passphrase_file_options_replace_the_environment(tmp_path: Path
 def test_help_works_for_every_command(tmp_path: Path) -> None:
     paths = command_paths(cli)
     assert len(paths) >= 18
-    env = {**base_env(), "SHORA_HOME": str(tmp_path / "none")}
+    env = {**base_env(insecure_kdf=False), "SHORA_HOME": str(tmp_path / "none")}
     batch = 4  # a few at a time: a loaded two-core machine starts them slowly
     for start in range(0, len(paths), batch):
         running = [

@@ -177,11 +177,13 @@ def test_leave_concurrent_with_removal(nodes: list[Node]) -> None:
 
 def test_two_connections_to_one_profile_see_each_others_writes(tmp_path: Path) -> None:
     """`shora post` while `shora serve` runs: each sees what the other wrote."""
-    first = Node.create(tmp_path / "p", "correct horse battery", kdf_limits=FAST_KDF)
+    first = Node.create(
+        tmp_path / "p", "correct horse battery", kdf_limits=FAST_KDF, allow_weak_kdf=True
+    )
     council = first.create_council("Shared", "", "Ava", kinds.Rules(removal="member"))
     other = make_node(tmp_path, "other")
     admit(first, other, council, "Omid")
-    second = Node.open(tmp_path / "p", "correct horse battery")
+    second = Node.open(tmp_path / "p", "correct horse battery", allow_weak_kdf=True)
     assert {m.name for m in first.members(council)} == {"Ava", "Omid"}
     second.remove(council, second.find_member(council, "Omid"))  # first's caches are stale
     assert not first.ingestor.projection.final_state(council).is_active(

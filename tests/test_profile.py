@@ -55,14 +55,14 @@ def test_nothing_readable_on_disk(tmp_path: Path) -> None:
 
 def test_wrong_passphrase_is_refused_and_writes_nothing(tmp_path: Path) -> None:
     home = tmp_path / "p"
-    node = Node.create(home, "right passphrase", kdf_limits=FAST_KDF)
+    node = Node.create(home, "right passphrase", kdf_limits=FAST_KDF, allow_weak_kdf=True)
     node.create_council("Council", "", "me")
     node.close()
     before = {p: hashlib.sha256(p.read_bytes()).digest() for p in home.iterdir()}
     with pytest.raises(ProfileError, match="wrong passphrase"):
-        Node.open(home, "wrong passphrase")
+        Node.open(home, "wrong passphrase", allow_weak_kdf=True)
     assert {p: hashlib.sha256(p.read_bytes()).digest() for p in home.iterdir()} == before
-    reopened = Node.open(home, "right passphrase")
+    reopened = Node.open(home, "right passphrase", allow_weak_kdf=True)
     assert [c.name for c in reopened.councils()] == ["Council"]
     reopened.close()
 
@@ -70,14 +70,14 @@ def test_wrong_passphrase_is_refused_and_writes_nothing(tmp_path: Path) -> None:
 def test_profile_errors(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="no profile"):
         profile.unlock(tmp_path / "none", "whatever passphrase")
-    profile.create(tmp_path / "p", "long enough", *FAST_KDF)
+    profile.create(tmp_path / "p", "long enough", *FAST_KDF, allow_weak_kdf=True)
     with pytest.raises(ProfileError, match="already exists"):
-        profile.create(tmp_path / "p", "long enough", *FAST_KDF)
+        profile.create(tmp_path / "p", "long enough", *FAST_KDF, allow_weak_kdf=True)
     with pytest.raises(ProfileError, match="at least"):
-        profile.create(tmp_path / "q", "short", *FAST_KDF)
+        profile.create(tmp_path / "q", "short", *FAST_KDF, allow_weak_kdf=True)
     (tmp_path / "p" / "keystore").write_bytes(b"\x93garbage")
     with pytest.raises(ProfileError, match="damaged"):
-        profile.unlock(tmp_path / "p", "long enough")
+        profile.unlock(tmp_path / "p", "long enough", allow_weak_kdf=True)
 
 
 def test_default_kdf_is_libsodium_moderate_or_stronger() -> None:
@@ -139,7 +139,7 @@ def test_a_profile_of_the_first_schema_is_migrated_and_loses_nothing(tmp_path: P
         db.execute(f"ALTER TABLE old_{table} RENAME TO {table}")
     db.execute("UPDATE meta SET value=1 WHERE key='schema'")
     node.close()
-    reopened = Node.open(home, "correct horse battery")
+    reopened = Node.open(home, "correct horse battery", allow_weak_kdf=True)
     assert reopened.store.one("SELECT value FROM meta WHERE key='schema'") == (
         store_module.SCHEMA_VERSION
     )
@@ -155,4 +155,4 @@ def test_a_profile_of_a_newer_schema_is_refused_clearly(tmp_path: Path) -> None:
     home = node.home
     node.close()
     with pytest.raises(ProfileError, match="newer"):
-        Node.open(home, "correct horse battery")
+        Node.open(home, "correct horse battery", allow_weak_kdf=True)

@@ -15,7 +15,9 @@ from shora.sync.summary import SummaryError, read_summary
 
 
 def _node(root: Path, name: str, clock: Clock) -> Node:
-    return Node.create(root / name, "correct horse battery", kdf_limits=FAST_KDF, now=clock)
+    return Node.create(
+        root / name, "correct horse battery", kdf_limits=FAST_KDF, allow_weak_kdf=True, now=clock
+    )
 
 
 def test_export_for_a_summary_carries_only_the_difference(tmp_path: Path) -> None:

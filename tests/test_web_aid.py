@@ -10,7 +10,7 @@ from pathlib import Path
 
 from test_web_decisions import XSS, carry, two_members, words
 from web.client import Browser
-from web.fixtures import fast_kdf, person  # noqa: F401 (fixtures)
+from web.fixtures import person  # noqa: F401 (fixtures)
 
 AREAS = "block-4 = Block 4\nmosque = The mosque\n"
 

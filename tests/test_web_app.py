@@ -12,7 +12,7 @@ from conftest import make_node
 from shora.kernel import bundle
 from shora.web.state import Keeper
 from web.client import PASSPHRASE, Browser, browser, client_for
-from web.fixtures import fast_kdf, person  # noqa: F401 (fixtures)
+from web.fixtures import person  # noqa: F401 (fixtures)
 
 
 def test_the_login_link_works_once_and_sets_a_strict_httponly_cookie(tmp_path: Path) -> None:

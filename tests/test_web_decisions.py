@@ -14,7 +14,7 @@ from html import unescape
 from pathlib import Path
 
 from web.client import Browser, browser
-from web.fixtures import fast_kdf, person  # noqa: F401 (fixtures)
+from web.fixtures import person  # noqa: F401 (fixtures)
 
 XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 BOBS = ("Bahar", "Cyrus")

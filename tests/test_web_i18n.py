@@ -19,7 +19,6 @@ from shora.i18n import PERSIAN_MONTHS, SUPPORTED
 from shora.i18n_extract import extract_jinja, extract_tree
 from shora.web.security import choose_language
 from web.client import Browser, browser
-from web.fixtures import fast_kdf  # noqa: F401 (fixtures)
 
 TEMPLATES = Path(str(resources.files("shora.web") / "templates"))
 JINJA = re.compile(r"{#.*?#}|{%-?\s*trans\b.*?endtrans\s*-?%}|{{.*?}}|{%.*?%}", re.S)

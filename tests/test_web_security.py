@@ -13,7 +13,7 @@ from shora.web.app import create_app
 from shora.web.security import CSP
 from shora.web.state import Keeper
 from web.client import PORT, Browser, browser
-from web.fixtures import fast_kdf, person  # noqa: F401 (fixtures)
+from web.fixtures import person  # noqa: F401 (fixtures)
 
 PAYLOADS = (
     "<script>alert(1)</script>",

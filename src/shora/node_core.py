@@ -51,19 +51,28 @@ class NodeCore:
     def __init__(self, unlocked: profile.UnlockedProfile, now: Callable[[], float] = time.time):
         self.home = unlocked.home
         self.now = now
-        self.store = Store(unlocked.database, unlocked.secrets.database_key)
+        with profile.private_files():  # the database, its WAL and shm file: 0600 at birth
+            self.store = Store(unlocked.database, unlocked.secrets.database_key)
         self.ingestor = Ingestor(self.store, unlocked.secrets.identity_key, lambda: self.now())
 
     @classmethod
-    def open(cls, home: Path, passphrase: str, **kw: Any) -> Self:
-        return cls(profile.unlock(home, passphrase), **kw)
+    def open(cls, home: Path, passphrase: str, *, allow_weak_kdf: bool = False, **kw: Any) -> Self:
+        """Unlock and open; a keystore below the KDF floor only with allow_weak_kdf (tests)."""
+        return cls(profile.unlock(home, passphrase, allow_weak_kdf=allow_weak_kdf), **kw)
 
     @classmethod
     def create(
-        cls, home: Path, passphrase: str, *, kdf_limits: tuple[int, int] | None = None, **kw: Any
+        cls,
+        home: Path,
+        passphrase: str,
+        *,
+        kdf_limits: tuple[int, int] | None = None,
+        allow_weak_kdf: bool = False,
+        **kw: Any,
     ) -> Self:
+        """A new profile; kdf_limits below the floor need allow_weak_kdf (tests only)."""
         limits = kdf_limits or (crypto.KDF_OPSLIMIT, crypto.KDF_MEMLIMIT)
-        return cls(profile.create(home, passphrase, *limits), **kw)
+        return cls(profile.create(home, passphrase, *limits, allow_weak_kdf=allow_weak_kdf), **kw)
 
     def close(self) -> None:
         self.store.close()

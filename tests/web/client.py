@@ -94,7 +94,9 @@ def client_for(keeper: Keeper, **headers: str) -> Iterator[Client]:
 
 @contextmanager
 def browser(home: Path, *, lock_after: float = 900.0, **headers: str) -> Iterator[Browser]:
-    keeper = Keeper(home, lock_after=lock_after)
+    """Profiles it makes use tests' tiny Argon2id limits, which the Keeper allows only
+    when told so."""
+    keeper = Keeper(home, lock_after=lock_after, insecure_test_kdf=True)
     with client_for(keeper, **headers) as client:
         b = Browser(client, keeper)
         b.login()

@@ -10,12 +10,6 @@ import pytest
 from web.client import Browser, browser
 
 
-@pytest.fixture(autouse=True)
-def fast_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Profiles made through the pages use tests' tiny Argon2id limits."""
-    monkeypatch.setenv("SHORA_TEST_FAST_KDF", "1")
-
-
 @pytest.fixture
 def person(tmp_path: Path) -> Iterator[Browser]:
     """A logged-in browser on a fresh profile it created."""

@@ -37,9 +37,13 @@ from . import (
 )
 from .localise import localise_click, localise_tree
 from .output import BIDI_ISOLATES
-from .session import FAST_KDF_ENV, FAST_KDF_LIMITS, Session, pass_session
+from .session import Session, insecure_test_kdf, pass_session
 
 DEBUG_ENV = "SHORA_DEBUG"
+INSECURE_KDF_WARNING = N_(
+    "WARNING: insecure test key derivation is on: profiles made now can be cracked in "
+    "seconds, and such profiles are opened. For tests only: never keep anything real in them."
+)
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -65,35 +69,35 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
     type=click.Choice(SUPPORTED),
     help=N_("Language of the output: fa or en (default: from $SHORA_LANG or $LANG)."),
 )
+@click.option("--insecure-test-kdf", "insecure_kdf", is_flag=True, hidden=True)
 @click.pass_context
 def cli(
-    ctx: click.Context, home: Path | None, passphrase_file: Path | None, lang: str | None
+    ctx: click.Context,
+    home: Path | None,
+    passphrase_file: Path | None,
+    lang: str | None,
+    insecure_kdf: bool,
 ) -> None:
     if lang is not None:
         set_language(lang)
-    ctx.obj = Session(home if home is not None else profile.default_home(), passphrase_file)
+    insecure = insecure_test_kdf(insecure_kdf)
+    if insecure:
+        click.echo(_(INSECURE_KDF_WARNING), err=True)
+    home = home if home is not None else profile.default_home()
+    ctx.obj = Session(home, passphrase_file, insecure_test_kdf=insecure)
 
 
 @cli.command(
     help=N_("Create a profile: a passphrase-protected place for your councils and keys."),
 )
-@click.option("--fast-kdf", is_flag=True, hidden=True)
 @pass_session
-def init(session: Session, fast_kdf: bool) -> None:
+def init(session: Session) -> None:
     if profile.exists(session.home):
         raise ProfileError(_("a profile already exists in {home}").format(home=session.home))
-    fast = fast_kdf or os.environ.get(FAST_KDF_ENV) == "1"
-    limits = FAST_KDF_LIMITS if fast else None
+    weak = session.insecure_test_kdf
+    limits = profile.INSECURE_TEST_KDF if weak else None
     passphrase = session.passphrase(new=True)
-    if fast:
-        click.echo(
-            _(
-                "Warning: this profile is weakly protected (fast key derivation, for tests); "
-                "do not keep anything real in it."
-            ),
-            err=True,
-        )
-    with Node.create(session.home, passphrase, kdf_limits=limits):
+    with Node.create(session.home, passphrase, kdf_limits=limits, allow_weak_kdf=weak):
         pass
     click.echo(_("Profile created in {home}.").format(home=session.home))
     click.echo(

@@ -255,7 +255,12 @@ def serve(
     from shora.web.state import Keeper, SyncSettings
 
     settings = SyncSettings(lan, lan_address, lan_port, interval)
-    keeper = Keeper(session.home, lock_after=lock_after * 60, sync=settings)
+    keeper = Keeper(
+        session.home,
+        lock_after=lock_after * 60,
+        sync=settings,
+        insecure_test_kdf=session.insecure_test_kdf,
+    )
     given = session.passphrase_file is not None or bool(os.environ.get(PASSPHRASE_ENV))
     if not is_loopback(host):
         click.echo(

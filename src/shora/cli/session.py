@@ -15,8 +15,14 @@ from shora.kernel import profile
 from shora.node import Node
 
 PASSPHRASE_ENV = "SHORA_PASSPHRASE"  # noqa: S105 (a name, not a password)
-FAST_KDF_ENV = "SHORA_TEST_FAST_KDF"
-FAST_KDF_LIMITS = (1, 8192)  # Argon2id opslimit, memlimit: for tests only
+
+
+def insecure_test_kdf(flag: bool) -> bool:
+    """Whether this process runs with the test-only key derivation: the hidden
+    --insecure-test-kdf, or SHORA_INSECURE_TEST_KDF set to its whole consent phrase
+    (any other value, or the old SHORA_TEST_FAST_KDF, changes nothing)."""
+    env = os.environ.get(profile.INSECURE_TEST_KDF_ENV)
+    return flag or env == profile.INSECURE_TEST_KDF_CONSENT
 
 
 @dataclass
@@ -24,6 +30,8 @@ class Session:
     home: Path
     passphrase_file: Path | None = None
     typed: str | None = None  # asked once per command (init then serve asks only once)
+    # Profiles made with, and weak keystores opened despite, the test-only key derivation.
+    insecure_test_kdf: bool = False
 
     def passphrase(self, *, new: bool = False) -> str:
         """From --passphrase-file, else SHORA_PASSPHRASE, else asked (twice if new)."""
@@ -62,7 +70,7 @@ class Session:
                     home=self.home
                 )
             )
-        node = Node.open(self.home, self.passphrase())
+        node = Node.open(self.home, self.passphrase(), allow_weak_kdf=self.insecure_test_kdf)
         return click.get_current_context().with_resource(node)
 
 

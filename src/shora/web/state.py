@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import hmac
-import os
 import secrets
 import time
 from collections.abc import Callable
@@ -21,12 +20,11 @@ from pathlib import Path
 from shora.domain import chores
 from shora.errors import ProfileError, ShoraError
 from shora.i18n import _
-from shora.kernel import profile
+from shora.kernel import crypto, profile
 from shora.node import CouncilInfo, Node
 from shora.sync.runner import Server
+from shora.web.throttle import UnlockThrottle
 
-FAST_KDF_ENV = "SHORA_TEST_FAST_KDF"
-FAST_KDF_LIMITS = (1, 8192)  # tests and benchmarks only, as for 'shora init --fast-kdf'
 MAX_SESSIONS = 64
 
 
@@ -82,8 +80,13 @@ class Keeper:
         lock_after: float = 15 * 60.0,
         sync: SyncSettings | None = None,
         clock: Callable[[], float] = time.monotonic,
+        insecure_test_kdf: bool = False,
     ) -> None:
         self.home = home
+        # Tests only (shora --insecure-test-kdf serve): profiles made with, and weak
+        # keystores opened despite, key derivation below the floor.
+        self.insecure_test_kdf = insecure_test_kdf
+        self.throttle = UnlockThrottle(lambda: self.clock())  # a clock set later too
         self.lock_after = lock_after  # seconds; 0 never locks
         self.sync = sync
         self.clock = clock
@@ -139,18 +142,28 @@ class Keeper:
         self.last_activity = self.clock()
 
     async def unlock(self, passphrase: str) -> Node:
-        """Open the profile with its passphrase and start syncing; ProfileError if wrong."""
+        """Open the profile with its passphrase and start syncing; ProfileError if wrong,
+        TooManyTries (before any key derivation) while wrong ones must wait."""
         if self.node is not None:
             return self.node
-        unlocked = await asyncio.to_thread(profile.unlock, self.home, passphrase)
+        self.throttle.check()
+        unlocked = await asyncio.to_thread(
+            functools.partial(
+                profile.unlock, self.home, passphrase, allow_weak_kdf=self.insecure_test_kdf
+            )
+        )
+        self.throttle.right()
         return await self._opened(unlocked)
 
     async def create(self, passphrase: str) -> Node:
         """Create the profile (a fresh home) and open it."""
         if self.exists:
             raise ProfileError(_("a profile already exists in {home}").format(home=self.home))
-        limits = FAST_KDF_LIMITS if os.environ.get(FAST_KDF_ENV) == "1" else ()
-        unlocked = await asyncio.to_thread(profile.create, self.home, passphrase, *limits)
+        weak = self.insecure_test_kdf
+        limits = profile.INSECURE_TEST_KDF if weak else (crypto.KDF_OPSLIMIT, crypto.KDF_MEMLIMIT)
+        unlocked = await asyncio.to_thread(
+            functools.partial(profile.create, self.home, passphrase, *limits, allow_weak_kdf=weak)
+        )
         return await self._opened(unlocked)
 
     async def _opened(self, unlocked: profile.UnlockedProfile) -> Node:
