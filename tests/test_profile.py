@@ -121,7 +121,8 @@ def test_fuzz_key_boxes(blob: bytes) -> None:
 
 def test_a_profile_of_the_first_schema_is_migrated_and_loses_nothing(tmp_path: Path) -> None:
     """An old profile (schema 1: no author or age columns, no table of early events)
-    opens with this version: it is brought up to date and keeps every event."""
+    opens with this version: it is brought up to date, keeps every event, and every
+    council is resolved anew under this version's rules."""
     from shora.kernel import store as store_module
 
     node = make_node(tmp_path, "old")
@@ -138,6 +139,8 @@ def test_a_profile_of_the_first_schema_is_migrated_and_loses_nothing(tmp_path: P
         db.execute(f"DROP TABLE {table}")
         db.execute(f"ALTER TABLE old_{table} RENAME TO {table}")
     db.execute("UPDATE meta SET value=1 WHERE key='schema'")
+    # What an older version's resolution left in the tables is resolved anew.
+    db.execute("UPDATE events SET valid=0; UPDATE members SET status='removed'")
     node.close()
     reopened = Node.open(home, "correct horse battery", allow_weak_kdf=True)
     assert reopened.store.one("SELECT value FROM meta WHERE key='schema'") == (

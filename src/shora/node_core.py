@@ -54,6 +54,16 @@ class NodeCore:
         with profile.private_files():  # the database, its WAL and shm file: 0600 at birth
             self.store = Store(unlocked.database, unlocked.secrets.database_key)
         self.ingestor = Ingestor(self.store, unlocked.secrets.identity_key, lambda: self.now())
+        if self.store.migrated_from is not None:
+            self._reproject()
+
+    def _reproject(self) -> None:
+        """Resolve every council anew (after a migration): each member's standing and
+        each event's validity follow the rules of this version."""
+        with self.store.transaction():
+            for (council,) in self.store.rows("SELECT id FROM councils"):
+                if self.ingestor.projection.resolver(bytes(council)).events:
+                    self.ingestor.projection.refresh(bytes(council))
 
     @classmethod
     def open(cls, home: Path, passphrase: str, *, allow_weak_kdf: bool = False, **kw: Any) -> Self:

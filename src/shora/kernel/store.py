@@ -110,6 +110,7 @@ class Store:
 
     def __init__(self, path: Path, key: bytes) -> None:
         self.path = path
+        self.migrated_from: int | None = None
         new = not path.exists()
         self.db = apsw.Connection(str(path))
         self.db.pragma("cipher", "chacha20")
@@ -141,7 +142,10 @@ class Store:
             )
 
     def _migrate(self, version: int) -> None:
-        """Bring an older profile up to date in one transaction: nothing is lost."""
+        """Bring an older profile up to date in one transaction: nothing is lost. The
+        caller re-projects every council (`migrated_from`): the rules of resolution
+        may have changed with the schema."""
+        self.migrated_from = version
         with self.transaction():
             for step in range(version + 1, SCHEMA_VERSION + 1):
                 self.db.execute(MIGRATIONS[step])
