@@ -157,6 +157,11 @@ class MembershipActions(NodeCore):
                     + ", ".join(rules.emergency_removal_roles)
                     + " may remove in an emergency"
                 )
+            # The council's limits on emergency powers, checked before anything is
+            # written (the fold would refuse it; its grants would be wasted).
+            from shora.domain.governance import check_emergency_removal
+
+            check_emergency_removal(self, council)  # type: ignore[arg-type]
             needed, supporters = 1, 1
         else:
             needed = threshold(rules.removal, rules.removal_vouches, final, removal=True)
