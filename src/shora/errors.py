@@ -15,6 +15,9 @@ Errors are split by blame, as h11 does:
         ├── WrongEpoch            encrypted or claimed under the wrong key epoch
         ├── UnknownKind           a kind this version does not know
         ├── NotAMember            written by a key that is not (or no longer) a member
+        ├── FromTheFuture         dated more than an hour after the receiver's clock
+        ├── TooManyWaiting        a bound on envelopes waiting (for parents, a key, an
+        │                         admission) or on welcomes per hint is reached
         └── BundleDamaged         a bundle file that is truncated or tampered with
 
 Every decoder raises only RemoteError subclasses for bad input, never anything else.
@@ -73,6 +76,14 @@ class UnknownKind(RemoteError):
 
 class NotAMember(RemoteError):
     """The author is not, or is no longer, a member allowed to write this."""
+
+
+class FromTheFuture(RemoteError):
+    """The envelope is dated more than the allowed skew after the receiver's clock."""
+
+
+class TooManyWaiting(RemoteError):
+    """Taking the envelope in would pass a bound on what this node keeps waiting."""
 
 
 class BundleDamaged(RemoteError):

@@ -52,7 +52,7 @@ class NodeCore:
         self.home = unlocked.home
         self.now = now
         self.store = Store(unlocked.database, unlocked.secrets.database_key)
-        self.ingestor = Ingestor(self.store, unlocked.secrets.identity_key)
+        self.ingestor = Ingestor(self.store, unlocked.secrets.identity_key, lambda: self.now())
 
     @classmethod
     def open(cls, home: Path, passphrase: str, **kw: Any) -> Self:

@@ -29,6 +29,10 @@ class NodeEnvelopes:
         self.node = node
         self.councils = None if councils is None else frozenset(councils)
 
+    def now(self) -> float:
+        """The node's clock (bounds a fall-back sync's window)."""
+        return self.node.now()
+
     # --- what this node wants from others -------------------------------------------
 
     def filters(self) -> list[Filter]:
