@@ -11,10 +11,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import json
 from pathlib import Path
 
+import msgspec
 import pytest
 import websockets
+import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from attacks.adversary import Adversary
 from conftest import Clock, admit, make_node, send, three_members
@@ -22,8 +27,9 @@ from shora.errors import FromTheFuture
 from shora.kernel import crypto, ingest, keys, kinds, nip01, waiting
 from shora.kernel.events import SHORA_KIND, WELCOME_KIND
 from shora.node import Node
-from shora.sync import messages
+from shora.sync import messages, nip77, summary
 from shora.sync.local import NodeEnvelopes
+from shora.sync.negentropy import NegentropyError
 from shora.sync.relay import EmbeddedRelay, RelayConnection
 from shora.sync.session import SyncSession
 
@@ -277,3 +283,51 @@ def test_hostile_inputs_leave_honest_envelopes_getting_in(tmp_path: Path) -> Non
     assert "after the repeats" in _texts(a, council)
     for node in (a, b, c):
         node.close()
+
+
+# --- the decoders changed for bounded memory (Hypothesis) -------------------------------
+
+HEX = "0123456789abcdefABCDEF"
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=HEX + "g \n\u0660", max_size=200) | st.text(max_size=50))
+def test_negentropy_payloads_decode_exactly_when_they_are_hex(text: str) -> None:
+    frame = json.dumps(["NEG-MSG", "s", text])
+    valid = len(text) % 2 == 0 and all(ch in HEX for ch in text)
+    try:
+        message = nip77.parse(frame)
+    except NegentropyError:
+        assert not valid
+        return
+    assert valid and isinstance(message, nip77.NegMsg)
+    assert message.message == bytes.fromhex(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.binary(max_size=3000)
+    | st.binary(max_size=3000).map(lambda b: zstandard.ZstdCompressor().compress(b))
+    | st.binary(max_size=300)
+    .map(lambda b: summary.MAGIC + b)
+    .map(lambda b: zstandard.ZstdCompressor().compress(b)),
+    cut=st.integers(0, 4000),
+)
+def test_summaries_decode_or_fail_with_one_error(data: bytes, cut: int) -> None:
+    for candidate in (data, data[:cut], data + b"\0"):
+        try:
+            summary.read_summary(candidate)
+        except summary.SummaryError:
+            pass
+
+
+def test_a_summary_round_trips_and_trailing_or_missing_bytes_are_refused() -> None:
+    made = summary.Summary(
+        [b"\1" * 32], ["ab" * 16], [summary.Bucket(b"\1" * 32, 5, 2, b"\2" * 16)]
+    )
+    body = summary.MAGIC + msgspec.msgpack.encode(made)
+    data = zstandard.ZstdCompressor(level=10).compress(body)
+    assert summary.read_summary(data) == made
+    for bad in (data[:-1], data + data, data + b"x"):
+        with pytest.raises(summary.SummaryError):
+            summary.read_summary(bad)

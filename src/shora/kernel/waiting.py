@@ -252,4 +252,4 @@ class Waiting:
             self.trim_held()
             trimmed -= self._held_rows
         self._by_author.clear()
-        return len(old) + held + trimmed
+        return len(old) + int(held) + int(trimmed)

@@ -136,7 +136,8 @@ class SyncSession:
         now: Callable[[], float] | None = None,
     ) -> None:
         self.view = view
-        self.now: Callable[[], float] = now or getattr(view, "now", time.time)
+        clock: Callable[[], float] = now or getattr(view, "now", None) or time.time
+        self.now = clock
         self.frame_size_limit = frame_size_limit
         # How our Negentropy splits ranges (any choice interoperates; docs/sync.md §1.6).
         self.negentropy_buckets = negentropy_buckets
