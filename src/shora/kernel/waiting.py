@@ -22,7 +22,11 @@ MAX_AGE = 14 * 24 * 3600
 """Seconds an envelope may wait (for parents, a key or an admission) before it is dropped."""
 MAX_PENDING = 50_000
 MAX_PENDING_PER_AUTHOR = 2_000
-"""Events of one author (in one council) waiting for parents."""
+"""Events of one author (in one council) waiting for parents, unless the author is an
+active member here (an honest member's long backlog, fetched newest first from a
+relay, waits whole). Anyone can invent authors, so all such authors together also
+share MAX_PENDING_OUTSIDERS; the rest of MAX_PENDING stays for the members."""
+MAX_PENDING_OUTSIDERS = 10_000
 MAX_HELD = 20_000
 MAX_HELD_PER_KEY = 5_000
 MAX_HELD_DURING_IMPORT = 500_000
@@ -53,12 +57,14 @@ class Waiting:
         self.now = now
         self._by_author: dict[tuple[bytes, bytes], int] = {}
         self._expired_at = float("-inf")
+        self._outsiders: int | None = None
         self.held_mark = 0  # held rows above this rowid arrived during the current import
         self._held_rows = 0
         self._held_bytes = 0
         self._hints: dict[bytes, tuple[tuple[int, int], frozenset[str]]] = {}
 
     def forget(self) -> None:
+        self._outsiders = None
         self._by_author.clear()
         self._hints.clear()
 
@@ -68,6 +74,7 @@ class Waiting:
         self.held_mark = self.store.one("SELECT max(rowid) FROM held") or 0
         self._held_rows = self.store.one("SELECT count(*) FROM held") or 0
         self._held_bytes = 0
+        self._outsiders = None  # releases do not count down: recount once per import
 
     def hold(self, envelope: bytes, write_pk: bytes, raw: bytes) -> bool:
         """Keep an envelope until its key arrives; False if it was already kept."""
@@ -127,13 +134,27 @@ class Waiting:
     def check_pending(
         self, total: int, max_total: int, council: bytes, author: bytes, per_author: int
     ) -> None:
+        """Raise TooManyWaiting if one more envelope of `author` may not wait; count it."""
         if total >= max_total:
             raise TooManyWaiting("too many events wait for missing parents; refused")
+        if self.store.one(
+            "SELECT 1 FROM members WHERE council=? AND key=? AND status='active'",
+            (council, author),
+        ):
+            return
         if self.pending_of(council, author) >= per_author:
             raise TooManyWaiting(
                 f"{per_author} envelopes of this author already wait for what they refer to; "
                 "refused"
             )
+        if self._outsiders is None:
+            self._outsiders = self.store.one(
+                "SELECT count(*) FROM pending p WHERE NOT EXISTS (SELECT 1 FROM members m "
+                "WHERE m.council = p.council AND m.key = p.author AND m.status = 'active')"
+            )
+        if self._outsiders >= MAX_PENDING_OUTSIDERS:
+            raise TooManyWaiting("too many envelopes of non-members wait here; refused")
+        self._outsiders += 1
 
     def pending_of(self, council: bytes, author: bytes) -> int:
         key = (council, author)
@@ -252,4 +273,5 @@ class Waiting:
             self.trim_held()
             trimmed -= self._held_rows
         self._by_author.clear()
+        self._outsiders = None
         return len(old) + int(held) + int(trimmed)
