@@ -30,7 +30,7 @@ from shora.node import Node
 from shora.sync import messages, nip77, summary
 from shora.sync.local import NodeEnvelopes
 from shora.sync.negentropy import NegentropyError
-from shora.sync.relay import EmbeddedRelay, RelayConnection
+from shora.sync.relay import EmbeddedRelay, RelayConnection, RelayLimits
 from shora.sync.session import SyncSession
 
 DAY = 24 * 3600
@@ -40,8 +40,12 @@ def _removed(tmp_path: Path) -> tuple[list[Node], bytes, Clock, Adversary]:
     """a, b, c of one council; c removed (a new epoch she never gets), holding her keys."""
     clock = Clock()
     (a, b, c), council = three_members(tmp_path, clock)
-    a.remove(council, c.find_member(council, "Cyrus"))
+    cyrus = c.find_member(council, "Cyrus")
+    a.remove(council, cyrus)  # the council's rules ask for two vouches
     send(a, b)
+    assert b.remove(council, cyrus).admitted
+    send(b, a)
+    assert a.store.one("SELECT status FROM members WHERE key=?", (cyrus,)) == "removed"
     return [a, b, c], council, clock, Adversary(c, council)
 
 
@@ -137,6 +141,40 @@ def test_events_waiting_for_parents_are_bounded_per_author_and_expire(
     clock.t += waiting.MAX_AGE + waiting.EXPIRY_EVERY + 1
     a.import_envelopes([])
     assert a.store.one("SELECT count(*) FROM pending") == 0
+    for node in (a, b, c):
+        node.close()
+
+
+def test_invented_authors_share_one_quota_and_a_members_backlog_waits_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingest, "MAX_PENDING_PER_AUTHOR", 20)
+    monkeypatch.setattr(waiting, "MAX_PENDING_OUTSIDERS", 30)
+    (a, b, c), council, _, adv = _removed(tmp_path)
+    old = adv.epochs()[0]
+    invented = [
+        adv.forge(
+            "post.message",
+            kinds.Message(f"junk {i}"),
+            parents=[crypto.random_bytes(32)],
+            clock=5,
+            epoch=old,
+            author=crypto.sign_keypair(),
+        ).raw
+        for i in range(40)
+    ]
+    report = a.import_envelopes(invented)
+    assert report.pending == 30 and report.refused == {"TooManyWaiting": 10}
+    # A member's backlog of 50 (over the per-author quota), arriving newest first as
+    # relays send it: everything waits, then everything goes in.
+    before = set(b.envelopes())
+    for i in range(50):
+        b.post(council, f"backlog {i}")
+    backlog = [r for r in b.envelopes() if r not in before][::-1]
+    report = a.import_envelopes(backlog[:49])
+    assert report.pending == 49 and report.refused == {}
+    a.import_envelopes(backlog[49:])
+    assert sum(t.startswith("backlog") for t in _texts(a, council)) == 50
     for node in (a, b, c):
         node.close()
 
@@ -331,3 +369,16 @@ def test_a_summary_round_trips_and_trailing_or_missing_bytes_are_refused() -> No
     for bad in (data[:-1], data + data, data + b"x"):
         with pytest.raises(summary.SummaryError):
             summary.read_summary(bad)
+
+
+def test_a_relay_answer_is_capped_in_bytes(tmp_path: Path) -> None:
+    a = make_node(tmp_path, "a")
+    council = a.create_council("Council", "", "Ava")
+    for i in range(20):
+        a.post(council, f"post {i} " + "x" * 500)
+    relay = RelayConnection(NodeEnvelopes(a), RelayLimits(max_query_bytes=5000))
+    answer = relay.receive(messages.req("s", [{"kinds": [SHORA_KIND]}]))
+    events = [m for m in answer if m.startswith('["EVENT"')]
+    assert 0 < len(events) < 21 and sum(len(m) for m in events[:-1]) < 5000
+    assert answer[-1] == messages.eose("s")
+    a.close()
