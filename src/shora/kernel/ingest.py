@@ -1,6 +1,7 @@
 """The ingest pipeline: from envelope bytes to the store and the projected state.
 
-decode (bounded) → NIP-01 id + BIP-340 signature → epoch lookup → decrypt → inner
+decode (bounded) → date (at most MAX_SKEW ahead) → NIP-01 id + BIP-340 signature →
+epoch lookup (else wait, bounded, for the key: kernel/waiting.py) → decrypt → inner
 signature over the bytes as received → typed body → causal delivery (parents first)
 → authorisation against the causal past → store → project.
 
@@ -177,11 +178,10 @@ class Ingestor:
             self._release_held(report)
             self.flush()
             dropped = self._waiting.trim_held()
-        report.held -= dropped
-        if dropped:
-            error = TooManyWaiting("too many envelopes wait for a key")
-            report.refused[type(error).__name__] = report.refused.get(type(error).__name__, 0)
-            report.refused[type(error).__name__] += dropped
+        if dropped:  # over the held bounds once the import is over: refused after all
+            report.held -= dropped
+            reason = TooManyWaiting.__name__
+            report.refused[reason] = report.refused.get(reason, 0) + dropped
         return report
 
     def expire(self, force: bool = True) -> int:

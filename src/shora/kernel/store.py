@@ -130,6 +130,9 @@ class Store:
             self.db.pragma("journal_mode", "WAL")
             self.db.pragma("synchronous", "NORMAL")
             self.db.pragma("foreign_keys", True)
+            # Another process on the same profile (`shora post` while `shora serve` syncs)
+            # may hold the write lock for a moment: wait for it rather than fail at once.
+            self.db.set_busy_timeout(10_000)
             if new:
                 with self.transaction():
                     self.db.execute(SCHEMA)

@@ -253,6 +253,16 @@ class Waiting:
             return 0
         self._expired_at = now
         cutoff = now - MAX_AGE
+        # Read first: a write, even one that changes nothing, takes the profile's write
+        # lock, which another process (`shora post` while `shora serve` runs) may want.
+        if not any(
+            self.store.one(sql, (cutoff,))
+            for sql in (
+                "SELECT 1 FROM pending WHERE received < ? LIMIT 1",
+                "SELECT 1 FROM held WHERE received < ? LIMIT 1",
+            )
+        ) and (self.store.one("SELECT count(*) FROM held") or 0) <= MAX_HELD:
+            return 0
         with self.store.transaction():
             for table in ("pending", "held"):
                 self.store.execute(
