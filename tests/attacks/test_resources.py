@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from attacks.adversary import Adversary
 from conftest import Clock, admit, make_node, send, three_members
-from shora.errors import FromTheFuture
+from shora.errors import FromTheFuture, TooManyWaiting
 from shora.kernel import crypto, ingest, keys, kinds, nip01, waiting
 from shora.kernel.events import SHORA_KIND, WELCOME_KIND
 from shora.node import Node
@@ -75,7 +75,7 @@ def test_welcomes_under_an_old_key_are_stored_only_for_hints_the_node_can_attrib
     assert _hints(a, council) == before and report.accepted == 0
     assert report.pending == waiting.MAX_WELCOMES_WAITING
     assert report.refused == {"TooManyWaiting": 150 - waiting.MAX_WELCOMES_WAITING}
-    with pytest.raises(Exception, match="no join request admitted"):
+    with pytest.raises(TooManyWaiting, match="no join request admitted"):
         a.ingestor.ingest_one(_welcome(adv, crypto.random_bytes(16).hex()))
     # A hint the node can attribute (b's welcome back): at most a few of them.
     b_hint = keys.welcome_hint(keys.return_id(a.find_member(council, "Bahram")))

@@ -255,13 +255,11 @@ class Waiting:
         cutoff = now - MAX_AGE
         # Read first: a write, even one that changes nothing, takes the profile's write
         # lock, which another process (`shora post` while `shora serve` runs) may want.
-        if not any(
-            self.store.one(sql, (cutoff,))
-            for sql in (
-                "SELECT 1 FROM pending WHERE received < ? LIMIT 1",
-                "SELECT 1 FROM held WHERE received < ? LIMIT 1",
-            )
-        ) and (self.store.one("SELECT count(*) FROM held") or 0) <= MAX_HELD:
+        old_rows = any(
+            self.store.one(f"SELECT 1 FROM {table} WHERE received < ? LIMIT 1", (cutoff,))  # noqa: S608
+            for table in ("pending", "held")
+        )
+        if not old_rows and (self.store.one("SELECT count(*) FROM held") or 0) <= MAX_HELD:
             return 0
         with self.store.transaction():
             for table in ("pending", "held"):
