@@ -16,6 +16,9 @@ Errors are split by blame, as h11 does:
         ├── UnknownKind           a kind this version does not know
         ├── NotAMember            written by a key that is not (or no longer) a member
         ├── BadClock              claims a time earlier than its parents'
+        ├── FromTheFuture         dated more than an hour after the receiver's clock
+        ├── TooManyWaiting        a bound on envelopes waiting (for parents, a key, an
+        │                         admission) or on welcomes per hint is reached
         └── BundleDamaged         a bundle file that is truncated or tampered with
 
 Every decoder raises only RemoteError subclasses for bad input, never anything else.
@@ -78,6 +81,14 @@ class NotAMember(RemoteError):
 
 class BadClock(RemoteError):
     """The event claims a time earlier than one of its parents claims."""
+
+
+class FromTheFuture(RemoteError):
+    """The envelope is dated more than the allowed skew after the receiver's clock."""
+
+
+class TooManyWaiting(RemoteError):
+    """Taking the envelope in would pass a bound on what this node keeps waiting."""
 
 
 class BundleDamaged(RemoteError):

@@ -295,6 +295,7 @@ class Node(MembershipActions):
         offers, alerts and check-ins. Run after imports and periodically; harmless when
         several members do it at once."""
         forget_expired(self, int(self.now()), council)
+        self.ingestor.expire(force=False)  # what waits too long for parents or a key
         governance.record_lapses(self, council)
         federation.sign_due(self, council)  # mandates and revocations (a base council)
         federation.end_expired(self, council)  # seats whose mandate is over (a federation)

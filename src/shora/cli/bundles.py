@@ -12,6 +12,7 @@ import click
 
 from shora.i18n import N_, _, ngettext, number
 from shora.kernel.ingest import Report
+from shora.sync.summary import MAX_COMPRESSED
 
 from .output import Since, council_name, council_status, isolate, print_json, refusal_reason
 from .session import Session, pass_session
@@ -89,7 +90,10 @@ def export(
 ) -> None:
     node = session.open()
     council = node.find_council(council_ref) if council_ref is not None else None
-    records = node.difference(summary_file.read_bytes()) if summary_file else None
+    records = None
+    if summary_file is not None:
+        with summary_file.open("rb") as f:  # no more than a summary can be: read_summary says so
+            records = node.difference(f.read(MAX_COMPRESSED + 1))
     total = (
         len(records) if records is not None else sum(1 for _ in node.envelopes(council, since or 0))
     )

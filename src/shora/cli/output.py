@@ -42,6 +42,8 @@ REFUSAL_REASONS = {
     "UnknownKind": N_("unknown kind (a newer version of Shora?)"),
     "NotAMember": N_("not written by a member"),
     "UnknownWriteKey": N_("under a council key this profile does not hold"),
+    "FromTheFuture": N_("dated ahead of this computer's clock"),
+    "TooManyWaiting": N_("too many already waiting here"),
 }
 
 

@@ -1,6 +1,7 @@
 """The ingest pipeline: from envelope bytes to the store and the projected state.
 
-decode (bounded) → NIP-01 id + BIP-340 signature → epoch lookup → decrypt → inner
+decode (bounded) → date (at most MAX_SKEW ahead) → NIP-01 id + BIP-340 signature →
+epoch lookup (else wait, bounded, for the key: kernel/waiting.py) → decrypt → inner
 signature over the bytes as received → typed body → causal delivery (parents first)
 → authorisation against the causal past → store → project.
 
@@ -9,6 +10,7 @@ An envelope refused at any step leaves the store untouched.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -19,9 +21,11 @@ import msgspec
 
 from shora.errors import (
     BadClock,
+    FromTheFuture,
     MalformedEvent,
     NotAMember,
     RemoteError,
+    TooManyWaiting,
     UnknownKind,
     WrongEpoch,
 )
@@ -39,10 +43,20 @@ from shora.kernel.events import (
 )
 from shora.kernel.projection import Projection
 from shora.kernel.store import Store
+from shora.kernel.waiting import (
+    MAX_PENDING,
+    MAX_PENDING_PER_AUTHOR,
+    MAX_WELCOMES_PER_HINT,
+    MAX_WELCOMES_WAITING,
+    Waiting,
+    awaiting,
+)
 
-MAX_PENDING = 50_000
 BATCH = 5000  # events per transaction: fewer commits rewrite fewer index pages
-MAX_HELD = 20_000
+BATCH_BYTES = 8 * 2**20  # and at most this many bytes of envelopes in memory at once
+MAX_SEEN = 100_000  # digests of the envelopes of one import kept to skip repeats
+MAX_SKEW = 3600
+"""Seconds an envelope may be dated after the receiver's clock (they show the hour)."""
 _ids_encoder = msgspec.msgpack.Encoder()
 _ids_decoder = msgspec.msgpack.Decoder(list[bytes])
 
@@ -101,6 +115,7 @@ class Ingestor:
     ) -> None:
         self.store = store
         self.now = now
+        self._waiting = Waiting(store, lambda: self.now())
         self._identity_key = identity_key
         self._verifiers: dict[str, crypto.WriteVerifier] = {}
         self._epochs: dict[bytes, keys.Epoch] = {}
@@ -142,78 +157,83 @@ class Ingestor:
     # --- entry points ---------------------------------------------------------------
 
     def ingest(self, raws: Iterable[bytes], report: Report | None = None) -> Report:
-        """Ingest many envelopes. Those under a write key not held yet wait (bounded) in
-        the `held` table and are ingested as soon as a grant or welcome brings the key."""
+        """Ingest many envelopes, streaming: at most BATCH envelopes or BATCH_BYTES are in
+        memory at once. Those under a write key not held yet wait in the `held` table and
+        are taken in as soon as a grant or welcome brings the key; an envelope repeated
+        costs a hash, not a verification."""
         report = report or Report()
-        waiting: list[bytes] = []
+        self.expire(force=False)
+        self._waiting.start_import()
+        seen: set[bytes] = set()
         batch: list[bytes] = []
+        size = 0
         for raw in raws:
+            digest = hashlib.blake2b(raw, digest_size=16).digest()
+            if digest in seen:
+                report.duplicate += 1
+                continue
+            if len(seen) >= MAX_SEEN:
+                seen.clear()  # bounded memory; a later repeat costs one more look-up
+            seen.add(digest)
             batch.append(raw)
-            if len(batch) >= BATCH:
-                self._batch(batch, report, waiting)
-                batch = []
-        self._batch(batch, report, waiting)
-        while True:
-            learned = report.keys_learned
-            retry = waiting + self._releasable()
-            if not retry:
-                break
-            waiting = []
-            self._batch(retry, report, waiting)
-            if report.keys_learned == learned:
-                break
-        self._hold_for_key(waiting, report)
+            size += len(raw)
+            if len(batch) >= BATCH or size >= BATCH_BYTES:
+                self._batch(batch, report)
+                batch, size = [], 0
+        self._batch(batch, report)
+        with self._transaction():
+            self._release_held(report)
+            self.flush()
+            dropped = self._waiting.trim_held()
+        if dropped:  # over the held bounds once the import is over: refused after all
+            report.held -= dropped
+            reason = TooManyWaiting.__name__
+            report.refused[reason] = report.refused.get(reason, 0) + dropped
         return report
 
-    def _releasable(self) -> list[bytes]:
-        """Held envelopes whose write key we now hold, removed from the held table."""
-        keys_held = [
-            bytes(k)
-            for (k,) in self.store.rows("SELECT DISTINCT write_pk FROM held")
-            if bytes(k) in self._epochs
-        ]
-        raws: list[bytes] = []
-        with self.store.transaction():
-            for write_pk in keys_held:
-                raws += [
-                    bytes(r)
-                    for (r,) in self.store.rows(
-                        "SELECT raw FROM held WHERE write_pk=?", (write_pk,)
-                    )
-                ]
-                self.store.execute("DELETE FROM held WHERE write_pk=?", (write_pk,))
-        return raws
+    def expire(self, force: bool = True) -> int:
+        """Drop what waited (for parents, a key, an admission) longer than waiting.MAX_AGE,
+        and cut the waiting tables back to their bounds; how many envelopes left. Ingest
+        runs it every waiting.EXPIRY_EVERY seconds; a node's housekeeping may call it."""
+        dropped = self._waiting.expire(force)
+        if dropped:
+            self._pending = self.store.one("SELECT count(*) FROM pending") or 0
+        return dropped
 
-    def _hold_for_key(self, raws: list[bytes], report: Report) -> None:
-        with self.store.transaction():
-            count = self.store.one("SELECT count(*) FROM held") or 0
-            for raw in raws:
-                if count >= MAX_HELD:
-                    report.refuse(UnknownWriteKey("too many envelopes wait for a key"))
-                    continue
-                env = nip01.decode(raw)
-                self.store.execute(
-                    "INSERT OR IGNORE INTO held(envelope, write_pk, raw) VALUES(?,?,?)",
-                    (bytes.fromhex(env.id), bytes.fromhex(env.pubkey), raw),
-                )
-                count += 1
-                report.held += 1
+    def _release_held(self, report: Report) -> None:
+        """Take in the held envelopes whose write key we now hold, a few at a time."""
+        while True:
+            ready = [k for k in self._waiting.held_keys() if k in self._epochs]
+            if not ready:
+                return
+            for write_pk in ready:
+                while True:
+                    raws, new = self._waiting.take_held(write_pk)
+                    if not raws:
+                        break
+                    report.held -= new
+                    for raw in raws:
+                        self._one(raw, report)
 
-    def _batch(self, raws: list[bytes], report: Report, held: list[bytes]) -> None:
+    def _hold_for_key(self, raw: bytes, report: Report) -> None:
+        env = nip01.decode(raw)
+        if self._waiting.hold(bytes.fromhex(env.id), bytes.fromhex(env.pubkey), raw):
+            report.held += 1
+        else:
+            report.duplicate += 1
+
+    def _batch(self, raws: list[bytes], report: Report) -> None:
         """One transaction per batch: an interrupted import keeps every finished batch."""
         with self._transaction():
             for raw in raws:
                 learned = report.keys_learned
-                self._one(raw, report, held)
+                self._one(raw, report)
                 # A welcome or grant just brought a key: what waited for it goes in now,
                 # before the envelopes after it (its descendants, most likely), which
-                # would otherwise all wait in `pending`, refused beyond MAX_PENDING.
-                while held and report.keys_learned != learned:
-                    learned = report.keys_learned
-                    retry = held[:]
-                    del held[:]
-                    for waiting in retry:
-                        self._one(waiting, report, held)
+                # would otherwise all wait in `pending`.
+                if report.keys_learned != learned:
+                    self._release_held(report)
+            self._release_welcomes(report.councils, report)
             self.flush()
         if self.progress is not None and raws:
             self.progress(len(raws))
@@ -222,9 +242,22 @@ class Ingestor:
         """Ingest one envelope and raise the reason if it is refused."""
         report = Report()
         with self._transaction():
+            self._check_date(raw)
             self._dispatch(raw, report)
+            self._release_welcomes(report.councils, report)
             self.flush()
         return report
+
+    def _check_date(self, raw: bytes) -> None:
+        """Refuse an envelope dated more than MAX_SKEW after our clock: kept, it would
+        sort after everything real, and syncs that page by date would skip past it."""
+        created_at = nip01.decode(raw).created_at
+        now = int(self.now())
+        if created_at > now + MAX_SKEW:
+            raise FromTheFuture(
+                f"envelope dated {created_at}, more than {MAX_SKEW // 60} minutes after "
+                f"this node's clock ({now}); check the sender's clock"
+            )
 
     @property
     def projection(self) -> Projection:
@@ -241,6 +274,7 @@ class Ingestor:
         """Drop every cache; they are rebuilt from the store as needed."""
         self._writes = _Writes()
         self._meta.clear()
+        self._waiting.forget()
         self._projection = Projection(self.store)
         self._pending = self.store.one("SELECT count(*) FROM pending") or 0
         self._epochs = {e.write_pk: e for e in self._load_epochs()}
@@ -276,13 +310,17 @@ class Ingestor:
             )
         self._writes = _Writes()
 
-    def _one(self, raw: bytes, report: Report, held: list[bytes]) -> None:
+    def _one(self, raw: bytes, report: Report) -> None:
         # No savepoint per envelope: every check comes before the first write, so a
         # refused envelope has written nothing (a savepoint costs as much as a verify).
         try:
+            self._check_date(raw)
             self._dispatch(raw, report)
         except UnknownWriteKey:
-            held.append(raw)
+            try:
+                self._hold_for_key(raw, report)
+            except RemoteError as exc:
+                report.refuse(exc)
         except RemoteError as exc:
             report.refuse(exc)
 
@@ -322,7 +360,7 @@ class Ingestor:
             return
         missing = [p for p in opened.payload.parents if self._event_meta(p) is None]
         if missing:
-            self._hold(eid, epoch.council, missing, raw)
+            self._hold(eid, epoch.council, missing, raw, opened.payload.author)
             report.pending += 1
             return
         self._accept(opened, eid, raw, epoch.council, report)
@@ -360,18 +398,31 @@ class Ingestor:
 
     # --- causal delivery ----------------------------------------------------------------
 
-    def _hold(self, eid: bytes, council: bytes, missing: list[bytes], raw: bytes) -> None:
-        if self._pending >= MAX_PENDING:
-            raise MalformedEvent("too many events wait for missing parents; refused")
+    def _hold(
+        self,
+        eid: bytes,
+        council: bytes,
+        missing: list[bytes],
+        raw: bytes,
+        author: bytes | None = None,
+    ) -> None:
+        """Keep an event until its parents arrive, within the bounds of `pending`."""
         if self.store.one("SELECT 1 FROM pending WHERE envelope=?", (eid,)):
             return
-        self.store.execute(
-            "INSERT INTO pending(envelope, council, raw) VALUES(?,?,?)", (eid, council, raw)
+        if author is None:
+            author = self._author_of(raw)
+        self._waiting.check_pending(
+            self._pending, MAX_PENDING, council, author, MAX_PENDING_PER_AUTHOR
         )
-        self.store.executemany(
-            "INSERT INTO pending_parents VALUES(?,?)", [(parent, eid) for parent in missing]
-        )
+        self._waiting.add_pending(eid, council, author, raw, missing)
         self._pending += 1
+
+    def _author_of(self, raw: bytes) -> bytes:
+        """The inner author of an envelope already opened once (its quota in `pending`)."""
+        env = nip01.decode(raw)
+        epoch = self._epochs[bytes.fromhex(env.pubkey)]
+        plain = decrypt_content(env, epoch.content_key, epoch.write_pk)
+        return open_inner(env, plain, epoch.write_pk, epoch.council).payload.author
 
     def _release_waiting(self, arrived: bytes, report: Report) -> None:
         """Accept the events that waited for `arrived`, and those waiting for them."""
@@ -389,8 +440,7 @@ class Ingestor:
                 )
                 if any(self._event_meta(p) is None for (p,) in parents):
                     continue
-                self.store.execute("DELETE FROM pending WHERE envelope=?", (eid,))
-                self.store.execute("DELETE FROM pending_parents WHERE envelope=?", (eid,))
+                self._waiting.remove_pending(eid)
                 self._pending -= 1
                 report.pending -= 1
                 try:
@@ -404,6 +454,19 @@ class Ingestor:
                     report.refuse(exc)
                     continue
                 queue.append(opened.inner_id)
+
+    def _release_welcomes(self, councils: Iterable[bytes], report: Report) -> None:
+        """Store the welcomes that waited for an admission (or member) now known."""
+        if not self._pending:
+            return
+        for council in sorted(councils):
+            hints = self._waiting.hints(council)
+            for eid in self._waiting.waiting_welcomes(council, hints):
+                raw = self.store.one("SELECT raw FROM pending WHERE envelope=?", (eid,))
+                self._waiting.remove_pending(eid)
+                self._pending -= 1
+                report.pending -= 1
+                self._one(bytes(raw), report)
 
     # --- acceptance --------------------------------------------------------------------
 
@@ -559,17 +622,49 @@ class Ingestor:
     def _welcome(
         self, env: nip01.Envelope, eid: bytes, raw: bytes, write_pk: bytes, report: Report
     ) -> None:
+        """Store a welcome (kind 4041) only if its hint is one this node can attribute
+        (docs/protocol.md §8), at most MAX_WELCOMES_PER_HINT of them per hint: anyone
+        holding an old write key could otherwise fill the store with them."""
+        hint = env.tag("k") or ""
         epoch = self._epochs.get(write_pk)
         if epoch is None:
             epoch = self._open_welcome(env, write_pk, report)
-        if epoch is None:
-            raise UnknownWriteKey("a welcome for someone else, under an unknown write key")
+            if epoch is None:
+                raise UnknownWriteKey("a welcome for someone else, under an unknown write key")
+        elif hint not in self._waiting.hints(epoch.council):
+            self._await_admission(eid, epoch.council, write_pk, hint, raw, report)
+            return
+        if self._waiting.welcomes_of(hint) >= MAX_WELCOMES_PER_HINT:
+            raise TooManyWaiting(
+                f"this node already holds {MAX_WELCOMES_PER_HINT} welcomes with this hint"
+            )
         self.store.execute(
             "INSERT INTO envelopes VALUES(?,?,?,?,?,?,?)",
-            (eid, epoch.council, env.kind, env.created_at, raw, write_pk, env.tag("k")),
+            (eid, epoch.council, env.kind, env.created_at, raw, write_pk, hint),
         )
         report.accepted += 1
         report.councils.add(epoch.council)
+
+    def _await_admission(
+        self, eid: bytes, council: bytes, write_pk: bytes, hint: str, raw: bytes, report: Report
+    ) -> None:
+        """A welcome may arrive before the admission it answers: it waits in `pending`
+        (at most MAX_WELCOMES_WAITING per write key), and is refused beyond."""
+        if self.store.one("SELECT 1 FROM pending WHERE envelope=?", (eid,)):
+            report.duplicate += 1
+            return
+        try:
+            self._waiting.check_pending(
+                self._pending, MAX_PENDING, council, write_pk, MAX_WELCOMES_WAITING
+            )
+        except TooManyWaiting as exc:
+            raise TooManyWaiting(
+                "a welcome whose hint names no join request admitted in its council and no "
+                f"member of it ({exc})"
+            ) from exc
+        self._waiting.add_pending(eid, council, write_pk, raw, [awaiting(hint)])
+        self._pending += 1
+        report.pending += 1
 
     def _open_welcome(
         self, env: nip01.Envelope, write_pk: bytes, report: Report

@@ -16,7 +16,7 @@ import apsw
 
 from shora.errors import ProfileError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;
@@ -59,6 +59,7 @@ CREATE TABLE pending(
   author BLOB NOT NULL DEFAULT x'', received INT NOT NULL DEFAULT 0
 );
 CREATE INDEX pending_author ON pending(council, author);
+CREATE INDEX pending_received ON pending(received);
 CREATE TABLE pending_parents(
   parent BLOB NOT NULL, envelope BLOB NOT NULL, PRIMARY KEY(parent, envelope)
 ) WITHOUT ROWID;
@@ -68,6 +69,7 @@ CREATE TABLE held(
   received INT NOT NULL DEFAULT 0
 );
 CREATE INDEX held_key ON held(write_pk);
+CREATE INDEX held_received ON held(received);
 -- Events claiming a time ahead of this node's clock, applied when that time comes.
 CREATE TABLE early(
   envelope BLOB PRIMARY KEY, council BLOB NOT NULL, author BLOB NOT NULL,
@@ -102,6 +104,11 @@ CREATE TABLE early(
 );
 CREATE INDEX early_due ON early(not_before);
 """,
+    # Expiry finds the old waiting rows without reading their (large) raw column.
+    3: """
+CREATE INDEX pending_received ON pending(received);
+CREATE INDEX held_received ON held(received);
+""",
 }
 
 
@@ -124,6 +131,9 @@ class Store:
             self.db.pragma("journal_mode", "WAL")
             self.db.pragma("synchronous", "NORMAL")
             self.db.pragma("foreign_keys", True)
+            # Another process on the same profile (`shora post` while `shora serve` syncs)
+            # may hold the write lock for a moment: wait for it rather than fail at once.
+            self.db.set_busy_timeout(10_000)
             if new:
                 with self.transaction():
                     self.db.execute(SCHEMA)

@@ -29,6 +29,10 @@ class NodeEnvelopes:
         self.node = node
         self.councils = None if councils is None else frozenset(councils)
 
+    def now(self) -> float:
+        """The node's clock (bounds a fall-back sync's window)."""
+        return self.node.now()
+
     # --- what this node wants from others -------------------------------------------
 
     def filters(self) -> list[Filter]:
@@ -85,14 +89,16 @@ class NodeEnvelopes:
         return found
 
     def lacking(self, ids: Sequence[bytes]) -> list[bytes]:
-        """Those of ids that we neither hold nor keep waiting (for a key or parents)."""
+        """Those of ids that we neither hold nor keep waiting (for a key, parents, or
+        the time they claim)."""
         return [
             eid
             for eid in ids
             if not self.node.store.one(
                 "SELECT 1 FROM envelopes WHERE id=? UNION ALL SELECT 1 FROM held WHERE "
-                "envelope=? UNION ALL SELECT 1 FROM pending WHERE envelope=?",
-                (eid, eid, eid),
+                "envelope=? UNION ALL SELECT 1 FROM pending WHERE envelope=? "
+                "UNION ALL SELECT 1 FROM early WHERE envelope=?",
+                (eid, eid, eid, eid),
             )
         ]
 

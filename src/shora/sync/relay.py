@@ -55,6 +55,8 @@ class RelayLimits:
     max_filters: int = messages.MAX_FILTERS
     max_query: int = 500
     """Events one REQ returns, over all its filters."""
+    max_query_bytes: int = 8 * 2**20
+    """Bytes of events one REQ returns (the client pages for the rest)."""
     events_per_minute: int = 6000
     requests_per_minute: int = 600
     """REQ and NEG-OPEN together."""
@@ -215,14 +217,16 @@ class RelayConnection:
             return [messages.closed(sub, f"rate-limited: at most {per} requests a minute")]
         out: list[str] = []
         sent: set[bytes] = set()
+        size = 0
         for flt in message.filters:
             room = limits.max_query - len(sent)
-            if room <= 0:
+            if room <= 0 or size >= limits.max_query_bytes:
                 break
             n = room if flt.limit is None else min(room, flt.limit)
             for raw in self.view.query(flt.as_dict(), n) if n else ():
-                if raw not in sent:
+                if raw not in sent and size < limits.max_query_bytes:
                     sent.add(raw)
+                    size += len(raw)
                     out.append(messages.relay_event(sub, raw))
         self._subs[sub] = message.filters
         return [*out, messages.eose(sub)]

@@ -9,7 +9,8 @@ NIP-77, falls back to plain NIP-01 (docs/sync.md §2.1)::
     fallback   REQ {filter, since, limit} → EVENT … EOSE (pages going back with until),
                then EVENT → OK for what we hold in that window and the relay did not send
 
-The session touches no socket and no clock. The adapter (``shora.sync.transport``) sends
+The session touches no socket; its clock (the node's, through the view, else the
+system's) only bounds the fall-back window. The adapter (``shora.sync.transport``) sends
 what :meth:`SyncSession.start` and :meth:`SyncSession.receive` return, and calls
 :meth:`SyncSession.timeout` when the relay stays silent for longer than it allows —
 briefly while :attr:`SyncSession.probing` (waiting to learn whether the relay speaks
@@ -20,8 +21,9 @@ messages and notices tolerated before the session gives up with :class:`SyncFail
 
 from __future__ import annotations
 
+import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NoReturn, Protocol
 
 from shora.errors import LocalError, RemoteError
@@ -50,6 +52,11 @@ MAX_NOTICES = 50
 FALLBACK_WINDOW = 2 * 3600
 """created_at is rounded down to the hour, so fall-back syncs look two hours back."""
 PAGE = 500
+PAGE_BYTES = 8 * 2**20
+"""Envelopes of one REQ kept in memory before they go to the node (in bytes)."""
+MAX_SKEW = 3600
+"""The fall-back window ends this long after our clock: nodes refuse envelopes dated
+later (docs/protocol.md §8), so a relay's far-future dates cannot crowd out the rest."""
 MAX_REFRESH = 4
 """Times a session re-reads the node's filters after learning keys."""
 _UNSUPPORTED = ("neg", "unknown", "unsupported", "not supported", "unrecognized", "invalid")
@@ -93,6 +100,8 @@ class _Job:
         self.page_filter: messages.Filter | None = None  # set while that REQ is a page
         self.next_page: messages.Filter | None = None  # fallback page to ask for next
         self.page: list[tuple[bytes, int, bytes]] = []  # (id, created_at, raw) received
+        self.page_bytes = 0  # of the raws in `page` not yet given to the node
+        self.page_total = 0  # bytes this REQ brought (a relay may cut a page by size)
         self.page_ids: set[bytes] = set()
         self.seen: set[bytes] = set()  # fallback: ids the relay has sent
         self.window: Filter = {}  # fallback: the filter and its since, without paging
@@ -124,8 +133,11 @@ class SyncSession:
         fallback_window: int | None = FALLBACK_WINDOW,
         negentropy_buckets: int = COMPACT_BUCKETS,
         negentropy_idlist_below: int = COMPACT_IDLIST_BELOW,
+        now: Callable[[], float] | None = None,
     ) -> None:
         self.view = view
+        clock: Callable[[], float] = now or getattr(view, "now", None) or time.time
+        self.now = clock
         self.frame_size_limit = frame_size_limit
         # How our Negentropy splits ranges (any choice interoperates; docs/sync.md §1.6).
         self.negentropy_buckets = negentropy_buckets
@@ -285,11 +297,17 @@ class SyncSession:
         job.mode, job.neg, job.probing, job.settled = "fallback", None, False, False
         job.need.clear()
         job.have.clear()
+        # The window is bounded by our clock on both ends: an envelope dated far ahead
+        # (ours or the relay's) would otherwise move `since` past everything real, or
+        # fill every page; one dated far back only widens the window.
+        horizon = int(self.now()) + MAX_SKEW
         since = None
         if self.fallback_window is not None:
-            newest = max((ts for ts, _ in self.view.items(job.filter)), default=None)
+            dates = (ts for ts, _ in self.view.items(job.filter) if ts <= horizon)
+            newest = max(dates, default=None)
             since = None if newest is None else max(0, newest - self.fallback_window)
-        job.window = job.filter | ({} if since is None else {"since": since})
+        until = min(horizon, int(job.filter.get("until", horizon)))
+        job.window = job.filter | {"until": until} | ({} if since is None else {"since": since})
         job.next_page = messages.decode_filter(job.window | {"limit": PAGE})
         self.progress.phase = "fallback"
         return out
@@ -427,32 +445,53 @@ class SyncSession:
             return
         job.page.append((eid, envelope.created_at, message.raw))
         job.page_ids.add(eid)
+        job.page_bytes += len(message.raw)
+        job.page_total += len(message.raw)
+        if job.page_bytes >= PAGE_BYTES:
+            self._put_page(job)
+
+    def _put_page(self, job: _Job) -> None:
+        """Give the node what this REQ brought so far (keeping only ids and dates)."""
+        raws = [(eid, raw) for eid, _, raw in job.page if raw]
+        if job.page_filter is not None:
+            lacking = set(self.view.lacking([e for e, _ in raws if e not in job.seen]))
+            raws = [(eid, raw) for eid, raw in raws if eid in lacking]
+        job.page = [(eid, ts, b"") for eid, ts, _ in job.page]
+        job.page_bytes = 0
+        self._put([raw for _, raw in raws])
 
     def _eose(self, job: _Job) -> list[str]:
         assert job.req is not None
         out = [messages.close(job.req)]
         if len(self._closed) < MAX_BAD * 4:
             self._closed.add(job.req)
+        self._put_page(job)
+        full = len(job.page) >= PAGE or job.page_total >= PAGE_BYTES
         page, job.page, job.page_ids, job.req = job.page, [], set(), None
+        job.page_total = 0
         if job.page_filter is None:
             self.result.missing += len(job.asked)
             job.asked = set()
-            self._put([raw for _, _, raw in page])
             return out
         flt, job.page_filter = job.page_filter, None
         new_ids = [eid for eid, _, _ in page if eid not in job.seen]
-        lacking = set(self.view.lacking(new_ids))
-        self._put([raw for eid, _, raw in page if eid in lacking])
         job.seen.update(new_ids)
         if len(job.seen) > self.max_ids:
             self.result.complete = False
-        elif len(page) >= PAGE:
+        elif full:
             # A full page: ask further back. `until` is inclusive and many envelopes share
             # an hour, so stay on the oldest hour while it brings new ids, then step past it.
             oldest = min(ts for _, ts, _ in page) - (0 if new_ids else 1)
             if oldest >= 0:
                 job.next_page = messages.decode_filter({**flt.as_dict(), "until": oldest})
                 return out
+        if "since" in job.window and self.result.report.pending > 0:
+            # Events now wait for parents outside the window: an envelope may be dated
+            # far back (its writer chooses), and its children would wait for it forever.
+            # Page through the whole history once.
+            job.window = {k: v for k, v in job.window.items() if k != "since"}
+            job.next_page = messages.decode_filter(job.window | {"limit": PAGE})
+            return out
         mine = [eid for _, eid in self.view.items(job.window) if eid not in job.seen]
         job.seen = set()
         job.settled = True

@@ -8,7 +8,9 @@ bucket the summary lacks or whose fingerprint differs. The summary shows no more
 a relay sees: write keys, active hours, counts.
 
 File format: zstd frame of b"SHORA-SUMMARY\\x00" + version byte 1 + msgpack of
-`Summary`. Limits: 4 MiB compressed, 64 MiB decompressed, 500,000 buckets.
+`Summary`. Limits: 4 MiB compressed, 40 MiB decompressed, 500,000 buckets. A
+summary is decompressed a few hundred bytes at a time against that budget: the size
+a frame declares is not trusted (a 32-byte frame may declare exabytes).
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from shora.sync.local import NodeEnvelopes
 
 MAGIC = b"SHORA-SUMMARY\x00\x01"
 MAX_COMPRESSED = 4 * 2**20
-MAX_DECOMPRESSED = 64 * 2**20
+MAX_DECOMPRESSED = 40 * 2**20
+MAX_WINDOW = 8 * 2**20
+_STEP = 256  # compressed bytes per step: at most ~8 MiB out (see kernel/bundle.py)
 HOUR = 3600
 
 Fingerprint = Annotated[bytes, msgspec.Meta(min_length=16, max_length=16)]
@@ -87,15 +91,32 @@ def read_summary(data: bytes) -> Summary:
     if len(data) > MAX_COMPRESSED:
         raise SummaryError("this summary is larger than any summary can be")
     try:
-        body = zstandard.ZstdDecompressor().decompress(data, max_output_size=MAX_DECOMPRESSED)
+        body = _decompress(data)
     except zstandard.ZstdError as exc:
         raise SummaryError(f"this is not a Shora summary, or it is damaged ({exc})") from exc
     if not body.startswith(MAGIC):
         raise SummaryError("this is not a Shora summary (or of a newer version)")
     try:
-        return msgspec.msgpack.decode(body[len(MAGIC) :], type=Summary)
+        return msgspec.msgpack.decode(memoryview(body)[len(MAGIC) :], type=Summary)
     except DECODE_ERRORS as exc:
         raise SummaryError(f"this summary is damaged: {exc}") from exc
+
+
+def _decompress(data: bytes) -> bytearray:
+    """One zstd frame, streamed against MAX_DECOMPRESSED, with nothing after it."""
+    stream = zstandard.ZstdDecompressor(max_window_size=MAX_WINDOW).decompressobj()
+    body = bytearray()
+    for start in range(0, len(data), _STEP):
+        if stream.eof:
+            raise SummaryError("this summary has data after its end")
+        body += stream.decompress(data[start : start + _STEP])
+        if len(body) > MAX_DECOMPRESSED:
+            raise SummaryError("this summary decompresses to more than any summary can be")
+    if not stream.eof:
+        raise SummaryError("this summary is truncated")
+    if stream.unused_data:
+        raise SummaryError("this summary has data after its end")
+    return body
 
 
 def difference(view: NodeEnvelopes, summary: Summary) -> Iterator[bytes]:

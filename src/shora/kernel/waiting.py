@@ -1,0 +1,285 @@
+"""What waits, and for how long: envelopes under a key not held yet (`held`), events
+whose parents have not arrived and welcomes whose admission has not (`pending`).
+
+Anyone can make envelopes that wait: a stranger under a fresh write key, a removed
+member under an old one, with parents nobody will ever send. So everything that waits
+is bounded per write key or author, in all, and in age (docs/protocol.md §8, §11):
+whatever a stranger sends, the tables stop growing at their bounds, and the oldest
+entries leave after MAX_AGE. Honest envelopes that were dropped come again with the
+next sync or bundle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from shora.errors import TooManyWaiting
+from shora.kernel import keys, kinds, tokens
+from shora.kernel.events import decode_body
+from shora.kernel.store import Store
+
+MAX_AGE = 14 * 24 * 3600
+"""Seconds an envelope may wait (for parents, a key or an admission) before it is dropped."""
+MAX_PENDING = 50_000
+MAX_PENDING_PER_AUTHOR = 2_000
+"""Events of one author (in one council) waiting for parents, unless the author is an
+active member here (an honest member's long backlog, fetched newest first from a
+relay, waits whole). Anyone can invent authors, so all such authors together also
+share MAX_PENDING_OUTSIDERS; the rest of MAX_PENDING stays for the members."""
+MAX_PENDING_OUTSIDERS = 10_000
+MAX_HELD = 20_000
+MAX_HELD_PER_KEY = 5_000
+MAX_HELD_DURING_IMPORT = 500_000
+MAX_HELD_BYTES_DURING_IMPORT = 2**30
+"""During one import the held table may grow beyond its bounds (a newcomer's bundle may
+list the whole history before the welcome that brings its key); it is cut back to
+them when the import ends."""
+MAX_WELCOMES_PER_HINT = 4
+MAX_WELCOMES_WAITING = 64
+"""Welcomes under one write key waiting for the admission (or member) their hint names."""
+EXPIRY_EVERY = 600
+"""Seconds between two expiries run by ingest itself."""
+
+
+def awaiting(hint: str) -> bytes:
+    """The `pending_parents` entry of a welcome waiting for the admission of `hint`: not
+    an event id (a domain-separated hash), so no arriving event ever releases it."""
+    from shora.kernel import crypto
+
+    return crypto.sha256(b"shora/awaiting-admission/v1" + hint.encode())
+
+
+class Waiting:
+    """The bounds and ages of the `held` and `pending` tables of one store."""
+
+    def __init__(self, store: Store, now: Callable[[], float]) -> None:
+        self.store = store
+        self.now = now
+        self._by_author: dict[tuple[bytes, bytes], int] = {}
+        self._expired_at = float("-inf")
+        self._outsiders: int | None = None
+        self.held_mark = 0  # held rows above this rowid arrived during the current import
+        self._held_rows = 0
+        self._held_bytes = 0
+        self._hints: dict[bytes, tuple[tuple[int, int], frozenset[str]]] = {}
+
+    def forget(self) -> None:
+        self._outsiders = None
+        self._by_author.clear()
+        self._hints.clear()
+
+    # --- held: envelopes under a write key not held yet ---------------------------------
+
+    def start_import(self) -> None:
+        self.held_mark = self.store.one("SELECT max(rowid) FROM held") or 0
+        self._held_rows = self.store.one("SELECT count(*) FROM held") or 0
+        self._held_bytes = 0
+        self._outsiders = None  # releases do not count down: recount once per import
+
+    def hold(self, envelope: bytes, write_pk: bytes, raw: bytes) -> bool:
+        """Keep an envelope until its key arrives; False if it was already kept."""
+        if (
+            self._held_rows >= MAX_HELD_DURING_IMPORT
+            or self._held_bytes + len(raw) > MAX_HELD_BYTES_DURING_IMPORT
+        ):
+            raise TooManyWaiting("too many envelopes wait for a key; refused")
+        self.store.execute(
+            "INSERT OR IGNORE INTO held(envelope, write_pk, raw, received) VALUES(?,?,?,?)",
+            (envelope, write_pk, raw, int(self.now())),
+        )
+        if not self.store.db.changes():
+            return False
+        self._held_rows += 1
+        self._held_bytes += len(raw)
+        return True
+
+    def take_held(self, write_pk: bytes, limit: int = 256) -> tuple[list[bytes], int]:
+        """Remove up to `limit` held envelopes of a key; (raws, how many of them arrived
+        during the current import)."""
+        rows = self.store.rows(
+            "SELECT rowid, raw FROM held WHERE write_pk=? ORDER BY rowid LIMIT ?", (write_pk, limit)
+        )
+        self.store.executemany("DELETE FROM held WHERE rowid=?", [(r[0],) for r in rows])
+        self._held_rows -= len(rows)
+        return [bytes(r[1]) for r in rows], sum(1 for r in rows if r[0] > self.held_mark)
+
+    def held_keys(self) -> list[bytes]:
+        return [bytes(k) for (k,) in self.store.rows("SELECT DISTINCT write_pk FROM held")]
+
+    def trim_held(self) -> int:
+        """Cut the held table back to its bounds, dropping the latest arrivals; how many
+        of the rows that arrived during the current import were dropped."""
+        dropped: list[int] = []
+        over = self.store.rows(
+            "SELECT write_pk FROM held GROUP BY write_pk HAVING count(*) > ?", (MAX_HELD_PER_KEY,)
+        )
+        for (write_pk,) in over:
+            dropped += self._drop_held(
+                "SELECT rowid FROM held WHERE write_pk=? ORDER BY rowid LIMIT -1 OFFSET ?",
+                (write_pk, MAX_HELD_PER_KEY),
+            )
+        dropped += self._drop_held(
+            "SELECT rowid FROM held ORDER BY rowid LIMIT -1 OFFSET ?", (MAX_HELD,)
+        )
+        self._held_rows = self.store.one("SELECT count(*) FROM held") or 0
+        return sum(1 for rowid in dropped if rowid > self.held_mark)
+
+    def _drop_held(self, select: str, params: tuple[object, ...]) -> list[int]:
+        rowids = [int(r[0]) for r in self.store.rows(select, params)]
+        self.store.executemany("DELETE FROM held WHERE rowid=?", [(r,) for r in rowids])
+        return rowids
+
+    # --- pending: events waiting for parents, welcomes for their admission -----------------
+
+    def check_pending(
+        self, total: int, max_total: int, council: bytes, author: bytes, per_author: int
+    ) -> None:
+        """Raise TooManyWaiting if one more envelope of `author` may not wait; count it."""
+        if total >= max_total:
+            raise TooManyWaiting("too many events wait for missing parents; refused")
+        if self.store.one(
+            "SELECT 1 FROM members WHERE council=? AND key=? AND status='active'",
+            (council, author),
+        ):
+            return
+        if self.pending_of(council, author) >= per_author:
+            raise TooManyWaiting(
+                f"{per_author} envelopes of this author already wait for what they refer to; "
+                "refused"
+            )
+        if self._outsiders is None:
+            self._outsiders = self.store.one(
+                "SELECT count(*) FROM pending p WHERE NOT EXISTS (SELECT 1 FROM members m "
+                "WHERE m.council = p.council AND m.key = p.author AND m.status = 'active')"
+            )
+        if self._outsiders >= MAX_PENDING_OUTSIDERS:
+            raise TooManyWaiting("too many envelopes of non-members wait here; refused")
+        self._outsiders += 1
+
+    def pending_of(self, council: bytes, author: bytes) -> int:
+        key = (council, author)
+        count = self._by_author.get(key)
+        if count is None:
+            count = self.store.one("SELECT count(*) FROM pending WHERE council=? AND author=?", key)
+            self._by_author[key] = count
+        return count
+
+    def add_pending(
+        self, envelope: bytes, council: bytes, author: bytes, raw: bytes, parents: list[bytes]
+    ) -> None:
+        self.store.execute(
+            "INSERT INTO pending(envelope, council, raw, author, received) VALUES(?,?,?,?,?)",
+            (envelope, council, raw, author, int(self.now())),
+        )
+        self.store.executemany(
+            "INSERT INTO pending_parents VALUES(?,?)", [(parent, envelope) for parent in parents]
+        )
+        self._by_author[(council, author)] = self.pending_of(council, author) + 1
+
+    def remove_pending(self, envelope: bytes) -> None:
+        row = self.store.rows("SELECT council, author FROM pending WHERE envelope=?", (envelope,))
+        self.store.execute("DELETE FROM pending WHERE envelope=?", (envelope,))
+        self.store.execute("DELETE FROM pending_parents WHERE envelope=?", (envelope,))
+        if row:
+            self._by_author.pop((bytes(row[0][0]), bytes(row[0][1])), None)
+
+    # --- welcomes ------------------------------------------------------------------------
+
+    def hints(self, council: bytes) -> frozenset[str]:
+        """The welcome hints this node can attribute in a council it holds: its own join
+        request and welcome back, each admitted join request, each member's welcome back."""
+        version = (
+            self.store.one(
+                "SELECT count(*) FROM events WHERE council=? AND kind='member.admit'", (council,)
+            ),
+            self.store.one("SELECT count(*) FROM members WHERE council=?", (council,)),
+        )
+        cached = self._hints.get(council)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        found: set[str] = set()
+        admits = self.store.rows(
+            "SELECT body FROM events WHERE council=? AND kind='member.admit'", (council,)
+        )
+        members = self.store.rows("SELECT key FROM members WHERE council=?", (council,))
+        for (body,) in admits:
+            admit = decode_body("member.admit", body)
+            assert isinstance(admit, kinds.Admit)
+            found.add(keys.welcome_hint(tokens.open_join_request(admit.request)[1]))
+        keys_ = [bytes(k) for (k,) in members]
+        keys_ += [
+            bytes(k)
+            for (k,) in self.store.rows(
+                "SELECT sign_pk FROM identities WHERE council=?", (council,)
+            )
+        ]
+        found |= {keys.welcome_hint(keys.return_id(k)) for k in keys_}
+        request = self.store.one("SELECT request_id FROM councils WHERE id=?", (council,))
+        if request is not None:
+            found.add(keys.welcome_hint(bytes(request)))
+        hints = frozenset(found)
+        self._hints[council] = (version, hints)
+        return hints
+
+    def welcomes_of(self, hint: str) -> int:
+        return self.store.one("SELECT count(*) FROM envelopes WHERE hint=?", (hint,)) or 0
+
+    def waiting_welcomes(self, council: bytes, hints: frozenset[str]) -> list[bytes]:
+        """Envelope ids of the welcomes waiting in `pending` whose hint is now among `hints`."""
+        if not self.store.one(
+            "SELECT 1 FROM epochs e JOIN pending p ON p.council = e.council AND p.author = "
+            "e.write_pk WHERE e.council=? LIMIT 1",
+            (council,),
+        ):
+            return []
+        found = []
+        for hint in sorted(hints):
+            found += [
+                bytes(r[0])
+                for r in self.store.rows(
+                    "SELECT envelope FROM pending_parents WHERE parent=?", (awaiting(hint),)
+                )
+            ]
+        return found
+
+    # --- age --------------------------------------------------------------------------------
+
+    def expire(self, force: bool = True) -> int:
+        """Drop what has waited longer than MAX_AGE and cut `held` back to its bounds;
+        return how many rows left. Rows of a profile from before arrival times were kept
+        (received 0) count from now."""
+        now = int(self.now())
+        if not force and now - self._expired_at < EXPIRY_EVERY:
+            return 0
+        self._expired_at = now
+        cutoff = now - MAX_AGE
+        # Read first: a write, even one that changes nothing, takes the profile's write
+        # lock, which another process (`shora post` while `shora serve` runs) may want.
+        old_rows = any(
+            self.store.one(f"SELECT 1 FROM {table} WHERE received < ? LIMIT 1", (cutoff,))  # noqa: S608
+            for table in ("pending", "held")
+        )
+        if not old_rows and (self.store.one("SELECT count(*) FROM held") or 0) <= MAX_HELD:
+            return 0
+        with self.store.transaction():
+            for table in ("pending", "held"):
+                self.store.execute(
+                    f"UPDATE {table} SET received=? WHERE received=0",  # noqa: S608
+                    (now,),
+                )
+            old = [
+                (bytes(r[0]),)
+                for r in self.store.rows(
+                    "SELECT envelope FROM pending WHERE received < ?", (cutoff,)
+                )
+            ]
+            self.store.executemany("DELETE FROM pending_parents WHERE envelope=?", old)
+            self.store.executemany("DELETE FROM pending WHERE envelope=?", old)
+            held = self.store.one("SELECT count(*) FROM held WHERE received < ?", (cutoff,))
+            self.store.execute("DELETE FROM held WHERE received < ?", (cutoff,))
+            trimmed = self.store.one("SELECT count(*) FROM held") or 0
+            self.trim_held()
+            trimmed -= self._held_rows
+        self._by_author.clear()
+        self._outsiders = None
+        return len(old) + int(held) + int(trimmed)
