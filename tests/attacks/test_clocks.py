@@ -43,17 +43,28 @@ def _four(tmp_path: Path) -> tuple[list[Node], bytes, Clock]:
 
 
 def test_a_fast_clock_cannot_lapse_an_emergency_removal_early(tmp_path: Path) -> None:
+    """m's node, 73 hours ahead, records the lapse a minute after the removal: its
+    envelopes are dated past the hour and refused. A modified client dating the
+    envelope honestly and only the event ahead gets it held until its time."""
     (a, b, c, m), council, clock = _four(tmp_path)
     cyrus = c._identity(council).sign_pk
     a.remove(council, cyrus, "reported to the police", emergency=True)
+    action = gov.emergencies(a, council)[0].action
     send(a, b)
     clock.t += 60
     send(a, m)  # m's node records the lapse at once: by its clock, 72 hours have passed
     assert gov.emergencies(m, council)[0].status == "lapsed"
-    send(m, a)
-    report = b.import_envelopes(m.envelopes())
-    assert report.early >= 1  # the lapse, and the grants m wrote after it
+    assert b.import_envelopes(m.envelopes()).refused.get("FromTheFuture", 0) >= 1
+    liar = Adversary(m, council)
+    lapse = liar.forge(
+        "emergency.lapse",
+        kinds.Lapse(action),
+        parents=[action],
+        time_ms=int((clock.t + 73 * HOUR) * 1000),
+        created_at=int(clock.t) // HOUR * HOUR,
+    )
     for node in (a, b):
+        assert node.import_envelopes([lapse.raw]).early == 1
         assert not node.ingestor.projection.final_state(council).is_active(cyrus)
         assert gov.emergencies(node, council)[0].status == "pending"
     clock.t += 73 * HOUR  # the lapse's time has come: the honest nodes apply it now
@@ -74,20 +85,29 @@ def test_a_fast_clock_cannot_close_a_vote_early(tmp_path: Path) -> None:
     dec.vote(a, council, pid, dk.YesNoBallot("no"))
     clock.t += 60
     dec.close(m, council, pid)  # m's node believes the deadline is past
+    liar = Adversary(m, council)
+    close = liar.forge(
+        "decision.close",
+        dk.Close(pid),
+        parents=[pid],
+        time_ms=int((clock.t + 73 * HOUR) * 1000),
+        created_at=int(clock.t) // HOUR * HOUR,
+    )
     for node in (a, b):
-        node.import_envelopes(m.envelopes())
+        assert node.import_envelopes(m.envelopes()).refused.get("FromTheFuture", 0) >= 1
+        assert node.import_envelopes([close.raw]).early == 1
         assert not dec.proposal(node, council, pid).final
     everyone([a, b])
     dec.vote(b, council, pid, dk.YesNoBallot("yes"))  # the vote goes on
     send(b, a)
-    clock.t += 73 * HOUR  # now m's close is due: it closes what its causal past saw
+    clock.t += 73 * HOUR  # now the close is due: it closes what its causal past saw
     a.import_envelopes([], heal=False)
     assert a.store.one("SELECT count(*) FROM early") == 0
     assert dec.proposal(a, council, pid).final
 
 
 def test_an_event_cannot_claim_a_time_before_its_parents(tmp_path: Path) -> None:
-    (a, b, _c, m), council, _clock = _four(tmp_path)
+    (a, b, _c, m), council, clock = _four(tmp_path)
     liar = Adversary(m, council)
     parents = liar.heads()
     backdated = liar.forge(
@@ -95,6 +115,7 @@ def test_an_event_cannot_claim_a_time_before_its_parents(tmp_path: Path) -> None
         kinds.Message("dated before what it answers"),
         parents=parents,
         time_ms=liar.time_of(parents) - 1,
+        created_at=int(clock.t) // HOUR * HOUR,
     )
     with pytest.raises(BadClock):
         a.ingestor.ingest_one(backdated.raw)
@@ -106,7 +127,10 @@ def test_an_event_from_the_far_future_waits_and_nothing_builds_on_it(tmp_path: P
     (a, b, _c, m), council, clock = _four(tmp_path)
     liar = Adversary(m, council)
     ahead = liar.forge(
-        "post.message", kinds.Message("from next year"), time_ms=int((clock.t + 365 * 86400) * 1000)
+        "post.message",
+        kinds.Message("from next year"),
+        time_ms=int((clock.t + 365 * 86400) * 1000),
+        created_at=int(clock.t) // HOUR * HOUR,
     )
     assert a.import_envelopes([ahead.raw]).early == 1
     a.post(council, "today")

@@ -21,6 +21,7 @@ import pytest
 import shora
 from conftest import make_node
 from shora.kernel import bundle, crypto, nip01
+from shora.kernel import profile as keystore
 from shora.kernel.events import SHORA_KIND
 from shora.kernel.waiting import MAX_HELD_PER_KEY
 
@@ -44,7 +45,12 @@ def _run(args: list[str], tmp: Path) -> tuple[int, str, int]:
     def limit() -> None:  # a bug here must not take the machine down with it
         resource.setrlimit(resource.RLIMIT_AS, (4 * 2**30, 4 * 2**30))
 
-    env = {**os.environ, "PYTHONPATH": str(SRC), "SHORA_PASSPHRASE": "correct horse battery"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(SRC),
+        "SHORA_PASSPHRASE": "correct horse battery",
+        keystore.INSECURE_TEST_KDF_ENV: keystore.INSECURE_TEST_KDF_CONSENT,
+    }
     with out.open("wb") as sink:
         proc = subprocess.Popen(
             [sys.executable, *args],
