@@ -20,9 +20,18 @@ from starlette.routing import BaseRoute, Route
 from shora.domain.aid_kinds import CHECKIN_STATUSES
 from shora.errors import NotFound
 from shora.i18n import N_, _
+from shora.kernel import kinds
 from shora.node import CouncilInfo, Node
 from shora.web.areas import home as sections
-from shora.web.forms import NAME_CHARS, PERSON_CHARS, TEXT_CHARS, council_of, form_of, text
+from shora.web.forms import (
+    NAME_CHARS,
+    PERSON_CHARS,
+    TEXT_CHARS,
+    council_of,
+    form_of,
+    integer,
+    text,
+)
 from shora.web.responses import node_of, pages_of, redirect
 
 ANNOUNCEMENTS_ON_HOME = 5
@@ -107,9 +116,16 @@ async def councils(request: Request) -> Response:
         name = text(form, "name", NAME_CHARS)
         founder = text(form, "founder", PERSON_CHARS)
         description = text(form, "description", TEXT_CHARS, required=False)
-        council = node.create_council(name, description, founder)
+        default = kinds.Rules().min_vote_hours
+        hours = integer(form.get("min_vote_hours"), default, 0, 720)  # type: ignore[arg-type]
+        rules = kinds.Rules(min_vote_hours=hours)
+        council = node.create_council(name, description, founder, rules)
         return redirect(request, f"/councils/{council.hex()}")
-    context = {"councils": node.councils(), "error": error}
+    context = {
+        "councils": node.councils(),
+        "error": error,
+        "default_min_vote_hours": kinds.Rules().min_vote_hours,
+    }
     return pages_of(request).render(request, "councils/list.html", context)
 
 
