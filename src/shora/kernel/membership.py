@@ -356,7 +356,8 @@ def end_membership(s: CouncilState, ev: StateEvent, target: bytes, how: str) -> 
     """End target's membership by ev. What this makes void was decided before the fold
     (strong removal, `Resolver._strong_removal`), so this returns nothing more."""
     member = s.members[target]
-    member.ended_by, member.end = ev.id, how
+    if member.ended_by is None:  # of a mutual pair, the first in the fold names the end
+        member.ended_by, member.end = ev.id, how
     return set()
 
 
