@@ -17,11 +17,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from shora.domain import aid_safety as safe
 from shora.domain.aid_kinds import CHECKIN_STATUSES
 from shora.errors import NotFound
 from shora.i18n import N_, _
 from shora.node import CouncilInfo, Node
 from shora.web.areas import home as sections
+from shora.web.areas.aid import area_names
+from shora.web.areas.home import help_box as sections_help
+from shora.web.areas.kit import me
 from shora.web.forms import NAME_CHARS, PERSON_CHARS, TEXT_CHARS, council_of, form_of, text
 from shora.web.responses import node_of, pages_of, redirect
 
@@ -48,7 +52,12 @@ def _nothing(node: Node, info: CouncilInfo) -> dict[str, Any]:
 
 
 def _checkins(node: Node, info: CouncilInfo) -> dict[str, Any]:
-    return {"available": _checkin_function() is not None}
+    mine = me(node, info.id)
+    return {
+        "available": _checkin_function() is not None,
+        "areas": area_names(node, info.id),
+        "here": safe.last_area(node, info.id, mine) if mine is not None else None,
+    }
 
 
 def _announcements(node: Node, info: CouncilInfo) -> dict[str, Any]:
@@ -86,7 +95,7 @@ HOME_SECTIONS: list[HomeSection] = [
 ]
 
 
-def _checkin_function() -> Callable[[Node, bytes, str], bytes] | None:
+def _checkin_function() -> Callable[..., bytes] | None:
     """The safety check-in of the mutual-aid domain, wherever that module keeps it."""
     for name in ("shora.domain.aid_safety", "shora.domain.aid"):
         try:
@@ -109,7 +118,9 @@ async def councils(request: Request) -> Response:
         description = text(form, "description", TEXT_CHARS, required=False)
         council = node.create_council(name, description, founder)
         return redirect(request, f"/councils/{council.hex()}")
-    context = {"councils": node.councils(), "error": error}
+    listed = node.councils()
+    calls = {c.id: len(safe.help_calls(node, c.id)) for c in listed if c.status == "member"}
+    context = {"councils": listed, "calls": calls, "error": error}
     return pages_of(request).render(request, "councils/list.html", context)
 
 
@@ -119,6 +130,7 @@ async def home(request: Request) -> Response:
     sections = [(s, s.context(node, info)) for s in HOME_SECTIONS]
     context = {
         "council": info,
+        "help": sections_help(node, info),
         "sections": sections,
         "checkins": [(s, CHECKIN_LABELS[s]) for s in CHECKIN_STATUSES if s in CHECKIN_LABELS],
         "checked_in": request.query_params.get("checked_in") in CHECKIN_LABELS,
@@ -139,10 +151,11 @@ async def checkin(request: Request) -> Response:
     info = council_of(request, node)
     form = await form_of(request)
     status = text(form, "status", 20)
+    area = text(form, "area", 64, required=False).lower() or None
     record = _checkin_function()
     if record is None:
         raise NotFound(_("No such page."))
-    record(node, info.id, status)
+    record(node, info.id, status, area)
     return redirect(request, f"/councils/{info.id.hex()}?checked_in={status}")
 
 
