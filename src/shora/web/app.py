@@ -29,6 +29,7 @@ from shora.web.areas import (
     councils,
     decisions,
     governance,
+    joining,
     members,
     posts,
     safety,
@@ -40,7 +41,7 @@ from shora.web.security import Guard, allowed_hosts
 from shora.web.state import Keeper, Locked
 from shora.web.templating import Pages
 
-AREAS: tuple[ModuleType, ...] = (session, councils, members, posts, sync, api)
+AREAS: tuple[ModuleType, ...] = (session, councils, members, joining, posts, sync, api)
 AREAS += (decisions, governance, aid, aid_more, safety, api_pages)
 
 STATUS = ((NotFound, 404), (NotAllowed, 403), (InvalidInput, 400), (ProfileError, 400))

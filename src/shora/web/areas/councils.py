@@ -25,6 +25,7 @@ from shora.node import CouncilInfo, Node
 from shora.web.areas import home as sections
 from shora.web.areas.aid import area_names
 from shora.web.areas.home import help_box as sections_help
+from shora.web.areas.joining import waiting_page
 from shora.web.areas.kit import me
 from shora.web.forms import NAME_CHARS, PERSON_CHARS, TEXT_CHARS, council_of, form_of, text
 from shora.web.responses import node_of, pages_of, redirect
@@ -127,6 +128,8 @@ async def councils(request: Request) -> Response:
 async def home(request: Request) -> Response:
     node = node_of(request)
     info = council_of(request, node)
+    if info.status == "joining":
+        return waiting_page(request, node, info)
     sections = [(s, s.context(node, info)) for s in HOME_SECTIONS]
     context = {
         "council": info,

@@ -1,20 +1,19 @@
-"""Members: the list, inviting (QR code and link), joining with an invitation on this
-node, admitting and vouching, removing, leaving."""
+"""Members: the list, inviting (QR code and link), admitting and vouching, removing,
+leaving. Joining is in joining.py."""
 
 from __future__ import annotations
-
-import re
 
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from shora.domain import joining
 from shora.kernel import tokens
 from shora.node_members import DEFAULT_INVITE_SECONDS
 from shora.sync.peers import PeerBook
+from shora.web.areas.joining import scalable
 from shora.web.forms import (
-    PERSON_CHARS,
     REASON_CHARS,
     TOKEN_CHARS,
     council_of,
@@ -26,15 +25,6 @@ from shora.web.forms import (
 from shora.web.responses import node_of, pages_of, redirect
 
 PER_PAGE = 50
-
-
-def scalable(svg: str) -> str:
-    """The SVG with a viewBox instead of a fixed size, so CSS can fit it to the screen."""
-    found = re.search(r'width="(\d+)" height="(\d+)"', svg)
-    if found is None:
-        return svg
-    width, height = found.groups()
-    return svg.replace(found.group(0), f'viewBox="0 0 {width} {height}"', 1)
 
 
 async def members(request: Request) -> Response:
@@ -65,31 +55,17 @@ async def invite(request: Request) -> Response:
     info = council_of(request, node)
     reach = [url for _c, url in PeerBook(node.store).relays(info.id)]
     invitation = node.invite(info.id, DEFAULT_INVITE_SECONDS, reach)
+    link = joining.invitation_link(invitation, info.name)
     context = {
         "council": info,
         "text": tokens.invitation_text(invitation),
         "uri": tokens.invitation_uri(invitation),
+        "link": link,
         # segno writes only the code's path and attributes: no script, no style.
-        "qr": Markup(scalable(tokens.invitation_qr_svg(invitation))),  # noqa: S704
+        "qr": Markup(scalable(joining.qr_svg(link))),  # noqa: S704
         "expires": invitation.expires,
     }
     return pages_of(request).render(request, "members/invitation.html", context)
-
-
-async def join(request: Request) -> Response:
-    """Join a council with an invitation from one of its members."""
-    node = node_of(request)
-    context: dict[str, object] = {"request_text": None}
-    if request.method == "POST":
-        form = await form_of(request)
-        invitation = tokens.parse_invitation(text(form, "invitation", TOKEN_CHARS))
-        name = text(form, "name", PERSON_CHARS)
-        signed = node.join(invitation, name)
-        book = PeerBook(node.store)
-        for url in invitation.reach:  # where the council can be reached: sync there
-            book.add_relay(invitation.council, url)
-        context = {"request_text": tokens.join_request_text(signed), "name": name}
-    return pages_of(request).render(request, "members/join.html", context)
 
 
 async def admit(request: Request) -> Response:
@@ -126,5 +102,4 @@ routes: list[BaseRoute] = [
     Route("/councils/{council}/admit", admit, methods=["POST"]),
     Route("/councils/{council}/members/{member}/remove", remove, methods=["POST"]),
     Route("/councils/{council}/leave", leave, methods=["POST"]),
-    Route("/join", join, methods=["GET", "POST"]),
 ]
