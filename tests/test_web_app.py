@@ -196,7 +196,9 @@ def test_invite_join_admit_and_remove_between_two_profiles(tmp_path: Path) -> No
         assert "Depot" in b.get("/councils").text
         key = re.search(r"/members/([0-9a-f]{64})/remove", a.get(home + "/members").text)
         assert key is not None
-        removed = a.post(home + f"/members/{key.group(1)}/remove", {"reason": "informer"})
+        removed = a.post(
+            home + f"/members/{key.group(1)}/remove", {"reason": "informer", "confirm": "yes"}
+        )
         assert "is removed" in removed.text or "is recorded" in removed.text
 
 
