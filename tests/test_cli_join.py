@@ -25,3 +25,9 @@ def test_a_link_each_way_on_the_command_line(tmp_path: Path) -> None:
     assert admit is not None
     assert "Block 4 committee" in b.ok("council", "list")  # the name, while waiting
     assert "Bahar is admitted" in a.ok("admit", admit.group(0))
+
+
+def test_need_help_says_what_posting_one_takes(tmp_path: Path) -> None:
+    shown = " ".join(Profile(tmp_path, "nasrin").ok("need", "--help").split())
+    assert "Required to post" in shown and "required for the category medicine" in shown
+    assert "required with --medicine" in shown
