@@ -1,6 +1,6 @@
 """Mutual aid: needs and offers with filters (category, urgency, area; GET parameters)
 a page at a time, the forms to post them, the matching engine's proposal with a button
-to confirm each match, commitments and deliveries, and a page for each need or offer
+to confirm each match, commitments, "on its way" and deliveries, and a page for each need or offer
 (private notes, delivered from elsewhere, withdrawing). Domain: shora.domain.aid.
 """
 
@@ -246,6 +246,7 @@ def _match_context(node: Node, info: CouncilInfo) -> dict[str, Any]:
         ],
         "areas": area_names(node, info.id),
         "people": names(node, info.id),
+        "mine": me(node, info.id),
         "error": None,
     }
 
@@ -289,6 +290,16 @@ async def fulfil(request: Request) -> Response:
     return await _match_action(request, run)
 
 
+async def dispatch(request: Request) -> Response:
+    """On its way: the giver (or whoever committed) says part of a commitment has left."""
+
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> None:
+        quantity = whole(form, "quantity", 1, 1, ak.MAX_QUANTITY) or 1
+        aid.dispatch(node, info.id, _id(form, "commitment"), quantity)
+
+    return await _match_action(request, run)
+
+
 async def cancel(request: Request) -> Response:
     node, info = opened(request)
     target = hex_id(str(request.path_params["item"]))
@@ -326,6 +337,7 @@ routes: list[BaseRoute] = [
     Route("/councils/{council}/match", match),
     Route("/councils/{council}/match/commit", commit, methods=["POST"]),
     Route("/councils/{council}/match/fulfil", fulfil, methods=["POST"]),
+    Route("/councils/{council}/match/dispatch", dispatch, methods=["POST"]),
     Route("/councils/{council}/items/{item}", item),
     Route("/councils/{council}/items/{item}/cancel", cancel, methods=["POST"]),
     Route("/councils/{council}/needs/{need}/notes", note, methods=["POST"]),
