@@ -106,3 +106,24 @@ def test_a_removed_members_answers_no_longer_count(mapped: Council3) -> None:
     everyone([a, b])
     (found,) = safe.help_calls(a, council)
     assert found.responders == () and found.member == _key(b, council)
+
+
+def test_the_same_area_first_and_a_coordinator_sees_every_call_first(mapped: Council3) -> None:
+    from shora.web.areas.home import help_box
+
+    (a, b, c), council, clock = mapped
+    aid.checkin(b, council, "safe", "block-4")  # b lives in block 4
+    clock.t += 60
+    near = aid.checkin(c, council, "need_help", "block-4")
+    clock.t += 60
+    far = aid.checkin(a, council, "need_help", "market")  # newer, elsewhere
+    everyone([a, b, c])
+    shown = help_box(b, b.council(council))
+    assert [(call.checkin, mine) for call, mine in shown["calls"]] == [(near, True), (far, False)]
+    # The founder coordinates: every call is hers to see first, newest first.
+    aid.checkin(b, council, "injured", "market")
+    clock.t += 60
+    aid.checkin(c, council, "need_help", "block-4")  # newer, but not injured
+    everyone([a, b, c])
+    calls = [call.member for call, _mine in help_box(a, a.council(council))["calls"]]
+    assert calls == [_key(b, council), _key(c, council)]  # the injured first
