@@ -133,3 +133,27 @@ def test_the_text_forms_are_still_accepted(tmp_path: Path) -> None:
         assert typo.status_code == 400 and "letters that do not belong" in typo.text
         twice = b.post("/join", {"invitation": token, "name": "Bahar"})
         assert twice.status_code == 400 and "already in that council" in twice.text
+
+
+def test_markup_in_a_join_link_or_a_paste_is_inert(tmp_path: Path) -> None:
+    from urllib.parse import quote
+
+    from test_web_security import PAYLOADS, assert_inert
+
+    evil = PAYLOADS[0] + PAYLOADS[1]
+    with browser(tmp_path / "a") as a, browser(tmp_path / "b") as b:
+        a.create_profile()
+        b.create_profile()
+        home = a.found_council("Depot", "Nasrin")
+        token = _field(a.post(home + "/invite").text, "invitation-link").split("#")[1]
+        pasted = b.post("/join", {"invitation": evil, "name": evil})
+        assert pasted.status_code == 400
+        assert_inert(pasted.text)
+        named = token.split("?")[0] + "?council=" + quote(evil[:60], safe="")
+        waiting = b.post("/join", {"invitation": named, "name": "Bahar"})
+        assert waiting.status_code == 200
+        assert_inert(waiting.text)
+        assert_inert(b.get("/councils").text)
+        assert_inert(b.get(home).text)
+        removal = a.post(home + "/leave", {"reason": evil})
+        assert_inert(removal.text)
