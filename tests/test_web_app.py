@@ -4,6 +4,7 @@ Real app, real Keeper, real encrypted profile; httpx speaks to it over ASGI."""
 
 from __future__ import annotations
 
+import html
 import io
 import re
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 from conftest import make_node
 from shora.kernel import bundle
 from shora.web.state import Keeper
-from web.client import PASSPHRASE, Browser, browser, client_for
+from web.client import BASE, PASSPHRASE, Browser, browser, client_for
 from web.fixtures import person  # noqa: F401 (fixtures)
 
 
@@ -73,7 +74,7 @@ def test_lock_forgets_the_node_and_unlock_needs_the_passphrase(person: Browser) 
     home = person.found_council()
     assert person.post("/lock").headers["location"] == "/unlock"
     assert person.keeper.node is None
-    assert person.get(home).headers["location"] == "/unlock"
+    assert person.get(home).headers["location"] == "/unlock?next=" + home
     assert person.client.get("/api/councils").status_code == 423
     wrong = person.post("/unlock?next=" + home, {"passphrase": "not the one"})
     assert wrong.status_code == 400 and "Wrong passphrase" in wrong.text
@@ -83,6 +84,33 @@ def test_lock_forgets_the_node_and_unlock_needs_the_passphrase(person: Browser) 
     person.post("/lock")
     away = person.post("/unlock?next=//evil.example/x", {"passphrase": PASSPHRASE})
     assert away.headers["location"] == "/"
+
+
+def test_unlocking_returns_to_the_page_asked_for(person: Browser) -> None:
+    home = person.found_council()
+    person.post("/lock")
+    asked = home + "/needs?category=water&page=1"
+    sent = person.get(asked)
+    assert sent.status_code == 303
+    unlock = sent.headers["location"]
+    assert unlock == "/unlock?next=" + home + "/needs%3Fcategory%3Dwater%26page%3D1"
+    form = person.get(unlock).text
+    action = re.search(r'action="(/unlock\?next=[^"]+)"', form)
+    assert action is not None
+    back = person.post(html.unescape(action.group(1)), {"passphrase": PASSPHRASE})
+    assert back.status_code == 303 and back.headers["location"] == asked
+    # From an htmx request (a poll, a partial), the page it was sent from.
+    person.post("/lock")
+    polled = person.client.get(
+        home + "/rollcalls/latest",
+        headers={"HX-Request": "true", "HX-Current-URL": f"{BASE}{home}/rollcalls"},
+    )
+    assert polled.headers["HX-Redirect"] == f"/unlock?next={home}/rollcalls"
+    elsewhere = person.client.get(
+        home + "/rollcalls/latest",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://evil.example/x"},
+    )
+    assert elsewhere.headers["HX-Redirect"] == "/unlock"
 
 
 def test_the_profile_locks_itself_after_the_idle_time(tmp_path: Path) -> None:
@@ -99,7 +127,7 @@ def test_the_profile_locks_itself_after_the_idle_time(tmp_path: Path) -> None:
         assert b.keeper.idle()
         b.client.portal.call(b.keeper.lock)  # what watch_idle does
         assert b.keeper.node is None
-        assert b.get("/councils").headers["location"] == "/unlock"
+        assert b.get("/councils").headers["location"] == "/unlock?next=/councils"
 
 
 def test_councils_home_rename_posts_and_pagination(person: Browser) -> None:
@@ -168,7 +196,9 @@ def test_invite_join_admit_and_remove_between_two_profiles(tmp_path: Path) -> No
         assert "Depot" in b.get("/councils").text
         key = re.search(r"/members/([0-9a-f]{64})/remove", a.get(home + "/members").text)
         assert key is not None
-        removed = a.post(home + f"/members/{key.group(1)}/remove", {"reason": "informer"})
+        removed = a.post(
+            home + f"/members/{key.group(1)}/remove", {"reason": "informer", "confirm": "yes"}
+        )
         assert "is removed" in removed.text or "is recorded" in removed.text
 
 
@@ -227,7 +257,7 @@ def test_the_idle_watcher_locks_by_itself(tmp_path: Path) -> None:
             time.sleep(0.05)
         assert b.keeper.node is None
         watcher.cancel()
-        assert b.get("/councils").headers["location"] == "/unlock"
+        assert b.get("/councils").headers["location"] == "/unlock?next=/councils"
 
 
 def test_founding_a_council_can_set_how_long_votes_stay_open(person: Browser) -> None:

@@ -30,6 +30,8 @@ def test_vendored_assets_carry_their_licences() -> None:
         in (static / "fonts" / "Vazirmatn-OFL.txt").read_text(encoding="utf-8").upper()
     )
     assert list((static / "fonts").glob("*.woff2"))
+    assert "Apache License" in (static / "jsQR-LICENSE.txt").read_text(encoding="utf-8")
+    assert "jsQR 1.4.0" in (static / "jsQR-1.4.0.min.js").read_text(encoding="utf-8")[:200]
 
 
 def test_no_page_or_stylesheet_refers_to_another_host() -> None:

@@ -144,7 +144,9 @@ def test_markup_posted_everywhere_text_goes_is_inert(tmp_path: Path) -> None:
         members = a.get(home + "/members")
         key = re.search(r"/members/([0-9a-f]{64})/remove", members.text)
         assert key is not None
-        removal = a.post(home + f"/members/{key.group(1)}/remove", {"reason": evil})
+        removal = a.post(
+            home + f"/members/{key.group(1)}/remove", {"reason": evil, "confirm": "yes"}
+        )
         assert_inert(removal.text)
         for path in ("/councils", home, home + "/members", home + "/posts", "/sync"):
             assert_inert(a.get(path).text)

@@ -20,6 +20,10 @@ from .session import Session, pass_session
 
 JSON_HELP = N_("Print JSON for scripts.")
 AREA_HELP = N_("The area's id, as the council defined it (never an address).")
+POST_AREA_HELP = N_(
+    "Where: the area's id, as the council defined it (never an address). Required to "
+    "post; with --list, only that area."
+)
 QUANTITY = Number(1, ak.MAX_QUANTITY)
 
 
@@ -132,10 +136,16 @@ def _show_items(
 def _item_options(f: Any) -> Any:
     for option in reversed(
         [
-            click.option("--area", help=AREA_HELP),
+            click.option("--area", help=POST_AREA_HELP),
             click.option("--blood", help=N_("Blood group, such as O- or AB+.")),
-            click.option("--medicine", help=N_("The medicine's name.")),
-            click.option("--dose", help=N_("The medicine's dose, such as '100 IU/ml'.")),
+            click.option(
+                "--medicine",
+                help=N_("The medicine's name: required for the category medicine, with --dose."),
+            ),
+            click.option(
+                "--dose",
+                help=N_("The medicine's dose, such as '100 IU/ml': required with --medicine."),
+            ),
             click.option("--cold", is_flag=True, help=N_("The medicine must be kept cold.")),
             click.option("--what", default="", help=N_("A few words for people.")),
             click.option("--unit", default="", help=N_("The unit, if not the category's.")),

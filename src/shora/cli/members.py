@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from shora.domain import federation
+from shora.domain import federation, joining
 from shora.domain import governance as gov
 from shora.errors import NotAllowed
 from shora.i18n import N_, _, format_time, number
@@ -78,24 +78,26 @@ def invite(
     node = session.open()
     council_id = node.find_council(council_ref)
     invitation = node.invite(council_id, expires_days * DAY, reach)
+    info = node.council(council_id)
     text, uri = tokens.invitation_text(invitation), tokens.invitation_uri(invitation)
-    if qr is not None:
+    link = joining.invitation_link(invitation, info.name)
+    if qr is not None:  # the link: a phone camera opens the newcomer's join page
         if qr.suffix.lower() == ".png":
-            tokens.invitation_qr_png(invitation, qr)
+            joining.qr_png(link, str(qr))
         else:
-            qr.write_text(tokens.invitation_qr_svg(invitation), encoding="utf-8")
+            qr.write_text(joining.qr_svg(link), encoding="utf-8")
     if as_json:
         print_json(
             {
                 "council": council_id.hex(),
                 "text": text,
                 "uri": uri,
+                "link": link,
                 "qr": str(qr) if qr is not None else None,
                 "expires": invitation.expires,
             }
         )
         return
-    info = node.council(council_id)
     click.echo(
         _("Invitation to {council}, valid once, until {time}:").format(
             council=isolate(council_name(info)), time=format_time(invitation.expires)
@@ -104,7 +106,7 @@ def invite(
     click.echo()
     click.echo(text)
     click.echo()
-    click.echo(_("As a link: {uri}").format(uri=uri))
+    click.echo(_("As a link to the newcomer's join page: {uri}").format(uri=link))
     if qr is not None:
         click.echo(_("QR code written to {file}.").format(file=qr))
     click.echo(_("Give it to the person you invite by a safe channel; they run 'shora join'."))
@@ -124,10 +126,11 @@ def invite(
 def join(
     session: Session, invitation: str, name: str | None, output: Path | None, as_json: bool
 ) -> None:
-    parsed = tokens.parse_invitation(text_or_file(invitation))
+    parsed, council_name = joining.read_invitation(text_or_file(invitation))
     node = session.open()
     name = ask(name, _("Your name in this council"), _("give your name with --as NAME"))
     request = node.join(parsed, name)
+    joining.expect_name(node, parsed.council, council_name)
     text = tokens.join_request_text(request)
     if output is not None:
         output.write_text(text + "\n", encoding="utf-8")
@@ -141,6 +144,11 @@ def join(
         click.echo()
         click.echo(text)
         click.echo()
+        click.echo(
+            _("As a link to a member's admit page: {uri}").format(
+                uri=joining.join_request_link(request)
+            )
+        )
     click.echo(
         _(
             "Send it to a member of the council, who runs 'shora admit'. Once you are "
@@ -159,7 +167,7 @@ def join(
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @pass_session
 def admit(session: Session, request: str, mandate: str | None, as_json: bool) -> None:
-    signed = tokens.parse_join_request_text(text_or_file(request))
+    signed = joining.read_join_request(text_or_file(request))
     payload, _request_id = tokens.open_join_request(signed)
     node = session.open()
     if mandate is not None:

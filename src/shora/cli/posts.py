@@ -23,6 +23,7 @@ from .output import (
 from .session import Session, pass_session
 
 MIN_ID_PREFIX = 6
+TITLES_LOOKED_UP = 200  # announcements among the latest posts whose titles the log sets apart
 
 
 def _find_post(node: Node, council: bytes, ref: str) -> bytes:
@@ -74,6 +75,12 @@ def post(
     click.echo(message.format(council=isolate(council_name(info)), id=short(post_id)))
 
 
+def _titles(node: Node, council: bytes) -> dict[bytes, str]:
+    """The titles of the latest announcements, to set them apart in the log."""
+    posts = node.posts(council, limit=TITLES_LOOKED_UP)
+    return {p["id"]: p["title"] for p in posts if p["kind"] == "post.announcement"}
+
+
 @click.command(help=N_("Show a council's events, newest first."))
 @click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
 @click.option(
@@ -108,9 +115,15 @@ def log(session: Session, council_ref: str, limit: int, offset: int, as_json: bo
     if not entries:
         click.echo(_("No events here.") if offset == 0 else _("No more events."))
         return
+    titles = (
+        _titles(node, council_id) if any(e.kind == "post.announcement" for e in entries) else {}
+    )
     rows = []
     for e in entries:
         summary = " ".join(e.summary.split())
+        title = titles.get(e.id)
+        if title and summary.startswith(title + " "):  # "Title: text", not "Title text"
+            summary = f"{title}: {summary[len(title) + 1 :]}"
         if not e.valid:
             summary = f"{_('(void)')} {summary}".rstrip()
         rows.append(

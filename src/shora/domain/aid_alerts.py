@@ -110,3 +110,54 @@ def reduce_alert(
         retracted,
         tuple(confirmers),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class HelpCall:
+    """A member asking for help: their latest check-in says "need help" or "injured"."""
+
+    member: bytes
+    checkin: bytes  # that check-in (what an answer names)
+    status: str
+    time: int  # ms, claimed
+    area: str | None  # the area it names, else the last one the member named
+    responders: tuple[bytes, ...]  # who answered "on my way", in the order they did
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.responders)
+
+
+def reduce_help(
+    members: Set[bytes], checkins: Iterable[EventView], responses: Iterable[EventView]
+) -> list[HelpCall]:
+    """The open calls for help of active members, newest first.
+
+    A call is resolved when its member checks in "safe". Answers count for the check-in
+    they name, once per responder, from any active member but the caller: so checking
+    in "need help" again (nobody came) puts the call back before everyone, whatever a
+    false "on my way" said.
+    """
+    ordered = sorted({c.id: c for c in checkins}.values(), key=lambda e: (e.time, e.order))
+    latest: dict[bytes, EventView] = {}
+    last_area: dict[bytes, str] = {}
+    for c in ordered:
+        latest[c.author] = c
+        if c.body.area is not None:
+            last_area[c.author] = c.body.area
+    answers = sorted({r.id: r for r in responses}.values(), key=lambda e: (e.time, e.order))
+    calls = []
+    for member, call in latest.items():
+        if member not in members or call.body.status not in ak.HELP_STATUSES:
+            continue
+        responders: list[bytes] = []
+        for r in answers:
+            ok = r.body.checkin == call.id and r.author != member and r.author in members
+            if ok and r.author not in responders:
+                responders.append(r.author)
+        area = call.body.area if call.body.area is not None else last_area.get(member)
+        calls.append(
+            HelpCall(member, call.id, call.body.status, call.time, area, tuple(responders))
+        )
+    calls.sort(key=lambda c: (-c.time, c.member))
+    return calls

@@ -11,7 +11,8 @@ What is forgotten, at `now` (unix seconds):
   up. A private note with an address then goes a week after the delivery;
 * an alert whose expiry has passed (six hours after it was written by default), with
   its confirmations and retractions;
-* a check-in or a roll call a week after it was written.
+* a check-in, a roll call or an answer to a call for help ("on my way") a week after
+  it was written.
 
 Forgetting an event deletes its row from the events table (body included) and empties
 its envelope (the ciphertext), keeping only the envelope's id, hour and write key: sync
@@ -80,7 +81,7 @@ def _expires(row: _Row) -> int | None:
     if row.kind == "safety.alert":
         expires: int | None = row.body.expires
         return expires if expires is not None else row.time // 1000 + ak.ALERT_DEFAULT_SECONDS
-    if row.kind in ("safety.checkin", "safety.rollcall"):
+    if row.kind in ("safety.checkin", "safety.rollcall", "safety.respond"):
         return row.time // 1000 + CHECKIN_KEEP_SECONDS
     return getattr(row.body, "expires", None)
 
@@ -122,7 +123,7 @@ def due(rows: Iterable[_Row], now: int, closed: Mapping[bytes, int] | None = Non
         elif r.kind in ("safety.alert_confirm", "safety.alert_retract"):
             if r.body.alert in gone_alerts:
                 forget.add(r.id)
-        elif r.kind in ("safety.checkin", "safety.rollcall"):
+        elif r.kind in ("safety.checkin", "safety.rollcall", "safety.respond"):
             if (_expires(r) or 0) <= now:
                 forget.add(r.id)
     return forget

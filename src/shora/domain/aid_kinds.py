@@ -54,6 +54,7 @@ Visibility = Audience  # the older name, kept for the modules that import it
 
 CheckinStatus = Literal["safe", "need_help", "injured"]
 CHECKIN_STATUSES: tuple[str, ...] = get_args(CheckinStatus)
+HELP_STATUSES = ("need_help", "injured")  # a check-in that calls for help
 AlertKind = Literal[
     "air_raid",
     "strike_site",
@@ -190,6 +191,13 @@ class Checkin(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     area: AreaId | None = None
 
 
+class Respond(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """ "On my way": a member answers a call for help (a ``need_help`` or ``injured``
+    check-in by someone else)."""
+
+    checkin: Bytes32
+
+
 class Rollcall(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A roll call: everyone (area None) or the members last seen in one area."""
 
@@ -225,6 +233,7 @@ AID_KINDS: dict[str, type[msgspec.Struct]] = {
 SAFETY_KINDS: dict[str, type[msgspec.Struct]] = {
     "safety.checkin": Checkin,
     "safety.rollcall": Rollcall,
+    "safety.respond": Respond,
     "safety.alert": Alert,
     "safety.alert_confirm": AlertConfirm,
     "safety.alert_retract": AlertRetract,
@@ -243,6 +252,7 @@ register_kind("aid.cancel", Cancel, ref=lambda body: body.target, leaf=True)
 register_kind("aid.note", Note, ref=lambda body: body.need, leaf=True)
 register_kind("safety.checkin", Checkin, leaf=True)
 register_kind("safety.rollcall", Rollcall, leaf=True)
+register_kind("safety.respond", Respond, ref=lambda body: body.checkin, leaf=True)
 register_kind("safety.alert", Alert, leaf=True)
 register_kind("safety.alert_confirm", AlertConfirm, ref=lambda body: body.alert, leaf=True)
 register_kind("safety.alert_retract", AlertRetract, ref=lambda body: body.alert, leaf=True)

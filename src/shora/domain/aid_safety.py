@@ -6,7 +6,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from shora.domain import aid_kinds as ak
-from shora.domain.aid_alerts import AlertState, RollcallState, reduce_alert, reduce_rollcall
+from shora.domain.aid_alerts import (
+    AlertState,
+    HelpCall,
+    RollcallState,
+    latest_checkins,
+    reduce_alert,
+    reduce_help,
+    reduce_rollcall,
+)
 from shora.domain.decisions import MIN_ID_PREFIX, _require_member, _views
 from shora.domain.restricted import COORDINATOR
 from shora.errors import InvalidInput, NotAllowed, NotFound
@@ -54,6 +62,45 @@ def rollcall_state(node: Node, council: bytes, call: bytes | None = None) -> Rol
     latest = max(calls, key=lambda c: (c.time, c.order))
     checkins = _views(node, "council=? AND kind='safety.checkin'", (council,))
     return reduce_rollcall(latest, _members(node, council), checkins)
+
+
+# A roll call is open (shown on the home page) this long after it was called.
+ROLLCALL_OPEN_SECONDS = 24 * 3600
+
+
+def open_rollcall(node: Node, council: bytes, now: int) -> RollcallState | None:
+    """The latest roll call while it is open, or None."""
+    try:
+        call = rollcall_state(node, council)
+    except NotFound:
+        return None
+    return call if call.time // 1000 + ROLLCALL_OPEN_SECONDS > now else None
+
+
+def help_calls(node: Node, council: bytes) -> list[HelpCall]:
+    """The open calls for help ("need help", "injured"), newest first."""
+    checkins = _views(node, "council=? AND kind='safety.checkin'", (council,))
+    responses = _views(node, "council=? AND kind='safety.respond'", (council,))
+    return reduce_help(_members(node, council), checkins, responses)
+
+
+def last_area(node: Node, council: bytes, member: bytes) -> str | None:
+    """The area a member last named in a check-in, if any."""
+    checkins = _views(node, "council=? AND kind='safety.checkin' AND author=?", (council, member))
+    named = [c for c in checkins if c.body.area is not None]
+    latest = latest_checkins(named).get(member)
+    return latest.body.area if latest is not None else None
+
+
+def respond(node: Node, council: bytes, checkin_id: bytes) -> bytes:
+    """Answer "on my way" to an open call for help by someone else."""
+    me = _require_member(node, council)
+    found = [c for c in help_calls(node, council) if c.checkin == checkin_id]
+    if not found:
+        raise NotFound(_("This call for help is no longer open."))
+    if found[0].member == me:
+        raise NotAllowed(_("Someone else must answer your own call for help."))
+    return node._append(council, "safety.respond", ak.Respond(checkin_id))
 
 
 def alert(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from importlib import resources
 from types import ModuleType
+from urllib.parse import quote, urlsplit
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -28,6 +29,7 @@ from shora.web.areas import (
     councils,
     decisions,
     governance,
+    joining,
     members,
     posts,
     safety,
@@ -39,7 +41,7 @@ from shora.web.security import Guard, allowed_hosts
 from shora.web.state import Keeper, Locked
 from shora.web.templating import Pages
 
-AREAS: tuple[ModuleType, ...] = (session, councils, members, posts, sync, api)
+AREAS: tuple[ModuleType, ...] = (session, councils, members, joining, posts, sync, api)
 AREAS += (decisions, governance, aid, aid_more, safety, api_pages)
 
 STATUS = ((NotFound, 404), (NotAllowed, 403), (InvalidInput, 400), (ProfileError, 400))
@@ -54,7 +56,24 @@ async def _locked(request: Request, exc: Exception) -> Response:
         message = _("The profile is locked: unlock it in the browser first.")
         return JSONResponse({"error": "locked", "message": message}, 423)
     keeper: Keeper = request.app.state.keeper
-    return redirect(request, "/unlock" if keeper.exists else "/welcome")
+    if not keeper.exists:
+        return redirect(request, "/welcome")
+    asked = asked_for(request)
+    return redirect(request, "/unlock" + (f"?next={quote(asked, safe='/')}" if asked else ""))
+
+
+def asked_for(request: Request) -> str | None:
+    """The page the person was on, to return to after unlocking: the page itself, or
+    for htmx the page it was sent from; a plain form post has no page to go back to."""
+    current = request.headers.get("HX-Current-URL")
+    if current:
+        url = urlsplit(current)
+        if url.netloc != request.url.netloc:
+            return None
+        return url.path + (f"?{url.query}" if url.query else "")
+    if request.method not in ("GET", "HEAD"):
+        return None
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 
 async def _shora_error(request: Request, exc: Exception) -> Response:

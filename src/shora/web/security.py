@@ -36,6 +36,9 @@ SECURITY_HEADERS = (
     (b"cross-origin-resource-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 )
+# The pages that scan a QR code may use the camera (this origin only, never a frame).
+CAMERA_PAGES = frozenset({"/join", "/admit"})
+CAMERA_POLICY = (b"permissions-policy", b"camera=(self), microphone=(), geolocation=()")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PUBLIC_PREFIXES = ("/static/", "/login", "/favicon.ico")
 CSRF_HEADER = "x-csrf-token"
@@ -77,6 +80,8 @@ def choose_language(cookie: str | None, accept: str | None) -> str:
 def _with_headers(headers: Iterable[tuple[bytes, bytes]], path: str) -> list[tuple[bytes, bytes]]:
     out = [h for h in headers if h[0].lower() not in {k for k, _ in SECURITY_HEADERS}]
     out.extend(SECURITY_HEADERS)
+    if path in CAMERA_PAGES:
+        out = [CAMERA_POLICY if h[0] == b"permissions-policy" else h for h in out]
     if not path.startswith("/static/"):
         out.append((b"cache-control", b"no-store"))
     return out

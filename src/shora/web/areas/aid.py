@@ -1,6 +1,7 @@
 """Mutual aid: needs and offers with filters (category, urgency, area; GET parameters)
 a page at a time, the forms to post them, the matching engine's proposal with a button
-to confirm each match, commitments and deliveries, withdrawing. Domain: shora.domain.aid.
+to confirm each match, commitments, "on its way" and deliveries, and a page for each need or offer
+(private notes, delivered from elsewhere, withdrawing). Domain: shora.domain.aid.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from shora.web.forms import REASON_CHARS, hex_id, integer
 from shora.web.responses import redirect
 
 PER_PAGE = 20
+DUPLICATE_CHOICES = 50  # what an item page offers as "it repeats this one"
 MAX_PAGE = 10_000
 
 
@@ -98,6 +100,34 @@ async def items(request: Request) -> Response:
         "posted": request.query_params.get("posted") == "1",
     }
     return page_of(request, "aid/items.html", context)
+
+
+async def item(request: Request) -> Response:
+    """One open need or offer with everything one can do with it: private notes, a
+    delivery from elsewhere, withdrawing or marking it a duplicate (the list shows each
+    in a line, so a phone shows many)."""
+    node, info = opened(request)
+    wanted = hex_id(str(request.path_params["item"]))
+    at = now(node)
+    everything = [*aid.open_needs(node, info.id, at), *aid.open_offers(node, info.id, at)]
+    found = next((i for i in everything if i.id == wanted), None)
+    if found is None:
+        raise NotFound(_("That need or offer is no longer open."))
+    similar = [
+        i
+        for i in everything
+        if i.kind == found.kind and i.body.category == found.body.category and i.id != wanted
+    ]
+    context = {
+        "council": info,
+        "item": found,
+        "items": similar[:DUPLICATE_CHOICES],
+        "areas": area_names(node, info.id),
+        "people": names(node, info.id),
+        "mine": me(node, info.id),
+        "notes": aid.notes_on(node, info.id, [wanted]) if found.kind == "need" else {},
+    }
+    return page_of(request, "aid/item.html", context)
 
 
 def _roles(node: Node, council: bytes) -> list[str]:
@@ -216,6 +246,7 @@ def _match_context(node: Node, info: CouncilInfo) -> dict[str, Any]:
         ],
         "areas": area_names(node, info.id),
         "people": names(node, info.id),
+        "mine": me(node, info.id),
         "error": None,
     }
 
@@ -259,6 +290,16 @@ async def fulfil(request: Request) -> Response:
     return await _match_action(request, run)
 
 
+async def dispatch(request: Request) -> Response:
+    """On its way: the giver (or whoever committed) says part of a commitment has left."""
+
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> None:
+        quantity = whole(form, "quantity", 1, 1, ak.MAX_QUANTITY) or 1
+        aid.dispatch(node, info.id, _id(form, "commitment"), quantity)
+
+    return await _match_action(request, run)
+
+
 async def cancel(request: Request) -> Response:
     node, info = opened(request)
     target = hex_id(str(request.path_params["item"]))
@@ -285,7 +326,7 @@ async def note(request: Request) -> Response:
     need = hex_id(str(request.path_params["need"]))
     form = await many_fields(request)
     aid.add_note(node, info.id, need, field(form, "text", ak.MAX_NOTE))
-    return redirect(request, _path(info, f"needs#n-{need.hex()}"))
+    return redirect(request, _path(info, f"items/{need.hex()}"))
 
 
 routes: list[BaseRoute] = [
@@ -296,6 +337,8 @@ routes: list[BaseRoute] = [
     Route("/councils/{council}/match", match),
     Route("/councils/{council}/match/commit", commit, methods=["POST"]),
     Route("/councils/{council}/match/fulfil", fulfil, methods=["POST"]),
+    Route("/councils/{council}/match/dispatch", dispatch, methods=["POST"]),
+    Route("/councils/{council}/items/{item}", item),
     Route("/councils/{council}/items/{item}/cancel", cancel, methods=["POST"]),
     Route("/councils/{council}/needs/{need}/notes", note, methods=["POST"]),
     Route("/councils/{council}/needs/{need}/fulfil", fulfil_need, methods=["POST"]),

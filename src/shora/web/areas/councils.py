@@ -17,12 +17,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from shora.domain import aid_safety as safe
 from shora.domain.aid_kinds import CHECKIN_STATUSES
 from shora.errors import NotFound
 from shora.i18n import N_, _
 from shora.kernel import kinds
 from shora.node import CouncilInfo, Node
 from shora.web.areas import home as sections
+from shora.web.areas.aid import area_names
+from shora.web.areas.home import help_box as sections_help
+from shora.web.areas.joining import waiting_page
+from shora.web.areas.kit import me
 from shora.web.forms import (
     NAME_CHARS,
     PERSON_CHARS,
@@ -57,7 +62,12 @@ def _nothing(node: Node, info: CouncilInfo) -> dict[str, Any]:
 
 
 def _checkins(node: Node, info: CouncilInfo) -> dict[str, Any]:
-    return {"available": _checkin_function() is not None}
+    mine = me(node, info.id)
+    return {
+        "available": _checkin_function() is not None,
+        "areas": area_names(node, info.id),
+        "here": safe.last_area(node, info.id, mine) if mine is not None else None,
+    }
 
 
 def _announcements(node: Node, info: CouncilInfo) -> dict[str, Any]:
@@ -95,7 +105,7 @@ HOME_SECTIONS: list[HomeSection] = [
 ]
 
 
-def _checkin_function() -> Callable[[Node, bytes, str], bytes] | None:
+def _checkin_function() -> Callable[..., bytes] | None:
     """The safety check-in of the mutual-aid domain, wherever that module keeps it."""
     for name in ("shora.domain.aid_safety", "shora.domain.aid"):
         try:
@@ -121,8 +131,11 @@ async def councils(request: Request) -> Response:
         rules = kinds.Rules(min_vote_hours=hours)
         council = node.create_council(name, description, founder, rules)
         return redirect(request, f"/councils/{council.hex()}")
+    listed = node.councils()
+    calls = {c.id: len(safe.help_calls(node, c.id)) for c in listed if c.status == "member"}
     context = {
-        "councils": node.councils(),
+        "councils": listed,
+        "calls": calls,
         "error": error,
         "default_min_vote_hours": kinds.Rules().min_vote_hours,
     }
@@ -132,9 +145,12 @@ async def councils(request: Request) -> Response:
 async def home(request: Request) -> Response:
     node = node_of(request)
     info = council_of(request, node)
+    if info.status == "joining":
+        return waiting_page(request, node, info)
     sections = [(s, s.context(node, info)) for s in HOME_SECTIONS]
     context = {
         "council": info,
+        "help": sections_help(node, info),
         "sections": sections,
         "checkins": [(s, CHECKIN_LABELS[s]) for s in CHECKIN_STATUSES if s in CHECKIN_LABELS],
         "checked_in": request.query_params.get("checked_in") in CHECKIN_LABELS,
@@ -155,10 +171,11 @@ async def checkin(request: Request) -> Response:
     info = council_of(request, node)
     form = await form_of(request)
     status = text(form, "status", 20)
+    area = text(form, "area", 64, required=False).lower() or None
     record = _checkin_function()
     if record is None:
         raise NotFound(_("No such page."))
-    record(node, info.id, status)
+    record(node, info.id, status, area)
     return redirect(request, f"/councils/{info.id.hex()}?checked_in={status}")
 
 

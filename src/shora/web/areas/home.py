@@ -1,6 +1,6 @@
-"""The council home page's first sections: active alerts, then open decisions, then
-urgent needs (each a few lines with a link to its page). councils.HOME_SECTIONS
-lists them in that order."""
+"""The council home page's first sections: calls for help and an open roll call at the
+very top (help_box), then active alerts, open decisions and urgent needs (each a few
+lines with a link to its page). councils.HOME_SECTIONS lists the sections in order."""
 
 from __future__ import annotations
 
@@ -9,22 +9,63 @@ from typing import Any
 from shora.domain import aid
 from shora.domain import aid_safety as safe
 from shora.domain import decisions as dec
+from shora.domain.aid_alerts import HelpCall
 from shora.domain.decisions_reduce import phase
+from shora.domain.restricted import COORDINATOR
 from shora.node import CouncilInfo, Node
-from shora.web.areas.kit import label, names, now
+from shora.web.areas.kit import label, me, names, now
 
 ON_HOME = 5
 URGENT = ("immediate", "urgent")
+
+
+def helpers(call: HelpCall, people: dict[bytes, str]) -> str:
+    return " · ".join(people.get(r, r.hex()[:12]) for r in call.responders)
+
+
+def help_box(node: Node, info: CouncilInfo) -> dict[str, Any]:
+    """What goes above everything: others' calls for help nobody has answered yet (the
+    viewer's area first, or all of them first for a coordinator), the viewer's own call
+    and who is on the way, and the open roll call."""
+    at = now(node)
+    mine = me(node, info.id)
+    calls = safe.help_calls(node, info.id)
+    final = node.ingestor.projection.final_state(info.id)
+    coordinator = mine is not None and mine in final.role_holders(COORDINATOR, at * 1000)
+    here = safe.last_area(node, info.id, mine) if mine is not None else None
+
+    def near(call: HelpCall) -> bool:
+        return coordinator or (here is not None and call.area == here)
+
+    waiting = [c for c in calls if not c.answered and c.member != mine]
+    waiting.sort(key=lambda c: (not near(c), c.status != "injured", -c.time))
+    call = safe.open_rollcall(node, info.id, at)
+    own = next((c for c in calls if c.member == mine), None)
+    people = names(node, info.id)
+    return {
+        "calls": [(c, here is not None and c.area == here) for c in waiting],
+        "own": own,
+        "helpers": helpers(own, people) if own else "",
+        "rollcall": call,
+        "answered_rollcall": call is not None and mine in {m for m, _s in call.answered},
+        "areas": dict(known.areas) if (known := aid.areas(node, info.id)) else {},
+        "people": people,
+        "label": label,
+    }
 
 
 def alerts(node: Node, info: CouncilInfo) -> dict[str, Any]:
     at = now(node)
     active = safe.alerts(node, info.id, at)[:ON_HOME]
     known = aid.areas(node, info.id)
+    mine = me(node, info.id)
+    people = names(node, info.id)
+    answered = [c for c in safe.help_calls(node, info.id) if c.answered and c.member != mine]
     return {
+        "on_the_way": [(c, helpers(c, people)) for c in answered],
         "alerts": [(a, True) for a in active],
         "areas": dict(known.areas) if known else {},
-        "people": names(node, info.id),
+        "people": people,
         "label": label,
     }
 

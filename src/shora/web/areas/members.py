@@ -1,20 +1,22 @@
-"""Members: the list, inviting (QR code and link), joining with an invitation on this
-node, admitting and vouching, removing, leaving."""
+"""Members: the list, inviting (QR code and link), admitting and vouching, removing,
+leaving. Joining is in joining.py."""
 
 from __future__ import annotations
 
-import re
-
 from markupsafe import Markup
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from shora.domain import joining
+from shora.errors import InvalidInput, NotFound
+from shora.i18n import _
 from shora.kernel import tokens
 from shora.node_members import DEFAULT_INVITE_SECONDS
 from shora.sync.peers import PeerBook
+from shora.web.areas.joining import plain, scalable
 from shora.web.forms import (
-    PERSON_CHARS,
     REASON_CHARS,
     TOKEN_CHARS,
     council_of,
@@ -26,15 +28,6 @@ from shora.web.forms import (
 from shora.web.responses import node_of, pages_of, redirect
 
 PER_PAGE = 50
-
-
-def scalable(svg: str) -> str:
-    """The SVG with a viewBox instead of a fixed size, so CSS can fit it to the screen."""
-    found = re.search(r'width="(\d+)" height="(\d+)"', svg)
-    if found is None:
-        return svg
-    width, height = found.groups()
-    return svg.replace(found.group(0), f'viewBox="0 0 {width} {height}"', 1)
 
 
 async def members(request: Request) -> Response:
@@ -65,66 +58,76 @@ async def invite(request: Request) -> Response:
     info = council_of(request, node)
     reach = [url for _c, url in PeerBook(node.store).relays(info.id)]
     invitation = node.invite(info.id, DEFAULT_INVITE_SECONDS, reach)
+    link = joining.invitation_link(invitation, info.name)
     context = {
         "council": info,
         "text": tokens.invitation_text(invitation),
         "uri": tokens.invitation_uri(invitation),
+        "link": link,
         # segno writes only the code's path and attributes: no script, no style.
-        "qr": Markup(scalable(tokens.invitation_qr_svg(invitation))),  # noqa: S704
+        "qr": Markup(scalable(joining.qr_svg(link))),  # noqa: S704
         "expires": invitation.expires,
     }
     return pages_of(request).render(request, "members/invitation.html", context)
-
-
-async def join(request: Request) -> Response:
-    """Join a council with an invitation from one of its members."""
-    node = node_of(request)
-    context: dict[str, object] = {"request_text": None}
-    if request.method == "POST":
-        form = await form_of(request)
-        invitation = tokens.parse_invitation(text(form, "invitation", TOKEN_CHARS))
-        name = text(form, "name", PERSON_CHARS)
-        signed = node.join(invitation, name)
-        book = PeerBook(node.store)
-        for url in invitation.reach:  # where the council can be reached: sync there
-            book.add_relay(invitation.council, url)
-        context = {"request_text": tokens.join_request_text(signed), "name": name}
-    return pages_of(request).render(request, "members/join.html", context)
 
 
 async def admit(request: Request) -> Response:
     node = node_of(request)
     info = council_of(request, node)
     form = await form_of(request)
-    signed = tokens.parse_join_request_text(text(form, "request", TOKEN_CHARS))
+    typed = text(form, "request", TOKEN_CHARS)
+    try:
+        signed = joining.read_join_request(typed)
+    except InvalidInput as exc:
+        raise InvalidInput(plain(exc, "join request", typed)) from exc
     result = node.admit(signed)
     context = {"council": info, "result": result}
     return pages_of(request).render(request, "members/admitted.html", context)
 
 
+def _confirmed(form: FormData | None) -> bool:
+    """An irreversible action runs only from its confirmation page's button: a first
+    POST (or a GET) shows that page, so it works without JavaScript."""
+    return form is not None and form.get("confirm") == "yes"
+
+
 async def remove(request: Request) -> Response:
+    """Vouch to remove a member, after a page that says what it means."""
     node = node_of(request)
     info = council_of(request, node)
     member = hex_id(str(request.path_params["member"]))
-    form = await form_of(request)
-    result = node.remove(info.id, member, text(form, "reason", REASON_CHARS, required=False))
-    context = {"council": info, "result": result}
-    return pages_of(request).render(request, "members/removed.html", context)
+    form = await form_of(request) if request.method == "POST" else None
+    reason = text(form, "reason", REASON_CHARS, required=False) if form is not None else ""
+    if _confirmed(form):
+        result = node.remove(info.id, member, reason)
+        context = {"council": info, "result": result}
+        return pages_of(request).render(request, "members/removed.html", context)
+    person = next((m for m in node.members(info.id) if m.key == member), None)
+    if person is None or person.status != "active" or person.me:
+        raise NotFound(_("That person is not an active member of this council."))
+    final = node.ingestor.projection.final_state(info.id)
+    vouches = len(final.vouches.get(("remove", member), frozenset()))
+    context = {"council": info, "person": person, "reason": reason, "vouches": vouches}
+    return pages_of(request).render(request, "members/confirm_remove.html", context)
 
 
 async def leave(request: Request) -> Response:
+    """Leave a council for good, after a page that says what it means."""
     node = node_of(request)
     info = council_of(request, node)
-    form = await form_of(request)
-    node.leave(info.id, text(form, "reason", REASON_CHARS, required=False))
-    return redirect(request, "/councils")
+    form = await form_of(request) if request.method == "POST" else None
+    reason = text(form, "reason", REASON_CHARS, required=False) if form is not None else ""
+    if _confirmed(form):
+        node.leave(info.id, reason)
+        return redirect(request, "/councils")
+    context = {"council": info, "reason": reason}
+    return pages_of(request).render(request, "members/confirm_leave.html", context)
 
 
 routes: list[BaseRoute] = [
     Route("/councils/{council}/members", members),
     Route("/councils/{council}/invite", invite, methods=["POST"]),
     Route("/councils/{council}/admit", admit, methods=["POST"]),
-    Route("/councils/{council}/members/{member}/remove", remove, methods=["POST"]),
-    Route("/councils/{council}/leave", leave, methods=["POST"]),
-    Route("/join", join, methods=["GET", "POST"]),
+    Route("/councils/{council}/members/{member}/remove", remove, methods=["GET", "POST"]),
+    Route("/councils/{council}/leave", leave, methods=["GET", "POST"]),
 ]

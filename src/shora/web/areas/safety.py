@@ -1,7 +1,7 @@
 """Safety: alerts (active first; post, confirm, retract), roll calls with who has and
-has not answered, missing people (records, notes with a status, linking duplicates)
-and one's dead-man timer. Check-ins are the home page's buttons (councils.py).
-Domain: shora.domain.aid_safety and shora.domain.safety_more."""
+has not answered, "on my way" to a call for help, missing people (records, notes with
+a status, linking duplicates) and one's dead-man timer. Check-ins are the home page's
+buttons (councils.py). Domain: shora.domain.aid_safety and shora.domain.safety_more."""
 
 from __future__ import annotations
 
@@ -34,7 +34,8 @@ from shora.web.areas.kit import (
     page_of,
     whole,
 )
-from shora.web.forms import hex_id
+from shora.web.forms import form_of, hex_id
+from shora.web.responses import redirect
 
 
 def _path(info: CouncilInfo, tail: str) -> str:
@@ -116,6 +117,14 @@ async def rollcall_latest(request: Request) -> Response:
     """The latest roll call alone, for the page to poll while people answer."""
     node, info = opened(request)
     return page_of(request, "safety/_rollcall.html", {"council": info, **_rollcalls(node, info)})
+
+
+async def respond(request: Request) -> Response:
+    """ "On my way" to a call for help, from the home page."""
+    node, info = opened(request)
+    await form_of(request)  # the Guard has checked its token
+    safe.respond(node, info.id, hex_id(str(request.path_params["checkin"])))
+    return redirect(request, f"/councils/{info.id.hex()}?answered=1#help")
 
 
 # --- missing people -------------------------------------------------------------------
@@ -232,6 +241,7 @@ routes: list[BaseRoute] = [
     Route("/councils/{council}/alerts/{alert}", alert_action, methods=["POST"]),
     Route("/councils/{council}/rollcalls", rollcalls, methods=["GET", "POST"]),
     Route("/councils/{council}/rollcalls/latest", rollcall_latest),
+    Route("/councils/{council}/help/{checkin}", respond, methods=["POST"]),
     Route("/councils/{council}/missing", missing, methods=["GET", "POST"]),
     Route("/councils/{council}/missing/{person}", missing_note, methods=["POST"]),
     Route("/councils/{council}/deadman", deadman, methods=["GET", "POST"]),

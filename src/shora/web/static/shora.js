@@ -8,3 +8,65 @@ document.addEventListener("focusin", function (event) {
     target.select();
   }
 });
+
+// A link to this node's join or admit page carries its token in the fragment, which
+// the browser never sends to a server. Move it into the form's field, and out of the
+// address bar. A page in between (the passphrase, after a redirect that kept the
+// fragment) keeps it for this tab in sessionStorage until the form's page opens.
+(function () {
+  var TOKEN = /^#shora:(invite|join)\//i;
+  var KEY = "shora-token-from-link";
+  var hash = window.location.hash;
+  var field = document.querySelector("textarea[data-from-fragment]");
+  var token = "";
+  if (TOKEN.test(hash)) {
+    token = hash.slice(1);
+    window.history.replaceState(null, "", window.location.pathname + window.location.search);
+  }
+  if (!field) {
+    if (token) {
+      window.sessionStorage.setItem(KEY, token);
+    }
+    return;
+  }
+  if (!token) {
+    token = window.sessionStorage.getItem(KEY) || "";
+  }
+  var prefix = field.getAttribute("data-from-fragment");
+  if (token && token.toLowerCase().indexOf(prefix) === 0 && !field.value) {
+    field.value = token;
+    window.sessionStorage.removeItem(KEY);
+  }
+})();
+
+// Share buttons: the system's share sheet where there is one (Web Share API), else
+// copy to the clipboard; without this script the field selects itself (above).
+document.querySelectorAll("button[data-share]").forEach(function (button) {
+  var field = document.getElementById(button.getAttribute("data-share"));
+  var status = button.parentNode.querySelector("[role=status]");
+  if (!field) {
+    return;
+  }
+  var canShare = typeof navigator.share === "function";
+  button.textContent = button.getAttribute(canShare ? "data-share-label" : "data-copy-label");
+  button.hidden = false;
+  button.addEventListener("click", function () {
+    var said = function () {
+      if (status) {
+        status.textContent = button.getAttribute("data-copied");
+      }
+    };
+    if (canShare) {
+      navigator.share({ text: field.value }).catch(function () {});
+    } else if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(field.value).then(said, function () {
+        field.select();
+      });
+    } else {
+      field.select();
+      if (document.execCommand("copy")) {
+        said();
+      }
+    }
+  });
+});

@@ -1,0 +1,173 @@
+"""Joining: the join page (an invitation pasted, opened as a link or scanned), the
+join request with its QR code and a share button, the waiting page, and the admit page
+a join request's link opens on a member's node. Domain: shora.domain.joining; the link
+forms are in its docstring and in docs/web.md, "Joining"."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from shora.domain import joining
+from shora.errors import InvalidInput, NotAllowed
+from shora.i18n import _
+from shora.kernel import tokens
+from shora.node import CouncilInfo, Node
+from shora.sync.peers import PeerBook
+from shora.web.forms import PERSON_CHARS, TOKEN_CHARS, form_of, text
+from shora.web.responses import node_of, pages_of
+
+_BASE32 = re.compile(r"[A-Za-z2-7\s-]*")
+# What the kernel says about a bad token (in English, for the command line and logs),
+# and what the page says instead, in the page's language.
+_DAMAGE = (
+    ("checksum", "damaged"),
+    ("too short", "damaged"),
+    ("malformed", "damaged"),
+    ("base32", "letters"),
+    ("not a shora", "other"),
+    ("empty", "empty"),
+    ("too long", "long"),
+    ("expired", "expired"),
+    ("already belongs", "twice"),
+)
+
+
+def plain(exc: InvalidInput, what: str, typed: str) -> str:
+    """A sentence for a person about a bad invitation or join request (`what`, as
+    `typed`)."""
+    said = str(exc)
+    reason = next((r for key, r in _DAMAGE if key in said), "damaged")
+    token = typed.split("#", 1)[-1].split("?", 1)[0].split("/", 1)[-1]
+    if reason == "letters" and _BASE32.fullmatch(token):
+        reason = "damaged"  # only base32 letters, but too few of them: cut short
+    invitation = what == "invitation"
+    if reason == "letters":
+        return (
+            _("The invitation has letters that do not belong in it. Paste it again, whole.")
+            if invitation
+            else _("The join request has letters that do not belong in it. Paste it again, whole.")
+        )
+    if reason == "other":
+        return (
+            _("This is not an invitation (a join request, perhaps?): paste the invitation.")
+            if invitation
+            else _("This is not a join request (an invitation, perhaps?): paste the join request.")
+        )
+    if reason == "empty":
+        return (
+            _("Please paste the invitation.") if invitation else _("Please paste the join request.")
+        )
+    if reason == "long":
+        return _("That text is too long to be an invitation or a join request.")
+    if reason == "expired":
+        return _("This invitation has expired: ask the member who gave it for a new one.")
+    if reason == "twice":
+        return _("This profile is already in that council, or waiting to be admitted to it.")
+    return (
+        _(
+            "The invitation is damaged or incomplete: part of it is missing or mistyped. "
+            "Paste it again, whole, or scan its code."
+        )
+        if invitation
+        else _(
+            "The join request is damaged or incomplete: part of it is missing or mistyped. "
+            "Paste it again, whole, or scan its code."
+        )
+    )
+
+
+def request_context(signed: bytes) -> dict[str, Any]:
+    """The join request as text, as a link to a member's admit page and as a QR code."""
+    link = joining.join_request_link(signed)
+    return {
+        "request_text": tokens.join_request_text(signed),
+        "request_link": link,
+        # segno writes only the code's path and attributes: no script, no style.
+        "request_qr": Markup(scalable(joining.qr_svg(link))),  # noqa: S704
+    }
+
+
+def scalable(svg: str) -> str:
+    """The SVG with a viewBox instead of a fixed size, so CSS can fit it to the screen."""
+    found = re.search(r'width="(\d+)" height="(\d+)"', svg)
+    if found is None:
+        return svg
+    width, height = found.groups()
+    return svg.replace(found.group(0), f'viewBox="0 0 {width} {height}"', 1)
+
+
+async def join(request: Request) -> Response:
+    """Join a council with an invitation: pasted, opened as a link, or scanned."""
+    node = node_of(request)
+    if request.method == "GET":
+        return pages_of(request).render(request, "members/join.html", {"values": {}, "error": None})
+    form = await form_of(request)
+    values = {
+        "invitation": text(form, "invitation", TOKEN_CHARS, required=False),
+        "name": text(form, "name", PERSON_CHARS, required=False),
+    }
+    try:
+        invitation, council_name = joining.read_invitation(values["invitation"])
+        if not values["name"]:
+            return _join_again(request, values, _("Please give your name in this council."))
+        signed = node.join(invitation, values["name"])
+    except InvalidInput as exc:
+        return _join_again(request, values, plain(exc, "invitation", values["invitation"]))
+    del signed  # kept by the node, shown on the waiting page
+    joining.expect_name(node, invitation.council, council_name)
+    book = PeerBook(node.store)
+    for url in invitation.reach:  # where the council can be reached: sync there
+        book.add_relay(invitation.council, url)
+    return waiting_page(request, node, node.council(invitation.council))
+
+
+def _join_again(request: Request, values: dict[str, str], error: str) -> Response:
+    """The join page again, with what was typed and what is wrong with it."""
+    context = {"values": values, "error": error}
+    return pages_of(request).render(request, "members/join.html", context, 400)
+
+
+def waiting_page(request: Request, node: Node, info: CouncilInfo) -> Response:
+    """What a newcomer sees of a council until a member admits them: its name, that
+    they wait, and their join request to send (nothing that would answer 403)."""
+    signed = joining.pending_request(node, info.id)
+    context: dict[str, Any] = {"council": info}
+    if signed is not None:
+        context.update(request_context(signed))
+    return pages_of(request).render(request, "members/waiting.html", context)
+
+
+async def admit(request: Request) -> Response:
+    """A member's admit page: what a join request's link opens (the request arrives in
+    the fragment, which the page's script moves into the form)."""
+    node = node_of(request)
+    if request.method == "GET":
+        return pages_of(request).render(
+            request, "members/admit.html", {"values": {}, "error": None}
+        )
+    form = await form_of(request)
+    values = {"request": text(form, "request", TOKEN_CHARS, required=False)}
+    try:
+        signed = joining.read_join_request(values["request"])
+        payload, _request_id = tokens.open_join_request(signed)
+    except InvalidInput as exc:
+        context = {"values": values, "error": plain(exc, "join request", values["request"])}
+        return pages_of(request).render(request, "members/admit.html", context, 400)
+    info = node.council(payload.council)  # NotFound: not one of this profile's councils
+    if info.rules is not None and info.rules.federation:
+        raise NotAllowed(_("A federation admits a delegate only on their mandate."))
+    result = node.admit(signed)
+    done: dict[str, Any] = {"council": info, "result": result}
+    return pages_of(request).render(request, "members/admitted.html", done)
+
+
+routes: list[BaseRoute] = [
+    Route("/join", join, methods=["GET", "POST"]),
+    Route("/admit", admit, methods=["GET", "POST"]),
+]
