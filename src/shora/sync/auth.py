@@ -1,0 +1,267 @@
+"""Proving membership before envelopes move: NIP-42 AUTH, both ways (docs/sync.md §2.5).
+
+A Shora relay (a node's embedded relay, on the LAN or at a URL) opens every connection
+with ``["AUTH", challenge]``. The challenge is ``<nonce>:<proof>,<proof>,...``: a fresh
+random nonce and, for each recent epoch of every council the relay's node holds, a proof
+``BLAKE2b-128(key = write secret, "shora/relay-proof/v1" || nonce || relay URL)``,
+padded with random proofs to a multiple of 8 and sorted. The proofs name no key: only
+someone holding the same write secret can recompute one, and the nonce makes each
+connection's proofs unlinkable to the last.
+
+A client answers with one kind-22242 event per write key it uses (NIP-42: tags
+``["relay", url]`` and ``["challenge", challenge]``, signed by that write key). The
+relay then serves envelopes of a council, and takes them in, only once a recent write
+key of that council is proven on the connection; welcomes by their ``#k`` hint are
+served to anyone (a newcomer has no write key yet, and a hint is a hash of a join
+request only its author and the admitters know).
+
+On the LAN the client goes further (``mutual``): it sends nothing at all until the
+relay's challenge carries a proof it can recompute for the URL it dialled, and then it
+proves, and syncs, only the councils so proven. A stranger announcing a relay over mDNS
+therefore receives no request, no key and no envelope. A relay at a URL a council chose
+(a public Nostr relay) is not asked for proofs: the client answers its AUTH, if it asks,
+with the keys the council's filters name anyway.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Annotated, Protocol, runtime_checkable
+
+import msgspec
+
+from shora.errors import RemoteError
+from shora.kernel import DECODE_ERRORS, crypto, keys, nip01
+from shora.sync import messages, nip77
+from shora.sync.outcome import SyncProgress, SyncResult
+from shora.sync.session import EnvelopeView, SyncFailed, SyncSession
+
+AUTH_KIND = 22242
+PROOF_CONTEXT = b"shora/relay-proof/v1"
+PROOF_BYTES = 16
+PROOF_PAD = 8
+MAX_PROOFS = 256
+MAX_ANSWERS = 4
+"""AUTH challenges a client answers on one connection."""
+MAX_AUTH_EVENT = 32 * 1024
+_REFUSAL = re.compile(rb'^\s*\[\s*"(AUTH|OK|CLOSED|NEG-ERR)"')
+
+
+@runtime_checkable
+class Keyring(Protocol):
+    """The keys a node proves and checks membership with (``NodeEnvelopes``)."""
+
+    def recent_epochs(self) -> list[keys.Epoch]: ...
+    def authors_of(self, councils: Iterable[bytes]) -> list[str]: ...
+    def scoped(self, councils: Iterable[bytes]) -> SyncView: ...
+
+
+class SyncView(EnvelopeView, Keyring, Protocol):
+    """A view a session syncs and a keyring proves membership with."""
+
+
+# --- the relay's side ---------------------------------------------------------------------
+
+
+def proof(epoch: keys.Epoch, nonce: bytes, url: str) -> bytes:
+    return crypto.keyed_hash(epoch.write_sk, PROOF_CONTEXT + nonce + url.encode(), PROOF_BYTES)
+
+
+def challenge(epochs: list[keys.Epoch], nonce: bytes, url: str) -> str:
+    """The relay's challenge: the nonce and a padded, sorted set of proofs."""
+    proofs = [proof(e, nonce, url) for e in epochs[:MAX_PROOFS]]
+    while len(proofs) % PROOF_PAD or not proofs:
+        proofs.append(crypto.random_bytes(PROOF_BYTES))
+    return nonce.hex() + ":" + ",".join(sorted(p.hex() for p in proofs))
+
+
+_Tag = Annotated[
+    list[Annotated[str, msgspec.Meta(max_length=MAX_AUTH_EVENT)]],
+    msgspec.Meta(min_length=1, max_length=nip01.MAX_TAG_ITEMS),
+]
+
+
+class AuthEvent(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    id: nip01.Hex64
+    pubkey: nip01.Hex64
+    created_at: Annotated[int, msgspec.Meta(ge=0, lt=2**40)]
+    kind: Annotated[int, msgspec.Meta(ge=AUTH_KIND, le=AUTH_KIND)]
+    tags: Annotated[list[_Tag], msgspec.Meta(max_length=nip01.MAX_TAGS)]
+    content: Annotated[str, msgspec.Meta(max_length=1024)]
+    sig: nip01.Hex128
+
+    def tag(self, name: str) -> str | None:
+        return next((t[1] for t in self.tags if len(t) > 1 and t[0] == name), None)
+
+
+_auth_decoder = msgspec.json.Decoder(AuthEvent)
+_AUTH_ERRORS: tuple[type[Exception], ...] = (*DECODE_ERRORS, msgspec.ValidationError)
+
+
+def check_answer(raw: bytes, expected: str) -> tuple[str, bytes]:
+    """The event id and write key of a client's AUTH event for our challenge; raises
+    RemoteError if it is malformed, answers another challenge or is signed wrongly."""
+    if len(raw) > MAX_AUTH_EVENT:
+        raise messages.ProtocolError("AUTH event too large")
+    try:
+        event = _auth_decoder.decode(raw)
+    except _AUTH_ERRORS as exc:
+        raise messages.ProtocolError(f"not a kind-22242 AUTH event: {exc}") from exc
+    if event.tag("challenge") != expected or event.tag("relay") is None:
+        raise messages.ProtocolError("the AUTH event answers another challenge")
+    tags = [list(t) for t in event.tags]
+    if nip01.event_id(event.pubkey, event.created_at, event.kind, tags, event.content) != event.id:
+        raise messages.ProtocolError("the AUTH event's id does not match it")
+    pubkey = bytes.fromhex(event.pubkey)
+    crypto.WriteVerifier(pubkey).verify(bytes.fromhex(event.id), bytes.fromhex(event.sig))
+    return event.id, pubkey
+
+
+# --- the client's side --------------------------------------------------------------------
+
+
+def answer(epoch: keys.Epoch, url: str, challenge_text: str, now: int) -> str:
+    """``["AUTH", <kind-22242 event>]`` signed by the epoch's write key."""
+    tags = [["relay", url], ["challenge", challenge_text]]
+    envelope = nip01.sign_envelope(crypto.WriteSigner(epoch.write_sk), now, AUTH_KIND, tags, "")
+    return messages.client_auth(nip01.encode(envelope))
+
+
+def proven_by(epochs: Iterable[keys.Epoch], challenge_text: str, url: str) -> list[keys.Epoch]:
+    """Those of our epochs whose proof the relay's challenge carries for this URL."""
+    nonce_hex, _, listed = challenge_text.partition(":")
+    try:
+        nonce = bytes.fromhex(nonce_hex)
+        proofs = {bytes.fromhex(p) for p in listed.split(",")[:MAX_PROOFS] if p}
+    except ValueError:
+        return []
+    return [e for e in epochs if proof(e, nonce, url) in proofs]
+
+
+class Authenticated:
+    """A sync session that answers a relay's AUTH, and on the LAN requires the relay's
+    proof first. It swallows the relay's ``auth-required:`` refusals of what the session
+    sent before it had proven its keys, and sends those requests again once it has."""
+
+    def __init__(
+        self,
+        url: str,
+        keyring: Keyring,
+        make_session: Callable[[set[bytes] | None], SyncSession],
+        *,
+        mutual: bool,
+        now: Callable[[], float],
+    ) -> None:
+        self.url = url
+        self.keyring = keyring
+        self.make_session = make_session
+        self.mutual = mutual
+        self.now = now
+        self.session: SyncSession | None = None
+        self._finished = False
+        self._result = SyncResult()
+        self._answers = 0
+        self._auth_ids: set[str] = set()
+        self._proven = False
+        self._early: dict[str, str] = {}  # sub -> request sent before we had proven
+        self._held: list[str] = []  # refused requests to send again once proven
+
+    @property
+    def done(self) -> bool:
+        return self._finished or (self.session is not None and self.session.done)
+
+    @property
+    def probing(self) -> bool:
+        return self.session is None or self.session.probing
+
+    @property
+    def result(self) -> SyncResult:
+        return self.session.result if self.session is not None else self._result
+
+    @property
+    def progress(self) -> SyncProgress:
+        return self.session.progress if self.session is not None else SyncProgress()
+
+    def start(self) -> list[str]:
+        if self.mutual:
+            return []  # nothing until the peer proves it holds a council of ours
+        self.session = self.make_session(None)
+        return self._watch(self.session.start())
+
+    def receive(self, text: str | bytes) -> list[str]:
+        head = text[:40].encode() if isinstance(text, str) else bytes(text[:40])
+        verb = _REFUSAL.match(head)
+        if verb is not None:
+            handled = self._intercept(verb.group(1).decode(), text)
+            if handled is not None:
+                return handled
+        if self.session is None:
+            raise SyncFailed("the peer sent envelopes before proving it holds our council")
+        return self._watch(self.session.receive(text))
+
+    def timeout(self) -> list[str]:
+        if self.session is None:
+            raise SyncFailed("the peer did not prove it holds a key of any of our councils")
+        return self._watch(self.session.timeout())
+
+    # --- internals ---
+
+    def _watch(self, out: list[str]) -> list[str]:
+        if not self._proven:
+            for text in out:
+                if text.startswith(('["REQ"', '["NEG-OPEN"')):
+                    sub = msgspec.json.decode(text)[1]
+                    if len(self._early) < 64:
+                        self._early[sub] = text
+        return out
+
+    def _intercept(self, verb: str, text: str | bytes) -> list[str] | None:
+        try:
+            message = messages.decode_relay(text)
+        except RemoteError:
+            return None  # the session counts it
+        if isinstance(message, messages.Auth):
+            return self._answer(message.challenge)
+        if isinstance(message, messages.Ok) and message.event_id in self._auth_ids:
+            self._auth_ids.discard(message.event_id)
+            if not message.accepted:
+                self.result.notes.append(f"AUTH refused: {message.message}"[:200])
+            return []
+        if isinstance(message, messages.Closed):
+            reason = message.message
+        elif isinstance(message, nip77.NegErr):
+            reason = message.reason
+        else:
+            return None
+        if reason.startswith("auth-required"):
+            request = self._early.pop(message.subscription_id, None)
+            if request is not None:
+                if self._answers:
+                    return [request]
+                self._held.append(request)
+                return []
+        return None
+
+    def _answer(self, challenge_text: str) -> list[str]:
+        if self._answers >= MAX_ANSWERS:
+            return []
+        self._answers += 1
+        epochs = self.keyring.recent_epochs()
+        if self.mutual:
+            epochs = proven_by(epochs, challenge_text, self.url)
+            if self.session is None and not epochs:
+                self._finished = True
+                self._result.notes.append("the peer holds none of our councils")
+                return []
+        out = []
+        for epoch in epochs:
+            text = answer(epoch, self.url, challenge_text, int(self.now()))
+            self._auth_ids.add(msgspec.json.decode(text)[1]["id"])
+            out.append(text)
+        self._proven = True
+        held, self._held = self._held, []
+        if self.session is None:
+            self.session = self.make_session({e.council for e in epochs})
+            return [*out, *self.session.start()]
+        return [*out, *held]
