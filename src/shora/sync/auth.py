@@ -55,6 +55,7 @@ class Keyring(Protocol):
     def recent_epochs(self) -> list[keys.Epoch]: ...
     def authors_of(self, councils: Iterable[bytes]) -> list[str]: ...
     def scoped(self, councils: Iterable[bytes]) -> SyncView: ...
+    def joining(self) -> list[bytes]: ...
 
 
 class SyncView(EnvelopeView, Keyring, Protocol):
@@ -141,8 +142,9 @@ def proven_by(epochs: Iterable[keys.Epoch], challenge_text: str, url: str) -> li
 
 class Authenticated:
     """A sync session that answers a relay's AUTH, and on the LAN requires the relay's
-    proof first. It swallows the relay's ``auth-required:`` refusals of what the session
-    sent before it had proven its keys, and sends those requests again once it has."""
+    proof first. It swallows the relay's ``auth-required:`` refusals of requests sent
+    before it had proven the keys they need (at the start, or keys a welcome brought in
+    mid-session), proves them, and sends those requests again, once each."""
 
     def __init__(
         self,
@@ -161,11 +163,13 @@ class Authenticated:
         self.session: SyncSession | None = None
         self._finished = False
         self._result = SyncResult()
-        self._answers = 0
+        self._challenge: str | None = None
+        self._challenges = 0
+        self._answered: set[bytes] = set()  # write keys proven for the current challenge
         self._auth_ids: set[str] = set()
-        self._proven = False
-        self._early: dict[str, str] = {}  # sub -> request sent before we had proven
-        self._held: list[str] = []  # refused requests to send again once proven
+        self._requests: dict[str, str] = {}  # sub -> the last few REQ / NEG-OPEN sent
+        self._retried: set[str] = set()
+        self._held: list[str] = []  # refused before any challenge came: sent after it
 
     @property
     def done(self) -> bool:
@@ -191,13 +195,12 @@ class Authenticated:
 
     def receive(self, text: str | bytes) -> list[str]:
         head = text[:40].encode() if isinstance(text, str) else bytes(text[:40])
-        verb = _REFUSAL.match(head)
-        if verb is not None:
-            handled = self._intercept(verb.group(1).decode(), text)
+        if _REFUSAL.match(head):
+            handled = self._intercept(text)
             if handled is not None:
                 return handled
         if self.session is None:
-            raise SyncFailed("the peer sent envelopes before proving it holds our council")
+            raise SyncFailed("the peer sent messages before proving it holds our council")
         return self._watch(self.session.receive(text))
 
     def timeout(self) -> list[str]:
@@ -208,17 +211,16 @@ class Authenticated:
     # --- internals ---
 
     def _watch(self, out: list[str]) -> list[str]:
-        if not self._proven:
-            for text in out:
-                if text.startswith(('["REQ"', '["NEG-OPEN"')):
-                    sub = msgspec.json.decode(text)[1]
-                    if len(self._early) < 64:
-                        self._early[sub] = text
+        for text in out:
+            if text.startswith(('["REQ"', '["NEG-OPEN"')):
+                self._requests[msgspec.json.decode(text)[1]] = text
+                while len(self._requests) > 32:
+                    del self._requests[next(iter(self._requests))]
         return out
 
-    def _intercept(self, verb: str, text: str | bytes) -> list[str] | None:
+    def _intercept(self, text: str | bytes) -> list[str] | None:
         try:
-            message = messages.decode_relay(text)
+            message = messages.decode_relay(text, max_bytes=MAX_AUTH_EVENT)
         except RemoteError:
             return None  # the session counts it
         if isinstance(message, messages.Auth):
@@ -234,34 +236,48 @@ class Authenticated:
             reason = message.reason
         else:
             return None
-        if reason.startswith("auth-required"):
-            request = self._early.pop(message.subscription_id, None)
-            if request is not None:
-                if self._answers:
-                    return [request]
-                self._held.append(request)
-                return []
-        return None
+        sub = message.subscription_id
+        if not reason.startswith("auth-required") or sub in self._retried:
+            return None
+        request = self._requests.pop(sub, None)
+        if request is None:
+            return None
+        self._retried.add(sub)
+        if self._challenge is None:
+            self._held.append(request)
+            return []
+        proofs, _ = self._prove()
+        return [*proofs, request]
+
+    def _prove(self) -> tuple[list[str], list[keys.Epoch]]:
+        """AUTH events for the recent keys not proven yet on this challenge (on the LAN,
+        only those the peer's challenge shows it holds too)."""
+        assert self._challenge is not None
+        epochs = [e for e in self.keyring.recent_epochs() if e.write_pk not in self._answered]
+        if self.mutual:
+            epochs = proven_by(epochs, self._challenge, self.url)
+        out = []
+        for epoch in epochs:
+            text = answer(epoch, self.url, self._challenge, int(self.now()))
+            self._auth_ids.add(msgspec.json.decode(text)[1]["id"])
+            self._answered.add(epoch.write_pk)
+            out.append(text)
+        return out, epochs
 
     def _answer(self, challenge_text: str) -> list[str]:
-        if self._answers >= MAX_ANSWERS:
+        if self._challenges >= MAX_ANSWERS:
             return []
-        self._answers += 1
-        epochs = self.keyring.recent_epochs()
-        if self.mutual:
-            epochs = proven_by(epochs, challenge_text, self.url)
-            if self.session is None and not epochs:
+        self._challenges += 1
+        self._challenge, self._answered = challenge_text, set()
+        out, epochs = self._prove()
+        if self.session is None:
+            # A node waiting for its welcome asks for it by hint, which names no key.
+            councils = {e.council for e in epochs} | set(self.keyring.joining())
+            if not councils:
                 self._finished = True
                 self._result.notes.append("the peer holds none of our councils")
                 return []
-        out = []
-        for epoch in epochs:
-            text = answer(epoch, self.url, challenge_text, int(self.now()))
-            self._auth_ids.add(msgspec.json.decode(text)[1]["id"])
-            out.append(text)
-        self._proven = True
+            self.session = self.make_session(councils)
+            return [*out, *self._watch(self.session.start())]
         held, self._held = self._held, []
-        if self.session is None:
-            self.session = self.make_session({e.council for e in epochs})
-            return [*out, *self.session.start()]
         return [*out, *held]

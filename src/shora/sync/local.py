@@ -88,6 +88,11 @@ class NodeEnvelopes:
             recent += sorted(epochs, key=rank, reverse=True)[:RECENT_EPOCHS]
         return recent
 
+    def joining(self) -> list[bytes]:
+        """Councils (of this view's scope) we asked to join and hold no key of yet."""
+        rows = self.node.store.rows("SELECT id FROM councils WHERE status='joining'")
+        return [bytes(c) for (c,) in rows if self.councils is None or bytes(c) in self.councils]
+
     def scoped(self, councils: Iterable[bytes]) -> NodeEnvelopes:
         """This view narrowed to some councils (those a LAN peer proved it holds)."""
         wanted = frozenset(councils)

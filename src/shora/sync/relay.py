@@ -139,6 +139,7 @@ class RelayConnection:
         self.proven: set[bytes] = set()
         """Councils a recent write key of which the client has proven."""
         self._allowed: frozenset[str] | None = None
+        self._hints: set[str] = set()  # welcome hints this client asked for
         self._proofs = 0
         self.counts = _Counts()
         self.closing: str | None = None
@@ -253,8 +254,13 @@ class RelayConnection:
         if flt.authors is None and flt.ids is None and flt.k is None:
             return "restricted: a filter must name write keys (authors) or welcome hints (#k)"
         if flt.k is not None and flt.authors is None:
+            if len(self._hints) < messages.MAX_FILTER_HINTS:
+                self._hints.update(flt.k[: messages.MAX_FILTER_HINTS - len(self._hints)])
             return flt
         if not self.proven:
+            if flt.ids is not None and flt.authors is None and self._hints:
+                # Fetching by id what a welcome hint's reconciliation found: welcomes only.
+                return msgspec.structs.replace(flt, k=sorted(self._hints))
             return "auth-required: prove a write key of the council first (NIP-42 AUTH)"
         allowed = self._authors()
         if flt.authors is None:
@@ -460,16 +466,20 @@ class EmbeddedRelay:
             return ws.respond(503, "too many connections from this address\n")
         return None
 
-    def _wait(self, peer: _Peer) -> float:
-        """How long this connection may stay silent now: less when the relay is nearly
-        full, and, until it proves a key, no longer than its time to prove one."""
-        limits = self.limits
+    def _left(self, peer: _Peer, last: float) -> tuple[float, str]:
+        """How much longer this connection may stay silent, and why it would be closed:
+        less long when the relay is nearly full, and, until it proves a key, no longer
+        than its time to prove one."""
+        limits, now = self.limits, self.clock()
         wait = limits.idle_timeout
         if 4 * len(self._peers) >= 3 * limits.max_connections:
             wait = min(wait, limits.busy_idle_timeout)
+        left, why = wait - (now - last), "idle for too long"
         if not peer.connection.authenticated:
-            wait = min(wait, limits.auth_timeout - (self.clock() - peer.opened))
-        return max(wait, 0.0)
+            to_prove = limits.auth_timeout - (now - peer.opened)
+            if to_prove < left:
+                left, why = to_prove, "no key proven in time"
+        return left, why
 
     def _push(self, envelope: nip01.Envelope, raw: bytes) -> None:
         for peer in list(self._peers):
@@ -520,16 +530,21 @@ class EmbeddedRelay:
 
     async def _read(self, peer: _Peer) -> None:
         ws, connection = peer.ws, peer.connection
+        last = self.clock()
         while connection.closing is None:
+            # The allowed silence shrinks as the relay fills: look again every second.
+            left, why = self._left(peer, last)
+            if left <= 0:
+                await ws.close(1000, why)
+                return
             try:
-                async with asyncio.timeout(self._wait(peer)):
+                async with asyncio.timeout(min(left, 1.0)):
                     text = await ws.recv(decode=False)
             except TimeoutError:
-                proven = connection.authenticated
-                await ws.close(1000, "idle for too long" if proven else "no key proven in time")
-                return
+                continue
             except websockets.ConnectionClosed:
                 return
+            last = self.clock()
             for reply in connection.receive(text):
                 await peer.outbox.put(reply)
             for envelope, raw in connection.take_accepted():
