@@ -677,3 +677,76 @@ def test_publish_to_every_relay(tmp_path: Path) -> None:
     assert sum(r.error is not None for r in results) == 1
     assert again.duplicate == 1
     assert "assembly at six" in texts(b, cid)
+
+
+def test_live_uploads_by_others_during_a_fallback_sync_are_not_errors(tmp_path: Path) -> None:
+    """Two members upload to a relay while a third syncs by NIP-01: the relay pushes their
+    envelopes to the open REQ, some after the syncing client has closed it. That is live
+    traffic, not misbehaviour: the sync counts no bad message and ends without error."""
+    cid, (a, b, c, d) = council(tmp_path, "Bahar", "Cima", "Dara")
+    bulk_posts(a, cid, 100, "history")  # all within one page (one hour holds under 500)
+    for writer, name in ((b, "from b"), (c, "from c")):
+        bulk_posts(writer, cid, 150, name)
+    uploads = {n: [r for r in n.envelopes(cid) if r not in set(a.envelopes(cid))] for n in (b, c)}
+
+    async def scenario() -> list[SyncResult]:
+        async with embedded(NodeEnvelopes(a), negentropy=False) as relay:
+
+            async def upload(node: Node) -> None:
+                async with websockets.connect(relay.url) as ws:
+                    await prove(ws, relay.url, node)
+                    for raw in uploads[node]:  # a steady stream, as a busy member's node
+                        await ws.send(messages.event(raw))
+                        await ws.recv()
+                        await asyncio.sleep(0.002)
+
+            async def syncs() -> list[SyncResult]:
+                found = []
+                for _ in range(8):
+                    view = NodeEnvelopes(d)
+                    found.append(await sync_with_relay(relay.url, view, negentropy_timeout=0.2))
+                return found
+
+            results, *_ = await asyncio.gather(syncs(), upload(b), upload(c))
+            results.append(await sync_with_relay(relay.url, NodeEnvelopes(d)))
+            return results
+
+    results = run(scenario(), timeout=180)
+    assert all(r.error is None and r.bad_messages == 0 for r in results), results
+    assert all(r.modes and set(r.modes) == {"fallback"} for r in results)
+    assert {"from b 149", "from c 149", "history 0"} <= texts(d, cid)
+
+
+def test_events_pushed_after_close_are_live_traffic_not_errors(tmp_path: Path) -> None:
+    """The relay pushes a member's fresh upload to every open subscription; when it lands
+    after the syncing client's CLOSE it is expected, and never counts as a bad message.
+    Message by message, so that the push lands behind the EOSE, after the client's CLOSE."""
+    cid, (a, b, d) = council(tmp_path, "Bahar", "Dara")
+    bulk_posts(a, cid, 30, "history")
+    bulk_posts(b, cid, 20, "from b")
+    bulk_posts(d, cid, 10, "from d")  # so the session goes on after the EOSE: it uploads
+    fresh = [r for r in b.envelopes(cid) if r not in set(a.envelopes(cid))]
+    relay = RelayConnection(NodeEnvelopes(a), RelayLimits(), negentropy=False)
+    writer = RelayConnection(NodeEnvelopes(a), RelayLimits())
+    session = SyncSession(NodeEnvelopes(d), max_bad=0)  # a single bad message would fail it
+    to_relay = session.start()
+    pushed = 0
+    while not session.done:
+        to_client: list[str] = []
+        for text in to_relay:
+            replies = relay.receive(text)
+            to_client += replies
+            # A member uploads after the relay has answered the REQ, before the client's
+            # CLOSE reaches it: the relay pushes the envelope behind the EOSE.
+            if any(r.startswith('["EOSE"') for r in replies) and fresh:
+                for reply in writer.receive(messages.event(fresh.pop())):
+                    assert json.loads(reply)[2] is True
+                for envelope, raw in writer.take_accepted():
+                    live = relay.deliver(envelope, raw)
+                    pushed += len(live)
+                    to_client += live
+        to_relay = [out for text in to_client if not session.done for out in session.receive(text)]
+        if not to_client and not to_relay:
+            break
+    assert session.done and session.result.bad_messages == 0 and session.result.error is None
+    assert session.result.modes == ["fallback"] and pushed >= 1
