@@ -10,6 +10,7 @@ all. A flood of connections from one address leaves a member served.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 from collections.abc import AsyncIterator, Coroutine
@@ -350,3 +351,30 @@ def test_serve_lan_gives_a_stranger_nothing_and_serves_a_member(tmp_path: Path) 
         assert "meeting at the bakery" in texts(b)
     finally:
         serving.stop()
+
+
+def test_a_relay_operator_sees_size_buckets_not_kinds(tmp_path: Path) -> None:
+    """What a relay holds shows a size bucket per envelope: a post, an invitation and an
+    admission look alike, and a post's length shows only as its bucket."""
+    cid, a, _b, _s = two_councils(tmp_path)
+    a.post(cid, "ok")
+    a.post(cid, "a longer message " * 20)
+    a.invite(cid)
+    rows = a.store.rows(
+        "SELECT e.raw, v.kind FROM envelopes e JOIN events v ON v.envelope = e.id "
+        "WHERE e.council = ? AND e.kind = 4040",
+        (cid,),
+    )
+    by_kind: dict[str, set[int]] = {}
+    for raw, kind in rows:
+        blob = base64.b64decode(nip01.decode(bytes(raw)).content)
+        assert blob[0] == 2
+        padded = len(blob) - 1 - 24 - 16
+        assert padded in (256, 512, 1024, 2048, 4096) or padded % 4096 == 0, (kind, padded)
+        by_kind.setdefault(kind, set()).add(padded)
+    assert {"post.message", "invite.create", "member.admit"} <= set(by_kind)
+    shared = by_kind["invite.create"] | by_kind["member.admit"]
+    assert len(shared) == 1 and shared <= by_kind["post.message"]  # three kinds, one size
+    assert len(by_kind["post.message"]) >= 2  # short and long posts: a bucket apart
+    sizes = {size for found in by_kind.values() for size in found}
+    assert len(sizes) <= 4 < len(rows)  # the relay sees a few sizes, whatever was written
