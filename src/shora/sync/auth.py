@@ -119,6 +119,76 @@ def check_answer(raw: bytes, expected: str) -> tuple[str, bytes]:
     return event.id, pubkey
 
 
+AUTH_REQUIRED = "auth-required: prove a write key of the council first (NIP-42 AUTH)"
+
+
+class Gate:
+    """What one connection to our relay has proven, and what that lets it ask for."""
+
+    def __init__(self, keyring: Keyring, challenge_text: str) -> None:
+        self.keyring = keyring
+        self.challenge = challenge_text
+        self.proven: set[bytes] = set()
+        """Councils a recent write key of which the client has proven."""
+        self.answers = 0
+        self._recent: dict[bytes, bytes] | None = None  # our recent write keys -> council
+        self._allowed: frozenset[str] | None = None
+        self._hints: set[str] = set()  # welcome hints this client asked for
+
+    def check(self, raw: bytes) -> str:
+        """The OK for one AUTH event; raises RemoteError if it is malformed or forged."""
+        self.answers += 1
+        eid, write_pk = check_answer(raw, self.challenge)
+        if self._recent is None:  # read once per connection: answers may come in dozens
+            self._recent = {e.write_pk: e.council for e in self.keyring.recent_epochs()}
+        council = self._recent.get(write_pk)
+        if council is None:
+            return messages.ok(eid, False, "restricted: not a recent key of a council here")
+        self.proven.add(council)
+        self._allowed = None
+        return messages.ok(eid, True, "")
+
+    def authors(self) -> frozenset[str]:
+        """Every write key of the proven councils (hex)."""
+        if self._allowed is None:
+            found = self.keyring.authors_of(self.proven) if self.proven else []
+            self._allowed = frozenset(found)
+        return self._allowed
+
+    def forget_authors(self) -> None:
+        self._allowed = None
+
+    def scope(self, flt: messages.Filter) -> messages.Filter | str:
+        """The filter as this connection may have it answered, or why it may not.
+
+        Welcomes by hint are anyone's to fetch (a newcomer holds no write key yet);
+        everything else only under write keys of councils proven here."""
+        if flt.authors is None and flt.ids is None and flt.k is None:
+            return "restricted: a filter must name write keys (authors) or welcome hints (#k)"
+        if flt.k is not None and flt.authors is None:
+            room = messages.MAX_FILTER_HINTS - len(self._hints)
+            self._hints.update(flt.k[: max(room, 0)])
+            return flt
+        if not self.proven:
+            if flt.ids is not None and flt.authors is None and self._hints:
+                # Fetching by id what a welcome hint's reconciliation found: welcomes only.
+                return msgspec.structs.replace(flt, k=sorted(self._hints))
+            return AUTH_REQUIRED
+        allowed = self.authors()
+        authors = (
+            sorted(allowed) if flt.authors is None else [a for a in flt.authors if a in allowed]
+        )
+        return msgspec.structs.replace(flt, authors=authors)
+
+    def refuse_upload(self, envelope: nip01.Envelope) -> str | None:
+        """Why an EVENT may not be taken in on this connection, or None."""
+        if envelope.pubkey in self.authors():
+            return None
+        return (
+            "restricted: not a council proven on this connection" if self.proven else AUTH_REQUIRED
+        )
+
+
 # --- the client's side --------------------------------------------------------------------
 
 

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import msgspec
 import websockets
 from websockets.asyncio.server import Server, ServerConnection
 from websockets.http11 import Request, Response
@@ -134,13 +133,8 @@ class RelayConnection:
         self.limits = limits or RelayLimits()
         self.clock = clock
         self.negentropy = negentropy
-        self.challenge = challenge if keyring is not None else None
-        self.keyring = keyring
-        self.proven: set[bytes] = set()
-        """Councils a recent write key of which the client has proven."""
-        self._allowed: frozenset[str] | None = None
-        self._hints: set[str] = set()  # welcome hints this client asked for
-        self._proofs = 0
+        self.gate = None if challenge is None or keyring is None else auth.Gate(keyring, challenge)
+        """What this connection has proven (None: a relay that asks for no AUTH)."""
         self.counts = _Counts()
         self.closing: str | None = None
         """Why the server should close this connection, once set."""
@@ -152,11 +146,11 @@ class RelayConnection:
 
     def greeting(self) -> list[str]:
         """What the relay says first: its AUTH challenge, if it requires one."""
-        return [] if self.challenge is None else [messages.auth(self.challenge)]
+        return [] if self.gate is None else [messages.auth(self.gate.challenge)]
 
     @property
     def authenticated(self) -> bool:
-        return self.challenge is None or bool(self.proven)
+        return self.gate is None or bool(self.gate.proven)
 
     def receive(self, text: str | bytes) -> list[str]:
         """Answer one message from the client."""
@@ -220,63 +214,26 @@ class RelayConnection:
             self.closing = f"too many malformed messages ({why[:60]})"
 
     def _auth(self, raw: bytes) -> list[str]:
-        if self.keyring is None or self.challenge is None:
+        gate = self.gate
+        if gate is None:
             return [messages.notice("error: this relay does not ask for AUTH")]
-        self._proofs += 1
-        if self._proofs > self.limits.max_proofs:
+        if gate.answers >= self.limits.max_proofs or not self._request_allowed():
             return [messages.notice(f"blocked: at most {self.limits.max_proofs} AUTH events")]
         try:
-            eid, write_pk = auth.check_answer(raw, self.challenge)
+            return [gate.check(raw)]
         except RemoteError as exc:
             self._bad(str(exc))
             return [messages.notice(f"invalid: {exc}"[:300])]
-        council = {e.write_pk: e.council for e in self.keyring.recent_epochs()}.get(write_pk)
-        if council is None:
-            return [messages.ok(eid, False, "restricted: not a recent key of a council here")]
-        self.proven.add(council)
-        self._allowed = None
-        return [messages.ok(eid, True, "")]
-
-    def _authors(self) -> frozenset[str]:
-        if self._allowed is None:
-            keyring = self.keyring
-            found = keyring.authors_of(self.proven) if keyring and self.proven else []
-            self._allowed = frozenset(found)
-        return self._allowed
 
     def _scope(self, flt: messages.Filter) -> messages.Filter | str:
-        """The filter as this connection may have it answered, or why it may not.
-
-        Welcomes by hint are anyone's to fetch (a newcomer holds no write key yet);
-        everything else only under write keys of councils proven here."""
-        if self.challenge is None:
-            return flt
-        if flt.authors is None and flt.ids is None and flt.k is None:
-            return "restricted: a filter must name write keys (authors) or welcome hints (#k)"
-        if flt.k is not None and flt.authors is None:
-            if len(self._hints) < messages.MAX_FILTER_HINTS:
-                self._hints.update(flt.k[: messages.MAX_FILTER_HINTS - len(self._hints)])
-            return flt
-        if not self.proven:
-            if flt.ids is not None and flt.authors is None and self._hints:
-                # Fetching by id what a welcome hint's reconciliation found: welcomes only.
-                return msgspec.structs.replace(flt, k=sorted(self._hints))
-            return "auth-required: prove a write key of the council first (NIP-42 AUTH)"
-        allowed = self._authors()
-        if flt.authors is None:
-            authors = sorted(allowed)
-        else:
-            authors = [a for a in flt.authors if a in allowed]
-        return msgspec.structs.replace(flt, authors=authors)
+        return flt if self.gate is None else self.gate.scope(flt)
 
     def _event(self, message: messages.ClientEvent) -> list[str]:
         eid = message.envelope.id
         self.counts.events += 1
-        if self.challenge is not None and message.envelope.pubkey not in self._authors():
-            why = "restricted: not a council proven on this connection"
-            if not self.proven:
-                why = "auth-required: prove a write key of the council first (NIP-42 AUTH)"
-            return [messages.ok(eid, False, why)]
+        refused = None if self.gate is None else self.gate.refuse_upload(message.envelope)
+        if refused is not None:
+            return [messages.ok(eid, False, refused)]
         if not self._events.take(self.clock()):
             self.counts.rate_limited += 1
             per = self.limits.events_per_minute
@@ -284,7 +241,8 @@ class RelayConnection:
         accepted, text = self.view.accept(message.raw)
         if accepted and not text.startswith("duplicate"):
             self.counts.accepted += 1
-            self._allowed = None  # it may have brought a key (a rotation's grant)
+            if self.gate is not None:
+                self.gate.forget_authors()  # it may have brought a key (a rotation's grant)
             self._accepted.append((message.envelope, message.raw))
         return [messages.ok(eid, accepted, text)]
 
@@ -400,7 +358,7 @@ class EmbeddedRelay:
         self.keyring: auth.Keyring | None = (
             view if require_auth and isinstance(view, auth.Keyring) else None
         )
-        self._recent: tuple[float, list[Any]] = (-1e9, [])
+        self._challenge_epochs: tuple[float, list[Any]] = (-1e9, [])
         self.host = host
         self.requested_port = port
         self.limits = limits or RelayLimits()
@@ -504,10 +462,10 @@ class EmbeddedRelay:
             return
         challenge = None
         if self.keyring is not None:
-            at, epochs = self._recent
+            at, epochs = self._challenge_epochs
             if self.clock() - at > 5:  # a burst of connections reads the keys once
                 epochs = self.keyring.recent_epochs()
-                self._recent = (self.clock(), epochs)
+                self._challenge_epochs = (self.clock(), epochs)
             challenge = auth.challenge(epochs, secrets.token_bytes(16), self.url)
         connection = RelayConnection(
             self.view,
