@@ -83,7 +83,7 @@ def test_regenerating_gives_the_committed_file_byte_for_byte() -> None:
 
 def test_regeneration_notices_a_format_change(monkeypatch: pytest.MonkeyPatch) -> None:
     generate = _load_generator()
-    monkeypatch.setattr(events, "CONTENT_AD", b"shora/content/v2")
+    monkeypatch.setattr(events, "CONTENT_AD", b"shora/content/v3")
     rebuilt = generate.build(generate.recorded_boxes(VECTORS_PATH))
     assert generate.render(rebuilt) != VECTORS_PATH.read_text("utf-8")
 
@@ -162,9 +162,13 @@ def test_independent_verifier_accepts_event(vec: dict[str, Any]) -> None:
 
     nonce, plain = protocol.open_content(env["content"], content_key, write_pk)
     blob = base64.b64decode(env["content"])
-    assert blob[0] == 1 and blob[1:25] == nonce and blob[25:].hex() == vec["ciphertext"]
-    assert vec["associated_data"] == (b"shora/content/v1" + write_pk).hex()
+    assert blob[0] == 2 and blob[1:25] == nonce and blob[25:].hex() == vec["ciphertext"]
+    assert vec["associated_data"] == (b"shora/content/v2" + write_pk).hex()
     assert nonce.hex() == vec["nonce"] and plain.hex() == vec["plaintext"]
+    # padded to a size bucket, with the length in front and zeros behind
+    padded = bytes.fromhex(vec["padded_plaintext"])
+    assert len(padded) in (256, 512, 1024, 2048, 4096) or len(padded) % 4096 == 0
+    assert protocol.unpad(padded) == plain and len(padded) >= len(plain) + 4
 
     inner = protocol.open_inner(plain)
     assert inner.payload.hex() == vec["payload"] and inner.sig.hex() == vec["inner_sig"]
@@ -193,6 +197,20 @@ def test_independent_verifier_accepts_event(vec: dict[str, Any]) -> None:
         assert body["nonce"] == INPUTS["council_nonce"]
     else:
         assert f["parents"], "only the founding event has no parents"
+
+
+def test_version_1_content_is_still_read_by_both() -> None:
+    """Old profiles and relays hold unpadded version-1 envelopes: both readers open them."""
+    vec, v2 = V["event_v1"], BY_NAME["e_post_message"]
+    env = _independent_envelope(vec)
+    write_pk = bytes.fromhex(env["pubkey"])
+    _nonce, plain = protocol.open_content(env["content"], EPOCHS[write_pk][1], write_pk)
+    assert base64.b64decode(env["content"])[0] == 1 and plain.hex() == vec["plaintext"]
+    assert vec["padded_plaintext"] == vec["plaintext"] == v2["plaintext"]
+    assert vec["associated_data"] == (b"shora/content/v1" + write_pk).hex()
+    opened = _shora_open(vec["envelope_json"].encode("utf-8"))
+    assert opened.inner_id.hex() == v2["inner_id"]  # the same event in another envelope
+    assert len(vec["content"]) < len(v2["content"])  # only version 2 is padded
 
 
 def test_independent_history_is_causally_consistent() -> None:
@@ -334,13 +352,20 @@ def test_independent_verifier_refuses_tampering() -> None:
             protocol.verify_envelope({**env, field: value})
     with pytest.raises(protocol.ProtocolError):
         protocol.parse_envelope(json.dumps({**env, "extra": 1}).encode())
-    # the AD binds the write key; the version byte must be 0x01
+    # the AD binds the write key and the version; versions are 1 and 2
     other_pk = next(pk for pk in EPOCHS if pk != write_pk)
     with pytest.raises(protocol.ProtocolError):
         protocol.open_content(env["content"], content_key, other_pk)
     blob = base64.b64decode(env["content"])
-    with pytest.raises(protocol.ProtocolError):
-        protocol.open_content(base64.b64encode(b"\x02" + blob[1:]).decode(), content_key, write_pk)
+    for version in (b"\x01", b"\x03"):  # another version's key derivation, or none
+        with pytest.raises(protocol.ProtocolError):
+            other = base64.b64encode(version + blob[1:]).decode()
+            protocol.open_content(other, content_key, write_pk)
+    # padding that is not zeros, or a length beyond the plaintext
+    padded = bytes.fromhex(vec["padded_plaintext"])
+    for bad in (padded[:-1] + b"\x01", (len(padded)).to_bytes(4, "big") + padded[4:]):
+        with pytest.raises(protocol.ProtocolError):
+            protocol.unpad(bad)
     # a re-signed envelope whose inner event is signed by someone else
     plain = bytes.fromhex(vec["plaintext"])
     payload, sig = mpack.unpackb(plain)

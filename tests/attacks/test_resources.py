@@ -32,6 +32,7 @@ from shora.sync.local import NodeEnvelopes
 from shora.sync.negentropy import NegentropyError
 from shora.sync.relay import EmbeddedRelay, RelayConnection, RelayLimits
 from shora.sync.session import SyncSession
+from test_relay import prove
 
 DAY = 24 * 3600
 
@@ -257,6 +258,7 @@ def test_far_future_envelopes_are_refused_by_the_node_and_its_relay(tmp_path: Pa
         await relay.start()
         try:
             async with websockets.connect(relay.url) as ws:
+                await prove(ws, relay.url, b)  # a member: the relay takes envelopes from her
                 await ws.send(messages.event(late.raw))
                 answer = messages.decode_relay(await ws.recv())
         finally:

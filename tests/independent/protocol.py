@@ -100,18 +100,28 @@ def b64decode_strict(text: str) -> bytes:
     return raw
 
 
-CONTENT_AD = b"shora/content/v1"
+CONTENT_AD = {1: b"shora/content/v1", 2: b"shora/content/v2"}
+
+
+def unpad(padded: bytes) -> bytes:
+    """Section 2.1, version 2: u32be(n) || n bytes || zeros."""
+    _require(len(padded) >= 4, "padded content too short")
+    n = int.from_bytes(padded[:4], "big")
+    _require(n <= len(padded) - 4, "padded content shorter than its stated length")
+    _require(all(b == 0 for b in padded[4 + n :]), "padding is not zeros")
+    return padded[4 : 4 + n]
 
 
 def open_content(content: str, content_key: bytes, write_pk: bytes) -> tuple[bytes, bytes]:
-    """Section 2.1: return (nonce, plaintext) of a kind-4040 content."""
+    """Section 2.1: return (nonce, plaintext) of a kind-4040 content, version 1 or 2."""
     blob = b64decode_strict(content)
-    _require(len(blob) >= 1 + 24 + 16 and blob[0] == 0x01, "bad content version or length")
+    _require(len(blob) >= 1 + 24 + 16 and blob[0] in CONTENT_AD, "bad content version or length")
     nonce = blob[1:25]
-    plain = aead.xchacha20poly1305_decrypt(content_key, nonce, blob[25:], CONTENT_AD + write_pk)
+    ad = CONTENT_AD[blob[0]] + write_pk
+    plain = aead.xchacha20poly1305_decrypt(content_key, nonce, blob[25:], ad)
     _require(plain is not None, "content does not decrypt")
     assert plain is not None
-    return nonce, plain
+    return nonce, unpad(plain) if blob[0] == 2 else plain
 
 
 # --- section 3: the inner event ---------------------------------------------------------

@@ -13,7 +13,8 @@ for internally and offers no seam to fix:
 - key pairs from fixed secrets: nacl.bindings.crypto_sign_seed_keypair (Ed25519) and
   crypto_scalarmult_base (X25519) instead of crypto.sign_keypair / kx_keypair;
 - the content AEAD with a fixed nonce: nacl.bindings.crypto_aead_xchacha20poly1305_ietf_
-  encrypt, then base64(0x01 || nonce || ciphertext), instead of events.seal_content
+  encrypt of events.pad(plaintext), then base64(0x02 || nonce || ciphertext), instead of
+  events.seal_content
   (crypto.aead_encrypt draws its nonce from os.urandom);
 - BIP-340 signatures with aux randomness = 32 zero bytes: coincurve's
   PrivateKey.sign_schnorr(id, aux_randomness=bytes(32)) instead of crypto.WriteSigner.sign
@@ -188,6 +189,7 @@ def _event(
     kind: str,
     body: msgspec.Struct,
     nonce: bytes,
+    version: int = events.CONTENT_VERSION,
 ) -> dict[str, Any]:
     body_bytes = events.encode_body(body)
     payload = events.InnerPayload(
@@ -204,12 +206,14 @@ def _event(
     payload_bytes = events.encode_payload(payload)
     plaintext = events.sign_payload(author.sign_sk, payload_bytes)
     inner_sig = crypto.sign(author.sign_sk, events.SIGN_CONTEXT + payload_bytes)
-    ad = events.CONTENT_AD + epoch.write_pk
+    # Version 2 pads the plaintext to a size bucket; version 1 (still read) does not.
+    padded = events.pad(plaintext) if version == 2 else plaintext
+    ad = (events.CONTENT_AD if version == 2 else events.CONTENT_AD_V1) + epoch.write_pk
     # No seam in crypto.aead_encrypt for a fixed nonce: this one step uses libsodium directly.
     ct = bytes(
-        sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, ad, nonce, epoch.content_key)
+        sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(padded, ad, nonce, epoch.content_key)
     )
-    content = base64.b64encode(bytes([events.CONTENT_VERSION]) + nonce + ct).decode("ascii")
+    content = base64.b64encode(bytes([version]) + nonce + ct).decode("ascii")
     fields = msgspec.msgpack.decode(payload_bytes)
     return {
         "name": name,
@@ -228,6 +232,8 @@ def _event(
         "inner_sig": inner_sig.hex(),
         "inner_id": crypto.sha256(payload_bytes).hex(),
         "plaintext": plaintext.hex(),
+        "content_version": version,
+        "padded_plaintext": padded.hex(),
         "nonce": nonce.hex(),
         "associated_data": ad.hex(),
         "ciphertext": ct.hex(),
@@ -237,8 +243,10 @@ def _event(
             "body, payload, plaintext (= [payload, inner_sig]) by shora.kernel.events."
             "encode_body/encode_payload/sign_payload; ciphertext by nacl.bindings."
             "crypto_aead_xchacha20poly1305_ietf_encrypt with the fixed nonce, since "
-            "crypto.aead_encrypt draws its own; content = base64(0x01 || nonce || ciphertext) "
-            "as in events.seal_content; id and serialisation by shora.kernel.nip01; envelope "
+            "crypto.aead_encrypt draws its own, of padded_plaintext (events.pad for version 2: "
+            "u32be(length) || plaintext || zeros to the size bucket; the plaintext itself for "
+            "version 1); content = base64(version || nonce || ciphertext) as in "
+            "events.seal_content; id and serialisation by shora.kernel.nip01; envelope "
             "sig by coincurve sign_schnorr with aux_randomness = 32 zero bytes."
         ),
     }
@@ -341,6 +349,14 @@ def build(sealed_boxes: dict[str, bytes] | None = None) -> dict[str, Any]:
         T0_MS + 180_000, "post.message", kinds.Message(MESSAGE_TEXT, None),
         INPUTS["nonce_e_post_message"],
     )  # fmt: skip
+    e_v1 = _event(
+        "e_post_message_v1",
+        "the same post.message as (e) under content version 1 (unpadded), which readers "
+        "still accept: the same inner event, so the same inner id, in another envelope",
+        founder, council, e2, [bytes.fromhex(b["inner_id"]), bytes.fromhex(d["inner_id"])], 4,
+        T0_MS + 180_000, "post.message", kinds.Message(MESSAGE_TEXT, None),
+        INPUTS["nonce_e_post_message"], version=1,
+    )  # fmt: skip
     admit_ms = T0_MS + 3_700_000
     f = _event(
         "f_member_admit",
@@ -440,6 +456,7 @@ def build(sealed_boxes: dict[str, bytes] | None = None) -> dict[str, Any]:
             "formula": "H('shora/council/v1' || founder || create_body)",
         },
         "events": [a, b, c, d, e, f],
+        "event_v1": e_v1,
         "welcome": welcome,
         "invitation": invitation_vector,
         "join_request": join_vector,

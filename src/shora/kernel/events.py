@@ -5,8 +5,11 @@ msgpack bytes (see InnerPayload); the member signs those exact bytes, and they a
 verified as received — nothing is re-encoded to verify. The inner id is
 SHA-256(payload), which parents refer to.
 
-The envelope content is base64(0x01 || nonce(24) || XChaCha20-Poly1305 ciphertext)
-under the epoch's content key, with associated data "shora/content/v1" || write key.
+The envelope content is base64(0x02 || nonce(24) || XChaCha20-Poly1305 ciphertext)
+under the epoch's content key, with associated data "shora/content/v2" || write key;
+the plaintext is u32be(length) || signed inner event || zeros up to a size bucket, so a
+relay learns the bucket, not what kind of event it carries (docs/protocol.md §2.1).
+Version 1 (no padding, "shora/content/v1") is still read.
 """
 
 from __future__ import annotations
@@ -26,12 +29,18 @@ from shora.kernel import DECODE_ERRORS, crypto, nip01
 SHORA_KIND = 4040  # a council event, content encrypted under the epoch content key
 WELCOME_KIND = 4041  # key delivery to an admitted newcomer (sealed box)
 
-CONTENT_VERSION = 1
+CONTENT_VERSION = 2
+"""Written: padded to a size bucket. Version 1 (unpadded) is still read."""
 MAX_PARENTS = 16
 MAX_BODY_BYTES = 40 * 1024
 MAX_PAYLOAD_BYTES = MAX_BODY_BYTES + 1024
 SIGN_CONTEXT = b"shora/inner/v1\x00"
-CONTENT_AD = b"shora/content/v1"
+CONTENT_AD = b"shora/content/v2"
+CONTENT_AD_V1 = b"shora/content/v1"
+PAD_BUCKETS = (256, 512, 1024, 2048, 4096)
+PAD_STEP = 4096
+"""Padded plaintext sizes: the buckets, then multiples of PAD_STEP (at most 45,056 B
+for the largest inner event, well within an envelope)."""
 COUNCIL_CONTEXT = b"shora/council/v1"
 _HINT = re.compile("[0-9a-f]{32}")
 
@@ -143,8 +152,31 @@ def sign_payload(sign_sk: bytes, raw_payload: bytes) -> bytes:
     return _encoder.encode(SignedInner(raw_payload, sig))
 
 
+def padded_size(n: int) -> int:
+    """The bucket a plaintext of n bytes is padded to."""
+    for bucket in PAD_BUCKETS:
+        if n <= bucket:
+            return bucket
+    return -(-n // PAD_STEP) * PAD_STEP
+
+
+def pad(signed_inner: bytes) -> bytes:
+    framed = len(signed_inner).to_bytes(4, "big") + signed_inner
+    return framed + bytes(padded_size(len(framed)) - len(framed))
+
+
+def unpad(plain: bytes) -> bytes:
+    """The signed inner event of a version-2 plaintext; the padding must be zeros."""
+    n = int.from_bytes(plain[:4], "big")
+    if len(plain) < 4 or n > len(plain) - 4:
+        raise MalformedEvent("padded content is shorter than its stated length")
+    if plain[4 + n :].count(0) != len(plain) - 4 - n:
+        raise MalformedEvent("content padding is not zeros")
+    return plain[4 : 4 + n]
+
+
 def seal_content(content_key: bytes, write_pk: bytes, signed_inner: bytes) -> str:
-    ct = crypto.aead_encrypt(content_key, signed_inner, CONTENT_AD + write_pk)
+    ct = crypto.aead_encrypt(content_key, pad(signed_inner), CONTENT_AD + write_pk)
     return base64.b64encode(bytes([CONTENT_VERSION]) + ct).decode("ascii")
 
 
@@ -182,12 +214,13 @@ def check_tags(envelope: nip01.Envelope) -> None:
 
 def decrypt_content(envelope: nip01.Envelope, content_key: bytes, write_pk: bytes) -> bytes:
     blob = decode_base64(envelope.content)
-    if not blob or blob[0] != CONTENT_VERSION:
+    if not blob or blob[0] not in (1, CONTENT_VERSION):
         raise MalformedEvent("unsupported content version")
-    plain = crypto.aead_decrypt(content_key, blob[1:], CONTENT_AD + write_pk)
+    ad = (CONTENT_AD if blob[0] == CONTENT_VERSION else CONTENT_AD_V1) + write_pk
+    plain = crypto.aead_decrypt(content_key, blob[1:], ad)
     if plain is None:
         raise WrongEpoch("content does not decrypt under this epoch's key")
-    return plain
+    return unpad(plain) if blob[0] == CONTENT_VERSION else plain
 
 
 def open_inner(envelope: nip01.Envelope, plain: bytes, write_pk: bytes, council: bytes) -> Opened:

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from shora.node import Node
 
 Filter = dict[str, Any]
+RECENT_EPOCHS = 3
+"""Epochs per council that prove membership: the current one and the last used others."""
 MAX_QUERY = 50_000  # envelopes one REQ may return, whatever its limit says
 
 
@@ -55,6 +57,54 @@ class NodeEnvelopes:
         if hints:
             wanted.append({"kinds": [WELCOME_KIND], "#k": sorted(hints)})
         return wanted
+
+    # --- proving membership (shora.sync.auth) -----------------------------------------
+
+    def recent_epochs(self) -> list[keys.Epoch]:
+        """Per council (of this view's scope) its current epoch and the most recently
+        used others, RECENT_EPOCHS in all: the keys membership is proven with."""
+        scope = self.councils
+        by_council: dict[bytes, list[keys.Epoch]] = {}
+        for epoch in self.node.ingestor.all_epochs():
+            if scope is None or epoch.council in scope:
+                by_council.setdefault(epoch.council, []).append(epoch)
+        recent: list[keys.Epoch] = []
+        for council, epochs in sorted(by_council.items()):
+            current = self.node.store.one(
+                "SELECT current_epoch FROM councils WHERE id=?", (council,)
+            )
+
+            def rank(epoch: keys.Epoch, current: object = current) -> tuple[bool, int]:
+                last = max(
+                    self.node.store.one(
+                        "SELECT max(created_at) FROM envelopes WHERE pubkey=? AND kind=?",
+                        (epoch.write_pk, kind),
+                    )
+                    or -1
+                    for kind in (SHORA_KIND, WELCOME_KIND)
+                )
+                return (epoch.write_pk == current, last)
+
+            recent += sorted(epochs, key=rank, reverse=True)[:RECENT_EPOCHS]
+        return recent
+
+    def joining(self) -> list[bytes]:
+        """Councils (of this view's scope) we asked to join and hold no key of yet."""
+        rows = self.node.store.rows("SELECT id FROM councils WHERE status='joining'")
+        return [bytes(c) for (c,) in rows if self.councils is None or bytes(c) in self.councils]
+
+    def scoped(self, councils: Iterable[bytes]) -> NodeEnvelopes:
+        """This view narrowed to some councils (those a LAN peer proved it holds)."""
+        wanted = frozenset(councils)
+        return NodeEnvelopes(self.node, wanted if self.councils is None else wanted & self.councils)
+
+    def authors_of(self, councils: Iterable[bytes]) -> list[str]:
+        """Every write key we hold of these councils (hex), the authors a proven peer
+        may ask for or upload under."""
+        wanted = set(councils)
+        return sorted(
+            e.write_pk.hex() for e in self.node.ingestor.all_epochs() if e.council in wanted
+        )
 
     # --- answering filters -------------------------------------------------------------
 

@@ -5,6 +5,7 @@ Client to relay::
     ["EVENT", <event>]                      ClientEvent
     ["REQ", <sub>, <filter>, ...]           Req (1 to MAX_FILTERS filters)
     ["CLOSE", <sub>]                        Close
+    ["AUTH", <kind-22242 event>]            ClientAuth (NIP-42; checked by shora.sync.auth)
 
 Relay to client::
 
@@ -13,7 +14,7 @@ Relay to client::
     ["EOSE", <sub>]                         Eose
     ["CLOSED", <sub>, <message>]            Closed
     ["NOTICE", <message>]                   Notice
-    ["AUTH", <challenge>]                   Auth (NIP-42; we never authenticate)
+    ["AUTH", <challenge>]                   Auth (NIP-42; answered by shora.sync.auth)
 
 The NIP-77 messages (NEG-OPEN, NEG-MSG, NEG-CLOSE, NEG-ERR) are ``shora.sync.nip77``'s;
 the decoders here hand those verbs to it. Events are decoded with Shora's own strict
@@ -42,6 +43,8 @@ MAX_FILTER_KEYS = 1000
 """At most this many ids, and this many authors, in one filter."""
 MAX_FILTER_KINDS = 20
 MAX_FILTER_HINTS = 100
+MAX_CHALLENGE = 16 * 1024
+"""Longest AUTH challenge (a Shora relay's carries its proofs, shora.sync.auth)."""
 MAX_TEXT = 2000
 """Longest NOTICE, CLOSED or OK message kept whole; longer ones are cut."""
 
@@ -103,6 +106,11 @@ class ClientEvent(msgspec.Struct, frozen=True):
     raw: bytes
 
 
+class ClientAuth(msgspec.Struct, frozen=True):
+    raw: bytes
+    """The kind-22242 event as sent (shora.sync.auth decodes and checks it)."""
+
+
 class Req(msgspec.Struct, frozen=True):
     subscription_id: str
     filters: list[Filter]
@@ -146,7 +154,9 @@ class Auth(msgspec.Struct, frozen=True):
     challenge: str
 
 
-ClientMessage = ClientEvent | Req | Close | nip77.NegOpen | nip77.NegMsg | nip77.NegClose
+ClientMessage = (
+    ClientEvent | ClientAuth | Req | Close | nip77.NegOpen | nip77.NegMsg | nip77.NegClose
+)
 RelayMessage = RelayEvent | Ok | Eose | Closed | Notice | Auth | nip77.NegMsg | nip77.NegErr
 
 _DECODE_ERRORS = (msgspec.DecodeError, UnicodeError, RecursionError)
@@ -262,6 +272,9 @@ def decode_client(
     if verb == "CLOSE":
         _arity(verb, args, 1, "a subscription id")
         return Close(_sub(args[0]))
+    if verb == "AUTH":
+        _arity(verb, args, 1, "one event")
+        return ClientAuth(bytes(args[0]))
     if verb in _NIP77_VERBS - {"NEG-ERR"}:
         message = _nip77(text, max_bytes)
         assert not isinstance(message, nip77.NegErr)
@@ -295,7 +308,7 @@ def decode_relay(text: str | bytes, *, max_bytes: int = MAX_FRAME_BYTES) -> Rela
         return Notice(_message(args[0], "a NOTICE"))
     if verb == "AUTH":
         _arity(verb, args, 1, "a challenge")
-        return Auth(_message(args[0], "an AUTH challenge"))
+        return Auth(_text(args[0], "an AUTH challenge", MAX_CHALLENGE))
     if verb in {"NEG-MSG", "NEG-ERR"}:
         message = _nip77(text, max_bytes)
         assert isinstance(message, nip77.NegMsg | nip77.NegErr)
@@ -341,3 +354,13 @@ def closed(subscription_id: str, message: str) -> str:
 
 def notice(message: str) -> str:
     return _json(["NOTICE", message])
+
+
+def auth(challenge: str) -> str:
+    """Relay AUTH (NIP-42): the challenge a client signs."""
+    return _json(["AUTH", challenge])
+
+
+def client_auth(raw: bytes) -> str:
+    """Client AUTH (NIP-42): the signed kind-22242 event."""
+    return _json(["AUTH", msgspec.Raw(raw)])

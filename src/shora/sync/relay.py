@@ -5,6 +5,8 @@ the texts to send back, and :meth:`RelayConnection.deliver` returns what a newly
 accepted envelope means for this connection's open subscriptions. It never raises on
 what a client sends: bad input is answered with NOTICE, CLOSED, NEG-ERR or OK false.
 Its clock is injected (rate limits), it draws no random numbers and opens no socket.
+Given a challenge and a keyring it requires NIP-42 AUTH (shora.sync.auth): envelopes of
+a council move only once a recent write key of that council is proven on the connection.
 
 :class:`EmbeddedRelay` runs connections on the ``websockets`` server: a frame size cap,
 a cap on connections, an idle timeout, and a bounded queue per connection for live
@@ -14,6 +16,7 @@ events (a client that does not read them is disconnected).
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +28,7 @@ from websockets.http11 import Request, Response
 
 from shora.errors import RemoteError
 from shora.kernel import nip01
-from shora.sync import messages, nip77
+from shora.sync import auth, messages, nip77
 from shora.sync.messages import ProtocolError
 from shora.sync.negentropy import (
     COMPACT_BUCKETS,
@@ -69,8 +72,16 @@ class RelayLimits:
     max_bad_messages: int = 50
     """Malformed messages tolerated before the connection is closed."""
     max_connections: int = 64
+    max_per_address: int = 8
+    """Connections from one IP address."""
     idle_timeout: float = 300.0
     """Seconds a connection may stay silent, even with open subscriptions."""
+    busy_idle_timeout: float = 15.0
+    """The same once three quarters of max_connections are taken."""
+    auth_timeout: float = 30.0
+    """Seconds a connection may stay without proving a key (welcome fetches need none)."""
+    max_proofs: int = 64
+    """AUTH events one connection may send."""
     max_outbox: int = 2000
     """Texts queued for one connection; live events beyond it close the connection."""
 
@@ -115,11 +126,15 @@ class RelayConnection:
         *,
         clock: Callable[[], float] = time.monotonic,
         negentropy: bool = True,
+        challenge: str | None = None,
+        keyring: auth.Keyring | None = None,
     ) -> None:
         self.view = view
         self.limits = limits or RelayLimits()
         self.clock = clock
         self.negentropy = negentropy
+        self.gate = None if challenge is None or keyring is None else auth.Gate(keyring, challenge)
+        """What this connection has proven (None: a relay that asks for no AUTH)."""
         self.counts = _Counts()
         self.closing: str | None = None
         """Why the server should close this connection, once set."""
@@ -128,6 +143,14 @@ class RelayConnection:
         self._events = _Bucket(self.limits.events_per_minute)
         self._requests = _Bucket(self.limits.requests_per_minute)
         self._accepted: list[tuple[nip01.Envelope, bytes]] = []
+
+    def greeting(self) -> list[str]:
+        """What the relay says first: its AUTH challenge, if it requires one."""
+        return [] if self.gate is None else [messages.auth(self.gate.challenge)]
+
+    @property
+    def authenticated(self) -> bool:
+        return self.gate is None or bool(self.gate.proven)
 
     def receive(self, text: str | bytes) -> list[str]:
         """Answer one message from the client."""
@@ -155,6 +178,8 @@ class RelayConnection:
         if isinstance(message, messages.Close):
             self._subs.pop(message.subscription_id, None)
             return []
+        if isinstance(message, messages.ClientAuth):
+            return self._auth(message.raw)
         if not self.negentropy:
             return [messages.notice("error: unknown message type, NIP-77 is not enabled here")]
         if isinstance(message, nip77.NegOpen):
@@ -188,9 +213,27 @@ class RelayConnection:
         if self.counts.bad > self.limits.max_bad_messages:
             self.closing = f"too many malformed messages ({why[:60]})"
 
+    def _auth(self, raw: bytes) -> list[str]:
+        gate = self.gate
+        if gate is None:
+            return [messages.notice("error: this relay does not ask for AUTH")]
+        if gate.answers >= self.limits.max_proofs or not self._request_allowed():
+            return [messages.notice(f"blocked: at most {self.limits.max_proofs} AUTH events")]
+        try:
+            return [gate.check(raw)]
+        except RemoteError as exc:
+            self._bad(str(exc))
+            return [messages.notice(f"invalid: {exc}"[:300])]
+
+    def _scope(self, flt: messages.Filter) -> messages.Filter | str:
+        return flt if self.gate is None else self.gate.scope(flt)
+
     def _event(self, message: messages.ClientEvent) -> list[str]:
         eid = message.envelope.id
         self.counts.events += 1
+        refused = None if self.gate is None else self.gate.refuse_upload(message.envelope)
+        if refused is not None:
+            return [messages.ok(eid, False, refused)]
         if not self._events.take(self.clock()):
             self.counts.rate_limited += 1
             per = self.limits.events_per_minute
@@ -198,6 +241,8 @@ class RelayConnection:
         accepted, text = self.view.accept(message.raw)
         if accepted and not text.startswith("duplicate"):
             self.counts.accepted += 1
+            if self.gate is not None:
+                self.gate.forget_authors()  # it may have brought a key (a rotation's grant)
             self._accepted.append((message.envelope, message.raw))
         return [messages.ok(eid, accepted, text)]
 
@@ -215,10 +260,17 @@ class RelayConnection:
         if not self._request_allowed():
             per = limits.requests_per_minute
             return [messages.closed(sub, f"rate-limited: at most {per} requests a minute")]
+        filters = []
+        for flt in message.filters:
+            scoped = self._scope(flt)
+            if isinstance(scoped, str):
+                self._subs.pop(sub, None)
+                return [messages.closed(sub, scoped)]
+            filters.append(scoped)
         out: list[str] = []
         sent: set[bytes] = set()
         size = 0
-        for flt in message.filters:
+        for flt in filters:
             room = limits.max_query - len(sent)
             if room <= 0 or size >= limits.max_query_bytes:
                 break
@@ -228,7 +280,7 @@ class RelayConnection:
                     sent.add(raw)
                     size += len(raw)
                     out.append(messages.relay_event(sub, raw))
-        self._subs[sub] = message.filters
+        self._subs[sub] = filters
         return [*out, messages.eose(sub)]
 
     def _neg_open(self, message: nip77.NegOpen) -> list[str]:
@@ -242,9 +294,12 @@ class RelayConnection:
             per = limits.requests_per_minute
             return [nip77.neg_err(sub, f"rate-limited: at most {per} requests a minute")]
         try:
-            flt = messages.decode_filter(message.filter)
+            scoped = self._scope(messages.decode_filter(message.filter))
         except ProtocolError as exc:
             return [nip77.neg_err(sub, f"invalid: {exc}"[:300])]
+        if isinstance(scoped, str):
+            return [nip77.neg_err(sub, scoped)]
+        flt = scoped
         items = self.view.items(flt.as_dict())
         if len(items) > limits.max_negentropy_items:
             return [nip77.neg_err(sub, f"blocked: over {limits.max_negentropy_items} records")]
@@ -280,6 +335,8 @@ class _Peer:
     ws: ServerConnection
     connection: RelayConnection
     outbox: asyncio.Queue[str]
+    address: str
+    opened: float
 
 
 class EmbeddedRelay:
@@ -294,8 +351,14 @@ class EmbeddedRelay:
         limits: RelayLimits | None = None,
         negentropy: bool = True,
         clock: Callable[[], float] = time.monotonic,
+        require_auth: bool = True,
     ) -> None:
         self.view = view
+        # NIP-42 AUTH before anything moves, when the view holds keys to check proofs with.
+        self.keyring: auth.Keyring | None = (
+            view if require_auth and isinstance(view, auth.Keyring) else None
+        )
+        self._challenge_epochs: tuple[float, list[Any]] = (-1e9, [])
         self.host = host
         self.requested_port = port
         self.limits = limits or RelayLimits()
@@ -356,7 +419,25 @@ class EmbeddedRelay:
     def _admit(self, ws: ServerConnection, request: Request) -> Response | None:
         if len(self._peers) >= self.limits.max_connections:
             return ws.respond(503, "too many connections\n")
+        address = _address(ws)
+        if sum(p.address == address for p in self._peers) >= self.limits.max_per_address:
+            return ws.respond(503, "too many connections from this address\n")
         return None
+
+    def _left(self, peer: _Peer, last: float) -> tuple[float, str]:
+        """How much longer this connection may stay silent, and why it would be closed:
+        less long when the relay is nearly full, and, until it proves a key, no longer
+        than its time to prove one."""
+        limits, now = self.limits, self.clock()
+        wait = limits.idle_timeout
+        if 4 * len(self._peers) >= 3 * limits.max_connections:
+            wait = min(wait, limits.busy_idle_timeout)
+        left, why = wait - (now - last), "idle for too long"
+        if not peer.connection.authenticated:
+            to_prove = limits.auth_timeout - (now - peer.opened)
+            if to_prove < left:
+                left, why = to_prove, "no key proven in time"
+        return left, why
 
     def _push(self, envelope: nip01.Envelope, raw: bytes) -> None:
         for peer in list(self._peers):
@@ -373,14 +454,31 @@ class EmbeddedRelay:
         task.add_done_callback(self._closing.discard)
 
     async def _serve(self, ws: ServerConnection) -> None:
-        if len(self._peers) >= self.limits.max_connections:
+        address = _address(ws)
+        if len(self._peers) >= self.limits.max_connections or (
+            sum(p.address == address for p in self._peers) >= self.limits.max_per_address
+        ):
             await ws.close(1013, "too many connections")
             return
+        challenge = None
+        if self.keyring is not None:
+            at, epochs = self._challenge_epochs
+            if self.clock() - at > 5:  # a burst of connections reads the keys once
+                epochs = self.keyring.recent_epochs()
+                self._challenge_epochs = (self.clock(), epochs)
+            challenge = auth.challenge(epochs, secrets.token_bytes(16), self.url)
         connection = RelayConnection(
-            self.view, self.limits, clock=self.clock, negentropy=self.negentropy
+            self.view,
+            self.limits,
+            clock=self.clock,
+            negentropy=self.negentropy,
+            challenge=challenge,
+            keyring=self.keyring,
         )
-        peer = _Peer(ws, connection, asyncio.Queue(self.limits.max_outbox))
+        peer = _Peer(ws, connection, asyncio.Queue(self.limits.max_outbox), address, self.clock())
         self._peers.add(peer)
+        for text in connection.greeting():
+            peer.outbox.put_nowait(text)
         writer = asyncio.get_running_loop().create_task(_write(peer))
         try:
             await self._read(peer)
@@ -390,20 +488,33 @@ class EmbeddedRelay:
 
     async def _read(self, peer: _Peer) -> None:
         ws, connection = peer.ws, peer.connection
+        last = self.clock()
         while connection.closing is None:
+            # The allowed silence shrinks as the relay fills: look again every second.
+            left, why = self._left(peer, last)
+            if left <= 0:
+                await ws.close(1000, why)
+                return
             try:
-                async with asyncio.timeout(self.limits.idle_timeout):
+                async with asyncio.timeout(min(left, 1.0)):
                     text = await ws.recv(decode=False)
             except TimeoutError:
-                await ws.close(1000, "idle for too long")
-                return
+                continue
             except websockets.ConnectionClosed:
                 return
+            last = self.clock()
             for reply in connection.receive(text):
                 await peer.outbox.put(reply)
             for envelope, raw in connection.take_accepted():
                 self._push(envelope, raw)
         await ws.close(1008, connection.closing[:120])
+
+
+def _address(ws: ServerConnection) -> str:
+    try:
+        return str(ws.remote_address[0])
+    except (TypeError, IndexError):
+        return ""
 
 
 async def _write(peer: _Peer) -> None:

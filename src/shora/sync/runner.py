@@ -68,7 +68,14 @@ async def sync_round(
 
         try:
             result = await asyncio.wait_for(
-                sync_with_relay(url, view, proxy=proxy, timeout=timeout, progress=report),
+                sync_with_relay(
+                    url,
+                    view,
+                    proxy=proxy,
+                    timeout=timeout,
+                    progress=report,
+                    mutual=kind == "lan",  # a LAN peer proves a council of ours first
+                ),
                 timeout + 5,
             )
         except (OSError, TimeoutError, ShoraError) as exc:

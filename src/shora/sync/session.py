@@ -239,6 +239,12 @@ class SyncSession:
         if self.result.notices > MAX_NOTICES:
             self._fail(SyncFailed(f"relay sent over {MAX_NOTICES} notices: {text[:200]}"))
 
+    def _was_ours(self, sub: str) -> bool:
+        """Whether we opened this subscription earlier in the session (and closed it)."""
+        number = sub.removeprefix("shora-").lstrip("abcdefghijklmnopqrstuvwxyz")
+        ours = sub.startswith("shora-") and number.isascii() and number.isdigit()
+        return ours and 0 < int(number) <= self._subs
+
     def _sub(self, prefix: str) -> str:
         self._subs += 1
         return f"shora-{prefix}{self._subs}"
@@ -378,6 +384,8 @@ class SyncSession:
             self._note(f"CLOSED {message.message}")
             return self._fall_back(job)
         if sub != job.req:
+            if isinstance(message, messages.RelayEvent | messages.Eose) and self._was_ours(sub):
+                return []  # live traffic on a subscription we closed: expected, not an error
             self._bad(f"{type(message).__name__} for an unknown subscription")
             return []
         if isinstance(message, messages.RelayEvent):

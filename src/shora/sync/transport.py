@@ -12,9 +12,11 @@ the exchange with a :class:`~shora.errors.RemoteError` in bounded time and memor
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
+import msgspec
 import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.frames import CloseCode
@@ -22,9 +24,16 @@ from websockets.frames import CloseCode
 from shora.errors import RemoteError, ShoraError
 from shora.kernel import nip01
 from shora.sync import messages
+from shora.sync.auth import MAX_ANSWERS, Authenticated, Keyring, answer
 from shora.sync.messages import ProtocolError
 from shora.sync.outcome import PublishResult, SyncProgress, SyncResult
-from shora.sync.session import EnvelopeView, RelayTimeout, SyncFailed, SyncSession
+from shora.sync.session import (
+    EnvelopeView,
+    RelayTimeout,
+    SyncFailed,
+    SyncSession,
+    SyncStateError,
+)
 
 TIMEOUT = 600.0
 """Seconds one whole sync may take."""
@@ -42,8 +51,8 @@ class ConnectionFailed(RemoteError):
 class Exchange(Protocol):
     """A sans-I/O client exchange the adapter can drive."""
 
-    done: bool
-
+    @property
+    def done(self) -> bool: ...
     @property
     def probing(self) -> bool: ...
     def start(self) -> list[str]: ...
@@ -57,8 +66,21 @@ class Publication:
     probing = False
 
     def __init__(
-        self, raws: Iterable[bytes], *, window: int = 200, max_bad: int = 8, max_frame: int = 0
+        self,
+        raws: Iterable[bytes],
+        *,
+        window: int = 200,
+        max_bad: int = 8,
+        max_frame: int = 0,
+        url: str = "",
+        keyring: Keyring | None = None,
     ) -> None:
+        self._url = url
+        self._keyring = keyring  # answers the relay's AUTH (NIP-42) with these keys
+        self._answered = 0
+        self._auth_ids: set[str] = set()
+        self._raws: dict[str, bytes] = {}
+        self._retried: set[str] = set()
         self._queue = list(raws)
         self._queue.reverse()
         self._window = max(1, window)
@@ -77,6 +99,11 @@ class Publication:
             message = messages.decode_relay(text, max_bytes=self._max_frame)
         except ProtocolError:
             message = None
+        if isinstance(message, messages.Auth) and self._keyring is not None:
+            return self._answer(message.challenge)
+        if isinstance(message, messages.Ok) and message.event_id in self._auth_ids:
+            self._auth_ids.discard(message.event_id)
+            return []
         if not isinstance(message, messages.Ok) or message.event_id not in self._in_flight:
             if not isinstance(message, messages.Notice | messages.Auth):
                 self._bad += 1
@@ -84,7 +111,15 @@ class Publication:
                     raise SyncFailed(f"relay sent {self._bad} messages that are not answers")
             return []
         self._in_flight.discard(message.event_id)
-        if not message.accepted:
+        raw = self._raws.pop(message.event_id)
+        if (
+            message.code == "auth-required"
+            and self._keyring is not None
+            and message.event_id not in self._retried
+        ):
+            self._retried.add(message.event_id)  # sent before we had answered AUTH
+            self._queue.append(raw)
+        elif not message.accepted:
             reason = message.code or "refused"
             self.result.refused[reason] = self.result.refused.get(reason, 0) + 1
         elif message.code == "duplicate":
@@ -96,11 +131,24 @@ class Publication:
     def timeout(self) -> list[str]:
         raise RelayTimeout(f"relay did not answer {len(self._in_flight)} events")
 
+    def _answer(self, challenge: str) -> list[str]:
+        if self._keyring is None or self._answered >= MAX_ANSWERS:
+            return []
+        self._answered += 1
+        out = []
+        for epoch in self._keyring.recent_epochs():
+            text = answer(epoch, self._url, challenge, int(time.time()))
+            self._auth_ids.add(msgspec.json.decode(text)[1]["id"])
+            out.append(text)
+        return out
+
     def _next(self) -> list[str]:
         out: list[str] = []
         while self._queue and len(out) < self._window:
             raw = self._queue.pop()
-            self._in_flight.add(nip01.decode(raw).id)
+            eid = nip01.decode(raw).id
+            self._in_flight.add(eid)
+            self._raws[eid] = raw
             out.append(messages.event(raw))
         self.done = not out and not self._in_flight
         return out
@@ -196,33 +244,49 @@ async def sync_with_relay(
     max_frame_bytes: int = messages.MAX_FRAME_BYTES,
     progress: Callable[[SyncProgress], None] | None = None,
     session: SyncSession | None = None,
+    mutual: bool = False,
 ) -> SyncResult:
     """Sync a node's view with one relay: reconcile, then move the difference both ways.
 
     ``session`` lets a caller tune the session (id budget, fall-back window, ...); by
-    default one with the standard limits and ``max_frame_bytes`` is made.
+    default one with the standard limits and ``max_frame_bytes`` is made. A view that
+    holds keys (``NodeEnvelopes``) answers the relay's NIP-42 AUTH; with ``mutual`` (LAN
+    peers) nothing is sent until the peer has proven it holds one of our councils, and
+    only the councils it proved are synced (shora.sync.auth).
     """
     session = session or SyncSession(view, max_frame_bytes=max_frame_bytes)
+    exchange: SyncSession | Authenticated = session
+    if isinstance(view, Keyring):
+        keyring = view
+
+        def scoped(councils: set[bytes] | None) -> SyncSession:
+            if councils is None or session.view is not keyring:
+                return session
+            return SyncSession(keyring.scoped(councils), max_frame_bytes=max_frame_bytes)
+
+        exchange = Authenticated(url, keyring, scoped, mutual=mutual, now=session.now)
+    elif mutual:
+        raise SyncStateError("a mutual sync needs a view that holds keys")
     try:
         await drive(
             url,
-            session,
+            exchange,
             proxy=proxy,
             timeout=timeout,
             message_timeout=message_timeout,
             negentropy_timeout=negentropy_timeout,
             max_frame_bytes=max_frame_bytes,
-            on_step=(lambda: progress(session.progress)) if progress is not None else None,
+            on_step=(lambda: progress(exchange.progress)) if progress is not None else None,
         )
     except RemoteError as exc:
-        session.result.complete = False
-        session.result.error = str(exc)
-        if session.progress.phase != "failed":
-            session.progress.phase = "failed"
+        exchange.result.complete = False
+        exchange.result.error = str(exc)
+        if exchange.progress.phase != "failed":
+            exchange.progress.phase = "failed"
             if progress is not None:
-                progress(session.progress)
+                progress(exchange.progress)
         raise
-    return session.result
+    return exchange.result
 
 
 async def publish(
@@ -232,22 +296,29 @@ async def publish(
     proxy: str | None = None,
     timeout: float = 120.0,
     message_timeout: float = MESSAGE_TIMEOUT,
+    keyring: Keyring | None = None,
 ) -> PublishResult:
-    """Send envelopes to one relay as EVENTs and count its OK answers."""
-    publication = Publication(raws)
+    """Send envelopes to one relay as EVENTs and count its OK answers (answering its
+    AUTH, if it asks, with the keyring's keys)."""
+    publication = Publication(raws, url=url, keyring=keyring)
     await drive(url, publication, proxy=proxy, timeout=timeout, message_timeout=message_timeout)
     return publication.result
 
 
 async def publish_everywhere(
-    urls: Iterable[str], raws: Sequence[bytes], *, proxy: str | None = None, timeout: float = 120.0
+    urls: Iterable[str],
+    raws: Sequence[bytes],
+    *,
+    proxy: str | None = None,
+    timeout: float = 120.0,
+    keyring: Keyring | None = None,
 ) -> dict[str, PublishResult]:
     """Publish to every relay at once; a relay that fails has its ``error`` set."""
     targets = sorted(set(urls))
 
     async def one(url: str) -> PublishResult:
         try:
-            return await publish(url, raws, proxy=proxy, timeout=timeout)
+            return await publish(url, raws, proxy=proxy, timeout=timeout, keyring=keyring)
         except RemoteError as exc:
             return PublishResult(error=str(exc))
 
