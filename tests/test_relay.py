@@ -573,7 +573,7 @@ def test_hostile_relays_end_the_sync_quickly_and_store_nothing(tmp_path: Path, k
     assert expected in str(error), error
     if kind in {"silent", "no-handshake"}:
         assert isinstance(error, RelayTimeout)
-    assert elapsed < 4.5 and peak < 32 * 1024 * 1024
+    assert elapsed < 9.5 and peak < 32 * 1024 * 1024  # ended by the session, not the 10 s guard
     assert len(list(b.envelopes())) == before
     assert b.store.one("SELECT count(*) FROM held") == 0
 
