@@ -10,9 +10,7 @@ another syncs by fall-back.
 
 from __future__ import annotations
 
-import asyncio
 import functools
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,21 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shora.kernel import nip01
-from shora.node import Node
-from shora.sync.local import NodeEnvelopes
-from shora.sync.outcome import SyncResult
 from shora.sync.paging import Pager
 from shora.sync.relay import RelayConnection, RelayLimits
 from shora.sync.session import SyncSession
-from shora.sync.transport import sync_with_relay
 from test_relay import (
-    council,
-    local_relay,
-    needs_nostr_sdk,
     nostr_relay,
-    nostr_relay_process,
-    run,
-    wait_for_relay,
 )
 from test_sync_protocol import HOUR, KIND, SIGNER, START, MemoryView, _pool, run_pair
 

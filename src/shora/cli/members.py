@@ -14,6 +14,7 @@ from shora.i18n import N_, _, format_time, number
 from shora.kernel import tokens
 from shora.node import CouncilInfo
 from shora.node_members import AdmitResult
+from shora.sync.peers import PeerBook
 
 from .councils import COUNCIL_HELP
 from .output import (
@@ -128,11 +129,13 @@ def join(
     node = session.open()
     name = ask(name, _("Your name in this council"), _("give your name with --as NAME"))
     request = node.join(parsed, name)
+    # Where the council can be reached: sync there, as the web join does.
+    relays = PeerBook(node.store).add_reach(parsed.council, list(parsed.reach))
     text = tokens.join_request_text(request)
     if output is not None:
         output.write_text(text + "\n", encoding="utf-8")
     if as_json:
-        print_json({"council": parsed.council.hex(), "request": text})
+        print_json({"council": parsed.council.hex(), "request": text, "relays": relays})
         return
     if output is not None:
         click.echo(_("Join request written to {file}.").format(file=output))
@@ -141,6 +144,13 @@ def join(
         click.echo()
         click.echo(text)
         click.echo()
+    for url in relays:
+        click.echo(
+            _(
+                "This council syncs through the invitation's relay {url}: once you are "
+                "admitted, 'shora sync' brings the council."
+            ).format(url=url)
+        )
     click.echo(
         _(
             "Send it to a member of the council, who runs 'shora admit'. Once you are "

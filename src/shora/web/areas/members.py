@@ -85,9 +85,8 @@ async def join(request: Request) -> Response:
         invitation = tokens.parse_invitation(text(form, "invitation", TOKEN_CHARS))
         name = text(form, "name", PERSON_CHARS)
         signed = node.join(invitation, name)
-        book = PeerBook(node.store)
-        for url in invitation.reach:  # where the council can be reached: sync there
-            book.add_relay(invitation.council, url)
+        # Where the council can be reached: sync there.
+        PeerBook(node.store).add_reach(invitation.council, list(invitation.reach))
         context = {"request_text": tokens.join_request_text(signed), "name": name}
     return pages_of(request).render(request, "members/join.html", context)
 
