@@ -11,19 +11,24 @@ another syncs by fall-back.
 from __future__ import annotations
 
 import functools
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shora.kernel import nip01
+from conftest import Clock, admit, make_node, send
+from shora.kernel import kinds, nip01
+from shora.node import Node
 from shora.sync.paging import Pager
+from shora.sync.peers import PeerBook
 from shora.sync.relay import RelayConnection, RelayLimits
+from shora.sync.runner import PeerOutcome, sync_round
 from shora.sync.session import SyncSession
-from test_relay import (
-    nostr_relay,
-)
+from test_network import free_port, start_relay
+from test_relay import needs_nostr_sdk, nostr_relay, nostr_relay_process, run, wait_for_relay
 from test_sync_protocol import HOUR, KIND, SIGNER, START, MemoryView, _pool, run_pair
 
 needs_nostr_relay = pytest.mark.skipif(nostr_relay is None, reason="needs nostr-relay==1.14")
@@ -88,3 +93,118 @@ def test_the_pager_always_ends() -> None:
         pager.page_done([min(request["until"], top)] * request["limit"])
     assert requests <= 3 * (top - since + 1) + 1
     assert pager.cut == list(range(top, since - 1, -1))
+
+
+# --- real relays on loopback, real nodes ------------------------------------------------------
+
+
+def members(tmp_path: Path, clock: Clock) -> tuple[bytes, list[Node]]:
+    """A council of a, b, c on one clock (so a chain can span hours in a moment)."""
+    a, b, c = (make_node(tmp_path, n) for n in ("a", "b", "c"))
+    for node in (a, b, c):
+        node.now = clock
+    cid = a.create_council("Works council", "", "Azar", kinds.Rules(removal="member"))
+    admit(a, b, cid, "Bahar")
+    admit(a, c, cid, "Cima")
+    send(a, b)
+    return cid, [a, b, c]
+
+
+def chain(node: Node, cid: bytes, n: int, clock: Clock, step: float) -> None:
+    """n posts one after the other, each the parent of the next, `step` seconds apart."""
+    for i in range(n):
+        clock.t += step
+        node.post(cid, f"post {i} " + "words " * 10)
+
+
+def held(node: Node, cid: bytes) -> int:
+    return int(node.store.one("SELECT count(*) FROM envelopes WHERE council=?", (cid,)))
+
+
+async def one(node: Node, **kw: Any) -> PeerOutcome:
+    [outcome] = await sync_round(node, negentropy_timeout=0.5, **kw)
+    return outcome
+
+
+def exact(o: PeerOutcome, *, received: int | None = None, waiting: int = 0) -> None:
+    """The sync ended, is complete, and says exactly what waits."""
+    assert o.error is None and o.complete and o.shortfalls == (), o
+    assert o.waiting == waiting and o.waiting_parents == waiting, o
+    if received is not None:
+        assert o.received == received, o
+
+
+def partition_and_heal(tmp_path: Path, url: str, n: int) -> list[str]:
+    """A council of n sequential posts through one relay, then a partition and heal; the
+    state each sync reports is checked against what the nodes and the relay hold."""
+    clock = Clock(time.time() - 24 * 3600)
+    cid, (a, b, c) = members(tmp_path, clock)
+    chain(a, cid, n, clock, 3.0)  # n posts over n / 1200 hours
+
+    async def scenario() -> list[str]:
+        await wait_for_relay(url)
+        for node in (a, b, c):
+            PeerBook(node.store).add_relay(cid, url)
+        up = await one(a)
+        exact(up)
+        assert up.sent == held(a, cid)
+        for node in (b, c):
+            lacking = held(a, cid) - held(node, cid)
+            exact(await one(node), received=lacking)
+            assert node.state_digest(cid) == a.state_digest(cid)
+
+        # Partition: a is cut off from the relay and writes for four hours.
+        book = PeerBook(a.store)
+        book.remove_relay(cid, url)
+        book.add_relay(cid, "ws://127.0.0.1:9")  # nothing listens there
+        later = n // 5
+        chain(a, cid, later, clock, 4 * 3600 / later)
+        cut_off = await one(a)
+        assert cut_off.error is not None and not cut_off.complete
+        exact(await one(b), received=0)
+        # A courier brings c only a's newest post: it waits for its parent, which the
+        # relay does not have either. c writes too. c's sync is complete and says so.
+        newest = a.store.rows(
+            "SELECT raw FROM envelopes WHERE council=? ORDER BY rowid DESC LIMIT 1", (cid,)
+        )[0][0]
+        assert c.import_envelopes([bytes(newest)]).pending == 1
+        c.post(cid, "cima, while azar is away")
+        partitioned = await one(c)
+        exact(partitioned, received=0, waiting=1)
+        assert partitioned.sent == 1
+
+        # Heal: a reaches the relay again and uploads what it wrote offline.
+        book.remove_relay(cid, "ws://127.0.0.1:9")
+        book.add_relay(cid, url)
+        back = await one(a)
+        exact(back, received=1)
+        assert back.sent == later
+        exact(await one(b), received=later + 1)
+        # c's window (its newest envelope, its last sync) starts two hours before the
+        # partition ended: it pages back past it for the parents of what waits.
+        exact(await one(c), received=later - 1)
+        for node in (b, c):
+            assert node.state_digest(cid) == a.state_digest(cid)
+        return [up.mode, partitioned.mode]
+
+    return run(scenario(), 900)
+
+
+@needs_nostr_relay
+@pytest.mark.parametrize("n", [1200, pytest.param(5000, marks=pytest.mark.slow)])
+def test_a_long_chain_syncs_completely_through_a_relay_without_nip77(
+    tmp_path: Path, n: int
+) -> None:
+    with nostr_relay_process(tmp_path) as url:
+        assert partition_and_heal(tmp_path, url, n) == ["fallback", "fallback"]
+
+
+@needs_nostr_sdk
+@pytest.mark.parametrize("n", [1200, pytest.param(5000, marks=pytest.mark.slow)])
+def test_a_long_chain_syncs_completely_through_nostr_sdks_relay(tmp_path: Path, n: int) -> None:
+    port = free_port()
+    relay = start_relay(port)
+    try:
+        assert partition_and_heal(tmp_path, f"ws://127.0.0.1:{port}", n) == ["nip77", "nip77"]
+    finally:
+        relay.stop()

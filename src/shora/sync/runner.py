@@ -72,7 +72,7 @@ async def sync_round(
         councils.add(council)
     for url in lan_peers or []:
         targets.setdefault(url, ("lan", None))
-    now = int(time.time())
+    now = int(node.now())  # the node's clock, as the peers table records it
     deadline = time.monotonic() + timeout
     tasks: dict[str, asyncio.Task[PeerOutcome]] = {}
     for url, (kind, councils) in sorted(targets.items()):
@@ -95,7 +95,7 @@ async def sync_round(
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             message = f"cut off at the end of the round ({timeout:g} s)"
-            book.record(url, kind, error=message)
+            book.record(url, kind, error=message, now=int(node.now()))
             outcomes.append(PeerOutcome(url, kind, 0, 0, message))
         else:
             outcomes.append(task.result())
@@ -117,7 +117,10 @@ async def _sync_one(
     # The first sync with a relay exchanges everything (it may lack old history, or we
     # may); later ones only the recent window, if it has no NIP-77.
     first = known is None or known.last_contact is None
-    session = SyncSession(view, fallback_window=None) if first else SyncSession(view)
+    if first:
+        session = SyncSession(view, fallback_window=None)
+    else:
+        session = SyncSession(view, fallback_from=known.last_contact if known else None)
     remembered = book.lacks_nip77(url)
     if remembered:
         session.nip77 = False  # do not wait for a NEG-OPEN answer that never comes
@@ -134,11 +137,11 @@ async def _sync_one(
         )
     except (OSError, TimeoutError, ShoraError) as exc:
         message = str(exc) or type(exc).__name__
-        book.record(url, kind, error=message)
+        book.record(url, kind, error=message, now=int(node.now()))
         return PeerOutcome(url, kind, session.result.fetched, session.result.sent, message)
     if session.nip77 is not None and not remembered:
         book.note_nip77(url, session.nip77)
-    book.record(url, kind, received=result.received, sent=result.sent)
+    book.record(url, kind, received=result.received, sent=result.sent, now=int(node.now()))
     return PeerOutcome(
         url,
         kind,

@@ -141,6 +141,7 @@ class SyncSession:
         fetch_chunk: int = FETCH_CHUNK,
         max_bad: int = MAX_BAD,
         fallback_window: int | None = FALLBACK_WINDOW,
+        fallback_from: int | None = None,
         negentropy_buckets: int = COMPACT_BUCKETS,
         negentropy_idlist_below: int = COMPACT_IDLIST_BELOW,
         now: Callable[[], float] | None = None,
@@ -158,6 +159,9 @@ class SyncSession:
         self.fetch_chunk = max(1, min(fetch_chunk, messages.MAX_FILTER_KEYS))
         self.max_bad = max_bad
         self.fallback_window = fallback_window
+        # The last sync with this relay (node clock): our own writes since then go up even
+        # if they are older than the window (a member who wrote offline for hours).
+        self.fallback_from = fallback_from
         self.progress = SyncProgress()
         self.result = SyncResult()
         self.done = False
@@ -330,6 +334,8 @@ class SyncSession:
             dates = (ts for ts, _ in self.view.items(job.filter) if ts <= horizon)
             newest = max(dates, default=None)
             since = None if newest is None else max(0, newest - self.fallback_window)
+            if since is not None and self.fallback_from is not None:
+                since = min(since, max(0, self.fallback_from - self.fallback_window))
         until = min(horizon, int(job.filter.get("until", horizon)))
         job.window = job.filter | {"until": until} | ({} if since is None else {"since": since})
         job.pager, job.deep = Pager(job.window, until), False
