@@ -10,6 +10,7 @@ another syncs by fall-back.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 from pathlib import Path
@@ -22,11 +23,14 @@ from hypothesis import strategies as st
 from conftest import Clock, admit, make_node, send
 from shora.kernel import kinds, nip01
 from shora.node import Node
+from shora.sync.local import NodeEnvelopes
+from shora.sync.outcome import SyncResult
 from shora.sync.paging import Pager
 from shora.sync.peers import PeerBook
 from shora.sync.relay import RelayConnection, RelayLimits
 from shora.sync.runner import PeerOutcome, sync_round
 from shora.sync.session import SyncSession
+from shora.sync.transport import publish, sync_with_relay
 from test_network import free_port, start_relay
 from test_relay import needs_nostr_sdk, nostr_relay, nostr_relay_process, run, wait_for_relay
 from test_sync_protocol import HOUR, KIND, SIGNER, START, MemoryView, _pool, run_pair
@@ -208,3 +212,42 @@ def test_a_long_chain_syncs_completely_through_nostr_sdks_relay(tmp_path: Path, 
         assert partition_and_heal(tmp_path, f"ws://127.0.0.1:{port}", n) == ["nip77", "nip77"]
     finally:
         relay.stop()
+
+
+@needs_nostr_relay
+def test_uploads_by_others_during_a_fallback_sync_are_not_errors(tmp_path: Path) -> None:
+    """Two members upload to a relay while a third syncs by NIP-01: the relay pushes their
+    envelopes on the third's subscriptions after EOSE, before our CLOSE reaches it.
+    Expected traffic: ignored, never counted against the relay."""
+    clock = Clock(time.time())
+    cid, (a, b, c) = members(tmp_path, clock)
+    chain(c, cid, 300, clock, 1.0)
+    uploads = {
+        node: [
+            node.compose(cid, "post.message", kinds.Message(f"m {i}", None))[0] for i in range(600)
+        ]
+        for node in (a, b)
+    }
+
+    async def upload(raws: list[bytes]) -> None:
+        for i in range(0, len(raws), 10):
+            await publish(url, raws[i : i + 10])
+
+    async def syncs() -> list[SyncResult]:
+        results = []
+        for _ in range(6):
+            session = SyncSession(NodeEnvelopes(c), fallback_window=None)
+            session.nip77 = False
+            results.append(await sync_with_relay(url, NodeEnvelopes(c), session=session))
+        return results
+
+    async def scenario() -> list[SyncResult]:
+        await wait_for_relay(url)
+        await sync_with_relay(url, NodeEnvelopes(c))
+        together = asyncio.gather(upload(uploads[a]), upload(uploads[b]), syncs())
+        return (await together)[2]
+
+    with nostr_relay_process(tmp_path) as url:
+        results = run(scenario(), 300)
+    assert all(r.error is None and r.bad_messages == 0 and r.complete for r in results), results
+    assert sum(r.late for r in results) > 0  # the relay did push live events
