@@ -17,6 +17,7 @@ from shora.kernel import kinds
 from shora.node import Node
 from shora.sync import messages
 from shora.sync.local import NodeEnvelopes
+from shora.sync.outbox import Outbox
 from shora.sync.peers import NIP77_RECHECK, PeerBook
 from shora.sync.relay import EmbeddedRelay, RelayConnection
 from shora.sync.runner import sync_round
@@ -115,3 +116,20 @@ def test_a_relay_without_nip77_is_remembered(tmp_path: Path) -> None:
     url = book.relays(cid)[0][1]
     assert book.lacks_nip77(url)
     assert not book.lacks_nip77(url, now=int(time.time()) + NIP77_RECHECK + 1)  # asked again
+
+
+def test_the_outbox_takes_only_own_envelopes(tmp_path: Path) -> None:
+    """What a running node publishes at once: its own writes (here a's), by council, each
+    once; envelopes that came from others are not re-published."""
+    cid, (a, b, _c) = council(tmp_path)
+    other = a.create_council("Another council", "", "Azar")
+    outbox = Outbox(a)
+    assert outbox.take() == {}
+    b.post(cid, "from bahar")
+    send(b, a)  # arrives from a peer: not a's to publish
+    assert outbox.take() == {}
+    a.post(cid, "from azar")
+    a.post(other, "elsewhere")
+    taken = outbox.take()
+    assert set(taken) == {cid, other} and len(taken[cid]) == len(taken[other]) == 1
+    assert outbox.take() == {}  # each once
