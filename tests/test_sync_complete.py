@@ -63,26 +63,34 @@ def _dated(envelope: nip01.Envelope, created_at: int) -> nip01.Envelope:
     cap=st.sampled_from([500, 501, 600, 1000, 5000, 6000, 60_000]),
     exclusive=st.booleans(),
     ours=st.integers(0, 50),
+    window=st.sampled_from([None, HOUR, 2 * HOUR]),
 )
 def test_complete_means_every_envelope_the_relay_holds(
-    per_hour: list[int], cap: int, exclusive: bool, ours: int
+    per_hour: list[int], cap: int, exclusive: bool, ours: int, window: int | None
 ) -> None:
     pool = [e for h, n in enumerate(per_hour) for e in _hour(h)[:n]]
     server = (ExclusiveUntil if exclusive else MemoryView).of(pool)
-    client = MemoryView.of(pool[-ours:] if ours else [])
-    session = SyncSession(client, fallback_window=None)
+    mine = pool[-ours:] if ours else []
+    client = MemoryView.of(mine)
+    session = SyncSession(client, fallback_window=window)
     relay = RelayConnection(server, RelayLimits(max_query=cap), negentropy=False)
     assert run_pair(session, relay)
     result = session.result
-    lacking = {e.created_at for e in pool if bytes.fromhex(e.id) not in client.raws}
+    # The window: from the newest envelope held, back `window` seconds (all without one).
+    since = max(e.created_at for e in mine) - window if mine and window is not None else 0
+    lacking = {
+        e.created_at
+        for e in pool
+        if bytes.fromhex(e.id) not in client.raws and e.created_at >= since
+    }
     if result.complete:
         assert lacking == set() and result.cut_hours == [] and result.shortfalls == []
     # Whatever did not come is in an hour the sync names; it names only hours too full
     # for a page, and every hour over the relay's cap.
     assert lacking <= set(result.cut_hours)
     full = {START + h * HOUR for h, n in enumerate(per_hour) if n >= 500}
-    assert {START + h * HOUR for h, n in enumerate(per_hour) if n > cap} <= set(result.cut_hours)
-    assert set(result.cut_hours) <= full
+    over = {START + h * HOUR for h, n in enumerate(per_hour) if n > cap}
+    assert {t for t in over if t >= since} <= set(result.cut_hours) <= full
     assert bool(result.shortfalls) == bool(result.cut_hours)
 
 
@@ -251,3 +259,15 @@ def test_uploads_by_others_during_a_fallback_sync_are_not_errors(tmp_path: Path)
         results = run(scenario(), 300)
     assert all(r.error is None and r.bad_messages == 0 and r.complete for r in results), results
     assert sum(r.late for r in results) > 0  # the relay did push live events
+
+
+def test_an_hour_at_the_start_of_the_window_is_checked_too() -> None:
+    """The window's oldest hour, fuller than a page, on a relay that caps at 600: there
+    is nothing older to ask inside the window, and it is still reported."""
+    pool = _hour(0)[:1000] + _hour(1)[:10]
+    server, client = MemoryView.of(pool), MemoryView.of(_hour(1)[:1])
+    session = SyncSession(client)  # the window starts two hours before hour 1: hour 0 - 1 h
+    session.fallback_window = HOUR
+    relay = RelayConnection(server, RelayLimits(max_query=600), negentropy=False)
+    assert run_pair(session, relay)
+    assert not session.result.complete and session.result.cut_hours == [START]

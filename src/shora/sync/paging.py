@@ -57,6 +57,8 @@ class Pager:
 
     def request(self) -> Filter | None:
         """The next page to ask for, or None when the relay has nothing more."""
+        if not self.exhausted and self.cursor < self.since and self._probe is not None:
+            self.page_done([])  # nothing older within the window: as if asked, and empty
         if self.exhausted or self.cursor < self.since:
             self.exhausted = True
             return None
