@@ -52,6 +52,8 @@ class SyncResult:
     """Fall-back: hours (created_at) of which the relay would not give every envelope."""
     shortfalls: list[str] = field(default_factory=list)
     """Why the sync is not complete, one sentence per cause (empty when complete)."""
+    relay_floor: int = 0
+    """Fall-back: the most envelopes the relay has given for one REQ (it caps no lower)."""
     waiting: int = 0
     """Events of the synced councils left waiting for parents after the sync."""
     waiting_parents: int = 0

@@ -37,15 +37,17 @@ GROWTH = 10
 class Pager:
     """One walk back through a filter's window (``since`` kept, ``until`` moving)."""
 
-    def __init__(self, window: Filter, until: int) -> None:
+    def __init__(self, window: Filter, until: int, floor: int = 0) -> None:
         self.base = {k: v for k, v in window.items() if k not in ("until", "limit")}
         self.since = int(window.get("since", 0))
         self.cursor = until
         self.limit = PAGE
         self.cap: int | None = None
         """The most this relay gives for one REQ, once it has shown it."""
-        self.floor = 0
+        self.floor = floor
         """The most it has given for one REQ so far: it does not cap below that."""
+        self._check: tuple[int, int] | None = None
+        """(date, count): asking past the window whether the relay gives more than count."""
         self.cut: list[int] = []
         """Dates (hours) of which the relay would not give every envelope."""
         self.exhausted = False
@@ -58,6 +60,14 @@ class Pager:
     def request(self) -> Filter | None:
         """The next page to ask for, or None when the relay has nothing more."""
         if not self.exhausted and self.cursor < self.since and self._probe is not None:
+            date, count, _cursor, single = self._probe
+            if single and count >= PAGE:
+                # One full hour at the window's start, as many as the relay ever gave at
+                # once: ask past the window for one more than that. A relay that caps at
+                # exactly `count` gives no more; one that does not gives an older envelope.
+                self._probe, self._check = None, (date, count)
+                base = {k: v for k, v in self.base.items() if k != "since"}
+                return base | {"until": date + 1, "limit": count + 1}
             self.page_done([])  # nothing older within the window: as if asked, and empty
         if self.exhausted or self.cursor < self.since:
             self.exhausted = True
@@ -71,6 +81,14 @@ class Pager:
         """The page asked for last has ended (EOSE): `dates` are its envelopes' created_at;
         `cut_short` if the relay may have cut it by size rather than count."""
         n = len(dates)
+        if self._check is not None:
+            date, count = self._check
+            self._check = None
+            self.floor = max(self.floor, n)
+            if n <= count:
+                self.cut.append(date)
+            self.exhausted = True
+            return
         if self._probe is not None:
             date, count, cursor, single = self._probe
             self._probe = None

@@ -126,6 +126,16 @@ class PeerBook:
             now = int(time.time()) if now is None else now
             self.store.execute("INSERT OR REPLACE INTO settings VALUES(?, ?)", (key, str(now)))
 
+    def relay_floor(self, url: str) -> int:
+        """The most envelopes the relay has given for one REQ (0 if never seen)."""
+        found = self.store.one("SELECT value FROM settings WHERE key=?", (f"floor {url}",))
+        return int(found) if found is not None else 0
+
+    def note_relay_floor(self, url: str, floor: int) -> None:
+        self.store.execute(
+            "INSERT OR REPLACE INTO settings VALUES(?, ?)", (f"floor {url}", str(floor))
+        )
+
     def peers(self) -> list[Peer]:
         return [
             Peer(*row)

@@ -117,10 +117,12 @@ async def _sync_one(
     # The first sync with a relay exchanges everything (it may lack old history, or we
     # may); later ones only the recent window, if it has no NIP-77.
     first = known is None or known.last_contact is None
+    floor = book.relay_floor(url)
     if first:
-        session = SyncSession(view, fallback_window=None)
+        session = SyncSession(view, fallback_window=None, relay_floor=floor)
     else:
-        session = SyncSession(view, fallback_from=known.last_contact if known else None)
+        last = known.last_contact if known else None
+        session = SyncSession(view, fallback_from=last, relay_floor=floor)
     remembered = book.lacks_nip77(url)
     if remembered:
         session.nip77 = False  # do not wait for a NEG-OPEN answer that never comes
@@ -141,6 +143,8 @@ async def _sync_one(
         return PeerOutcome(url, kind, session.result.fetched, session.result.sent, message)
     if session.nip77 is not None and not remembered:
         book.note_nip77(url, session.nip77)
+    if result.relay_floor > floor:
+        book.note_relay_floor(url, result.relay_floor)
     book.record(url, kind, received=result.received, sent=result.sent, now=int(node.now()))
     return PeerOutcome(
         url,

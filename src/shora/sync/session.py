@@ -142,6 +142,7 @@ class SyncSession:
         max_bad: int = MAX_BAD,
         fallback_window: int | None = FALLBACK_WINDOW,
         fallback_from: int | None = None,
+        relay_floor: int = 0,
         negentropy_buckets: int = COMPACT_BUCKETS,
         negentropy_idlist_below: int = COMPACT_IDLIST_BELOW,
         now: Callable[[], float] | None = None,
@@ -164,6 +165,9 @@ class SyncSession:
         self.fallback_from = fallback_from
         self.progress = SyncProgress()
         self.result = SyncResult()
+        # The most envelopes this relay has given for one REQ (remembered by the caller):
+        # it does not cap its answers below that (shora.sync.paging).
+        self.result.relay_floor = relay_floor
         self.done = False
         self.nip77: bool | None = None  # None until the relay has shown whether it speaks it
         self._started = False
@@ -338,7 +342,7 @@ class SyncSession:
                 since = min(since, max(0, self.fallback_from - self.fallback_window))
         until = min(horizon, int(job.filter.get("until", horizon)))
         job.window = job.filter | {"until": until} | ({} if since is None else {"since": since})
-        job.pager, job.deep = Pager(job.window, until), False
+        job.pager, job.deep = Pager(job.window, until, self.result.relay_floor), False
         job.next_page = self._page_request(job)
         self.progress.phase = "fallback"
         return out
@@ -541,6 +545,7 @@ class SyncSession:
             pager.stop()
         else:
             pager.page_done([ts for _, ts, _ in page], cut_short)
+            self.result.relay_floor = max(self.result.relay_floor, pager.floor)
             if job.deep and waiting_for_parents(self.view)[0] == 0:
                 pager.stop()  # every missing parent has come: no need to page on
         job.next_page = self._page_request(job)
@@ -553,7 +558,7 @@ class SyncSession:
                 # envelope far back; a member may have been away): page on, back through
                 # the rest of the history, until they have all come or it ends.
                 job.deep = True
-                job.pager = Pager(job.filter, int(job.window["since"]))
+                job.pager = Pager(job.filter, int(job.window["since"]), self.result.relay_floor)
                 job.next_page = self._page_request(job)
                 if job.next_page is not None:
                     return out
