@@ -60,15 +60,14 @@ class Pager:
     def request(self) -> Filter | None:
         """The next page to ask for, or None when the relay has nothing more."""
         if not self.exhausted and self.cursor < self.since and self._probe is not None:
-            date, count, _cursor, single = self._probe
-            if single and count >= PAGE:
-                # One full hour at the window's start, as many as the relay ever gave at
-                # once: ask past the window for one more than that. A relay that caps at
-                # exactly `count` gives no more; one that does not gives an older envelope.
-                self._probe, self._check = None, (date, count)
-                base = {k: v for k, v in self.base.items() if k != "since"}
-                return base | {"until": date + 1, "limit": count + 1}
             self.page_done([])  # nothing older within the window: as if asked, and empty
+        if self._check is not None:
+            # One full hour at the window's start, as many as the relay ever gave at once:
+            # ask past the window for one more than that. A relay that caps at exactly
+            # that count gives no more; one that does not gives an older envelope.
+            date, count = self._check
+            base = {k: v for k, v in self.base.items() if k != "since"}
+            return base | {"until": date + 1, "limit": count + 1}
         if self.exhausted or self.cursor < self.since:
             self.exhausted = True
             return None
@@ -103,6 +102,9 @@ class Pager:
                 # Nothing older: the short page had everything up to its cursor, unless the
                 # relay caps at exactly `count` and that hour holds more. A relay need not
                 # say its cap (nostr-relay's NIP-11 does not), so such an hour is reported.
+                if count >= PAGE and self.since > 0:
+                    self._check = (date, count)  # the window hid what is older: look
+                    return
                 if count >= PAGE:
                     self.cut.append(date)
                 self.exhausted = True
