@@ -64,20 +64,28 @@ def _dated(envelope: nip01.Envelope, created_at: int) -> nip01.Envelope:
     exclusive=st.booleans(),
     ours=st.integers(0, 50),
     window=st.sampled_from([None, HOUR, 2 * HOUR]),
+    last_sync=st.sampled_from([None, START + HOUR + 1800]),  # mid-hour, as a clock is
 )
 def test_complete_means_every_envelope_the_relay_holds(
-    per_hour: list[int], cap: int, exclusive: bool, ours: int, window: int | None
+    per_hour: list[int],
+    cap: int,
+    exclusive: bool,
+    ours: int,
+    window: int | None,
+    last_sync: int | None,
 ) -> None:
     pool = [e for h, n in enumerate(per_hour) for e in _hour(h)[:n]]
     server = (ExclusiveUntil if exclusive else MemoryView).of(pool)
     mine = pool[-ours:] if ours else []
     client = MemoryView.of(mine)
-    session = SyncSession(client, fallback_window=window)
+    session = SyncSession(client, fallback_window=window, fallback_from=last_sync)
     relay = RelayConnection(server, RelayLimits(max_query=cap), negentropy=False)
     assert run_pair(session, relay)
     result = session.result
     # The window: from the newest envelope held, back `window` seconds (all without one).
     since = max(e.created_at for e in mine) - window if mine and window is not None else 0
+    if since and last_sync is not None:
+        since = min(since, last_sync - (window or 0))
     lacking = {
         e.created_at
         for e in pool
