@@ -20,6 +20,9 @@ client's counters give is reported too, with round trips and wall time.
 Each method starts from a fresh copy of the same two profiles. With 100 differences each
 runs --repeat times (default 3) in turns and the median wall time is reported.
 
+Then one round with one drip relay among three (benchmarks/sync_drip.py): the round ends
+at its deadline and the other two relays complete. `--drip-only` runs that part alone.
+
 Run:  python benchmarks/sync.py [--quick] [--shared N] [--members M] [--seed S] [--repeat R]
 The last line printed is a machine-readable RESULT line.
 """
@@ -58,6 +61,7 @@ from shora.sync.outcome import SyncProgress
 from shora.sync.relay import EmbeddedRelay, RelayLimits
 from shora.sync.session import FALLBACK_WINDOW, SyncSession
 from shora.sync.transport import sync_with_relay
+from sync_drip import DripRound, drip_round
 
 TARGET_FACTOR = 1.5
 TARGET_SLACK = 16 * 1024
@@ -639,12 +643,14 @@ def run(args: argparse.Namespace) -> int:
             print_table(sc, list(results.values()), repeats)
             by_scenario[count] = (sc, results)
 
+        drip = drip_round(tmp / "drip")
+
     small, small_r = by_scenario[SCENARIOS[0]]
     large, large_r = by_scenario[SCENARIOS[1]]
     a, b, c = small_r["a"], small_r["b"], small_r["c"]
     bytes_ok = a.wire <= small.target
     fastest = a.seconds < b.seconds and a.seconds < c.seconds
-    met = bytes_ok and fastest
+    met = bytes_ok and fastest and drip.met
     print("\nsummary")
     print(
         f"  {small.differing} differences: (a) {a.wire:,} B on the wire "
@@ -697,7 +703,25 @@ def run(args: argparse.Namespace) -> int:
         f"RESULT diff100_bytes={a.wire} diff100_target_bytes={small.target} "
         f"naive_bytes={b.wire} since_bytes={c.wire} diff100_s={a.seconds:.3f} "
         f"naive_s={b.seconds:.3f} since_s={c.seconds:.3f} diff10000_bytes={large_r['a'].wire} "
-        f"target=bytes<=1.5*diff+16KB,fastest met={'yes' if met else 'no'}"
+        f"{drip_fields(drip)} "
+        f"target=bytes<=1.5*diff+16KB,fastest,drip_round<=deadline met={'yes' if met else 'no'}"
+    )
+    return 0
+
+
+def drip_fields(drip: DripRound) -> str:
+    return (
+        f"drip_round_s={drip.seconds:.3f} drip_deadline_s={drip.deadline:g} "
+        f"drip_others_complete={drip.others_complete}/2"
+    )
+
+
+def drip_only() -> int:
+    with tempfile.TemporaryDirectory(prefix="shora-bench-drip-") as tmp:
+        drip = drip_round(Path(tmp))
+    print(
+        f"RESULT {drip_fields(drip)} target=drip_round<=deadline,others_complete "
+        f"met={'yes' if drip.met else 'no'}"
     )
     return 0
 
@@ -711,7 +735,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs of each method, 100 differences (default 3)"
     )
+    parser.add_argument(
+        "--drip-only", action="store_true", help="only the round with a drip relay (seconds)"
+    )
     args = parser.parse_args(argv)
+    if args.drip_only:
+        return drip_only()
     if args.members < 2 or args.shared < 1000 or args.repeat < 1:
         parser.error("need at least 2 members, 1000 posts and 1 run")
     return run(args)

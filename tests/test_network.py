@@ -16,6 +16,7 @@ import pytest
 
 from shora.node import Node
 from test_cli import COUNCIL, Profile, base_env, bring_in
+from test_relay import fetch_all, run
 
 RELAY_SCRIPT = Path(__file__).parent / "relays" / "nostr_sdk_relay.py"
 
@@ -180,4 +181,57 @@ def test_a_node_killed_in_mid_sync_resumes(trio: tuple[Profile, Profile, Profile
             assert rows[0][0] == rows[0][1] >= 3000
         assert "received 0, sent 0" in c.ok("sync")  # nothing left to transfer
     finally:
+        relay.stop()
+
+
+def relay_texts(url: str) -> int:
+    """How many envelopes the relay holds (kinds 4040 and 4041)."""
+    return len(run(fetch_all(url, {"kinds": [4040, 4041]})))
+
+
+def test_joining_through_the_invitations_relay_from_the_command_line(tmp_path: Path) -> None:
+    a, b = Profile(tmp_path, "azar"), Profile(tmp_path, "bijan")
+    for p in (a, b):
+        p.ok("init")
+    a.ok("council", "create", COUNCIL, "--as", "Azar")
+    port = free_port()
+    relay = start_relay(port)
+    url = f"ws://127.0.0.1:{port}"
+    try:
+        a.ok("relays", "add", COUNCIL, url)
+        a.ok("post", COUNCIL, "welcome to the committee")
+        a.ok("sync")
+        invitation = a.json("invite", COUNCIL, "--reach", url)["text"]
+        out = b.ok("join", invitation, "--as", "Bijan", "-o", str(tmp_path / "request"))
+        assert url in out  # the invitation's relay is shown ...
+        assert url in b.ok("relays", "list")  # ... and kept for the council
+        assert "received 0, sent 0" in b.ok("sync")  # nothing before the admission
+        a.ok("admit", f"@{tmp_path / 'request'}")
+        a.ok("sync")
+        b.ok("sync")  # brings the welcome, the keys and the council, nothing else needed
+        assert b.json("council", "show", COUNCIL)["status"] == "member"
+        assert "welcome to the committee" in texts(b)
+    finally:
+        relay.stop()
+
+
+def test_a_write_leaves_at_once_while_the_node_runs(tmp_path: Path) -> None:
+    a = Profile(tmp_path, "azar")
+    a.ok("init")
+    a.ok("council", "create", COUNCIL, "--as", "Azar")
+    port = free_port()
+    relay = start_relay(port)
+    url = f"ws://127.0.0.1:{port}"
+    a.ok("relays", "add", COUNCIL, url)
+    running = serve(a, "--no-web", "--interval", "3600")  # one round now, the next in an hour
+    try:
+        assert "Syncing every" in running.first_line()
+        wait_for(lambda: relay_texts(url) >= 1, "the first round")
+        before = relay_texts(url)
+        a.ok("post", COUNCIL, "written while the node runs")  # another process, same profile
+        began = time.monotonic()
+        wait_for(lambda: relay_texts(url) == before + 1, "the post to reach the relay", 10)
+        assert time.monotonic() - began < 3.0
+    finally:
+        assert "Traceback" not in running.stop()
         relay.stop()

@@ -296,12 +296,25 @@ def test_fall_back_pages_through_a_capped_relay() -> None:
     assert session.result.modes == ["fallback"] and session.result.sent == 200
     assert server.duplicates == 0
 
-    # NIP-01 cannot page inside one created_at: at most a page per hour comes through.
+    # NIP-01 cannot page inside one created_at. An hour fuller than a page is asked again
+    # with a bigger limit: a relay that honours it gives the whole hour ...
     crowded = _pool(1200, 2, 8)  # 600 an hour
     client, server = MemoryView.of(crowded[:10]), MemoryView.of(crowded)
     session = SyncSession(client, fallback_window=None)
+    limits = RelayLimits(max_query=6000)
+    assert run_pair(session, RelayConnection(server, limits, negentropy=False))
+    assert set(client.raws) == set(server.raws) and session.result.complete
+    assert session.result.cut_hours == [] and session.result.shortfalls == []
+
+    # ... one that caps every answer at 500 shows its cap (no more for a bigger limit):
+    # the sync says which hours it could not get whole, and is not complete.
+    client, server = MemoryView.of(crowded[:10]), MemoryView.of(crowded)
+    session = SyncSession(client, fallback_window=None)
     assert run_pair(session, RelayConnection(server, negentropy=False))
-    assert 1000 <= len(client.raws) < 1200 and session.result.complete
+    assert 1000 <= len(client.raws) < 1200 and not session.result.complete
+    hours = sorted({e.created_at for e in crowded}, reverse=True)
+    assert session.result.cut_hours == hours
+    assert "cannot page inside an hour" in session.result.shortfalls[0]
 
 
 # --- a relay that misbehaves, in process -------------------------------------------------

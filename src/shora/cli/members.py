@@ -14,6 +14,7 @@ from shora.i18n import N_, _, format_time, number
 from shora.kernel import tokens
 from shora.node import CouncilInfo
 from shora.node_members import AdmitResult
+from shora.sync.peers import PeerBook
 
 from .councils import COUNCIL_HELP
 from .output import (
@@ -131,11 +132,13 @@ def join(
     name = ask(name, _("Your name in this council"), _("give your name with --as NAME"))
     request = node.join(parsed, name)
     joining.expect_name(node, parsed.council, council_name)
+    # Where the council can be reached: sync there, as the web join does.
+    relays = PeerBook(node.store).add_reach(parsed.council, list(parsed.reach))
     text = tokens.join_request_text(request)
     if output is not None:
         output.write_text(text + "\n", encoding="utf-8")
     if as_json:
-        print_json({"council": parsed.council.hex(), "request": text})
+        print_json({"council": parsed.council.hex(), "request": text, "relays": relays})
         return
     if output is not None:
         click.echo(_("Join request written to {file}.").format(file=output))
@@ -148,6 +151,13 @@ def join(
             _("As a link to a member's admit page: {uri}").format(
                 uri=joining.join_request_link(request)
             )
+        )
+    for url in relays:
+        click.echo(
+            _(
+                "This council syncs through the invitation's relay {url}: once you are "
+                "admitted, 'shora sync' brings the council."
+            ).format(url=url)
         )
     click.echo(
         _(

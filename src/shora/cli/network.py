@@ -22,6 +22,9 @@ from shora.web import DEFAULT_PORT
 from .output import council_name, isolate, print_json, short, table
 from .session import PASSPHRASE_ENV, Session, pass_session
 
+SYNC_TIMEOUT = 600.0
+"""Seconds `shora sync` may take in all (a first sync may bring a long history)."""
+
 
 @click.group(help=N_("The relays each council syncs through, and the proxy to reach them."))
 def relays() -> None:
@@ -151,6 +154,15 @@ def _report(outcomes: list[PeerOutcome]) -> int:
                     peer=o.address, received=number(o.received), sent=number(o.sent)
                 )
             )
+            if not o.complete:
+                why = "; ".join(o.shortfalls)
+                click.echo(_("{peer}: not complete: {why}").format(peer=o.address, why=why))
+        if o.waiting:
+            click.echo(
+                _("{peer}: {n} events wait for earlier ones that have not come.").format(
+                    peer=o.address, n=number(o.waiting)
+                )
+            )
     return failed
 
 
@@ -178,7 +190,7 @@ def sync(session: Session, as_json: bool) -> None:
             shown[peer] = line
             click.echo("\r" + line[:100].ljust(100), nl=False, err=True)
 
-    outcomes = asyncio.run(sync_round(node, progress=progress))
+    outcomes = asyncio.run(sync_round(node, timeout=SYNC_TIMEOUT, progress=progress))
     if shown:
         click.echo("", err=True)
     if as_json:
@@ -190,6 +202,11 @@ def sync(session: Session, as_json: bool) -> None:
                     "received": o.received,
                     "sent": o.sent,
                     "error": o.error,
+                    "complete": o.complete,
+                    "shortfalls": list(o.shortfalls),
+                    "waiting": o.waiting,
+                    "waiting_parents": o.waiting_parents,
+                    "mode": o.mode,
                 }
                 for o in outcomes
             ]

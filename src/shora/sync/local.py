@@ -152,6 +152,19 @@ class NodeEnvelopes:
             )
         ]
 
+    def waiting_for_parents(self) -> tuple[int, int]:
+        """(events waiting for parents, distinct parents they wait for and we lack), in
+        this view's councils: what a sync reports as still missing."""
+        scope = sorted(self.councils) if self.councils is not None else None
+        where = "" if scope is None else f"AND p.council IN ({','.join('?' * len(scope))})"
+        row = self.node.store.rows(
+            "SELECT count(DISTINCT p.envelope), count(DISTINCT w.parent) FROM pending p "  # noqa: S608
+            "JOIN pending_parents w ON w.envelope = p.envelope "
+            f"WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = w.parent) {where}",
+            tuple(scope or ()),
+        )[0]
+        return int(row[0]), int(row[1])
+
     # --- taking envelopes in --------------------------------------------------------------
 
     def put(self, raws: Iterable[bytes]) -> Report:

@@ -48,9 +48,21 @@ class SyncResult:
     """OK false answers by their prefix (``blocked``, ``rate-limited``, ``invalid`` ...)."""
     missing: int = 0
     """Ids the relay announced but did not send when asked."""
+    cut_hours: list[int] = field(default_factory=list)
+    """Fall-back: hours (created_at) of which the relay would not give every envelope."""
+    shortfalls: list[str] = field(default_factory=list)
+    """Why the sync is not complete, one sentence per cause (empty when complete)."""
+    relay_floor: int = 0
+    """Fall-back: the most envelopes the relay has given for one REQ (it caps no lower)."""
+    waiting: int = 0
+    """Events of the synced councils left waiting for parents after the sync."""
+    waiting_parents: int = 0
+    """The parents they wait for: neither here nor, as far as the sync saw, on the relay."""
     report: Report = field(default_factory=Report)
     """What the node's ingest made of the envelopes fetched."""
     bad_messages: int = 0
+    late: int = 0
+    """Messages for subscriptions already closed (live events after CLOSE): ignored."""
     notices: int = 0
     notes: list[str] = field(default_factory=list)
     """The first NOTICE, CLOSED and NEG-ERR texts (at most 20, cut to 200 characters)."""

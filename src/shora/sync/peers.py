@@ -16,6 +16,8 @@ from shora.kernel.store import Store
 MAX_URL = 500
 BACKOFF_BASE = 15  # seconds after the first failure
 BACKOFF_MAX = 3600  # at most an hour between tries of an unreachable peer
+NIP77_RECHECK = 24 * 3600
+"""Seconds a relay found without NIP-77 is synced by NIP-01 without asking again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,17 @@ class PeerBook:
         )
         return url
 
+    def add_reach(self, council: bytes, reach: list[str]) -> list[str]:
+        """Add the relays an invitation names (its `reach`) to the council; return them.
+        Entries that are not relay addresses are left out."""
+        added = []
+        for url in reach:
+            try:
+                added.append(self.add_relay(council, url))
+            except InvalidInput:
+                continue
+        return added
+
     def remove_relay(self, council: bytes, url: str) -> bool:
         """Forget a relay of a council; False if it was not on the list."""
         known = self.store.one(
@@ -97,6 +110,31 @@ class PeerBook:
             self.store.execute(
                 "INSERT OR REPLACE INTO settings VALUES('proxy', ?)", (check_proxy_url(url),)
             )
+
+    def lacks_nip77(self, url: str, now: int | None = None) -> bool:
+        """Whether the relay was found without NIP-77 within the last day."""
+        now = int(time.time()) if now is None else now
+        found = self.store.one("SELECT value FROM settings WHERE key=?", (f"no-nip77 {url}",))
+        return found is not None and 0 <= now - int(found) < NIP77_RECHECK
+
+    def note_nip77(self, url: str, speaks: bool, now: int | None = None) -> None:
+        """Remember what a sync learned of the relay: NIP-77 or not."""
+        key = f"no-nip77 {url}"
+        if speaks:
+            self.store.execute("DELETE FROM settings WHERE key=?", (key,))
+        else:
+            now = int(time.time()) if now is None else now
+            self.store.execute("INSERT OR REPLACE INTO settings VALUES(?, ?)", (key, str(now)))
+
+    def relay_floor(self, url: str) -> int:
+        """The most envelopes the relay has given for one REQ (0 if never seen)."""
+        found = self.store.one("SELECT value FROM settings WHERE key=?", (f"floor {url}",))
+        return int(found) if found is not None else 0
+
+    def note_relay_floor(self, url: str, floor: int) -> None:
+        self.store.execute(
+            "INSERT OR REPLACE INTO settings VALUES(?, ?)", (f"floor {url}", str(floor))
+        )
 
     def peers(self) -> list[Peer]:
         return [

@@ -39,6 +39,7 @@ from shora.sync.negentropy import (
     Storage,
 )
 from shora.sync.outcome import SyncProgress, SyncResult, merge_reports
+from shora.sync.paging import Pager
 
 Filter = dict[str, Any]
 NEG_FRAME_LIMIT = 60_000
@@ -84,6 +85,13 @@ class EnvelopeView(Protocol):
     def put(self, raws: Iterable[bytes]) -> Report: ...
 
 
+def waiting_for_parents(view: EnvelopeView) -> tuple[int, int]:
+    """(events waiting for parents, parents they wait for) in the view's councils, for a
+    view that can tell (``NodeEnvelopes`` can); else (0, 0)."""
+    count = getattr(view, "waiting_for_parents", None)
+    return count() if callable(count) else (0, 0)
+
+
 class _Job:
     """One filter's sync: reconcile (or page through a fallback REQ), then transfer."""
 
@@ -99,12 +107,14 @@ class _Job:
         self.asked: set[bytes] = set()  # the ids that REQ asked for
         self.page_filter: messages.Filter | None = None  # set while that REQ is a page
         self.next_page: messages.Filter | None = None  # fallback page to ask for next
+        self.pager: Pager | None = None  # fallback: the walk back through the window
+        self.deep = False  # fallback: paging on past the window for missing parents
         self.page: list[tuple[bytes, int, bytes]] = []  # (id, created_at, raw) received
         self.page_bytes = 0  # of the raws in `page` not yet given to the node
         self.page_total = 0  # bytes this REQ brought (a relay may cut a page by size)
         self.page_ids: set[bytes] = set()
         self.seen: set[bytes] = set()  # fallback: ids the relay has sent
-        self.window: Filter = {}  # fallback: the filter and its since, without paging
+        self.window: Filter = {}  # fallback: the filter, its since and until
         self.in_flight: set[str] = set()  # ids of EVENTs awaiting OK
 
     @property
@@ -131,6 +141,8 @@ class SyncSession:
         fetch_chunk: int = FETCH_CHUNK,
         max_bad: int = MAX_BAD,
         fallback_window: int | None = FALLBACK_WINDOW,
+        fallback_from: int | None = None,
+        relay_floor: int = 0,
         negentropy_buckets: int = COMPACT_BUCKETS,
         negentropy_idlist_below: int = COMPACT_IDLIST_BELOW,
         now: Callable[[], float] | None = None,
@@ -148,8 +160,14 @@ class SyncSession:
         self.fetch_chunk = max(1, min(fetch_chunk, messages.MAX_FILTER_KEYS))
         self.max_bad = max_bad
         self.fallback_window = fallback_window
+        # The last sync with this relay (node clock): our own writes since then go up even
+        # if they are older than the window (a member who wrote offline for hours).
+        self.fallback_from = fallback_from
         self.progress = SyncProgress()
         self.result = SyncResult()
+        # The most envelopes this relay has given for one REQ (remembered by the caller):
+        # it does not cap its answers below that (shora.sync.paging).
+        self.result.relay_floor = relay_floor
         self.done = False
         self.nip77: bool | None = None  # None until the relay has shown whether it speaks it
         self._started = False
@@ -249,6 +267,14 @@ class SyncSession:
         self._subs += 1
         return f"shora-{prefix}{self._subs}"
 
+    def _ours(self, sub: str) -> bool:
+        """A subscription this session opened (and may since have closed)."""
+        for prefix in ("shora-page", "shora-get"):
+            number = sub.removeprefix(prefix)
+            if number != sub and number.isdigit() and 0 < int(number) <= self._subs:
+                return True
+        return False
+
     def _advance(self) -> list[str]:
         """Send what can be sent now; go on to the next filter when one is finished."""
         out: list[str] = []
@@ -259,9 +285,7 @@ class SyncSession:
                 if index >= len(self._filters):
                     self._refresh()
                 if index >= len(self._filters) or self._ids >= self.max_ids:
-                    self.result.complete = self.result.complete and index >= len(self._filters)
-                    self.done = True
-                    self.progress.phase = "done"
+                    self._finish(index >= len(self._filters))
                     break
                 job = self._job = _Job(self._filters[index])
                 self.progress.filter = index + 1
@@ -273,6 +297,14 @@ class SyncSession:
             self.result.filters += 1
             self._job = None
         return out
+
+    def _finish(self, every_filter: bool) -> None:
+        if not every_filter and self.result.complete:
+            self.result.shortfalls.append("the id budget ran out before every filter was synced")
+        self.result.complete = self.result.complete and every_filter
+        self.result.waiting, self.result.waiting_parents = waiting_for_parents(self.view)
+        self.done = True
+        self.progress.phase = "done"
 
     def _refresh(self) -> None:
         """Envelopes fetched may have brought keys (a grant, a welcome), and with them new
@@ -312,11 +344,19 @@ class SyncSession:
             dates = (ts for ts, _ in self.view.items(job.filter) if ts <= horizon)
             newest = max(dates, default=None)
             since = None if newest is None else max(0, newest - self.fallback_window)
+            if since is not None and self.fallback_from is not None:
+                since = min(since, max(0, self.fallback_from - self.fallback_window))
         until = min(horizon, int(job.filter.get("until", horizon)))
         job.window = job.filter | {"until": until} | ({} if since is None else {"since": since})
-        job.next_page = messages.decode_filter(job.window | {"limit": PAGE})
+        job.pager, job.deep = Pager(job.window, until, self.result.relay_floor), False
+        job.next_page = self._page_request(job)
         self.progress.phase = "fallback"
         return out
+
+    def _page_request(self, job: _Job) -> messages.Filter | None:
+        assert job.pager is not None
+        request = job.pager.request()
+        return None if request is None else messages.decode_filter(request)
 
     def _pump(self, job: _Job) -> list[str]:
         out: list[str] = []
@@ -352,6 +392,10 @@ class SyncSession:
         self.progress.to_fetch += len(take_need)
         self.progress.to_send += len(take_have)
         if len(take_need) + len(take_have) < len(need) + len(have):
+            if self.result.complete:
+                self.result.shortfalls.append(
+                    f"over {self.max_ids} envelopes to move: the next sync goes on"
+                )
             self.result.complete = False
             return False
         return True
@@ -383,6 +427,12 @@ class SyncSession:
             self.nip77 = False
             self._note(f"CLOSED {message.message}")
             return self._fall_back(job)
+        if sub != job.req and self._ours(sub):
+            # Live traffic: after EOSE a relay pushes new envelopes (another member
+            # uploading) until our CLOSE reaches it, and may confirm or end a closed
+            # subscription. Expected, and ignored.
+            self.result.late += 1
+            return []
         if sub != job.req:
             if isinstance(message, messages.RelayEvent | messages.Eose) and self._was_ours(sub):
                 return []  # live traffic on a subscription we closed: expected, not an error
@@ -394,6 +444,7 @@ class SyncSession:
         if isinstance(message, messages.Closed):
             self._note(f"CLOSED {message.message}")
             self.result.complete = False
+            self.result.shortfalls.append(f"the relay closed a request: {message.message[:200]}")
             job.req = job.page_filter = None
             if job.mode == "fallback":
                 job.settled = True
@@ -438,8 +489,13 @@ class SyncSession:
         eid = bytes.fromhex(envelope.id)
         if job.page_filter is not None:
             flt = job.page_filter
-            if eid in job.page_ids or not flt.matches(envelope) or len(job.page) >= PAGE:
+            if not flt.matches(envelope):
                 self._bad("an event the fall-back REQ did not ask for")
+                return
+            if eid in job.page_ids or len(job.page) >= (flt.limit or PAGE):
+                # A relay may push a live envelope (another member uploading) before its
+                # EOSE: matching, but beyond the page. The paging asks again where it is.
+                self.result.late += 1
                 return
         elif eid not in job.asked:
             self._bad("an event we did not ask for")
@@ -474,37 +530,66 @@ class SyncSession:
         if len(self._closed) < MAX_BAD * 4:
             self._closed.add(job.req)
         self._put_page(job)
-        full = len(job.page) >= PAGE or job.page_total >= PAGE_BYTES
+        cut_short = job.page_total >= PAGE_BYTES
         page, job.page, job.page_ids, job.req = job.page, [], set(), None
         job.page_total = 0
         if job.page_filter is None:
-            self.result.missing += len(job.asked)
+            if job.asked:
+                self.result.missing += len(job.asked)
+                self.result.complete = False
+                self.result.shortfalls.append(
+                    f"the relay announced {len(job.asked)} envelopes it did not send"
+                )
             job.asked = set()
             return out
-        flt, job.page_filter = job.page_filter, None
+        job.page_filter = None
         new_ids = [eid for eid, _, _ in page if eid not in job.seen]
         job.seen.update(new_ids)
+        pager = job.pager
+        assert pager is not None
         if len(job.seen) > self.max_ids:
             self.result.complete = False
-        elif full:
-            # A full page: ask further back. `until` is inclusive and many envelopes share
-            # an hour, so stay on the oldest hour while it brings new ids, then step past it.
-            oldest = min(ts for _, ts, _ in page) - (0 if new_ids else 1)
-            if oldest >= 0:
-                job.next_page = messages.decode_filter({**flt.as_dict(), "until": oldest})
-                return out
-        if "since" in job.window and self.result.report.pending > 0:
-            # Events now wait for parents outside the window: an envelope may be dated
-            # far back (its writer chooses), and its children would wait for it forever.
-            # Page through the whole history once.
-            job.window = {k: v for k, v in job.window.items() if k != "since"}
-            job.next_page = messages.decode_filter(job.window | {"limit": PAGE})
+            self.result.shortfalls.append(f"over {self.max_ids} envelopes in one filter")
+            pager.stop()
+        else:
+            pager.page_done([ts for _, ts, _ in page], cut_short)
+            self.result.relay_floor = max(self.result.relay_floor, pager.floor)
+            if job.deep and waiting_for_parents(self.view)[0] == 0:
+                pager.stop()  # every missing parent has come: no need to page on
+        job.next_page = self._page_request(job)
+        if job.next_page is not None:
             return out
-        mine = [eid for _, eid in self.view.items(job.window) if eid not in job.seen]
+        self._cut(pager.cut)
+        if not job.deep and "since" in job.window and self.result.report.pending > 0:
+            if waiting_for_parents(self.view)[0] > 0:
+                # Events wait for parents older than the window (a writer may date an
+                # envelope far back; a member may have been away): page on, back through
+                # the rest of the history, until they have all come or it ends.
+                job.deep = True
+                job.pager = Pager(job.filter, int(job.window["since"]), self.result.relay_floor)
+                job.next_page = self._page_request(job)
+                if job.next_page is not None:
+                    return out
+        covered = job.window
+        if job.deep and job.pager is not None and not (job.pager.cut or job.pager.stopped):
+            covered = {k: v for k, v in job.window.items() if k != "since"}
+        mine = [eid for _, eid in self.view.items(covered) if eid not in job.seen]
         job.seen = set()
         job.settled = True
         self._learn(job, mine, [])
         return out
+
+    def _cut(self, dates: list[int]) -> None:
+        """Hours the relay would not page through: the sync is not complete."""
+        if not dates:
+            return
+        self.result.complete = False
+        self.result.cut_hours.extend(dates[: 100 - len(self.result.cut_hours)])
+        hours = ", ".join(str(d) for d in dates[:5])
+        self.result.shortfalls.append(
+            f"the relay gives only part of the envelopes dated {hours}"
+            f"{' ...' if len(dates) > 5 else ''} and cannot page inside an hour"
+        )
 
     def _put(self, raws: list[bytes]) -> None:
         if not raws:

@@ -121,9 +121,8 @@ async def join(request: Request) -> Response:
         return _join_again(request, values, plain(exc, "invitation", values["invitation"]))
     del signed  # kept by the node, shown on the waiting page
     joining.expect_name(node, invitation.council, council_name)
-    book = PeerBook(node.store)
-    for url in invitation.reach:  # where the council can be reached: sync there
-        book.add_relay(invitation.council, url)
+    # Where the council can be reached: sync there (addresses that are no relay are left).
+    PeerBook(node.store).add_reach(invitation.council, list(invitation.reach))
     return waiting_page(request, node, node.council(invitation.council))
 
 

@@ -1,0 +1,100 @@
+"""A running node publishes what it writes at once, not at the next round.
+
+Writes reach the profile's store from the web pages (in the process that runs the
+node) or from the command line (another process on the same profile, while
+``shora serve`` runs). Both end as rows of the envelopes table, so the node watches
+that table: every half second it takes the envelopes written since it last looked
+whose inner author is one of this profile's identities (and welcomes, which an
+admitter writes), and publishes them to their council's relays and to the live
+subscriptions of its LAN relay. A relay that cannot be reached gets them with the
+next round's sync, which uploads whatever the relay lacks: nothing is lost offline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from shora.errors import RemoteError
+from shora.kernel.events import WELCOME_KIND
+from shora.sync.local import NodeEnvelopes
+from shora.sync.peers import PeerBook
+from shora.sync.transport import publish_everywhere
+
+if TYPE_CHECKING:
+    from shora.node import Node
+
+POLL = 0.5
+"""Seconds between two looks at the store."""
+BATCH = 1000
+PUBLISH_TIMEOUT = 20.0
+
+
+class Outbox:
+    """This profile's own envelopes written since the node started, in order."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.mark = int(node.store.one("SELECT max(rowid) FROM envelopes") or 0)
+
+    def take(self) -> dict[bytes, list[bytes]]:
+        """The own envelopes written since the last call, by council."""
+        top = int(self.node.store.one("SELECT max(rowid) FROM envelopes") or 0)
+        rows = self.node.store.rows(
+            "SELECT v.rowid, v.council, v.raw FROM envelopes v WHERE v.rowid > ? "
+            "AND v.rowid <= ? AND length(v.raw) > 0 AND (v.kind = ? OR EXISTS (SELECT 1 "
+            "FROM events e JOIN identities i ON i.council = e.council AND i.sign_pk = e.author "
+            "WHERE e.envelope = v.id)) ORDER BY v.rowid LIMIT ?",
+            (self.mark, top, WELCOME_KIND, BATCH),
+        )
+        # Past what arrived from others too, unless the batch was cut short.
+        self.mark = int(rows[-1][0]) if len(rows) == BATCH else max(self.mark, top)
+        by_council: dict[bytes, list[bytes]] = defaultdict(list)
+        for _rowid, council, raw in rows:
+            by_council[bytes(council)].append(bytes(raw))
+        return dict(by_council)
+
+
+async def publish_loop(
+    node: Node,
+    stopping: asyncio.Event,
+    *,
+    broadcast: Callable[[bytes], None] | None = None,
+    poll: float = POLL,
+) -> None:
+    """Publish the node's own new envelopes as they are written, until `stopping`. Each
+    batch goes out in its own task, so a slow relay does not hold the next write."""
+    outbox = Outbox(node)
+    sending: set[asyncio.Task[None]] = set()
+    try:
+        while not stopping.is_set():
+            try:
+                await asyncio.wait_for(stopping.wait(), poll)
+            except TimeoutError:
+                pass
+            for council, raws in outbox.take().items():
+                if broadcast is not None:
+                    for raw in raws:
+                        broadcast(raw)
+                book = PeerBook(node.store)
+                urls = [url for _c, url in book.relays(council)]
+                if urls:
+                    # Shora relays ask the uploader to prove the council's key (NIP-42).
+                    keyring = NodeEnvelopes(node, [council])
+                    task = asyncio.create_task(_publish(urls, raws, book.proxy(), keyring))
+                    sending.add(task)
+                    task.add_done_callback(sending.discard)
+    finally:
+        for task in list(sending):
+            task.cancel()
+
+
+async def _publish(
+    urls: list[str], raws: list[bytes], proxy: str | None, keyring: NodeEnvelopes
+) -> None:
+    try:
+        await publish_everywhere(urls, raws, proxy=proxy, timeout=PUBLISH_TIMEOUT, keyring=keyring)
+    except RemoteError:
+        pass  # the next round's sync uploads what a relay lacks
