@@ -201,3 +201,13 @@ def unread(node: Node, council: bytes) -> int:
     )
     fresh = {bytes(r[0]) for r in rows}
     return sum(1 for n in notifications(node, council) if n.comment.id in fresh)
+
+
+def subject_of(node: Node, council: bytes, subject: bytes) -> str:
+    """What `subject` is ("proposal", "need", "offer" or "task"), if it is one here."""
+    kind = node.store.one(
+        "SELECT kind FROM events WHERE valid=1 AND council=? AND id=?", (council, subject)
+    )
+    if kind not in dk.SUBJECT_KINDS:
+        raise NotFound(_("no proposal, need, offer or task here has that id"))
+    return dk.SUBJECT_KINDS[str(kind)]
