@@ -75,6 +75,23 @@ def test_comments_on_needs_and_offers(council3: tuple[list[Node], bytes, Clock])
         ds.comment(b, council, subject, "seen")
     send(b, a)
     assert [len(ds.comments(a, council, s)) for s in (need, offer)] == [1, 1]
+    assert [ds.subject_of(a, council, s) for s in (need, offer)] == ["need", "offer"]
+
+
+def test_comments_on_tasks_and_not_on_other_events(
+    council3: tuple[list[Node], bytes, Clock],
+) -> None:
+    (a, b, _c), council, _clock = council3
+    task = dec.create_task(a, council, "Fetch the water")
+    post = a.post(council, "hello")
+    send(a, b)
+    ds.comment(b, council, task, "I can do it on Friday")
+    with pytest.raises(NotFound):
+        ds.comment(b, council, post, "a post is not discussed here")
+    send(b, a)
+    assert [x.text for x in ds.comments(a, council, task)] == ["I can do it on Friday"]
+    assert [n.why for n in ds.notifications(a, council)] == ["comment"]
+    assert ds.new_since(b, council, "tasks") == 1
 
 
 def test_refusals(council3: tuple[list[Node], bytes, Clock]) -> None:

@@ -62,3 +62,20 @@ def test_refusals_on_the_page(tmp_path: Path) -> None:
         assert a.post(thread, {"text": "   "}).status_code == 400
         assert a.get(home + "/discuss/" + "cd" * 32).status_code == 404
         assert "No comments yet." in a.get(thread).text
+
+
+def test_the_pages_in_persian(tmp_path: Path) -> None:
+    with two_members(tmp_path) as (a, b, home):
+        url = propose(a, home)
+        carry(a, b, home)
+        fa = {"Accept-Language": "fa"}
+        top = words(b.get(home, headers=fa).text)
+        assert "تازه‌ها از آخرین باری که دیدید" in top and "۱ تازه" in top
+        assert "۱ مورد تازه" in words(b.get(home + "/decisions", headers=fa).text)
+        thread = _discussion(b.get(url).text)
+        page = words(b.get(thread, headers=fa).text)
+        assert "گفت‌وگو" in page and "هنوز نظری نیست." in page and "نام بردن از اعضا" in page
+        r = b.post(thread, {"text": "x", "mention": "ab" * 32}, headers=fa)
+        assert "فقط می‌توانید از اعضای این شورا نام ببرید" in words(r.text)
+        notes = words(a.get(home + "/notifications", headers=fa).text)
+        assert "اعلان‌ها" in notes and "هنوز چیزی برای شما نیست." in notes
