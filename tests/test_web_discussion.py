@@ -79,3 +79,30 @@ def test_the_pages_in_persian(tmp_path: Path) -> None:
         assert "فقط می‌توانید از اعضای این شورا نام ببرید" in words(r.text)
         notes = words(a.get(home + "/notifications", headers=fa).text)
         assert "اعلان‌ها" in notes and "هنوز چیزی برای شما نیست." in notes
+
+
+def test_long_threads_and_notifications_come_a_page_at_a_time(tmp_path: Path) -> None:
+    from shora.domain import discussion as ds
+
+    with two_members(tmp_path) as (a, b, home):
+        url = propose(a, home)
+        carry(a, b, home)
+        council = bytes.fromhex(home.rsplit("/", 1)[1])
+        subject = bytes.fromhex(url.rstrip("/").rsplit("/", 1)[1])
+        node = b.keeper.node
+        assert node is not None
+        for n in range(35):
+            ds.comment(node, council, subject, f"remark number {n:02}")
+        carry(b, a, home)
+        thread = _discussion(a.get(url).text)
+        first = words(a.get(thread).text)
+        assert "remark number 29" in first and "remark number 30" not in first
+        second = words(a.get(thread + "?page=2").text)
+        assert "remark number 34" in second and "remark number 29" not in second
+        notes = a.get(home + "/notifications").text
+        assert words(notes).count("Commented on what you wrote") == 20
+        assert "remark number 34" in words(notes) and "remark number 14" not in words(notes)
+        assert "remark number 14" in words(a.get(home + "/notifications?page=2").text)
+        newest = re.search(r'href="([^"]+\?at=[0-9a-f]{64})#c-', notes)
+        assert newest is not None
+        assert "remark number 34" in words(a.get(newest.group(1).replace("&amp;", "&")).text)

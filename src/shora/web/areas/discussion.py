@@ -43,6 +43,8 @@ WORDS = {
     "tasks": N_("Tasks"),
 }
 
+PER_PAGE = 30  # comments on one page of a thread, oldest first
+
 # Where each kind of subject has its own page, under the council's address.
 SUBJECT_PAGES = {"proposal": "/decisions/", "need": "/items/", "offer": "/items/", "task": "/tasks"}
 
@@ -75,12 +77,14 @@ def _thread(request: Request, error: str | None = None, status: int = 200) -> Re
     active = node.ingestor.projection.final_state(info.id)
     thread = ds.comments(node, info.id, subject)
     replying = hex_or_none(request.query_params.get("reply", ""))
+    pages = _pages(request, thread)
     context = {
         "council": info,
         "what": what,
         "subject": subject,
         "subject_page": subject_page(info.id, what, subject),
         "thread": thread,
+        **pages,
         "by_id": {c.id: c for c in thread},
         "people": people,
         "members": [(k, n) for k, n in people.items() if k != mine and active.is_active(k)],
@@ -89,6 +93,22 @@ def _thread(request: Request, error: str | None = None, status: int = 200) -> Re
         "words": WORDS,
     }
     return page_of(request, "discussion/thread.html", context, status)
+
+
+def _pages(request: Request, thread: list[ds.CommentView]) -> dict[str, Any]:
+    """A page of the thread: ?page=N, or ?at=COMMENT for the page that holds it (the
+    links from the notifications page)."""
+    at = hex_or_none(request.query_params.get("at", ""))
+    index = next((i for i, c in enumerate(thread) if c.id == at), None)
+    if index is None:
+        return paged(request, thread, PER_PAGE)
+    page = index // PER_PAGE + 1
+    return {
+        "shown": thread[(page - 1) * PER_PAGE : page * PER_PAGE],
+        "page": page,
+        "more": page * PER_PAGE < len(thread),
+        "base": request.url.path,
+    }
 
 
 async def thread(request: Request) -> Response:
