@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+import shora.domain.discussion_kinds  # noqa: F401 (registers the comment kind with the others)
 from shora.kernel.events import Bytes32, register_kind
 
 MAX_OPTIONS = 50

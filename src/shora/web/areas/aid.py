@@ -18,6 +18,7 @@ from shora.domain import aid_kinds as ak
 from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import _
 from shora.node import CouncilInfo, Node
+from shora.web.areas.discussion import fresh
 from shora.web.areas.kit import (
     UNITS,
     build,
@@ -98,6 +99,7 @@ async def items(request: Request) -> Response:
         "more": len(found) > page * PER_PAGE,
         "base": _path(info, kind) + (f"?{query}&" if query else "?"),
         "posted": request.query_params.get("posted") == "1",
+        "new": fresh(node, info.id, "needs") if kind == "needs" else 0,
     }
     return page_of(request, "aid/items.html", context)
 

@@ -23,6 +23,7 @@ from shora.errors import NotFound
 from shora.i18n import N_, _
 from shora.kernel import kinds
 from shora.node import CouncilInfo, Node
+from shora.web.areas import discussion
 from shora.web.areas import home as sections
 from shora.web.areas.aid import area_names
 from shora.web.areas.home import help_box as sections_help
@@ -96,6 +97,7 @@ COUNCIL_TABS: list[tuple[str, str]] = [
 
 HOME_SECTIONS: list[HomeSection] = [
     HomeSection("alerts", N_("Active alerts"), "councils/_alerts.html", sections.alerts),
+    HomeSection("news", N_("New since you last looked"), "councils/_news.html", discussion.news),
     HomeSection("decisions", N_("Open decisions"), "councils/_decisions.html", sections.decisions),
     HomeSection("needs", N_("Urgent needs"), "councils/_needs.html", sections.needs),
     HomeSection("checkin", N_("Check in"), "councils/_checkin.html", _checkins),

@@ -20,6 +20,7 @@ from shora.i18n import digits
 from shora.labels import METHODS
 from shora.web.areas.decisions_forms import SHARES, ballot_of, proposal_body
 from shora.web.areas.decisions_results import charts, summary
+from shora.web.areas.discussion import fresh
 from shora.web.areas.kit import UNITS, field, many_fields, me, names, now, opened, page_of
 from shora.web.forms import REASON_CHARS, TEXT_CHARS, form_of, hex_id, integer
 from shora.web.responses import redirect
@@ -59,6 +60,7 @@ async def listing(request: Request) -> Response:
         "page": page,
         "more": len(found) > PER_PAGE,
         "base": base(info.id),
+        "new": fresh(node, info.id, "proposals"),
     }
     return page_of(request, "decisions/list.html", context)
 

@@ -20,6 +20,7 @@ from shora.i18n import N_, _
 from shora.kernel import kinds
 from shora.node import CouncilInfo, Node
 from shora.web.areas.decisions_forms import share
+from shora.web.areas.discussion import fresh
 from shora.web.areas.kit import (
     DAY,
     field,
@@ -93,7 +94,13 @@ def _tasks(node: Node, info: CouncilInfo) -> dict[str, Any]:
     order = {s: i for i, s in enumerate(dk.TASK_STATUSES)}
     found.sort(key=lambda t: (order.get(t.status, 9), -t.time))
     members = [(k, n) for k, n in people.items()]
-    return {"items": found, "people": people, "members": members, "statuses": dk.TASK_STATUSES}
+    return {
+        "items": found,
+        "people": people,
+        "members": members,
+        "statuses": dk.TASK_STATUSES,
+        "new": fresh(node, info.id, "tasks"),
+    }
 
 
 async def tasks(request: Request) -> Response:
