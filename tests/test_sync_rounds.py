@@ -133,3 +133,32 @@ def test_the_outbox_takes_only_own_envelopes(tmp_path: Path) -> None:
     taken = outbox.take()
     assert set(taken) == {cid, other} and len(taken[cid]) == len(taken[other]) == 1
     assert outbox.take() == {}  # each once
+
+
+def test_a_council_that_asks_for_it_has_its_writes_held_back_and_sent_together(
+    tmp_path: Path,
+) -> None:
+    """`upload_delay_seconds`: a council's own writes wait a random time within the delay
+    and leave in one batch; a council without the rule sends at once."""
+    import random
+
+    from shora.kernel import kinds
+    from shora.sync.outbox import Delay, delay_of
+
+    cid, (a, _b, _c) = council(tmp_path)
+    quiet = a.create_council("Quiet council", "", "Azar", kinds.Rules(upload_delay_seconds=60))
+    assert delay_of(a, cid) == 0 and delay_of(a, quiet) == 60
+    outbox, held = Outbox(a), Delay(random.Random(7))
+    a.post(cid, "now")
+    a.post(quiet, "first")
+    for council_id, raws in outbox.take().items():
+        held.add(council_id, raws, 1000.0, delay_of(a, council_id))
+    assert set(held.take(1000.0)) == {cid}  # no delay: at once
+    a.post(quiet, "second")
+    for council_id, raws in outbox.take().items():
+        held.add(council_id, raws, 1010.0, delay_of(a, council_id))
+    batches = [(t, held.take(float(t))) for t in range(1000, 1061)]
+    ((when, batch),) = [(t, b) for t, b in batches if b]
+    assert 1000 < when <= 1060  # a random time within the delay of the first write
+    assert list(batch) == [quiet] and len(batch[quiet]) == 2  # both writes, together
+    assert held.take(2000.0) == {}

@@ -207,6 +207,7 @@ RULES_FIELDS = (
     "min_vote_hours",
     "min_governance_vote_hours",
     "clock_skew_minutes",
+    "upload_delay_seconds",
 )
 SHARES = ("quorum", "threshold", "governance_quorum", "rule_change_threshold")
 SHARES += ("recall_threshold", "ratify_threshold")
@@ -221,6 +222,7 @@ RULE_NUMBERS = {
     "min_vote_hours": (0, 720),
     "min_governance_vote_hours": (1, 720),
     "clock_skew_minutes": (1, 1440),
+    "upload_delay_seconds": (0, 3600),
 }
 
 

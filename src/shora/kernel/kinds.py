@@ -55,6 +55,9 @@ class Rules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     # How far ahead of a node's clock an event's claimed time may be before the node
     # holds it back (docs/protocol.md, "Claimed times").
     clock_skew_minutes: Annotated[int, msgspec.Meta(ge=1, le=1440)] = 10
+    # A running node holds its own writes back for a random time up to this and sends
+    # them together, so that a relay cannot tell from timing who wrote what (0: at once).
+    upload_delay_seconds: Annotated[int, msgspec.Meta(ge=0, le=3600)] = 0
 
 
 class CouncilCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -8,11 +8,15 @@ whose inner author is one of this profile's identities (and welcomes, which an
 admitter writes), and publishes them to their council's relays and to the live
 subscriptions of its LAN relay. A relay that cannot be reached gets them with the
 next round's sync, which uploads whatever the relay lacks: nothing is lost offline.
+A council whose rules set `upload_delay_seconds` has its writes held back for a random
+time up to that and sent together.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -67,6 +71,7 @@ async def publish_loop(
     """Publish the node's own new envelopes as they are written, until `stopping`. Each
     batch goes out in its own task, so a slow relay does not hold the next write."""
     outbox = Outbox(node)
+    held = Delay()
     sending: set[asyncio.Task[None]] = set()
     try:
         while not stopping.is_set():
@@ -74,7 +79,10 @@ async def publish_loop(
                 await asyncio.wait_for(stopping.wait(), poll)
             except TimeoutError:
                 pass
+            now = time.monotonic()
             for council, raws in outbox.take().items():
+                held.add(council, raws, now, delay_of(node, council))
+            for council, raws in held.take(now).items():
                 if broadcast is not None:
                     for raw in raws:
                         broadcast(raw)
@@ -89,6 +97,33 @@ async def publish_loop(
     finally:
         for task in list(sending):
             task.cancel()
+
+
+def delay_of(node: Node, council: bytes) -> int:
+    """The most seconds the council's rules let a node hold its writes back."""
+    return node.ingestor.projection.final_state(council).rules.upload_delay_seconds
+
+
+class Delay:
+    """Writes held back until a random time within their council's delay, then sent
+    together: a relay (or a LAN listener) sees one batch at an unrelated moment rather
+    than each write as it is made (docs/sync.md, "A write leaves at once")."""
+
+    def __init__(self, rng: random.Random | None = None) -> None:
+        self._rng = rng or random.SystemRandom()
+        self._due: dict[bytes, tuple[float, list[bytes]]] = {}
+
+    def add(self, council: bytes, raws: list[bytes], now: float, delay: int) -> None:
+        """Hold `raws` (at once, if the delay is 0); a batch keeps its first due time."""
+        when, batch = self._due.get(council, (now + self._rng.uniform(0, delay), []))
+        self._due[council] = (when, batch + raws)
+
+    def take(self, now: float) -> dict[bytes, list[bytes]]:
+        """The batches whose time has come, in the order they were first held."""
+        ready = {c: batch for c, (when, batch) in self._due.items() if when <= now}
+        for council in ready:
+            del self._due[council]
+        return ready
 
 
 async def _publish(

@@ -52,6 +52,7 @@ NUMBER_RULES = {
     "min_vote_hours": (0, 720),
     "min_governance_vote_hours": (1, 720),
     "clock_skew_minutes": (1, 1440),
+    "upload_delay_seconds": (0, 3600),
 }
 MODES = {
     "member": N_("any one member"),
@@ -78,6 +79,7 @@ RULE_LABELS = {
     "min_vote_hours": N_("Least hours any vote stays open"),
     "min_governance_vote_hours": N_("Least hours a rule change, recall or ratification stays open"),
     "clock_skew_minutes": N_("Minutes a member's clock may run ahead of this device's"),
+    "upload_delay_seconds": N_("Most seconds a node holds its writes back to send them together"),
 }
 
 
