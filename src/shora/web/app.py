@@ -28,6 +28,7 @@ from shora.web.areas import (
     api_pages,
     councils,
     decisions,
+    federation,
     governance,
     joining,
     members,
@@ -42,7 +43,7 @@ from shora.web.state import Keeper, Locked
 from shora.web.templating import Pages
 
 AREAS: tuple[ModuleType, ...] = (session, councils, members, joining, posts, sync, api)
-AREAS += (decisions, governance, aid, aid_more, safety, api_pages)
+AREAS += (decisions, governance, aid, aid_more, safety, api_pages, federation)
 
 STATUS = ((NotFound, 404), (NotAllowed, 403), (InvalidInput, 400), (ProfileError, 400))
 
