@@ -20,6 +20,7 @@ from shora.domain import federation_flow as flow
 from shora.domain import joining
 from shora.domain import mandates as md
 from shora.errors import InvalidInput
+from shora.i18n import _
 from shora.node import CouncilInfo, Node
 from shora.web.areas.joining import plain
 from shora.web.areas.kit import label
@@ -59,6 +60,9 @@ async def new(request: Request) -> Response:
             "seats": integer(str(form.get("seats") or ""), 1, 1, 100),
             "error": "",
         }
+        if not context["name"] or not context["founder"]:
+            context["error"] = _("Please fill in every required field.")
+            return pages_of(request).render(request, "federation/new.html", context)
         try:
             council = fed.create(node, context["name"], context["founder"], context["seats"])
         except InvalidInput as exc:
