@@ -95,3 +95,22 @@ def test_persian_pages_and_refusals_have_no_english(tmp_path: Path) -> None:
             found[name] = latin_words(r.text)
         left = {p.rsplit("/", 1)[-1]: sorted(w) for p, w in found.items() if w}
         assert not left, "\n".join(f"{p}: {w}" for p, w in left.items())
+
+
+def test_shares_are_chosen_in_words_or_as_a_percentage(tmp_path: Path) -> None:
+    with two_members(tmp_path, FA) as (a, _b, home):
+        form = a.get(home + "/decisions/new").text
+        assert '<option value="2/3">دوسوم</option>' in form
+        assert '<option value="3/5">۶۰٪</option>' in form and "۱/۲" not in words(form)
+        r = a.post(
+            home + "/decisions/new",
+            {"title": "مخزن", "text": "خرید", "deadline": "1", "deadline_unit": "days"}
+            | {"quorum": "1/2", "threshold": "3/5"},
+        )
+        assert r.status_code == 303, r.text
+        rules = a.get(home + "/rules").text
+        assert '<select id="r-quorum" name="quorum">' in rules and "نیمی" in words(rules)
+        changed = a.post(home + "/rules", {"quorum": "2/3", "hours": "72"})
+        assert changed.status_code == 303, changed.text
+        proposal = words(a.get(str(changed.headers["location"])).text)
+        assert "2/3" in proposal or "۲/۳" in proposal

@@ -20,7 +20,7 @@ from shora.i18n import N_, _
 from shora.kernel import kinds
 from shora.labels import ROLE_NAMES
 from shora.node import CouncilInfo, Node
-from shora.web.areas.decisions_forms import share
+from shora.web.areas.decisions_forms import share, share_choices
 from shora.web.areas.kit import (
     DAY,
     field,
@@ -226,6 +226,7 @@ def _rules(node: Node, info: CouncilInfo) -> dict[str, Any]:
     return {
         "rules": msgspec.structs.asdict(current),
         "share_rules": SHARE_RULES,
+        "share_choices": share_choices,
         "number_rules": NUMBER_RULES,
         "modes": MODES,
         "rule_labels": RULE_LABELS,
