@@ -23,6 +23,7 @@ EN = {"Accept-Language": "en"}
 # (ws://HOST:PORT); hex ids are matched apart, and what the person typed is theirs.
 ALLOWED = {"Shora", "English", "CSV", "HXL", "QR", "USB", "IRV", "STV"}
 ALLOWED |= {"shora", "serve", "lan", "ws", "wss", "HOST", "PORT"}
+ALLOWED |= {"block-"}  # an area's id is still a Latin key ("block-4 = بلوک ۴")
 LATIN = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 HEX = re.compile(r"\b[0-9a-f]{6,}\b")
 
@@ -81,6 +82,9 @@ def test_persian_pages_and_refusals_have_no_english(tmp_path: Path) -> None:
         pages += [home + p for p in ("/members", "/posts", "/decisions", "/decisions/new")]
         pages += [home + p for p in ("/roles", "/tasks", "/rules", "/needs", "/alerts")]
         pages += [home + p for p in ("/federation", "/leave", "/rollcalls", "/missing")]
+        pages += [home + p for p in ("/areas", "/needs/new", "/offers", "/offers/new")]
+        pages += [home + p for p in ("/match", "/skills", "/stocks", "/summary", "/minutes")]
+        pages += [home + p for p in ("/deadman", "/federation/apply")]
         found = {p: latin_words(a.get(p).text) for p in pages}
         refusals = {
             "no such page": a.get("/nowhere"),
