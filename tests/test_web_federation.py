@@ -135,3 +135,5 @@ def test_the_federation_pages_in_persian(tmp_path: Path) -> None:
         mine = words(a.get(base + "/federation").text)
         assert "کامل" in mine and "complete" not in mine
         assert "Create a federation" not in words(x.get("/federations/new").text)
+        members = words(a.get(base + "/members").text)  # the elected role, in words
+        assert "نماینده" in members and "delegate" not in members
