@@ -85,7 +85,10 @@ def test_a_delegate_is_seated_on_a_signed_mandate_and_recalled(tmp_path: Path) -
         assert "No delegate holds a seat yet." in words(x.get(home + "/federation").text)
         mine = a.get(base + "/federation").text
         assert "No mandates yet." in words(mine) and home.rsplit("/", 1)[1] in mine
-        asked = a.post(base + "/mandates", {"federation": home.rsplit("/", 1)[1], "days": "30"})
+        target = {"federation": home.rsplit("/", 1)[1], "days": "30"}
+        badly = a.post(base + "/mandates", target | {"items": "water budget"})
+        assert badly.status_code == 400 and "item = vote" in words(badly.text)
+        asked = a.post(base + "/mandates", target)
         assert asked.status_code == 303, asked.text
         mine = a.get(base + "/federation").text
         assert "complete" in words(mine)  # one member: her own signature is the majority

@@ -157,6 +157,20 @@ async def apply(request: Request) -> Response:
     return pages_of(request).render(request, "federation/confirm_apply.html", context)
 
 
+def _items(typed: str) -> list[md.Item]:
+    """One instruction per line, "item = vote"."""
+    items = []
+    for line in typed.splitlines():
+        if line.strip():
+            try:
+                items.append(md.parse_item(line))
+            except InvalidInput:
+                raise InvalidInput(
+                    _("Write each instruction on its own line as item = vote.")
+                ) from None
+    return items
+
+
 async def request_mandate(request: Request) -> Response:
     """As the elected delegate, ask the council to sign a mandate for a federation."""
     node = node_of(request)
@@ -164,12 +178,17 @@ async def request_mandate(request: Request) -> Response:
     form = await form_of(request)
     federation = hex_id(text(form, "federation", 64))
     days = form.get("days")
+    passed = text(form, "proposal", 64, required=False)
     fed.request_mandate(
         node,
         info.id,
         federation,
         days=integer(str(days), 30, 1, 3650) if days else None,
-        instructions=md.Instructions(text(form, "instructions", TEXT_CHARS, required=False), []),
+        instructions=md.Instructions(
+            text(form, "instructions", TEXT_CHARS, required=False),
+            _items(text(form, "items", TEXT_CHARS, required=False)),
+        ),
+        instructions_proposal=dec.find_proposal(node, info.id, passed) if passed else None,
         federation_name=node.council(federation).name,
     )
     return redirect(request, f"/councils/{info.id.hex()}/federation")
