@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -200,6 +200,11 @@ def number(n: int) -> str:
     if current_language() == "fa":
         return text.replace(",", _PERSIAN_THOUSANDS).translate(_TO_PERSIAN)
     return text
+
+
+def join_names(items: Iterable[str]) -> str:
+    """Items of a list in the current language: "A, B" in en, "A، B" in fa."""
+    return ("، " if current_language() == "fa" else ", ").join(items)
 
 
 def normalize_digits(text: str) -> str:

@@ -25,9 +25,10 @@ from shora.domain.governance_rules import (
     rules_problem,
 )
 from shora.errors import InvalidInput, NotAllowed, NotFound
-from shora.i18n import _
+from shora.i18n import _, join_names, ngettext, number
 from shora.kernel import kinds
 from shora.kernel.membership import FOREVER, CouncilState
+from shora.labels import ROLE_NAMES
 
 if TYPE_CHECKING:
     from shora.node import Node
@@ -196,8 +197,11 @@ def elect(
         raise InvalidInput(_("an election is counted by irv, stv or schulze"))
     if seats > len(candidates) or (seats > 1 and method != "stv"):
         raise InvalidInput(_("several seats need stv and at least as many candidates"))
-    names = ", ".join(state.members[k].name for k in candidates)
-    title = _("Election: {role} ({seats} seats)").format(role=role, seats=seats)
+    names = join_names(state.members[k].name for k in candidates)
+    # Written in the proposer's language: the role in words, the seats counted by Babel.
+    title = ngettext(
+        "Election: {role} ({seats} seat)", "Election: {role} ({seats} seats)", seats
+    ).format(role=_(ROLE_NAMES.get(role, role)), seats=number(seats))
     body = dk.Propose(
         title=title[:200],
         text=text or _("Candidates: {names}").format(names=names),

@@ -29,6 +29,7 @@ from shora.web.areas import (
     councils,
     decisions,
     discussion,
+    federation,
     governance,
     joining,
     members,
@@ -43,7 +44,7 @@ from shora.web.state import Keeper, Locked
 from shora.web.templating import Pages
 
 AREAS: tuple[ModuleType, ...] = (session, councils, members, joining, posts, sync, api)
-AREAS += (decisions, governance, aid, aid_more, safety, api_pages, discussion)
+AREAS += (decisions, governance, aid, aid_more, safety, api_pages, discussion, federation)
 
 STATUS = ((NotFound, 404), (NotAllowed, 403), (InvalidInput, 400), (ProfileError, 400))
 

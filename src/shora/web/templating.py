@@ -8,7 +8,7 @@ translated text so a Latin name cannot scramble a Persian sentence.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import jinja2
@@ -16,7 +16,8 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from shora.i18n import _, current_language, format_time, ngettext, number
+from shora.i18n import _, current_language, format_time, join_names, ngettext, number
+from shora.labels import ROLE_NAMES
 
 EXTENSIONS = ["jinja2.ext.i18n"]
 LANGUAGE_NAMES = {"fa": "فارسی", "en": "English"}  # each in its own language: not translated
@@ -38,6 +39,15 @@ def _when_ms(milliseconds: int) -> str:
     return format_time(int(milliseconds) // 1000)
 
 
+def _names(items: Iterable[str]) -> str:
+    return join_names(items)
+
+
+def _role(role: str) -> str:
+    """A role in the person's words (a role the council made up stays as typed)."""
+    return _(ROLE_NAMES.get(role, role))
+
+
 def _short(key: bytes) -> str:
     return key.hex()[:12]
 
@@ -57,6 +67,7 @@ def make_environment() -> jinja2.Environment:
         newstyle=True,
     )
     env.filters.update(bdi=_bdi, number=_number, when=_when, when_ms=_when_ms, short=_short)
+    env.filters.update(names=_names, role=_role)
     env.globals.update(language_names=LANGUAGE_NAMES)
     return env
 

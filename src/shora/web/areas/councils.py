@@ -93,6 +93,7 @@ COUNCIL_TABS: list[tuple[str, str]] = [
     ("/decisions", N_("Decisions")),
     ("/needs", N_("Mutual aid")),
     ("/alerts", N_("Safety")),
+    ("/federation", N_("Federation")),
 ]
 
 HOME_SECTIONS: list[HomeSection] = [

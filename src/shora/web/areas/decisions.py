@@ -16,9 +16,8 @@ from shora.domain import decisions_kinds as dk
 from shora.domain import governance_kinds as gk
 from shora.domain.decisions_reduce import ProposalState, phase
 from shora.errors import InvalidInput, NotAllowed
-from shora.i18n import digits
 from shora.labels import METHODS
-from shora.web.areas.decisions_forms import SHARES, ballot_of, proposal_body
+from shora.web.areas.decisions_forms import ballot_of, proposal_body, share_choices
 from shora.web.areas.decisions_results import charts, summary
 from shora.web.areas.discussion import fresh
 from shora.web.areas.kit import UNITS, field, many_fields, me, names, now, opened, page_of
@@ -70,7 +69,7 @@ def _new_context(info: Any, values: dict[str, str], error: str | None) -> dict[s
         "council": info,
         "methods": METHODS,
         "units": UNITS,
-        "shares": [(s, digits(s)) for s in SHARES],
+        "shares": share_choices(),
         "values": values,
         "error": error,
     }

@@ -7,6 +7,7 @@ the method allows is checked by the domain (decisions.vote) with translated erro
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 import msgspec
@@ -14,11 +15,34 @@ from starlette.datastructures import FormData
 
 from shora.domain import decisions_kinds as dk
 from shora.errors import InvalidInput
-from shora.i18n import _, normalize_digits
+from shora.i18n import N_, _, digits, normalize_digits, number
 from shora.web.areas.kit import build, duration, field, whole
 from shora.web.forms import TEXT_CHARS, TITLE_CHARS
 
 SHARES = ("0/1", "1/4", "1/3", "1/2", "2/3", "3/4", "1/1")
+# Shares chosen in words or as a percentage; the values are the fractions the rules keep.
+SHARE_WORDS = {
+    "0/1": N_("none"),
+    "1/4": N_("a quarter"),
+    "1/3": N_("a third"),
+    "1/2": N_("half"),
+    "2/3": N_("two thirds"),
+    "3/4": N_("three quarters"),
+    "1/1": N_("all"),
+}
+PERCENTS = (10, 20, 30, 40, 60, 70, 80, 90)
+
+
+def share_choices(current: str | None = None) -> list[tuple[str, str]]:
+    """(value, words) for a share select, smallest first; `current` is kept if it is
+    none of them (a share set in figures, shown as such)."""
+    choices = [(value, _(words)) for value, words in SHARE_WORDS.items()]
+    for p in PERCENTS:
+        f = Fraction(p, 100)
+        choices.append((f"{f.numerator}/{f.denominator}", _("{n}%").format(n=number(p))))
+    if current is not None and current not in dict(choices):
+        choices.append((current, digits(current)))
+    return sorted(choices, key=lambda choice: Fraction(choice[0]))
 
 
 def share(form: FormData, name: str, default: str) -> str:

@@ -18,8 +18,9 @@ from shora.domain import governance as gov
 from shora.errors import InvalidInput
 from shora.i18n import N_, _
 from shora.kernel import kinds
+from shora.labels import ROLE_NAMES
 from shora.node import CouncilInfo, Node
-from shora.web.areas.decisions_forms import share
+from shora.web.areas.decisions_forms import share, share_choices
 from shora.web.areas.discussion import fresh
 from shora.web.areas.kit import (
     DAY,
@@ -151,6 +152,15 @@ async def minutes(request: Request) -> Response:
 # --- roles, elections, recall ----------------------------------------------------------
 
 
+def role_key(typed: str) -> str:
+    """The role's key for a role typed in the person's words ("نماینده" is "delegate")."""
+    typed = typed.strip()
+    for key, words in ROLE_NAMES.items():
+        if typed.lower() in (key, words.lower(), _(words).lower()):
+            return key
+    return typed.lower()
+
+
 def _roles(node: Node, info: CouncilInfo) -> dict[str, Any]:
     active = [m for m in node.members(info.id) if m.status == "active"]
     state = node.ingestor.projection.final_state(info.id)
@@ -172,7 +182,7 @@ async def roles(request: Request) -> Response:
 
 async def elect(request: Request) -> Response:
     async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
-        role = field(form, "role", 32).lower()
+        role = role_key(field(form, "role", 32))
         if not role:
             raise InvalidInput(_("Please name the role."))
         candidates = []
@@ -225,6 +235,7 @@ def _rules(node: Node, info: CouncilInfo) -> dict[str, Any]:
     return {
         "rules": msgspec.structs.asdict(current),
         "share_rules": SHARE_RULES,
+        "share_choices": share_choices,
         "number_rules": NUMBER_RULES,
         "modes": MODES,
         "rule_labels": RULE_LABELS,
