@@ -7,6 +7,7 @@ change affects. See docs/protocol.md, section 9.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import msgspec
@@ -28,6 +29,7 @@ class Projection:
         self._end_ancestry: dict[bytes, set[bytes]] = {}
         self._causal: dict[int, membership.CouncilState] = {}
         self._members: dict[int, frozenset[bytes]] = {}
+        self._counted: dict[bytes, int] = {}  # state events whose validity is written
 
     def epochs_by_creation(self, council: bytes, held: list[keys.Epoch]) -> list[keys.Epoch]:
         """The epochs we hold for a council, oldest first (by their creating event)."""
@@ -135,28 +137,35 @@ class Projection:
             "UPDATE councils SET name=?, description=?, rules=?, current_epoch=? WHERE id=?",
             (after.name, after.description, rules, after.current_epoch, council),
         )
-        self.store.execute("DELETE FROM members WHERE council=?", (council,))
-        self.store.executemany(
-            "INSERT INTO members VALUES(?,?,?,?,?,?,?,?)",
-            [
-                (
-                    council,
-                    m.key,
-                    m.name,
-                    m.kx,
-                    m.end or "active",
-                    m.admitted_by,
-                    m.ended_by,
-                    _terms_column(after, m.key),
-                )
-                for m in after.members.values()
-            ],
-        )
+        # Only the rows whose value changed are written: a state event changes a member
+        # or two and the validity of a few events, and rewriting them all would make
+        # each state event cost the whole history.
+        terms_same = before is not None and before.terms == after.terms
+        rows = [
+            _member_row(council, after, m)
+            for key, m in after.members.items()
+            if not terms_same or before is None or before.members.get(key) != m
+        ]
+        if before is None:
+            self.store.execute("DELETE FROM members WHERE council=?", (council,))
+        else:  # an admission made void takes its member away
+            self.store.executemany(
+                "DELETE FROM members WHERE council=? AND key=?",
+                [(council, k) for k in before.members if k not in after.members],
+            )
+        self.store.executemany("INSERT OR REPLACE INTO members VALUES(?,?,?,?,?,?,?,?)", rows)
+        events = self.resolver(council).events
         applied = {e for e, _ in after.applied}
-        self.store.executemany(
-            "UPDATE events SET valid=? WHERE id=?",
-            [(int(e in applied), e) for e in self.resolver(council).events],
-        )
+        if before is None:
+            updates = [(int(e in applied), e) for e in events]
+        else:
+            was = {e for e, _ in before.applied}
+            # The events added since `before` were stored as valid; the others as `before`
+            # had them.
+            new = itertools.islice(reversed(events), len(events) - self._counted.get(council, 0))
+            updates = [(int(e in applied), e) for e in (applied ^ was) | set(new)]
+        self._counted[council] = len(events)
+        self.store.executemany("UPDATE events SET valid=? WHERE id=?", updates)
         changed = {
             key
             for key in set(after.members) | set(before.members if before else ())
@@ -241,6 +250,21 @@ def _terms_column(state: membership.CouncilState, member: bytes) -> str:
         for role, terms in sorted(state.terms.items())
         for t in terms
         if t.member == member
+    )
+
+
+def _member_row(
+    council: bytes, state: membership.CouncilState, m: membership.Member
+) -> tuple[Any, ...]:
+    return (
+        council,
+        m.key,
+        m.name,
+        m.kx,
+        m.end or "active",
+        m.admitted_by,
+        m.ended_by,
+        _terms_column(state, m.key),
     )
 
 
