@@ -447,20 +447,51 @@ class Resolver:
         if order:
             prefix = self._cache.get(ids - {order[-1]})
             if prefix is not None:
-                state = self._extend(prefix, order[-1])
+                state = self._extend(prefix, order[-1], ids)
         if state is None:
             state = self._fold(order)
         self._cache[ids] = state
         return state
 
-    def _extend(self, prefix: CouncilState, last: bytes) -> CouncilState | None:
+    def _extend(
+        self, prefix: CouncilState, last: bytes, ids: frozenset[bytes]
+    ) -> CouncilState | None:
         """The prefix's state with one later event applied, unless that may void
-        anything (an ending) or did (a domain handler's voiding)."""
+        anything (an ending that is concurrent with an event of the member it ends, or
+        with an ending of its own author) or did (a domain handler's voiding)."""
         ev = self.events[last]
+        ends = prefix.ends
         if ev.kind in ENDINGS:
-            return None
+            if not self._ending_extends(ev, ids):
+                return None
+            if self._allowed(ev):
+                target = ENDINGS[ev.kind](ev)
+                ends = {**ends, target: ends.get(target, frozenset()) | {ev.id}}
         state = prefix.copy()
+        state.ends = ends
         return None if self._apply(state, ev) else state
+
+    def _ending_extends(self, x: StateEvent, ids: frozenset[bytes]) -> bool:
+        """Whether ending x, last in the total order of `ids`, leaves what strong removal
+        decided for the events before it as it was: no event of the member x ends and no
+        ending of x's author is concurrent with x. Then x voids nothing, is in no mutual
+        cycle, and stands if authorised (docs/protocol.md §9, rule 5): the fold of `ids`
+        is the fold of the rest with x applied last. Else the whole set is folded again."""
+        target = ENDINGS[x.kind](x)
+        for e in ids:
+            if e == x.id:
+                continue
+            ev = self.events[e]
+            if ev.author == target and self._concurrent(e, x.id):
+                return False
+            if (
+                ev.kind in ENDINGS
+                and ENDINGS[ev.kind](ev) == x.author
+                and self._concurrent(e, x.id)
+                and self._allowed(ev)
+            ):
+                return False
+        return True
 
     def _apply(self, state: CouncilState, ev: StateEvent) -> set[bytes] | None:
         return apply(state, ev, self.state_of(ev.ancestors), self)
