@@ -130,7 +130,7 @@ def test_a_profile_of_the_first_schema_is_migrated_and_loses_nothing(tmp_path: P
     node.post(council, "water at six")
     home, digest = node.home, node.state_digest(council)
     db = node.store.db
-    db.execute("DROP TABLE early; DROP INDEX pending_author")
+    db.execute("DROP TABLE early; DROP INDEX pending_author; DROP INDEX msets_size")
     for table, columns in (
         ("pending", "envelope, council, raw"),
         ("held", "envelope, write_pk, raw"),
@@ -149,6 +149,11 @@ def test_a_profile_of_the_first_schema_is_migrated_and_loses_nothing(tmp_path: P
     assert reopened.state_digest(council) == digest
     assert [p["text"] for p in reopened.posts(council)] == ["water at six"]
     assert reopened.store.one("SELECT count(*) FROM early") == 0
+    plan = reopened.store.rows(
+        "EXPLAIN QUERY PLAN SELECT id FROM msets WHERE council=? AND length(ids)=? AND ids=?",
+        (council, 32, b"x" * 32),
+    )
+    assert any("msets_size" in str(row) for row in plan)
     reopened.close()
 
 

@@ -442,14 +442,17 @@ class Resolver:
         cached = self._cache.get(ids)
         if cached is not None:
             return cached
-        order = sorted(ids, key=lambda e: (self.events[e].clock, e))
+        def place(e: bytes) -> tuple[int, bytes]:
+            return (self.events[e].clock, e)
+
         state = None
-        if order:
-            prefix = self._cache.get(ids - {order[-1]})
+        if ids:  # usually the set is a cached one and one event later in the order
+            last = max(ids, key=place)
+            prefix = self._cache.get(ids - {last})
             if prefix is not None:
-                state = self._extend(prefix, order[-1], ids)
+                state = self._extend(prefix, last, ids)
         if state is None:
-            state = self._fold(order)
+            state = self._fold(sorted(ids, key=place))
         self._cache[ids] = state
         return state
 

@@ -82,7 +82,8 @@ class Projection:
         if mset_id is None:
             blob = b"".join(sorted(ids))
             found = self.store.one(
-                "SELECT id FROM msets WHERE council=? AND ids=?", (council, blob)
+                "SELECT id FROM msets WHERE council=? AND length(ids)=? AND ids=?",
+                (council, len(blob), blob),
             )
             if found is None:
                 self.store.execute("INSERT INTO msets(council, ids) VALUES(?,?)", (council, blob))
