@@ -61,7 +61,7 @@ def prepare_request(body: Any) -> JoinRequestSeen | None:
     return JoinRequestSeen(request_id, payload)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Member:
     key: bytes
     name: str
@@ -97,7 +97,7 @@ class Emergency:
     status: str  # pending, ratified, lapsed (not ratified in time), rejected (vote failed)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Invite:
     secret: bytes
     expires: int
@@ -162,14 +162,8 @@ class CouncilState:
             self.name,
             self.description,
             self.rules,
-            {
-                k: Member(m.key, m.name, m.kx, m.admitted_by, m.ended_by, m.end)
-                for k, m in self.members.items()
-            },
-            {
-                k: Invite(i.secret, i.expires, i.created_by, i.used_by)
-                for k, i in self.invites.items()
-            },
+            dict(self.members),  # members and invites are replaced, never mutated
+            dict(self.invites),
             dict(self.vouches),
             dict(self.epochs),
             dict(self.holders),
@@ -267,7 +261,7 @@ def reinstate(s: CouncilState, action: bytes, status: str) -> None:
     s.emergencies[action] = replace(emergency, status=status)
     member = s.members[emergency.member]
     if member.ended_by == action:
-        member.ended_by, member.end = None, None
+        s.members[emergency.member] = replace(member, ended_by=None, end=None)
 
 
 def apply(
@@ -357,7 +351,7 @@ def end_membership(s: CouncilState, ev: StateEvent, target: bytes, how: str) -> 
     (strong removal, `Resolver._strong_removal`), so this returns nothing more."""
     member = s.members[target]
     if member.ended_by is None:  # of a mutual pair, the first in the fold names the end
-        member.ended_by, member.end = ev.id, how
+        s.members[target] = replace(member, ended_by=ev.id, end=how)
     return set()
 
 
@@ -388,7 +382,7 @@ def _admit(s: CouncilState, ev: StateEvent, c: CouncilState, r: Resolver | None)
         return False
     if c.rules.federation and not all(hook(s, ev, c, seen) for hook in ADMISSION_HOOKS):
         return False
-    s.invites[req.invite_id].used_by = ev.id
+    s.invites[req.invite_id] = replace(s.invites[req.invite_id], used_by=ev.id)
     s.members[req.sign_pk] = Member(req.sign_pk, req.name, req.kx_pk, ev.id)
     for epoch in c.epochs:  # the welcome carries every epoch the admitter knew
         s.holders[epoch] = s.holders.get(epoch, frozenset()) | {req.sign_pk}
@@ -442,6 +436,7 @@ class Resolver:
         cached = self._cache.get(ids)
         if cached is not None:
             return cached
+
         def place(e: bytes) -> tuple[int, bytes]:
             return (self.events[e].clock, e)
 

@@ -145,7 +145,7 @@ class Projection:
         rows = [
             _member_row(council, after, m)
             for key, m in after.members.items()
-            if not terms_same or before is None or before.members.get(key) != m
+            if not terms_same or before is None or before.members.get(key) is not m
         ]
         if before is None:
             self.store.execute("DELETE FROM members WHERE council=?", (council,))
@@ -170,8 +170,11 @@ class Projection:
         changed = {
             key
             for key in set(after.members) | set(before.members if before else ())
-            if _standing(before, key) != _standing(after, key)
+            if before is None
+            or before.members.get(key) is not after.members.get(key)
+            or before.ends.get(key) is not after.ends.get(key)
         }
+        changed = {key for key in changed if _standing(before, key) != _standing(after, key)}
         for author in changed:
             self._revalidate(council, after, author)
 
