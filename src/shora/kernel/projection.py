@@ -156,15 +156,21 @@ class Projection:
             )
         self.store.executemany("INSERT OR REPLACE INTO members VALUES(?,?,?,?,?,?,?,?)", rows)
         events = self.resolver(council).events
-        applied = {e for e, _ in after.applied}
-        if before is None:
+        if before is None or council not in self._counted:
+            applied = {e for e, _ in after.applied}
             updates = [(int(e in applied), e) for e in events]
         else:
-            was = {e for e, _ in before.applied}
             # The events added since `before` were stored as valid; the others as `before`
-            # had them.
-            new = itertools.islice(reversed(events), len(events) - self._counted.get(council, 0))
-            updates = [(int(e in applied), e) for e in (applied ^ was) | set(new)]
+            # had them. Usually `after` applied what `before` did and then some more.
+            new = itertools.islice(reversed(events), len(events) - self._counted[council])
+            k = len(before.applied)
+            if after.applied[:k] == before.applied:
+                now = {e for e, _ in after.applied[k:]}
+                updates = [(1, e) for e in now] + [(0, e) for e in new if e not in now]
+            else:
+                applied = {e for e, _ in after.applied}
+                was = {e for e, _ in before.applied}
+                updates = [(int(e in applied), e) for e in (applied ^ was) | set(new)]
         self._counted[council] = len(events)
         self.store.executemany("UPDATE events SET valid=? WHERE id=?", updates)
         changed = {
