@@ -18,9 +18,10 @@ The rules, in short:
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
@@ -412,13 +413,44 @@ def _new_epoch(s: CouncilState, ev: StateEvent, write_key: bytes) -> None:
     s.current_epoch = write_key
 
 
+# How many causal pasts' states a resolver keeps. Each holds the council's members, so
+# keeping all of them made memory grow with members × history; an event's causal past is
+# almost always the previous one's plus one event, found among the most recent.
+STATES_CACHED = 256
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class LRU(Generic[K, V]):
+    """A mapping that forgets its least recently used entry beyond `size` entries."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def __setitem__(self, key: K, value: V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
 class Resolver:
-    """Caches the state of every causal past it has been asked about, for one council."""
+    """Caches the state of the causal pasts it was asked about last, for one council."""
 
     def __init__(self, council: bytes = b"") -> None:
         self.council = council  # the council id, for handlers that check credentials
         self.events: dict[bytes, StateEvent] = {}
-        self._cache: dict[frozenset[bytes], CouncilState] = {}
+        self._cache: LRU[frozenset[bytes], CouncilState] = LRU(STATES_CACHED)
         self._authorised: dict[bytes, bool] = {}  # ending -> allowed in its causal past
 
     def add(self, ev: StateEvent) -> CouncilState:

@@ -27,8 +27,12 @@ class Projection:
         self._resolvers: dict[bytes, membership.Resolver] = {}
         self._finals: dict[bytes, membership.CouncilState] = {}
         self._end_ancestry: dict[bytes, set[bytes]] = {}
-        self._causal: dict[int, membership.CouncilState] = {}
-        self._members: dict[int, frozenset[bytes]] = {}
+        self._causal: membership.LRU[int, membership.CouncilState] = membership.LRU(
+            membership.STATES_CACHED
+        )
+        self._members: membership.LRU[int, frozenset[bytes]] = membership.LRU(
+            membership.STATES_CACHED
+        )
         self._counted: dict[bytes, int] = {}  # state events whose validity is written
 
     def epochs_by_creation(self, council: bytes, held: list[keys.Epoch]) -> list[keys.Epoch]:
