@@ -413,9 +413,9 @@ def _new_epoch(s: CouncilState, ev: StateEvent, write_key: bytes) -> None:
     s.current_epoch = write_key
 
 
-# How many causal pasts' states a resolver keeps. Each holds the council's members, so
-# keeping all of them made memory grow with members × history; an event's causal past is
-# almost always the previous one's plus one event, found among the most recent.
+# How many causal pasts' states the projection keeps for content events (for the pages
+# that ask what the author saw): keeping all of them made memory grow with members ×
+# history.
 STATES_CACHED = 256
 K = TypeVar("K")
 V = TypeVar("V")
@@ -445,12 +445,15 @@ class LRU(Generic[K, V]):
 
 
 class Resolver:
-    """Caches the state of the causal pasts it was asked about last, for one council."""
+    """Caches the state of every causal past it has been asked about, for one council."""
 
     def __init__(self, council: bytes = b"") -> None:
         self.council = council  # the council id, for handlers that check credentials
         self.events: dict[bytes, StateEvent] = {}
-        self._cache: LRU[frozenset[bytes], CouncilState] = LRU(STATES_CACHED)
+        # Every causal past's state is kept: a fold needs the causal state of each event
+        # it applies, and forgetting them made an import refold the history over and
+        # over. Holding state as deltas keyed by frontier would bound this; not yet.
+        self._cache: dict[frozenset[bytes], CouncilState] = {}
         self._authorised: dict[bytes, bool] = {}  # ending -> allowed in its causal past
 
     def add(self, ev: StateEvent) -> CouncilState:
