@@ -8,11 +8,12 @@ change affects. See docs/protocol.md, section 9.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
 
-from shora.kernel import keys, kinds, membership
+from shora.kernel import crypto, keys, kinds, membership
 from shora.kernel.events import decode_body
 from shora.kernel.store import Store
 
@@ -67,10 +68,24 @@ class Projection:
     def mset(self, mset_id: int) -> frozenset[bytes]:
         ids = self._msets.get(mset_id)
         if ids is None:
-            blob = self.store.one("SELECT ids FROM msets WHERE id=?", (mset_id,))
-            ids = frozenset(blob[i : i + 32] for i in range(0, len(blob), 32))
-            self._msets[mset_id] = ids
-            self._mset_ids[ids] = mset_id
+            # A set is stored as the ids it adds to its base set (none: it is whole);
+            # bases are read first, down the chain, without recursion.
+            chain: list[tuple[int, bytes]] = []
+            at: int | None = mset_id
+            base_ids: frozenset[bytes] = frozenset()
+            while at is not None:
+                known = self._msets.get(at)
+                if known is not None:
+                    base_ids = known
+                    break
+                blob, base = self.store.rows("SELECT ids, base FROM msets WHERE id=?", (at,))[0]
+                chain.append((at, blob))
+                at = base
+            for at, blob in reversed(chain):
+                base_ids = base_ids | {blob[i : i + 32] for i in range(0, len(blob), 32)}
+                self._msets[at] = base_ids
+                self._mset_ids.setdefault(base_ids, at)
+            ids = base_ids
         return ids
 
     def causal(self, council: bytes, mset_id: int) -> membership.CouncilState:
@@ -81,16 +96,24 @@ class Projection:
             self._causal[mset_id] = state
         return state
 
-    def intern(self, council: bytes, ids: frozenset[bytes]) -> int:
+    def intern(self, council: bytes, ids: frozenset[bytes], bases: Iterable[int] = ()) -> int:
+        """The id of a causal past, stored if new as what it adds to the largest of
+        `bases` (interned subsets of it: its parents' pasts), so that storing every
+        event's past costs what each adds, not the whole history each time."""
         mset_id = self._mset_ids.get(ids)
         if mset_id is None:
-            blob = b"".join(sorted(ids))
+            digest = crypto.sha256(b"".join(sorted(ids)))
             found = self.store.one(
-                "SELECT id FROM msets WHERE council=? AND length(ids)=? AND ids=?",
-                (council, len(blob), blob),
+                "SELECT id FROM msets WHERE council=? AND digest=?", (council, digest)
             )
             if found is None:
-                self.store.execute("INSERT INTO msets(council, ids) VALUES(?,?)", (council, blob))
+                base = max(bases, key=lambda b: len(self.mset(b)), default=None)
+                below = self.mset(base) if base is not None else frozenset()
+                assert below <= ids
+                self.store.execute(
+                    "INSERT INTO msets(council, ids, base, digest) VALUES(?,?,?,?)",
+                    (council, b"".join(sorted(ids - below)), base, digest),
+                )
                 found = self.store.db.last_insert_rowid()
             mset_id = int(found)
             self._msets[mset_id] = ids
