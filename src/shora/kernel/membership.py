@@ -116,7 +116,6 @@ class CouncilState:
     invites: dict[bytes, Invite] = field(default_factory=dict)
     vouches: dict[tuple[str, bytes], frozenset[bytes]] = field(default_factory=dict)
     epochs: dict[bytes, bytes] = field(default_factory=dict)  # write key -> creating event
-    holders: dict[bytes, frozenset[bytes]] = field(default_factory=dict)
     current_epoch: bytes | None = None
     applied: list[tuple[bytes, bytes]] = field(default_factory=list)  # (event, author)
     void: frozenset[bytes] = frozenset()
@@ -167,7 +166,6 @@ class CouncilState:
             dict(self.invites),
             dict(self.vouches),
             dict(self.epochs),
-            dict(self.holders),
             self.current_epoch,
             list(self.applied),
             self.void,
@@ -282,7 +280,6 @@ def apply(
         s.members[ev.author] = Member(ev.author, body.founder_name, body.founder_kx, ev.id)
         s.terms["coordinator"] = (Term(ev.author, ev.time, FOREVER, ev.id),)
         s.epochs[ev.epoch] = ev.id
-        s.holders[ev.epoch] = frozenset({ev.author})
         s.current_epoch = ev.epoch
         s.applied.append((ev.id, ev.author))
         return set()
@@ -335,8 +332,6 @@ def apply(
     elif isinstance(body, kinds.EpochGrant):
         if body.epoch not in c.epochs or body.epoch not in s.epochs:
             return None
-        granted = {g.member for g in body.grants if s.is_active(g.member)}
-        s.holders[body.epoch] = s.holders.get(body.epoch, frozenset()) | granted
     else:
         handler = HANDLERS.get(ev.kind)
         handled = None if handler is None or resolver is None else handler(s, ev, c, resolver)
@@ -385,8 +380,6 @@ def _admit(s: CouncilState, ev: StateEvent, c: CouncilState, r: Resolver | None)
         return False
     s.invites[req.invite_id] = replace(s.invites[req.invite_id], used_by=ev.id)
     s.members[req.sign_pk] = Member(req.sign_pk, req.name, req.kx_pk, ev.id)
-    for epoch in c.epochs:  # the welcome carries every epoch the admitter knew
-        s.holders[epoch] = s.holders.get(epoch, frozenset()) | {req.sign_pk}
     return True
 
 
@@ -405,11 +398,8 @@ def _may_remove(
 
 
 def _new_epoch(s: CouncilState, ev: StateEvent, write_key: bytes) -> None:
-    if write_key in s.epochs:  # named first by someone else: its creator stays
-        s.holders[write_key] = s.holders[write_key] | {ev.author}
-    else:
+    if write_key not in s.epochs:  # named first by someone else: its creator stays
         s.epochs[write_key] = ev.id
-        s.holders[write_key] = frozenset({ev.author})
     s.current_epoch = write_key
 
 
