@@ -250,8 +250,11 @@ def test_persian_output_has_persian_words_and_digits(tmp_path: Path) -> None:
 def command_paths(command: click.Command, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     paths = [prefix]
     if isinstance(command, click.Group):
-        for name, sub in sorted(command.commands.items()):
-            paths += command_paths(sub, (*prefix, name))
+        with click.Context(command) as ctx:  # the top group imports its commands lazily
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                assert sub is not None
+                paths += command_paths(sub, (*prefix, name))
     return paths
 
 

@@ -130,7 +130,9 @@ def test_a_profile_of_the_first_schema_is_migrated_and_loses_nothing(tmp_path: P
     node.post(council, "water at six")
     home, digest = node.home, node.state_digest(council)
     db = node.store.db
-    db.execute("DROP TABLE early; DROP INDEX pending_author")
+    db.execute("DROP TABLE early; DROP INDEX pending_author; DROP INDEX msets_digest")
+    db.execute("CREATE TABLE old_msets AS SELECT id, council, ids FROM msets")
+    db.execute("DROP TABLE msets; ALTER TABLE old_msets RENAME TO msets")
     for table, columns in (
         ("pending", "envelope, council, raw"),
         ("held", "envelope, write_pk, raw"),
@@ -149,6 +151,14 @@ def test_a_profile_of_the_first_schema_is_migrated_and_loses_nothing(tmp_path: P
     assert reopened.state_digest(council) == digest
     assert [p["text"] for p in reopened.posts(council)] == ["water at six"]
     assert reopened.store.one("SELECT count(*) FROM early") == 0
+    # The old whole sets still read back; a new event stores its set as a delta.
+    reopened.post(council, "and bread at seven")
+    assert "and bread at seven" in [p["text"] for p in reopened.posts(council)]
+    reopened.invite(council)
+    reopened.invite(council)  # its past is the first invite's plus that invite
+    assert reopened.store.one(
+        "SELECT count(*) FROM msets WHERE base IS NOT NULL AND length(ids)=32"
+    )
     reopened.close()
 
 

@@ -27,8 +27,6 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import IO
 
-from babel.messages.pofile import read_po
-
 from shora.errors import InvalidInput
 
 SUPPORTED = ("fa", "en")
@@ -144,6 +142,8 @@ class Translations:
 
 def load_translations(po_file: IO[bytes], lang: str) -> Translations:
     """Read a .po file; untranslated and fuzzy entries are left out, so they fall back."""
+    from babel.messages.pofile import read_po  # only when a catalogue is read
+
     catalog = read_po(po_file, locale=lang, ignore_obsolete=True, abort_invalid=True)
     messages: dict[str, tuple[str, ...]] = {}
     for message in catalog:

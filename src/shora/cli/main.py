@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from collections.abc import Sequence
@@ -20,24 +21,245 @@ from shora.errors import (
 )
 from shora.i18n import N_, SUPPORTED, _, language_from_env, set_language
 from shora.kernel import profile
-from shora.node import Node
 
-from . import (
-    aid,
-    bundles,
-    councils,
-    decisions,
-    federation,
-    governance,
-    members,
-    network,
-    posts,
-    safety_more,
-    stock_skill,
-)
 from .localise import localise_click, localise_tree
-from .output import BIDI_ISOLATES
-from .session import Session, insecure_test_kdf, pass_session
+
+# The command modules are imported when their command runs (or its help is asked for):
+# most commands need neither the sync runner, the web server, LAN discovery nor QR
+# codes, and importing them all made every command start a quarter-second late.
+# name -> (module under shora.cli, attribute, its help as the listing shows it; a test
+# checks these against the commands themselves).
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "council": ("councils", "council", N_("Found, list, show and rename councils.")),
+    "invite": (
+        "members",
+        "invite",
+        N_("Invite someone: prints an invitation to give them (text, link, QR code)."),
+    ),
+    "join": (
+        "members",
+        "join",
+        N_("Answer an invitation: prints a join request to send back to a member."),
+    ),
+    "admit": (
+        "members",
+        "admit",
+        N_("Vouch for a join request; it is admitted once enough members have."),
+    ),
+    "members": ("members", "members", N_("List a council's members and former members.")),
+    "remove": (
+        "members",
+        "remove",
+        N_("Vouch to remove a member; they are removed once the rules allow it."),
+    ),
+    "leave": (
+        "members",
+        "leave",
+        N_("Leave a council. You keep what you have, but receive nothing new."),
+    ),
+    "post": (
+        "posts",
+        "post",
+        N_("Write to a council: a message, or with --title an announcement."),
+    ),
+    "log": ("posts", "log", N_("Show a council's events, newest first.")),
+    "bundle": (
+        "bundles",
+        "bundle",
+        N_("Carry events between profiles on a file (a USB stick, a messenger ...)."),
+    ),
+    "relays": (
+        "network",
+        "relays",
+        N_("The relays each council syncs through, and the proxy to reach them."),
+    ),
+    "peers": (
+        "network",
+        "peers",
+        N_("The relays and local peers this node has synced with, and how it went."),
+    ),
+    "sync": ("network", "sync", N_("Sync now, once, with every relay of every council.")),
+    "serve": (
+        "network",
+        "serve",
+        N_(
+            "Run the node: the web interface on this computer, syncing with relays, and with --lan serving the local network."  # noqa: E501
+        ),
+    ),
+    "propose": ("decisions", "propose", N_("Put a proposal to the council's vote.")),
+    "amend": (
+        "decisions",
+        "amend",
+        N_("Propose a new text for a proposal; its author accepts it, or the council votes."),
+    ),
+    "vote": ("decisions", "vote", N_("Cast your ballot, or change it until the vote is closed.")),
+    "close": (
+        "decisions",
+        "close",
+        N_("Close a vote after its deadline and grace period: the result is final."),
+    ),
+    "result": (
+        "decisions",
+        "result",
+        N_("Show the council's proposals, or one proposal and its result."),
+    ),
+    "minutes": ("decisions", "minutes", N_("Write and read the council's minutes.")),
+    "task": ("decisions", "task", N_("Tasks: who does what by when, and how far they got.")),
+    "rules": (
+        "governance",
+        "rules",
+        N_("Show the council's rules, or propose to change them (--set)."),
+    ),
+    "roles": ("governance", "roles", N_("Show who holds which role, and until when.")),
+    "elect": (
+        "governance",
+        "elect",
+        N_("Open an election to a role (IRV for one seat, STV for several)."),
+    ),
+    "recall": (
+        "governance",
+        "recall",
+        N_("Support recalling a member from a role; open the vote when enough do."),
+    ),
+    "ratify": (
+        "governance",
+        "ratify",
+        N_("Put an emergency action to the council's vote to ratify it."),
+    ),
+    "emergencies": (
+        "governance",
+        "emergencies",
+        N_("Show emergency actions and whether they were ratified."),
+    ),
+    "federation": (
+        "federation",
+        "federation",
+        N_("Councils of councils: delegates seated on mandates the base can recall."),
+    ),
+    "mandate": (
+        "federation",
+        "mandate",
+        N_("Mandates: what your council gives its delegate, signed by its members."),
+    ),
+    "areas": (
+        "aid_areas",
+        "areas",
+        N_("Show the council's areas, or replace them (--area, --edge)."),
+    ),
+    "need": ("aid_items", "need", N_("Post a need (or list the open needs with --list).")),
+    "offer": (
+        "aid_items",
+        "offer",
+        N_("Post an offer of help (or list the open offers with --list)."),
+    ),
+    "match": ("aid_items", "match", N_("Propose who gives what to whom; nothing is committed.")),
+    "commit": (
+        "aid_items",
+        "commit",
+        N_("Commit an offer to a need (confirming a proposed match)."),
+    ),
+    "dispatch": ("aid_items", "dispatch", N_("Record that (part of) a commitment is on its way.")),
+    "fulfil": (
+        "aid_items",
+        "fulfil",
+        N_("Record a delivery against a commitment (or a need, with --need)."),
+    ),
+    "checkin": (
+        "aid_safety",
+        "checkin",
+        N_("Tell the council how you are: safe, need_help or injured."),
+    ),
+    "rollcall": (
+        "aid_safety",
+        "rollcall",
+        N_("Start a roll call, or show who answered the latest one (--show)."),
+    ),
+    "alert": (
+        "aid_safety",
+        "alert",
+        N_("Raise an alert, confirm or retract one, or list the active ones."),
+    ),
+    "cancel": (
+        "aid_items",
+        "cancel",
+        N_("Withdraw your need or offer, or mark it a duplicate of another."),
+    ),
+    "note": (
+        "aid_items",
+        "note",
+        N_(
+            "Add a private note to a need (such as where to find the door), readable only by the people handling it; or show the notes with --show."  # noqa: E501
+        ),
+    ),
+    "summary": (
+        "aid_areas",
+        "summary",
+        N_(
+            "Counts of the open needs and offers by category, triage level and area, with no names and no free text: to share with a federation (--json) or with humanitarian organisations (--csv FILE, with HXL hashtags)."  # noqa: E501
+        ),
+    ),
+    "forget": (
+        "aid_areas",
+        "forget",
+        N_(
+            "Forget now, on this device, the needs, offers, alerts and check-ins that are over: expired, or closed a week ago (every aid command does it as it starts)."  # noqa: E501
+        ),
+    ),
+    "stock": (
+        "stock_skill",
+        "stock",
+        N_("What the council holds together: add, draw from and list its stocks."),
+    ),
+    "skill": (
+        "stock_skill",
+        "skill",
+        N_("The skills register: who can do what, as members choose to say."),
+    ),
+    "deadman": (
+        "safety_more",
+        "deadman",
+        N_("A dead-man timer: if you have not checked in within N hours, alert them."),
+    ),
+    "missing": (
+        "safety_more",
+        "missing",
+        N_("Missing people, private to the council (after Person Finder, PFIF)."),
+    ),
+}
+# What `shora.cli.output.BIDI_ISOLATES` strips from arguments (the isolates our own
+# output wraps names in), without importing the output module and the node with it.
+BIDI_ISOLATES = str.maketrans("", "", "\u2066\u2067\u2068\u2069")
+
+
+class LazyGroup(click.Group):
+    """The `shora` group: its commands are imported when first looked up."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, attr, _help = COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(f"shora.cli.{module}"), attr)
+            localise_tree(command)
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List every command with its help, importing none that is not loaded yet."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            command = self.commands.get(name)
+            if command is None:
+                listed = click.Command(name, help=_(COMMANDS[name][2]))
+                rows.append((name, listed.get_short_help_str(limit)))
+            elif not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section(_("Commands")):
+            formatter.write_dl(rows)
+
 
 DEBUG_ENV = "SHORA_DEBUG"
 INSECURE_KDF_WARNING = N_(
@@ -48,6 +270,7 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 
 
 @click.group(
+    cls=LazyGroup,
     context_settings=CONTEXT_SETTINGS,
     help=N_(
         "Shora: councils and mutual aid that keep working when the network is cut. "
@@ -80,9 +303,13 @@ def cli(
 ) -> None:
     if lang is not None:
         set_language(lang)
+    from .session import insecure_test_kdf
+
     insecure = insecure_test_kdf(insecure_kdf)
     if insecure:
         click.echo(_(INSECURE_KDF_WARNING), err=True)
+    from .session import Session
+
     home = home if home is not None else profile.default_home()
     ctx.obj = Session(home, passphrase_file, insecure_test_kdf=insecure)
 
@@ -90,8 +317,11 @@ def cli(
 @cli.command(
     help=N_("Create a profile: a passphrase-protected place for your councils and keys."),
 )
-@pass_session
-def init(session: Session) -> None:
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    from shora.node import Node
+
+    session = ctx.obj
     if profile.exists(session.home):
         raise ProfileError(_("a profile already exists in {home}").format(home=session.home))
     weak = session.insecure_test_kdf
@@ -107,52 +337,6 @@ def init(session: Session) -> None:
     click.echo(
         _("or ask a member for an invitation and run 'shora join INVITATION --as YOUR-NAME'.")
     )
-
-
-for _command in (
-    councils.council,
-    members.invite,
-    members.join,
-    members.admit,
-    members.members,
-    members.remove,
-    members.leave,
-    posts.post,
-    posts.log,
-    bundles.bundle,
-    network.relays,
-    network.peers,
-    network.sync,
-    network.serve,
-    decisions.propose,
-    decisions.amend,
-    decisions.vote,
-    decisions.close,
-    decisions.result,
-    decisions.minutes,
-    decisions.task,
-    *governance.COMMANDS,
-    *federation.COMMANDS,
-    aid.areas,
-    aid.need,
-    aid.offer,
-    aid.match,
-    aid.commit,
-    aid.dispatch,
-    aid.fulfil,
-    aid.checkin,
-    aid.rollcall,
-    aid.alert,
-    aid.cancel,
-    aid.note,
-    aid.summary,
-    aid.forget,
-    stock_skill.stock,
-    stock_skill.skill,
-    safety_more.deadman,
-    safety_more.missing,
-):
-    cli.add_command(_command)
 
 
 # --- entry point -------------------------------------------------------------------

@@ -525,7 +525,11 @@ class Ingestor:
         valid = is_state or self._projection.content_valid(
             self._projection.final_state(council), p.author, opened.inner_id, ids
         )
-        mset_id = shared if shared is not None else self._projection.intern(council, ids)
+        mset_id = (
+            shared
+            if shared is not None
+            else self._projection.intern(council, ids, (m.mset for m in metas if m is not None))
+        )
         w = self._writes
         w.envelope_ids.add(eid)
         env = opened.envelope

@@ -18,9 +18,10 @@ The rules, in short:
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
@@ -61,7 +62,7 @@ def prepare_request(body: Any) -> JoinRequestSeen | None:
     return JoinRequestSeen(request_id, payload)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Member:
     key: bytes
     name: str
@@ -97,7 +98,7 @@ class Emergency:
     status: str  # pending, ratified, lapsed (not ratified in time), rejected (vote failed)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Invite:
     secret: bytes
     expires: int
@@ -115,7 +116,6 @@ class CouncilState:
     invites: dict[bytes, Invite] = field(default_factory=dict)
     vouches: dict[tuple[str, bytes], frozenset[bytes]] = field(default_factory=dict)
     epochs: dict[bytes, bytes] = field(default_factory=dict)  # write key -> creating event
-    holders: dict[bytes, frozenset[bytes]] = field(default_factory=dict)
     current_epoch: bytes | None = None
     applied: list[tuple[bytes, bytes]] = field(default_factory=list)  # (event, author)
     void: frozenset[bytes] = frozenset()
@@ -162,17 +162,10 @@ class CouncilState:
             self.name,
             self.description,
             self.rules,
-            {
-                k: Member(m.key, m.name, m.kx, m.admitted_by, m.ended_by, m.end)
-                for k, m in self.members.items()
-            },
-            {
-                k: Invite(i.secret, i.expires, i.created_by, i.used_by)
-                for k, i in self.invites.items()
-            },
+            dict(self.members),  # members and invites are replaced, never mutated
+            dict(self.invites),
             dict(self.vouches),
             dict(self.epochs),
-            dict(self.holders),
             self.current_epoch,
             list(self.applied),
             self.void,
@@ -267,7 +260,7 @@ def reinstate(s: CouncilState, action: bytes, status: str) -> None:
     s.emergencies[action] = replace(emergency, status=status)
     member = s.members[emergency.member]
     if member.ended_by == action:
-        member.ended_by, member.end = None, None
+        s.members[emergency.member] = replace(member, ended_by=None, end=None)
 
 
 def apply(
@@ -287,7 +280,6 @@ def apply(
         s.members[ev.author] = Member(ev.author, body.founder_name, body.founder_kx, ev.id)
         s.terms["coordinator"] = (Term(ev.author, ev.time, FOREVER, ev.id),)
         s.epochs[ev.epoch] = ev.id
-        s.holders[ev.epoch] = frozenset({ev.author})
         s.current_epoch = ev.epoch
         s.applied.append((ev.id, ev.author))
         return set()
@@ -340,8 +332,6 @@ def apply(
     elif isinstance(body, kinds.EpochGrant):
         if body.epoch not in c.epochs or body.epoch not in s.epochs:
             return None
-        granted = {g.member for g in body.grants if s.is_active(g.member)}
-        s.holders[body.epoch] = s.holders.get(body.epoch, frozenset()) | granted
     else:
         handler = HANDLERS.get(ev.kind)
         handled = None if handler is None or resolver is None else handler(s, ev, c, resolver)
@@ -357,7 +347,7 @@ def end_membership(s: CouncilState, ev: StateEvent, target: bytes, how: str) -> 
     (strong removal, `Resolver._strong_removal`), so this returns nothing more."""
     member = s.members[target]
     if member.ended_by is None:  # of a mutual pair, the first in the fold names the end
-        member.ended_by, member.end = ev.id, how
+        s.members[target] = replace(member, ended_by=ev.id, end=how)
     return set()
 
 
@@ -388,10 +378,8 @@ def _admit(s: CouncilState, ev: StateEvent, c: CouncilState, r: Resolver | None)
         return False
     if c.rules.federation and not all(hook(s, ev, c, seen) for hook in ADMISSION_HOOKS):
         return False
-    s.invites[req.invite_id].used_by = ev.id
+    s.invites[req.invite_id] = replace(s.invites[req.invite_id], used_by=ev.id)
     s.members[req.sign_pk] = Member(req.sign_pk, req.name, req.kx_pk, ev.id)
-    for epoch in c.epochs:  # the welcome carries every epoch the admitter knew
-        s.holders[epoch] = s.holders.get(epoch, frozenset()) | {req.sign_pk}
     return True
 
 
@@ -410,12 +398,40 @@ def _may_remove(
 
 
 def _new_epoch(s: CouncilState, ev: StateEvent, write_key: bytes) -> None:
-    if write_key in s.epochs:  # named first by someone else: its creator stays
-        s.holders[write_key] = s.holders[write_key] | {ev.author}
-    else:
+    if write_key not in s.epochs:  # named first by someone else: its creator stays
         s.epochs[write_key] = ev.id
-        s.holders[write_key] = frozenset({ev.author})
     s.current_epoch = write_key
+
+
+# How many causal pasts' states the projection keeps for content events (for the pages
+# that ask what the author saw): keeping all of them made memory grow with members ×
+# history.
+STATES_CACHED = 256
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class LRU(Generic[K, V]):
+    """A mapping that forgets its least recently used entry beyond `size` entries."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def __setitem__(self, key: K, value: V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        self._items.clear()
 
 
 class Resolver:
@@ -424,6 +440,9 @@ class Resolver:
     def __init__(self, council: bytes = b"") -> None:
         self.council = council  # the council id, for handlers that check credentials
         self.events: dict[bytes, StateEvent] = {}
+        # Every causal past's state is kept: a fold needs the causal state of each event
+        # it applies, and forgetting them made an import refold the history over and
+        # over. Holding state as deltas keyed by frontier would bound this; not yet.
         self._cache: dict[frozenset[bytes], CouncilState] = {}
         self._authorised: dict[bytes, bool] = {}  # ending -> allowed in its causal past
 
@@ -442,25 +461,60 @@ class Resolver:
         cached = self._cache.get(ids)
         if cached is not None:
             return cached
-        order = sorted(ids, key=lambda e: (self.events[e].clock, e))
+
+        def place(e: bytes) -> tuple[int, bytes]:
+            return (self.events[e].clock, e)
+
         state = None
-        if order:
-            prefix = self._cache.get(ids - {order[-1]})
+        if ids:  # usually the set is a cached one and one event later in the order
+            last = max(ids, key=place)
+            prefix = self._cache.get(ids - {last})
             if prefix is not None:
-                state = self._extend(prefix, order[-1])
+                state = self._extend(prefix, last, ids)
         if state is None:
-            state = self._fold(order)
+            state = self._fold(sorted(ids, key=place))
         self._cache[ids] = state
         return state
 
-    def _extend(self, prefix: CouncilState, last: bytes) -> CouncilState | None:
+    def _extend(
+        self, prefix: CouncilState, last: bytes, ids: frozenset[bytes]
+    ) -> CouncilState | None:
         """The prefix's state with one later event applied, unless that may void
-        anything (an ending) or did (a domain handler's voiding)."""
+        anything (an ending that is concurrent with an event of the member it ends, or
+        with an ending of its own author) or did (a domain handler's voiding)."""
         ev = self.events[last]
+        ends = prefix.ends
         if ev.kind in ENDINGS:
-            return None
+            if not self._ending_extends(ev, ids):
+                return None
+            if self._allowed(ev):
+                target = ENDINGS[ev.kind](ev)
+                ends = {**ends, target: ends.get(target, frozenset()) | {ev.id}}
         state = prefix.copy()
+        state.ends = ends
         return None if self._apply(state, ev) else state
+
+    def _ending_extends(self, x: StateEvent, ids: frozenset[bytes]) -> bool:
+        """Whether ending x, last in the total order of `ids`, leaves what strong removal
+        decided for the events before it as it was: no event of the member x ends and no
+        ending of x's author is concurrent with x. Then x voids nothing, is in no mutual
+        cycle, and stands if authorised (docs/protocol.md §9, rule 5): the fold of `ids`
+        is the fold of the rest with x applied last. Else the whole set is folded again."""
+        target = ENDINGS[x.kind](x)
+        for e in ids:
+            if e == x.id:
+                continue
+            ev = self.events[e]
+            if ev.author == target and self._concurrent(e, x.id):
+                return False
+            if (
+                ev.kind in ENDINGS
+                and ENDINGS[ev.kind](ev) == x.author
+                and self._concurrent(e, x.id)
+                and self._allowed(ev)
+            ):
+                return False
+        return True
 
     def _apply(self, state: CouncilState, ev: StateEvent) -> set[bytes] | None:
         return apply(state, ev, self.state_of(ev.ancestors), self)

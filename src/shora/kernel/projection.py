@@ -7,11 +7,13 @@ change affects. See docs/protocol.md, section 9.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
 
-from shora.kernel import keys, kinds, membership
+from shora.kernel import crypto, keys, kinds, membership
 from shora.kernel.events import decode_body
 from shora.kernel.store import Store
 
@@ -26,8 +28,13 @@ class Projection:
         self._resolvers: dict[bytes, membership.Resolver] = {}
         self._finals: dict[bytes, membership.CouncilState] = {}
         self._end_ancestry: dict[bytes, set[bytes]] = {}
-        self._causal: dict[int, membership.CouncilState] = {}
-        self._members: dict[int, frozenset[bytes]] = {}
+        self._causal: membership.LRU[int, membership.CouncilState] = membership.LRU(
+            membership.STATES_CACHED
+        )
+        self._members: membership.LRU[int, frozenset[bytes]] = membership.LRU(
+            membership.STATES_CACHED
+        )
+        self._counted: dict[bytes, int] = {}  # state events whose validity is written
 
     def epochs_by_creation(self, council: bytes, held: list[keys.Epoch]) -> list[keys.Epoch]:
         """The epochs we hold for a council, oldest first (by their creating event)."""
@@ -61,10 +68,24 @@ class Projection:
     def mset(self, mset_id: int) -> frozenset[bytes]:
         ids = self._msets.get(mset_id)
         if ids is None:
-            blob = self.store.one("SELECT ids FROM msets WHERE id=?", (mset_id,))
-            ids = frozenset(blob[i : i + 32] for i in range(0, len(blob), 32))
-            self._msets[mset_id] = ids
-            self._mset_ids[ids] = mset_id
+            # A set is stored as the ids it adds to its base set (none: it is whole);
+            # bases are read first, down the chain, without recursion.
+            chain: list[tuple[int, bytes]] = []
+            at: int | None = mset_id
+            base_ids: frozenset[bytes] = frozenset()
+            while at is not None:
+                known = self._msets.get(at)
+                if known is not None:
+                    base_ids = known
+                    break
+                blob, base = self.store.rows("SELECT ids, base FROM msets WHERE id=?", (at,))[0]
+                chain.append((at, blob))
+                at = base
+            for at, blob in reversed(chain):
+                base_ids = base_ids | {blob[i : i + 32] for i in range(0, len(blob), 32)}
+                self._msets[at] = base_ids
+                self._mset_ids.setdefault(base_ids, at)
+            ids = base_ids
         return ids
 
     def causal(self, council: bytes, mset_id: int) -> membership.CouncilState:
@@ -75,15 +96,24 @@ class Projection:
             self._causal[mset_id] = state
         return state
 
-    def intern(self, council: bytes, ids: frozenset[bytes]) -> int:
+    def intern(self, council: bytes, ids: frozenset[bytes], bases: Iterable[int] = ()) -> int:
+        """The id of a causal past, stored if new as what it adds to the largest of
+        `bases` (interned subsets of it: its parents' pasts), so that storing every
+        event's past costs what each adds, not the whole history each time."""
         mset_id = self._mset_ids.get(ids)
         if mset_id is None:
-            blob = b"".join(sorted(ids))
+            digest = crypto.sha256(b"".join(sorted(ids)))
             found = self.store.one(
-                "SELECT id FROM msets WHERE council=? AND ids=?", (council, blob)
+                "SELECT id FROM msets WHERE council=? AND digest=?", (council, digest)
             )
             if found is None:
-                self.store.execute("INSERT INTO msets(council, ids) VALUES(?,?)", (council, blob))
+                base = max(bases, key=lambda b: len(self.mset(b)), default=None)
+                below = self.mset(base) if base is not None else frozenset()
+                assert below <= ids
+                self.store.execute(
+                    "INSERT INTO msets(council, ids, base, digest) VALUES(?,?,?,?)",
+                    (council, b"".join(sorted(ids - below)), base, digest),
+                )
                 found = self.store.db.last_insert_rowid()
             mset_id = int(found)
             self._msets[mset_id] = ids
@@ -135,33 +165,49 @@ class Projection:
             "UPDATE councils SET name=?, description=?, rules=?, current_epoch=? WHERE id=?",
             (after.name, after.description, rules, after.current_epoch, council),
         )
-        self.store.execute("DELETE FROM members WHERE council=?", (council,))
-        self.store.executemany(
-            "INSERT INTO members VALUES(?,?,?,?,?,?,?,?)",
-            [
-                (
-                    council,
-                    m.key,
-                    m.name,
-                    m.kx,
-                    m.end or "active",
-                    m.admitted_by,
-                    m.ended_by,
-                    _terms_column(after, m.key),
-                )
-                for m in after.members.values()
-            ],
-        )
-        applied = {e for e, _ in after.applied}
-        self.store.executemany(
-            "UPDATE events SET valid=? WHERE id=?",
-            [(int(e in applied), e) for e in self.resolver(council).events],
-        )
+        # Only the rows whose value changed are written: a state event changes a member
+        # or two and the validity of a few events, and rewriting them all would make
+        # each state event cost the whole history.
+        terms_same = before is not None and before.terms == after.terms
+        rows = [
+            _member_row(council, after, m)
+            for key, m in after.members.items()
+            if not terms_same or before is None or before.members.get(key) is not m
+        ]
+        if before is None:
+            self.store.execute("DELETE FROM members WHERE council=?", (council,))
+        else:  # an admission made void takes its member away
+            self.store.executemany(
+                "DELETE FROM members WHERE council=? AND key=?",
+                [(council, k) for k in before.members if k not in after.members],
+            )
+        self.store.executemany("INSERT OR REPLACE INTO members VALUES(?,?,?,?,?,?,?,?)", rows)
+        events = self.resolver(council).events
+        if before is None or council not in self._counted:
+            applied = {e for e, _ in after.applied}
+            updates = [(int(e in applied), e) for e in events]
+        else:
+            # The events added since `before` were stored as valid; the others as `before`
+            # had them. Usually `after` applied what `before` did and then some more.
+            new = itertools.islice(reversed(events), len(events) - self._counted[council])
+            k = len(before.applied)
+            if after.applied[:k] == before.applied:
+                now = {e for e, _ in after.applied[k:]}
+                updates = [(1, e) for e in now] + [(0, e) for e in new if e not in now]
+            else:
+                applied = {e for e, _ in after.applied}
+                was = {e for e, _ in before.applied}
+                updates = [(int(e in applied), e) for e in (applied ^ was) | set(new)]
+        self._counted[council] = len(events)
+        self.store.executemany("UPDATE events SET valid=? WHERE id=?", updates)
         changed = {
             key
             for key in set(after.members) | set(before.members if before else ())
-            if _standing(before, key) != _standing(after, key)
+            if before is None
+            or before.members.get(key) is not after.members.get(key)
+            or before.ends.get(key) is not after.ends.get(key)
         }
+        changed = {key for key in changed if _standing(before, key) != _standing(after, key)}
         for author in changed:
             self._revalidate(council, after, author)
 
@@ -241,6 +287,21 @@ def _terms_column(state: membership.CouncilState, member: bytes) -> str:
         for role, terms in sorted(state.terms.items())
         for t in terms
         if t.member == member
+    )
+
+
+def _member_row(
+    council: bytes, state: membership.CouncilState, m: membership.Member
+) -> tuple[Any, ...]:
+    return (
+        council,
+        m.key,
+        m.name,
+        m.kx,
+        m.end or "active",
+        m.admitted_by,
+        m.ended_by,
+        _terms_column(state, m.key),
     )
 
 

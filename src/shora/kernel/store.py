@@ -16,7 +16,7 @@ import apsw
 
 from shora.errors import ProfileError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;
@@ -49,7 +49,12 @@ CREATE TABLE events(
 CREATE INDEX events_order ON events(council, clock, id);
 CREATE INDEX events_subject ON events(council, kind, ref);
 CREATE INDEX events_author ON events(council, author);
-CREATE TABLE msets(id INTEGER PRIMARY KEY, council BLOB NOT NULL, ids BLOB NOT NULL);
+-- The state events in an event's causal past: `ids` adds to the set `base` (none: the
+-- whole set); `digest` (SHA-256 of the whole set's sorted ids) finds a set again.
+CREATE TABLE msets(
+  id INTEGER PRIMARY KEY, council BLOB NOT NULL, ids BLOB NOT NULL, base INT, digest BLOB
+);
+CREATE INDEX msets_digest ON msets(council, digest);
 CREATE TABLE heads(council BLOB NOT NULL, id BLOB NOT NULL, PRIMARY KEY(council, id))
   WITHOUT ROWID;
 -- Events whose parents have not arrived: `author` for per-author quotas, `received`
@@ -108,6 +113,14 @@ CREATE INDEX early_due ON early(not_before);
     3: """
 CREATE INDEX pending_received ON pending(received);
 CREATE INDEX held_received ON held(received);
+""",
+    # Each causal past was stored whole (quadratic in the history) and found again by
+    # reading every stored set; now as a delta on a base, found by its digest. Sets
+    # stored before stay whole, with no digest: a set met again is stored once more.
+    4: """
+ALTER TABLE msets ADD COLUMN base INT;
+ALTER TABLE msets ADD COLUMN digest BLOB;
+CREATE INDEX msets_digest ON msets(council, digest);
 """,
 }
 

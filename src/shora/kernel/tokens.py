@@ -14,13 +14,15 @@ import binascii
 import hmac
 import io
 import os
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
-import segno
 
 from shora.errors import BadSignature, InvalidInput, MalformedEvent, OversizedEvent
 from shora.kernel import DECODE_ERRORS, crypto
+
+if TYPE_CHECKING:
+    import segno
 
 ARMOR_VERSION = 1
 CHECKSUM_LEN = 4
@@ -170,6 +172,8 @@ def invitation_uri(inv: Invitation) -> str:
 def _invitation_qr(inv: Invitation) -> segno.QRCode:
     # Upper case keeps the whole URI in QR alphanumeric mode, about 40% denser than
     # byte mode; URI schemes are case-insensitive and parse_invitation accepts it.
+    import segno  # only when a QR code is drawn: most commands never do
+
     return segno.make(invitation_uri(inv).upper(), error="m", micro=False)
 
 

@@ -49,6 +49,16 @@ def awaiting(hint: str) -> bytes:
     return crypto.sha256(b"shora/awaiting-admission/v1" + hint.encode())
 
 
+class _Hints:
+    """What `Waiting.hints` has read of one council so far."""
+
+    def __init__(self) -> None:
+        self.version: tuple[int, int] = (0, -1)  # (last admission's rowid, members)
+        self.members: set[bytes] = set()
+        self.found: frozenset[str] = frozenset()
+        self.hints: frozenset[str] = frozenset()
+
+
 class Waiting:
     """The bounds and ages of the `held` and `pending` tables of one store."""
 
@@ -61,7 +71,7 @@ class Waiting:
         self.held_mark = 0  # held rows above this rowid arrived during the current import
         self._held_rows = 0
         self._held_bytes = 0
-        self._hints: dict[bytes, tuple[tuple[int, int], frozenset[str]]] = {}
+        self._hints: dict[bytes, _Hints] = {}
 
     def forget(self) -> None:
         self._outsiders = None
@@ -187,39 +197,49 @@ class Waiting:
 
     def hints(self, council: bytes) -> frozenset[str]:
         """The welcome hints this node can attribute in a council it holds: its own join
-        request and welcome back, each admitted join request, each member's welcome back."""
+        request and welcome back, each admitted join request, each member's welcome back.
+        Admissions and members are only ever added, so each is read and hashed once:
+        the set grows with the council, never re-listed from its history."""
         version = (
             self.store.one(
-                "SELECT count(*) FROM events WHERE council=? AND kind='member.admit'", (council,)
-            ),
+                "SELECT max(rowid) FROM events WHERE council=? AND kind='member.admit'",
+                (council,),
+            )
+            or 0,
             self.store.one("SELECT count(*) FROM members WHERE council=?", (council,)),
         )
         cached = self._hints.get(council)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        found: set[str] = set()
-        admits = self.store.rows(
-            "SELECT body FROM events WHERE council=? AND kind='member.admit'", (council,)
-        )
-        members = self.store.rows("SELECT key FROM members WHERE council=?", (council,))
-        for (body,) in admits:
+        if cached is not None and cached.version == version:
+            return cached.hints
+        if cached is None:
+            cached = _Hints()
+            self._hints[council] = cached
+        found = set(cached.found)
+        for (body,) in self.store.rows(
+            "SELECT body FROM events WHERE council=? AND kind='member.admit' AND rowid>?",
+            (council, cached.version[0]),
+        ):
             admit = decode_body("member.admit", body)
             assert isinstance(admit, kinds.Admit)
             found.add(keys.welcome_hint(tokens.open_join_request(admit.request)[1]))
-        keys_ = [bytes(k) for (k,) in members]
-        keys_ += [
-            bytes(k)
+        if version[1] != cached.version[1]:
+            for (key,) in self.store.rows("SELECT key FROM members WHERE council=?", (council,)):
+                if bytes(key) not in cached.members:
+                    cached.members.add(bytes(key))
+                    found.add(keys.welcome_hint(keys.return_id(bytes(key))))
+        cached.found = frozenset(found)
+        extra = {
+            keys.welcome_hint(keys.return_id(bytes(k)))
             for (k,) in self.store.rows(
                 "SELECT sign_pk FROM identities WHERE council=?", (council,)
             )
-        ]
-        found |= {keys.welcome_hint(keys.return_id(k)) for k in keys_}
+        }
         request = self.store.one("SELECT request_id FROM councils WHERE id=?", (council,))
         if request is not None:
-            found.add(keys.welcome_hint(bytes(request)))
-        hints = frozenset(found)
-        self._hints[council] = (version, hints)
-        return hints
+            extra.add(keys.welcome_hint(bytes(request)))
+        cached.version = version
+        cached.hints = cached.found | extra
+        return cached.hints
 
     def welcomes_of(self, hint: str) -> int:
         return self.store.one("SELECT count(*) FROM envelopes WHERE hint=?", (hint,)) or 0
