@@ -7,6 +7,7 @@ import itertools
 import os
 import random
 import shutil
+import struct
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,6 +53,15 @@ def nodes(tmp_path: Path) -> Iterator[list[Node]]:
     yield made
     for node in made:
         node.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_struct_cache() -> Iterator[None]:
+    """segno packs PNG chunks with bytes struct formats; struct caches formats by value,
+    so under `python -b` a later str format that meets a cached bytes one in that cache
+    warns (an error here) in whichever test happens to run next. Start each test clean."""
+    struct._clearcache()
+    yield
 
 
 @pytest.hookimpl(hookwrapper=True)
