@@ -139,3 +139,15 @@ def test_an_event_from_the_far_future_waits_and_nothing_builds_on_it(tmp_path: P
     assert "today" in texts and "from next year" not in texts
     assert a.import_envelopes([ahead.raw]).accepted == 0  # held once, not stored twice
     assert a.store.one("SELECT count(*) FROM early") == 1
+
+
+def test_a_clock_set_back_does_not_hold_the_nodes_own_writes(tmp_path: Path) -> None:
+    """An honest node whose clock is set back past the skew writes at its parents'
+    time: it claims nothing new, so neither it nor anyone else holds the write back."""
+    (a, b, _c, _m), council, clock = _four(tmp_path)
+    a.post(council, "before the clock was set back")
+    clock.t -= HOUR
+    a.post(council, "after")
+    assert a.store.one("SELECT count(*) FROM early") == 0
+    send(a, b)
+    assert "after" in [p["text"] for p in b.posts(council)]

@@ -377,6 +377,11 @@ class Ingestor:
         not_before = opened.payload.time - skew
         if not_before <= int(self.now() * 1000):
             return False
+        # No later than a parent already taken in: it claims nothing new (a writer whose
+        # clock was set back writes at its parents' time, and must not wait for itself).
+        metas = [self._event_meta(parent) for parent in opened.payload.parents]
+        if any(m is not None and m.time >= opened.payload.time for m in metas):
+            return False
         self.store.execute(
             "INSERT OR IGNORE INTO early VALUES(?,?,?,?,?)",
             (eid, council, opened.payload.author, not_before, raw),
