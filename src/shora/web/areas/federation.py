@@ -17,12 +17,11 @@ from starlette.routing import BaseRoute, Route
 from shora.domain import decisions as dec
 from shora.domain import federation as fed
 from shora.domain import federation_flow as flow
-from shora.domain import joining
 from shora.domain import mandates as md
 from shora.errors import InvalidInput
 from shora.i18n import _
 from shora.node import CouncilInfo, Node
-from shora.web.areas.joining import plain
+from shora.web.areas.joining import posted_join_request
 from shora.web.areas.kit import label
 from shora.web.forms import (
     NAME_CHARS,
@@ -114,12 +113,7 @@ async def admit(request: Request) -> Response:
     """Admit a delegate who joined with a join request, on the mandate they carry."""
     node = node_of(request)
     info = council_of(request, node)
-    form = await form_of(request)
-    typed = text(form, "request", TOKEN_CHARS)
-    try:
-        signed = joining.read_join_request(typed)
-    except InvalidInput as exc:
-        raise InvalidInput(plain(exc, "join request", typed)) from exc
+    signed, form = await posted_join_request(request)
     result = fed.admit(node, info.id, signed, text(form, "mandate", TOKEN_CHARS))
     context = {"council": info, "result": result}
     return pages_of(request).render(request, "members/admitted.html", context)

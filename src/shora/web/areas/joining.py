@@ -38,6 +38,17 @@ _DAMAGE = (
 )
 
 
+async def posted_join_request(request: Request) -> tuple[bytes, Any]:
+    """The join request a form carries (text, link or shora: URI), and the form; a bad
+    one is refused with a sentence in the page's language."""
+    form = await form_of(request)
+    typed = text(form, "request", TOKEN_CHARS)
+    try:
+        return joining.read_join_request(typed), form
+    except InvalidInput as exc:
+        raise InvalidInput(plain(exc, "join request", typed)) from exc
+
+
 def plain(exc: InvalidInput, what: str, typed: str) -> str:
     """A sentence for a person about a bad invitation or join request (`what`, as
     `typed`)."""

@@ -10,15 +10,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from shora.domain import joining
-from shora.errors import InvalidInput, NotFound
+from shora.errors import NotFound
 from shora.i18n import _
 from shora.kernel import tokens
 from shora.node_members import DEFAULT_INVITE_SECONDS
 from shora.sync.peers import PeerBook
-from shora.web.areas.joining import plain, scalable
+from shora.web.areas.joining import posted_join_request, scalable
 from shora.web.forms import (
     REASON_CHARS,
-    TOKEN_CHARS,
     council_of,
     form_of,
     hex_id,
@@ -74,12 +73,7 @@ async def invite(request: Request) -> Response:
 async def admit(request: Request) -> Response:
     node = node_of(request)
     info = council_of(request, node)
-    form = await form_of(request)
-    typed = text(form, "request", TOKEN_CHARS)
-    try:
-        signed = joining.read_join_request(typed)
-    except InvalidInput as exc:
-        raise InvalidInput(plain(exc, "join request", typed)) from exc
+    signed, _form = await posted_join_request(request)
     result = node.admit(signed)
     context = {"council": info, "result": result}
     return pages_of(request).render(request, "members/admitted.html", context)
