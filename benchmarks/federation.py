@@ -31,14 +31,14 @@ from dataclasses import dataclass, field
 import msgspec
 
 from ingest import Author, compose, human_bytes  # same directory
-from shora.domain import aid_kinds as ak
-from shora.domain import aid_summary as asum
-from shora.domain import federation_kinds as fk
-from shora.domain import mandates as md
-from shora.domain.federation import revocation_payload
+from shora.domain.aid import kinds as ak
+from shora.domain.aid import summary as asum
+from shora.domain.federation import kinds as fk
+from shora.domain.federation import mandates as md
 from shora.errors import WrongEpoch
 from shora.kernel import crypto, events, keys, kinds, nip01
-from shora.node_members import GRANTS_PER_EVENT
+from shora.services.federation import revocation_payload
+from shora.services.membership import GRANTS_PER_EVENT
 
 LEVELS = ("neighbourhood", "district", "city", "province", "nation")
 PLURALS = ("neighbourhoods", "districts", "cities", "provinces", "nations")
@@ -190,7 +190,7 @@ class Sim:
     def write(
         self, x: Council, author: Member, kind: str, body: msgspec.Struct, epoch: keys.Epoch | None
     ) -> tuple[bytes, bytes]:
-        """An envelope in council x, exactly as Node._append would write it."""
+        """An envelope in council x, exactly as Node.append would write it."""
         old = epoch is not None and epoch is not x.epoch
         sign_with = epoch or x.epoch
         signer = crypto.WriteSigner(sign_with.write_sk) if old else x.signer

@@ -32,6 +32,7 @@ from pathlib import Path
 import msgspec
 
 from shora.kernel import bundle, crypto, keys, kinds, nip01, profile, tokens
+from shora.kernel.core import CREATED_AT_GRANULARITY, MAX_PARENTS_WRITTEN
 from shora.kernel.events import (
     SHORA_KIND,
     SIGN_CONTEXT,
@@ -45,7 +46,6 @@ from shora.kernel.events import (
     sign_payload,
 )
 from shora.node import Node
-from shora.node_core import CREATED_AT_GRANULARITY, MAX_PARENTS_WRITTEN
 
 FAST_KDF = profile.INSECURE_TEST_KDF  # Argon2id limits for the throwaway profiles only
 PASSPHRASE = "benchmark passphrase"
@@ -248,7 +248,7 @@ def compose(
     kind: str,
     body: msgspec.Struct,
 ) -> tuple[bytes, bytes]:
-    """One envelope exactly as Node._append writes it; returns (envelope, inner id)."""
+    """One envelope exactly as Node.append writes it; returns (envelope, inner id)."""
     payload = InnerPayload(
         1,
         council,
@@ -373,7 +373,7 @@ def build(
     done()
 
     sample = min(2000, max(n_events // 50, 1))
-    done = timed(f"founder writes {sample:,} posts through Node.post (Node._append)")
+    done = timed(f"founder writes {sample:,} posts through Node.post (Node.append)")
     start = time.perf_counter()
     threads: list[bytes] = []
     for _ in range(sample):

@@ -23,8 +23,8 @@ import time
 from collections.abc import Sequence
 from typing import TypeVar
 
-from shora.domain.aid_taxonomy import BloodGroup, Category, Medicine, Urgency, compatible
-from shora.domain.matching import AreaMap, Need, Offer, Proposal, greedy_fcfs, propose
+from shora.domain.aid.matching import AreaMap, Need, Offer, Proposal, greedy_fcfs, propose
+from shora.domain.aid.taxonomy import BloodGroup, Category, Medicine, Urgency, compatible
 
 T = TypeVar("T")
 NOW = 1_750_000_000

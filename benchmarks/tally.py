@@ -5,7 +5,7 @@ Makes N ballots (default 100,000) from a seeded random generator: each ballot or
 popular, as in a real vote) and stops after a uniformly random number of preferences,
 1 to 10. Then it times, on the same ballots:
 
-  shora.domain.tally.instant_runoff, .schulze and .scottish_stv (3 seats), each from
+  shora.domain.decisions.tally.instant_runoff, .schulze and .scottish_stv (3 seats), each from
   the raw list of ballots (validation and counting of identical ballots included);
   the reference, pyrankvote 2.0.6, for IRV and STV (it has no Schulze): the count
   alone, from Ballot objects built beforehand (building them, which is where pyrankvote
@@ -36,7 +36,7 @@ from typing import Any
 import pyrankvote
 from pyrankvote import Ballot, Candidate
 
-from shora.domain.tally import instant_runoff, schulze, scottish_stv
+from shora.domain.decisions.tally import instant_runoff, schulze, scottish_stv
 
 OPTIONS = [f"option-{i:02d}" for i in range(10)]
 SEATS = 3

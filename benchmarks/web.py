@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest import Author, Progress, generate_posts, timed  # same directory
-from shora.domain import aid, decisions
-from shora.domain import aid_kinds as ak
-from shora.domain import decisions_kinds as dk
+from shora.domain.aid import kinds as ak
+from shora.domain.decisions import kinds as dk
 from shora.kernel import crypto, profile, tokens
 from shora.node import Node
+from shora.services import aid, decisions
 
 FAST_KDF = profile.INSECURE_TEST_KDF  # the founder's throwaway profile only
 PASSPHRASE = "benchmark passphrase"

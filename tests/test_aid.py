@@ -14,12 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import T0, Clock, council_of_three, everyone, send
-from shora.domain import aid
-from shora.domain import aid_kinds as ak
-from shora.domain.aid_reduce import reduce_aid
-from shora.domain.decisions_reduce import EventView
+from shora.domain.aid import kinds as ak
+from shora.domain.aid.state import reduce_aid
+from shora.domain.decisions.state import EventView
 from shora.errors import InvalidInput, NotAllowed
 from shora.node import Node
+from shora.services import aid
 from test_cli import Profile, bring_in
 
 HOUR = 3600

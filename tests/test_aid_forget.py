@@ -17,19 +17,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import T0, Clock, admit, council_of_three, everyone, make_node, send
-from shora.domain import aid
-from shora.domain import aid_kinds as ak
-from shora.domain.aid_forget import (
+from shora.domain.aid import kinds as ak
+from shora.domain.aid.state import reduce_aid
+from shora.domain.decisions.state import EventView
+from shora.kernel import bundle, nip01, profile
+from shora.node import Node
+from shora.services import aid
+from shora.services.forgetting import (
     CHECKIN_KEEP_SECONDS,
     CLOSED_KEEP_SECONDS,
     _Row,
     due,
     forget_expired,
 )
-from shora.domain.aid_reduce import reduce_aid
-from shora.domain.decisions_reduce import EventView
-from shora.kernel import bundle, nip01, profile
-from shora.node import Node
 from shora.sync.local import NodeEnvelopes
 from test_aid import AREAS, need, offer
 

@@ -17,14 +17,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import T0, Clock, admit, everyone, send, three_members
-from shora.domain import aid, restricted
-from shora.domain import aid_kinds as ak
-from shora.domain.aid_reduce import OpenedNeed, OpenedNote, reduce_aid
-from shora.domain.decisions_reduce import EventView
+from shora.domain.aid import kinds as ak
+from shora.domain.aid.state import OpenedNeed, OpenedNote, reduce_aid
+from shora.domain.decisions.state import EventView
 from shora.errors import InvalidInput, NotAllowed
 from shora.kernel import crypto
 from shora.kernel.membership import CouncilState, Member
 from shora.node import Node
+from shora.services import aid, restricted
 from test_aid import AREAS, need, offer
 from test_aid_forget import decrypted_pages
 
@@ -138,7 +138,7 @@ def test_a_need_marked_restricted_but_written_in_the_clear_does_not_count(
     council4: tuple[list[Node], bytes, Clock],
 ) -> None:
     (a, b, _c, _d), council, clock = council4
-    leaked = b._append(council, "aid.need", _secret_need("coordinators"))
+    leaked = b.append(council, "aid.need", _secret_need("coordinators"))
     send(b, a)
     st = aid.state(a, council, int(clock()))
     assert leaked not in st.needs and st.ignored == 1
@@ -177,7 +177,7 @@ def test_areas_first_by_anyone_then_only_by_coordinators(tmp_path: Path) -> None
         smaller = ak.Areas([ak.Area("block-4", "Block 4")])
         with pytest.raises(NotAllowed, match="coordinator"):
             aid.set_areas(b, council, smaller)
-        b._append(council, "aid.areas", smaller)  # around the writer's check
+        b.append(council, "aid.areas", smaller)  # around the writer's check
         everyone([a, b, c])
         for node in (a, b, c):
             known = aid.areas(node, council)
@@ -199,7 +199,7 @@ def test_a_coordinator_may_retract_any_alert(council4: tuple[list[Node], bytes, 
     everyone([a, b, c, d])
     with pytest.raises(NotAllowed):
         aid.retract_alert(c, council, fire)
-    c._append(council, "safety.alert_retract", ak.AlertRetract(fire))  # forced: no effect
+    c.append(council, "safety.alert_retract", ak.AlertRetract(fire))  # forced: no effect
     aid.retract_alert(a, council, gas)
     everyone([a, b, c, d])
     for node in (a, b, c, d):

@@ -22,10 +22,11 @@ from hypothesis import strategies as st
 
 from conftest import T0, Clock, council_of_three, everyone
 from shora.cli.aid_areas import parse_area, parse_edge
-from shora.domain import aid, aid_summary
-from shora.domain import aid_kinds as ak
+from shora.domain.aid import kinds as ak
+from shora.domain.aid import summary as aid_summary
 from shora.errors import InvalidInput
 from shora.node import Node
+from shora.services import aid
 from test_aid import AREAS, need, offer
 from test_cli import COUNCIL, Profile, base_env, bring_in, sync
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shora.cli.safety_more import _age
-from shora.domain import care_kinds as ck
+from shora.cli.deadman_missing import _age
+from shora.domain.care import kinds as ck
 from shora.errors import InvalidInput, MalformedEvent
 from shora.kernel.events import decode_body, encode_body
 

@@ -10,11 +10,11 @@ import msgspec
 import pytest
 
 from conftest import T0, Clock, admit, everyone, make_node, send
-from shora.domain import decisions as dec
-from shora.domain import decisions_kinds as dk
-from shora.domain.decisions_reduce import phase
+from shora.domain.decisions import kinds as dk
+from shora.domain.decisions.state import phase
 from shora.errors import InvalidInput, NotAllowed
 from shora.node import Node
+from shora.services import decisions as dec
 
 DAY = 86_400
 
@@ -203,7 +203,7 @@ def test_backdated_ballot_after_the_close_is_ignored(
     dec.close(a, council, pid)
     everyone(nodes)
     clock.t = T0 + 10  # c lies about the time: the ballot claims to precede the deadline
-    c._append(council, "decision.vote", dk.Vote(pid, dk.YesNoBallot("yes")))
+    c.append(council, "decision.vote", dk.Vote(pid, dk.YesNoBallot("yes")))
     everyone(nodes)
     for node in nodes:
         assert dec.proposal(node, council, pid).ballots == ()
@@ -231,7 +231,7 @@ def test_newcomer_cannot_vote_and_quorum_base(
         send(a, d)
         with pytest.raises(NotAllowed, match="not a member when this proposal was made"):
             dec.vote(d, council, pid, dk.YesNoBallot("yes"))
-        d._append(council, "decision.vote", dk.Vote(pid, dk.YesNoBallot("yes")))
+        d.append(council, "decision.vote", dk.Vote(pid, dk.YesNoBallot("yes")))
         send(d, a)
         state = dec.proposal(a, council, pid)
         assert len(state.eligible) == 3 and state.ballots == () and state.ineligible == 1

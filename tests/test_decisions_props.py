@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import admit, make_node, send
-from shora.domain import decisions as dec
-from shora.domain import decisions_kinds as dk
-from shora.domain.decisions_reduce import EventView, reduce_proposal
+from shora.domain.decisions import kinds as dk
+from shora.domain.decisions.state import EventView, reduce_proposal
 from shora.node import Node
+from shora.services import decisions as dec
 
 T0 = 1_800_000_000
 DEADLINE = T0 + 3600 + 1000  # past the least voting period the default rules set
@@ -81,10 +81,10 @@ def test_replicas_agree_on_the_result(ops: list[tuple[Any, ...]], seed: int) -> 
                 if op[0] == "vote":
                     clock[0] = DEADLINE + op[3]
                     ballot = dk.Vote(pid, dk.YesNoBallot(op[2]))
-                    nodes[op[1]]._append(council, "decision.vote", ballot)
+                    nodes[op[1]].append(council, "decision.vote", ballot)
                 elif op[0] == "close":
                     clock[0] = DEADLINE + GRACE + op[3]
-                    nodes[op[1]]._append(council, "decision.close", dk.Close(pid))
+                    nodes[op[1]].append(council, "decision.close", dk.Close(pid))
                 else:
                     src, dst = nodes[op[1]], nodes[op[2]]
                     raws = list(src.envelopes(council))

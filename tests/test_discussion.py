@@ -12,15 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import T0, Clock, council_of_three, everyone, send
-from shora.domain import aid
-from shora.domain import aid_kinds as ak
-from shora.domain import decisions as dec
-from shora.domain import decisions_kinds as dck
-from shora.domain import discussion as ds
-from shora.domain import discussion_kinds as dk
+from shora.domain.aid import kinds as ak
+from shora.domain.decisions import kinds as dck
+from shora.domain.discussion import kinds as dk
 from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.kernel.events import MalformedEvent, decode_body
 from shora.node import Node
+from shora.services import aid
+from shora.services import decisions as dec
+from shora.services import discussion as ds
 
 DAY = 86_400
 AREAS = ak.Areas([ak.Area("block-4", "Block 4")], [])

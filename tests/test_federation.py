@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from conftest import Clock, everyone, make_node, send, three_members
-from shora.domain import decisions as dec
-from shora.domain import decisions_kinds as dk
-from shora.domain import federation as fed
-from shora.domain import governance as gov
-from shora.domain import mandates as md
+from shora.domain.decisions import kinds as dk
+from shora.domain.federation import mandates as md
 from shora.errors import InvalidInput, NotAllowed
 from shora.kernel import tokens
 from shora.node import Node
+from shora.services import decisions as dec
+from shora.services import federation as fed
+from shora.services import governance as gov
 
 DAY = 86_400
 YES = dk.YesNoBallot("yes")

@@ -7,15 +7,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import T0, Clock, make_node, send
-from shora.domain import aid, aid_summary
-from shora.domain import aid_kinds as ak
-from shora.domain import decisions as dec
-from shora.domain import decisions_kinds as dk
-from shora.domain import federation as fed
-from shora.domain import federation_flow as flow
-from shora.domain import governance as gov
-from shora.domain import mandates as md
+from shora.domain.aid import kinds as ak
+from shora.domain.aid import summary as aid_summary
+from shora.domain.decisions import kinds as dk
+from shora.domain.federation import mandates as md
 from shora.node import Node
+from shora.services import aid
+from shora.services import decisions as dec
+from shora.services import federation as fed
+from shora.services import federation_flow as flow
+from shora.services import governance as gov
 
 DAY = 86_400
 

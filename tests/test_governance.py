@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from conftest import Clock, admit, everyone, make_node, send, three_members
-from shora.domain import decisions as dec
-from shora.domain import decisions_kinds as dk
-from shora.domain import governance as gov
+from shora.domain.decisions import kinds as dk
 from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.kernel import kinds
 from shora.node import Node
+from shora.services import decisions as dec
+from shora.services import governance as gov
 
 HOUR, DAY = 3600, 86_400
 YES, NO = dk.YesNoBallot("yes"), dk.YesNoBallot("no")
@@ -69,9 +69,9 @@ def test_a_proposal_cannot_lower_the_rules_floor(council3) -> None:  # type: ign
         inclusive=True,
         deadline=int(clock.t) + DAY,
     )
-    from shora.domain import governance_kinds as gk
+    from shora.domain.governance import kinds as gk
 
-    pid = a._append(council, "gov.propose", gk.GovPropose(body, gk.RuleChange(new)))
+    pid = a.append(council, "gov.propose", gk.GovPropose(body, gk.RuleChange(new)))
     state = vote_and_close(nodes, council, pid, clock, [YES, NO, NO])
     assert state.passed is False
     assert gov.rules(a, council).term_days == 365
@@ -249,7 +249,7 @@ def test_ratification_rejected_undoes_the_removal(council3) -> None:  # type: ig
 
 
 def test_a_running_node_records_a_lapse_without_new_events(council3) -> None:  # type: ignore[no-untyped-def]
-    from shora.domain import chores
+    from shora.services import housekeeping as chores
 
     nodes, council, clock = council3
     _action, ck = emergency_remove(nodes, council)

@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import T0, Clock, admit, check_convergence, freeze_observer, make_node, partial_sync
-from shora.domain import decisions as dec
-from shora.domain import decisions_kinds as dk
-from shora.domain import governance as gov
+from shora.domain.decisions import kinds as dk
 from shora.errors import LocalError
 from shora.node import Node
+from shora.services import decisions as dec
+from shora.services import governance as gov
 from test_convergence import _key
 
 PEOPLE = 4
@@ -75,7 +75,7 @@ def _act(people: list[Node], council: bytes, kind: str, i: int, j: int, rnd: ran
     elif kind == "early_close" and proposals:
         # A close claimed now, whatever the deadline: before it, it does not count.
         state = proposals[j % len(proposals)]
-        node._append(council, "gov.close" if state.action else "decision.close", dk.Close(state.id))
+        node.append(council, "gov.close" if state.action else "decision.close", dk.Close(state.id))
     elif kind == "emergency":
         node.remove(council, keys[j], "suspected", emergency=True)
     elif kind == "ratify":

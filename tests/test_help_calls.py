@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from conftest import Council3, council_of_three, everyone
-from shora.domain import aid
-from shora.domain import aid_kinds as ak
-from shora.domain import aid_safety as safe
-from shora.domain.aid_forget import CHECKIN_KEEP_SECONDS, forget_expired
+from shora.domain.aid import kinds as ak
 from shora.errors import NotAllowed, NotFound
 from shora.node import Node
+from shora.services import aid
+from shora.services import safety as safe
+from shora.services.forgetting import CHECKIN_KEEP_SECONDS, forget_expired
 
 AREAS = [ak.Area("block-4", "Block 4"), ak.Area("market", "Market")]
 

@@ -19,8 +19,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shora.domain import matching
-from shora.domain.aid_taxonomy import (
+from shora.domain.aid import matching
+from shora.domain.aid.matching import (
+    AreaMap,
+    Distance,
+    Need,
+    Offer,
+    Proposal,
+    greedy_fcfs,
+    propose,
+)
+from shora.domain.aid.taxonomy import (
     CATEGORIES,
     RED_CELL_DONORS,
     BloodGroup,
@@ -32,15 +41,6 @@ from shora.domain.aid_taxonomy import (
     compatible,
     normalise_dose,
     normalise_name,
-)
-from shora.domain.matching import (
-    AreaMap,
-    Distance,
-    Need,
-    Offer,
-    Proposal,
-    greedy_fcfs,
-    propose,
 )
 
 NOW = 1_000

@@ -13,13 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import T0, Clock, council_of_three, everyone
-from shora.domain import aid_kinds as ak
-from shora.domain import care_kinds as ck
-from shora.domain import safety_more
-from shora.domain.decisions_reduce import EventView
-from shora.domain.missing import reduce_missing
+from shora.domain.aid import kinds as ak
+from shora.domain.care import kinds as ck
+from shora.domain.decisions.state import EventView
+from shora.domain.safety.missing import reduce_missing
 from shora.errors import InvalidInput, NotFound
 from shora.node import Node
+from shora.services import deadman_missing as safety_more
 
 
 @pytest.fixture

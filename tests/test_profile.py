@@ -123,7 +123,7 @@ def test_a_profile_of_the_first_schema_is_migrated_and_loses_nothing(tmp_path: P
     """An old profile (schema 1: no author or age columns, no table of early events)
     opens with this version: it is brought up to date, keeps every event, and every
     council is resolved anew under this version's rules."""
-    from shora.kernel import store as store_module
+    from shora.kernel.storage import database as store_module
 
     node = make_node(tmp_path, "old")
     council = node.create_council("Block 4", "", "Nasrin")

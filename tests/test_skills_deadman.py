@@ -16,16 +16,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import T0, Clock, council_of_three, everyone
-from shora.domain import aid, restricted, safety_more, stock_skills
-from shora.domain import aid_kinds as ak
-from shora.domain import care_kinds as ck
-from shora.domain.aid_forget import CHECKIN_KEEP_SECONDS
-from shora.domain.deadman import reduce_deadman
-from shora.domain.decisions import _me
-from shora.domain.decisions_reduce import EventView
-from shora.domain.skills import reduce_skills, visible_to
+from shora.domain.aid import kinds as ak
+from shora.domain.care import kinds as ck
+from shora.domain.care.skills import reduce_skills, visible_to
+from shora.domain.decisions.state import EventView
+from shora.domain.safety.deadman import reduce_deadman
 from shora.errors import InvalidInput, NotFound
 from shora.node import Node
+from shora.services import aid, restricted
+from shora.services import care as stock_skills
+from shora.services import deadman_missing as safety_more
+from shora.services.decisions import _me
+from shora.services.forgetting import CHECKIN_KEEP_SECONDS
 from shora.sync.runner import Server
 
 HOUR = 3600

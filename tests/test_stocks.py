@@ -13,13 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import T0, Clock, council_of_three, everyone
-from shora.domain import aid, stock_skills
-from shora.domain import aid_kinds as ak
-from shora.domain import care_kinds as ck
-from shora.domain.decisions_reduce import EventView
-from shora.domain.stocks import reduce_stocks
+from shora.domain.aid import kinds as ak
+from shora.domain.care import kinds as ck
+from shora.domain.care.stocks import reduce_stocks
+from shora.domain.decisions.state import EventView
 from shora.errors import InvalidInput, NotFound
 from shora.node import Node
+from shora.services import aid
+from shora.services import care as stock_skills
 
 DAY = 24 * 3600
 AREAS = ak.Areas(

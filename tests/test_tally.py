@@ -1,4 +1,4 @@
-"""Vote counting (shora.domain.tally), checked three ways.
+"""Vote counting (shora.domain.decisions.tally), checked three ways.
 
 (i)   published worked examples, stored with their sources in tests/vectors/tally/;
 (ii)  properties that must hold for any ballots (ballot order never matters, the
@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 from pyrankvote import Ballot, Candidate
 from stvpoll.scottish_stv import calculate_scottish_stv
 
-from shora.domain import tally
-from shora.domain.tally import (
+from shora.domain.decisions import tally
+from shora.domain.decisions.tally import (
     SIMPLE_MAJORITY,
     TWO_THIRDS,
     UNANIMITY,
@@ -583,7 +583,7 @@ def test_stv_surplus_ties_go_by_earlier_stage_then_listing_order() -> None:
 
 
 def test_tie_break_rule() -> None:
-    from shora.domain.tally_common import break_tie
+    from shora.domain.decisions.tally_common import break_tie
 
     position = {"a": 0, "b": 1, "c": 2}
     history = [{"a": 5, "b": 5, "c": 5}, {"a": 4, "b": 6, "c": 4}, {"a": 3, "b": 6, "c": 4}]

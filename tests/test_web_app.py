@@ -263,7 +263,7 @@ def test_the_idle_watcher_locks_by_itself(tmp_path: Path) -> None:
 def test_founding_a_council_can_set_how_long_votes_stay_open(person: Browser) -> None:
     """The founding form offers the least voting period (a council that decides in
     minutes sets 0); a value out of range is refused with the form's error."""
-    from shora.domain import governance as gov
+    from shora.services import governance as gov
 
     page = person.get("/councils")
     assert 'name="min_vote_hours"' in page.text

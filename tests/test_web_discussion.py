@@ -82,7 +82,7 @@ def test_the_pages_in_persian(tmp_path: Path) -> None:
 
 
 def test_long_threads_and_notifications_come_a_page_at_a_time(tmp_path: Path) -> None:
-    from shora.domain import discussion as ds
+    from shora.services import discussion as ds
 
     with two_members(tmp_path) as (a, b, home):
         url = propose(a, home)

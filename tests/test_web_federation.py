@@ -10,10 +10,10 @@ import re
 import time
 from pathlib import Path
 
-from shora.domain import decisions as dec
-from shora.domain import decisions_kinds as dk
-from shora.domain import federation as fed
-from shora.domain import governance as gov
+from shora.domain.decisions import kinds as dk
+from shora.services import decisions as dec
+from shora.services import federation as fed
+from shora.services import governance as gov
 from test_web_decisions import words
 from web.client import Browser, browser
 

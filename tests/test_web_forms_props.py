@@ -9,13 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.datastructures import FormData
 
-from shora.domain import aid_kinds as ak
-from shora.domain import care_kinds as ck
-from shora.domain import decisions_kinds as dk
+from shora.domain.aid import kinds as ak
+from shora.domain.care import kinds as ck
+from shora.domain.decisions import kinds as dk
 from shora.errors import InvalidInput
 from shora.kernel import kinds
 from shora.web.areas.aid import need_body, offer_body
-from shora.web.areas.aid_more import areas_body
+from shora.web.areas.areas_stocks_skills import areas_body
 from shora.web.areas.decisions_forms import ballot_of, proposal_body, share
 from shora.web.areas.governance import rule_changes
 from shora.web.areas.safety import person_body

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from shora.domain import joining
+from shora.services import joining
 from shora.web.areas.joining import scalable
 from test_web_decisions import carry, words
 from web.client import browser

@@ -13,13 +13,11 @@ from typing import IO, Any
 
 import msgspec
 
-import shora.domain.aid_kinds  # registers the aid and safety kinds with the kernel
-import shora.domain.care_kinds  # stocks, skills, dead-man timers, missing people
-import shora.domain.decisions_kinds
-import shora.domain.federation_kinds
-import shora.domain.governance_rules  # noqa: F401 (registers the governance state kinds)
-from shora.domain import federation, federation_flow, governance
-from shora.domain.aid_forget import forget_expired
+import shora.domain.aid.kinds  # registers the aid and safety kinds with the kernel
+import shora.domain.care.kinds  # stocks, skills, dead-man timers, missing people
+import shora.domain.decisions.kinds
+import shora.domain.federation.kinds
+import shora.domain.governance.rules  # noqa: F401 (registers the governance state kinds)
 from shora.errors import (
     BundleDamaged,
     InvalidInput,
@@ -33,7 +31,20 @@ from shora.kernel.events import (
     encode_body,
 )
 from shora.kernel.ingest import Report
-from shora.node_members import MembershipActions
+from shora.services import federation, federation_flow, governance
+from shora.services.aid import Aid
+from shora.services.care import Care
+from shora.services.deadman_missing import DeadmanMissing
+from shora.services.decisions import Decisions
+from shora.services.discussion import Discussion
+from shora.services.federation import Federation
+from shora.services.federation_flow import FederationFlow
+from shora.services.forgetting import Forgetting, forget_expired
+from shora.services.governance import Governance
+from shora.services.joining import Joining
+from shora.services.membership import MembershipActions
+from shora.services.restricted import Restricted
+from shora.services.safety import Safety
 from shora.sync.local import NodeEnvelopes
 from shora.sync.summary import difference, make_summary, read_summary
 
@@ -74,6 +85,22 @@ class LogEntry:
 class Node(MembershipActions):
     """A node: one unlocked profile, and every operation a person can do with it."""
 
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        # The services, one per capability (docs/architecture.md).
+        self.aid = Aid(self)
+        self.safety = Safety(self)
+        self.care = Care(self)
+        self.deadman_missing = DeadmanMissing(self)
+        self.forgetting = Forgetting(self)
+        self.decisions = Decisions(self)
+        self.discussion = Discussion(self)
+        self.governance = Governance(self)
+        self.federation = Federation(self)
+        self.federation_flow = FederationFlow(self)
+        self.joining = Joining(self)
+        self.restricted = Restricted(self)
+
     # --- councils ---------------------------------------------------------------------
 
     def create_council(
@@ -112,7 +139,7 @@ class Node(MembershipActions):
         name = normalize_persian(name) if name is not None else None
         if name == "":
             raise InvalidInput("a council's name cannot be empty")
-        self._append(council, "council.update", kinds.CouncilUpdate(name, description))
+        self.append(council, "council.update", kinds.CouncilUpdate(name, description))
 
     def councils(self) -> list[CouncilInfo]:
         return [
@@ -163,8 +190,8 @@ class Node(MembershipActions):
         if not text.strip():
             raise InvalidInput("a post needs some text")
         if title is not None:
-            return self._append(council, "post.announcement", kinds.Announcement(title, text))
-        return self._append(council, "post.message", kinds.Message(text, thread))
+            return self.append(council, "post.announcement", kinds.Announcement(title, text))
+        return self.append(council, "post.message", kinds.Message(text, thread))
 
     def posts(self, council: bytes, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """Valid announcements and messages, newest first, a page at a time."""

@@ -14,12 +14,12 @@ import pytest
 
 from attacks.adversary import Adversary
 from conftest import Clock, admit, everyone, make_node, send
-from shora.domain import decisions as dec
-from shora.domain import decisions_kinds as dk
-from shora.domain import governance as gov
+from shora.domain.decisions import kinds as dk
 from shora.errors import BadClock
 from shora.kernel import kinds
 from shora.node import Node
+from shora.services import decisions as dec
+from shora.services import governance as gov
 
 HOUR = 3600
 

@@ -13,11 +13,11 @@ import msgspec
 
 from attacks.adversary import Adversary
 from conftest import T0, council_of_three, everyone, send
-from shora.domain import decisions as dec
-from shora.domain import decisions_kinds as dck
-from shora.domain import discussion as ds
-from shora.domain import discussion_kinds as dk
+from shora.domain.decisions import kinds as dck
+from shora.domain.discussion import kinds as dk
 from shora.kernel import crypto
+from shora.services import decisions as dec
+from shora.services import discussion as ds
 from test_web_decisions import carry, propose, two_members, words
 
 XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'

@@ -15,13 +15,13 @@ import pytest
 
 from attacks.adversary import Adversary, Forged
 from conftest import Clock, admit, council_of_three, everyone, make_node, send
-from shora.domain import decisions as dec
-from shora.domain import decisions_kinds as dk
-from shora.domain import governance as gov
-from shora.domain import governance_kinds as gk
+from shora.domain.decisions import kinds as dk
+from shora.domain.governance import kinds as gk
 from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.kernel import crypto, kinds
 from shora.node import Node
+from shora.services import decisions as dec
+from shora.services import governance as gov
 
 HOUR, DAY = 3600, 86_400
 YES = dk.YesNoBallot("yes")

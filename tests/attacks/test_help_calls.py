@@ -8,9 +8,9 @@ from pathlib import Path
 
 from attacks.adversary import Adversary
 from conftest import council_of_three, everyone
-from shora.domain import aid
-from shora.domain import aid_kinds as ak
-from shora.domain import aid_safety as safe
+from shora.domain.aid import kinds as ak
+from shora.services import aid
+from shora.services import safety as safe
 
 AREAS = ak.Areas([ak.Area("block-4", "Block 4")])
 

@@ -6,17 +6,17 @@ from pathlib import Path
 
 import click
 
-from shora.domain import aid, aid_summary
-from shora.domain import aid_kinds as ak
-from shora.domain.aid_forget import forget_expired
+from shora.domain.aid import kinds as ak
+from shora.domain.aid import summary as aid_summary
 from shora.errors import InvalidInput
 from shora.i18n import N_, _, normalize_digits, number
+from shora.services import aid
+from shora.services.forgetting import forget_expired
+from shora.ui.aid_labels import label
 
 from .aid_items import JSON_HELP, open_node
-from .aid_labels import label
-from .councils import COUNCIL_HELP
 from .output import print_json, table
-from .session import Session, pass_session
+from .session import COUNCIL_HELP, Session, pass_session
 
 
 def parse_edge(text: str) -> ak.Edge:

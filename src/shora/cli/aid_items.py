@@ -7,16 +7,15 @@ from typing import Any
 
 import click
 
-from shora.domain import aid, restricted
-from shora.domain import aid_kinds as ak
-from shora.domain.aid_reduce import HiddenNeed, ItemState
+from shora.domain.aid import kinds as ak
+from shora.domain.aid.state import HiddenNeed, ItemState
 from shora.errors import InvalidInput
 from shora.i18n import N_, _, format_time, normalize_digits, number
+from shora.services import aid, restricted
+from shora.ui.aid_labels import label
 
-from .aid_labels import label
-from .councils import COUNCIL_HELP
 from .output import Number, Since, print_json, short, table
-from .session import Session, pass_session
+from .session import COUNCIL_HELP, Session, pass_session
 
 JSON_HELP = N_("Print JSON for scripts.")
 AREA_HELP = N_("The area's id, as the council defined it (never an address).")
@@ -29,7 +28,7 @@ QUANTITY = Number(1, ak.MAX_QUANTITY)
 
 def open_node(session: Session) -> Any:
     """The node, having first forgotten what expired (docs/aid.md, "Forgetting")."""
-    from shora.domain.aid_forget import forget_expired
+    from shora.services.forgetting import forget_expired
 
     node = session.open()
     forget_expired(node, int(node.now()))

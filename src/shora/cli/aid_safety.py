@@ -6,15 +6,14 @@ from typing import Any
 
 import click
 
-from shora.domain import aid
-from shora.domain import aid_kinds as ak
+from shora.domain.aid import kinds as ak
 from shora.i18n import N_, _, format_time, number
+from shora.services import aid
+from shora.ui.aid_labels import label
 
 from .aid_items import AREA_HELP, JSON_HELP, open_node
-from .aid_labels import label
-from .councils import COUNCIL_HELP
 from .output import Number, print_json, short
-from .session import Session, pass_session
+from .session import COUNCIL_HELP, Session, pass_session
 
 
 @click.command(help=N_("Tell the council how you are: safe, need_help or injured."))

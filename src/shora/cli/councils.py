@@ -19,11 +19,10 @@ from .output import (
     short,
     table,
 )
-from .session import Session, ask, pass_session
+from .session import COUNCIL_HELP, Session, ask, pass_session
 
 MODES = ("member", "vouches", "vote")
 MODES_HELP = N_("member (any one member), vouches (N members) or vote (a majority)")
-COUNCIL_HELP = N_("The council: its name, or the first 6 or more digits of its id.")
 
 
 @click.group(help=N_("Found, list, show and rename councils."))

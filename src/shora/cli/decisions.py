@@ -7,18 +7,17 @@ from typing import Any
 
 import click
 
-from shora.domain import decisions as dec
-from shora.domain import decisions_kinds as dk
-from shora.domain.decisions_input import HOW_TO_VOTE, ballot_from_inputs
-from shora.domain.decisions_json import state_json, task_json
-from shora.domain.decisions_reduce import ProposalState, phase
+from shora.domain.decisions import kinds as dk
+from shora.domain.decisions.ballot_input import HOW_TO_VOTE, ballot_from_inputs
+from shora.domain.decisions.plain import state_json, task_json
+from shora.domain.decisions.state import ProposalState, phase
 from shora.i18n import N_, _, format_time, normalize_digits, number
-from shora.labels import PHASES, TASK_STATUS
 from shora.node import Node
+from shora.services import decisions as dec
+from shora.ui.labels import PHASES, TASK_STATUS
 
-from .councils import COUNCIL_HELP
 from .output import Number, Since, isolate, print_json, short, table, text_or_file
-from .session import Session, pass_session
+from .session import COUNCIL_HELP, Session, pass_session
 
 JSON_HELP = N_("Print JSON for scripts.")
 PROPOSAL_HELP = N_("The proposal: the first 6 or more digits of its id (see 'shora result').")

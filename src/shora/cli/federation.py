@@ -8,17 +8,16 @@ from typing import Any
 
 import click
 
-from shora.domain import federation as fed
-from shora.domain import federation_flow as flow
-from shora.domain import mandates as md
-from shora.domain.decisions_json import plain
+from shora.domain.decisions.plain import plain
+from shora.domain.federation import mandates as md
 from shora.errors import NotFound
 from shora.i18n import N_, _, format_time, number
+from shora.services import federation as fed
+from shora.services import federation_flow as flow
 
 from . import members
-from .councils import COUNCIL_HELP
 from .output import Number, isolate, print_json, short, table, text_or_file
-from .session import Session, pass_session
+from .session import COUNCIL_HELP, Session, pass_session
 
 JSON_HELP = N_("Print JSON for scripts.")
 BASE_HELP = N_("Your council (the base council): its name or id.")
@@ -121,7 +120,7 @@ def summary(session: Session, council_ref: str, post: bool, as_json: bool) -> No
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @pass_session
 def ratify(session: Session, council_ref: str, proposal: str, status: bool, as_json: bool) -> None:
-    from shora.domain import decisions as dec
+    from shora.services import decisions as dec
 
     node = session.open()
     council = node.find_council(council_ref)
@@ -263,7 +262,7 @@ def issue(
     text: str,
     items: tuple[str, ...],
 ) -> None:
-    from shora.domain import decisions as dec
+    from shora.services import decisions as dec
 
     node = session.open()
     base = node.find_council(base_ref)

@@ -9,18 +9,17 @@ from typing import Any
 import click
 import msgspec
 
-from shora.domain import decisions as dec
-from shora.domain import governance as gov
-from shora.domain.decisions_json import state_json
+from shora.domain.decisions.plain import state_json
 from shora.errors import InvalidInput
 from shora.i18n import N_, _, format_time, normalize_digits, number
 from shora.kernel import kinds
-from shora.labels import EMERGENCY_STATUS, ROLE_NAMES
 from shora.node import Node
+from shora.services import decisions as dec
+from shora.services import governance as gov
+from shora.ui.labels import EMERGENCY_STATUS, ROLE_NAMES
 
-from .councils import COUNCIL_HELP
 from .output import Number, Since, isolate, print_json, short, show_list, table
-from .session import Session, pass_session
+from .session import COUNCIL_HELP, Session, pass_session
 
 JSON_HELP = N_("Print JSON for scripts.")
 HOURS_HELP = N_("Hours to vote.")

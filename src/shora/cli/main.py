@@ -206,22 +206,22 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         ),
     ),
     "stock": (
-        "stock_skill",
+        "care",
         "stock",
         N_("What the council holds together: add, draw from and list its stocks."),
     ),
     "skill": (
-        "stock_skill",
+        "care",
         "skill",
         N_("The skills register: who can do what, as members choose to say."),
     ),
     "deadman": (
-        "safety_more",
+        "deadman_missing",
         "deadman",
         N_("A dead-man timer: if you have not checked in within N hours, alert them."),
     ),
     "missing": (
-        "safety_more",
+        "deadman_missing",
         "missing",
         N_("Missing people, private to the council (after Person Finder, PFIF)."),
     ),

@@ -7,16 +7,15 @@ from pathlib import Path
 
 import click
 
-from shora.domain import federation, joining
-from shora.domain import governance as gov
 from shora.errors import NotAllowed
 from shora.i18n import N_, _, format_time, number
 from shora.kernel import tokens
 from shora.node import CouncilInfo
-from shora.node_members import AdmitResult
+from shora.services import federation, joining
+from shora.services import governance as gov
+from shora.services.membership import AdmitResult
 from shora.sync.peers import PeerBook
 
-from .councils import COUNCIL_HELP
 from .output import (
     Number,
     council_name,
@@ -28,7 +27,7 @@ from .output import (
     table,
     text_or_file,
 )
-from .session import Session, ask, pass_session
+from .session import COUNCIL_HELP, Session, ask, pass_session
 
 JSON_HELP = N_("Print JSON for scripts.")
 DAY = 24 * 3600

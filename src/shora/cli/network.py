@@ -11,9 +11,9 @@ import webbrowser
 
 import click
 
-from shora.domain import chores
 from shora.i18n import N_, _, format_time, number
 from shora.kernel import profile
+from shora.services import housekeeping as chores
 from shora.sync.outcome import SyncProgress
 from shora.sync.peers import PeerBook
 from shora.sync.runner import PeerOutcome, Server, sync_round

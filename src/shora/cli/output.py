@@ -11,11 +11,11 @@ from typing import Any, TypeVar
 import click
 import msgspec
 
-from shora.domain.decisions_json import plain
+from shora.domain.decisions.plain import plain
 from shora.i18n import N_, _, current_language, normalize_digits, number
 from shora.kernel import kinds
-from shora.labels import COUNCIL_STATUS, MEMBER_STATUS
 from shora.node import CouncilInfo, MemberInfo
+from shora.ui.labels import COUNCIL_STATUS, MEMBER_STATUS
 
 SHORT_ID = 12
 ISOLATE_START, ISOLATE_END = "\u2068", "\u2069"  # FSI ... PDI: the plain-text <bdi>

@@ -10,7 +10,6 @@ from shora.errors import InvalidInput, NotFound
 from shora.i18n import N_, _, format_time
 from shora.node import Node
 
-from .councils import COUNCIL_HELP
 from .output import (
     Number,
     council_name,
@@ -20,7 +19,7 @@ from .output import (
     short,
     table,
 )
-from .session import Session, pass_session
+from .session import COUNCIL_HELP, Session, in_council, pass_session
 
 MIN_ID_PREFIX = 6
 TITLES_LOOKED_UP = 200  # announcements among the latest posts whose titles the log sets apart
@@ -49,7 +48,7 @@ def _find_post(node: Node, council: bytes, ref: str) -> bytes:
 
 
 @click.command(help=N_("Write to a council: a message, or with --title an announcement."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("text", help=N_("What to say; '-' reads it from standard input."))
 @click.option("--title", help=N_("Make it an announcement with this title."))
 @click.option(
@@ -57,14 +56,9 @@ def _find_post(node: Node, council: bytes, ref: str) -> bytes:
     metavar="ID",
     help=N_("Reply in the conversation that starts with this message (its id from 'shora log')."),
 )
-@pass_session
-def post(
-    session: Session, council_ref: str, text: str, title: str | None, thread: str | None
-) -> None:
+def post(node: Node, council_id: bytes, text: str, title: str | None, thread: str | None) -> None:
     if text == "-":
         text = sys.stdin.read()
-    node = session.open()
-    council_id = node.find_council(council_ref)
     thread_id = _find_post(node, council_id, thread) if thread is not None else None
     post_id = node.post(council_id, text, title, thread_id)
     info = node.council(council_id)

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
 from shora.errors import ProfileError
-from shora.i18n import _
+from shora.i18n import N_, _
 from shora.kernel import profile
 from shora.node import Node
 
 PASSPHRASE_ENV = "SHORA_PASSPHRASE"  # noqa: S105 (a name, not a password)
+COUNCIL_HELP = N_("The council: its name, or the first 6 or more digits of its id.")
+JSON_HELP = N_("Print JSON for scripts.")
+
+json_option = click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 
 
 def insecure_test_kdf(flag: bool) -> bool:
@@ -84,3 +91,18 @@ def ask(value: str | None, prompt: str, hint: str) -> str:
     if sys.stdin.isatty():
         return str(click.prompt(prompt))
     raise click.UsageError(hint)
+
+
+def in_council(command: Callable[..., Any]) -> Callable[..., Any]:
+    """A command on one council, placed right under ``@...command(...)``: it takes
+    COUNCIL as its first argument, opens the node (closed when the command ends) and
+    calls ``command(node, council_id, **the other parameters)``."""
+
+    @click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+    @pass_session
+    @functools.wraps(command)
+    def run(session: Session, /, council_ref: str, **kw: Any) -> Any:
+        node = session.open()
+        return command(node, node.find_council(council_ref), **kw)
+
+    return run

@@ -42,7 +42,7 @@ from shora.kernel.events import (
     open_inner,
 )
 from shora.kernel.projection import Projection
-from shora.kernel.store import Store
+from shora.kernel.storage import Store
 from shora.kernel.waiting import (
     MAX_PENDING,
     MAX_PENDING_PER_AUTHOR,

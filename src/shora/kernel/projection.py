@@ -15,7 +15,7 @@ import msgspec
 
 from shora.kernel import crypto, keys, kinds, membership
 from shora.kernel.events import decode_body
-from shora.kernel.store import Store
+from shora.kernel.storage import Store
 
 
 class Projection:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from shora.errors import TooManyWaiting
 from shora.kernel import keys, kinds, tokens
 from shora.kernel.events import decode_body
-from shora.kernel.store import Store
+from shora.kernel.storage import Store
 
 MAX_AGE = 14 * 24 * 3600
 """Seconds an envelope may wait (for parents, a key or an admission) before it is dropped."""

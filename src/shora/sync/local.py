@@ -130,7 +130,7 @@ class NodeEnvelopes:
 
     def get(self, ids: Iterable[bytes]) -> list[bytes]:
         """The raw envelopes with these ids that we hold (to send to a peer). A forgotten
-        envelope (empty: see shora.domain.aid_forget) counts as held but is never sent."""
+        envelope (empty: see shora.services.forgetting) counts as held but is never sent."""
         found = []
         for eid in ids:
             raw = self.node.store.one("SELECT raw FROM envelopes WHERE id=?", (eid,))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from shora.errors import InvalidInput
-from shora.kernel.store import Store
+from shora.kernel.storage import Store
 
 MAX_URL = 500
 BACKOFF_BASE = 15  # seconds after the first failure

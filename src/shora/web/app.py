@@ -20,12 +20,12 @@ from starlette.staticfiles import StaticFiles
 
 from shora.errors import InvalidInput, NotAllowed, NotFound, ProfileError, ShoraError
 from shora.i18n import _
-from shora.labels import COUNCIL_STATUS, MEMBER_STATUS
+from shora.ui.labels import COUNCIL_STATUS, MEMBER_STATUS
 from shora.web.areas import (
     aid,
-    aid_more,
     api,
-    api_pages,
+    api_decisions_aid,
+    areas_stocks_skills,
     councils,
     decisions,
     discussion,
@@ -44,7 +44,16 @@ from shora.web.state import Keeper, Locked
 from shora.web.templating import Pages
 
 AREAS: tuple[ModuleType, ...] = (session, councils, members, joining, posts, sync, api)
-AREAS += (decisions, governance, aid, aid_more, safety, api_pages, discussion, federation)
+AREAS += (
+    decisions,
+    governance,
+    aid,
+    areas_stocks_skills,
+    safety,
+    api_decisions_aid,
+    discussion,
+    federation,
+)
 
 STATUS = ((NotFound, 404), (NotAllowed, 403), (InvalidInput, 400), (ProfileError, 400))
 

@@ -17,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shora.domain import chores
 from shora.errors import ProfileError, ShoraError
 from shora.i18n import _
 from shora.kernel import crypto, profile
 from shora.node import CouncilInfo, Node
+from shora.services import housekeeping as chores
 from shora.sync.runner import Server
 from shora.web.throttle import UnlockThrottle
 

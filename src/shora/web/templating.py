@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from shora.i18n import _, current_language, format_time, join_names, ngettext, number
-from shora.labels import ROLE_NAMES
+from shora.ui.labels import ROLE_NAMES
 
 EXTENSIONS = ["jinja2.ext.i18n"]
 LANGUAGE_NAMES = {"fa": "فارسی", "en": "English"}  # each in its own language: not translated

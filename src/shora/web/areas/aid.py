@@ -1,7 +1,7 @@
 """Mutual aid: needs and offers with filters (category, urgency, area; GET parameters)
 a page at a time, the forms to post them, the matching engine's proposal with a button
 to confirm each match, commitments, "on its way" and deliveries, and a page for each need or offer
-(private notes, delivered from elsewhere, withdrawing). Domain: shora.domain.aid.
+(private notes, delivered from elsewhere, withdrawing). Domain: shora.services.aid.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from shora.domain import aid
-from shora.domain import aid_kinds as ak
+from shora.domain.aid import kinds as ak
 from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import _
 from shora.node import CouncilInfo, Node
+from shora.services import aid
 from shora.web.areas.discussion import fresh
 from shora.web.areas.kit import (
     UNITS,

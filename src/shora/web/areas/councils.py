@@ -17,12 +17,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from shora.domain import aid_safety as safe
-from shora.domain.aid_kinds import CHECKIN_STATUSES
+from shora.domain.aid.kinds import CHECKIN_STATUSES
 from shora.errors import NotFound
 from shora.i18n import N_, _
 from shora.kernel import kinds
 from shora.node import CouncilInfo, Node
+from shora.services import safety as safe
 from shora.web.areas import discussion
 from shora.web.areas import home as sections
 from shora.web.areas.aid import area_names
@@ -110,7 +110,7 @@ HOME_SECTIONS: list[HomeSection] = [
 
 def _checkin_function() -> Callable[..., bytes] | None:
     """The safety check-in of the mutual-aid domain, wherever that module keeps it."""
-    for name in ("shora.domain.aid_safety", "shora.domain.aid"):
+    for name in ("shora.services.safety", "shora.services.aid"):
         try:
             module = importlib.import_module(name)
         except ImportError:

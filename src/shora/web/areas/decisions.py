@@ -1,6 +1,6 @@
 """Deliberation: the council's proposals (open first), putting one to the vote, a
 proposal's page with its text, amendments, ballot form, close and outcome, and its
-result drawn as charts (rounds and stages one by one). Domain: shora.domain.decisions.
+result drawn as charts (rounds and stages one by one). Domain: shora.services.decisions.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from shora.domain import decisions as dec
-from shora.domain import decisions_kinds as dk
-from shora.domain import governance_kinds as gk
-from shora.domain.decisions_reduce import ProposalState, phase
+from shora.domain.decisions import kinds as dk
+from shora.domain.decisions.state import ProposalState, phase
+from shora.domain.governance import kinds as gk
 from shora.errors import InvalidInput, NotAllowed
-from shora.labels import METHODS
+from shora.services import decisions as dec
+from shora.ui.labels import METHODS
 from shora.web.areas.decisions_forms import ballot_of, proposal_body, share_choices
 from shora.web.areas.decisions_results import charts, summary
 from shora.web.areas.discussion import fresh

@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 from starlette.datastructures import FormData
 
-from shora.domain import decisions_kinds as dk
+from shora.domain.decisions import kinds as dk
 from shora.errors import InvalidInput
 from shora.i18n import N_, _, digits, normalize_digits, number
 from shora.web.areas.kit import build, duration, field, whole

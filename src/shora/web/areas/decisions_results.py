@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from shora.domain import tally
+from shora.domain.decisions import tally
 from shora.i18n import _, current_language, digits, number
 
 

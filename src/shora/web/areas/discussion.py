@@ -1,7 +1,7 @@
 """Discussion: a proposal's, need's, offer's or task's comments with replies and
 mentions, the notifications page (mentions of me, replies to me, comments on what I
 wrote), its count for the page's optional browser notification, and the "new since you
-last looked" counts the lists show. Domain: shora.domain.discussion.
+last looked" counts the lists show. Domain: shora.services.discussion.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from shora.domain import discussion as ds
-from shora.domain.discussion_kinds import MAX_COMMENT_CHARS
+from shora.domain.discussion.kinds import MAX_COMMENT_CHARS
 from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import N_
 from shora.node import CouncilInfo, Node
+from shora.services import discussion as ds
 from shora.web.areas.kit import (
     field,
     hex_or_none,

@@ -14,13 +14,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from shora.domain import decisions as dec
-from shora.domain import federation as fed
-from shora.domain import federation_flow as flow
-from shora.domain import mandates as md
+from shora.domain.federation import mandates as md
 from shora.errors import InvalidInput
 from shora.i18n import _
 from shora.node import CouncilInfo, Node
+from shora.services import decisions as dec
+from shora.services import federation as fed
+from shora.services import federation_flow as flow
 from shora.web.areas.joining import posted_join_request
 from shora.web.areas.kit import label
 from shora.web.forms import (

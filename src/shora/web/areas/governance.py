@@ -1,6 +1,6 @@
 """Self-government and follow-up: tasks, minutes, roles with their terms and elections,
 recall petitions, the rules and rule changes, emergency actions to ratify.
-Domain: shora.domain.decisions (tasks, minutes) and shora.domain.governance."""
+Domain: shora.services.decisions (tasks, minutes) and shora.services.governance."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from shora.domain import decisions as dec
-from shora.domain import decisions_kinds as dk
-from shora.domain import governance as gov
+from shora.domain.decisions import kinds as dk
 from shora.errors import InvalidInput
 from shora.i18n import N_, _
 from shora.kernel import kinds
-from shora.labels import ROLE_NAMES
 from shora.node import CouncilInfo, Node
+from shora.services import decisions as dec
+from shora.services import governance as gov
+from shora.ui.labels import ROLE_NAMES
 from shora.web.areas.decisions_forms import share, share_choices
 from shora.web.areas.discussion import fresh
 from shora.web.areas.kit import (

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from shora.domain import aid
-from shora.domain import aid_safety as safe
-from shora.domain import decisions as dec
-from shora.domain.aid_alerts import HelpCall
-from shora.domain.decisions_reduce import phase
-from shora.domain.restricted import COORDINATOR
+from shora.domain.decisions.state import phase
+from shora.domain.safety.alerts import HelpCall
 from shora.node import CouncilInfo, Node
+from shora.services import aid
+from shora.services import decisions as dec
+from shora.services import safety as safe
+from shora.services.restricted import COORDINATOR
 from shora.web.areas.kit import label, me, names, now
 
 ON_HOME = 5

@@ -1,6 +1,6 @@
 """Joining: the join page (an invitation pasted, opened as a link or scanned), the
 join request with its QR code and a share button, the waiting page, and the admit page
-a join request's link opens on a member's node. Domain: shora.domain.joining; the link
+a join request's link opens on a member's node. Domain: shora.services.joining; the link
 forms are in its docstring and in docs/web.md, "Joining"."""
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from shora.domain import joining
 from shora.errors import InvalidInput, NotAllowed
 from shora.i18n import _
 from shora.kernel import tokens
 from shora.node import CouncilInfo, Node
+from shora.services import joining
 from shora.sync.peers import PeerBook
 from shora.web.forms import PERSON_CHARS, TOKEN_CHARS, form_of, text
 from shora.web.responses import node_of, pages_of

@@ -15,7 +15,8 @@ from starlette.responses import Response
 
 from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import _, normalize_digits
-from shora.labels import (
+from shora.node import CouncilInfo, Node
+from shora.ui.labels import (
     ALERT,
     AVAILABILITY,
     CATEGORY,
@@ -37,7 +38,6 @@ from shora.labels import (
     YES_NO,
     lookup,
 )
-from shora.node import CouncilInfo, Node
 from shora.web.forms import council_of, integer
 from shora.web.responses import node_of, pages_of, redirect
 

@@ -9,11 +9,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from shora.domain import joining
 from shora.errors import NotFound
 from shora.i18n import _
 from shora.kernel import tokens
-from shora.node_members import DEFAULT_INVITE_SECONDS
+from shora.services import joining
+from shora.services.membership import DEFAULT_INVITE_SECONDS
 from shora.sync.peers import PeerBook
 from shora.web.areas.joining import posted_join_request, scalable
 from shora.web.forms import (

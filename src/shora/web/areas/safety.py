@@ -1,7 +1,7 @@
 """Safety: alerts (active first; post, confirm, retract), roll calls with who has and
 has not answered, "on my way" to a call for help, missing people (records, notes with
 a status, linking duplicates) and one's dead-man timer. Check-ins are the home page's
-buttons (councils.py). Domain: shora.domain.aid_safety and shora.domain.safety_more."""
+buttons (councils.py). Domain: shora.services.safety and shora.services.deadman_missing."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from shora.domain import aid_kinds as ak
-from shora.domain import aid_safety as safe
-from shora.domain import care_kinds as ck
-from shora.domain import safety_more as more
+from shora.domain.aid import kinds as ak
+from shora.domain.care import kinds as ck
 from shora.errors import InvalidInput, NotFound
 from shora.i18n import _, normalize_digits
 from shora.node import CouncilInfo, Node
+from shora.services import deadman_missing as more
+from shora.services import safety as safe
 from shora.web.areas.aid import area_names
 from shora.web.areas.kit import (
     HOUR,

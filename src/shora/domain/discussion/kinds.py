@@ -1,0 +1,47 @@
+"""The event kind of discussion: a comment on a proposal, need, offer or task, perhaps
+a reply to another comment, perhaps mentioning members. See docs/decisions.md
+("Discussion").
+
+The body is bounded like every other: the text at most 4,000 characters, at most 16
+mentions, ids of 32 bytes. The reader (shora.services.discussion) ignores a comment whose
+subject is not a proposal, need, offer or task of the same council, whose reply names a
+comment on another subject, or which mentions someone who was not a member.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from shora.kernel.events import Bytes32, register_kind
+
+MAX_COMMENT_CHARS = 4000
+MAX_MENTIONS = 16
+
+CommentText = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_COMMENT_CHARS)]
+
+
+class Comment(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A comment on `subject` (the inner id of a proposal, need, offer or task)."""
+
+    subject: Bytes32
+    reply_to: Bytes32 | None = None
+    text: CommentText
+    mentions: Annotated[list[Bytes32], msgspec.Meta(max_length=MAX_MENTIONS)] = msgspec.field(
+        default_factory=list
+    )
+
+
+# What a comment may be about: the kinds that start a proposal, a need, an offer, a task.
+SUBJECT_KINDS: dict[str, str] = {
+    "decision.propose": "proposal",
+    "gov.propose": "proposal",
+    "aid.need": "need",
+    "aid.need_sealed": "need",
+    "aid.offer": "offer",
+    "task.create": "task",
+}
+DISCUSSION_KINDS: dict[str, type[msgspec.Struct]] = {"comment": Comment}
+
+register_kind("comment", Comment, ref=lambda body: body.subject)

@@ -1,0 +1,255 @@
+"""The core of a node: an unlocked profile, lookups, and composing events.
+
+Everything a node writes is composed here and fed to the same ingest pipeline as
+events from elsewhere, so a node never stores what it would refuse from a peer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+import msgspec
+
+from shora.errors import (
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    RemoteError,
+)
+from shora.i18n import normalize_persian
+from shora.kernel import crypto, keys, nip01, profile
+from shora.kernel.events import (
+    SHORA_KIND,
+    InnerPayload,
+    encode_body,
+    encode_payload,
+    seal_content,
+    sign_payload,
+)
+from shora.kernel.ingest import Ingestor
+from shora.kernel.membership import CouncilState
+from shora.kernel.storage import Store
+
+CREATED_AT_GRANULARITY = 3600  # envelopes show relays the hour, not the second
+MAX_PARENTS_WRITTEN = 8
+
+
+@dataclass(frozen=True, slots=True)
+class _Identity:
+    sign_pk: bytes
+    sign_sk: bytes
+    kx_pk: bytes
+    name: str
+
+
+class NodeCore:
+    """An open profile: its store, the ingest pipeline, and composing events."""
+
+    def __init__(self, unlocked: profile.UnlockedProfile, now: Callable[[], float] = time.time):
+        self.home = unlocked.home
+        self.now = now
+        with profile.private_files():  # the database, its WAL and shm file: 0600 at birth
+            self.store = Store(unlocked.database, unlocked.secrets.database_key)
+        self.ingestor = Ingestor(self.store, unlocked.secrets.identity_key, lambda: self.now())
+        if self.store.migrated_from is not None:
+            self._reproject()
+
+    def _reproject(self) -> None:
+        """Resolve every council anew (after a migration): each member's standing and
+        each event's validity follow the rules of this version."""
+        with self.store.transaction():
+            for (council,) in self.store.rows("SELECT id FROM councils"):
+                if self.ingestor.projection.resolver(bytes(council)).events:
+                    self.ingestor.projection.refresh(bytes(council))
+
+    @classmethod
+    def open(cls, home: Path, passphrase: str, *, allow_weak_kdf: bool = False, **kw: Any) -> Self:
+        """Unlock and open; a keystore below the KDF floor only with allow_weak_kdf (tests)."""
+        return cls(profile.unlock(home, passphrase, allow_weak_kdf=allow_weak_kdf), **kw)
+
+    @classmethod
+    def create(
+        cls,
+        home: Path,
+        passphrase: str,
+        *,
+        kdf_limits: tuple[int, int] | None = None,
+        allow_weak_kdf: bool = False,
+        **kw: Any,
+    ) -> Self:
+        """A new profile; kdf_limits below the floor need allow_weak_kdf (tests only)."""
+        limits = kdf_limits or (crypto.KDF_OPSLIMIT, crypto.KDF_MEMLIMIT)
+        return cls(profile.create(home, passphrase, *limits, allow_weak_kdf=allow_weak_kdf), **kw)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- what services read ----------------------------------------------------------
+
+    def me(self, council: bytes) -> bytes | None:
+        """This profile's member key in that council, if it has an identity there."""
+        return self.store.councils.my_key(council)
+
+    def state(self, council: bytes) -> CouncilState:
+        """The council's resolved state after every event this node holds."""
+        return self.ingestor.projection.final_state(council)
+
+    # --- lookups ---------------------------------------------------------------------
+
+    def find_council(self, ref: str) -> bytes:
+        """A council by name, or by its id or a prefix of it (at least 6 hex digits)."""
+        return _find(self.store.rows("SELECT id, name FROM councils"), ref, "council")
+
+    def find_member(self, council: bytes, ref: str) -> bytes:
+        """A member by name, or by their key or a prefix of it (at least 6 hex digits)."""
+        rows = self.store.rows("SELECT key, name FROM members WHERE council=?", (council,))
+        return _find(rows, ref, "member")
+
+    def _identity(self, council: bytes) -> _Identity:
+        rows = self.store.rows(
+            "SELECT sign_pk, sign_sk, kx_pk, name FROM identities WHERE council=?", (council,)
+        )
+        if not rows:
+            raise NotFound("this profile has no identity in that council")
+        sign_pk, sealed_sk, kx_pk, name = rows[0]
+        return _Identity(sign_pk, self.ingestor.unseal_secret(sealed_sk), kx_pk, name)
+
+    def _new_identity(self, council: bytes, name: str) -> _Identity:
+        sign_pk, sign_sk = crypto.sign_keypair()
+        kx_pk, kx_sk = crypto.kx_keypair()
+        self._store_identity(council, sign_pk, sign_sk, kx_pk, kx_sk, name)
+        return _Identity(sign_pk, sign_sk, kx_pk, name)
+
+    def _store_identity(
+        self,
+        council: bytes,
+        sign_pk: bytes,
+        sign_sk: bytes,
+        kx_pk: bytes,
+        kx_sk: bytes,
+        name: str,
+    ) -> None:
+        """Keep a member identity, its secret keys sealed under the profile's key."""
+        self.store.execute(
+            "INSERT INTO identities VALUES(?,?,?,?,?,?)",
+            (
+                council,
+                sign_pk,
+                self.ingestor.seal_secret(sign_sk),
+                kx_pk,
+                self.ingestor.seal_secret(kx_sk),
+                name,
+            ),
+        )
+
+    # --- writing ----------------------------------------------------------------------
+
+    def _envelope(self, epoch: keys.Epoch, kind: int, tags: list[list[str]], content: str) -> bytes:
+        created = int(self.now()) // CREATED_AT_GRANULARITY * CREATED_AT_GRANULARITY
+        env = nip01.sign_envelope(crypto.WriteSigner(epoch.write_sk), created, kind, tags, content)
+        return nip01.encode(env)
+
+    def _writing_epoch(self, council: bytes) -> keys.Epoch:
+        final = self.ingestor.projection.final_state(council)
+        held = {e.write_pk: e for e in self.ingestor.epochs_of(council)}
+        if final.current_epoch in held:
+            return held[final.current_epoch]
+        if not any(w in held for w in final.epochs):
+            raise NotAllowed("this profile holds no key of this council yet")
+        # Writing under an older epoch would let whoever was removed since read it.
+        raise NotAllowed(
+            "this profile does not hold the council's newest key yet: "
+            "sync with another member, then try again"
+        )
+
+    def append(
+        self, council: bytes, kind: str, body: msgspec.Struct, epoch: keys.Epoch | None = None
+    ) -> bytes:
+        """Compose, sign, encrypt and ingest one event; return its inner id."""
+        raw, inner_id = self.compose(council, kind, body, epoch)
+        try:
+            self.ingestor.ingest_one(raw)
+        except RemoteError as exc:
+            raise NotAllowed(f"the council's rules do not allow this: {exc}") from exc
+        return inner_id
+
+    def compose(
+        self, council: bytes, kind: str, body: msgspec.Struct, epoch: keys.Epoch | None = None
+    ) -> tuple[bytes, bytes]:
+        """Build the envelope of a new event on top of the current heads; store nothing."""
+        me = self._identity(council)
+        epoch = epoch or self._writing_epoch(council)
+        heads = self.store.rows(
+            "SELECT h.id, e.clock, e.time FROM heads h JOIN events e ON e.id = h.id "
+            "WHERE h.council=? ORDER BY e.clock DESC, h.id LIMIT ?",
+            (council, MAX_PARENTS_WRITTEN),
+        )
+        parents = sorted(h[0] for h in heads)
+        clock = 1 + max((h[1] for h in heads), default=0)
+        # Never before a parent's claimed time (a parent may come from a clock a little
+        # ahead of ours, within the council's skew): receivers refuse that.
+        not_before = max((h[2] for h in heads), default=0)
+        return self._seal_event(
+            council,
+            epoch,
+            me.sign_pk,
+            me.sign_sk,
+            parents,
+            clock,
+            kind,
+            encode_body(body),
+            not_before,
+        )
+
+    def _seal_event(
+        self,
+        council: bytes,
+        epoch: keys.Epoch,
+        author: bytes,
+        author_sk: bytes,
+        parents: list[bytes],
+        clock: int,
+        kind: str,
+        raw_body: bytes,
+        not_before: int = 0,
+    ) -> tuple[bytes, bytes]:
+        """Sign an inner event, encrypt it under the epoch, wrap it in an envelope;
+        return (envelope, inner id)."""
+        payload = InnerPayload(
+            1,
+            council,
+            epoch.write_pk,
+            author,
+            parents,
+            clock,
+            max(int(self.now() * 1000), not_before),
+            kind,
+            raw_body,
+        )
+        raw_payload = encode_payload(payload)
+        signed = sign_payload(author_sk, raw_payload)
+        content = seal_content(epoch.content_key, epoch.write_pk, signed)
+        return self._envelope(epoch, SHORA_KIND, [], content), crypto.sha256(raw_payload)
+
+
+def _find(rows: list[tuple[Any, ...]], ref: str, what: str) -> bytes:
+    """One row's id by (case-insensitive, normalised) name, or by an id prefix."""
+    wanted = normalize_persian(ref).casefold()
+    by_name = [key for key, name in rows if normalize_persian(name).casefold() == wanted]
+    by_key = [key for key, _ in rows if len(wanted) >= 6 and key.hex().startswith(wanted)]
+    found = by_name or by_key
+    if len(found) == 1:
+        return bytes(found[0])
+    if not found:
+        raise NotFound(f"no {what} named or numbered {ref!r} here")
+    raise InvalidInput(f"{ref!r} names {len(found)} {what}s; give more of the id instead")

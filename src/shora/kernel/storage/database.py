@@ -1,0 +1,197 @@
+"""The encrypted SQLite database (SQLite3 Multiple Ciphers, ChaCha20-Poly1305).
+
+The database key is random and lives in the sealed keystore, so the cipher's own
+PBKDF2 is redundant: kdf_iter is 1. Temporary tables and indexes stay in memory;
+the WAL is encrypted like the main file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import apsw
+
+from shora.errors import ProfileError
+
+SCHEMA_VERSION = 4
+
+SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;
+CREATE TABLE councils(
+  id BLOB PRIMARY KEY, status TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',
+  description TEXT NOT NULL DEFAULT '', rules BLOB, current_epoch BLOB,
+  invitation BLOB, request BLOB, request_id BLOB, created INT NOT NULL
+);
+CREATE TABLE identities(
+  council BLOB PRIMARY KEY, sign_pk BLOB NOT NULL, sign_sk BLOB NOT NULL,
+  kx_pk BLOB NOT NULL, kx_sk BLOB NOT NULL, name TEXT NOT NULL
+);
+CREATE TABLE epochs(
+  write_pk BLOB PRIMARY KEY, council BLOB NOT NULL, content_key BLOB NOT NULL,
+  write_sk BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE envelopes(
+  id BLOB PRIMARY KEY, council BLOB NOT NULL, kind INT NOT NULL, created_at INT NOT NULL,
+  raw BLOB NOT NULL, pubkey BLOB NOT NULL, hint TEXT
+);
+CREATE INDEX envelopes_council ON envelopes(council, created_at);
+-- Covers the (created_at, id) pairs Negentropy reads for a filter by write key.
+CREATE INDEX envelopes_author ON envelopes(pubkey, kind, created_at, id);
+CREATE INDEX envelopes_hint ON envelopes(hint) WHERE hint IS NOT NULL;
+CREATE TABLE events(
+  id BLOB PRIMARY KEY, council BLOB NOT NULL, envelope BLOB NOT NULL, author BLOB NOT NULL,
+  kind TEXT NOT NULL, clock INT NOT NULL, time INT NOT NULL, parents BLOB NOT NULL,
+  mset INT NOT NULL, epoch BLOB NOT NULL, ref BLOB, body BLOB, valid INT NOT NULL
+);
+CREATE INDEX events_order ON events(council, clock, id);
+CREATE INDEX events_subject ON events(council, kind, ref);
+CREATE INDEX events_author ON events(council, author);
+-- The state events in an event's causal past: `ids` adds to the set `base` (none: the
+-- whole set); `digest` (SHA-256 of the whole set's sorted ids) finds a set again.
+CREATE TABLE msets(
+  id INTEGER PRIMARY KEY, council BLOB NOT NULL, ids BLOB NOT NULL, base INT, digest BLOB
+);
+CREATE INDEX msets_digest ON msets(council, digest);
+CREATE TABLE heads(council BLOB NOT NULL, id BLOB NOT NULL, PRIMARY KEY(council, id))
+  WITHOUT ROWID;
+-- Events whose parents have not arrived: `author` for per-author quotas, `received`
+-- (unix seconds) for the age limit.
+CREATE TABLE pending(
+  envelope BLOB PRIMARY KEY, council BLOB NOT NULL, raw BLOB NOT NULL,
+  author BLOB NOT NULL DEFAULT x'', received INT NOT NULL DEFAULT 0
+);
+CREATE INDEX pending_author ON pending(council, author);
+CREATE INDEX pending_received ON pending(received);
+CREATE TABLE pending_parents(
+  parent BLOB NOT NULL, envelope BLOB NOT NULL, PRIMARY KEY(parent, envelope)
+) WITHOUT ROWID;
+CREATE INDEX pending_parents_envelope ON pending_parents(envelope);
+CREATE TABLE held(
+  envelope BLOB PRIMARY KEY, write_pk BLOB NOT NULL, raw BLOB NOT NULL,
+  received INT NOT NULL DEFAULT 0
+);
+CREATE INDEX held_key ON held(write_pk);
+CREATE INDEX held_received ON held(received);
+-- Events claiming a time ahead of this node's clock, applied when that time comes.
+CREATE TABLE early(
+  envelope BLOB PRIMARY KEY, council BLOB NOT NULL, author BLOB NOT NULL,
+  not_before INT NOT NULL, raw BLOB NOT NULL
+);
+CREATE INDEX early_due ON early(not_before);
+CREATE TABLE relays(council BLOB NOT NULL, url TEXT NOT NULL, added INT NOT NULL,
+  PRIMARY KEY(council, url)) WITHOUT ROWID;
+CREATE TABLE peers(
+  address TEXT PRIMARY KEY, kind TEXT NOT NULL, last_contact INT, last_attempt INT,
+  events_in INT NOT NULL DEFAULT 0, events_out INT NOT NULL DEFAULT 0,
+  failures INT NOT NULL DEFAULT 0, last_error TEXT
+) WITHOUT ROWID;
+CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE members(
+  council BLOB NOT NULL, key BLOB NOT NULL, name TEXT NOT NULL, kx BLOB NOT NULL,
+  status TEXT NOT NULL, admitted_by BLOB NOT NULL, ended_by BLOB, roles TEXT NOT NULL,
+  PRIMARY KEY(council, key)
+) WITHOUT ROWID;
+"""
+
+# Each step takes a profile from the version before it to its own; applied in order.
+MIGRATIONS: dict[int, str] = {
+    2: """
+ALTER TABLE pending ADD COLUMN author BLOB NOT NULL DEFAULT x'';
+ALTER TABLE pending ADD COLUMN received INT NOT NULL DEFAULT 0;
+CREATE INDEX pending_author ON pending(council, author);
+ALTER TABLE held ADD COLUMN received INT NOT NULL DEFAULT 0;
+CREATE TABLE early(
+  envelope BLOB PRIMARY KEY, council BLOB NOT NULL, author BLOB NOT NULL,
+  not_before INT NOT NULL, raw BLOB NOT NULL
+);
+CREATE INDEX early_due ON early(not_before);
+""",
+    # Expiry finds the old waiting rows without reading their (large) raw column.
+    3: """
+CREATE INDEX pending_received ON pending(received);
+CREATE INDEX held_received ON held(received);
+""",
+    # Each causal past was stored whole (quadratic in the history) and found again by
+    # reading every stored set; now as a delta on a base, found by its digest. Sets
+    # stored before stay whole, with no digest: a set met again is stored once more.
+    4: """
+ALTER TABLE msets ADD COLUMN base INT;
+ALTER TABLE msets ADD COLUMN digest BLOB;
+CREATE INDEX msets_digest ON msets(council, digest);
+""",
+}
+
+
+class Database:
+    """One open encrypted database. Not thread-safe: one Store per thread."""
+
+    def __init__(self, path: Path, key: bytes) -> None:
+        self.path = path
+        self.migrated_from: int | None = None
+        new = not path.exists()
+        self.db = apsw.Connection(str(path))
+        self.db.pragma("cipher", "chacha20")
+        self.db.pragma("kdf_iter", 1)
+        self.db.pragma("hexkey", key.hex())
+        try:
+            self.db.pragma("temp_store", "MEMORY")
+            # Ids are hashes, so inserts land all over the B-trees: a page cache of 64 MiB
+            # (instead of 2 MiB) keeps decrypting and re-encrypting the same pages rare.
+            self.db.pragma("cache_size", -65536)
+            self.db.pragma("journal_mode", "WAL")
+            self.db.pragma("synchronous", "NORMAL")
+            self.db.pragma("foreign_keys", True)
+            # Another process on the same profile (`shora post` while `shora serve` syncs)
+            # may hold the write lock for a moment: wait for it rather than fail at once.
+            self.db.set_busy_timeout(10_000)
+            if new:
+                with self.transaction():
+                    self.db.execute(SCHEMA)
+                    self.db.execute("INSERT INTO meta VALUES('schema', ?)", (SCHEMA_VERSION,))
+            version = self.one("SELECT value FROM meta WHERE key='schema'")
+        except apsw.NotADBError as exc:
+            self.db.close()
+            raise ProfileError(f"the database {path} cannot be opened with this key") from exc
+        if isinstance(version, int) and version < SCHEMA_VERSION:
+            self._migrate(version)
+        elif version != SCHEMA_VERSION:
+            self.db.close()
+            raise ProfileError(
+                f"database schema {version} is newer than this version of Shora supports: "
+                "install a newer Shora to open this profile"
+            )
+
+    def _migrate(self, version: int) -> None:
+        """Bring an older profile up to date in one transaction: nothing is lost. The
+        caller re-projects every council (`migrated_from`): the rules of resolution
+        may have changed with the schema."""
+        self.migrated_from = version
+        with self.transaction():
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                self.db.execute(MIGRATIONS[step])
+            self.db.execute("UPDATE meta SET value=? WHERE key='schema'", (SCHEMA_VERSION,))
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.db:
+            yield
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        self.db.execute(sql, params)
+
+    def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        self.db.executemany(sql, rows)
+
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return list(self.db.execute(sql, params))
+
+    def one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        for row in self.db.execute(sql, params):
+            return row[0]
+        return None

@@ -1,0 +1,199 @@
+"""Mutual aid beyond needs and offers: the council's areas, shared stocks (add, draw),
+the skills register (opt in, withdraw; entries for coordinators only stay hidden from
+others), and the de-identified summary with its CSV. Domain: shora.services.aid,
+stock_skills and aid_summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from shora.domain.aid import kinds as ak
+from shora.domain.aid import summary as aid_summary
+from shora.domain.care import kinds as ck
+from shora.errors import InvalidInput
+from shora.i18n import _
+from shora.node import CouncilInfo, Node
+from shora.services import aid
+from shora.services import care as ss
+from shora.web.areas.aid import area_names
+from shora.web.areas.kit import (
+    build,
+    duration,
+    field,
+    handle,
+    me,
+    names,
+    now,
+    opened,
+    whole,
+)
+from shora.web.forms import hex_id
+
+
+def _path(info: CouncilInfo, tail: str) -> str:
+    return f"/councils/{info.id.hex()}/{tail}"
+
+
+# --- areas --------------------------------------------------------------------------
+
+
+def _areas(node: Node, info: CouncilInfo) -> dict[str, Any]:
+    known = aid.areas(node, info.id)
+    lines = "\n".join(f"{a} = {n}" for a, n in known.areas) if known else ""
+    edges = "\n".join(f"{a} {b} {n}" for a, b, n in known.edges) if known else ""
+    return {"known": known, "lines": lines, "edges": edges}
+
+
+def areas_body(form: FormData) -> ak.Areas:
+    """Areas from "id = name" lines and neighbours from "a b [length]" lines."""
+    listed = []
+    for line in field(form, "areas", 60_000).splitlines():
+        if not line.strip():
+            continue
+        area, sep, name = line.partition("=")
+        if not sep or not area.strip() or not name.strip():
+            raise InvalidInput(_("Write each area as id = name, such as block-4 = Block 4."))
+        area = area.strip().lower()
+        if not aid.AREA_ID.fullmatch(area):
+            raise InvalidInput(
+                _(
+                    "an area id is lowercase letters, digits, - and _, such as block-4: {area}"
+                ).format(area=area)
+            )
+        listed.append({"id": area, "name": name.strip()})
+    edges = []
+    for line in field(form, "edges", 60_000).splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) not in (2, 3) or (len(parts) == 3 and not parts[2].isdigit()):
+            raise InvalidInput(_("Write each pair of neighbours as: area area [length]."))
+        edges.append(
+            {
+                "a": parts[0].lower(),
+                "b": parts[1].lower(),
+                "length": int(parts[2]) if len(parts) == 3 else 1,
+            }
+        )
+    if not listed:
+        raise InvalidInput(_("Name at least one area."))
+    return build(ak.Areas, {"areas": listed, "edges": edges})
+
+
+async def areas(request: Request) -> Response:
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
+        aid.set_areas(node, info.id, areas_body(form))
+        return None
+
+    return await handle(request, "aid/areas.html", _areas, run, "areas")
+
+
+# --- stocks -------------------------------------------------------------------------
+
+
+def _stocks(node: Node, info: CouncilInfo) -> dict[str, Any]:
+    state = ss.stocks_state(node, info.id)
+    at = now(node)
+    found = sorted(state.items.values(), key=lambda i: (i.category, i.item))
+    return {
+        "stocks": [(s, s.available(at)) for s in found],
+        "areas": area_names(node, info.id),
+        "categories": ak.CATEGORIES,
+        "people": names(node, info.id),
+    }
+
+
+async def stocks(request: Request) -> Response:
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
+        expires = duration(form, "expires", None)
+        ss.add_stock(
+            node,
+            info.id,
+            item=field(form, "item", 200),
+            category=field(form, "category", 30),
+            quantity=whole(form, "quantity", 1, 1, ak.MAX_QUANTITY) or 1,
+            area=field(form, "area", 64),
+            unit=field(form, "unit", 200),
+            expires=now(node) + expires if expires is not None else None,
+            note=field(form, "note", 200),
+        )
+        return None
+
+    return await handle(request, "aid/stocks.html", _stocks, run, "stocks")
+
+
+async def draw(request: Request) -> Response:
+    stock = hex_id(str(request.path_params["stock"]))
+
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
+        quantity = whole(form, "quantity", 1, 1, ak.MAX_QUANTITY) or 1
+        if field(form, "add", 5) == "1":
+            ss.restock(node, info.id, stock, quantity, note=field(form, "note", 200))
+        else:
+            ss.draw_stock(node, info.id, stock, quantity, note=field(form, "note", 200))
+        return None
+
+    return await handle(request, "aid/stocks.html", _stocks, run, "stocks")
+
+
+# --- skills -------------------------------------------------------------------------
+
+
+def _skills(node: Node, info: CouncilInfo) -> dict[str, Any]:
+    mine = me(node, info.id)
+    entries = ss.skills(node, info.id, now(node))
+    return {
+        "entries": entries,
+        "skills": ck.SKILLS,
+        "people": names(node, info.id),
+        "mine": next((e for e in entries if e.member == mine), None),
+    }
+
+
+async def skills(request: Request) -> Response:
+    async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
+        if field(form, "withdraw", 5) == "1":
+            ss.withdraw_skills(node, info.id)
+            return None
+        chosen = [str(s)[:40] for s in form.getlist("skill")][: len(ck.SKILLS)]
+        visibility = field(form, "visibility", 20) or "council"
+        ss.set_skills(node, info.id, chosen, field(form, "note", 500), visibility)
+        return None
+
+    return await handle(request, "aid/skills.html", _skills, run, "skills")
+
+
+# --- the de-identified summary ---------------------------------------------------------
+
+
+def _summary(node: Node, info: CouncilInfo) -> dict[str, Any]:
+    at = now(node)
+    made = aid_summary.summarise(aid.state(node, info.id, at), at)
+    return {"summary": made, "areas": made.areas}
+
+
+async def summary(request: Request) -> Response:
+    return await handle(request, "aid/summary.html", _summary, None, "summary")
+
+
+async def summary_csv(request: Request) -> Response:
+    node, info = opened(request)
+    at = now(node)
+    text = aid_summary.to_csv(aid_summary.summarise(aid.state(node, info.id, at), at))
+    headers = {"content-disposition": 'attachment; filename="shora-summary.csv"'}
+    return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
+
+
+routes: list[BaseRoute] = [
+    Route("/councils/{council}/areas", areas, methods=["GET", "POST"]),
+    Route("/councils/{council}/stocks", stocks, methods=["GET", "POST"]),
+    Route("/councils/{council}/stocks/{stock}", draw, methods=["POST"]),
+    Route("/councils/{council}/skills", skills, methods=["GET", "POST"]),
+    Route("/councils/{council}/summary", summary),
+    Route("/councils/{council}/summary.csv", summary_csv),
+]
