@@ -31,7 +31,7 @@ from shora.kernel.events import (
     encode_body,
 )
 from shora.kernel.ingest import Report
-from shora.services import federation, federation_flow, governance
+from shora.services import aid, decisions, governance, safety
 from shora.services.aid import Aid
 from shora.services.care import Care
 from shora.services.deadman_missing import DeadmanMissing
@@ -96,8 +96,21 @@ class Node(MembershipActions):
         self.decisions = Decisions(self)
         self.discussion = Discussion(self)
         self.governance = Governance(self)
-        self.federation = Federation(self)
-        self.federation_flow = FederationFlow(self)
+        self.federation = Federation(  # collaborators until they are services of their own
+            self,
+            self,
+            propose=lambda council, body: decisions.propose(self, council, body),
+            proposal=lambda council, pid: decisions.proposal(self, council, pid),
+        )
+        self.federation_flow = FederationFlow(
+            self,
+            self.federation,
+            propose=lambda council, body: decisions.propose(self, council, body),
+            proposal=lambda council, pid: decisions.proposal(self, council, pid),
+            proposals=lambda council, limit: decisions.proposals(self, council, limit=limit),
+            aid_state=lambda council, now: aid.state(self, council, now),
+            alerts=lambda council, now: safety.alerts(self, council, now),
+        )
         self.joining = Joining(self)
         self.restricted = Restricted(self)
 
@@ -324,9 +337,9 @@ class Node(MembershipActions):
         forget_expired(self, int(self.now()), council)
         self.ingestor.expire(force=False)  # what waits too long for parents or a key
         governance.record_lapses(self, council)
-        federation.sign_due(self, council)  # mandates and revocations (a base council)
-        federation.end_expired(self, council)  # seats whose mandate is over (a federation)
-        federation_flow.keep_up(self, council)  # a delegate's: notices down, results up
+        self.federation.sign_due(council)  # mandates and revocations (a base council)
+        self.federation.end_expired(council)  # seats whose mandate is over (a federation)
+        self.federation_flow.keep_up(council)  # a delegate's: notices down, results up
         self.welcome_back(council)
         return self.heal_epochs(council)
 

@@ -11,8 +11,8 @@ from shora.errors import NotAllowed
 from shora.i18n import N_, _, format_time, number
 from shora.kernel import tokens
 from shora.node import CouncilInfo
-from shora.services import federation, joining
 from shora.services import governance as gov
+from shora.services import joining
 from shora.services.membership import AdmitResult
 from shora.sync.peers import PeerBook
 
@@ -180,7 +180,7 @@ def admit(session: Session, request: str, mandate: str | None, as_json: bool) ->
     payload, _request_id = tokens.open_join_request(signed)
     node = session.open()
     if mandate is not None:
-        result = federation.admit(node, payload.council, signed, text_or_file(mandate))
+        result = node.federation.admit(payload.council, signed, text_or_file(mandate))
     else:
         rules = node.council(payload.council).rules
         if rules is not None and rules.federation:

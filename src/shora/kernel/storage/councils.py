@@ -35,3 +35,8 @@ class Councils:
             self.db.execute("DELETE FROM settings WHERE key=?", (key,))
         else:
             self.db.execute("INSERT OR REPLACE INTO settings VALUES(?, ?)", (key, value))
+
+    def name(self, council: bytes) -> str | None:
+        """The council's name as this profile knows it (None: no such council here)."""
+        found = self.db.one("SELECT name FROM councils WHERE id=?", (council,))
+        return str(found) if found is not None else None
