@@ -13,9 +13,9 @@ from typing import Any
 import msgspec
 from starlette.datastructures import FormData
 
-from shora.domain.decisions import kinds as dk
 from shora.errors import InvalidInput
 from shora.i18n import N_, _, digits, normalize_digits, number
+from shora.services.decisions import kinds as dk
 from shora.web.areas.kit import build, duration, field, whole
 from shora.web.forms import TEXT_CHARS, TITLE_CHARS
 
