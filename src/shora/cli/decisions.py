@@ -7,12 +7,13 @@ from typing import Any
 
 import click
 
-from shora.i18n import N_, _, format_time, normalize_digits, number
+from shora.i18n import N_, _, format_time, number
 from shora.node import Node
 from shora.services.decisions import (
     HOW_TO_VOTE,
     ProposalState,
     ballot_from_inputs,
+    parse_share,
     phase,
     state_json,
     task_json,
@@ -32,15 +33,12 @@ class FractionType(click.ParamType[str]):
     name = "fraction"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        text = normalize_digits(str(value)).strip().replace("⁄", "/")
-        if text.isdigit():
-            text += "/1"
-        num, _sep, den = text.partition("/")
-        if not (num.isdigit() and den.isdigit() and int(den) > 0 and int(num) <= int(den)):
+        found = parse_share(str(value))
+        if found is None:
             self.fail(
                 _("{value} is not a share such as 1/2 or 2/3").format(value=value), param, ctx
             )
-        return f"{int(num)}/{int(den)}"
+        return found
 
 
 # --- propose, amend -------------------------------------------------------------------

@@ -12,6 +12,7 @@ import msgspec
 from shora.errors import InvalidInput
 from shora.i18n import N_, _, format_time, normalize_digits, number
 from shora.node import Node
+from shora.numbers import digits_only
 from shora.services.decisions import state_json
 from shora.services.governance import EmergencyView, Role, RoleTerm
 from shora.ui.labels import EMERGENCY_STATUS, ROLE_NAMES
@@ -59,7 +60,7 @@ def _parse_setting(text: str) -> tuple[str, Any]:
     value: Any = raw
     if raw.lower() in ("none", "null", "-"):
         value = None
-    elif raw.isdigit():
+    elif digits_only(raw):
         value = int(raw)
     elif "," in raw or name.endswith("_roles"):
         value = [r.strip() for r in raw.split(",") if r.strip()]

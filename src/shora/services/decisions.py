@@ -27,6 +27,7 @@ from shora.domain.decisions.checks import (
     proposal_body,
     require_min_period,
 )
+from shora.domain.decisions.checks import parse_share as parse_share
 from shora.domain.decisions.plain import state_json as state_json
 from shora.domain.decisions.plain import task_json as task_json
 from shora.domain.decisions.state import (

@@ -16,11 +16,27 @@ from shora.domain.decisions.state import (
     min_vote_seconds,
 )
 from shora.errors import InvalidInput
-from shora.i18n import _, ngettext, number
+from shora.i18n import _, ngettext, normalize_digits, number
 from shora.kernel import kinds
+from shora.numbers import digits_only
 
 MIN_ID_PREFIX = 6
 PROPOSE_KINDS = ("decision.propose", "gov.propose")
+
+
+def parse_share(text: str) -> str | None:
+    """A share such as 1/2 or 2/3 as the rules keep it, from what a person typed (Latin,
+    Persian or Arabic-Indic digits; 1 and 0 are shares too); None if it is none."""
+    text = normalize_digits(text).strip().replace("⁄", "/")
+    if digits_only(text):
+        text += "/1"
+    num, _sep, den = text.partition("/")
+    if not (digits_only(num) and digits_only(den)):
+        return None
+    numerator, denominator = int(num), int(den)
+    if denominator <= 0 or numerator > denominator:
+        return None
+    return f"{numerator}/{denominator}"
 
 
 def proposal_body(propose: EventView) -> dk.Propose:
