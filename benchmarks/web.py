@@ -33,7 +33,7 @@ from shora.domain.aid import kinds as ak
 from shora.domain.decisions import kinds as dk
 from shora.kernel import crypto, profile, tokens
 from shora.node import Node
-from shora.services import aid, decisions
+from shora.services import aid
 
 FAST_KDF = profile.INSECURE_TEST_KDF  # the founder's throwaway profile only
 PASSPHRASE = "benchmark passphrase"
@@ -107,7 +107,7 @@ def add_needs_and_proposals(node: Node, council: bytes, needs: int, proposals: i
         body_p = dk.Propose(
             title=f"Proposal {i}", text="Stop work from 8 am.", method="yes_no", deadline=deadline
         )
-        decisions.propose(node, council, body_p)
+        node.decisions.propose(council, body_p)
     done(needs + proposals)
 
 

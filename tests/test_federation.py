@@ -16,8 +16,6 @@ from shora.domain.federation import mandates as md
 from shora.errors import InvalidInput, NotAllowed
 from shora.kernel import tokens
 from shora.node import Node
-from shora.services import decisions as dec
-from shora.services import governance as gov
 
 DAY = 86_400
 YES = dk.YesNoBallot("yes")
@@ -30,17 +28,16 @@ def key_of(node: Node, council: bytes) -> bytes:
 def close_vote(nodes: list[Node], council: bytes, pid: bytes, clock: Clock) -> None:
     everyone(nodes)
     for node in nodes:
-        dec.vote(
-            node,
+        node.decisions.vote(
             council,
             pid,
             YES
-            if dec.proposal(node, council, pid).body.method == "yes_no"
-            else dk.RankedBallot(list(dec.proposal(node, council, pid).body.options)),
+            if node.decisions.proposal(council, pid).body.method == "yes_no"
+            else dk.RankedBallot(list(node.decisions.proposal(council, pid).body.options)),
         )
     everyone(nodes)
-    clock.t = max(clock.t, dec.proposal(nodes[0], council, pid).closes_at)
-    dec.close(nodes[0], council, pid)
+    clock.t = max(clock.t, nodes[0].decisions.proposal(council, pid).closes_at)
+    nodes[0].decisions.close(council, pid)
     everyone(nodes)
 
 
@@ -53,9 +50,9 @@ def world(tmp_path: Path) -> Iterator[tuple[list[Node], bytes, Node, bytes, Cloc
     x.now = clock
     federation = x.federation.create("District 2", "Xena")
     a = nodes[0]
-    pid = gov.elect(a, base, "delegate", [key_of(a, base)], term_days=90, hours=1)
+    pid = a.governance.elect(base, "delegate", [key_of(a, base)], term_days=90, hours=1)
     close_vote(nodes, base, pid, clock)
-    assert [t.name for t in gov.roles(a, base) if t.role == "delegate"] == ["Azadeh"]
+    assert [t.name for t in a.governance.roles(base) if t.role == "delegate"] == ["Azadeh"]
     yield nodes, base, x, federation, clock
     for node in [*nodes, x]:
         node.close()
@@ -124,7 +121,7 @@ def test_bad_mandates_are_refused(world) -> None:  # type: ignore[no-untyped-def
     b_request = b.join(x.invite(federation), "Bahram of block 4")
     with pytest.raises(NotAllowed, match="someone else"):
         x.federation.admit(federation, b_request, text)
-    pid = gov.elect(b, base, "delegate", [key_of(b, base), key_of(a, base)], seats=2, hours=1)
+    pid = b.governance.elect(base, "delegate", [key_of(b, base), key_of(a, base)], seats=2, hours=1)
     close_vote(nodes, base, pid, clock)
     b.federation.request_mandate(base, federation, days=20)
     everyone(nodes)
@@ -143,17 +140,17 @@ def recall_delegate(nodes: list[Node], base: bytes, clock: Clock) -> None:
     closes it; the members' nodes then sign the revocation and pass it round."""
     a, b, c = nodes
     a_base = key_of(a, base)
-    assert gov.petition(b, base, "delegate", a_base) == 1  # the petition needs two
+    assert b.governance.petition(base, "delegate", a_base) == 1  # the petition needs two
     send(b, c)
-    assert gov.petition(c, base, "delegate", a_base) == 0
+    assert c.governance.petition(base, "delegate", a_base) == 0
     everyone(nodes)
-    recall = gov.recall(c, base, "delegate", a_base, hours=24)
+    recall = c.governance.recall(base, "delegate", a_base, hours=24)
     everyone(nodes)
     for node in (b, c):
-        dec.vote(node, base, recall, YES)
+        node.decisions.vote(base, recall, YES)
     everyone(nodes)
-    clock.t = dec.proposal(c, base, recall).closes_at
-    dec.close(c, base, recall)
+    clock.t = c.decisions.proposal(base, recall).closes_at
+    c.decisions.close(base, recall)
     everyone(nodes)  # the members' nodes sign the revocation by themselves ...
     everyone(nodes)  # ... and pass their signatures round
 
@@ -164,11 +161,11 @@ def test_recall_ends_the_seat_even_mid_vote(world) -> None:  # type: ignore[no-u
     seat_delegate(nodes, base, x, federation)
     a_fed = key_of(a, federation)
     # The federation is voting; the delegate votes yes but the ballot is still in transit.
-    pid = dec.propose(x, federation, dk.Propose(
+    pid = x.decisions.propose(federation, dk.Propose(
         title="Share the generator", text="Block 4 lends it to block 5.", method="yes_no",
         deadline=int(clock.t) + DAY))  # fmt: skip
     send(x, a)
-    dec.vote(a, federation, pid, YES)
+    a.decisions.vote(federation, pid, YES)
     # Meanwhile the base council recalls its delegate.
     recall_delegate(nodes, base, clock)
     (view,) = b.federation.mandates(base)
@@ -177,7 +174,7 @@ def test_recall_ends_the_seat_even_mid_vote(world) -> None:  # type: ignore[no-u
     assert x.federation.apply_revocation(federation, text) == "Azadeh of block 4"
     assert not x.ingestor.projection.final_state(federation).is_active(a_fed)
     send(a, x)  # the ballot arrives after the revocation: it was concurrent, so void
-    state = dec.proposal(x, federation, pid)
+    state = x.decisions.proposal(federation, pid)
     assert state.ballots == ()
     # The same revocation twice, or for nobody seated, is refused.
     with pytest.raises(Exception, match="nobody here holds a seat"):
@@ -226,7 +223,7 @@ def test_a_second_delegate_of_the_council_applies_the_recall_by_itself(tmp_path:
     x = make_node(tmp_path, "x")
     x.now = clock
     federation = x.federation.create("District 2", "Xena", seats=2)
-    pid = gov.elect(a, base, "delegate", [key_of(a, base), key_of(b, base)], seats=2, hours=1)
+    pid = a.governance.elect(base, "delegate", [key_of(a, base), key_of(b, base)], seats=2, hours=1)
     close_vote(nodes, base, pid, clock)
     for node, name in ((a, "Azadeh of block 4"), (b, "Bahram of block 4")):
         request = node.join(x.invite(federation), name)

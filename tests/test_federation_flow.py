@@ -13,8 +13,6 @@ from shora.domain.decisions import kinds as dk
 from shora.domain.federation import mandates as md
 from shora.node import Node
 from shora.services import aid
-from shora.services import decisions as dec
-from shora.services import governance as gov
 
 DAY = 86_400
 
@@ -24,9 +22,9 @@ def key_of(node: Node, council: bytes) -> bytes:
 
 
 def pass_vote(node: Node, council: bytes, pid: bytes, ballot: dk.Ballot, clock: Clock) -> None:
-    dec.vote(node, council, pid, ballot)
-    clock.t = max(clock.t, dec.proposal(node, council, pid).closes_at)
-    dec.close(node, council, pid)
+    node.decisions.vote(council, pid, ballot)
+    clock.t = max(clock.t, node.decisions.proposal(council, pid).closes_at)
+    node.decisions.close(council, pid)
 
 
 def one_person_council(
@@ -41,7 +39,7 @@ def one_person_council(
     node = make_node(root, name)
     node.now = clock
     base = node.create_council(f"Block {name}", "", name.title())
-    pid = gov.elect(node, base, "delegate", [key_of(node, base)], hours=1)
+    pid = node.governance.elect(base, "delegate", [key_of(node, base)], hours=1)
     pass_vote(node, base, pid, dk.RankedBallot([key_of(node, base).hex()]), clock)
     proposal = None
     if instructions is not None:
@@ -88,7 +86,7 @@ def test_summaries_up_notices_down_ratification_and_flags(tmp_path: Path) -> Non
     # Down: the city's alert reaches every base council as a notice from the city.
     aid.set_areas(host, city, ak.Areas([ak.Area("centre", "Centre")]))
     aid.alert(host, city, "air_raid", "centre", note="sirens")
-    vote = dec.propose(host, city, dk.Propose(
+    vote = host.decisions.propose(city, dk.Propose(
         title="Water rationing", text="Two litres a head.", method="yes_no",
         deadline=int(clock.t) + DAY))  # fmt: skip
     host.federation_flow.request_ratification(city, vote)
@@ -98,7 +96,7 @@ def test_summaries_up_notices_down_ratification_and_flags(tmp_path: Path) -> Non
         assert {"alert", "ratify"} <= kinds, kinds
         assert all(n.federation == city for n in node.federation_flow.notices(base))
     # p votes against the instructions: flagged.
-    dec.vote(p, city, vote, dk.YesNoBallot("no"))
+    p.decisions.vote(city, vote, dk.YesNoBallot("no"))
     send(p, host)
     (flag,) = host.federation_flow.flags(city)
     assert flag.member == key_of(p, city) and flag.instructed == "yes"
@@ -129,7 +127,7 @@ def test_a_federation_sends_its_own_delegate_up(tmp_path: Path) -> None:
     city_host = make_node(tmp_path, "cityhost")
     city_host.now = clock
     city, _ = city_host.federation.create("City", "Chair"), None
-    pid = gov.elect(city_host, city, "delegate", [key_of(city_host, city)], hours=1)
+    pid = city_host.governance.elect(city, "delegate", [key_of(city_host, city)], hours=1)
     pass_vote(city_host, city, pid, dk.RankedBallot([key_of(city_host, city).hex()]), clock)
     request = city_host.join(host.invite(province), "City delegate")
     city_host.federation.request_mandate(city, province, days=30)

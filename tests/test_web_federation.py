@@ -12,8 +12,6 @@ from pathlib import Path
 
 from conftest import send
 from shora.domain.decisions import kinds as dk
-from shora.services import decisions as dec
-from shora.services import governance as gov
 from test_web_decisions import words
 from web.client import Browser, browser
 
@@ -29,11 +27,13 @@ def elect_myself(b: Browser, home: str) -> None:
     base = bytes.fromhex(home.rsplit("/", 1)[1])
     me = node.council(base).my_key
     assert me is not None
-    pid = gov.elect(node, base, "delegate", [me], term_days=90, hours=1)
-    dec.vote(node, base, pid, dk.RankedBallot(list(dec.proposal(node, base, pid).body.options)))
-    closes = dec.proposal(node, base, pid).closes_at
+    pid = node.governance.elect(base, "delegate", [me], term_days=90, hours=1)
+    node.decisions.vote(
+        base, pid, dk.RankedBallot(list(node.decisions.proposal(base, pid).body.options))
+    )
+    closes = node.decisions.proposal(base, pid).closes_at
     node.now = lambda: max(time.time(), closes + 1.0)
-    dec.close(node, base, pid)
+    node.decisions.close(base, pid)
 
 
 def recall_myself(b: Browser, home: str) -> None:
@@ -43,12 +43,12 @@ def recall_myself(b: Browser, home: str) -> None:
     base = bytes.fromhex(home.rsplit("/", 1)[1])
     me = node.council(base).my_key
     assert me is not None
-    assert gov.petition(node, base, "delegate", me) == 0
-    pid = gov.recall(node, base, "delegate", me, hours=24)
-    dec.vote(node, base, pid, dk.YesNoBallot("yes"))
-    closes = dec.proposal(node, base, pid).closes_at
+    assert node.governance.petition(base, "delegate", me) == 0
+    pid = node.governance.recall(base, "delegate", me, hours=24)
+    node.decisions.vote(base, pid, dk.YesNoBallot("yes"))
+    closes = node.decisions.proposal(base, pid).closes_at
     node.now = lambda: max(time.time(), closes + 1.0)
-    dec.close(node, base, pid)
+    node.decisions.close(base, pid)
 
 
 def textarea(page: str, prefix: str) -> str:
@@ -150,7 +150,7 @@ def test_a_proposal_is_ratified_by_the_member_councils_through_the_pages(
             method="yes_no",
             deadline=int(theirs.now()) + 3 * DAY,
         )
-        pid = dec.propose(theirs, city, body)
+        pid = theirs.decisions.propose(city, body)
         asked = x.post(home + "/federation/ratify", {"proposal": pid.hex()[:12], "ask": "yes"})
         assert asked.status_code == 200, asked.text
         assert "Not ratified (yet)." in words(asked.text)
@@ -159,11 +159,11 @@ def test_a_proposal_is_ratified_by_the_member_councils_through_the_pages(
         assert "Ratify: Water rationing" in words(a.get(base + "/federation").text)
         (notice,) = [n for n in mine.federation_flow.notices(base_id) if n.kind == "ratify"]
         assert notice.proposal is not None
-        dec.vote(mine, base_id, notice.proposal, dk.YesNoBallot("yes"))
-        closes = dec.proposal(mine, base_id, notice.proposal).closes_at
+        mine.decisions.vote(base_id, notice.proposal, dk.YesNoBallot("yes"))
+        closes = mine.decisions.proposal(base_id, notice.proposal).closes_at
         mine.now = lambda: max(time.time(), closes + 1.0)
         theirs.now = mine.now
-        dec.close(mine, base_id, notice.proposal)
+        mine.decisions.close(base_id, notice.proposal)
         # Up: looking at her council's page, her node carries the result to the city.
         a.get(base + "/federation")
         send(mine, theirs)

@@ -31,7 +31,7 @@ from shora.kernel.events import (
     encode_body,
 )
 from shora.kernel.ingest import Report
-from shora.services import aid, decisions, governance, safety
+from shora.services import aid, safety
 from shora.services.aid import Aid
 from shora.services.care import Care
 from shora.services.deadman_missing import DeadmanMissing
@@ -99,15 +99,15 @@ class Node(MembershipActions):
         self.federation = Federation(  # collaborators until they are services of their own
             self,
             self,
-            propose=lambda council, body: decisions.propose(self, council, body),
-            proposal=lambda council, pid: decisions.proposal(self, council, pid),
+            propose=self.decisions.propose,
+            proposal=self.decisions.proposal,
         )
         self.federation_flow = FederationFlow(
             self,
             self.federation,
-            propose=lambda council, body: decisions.propose(self, council, body),
-            proposal=lambda council, pid: decisions.proposal(self, council, pid),
-            proposals=lambda council, limit: decisions.proposals(self, council, limit=limit),
+            propose=self.decisions.propose,
+            proposal=self.decisions.proposal,
+            proposals=lambda council, limit: self.decisions.proposals(council, limit=limit),
             aid_state=lambda council, now: aid.state(self, council, now),
             alerts=lambda council, now: safety.alerts(self, council, now),
         )
@@ -336,7 +336,7 @@ class Node(MembershipActions):
         several members do it at once."""
         forget_expired(self, int(self.now()), council)
         self.ingestor.expire(force=False)  # what waits too long for parents or a key
-        governance.record_lapses(self, council)
+        self.governance.record_lapses(council)
         self.federation.sign_due(council)  # mandates and revocations (a base council)
         self.federation.end_expired(council)  # seats whose mandate is over (a federation)
         self.federation_flow.keep_up(council)  # a delegate's: notices down, results up

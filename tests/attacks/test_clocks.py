@@ -18,8 +18,6 @@ from shora.domain.decisions import kinds as dk
 from shora.errors import BadClock
 from shora.kernel import kinds
 from shora.node import Node
-from shora.services import decisions as dec
-from shora.services import governance as gov
 
 HOUR = 3600
 
@@ -49,11 +47,11 @@ def test_a_fast_clock_cannot_lapse_an_emergency_removal_early(tmp_path: Path) ->
     (a, b, c, m), council, clock = _four(tmp_path)
     cyrus = c._identity(council).sign_pk
     a.remove(council, cyrus, "reported to the police", emergency=True)
-    action = gov.emergencies(a, council)[0].action
+    action = a.governance.emergencies(council)[0].action
     send(a, b)
     clock.t += 60
     send(a, m)  # m's node records the lapse at once: by its clock, 72 hours have passed
-    assert gov.emergencies(m, council)[0].status == "lapsed"
+    assert m.governance.emergencies(council)[0].status == "lapsed"
     assert b.import_envelopes(m.envelopes()).refused.get("FromTheFuture", 0) >= 1
     liar = Adversary(m, council)
     lapse = liar.forge(
@@ -66,12 +64,12 @@ def test_a_fast_clock_cannot_lapse_an_emergency_removal_early(tmp_path: Path) ->
     for node in (a, b):
         assert node.import_envelopes([lapse.raw]).early == 1
         assert not node.ingestor.projection.final_state(council).is_active(cyrus)
-        assert gov.emergencies(node, council)[0].status == "pending"
+        assert node.governance.emergencies(council)[0].status == "pending"
     clock.t += 73 * HOUR  # the lapse's time has come: the honest nodes apply it now
     for node in (a, b):
         node.import_envelopes([], heal=False)
         assert node.store.one("SELECT count(*) FROM early") == 0
-        assert gov.emergencies(node, council)[0].status == "lapsed"
+        assert node.governance.emergencies(council)[0].status == "lapsed"
         assert node.ingestor.projection.final_state(council).is_active(cyrus)
 
 
@@ -80,11 +78,11 @@ def test_a_fast_clock_cannot_close_a_vote_early(tmp_path: Path) -> None:
     body = dk.Propose(
         title="Strike on Monday?", text="", method="yes_no", deadline=int(clock.t) + 72 * HOUR
     )
-    pid = dec.propose(a, council, body)
+    pid = a.decisions.propose(council, body)
     everyone([a, b, c, m])
-    dec.vote(a, council, pid, dk.YesNoBallot("no"))
+    a.decisions.vote(council, pid, dk.YesNoBallot("no"))
     clock.t += 60
-    dec.close(m, council, pid)  # m's node believes the deadline is past
+    m.decisions.close(council, pid)  # m's node believes the deadline is past
     liar = Adversary(m, council)
     close = liar.forge(
         "decision.close",
@@ -96,14 +94,14 @@ def test_a_fast_clock_cannot_close_a_vote_early(tmp_path: Path) -> None:
     for node in (a, b):
         assert node.import_envelopes(m.envelopes()).refused.get("FromTheFuture", 0) >= 1
         assert node.import_envelopes([close.raw]).early == 1
-        assert not dec.proposal(node, council, pid).final
+        assert not node.decisions.proposal(council, pid).final
     everyone([a, b])
-    dec.vote(b, council, pid, dk.YesNoBallot("yes"))  # the vote goes on
+    b.decisions.vote(council, pid, dk.YesNoBallot("yes"))  # the vote goes on
     send(b, a)
     clock.t += 73 * HOUR  # now the close is due: it closes what its causal past saw
     a.import_envelopes([], heal=False)
     assert a.store.one("SELECT count(*) FROM early") == 0
-    assert dec.proposal(a, council, pid).final
+    assert a.decisions.proposal(council, pid).final
 
 
 def test_an_event_cannot_claim_a_time_before_its_parents(tmp_path: Path) -> None:

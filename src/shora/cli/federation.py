@@ -109,9 +109,7 @@ def summary(node: Node, council: bytes, post: bool, as_json: bool) -> None:
 @click.option("--status", is_flag=True, help=N_("Only show the councils' answers so far."))
 @json_option
 def ratify(node: Node, council: bytes, proposal: str, status: bool, as_json: bool) -> None:
-    from shora.services import decisions as dec
-
-    pid = dec.find_proposal(node, council, proposal)
+    pid = node.decisions.find_proposal(council, proposal)
     if not status:
         node.federation_flow.request_ratification(council, pid)
     r = node.federation_flow.ratification(council, pid)
@@ -239,10 +237,8 @@ def issue(
     text: str,
     items: tuple[str, ...],
 ) -> None:
-    from shora.services import decisions as dec
-
     federation_id = node.find_council(federation_ref)
-    proposal = dec.find_proposal(node, base, instructions) if instructions else None
+    proposal = node.decisions.find_proposal(base, instructions) if instructions else None
     request = node.federation.request_mandate(
         base,
         federation_id,

@@ -11,7 +11,6 @@ from shora.errors import NotAllowed
 from shora.i18n import N_, _, format_time, number
 from shora.kernel import tokens
 from shora.node import CouncilInfo
-from shora.services import governance as gov
 from shora.services import joining
 from shora.services.membership import AdmitResult
 from shora.sync.peers import PeerBook
@@ -249,7 +248,7 @@ def remove(session: Session, council_ref: str, member: str, reason: str, emergen
     council_id = node.find_council(council_ref)
     key = node.find_member(council_id, member)
     if emergency:
-        gov.check_emergency_removal(node, council_id)
+        node.governance.check_emergency_removal(council_id)
     result = node.remove(council_id, key, reason, emergency)
     info = node.council(council_id)
     if result.admitted:

@@ -161,7 +161,7 @@ class MembershipActions(NodeCore):
             # written (the fold would refuse it; its grants would be wasted).
             from shora.services.governance import check_emergency_removal
 
-            check_emergency_removal(self, council)  # type: ignore[arg-type]
+            check_emergency_removal(self, council)
             needed, supporters = 1, 1
         else:
             needed = threshold(rules.removal, rules.removal_vouches, final, removal=True)

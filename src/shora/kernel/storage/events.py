@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from shora.kernel.storage.database import Database
 
 # A stored event as readers fold it: (id, author, clock, time, kind, body).
 EventRow = tuple[bytes, bytes, int, int, str, bytes]
+_VALID = "SELECT id, author, clock, time, kind, body FROM events WHERE valid=1 AND "
 
 
 class Events:
@@ -58,3 +60,92 @@ class Events:
             (bytes(i), bytes(a), int(c), int(t), str(k), bytes(b))
             for i, a, c, t, k, b in self.db.rows(sql, tuple(params))
         ]
+
+    def _valid(self, where: str, params: tuple[Any, ...]) -> list[EventRow]:
+        rows = self.db.rows(_VALID + where, params)
+        return [(bytes(i), bytes(a), c, t, k, body) for i, a, c, t, k, body in rows]
+
+    def valid_of_kinds(self, council: bytes, kinds: Sequence[str]) -> list[EventRow]:
+        """The valid events of these kinds (in the order the index gives them)."""
+        marks = ",".join("?" * len(kinds))
+        return self._valid(f"council=? AND kind IN ({marks})", (council, *kinds))
+
+    def valid_on(self, council: bytes, kinds: Sequence[str], ref: bytes) -> list[EventRow]:
+        """The valid events of these kinds about `ref` (the events_subject index)."""
+        marks = ",".join("?" * len(kinds))
+        return self._valid(f"council=? AND kind IN ({marks}) AND ref=?", (council, *kinds, ref))
+
+    def valid_on_any(self, council: bytes, kind: str, refs: Sequence[bytes]) -> list[EventRow]:
+        """The valid events of one kind about any of `refs`."""
+        marks = ",".join("?" * len(refs))
+        return self._valid(f"council=? AND kind=? AND ref IN ({marks})", (council, kind, *refs))
+
+    def valid_event(self, council: bytes, kinds: Sequence[str], event: bytes) -> EventRow | None:
+        """One valid event of these kinds in that council, by id."""
+        marks = ",".join("?" * len(kinds))
+        found = self._valid(f"council=? AND kind IN ({marks}) AND id=?", (council, *kinds, event))
+        return found[0] if found else None
+
+    def valid_by_id(self, event: bytes) -> EventRow | None:
+        """One valid event by id, of any kind and council."""
+        found = self._valid("id=?", (event,))
+        return found[0] if found else None
+
+    def valid_ids_any_order(self, council: bytes, kinds: Sequence[str]) -> list[bytes]:
+        """The ids of the valid events of these kinds, in no particular order (to find
+        one by a prefix of its id)."""
+        marks = ",".join("?" * len(kinds))
+        rows = self.db.rows(
+            f"SELECT id FROM events WHERE council=? AND kind IN ({marks}) AND valid=1",  # noqa: S608
+            (council, *kinds),
+        )
+        return [bytes(r[0]) for r in rows]
+
+    def valid_authors(
+        self, council: bytes, kinds: Sequence[str], only: bytes | None = None
+    ) -> dict[bytes, bytes]:
+        """The author of each valid event of these kinds (only that one, if given)."""
+        marks = ",".join("?" * len(kinds))
+        where = f"council=? AND kind IN ({marks})" + (" AND id=?" if only else "")
+        params = (council, *kinds, *([only] if only else []))
+        rows = self.db.rows(f"SELECT id, author FROM events WHERE valid=1 AND {where}", params)  # noqa: S608
+        return {bytes(i): bytes(a) for i, a in rows}
+
+    def valid_kind(self, council: bytes, event: bytes) -> str | None:
+        """The kind of a valid event of that council, if there is one with that id."""
+        kind = self.db.one(
+            "SELECT kind FROM events WHERE valid=1 AND council=? AND id=?", (council, event)
+        )
+        return str(kind) if kind is not None else None
+
+    def last_row(self, council: bytes) -> int:
+        """The highest local row number of the council's events (0: none yet); an event
+        stored later has a higher one, whatever its clock."""
+        top = self.db.one("SELECT MAX(rowid) FROM events WHERE council=?", (council,))
+        return int(top or 0)
+
+    def count_valid_since(
+        self, council: bytes, kinds: Sequence[str], after_row: int, not_by: bytes | None
+    ) -> int:
+        """How many valid events of these kinds were stored after that row number,
+        written by anyone but `not_by`."""
+        marks = ",".join("?" * len(kinds))
+        found = self.db.one(
+            f"SELECT COUNT(*) FROM events WHERE valid=1 AND council=? AND kind IN ({marks})"  # noqa: S608
+            " AND rowid>? AND author IS NOT ?",
+            (council, *kinds, after_row, not_by),
+        )
+        return int(found or 0)
+
+    def ids_since(self, council: bytes, kind: str, after_row: int) -> set[bytes]:
+        """The ids of the events of one kind (valid or not) stored after that row number."""
+        rows = self.db.rows(
+            "SELECT id FROM events WHERE council=? AND kind=? AND rowid>?",
+            (council, kind, after_row),
+        )
+        return {bytes(r[0]) for r in rows}
+
+    def valid_where(self, condition: str, params: tuple[Any, ...]) -> list[EventRow]:
+        """The valid events matching a fixed condition on the events table's columns
+        (with ? for every value), for readers that have no named query of their own yet."""
+        return self._valid(condition, params)

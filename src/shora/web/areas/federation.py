@@ -17,7 +17,6 @@ from starlette.routing import BaseRoute, Route
 from shora.errors import InvalidInput
 from shora.i18n import _
 from shora.node import CouncilInfo, Node
-from shora.services import decisions as dec
 from shora.services.federation import md
 from shora.web.areas.joining import posted_join_request
 from shora.web.areas.kit import label
@@ -125,7 +124,7 @@ async def ratify(request: Request) -> Response:
     node = node_of(request)
     info = council_of(request, node)
     form = await form_of(request)
-    pid = dec.find_proposal(node, info.id, text(form, "proposal", 64))
+    pid = node.decisions.find_proposal(info.id, text(form, "proposal", 64))
     if form.get("ask") == "yes":
         node.federation_flow.request_ratification(info.id, pid)
     context = {
@@ -179,7 +178,7 @@ async def request_mandate(request: Request) -> Response:
             text(form, "instructions", TEXT_CHARS, required=False),
             _items(text(form, "items", TEXT_CHARS, required=False)),
         ),
-        instructions_proposal=dec.find_proposal(node, info.id, passed) if passed else None,
+        instructions_proposal=node.decisions.find_proposal(info.id, passed) if passed else None,
         federation_name=node.council(federation).name,
     )
     return redirect(request, f"/councils/{info.id.hex()}/federation")
