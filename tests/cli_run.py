@@ -69,14 +69,19 @@ def in_process(
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
-            stdout = out.getvalue().decode("utf-8")
-            stderr = err.getvalue().decode("utf-8")
+            stdout = _text(out.getvalue())
+            stderr = _text(err.getvalue())
     # The next test (or run) starts from the msgids and a clean struct cache, whatever
     # language this run spoke and whatever segno packed (see conftest).
     with using_language("en"):
         localise_tree(main.cli)
     struct._clearcache()
     return subprocess.CompletedProcess(["shora", *args], code, stdout, stderr)
+
+
+def _text(raw: bytes) -> str:
+    """Output as `subprocess.run(text=True)` reads it: universal newlines."""
+    return raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def as_process(
