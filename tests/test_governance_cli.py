@@ -1,4 +1,4 @@
-"""``shora rules | roles | elect | recall | ratify | emergencies`` as real subprocesses."""
+"""``shora rules | roles | elect | recall | ratify | emergencies`` on the command line."""
 
 from __future__ import annotations
 

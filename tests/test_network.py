@@ -1,6 +1,7 @@
-"""Nodes as separate processes syncing through relays of two independent implementations
-(nostr-sdk's relay and Shora's own), with a partition, a restart, a node killed in
-mid-sync, and a removed member who keeps syncing but reads nothing new."""
+"""Nodes syncing through relays of two independent implementations (nostr-sdk's relay
+and Shora's own, served by `shora serve` as its own process), with a partition, a
+restart, a node killed in mid-sync, and a removed member who keeps syncing but reads
+nothing new."""
 
 from __future__ import annotations
 
@@ -97,6 +98,7 @@ def trio(tmp_path: Path) -> Iterator[tuple[Profile, Profile, Profile]]:
     yield a, b, c
 
 
+@pytest.mark.slow
 def test_three_processes_two_relay_implementations(trio: tuple[Profile, Profile, Profile]) -> None:
     a, b, c = trio
     r1_port, r2_port = free_port(), free_port()
@@ -150,6 +152,7 @@ def test_three_processes_two_relay_implementations(trio: tuple[Profile, Profile,
         r1.stop()
 
 
+@pytest.mark.slow
 def test_a_node_killed_in_mid_sync_resumes(trio: tuple[Profile, Profile, Profile]) -> None:
     a, _b, c = trio
     port = free_port()

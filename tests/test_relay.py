@@ -146,6 +146,7 @@ async def fetch_all(url: str, flt: dict[str, Any]) -> list[bytes]:
 # --- nostr-sdk's relay -----------------------------------------------------------------------
 
 
+@pytest.mark.slow  # enough events that the relay drops the connection and a session resumes
 @needs_nostr_sdk
 def test_two_nodes_sync_10000_events_through_nostr_sdk_relay(tmp_path: Path) -> None:
     cid, (a, b) = council(tmp_path, "Bahar")

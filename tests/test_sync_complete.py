@@ -214,8 +214,9 @@ def partition_and_heal(tmp_path: Path, url: str, n: int) -> list[str]:
     return run(scenario(), 900)
 
 
+@pytest.mark.slow  # a relay process of another implementation, a partition and a heal
 @needs_nostr_relay
-@pytest.mark.parametrize("n", [1200, pytest.param(5000, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("n", [1200, 5000])
 def test_a_long_chain_syncs_completely_through_a_relay_without_nip77(
     tmp_path: Path, n: int
 ) -> None:
@@ -223,8 +224,9 @@ def test_a_long_chain_syncs_completely_through_a_relay_without_nip77(
         assert partition_and_heal(tmp_path, url, n) == ["fallback", "fallback"]
 
 
+@pytest.mark.slow  # a relay process of another implementation, a partition and a heal
 @needs_nostr_sdk
-@pytest.mark.parametrize("n", [1200, pytest.param(5000, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("n", [1200, 5000])
 def test_a_long_chain_syncs_completely_through_nostr_sdks_relay(tmp_path: Path, n: int) -> None:
     port = free_port()
     relay = start_relay(port)
@@ -234,6 +236,7 @@ def test_a_long_chain_syncs_completely_through_nostr_sdks_relay(tmp_path: Path, 
         relay.stop()
 
 
+@pytest.mark.slow  # a relay process of another implementation, 1,200 uploads during 6 syncs
 @needs_nostr_relay
 def test_uploads_by_others_during_a_fallback_sync_are_not_errors(tmp_path: Path) -> None:
     """Two members upload to a relay while a third syncs by NIP-01: the relay pushes their

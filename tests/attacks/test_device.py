@@ -2,7 +2,7 @@
 stranger guessing passphrases at the unlock page.
 
 Every profile here is real (a sealed keystore and an encrypted SQLite file); the
-command line runs as a real `shora` process, the pages as the real Starlette app.
+command line runs through its entry point, the pages as the real Starlette app.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import asyncio
 import os
 import stat
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +19,7 @@ import httpx
 import msgspec
 import pytest
 
+from cli_run import INSECURE_KDF_ENV, base_env, in_process
 from conftest import FAST_KDF, Clock, make_node
 from shora.errors import ProfileError
 from shora.kernel import crypto, profile
@@ -27,7 +27,7 @@ from shora.node import Node
 from shora.web import throttle
 from shora.web.security import session_cookie
 from shora.web.state import Keeper
-from test_cli import INSECURE_KDF_ENV, INSECURE_KDF_WARNING, base_env, error_lines
+from test_cli import INSECURE_KDF_WARNING, error_lines
 from web.client import PASSPHRASE, PORT, Browser, client_for
 
 PRIVATE_FILES = {"keystore", "shora.db", "shora.db-wal", "shora.db-shm"}
@@ -59,19 +59,11 @@ def umask(mask: int) -> Iterator[None]:
 def shora(
     home: Path, *args: str, insecure: bool = False, mask: int = 0o022, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    """An installed `shora`, as a person runs it: no test flag unless asked for."""
+    """`shora` as a person runs it: no test flag unless asked for, under `mask`."""
     environment = base_env(insecure_kdf=insecure)
     environment.update(SHORA_HOME=str(home), SHORA_PASSPHRASE=PASSPHRASE, **env)
-    return subprocess.run(
-        [sys.executable, "-m", "shora.cli.main", *args],
-        env=environment,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        umask=mask,
-    )
+    with umask(mask):
+        return in_process(args, environment)
 
 
 def keystore(home: Path) -> profile.SealedKeystore:

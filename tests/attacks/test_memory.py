@@ -111,6 +111,7 @@ def _cli(profile: Path, tmp: Path, *args: str) -> tuple[int, str, int]:
     return _run(["-c", CLI, "--home", str(profile), *args], tmp)
 
 
+@pytest.mark.slow  # a process per hostile input, its peak memory measured
 def test_hostile_files_and_messages_stay_within_the_memory_ceiling(
     profile: Path, tmp_path: Path
 ) -> None:
