@@ -155,8 +155,10 @@ class Federation:
         """As the base council's elected delegate, ask it to sign a mandate for the key
         this node holds in the federation; sign it first. Returns the request's id."""
         me = require_member(self.core, base)
-        state, now = self.core.state(base), int(self.core.now())
-        term_end = delegate_term_end(state, me, now * 1000)
+        state, clock = self.core.state(base), self.core.now()
+        now = int(clock)
+        # The term starts at the close, in ms: a delegate asking in that same second holds it.
+        term_end = delegate_term_end(state, me, int(clock * 1000))
         if term_end is None:
             raise NotAllowed(
                 _("only a member the council elected as delegate can ask for a mandate")
