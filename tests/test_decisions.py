@@ -135,7 +135,7 @@ def test_changing_a_ballot_and_my_ballot(council3: tuple[list[Node], bytes, Cloc
     dec.vote(b, council, pid, dk.YesNoBallot("yes"))
     everyone(nodes)
     state = dec.proposal(a, council, pid)
-    mine = state.ballot_of(b.council(council).my_key or b"")
+    mine = state.ballot_of(b.councils.get(council).my_key or b"")
     assert mine is not None and mine.ballot == dk.YesNoBallot("yes")
     assert (state.result.yes, state.result.no) == (1, 0)
 
@@ -325,7 +325,7 @@ def test_outcome_minutes_and_tasks(council3: tuple[list[Node], bytes, Clock]) ->
     [m] = dec.minutes(b, council)
     assert (m.title, m.decisions) == ("Meeting 1", (pid,))
     assert dec.proposal(b, council, pid).outcomes[0][2] == "Adopted at the meeting"
-    bkey = b.council(council).my_key
+    bkey = b.councils.get(council).my_key
     task = dec.create_task(a, council, "Buy water", decision=pid, who_member=bkey, due=T0 + DAY)
     dec.create_task(a, council, "Call the school", who="the school's caretaker")
     send(a, b)

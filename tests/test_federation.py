@@ -64,7 +64,7 @@ def world(tmp_path: Path) -> Iterator[tuple[list[Node], bytes, Node, bytes, Cloc
 
 def seat_delegate(nodes: list[Node], base: bytes, x: Node, federation: bytes) -> bytes:
     a = nodes[0]
-    request = a.join(x.invite(federation), "Azadeh of block 4")
+    request = a.membership.join(x.membership.invite(federation), "Azadeh of block 4")
     fed.request_mandate(a, base, federation, days=30, federation_name="District 2")
     everyone(nodes)  # b's and c's nodes sign it by themselves when it arrives
     (view,) = fed.mandates(a, base)
@@ -82,15 +82,15 @@ def test_mandate_signed_by_the_base_then_seated(world) -> None:  # type: ignore[
     assert x.ingestor.projection.final_state(federation).is_active(key_of(a, federation))
     (seat,) = fed.seats(x, federation)
     assert seat.base == base and seat.active
-    a.post(federation, "hello from block 4")
+    a.posts.post(federation, "hello from block 4")
     send(a, x)
-    assert any(p["text"] == "hello from block 4" for p in x.posts(federation))
+    assert any(p["text"] == "hello from block 4" for p in x.posts.posts(federation))
 
 
 def test_bad_mandates_are_refused(world) -> None:  # type: ignore[no-untyped-def]
     nodes, base, x, federation, clock = world
     a, b, _c = nodes
-    request = a.join(x.invite(federation), "Azadeh of block 4")
+    request = a.membership.join(x.membership.invite(federation), "Azadeh of block 4")
     fed.request_mandate(a, base, federation, days=30)
     # Before the others sign it, a's own signature is not a majority.
     (view,) = fed.mandates(a, base)
@@ -106,7 +106,7 @@ def test_bad_mandates_are_refused(world) -> None:  # type: ignore[no-untyped-def
     # A mandate for someone else's join request.
     other = make_node(x.home.parent, "other")
     other.now = clock
-    stranger = other.join(x.invite(federation), "Stranger")
+    stranger = other.membership.join(x.membership.invite(federation), "Stranger")
     with pytest.raises(NotAllowed, match="someone else"):
         fed.admit(x, federation, stranger, text)
     # Tampered bytes break the checksum; a non-mandate text is refused.
@@ -120,7 +120,7 @@ def test_bad_mandates_are_refused(world) -> None:  # type: ignore[no-untyped-def
     clock.t = saved
     fed.admit(x, federation, request, text)
     # A second seat for the same council (the rules give one).
-    b_request = b.join(x.invite(federation), "Bahram of block 4")
+    b_request = b.membership.join(x.membership.invite(federation), "Bahram of block 4")
     with pytest.raises(NotAllowed, match="someone else"):
         fed.admit(x, federation, b_request, text)
     pid = gov.elect(b, base, "delegate", [key_of(b, base), key_of(a, base)], seats=2, hours=1)
@@ -186,7 +186,7 @@ def test_recall_ends_the_seat_even_mid_vote(world) -> None:  # type: ignore[no-u
 def test_mandate_request_needs_an_elected_delegate(world) -> None:  # type: ignore[no-untyped-def]
     nodes, base, x, federation, _clock = world
     b = nodes[1]
-    b.join(x.invite(federation), "Bahram")
+    b.membership.join(x.membership.invite(federation), "Bahram")
     with pytest.raises(NotAllowed, match="elected as delegate"):
         fed.request_mandate(b, base, federation)
 
@@ -228,7 +228,7 @@ def test_a_second_delegate_of_the_council_applies_the_recall_by_itself(tmp_path:
     pid = gov.elect(a, base, "delegate", [key_of(a, base), key_of(b, base)], seats=2, hours=1)
     close_vote(nodes, base, pid, clock)
     for node, name in ((a, "Azadeh of block 4"), (b, "Bahram of block 4")):
-        request = node.join(x.invite(federation), name)
+        request = node.membership.join(x.membership.invite(federation), name)
         fed.request_mandate(node, base, federation, days=30)
         everyone(nodes)
         everyone(nodes)

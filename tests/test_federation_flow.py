@@ -42,14 +42,16 @@ def one_person_council(
     """A council of one (its founder elects themself delegate) seated in the federation."""
     node = make_node(root, name)
     node.now = clock
-    base = node.create_council(f"Block {name}", "", name.title())
+    base = node.councils.create(f"Block {name}", "", name.title())
     pid = gov.elect(node, base, "delegate", [key_of(node, base)], hours=1)
     pass_vote(node, base, pid, dk.RankedBallot([key_of(node, base).hex()]), clock)
     proposal = None
     if instructions is not None:
         proposal = fed.instruct(node, base, "City", instructions, hours=1)
         pass_vote(node, base, proposal, dk.YesNoBallot("yes"), clock)
-    request = node.join(federation_host.invite(federation), f"{name} delegate")
+    request = node.membership.join(
+        federation_host.membership.invite(federation), f"{name} delegate"
+    )
     fed.request_mandate(
         node, base, federation, days=60, instructions=instructions, instructions_proposal=proposal
     )
@@ -133,7 +135,7 @@ def test_a_federation_sends_its_own_delegate_up(tmp_path: Path) -> None:
     city, _ = fed.create(city_host, "City", "Chair"), None
     pid = gov.elect(city_host, city, "delegate", [key_of(city_host, city)], hours=1)
     pass_vote(city_host, city, pid, dk.RankedBallot([key_of(city_host, city).hex()]), clock)
-    request = city_host.join(host.invite(province), "City delegate")
+    request = city_host.membership.join(host.membership.invite(province), "City delegate")
     fed.request_mandate(city_host, city, province, days=30)
     (view,) = fed.mandates(city_host, city)
     assert view.credential is not None

@@ -83,7 +83,7 @@ def texts(p: Profile) -> str:
 
 def digest(p: Profile) -> bytes:
     with Node.open(p.home, p.passphrase, allow_weak_kdf=True) as node:
-        return node.state_digest(node.find_council(COUNCIL))
+        return node.councils.state_digest(node.find_council(COUNCIL))
 
 
 @pytest.fixture

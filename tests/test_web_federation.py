@@ -26,7 +26,7 @@ def elect_myself(b: Browser, home: str) -> None:
     node = b.keeper.node
     assert node is not None
     base = bytes.fromhex(home.rsplit("/", 1)[1])
-    me = node.council(base).my_key
+    me = node.councils.get(base).my_key
     assert me is not None
     pid = gov.elect(node, base, "delegate", [me], term_days=90, hours=1)
     dec.vote(node, base, pid, dk.RankedBallot(list(dec.proposal(node, base, pid).body.options)))
@@ -40,7 +40,7 @@ def recall_myself(b: Browser, home: str) -> None:
     node = b.keeper.node
     assert node is not None
     base = bytes.fromhex(home.rsplit("/", 1)[1])
-    me = node.council(base).my_key
+    me = node.councils.get(base).my_key
     assert me is not None
     assert gov.petition(node, base, "delegate", me) == 0
     pid = gov.recall(node, base, "delegate", me, hours=24)

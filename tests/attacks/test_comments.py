@@ -31,7 +31,7 @@ def _proposal(node: object, council: bytes) -> bytes:
 def test_forged_comments_outside_the_council_are_ignored(tmp_path: Path) -> None:
     with council_of_three(tmp_path) as ((a, b, m), council, _clock):
         own = _proposal(a, council)
-        elsewhere = m.create_council("Other", "", "Mina")
+        elsewhere = m.councils.create("Other", "", "Mina")
         foreign = _proposal(m, elsewhere)
         everyone([a, b, m])
         liar = Adversary(m, council)
@@ -70,9 +70,9 @@ def test_a_comment_concurrent_with_removal_is_void(tmp_path: Path) -> None:
         everyone([a, b, m])
         late = ds.comment(m, council, pid, "before you notice")  # not yet sent
         clock.t += 60
-        a.remove(council, m._identity(council).sign_pk)
+        a.membership.remove(council, m._identity(council).sign_pk)
         send(a, b)
-        b.remove(council, m._identity(council).sign_pk)
+        b.membership.remove(council, m._identity(council).sign_pk)
         send(b, a)
         send(m, a)
         # a holds the comment, voided by the kernel, and the discussion does not show it
@@ -101,7 +101,7 @@ def test_forged_markup_and_removed_author_on_the_page(tmp_path: Path) -> None:
         assert XSS in words(page)
         # Bahar comments, then is removed before her comment arrives: void on the page.
         late = ds.comment(node, council, subject, "written as I am removed")
-        owner.remove(council, liar.key)
+        owner.membership.remove(council, liar.key)
         carry(b, a, home)
         assert owner.store.one("SELECT valid FROM events WHERE id=?", (late,)) == 0
         assert "written as I am removed" not in words(a.get(found.group(1)).text)

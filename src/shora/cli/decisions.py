@@ -228,7 +228,7 @@ def close(session: Session, council_ref: str, proposal: str, outcome: str | None
 
 def _names(node: Node, council: bytes) -> dict[str, str]:
     """Members' names by key in hex: an election's options are keys."""
-    return {m.key.hex(): m.name for m in node.members(council)}
+    return {m.key.hex(): m.name for m in node.councils.members(council)}
 
 
 def _summary(state: ProposalState, names: dict[str, str] | None = None) -> str:
@@ -299,7 +299,7 @@ def result(
 ) -> None:
     node = session.open()
     council = node.find_council(council_ref)
-    me = node.council(council).my_key
+    me = node.councils.get(council).my_key
     if proposal is not None:
         state = dec.proposal(node, council, dec.find_proposal(node, council, proposal))
         if as_json:
@@ -397,7 +397,7 @@ def task_add(
     node = session.open()
     council = node.find_council(council_ref)
     pid = dec.find_proposal(node, council, decision) if decision else None
-    names = {m.name: m.key for m in node.members(council) if m.status == "active"}
+    names = {m.name: m.key for m in node.councils.members(council) if m.status == "active"}
     member = names.get(who)
     tid = dec.create_task(
         node, council, what, decision=pid, who="" if member else who, who_member=member, due=due
@@ -430,7 +430,7 @@ def task_list(session: Session, council_ref: str, status: str | None, as_json: b
     if as_json:
         print_json([task_json(t) for t in found])
         return
-    names = {m.key: m.name for m in node.members(council)}
+    names = {m.key: m.name for m in node.councils.members(council)}
     table(
         [
             [

@@ -232,7 +232,7 @@ def instruct(
     node = session.open()
     base = node.find_council(base_ref)
     federation_id = node.find_council(federation_ref)
-    name = node.council(federation_id).name or short(federation_id)
+    name = node.councils.get(federation_id).name or short(federation_id)
     pid = fed.instruct(node, base, name, md.Instructions(text, _items(items)), hours)
     click.echo(
         _(
@@ -275,7 +275,7 @@ def issue(
         days=days,
         instructions=md.Instructions(text, _items(items)),
         instructions_proposal=proposal,
-        federation_name=node.council(federation_id).name,
+        federation_name=node.councils.get(federation_id).name,
     )
     click.echo(
         _("Mandate requested ({id}); the members' nodes sign it as it reaches them.").format(
@@ -377,7 +377,7 @@ def revoke(session: Session, base_ref: str, request: str, as_text: bool) -> None
             raise NotFound(_("that revocation is not signed by enough members yet"))
         click.echo(md.to_text(view.revocation, False))
         return
-    me = node.council(base).my_key
+    me = node.councils.get(base).my_key
     if me not in view.revocation_signers:
         fed.sign_revocation(node, base, view)
         view = fed.find_mandate(node, base, request)

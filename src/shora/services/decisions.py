@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from shora.domain.decisions import kinds as dk
 from shora.domain.decisions import tally
+from shora.domain.decisions.plain import plain as plain  # for the interfaces
 from shora.domain.decisions.state import (
     CLOSE_KINDS,
     MS,

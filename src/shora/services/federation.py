@@ -56,7 +56,7 @@ def _now_ms(node: Node) -> int:
 def create(node: Node, name: str, founder_name: str, seats: int = 1) -> bytes:
     """A federation: a council whose members are delegates seated on mandates."""
     rules = kinds.Rules(federation=True, seats_per_council=seats)
-    return node.create_council(name, "", founder_name, rules)
+    return node.councils.create(name, "", founder_name, rules)
 
 
 # --- in the base council: instructions, requests, signatures -----------------------
@@ -337,7 +337,7 @@ def admit(node: Node, federation: bytes, request: bytes, mandate_text: str) -> A
     problem = fr.mandate_problem(state, federation, raw, payload.sign_pk, int(node.now()))
     if problem is not None:
         raise _mandate_error(problem)
-    return node.admit(request, raw)
+    return node.membership.admit(request, raw)
 
 
 def apply_revocation(node: Node, federation: bytes, text: str) -> str:
@@ -360,7 +360,7 @@ def _end_seat(node: Node, federation: bytes, member: bytes, revocation: bytes | 
     def body(epoch: bytes) -> fk.MandateEnd:
         return fk.MandateEnd(member, epoch, revocation)
 
-    node.end_with_new_epoch(federation, "mandate.end", body)
+    node.membership.end_with_new_epoch(federation, "mandate.end", body)
 
 
 def end_expired(node: Node, federation: bytes) -> int:

@@ -186,7 +186,7 @@ def relay_down(node: Node, federation: bytes) -> int:
     seat = my_seat(node, federation)
     if seat is None or not _is_member(node, seat.base):
         return 0
-    name = node.council(federation).name[:200]
+    name = node.councils.get(federation).name[:200]
     seen, now, done = _noticed(node, seat.base), int(node.now()), 0
 
     def notice(kind: str, title: str, text: str, source: bytes) -> None:
@@ -242,7 +242,7 @@ def open_ratifications(node: Node, federation: bytes) -> int:
             deadline=int(node.now()) + RATIFY_HOURS * 3600,
         )
         local = dec.propose(node, seat.base, body)
-        name = node.council(federation).name[:200]
+        name = node.councils.get(federation).name[:200]
         node.append(
             seat.base,
             "federation.notice",

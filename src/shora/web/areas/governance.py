@@ -162,7 +162,7 @@ def role_key(typed: str) -> str:
 
 
 def _roles(node: Node, info: CouncilInfo) -> dict[str, Any]:
-    active = [m for m in node.members(info.id) if m.status == "active"]
+    active = [m for m in node.councils.members(info.id) if m.status == "active"]
     state = node.ingestor.projection.final_state(info.id)
     petitions = {
         (role, member): len(supporters) for (role, member), supporters in state.petitions.items()
