@@ -159,7 +159,7 @@ def test_a_node_killed_in_mid_sync_resumes(trio: tuple[Profile, Profile, Profile
         with Node.open(a.home, a.passphrase, allow_weak_kdf=True) as node:
             council = node.find_council(COUNCIL)
             for i in range(3000):
-                node.post(council, f"minute {i}: " + "words " * 20)
+                node.posts.post(council, f"minute {i}: " + "words " * 20)
         for p in (a, c):
             p.ok("relays", "add", COUNCIL, url)
         a.ok("sync")

@@ -134,7 +134,7 @@ def chain(node: Node, cid: bytes, n: int, clock: Clock, step: float) -> None:
     """n posts one after the other, each the parent of the next, `step` seconds apart."""
     for i in range(n):
         clock.t += step
-        node.post(cid, f"post {i} " + "words " * 10)
+        node.posts.post(cid, f"post {i} " + "words " * 10)
 
 
 def held(node: Node, cid: bytes) -> int:

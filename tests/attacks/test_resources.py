@@ -377,7 +377,7 @@ def test_a_relay_answer_is_capped_in_bytes(tmp_path: Path) -> None:
     a = make_node(tmp_path, "a")
     council = a.councils.create("Council", "", "Ava")
     for i in range(20):
-        a.post(council, f"post {i} " + "x" * 500)
+        a.posts.post(council, f"post {i} " + "x" * 500)
     relay = RelayConnection(NodeEnvelopes(a), RelayLimits(max_query_bytes=5000))
     answer = relay.receive(messages.req("s", [{"kinds": [SHORA_KIND]}]))
     events = [m for m in answer if m.startswith('["EVENT"')]

@@ -362,7 +362,7 @@ def test_a_relay_operator_sees_size_buckets_not_kinds(tmp_path: Path) -> None:
     admission look alike, and a post's length shows only as its bucket."""
     cid, a, _b, _s = two_councils(tmp_path)
     a.posts.post(cid, "ok")
-    a.post(cid, "a longer message " * 20)
+    a.posts.post(cid, "a longer message " * 20)
     a.membership.invite(cid)
     rows = a.store.rows(
         "SELECT e.raw, v.kind FROM envelopes e JOIN events v ON v.envelope = e.id "
