@@ -59,7 +59,7 @@ class Node(NodeCore):
         self.federation_flow = FederationFlow(self)
         self.councils = Councils(self)
         self.posts = Posts(self)
-        self.membership = Membership(self)
+        self.membership = Membership(self, lambda c: governance.check_emergency_removal(self, c))
         self.joining = Joining(self)
         self.restricted = Restricted(self)
 

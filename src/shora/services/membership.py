@@ -39,8 +39,10 @@ class AdmitResult:
 class Membership:
     """Invitations, admissions, removals, leaving, and the council's key epochs."""
 
-    def __init__(self, core: NodeCore) -> None:
+    def __init__(self, core: NodeCore, check_emergency_removal: Callable[[bytes], None]) -> None:
         self.core = core
+        # Governance's limits on emergency powers: refuses a removal they forbid.
+        self.check_emergency_removal = check_emergency_removal
 
     # --- invitation, admission, removal ----------------------------------------------
 
@@ -163,9 +165,7 @@ class Membership:
                 )
             # The council's limits on emergency powers, checked before anything is
             # written (the fold would refuse it; its grants would be wasted).
-            from shora.services.governance import check_emergency_removal
-
-            check_emergency_removal(self.core, council)  # type: ignore[arg-type]
+            self.check_emergency_removal(council)
             needed, supporters = 1, 1
         else:
             needed = threshold(rules.removal, rules.removal_vouches, final, removal=True)
