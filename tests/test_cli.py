@@ -232,6 +232,7 @@ def test_persian_output_has_persian_words_and_digits(tmp_path: Path) -> None:
     assert "گزینه‌ها" in help_text and "کاربرد:" in help_text
     line = a.fails("--lang", "fa", "council", "show", "هیچ")
     assert line.startswith("خطا")
+    assert "شورایی" in line and "no council" not in line  # the node's refusal, in Persian
 
 
 def command_paths(command: click.Command, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

@@ -135,7 +135,7 @@ def test_changing_a_ballot_and_my_ballot(council3: tuple[list[Node], bytes, Cloc
     b.decisions.vote(council, pid, dk.YesNoBallot("yes"))
     everyone(nodes)
     state = a.decisions.proposal(council, pid)
-    mine = state.ballot_of(b.council(council).my_key or b"")
+    mine = state.ballot_of(b.councils.get(council).my_key or b"")
     assert mine is not None and mine.ballot == dk.YesNoBallot("yes")
     assert (state.result.yes, state.result.no) == (1, 0)
 
@@ -328,7 +328,7 @@ def test_outcome_minutes_and_tasks(council3: tuple[list[Node], bytes, Clock]) ->
     [m] = b.decisions.minutes(council)
     assert (m.title, m.decisions) == ("Meeting 1", (pid,))
     assert b.decisions.proposal(council, pid).outcomes[0][2] == "Adopted at the meeting"
-    bkey = b.council(council).my_key
+    bkey = b.councils.get(council).my_key
     task = a.decisions.create_task(
         council, "Buy water", decision=pid, who_member=bkey, due=T0 + DAY
     )

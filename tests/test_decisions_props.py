@@ -64,7 +64,7 @@ def test_replicas_agree_on_the_result(ops: list[tuple[Any, ...]], seed: int) -> 
             for node in nodes:
                 node.now = lambda: clock[0]
             a, b, c = nodes
-            council = a.create_council("Committee", "", "Azadeh")
+            council = a.councils.create("Committee", "", "Azadeh")
             admit(a, b, council, "Bahram")
             admit(a, c, council, "Cyrus")
             send(a, b)

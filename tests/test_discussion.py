@@ -86,7 +86,7 @@ def test_comments_on_tasks_and_not_on_other_events(
 ) -> None:
     (a, b, _c), council, _clock = council3
     task = a.decisions.create_task(council, "Fetch the water")
-    post = a.post(council, "hello")
+    post = a.posts.post(council, "hello")
     send(a, b)
     b.discussion.comment(council, task, "I can do it on Friday")
     with pytest.raises(NotFound):

@@ -60,7 +60,7 @@ def world(tmp_path: Path) -> Iterator[tuple[list[Node], bytes, Node, bytes, Cloc
 
 def seat_delegate(nodes: list[Node], base: bytes, x: Node, federation: bytes) -> bytes:
     a = nodes[0]
-    request = a.join(x.invite(federation), "Azadeh of block 4")
+    request = a.membership.join(x.membership.invite(federation), "Azadeh of block 4")
     a.federation.request_mandate(base, federation, days=30, federation_name="District 2")
     everyone(nodes)  # b's and c's nodes sign it by themselves when it arrives
     (view,) = a.federation.mandates(base)
@@ -78,9 +78,9 @@ def test_mandate_signed_by_the_base_then_seated(world) -> None:  # type: ignore[
     assert x.ingestor.projection.final_state(federation).is_active(key_of(a, federation))
     (seat,) = x.federation.seats(federation)
     assert seat.base == base and seat.active
-    a.post(federation, "hello from block 4")
+    a.posts.post(federation, "hello from block 4")
     send(a, x)
-    assert any(p["text"] == "hello from block 4" for p in x.posts(federation))
+    assert any(p["text"] == "hello from block 4" for p in x.posts.posts(federation))
 
 
 def test_bad_mandates_are_refused(world) -> None:  # type: ignore[no-untyped-def]
@@ -102,7 +102,7 @@ def test_bad_mandates_are_refused(world) -> None:  # type: ignore[no-untyped-def
     # A mandate for someone else's join request.
     other = make_node(x.home.parent, "other")
     other.now = clock
-    stranger = other.join(x.invite(federation), "Stranger")
+    stranger = other.membership.join(x.membership.invite(federation), "Stranger")
     with pytest.raises(NotAllowed, match="someone else"):
         x.federation.admit(federation, stranger, text)
     # Tampered bytes break the checksum; a non-mandate text is refused.
@@ -118,7 +118,7 @@ def test_bad_mandates_are_refused(world) -> None:  # type: ignore[no-untyped-def
     clock.t = saved
     x.federation.admit(federation, request, text)
     # A second seat for the same council (the rules give one).
-    b_request = b.join(x.invite(federation), "Bahram of block 4")
+    b_request = b.membership.join(x.membership.invite(federation), "Bahram of block 4")
     with pytest.raises(NotAllowed, match="someone else"):
         x.federation.admit(federation, b_request, text)
     pid = b.governance.elect(base, "delegate", [key_of(b, base), key_of(a, base)], seats=2, hours=1)
@@ -184,7 +184,7 @@ def test_recall_ends_the_seat_even_mid_vote(world) -> None:  # type: ignore[no-u
 def test_mandate_request_needs_an_elected_delegate(world) -> None:  # type: ignore[no-untyped-def]
     nodes, base, x, federation, _clock = world
     b = nodes[1]
-    b.join(x.invite(federation), "Bahram")
+    b.membership.join(x.membership.invite(federation), "Bahram")
     with pytest.raises(NotAllowed, match="elected as delegate"):
         b.federation.request_mandate(base, federation)
 

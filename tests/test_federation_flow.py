@@ -45,7 +45,7 @@ def one_person_council(
     if instructions is not None:
         proposal = node.federation.instruct(base, "City", instructions, hours=1)
         pass_vote(node, base, proposal, dk.YesNoBallot("yes"), clock)
-    request = node.join(federation_host.invite(federation), f"{name} delegate")
+    request = node.join(federation_host.membership.invite(federation), f"{name} delegate")
     node.federation.request_mandate(
         base, federation, days=60, instructions=instructions, instructions_proposal=proposal
     )

@@ -100,7 +100,7 @@ def names(node: Node, council: bytes, role: str) -> list[str]:
 def test_election_with_stv_and_terms(council3) -> None:  # type: ignore[no-untyped-def]
     nodes, council, clock = council3
     a, _b, _c = nodes
-    keys = {m.name: m.key for m in a.members(council)}
+    keys = {m.name: m.key for m in a.councils.members(council)}
     cands = [keys["Azadeh"], keys["Bahram"], keys["Cyrus"]]
     pid = a.governance.elect(council, "safety", cands, seats=2, term_days=30)
     hx = {n: keys[n].hex() for n in keys}
@@ -134,7 +134,7 @@ def test_election_replaces_the_founding_coordinator_and_term_limit(council3) -> 
     assert names(c, council, "coordinator") == ["Bahram"]
     # Azadeh no longer holds an emergency power.
     with pytest.raises(NotAllowed):
-        a.remove(council, keys["Cyrus"], "suspected", emergency=True)
+        a.membership.remove(council, keys["Cyrus"], "suspected", emergency=True)
     # Bahram has served the one term the rules allow.
     with pytest.raises(NotAllowed, match="most the rules allow"):
         a.governance.elect(council, "coordinator", [keys["Bahram"], keys["Cyrus"]])
@@ -148,8 +148,8 @@ def test_recall_needs_a_petition_then_a_vote(tmp_path: Path) -> None:
     admit(a, d, council, "Dariush")
     nodes = [a, b, c, d]
     everyone(nodes)
-    az = a.members(council)[0].key
-    az = next(m.key for m in a.members(council) if m.name == "Azadeh")
+    az = a.councils.members(council)[0].key
+    az = next(m.key for m in a.councils.members(council) if m.name == "Azadeh")
     # Rules: 3 supporters (at most the 3 others): b and c are not enough.
     assert b.governance.petition(council, "coordinator", az, "hides the stock") == 2
     everyone(nodes)
@@ -170,15 +170,15 @@ def test_recall_needs_a_petition_then_a_vote(tmp_path: Path) -> None:
 def test_recall_of_someone_without_the_role(council3) -> None:  # type: ignore[no-untyped-def]
     nodes, council, _ = council3
     a, _b, _c = nodes
-    bk = next(m.key for m in a.members(council) if m.name == "Bahram")
+    bk = next(m.key for m in a.councils.members(council) if m.name == "Bahram")
     with pytest.raises(NotFound):
         a.governance.petition(council, "coordinator", bk)
 
 
 def emergency_remove(nodes: list[Node], council: bytes) -> tuple[bytes, bytes]:
     a, b, _c = nodes
-    ck = next(m.key for m in a.members(council) if m.name == "Cyrus")
-    a.remove(council, ck, "reported to the police", emergency=True)
+    ck = next(m.key for m in a.councils.members(council) if m.name == "Cyrus")
+    a.membership.remove(council, ck, "reported to the police", emergency=True)
     everyone(nodes)
     (em,) = b.governance.emergencies(council)
     assert em.status == "pending" and em.member == ck
@@ -232,9 +232,9 @@ def test_emergency_removal_lapses_without_ratification(council3) -> None:  # typ
     assert c.governance.emergencies(council)[0].status == "lapsed"
     # Reinstated, Cyrus is given the new epoch's key and can write again.
     everyone(nodes)
-    c.post(council, "I am back", title="Back")
+    c.posts.post(council, "I am back", title="Back")
     everyone(nodes)
-    titles = [p["title"] for p in a.posts(council)]
+    titles = [p["title"] for p in a.posts.posts(council)]
     assert "Back" in titles
 
 

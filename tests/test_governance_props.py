@@ -75,7 +75,7 @@ def _act(people: list[Node], council: bytes, kind: str, i: int, j: int, rnd: ran
         state = proposals[j % len(proposals)]
         node.append(council, "gov.close" if state.action else "decision.close", dk.Close(state.id))
     elif kind == "emergency":
-        node.remove(council, keys[j], "suspected", emergency=True)
+        node.membership.remove(council, keys[j], "suspected", emergency=True)
     elif kind == "ratify":
         for em in node.governance.emergencies(council):
             node.governance.ratify(council, em.action, hours=24)
@@ -100,7 +100,7 @@ def test_governance_state_is_a_function_of_the_event_set(
     people = [make_node(root, f"p{i}") for i in range(PEOPLE)]
     for p in people:
         p.now = clock
-    council = people[0].create_council("Block 9", "", "p0")
+    council = people[0].councils.create("Block 9", "", "p0")
     for k in range(1, PEOPLE):
         admit(people[0], people[k], council, f"p{k}")
     for p in people[1:]:

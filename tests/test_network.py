@@ -84,7 +84,7 @@ def texts(p: Profile) -> str:
 
 def digest(p: Profile) -> bytes:
     with Node.open(p.home, p.passphrase, allow_weak_kdf=True) as node:
-        return node.state_digest(node.find_council(COUNCIL))
+        return node.councils.state_digest(node.find_council(COUNCIL))
 
 
 @pytest.fixture
@@ -162,7 +162,7 @@ def test_a_node_killed_in_mid_sync_resumes(trio: tuple[Profile, Profile, Profile
         with Node.open(a.home, a.passphrase, allow_weak_kdf=True) as node:
             council = node.find_council(COUNCIL)
             for i in range(3000):
-                node.post(council, f"minute {i}: " + "words " * 20)
+                node.posts.post(council, f"minute {i}: " + "words " * 20)
         for p in (a, c):
             p.ok("relays", "add", COUNCIL, url)
         a.ok("sync")

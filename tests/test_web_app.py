@@ -204,7 +204,7 @@ def test_invite_join_admit_and_remove_between_two_profiles(tmp_path: Path) -> No
 
 def test_a_damaged_bundle_is_reported_and_nothing_is_lost(person: Browser, tmp_path: Path) -> None:
     other = make_node(tmp_path, "other")
-    other.create_council("Elsewhere", "", "Omid")
+    other.councils.create("Elsewhere", "", "Omid")
     buf = io.BytesIO()
     other.export_bundle(buf)
     other.close()

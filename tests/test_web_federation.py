@@ -25,7 +25,7 @@ def elect_myself(b: Browser, home: str) -> None:
     node = b.keeper.node
     assert node is not None
     base = bytes.fromhex(home.rsplit("/", 1)[1])
-    me = node.council(base).my_key
+    me = node.councils.get(base).my_key
     assert me is not None
     pid = node.governance.elect(base, "delegate", [me], term_days=90, hours=1)
     node.decisions.vote(
@@ -41,7 +41,7 @@ def recall_myself(b: Browser, home: str) -> None:
     node = b.keeper.node
     assert node is not None
     base = bytes.fromhex(home.rsplit("/", 1)[1])
-    me = node.council(base).my_key
+    me = node.councils.get(base).my_key
     assert me is not None
     assert node.governance.petition(base, "delegate", me) == 0
     pid = node.governance.recall(base, "delegate", me, hours=24)

@@ -30,7 +30,7 @@ def _four(tmp_path: Path) -> tuple[list[Node], bytes, Clock]:
     for node in (a, b, c):
         node.now = clock
     m.now = lambda: clock.t + 73 * HOUR
-    council = a.create_council("Block 4", "", "Azadeh")
+    council = a.councils.create("Block 4", "", "Azadeh")
     for node, name in ((b, "Bahram"), (c, "Cyrus")):
         admit(a, node, council, name)
     m.now = clock  # joined with an honest clock; it goes wrong afterwards
@@ -46,7 +46,7 @@ def test_a_fast_clock_cannot_lapse_an_emergency_removal_early(tmp_path: Path) ->
     envelope honestly and only the event ahead gets it held until its time."""
     (a, b, c, m), council, clock = _four(tmp_path)
     cyrus = c._identity(council).sign_pk
-    a.remove(council, cyrus, "reported to the police", emergency=True)
+    a.membership.remove(council, cyrus, "reported to the police", emergency=True)
     action = a.governance.emergencies(council)[0].action
     send(a, b)
     clock.t += 60
@@ -131,9 +131,9 @@ def test_an_event_from_the_far_future_waits_and_nothing_builds_on_it(tmp_path: P
         created_at=int(clock.t) // HOUR * HOUR,
     )
     assert a.import_envelopes([ahead.raw]).early == 1
-    a.post(council, "today")
+    a.posts.post(council, "today")
     send(a, b)
-    texts = [p["text"] for p in b.posts(council)]
+    texts = [p["text"] for p in b.posts.posts(council)]
     assert "today" in texts and "from next year" not in texts
     assert a.import_envelopes([ahead.raw]).accepted == 0  # held once, not stored twice
     assert a.store.one("SELECT count(*) FROM early") == 1
@@ -143,9 +143,9 @@ def test_a_clock_set_back_does_not_hold_the_nodes_own_writes(tmp_path: Path) -> 
     """An honest node whose clock is set back past the skew writes at its parents'
     time: it claims nothing new, so neither it nor anyone else holds the write back."""
     (a, b, _c, _m), council, clock = _four(tmp_path)
-    a.post(council, "before the clock was set back")
+    a.posts.post(council, "before the clock was set back")
     clock.t -= HOUR
-    a.post(council, "after")
+    a.posts.post(council, "after")
     assert a.store.one("SELECT count(*) FROM early") == 0
     send(a, b)
-    assert "after" in [p["text"] for p in b.posts(council)]
+    assert "after" in [p["text"] for p in b.posts.posts(council)]

@@ -23,13 +23,13 @@ XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 
 def _proposal(node: object, council: bytes) -> bytes:
     body = dck.Propose(title="Water", text="Who fetches it?", method="yes_no", deadline=T0 + 90_000)
-    return node.decisions.propose(council, body)  # type: ignore[arg-type]
+    return node.decisions.propose(council, body)  # type: ignore[attr-defined]
 
 
 def test_forged_comments_outside_the_council_are_ignored(tmp_path: Path) -> None:
     with council_of_three(tmp_path) as ((a, b, m), council, _clock):
         own = _proposal(a, council)
-        elsewhere = m.create_council("Other", "", "Mina")
+        elsewhere = m.councils.create("Other", "", "Mina")
         foreign = _proposal(m, elsewhere)
         everyone([a, b, m])
         liar = Adversary(m, council)
@@ -68,9 +68,9 @@ def test_a_comment_concurrent_with_removal_is_void(tmp_path: Path) -> None:
         everyone([a, b, m])
         late = m.discussion.comment(council, pid, "before you notice")  # not yet sent
         clock.t += 60
-        a.remove(council, m._identity(council).sign_pk)
+        a.membership.remove(council, m._identity(council).sign_pk)
         send(a, b)
-        b.remove(council, m._identity(council).sign_pk)
+        b.membership.remove(council, m._identity(council).sign_pk)
         send(b, a)
         send(m, a)
         # a holds the comment, voided by the kernel, and the discussion does not show it

@@ -93,9 +93,9 @@ def test_a_new_profile_is_private_from_its_first_byte_whatever_the_umask(tmp_pat
     all the same, the WAL and shared-memory files included, and stay so after writes."""
     with umask(0):
         node = make_node(tmp_path, "a")
-        council = node.create_council("Block 4 committee", "", "Nasrin")
+        council = node.councils.create("Block 4 committee", "", "Nasrin")
         for i in range(20):
-            node.post(council, f"message {i}")
+            node.posts.post(council, f"message {i}")
     try:
         assert_private(tmp_path / "a")  # while open: the WAL and shm files exist
     finally:
@@ -115,7 +115,7 @@ def test_shora_init_makes_a_private_profile_under_a_permissive_umask(tmp_path: P
 def test_loosened_modes_are_tightened_when_the_profile_is_opened(tmp_path: Path) -> None:
     """A copy restored from a backup, or a careless chmod: the next unlock closes it."""
     node = make_node(tmp_path, "a")  # stays open: its WAL and shm files stay too
-    council = node.create_council("Block 4 committee", "", "Nasrin")
+    council = node.councils.create("Block 4 committee", "", "Nasrin")
     home = tmp_path / "a"
     (home / "keystore.new").write_bytes(b"left behind")  # a crash before the rename
     (home / "notes.txt").write_text("the person's own file, not the profile's")
@@ -134,7 +134,7 @@ def test_loosened_modes_are_tightened_when_the_profile_is_opened(tmp_path: Path)
     node.close()
     reopened = Node.open(home, "correct horse battery", allow_weak_kdf=True)
     try:
-        reopened.post(council, "after the restore")
+        reopened.posts.post(council, "after the restore")
         assert_private(home, PRIVATE_FILES | {"keystore.new"})
     finally:
         reopened.close()

@@ -27,7 +27,7 @@ NO = dk.YesNoBallot("no")
 
 
 def key_of(node: Node, council: bytes, name: str) -> bytes:
-    return next(m.key for m in node.members(council) if m.name == name)
+    return next(m.key for m in node.councils.members(council) if m.name == name)
 
 
 def active(node: Node, council: bytes, key: bytes) -> bool:
@@ -54,7 +54,7 @@ def council_of(
     people = [make_node(root, f"m{i}") for i in range(n)]
     for person in people:
         person.now = clock
-    council = people[0].create_council("Block 4 committee", "", "m0", rules)
+    council = people[0].councils.create("Block 4 committee", "", "m0", rules)
     for i, person in enumerate(people[1:], start=1):
         admit(people[0], person, council, f"m{i}")
     for person in people[1:]:
@@ -74,7 +74,7 @@ def test_a_coordinator_cannot_ratify_her_own_emergency_removals_alone(tmp_path: 
         a, _b, c = nodes
         adv = Adversary(a, council)
         kb, kc = key_of(a, council, "Bahram"), key_of(a, council, "Cyrus")
-        a.remove(council, kb, "suspected", emergency=True)
+        a.membership.remove(council, kb, "suspected", emergency=True)
         everyone(nodes)
         # Removing Cyrus as well would leave the coordinator half of the council or more:
         # refused by the command line, and by every replica when forged.
@@ -104,7 +104,7 @@ def test_removed_members_count_in_a_rule_change_after_an_emergency(tmp_path: Pat
     with council_of_three(tmp_path) as (nodes, council, clock):
         a, _b, c = nodes
         adv = Adversary(a, council)
-        a.remove(council, key_of(a, council, "Bahram"), "suspected", emergency=True)
+        a.membership.remove(council, key_of(a, council, "Bahram"), "suspected", emergency=True)
         everyone(nodes)
         new = msgspec.structs.replace(a.governance.rules(council), emergency_removal_roles=["boss"])
         propose = adv.forge(
@@ -126,7 +126,7 @@ def test_no_more_pending_emergency_removals_than_the_rules_allow(tmp_path: Path)
         adv = Adversary(m0, council)
         keys = [key_of(m0, council, f"m{i}") for i in range(7)]
         for i in (1, 2):
-            m0.remove(council, keys[i], "suspected", emergency=True)
+            m0.membership.remove(council, keys[i], "suspected", emergency=True)
         everyone(people)
         # Two pending of seven is not half: the third is refused by the pending limit.
         with pytest.raises(NotAllowed, match="at most 2 emergency removals"):
@@ -149,7 +149,7 @@ def test_emergency_powers_cannot_remove_half_of_the_members(tmp_path: Path) -> N
         adv = Adversary(m0, council)
         keys = [key_of(m0, council, f"m{i}") for i in range(5)]
         for i in (1, 2):  # two of five: fewer than half
-            m0.remove(council, keys[i], "suspected", emergency=True)
+            m0.membership.remove(council, keys[i], "suspected", emergency=True)
         everyone(people)
         with pytest.raises(NotAllowed, match="never half of the members"):
             m0.governance.check_emergency_removal(council)

@@ -102,7 +102,7 @@ def _zstd_rle(declared: int, blocks: int, last: bool, single_segment: bool = Fal
 def profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("memory")
     node = make_node(root, "p")
-    node.create_council("Council", "", "Ava")
+    node.councils.create("Council", "", "Ava")
     node.close()
     return root / "p"
 

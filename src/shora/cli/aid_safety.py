@@ -46,7 +46,7 @@ def rollcall(
         )
         return
     state = aid.rollcall_state(node, council)
-    names = {m.key: m.name for m in node.members(council)}
+    names = {m.key: m.name for m in node.councils.members(council)}
     if as_json:
         print_json(
             {

@@ -284,7 +284,7 @@ def skill_list(session: Session, /, council_ref: str, wanted: str | None, as_jso
     node = session.open()
     council = node.find_council(council_ref)
     shown = ss.skills(node, council, int(node.now()), skill=wanted)
-    names = {m.key: m.name for m in node.members(council)}
+    names = {m.key: m.name for m in node.councils.members(council)}
     if as_json:
         print_json(
             [

@@ -49,7 +49,7 @@ def deadman_set(
     keys = [sm.find_active_member(node, council, c) for c in contacts]
     event = sm.set_deadman(node, council, hours, keys)
     if as_json:
-        names = {m.key: m.name for m in node.members(council)}
+        names = {m.key: m.name for m in node.councils.members(council)}
         mine = next(t for t in sm.deadman_state(node, council).timers.values() if t.timer == event)
         print_json(_timer_json(mine, names, int(node.now())))
         return
@@ -101,8 +101,8 @@ def deadman_status(session: Session, /, council_ref: str, as_json: bool) -> None
     council = node.find_council(council_ref)
     raised = sm.raise_alerts(node, council)
     now = int(node.now())
-    names = {m.key: m.name for m in node.members(council)}
-    me = next((m.key for m in node.members(council) if m.me), None)
+    names = {m.key: m.name for m in node.councils.members(council)}
+    me = next((m.key for m in node.councils.members(council) if m.me), None)
     timers = sm.deadman_state(node, council).timers
     mine = timers.get(me) if me is not None else None
     naming = sm.naming_me(node, council)
@@ -313,7 +313,7 @@ def missing_list(session: Session, /, council_ref: str, as_json: bool) -> None:
     node = session.open()
     council = node.find_council(council_ref)
     records = sm.persons(node, council)
-    names = {m.key: m.name for m in node.members(council)}
+    names = {m.key: m.name for m in node.councils.members(council)}
     if as_json:
         print_json([_person_json(p, names) for p in records])
         return
@@ -342,7 +342,7 @@ def missing_show(session: Session, /, council_ref: str, person_ref: str, as_json
     node = session.open()
     council = node.find_council(council_ref)
     person = sm.missing_state(node, council).persons[sm.find_person(node, council, person_ref)]
-    names = {m.key: m.name for m in node.members(council)}
+    names = {m.key: m.name for m in node.councils.members(council)}
     if as_json:
         print_json(_person_json(person, names))
         return

@@ -216,7 +216,7 @@ def close(node: Node, council: bytes, proposal: str, outcome: str | None) -> Non
 
 def _names(node: Node, council: bytes) -> dict[str, str]:
     """Members' names by key in hex: an election's options are keys."""
-    return {m.key.hex(): m.name for m in node.members(council)}
+    return {m.key.hex(): m.name for m in node.councils.members(council)}
 
 
 def _summary(state: ProposalState, names: dict[str, str] | None = None) -> str:
@@ -284,7 +284,7 @@ def result(
     offset: int,
     as_json: bool,
 ) -> None:
-    me = node.council(council).my_key
+    me = node.councils.get(council).my_key
     if proposal is not None:
         state = node.decisions.proposal(council, node.decisions.find_proposal(council, proposal))
         if as_json:
@@ -374,7 +374,7 @@ def task_add(
     due: int | None,
 ) -> None:
     pid = node.decisions.find_proposal(council, decision) if decision else None
-    names = {m.name: m.key for m in node.members(council) if m.status == "active"}
+    names = {m.name: m.key for m in node.councils.members(council) if m.status == "active"}
     member = names.get(who)
     tid = node.decisions.create_task(
         council, what, decision=pid, who="" if member else who, who_member=member, due=due
@@ -401,7 +401,7 @@ def task_list(node: Node, council: bytes, status: str | None, as_json: bool) -> 
     if as_json:
         print_json([task_json(t) for t in found])
         return
-    names = {m.key: m.name for m in node.members(council)}
+    names = {m.key: m.name for m in node.councils.members(council)}
     table(
         [
             [

@@ -208,7 +208,7 @@ def instruct(
     hours: int,
 ) -> None:
     federation_id = node.find_council(federation_ref)
-    name = node.council(federation_id).name or short(federation_id)
+    name = node.councils.get(federation_id).name or short(federation_id)
     pid = node.federation.instruct(base, name, md.Instructions(text, _items(items)), hours)
     click.echo(
         _(
@@ -245,7 +245,7 @@ def issue(
         days=days,
         instructions=md.Instructions(text, _items(items)),
         instructions_proposal=proposal,
-        federation_name=node.council(federation_id).name,
+        federation_name=node.councils.get(federation_id).name,
     )
     click.echo(
         _("Mandate requested ({id}); the members' nodes sign it as it reaches them.").format(
@@ -337,7 +337,7 @@ def revoke(node: Node, base: bytes, request: str, as_text: bool) -> None:
             raise NotFound(_("that revocation is not signed by enough members yet"))
         click.echo(md.to_text(view.revocation, False))
         return
-    me = node.council(base).my_key
+    me = node.councils.get(base).my_key
     if me not in view.revocation_signers:
         node.federation.sign_revocation(base, view)
         view = node.federation.find_mandate(base, request)

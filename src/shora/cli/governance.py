@@ -46,7 +46,7 @@ class RoleType(click.ParamType[str]):
 def _opened(node: Node, council: bytes, pid: bytes, as_json: bool, message: str) -> None:
     """Say what was opened: the proposal as JSON, or the message."""
     if as_json:
-        me = node.council(council).my_key
+        me = node.councils.get(council).my_key
         print_json(state_json(node.decisions.proposal(council, pid), me, node.now()))
     else:
         click.echo(message)

@@ -108,7 +108,7 @@ def raise_all_alerts(node: Node) -> list[bytes]:
     """`raise_alerts` in every council where this profile is an active member (for a
     node that keeps running, such as ``shora serve``)."""
     written = []
-    for info in node.councils():
+    for info in node.councils.all():
         if info.status == "member" and info.my_key is not None:
             try:
                 written += raise_alerts(node, info.id)

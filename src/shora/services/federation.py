@@ -56,13 +56,16 @@ __all__ = [
 ]
 
 
-class CouncilActions(Protocol):
-    """What this service asks of the node's membership actions (`shora.node.Node`:
-    `create_council`, `admit`, `end_with_new_epoch`)."""
+class CouncilMaker(Protocol):
+    """What this service asks of the councils service: founding one."""
 
-    def create_council(
+    def create(
         self, name: str, description: str, founder_name: str, rules: kinds.Rules | None = None
     ) -> bytes: ...
+
+
+class CouncilActions(Protocol):
+    """What this service asks of the membership service: admitting, ending a seat."""
 
     def admit(self, request: bytes, mandate: bytes | None = None) -> AdmitResult: ...
 
@@ -106,17 +109,23 @@ class Federation:
     """Mandates in a base council, seats in a federation."""
 
     def __init__(
-        self, core: NodeCore, councils: CouncilActions, propose: Propose, proposal: ProposalOf
+        self,
+        core: NodeCore,
+        councils: CouncilMaker,
+        membership: CouncilActions,
+        propose: Propose,
+        proposal: ProposalOf,
     ) -> None:
         self.core = core
         self.councils = councils
+        self.membership = membership
         self.propose = propose
         self.proposal = proposal
 
     def create(self, name: str, founder_name: str, seats: int = 1) -> bytes:
         """A federation: a council whose members are delegates seated on mandates."""
         rules = kinds.Rules(federation=True, seats_per_council=seats)
-        return self.councils.create_council(name, "", founder_name, rules)
+        return self.councils.create(name, "", founder_name, rules)
 
     def is_federation(self, council: bytes) -> bool:
         """Whether the council is a federation (its members are delegates)."""
@@ -319,7 +328,7 @@ class Federation:
         problem = fr.mandate_problem(state, federation, raw, payload.sign_pk, now)
         if problem is not None:
             raise mandate_error(problem)
-        return self.councils.admit(request, raw)
+        return self.membership.admit(request, raw)
 
     def apply_revocation(self, federation: bytes, text: str) -> str:
         """End the seat a revocation names (any member may); returns the delegate's name."""
@@ -340,7 +349,7 @@ class Federation:
         def body(epoch: bytes) -> fk.MandateEnd:
             return fk.MandateEnd(member, epoch, revocation)
 
-        self.councils.end_with_new_epoch(federation, "mandate.end", body)
+        self.membership.end_with_new_epoch(federation, "mandate.end", body)
 
     def end_expired(self, federation: bytes) -> int:
         """End the seats whose mandate is over (any member's node does it)."""

@@ -19,6 +19,6 @@ def after_sync_round(node: Node) -> None:
     node.import_envelopes([])  # events dated ahead whose time has come
     deadman_missing.raise_all_alerts(node)
     forget_expired(node, int(node.now()))
-    for council in node.councils():
+    for council in node.councils.all():
         if council.status == "member":
             node.housekeeping(council.id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from shora.domain.aid import kinds as ak
+from shora.domain.aid.kinds import CHECKIN_STATUSES as CHECKIN_STATUSES  # for the pages
 from shora.domain.safety.alerts import (
     AlertState,
     HelpCall,

@@ -85,7 +85,7 @@ def _base_context(node: Node, info: CouncilInfo) -> dict[str, Any]:
         "notices": node.federation_flow.notices(info.id, NOTICES, 0),
         "me": me,
         # A federation just joined is not known as one until admission: offer every other.
-        "others": [c for c in node.councils() if c.id != info.id],
+        "others": [c for c in node.councils.all() if c.id != info.id],
         "revocable": lambda view: node.federation.revocable(info.id, view),
         "text_of": md.to_text,
         "instructions_of": md.render_instructions,
@@ -179,7 +179,7 @@ async def request_mandate(request: Request) -> Response:
             _items(text(form, "items", TEXT_CHARS, required=False)),
         ),
         instructions_proposal=node.decisions.find_proposal(info.id, passed) if passed else None,
-        federation_name=node.council(federation).name,
+        federation_name=node.councils.get(federation).name,
     )
     return redirect(request, f"/councils/{info.id.hex()}/federation")
 

@@ -158,7 +158,7 @@ def role_key(typed: str) -> str:
 
 
 def _roles(node: Node, info: CouncilInfo) -> dict[str, Any]:
-    active = [m for m in node.members(info.id) if m.status == "active"]
+    active = [m for m in node.councils.members(info.id) if m.status == "active"]
     petitions = node.governance.petitions(info.id)
     return {
         "terms": node.governance.roles(info.id),
