@@ -86,7 +86,7 @@ def test_mandate_signed_by_the_base_then_seated(world) -> None:  # type: ignore[
 def test_bad_mandates_are_refused(world) -> None:  # type: ignore[no-untyped-def]
     nodes, base, x, federation, clock = world
     a, b, _c = nodes
-    request = a.join(x.invite(federation), "Azadeh of block 4")
+    request = a.membership.join(x.membership.invite(federation), "Azadeh of block 4")
     a.federation.request_mandate(base, federation, days=30)
     # Before the others sign it, a's own signature is not a majority.
     (view,) = a.federation.mandates(base)
@@ -226,7 +226,7 @@ def test_a_second_delegate_of_the_council_applies_the_recall_by_itself(tmp_path:
     pid = a.governance.elect(base, "delegate", [key_of(a, base), key_of(b, base)], seats=2, hours=1)
     close_vote(nodes, base, pid, clock)
     for node, name in ((a, "Azadeh of block 4"), (b, "Bahram of block 4")):
-        request = node.join(x.invite(federation), name)
+        request = node.membership.join(x.membership.invite(federation), name)
         node.federation.request_mandate(base, federation, days=30)
         everyone(nodes)
         everyone(nodes)

@@ -38,14 +38,14 @@ def one_person_council(
     """A council of one (its founder elects themself delegate) seated in the federation."""
     node = make_node(root, name)
     node.now = clock
-    base = node.create_council(f"Block {name}", "", name.title())
+    base = node.councils.create(f"Block {name}", "", name.title())
     pid = node.governance.elect(base, "delegate", [key_of(node, base)], hours=1)
     pass_vote(node, base, pid, dk.RankedBallot([key_of(node, base).hex()]), clock)
     proposal = None
     if instructions is not None:
         proposal = node.federation.instruct(base, "City", instructions, hours=1)
         pass_vote(node, base, proposal, dk.YesNoBallot("yes"), clock)
-    request = node.join(federation_host.membership.invite(federation), f"{name} delegate")
+    request = node.membership.join(federation_host.membership.invite(federation), f"{name} delegate")
     node.federation.request_mandate(
         base, federation, days=60, instructions=instructions, instructions_proposal=proposal
     )
@@ -129,7 +129,7 @@ def test_a_federation_sends_its_own_delegate_up(tmp_path: Path) -> None:
     city, _ = city_host.federation.create("City", "Chair"), None
     pid = city_host.governance.elect(city, "delegate", [key_of(city_host, city)], hours=1)
     pass_vote(city_host, city, pid, dk.RankedBallot([key_of(city_host, city).hex()]), clock)
-    request = city_host.join(host.invite(province), "City delegate")
+    request = city_host.membership.join(host.membership.invite(province), "City delegate")
     city_host.federation.request_mandate(city, province, days=30)
     (view,) = city_host.federation.mandates(city)
     assert view.credential is not None

@@ -123,7 +123,7 @@ def test_election_with_stv_and_terms(council3) -> None:  # type: ignore[no-untyp
 def test_election_replaces_the_founding_coordinator_and_term_limit(council3) -> None:  # type: ignore[no-untyped-def]
     nodes, council, clock = council3
     a, b, c = nodes
-    keys = {m.name: m.key for m in a.members(council)}
+    keys = {m.name: m.key for m in a.councils.members(council)}
     pid = a.governance.change_rules(council, {"term_limit": 1})
     vote_and_close(nodes, council, pid, clock, [YES, YES, YES])
     pid = b.governance.elect(council, "coordinator", [keys["Bahram"], keys["Cyrus"]])

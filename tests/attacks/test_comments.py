@@ -99,7 +99,7 @@ def test_forged_markup_and_removed_author_on_the_page(tmp_path: Path) -> None:
         assert XSS in words(page)
         # Bahar comments, then is removed before her comment arrives: void on the page.
         late = node.discussion.comment(council, subject, "written as I am removed")
-        owner.remove(council, liar.key)
+        owner.membership.remove(council, liar.key)
         carry(b, a, home)
         assert owner.store.one("SELECT valid FROM events WHERE id=?", (late,)) == 0
         assert "written as I am removed" not in words(a.get(found.group(1)).text)
