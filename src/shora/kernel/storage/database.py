@@ -195,3 +195,7 @@ class Database:
         for row in self.db.execute(sql, params):
             return row[0]
         return None
+
+    def data_version(self) -> int:
+        """Changes when another connection commits to the file (caches are then stale)."""
+        return int(self.one("PRAGMA data_version"))
