@@ -61,12 +61,8 @@ def _buckets(
     view: NodeEnvelopes, authors: list[bytes]
 ) -> dict[tuple[bytes, int], tuple[int, bytes]]:
     ids: dict[tuple[bytes, int], list[bytes]] = defaultdict(list)
-    marks = ",".join("?" * len(authors))
     if authors:
-        for pubkey, created_at, eid in view.node.store.rows(
-            f"SELECT pubkey, created_at, id FROM envelopes WHERE pubkey IN ({marks})",  # noqa: S608
-            tuple(authors),
-        ):
+        for pubkey, created_at, eid in view.core.store.events.hours(authors):
             ids[(bytes(pubkey), int(created_at) // HOUR)].append(bytes(eid))
     return {key: (len(v), _fingerprint(v)) for key, v in ids.items()}
 
@@ -77,7 +73,7 @@ def _fingerprint(ids: list[bytes]) -> bytes:
 
 def make_summary(view: NodeEnvelopes) -> bytes:
     """The summary of everything this node holds and wants."""
-    authors = sorted(e.write_pk for e in view.node.ingestor.all_epochs())
+    authors = sorted(e.write_pk for e in view.core.ingestor.all_epochs())
     hints = sorted({h for f in view.filters() for h in f.get("#k", [])})
     buckets = [
         Bucket(author, hour, count, fp)
@@ -125,29 +121,17 @@ def difference(view: NodeEnvelopes, summary: Summary) -> Iterator[bytes]:
     It concerns the councils of the write keys the summary lists, and the councils
     that welcomed one of its join requests (their whole history: the newcomer has none).
     """
-    store = view.node.store
+    store = view.core.store
     wanted = set(summary.authors)
     councils = {
-        bytes(c)
-        for (c,) in store.rows("SELECT DISTINCT council FROM epochs")
-        if any(e.write_pk in wanted for e in view.node.ingestor.epochs_of(bytes(c)))
+        c
+        for c in store.epochs.councils()
+        if any(e.write_pk in wanted for e in view.core.ingestor.epochs_of(c))
     }
     if summary.hints:
-        marks = ",".join("?" * len(summary.hints))
-        councils |= {
-            bytes(c)
-            for (c,) in store.rows(
-                f"SELECT DISTINCT council FROM envelopes WHERE hint IN ({marks})",  # noqa: S608
-                tuple(summary.hints),
-            )
-        }
+        councils |= store.events.councils_with_hints(list(summary.hints))
     theirs = {(b.author, b.hour): (b.count, b.fingerprint) for b in summary.buckets}
-    authors = sorted(e.write_pk for c in councils for e in view.node.ingestor.epochs_of(c))
+    authors = sorted(e.write_pk for c in councils for e in view.core.ingestor.epochs_of(c))
     ours = _buckets(view, authors)
     for author, hour in sorted(key for key, value in ours.items() if theirs.get(key) != value):
-        for (raw,) in store.rows(
-            "SELECT raw FROM envelopes WHERE pubkey=? AND created_at >= ? AND created_at < ? "
-            "AND length(raw) > 0",
-            (author, hour * HOUR, (hour + 1) * HOUR),
-        ):
-            yield bytes(raw)
+        yield from store.events.raws_between(author, hour * HOUR, (hour + 1) * HOUR)
