@@ -7,16 +7,12 @@ the same ingest pipeline as events from elsewhere, and reads the projection.
 from __future__ import annotations
 
 import functools
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
-import shora.domain.aid.kinds  # registers the aid and safety kinds with the kernel
-import shora.domain.care.kinds  # stocks, skills, dead-man timers, missing people
-import shora.domain.decisions.kinds
-import shora.domain.federation.kinds
-import shora.domain.governance.rules  # noqa: F401 (registers the governance state kinds)
 from shora.errors import (
     InvalidInput,
     NotFound,
@@ -45,6 +41,33 @@ from shora.services.membership import MembershipActions
 from shora.services.network import Network
 from shora.services.restricted import Restricted
 from shora.services.safety import Safety
+
+KIND_MODULES = (
+    "shora.domain.aid.kinds",  # aid and safety
+    "shora.domain.care.kinds",  # stocks, skills, dead-man timers, missing people
+    "shora.domain.discussion.kinds",
+    "shora.domain.decisions.kinds",
+    "shora.domain.federation.kinds",
+    "shora.domain.governance.rules",  # the governance state kinds and their rules
+    "shora.domain.federation.rules",  # mandate.end, and admissions by mandate
+)
+"""The modules whose `register()` adds the event kinds a node accepts, in this order
+(docs/architecture.md, "Event kinds"): a kind is never valid because some module
+happened to be imported."""
+_registered = False
+
+
+def register_kinds() -> None:
+    """Register every kind of KIND_MODULES with the kernel (once)."""
+    global _registered
+    if _registered:
+        return
+    for name in KIND_MODULES:
+        importlib.import_module(name).register()
+    _registered = True
+
+
+register_kinds()
 
 
 @dataclass(frozen=True, slots=True)
