@@ -21,6 +21,8 @@ from shora.node import Node
 # Tests only: real Argon2id, tiny limits. A profile made so opens only when the call
 # says allow_weak_kdf=True, as the command line does only with --insecure-test-kdf.
 FAST_KDF = profile.INSECURE_TEST_KDF
+INSECURE_KDF_ENV = {profile.INSECURE_TEST_KDF_ENV: profile.INSECURE_TEST_KDF_CONSENT}
+"""What a command-line run needs in its environment to accept FAST_KDF profiles."""
 _counter = itertools.count()
 
 

@@ -18,16 +18,15 @@ from typing import Any
 import click
 import pytest
 
+from conftest import INSECURE_KDF_ENV
 from shora.cli import main
 from shora.cli.main import cli
 from shora.i18n import SUPPORTED, _, using_language
-from shora.kernel import profile
 
 PERSIAN_DIGITS = set("۰۱۲۳۴۵۶۷۸۹")
 COUNCIL = "Block 4 committee"
 
 
-INSECURE_KDF_ENV = {profile.INSECURE_TEST_KDF_ENV: profile.INSECURE_TEST_KDF_CONSENT}
 INSECURE_KDF_WARNING = "WARNING: insecure test key derivation is on"
 
 
