@@ -21,7 +21,7 @@ from shora.errors import (
     NotFound,
     RemoteError,
 )
-from shora.i18n import normalize_persian
+from shora.i18n import _, normalize_persian
 from shora.kernel import crypto, keys, nip01, profile
 from shora.kernel.events import (
     SHORA_KIND,
@@ -157,7 +157,7 @@ class NodeCore:
     def _identity(self, council: bytes) -> _Identity:
         row = self.store.councils.identity(council)
         if row is None:
-            raise NotFound("this profile has no identity in that council")
+            raise NotFound(_("this profile has no identity in that council"))
         sign_pk, sealed_sk, kx_pk, name = row
         return _Identity(sign_pk, self.ingestor.unseal_secret(sealed_sk), kx_pk, name)
 
@@ -199,11 +199,13 @@ class NodeCore:
         if final.current_epoch in held:
             return held[final.current_epoch]
         if not any(w in held for w in final.epochs):
-            raise NotAllowed("this profile holds no key of this council yet")
+            raise NotAllowed(_("this profile holds no key of this council yet"))
         # Writing under an older epoch would let whoever was removed since read it.
         raise NotAllowed(
-            "this profile does not hold the council's newest key yet: "
-            "sync with another member, then try again"
+            _(
+                "this profile does not hold the council's newest key yet: "
+                "sync with another member, then try again"
+            )
         )
 
     def append(
@@ -214,7 +216,9 @@ class NodeCore:
         try:
             self.ingestor.ingest_one(raw)
         except RemoteError as exc:
-            raise NotAllowed(f"the council's rules do not allow this: {exc}") from exc
+            raise NotAllowed(
+                _("the council's rules do not allow this: {reason}").format(reason=exc)
+            ) from exc
         return inner_id
 
     def compose(
@@ -276,10 +280,16 @@ def _find(rows: list[tuple[Any, ...]], ref: str, what: str) -> bytes:
     """One row's id by (case-insensitive, normalised) name, or by an id prefix."""
     wanted = normalize_persian(ref).casefold()
     by_name = [key for key, name in rows if normalize_persian(name).casefold() == wanted]
-    by_key = [key for key, _ in rows if len(wanted) >= 6 and key.hex().startswith(wanted)]
+    by_key = [key for key, _name in rows if len(wanted) >= 6 and key.hex().startswith(wanted)]
     found = by_name or by_key
     if len(found) == 1:
         return bytes(found[0])
     if not found:
-        raise NotFound(f"no {what} named or numbered {ref!r} here")
-    raise InvalidInput(f"{ref!r} names {len(found)} {what}s; give more of the id instead")
+        if what == "council":
+            raise NotFound(_("no council named or numbered {ref!r} here").format(ref=ref))
+        raise NotFound(_("no member named or numbered {ref!r} here").format(ref=ref))
+    if what == "council":
+        message = _("{ref!r} names {n} councils; give more of the id instead")
+    else:
+        message = _("{ref!r} names {n} members; give more of the id instead")
+    raise InvalidInput(message.format(ref=ref, n=len(found)))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from shora.errors import InvalidInput
+from shora.i18n import _
 from shora.kernel.storage import Store
 
 MAX_URL = 500
@@ -43,18 +44,22 @@ def check_relay_url(url: str) -> str:
     url = url.strip()
     parts = urlsplit(url)
     if len(url) > MAX_URL or parts.scheme not in ("ws", "wss") or not parts.hostname:
-        raise InvalidInput(f"{url!r} is not a relay address: use ws://HOST:PORT or wss://HOST")
+        raise InvalidInput(
+            _("{url!r} is not a relay address: use ws://HOST:PORT or wss://HOST").format(url=url)
+        )
     try:
         parts.port  # noqa: B018 (validates the port)
     except ValueError as exc:
-        raise InvalidInput(f"{url!r} has an invalid port") from exc
+        raise InvalidInput(_("{url!r} has an invalid port").format(url=url)) from exc
     return url
 
 
 def check_proxy_url(url: str) -> str:
     parts = urlsplit(url.strip())
     if parts.scheme not in ("socks5", "socks5h", "socks4", "http") or not parts.hostname:
-        raise InvalidInput(f"{url!r} is not a proxy: use socks5h://HOST:PORT (Tor: port 9050)")
+        raise InvalidInput(
+            _("{url!r} is not a proxy: use socks5h://HOST:PORT (Tor: port 9050)").format(url=url)
+        )
     return url.strip()
 
 

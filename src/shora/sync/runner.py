@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from shora.errors import ShoraError
+from shora.i18n import _
 from shora.kernel.core import NodeCore
 from shora.sync.lan import LanPresence, local_addresses
 from shora.sync.local import NodeEnvelopes
@@ -190,7 +191,7 @@ class Server:
             return
         addresses = [self.lan_address] if self.lan_address else local_addresses()
         if not addresses:
-            raise ShoraError("no local network address to serve the LAN relay on")
+            raise ShoraError(_("no local network address to serve the LAN relay on"))
         self.relay = EmbeddedRelay(NodeEnvelopes(self.core), host=addresses[0], port=self.lan_port)
         await self.relay.start()
         self.presence = LanPresence(self.relay.port, addresses[:1])

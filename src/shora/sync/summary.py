@@ -24,6 +24,7 @@ import msgspec
 import zstandard
 
 from shora.errors import InvalidInput
+from shora.i18n import _
 from shora.kernel import DECODE_ERRORS
 from shora.kernel.events import Bytes32
 from shora.sync.local import NodeEnvelopes
@@ -85,17 +86,19 @@ def make_summary(view: NodeEnvelopes) -> bytes:
 
 def read_summary(data: bytes) -> Summary:
     if len(data) > MAX_COMPRESSED:
-        raise SummaryError("this summary is larger than any summary can be")
+        raise SummaryError(_("this summary is larger than any summary can be"))
     try:
         body = _decompress(data)
     except zstandard.ZstdError as exc:
-        raise SummaryError(f"this is not a Shora summary, or it is damaged ({exc})") from exc
+        raise SummaryError(
+            _("this is not a Shora summary, or it is damaged ({reason})").format(reason=exc)
+        ) from exc
     if not body.startswith(MAGIC):
-        raise SummaryError("this is not a Shora summary (or of a newer version)")
+        raise SummaryError(_("this is not a Shora summary (or of a newer version)"))
     try:
         return msgspec.msgpack.decode(memoryview(body)[len(MAGIC) :], type=Summary)
     except DECODE_ERRORS as exc:
-        raise SummaryError(f"this summary is damaged: {exc}") from exc
+        raise SummaryError(_("this summary is damaged: {reason}").format(reason=exc)) from exc
 
 
 def _decompress(data: bytes) -> bytearray:
@@ -104,14 +107,14 @@ def _decompress(data: bytes) -> bytearray:
     body = bytearray()
     for start in range(0, len(data), _STEP):
         if stream.eof:
-            raise SummaryError("this summary has data after its end")
+            raise SummaryError(_("this summary has data after its end"))
         body += stream.decompress(data[start : start + _STEP])
         if len(body) > MAX_DECOMPRESSED:
-            raise SummaryError("this summary decompresses to more than any summary can be")
+            raise SummaryError(_("this summary decompresses to more than any summary can be"))
     if not stream.eof:
-        raise SummaryError("this summary is truncated")
+        raise SummaryError(_("this summary is truncated"))
     if stream.unused_data:
-        raise SummaryError("this summary has data after its end")
+        raise SummaryError(_("this summary has data after its end"))
     return body
 
 
