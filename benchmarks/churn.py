@@ -100,7 +100,7 @@ def measure(tmp: Path, admissions: int, rng: random.Random) -> Size:
     build_seconds = time.perf_counter() - start
     buf = io.BytesIO()
     with Node.open(founder_home, PASSPHRASE, allow_weak_kdf=True) as founder:
-        envelopes = founder.export_bundle(buf, council)
+        envelopes = founder.bundles.export_bundle(buf, council)
         digest = founder.councils.state_digest(council)
     repeats = 5 if envelopes < 2_000 else 1
     times = []
@@ -111,7 +111,7 @@ def measure(tmp: Path, admissions: int, rng: random.Random) -> Size:
         with Node.open(copy, PASSPHRASE, allow_weak_kdf=True) as dest:
             buf.seek(0)
             t0 = time.perf_counter()
-            report, damage = dest.import_bundle(buf)
+            report, damage = dest.bundles.import_bundle(buf)
             times.append(time.perf_counter() - t0)
             assert damage is None and not (report.refused or report.pending), report
             assert dest.councils.state_digest(council) == digest

@@ -367,9 +367,9 @@ def build(
     with Node.create(dest_home, PASSPHRASE) as dest:
         admit(dest, "Destination")
         buf = io.BytesIO()
-        founder.export_bundle(buf, council)
+        founder.bundles.export_bundle(buf, council)
         buf.seek(0)
-        report, damage = dest.import_bundle(buf)
+        report, damage = dest.bundles.import_bundle(buf)
         assert damage is None and not (report.refused or report.pending or report.held), report
         assert dest.councils.get(council).status == "member"
     done()
@@ -410,7 +410,7 @@ def build(
     done = timed(f"ingesting {rest:,} composed posts into the source profile")
     founder.ingestor.progress = Progress("source ingest", rest)
     try:
-        report = founder.import_envelopes(raws)
+        report = founder.bundles.import_envelopes(raws)
     finally:
         founder.ingestor.progress = None
     assert report.accepted == rest, report
@@ -430,7 +430,7 @@ def export(founder: Node, council: bytes, path: Path) -> int:
     total = founder.store.one("SELECT count(*) FROM envelopes WHERE council=?", (council,))
     done = timed("export")
     with path.open("wb") as out:
-        count = founder.export_bundle(out, council, progress=Progress("export", total))
+        count = founder.bundles.export_bundle(out, council, progress=Progress("export", total))
     done(count)
     size = path.stat().st_size
     print(
@@ -527,7 +527,7 @@ def measure_ingest(
         start, start_cpu = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
-        report, damage = dest.import_bundle(f, progress=Progress("import", total))
+        report, damage = dest.bundles.import_bundle(f, progress=Progress("import", total))
         if profiler:
             profiler.disable()
         elapsed = time.perf_counter() - start

@@ -240,7 +240,7 @@ def add_differences(
             out[side].append(raw)
             progress()
     for node, raws in ((a, out[0]), (b, out[1])):
-        report = node.import_envelopes(raws)
+        report = node.bundles.import_envelopes(raws)
         assert report.accepted == len(raws), report
         assert not (report.refused or report.pending or report.held), report
     return out
@@ -605,7 +605,7 @@ def run(args: argparse.Namespace) -> int:
         with founder, Node.open(dest_home, PASSPHRASE) as dest:
             dest.ingestor.progress = Progress("import", total)
             try:
-                report = dest.import_envelopes(founder.envelopes(council))
+                report = dest.bundles.import_envelopes(founder.bundles.envelopes(council))
             finally:
                 dest.ingestor.progress = None
             assert not (report.refused or report.pending or report.held), report

@@ -65,9 +65,9 @@ def _council(root: Path) -> tuple[bytes, list[Node]]:
         assert a.membership.admit(
             tokens.parse_join_request_text(tokens.join_request_text(request))
         ).admitted
-        node.import_envelopes(a.envelopes(cid))
+        node.bundles.import_envelopes(a.bundles.envelopes(cid))
     for node in (b, c):
-        node.import_envelopes(a.envelopes(cid))
+        node.bundles.import_envelopes(a.bundles.envelopes(cid))
         for i in range(POSTS):
             node.posts.post(cid, f"{i} from {node.home.name}")
     return cid, [a, b, c]

@@ -79,7 +79,7 @@ def build(
     raws, _shape = generate_posts(
         founder, council, authors, n_events, rng, Progress("compose", n_events)
     )
-    report = founder.import_envelopes(raws)
+    report = founder.bundles.import_envelopes(raws)
     assert report.accepted == n_events, report
     done(n_events)
     founder.close()

@@ -21,6 +21,8 @@ from shora.node import Node
 # Tests only: real Argon2id, tiny limits. A profile made so opens only when the call
 # says allow_weak_kdf=True, as the command line does only with --insecure-test-kdf.
 FAST_KDF = profile.INSECURE_TEST_KDF
+INSECURE_KDF_ENV = {profile.INSECURE_TEST_KDF_ENV: profile.INSECURE_TEST_KDF_CONSENT}
+"""What a command-line run needs in its environment to accept FAST_KDF profiles."""
 _counter = itertools.count()
 
 
@@ -32,9 +34,9 @@ def make_node(root: Path, name: str | None = None) -> Node:
 def send(src: Node, dst: Node) -> None:
     """Carry everything src holds to dst in a bundle, as a courier would."""
     buf = io.BytesIO()
-    src.export_bundle(buf)
+    src.bundles.export_bundle(buf)
     buf.seek(0)
-    _, damage = dst.import_bundle(buf)
+    _, damage = dst.bundles.import_bundle(buf)
     assert damage is None
 
 
@@ -155,18 +157,18 @@ def valid_ids(node: Node, council: bytes) -> set[bytes]:
 def all_envelopes(nodes: list[Node]) -> list[bytes]:
     seen: dict[bytes, bytes] = {}
     for node in nodes:
-        for raw in node.envelopes():
+        for raw in node.bundles.envelopes():
             seen.setdefault(raw, raw)
     return list(seen)
 
 
 def partial_sync(src: Node, dst: Node, rnd: random.Random) -> None:
     """Some of src's envelopes, shuffled, some twice, into dst."""
-    raws = list(src.envelopes())
+    raws = list(src.bundles.envelopes())
     chosen = rnd.sample(raws, k=rnd.randint(0, len(raws)))
     chosen += rnd.sample(chosen, k=len(chosen) // 3)
     rnd.shuffle(chosen)
-    dst.import_envelopes(chosen)
+    dst.bundles.import_envelopes(chosen)
 
 
 def freeze_observer(founder: Node, root: Path) -> Path:
@@ -189,7 +191,7 @@ def check_convergence(
     everything again changes nothing."""
     for _ in range(len(people) + 1):
         union = all_envelopes(people)
-        if sum(p.import_envelopes(union).accepted for p in people) == 0:
+        if sum(p.bundles.import_envelopes(union).accepted for p in people) == 0:
             break
     by_set: dict[frozenset[bytes], bytes] = {}
     for p in people:
@@ -205,15 +207,15 @@ def check_convergence(
     rnd.shuffle(deliveries)
     while deliveries:
         cut = rnd.randint(1, len(deliveries))
-        observer.import_envelopes(deliveries[:cut], heal=False)
+        observer.bundles.import_envelopes(deliveries[:cut], heal=False)
         deliveries = deliveries[cut:]
     # A second round, as the next sync would bring: a removed member's event that was
     # refused, and that an honest event written before the removal was seen names as a
     # parent, is taken then (docs/protocol.md §8).
-    observer.import_envelopes(union, heal=False)
+    observer.bundles.import_envelopes(union, heal=False)
     assert valid_ids(observer, council) == valid_ids(people[0], council)
     assert observer.councils.state_digest(council) == people[0].councils.state_digest(council)
     before = observer.councils.state_digest(council)
-    assert observer.import_envelopes(union, heal=False).accepted == 0
+    assert observer.bundles.import_envelopes(union, heal=False).accepted == 0
     assert observer.councils.state_digest(council) == before
     observer.close()

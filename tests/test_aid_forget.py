@@ -165,11 +165,13 @@ def test_forgotten_events_are_not_fetched_again_nor_sent(
     assert view.lacking(gone) == []  # held, as far as sync is concerned
     assert view.get(gone) == []  # but never sent
     assert all(view.items({"ids": [e.hex() for e in gone]}))
-    report = a.import_envelopes(b.envelopes())  # b still has them: nothing comes back
+    report = a.bundles.import_envelopes(
+        b.bundles.envelopes()
+    )  # b still has them: nothing comes back
     assert report.accepted == 0
     assert aid.state(a, council, int(clock())).needs == {}
     buf = io.BytesIO()
-    a.export_bundle(buf)
+    a.bundles.export_bundle(buf)
     buf.seek(0)
     carried = {bytes.fromhex(nip01.decode(r).id) for r in bundle.read_bundle(buf)}
     assert not carried & set(gone)

@@ -65,8 +65,8 @@ def test_state_is_a_function_of_the_event_set(
     admit(people[0], people[1], council, "p1")
     admit(people[0], people[2], council, "p2")
     for p in people[1:3]:
-        people[0].import_envelopes(p.envelopes())
-        p.import_envelopes(people[0].envelopes())
+        people[0].bundles.import_envelopes(p.bundles.envelopes())
+        p.bundles.import_envelopes(people[0].bundles.envelopes())
     observer = freeze_observer(people[0], root)
     joined = {0, 1, 2}
     for kind, i, j in ops:
@@ -144,8 +144,8 @@ def _forge(people: list[Node], i: int, council: bytes, what: tuple[str, int]) ->
         time_ms=evil.time_of(parents) + rnd.randint(0, 60_000),
         epoch=rnd.choice(epochs),
     )
-    node.import_envelopes([forged.raw])
-    people[rnd.randrange(len(people))].import_envelopes([forged.raw])
+    node.bundles.import_envelopes([forged.raw])
+    people[rnd.randrange(len(people))].bundles.import_envelopes([forged.raw])
 
 
 def _no_removed_member_holds_a_later_key(people: list[Node], council: bytes) -> None:

@@ -86,21 +86,21 @@ def test_replicas_agree_on_the_result(ops: list[tuple[Any, ...]], seed: int) -> 
                     nodes[op[1]].append(council, "decision.close", dk.Close(pid))
                 else:
                     src, dst = nodes[op[1]], nodes[op[2]]
-                    raws = list(src.envelopes(council))
+                    raws = list(src.bundles.envelopes(council))
                     chosen = random.Random(op[3]).sample(raws, k=len(raws) // 2)
-                    dst.import_envelopes(chosen)
+                    dst.bundles.import_envelopes(chosen)
                 for node in nodes:
                     if (final := _final_view(node, council, pid)) is not None:
                         seen_final.append(final)
             # The clock moved back and forth above; at the end it is past every claim,
             # so nothing waits as dated ahead (docs/protocol.md §8).
             clock[0] = DEADLINE + GRACE + 2000
-            everything = {raw for node in nodes for raw in node.envelopes(council)}
+            everything = {raw for node in nodes for raw in node.bundles.envelopes(council)}
             for node in nodes:
                 order = sorted(everything)
                 rnd.shuffle(order)
                 for i in range(0, len(order), 3):
-                    node.import_envelopes(order[i : i + 3])
+                    node.bundles.import_envelopes(order[i : i + 3])
             states = [node.decisions.proposal(council, pid) for node in nodes]
             assert states[0] == states[1] == states[2]
             end = _final_view(a, council, pid)

@@ -45,7 +45,9 @@ def one_person_council(
     if instructions is not None:
         proposal = node.federation.instruct(base, "City", instructions, hours=1)
         pass_vote(node, base, proposal, dk.YesNoBallot("yes"), clock)
-    request = node.membership.join(federation_host.membership.invite(federation), f"{name} delegate")
+    request = node.membership.join(
+        federation_host.membership.invite(federation), f"{name} delegate"
+    )
     node.federation.request_mandate(
         base, federation, days=60, instructions=instructions, instructions_proposal=proposal
     )
@@ -77,7 +79,7 @@ def test_summaries_up_notices_down_ratification_and_flags(tmp_path: Path) -> Non
         aid.post_need(
             p, p_base, ak.Need(category="water", quantity=20 + i, urgency="urgent", area="b4")
         )
-    p.housekeeping(p_base)  # the delegate's node shares the changed summary
+    p.housekeeping.run(p_base)  # the delegate's node shares the changed summary
     send(p, host)
     councils, rows = host.federation_flow.totals(city)
     assert councils >= 1
@@ -109,7 +111,7 @@ def test_summaries_up_notices_down_ratification_and_flags(tmp_path: Path) -> Non
         saved = clock.t
         pass_vote(node, base, local, dk.YesNoBallot(answer), clock)
         clock.t = saved
-        node.housekeeping(base)  # carries the result up
+        node.housekeeping.run(base)  # carries the result up
         send(node, host)
     result = host.federation_flow.ratification(city, vote)
     assert (result.councils, result.councils_yes, result.members) == (3, 2, 3)

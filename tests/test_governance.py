@@ -224,7 +224,7 @@ def test_emergency_removal_lapses_without_ratification(council3) -> None:  # typ
     clock.t += 2 * HOUR
     assert b.governance.record_lapses(council) == 1
     assert b.governance.record_lapses(council) == 0
-    a.housekeeping(council)  # any member's node records it, then grants the keys
+    a.housekeeping.run(council)  # any member's node records it, then grants the keys
     send(a, b)
     for node in (a, b):
         assert node.ingestor.projection.final_state(council).is_active(ck)
@@ -248,11 +248,9 @@ def test_ratification_rejected_undoes_the_removal(council3) -> None:  # type: ig
 
 
 def test_a_running_node_records_a_lapse_without_new_events(council3) -> None:  # type: ignore[no-untyped-def]
-    from shora.services import housekeeping as chores
-
     nodes, council, clock = council3
     _action, ck = emergency_remove(nodes, council)
     clock.t += 73 * HOUR
-    chores.after_sync_round(nodes[1])  # what shora serve runs after every sync round
+    nodes[1].housekeeping.after_round()  # what shora serve runs after every sync round
     assert nodes[1].governance.emergencies(council)[0].status == "lapsed"
     assert nodes[1].ingestor.projection.final_state(council).is_active(ck)

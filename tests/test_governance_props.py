@@ -82,7 +82,7 @@ def _act(people: list[Node], council: bytes, kind: str, i: int, j: int, rnd: ran
     elif kind == "time":
         assert isinstance(clock, Clock)
         clock.t += j * 1800
-        node.housekeeping(council)
+        node.housekeeping.run(council)
 
 
 @settings(
@@ -104,14 +104,14 @@ def test_governance_state_is_a_function_of_the_event_set(
     for k in range(1, PEOPLE):
         admit(people[0], people[k], council, f"p{k}")
     for p in people[1:]:
-        p.import_envelopes(people[0].envelopes())
+        p.bundles.import_envelopes(people[0].bundles.envelopes())
     observer = freeze_observer(people[0], root)
     # Every history starts with one of each governance proposal, seen by everyone.
     script = [("rules", 1, 3), ("elect", 2, 2), *[("petition", k, 0) for k in (1, 2, 3)]]
     script += [("sync", k, m) for k in range(PEOPLE) for m in range(PEOPLE) if k != m]
     for kind, i, j in [*script, ("recall", 3, 0)]:
         if kind == "sync":
-            people[j].import_envelopes(people[i].envelopes())
+            people[j].bundles.import_envelopes(people[i].bundles.envelopes())
         else:
             _act(people, council, kind, i, j, rnd)
     # Concurrent closes: two members close the first proposal without having met.

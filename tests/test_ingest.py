@@ -92,7 +92,7 @@ def _inner(node: Node, cid: bytes, key: keys.Epoch, **changes: object) -> bytes:
 def test_a_good_event_is_accepted(world: tuple[Node, Node, bytes]) -> None:
     a, b, council = world
     raw = _inner(b, council, _epoch(b, council))
-    assert a.import_envelopes([raw], heal=False).accepted == 1
+    assert a.bundles.import_envelopes([raw], heal=False).accepted == 1
 
 
 def test_envelope_errors(world: tuple[Node, Node, bytes]) -> None:
@@ -152,14 +152,14 @@ def test_unknown_write_key_is_held_then_ingested(tmp_path: Path) -> None:
     admit(a, c, council, "Cima")
     a.membership.remove(council, a.find_member(council, "Cima"), emergency=True)
     a.posts.post(council, "after the removal")
-    everything = list(a.envelopes())
-    grants = [r for r in everything if r not in set(b.envelopes())]
+    everything = list(a.bundles.envelopes())
+    grants = [r for r in everything if r not in set(b.bundles.envelopes())]
     # The post arrives before the grant that carries its key: it is held, not lost.
     post = everything[-1]
-    report = b.import_envelopes([post], heal=False)
+    report = b.bundles.import_envelopes([post], heal=False)
     assert report.held == 1 and report.accepted == 0
-    report = b.import_envelopes(grants, heal=False)
-    assert "after the removal" in [p["text"] for p in b.posts.posts(council)]
+    report = b.bundles.import_envelopes(grants, heal=False)
+    assert "after the removal" in [p["text"] for p in b.posts(council)]
     for node in (a, b, c):
         node.close()
 
@@ -200,7 +200,7 @@ def test_relays_see_only_opaque_envelopes(tmp_path: Path) -> None:
     admit(a, b, council, "Member name?")
     a.posts.post(council, "Plain words?", title="Title?")
     member_keys = {m.key.hex() for m in a.councils.members(council)}
-    for raw in a.envelopes():
+    for raw in a.bundles.envelopes():
         env = nip01.decode(raw)
         assert env.kind in (events.SHORA_KIND, events.WELCOME_KIND)
         assert env.created_at % 3600 == 0
@@ -247,11 +247,11 @@ def test_history_before_the_welcome_goes_in_as_soon_as_the_key_arrives(
     a.membership.admit(b_request)
     for i in range(20):
         a.posts.post(council, f"after {i}")
-    everything = list(a.envelopes())
+    everything = list(a.bundles.envelopes())
     welcome = [r for r in everything if nip01.decode(r).kind == events.WELCOME_KIND]
     rest = [r for r in everything if r not in welcome]
     half = len(rest) // 2
-    report = b.import_envelopes(rest[:half] + welcome + rest[half:])
+    report = b.bundles.import_envelopes(rest[:half] + welcome + rest[half:])
     assert report.refused == {} and report.pending == 0
     assert len(b.posts.posts(council, limit=100)) == 40
     a.close()

@@ -62,7 +62,7 @@ def test_removed_member_cannot_read_anything_after_removal(nodes: list[Node]) ->
     )
     with pytest.raises(NotAMember):
         a.ingestor.ingest_one(forged)
-    report = a.import_envelopes([forged])
+    report = a.bundles.import_envelopes([forged])
     assert report.accepted == 0 and report.refused == {"NotAMember": 1}
     assert "fake order: strike cancelled" not in _texts(a, council)
     assert a.councils.state_digest(council) == b.councils.state_digest(council)
@@ -169,9 +169,9 @@ def test_leave_concurrent_with_removal(nodes: list[Node]) -> None:
     b.posts.post(council, "last words")
     b.membership.leave(council)
     a.membership.remove(council, a.find_member(council, "Bahar"))
-    c.import_envelopes(b.envelopes(), heal=False)
-    c.import_envelopes(a.envelopes(), heal=False)
-    a.import_envelopes(b.envelopes(), heal=False)
+    c.bundles.import_envelopes(b.bundles.envelopes(), heal=False)
+    c.bundles.import_envelopes(a.bundles.envelopes(), heal=False)
+    a.bundles.import_envelopes(b.bundles.envelopes(), heal=False)
     assert a.councils.state_digest(council) == c.councils.state_digest(council)
 
 

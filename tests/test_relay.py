@@ -77,7 +77,7 @@ def bulk_posts(node: Node, cid: bytes, n: int, text: str = "post") -> None:
     raws = [
         node.compose(cid, "post.message", kinds.Message(f"{text} {i}", None))[0] for i in range(n)
     ]
-    assert node.import_envelopes(raws).accepted == n
+    assert node.bundles.import_envelopes(raws).accepted == n
 
 
 def texts(node: Node, cid: bytes) -> set[str]:
@@ -151,8 +151,8 @@ async def fetch_all(url: str, flt: dict[str, Any]) -> list[bytes]:
 def test_two_nodes_sync_10000_events_through_nostr_sdk_relay(tmp_path: Path) -> None:
     cid, (a, b) = council(tmp_path, "Bahar")
     bulk_posts(a, cid, 10_000)
-    total = len(list(a.envelopes(cid)))
-    held_by_b = len(list(b.envelopes(cid)))  # the council's start and b's admission
+    total = len(list(a.bundles.envelopes(cid)))
+    held_by_b = len(list(b.bundles.envelopes(cid)))  # the council's start and b's admission
 
     async def scenario() -> dict[str, Any]:
         async with local_relay() as url:
@@ -204,7 +204,7 @@ def test_removed_member_gets_envelopes_but_reads_nothing_new(tmp_path: Path) -> 
     assert result.fetched > 0 and result.complete  # the removal and the grants
     assert c.councils.get(cid).status == "removed"
     assert "strike on monday" in texts(b, cid) and "strike on monday" not in texts(c, cid)
-    report = c.import_envelopes(everything)  # even given every envelope the relay holds
+    report = c.bundles.import_envelopes(everything)  # even given every envelope the relay holds
     assert report.held >= 1 and "strike on monday" not in texts(c, cid)
 
 
@@ -248,12 +248,12 @@ def test_nostr_sdk_client_publishes_fetches_and_reconciles_with_our_relay(tmp_pa
     bulk_posts(b, cid, 5, "from b")
 
     def shora_posts(node: Node) -> dict[bytes, int]:
-        envelopes = (nip01.decode(raw) for raw in node.envelopes(cid))
+        envelopes = (nip01.decode(raw) for raw in node.bundles.envelopes(cid))
         return {bytes.fromhex(e.id): e.created_at for e in envelopes if e.kind == 4040}
 
     a_ids, b_items = set(shora_posts(a)), shora_posts(b)
     b_ids = set(b_items)
-    b_raws = list(b.envelopes(cid))
+    b_raws = list(b.bundles.envelopes(cid))
     author = nip01.decode(b_raws[0]).pubkey
 
     async def scenario() -> tuple[Any, Any, list[Any], Any]:
@@ -439,7 +439,7 @@ def test_fall_back_to_nip01_with_nostr_relay(tmp_path: Path) -> None:
     cid, (a, b) = council(tmp_path, "Bahar")
     bulk_posts(a, cid, 300, "from a")
     bulk_posts(b, cid, 5, "from b")
-    held_by_a = len(list(a.envelopes(cid)))
+    held_by_a = len(list(a.bundles.envelopes(cid)))
 
     async def scenario(url: str) -> list[SyncResult]:
         await wait_for_relay(url)
@@ -526,12 +526,12 @@ def forged_relay(envelopes: list[bytes]) -> Handler:
 def test_hostile_relays_end_the_sync_quickly_and_store_nothing(tmp_path: Path, kind: str) -> None:
     cid, (a, b) = council(tmp_path, "Bahar")
     bulk_posts(a, cid, 30)
-    before = len(list(b.envelopes()))
+    before = len(list(b.bundles.envelopes()))
     handlers: dict[str, Handler] = {
         "junk": junk,
         "flood": flood,
         "silent": silent,
-        "forged": forged_relay(list(a.envelopes(cid))),
+        "forged": forged_relay(list(a.bundles.envelopes(cid))),
     }
 
     async def scenario() -> BaseException:
@@ -575,7 +575,7 @@ def test_hostile_relays_end_the_sync_quickly_and_store_nothing(tmp_path: Path, k
     if kind in {"silent", "no-handshake"}:
         assert isinstance(error, RelayTimeout)
     assert elapsed < 9.5 and peak < 32 * 1024 * 1024  # ended by the session, not the 10 s guard
-    assert len(list(b.envelopes())) == before
+    assert len(list(b.bundles.envelopes())) == before
     assert b.store.one("SELECT count(*) FROM held") == 0
 
 
@@ -656,7 +656,7 @@ def test_an_interrupted_sync_resumes_and_moves_nothing_twice(tmp_path: Path) -> 
 def test_publish_to_every_relay(tmp_path: Path) -> None:
     cid, (a, b) = council(tmp_path, "Bahar")
     a.posts.post(cid, "assembly at six")
-    new = list(a.envelopes(cid))[-1:]
+    new = list(a.bundles.envelopes(cid))[-1:]
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead = f"ws://127.0.0.1:{s.getsockname()[1]}"
@@ -688,7 +688,10 @@ def test_live_uploads_by_others_during_a_fallback_sync_are_not_errors(tmp_path: 
     bulk_posts(a, cid, 100, "history")  # all within one page (one hour holds under 500)
     for writer, name in ((b, "from b"), (c, "from c")):
         bulk_posts(writer, cid, 150, name)
-    uploads = {n: [r for r in n.envelopes(cid) if r not in set(a.envelopes(cid))] for n in (b, c)}
+    uploads = {
+        n: [r for r in n.bundles.envelopes(cid) if r not in set(a.bundles.envelopes(cid))]
+        for n in (b, c)
+    }
 
     async def scenario() -> list[SyncResult]:
         async with embedded(NodeEnvelopes(a), negentropy=False) as relay:
@@ -726,7 +729,7 @@ def test_events_pushed_after_close_are_live_traffic_not_errors(tmp_path: Path) -
     bulk_posts(a, cid, 30, "history")
     bulk_posts(b, cid, 20, "from b")
     bulk_posts(d, cid, 10, "from d")  # so the session goes on after the EOSE: it uploads
-    fresh = [r for r in b.envelopes(cid) if r not in set(a.envelopes(cid))]
+    fresh = [r for r in b.bundles.envelopes(cid) if r not in set(a.bundles.envelopes(cid))]
     relay = RelayConnection(NodeEnvelopes(a), RelayLimits(), negentropy=False)
     writer = RelayConnection(NodeEnvelopes(a), RelayLimits())
     session = SyncSession(NodeEnvelopes(d), max_bad=0)  # a single bad message would fail it

@@ -28,30 +28,30 @@ def test_export_for_a_summary_carries_only_the_difference(tmp_path: Path) -> Non
     for day in range(30):  # a month of history, one post a day
         clock.t += 24 * 3600
         a.posts.post(council, f"day {day}")
-    b.import_envelopes(a.envelopes())
+    b.bundles.import_envelopes(a.bundles.envelopes())
     clock.t += 24 * 3600
     a.posts.post(council, "new today")
     a.posts.post(council, "and another")
-    summary = b.summary()
+    summary = b.bundles.summary()
     assert len(summary) < 4096
-    diff = a.difference(summary)
+    diff = a.bundles.difference(summary)
     assert 2 <= len(diff) < 5  # the new hour only, not the month
-    report = b.import_envelopes(diff)
+    report = b.bundles.import_envelopes(diff)
     assert report.accepted == 2
     assert b.councils.state_digest(council) == a.councils.state_digest(council)
     # Nothing left to carry; importing the same difference again changes nothing.
-    assert a.difference(b.summary()) == []
-    assert b.import_envelopes(diff).accepted == 0
+    assert a.bundles.difference(b.bundles.summary()) == []
+    assert b.bundles.import_envelopes(diff).accepted == 0
     # Several bundles in turn, each a part of the difference, converge the same way.
     a.posts.post(council, "one more")
     clock.t += 3 * 3600
     a.posts.post(council, "and the last")
-    parts = a.difference(b.summary())
+    parts = a.bundles.difference(b.bundles.summary())
     for part in parts:
         buf = io.BytesIO()
-        a.export_bundle(buf, records=[part])
+        a.bundles.export_bundle(buf, records=[part])
         buf.seek(0)
-        b.import_bundle(buf)
+        b.bundles.import_bundle(buf)
     assert b.councils.state_digest(council) == a.councils.state_digest(council)
 
 
@@ -62,7 +62,7 @@ def test_a_joining_node_gets_its_welcome_through_a_summary(tmp_path: Path) -> No
     invitation = a.membership.invite(council)
     request = b.membership.join(invitation, "Bahar")
     a.membership.admit(request)
-    b.import_envelopes(a.difference(b.summary()))
+    b.bundles.import_envelopes(a.bundles.difference(b.bundles.summary()))
     assert b.councils.get(council).status == "member"
 
 

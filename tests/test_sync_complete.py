@@ -191,7 +191,7 @@ def partition_and_heal(tmp_path: Path, url: str, n: int) -> list[str]:
         newest = a.store.rows(
             "SELECT raw FROM envelopes WHERE council=? ORDER BY rowid DESC LIMIT 1", (cid,)
         )[0][0]
-        assert c.import_envelopes([bytes(newest)]).pending == 1
+        assert c.bundles.import_envelopes([bytes(newest)]).pending == 1
         c.posts.post(cid, "cima, while azar is away")
         partitioned = await one(c)
         exact(partitioned, received=0, waiting=1)

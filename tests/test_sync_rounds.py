@@ -123,7 +123,7 @@ def test_the_outbox_takes_only_own_envelopes(tmp_path: Path) -> None:
     once; envelopes that came from others are not re-published."""
     cid, (a, b, _c) = council(tmp_path)
     other = a.councils.create("Another council", "", "Azar")
-    outbox = Outbox(a)
+    outbox = Outbox(a.store)
     assert outbox.take() == {}
     b.posts.post(cid, "from bahar")
     send(b, a)  # arrives from a peer: not a's to publish
@@ -148,7 +148,7 @@ def test_a_council_that_asks_for_it_has_its_writes_held_back_and_sent_together(
     cid, (a, _b, _c) = council(tmp_path)
     quiet = a.councils.create("Quiet council", "", "Azar", kinds.Rules(upload_delay_seconds=60))
     assert delay_of(a, cid) == 0 and delay_of(a, quiet) == 60
-    outbox, held = Outbox(a), Delay(random.Random(7))
+    outbox, held = Outbox(a.store), Delay(random.Random(7))
     a.posts.post(cid, "now")
     a.posts.post(quiet, "first")
     for council_id, raws in outbox.take().items():

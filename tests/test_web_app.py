@@ -206,7 +206,7 @@ def test_a_damaged_bundle_is_reported_and_nothing_is_lost(person: Browser, tmp_p
     other = make_node(tmp_path, "other")
     other.councils.create("Elsewhere", "", "Omid")
     buf = io.BytesIO()
-    other.export_bundle(buf)
+    other.bundles.export_bundle(buf)
     other.close()
     data = buf.getvalue()
     damaged = data[: len(data) // 2]

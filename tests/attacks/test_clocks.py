@@ -52,7 +52,7 @@ def test_a_fast_clock_cannot_lapse_an_emergency_removal_early(tmp_path: Path) ->
     clock.t += 60
     send(a, m)  # m's node records the lapse at once: by its clock, 72 hours have passed
     assert m.governance.emergencies(council)[0].status == "lapsed"
-    assert b.import_envelopes(m.envelopes()).refused.get("FromTheFuture", 0) >= 1
+    assert b.bundles.import_envelopes(m.bundles.envelopes()).refused.get("FromTheFuture", 0) >= 1
     liar = Adversary(m, council)
     lapse = liar.forge(
         "emergency.lapse",
@@ -62,12 +62,12 @@ def test_a_fast_clock_cannot_lapse_an_emergency_removal_early(tmp_path: Path) ->
         created_at=int(clock.t) // HOUR * HOUR,
     )
     for node in (a, b):
-        assert node.import_envelopes([lapse.raw]).early == 1
+        assert node.bundles.import_envelopes([lapse.raw]).early == 1
         assert not node.ingestor.projection.final_state(council).is_active(cyrus)
         assert node.governance.emergencies(council)[0].status == "pending"
     clock.t += 73 * HOUR  # the lapse's time has come: the honest nodes apply it now
     for node in (a, b):
-        node.import_envelopes([], heal=False)
+        node.bundles.import_envelopes([], heal=False)
         assert node.store.one("SELECT count(*) FROM early") == 0
         assert node.governance.emergencies(council)[0].status == "lapsed"
         assert node.ingestor.projection.final_state(council).is_active(cyrus)
@@ -92,14 +92,17 @@ def test_a_fast_clock_cannot_close_a_vote_early(tmp_path: Path) -> None:
         created_at=int(clock.t) // HOUR * HOUR,
     )
     for node in (a, b):
-        assert node.import_envelopes(m.envelopes()).refused.get("FromTheFuture", 0) >= 1
-        assert node.import_envelopes([close.raw]).early == 1
+        assert (
+            node.bundles.import_envelopes(m.bundles.envelopes()).refused.get("FromTheFuture", 0)
+            >= 1
+        )
+        assert node.bundles.import_envelopes([close.raw]).early == 1
         assert not node.decisions.proposal(council, pid).final
     everyone([a, b])
     b.decisions.vote(council, pid, dk.YesNoBallot("yes"))  # the vote goes on
     send(b, a)
     clock.t += 73 * HOUR  # now the close is due: it closes what its causal past saw
-    a.import_envelopes([], heal=False)
+    a.bundles.import_envelopes([], heal=False)
     assert a.store.one("SELECT count(*) FROM early") == 0
     assert a.decisions.proposal(council, pid).final
 
@@ -117,7 +120,7 @@ def test_an_event_cannot_claim_a_time_before_its_parents(tmp_path: Path) -> None
     )
     with pytest.raises(BadClock):
         a.ingestor.ingest_one(backdated.raw)
-    assert b.import_envelopes([backdated.raw]).refused == {"BadClock": 1}
+    assert b.bundles.import_envelopes([backdated.raw]).refused == {"BadClock": 1}
 
 
 def test_an_event_from_the_far_future_waits_and_nothing_builds_on_it(tmp_path: Path) -> None:
@@ -130,12 +133,12 @@ def test_an_event_from_the_far_future_waits_and_nothing_builds_on_it(tmp_path: P
         time_ms=int((clock.t + 365 * 86400) * 1000),
         created_at=int(clock.t) // HOUR * HOUR,
     )
-    assert a.import_envelopes([ahead.raw]).early == 1
+    assert a.bundles.import_envelopes([ahead.raw]).early == 1
     a.posts.post(council, "today")
     send(a, b)
     texts = [p["text"] for p in b.posts.posts(council)]
     assert "today" in texts and "from next year" not in texts
-    assert a.import_envelopes([ahead.raw]).accepted == 0  # held once, not stored twice
+    assert a.bundles.import_envelopes([ahead.raw]).accepted == 0  # held once, not stored twice
     assert a.store.one("SELECT count(*) FROM early") == 1
 
 

@@ -44,7 +44,7 @@ def test_forged_comments_outside_the_council_are_ignored(tmp_path: Path) -> None
             liar.forge("comment", dk.Comment(subject=other, text="x", reply_to=honest)),
             liar.forge("comment", dk.Comment(subject=bytes(32), text="on nothing")),
         ]
-        a.import_envelopes([f.raw for f in forged])
+        a.bundles.import_envelopes([f.raw for f in forged])
         # The kernel accepts them (well-formed, by a member); the reader counts none.
         ids = {f.id for f in forged}
         rows = a.store.rows("SELECT id FROM events WHERE kind='comment' AND valid=1")
@@ -57,7 +57,7 @@ def test_forged_comments_outside_the_council_are_ignored(tmp_path: Path) -> None
         too_long = {"subject": own, "text": "x" * (dk.MAX_COMMENT_CHARS + 1)}
         too_many = {"subject": own, "text": "x", "mentions": [own] * (dk.MAX_MENTIONS + 1)}
         big = [liar.forge("comment", msgspec.msgpack.encode(b)) for b in (too_long, too_many)]
-        a.import_envelopes([f.raw for f in big])
+        a.bundles.import_envelopes([f.raw for f in big])
         for f in big:
             assert a.store.one("SELECT COUNT(*) FROM events WHERE id=?", (f.id,)) == 0
 
@@ -90,7 +90,7 @@ def test_forged_markup_and_removed_author_on_the_page(tmp_path: Path) -> None:
         forged = liar.forge("comment", dk.Comment(subject=subject, text=XSS))
         owner = a.keeper.node
         assert owner is not None
-        owner.import_envelopes([forged.raw])
+        owner.bundles.import_envelopes([forged.raw])
         found = re.search(r'href="(/councils/[0-9a-f]{64}/discuss/[0-9a-f]{64})"', a.get(url).text)
         assert found is not None
         page = a.get(found.group(1)).text

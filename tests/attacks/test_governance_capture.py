@@ -38,7 +38,7 @@ def deliver(nodes: list[Node], *forged: Forged) -> None:
     """Hand the forged events to every node, the forger's own included (so that what it
     forges next descends from them)."""
     for node in nodes:
-        node.import_envelopes([f.raw for f in forged])
+        node.bundles.import_envelopes([f.raw for f in forged])
 
 
 def forged_emergency_removal(adv: Adversary, member: bytes) -> Forged:
@@ -232,7 +232,7 @@ def test_a_backdated_proposal_cannot_pass_without_the_council(tmp_path: Path) ->
         body = gk.GovPropose(yes_no("Old", now - DAY), gk.RuleChange(new))
         backdated = adv.forge("gov.propose", body, time_ms=(now - 2 * DAY) * 1000)
         for node in (b, c):
-            assert node.import_envelopes([backdated.raw]).refused == {"BadClock": 1}
+            assert node.bundles.import_envelopes([backdated.raw]).refused == {"BadClock": 1}
         parents = adv.heads()
         propose = adv.forge("gov.propose", body, parents=parents, time_ms=adv.time_of(parents))
         deliver(nodes, propose)

@@ -29,11 +29,11 @@ def test_forged_answers_do_not_silence_a_call_for_help(tmp_path: Path) -> None:
             liar.forge("safety.respond", ak.Respond(safe_checkin)),  # not a call
             liar.forge("safety.respond", ak.Respond(bytes(32))),  # nothing at all
         ]
-        a.import_envelopes([f.raw for f in forged])
+        a.bundles.import_envelopes([f.raw for f in forged])
         calls = {c.member: c for c in safe.help_calls(a, council)}
         assert all(not c.answered for c in calls.values()) and len(calls) == 2
         # A false "on my way" to b's call takes it off the top, until b calls again.
-        a.import_envelopes([liar.forge("safety.respond", ak.Respond(call)).raw])
+        a.bundles.import_envelopes([liar.forge("safety.respond", ak.Respond(call)).raw])
         assert [c.answered for c in safe.help_calls(a, council) if c.checkin == call] == [True]
         clock.t += 600
         again = aid.checkin(b, council, "need_help", "block-4")

@@ -19,9 +19,8 @@ from pathlib import Path
 import pytest
 
 import shora
-from conftest import make_node
+from conftest import INSECURE_KDF_ENV, make_node
 from shora.kernel import bundle, crypto, nip01
-from shora.kernel import profile as keystore
 from shora.kernel.events import SHORA_KIND
 from shora.kernel.waiting import MAX_HELD_PER_KEY
 
@@ -49,7 +48,7 @@ def _run(args: list[str], tmp: Path) -> tuple[int, str, int]:
         **os.environ,
         "PYTHONPATH": str(SRC),
         "SHORA_PASSPHRASE": "correct horse battery",
-        keystore.INSECURE_TEST_KDF_ENV: keystore.INSECURE_TEST_KDF_CONSENT,
+        **INSECURE_KDF_ENV,
     }
     with out.open("wb") as sink:
         proc = subprocess.Popen(

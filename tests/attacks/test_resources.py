@@ -71,7 +71,7 @@ def test_welcomes_under_an_old_key_are_stored_only_for_hints_the_node_can_attrib
     (a, b, c), council, _, adv = _removed(tmp_path)
     before = _hints(a, council)
     junk = [_welcome(adv, crypto.random_bytes(16).hex()) for _ in range(150)]
-    report = a.import_envelopes(junk)
+    report = a.bundles.import_envelopes(junk)
     # None is stored; a few wait for an admission that may still arrive, the rest refused.
     assert _hints(a, council) == before and report.accepted == 0
     assert report.pending == waiting.MAX_WELCOMES_WAITING
@@ -80,7 +80,7 @@ def test_welcomes_under_an_old_key_are_stored_only_for_hints_the_node_can_attrib
         a.ingestor.ingest_one(_welcome(adv, crypto.random_bytes(16).hex()))
     # A hint the node can attribute (b's welcome back): at most a few of them.
     b_hint = keys.welcome_hint(keys.return_id(a.find_member(council, "Bahram")))
-    report = a.import_envelopes([_welcome(adv, b_hint) for _ in range(10)])
+    report = a.bundles.import_envelopes([_welcome(adv, b_hint) for _ in range(10)])
     assert report.accepted == waiting.MAX_WELCOMES_PER_HINT
     assert report.refused == {"TooManyWaiting": 10 - waiting.MAX_WELCOMES_PER_HINT}
     # The waiting ones leave after MAX_AGE; honest events still get in.
@@ -100,12 +100,12 @@ def test_a_welcome_before_its_admission_waits_for_it(tmp_path: Path) -> None:
     council = a.councils.create("Council", "", "Ava")
     admit(a, b, council, "Bijan")
     a.membership.admit(d.membership.join(a.membership.invite(council), "Dana"))
-    new = [r for r in a.envelopes() if r not in set(b.envelopes())]
+    new = [r for r in a.bundles.envelopes() if r not in set(b.bundles.envelopes())]
     welcome = [r for r in new if nip01.decode(r).kind == WELCOME_KIND]
-    report = b.import_envelopes(welcome)
+    report = b.bundles.import_envelopes(welcome)
     assert report.pending == 1 and report.accepted == 0 and _hints(b, council) == 1
-    b.import_envelopes([r for r in new if r not in welcome])
-    assert set(welcome) <= set(b.envelopes())
+    b.bundles.import_envelopes([r for r in new if r not in welcome])
+    assert set(welcome) <= set(b.bundles.envelopes())
     assert b.store.one("SELECT count(*) FROM pending") == 0
     for node in (a, b, d):
         node.close()
@@ -127,7 +127,7 @@ def test_events_waiting_for_parents_are_bounded_per_author_and_expire(
         ).raw
         for i in range(60)
     ]
-    report = a.import_envelopes(orphans)
+    report = a.bundles.import_envelopes(orphans)
     assert report.pending == 40 and report.refused == {"TooManyWaiting": 20}
     assert a.store.one("SELECT count(*) FROM pending WHERE author=?", (adv.key,)) == 40
     b.posts.post(council, "still heard")
@@ -137,10 +137,10 @@ def test_events_waiting_for_parents_are_bounded_per_author_and_expire(
     assert a.ingestor.expire() == 40
     assert a.store.one("SELECT count(*) FROM pending") == 0
     # Ingest itself expires too (without housekeeping).
-    report = a.import_envelopes(orphans[:5])
+    report = a.bundles.import_envelopes(orphans[:5])
     assert report.pending == 5
     clock.t += waiting.MAX_AGE + waiting.EXPIRY_EVERY + 1
-    a.import_envelopes([])
+    a.bundles.import_envelopes([])
     assert a.store.one("SELECT count(*) FROM pending") == 0
     for node in (a, b, c):
         node.close()
@@ -164,17 +164,17 @@ def test_invented_authors_share_one_quota_and_a_members_backlog_waits_whole(
         ).raw
         for i in range(40)
     ]
-    report = a.import_envelopes(invented)
+    report = a.bundles.import_envelopes(invented)
     assert report.pending == 30 and report.refused == {"TooManyWaiting": 10}
     # A member's backlog of 50 (over the per-author quota), arriving newest first as
     # relays send it: everything waits, then everything goes in.
-    before = set(b.envelopes())
+    before = set(b.bundles.envelopes())
     for i in range(50):
         b.posts.post(council, f"backlog {i}")
-    backlog = [r for r in b.envelopes() if r not in before][::-1]
-    report = a.import_envelopes(backlog[:49])
+    backlog = [r for r in b.bundles.envelopes() if r not in before][::-1]
+    report = a.bundles.import_envelopes(backlog[:49])
     assert report.pending == 49 and report.refused == {}
-    a.import_envelopes(backlog[49:])
+    a.bundles.import_envelopes(backlog[49:])
     assert sum(t.startswith("backlog") for t in _texts(a, council)) == 50
     for node in (a, b, c):
         node.close()
@@ -205,9 +205,9 @@ def test_envelopes_under_unknown_keys_are_bounded_per_key_and_expire(
     clock = Clock()
     a = make_node(tmp_path, "a")
     a.now = clock
-    report, _ = a.import_bundle(io.BytesIO(_stranger_bundle(40, int(clock()))))
+    report, _ = a.bundles.import_bundle(io.BytesIO(_stranger_bundle(40, int(clock()))))
     assert report.held == 30 and report.refused == {"TooManyWaiting": 10}
-    report, _ = a.import_bundle(io.BytesIO(_stranger_bundle(40, int(clock()))))
+    report, _ = a.bundles.import_bundle(io.BytesIO(_stranger_bundle(40, int(clock()))))
     assert report.held == 20 and report.refused == {"TooManyWaiting": 20}
     assert a.store.one("SELECT count(*) FROM held") == 50
     clock.t += waiting.MAX_AGE + 1
@@ -228,10 +228,10 @@ def test_a_newcomer_importing_a_large_history_before_the_welcome_takes_it_all(
     a.membership.admit(request)
     for i in range(40):
         a.posts.post(council, f"post {i}")
-    everything = list(a.envelopes())
+    everything = list(a.bundles.envelopes())
     welcome = [r for r in everything if nip01.decode(r).kind == WELCOME_KIND]
     rest = [r for r in everything if r not in welcome]
-    report = b.import_envelopes(rest + welcome)
+    report = b.bundles.import_envelopes(rest + welcome)
     assert report.refused == {} and report.held == 0 and report.pending == 0
     assert len(b.posts.posts(council, limit=100)) == 40
     assert b.store.one("SELECT count(*) FROM held") == 0
@@ -245,12 +245,12 @@ def test_far_future_envelopes_are_refused_by_the_node_and_its_relay(tmp_path: Pa
     late = me.forge("post.message", kinds.Message("from the future"), created_at=2**40 - 1)
     with pytest.raises(FromTheFuture):
         a.ingestor.ingest_one(late.raw)
-    report = a.import_envelopes([late.raw])
+    report = a.bundles.import_envelopes([late.raw])
     assert report.refused == {"FromTheFuture": 1}
     soon = me.forge(
         "post.message", kinds.Message("within the hour"), created_at=int(clock()) + 3000
     )
-    a.import_envelopes([soon.raw])
+    a.bundles.import_envelopes([soon.raw])
     assert "within the hour" in _texts(a, council)
 
     async def scenario() -> messages.Ok:
@@ -294,7 +294,7 @@ def test_the_fallback_sync_is_not_blinded_by_far_future_or_far_past_dates(
         ),
     )
     early = me.forge("post.message", kinds.Message("far back"), created_at=0)
-    b.import_envelopes([early.raw])
+    b.bundles.import_envelopes([early.raw])
     clock.t += 3 * DAY
     b.posts.post(council, "news of today")
     session = SyncSession(NodeEnvelopes(a))
@@ -316,7 +316,7 @@ def test_the_fallback_sync_is_not_blinded_by_far_future_or_far_past_dates(
 def test_hostile_inputs_leave_honest_envelopes_getting_in(tmp_path: Path) -> None:
     (a, b, c), council, _, adv = _removed(tmp_path)
     junk = adv.forge("post.message", kinds.Message("x"), epoch=adv.epochs()[0]).raw
-    report = a.import_envelopes([junk] * 5000)
+    report = a.bundles.import_envelopes([junk] * 5000)
     assert report.duplicate >= 4999
     b.posts.post(council, "after the repeats")
     send(b, a)

@@ -111,8 +111,8 @@ def assert_learned_nothing(got: list[str], targets: set[str]) -> None:
 def test_a_stranger_gets_nothing_from_the_embedded_relay(tmp_path: Path) -> None:
     cid, a, _b, s = two_councils(tmp_path)
     targets = write_keys(a)
-    ids = [nip01.decode(raw).id for raw in a.envelopes(cid)]
-    raw = list(a.envelopes(cid))[-1]
+    ids = [nip01.decode(raw).id for raw in a.bundles.envelopes(cid)]
+    raw = list(a.bundles.envelopes(cid))[-1]
 
     async def scenario() -> tuple[list[str], list[str], int]:
         async with relay_of(a) as relay:
@@ -342,7 +342,7 @@ def test_serve_lan_gives_a_stranger_nothing_and_serves_a_member(tmp_path: Path) 
     stranger.councils.create("Elsewhere", "", "Sina", kinds.Rules())
     with Node.open(a.home, a.passphrase, allow_weak_kdf=True) as node:
         targets = write_keys(node)
-        ids = [nip01.decode(raw).id for raw in node.envelopes(node.find_council(COUNCIL))]
+        ids = [nip01.decode(raw).id for raw in node.bundles.envelopes(node.find_council(COUNCIL))]
     port = free_port()
     serving = serve(a, "--lan", "--lan-address", "127.0.0.1", "--lan-port", str(port))
     try:

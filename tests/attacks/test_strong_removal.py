@@ -92,7 +92,7 @@ def test_a_backdated_rotation_cannot_claim_the_removals_new_epoch(tmp_path: Path
         int(clock.t * 1000) - 30_000,
     )
     for node in (a, b):
-        node.import_envelopes([rotate.raw])
+        node.bundles.import_envelopes([rotate.raw])
     send(a, b)
     _assert_cut_off([a, b], m, council, "strike on monday")
     assert a.ingestor.projection.final_state(council).epochs[claimed] == removal
@@ -134,7 +134,7 @@ def test_a_removed_coordinator_cannot_remove_her_remover_first(tmp_path: Path) -
         int(clock.t * 1000) - 30_000,
     )
     for node in (a, b):
-        node.import_envelopes([counter.raw])
+        node.bundles.import_envelopes([counter.raw])
     everyone([a, b])
     final = a.ingestor.projection.final_state(council)
     assert not final.is_active(informer.key)
@@ -144,7 +144,7 @@ def test_a_removed_coordinator_cannot_remove_her_remover_first(tmp_path: Path) -
     _assert_cut_off([a], m, council, "meeting moved to the garage")
     # Not ratified in time: it lapses, Bijan is back and reads; Mina stays out.
     clock.t += 73 * 3600
-    a.housekeeping(council)
+    a.housekeeping.run(council)
     everyone([a, b])
     assert b.ingestor.projection.final_state(council).is_active(bijan)
     _assert_cut_off([a, b], m, council, "the strike fund is safe")
@@ -253,7 +253,7 @@ def test_a_removed_members_flood_is_refused_past_a_small_quota(tmp_path: Path) -
         informer.forge("post.message", kinds.Message(f"noise {i}"), parents=before).raw
         for i in range(VOID_QUOTA + 200)
     ]
-    report = a.import_envelopes(flood)
+    report = a.bundles.import_envelopes(flood)
     assert report.accepted == VOID_QUOTA
     assert report.refused == {"NotAMember": 200}
     stored = a.store.one(
@@ -287,7 +287,7 @@ def test_a_vouch_written_after_removal_counts_for_nothing(tmp_path: Path) -> Non
     vouch = informer.forge(
         "member.vouch", kinds.Vouch("admit", request_id, request), parents=before
     )
-    a.import_envelopes([vouch.raw])
+    a.bundles.import_envelopes([vouch.raw])
     assert a.membership.admit(request).admitted  # a counts m's vouch: a has not seen the removal
     everyone([a, b])
     everyone([a, b])
@@ -305,10 +305,10 @@ def test_a_forked_author_chain_is_void_beyond_the_removal(tmp_path: Path) -> Non
     seen = informer.forge("post.message", kinds.Message("seen branch"), parents=base)
     hidden = informer.forge("post.message", kinds.Message("hidden branch"), parents=base)
     later = informer.forge("post.message", kinds.Message("hidden, later"), parents=[hidden.id])
-    a.import_envelopes([seen.raw])
+    a.bundles.import_envelopes([seen.raw])
     a.membership.remove(council, informer.key)
     for node in (a, b):
-        node.import_envelopes([hidden.raw, later.raw])
+        node.bundles.import_envelopes([hidden.raw, later.raw])
     everyone([a, b])
     for node in (a, b):
         texts = _texts(node, council)
@@ -337,10 +337,10 @@ def test_a_replayed_or_rewrapped_grant_gives_nothing(tmp_path: Path) -> None:
     rewrapped = informer.forge("epoch.grant", grant.body, parents=before)
     for node in (a, b):
         digest = node.councils.state_digest(council)
-        report = node.import_envelopes([replayed, rewrapped.raw])
+        report = node.bundles.import_envelopes([replayed, rewrapped.raw])
         assert report.duplicate == 1
         assert node.councils.state_digest(council) == digest
-    m.import_envelopes([replayed, rewrapped.raw])
+    m.bundles.import_envelopes([replayed, rewrapped.raw])
     assert m.ingestor.epoch(grant.body.epoch) is None
     _assert_cut_off([a, b], m, council, "new shift rota")
 
@@ -359,7 +359,7 @@ def test_a_member_removed_then_readmitted_keeps_the_old_identitys_acts_void(
     admit(b, m2, council, "m again")
     late = informer.forge("post.message", kinds.Message("old identity"), parents=before)
     for node in (a, b):
-        node.import_envelopes([late.raw])
+        node.bundles.import_envelopes([late.raw])
     everyone([a, b, m2])
     m2.posts.post(council, "new identity")
     everyone([a, b, m2])

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from shora.i18n import N_, _, ngettext, number
-from shora.kernel.ingest import Report
-from shora.sync.summary import MAX_COMPRESSED
+from shora.services.bundles import MAX_COMPRESSED, Report
 
 from .output import Since, council_name, council_status, isolate, print_json, refusal_reason
 from .session import Session, pass_session
@@ -93,9 +92,11 @@ def export(
     records = None
     if summary_file is not None:
         with summary_file.open("rb") as f:  # no more than a summary can be: read_summary says so
-            records = node.difference(f.read(MAX_COMPRESSED + 1))
+            records = node.bundles.difference(f.read(MAX_COMPRESSED + 1))
     total = (
-        len(records) if records is not None else sum(1 for _ in node.envelopes(council, since or 0))
+        len(records)
+        if records is not None
+        else sum(1 for _ in node.bundles.envelopes(council, since or 0))
     )
     partial = output.with_name(output.name + ".part")
     try:
@@ -103,7 +104,7 @@ def export(
             partial.open("wb") as out,
             _progressbar(total, _("Exporting")) as bar,
         ):
-            count = node.export_bundle(
+            count = node.bundles.export_bundle(
                 out, council, since or 0, progress=bar.update, records=records
             )
         partial.replace(output)
@@ -129,7 +130,7 @@ def export(
 )
 @pass_session
 def summary(session: Session, output: Path) -> None:
-    data = session.open().summary()
+    data = session.open().bundles.summary()
     output.write_bytes(data)
     click.echo(
         _("Summary written to {file} ({size} bytes).").format(file=output, size=number(len(data)))
@@ -150,7 +151,9 @@ def import_(session: Session, file: Path, as_json: bool) -> None:
         file.open("rb") as raw,
         _progressbar(file.stat().st_size, _("Importing")) as bar,
     ):
-        report, damage = node.import_bundle(io.BufferedReader(_CountingReader(raw, bar.update)))
+        report, damage = node.bundles.import_bundle(
+            io.BufferedReader(_CountingReader(raw, bar.update))
+        )
     # Node.import_bundle heals key epochs itself (report.healed); asking again is harmless
     # and covers a node that was told not to.
     healed = {

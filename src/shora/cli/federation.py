@@ -48,7 +48,7 @@ federation.add_command(members.join, "join")
 @in_council
 @json_option
 def members_(node: Node, council: bytes, as_json: bool) -> None:
-    node.housekeeping(council)
+    node.housekeeping.run(council)
     seats = node.federation.seats(council)
     flags = node.federation_flow.flags(council)
     if as_json:
@@ -294,7 +294,7 @@ def _view_json(view: MandateView) -> dict[str, Any]:
 @click.option("--text", "as_text", is_flag=True, help=N_("Print only the credential, to carry."))
 @json_option
 def show(node: Node, base: bytes, request: str | None, as_text: bool, as_json: bool) -> None:
-    node.housekeeping(base)
+    node.housekeeping.run(base)
     federation = node.federation
     views = [federation.find_mandate(base, request)] if request else federation.mandates(base)
     if as_text:
@@ -330,7 +330,7 @@ def show(node: Node, base: bytes, request: str | None, as_text: bool, as_json: b
 @click.argument("request", help=N_("The mandate: 6 or more digits of its id."))
 @click.option("--text", "as_text", is_flag=True, help=N_("Print only the revocation, to carry."))
 def revoke(node: Node, base: bytes, request: str, as_text: bool) -> None:
-    node.housekeeping(base)
+    node.housekeeping.run(base)
     view = node.federation.find_mandate(base, request)
     if as_text:
         if view.revocation is None:

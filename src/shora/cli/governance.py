@@ -201,7 +201,7 @@ def ratify(node: Node, council: bytes, action: str, hours: int | None, as_json: 
 @in_council
 @json_option
 def emergencies(node: Node, council: bytes, as_json: bool) -> None:
-    node.housekeeping(council)
+    node.housekeeping.run(council)
     found = node.governance.emergencies(council)
 
     def row(e: EmergencyView) -> list[str]:

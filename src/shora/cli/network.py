@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import signal
 import sys
@@ -12,11 +11,8 @@ import webbrowser
 import click
 
 from shora.i18n import N_, _, format_time, number
-from shora.kernel import profile
-from shora.services import housekeeping as chores
-from shora.sync.outcome import SyncProgress
-from shora.sync.peers import PeerBook
-from shora.sync.runner import PeerOutcome, Server, sync_round
+from shora.services import profiles
+from shora.services.network import PeerOutcome, SyncProgress
 from shora.web import DEFAULT_PORT
 
 from .output import council_name, isolate, print_json, short, table
@@ -38,7 +34,7 @@ def relays() -> None:
 def relays_add(session: Session, council_ref: str, url: str) -> None:
     node = session.open()
     council = node.find_council(council_ref)
-    url = PeerBook(node.store).add_relay(council, url)
+    url = node.network.add_relay(council, url)
     name = isolate(council_name(node.councils.get(council)))
     click.echo(_("{council} now syncs through {url}.").format(council=name, url=url))
 
@@ -50,7 +46,7 @@ def relays_add(session: Session, council_ref: str, url: str) -> None:
 def relays_remove(session: Session, council_ref: str, url: str) -> None:
     node = session.open()
     council = node.find_council(council_ref)
-    if not PeerBook(node.store).remove_relay(council, url):
+    if not node.network.remove_relay(council, url):
         raise click.ClickException(_("{url} was not one of this council's relays.").format(url=url))
     click.echo(_("Removed {url}.").format(url=url))
 
@@ -62,7 +58,7 @@ def relays_remove(session: Session, council_ref: str, url: str) -> None:
 def relays_list(session: Session, council_ref: str | None, as_json: bool) -> None:
     node = session.open()
     council = node.find_council(council_ref) if council_ref else None
-    book = PeerBook(node.store)
+    book = node.network
     rows = book.relays(council)
     if as_json:
         print_json(
@@ -92,7 +88,7 @@ def relays_list(session: Session, council_ref: str | None, as_json: bool) -> Non
 @pass_session
 def relays_proxy(session: Session, url: str) -> None:
     node = session.open()
-    book = PeerBook(node.store)
+    book = node.network
     book.set_proxy(None if url.lower() == "none" else url)
     proxy = book.proxy()
     click.echo(
@@ -107,7 +103,7 @@ def relays_proxy(session: Session, url: str) -> None:
 @pass_session
 def peers(session: Session, as_json: bool) -> None:
     node = session.open()
-    known = PeerBook(node.store).peers()
+    known = node.network.peers()
     if as_json:
         print_json(
             [
@@ -171,7 +167,7 @@ def _report(outcomes: list[PeerOutcome]) -> int:
 @pass_session
 def sync(session: Session, as_json: bool) -> None:
     node = session.open()
-    if not PeerBook(node.store).relays():
+    if not node.network.relays():
         raise click.ClickException(_("No relays to sync with: add one with 'shora relays add'."))
     shown: dict[str, str] = {}
 
@@ -190,7 +186,7 @@ def sync(session: Session, as_json: bool) -> None:
             shown[peer] = line
             click.echo("\r" + line[:100].ljust(100), nl=False, err=True)
 
-    outcomes = asyncio.run(sync_round(node, timeout=SYNC_TIMEOUT, progress=progress))
+    outcomes = asyncio.run(node.network.sync_round(timeout=SYNC_TIMEOUT, progress=progress))
     if shown:
         click.echo("", err=True)
     if as_json:
@@ -302,7 +298,7 @@ def serve(
             webbrowser.open(url)
 
     async def main() -> None:
-        if given and profile.exists(session.home):
+        if given and profiles.exists(session.home):
             await keeper.unlock(session.passphrase())
             if keeper.server is not None and keeper.server.relay is not None:
                 click.echo(
@@ -322,20 +318,15 @@ def _serve_sync_only(
     lan_port: int,
     interval: float,
 ) -> None:
-    if not profile.exists(session.home) and sys.stdin.isatty():
+    if not profiles.exists(session.home) and sys.stdin.isatty():
         # A fresh machine: create the profile first, as 'shora init' does.
         click.echo(_("No profile yet in {home}: let's create one.").format(home=session.home))
         assert ctx.parent is not None
         init = ctx.parent.command.get_command(ctx.parent, "init")  # type: ignore[attr-defined]
         ctx.invoke(init)
     node = session.open()
-    server = Server(
-        node,
-        lan=lan,
-        lan_address=lan_address,
-        lan_port=lan_port,
-        interval=interval,
-        after_round=functools.partial(chores.after_sync_round, node),
+    server = node.network.server(
+        lan=lan, lan_address=lan_address, lan_port=lan_port, interval=interval
     )
 
     async def main() -> None:

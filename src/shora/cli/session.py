@@ -14,8 +14,8 @@ import click
 
 from shora.errors import ProfileError
 from shora.i18n import N_, _
-from shora.kernel import profile
 from shora.node import Node
+from shora.services import profiles
 
 PASSPHRASE_ENV = "SHORA_PASSPHRASE"  # noqa: S105 (a name, not a password)
 COUNCIL_HELP = N_("The council: its name, or the first 6 or more digits of its id.")
@@ -28,8 +28,8 @@ def insecure_test_kdf(flag: bool) -> bool:
     """Whether this process runs with the test-only key derivation: the hidden
     --insecure-test-kdf, or SHORA_INSECURE_TEST_KDF set to its whole consent phrase
     (any other value, or the old SHORA_TEST_FAST_KDF, changes nothing)."""
-    env = os.environ.get(profile.INSECURE_TEST_KDF_ENV)
-    return flag or env == profile.INSECURE_TEST_KDF_CONSENT
+    env = os.environ.get(profiles.INSECURE_TEST_KDF_ENV)
+    return flag or env == profiles.INSECURE_TEST_KDF_CONSENT
 
 
 @dataclass
@@ -71,7 +71,7 @@ class Session:
 
     def open(self) -> Node:
         """The unlocked node; it is closed when the command ends."""
-        if not profile.exists(self.home):
+        if not profiles.exists(self.home):
             raise ProfileError(
                 _("there is no profile in {home}: create one with 'shora init'").format(
                     home=self.home

@@ -6,8 +6,9 @@ events from elsewhere, so a node never stores what it would refuse from a peer.
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -30,7 +31,7 @@ from shora.kernel.events import (
     seal_content,
     sign_payload,
 )
-from shora.kernel.ingest import Ingestor
+from shora.kernel.ingest import Ingestor, Report
 from shora.kernel.membership import CouncilState
 from shora.kernel.storage import Store
 
@@ -55,6 +56,11 @@ class NodeCore:
         with profile.private_files():  # the database, its WAL and shm file: 0600 at birth
             self.store = Store(unlocked.database, unlocked.secrets.database_key)
         self.ingestor = Ingestor(self.store, unlocked.secrets.identity_key, lambda: self.now())
+        self.housekeeper: Callable[[Report], None] | None = None
+        """What time asks after an import batch (the node's `housekeeping.after_import`):
+        sync calls it once per batch through this hook, never per event."""
+        self.unsettled: set[bytes] = set()
+        """Councils of envelopes taken in one at a time whose housekeeping is still due."""
         if self.store.migrated_from is not None:
             self._reproject()
 
@@ -62,9 +68,9 @@ class NodeCore:
         """Resolve every council anew (after a migration): each member's standing and
         each event's validity follow the rules of this version."""
         with self.store.transaction():
-            for (council,) in self.store.rows("SELECT id FROM councils"):
-                if self.ingestor.projection.resolver(bytes(council)).events:
-                    self.ingestor.projection.refresh(bytes(council))
+            for council in self.store.councils.ids():
+                if self.ingestor.projection.resolver(council).events:
+                    self.ingestor.projection.refresh(council)
 
     @classmethod
     def open(cls, home: Path, passphrase: str, *, allow_weak_kdf: bool = False, **kw: Any) -> Self:
@@ -104,25 +110,57 @@ class NodeCore:
         """The council's resolved state after every event this node holds."""
         return self.ingestor.projection.final_state(council)
 
+    # --- taking envelopes in -------------------------------------------------------------
+
+    def take_in(self, raws: Iterable[bytes]) -> Report:
+        """Ingest envelopes from anywhere (and those held as dated ahead whose time has
+        come), and note this profile's standing in each council they concern. What time
+        asks afterwards (housekeeping) is the caller's."""
+        report = self.ingestor.ingest(itertools.chain(self.ingestor.take_due(), raws))
+        self.note_standing(report)
+        return report
+
+    def note_standing(self, report: Report) -> None:
+        """After events came in: this profile's status in each council they concern
+        (member, or removed or left once its membership ended)."""
+        for council in report.councils:
+            me = self.store.councils.my_key(council)
+            final = self.ingestor.projection.final_state(council)
+            member = final.members.get(me) if me else None
+            status = self.store.councils.status(council)
+            new_status: str | None
+            if member is not None and member.ended_by is not None:
+                new_status = "removed" if member.end == "removed" else "left"
+            elif member is not None:
+                new_status = "member"
+            else:
+                new_status = status
+            if new_status != status:
+                self.store.councils.set_status(council, new_status)
+
+    def project_all(self) -> None:
+        """Resolve every council's state now (the first projection of a large council
+        takes seconds: better while the person waits for the unlock anyway)."""
+        for council in self.store.councils.ids():
+            self.ingestor.projection.final_state(council)
+
     # --- lookups ---------------------------------------------------------------------
 
     def find_council(self, ref: str) -> bytes:
         """A council by name, or by its id or a prefix of it (at least 6 hex digits)."""
-        rows = self.store.rows("SELECT id, name FROM councils")
-        return _find(rows, ref, NO_COUNCIL, SEVERAL_COUNCILS)
+        return _find(self.store.councils.names(), ref, NO_COUNCIL, SEVERAL_COUNCILS)
 
     def find_member(self, council: bytes, ref: str) -> bytes:
         """A member by name, or by their key or a prefix of it (at least 6 hex digits)."""
-        rows = self.store.rows("SELECT key, name FROM members WHERE council=?", (council,))
-        return _find(rows, ref, NO_MEMBER, SEVERAL_MEMBERS)
+        return _find(
+            list(self.store.members.names(council).items()), ref, NO_MEMBER, SEVERAL_MEMBERS
+        )
 
     def _identity(self, council: bytes) -> _Identity:
-        rows = self.store.rows(
-            "SELECT sign_pk, sign_sk, kx_pk, name FROM identities WHERE council=?", (council,)
-        )
-        if not rows:
+        row = self.store.councils.identity(council)
+        if row is None:
             raise NotFound(_("this profile has no identity in that council"))
-        sign_pk, sealed_sk, kx_pk, name = rows[0]
+        sign_pk, sealed_sk, kx_pk, name = row
         return _Identity(sign_pk, self.ingestor.unseal_secret(sealed_sk), kx_pk, name)
 
     def _new_identity(self, council: bytes, name: str) -> _Identity:
@@ -141,16 +179,13 @@ class NodeCore:
         name: str,
     ) -> None:
         """Keep a member identity, its secret keys sealed under the profile's key."""
-        self.store.execute(
-            "INSERT INTO identities VALUES(?,?,?,?,?,?)",
-            (
-                council,
-                sign_pk,
-                self.ingestor.seal_secret(sign_sk),
-                kx_pk,
-                self.ingestor.seal_secret(kx_sk),
-                name,
-            ),
+        self.store.councils.add_identity(
+            council,
+            sign_pk,
+            self.ingestor.seal_secret(sign_sk),
+            kx_pk,
+            self.ingestor.seal_secret(kx_sk),
+            name,
         )
 
     # --- writing ----------------------------------------------------------------------
@@ -194,11 +229,7 @@ class NodeCore:
         """Build the envelope of a new event on top of the current heads; store nothing."""
         me = self._identity(council)
         epoch = epoch or self._writing_epoch(council)
-        heads = self.store.rows(
-            "SELECT h.id, e.clock, e.time FROM heads h JOIN events e ON e.id = h.id "
-            "WHERE h.council=? ORDER BY e.clock DESC, h.id LIMIT ?",
-            (council, MAX_PARENTS_WRITTEN),
-        )
+        heads = self.store.events.heads(council, MAX_PARENTS_WRITTEN)
         parents = sorted(h[0] for h in heads)
         clock = 1 + max((h[1] for h in heads), default=0)
         # Never before a parent's claimed time (a parent may come from a clock a little
@@ -257,7 +288,7 @@ def _find(rows: list[tuple[Any, ...]], ref: str, missing: str, several: str) -> 
     """One row's id by (case-insensitive, normalised) name, or by an id prefix."""
     wanted = normalize_persian(ref).casefold()
     by_name = [key for key, name in rows if normalize_persian(name).casefold() == wanted]
-    by_key = [key for key, _ in rows if len(wanted) >= 6 and key.hex().startswith(wanted)]
+    by_key = [key for key, _name in rows if len(wanted) >= 6 and key.hex().startswith(wanted)]
     found = by_name or by_key
     if len(found) == 1:
         return bytes(found[0])

@@ -122,7 +122,7 @@ class Ingestor:
         self._meta: dict[bytes, _Meta] = {}
         self._projection = Projection(store)
         self._writes = _Writes()
-        self._pending: int = store.one("SELECT count(*) FROM pending") or 0
+        self._pending: int = store.waiting.pending_count()
         self._data_version = self._version()
         self.progress: Callable[[int], None] | None = None
         self._epochs = {e.write_pk: e for e in self._load_epochs()}
@@ -130,7 +130,7 @@ class Ingestor:
     def _load_epochs(self) -> list[keys.Epoch]:
         return [
             keys.Epoch(council, write_pk, content_key, write_sk)
-            for write_pk, council, content_key, write_sk in self.store.rows("SELECT * FROM epochs")
+            for write_pk, council, content_key, write_sk in self.store.epochs.all()
         ]
 
     # --- keys ------------------------------------------------------------------
@@ -147,10 +147,7 @@ class Ingestor:
     def learn_epoch(self, epoch: keys.Epoch) -> bool:
         if epoch.write_pk in self._epochs:
             return False
-        self.store.execute(
-            "INSERT OR IGNORE INTO epochs VALUES(?,?,?,?)",
-            (epoch.write_pk, epoch.council, epoch.content_key, epoch.write_sk),
-        )
+        self.store.epochs.add(epoch.write_pk, epoch.council, epoch.content_key, epoch.write_sk)
         self._epochs[epoch.write_pk] = epoch
         return True
 
@@ -197,7 +194,7 @@ class Ingestor:
         runs it every waiting.EXPIRY_EVERY seconds; a node's housekeeping may call it."""
         dropped = self._waiting.expire(force)
         if dropped:
-            self._pending = self.store.one("SELECT count(*) FROM pending") or 0
+            self._pending = self.store.waiting.pending_count()
         return dropped
 
     def _release_held(self, report: Report) -> None:
@@ -268,7 +265,7 @@ class Ingestor:
         return self._projection
 
     def _version(self) -> int:
-        return int(self.store.one("PRAGMA data_version"))
+        return self.store.data_version()
 
     def _forget(self) -> None:
         """Drop every cache; they are rebuilt from the store as needed."""
@@ -276,7 +273,7 @@ class Ingestor:
         self._meta.clear()
         self._waiting.forget()
         self._projection = Projection(self.store)
-        self._pending = self.store.one("SELECT count(*) FROM pending") or 0
+        self._pending = self.store.waiting.pending_count()
         self._epochs = {e.write_pk: e for e in self._load_epochs()}
         self._data_version = self._version()
 
@@ -296,16 +293,12 @@ class Ingestor:
         """Write the buffered rows of accepted events (inside the caller's transaction)."""
         w = self._writes
         if w.envelopes:
-            self.store.executemany("INSERT INTO envelopes VALUES(?,?,?,?,?,?,?)", w.envelopes)
+            self.store.events.add_envelopes(w.envelopes)
         if w.events:
-            self.store.executemany("INSERT INTO events VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)", w.events)
+            self.store.events.add_events(w.events)
         if w.heads:
-            self.store.executemany(
-                "DELETE FROM heads WHERE council=? AND id=?",
+            self.store.events.update_heads(
                 [key for key, head in w.heads.items() if not head],
-            )
-            self.store.executemany(
-                "INSERT OR IGNORE INTO heads VALUES(?,?)",
                 [key for key, head in w.heads.items() if head],
             )
         self._writes = _Writes()
@@ -327,9 +320,7 @@ class Ingestor:
     def _dispatch(self, raw: bytes, report: Report) -> None:
         env = nip01.decode(raw)
         eid = bytes.fromhex(env.id)
-        if eid in self._writes.envelope_ids or self.store.one(
-            "SELECT 1 FROM envelopes WHERE id=?", (eid,)
-        ):
+        if eid in self._writes.envelope_ids or self.store.events.has_envelope(eid):
             report.duplicate += 1
             return
         verifier = self._verifiers.get(env.pubkey)
@@ -350,9 +341,7 @@ class Ingestor:
             raise UnknownWriteKey("written under a write key of no council held here")
         plain = decrypt_content(env, epoch.content_key, write_pk)
         opened = open_inner(env, plain, write_pk, epoch.council)
-        if opened.inner_id in self._meta or self.store.one(
-            "SELECT 1 FROM events WHERE id=?", (opened.inner_id,)
-        ):
+        if opened.inner_id in self._meta or self.store.events.has_event(opened.inner_id):
             report.duplicate += 1
             return
         if self._too_early(opened, eid, raw, epoch.council):
@@ -382,24 +371,12 @@ class Ingestor:
         metas = [self._event_meta(parent) for parent in opened.payload.parents]
         if any(m is not None and m.time >= opened.payload.time for m in metas):
             return False
-        self.store.execute(
-            "INSERT OR IGNORE INTO early VALUES(?,?,?,?,?)",
-            (eid, council, opened.payload.author, not_before, raw),
-        )
+        self.store.waiting.add_early(eid, council, opened.payload.author, not_before, raw)
         return True
 
     def take_due(self) -> list[bytes]:
         """The held early envelopes whose time has come, taken out of the table."""
-        now_ms = int(self.now() * 1000)
-        with self.store.transaction():
-            due = [
-                bytes(r)
-                for (r,) in self.store.rows(
-                    "SELECT raw FROM early WHERE not_before <= ? ORDER BY not_before", (now_ms,)
-                )
-            ]
-            self.store.execute("DELETE FROM early WHERE not_before <= ?", (now_ms,))
-        return due
+        return self.store.waiting.take_early(int(self.now() * 1000))
 
     # --- causal delivery ----------------------------------------------------------------
 
@@ -412,7 +389,7 @@ class Ingestor:
         author: bytes | None = None,
     ) -> None:
         """Keep an event until its parents arrive, within the bounds of `pending`."""
-        if self.store.one("SELECT 1 FROM pending WHERE envelope=?", (eid,)):
+        if self.store.waiting.is_pending(eid):
             return
         if author is None:
             author = self._author_of(raw)
@@ -434,16 +411,10 @@ class Ingestor:
         queue = [arrived] if self._pending else []
         while queue:
             parent = queue.pop()
-            waiting = self.store.rows(
-                "SELECT p.envelope, p.raw FROM pending_parents w JOIN pending p "
-                "ON p.envelope = w.envelope WHERE w.parent=?",
-                (parent,),
-            )
+            waiting = self.store.waiting.children(parent)
             for eid, raw in waiting:
-                parents = self.store.rows(
-                    "SELECT parent FROM pending_parents WHERE envelope=?", (eid,)
-                )
-                if any(self._event_meta(p) is None for (p,) in parents):
+                parents = self.store.waiting.parents_of(eid)
+                if any(self._event_meta(p) is None for p in parents):
                     continue
                 self._waiting.remove_pending(eid)
                 self._pending -= 1
@@ -467,23 +438,21 @@ class Ingestor:
         for council in sorted(councils):
             hints = self._waiting.hints(council)
             for eid in self._waiting.waiting_welcomes(council, hints):
-                raw = self.store.one("SELECT raw FROM pending WHERE envelope=?", (eid,))
+                raw = self.store.waiting.pending_raw(eid)
                 self._waiting.remove_pending(eid)
                 self._pending -= 1
                 report.pending -= 1
-                self._one(bytes(raw), report)
+                self._one(raw, report)
 
     # --- acceptance --------------------------------------------------------------------
 
     def _event_meta(self, inner_id: bytes) -> _Meta | None:
         meta = self._meta.get(inner_id)
         if meta is None:
-            row = self.store.rows(
-                "SELECT clock, mset, kind, time FROM events WHERE id=?", (inner_id,)
-            )
-            if not row:
+            row = self.store.events.meta(inner_id)
+            if row is None:
                 return None
-            clock, mset, kind, claimed = row[0]
+            clock, mset, kind, claimed = row
             meta = _Meta(clock, mset, kind in kinds.STATE_KINDS, claimed)
             self._meta[inner_id] = meta
         return meta
@@ -590,12 +559,9 @@ class Ingestor:
         final = self._projection.final_state(council)
         if author not in final.ends or final.is_active(author) or kind in membership.ENDINGS:
             return
-        if self.store.one("SELECT 1 FROM pending_parents WHERE parent=? LIMIT 1", (inner_id,)):
+        if self.store.waiting.awaited(inner_id):
             return
-        void = self.store.one(
-            "SELECT count(*) FROM events WHERE council=? AND author=? AND valid=0",
-            (council, author),
-        )
+        void = self.store.events.void_count(council, author)
         if void + sum(1 for row in self._writes.events if row[3] == author) >= VOID_QUOTA:
             raise NotAMember("the author's membership has ended; their new events are refused")
 
@@ -605,12 +571,10 @@ class Ingestor:
         council's state names (`NodeCore._writing_epoch`), never a void one's."""
         if not isinstance(body, kinds.EpochGrant):
             return
-        me = self.store.rows(
-            "SELECT sign_pk, kx_pk, kx_sk FROM identities WHERE council=?", (council,)
-        )
-        if not me:
+        me = self.store.councils.kx_identity(council)
+        if me is None:
             return
-        sign_pk, kx_pk, sealed_kx = me[0]
+        sign_pk, kx_pk, sealed_kx = me
         for grant in body.grants:
             if grant.member != sign_pk or body.epoch in self._epochs:
                 continue
@@ -647,9 +611,8 @@ class Ingestor:
             raise TooManyWaiting(
                 f"this node already holds {MAX_WELCOMES_PER_HINT} welcomes with this hint"
             )
-        self.store.execute(
-            "INSERT INTO envelopes VALUES(?,?,?,?,?,?,?)",
-            (eid, epoch.council, env.kind, env.created_at, raw, write_pk, hint),
+        self.store.events.add_envelope(
+            (eid, epoch.council, env.kind, env.created_at, raw, write_pk, hint)
         )
         report.accepted += 1
         report.councils.add(epoch.council)
@@ -659,7 +622,7 @@ class Ingestor:
     ) -> None:
         """A welcome may arrive before the admission it answers: it waits in `pending`
         (at most MAX_WELCOMES_WAITING per write key), and is refused beyond."""
-        if self.store.one("SELECT 1 FROM pending WHERE envelope=?", (eid,)):
+        if self.store.waiting.is_pending(eid):
             report.duplicate += 1
             return
         try:
@@ -679,10 +642,7 @@ class Ingestor:
         self, env: nip01.Envelope, write_pk: bytes, report: Report
     ) -> keys.Epoch | None:
         hint = env.tag("k")
-        rows = self.store.rows(
-            "SELECT c.id, c.status, c.request_id, i.sign_pk, i.kx_pk, i.kx_sk FROM councils c "
-            "JOIN identities i ON i.council = c.id"
-        )
+        rows = self.store.councils.welcome_identities()
         for council, status, request_id, sign_pk, kx_pk, sealed_kx in rows:
             # A newcomer's welcome names their join request; a welcome back, their key.
             if status != "joining":

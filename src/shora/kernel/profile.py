@@ -125,7 +125,9 @@ def tighten(home: Path) -> None:
             if path.is_file() and not path.is_symlink():
                 _chmod(path, FILE_MODE)
     except OSError as exc:
-        raise ProfileError(f"cannot make {home} private: {exc.strerror}") from exc
+        raise ProfileError(
+            _("cannot make {home} private: {reason}").format(home=home, reason=exc.strerror)
+        ) from exc
 
 
 def _chmod(path: Path, mode: int) -> None:
@@ -144,9 +146,11 @@ def create(
     if kdf_is_weak(opslimit, memlimit) and not allow_weak_kdf:
         raise ValueError("key derivation below the floor needs allow_weak_kdf=True (tests only)")
     if exists(home):
-        raise ProfileError(f"a profile already exists in {home}")
+        raise ProfileError(_("a profile already exists in {home}").format(home=home))
     if len(passphrase) < MIN_PASSPHRASE_CHARS:
-        raise ProfileError(f"the passphrase needs at least {MIN_PASSPHRASE_CHARS} characters")
+        raise ProfileError(
+            _("the passphrase needs at least {n} characters").format(n=MIN_PASSPHRASE_CHARS)
+        )
     with private_files():
         home.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     tighten(home)  # an existing empty directory keeps its mode through mkdir
@@ -170,13 +174,15 @@ def unlock(home: Path, passphrase: str, *, allow_weak_kdf: bool = False) -> Unlo
     derivation is below the floor and allow_weak_kdf is not given."""
     path = home / KEYSTORE_FILE
     if not path.exists():
-        raise ProfileError(f"no profile in {home}: create one with 'shora init'")
+        raise ProfileError(
+            _("no profile in {home}: create one with 'shora init'").format(home=home)
+        )
     tighten(home)
     raw = path.read_bytes()
     try:
         ks = msgspec.msgpack.decode(raw, type=SealedKeystore)
     except DECODE_ERRORS as exc:
-        raise ProfileError(f"the keystore in {home} is damaged") from exc
+        raise ProfileError(_("the keystore in {home} is damaged").format(home=home)) from exc
     if kdf_is_weak(ks.opslimit, ks.memlimit) and not allow_weak_kdf:
         raise WeakKeystore(
             _(
@@ -189,9 +195,9 @@ def unlock(home: Path, passphrase: str, *, allow_weak_kdf: bool = False) -> Unlo
     key = crypto.derive_key(passphrase.encode(), ks.salt, ks.opslimit, ks.memlimit)
     plain = crypto.aead_decrypt(key, ks.sealed, KEYSTORE_AD)
     if plain is None:
-        raise ProfileError("wrong passphrase")
+        raise ProfileError(_("wrong passphrase"))
     try:
         secrets = msgspec.msgpack.decode(plain, type=Secrets)
     except DECODE_ERRORS as exc:
-        raise ProfileError(f"the keystore in {home} is damaged") from exc
+        raise ProfileError(_("the keystore in {home} is damaged").format(home=home)) from exc
     return UnlockedProfile(home, secrets)

@@ -78,7 +78,7 @@ class Projection:
                 if known is not None:
                     base_ids = known
                     break
-                blob, base = self.store.rows("SELECT ids, base FROM msets WHERE id=?", (at,))[0]
+                blob, base = self.store.events.mset(at)
                 chain.append((at, blob))
                 at = base
             for at, blob in reversed(chain):
@@ -103,19 +103,15 @@ class Projection:
         mset_id = self._mset_ids.get(ids)
         if mset_id is None:
             digest = crypto.sha256(b"".join(sorted(ids)))
-            found = self.store.one(
-                "SELECT id FROM msets WHERE council=? AND digest=?", (council, digest)
-            )
+            found = self.store.events.mset_by_digest(council, digest)
             if found is None:
                 base = max(bases, key=lambda b: len(self.mset(b)), default=None)
                 below = self.mset(base) if base is not None else frozenset()
                 assert below <= ids
-                self.store.execute(
-                    "INSERT INTO msets(council, ids, base, digest) VALUES(?,?,?,?)",
-                    (council, b"".join(sorted(ids - below)), base, digest),
+                found = self.store.events.add_mset(
+                    council, b"".join(sorted(ids - below)), base, digest
                 )
-                found = self.store.db.last_insert_rowid()
-            mset_id = int(found)
+            mset_id = found
             self._msets[mset_id] = ids
             self._mset_ids[ids] = mset_id
         return mset_id
@@ -125,12 +121,7 @@ class Projection:
         if resolver is None:
             resolver = membership.Resolver(council)
             self._resolvers[council] = resolver
-            marks = ",".join("?" * len(kinds.STATE_KINDS))
-            rows = self.store.rows(
-                "SELECT id, clock, author, kind, time, mset, body, epoch FROM events "  # noqa: S608
-                f"WHERE council=? AND kind IN ({marks}) ORDER BY clock, id",
-                (council, *kinds.STATE_KINDS),
-            )
+            rows = self.store.events.state_events(council, tuple(kinds.STATE_KINDS))
             for eid, clock, author, kind, time, mset_id, raw_body, epoch in rows:
                 body = decode_body(kind, raw_body)
                 resolver.add(
@@ -161,9 +152,8 @@ class Projection:
         before = self._finals.pop(council, None)
         after = self.final_state(council)
         rules = msgspec.msgpack.encode(after.rules)
-        self.store.execute(
-            "UPDATE councils SET name=?, description=?, rules=?, current_epoch=? WHERE id=?",
-            (after.name, after.description, rules, after.current_epoch, council),
+        self.store.councils.set_state(
+            council, after.name, after.description, rules, after.current_epoch
         )
         # Only the rows whose value changed are written: a state event changes a member
         # or two and the validity of a few events, and rewriting them all would make
@@ -174,14 +164,9 @@ class Projection:
             for key, m in after.members.items()
             if not terms_same or before is None or before.members.get(key) is not m
         ]
-        if before is None:
-            self.store.execute("DELETE FROM members WHERE council=?", (council,))
-        else:  # an admission made void takes its member away
-            self.store.executemany(
-                "DELETE FROM members WHERE council=? AND key=?",
-                [(council, k) for k in before.members if k not in after.members],
-            )
-        self.store.executemany("INSERT OR REPLACE INTO members VALUES(?,?,?,?,?,?,?,?)", rows)
+        # An admission made void takes its member away.
+        gone = None if before is None else [k for k in before.members if k not in after.members]
+        self.store.members.replace(council, rows, gone)
         events = self.resolver(council).events
         if before is None or council not in self._counted:
             applied = {e for e, _ in after.applied}
@@ -199,7 +184,7 @@ class Projection:
                 was = {e for e, _ in before.applied}
                 updates = [(int(e in applied), e) for e in (applied ^ was) | set(new)]
         self._counted[council] = len(events)
-        self.store.executemany("UPDATE events SET valid=? WHERE id=?", updates)
+        self.store.events.set_validity(updates)
         changed = {
             key
             for key in set(after.members) | set(before.members if before else ())
@@ -212,9 +197,7 @@ class Projection:
             self._revalidate(council, after, author)
 
     def _revalidate(self, council: bytes, final: membership.CouncilState, author: bytes) -> None:
-        rows = self.store.rows(
-            "SELECT id, kind, mset FROM events WHERE council=? AND author=?", (council, author)
-        )
+        rows = self.store.events.of_author(council, author)
         applied = {e for e, _ in final.applied}
         updates = []
         for eid, kind, mset_id in rows:
@@ -223,7 +206,7 @@ class Projection:
             else:
                 valid = self.content_valid(final, author, eid, self.mset(mset_id))
             updates.append((int(valid), eid))
-        self.store.executemany("UPDATE events SET valid=? WHERE id=?", updates)
+        self.store.events.set_validity(updates)
 
     def content_valid(
         self,
@@ -244,7 +227,7 @@ class Projection:
 
     def causal_members(self, council: bytes, event: bytes) -> frozenset[bytes]:
         """The active members in an event's causal past (cached: it never changes)."""
-        mset_id = self.store.one("SELECT mset FROM events WHERE id=?", (event,))
+        mset_id = self.store.events.mset_of(event)
         if mset_id is None:
             raise KeyError("no such event")
         found = self._members.get(int(mset_id))
@@ -256,7 +239,7 @@ class Projection:
 
     def causal_state(self, council: bytes, event: bytes) -> membership.CouncilState:
         """The council's state as the event's author saw it: its causal past's state."""
-        mset_id = self.store.one("SELECT mset FROM events WHERE id=?", (event,))
+        mset_id = self.store.events.mset_of(event)
         if mset_id is None:
             raise KeyError("no such event")
         return self.resolver(council).state_of(self.mset(int(mset_id)))
@@ -269,8 +252,8 @@ class Projection:
             found = set()
             stack = [end_event]
             while stack:
-                parents = self.store.one("SELECT parents FROM events WHERE id=?", (stack.pop(),))
-                for i in range(0, len(parents or b""), 32):
+                parents = self.store.events.parents(stack.pop()) or b""
+                for i in range(0, len(parents), 32):
                     parent = parents[i : i + 32]
                     if parent not in found:
                         found.add(parent)

@@ -81,8 +81,8 @@ class Waiting:
     # --- held: envelopes under a write key not held yet ---------------------------------
 
     def start_import(self) -> None:
-        self.held_mark = self.store.one("SELECT max(rowid) FROM held") or 0
-        self._held_rows = self.store.one("SELECT count(*) FROM held") or 0
+        self.held_mark = self.store.waiting.held_last()
+        self._held_rows = self.store.waiting.held_count()
         self._held_bytes = 0
         self._outsiders = None  # releases do not count down: recount once per import
 
@@ -93,11 +93,7 @@ class Waiting:
             or self._held_bytes + len(raw) > MAX_HELD_BYTES_DURING_IMPORT
         ):
             raise TooManyWaiting("too many envelopes wait for a key; refused")
-        self.store.execute(
-            "INSERT OR IGNORE INTO held(envelope, write_pk, raw, received) VALUES(?,?,?,?)",
-            (envelope, write_pk, raw, int(self.now())),
-        )
-        if not self.store.db.changes():
+        if not self.store.waiting.hold(envelope, write_pk, raw, int(self.now())):
             return False
         self._held_rows += 1
         self._held_bytes += len(raw)
@@ -106,38 +102,22 @@ class Waiting:
     def take_held(self, write_pk: bytes, limit: int = 256) -> tuple[list[bytes], int]:
         """Remove up to `limit` held envelopes of a key; (raws, how many of them arrived
         during the current import)."""
-        rows = self.store.rows(
-            "SELECT rowid, raw FROM held WHERE write_pk=? ORDER BY rowid LIMIT ?", (write_pk, limit)
-        )
-        self.store.executemany("DELETE FROM held WHERE rowid=?", [(r[0],) for r in rows])
+        rows = self.store.waiting.take_held(write_pk, limit)
         self._held_rows -= len(rows)
-        return [bytes(r[1]) for r in rows], sum(1 for r in rows if r[0] > self.held_mark)
+        return [r[1] for r in rows], sum(1 for r in rows if r[0] > self.held_mark)
 
     def held_keys(self) -> list[bytes]:
-        return [bytes(k) for (k,) in self.store.rows("SELECT DISTINCT write_pk FROM held")]
+        return self.store.waiting.held_keys()
 
     def trim_held(self) -> int:
         """Cut the held table back to its bounds, dropping the latest arrivals; how many
         of the rows that arrived during the current import were dropped."""
         dropped: list[int] = []
-        over = self.store.rows(
-            "SELECT write_pk FROM held GROUP BY write_pk HAVING count(*) > ?", (MAX_HELD_PER_KEY,)
-        )
-        for (write_pk,) in over:
-            dropped += self._drop_held(
-                "SELECT rowid FROM held WHERE write_pk=? ORDER BY rowid LIMIT -1 OFFSET ?",
-                (write_pk, MAX_HELD_PER_KEY),
-            )
-        dropped += self._drop_held(
-            "SELECT rowid FROM held ORDER BY rowid LIMIT -1 OFFSET ?", (MAX_HELD,)
-        )
-        self._held_rows = self.store.one("SELECT count(*) FROM held") or 0
+        for write_pk in self.store.waiting.held_keys_over(MAX_HELD_PER_KEY):
+            dropped += self.store.waiting.drop_held_beyond(MAX_HELD_PER_KEY, write_pk)
+        dropped += self.store.waiting.drop_held_beyond(MAX_HELD)
+        self._held_rows = self.store.waiting.held_count()
         return sum(1 for rowid in dropped if rowid > self.held_mark)
-
-    def _drop_held(self, select: str, params: tuple[object, ...]) -> list[int]:
-        rowids = [int(r[0]) for r in self.store.rows(select, params)]
-        self.store.executemany("DELETE FROM held WHERE rowid=?", [(r,) for r in rowids])
-        return rowids
 
     # --- pending: events waiting for parents, welcomes for their admission -----------------
 
@@ -147,10 +127,7 @@ class Waiting:
         """Raise TooManyWaiting if one more envelope of `author` may not wait; count it."""
         if total >= max_total:
             raise TooManyWaiting("too many events wait for missing parents; refused")
-        if self.store.one(
-            "SELECT 1 FROM members WHERE council=? AND key=? AND status='active'",
-            (council, author),
-        ):
+        if self.store.members.is_active(council, author):
             return
         if self.pending_of(council, author) >= per_author:
             raise TooManyWaiting(
@@ -158,10 +135,7 @@ class Waiting:
                 "refused"
             )
         if self._outsiders is None:
-            self._outsiders = self.store.one(
-                "SELECT count(*) FROM pending p WHERE NOT EXISTS (SELECT 1 FROM members m "
-                "WHERE m.council = p.council AND m.key = p.author AND m.status = 'active')"
-            )
+            self._outsiders = self.store.waiting.pending_outsiders()
         if self._outsiders >= MAX_PENDING_OUTSIDERS:
             raise TooManyWaiting("too many envelopes of non-members wait here; refused")
         self._outsiders += 1
@@ -170,28 +144,20 @@ class Waiting:
         key = (council, author)
         count = self._by_author.get(key)
         if count is None:
-            count = self.store.one("SELECT count(*) FROM pending WHERE council=? AND author=?", key)
+            count = self.store.waiting.pending_of(council, author)
             self._by_author[key] = count
         return count
 
     def add_pending(
         self, envelope: bytes, council: bytes, author: bytes, raw: bytes, parents: list[bytes]
     ) -> None:
-        self.store.execute(
-            "INSERT INTO pending(envelope, council, raw, author, received) VALUES(?,?,?,?,?)",
-            (envelope, council, raw, author, int(self.now())),
-        )
-        self.store.executemany(
-            "INSERT INTO pending_parents VALUES(?,?)", [(parent, envelope) for parent in parents]
-        )
+        self.store.waiting.add_pending(envelope, council, author, raw, parents, int(self.now()))
         self._by_author[(council, author)] = self.pending_of(council, author) + 1
 
     def remove_pending(self, envelope: bytes) -> None:
-        row = self.store.rows("SELECT council, author FROM pending WHERE envelope=?", (envelope,))
-        self.store.execute("DELETE FROM pending WHERE envelope=?", (envelope,))
-        self.store.execute("DELETE FROM pending_parents WHERE envelope=?", (envelope,))
+        row = self.store.waiting.remove_pending(envelope)
         if row:
-            self._by_author.pop((bytes(row[0][0]), bytes(row[0][1])), None)
+            self._by_author.pop(row, None)
 
     # --- welcomes ------------------------------------------------------------------------
 
@@ -201,12 +167,8 @@ class Waiting:
         Admissions and members are only ever added, so each is read and hashed once:
         the set grows with the council, never re-listed from its history."""
         version = (
-            self.store.one(
-                "SELECT max(rowid) FROM events WHERE council=? AND kind='member.admit'",
-                (council,),
-            )
-            or 0,
-            self.store.one("SELECT count(*) FROM members WHERE council=?", (council,)),
+            self.store.events.last_admission(council),
+            self.store.members.count(council),
         )
         cached = self._hints.get(council)
         if cached is not None and cached.version == version:
@@ -215,51 +177,35 @@ class Waiting:
             cached = _Hints()
             self._hints[council] = cached
         found = set(cached.found)
-        for (body,) in self.store.rows(
-            "SELECT body FROM events WHERE council=? AND kind='member.admit' AND rowid>?",
-            (council, cached.version[0]),
-        ):
+        for body in self.store.events.admissions_after(council, cached.version[0]):
             admit = decode_body("member.admit", body)
             assert isinstance(admit, kinds.Admit)
             found.add(keys.welcome_hint(tokens.open_join_request(admit.request)[1]))
         if version[1] != cached.version[1]:
-            for (key,) in self.store.rows("SELECT key FROM members WHERE council=?", (council,)):
-                if bytes(key) not in cached.members:
-                    cached.members.add(bytes(key))
-                    found.add(keys.welcome_hint(keys.return_id(bytes(key))))
+            for key in self.store.members.keys(council):
+                if key not in cached.members:
+                    cached.members.add(key)
+                    found.add(keys.welcome_hint(keys.return_id(key)))
         cached.found = frozenset(found)
-        extra = {
-            keys.welcome_hint(keys.return_id(bytes(k)))
-            for (k,) in self.store.rows(
-                "SELECT sign_pk FROM identities WHERE council=?", (council,)
-            )
-        }
-        request = self.store.one("SELECT request_id FROM councils WHERE id=?", (council,))
+        mine = self.store.councils.my_key(council)
+        extra = {keys.welcome_hint(keys.return_id(mine))} if mine is not None else set()
+        request = self.store.councils.request_id(council)
         if request is not None:
-            extra.add(keys.welcome_hint(bytes(request)))
+            extra.add(keys.welcome_hint(request))
         cached.version = version
         cached.hints = cached.found | extra
         return cached.hints
 
     def welcomes_of(self, hint: str) -> int:
-        return self.store.one("SELECT count(*) FROM envelopes WHERE hint=?", (hint,)) or 0
+        return self.store.events.welcomes_with_hint(hint)
 
     def waiting_welcomes(self, council: bytes, hints: frozenset[str]) -> list[bytes]:
         """Envelope ids of the welcomes waiting in `pending` whose hint is now among `hints`."""
-        if not self.store.one(
-            "SELECT 1 FROM epochs e JOIN pending p ON p.council = e.council AND p.author = "
-            "e.write_pk WHERE e.council=? LIMIT 1",
-            (council,),
-        ):
+        if not self.store.waiting.welcome_waits(council):
             return []
         found = []
         for hint in sorted(hints):
-            found += [
-                bytes(r[0])
-                for r in self.store.rows(
-                    "SELECT envelope FROM pending_parents WHERE parent=?", (awaiting(hint),)
-                )
-            ]
+            found += self.store.waiting.waiting_for(awaiting(hint))
         return found
 
     # --- age --------------------------------------------------------------------------------
@@ -275,31 +221,14 @@ class Waiting:
         cutoff = now - MAX_AGE
         # Read first: a write, even one that changes nothing, takes the profile's write
         # lock, which another process (`shora post` while `shora serve` runs) may want.
-        old_rows = any(
-            self.store.one(f"SELECT 1 FROM {table} WHERE received < ? LIMIT 1", (cutoff,))  # noqa: S608
-            for table in ("pending", "held")
-        )
-        if not old_rows and (self.store.one("SELECT count(*) FROM held") or 0) <= MAX_HELD:
+        old_rows = self.store.waiting.any_older(cutoff)
+        if not old_rows and self.store.waiting.held_count() <= MAX_HELD:
             return 0
         with self.store.transaction():
-            for table in ("pending", "held"):
-                self.store.execute(
-                    f"UPDATE {table} SET received=? WHERE received=0",  # noqa: S608
-                    (now,),
-                )
-            old = [
-                (bytes(r[0]),)
-                for r in self.store.rows(
-                    "SELECT envelope FROM pending WHERE received < ?", (cutoff,)
-                )
-            ]
-            self.store.executemany("DELETE FROM pending_parents WHERE envelope=?", old)
-            self.store.executemany("DELETE FROM pending WHERE envelope=?", old)
-            held = self.store.one("SELECT count(*) FROM held WHERE received < ?", (cutoff,))
-            self.store.execute("DELETE FROM held WHERE received < ?", (cutoff,))
-            trimmed = self.store.one("SELECT count(*) FROM held") or 0
+            old, held = self.store.waiting.drop_older(now, cutoff)
+            trimmed = self.store.waiting.held_count()
             self.trim_held()
             trimmed -= self._held_rows
         self._by_author.clear()
         self._outsiders = None
-        return len(old) + int(held) + int(trimmed)
+        return old + held + trimmed

@@ -30,14 +30,14 @@ from typing import TYPE_CHECKING, Any
 
 from shora.domain.aid import kinds as ak
 from shora.kernel.core import NodeCore
-from shora.kernel.events import LEAF_KINDS, decode_body
+from shora.kernel.events import decode_body
 
 if TYPE_CHECKING:
     from shora.node import Node
 
 CHECKIN_KEEP_SECONDS = 7 * 24 * 3600
 CLOSED_KEEP_SECONDS = 7 * 24 * 3600
-FORGETTABLE = tuple(sorted(k for k in (*ak.AID_KINDS, *ak.SAFETY_KINDS) if k in LEAF_KINDS))
+FORGETTABLE = tuple(sorted(ak.LEAVES))
 
 
 @dataclass(slots=True)

@@ -19,16 +19,14 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from shora.errors import RemoteError
+from shora.kernel.core import NodeCore
 from shora.kernel.events import WELCOME_KIND
+from shora.kernel.storage import Store
 from shora.sync.local import NodeEnvelopes
 from shora.sync.peers import PeerBook
 from shora.sync.transport import publish_everywhere
-
-if TYPE_CHECKING:
-    from shora.node import Node
 
 POLL = 0.5
 """Seconds between two looks at the store."""
@@ -39,20 +37,14 @@ PUBLISH_TIMEOUT = 20.0
 class Outbox:
     """This profile's own envelopes written since the node started, in order."""
 
-    def __init__(self, node: Node) -> None:
-        self.node = node
-        self.mark = int(node.store.one("SELECT max(rowid) FROM envelopes") or 0)
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.mark = store.events.last_rowid()
 
     def take(self) -> dict[bytes, list[bytes]]:
         """The own envelopes written since the last call, by council."""
-        top = int(self.node.store.one("SELECT max(rowid) FROM envelopes") or 0)
-        rows = self.node.store.rows(
-            "SELECT v.rowid, v.council, v.raw FROM envelopes v WHERE v.rowid > ? "
-            "AND v.rowid <= ? AND length(v.raw) > 0 AND (v.kind = ? OR EXISTS (SELECT 1 "
-            "FROM events e JOIN identities i ON i.council = e.council AND i.sign_pk = e.author "
-            "WHERE e.envelope = v.id)) ORDER BY v.rowid LIMIT ?",
-            (self.mark, top, WELCOME_KIND, BATCH),
-        )
+        top = self.store.events.last_rowid()
+        rows = self.store.events.own_after(self.mark, top, WELCOME_KIND, BATCH)
         # Past what arrived from others too, unless the batch was cut short.
         self.mark = int(rows[-1][0]) if len(rows) == BATCH else max(self.mark, top)
         by_council: dict[bytes, list[bytes]] = defaultdict(list)
@@ -62,7 +54,7 @@ class Outbox:
 
 
 async def publish_loop(
-    node: Node,
+    core: NodeCore,
     stopping: asyncio.Event,
     *,
     broadcast: Callable[[bytes], None] | None = None,
@@ -70,7 +62,7 @@ async def publish_loop(
 ) -> None:
     """Publish the node's own new envelopes as they are written, until `stopping`. Each
     batch goes out in its own task, so a slow relay does not hold the next write."""
-    outbox = Outbox(node)
+    outbox = Outbox(core.store)
     held = Delay()
     sending: set[asyncio.Task[None]] = set()
     try:
@@ -81,16 +73,16 @@ async def publish_loop(
                 pass
             now = time.monotonic()
             for council, raws in outbox.take().items():
-                held.add(council, raws, now, delay_of(node, council))
+                held.add(council, raws, now, delay_of(core, council))
             for council, raws in held.take(now).items():
                 if broadcast is not None:
                     for raw in raws:
                         broadcast(raw)
-                book = PeerBook(node.store)
+                book = PeerBook(core.store)
                 urls = [url for _c, url in book.relays(council)]
                 if urls:
                     # Shora relays ask the uploader to prove the council's key (NIP-42).
-                    keyring = NodeEnvelopes(node, [council])
+                    keyring = NodeEnvelopes(core, [council])
                     task = asyncio.create_task(_publish(urls, raws, book.proxy(), keyring))
                     sending.add(task)
                     task.add_done_callback(sending.discard)
@@ -99,9 +91,9 @@ async def publish_loop(
             task.cancel()
 
 
-def delay_of(node: Node, council: bytes) -> int:
+def delay_of(core: NodeCore, council: bytes) -> int:
     """The most seconds the council's rules let a node hold its writes back."""
-    return node.ingestor.projection.final_state(council).rules.upload_delay_seconds
+    return core.ingestor.projection.final_state(council).rules.upload_delay_seconds
 
 
 class Delay:

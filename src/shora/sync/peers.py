@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from shora.errors import InvalidInput
+from shora.i18n import _
 from shora.kernel.storage import Store
 
 MAX_URL = 500
@@ -43,18 +44,22 @@ def check_relay_url(url: str) -> str:
     url = url.strip()
     parts = urlsplit(url)
     if len(url) > MAX_URL or parts.scheme not in ("ws", "wss") or not parts.hostname:
-        raise InvalidInput(f"{url!r} is not a relay address: use ws://HOST:PORT or wss://HOST")
+        raise InvalidInput(
+            _("{url!r} is not a relay address: use ws://HOST:PORT or wss://HOST").format(url=url)
+        )
     try:
         parts.port  # noqa: B018 (validates the port)
     except ValueError as exc:
-        raise InvalidInput(f"{url!r} has an invalid port") from exc
+        raise InvalidInput(_("{url!r} has an invalid port").format(url=url)) from exc
     return url
 
 
 def check_proxy_url(url: str) -> str:
     parts = urlsplit(url.strip())
     if parts.scheme not in ("socks5", "socks5h", "socks4", "http") or not parts.hostname:
-        raise InvalidInput(f"{url!r} is not a proxy: use socks5h://HOST:PORT (Tor: port 9050)")
+        raise InvalidInput(
+            _("{url!r} is not a proxy: use socks5h://HOST:PORT (Tor: port 9050)").format(url=url)
+        )
     return url.strip()
 
 
@@ -66,9 +71,7 @@ class PeerBook:
 
     def add_relay(self, council: bytes, url: str) -> str:
         url = check_relay_url(url)
-        self.store.execute(
-            "INSERT OR IGNORE INTO relays VALUES(?,?,?)", (council, url, int(time.time()))
-        )
+        self.store.network.add_relay(council, url, int(time.time()))
         return url
 
     def add_reach(self, council: bytes, reach: list[str]) -> list[str]:
@@ -84,66 +87,37 @@ class PeerBook:
 
     def remove_relay(self, council: bytes, url: str) -> bool:
         """Forget a relay of a council; False if it was not on the list."""
-        known = self.store.one(
-            "SELECT 1 FROM relays WHERE council=? AND url=?", (council, url.strip())
-        )
-        self.store.execute("DELETE FROM relays WHERE council=? AND url=?", (council, url.strip()))
-        return bool(known)
+        return self.store.network.remove_relay(council, url.strip())
 
     def relays(self, council: bytes | None = None) -> list[tuple[bytes, str]]:
-        if council is None:
-            rows = self.store.rows("SELECT council, url FROM relays ORDER BY url, council")
-        else:
-            rows = self.store.rows(
-                "SELECT council, url FROM relays WHERE council=? ORDER BY url", (council,)
-            )
-        return [(bytes(c), str(u)) for c, u in rows]
+        return self.store.network.relays(council)
 
     def proxy(self) -> str | None:
-        value = self.store.one("SELECT value FROM settings WHERE key='proxy'")
-        return str(value) if value else None
+        return self.store.network.proxy()
 
     def set_proxy(self, url: str | None) -> None:
-        if url is None:
-            self.store.execute("DELETE FROM settings WHERE key='proxy'")
-        else:
-            self.store.execute(
-                "INSERT OR REPLACE INTO settings VALUES('proxy', ?)", (check_proxy_url(url),)
-            )
+        self.store.network.set_proxy(None if url is None else check_proxy_url(url))
 
     def lacks_nip77(self, url: str, now: int | None = None) -> bool:
         """Whether the relay was found without NIP-77 within the last day."""
         now = int(time.time()) if now is None else now
-        found = self.store.one("SELECT value FROM settings WHERE key=?", (f"no-nip77 {url}",))
-        return found is not None and 0 <= now - int(found) < NIP77_RECHECK
+        found = self.store.network.no_nip77_since(url)
+        return found is not None and 0 <= now - found < NIP77_RECHECK
 
     def note_nip77(self, url: str, speaks: bool, now: int | None = None) -> None:
         """Remember what a sync learned of the relay: NIP-77 or not."""
-        key = f"no-nip77 {url}"
-        if speaks:
-            self.store.execute("DELETE FROM settings WHERE key=?", (key,))
-        else:
-            now = int(time.time()) if now is None else now
-            self.store.execute("INSERT OR REPLACE INTO settings VALUES(?, ?)", (key, str(now)))
+        now = int(time.time()) if now is None else now
+        self.store.network.note_nip77(url, speaks, now)
 
     def relay_floor(self, url: str) -> int:
         """The most envelopes the relay has given for one REQ (0 if never seen)."""
-        found = self.store.one("SELECT value FROM settings WHERE key=?", (f"floor {url}",))
-        return int(found) if found is not None else 0
+        return self.store.network.relay_floor(url)
 
     def note_relay_floor(self, url: str, floor: int) -> None:
-        self.store.execute(
-            "INSERT OR REPLACE INTO settings VALUES(?, ?)", (f"floor {url}", str(floor))
-        )
+        self.store.network.note_relay_floor(url, floor)
 
     def peers(self) -> list[Peer]:
-        return [
-            Peer(*row)
-            for row in self.store.rows(
-                "SELECT address, kind, last_contact, last_attempt, events_in, events_out, "
-                "failures, last_error FROM peers ORDER BY kind DESC, address"
-            )
-        ]
+        return [Peer(*row) for row in self.store.network.peers()]
 
     def peer(self, address: str) -> Peer | None:
         return next((p for p in self.peers() if p.address == address), None)
@@ -160,18 +134,6 @@ class PeerBook:
     ) -> None:
         """Note one attempt: its traffic, or the error that ended it."""
         now = int(time.time()) if now is None else now
-        self.store.execute(
-            "INSERT OR IGNORE INTO peers(address, kind) VALUES(?,?)", (address, kind)
+        self.store.network.record(
+            address, kind, received, sent, None if error is None else error[:300], now
         )
-        if error is None:
-            self.store.execute(
-                "UPDATE peers SET last_contact=?, last_attempt=?, events_in=events_in+?, "
-                "events_out=events_out+?, failures=0, last_error=NULL WHERE address=?",
-                (now, now, received, sent, address),
-            )
-        else:
-            self.store.execute(
-                "UPDATE peers SET last_attempt=?, failures=failures+1, last_error=? "
-                "WHERE address=?",
-                (now, error[:300], address),
-            )

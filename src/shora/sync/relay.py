@@ -37,8 +37,11 @@ from shora.sync.negentropy import (
     NegentropyError,
     Storage,
 )
+from shora.sync.paging import Filter
 
-Filter = dict[str, Any]
+SETTLE_DELAY = 0.5
+"""Seconds after an envelope accepted from a client before the node's housekeeping runs
+for what came in meanwhile (once for a burst, never per event)."""
 
 
 class RelayView(Protocol):
@@ -367,6 +370,9 @@ class EmbeddedRelay:
         self._server: Server | None = None
         self._peers: set[_Peer] = set()
         self._closing: set[asyncio.Task[None]] = set()
+        # The view's housekeeping for what clients uploaded (NodeEnvelopes.settle).
+        self._settle: Callable[[], object] | None = getattr(view, "settle", None)
+        self._settling: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
         self._server = await websockets.serve(
@@ -405,6 +411,21 @@ class EmbeddedRelay:
             await server.wait_closed()
         for task in list(self._closing):
             task.cancel()
+        self._settle_now()
+
+    def _settle_soon(self) -> None:
+        """Run the view's housekeeping SETTLE_DELAY seconds after an upload (once for
+        every upload until then)."""
+        if self._settle is None or self._settling is not None:
+            return
+        self._settling = asyncio.get_running_loop().call_later(SETTLE_DELAY, self._settle_now)
+
+    def _settle_now(self) -> None:
+        if self._settling is not None:
+            self._settling.cancel()
+            self._settling = None
+        if self._settle is not None:
+            self._settle()
 
     def broadcast(self, raw: bytes) -> None:
         """Push an envelope the node took in some other way to live subscriptions."""
@@ -505,8 +526,11 @@ class EmbeddedRelay:
             last = self.clock()
             for reply in connection.receive(text):
                 await peer.outbox.put(reply)
-            for envelope, raw in connection.take_accepted():
+            accepted = connection.take_accepted()
+            for envelope, raw in accepted:
                 self._push(envelope, raw)
+            if accepted:
+                self._settle_soon()
         await ws.close(1008, connection.closing[:120])
 
 

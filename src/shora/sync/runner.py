@@ -15,9 +15,10 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from shora.errors import ShoraError
+from shora.i18n import _
+from shora.kernel.core import NodeCore
 from shora.sync.lan import LanPresence, local_addresses
 from shora.sync.local import NodeEnvelopes
 from shora.sync.outbox import publish_loop
@@ -26,9 +27,6 @@ from shora.sync.peers import PeerBook
 from shora.sync.relay import EmbeddedRelay
 from shora.sync.session import SyncSession
 from shora.sync.transport import NEGENTROPY_TIMEOUT, sync_with_relay
-
-if TYPE_CHECKING:
-    from shora.node import Node
 
 ROUND_TIMEOUT = 120.0
 """Seconds one whole round may take (every peer in parallel)."""
@@ -54,7 +52,7 @@ class PeerOutcome:
 
 
 async def sync_round(
-    node: Node,
+    core: NodeCore,
     *,
     lan_peers: list[str] | None = None,
     only_due: bool = False,
@@ -64,7 +62,7 @@ async def sync_round(
 ) -> list[PeerOutcome]:
     """Sync once, in parallel, with every relay of every council and every LAN peer
     given; the round ends after `timeout` seconds at most, whatever the peers do."""
-    book = PeerBook(node.store)
+    book = PeerBook(core.store)
     targets: dict[str, tuple[str, set[bytes] | None]] = {}
     for council, url in book.relays():
         councils = targets.setdefault(url, ("relay", set()))[1]
@@ -72,7 +70,7 @@ async def sync_round(
         councils.add(council)
     for url in lan_peers or []:
         targets.setdefault(url, ("lan", None))
-    now = int(node.now())  # the node's clock, as the peers table records it
+    now = int(core.now())  # the node's clock, as the peers table records it
     deadline = time.monotonic() + timeout
     tasks: dict[str, asyncio.Task[PeerOutcome]] = {}
     for url, (kind, councils) in sorted(targets.items()):
@@ -84,7 +82,7 @@ async def sync_round(
             if progress is not None:
                 progress(url, state)
 
-        one = _sync_one(node, book, url, kind, councils, timeout, negentropy_timeout, report)
+        one = _sync_one(core, book, url, kind, councils, timeout, negentropy_timeout, report)
         tasks[url] = asyncio.create_task(one)
     if tasks:
         await asyncio.wait(tasks.values(), timeout=max(0.0, deadline - time.monotonic()))
@@ -95,7 +93,7 @@ async def sync_round(
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             message = f"cut off at the end of the round ({timeout:g} s)"
-            book.record(url, kind, error=message, now=int(node.now()))
+            book.record(url, kind, error=message, now=int(core.now()))
             outcomes.append(PeerOutcome(url, kind, 0, 0, message))
         else:
             outcomes.append(task.result())
@@ -103,7 +101,7 @@ async def sync_round(
 
 
 async def _sync_one(
-    node: Node,
+    core: NodeCore,
     book: PeerBook,
     url: str,
     kind: str,
@@ -112,7 +110,7 @@ async def _sync_one(
     negentropy_timeout: float,
     report: Callable[[SyncProgress], None],
 ) -> PeerOutcome:
-    view = NodeEnvelopes(node, councils)
+    view = NodeEnvelopes(core, councils)
     known = book.peer(url)
     # The first sync with a relay exchanges everything (it may lack old history, or we
     # may); later ones only the recent window, if it has no NIP-77.
@@ -140,13 +138,13 @@ async def _sync_one(
         )
     except (OSError, TimeoutError, ShoraError) as exc:
         message = str(exc) or type(exc).__name__
-        book.record(url, kind, error=message, now=int(node.now()))
+        book.record(url, kind, error=message, now=int(core.now()))
         return PeerOutcome(url, kind, session.result.fetched, session.result.sent, message)
     if session.nip77 is not None and not remembered:
         book.note_nip77(url, session.nip77)
     if result.relay_floor > floor:
         book.note_relay_floor(url, result.relay_floor)
-    book.record(url, kind, received=result.received, sent=result.sent, now=int(node.now()))
+    book.record(url, kind, received=result.received, sent=result.sent, now=int(core.now()))
     return PeerOutcome(
         url,
         kind,
@@ -168,7 +166,7 @@ class Server:
 
     def __init__(
         self,
-        node: Node,
+        core: NodeCore,
         *,
         lan: bool = False,
         lan_address: str | None = None,
@@ -176,7 +174,7 @@ class Server:
         interval: float = 30.0,
         after_round: Callable[[], object] | None = None,
     ) -> None:
-        self.node = node
+        self.core = core
         self.after_round = after_round  # the node's own chores, such as dead-man alerts
         self.lan = lan
         self.lan_address = lan_address
@@ -193,8 +191,8 @@ class Server:
             return
         addresses = [self.lan_address] if self.lan_address else local_addresses()
         if not addresses:
-            raise ShoraError("no local network address to serve the LAN relay on")
-        self.relay = EmbeddedRelay(NodeEnvelopes(self.node), host=addresses[0], port=self.lan_port)
+            raise ShoraError(_("no local network address to serve the LAN relay on"))
+        self.relay = EmbeddedRelay(NodeEnvelopes(self.core), host=addresses[0], port=self.lan_port)
         await self.relay.start()
         self.presence = LanPresence(self.relay.port, addresses[:1])
         await self.presence.start()
@@ -202,11 +200,11 @@ class Server:
     async def run(self) -> None:
         await self.start()
         broadcast = self.relay.broadcast if self.relay is not None else None
-        publisher = asyncio.create_task(publish_loop(self.node, self.stopping, broadcast=broadcast))
+        publisher = asyncio.create_task(publish_loop(self.core, self.stopping, broadcast=broadcast))
         try:
             while not self.stopping.is_set():
                 peers = self.presence.peers() if self.presence else []
-                await sync_round(self.node, lan_peers=peers, only_due=True)
+                await sync_round(self.core, lan_peers=peers, only_due=True)
                 if self.after_round is not None:
                     self.after_round()
                 self.rounds += 1

@@ -24,7 +24,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, NoReturn, Protocol
+from typing import NoReturn, Protocol
 
 from shora.errors import LocalError, RemoteError
 from shora.kernel import nip01
@@ -39,9 +39,8 @@ from shora.sync.negentropy import (
     Storage,
 )
 from shora.sync.outcome import SyncProgress, SyncResult, merge_reports
-from shora.sync.paging import Pager
+from shora.sync.paging import Filter, Pager
 
-Filter = dict[str, Any]
 NEG_FRAME_LIMIT = 60_000
 """Cap on our Negentropy messages: 120 kB of hex, under common relays' frame limits."""
 MAX_IDS = 100_000

@@ -24,6 +24,7 @@ import msgspec
 import zstandard
 
 from shora.errors import InvalidInput
+from shora.i18n import _
 from shora.kernel import DECODE_ERRORS
 from shora.kernel.events import Bytes32
 from shora.sync.local import NodeEnvelopes
@@ -61,12 +62,8 @@ def _buckets(
     view: NodeEnvelopes, authors: list[bytes]
 ) -> dict[tuple[bytes, int], tuple[int, bytes]]:
     ids: dict[tuple[bytes, int], list[bytes]] = defaultdict(list)
-    marks = ",".join("?" * len(authors))
     if authors:
-        for pubkey, created_at, eid in view.node.store.rows(
-            f"SELECT pubkey, created_at, id FROM envelopes WHERE pubkey IN ({marks})",  # noqa: S608
-            tuple(authors),
-        ):
+        for pubkey, created_at, eid in view.core.store.events.hours(authors):
             ids[(bytes(pubkey), int(created_at) // HOUR)].append(bytes(eid))
     return {key: (len(v), _fingerprint(v)) for key, v in ids.items()}
 
@@ -77,7 +74,7 @@ def _fingerprint(ids: list[bytes]) -> bytes:
 
 def make_summary(view: NodeEnvelopes) -> bytes:
     """The summary of everything this node holds and wants."""
-    authors = sorted(e.write_pk for e in view.node.ingestor.all_epochs())
+    authors = sorted(e.write_pk for e in view.core.ingestor.all_epochs())
     hints = sorted({h for f in view.filters() for h in f.get("#k", [])})
     buckets = [
         Bucket(author, hour, count, fp)
@@ -89,17 +86,19 @@ def make_summary(view: NodeEnvelopes) -> bytes:
 
 def read_summary(data: bytes) -> Summary:
     if len(data) > MAX_COMPRESSED:
-        raise SummaryError("this summary is larger than any summary can be")
+        raise SummaryError(_("this summary is larger than any summary can be"))
     try:
         body = _decompress(data)
     except zstandard.ZstdError as exc:
-        raise SummaryError(f"this is not a Shora summary, or it is damaged ({exc})") from exc
+        raise SummaryError(
+            _("this is not a Shora summary, or it is damaged ({reason})").format(reason=exc)
+        ) from exc
     if not body.startswith(MAGIC):
-        raise SummaryError("this is not a Shora summary (or of a newer version)")
+        raise SummaryError(_("this is not a Shora summary (or of a newer version)"))
     try:
         return msgspec.msgpack.decode(memoryview(body)[len(MAGIC) :], type=Summary)
     except DECODE_ERRORS as exc:
-        raise SummaryError(f"this summary is damaged: {exc}") from exc
+        raise SummaryError(_("this summary is damaged: {reason}").format(reason=exc)) from exc
 
 
 def _decompress(data: bytes) -> bytearray:
@@ -108,14 +107,14 @@ def _decompress(data: bytes) -> bytearray:
     body = bytearray()
     for start in range(0, len(data), _STEP):
         if stream.eof:
-            raise SummaryError("this summary has data after its end")
+            raise SummaryError(_("this summary has data after its end"))
         body += stream.decompress(data[start : start + _STEP])
         if len(body) > MAX_DECOMPRESSED:
-            raise SummaryError("this summary decompresses to more than any summary can be")
+            raise SummaryError(_("this summary decompresses to more than any summary can be"))
     if not stream.eof:
-        raise SummaryError("this summary is truncated")
+        raise SummaryError(_("this summary is truncated"))
     if stream.unused_data:
-        raise SummaryError("this summary has data after its end")
+        raise SummaryError(_("this summary has data after its end"))
     return body
 
 
@@ -125,29 +124,17 @@ def difference(view: NodeEnvelopes, summary: Summary) -> Iterator[bytes]:
     It concerns the councils of the write keys the summary lists, and the councils
     that welcomed one of its join requests (their whole history: the newcomer has none).
     """
-    store = view.node.store
+    store = view.core.store
     wanted = set(summary.authors)
     councils = {
-        bytes(c)
-        for (c,) in store.rows("SELECT DISTINCT council FROM epochs")
-        if any(e.write_pk in wanted for e in view.node.ingestor.epochs_of(bytes(c)))
+        c
+        for c in store.epochs.councils()
+        if any(e.write_pk in wanted for e in view.core.ingestor.epochs_of(c))
     }
     if summary.hints:
-        marks = ",".join("?" * len(summary.hints))
-        councils |= {
-            bytes(c)
-            for (c,) in store.rows(
-                f"SELECT DISTINCT council FROM envelopes WHERE hint IN ({marks})",  # noqa: S608
-                tuple(summary.hints),
-            )
-        }
+        councils |= store.events.councils_with_hints(list(summary.hints))
     theirs = {(b.author, b.hour): (b.count, b.fingerprint) for b in summary.buckets}
-    authors = sorted(e.write_pk for c in councils for e in view.node.ingestor.epochs_of(c))
+    authors = sorted(e.write_pk for c in councils for e in view.core.ingestor.epochs_of(c))
     ours = _buckets(view, authors)
     for author, hour in sorted(key for key, value in ours.items() if theirs.get(key) != value):
-        for (raw,) in store.rows(
-            "SELECT raw FROM envelopes WHERE pubkey=? AND created_at >= ? AND created_at < ? "
-            "AND length(raw) > 0",
-            (author, hour * HOUR, (hour + 1) * HOUR),
-        ):
-            yield bytes(raw)
+        yield from store.events.raws_between(author, hour * HOUR, (hour + 1) * HOUR)

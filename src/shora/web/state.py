@@ -19,10 +19,9 @@ from pathlib import Path
 
 from shora.errors import ProfileError, ShoraError
 from shora.i18n import _
-from shora.kernel import crypto, profile
 from shora.node import CouncilInfo, Node
-from shora.services import housekeeping as chores
-from shora.sync.runner import Server
+from shora.services import profiles
+from shora.services.network import Server
 from shora.web.throttle import UnlockThrottle
 
 MAX_SESSIONS = 64
@@ -131,7 +130,7 @@ class Keeper:
 
     @property
     def exists(self) -> bool:
-        return profile.exists(self.home)
+        return profiles.exists(self.home)
 
     def require_node(self) -> Node:
         if self.node is None:
@@ -149,7 +148,7 @@ class Keeper:
         self.throttle.check()
         unlocked = await asyncio.to_thread(
             functools.partial(
-                profile.unlock, self.home, passphrase, allow_weak_kdf=self.insecure_test_kdf
+                profiles.unlock, self.home, passphrase, allow_weak_kdf=self.insecure_test_kdf
             )
         )
         self.throttle.right()
@@ -159,34 +158,28 @@ class Keeper:
         """Create the profile (a fresh home) and open it."""
         if self.exists:
             raise ProfileError(_("a profile already exists in {home}").format(home=self.home))
-        weak = self.insecure_test_kdf
-        limits = profile.INSECURE_TEST_KDF if weak else (crypto.KDF_OPSLIMIT, crypto.KDF_MEMLIMIT)
         unlocked = await asyncio.to_thread(
-            functools.partial(profile.create, self.home, passphrase, *limits, allow_weak_kdf=weak)
+            functools.partial(
+                profiles.create, self.home, passphrase, weak_kdf=self.insecure_test_kdf
+            )
         )
         return await self._opened(unlocked)
 
-    async def _opened(self, unlocked: profile.UnlockedProfile) -> Node:
+    async def _opened(self, unlocked: profiles.UnlockedProfile) -> Node:
         if self.node is not None:  # another request unlocked it meanwhile
             return self.node
         self.node = Node(unlocked)
         # Project each council now, while the person waits for the unlock anyway: the
         # first projection of a large council takes seconds, and would otherwise fall
         # on whichever page needed it first.
-        for (council,) in self.node.store.rows("SELECT id FROM councils"):
-            self.node.ingestor.projection.final_state(bytes(council))
+        self.node.project_all()
         self.touch()
         for hook in self.on_unlock:
             hook(self.node)
         if self.sync is not None:
             s = self.sync
-            self.server = Server(
-                self.node,
-                lan=s.lan,
-                lan_address=s.lan_address,
-                lan_port=s.lan_port,
-                interval=s.interval,
-                after_round=functools.partial(chores.after_sync_round, self.node),
+            self.server = self.node.network.server(
+                lan=s.lan, lan_address=s.lan_address, lan_port=s.lan_port, interval=s.interval
             )
             await self.server.start()
             self.server_task = asyncio.create_task(self.server.run())

@@ -239,20 +239,27 @@ SAFETY_KINDS: dict[str, type[msgspec.Struct]] = {
     "safety.alert_retract": AlertRetract,
 }
 
-# Everything but the map is a leaf: nothing names it as a parent, so a node can forget
-# an expired need, offer, alert or check-in completely (see shora.services.forgetting).
-register_kind("aid.areas", Areas)
-register_kind("aid.need", Need, leaf=True)
-register_kind("aid.need_sealed", SealedNeed, leaf=True)
-register_kind("aid.offer", Offer, leaf=True)
-register_kind("aid.commit", Commit, ref=lambda body: body.need, leaf=True)
-register_kind("aid.dispatch", Dispatch, ref=lambda body: body.commitment, leaf=True)
-register_kind("aid.fulfil", Fulfil, ref=lambda body: body.need or body.commitment, leaf=True)
-register_kind("aid.cancel", Cancel, ref=lambda body: body.target, leaf=True)
-register_kind("aid.note", Note, ref=lambda body: body.need, leaf=True)
-register_kind("safety.checkin", Checkin, leaf=True)
-register_kind("safety.rollcall", Rollcall, leaf=True)
-register_kind("safety.respond", Respond, ref=lambda body: body.checkin, leaf=True)
-register_kind("safety.alert", Alert, leaf=True)
-register_kind("safety.alert_confirm", AlertConfirm, ref=lambda body: body.alert, leaf=True)
-register_kind("safety.alert_retract", AlertRetract, ref=lambda body: body.alert, leaf=True)
+
+LEAVES = frozenset(k for k in (*AID_KINDS, *SAFETY_KINDS) if k != "aid.areas")
+"""Everything but the map is a leaf: nothing names it as a parent, so a node can forget
+an expired need, offer, alert or check-in completely (see shora.services.forgetting)."""
+
+
+def register() -> None:
+    """Register these kinds with the kernel: shora.node calls it once, from its
+    KIND_MODULES; importing this module registers nothing."""
+    register_kind("aid.areas", Areas)
+    register_kind("aid.need", Need, leaf=True)
+    register_kind("aid.need_sealed", SealedNeed, leaf=True)
+    register_kind("aid.offer", Offer, leaf=True)
+    register_kind("aid.commit", Commit, ref=lambda body: body.need, leaf=True)
+    register_kind("aid.dispatch", Dispatch, ref=lambda body: body.commitment, leaf=True)
+    register_kind("aid.fulfil", Fulfil, ref=lambda body: body.need or body.commitment, leaf=True)
+    register_kind("aid.cancel", Cancel, ref=lambda body: body.target, leaf=True)
+    register_kind("aid.note", Note, ref=lambda body: body.need, leaf=True)
+    register_kind("safety.checkin", Checkin, leaf=True)
+    register_kind("safety.rollcall", Rollcall, leaf=True)
+    register_kind("safety.respond", Respond, ref=lambda body: body.checkin, leaf=True)
+    register_kind("safety.alert", Alert, leaf=True)
+    register_kind("safety.alert_confirm", AlertConfirm, ref=lambda body: body.alert, leaf=True)
+    register_kind("safety.alert_retract", AlertRetract, ref=lambda body: body.alert, leaf=True)

@@ -175,13 +175,17 @@ MISSING_KINDS: dict[str, type[msgspec.Struct]] = {
     "missing.note": MissingNote,
 }
 
-register_kind("stock.add", StockAdd, ref=lambda body: body.stock)
-register_kind("stock.draw", StockDraw, ref=lambda body: body.stock)
-register_kind("skill.set", SkillSet)
-register_kind("skill.sealed", SkillSealed)
-register_kind("skill.withdraw", SkillWithdraw)
-register_kind("safety.deadman_set", DeadmanSet)
-register_kind("safety.deadman_clear", DeadmanClear)
-register_kind("safety.deadman_alert", DeadmanAlert, ref=lambda body: body.member)
-register_kind("missing.person", MissingPerson)
-register_kind("missing.note", MissingNote, ref=lambda body: body.person)
+
+def register() -> None:
+    """Register these kinds with the kernel: shora.node calls it once, from its
+    KIND_MODULES; importing this module registers nothing."""
+    register_kind("stock.add", StockAdd, ref=lambda body: body.stock)
+    register_kind("stock.draw", StockDraw, ref=lambda body: body.stock)
+    register_kind("skill.set", SkillSet)
+    register_kind("skill.sealed", SkillSealed)
+    register_kind("skill.withdraw", SkillWithdraw)
+    register_kind("safety.deadman_set", DeadmanSet)
+    register_kind("safety.deadman_clear", DeadmanClear)
+    register_kind("safety.deadman_alert", DeadmanAlert, ref=lambda body: body.member)
+    register_kind("missing.person", MissingPerson)
+    register_kind("missing.note", MissingNote, ref=lambda body: body.person)

@@ -14,7 +14,6 @@ from typing import Annotated, Literal
 
 import msgspec
 
-import shora.domain.discussion.kinds  # noqa: F401 (registers the comment kind with the others)
 from shora.kernel.events import Bytes32, register_kind
 
 MAX_OPTIONS = 50
@@ -203,9 +202,13 @@ PROPOSAL_KINDS = (
     "decision.outcome",
 )
 
-register_kind("decision.propose", Propose, ref=lambda body: body.amendment)
-for _kind in PROPOSAL_KINDS:
-    register_kind(_kind, DECISION_KINDS[_kind], ref=lambda body: body.proposal)
-register_kind("decision.minutes", Minutes)
-register_kind("task.create", TaskCreate, ref=lambda body: body.decision)
-register_kind("task.update", TaskUpdate, ref=lambda body: body.task)
+
+def register() -> None:
+    """Register these kinds with the kernel: shora.node calls it once, from its
+    KIND_MODULES; importing this module registers nothing."""
+    register_kind("decision.propose", Propose, ref=lambda body: body.amendment)
+    for _kind in PROPOSAL_KINDS:
+        register_kind(_kind, DECISION_KINDS[_kind], ref=lambda body: body.proposal)
+    register_kind("decision.minutes", Minutes)
+    register_kind("task.create", TaskCreate, ref=lambda body: body.decision)
+    register_kind("task.update", TaskUpdate, ref=lambda body: body.task)

@@ -44,4 +44,8 @@ SUBJECT_KINDS: dict[str, str] = {
 }
 DISCUSSION_KINDS: dict[str, type[msgspec.Struct]] = {"comment": Comment}
 
-register_kind("comment", Comment, ref=lambda body: body.subject)
+
+def register() -> None:
+    """Register these kinds with the kernel: shora.node calls it once, from its
+    KIND_MODULES; importing this module registers nothing."""
+    register_kind("comment", Comment, ref=lambda body: body.subject)

@@ -78,10 +78,13 @@ class Ratification(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     members: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)]  # the council's size
 
 
-register_kind("mandate.request", MandateRequest)
-register_kind("mandate.sign", MandateSign, ref=lambda body: body.request)
-register_kind("mandate.revoke_sign", RevokeSign, ref=lambda body: body.mandate)
-register_kind("federation.notice", Notice, ref=lambda body: body.source)
-register_kind("federation.summary", Summary, ref=lambda body: body.base)
-register_kind("federation.ratify", RatifyRequest, ref=lambda body: body.proposal)
-register_kind("federation.ratification", Ratification, ref=lambda body: body.proposal)
+def register() -> None:
+    """Register these kinds with the kernel: shora.node calls it once, from its
+    KIND_MODULES; importing this module registers nothing."""
+    register_kind("mandate.request", MandateRequest)
+    register_kind("mandate.sign", MandateSign, ref=lambda body: body.request)
+    register_kind("mandate.revoke_sign", RevokeSign, ref=lambda body: body.mandate)
+    register_kind("federation.notice", Notice, ref=lambda body: body.source)
+    register_kind("federation.summary", Summary, ref=lambda body: body.base)
+    register_kind("federation.ratify", RatifyRequest, ref=lambda body: body.proposal)
+    register_kind("federation.ratification", Ratification, ref=lambda body: body.proposal)

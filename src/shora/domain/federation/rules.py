@@ -150,7 +150,11 @@ def on_end(s: CouncilState, ev: StateEvent, c: CouncilState, r: Resolver) -> set
     return membership.end_membership(s, ev, body.member, "removed")
 
 
-membership.ADMISSION_HOOKS.append(on_admit)
-membership.register_state_kind(
-    "mandate.end", fk.MandateEnd, on_end, ref=lambda b: b.member, ends=lambda ev: ev.body.member
-)
+def register() -> None:
+    """Register these kinds with the kernel: shora.node calls it once, from its
+    KIND_MODULES; importing this module registers nothing."""
+    if on_admit not in membership.ADMISSION_HOOKS:
+        membership.ADMISSION_HOOKS.append(on_admit)
+    membership.register_state_kind(
+        "mandate.end", fk.MandateEnd, on_end, ref=lambda b: b.member, ends=lambda ev: ev.body.member
+    )

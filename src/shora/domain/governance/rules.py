@@ -211,9 +211,12 @@ def _enact(
         s.terms[action.role] = ended + new
 
 
-membership.register_state_kind("gov.propose", gk.GovPropose, on_propose)
-membership.register_state_kind("gov.vote", dk.Vote, on_vote, ref=lambda body: body.proposal)
-membership.register_state_kind("gov.close", dk.Close, on_close, ref=lambda body: body.proposal)
-membership.register_state_kind(
-    "role.petition", gk.Petition, on_petition, ref=lambda body: body.member
-)
+def register() -> None:
+    """Register these kinds with the kernel: shora.node calls it once, from its
+    KIND_MODULES; importing this module registers nothing."""
+    membership.register_state_kind("gov.propose", gk.GovPropose, on_propose)
+    membership.register_state_kind("gov.vote", dk.Vote, on_vote, ref=lambda body: body.proposal)
+    membership.register_state_kind("gov.close", dk.Close, on_close, ref=lambda body: body.proposal)
+    membership.register_state_kind(
+        "role.petition", gk.Petition, on_petition, ref=lambda body: body.member
+    )

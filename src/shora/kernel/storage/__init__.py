@@ -10,8 +10,11 @@ from pathlib import Path
 
 from shora.kernel.storage.councils import Councils
 from shora.kernel.storage.database import SCHEMA_VERSION, Database
+from shora.kernel.storage.epochs import Epochs
 from shora.kernel.storage.events import Events
 from shora.kernel.storage.members import Members
+from shora.kernel.storage.network import Network
+from shora.kernel.storage.waiting import Waiting
 
 __all__ = ["SCHEMA_VERSION", "Database", "Store"]
 
@@ -24,3 +27,6 @@ class Store(Database):
         self.councils = Councils(self)
         self.events = Events(self)
         self.members = Members(self)
+        self.epochs = Epochs(self)
+        self.waiting = Waiting(self)
+        self.network = Network(self)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from shora.kernel.storage.database import Database
 
 
@@ -81,14 +83,6 @@ class Councils:
             (council,),
         )
 
-    def status(self, council: bytes) -> str | None:
-        """This profile's status in the council: member, joining, left or removed."""
-        found = self.db.one("SELECT status FROM councils WHERE id=?", (council,))
-        return str(found) if found is not None else None
-
-    def set_status(self, council: bytes, status: str) -> None:
-        self.db.execute("UPDATE councils SET status=? WHERE id=?", (status, council))
-
     def expect_name(self, council: bytes, name: str) -> None:
         """Name a council this profile is joining, until its own events name it."""
         self.db.execute(
@@ -102,3 +96,82 @@ class Councils:
             "SELECT request FROM councils WHERE id=? AND status='joining'", (council,)
         )
         return bytes(found) if found is not None else None
+
+    def names(self) -> list[tuple[Any, ...]]:
+        """(id, name) of every council of this profile."""
+        return self.db.rows("SELECT id, name FROM councils")
+
+    def identity(self, council: bytes) -> tuple[Any, ...] | None:
+        """(sign_pk, sealed sign_sk, kx_pk, name) of this profile's identity there."""
+        rows = self.db.rows(
+            "SELECT sign_pk, sign_sk, kx_pk, name FROM identities WHERE council=?", (council,)
+        )
+        return rows[0] if rows else None
+
+    def kx_identity(self, council: bytes) -> tuple[Any, ...] | None:
+        """(sign_pk, kx_pk, sealed kx_sk) of this profile's identity there."""
+        rows = self.db.rows(
+            "SELECT sign_pk, kx_pk, kx_sk FROM identities WHERE council=?", (council,)
+        )
+        return rows[0] if rows else None
+
+    def add_identity(
+        self,
+        council: bytes,
+        sign_pk: bytes,
+        sealed_sign_sk: bytes,
+        kx_pk: bytes,
+        sealed_kx_sk: bytes,
+        name: str,
+    ) -> None:
+        """Keep a member identity (its secret keys already sealed)."""
+        self.db.execute(
+            "INSERT INTO identities VALUES(?,?,?,?,?,?)",
+            (council, sign_pk, sealed_sign_sk, kx_pk, sealed_kx_sk, name),
+        )
+
+    def welcome_identities(self) -> list[tuple[Any, ...]]:
+        """(council, status, request_id, sign_pk, kx_pk, sealed kx_sk) of each council
+        this profile has an identity in: what a welcome may be addressed to."""
+        return self.db.rows(
+            "SELECT c.id, c.status, c.request_id, i.sign_pk, i.kx_pk, i.kx_sk FROM councils c "
+            "JOIN identities i ON i.council = c.id"
+        )
+
+    def request_id(self, council: bytes) -> bytes | None:
+        """The id of this profile's join request to the council, if any."""
+        found = self.db.one("SELECT request_id FROM councils WHERE id=?", (council,))
+        return None if found is None else bytes(found)
+
+    def set_state(
+        self,
+        council: bytes,
+        name: str,
+        description: str,
+        rules: bytes,
+        current_epoch: bytes | None,
+    ) -> None:
+        """Write the council's resolved name, description, rules and current epoch."""
+        self.db.execute(
+            "UPDATE councils SET name=?, description=?, rules=?, current_epoch=? WHERE id=?",
+            (name, description, rules, current_epoch, council),
+        )
+
+    def status(self, council: bytes) -> str | None:
+        """member, joining, left or removed."""
+        found = self.db.one("SELECT status FROM councils WHERE id=?", (council,))
+        return None if found is None else str(found)
+
+    def set_status(self, council: bytes, status: str | None) -> None:
+        self.db.execute("UPDATE councils SET status=? WHERE id=?", (status, council))
+
+    def joining_requests(self) -> list[tuple[bytes, bytes]]:
+        """(council, request id) of each council this profile asked to join."""
+        rows = self.db.rows(
+            "SELECT id, request_id FROM councils WHERE status='joining' AND request_id IS NOT NULL"
+        )
+        return [(bytes(c), bytes(r)) for c, r in rows]
+
+    def current_epoch(self, council: bytes) -> bytes | None:
+        found = self.db.one("SELECT current_epoch FROM councils WHERE id=?", (council,))
+        return None if found is None else bytes(found)

@@ -15,6 +15,7 @@ from typing import Any
 import apsw
 
 from shora.errors import ProfileError
+from shora.i18n import _
 
 SCHEMA_VERSION = 4
 
@@ -154,14 +155,18 @@ class Database:
             version = self.one("SELECT value FROM meta WHERE key='schema'")
         except apsw.NotADBError as exc:
             self.db.close()
-            raise ProfileError(f"the database {path} cannot be opened with this key") from exc
+            raise ProfileError(
+                _("the database {path} cannot be opened with this key").format(path=path)
+            ) from exc
         if isinstance(version, int) and version < SCHEMA_VERSION:
             self._migrate(version)
         elif version != SCHEMA_VERSION:
             self.db.close()
             raise ProfileError(
-                f"database schema {version} is newer than this version of Shora supports: "
-                "install a newer Shora to open this profile"
+                _(
+                    "database schema {version} is newer than this version of Shora supports: "
+                    "install a newer Shora to open this profile"
+                ).format(version=version)
             )
 
     def _migrate(self, version: int) -> None:
@@ -200,3 +205,7 @@ class Database:
         """Changes since this connection opened and SQLite's data_version (which moves
         when another connection commits): equal while the database is unchanged."""
         return self.db.total_changes(), int(self.one("PRAGMA data_version"))
+
+    def data_version(self) -> int:
+        """Changes when another connection commits to the file (caches are then stale)."""
+        return int(self.one("PRAGMA data_version"))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from shora.kernel.storage.database import Database
@@ -181,3 +181,242 @@ class Events:
             "WHERE e.council=? ORDER BY e.clock DESC, e.id LIMIT ? OFFSET ?",
             (council, limit, offset),
         )
+
+    # --- ingest: envelopes, events and heads -----------------------------------------
+
+    def has_envelope(self, eid: bytes) -> bool:
+        """Whether an envelope with this id is stored (forgotten ones too)."""
+        return bool(self.db.one("SELECT 1 FROM envelopes WHERE id=?", (eid,)))
+
+    def has_event(self, inner_id: bytes) -> bool:
+        """Whether an event with this inner id is stored."""
+        return bool(self.db.one("SELECT 1 FROM events WHERE id=?", (inner_id,)))
+
+    def meta(self, inner_id: bytes) -> tuple[Any, ...] | None:
+        """(clock, mset, kind, time) of a stored event, or None."""
+        rows = self.db.rows("SELECT clock, mset, kind, time FROM events WHERE id=?", (inner_id,))
+        return rows[0] if rows else None
+
+    def add_envelopes(self, rows: list[tuple[Any, ...]]) -> None:
+        """Store envelope rows (id, council, kind, created_at, raw, pubkey, hint)."""
+        self.db.executemany("INSERT INTO envelopes VALUES(?,?,?,?,?,?,?)", rows)
+
+    def add_envelope(self, row: tuple[Any, ...]) -> None:
+        """Store one envelope row (a welcome: no event of its own)."""
+        self.db.execute("INSERT INTO envelopes VALUES(?,?,?,?,?,?,?)", row)
+
+    def add_events(self, rows: list[tuple[Any, ...]]) -> None:
+        """Store event rows, in the column order of the events table."""
+        self.db.executemany("INSERT INTO events VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+
+    def update_heads(
+        self, dropped: list[tuple[bytes, bytes]], added: list[tuple[bytes, bytes]]
+    ) -> None:
+        """Remove the (council, id) heads that got children; add the new ones."""
+        self.db.executemany("DELETE FROM heads WHERE council=? AND id=?", dropped)
+        self.db.executemany("INSERT OR IGNORE INTO heads VALUES(?,?)", added)
+
+    def heads(self, council: bytes, limit: int) -> list[tuple[Any, ...]]:
+        """(id, clock, time) of the council's latest heads, highest clock first."""
+        return self.db.rows(
+            "SELECT h.id, e.clock, e.time FROM heads h JOIN events e ON e.id = h.id "
+            "WHERE h.council=? ORDER BY e.clock DESC, h.id LIMIT ?",
+            (council, limit),
+        )
+
+    def void_count(self, council: bytes, author: bytes) -> int:
+        """How many void events of this author the council holds."""
+        return int(
+            self.db.one(
+                "SELECT count(*) FROM events WHERE council=? AND author=? AND valid=0",
+                (council, author),
+            )
+        )
+
+    def welcomes_with_hint(self, hint: str) -> int:
+        """How many welcomes with this hint are stored."""
+        return int(self.db.one("SELECT count(*) FROM envelopes WHERE hint=?", (hint,)) or 0)
+
+    def last_admission(self, council: bytes) -> int:
+        """The rowid of the council's last stored admission (0: none)."""
+        return int(
+            self.db.one(
+                "SELECT max(rowid) FROM events WHERE council=? AND kind='member.admit'",
+                (council,),
+            )
+            or 0
+        )
+
+    def admissions_after(self, council: bytes, rowid: int) -> list[bytes]:
+        """The bodies of the council's admissions stored after that rowid."""
+        rows = self.db.rows(
+            "SELECT body FROM events WHERE council=? AND kind='member.admit' AND rowid>?",
+            (council, rowid),
+        )
+        return [bytes(body) for (body,) in rows]
+
+    # --- the projection: causal pasts, state events, validity -----------------------
+
+    def mset(self, mset_id: int) -> tuple[bytes, int | None]:
+        """(ids it adds, base set) of a stored causal past."""
+        blob, base = self.db.rows("SELECT ids, base FROM msets WHERE id=?", (mset_id,))[0]
+        return blob, base
+
+    def mset_by_digest(self, council: bytes, digest: bytes) -> int | None:
+        """The id of the stored causal past with this digest, if any."""
+        found = self.db.one("SELECT id FROM msets WHERE council=? AND digest=?", (council, digest))
+        return None if found is None else int(found)
+
+    def add_mset(self, council: bytes, ids: bytes, base: int | None, digest: bytes) -> int:
+        """Store a causal past as what it adds to `base`; its id."""
+        self.db.execute(
+            "INSERT INTO msets(council, ids, base, digest) VALUES(?,?,?,?)",
+            (council, ids, base, digest),
+        )
+        return int(self.db.db.last_insert_rowid())
+
+    def state_events(self, council: bytes, kinds: tuple[str, ...]) -> list[tuple[Any, ...]]:
+        """(id, clock, author, kind, time, mset, body, epoch) of the council's events of
+        these (state) kinds, in causal order."""
+        marks = ",".join("?" * len(kinds))
+        return self.db.rows(
+            "SELECT id, clock, author, kind, time, mset, body, epoch FROM events "  # noqa: S608
+            f"WHERE council=? AND kind IN ({marks}) ORDER BY clock, id",
+            (council, *kinds),
+        )
+
+    def set_validity(self, updates: list[tuple[int, bytes]]) -> None:
+        """Mark events valid (1) or void (0): (valid, id) pairs."""
+        self.db.executemany("UPDATE events SET valid=? WHERE id=?", updates)
+
+    def of_author(self, council: bytes, author: bytes) -> list[tuple[Any, ...]]:
+        """(id, kind, mset) of every event of an author in a council."""
+        return self.db.rows(
+            "SELECT id, kind, mset FROM events WHERE council=? AND author=?", (council, author)
+        )
+
+    def mset_of(self, inner_id: bytes) -> int | None:
+        """The causal past (mset id) of a stored event."""
+        found = self.db.one("SELECT mset FROM events WHERE id=?", (inner_id,))
+        return None if found is None else int(found)
+
+    def parents(self, inner_id: bytes) -> bytes | None:
+        """The concatenated parent ids of a stored event."""
+        found = self.db.one("SELECT parents FROM events WHERE id=?", (inner_id,))
+        return None if found is None else bytes(found)
+
+    # --- envelopes as sync and bundles read them --------------------------------------
+
+    def raws(self, council: bytes | None = None, since: int = 0) -> Iterator[bytes]:
+        """The raw envelopes held (not forgotten), in the order stored."""
+        sql = "SELECT raw FROM envelopes WHERE created_at >= ? AND length(raw) > 0"
+        params: tuple[Any, ...] = (since,)
+        if council is not None:
+            sql += " AND council=?"
+            params += (council,)
+        for (raw,) in self.db.rows(sql + " ORDER BY rowid", params):
+            yield bytes(raw)
+
+    def raw(self, eid: bytes) -> bytes | None:
+        """One envelope's raw bytes (empty if forgotten), or None."""
+        found = self.db.one("SELECT raw FROM envelopes WHERE id=?", (eid,))
+        return None if found is None else bytes(found)
+
+    def last_created(self, write_pk: bytes, kind: int) -> int | None:
+        """The latest created_at of an envelope of this write key and kind."""
+        found = self.db.one(
+            "SELECT max(created_at) FROM envelopes WHERE pubkey=? AND kind=?", (write_pk, kind)
+        )
+        return None if found is None else int(found)
+
+    def items(self, flt: Mapping[str, Any]) -> list[tuple[int, bytes]]:
+        """(created_at, id) of every envelope matching a NIP-01 filter."""
+        where, params = _where(flt)
+        rows = self.db.rows(
+            f"SELECT created_at, id FROM envelopes WHERE {where}",  # noqa: S608
+            params,
+        )
+        return [(int(ts), bytes(eid)) for ts, eid in rows]
+
+    def query(self, flt: Mapping[str, Any], limit: int) -> list[bytes]:
+        """Raw envelopes matching a NIP-01 filter, newest first, at most `limit`."""
+        where, params = _where(flt)
+        rows = self.db.rows(
+            f"SELECT raw FROM envelopes WHERE {where} AND length(raw) > 0 "  # noqa: S608
+            "ORDER BY created_at DESC, id LIMIT ?",
+            (*params, limit),
+        )
+        return [bytes(raw) for (raw,) in rows]
+
+    def hours(self, authors: list[bytes]) -> list[tuple[Any, ...]]:
+        """(pubkey, created_at, id) of every envelope of these write keys."""
+        marks = ",".join("?" * len(authors))
+        return self.db.rows(
+            f"SELECT pubkey, created_at, id FROM envelopes WHERE pubkey IN ({marks})",  # noqa: S608
+            tuple(authors),
+        )
+
+    def councils_with_hints(self, hints: list[str]) -> set[bytes]:
+        """The councils holding a welcome with one of these hints."""
+        marks = ",".join("?" * len(hints))
+        return {
+            bytes(c)
+            for (c,) in self.db.rows(
+                f"SELECT DISTINCT council FROM envelopes WHERE hint IN ({marks})",  # noqa: S608
+                tuple(hints),
+            )
+        }
+
+    def raws_between(self, author: bytes, start: int, end: int) -> list[bytes]:
+        """The held envelopes of a write key dated in [start, end)."""
+        return [
+            bytes(raw)
+            for (raw,) in self.db.rows(
+                "SELECT raw FROM envelopes WHERE pubkey=? AND created_at >= ? AND created_at < ? "
+                "AND length(raw) > 0",
+                (author, start, end),
+            )
+        ]
+
+    def last_rowid(self) -> int:
+        """The rowid of the latest stored envelope (0: none)."""
+        return int(self.db.one("SELECT max(rowid) FROM envelopes") or 0)
+
+    def own_after(
+        self, mark: int, top: int, welcome_kind: int, limit: int
+    ) -> list[tuple[Any, ...]]:
+        """(rowid, council, raw) of the envelopes stored in (mark, top] that this profile
+        wrote (an event by one of its identities, or a welcome), at most `limit`."""
+        return self.db.rows(
+            "SELECT v.rowid, v.council, v.raw FROM envelopes v WHERE v.rowid > ? "
+            "AND v.rowid <= ? AND length(v.raw) > 0 AND (v.kind = ? OR EXISTS (SELECT 1 "
+            "FROM events e JOIN identities i ON i.council = e.council AND i.sign_pk = e.author "
+            "WHERE e.envelope = v.id)) ORDER BY v.rowid LIMIT ?",
+            (mark, top, welcome_kind, limit),
+        )
+
+
+def _where(flt: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
+    """SQL for a NIP-01 filter over the envelopes table (already validated by its decoder)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+
+    def any_of(column: str, values: list[Any]) -> None:
+        clauses.append(f"{column} IN ({','.join('?' * len(values))})" if values else "0")
+        params.extend(values)
+
+    if "ids" in flt:
+        any_of("id", [bytes.fromhex(i) for i in flt["ids"]])
+    if "authors" in flt:
+        any_of("pubkey", [bytes.fromhex(a) for a in flt["authors"]])
+    if "kinds" in flt:
+        any_of("kind", list(flt["kinds"]))
+    if "#k" in flt:
+        any_of("hint", list(flt["#k"]))
+    if "since" in flt:
+        clauses.append("created_at >= ?")
+        params.append(int(flt["since"]))
+    if "until" in flt:
+        clauses.append("created_at <= ?")
+        params.append(int(flt["until"]))
+    return (" AND ".join(clauses) or "1"), tuple(params)

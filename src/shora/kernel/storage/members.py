@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from shora.kernel.storage.database import Database
 
 
@@ -39,3 +41,34 @@ class Members:
             "FROM members WHERE council=? ORDER BY key",
             (council,),
         )
+
+    def is_active(self, council: bytes, key: bytes) -> bool:
+        """Whether the key is an active member of the council."""
+        return bool(
+            self.db.one(
+                "SELECT 1 FROM members WHERE council=? AND key=? AND status='active'",
+                (council, key),
+            )
+        )
+
+    def count(self, council: bytes) -> int:
+        """How many members, present or past, the council has."""
+        return int(self.db.one("SELECT count(*) FROM members WHERE council=?", (council,)))
+
+    def keys(self, council: bytes) -> list[bytes]:
+        """Every member's key, present or past."""
+        rows = self.db.rows("SELECT key FROM members WHERE council=?", (council,))
+        return [bytes(k) for (k,) in rows]
+
+    def replace(
+        self, council: bytes, rows: list[tuple[Any, ...]], gone: list[bytes] | None
+    ) -> None:
+        """Write changed member rows; with `gone` None, every row of the council is
+        rewritten, else the members whose keys it lists are removed."""
+        if gone is None:
+            self.db.execute("DELETE FROM members WHERE council=?", (council,))
+        else:
+            self.db.executemany(
+                "DELETE FROM members WHERE council=? AND key=?", [(council, k) for k in gone]
+            )
+        self.db.executemany("INSERT OR REPLACE INTO members VALUES(?,?,?,?,?,?,?,?)", rows)

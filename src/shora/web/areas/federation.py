@@ -65,7 +65,7 @@ async def new(request: Request) -> Response:
 
 
 def _federation_context(node: Node, info: CouncilInfo) -> dict[str, Any]:
-    node.housekeeping(info.id)
+    node.housekeeping.run(info.id)
     councils, rows = node.federation_flow.totals(info.id)
     return {
         "seats": node.federation.seats(info.id),
@@ -78,7 +78,7 @@ def _federation_context(node: Node, info: CouncilInfo) -> dict[str, Any]:
 
 
 def _base_context(node: Node, info: CouncilInfo) -> dict[str, Any]:
-    node.housekeeping(info.id)
+    node.housekeeping.run(info.id)
     me = info.my_key
     return {
         "mandates": node.federation.mandates(info.id),

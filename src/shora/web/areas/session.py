@@ -8,7 +8,7 @@ from starlette.routing import BaseRoute, Route
 
 from shora.errors import ProfileError
 from shora.i18n import SUPPORTED, _
-from shora.kernel.profile import WeakKeystore
+from shora.services.profiles import WeakKeystore
 from shora.web.forms import form_of, text
 from shora.web.responses import keeper_of, pages_of, redirect, safe_next
 from shora.web.security import LANG_COOKIE, session_cookie

@@ -14,11 +14,8 @@ from starlette.routing import BaseRoute, Route
 
 from shora.errors import BundleDamaged, InvalidInput, NotFound
 from shora.i18n import _
-from shora.kernel import bundle
-from shora.kernel.ingest import Report
 from shora.node import Node
-from shora.sync.peers import PeerBook
-from shora.sync.runner import sync_round
+from shora.services.bundles import Report, read_bundle
 from shora.web.forms import council_of, form_of, hex_id, text
 from shora.web.responses import keeper_of, node_of, pages_of, redirect
 from shora.web.state import Job, Keeper
@@ -31,7 +28,7 @@ MAX_JOBS = 8
 
 async def overview(request: Request) -> Response:
     node = node_of(request)
-    book = PeerBook(node.store)
+    book = node.network
     names = {c.id: c.name for c in node.councils.all()}
     context = {
         "peers": book.peers(),
@@ -47,7 +44,7 @@ async def add_relay(request: Request) -> Response:
     node = node_of(request)
     form = await form_of(request)
     council = node.councils.get(hex_id(text(form, "council", 64)))
-    PeerBook(node.store).add_relay(council.id, text(form, "url", 500))
+    node.network.add_relay(council.id, text(form, "url", 500))
     return redirect(request, "/sync")
 
 
@@ -55,13 +52,13 @@ async def remove_relay(request: Request) -> Response:
     node = node_of(request)
     form = await form_of(request)
     council = node.councils.get(hex_id(text(form, "council", 64)))
-    PeerBook(node.store).remove_relay(council.id, text(form, "url", 500))
+    node.network.remove_relay(council.id, text(form, "url", 500))
     return redirect(request, "/sync")
 
 
 async def sync_now(request: Request) -> Response:
     node = node_of(request)
-    outcomes = await sync_round(node, timeout=SYNC_NOW_TIMEOUT)
+    outcomes = await node.network.sync_round(timeout=SYNC_NOW_TIMEOUT)
     htmx = request.headers.get("HX-Request") == "true"
     template = "sync/_outcomes.html" if htmx else "sync/outcomes.html"
     return pages_of(request).render(request, template, {"outcomes": outcomes})
@@ -71,7 +68,7 @@ async def export(request: Request) -> Response:
     node = node_of(request)
     info = council_of(request, node)
     out = io.BytesIO()
-    node.export_bundle(out, info.id)
+    node.bundles.export_bundle(out, info.id)
     name = f"shora-{info.id.hex()[:12]}.bundle"
     return Response(
         out.getvalue(),
@@ -107,7 +104,7 @@ async def _import(keeper: Keeper, node: Node, job: Job, data: bytes) -> None:
     batch: list[bytes] = []
 
     def ingest() -> None:
-        report = node.import_envelopes(batch, heal=False)
+        report = node.bundles.import_envelopes(batch, heal=False)
         job.accepted += report.accepted
         job.duplicate += report.duplicate
         job.refused += sum(report.refused.values())
@@ -115,7 +112,7 @@ async def _import(keeper: Keeper, node: Node, job: Job, data: bytes) -> None:
         batch.clear()
 
     try:
-        for raw in bundle.read_bundle(source):
+        for raw in read_bundle(source):
             batch.append(raw)
             if len(batch) >= BATCH:
                 ingest()
@@ -126,7 +123,7 @@ async def _import(keeper: Keeper, node: Node, job: Job, data: bytes) -> None:
         ingest()
         job.error = str(exc)
     if keeper.node is node:
-        node.settle(total)
+        node.bundles.settle(total)
     job.done, job.finished = job.total, True
 
 
