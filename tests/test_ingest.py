@@ -159,7 +159,7 @@ def test_unknown_write_key_is_held_then_ingested(tmp_path: Path) -> None:
     report = b.bundles.import_envelopes([post], heal=False)
     assert report.held == 1 and report.accepted == 0
     report = b.bundles.import_envelopes(grants, heal=False)
-    assert "after the removal" in [p["text"] for p in b.posts(council)]
+    assert "after the removal" in [p["text"] for p in b.posts.posts(council)]
     for node in (a, b, c):
         node.close()
 
