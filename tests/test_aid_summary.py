@@ -26,7 +26,6 @@ from shora.domain.aid import kinds as ak
 from shora.domain.aid import summary as aid_summary
 from shora.errors import InvalidInput
 from shora.node import Node
-from shora.services import aid
 from test_aid import AREAS, need, offer
 from test_cli import COUNCIL, Profile, base_env, bring_in, sync
 
@@ -42,13 +41,13 @@ def test_summary_counts_hides_small_groups_and_names_nobody(
 ) -> None:
     (a, b, c), council, _clock = council3
     for node, qty in ((a, 2), (b, 5), (c, 1)):
-        aid.post_need(node, council, need(quantity=qty, what="Azadeh's family"))
-    aid.post_need(b, council, need("food", 4, urgency="immediate", area="market"))
-    aid.post_offer(c, council, offer(quantity=9))
-    gone = aid.post_need(a, council, need(quantity=50))
-    aid.cancel(a, council, gone)
+        node.aid.post_need(council, need(quantity=qty, what="Azadeh's family"))
+    b.aid.post_need(council, need("food", 4, urgency="immediate", area="market"))
+    c.aid.post_offer(council, offer(quantity=9))
+    gone = a.aid.post_need(council, need(quantity=50))
+    a.aid.cancel(council, gone)
     everyone([a, b, c])
-    made = aid_summary.summarise(aid.state(a, council, T0), T0)
+    made = aid_summary.summarise(a.aid.state(council, T0), T0)
     assert [(r.kind, r.category, r.urgency, r.area, r.count, r.quantity) for r in made.rows] == [
         ("need", "food", "immediate", "market", None, None),
         ("need", "water", "urgent", "block-4", 3, 8),

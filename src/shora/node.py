@@ -39,7 +39,7 @@ from shora.services.decisions import Decisions
 from shora.services.discussion import Discussion
 from shora.services.federation import Federation
 from shora.services.federation_flow import FederationFlow
-from shora.services.forgetting import Forgetting, forget_expired
+from shora.services.forgetting import Forgetting
 from shora.services.governance import Governance
 from shora.services.joining import Joining
 from shora.services.membership import MembershipActions
@@ -88,18 +88,18 @@ class Node(MembershipActions):
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         # The services, one per capability (docs/architecture.md).
-        self.aid = Aid(self)
-        self.safety = Safety(self)
-        self.care = Care(self)
-        self.deadman_missing = DeadmanMissing(self)
-        self.forgetting = Forgetting(self)
+        self.restricted = Restricted(self)
+        self.aid = Aid(self, self.restricted)
+        self.safety = Safety(self, self.restricted, self.aid)
+        self.care = Care(self, self.restricted, self.aid)
+        self.deadman_missing = DeadmanMissing(self, self.restricted, self.aid)
+        self.forgetting = Forgetting(self, self.aid)
         self.decisions = Decisions(self)
         self.discussion = Discussion(self)
         self.governance = Governance(self)
         self.federation = Federation(self)
         self.federation_flow = FederationFlow(self)
         self.joining = Joining(self)
-        self.restricted = Restricted(self)
 
     # --- councils ---------------------------------------------------------------------
 
@@ -321,7 +321,7 @@ class Node(MembershipActions):
         member needs the keys made while they were out), and forget the expired needs,
         offers, alerts and check-ins. Run after imports and periodically; harmless when
         several members do it at once."""
-        forget_expired(self, int(self.now()), council)
+        self.forgetting.forget_expired(int(self.now()), council)
         self.ingestor.expire(force=False)  # what waits too long for parents or a key
         governance.record_lapses(self, council)
         federation.sign_due(self, council)  # mandates and revocations (a base council)

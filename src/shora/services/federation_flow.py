@@ -23,7 +23,6 @@ from shora.domain.federation import rules as fr
 from shora.errors import InvalidInput, NotAllowed, NotFound, ShoraError
 from shora.i18n import _
 from shora.kernel.core import NodeCore
-from shora.services import aid
 from shora.services import decisions as dec
 from shora.services import federation as fed
 from shora.services.decisions import _views
@@ -74,7 +73,7 @@ def post_summary(node: Node, federation: bytes, force: bool = False) -> bytes | 
     if seat is None or not _is_member(node, seat.base):
         raise NotAllowed(_("only a seated delegate can share their council's summary"))
     now = int(node.now())
-    summary = aid_summary.summarise(aid.state(node, seat.base, now), now)
+    summary = aid_summary.summarise(node.aid.state(seat.base, now), now)
     last = _latest_summaries(node, federation).get(seat.base)
     if not force and last is not None and last.rows == summary.rows:
         return None
@@ -197,7 +196,7 @@ def relay_down(node: Node, federation: bytes) -> int:
             seen.add(source)
             done += 1
 
-    for a in aid.alerts(node, federation, now):
+    for a in node.safety.alerts(federation, now):
         notice("alert", a.kind, f"{a.area}: {a.note}", a.id)
     for p in dec.proposals(node, federation, limit=200):
         if p.final:

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from shora.services import deadman_missing
-from shora.services.forgetting import forget_expired
-
 if TYPE_CHECKING:
     from shora.node import Node
 
 
 def after_sync_round(node: Node) -> None:
     node.import_envelopes([])  # events dated ahead whose time has come
-    deadman_missing.raise_all_alerts(node)
-    forget_expired(node, int(node.now()))
+    node.deadman_missing.raise_all_alerts()
+    node.forgetting.forget_expired(int(node.now()))
     for council in node.councils():
         if council.status == "member":
             node.housekeeping(council.id)

@@ -35,3 +35,14 @@ class Councils:
             self.db.execute("DELETE FROM settings WHERE key=?", (key,))
         else:
             self.db.execute("INSERT OR REPLACE INTO settings VALUES(?, ?)", (key, value))
+
+    def kx_identity(self, council: bytes) -> tuple[bytes, bytes, bytes] | None:
+        """This profile's member key in that council, its X25519 public key and its
+        X25519 secret key as stored (sealed under the profile's key); None if none."""
+        rows = self.db.rows(
+            "SELECT sign_pk, kx_pk, kx_sk FROM identities WHERE council=?", (council,)
+        )
+        if not rows:
+            return None
+        sign_pk, kx_pk, sealed_sk = rows[0]
+        return bytes(sign_pk), bytes(kx_pk), bytes(sealed_sk)
