@@ -9,6 +9,7 @@ import click
 from shora.errors import InvalidInput
 from shora.i18n import N_, _, normalize_digits, number
 from shora.node import Node
+from shora.numbers import digits_only
 from shora.services.aid import AREA_ID
 from shora.services.aid import kinds as ak
 from shora.services.aid import summary as aid_summary
@@ -22,7 +23,7 @@ from .session import Session, in_council, json_option, pass_session
 def parse_edge(text: str) -> ak.Edge:
     """AREA:AREA or AREA:AREA:LENGTH (Persian digits accepted)."""
     parts = normalize_digits(text).split(":")
-    if len(parts) not in (2, 3) or (len(parts) == 3 and not parts[2].strip().isdigit()):
+    if len(parts) not in (2, 3) or (len(parts) == 3 and not digits_only(parts[2].strip())):
         raise InvalidInput(
             _("an edge is AREA:AREA or AREA:AREA:LENGTH, not {value}").format(value=text)
         )

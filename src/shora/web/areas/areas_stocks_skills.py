@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 from shora.errors import InvalidInput
 from shora.i18n import _
 from shora.node import CouncilInfo, Node
+from shora.numbers import digits_only, parse_int
 from shora.services.aid import AREA_ID
 from shora.services.aid import kinds as ak
 from shora.services.aid import summary as aid_summary
@@ -69,13 +70,13 @@ def areas_body(form: FormData) -> ak.Areas:
         parts = line.split()
         if not parts:
             continue
-        if len(parts) not in (2, 3) or (len(parts) == 3 and not parts[2].isdigit()):
+        if len(parts) not in (2, 3) or (len(parts) == 3 and not digits_only(parts[2])):
             raise InvalidInput(_("Write each pair of neighbours as: area area [length]."))
         edges.append(
             {
                 "a": parts[0].lower(),
                 "b": parts[1].lower(),
-                "length": int(parts[2]) if len(parts) == 3 else 1,
+                "length": parse_int(parts[2]) if len(parts) == 3 else 1,
             }
         )
     if not listed:

@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 from shora.errors import InvalidInput, NotFound
 from shora.i18n import _, normalize_digits
 from shora.node import CouncilInfo, Node
+from shora.numbers import digits_only
 from shora.services.aid import kinds as ak
 from shora.services.care import kinds as ck
 from shora.web.areas.aid import area_names
@@ -144,7 +145,7 @@ def _age(text: str) -> tuple[int | None, int | None]:
     if not text:
         return None, None
     low, _sep, high = text.partition("-")
-    if not low.isdigit() or (high and not high.isdigit()) or len(text) > 7:
+    if not digits_only(low) or (high and not digits_only(high)) or len(text) > 7:
         raise InvalidInput(_("An age is a number or a range such as 30-40."))
     return int(low), int(high or low)
 
