@@ -68,10 +68,10 @@ def build(tmp: Path, admissions: int, rng: random.Random) -> tuple[Path, Path, b
     founder_home, dest_home = tmp / "founder", tmp / "member"
     founder = Node.create(founder_home, PASSPHRASE, kdf_limits=FAST_KDF, allow_weak_kdf=True)
     rules = kinds.Rules(removal="member")
-    council = founder.create_council("Refinery workers' council", "", "Nasrin", rules)
+    council = founder.councils.create("Refinery workers' council", "", "Nasrin", rules)
     with Node.create(dest_home, PASSPHRASE, kdf_limits=FAST_KDF, allow_weak_kdf=True) as dest:
-        request = dest.join(founder.invite(council), "Importer")
-        assert founder.admit(request).admitted
+        request = dest.membership.join(founder.membership.invite(council), "Importer")
+        assert founder.membership.admit(request).admitted
     admitted: list[bytes] = []
     removals = 0
     admit_seconds = 0.0
@@ -79,16 +79,16 @@ def build(tmp: Path, admissions: int, rng: random.Random) -> tuple[Path, Path, b
         sign_pk, sign_sk = crypto.sign_keypair()
         kx_pk, _kx_sk = crypto.kx_keypair()
         start = time.perf_counter()
-        invitation = founder.invite(council)
+        invitation = founder.membership.invite(council)
         request = tokens.make_join_request(
             invitation, sign_pk, sign_sk, kx_pk, f"Member {i}", int(founder.now())
         )
-        assert founder.admit(request).admitted
+        assert founder.membership.admit(request).admitted
         admit_seconds += time.perf_counter() - start
         admitted.append(sign_pk)
         if i % REMOVE_EVERY == 0:
             gone = admitted.pop(rng.randrange(len(admitted)))
-            assert founder.remove(council, gone).admitted
+            assert founder.membership.remove(council, gone).admitted
             removals += 1
     founder.close()
     return founder_home, dest_home, council, removals, admit_seconds
@@ -101,7 +101,7 @@ def measure(tmp: Path, admissions: int, rng: random.Random) -> Size:
     buf = io.BytesIO()
     with Node.open(founder_home, PASSPHRASE, allow_weak_kdf=True) as founder:
         envelopes = founder.export_bundle(buf, council)
-        digest = founder.state_digest(council)
+        digest = founder.councils.state_digest(council)
     repeats = 5 if envelopes < 2_000 else 1
     times = []
     size = 0
@@ -114,7 +114,7 @@ def measure(tmp: Path, admissions: int, rng: random.Random) -> Size:
             report, damage = dest.import_bundle(buf)
             times.append(time.perf_counter() - t0)
             assert damage is None and not (report.refused or report.pending), report
-            assert dest.state_digest(council) == digest
+            assert dest.councils.state_digest(council) == digest
             dest.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         size = sum(f.stat().st_size for f in copy.rglob("*") if f.is_file())
         shutil.rmtree(copy)

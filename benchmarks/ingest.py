@@ -335,17 +335,19 @@ def build(
     build_done = timed("building, in all")
     done = timed(f"founder + {n_members - 2} members (invite → join → admit)")
     founder = Node.create(tmp / "source", PASSPHRASE, kdf_limits=FAST_KDF, allow_weak_kdf=True)
-    council = founder.create_council(
+    council = founder.councils.create(
         "Block 4 neighbourhood council", "Water, bread, medicine and the night watch.", "Nasrin"
     )
     me = founder._identity(council)
     authors = [Author(me.sign_pk, me.sign_sk)]
 
     def admit(member: Node, name: str) -> None:
-        invitation = tokens.parse_invitation(tokens.invitation_text(founder.invite(council)))
-        request = member.join(invitation, name)
+        invitation = tokens.parse_invitation(
+            tokens.invitation_text(founder.membership.invite(council))
+        )
+        request = member.membership.join(invitation, name)
         text = tokens.join_request_text(request)
-        result = founder.admit(tokens.parse_join_request_text(text))
+        result = founder.membership.admit(tokens.parse_join_request_text(text))
         assert result.admitted, result
         me = member._identity(council)
         authors.append(Author(me.sign_pk, me.sign_sk))
@@ -369,7 +371,7 @@ def build(
         buf.seek(0)
         report, damage = dest.import_bundle(buf)
         assert damage is None and not (report.refused or report.pending or report.held), report
-        assert dest.council(council).status == "member"
+        assert dest.councils.get(council).status == "member"
     done()
 
     sample = min(2000, max(n_events // 50, 1))
@@ -379,10 +381,10 @@ def build(
     for _ in range(sample):
         _, body = post_body(rng, threads)
         if isinstance(body, kinds.Announcement):
-            founder.post(council, body.text, title=body.title)
+            founder.posts.post(council, body.text, title=body.title)
         else:
             assert isinstance(body, kinds.Message)
-            threads.append(founder.post(council, body.text, thread=body.thread))
+            threads.append(founder.posts.post(council, body.text, thread=body.thread))
             del threads[:-200]
     node_rate = sample / (time.perf_counter() - start)
     done(sample)
@@ -575,7 +577,7 @@ def measure_open(dest_home: Path, council: bytes) -> tuple[float, float, float]:
     for _ in range(OPEN_REPEATS):
         start = time.perf_counter()
         with Node.open(dest_home, PASSPHRASE) as node:
-            councils = node.councils()
+            councils = node.councils.all()
         totals.append(time.perf_counter() - start)
         assert [c.id for c in councils] == [council]
 
@@ -586,7 +588,7 @@ def measure_open(dest_home: Path, council: bytes) -> tuple[float, float, float]:
         unlocked = profile.unlock(dest_home, PASSPHRASE)
         start = time.perf_counter()
         with Node(unlocked) as node:
-            node.councils()
+            node.councils.all()
         rests.append(time.perf_counter() - start)
     total, kdf, rest = (statistics.median(x) for x in (totals, kdfs, rests))
     info = councils[0]
@@ -622,7 +624,7 @@ def run(args: argparse.Namespace) -> int:
             verify = measure_verify(inputs)
             del inputs
             ingest, dest = measure_ingest(dest_home, bundle_path, total, args.cprofile)
-            same = dest.state_digest(council) == founder.state_digest(council)
+            same = dest.councils.state_digest(council) == founder.councils.state_digest(council)
             print(f"  projected state equals the source's: {'yes' if same else 'NO'}")
             assert same
         size, events = measure_disk(dest, dest_home)

@@ -58,16 +58,18 @@ def _node(root: Path, name: str) -> Node:
 
 def _council(root: Path) -> tuple[bytes, list[Node]]:
     a, b, c = (_node(root, n) for n in ("a", "b", "c"))
-    cid = a.create_council("Drip round", "", "A")
+    cid = a.councils.create("Drip round", "", "A")
     for node, name in ((b, "B"), (c, "C")):
-        invitation = tokens.parse_invitation(tokens.invitation_text(a.invite(cid)))
-        request = node.join(invitation, name)
-        assert a.admit(tokens.parse_join_request_text(tokens.join_request_text(request))).admitted
+        invitation = tokens.parse_invitation(tokens.invitation_text(a.membership.invite(cid)))
+        request = node.membership.join(invitation, name)
+        assert a.membership.admit(
+            tokens.parse_join_request_text(tokens.join_request_text(request))
+        ).admitted
         node.import_envelopes(a.envelopes(cid))
     for node in (b, c):
         node.import_envelopes(a.envelopes(cid))
         for i in range(POSTS):
-            node.post(cid, f"{i} from {node.home.name}")
+            node.posts.post(cid, f"{i} from {node.home.name}")
     return cid, [a, b, c]
 
 

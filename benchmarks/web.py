@@ -33,7 +33,6 @@ from shora.domain.aid import kinds as ak
 from shora.domain.decisions import kinds as dk
 from shora.kernel import crypto, profile, tokens
 from shora.node import Node
-from shora.services import decisions
 
 FAST_KDF = profile.INSECURE_TEST_KDF  # the founder's throwaway profile only
 PASSPHRASE = "benchmark passphrase"
@@ -59,18 +58,18 @@ def build(
     done = timed(f"founder admits {n_members - 1:,} members")
     home = tmp / "founder"
     founder = Node.create(home, PASSPHRASE, kdf_limits=FAST_KDF, allow_weak_kdf=True)
-    council = founder.create_council("Block 4 neighbourhood council", "", "Nasrin")
+    council = founder.councils.create("Block 4 neighbourhood council", "", "Nasrin")
     me = founder._identity(council)
     authors = [Author(me.sign_pk, me.sign_sk)]
     progress = Progress("members", n_members - 1)
     for i in range(1, n_members):
-        invitation = founder.invite(council)
+        invitation = founder.membership.invite(council)
         sign_pk, sign_sk = crypto.sign_keypair()
         kx_pk, _kx_sk = crypto.kx_keypair()
         request = tokens.make_join_request(
             invitation, sign_pk, sign_sk, kx_pk, f"Member {i}", int(founder.now())
         )
-        assert founder.admit(request).admitted
+        assert founder.membership.admit(request).admitted
         authors.append(Author(sign_pk, sign_sk))
         progress()
     done(n_members - 1)
@@ -107,7 +106,7 @@ def add_needs_and_proposals(node: Node, council: bytes, needs: int, proposals: i
         body_p = dk.Propose(
             title=f"Proposal {i}", text="Stop work from 8 am.", method="yes_no", deadline=deadline
         )
-        decisions.propose(node, council, body_p)
+        node.decisions.propose(council, body_p)
     done(needs + proposals)
 
 

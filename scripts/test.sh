@@ -40,4 +40,5 @@ echo "== mypy --strict"
 echo "== catalogues"
 .venv/bin/python scripts/update_catalogues.py --check
 echo "== tests"
-.venv/bin/python -X dev -b -m pytest "$@"
+# Every test, the slow ones too (a plain `pytest` leaves them out: see pyproject.toml).
+.venv/bin/python -X dev -b -m pytest -m "slow or not slow" "$@"

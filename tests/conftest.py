@@ -40,9 +40,13 @@ def send(src: Node, dst: Node) -> None:
 
 def admit(admitter: Node, newcomer: Node, council: bytes, name: str) -> None:
     """The whole admission flow: invitation text → join request text → admit → bundle."""
-    invitation = admitter.invite(council)
-    request = newcomer.join(tokens.parse_invitation(tokens.invitation_text(invitation)), name)
-    result = admitter.admit(tokens.parse_join_request_text(tokens.join_request_text(request)))
+    invitation = admitter.membership.invite(council)
+    request = newcomer.membership.join(
+        tokens.parse_invitation(tokens.invitation_text(invitation)), name
+    )
+    result = admitter.membership.admit(
+        tokens.parse_join_request_text(tokens.join_request_text(request))
+    )
     assert result.admitted
     send(admitter, newcomer)
 
@@ -92,7 +96,7 @@ def three_members(root: Path, clock: Clock) -> tuple[list[Node], bytes]:
     a, b, c = (make_node(root, n) for n in ("a", "b", "c"))
     for node in (a, b, c):
         node.now = clock
-    council = a.create_council("Block 4 committee", "", "Azadeh")
+    council = a.councils.create("Block 4 committee", "", "Azadeh")
     admit(a, b, council, "Bahram")
     admit(a, c, council, "Cyrus")
     for node in (b, c):
@@ -189,7 +193,7 @@ def check_convergence(
     for p in people:
         ids = frozenset(envelope_ids(p, council))
         if ids:
-            digest = p.state_digest(council)
+            digest = p.councils.state_digest(council)
             assert by_set.setdefault(ids, digest) == digest
     observer = Node.open(observer_home, "correct horse battery", allow_weak_kdf=True)
     if now is not None:
@@ -206,8 +210,8 @@ def check_convergence(
     # parent, is taken then (docs/protocol.md §8).
     observer.import_envelopes(union, heal=False)
     assert valid_ids(observer, council) == valid_ids(people[0], council)
-    assert observer.state_digest(council) == people[0].state_digest(council)
-    before = observer.state_digest(council)
+    assert observer.councils.state_digest(council) == people[0].councils.state_digest(council)
+    before = observer.councils.state_digest(council)
     assert observer.import_envelopes(union, heal=False).accepted == 0
-    assert observer.state_digest(council) == before
+    assert observer.councils.state_digest(council) == before
     observer.close()

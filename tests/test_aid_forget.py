@@ -132,7 +132,7 @@ def test_expired_records_leave_the_state_the_rows_and_every_page(
         wal = Path(str(a.store.path) + "-wal")
         assert not wal.exists() or wal.stat().st_size == 0  # checkpointed and truncated
         assert a.forgetting.forget_expired(int(clock())).total == 0  # idempotent
-        a.post(council, "life goes on")  # the history still grows
+        a.posts.post(council, "life goes on")  # the history still grows
     finally:
         a.close()
     after = decrypted_pages(home)
@@ -179,7 +179,7 @@ def test_forgotten_events_are_not_fetched_again_nor_sent(
         send(a, d)
         assert d.store.one("SELECT count(*) FROM pending") == 0
         assert ids["need"] not in d.aid.state(council, int(clock())).needs
-        d.post(council, "hello")
+        d.posts.post(council, "hello")
         send(d, b)
         assert b.store.one("SELECT count(*) FROM pending") == 0
     finally:

@@ -1,4 +1,4 @@
-"""``shora stock | skill | deadman | missing`` as real subprocesses on two profiles, with
+"""``shora stock | skill | deadman | missing`` on the command line, on two profiles with
 bundles between them, and the one-line errors for bad input."""
 
 from __future__ import annotations

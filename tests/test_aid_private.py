@@ -215,7 +215,7 @@ def test_aid_and_safety_events_never_become_heads(
     a.safety.checkin(council, "safe")
     a.safety.alert(council, "fire", "market")
     assert a.store.rows("SELECT id FROM heads WHERE council=?", (council,)) == before
-    a.post(council, "a post after them")
+    a.posts.post(council, "a post after them")
     parents = a.store.rows(
         "SELECT parents FROM events WHERE council=? AND kind='post.message'", (council,)
     )[0][0]

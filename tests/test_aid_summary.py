@@ -258,12 +258,13 @@ def test_cli_visibility_notes_cancel_summary_forget(tmp_path: Path) -> None:
     assert a.json("forget") == {"forgotten": 0, "kinds": {}}
 
 
+@pytest.mark.slow
 def test_serve_forgets_what_expires_while_it_runs(tmp_path: Path) -> None:
     a = Profile(tmp_path, "nasrin")
     assert a.run("init").returncode == 0
     a.ok("council", "create", COUNCIL, "--as", "Nasrin")
     a.ok("areas", COUNCIL, "--area", "block-4=Block 4")
-    soon = int(time.time()) + 8  # the command itself may take seconds on a loaded machine
+    soon = int(time.time()) + 4  # time enough for the command, run in this process
     a.ok("need", COUNCIL, "water", "1", "--area", "block-4", "--expires", str(soon))
     env = base_env()
     env.update(SHORA_HOME=str(a.home), SHORA_PASSPHRASE=a.passphrase)

@@ -284,7 +284,7 @@ def test_no_import_cycle() -> None:
         g[mod] = {
             d for d in deps if not (mod.startswith(d + ".") and modules()[d].name == "__init__.py")
         }
-    cycles = [c for c in _cycles(g) if c not in KNOWN_CYCLES]
+    cycles = [c for c in _cycles(g) if not any(c <= known for known in KNOWN_CYCLES)]
     assert not cycles, "import cycles:\n" + "\n".join(" <-> ".join(sorted(c)) for c in cycles)
 
 

@@ -15,9 +15,9 @@ def _admit_one(founder: Node, council: bytes, name: str) -> bytes:
     sign_pk, sign_sk = crypto.sign_keypair()
     kx_pk, _ = crypto.kx_keypair()
     request = tokens.make_join_request(
-        founder.invite(council), sign_pk, sign_sk, kx_pk, name, int(founder.now())
+        founder.membership.invite(council), sign_pk, sign_sk, kx_pk, name, int(founder.now())
     )
-    assert founder.admit(request).admitted
+    assert founder.membership.admit(request).admitted
     return sign_pk
 
 
@@ -33,14 +33,14 @@ def test_an_admission_writes_as_many_rows_whatever_the_council_size(tmp_path: Pa
     the validity of the new events) in a council of 3 and in one of 40 with removals:
     the projection never rewrites every member or every event."""
     founder = make_node(tmp_path, "founder")
-    council = founder.create_council("Refinery", "", "Nasrin", kinds.Rules(removal="member"))
+    council = founder.councils.create("Refinery", "", "Nasrin", kinds.Rules(removal="member"))
     written, keys = [], []
     for i in range(40):
         written.append(
             _rows_written(founder, lambda i=i: keys.append(_admit_one(founder, council, f"m{i}")))
         )
         if i % 10 == 9:
-            assert founder.remove(council, keys.pop()).admitted
+            assert founder.membership.remove(council, keys.pop()).admitted
     assert written[-1] == written[2], written
 
 
@@ -51,23 +51,25 @@ def test_causal_states_forgotten_by_the_cache_are_recomputed_alike(
     admissions, a removal and a post concurrent with it, ends with the same state and
     the same valid events as the founder."""
     founder = make_node(tmp_path, "founder")
-    council = founder.create_council("Refinery", "", "Nasrin", kinds.Rules(removal="member"))
+    council = founder.councils.create("Refinery", "", "Nasrin", kinds.Rules(removal="member"))
     writer = make_node(tmp_path, "writer")
     admit(founder, writer, council, "Writer")
     for i in range(6):
         _admit_one(founder, council, f"m{i}")
     send(founder, writer)
-    writer.post(council, "written before the removal was seen")
-    assert founder.remove(council, _key(writer, council)).admitted  # concurrent with the post
+    writer.posts.post(council, "written before the removal was seen")
+    assert founder.membership.remove(
+        council, _key(writer, council)
+    ).admitted  # concurrent with the post
     for i in range(4):
         _admit_one(founder, council, f"later{i}")
-        founder.post(council, f"post {i}")
+        founder.posts.post(council, f"post {i}")
     send(writer, founder)
     monkeypatch.setattr(membership, "STATES_CACHED", 2)
     small = make_node(tmp_path, "small")
     admit(founder, small, council, "Small")
     send(founder, small)
-    assert small.state_digest(council) == founder.state_digest(council)
+    assert small.councils.state_digest(council) == founder.councils.state_digest(council)
     assert valid_ids(small, council) == valid_ids(founder, council)
 
 

@@ -1,9 +1,13 @@
-"""The ``shora`` command line, run as a real subprocess, through the whole story.
+"""The ``shora`` command line through the whole story.
 
 Three people (Nasrin, Bahram, Cyrus) each have a profile. Nasrin founds a council,
 invites the others, bundles carry events between them; Cyrus is removed by two
 vouches and cannot read what is written after; Bahram leaves. Then the failures:
 wrong passphrase, unknown council, missing profile, a damaged bundle.
+
+Commands run in this process through click's test runner (`cli_run.in_process`);
+the story runs once more as real processes (marked slow), and a few tests start a
+real process for what only one shows: the entry point, its exit codes, no terminal.
 """
 
 from __future__ import annotations
@@ -11,23 +15,22 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 import pytest
 
+from cli_run import INSECURE_KDF_ENV as INSECURE_KDF_ENV  # for the other command line tests
+from cli_run import as_process, base_env, in_process
 from shora.cli import main
 from shora.cli.main import cli
 from shora.i18n import SUPPORTED, _, using_language
-from shora.kernel import profile
 
 PERSIAN_DIGITS = set("۰۱۲۳۴۵۶۷۸۹")
 COUNCIL = "Block 4 committee"
 
 
-INSECURE_KDF_ENV = {profile.INSECURE_TEST_KDF_ENV: profile.INSECURE_TEST_KDF_CONSENT}
 INSECURE_KDF_WARNING = "WARNING: insecure test key derivation is on"
 
 
@@ -42,20 +45,6 @@ def _in_every_language(message: str) -> frozenset[str]:
 INSECURE_KDF_WARNINGS = _in_every_language(main.INSECURE_KDF_WARNING)
 
 
-def base_env(*, insecure_kdf: bool = True) -> dict[str, str]:
-    """The environment of a `shora` process in tests: English, and (unless told not to)
-    the test-only fast key derivation, which it then warns about on stderr."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("SHORA_") and k not in ("LANG", "LC_ALL", "LC_MESSAGES")
-    }
-    env.update(LANG="C.UTF-8", PYTHONIOENCODING="utf-8")
-    if insecure_kdf:
-        env.update(INSECURE_KDF_ENV)
-    return env
-
-
 def error_lines(stderr: str) -> list[str]:
     """What a command wrote on stderr, less the test key derivation's warning."""
     return [line for line in stderr.strip().splitlines() if line not in INSECURE_KDF_WARNINGS]
@@ -64,25 +53,21 @@ def error_lines(stderr: str) -> list[str]:
 class Profile:
     """One person's profile, driven through the real command line."""
 
-    def __init__(self, root: Path, name: str, passphrase: str | None = None) -> None:
+    def __init__(
+        self, root: Path, name: str, passphrase: str | None = None, *, process: bool = False
+    ) -> None:
         self.root = root
         self.home = root / name
         self.passphrase = passphrase or f"passphrase-of-{name}"
+        self.process = process  # a real `shora` process for each command, else in this one
 
     def run(self, *args: str, passphrase: str | None = None) -> subprocess.CompletedProcess[str]:
         env = base_env()
         env["SHORA_HOME"] = str(self.home)
         env["SHORA_PASSPHRASE"] = passphrase if passphrase is not None else self.passphrase
-        return subprocess.run(
-            [sys.executable, "-m", "shora.cli.main", *args],
-            env=env,
-            cwd=self.root,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            timeout=60,
-        )
+        if self.process:
+            return as_process(args, env, cwd=self.root)
+        return in_process(args, env, cwd=self.root)
 
     def ok(self, *args: str) -> str:
         result = self.run(*args)
@@ -134,9 +119,11 @@ def bring_in(inviter: Profile, newcomer: Profile, name: str) -> None:
     assert "Council keys received" in out
 
 
-@pytest.fixture
-def people(tmp_path: Path) -> tuple[Profile, Profile, Profile]:
-    a, b, c = (Profile(tmp_path, n) for n in ("nasrin", "bahram", "cyrus"))
+@pytest.fixture(params=["in_process", pytest.param("process", marks=pytest.mark.slow)])
+def people(tmp_path: Path, request: pytest.FixtureRequest) -> tuple[Profile, Profile, Profile]:
+    """Three profiles; the story runs in this process, and (slow) as real processes."""
+    process = request.param == "process"
+    a, b, c = (Profile(tmp_path, n, process=process) for n in ("nasrin", "bahram", "cyrus"))
     for p in (a, b, c):
         result = p.run("init")
         assert result.returncode == 0, result.stderr
@@ -245,6 +232,7 @@ def test_persian_output_has_persian_words_and_digits(tmp_path: Path) -> None:
     assert "گزینه‌ها" in help_text and "کاربرد:" in help_text
     line = a.fails("--lang", "fa", "council", "show", "هیچ")
     assert line.startswith("خطا")
+    assert "شورایی" in line and "no council" not in line  # the node's refusal, in Persian
 
 
 def command_paths(command: click.Command, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -264,15 +252,8 @@ def test_home_and_passphrase_file_options_replace_the_environment(tmp_path: Path
     home = tmp_path / "elsewhere"
 
     def shora(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "shora.cli.main", "--home", str(home), *args],
-            env=base_env(),  # no SHORA_HOME, no SHORA_PASSPHRASE
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            timeout=60,
-        )
+        # no SHORA_HOME, no SHORA_PASSPHRASE
+        return in_process(["--home", str(home), *args], base_env(), cwd=tmp_path)
 
     assert shora("--passphrase-file", str(secret), "init").returncode == 0
     assert (home / "keystore").exists()
@@ -286,29 +267,27 @@ def test_help_works_for_every_command(tmp_path: Path) -> None:
     paths = command_paths(cli)
     assert len(paths) >= 18
     env = {**base_env(insecure_kdf=False), "SHORA_HOME": str(tmp_path / "none")}
-    batch = 4  # a few at a time: a loaded two-core machine starts them slowly
-    for start in range(0, len(paths), batch):
-        running = [
-            (
-                path,
-                subprocess.Popen(
-                    [sys.executable, "-m", "shora.cli.main", *path, "--help"],
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                    encoding="utf-8",
-                ),
-            )
-            for path in paths[start : start + batch]
-        ]
-        for path, process in running:
-            out, err = process.communicate(timeout=120)
-            assert process.returncode == 0, (path, err)
-            assert out.startswith("Usage: shora"), (path, out)
-            assert "Options:" in out and not err
+    for path in paths:
+        result = in_process([*path, "--help"], env, cwd=tmp_path)
+        assert result.returncode == 0, (path, result.stderr)
+        assert result.stdout.startswith("Usage: shora"), (path, result.stdout)
+        assert "Options:" in result.stdout and not result.stderr
     assert not (tmp_path / "none").exists()  # --help opens no profile
+
+
+def test_the_entry_point_runs_as_a_process_with_its_exit_codes(tmp_path: Path) -> None:
+    """`python -m shora.cli.main` starts, prints its help, and exits 0, 1 or 2 as the
+    error calls for, asking nothing when stdin is not a terminal."""
+    env = {**base_env(insecure_kdf=False), "SHORA_HOME": str(tmp_path / "home")}
+    shown = as_process(["--help"], env, cwd=tmp_path)
+    assert shown.returncode == 0 and not shown.stderr
+    assert shown.stdout.startswith("Usage: shora") and "council" in shown.stdout
+    usage = as_process(["council", "show"], env, cwd=tmp_path)
+    assert usage.returncode == 2 and "COUNCIL" in usage.stderr and not usage.stdout
+    made = as_process(["init"], env, cwd=tmp_path)  # no passphrase, and no terminal to ask
+    assert made.returncode == 1 and "--passphrase-file" in made.stderr
+    assert "Traceback" not in usage.stderr + made.stderr
+    assert not (tmp_path / "home").exists()
 
 
 def test_errors_are_one_line_with_the_right_exit_code(tmp_path: Path) -> None:

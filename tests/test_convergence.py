@@ -61,7 +61,7 @@ def test_state_is_a_function_of_the_event_set(
     root = tmp_path_factory.mktemp("conv")
     rnd = random.Random(seed)
     people = [make_node(root, f"p{i}") for i in range(PERSONS)]
-    council = people[0].create_council("Block 7", "", "p0", kinds.Rules(removal="member"))
+    council = people[0].councils.create("Block 7", "", "p0", kinds.Rules(removal="member"))
     admit(people[0], people[1], council, "p1")
     admit(people[0], people[2], council, "p2")
     for p in people[1:3]:
@@ -75,14 +75,14 @@ def test_state_is_a_function_of_the_event_set(
             continue
         try:
             if kind == "post":
-                node.post(council, f"post {rnd.random()}")
+                node.posts.post(council, f"post {rnd.random()}")
             elif kind == "remove" and j in joined:
-                node.remove(council, _key(people[j], council))
+                node.membership.remove(council, _key(people[j], council))
             elif kind == "admit" and j not in joined:
                 admit(node, people[j], council, f"p{j}")
                 joined.add(j)
             elif kind == "leave":
-                node.leave(council)
+                node.membership.leave(council)
             elif kind == "sync":
                 partial_sync(node, people[j], rnd)  # type: ignore[index]
             elif kind == "forge":
@@ -163,5 +163,4 @@ def _no_removed_member_holds_a_later_key(people: list[Node], council: bytes) -> 
 
 
 def _key(node: Node, council: bytes) -> bytes:
-    key = node.store.one("SELECT sign_pk FROM identities WHERE council=?", (council,))
-    return bytes(key) if key else b"\0" * 32
+    return node.me(council) or b"\0" * 32

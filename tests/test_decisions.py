@@ -25,9 +25,9 @@ def proposal(method: str, **kw: Any) -> dk.Propose:
 
 
 def close_all(nodes: list[Node], council: bytes, pid: bytes, clock: Clock) -> None:
-    state = dec.proposal(nodes[0], council, pid)
+    state = nodes[0].decisions.proposal(council, pid)
     clock.t = state.closes_at
-    dec.close(nodes[0], council, pid)
+    nodes[0].decisions.close(council, pid)
     everyone(nodes)
 
 
@@ -37,15 +37,15 @@ def run_vote(
     nodes, council, clock = council3
     # Clocks only go forward: a later vote in the same council moves its deadline on.
     body = msgspec.structs.replace(body, deadline=body.deadline + int(clock.t) - T0)
-    pid = dec.propose(nodes[0], council, body)
+    pid = nodes[0].decisions.propose(council, body)
     everyone(nodes)
     for node, ballot in zip(nodes, ballots, strict=False):
-        dec.vote(node, council, pid, ballot)
+        node.decisions.vote(council, pid, ballot)
     everyone(nodes)
-    provisional = dec.proposal(nodes[1], council, pid)
+    provisional = nodes[1].decisions.proposal(council, pid)
     assert not provisional.final
     close_all(nodes, council, pid, clock)
-    states = [dec.proposal(node, council, pid) for node in nodes]
+    states = [node.decisions.proposal(council, pid) for node in nodes]
     assert states[0] == states[1] == states[2]
     assert states[0].final
     assert states[0].result == provisional.result
@@ -128,14 +128,14 @@ def test_time_poll(council3: tuple[list[Node], bytes, Clock]) -> None:
 def test_changing_a_ballot_and_my_ballot(council3: tuple[list[Node], bytes, Clock]) -> None:
     nodes, council, clock = council3
     a, b, _c = nodes
-    pid = dec.propose(a, council, proposal("yes_no"))
+    pid = a.decisions.propose(council, proposal("yes_no"))
     send(a, b)
-    dec.vote(b, council, pid, dk.YesNoBallot("no"))
+    b.decisions.vote(council, pid, dk.YesNoBallot("no"))
     clock.t += 60
-    dec.vote(b, council, pid, dk.YesNoBallot("yes"))
+    b.decisions.vote(council, pid, dk.YesNoBallot("yes"))
     everyone(nodes)
-    state = dec.proposal(a, council, pid)
-    mine = state.ballot_of(b.council(council).my_key or b"")
+    state = a.decisions.proposal(council, pid)
+    mine = state.ballot_of(b.councils.get(council).my_key or b"")
     assert mine is not None and mine.ballot == dk.YesNoBallot("yes")
     assert (state.result.yes, state.result.no) == (1, 0)
 
@@ -145,49 +145,52 @@ def test_late_ballot_within_grace_counts_then_close_fixes(
 ) -> None:
     nodes, council, clock = council3
     a, b, c = nodes
-    pid = dec.propose(a, council, proposal("yes_no", grace=DAY))
+    pid = a.decisions.propose(council, proposal("yes_no", grace=DAY))
     everyone(nodes)
-    dec.vote(a, council, pid, dk.YesNoBallot("yes"))
-    dec.vote(c, council, pid, dk.YesNoBallot("no"))  # cast in time, carried late
+    a.decisions.vote(council, pid, dk.YesNoBallot("yes"))
+    c.decisions.vote(council, pid, dk.YesNoBallot("no"))  # cast in time, carried late
     clock.t = T0 + DAY + 10  # in the grace period
     send(a, b)
-    state = dec.proposal(b, council, pid)
+    state = b.decisions.proposal(council, pid)
     assert phase(state, clock.t) == "grace" and len(state.ballots) == 1
     with pytest.raises(NotAllowed, match="can be closed from"):
-        dec.close(b, council, pid)
+        b.decisions.close(council, pid)
     with pytest.raises(NotAllowed, match="deadline for voting passed"):
-        dec.vote(b, council, pid, dk.YesNoBallot("yes"))
+        b.decisions.vote(council, pid, dk.YesNoBallot("yes"))
     send(c, b)  # the late delivery, still within grace
-    assert len(dec.proposal(b, council, pid).ballots) == 2
+    assert len(b.decisions.proposal(council, pid).ballots) == 2
     clock.t = T0 + 2 * DAY
-    assert phase(dec.proposal(b, council, pid), clock.t) == "closable"
-    dec.close(b, council, pid)
+    assert phase(b.decisions.proposal(council, pid), clock.t) == "closable"
+    b.decisions.close(council, pid)
     everyone(nodes)
-    states = [dec.proposal(n, council, pid) for n in nodes]
+    states = [n.decisions.proposal(council, pid) for n in nodes]
     assert states[0] == states[1] == states[2]
     assert states[0].final and (states[0].result.yes, states[0].result.no) == (1, 1)
     with pytest.raises(NotAllowed, match="closed"):
-        dec.vote(a, council, pid, dk.YesNoBallot("yes"))
+        a.decisions.vote(council, pid, dk.YesNoBallot("yes"))
 
 
 def test_ballot_after_the_close_counts_nowhere(council3: tuple[list[Node], bytes, Clock]) -> None:
     nodes, council, clock = council3
     a, b, c = nodes
-    pid = dec.propose(a, council, proposal("yes_no"))
+    pid = a.decisions.propose(council, proposal("yes_no"))
     everyone(nodes)
-    dec.vote(a, council, pid, dk.YesNoBallot("yes"))
-    dec.vote(c, council, pid, dk.YesNoBallot("no"))  # c has not shared it yet
+    a.decisions.vote(council, pid, dk.YesNoBallot("yes"))
+    c.decisions.vote(council, pid, dk.YesNoBallot("no"))  # c has not shared it yet
     send(a, b)
     clock.t = T0 + DAY
-    dec.close(b, council, pid)  # b closes without c's ballot
+    b.decisions.close(council, pid)  # b closes without c's ballot
     # c's ballot, claimed before the deadline, is concurrent with the close.
     send(c, a)  # a sees c's ballot before the close: provisional 1 : 1
-    assert (dec.proposal(a, council, pid).result.no, dec.proposal(a, council, pid).final) == (
+    assert (
+        a.decisions.proposal(council, pid).result.no,
+        a.decisions.proposal(council, pid).final,
+    ) == (
         1,
         False,
     )
     everyone(nodes)
-    states = [dec.proposal(n, council, pid) for n in nodes]
+    states = [n.decisions.proposal(council, pid) for n in nodes]
     assert states[0] == states[1] == states[2]
     assert states[0].final and (states[0].result.yes, states[0].result.no) == (1, 0)
 
@@ -197,16 +200,16 @@ def test_backdated_ballot_after_the_close_is_ignored(
 ) -> None:
     nodes, council, clock = council3
     a, _b, c = nodes
-    pid = dec.propose(a, council, proposal("yes_no"))
+    pid = a.decisions.propose(council, proposal("yes_no"))
     everyone(nodes)
     clock.t = T0 + DAY + 1
-    dec.close(a, council, pid)
+    a.decisions.close(council, pid)
     everyone(nodes)
     clock.t = T0 + 10  # c lies about the time: the ballot claims to precede the deadline
     c.append(council, "decision.vote", dk.Vote(pid, dk.YesNoBallot("yes")))
     everyone(nodes)
     for node in nodes:
-        assert dec.proposal(node, council, pid).ballots == ()
+        assert node.decisions.proposal(council, pid).ballots == ()
 
 
 def test_quorum(council3: tuple[list[Node], bytes, Clock]) -> None:
@@ -223,17 +226,17 @@ def test_newcomer_cannot_vote_and_quorum_base(
 ) -> None:
     nodes, council, _clock = council3
     a = nodes[0]
-    pid = dec.propose(a, council, proposal("yes_no", quorum="1/1"))
+    pid = a.decisions.propose(council, proposal("yes_no", quorum="1/1"))
     d = make_node(tmp_path, "d")
     d.now = a.now
     try:
         admit(a, d, council, "Dara")
         send(a, d)
         with pytest.raises(NotAllowed, match="not a member when this proposal was made"):
-            dec.vote(d, council, pid, dk.YesNoBallot("yes"))
+            d.decisions.vote(council, pid, dk.YesNoBallot("yes"))
         d.append(council, "decision.vote", dk.Vote(pid, dk.YesNoBallot("yes")))
         send(d, a)
-        state = dec.proposal(a, council, pid)
+        state = a.decisions.proposal(council, pid)
         assert len(state.eligible) == 3 and state.ballots == () and state.ineligible == 1
     finally:
         d.close()
@@ -242,37 +245,37 @@ def test_newcomer_cannot_vote_and_quorum_base(
 def test_ballot_errors(council3: tuple[list[Node], bytes, Clock]) -> None:
     nodes, council, _clock = council3
     a = nodes[0]
-    ranked = dec.propose(a, council, proposal("irv", options=["x", "y"]))
+    ranked = a.decisions.propose(council, proposal("irv", options=["x", "y"]))
     with pytest.raises(InvalidInput, match="ranked twice"):
-        dec.vote(a, council, ranked, dk.RankedBallot(["x", "x"]))
+        a.decisions.vote(council, ranked, dk.RankedBallot(["x", "x"]))
     with pytest.raises(InvalidInput, match="not an option"):
-        dec.vote(a, council, ranked, dk.RankedBallot(["w"]))
+        a.decisions.vote(council, ranked, dk.RankedBallot(["w"]))
     with pytest.raises(InvalidInput, match="does not fit"):
-        dec.vote(a, council, ranked, dk.YesNoBallot("yes"))
-    consent = dec.propose(a, council, proposal("consent"))
+        a.decisions.vote(council, ranked, dk.YesNoBallot("yes"))
+    consent = a.decisions.propose(council, proposal("consent"))
     with pytest.raises(InvalidInput, match="block must give a reason"):
-        dec.vote(a, council, consent, dk.ConsentBallot("block", " "))
+        a.decisions.vote(council, consent, dk.ConsentBallot("block", " "))
     with pytest.raises(InvalidInput, match="cannot be voted on"):
-        dec.propose(a, council, proposal("irv", options=["x"]))
+        a.decisions.propose(council, proposal("irv", options=["x"]))
     with pytest.raises(InvalidInput, match="future"):
-        dec.propose(a, council, proposal("yes_no", deadline=T0 - 1))
+        a.decisions.propose(council, proposal("yes_no", deadline=T0 - 1))
 
 
 def test_amendments(council3: tuple[list[Node], bytes, Clock]) -> None:
     nodes, council, clock = council3
     a, b, _c = nodes
-    pid = dec.propose(a, council, proposal("yes_no"))
+    pid = a.decisions.propose(council, proposal("yes_no"))
     send(a, b)
-    first = dec.amend(b, council, pid, "Text one", "clearer")
+    first = b.decisions.amend(council, pid, "Text one", "clearer")
     clock.t += 1
-    second = dec.amend(b, council, pid, "Text two")
+    second = b.decisions.amend(council, pid, "Text two")
     send(b, a)
-    assert dec.proposal(a, council, pid).text == "What shall we do?"
+    assert a.decisions.proposal(council, pid).text == "What shall we do?"
     with pytest.raises(NotAllowed, match="only the proposal's author"):
-        dec.accept_amendment(b, council, first)
-    dec.accept_amendment(a, council, second)
-    dec.accept_amendment(a, council, first)  # accepted later, but amended earlier
-    state = dec.proposal(a, council, pid)
+        b.decisions.accept_amendment(council, first)
+    a.decisions.accept_amendment(council, second)
+    a.decisions.accept_amendment(council, first)  # accepted later, but amended earlier
+    state = a.decisions.proposal(council, pid)
     assert state.text == "Text two"
     assert [x.accepted for x in state.amendments] == [True, True]
     assert state.amendments[0].reason == "clearer"
@@ -283,70 +286,72 @@ def test_the_council_can_pass_an_amendment_its_author_would_not(
 ) -> None:
     nodes, council, clock = council3
     a, b, c = nodes
-    pid = dec.propose(a, council, proposal("yes_no", deadline=T0 + 10 * DAY))
+    pid = a.decisions.propose(council, proposal("yes_no", deadline=T0 + 10 * DAY))
     everyone(nodes)
-    amendment = dec.amend(b, council, pid, "Two guards a night, not one.")
+    amendment = b.decisions.amend(council, pid, "Two guards a night, not one.")
     everyone(nodes)
-    vote = dec.put_amendment_to_vote(c, council, amendment, hours=24)
+    vote = c.decisions.put_amendment_to_vote(council, amendment, hours=24)
     everyone(nodes)
     for node in (b, c):
-        dec.vote(node, council, vote, dk.YesNoBallot("yes"))
-    dec.vote(a, council, vote, dk.YesNoBallot("no"))
+        node.decisions.vote(council, vote, dk.YesNoBallot("yes"))
+    a.decisions.vote(council, vote, dk.YesNoBallot("no"))
     everyone(nodes)
-    assert dec.proposal(a, council, pid).text == "What shall we do?"  # not closed yet
-    clock.t = dec.proposal(c, council, vote).closes_at
-    dec.close(c, council, vote)
+    assert a.decisions.proposal(council, pid).text == "What shall we do?"  # not closed yet
+    clock.t = c.decisions.proposal(council, vote).closes_at
+    c.decisions.close(council, vote)
     everyone(nodes)
     for node in nodes:
-        state = dec.proposal(node, council, pid)
+        state = node.decisions.proposal(council, pid)
         assert state.text == "Two guards a night, not one."
         assert [x.accepted for x in state.amendments] == [True]
     # A failed amendment vote changes nothing.
-    other = dec.amend(a, council, pid, "No guards.")
+    other = a.decisions.amend(council, pid, "No guards.")
     everyone(nodes)
-    vote = dec.put_amendment_to_vote(a, council, other, hours=24)
+    vote = a.decisions.put_amendment_to_vote(council, other, hours=24)
     everyone(nodes)
     for node in nodes:
-        dec.vote(node, council, vote, dk.YesNoBallot("no"))
+        node.decisions.vote(council, vote, dk.YesNoBallot("no"))
     everyone(nodes)
-    clock.t = dec.proposal(a, council, vote).closes_at
-    dec.close(a, council, vote)
+    clock.t = a.decisions.proposal(council, vote).closes_at
+    a.decisions.close(council, vote)
     everyone(nodes)
-    assert dec.proposal(b, council, pid).text == "Two guards a night, not one."
+    assert b.decisions.proposal(council, pid).text == "Two guards a night, not one."
 
 
 def test_outcome_minutes_and_tasks(council3: tuple[list[Node], bytes, Clock]) -> None:
     nodes, council, clock = council3
     a, b, _c = nodes
-    pid = dec.propose(a, council, proposal("yes_no"))
-    dec.record_outcome(a, council, pid, "Adopted at the meeting")
-    dec.write_minutes(a, council, "Meeting 1", "We met.", [pid])
+    pid = a.decisions.propose(council, proposal("yes_no"))
+    a.decisions.record_outcome(council, pid, "Adopted at the meeting")
+    a.decisions.write_minutes(council, "Meeting 1", "We met.", [pid])
     send(a, b)
-    [m] = dec.minutes(b, council)
+    [m] = b.decisions.minutes(council)
     assert (m.title, m.decisions) == ("Meeting 1", (pid,))
-    assert dec.proposal(b, council, pid).outcomes[0][2] == "Adopted at the meeting"
-    bkey = b.council(council).my_key
-    task = dec.create_task(a, council, "Buy water", decision=pid, who_member=bkey, due=T0 + DAY)
-    dec.create_task(a, council, "Call the school", who="the school's caretaker")
+    assert b.decisions.proposal(council, pid).outcomes[0][2] == "Adopted at the meeting"
+    bkey = b.councils.get(council).my_key
+    task = a.decisions.create_task(
+        council, "Buy water", decision=pid, who_member=bkey, due=T0 + DAY
+    )
+    a.decisions.create_task(council, "Call the school", who="the school's caretaker")
     send(a, b)
-    dec.update_task(b, council, task, "doing", "on it")
+    b.decisions.update_task(council, task, "doing", "on it")
     clock.t += 1
-    dec.update_task(b, council, task, "done")
+    b.decisions.update_task(council, task, "done")
     send(b, a)
-    [done] = dec.tasks(a, council, status="done")
+    [done] = a.decisions.tasks(council, status="done")
     assert done.id == task and [n[1] for n in done.notes] == ["doing", "done"]
-    assert [t.what for t in dec.tasks(a, council, status="open")] == ["Call the school"]
+    assert [t.what for t in a.decisions.tasks(council, status="open")] == ["Call the school"]
     with pytest.raises(InvalidInput):
-        dec.update_task(a, council, task, "finished")
+        a.decisions.update_task(council, task, "finished")
 
 
 def test_proposals_open_first_and_paginated(council3: tuple[list[Node], bytes, Clock]) -> None:
     nodes, council, clock = council3
     a = nodes[0]
-    early = dec.propose(a, council, proposal("yes_no", deadline=T0 + 3600))
-    later = [dec.propose(a, council, proposal("yes_no")) for _ in range(3)]
+    early = a.decisions.propose(council, proposal("yes_no", deadline=T0 + 3600))
+    later = [a.decisions.propose(council, proposal("yes_no")) for _ in range(3)]
     clock.t = T0 + 3601
-    dec.close(a, council, early)
-    listed = [p.id for p in dec.proposals(a, council)]
+    a.decisions.close(council, early)
+    listed = [p.id for p in a.decisions.proposals(council)]
     assert listed == [*reversed(later), early]
-    assert [p.id for p in dec.proposals(a, council, limit=2, offset=2)] == [later[0], early]
+    assert [p.id for p in a.decisions.proposals(council, limit=2, offset=2)] == [later[0], early]

@@ -22,7 +22,6 @@ from conftest import admit, make_node, send
 from shora.domain.decisions import kinds as dk
 from shora.domain.decisions.state import EventView, reduce_proposal
 from shora.node import Node
-from shora.services import decisions as dec
 
 T0 = 1_800_000_000
 DEADLINE = T0 + 3600 + 1000  # past the least voting period the default rules set
@@ -45,7 +44,7 @@ ops = st.lists(
 
 
 def _final_view(node: Node, council: bytes, pid: bytes) -> Any:
-    state = dec.proposal(node, council, pid)
+    state = node.decisions.proposal(council, pid)
     return (state.closed_by, state.ballots, state.result, state.text) if state.final else None
 
 
@@ -65,7 +64,7 @@ def test_replicas_agree_on_the_result(ops: list[tuple[Any, ...]], seed: int) -> 
             for node in nodes:
                 node.now = lambda: clock[0]
             a, b, c = nodes
-            council = a.create_council("Committee", "", "Azadeh")
+            council = a.councils.create("Committee", "", "Azadeh")
             admit(a, b, council, "Bahram")
             admit(a, c, council, "Cyrus")
             send(a, b)
@@ -73,7 +72,7 @@ def test_replicas_agree_on_the_result(ops: list[tuple[Any, ...]], seed: int) -> 
             body = dk.Propose(
                 title="Night watch", text="?", method="yes_no", deadline=DEADLINE, grace=GRACE
             )
-            pid = dec.propose(a, council, body)
+            pid = a.decisions.propose(council, body)
             send(a, b)
             send(a, c)
             seen_final: list[Any] = []
@@ -102,7 +101,7 @@ def test_replicas_agree_on_the_result(ops: list[tuple[Any, ...]], seed: int) -> 
                 rnd.shuffle(order)
                 for i in range(0, len(order), 3):
                     node.import_envelopes(order[i : i + 3])
-            states = [dec.proposal(node, council, pid) for node in nodes]
+            states = [node.decisions.proposal(council, pid) for node in nodes]
             assert states[0] == states[1] == states[2]
             end = _final_view(a, council, pid)
             # Once a replica holds the close that comes first in (clock, id) order, its

@@ -19,7 +19,6 @@ from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.kernel.events import MalformedEvent, decode_body
 from shora.node import Node
 from shora.services import decisions as dec
-from shora.services import discussion as ds
 
 DAY = 86_400
 AREAS = ak.Areas([ak.Area("block-4", "Block 4")], [])
@@ -33,7 +32,7 @@ def council3(tmp_path: Path) -> Iterator[tuple[list[Node], bytes, Clock]]:
 
 def _proposal(node: Node, council: bytes) -> bytes:
     body = dck.Propose(title="Water", text="Who fetches it?", method="yes_no", deadline=T0 + DAY)
-    return dec.propose(node, council, body)
+    return node.decisions.propose(council, body)
 
 
 def _key(node: Node, council: bytes) -> bytes:
@@ -44,23 +43,27 @@ def test_comments_replies_and_mentions_travel(council3: tuple[list[Node], bytes,
     (a, b, c), council, clock = council3
     pid = _proposal(a, council)
     everyone([a, b, c])
-    first = ds.comment(b, council, pid, "I can go at six", mentions=[_key(c, council)])
+    first = b.discussion.comment(council, pid, "I can go at six", mentions=[_key(c, council)])
     clock.t += 60
     send(b, c)
-    reply = ds.comment(c, council, pid, "I come with you", reply_to=first)
+    reply = c.discussion.comment(council, pid, "I come with you", reply_to=first)
     everyone([a, b, c])
     for node in (a, b, c):
-        thread = ds.comments(node, council, pid)
+        thread = node.discussion.comments(council, pid)
         assert [x.id for x in thread] == [first, reply]
         assert thread[1].reply_to == first
         assert thread[0].mentions == (_key(c, council),)
     # b wrote the comment c answered; c was mentioned; a wrote the proposal
-    assert [(n.why, n.comment.id) for n in ds.notifications(b, council)] == [("reply", reply)]
-    assert [(n.why, n.comment.id) for n in ds.notifications(c, council)] == [("mention", first)]
-    assert [n.why for n in ds.notifications(a, council)] == ["comment", "comment"]
-    assert ds.unread(a, council) == 2
-    ds.mark_looked(a, council, "notifications")
-    assert ds.unread(a, council) == 0
+    assert [(n.why, n.comment.id) for n in b.discussion.notifications(council)] == [
+        ("reply", reply)
+    ]
+    assert [(n.why, n.comment.id) for n in c.discussion.notifications(council)] == [
+        ("mention", first)
+    ]
+    assert [n.why for n in a.discussion.notifications(council)] == ["comment", "comment"]
+    assert a.discussion.unread(council) == 2
+    a.discussion.mark_looked(council, "notifications")
+    assert a.discussion.unread(council) == 0
 
 
 def test_comments_on_needs_and_offers(council3: tuple[list[Node], bytes, Clock]) -> None:
@@ -71,42 +74,42 @@ def test_comments_on_needs_and_offers(council3: tuple[list[Node], bytes, Clock])
     offer = a.aid.post_offer(council, ak.Offer(category="water", quantity=5, area="block-4"))
     send(a, b)
     for subject in (need, offer):
-        ds.comment(b, council, subject, "seen")
+        b.discussion.comment(council, subject, "seen")
     send(b, a)
-    assert [len(ds.comments(a, council, s)) for s in (need, offer)] == [1, 1]
-    assert [ds.subject_of(a, council, s) for s in (need, offer)] == ["need", "offer"]
+    assert [len(a.discussion.comments(council, s)) for s in (need, offer)] == [1, 1]
+    assert [a.discussion.subject_of(council, s) for s in (need, offer)] == ["need", "offer"]
 
 
 def test_comments_on_tasks_and_not_on_other_events(
     council3: tuple[list[Node], bytes, Clock],
 ) -> None:
     (a, b, _c), council, _clock = council3
-    task = dec.create_task(a, council, "Fetch the water")
-    post = a.post(council, "hello")
+    task = a.decisions.create_task(council, "Fetch the water")
+    post = a.posts.post(council, "hello")
     send(a, b)
-    ds.comment(b, council, task, "I can do it on Friday")
+    b.discussion.comment(council, task, "I can do it on Friday")
     with pytest.raises(NotFound):
-        ds.comment(b, council, post, "a post is not discussed here")
+        b.discussion.comment(council, post, "a post is not discussed here")
     send(b, a)
-    assert [x.text for x in ds.comments(a, council, task)] == ["I can do it on Friday"]
-    assert [n.why for n in ds.notifications(a, council)] == ["comment"]
-    assert ds.new_since(b, council, "tasks") == 1
+    assert [x.text for x in a.discussion.comments(council, task)] == ["I can do it on Friday"]
+    assert [n.why for n in a.discussion.notifications(council)] == ["comment"]
+    assert b.discussion.new_since(council, "tasks") == 1
 
 
 def test_refusals(council3: tuple[list[Node], bytes, Clock]) -> None:
     (a, _b, _c), council, _clock = council3
     pid = _proposal(a, council)
     with pytest.raises(InvalidInput):
-        ds.comment(a, council, pid, "   ")
+        a.discussion.comment(council, pid, "   ")
     with pytest.raises(InvalidInput):
-        ds.comment(a, council, pid, "x" * (dk.MAX_COMMENT_CHARS + 1))
+        a.discussion.comment(council, pid, "x" * (dk.MAX_COMMENT_CHARS + 1))
     with pytest.raises(NotFound):
-        ds.comment(a, council, b"\x01" * 32, "on nothing")
+        a.discussion.comment(council, b"\x01" * 32, "on nothing")
     with pytest.raises(NotFound):
-        ds.comment(a, council, pid, "answer", reply_to=b"\x02" * 32)
+        a.discussion.comment(council, pid, "answer", reply_to=b"\x02" * 32)
     with pytest.raises(NotAllowed):
-        ds.comment(a, council, pid, "hey", mentions=[b"\x03" * 32])
-    assert ds.comments(a, council, pid) == []
+        a.discussion.comment(council, pid, "hey", mentions=[b"\x03" * 32])
+    assert a.discussion.comments(council, pid) == []
 
 
 def test_new_since_last_looked(council3: tuple[list[Node], bytes, Clock]) -> None:
@@ -116,16 +119,16 @@ def test_new_since_last_looked(council3: tuple[list[Node], bytes, Clock]) -> Non
         council, ak.Need(category="water", quantity=5, area="block-4", urgency="urgent")
     )
     send(a, b)
-    assert ds.new_since(b, council, "proposals") == 1
-    assert ds.new_since(b, council, "needs") == 1
-    assert ds.new_since(a, council, "proposals") == 0  # one's own writing is not news
-    ds.mark_looked(b, council, "proposals")
-    assert ds.new_since(b, council, "proposals") == 0
-    assert ds.new_since(b, council, "needs") == 1
+    assert b.discussion.new_since(council, "proposals") == 1
+    assert b.discussion.new_since(council, "needs") == 1
+    assert a.discussion.new_since(council, "proposals") == 0  # one's own writing is not news
+    b.discussion.mark_looked(council, "proposals")
+    assert b.discussion.new_since(council, "proposals") == 0
+    assert b.discussion.new_since(council, "needs") == 1
     _proposal(a, council)
     send(a, b)
-    assert ds.new_since(b, council, "proposals") == 1
-    assert ds.new_since(b, council, "home") == 3
+    assert b.discussion.new_since(council, "proposals") == 1
+    assert b.discussion.new_since(council, "home") == 3
 
 
 @settings(max_examples=200, deadline=None)

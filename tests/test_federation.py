@@ -16,9 +16,6 @@ from shora.domain.federation import mandates as md
 from shora.errors import InvalidInput, NotAllowed
 from shora.kernel import tokens
 from shora.node import Node
-from shora.services import decisions as dec
-from shora.services import federation as fed
-from shora.services import governance as gov
 
 DAY = 86_400
 YES = dk.YesNoBallot("yes")
@@ -31,17 +28,16 @@ def key_of(node: Node, council: bytes) -> bytes:
 def close_vote(nodes: list[Node], council: bytes, pid: bytes, clock: Clock) -> None:
     everyone(nodes)
     for node in nodes:
-        dec.vote(
-            node,
+        node.decisions.vote(
             council,
             pid,
             YES
-            if dec.proposal(node, council, pid).body.method == "yes_no"
-            else dk.RankedBallot(list(dec.proposal(node, council, pid).body.options)),
+            if node.decisions.proposal(council, pid).body.method == "yes_no"
+            else dk.RankedBallot(list(node.decisions.proposal(council, pid).body.options)),
         )
     everyone(nodes)
-    clock.t = max(clock.t, dec.proposal(nodes[0], council, pid).closes_at)
-    dec.close(nodes[0], council, pid)
+    clock.t = max(clock.t, nodes[0].decisions.proposal(council, pid).closes_at)
+    nodes[0].decisions.close(council, pid)
     everyone(nodes)
 
 
@@ -52,11 +48,11 @@ def world(tmp_path: Path) -> Iterator[tuple[list[Node], bytes, Node, bytes, Cloc
     nodes, base = three_members(tmp_path, clock)
     x = make_node(tmp_path, "x")
     x.now = clock
-    federation = fed.create(x, "District 2", "Xena")
+    federation = x.federation.create("District 2", "Xena")
     a = nodes[0]
-    pid = gov.elect(a, base, "delegate", [key_of(a, base)], term_days=90, hours=1)
+    pid = a.governance.elect(base, "delegate", [key_of(a, base)], term_days=90, hours=1)
     close_vote(nodes, base, pid, clock)
-    assert [t.name for t in gov.roles(a, base) if t.role == "delegate"] == ["Azadeh"]
+    assert [t.name for t in a.governance.roles(base) if t.role == "delegate"] == ["Azadeh"]
     yield nodes, base, x, federation, clock
     for node in [*nodes, x]:
         node.close()
@@ -64,13 +60,13 @@ def world(tmp_path: Path) -> Iterator[tuple[list[Node], bytes, Node, bytes, Cloc
 
 def seat_delegate(nodes: list[Node], base: bytes, x: Node, federation: bytes) -> bytes:
     a = nodes[0]
-    request = a.join(x.invite(federation), "Azadeh of block 4")
-    fed.request_mandate(a, base, federation, days=30, federation_name="District 2")
+    request = a.membership.join(x.membership.invite(federation), "Azadeh of block 4")
+    a.federation.request_mandate(base, federation, days=30, federation_name="District 2")
     everyone(nodes)  # b's and c's nodes sign it by themselves when it arrives
-    (view,) = fed.mandates(a, base)
+    (view,) = a.federation.mandates(base)
     assert view.complete and len(view.signers) == 3 and view.mandate.roster.threshold == 2
     assert view.credential is not None
-    fed.admit(x, federation, request, md.to_text(view.credential, True))
+    x.federation.admit(federation, request, md.to_text(view.credential, True))
     send(x, a)
     return request
 
@@ -80,61 +76,63 @@ def test_mandate_signed_by_the_base_then_seated(world) -> None:  # type: ignore[
     seat_delegate(nodes, base, x, federation)
     a = nodes[0]
     assert x.ingestor.projection.final_state(federation).is_active(key_of(a, federation))
-    (seat,) = fed.seats(x, federation)
+    (seat,) = x.federation.seats(federation)
     assert seat.base == base and seat.active
-    a.post(federation, "hello from block 4")
+    a.posts.post(federation, "hello from block 4")
     send(a, x)
-    assert any(p["text"] == "hello from block 4" for p in x.posts(federation))
+    assert any(p["text"] == "hello from block 4" for p in x.posts.posts(federation))
 
 
 def test_bad_mandates_are_refused(world) -> None:  # type: ignore[no-untyped-def]
     nodes, base, x, federation, clock = world
     a, b, _c = nodes
-    request = a.join(x.invite(federation), "Azadeh of block 4")
-    fed.request_mandate(a, base, federation, days=30)
+    request = a.membership.join(x.membership.invite(federation), "Azadeh of block 4")
+    a.federation.request_mandate(base, federation, days=30)
     # Before the others sign it, a's own signature is not a majority.
-    (view,) = fed.mandates(a, base)
+    (view,) = a.federation.mandates(base)
     assert not view.complete
     payload = _payload(a, base)
     share = md.sign_share(a._identity(base).sign_sk, payload, True)
     forged = md.to_text(md.assemble(payload, {key_of(a, base): share}), True)
     with pytest.raises(InvalidInput, match="not signed"):
-        fed.admit(x, federation, request, forged)
+        x.federation.admit(federation, request, forged)
     everyone(nodes)
-    (view,) = fed.mandates(a, base)
+    (view,) = a.federation.mandates(base)
     text = md.to_text(view.credential or b"", True)
     # A mandate for someone else's join request.
     other = make_node(x.home.parent, "other")
     other.now = clock
-    stranger = other.join(x.invite(federation), "Stranger")
+    stranger = other.membership.join(x.membership.invite(federation), "Stranger")
     with pytest.raises(NotAllowed, match="someone else"):
-        fed.admit(x, federation, stranger, text)
+        x.federation.admit(federation, stranger, text)
     # Tampered bytes break the checksum; a non-mandate text is refused.
     with pytest.raises(InvalidInput):
-        fed.admit(x, federation, request, text[:-3] + ("A" if text[-3] != "A" else "B") + text[-2:])
+        x.federation.admit(
+            federation, request, text[:-3] + ("A" if text[-3] != "A" else "B") + text[-2:]
+        )
     # Expired.
     saved = clock.t
     clock.t += 31 * DAY
     with pytest.raises(NotAllowed, match="expired"):
-        fed.admit(x, federation, request, text)
+        x.federation.admit(federation, request, text)
     clock.t = saved
-    fed.admit(x, federation, request, text)
+    x.federation.admit(federation, request, text)
     # A second seat for the same council (the rules give one).
-    b_request = b.join(x.invite(federation), "Bahram of block 4")
+    b_request = b.membership.join(x.membership.invite(federation), "Bahram of block 4")
     with pytest.raises(NotAllowed, match="someone else"):
-        fed.admit(x, federation, b_request, text)
-    pid = gov.elect(b, base, "delegate", [key_of(b, base), key_of(a, base)], seats=2, hours=1)
+        x.federation.admit(federation, b_request, text)
+    pid = b.governance.elect(base, "delegate", [key_of(b, base), key_of(a, base)], seats=2, hours=1)
     close_vote(nodes, base, pid, clock)
-    fed.request_mandate(b, base, federation, days=20)
+    b.federation.request_mandate(base, federation, days=20)
     everyone(nodes)
-    second = next(v for v in fed.mandates(b, base) if v.requester == key_of(b, base))
+    second = next(v for v in b.federation.mandates(base) if v.requester == key_of(b, base))
     with pytest.raises(NotAllowed, match="every seat"):
-        fed.admit(x, federation, b_request, md.to_text(second.credential or b"", True))
+        x.federation.admit(federation, b_request, md.to_text(second.credential or b"", True))
     other.close()
 
 
 def _payload(node: Node, base: bytes) -> bytes:
-    return fed._requests(node, base)[-1][2].payload
+    return node.federation._requests(base)[-1][2].payload
 
 
 def recall_delegate(nodes: list[Node], base: bytes, clock: Clock) -> None:
@@ -142,17 +140,17 @@ def recall_delegate(nodes: list[Node], base: bytes, clock: Clock) -> None:
     closes it; the members' nodes then sign the revocation and pass it round."""
     a, b, c = nodes
     a_base = key_of(a, base)
-    assert gov.petition(b, base, "delegate", a_base) == 1  # the petition needs two
+    assert b.governance.petition(base, "delegate", a_base) == 1  # the petition needs two
     send(b, c)
-    assert gov.petition(c, base, "delegate", a_base) == 0
+    assert c.governance.petition(base, "delegate", a_base) == 0
     everyone(nodes)
-    recall = gov.recall(c, base, "delegate", a_base, hours=24)
+    recall = c.governance.recall(base, "delegate", a_base, hours=24)
     everyone(nodes)
     for node in (b, c):
-        dec.vote(node, base, recall, YES)
+        node.decisions.vote(base, recall, YES)
     everyone(nodes)
-    clock.t = dec.proposal(c, base, recall).closes_at
-    dec.close(c, base, recall)
+    clock.t = c.decisions.proposal(base, recall).closes_at
+    c.decisions.close(base, recall)
     everyone(nodes)  # the members' nodes sign the revocation by themselves ...
     everyone(nodes)  # ... and pass their signatures round
 
@@ -163,32 +161,32 @@ def test_recall_ends_the_seat_even_mid_vote(world) -> None:  # type: ignore[no-u
     seat_delegate(nodes, base, x, federation)
     a_fed = key_of(a, federation)
     # The federation is voting; the delegate votes yes but the ballot is still in transit.
-    pid = dec.propose(x, federation, dk.Propose(
+    pid = x.decisions.propose(federation, dk.Propose(
         title="Share the generator", text="Block 4 lends it to block 5.", method="yes_no",
         deadline=int(clock.t) + DAY))  # fmt: skip
     send(x, a)
-    dec.vote(a, federation, pid, YES)
+    a.decisions.vote(federation, pid, YES)
     # Meanwhile the base council recalls its delegate.
     recall_delegate(nodes, base, clock)
-    (view,) = fed.mandates(b, base)
+    (view,) = b.federation.mandates(base)
     assert view.revocation is not None and len(view.revocation_signers) >= 2
     text = md.to_text(view.revocation, False)
-    assert fed.apply_revocation(x, federation, text) == "Azadeh of block 4"
+    assert x.federation.apply_revocation(federation, text) == "Azadeh of block 4"
     assert not x.ingestor.projection.final_state(federation).is_active(a_fed)
     send(a, x)  # the ballot arrives after the revocation: it was concurrent, so void
-    state = dec.proposal(x, federation, pid)
+    state = x.decisions.proposal(federation, pid)
     assert state.ballots == ()
     # The same revocation twice, or for nobody seated, is refused.
     with pytest.raises(Exception, match="nobody here holds a seat"):
-        fed.apply_revocation(x, federation, text)
+        x.federation.apply_revocation(federation, text)
 
 
 def test_mandate_request_needs_an_elected_delegate(world) -> None:  # type: ignore[no-untyped-def]
     nodes, base, x, federation, _clock = world
     b = nodes[1]
-    b.join(x.invite(federation), "Bahram")
+    b.membership.join(x.membership.invite(federation), "Bahram")
     with pytest.raises(NotAllowed, match="elected as delegate"):
-        fed.request_mandate(b, base, federation)
+        b.federation.request_mandate(base, federation)
 
 
 def test_credential_decoders_refuse_garbage() -> None:
@@ -224,20 +222,20 @@ def test_a_second_delegate_of_the_council_applies_the_recall_by_itself(tmp_path:
     a, b, _c = nodes
     x = make_node(tmp_path, "x")
     x.now = clock
-    federation = fed.create(x, "District 2", "Xena", seats=2)
-    pid = gov.elect(a, base, "delegate", [key_of(a, base), key_of(b, base)], seats=2, hours=1)
+    federation = x.federation.create("District 2", "Xena", seats=2)
+    pid = a.governance.elect(base, "delegate", [key_of(a, base), key_of(b, base)], seats=2, hours=1)
     close_vote(nodes, base, pid, clock)
     for node, name in ((a, "Azadeh of block 4"), (b, "Bahram of block 4")):
-        request = node.join(x.invite(federation), name)
-        fed.request_mandate(node, base, federation, days=30)
+        request = node.membership.join(x.membership.invite(federation), name)
+        node.federation.request_mandate(base, federation, days=30)
         everyone(nodes)
         everyone(nodes)
-        view = next(v for v in fed.mandates(node, base) if v.requester == key_of(node, base))
+        view = next(v for v in node.federation.mandates(base) if v.requester == key_of(node, base))
         assert view.credential is not None
-        fed.admit(x, federation, request, md.to_text(view.credential, True))
+        x.federation.admit(federation, request, md.to_text(view.credential, True))
         send(x, node)
     everyone([*nodes, x])
-    assert len([s for s in fed.seats(b, federation) if s.active]) == 2
+    assert len([s for s in b.federation.seats(federation) if s.active]) == 2
     # The council recalls Azadeh; Bahram's node holds the revocation and applies it.
     recall_delegate(nodes, base, clock)
     send(b, x)

@@ -12,10 +12,6 @@ from shora.domain.aid import summary as aid_summary
 from shora.domain.decisions import kinds as dk
 from shora.domain.federation import mandates as md
 from shora.node import Node
-from shora.services import decisions as dec
-from shora.services import federation as fed
-from shora.services import federation_flow as flow
-from shora.services import governance as gov
 
 DAY = 86_400
 
@@ -25,9 +21,9 @@ def key_of(node: Node, council: bytes) -> bytes:
 
 
 def pass_vote(node: Node, council: bytes, pid: bytes, ballot: dk.Ballot, clock: Clock) -> None:
-    dec.vote(node, council, pid, ballot)
-    clock.t = max(clock.t, dec.proposal(node, council, pid).closes_at)
-    dec.close(node, council, pid)
+    node.decisions.vote(council, pid, ballot)
+    clock.t = max(clock.t, node.decisions.proposal(council, pid).closes_at)
+    node.decisions.close(council, pid)
 
 
 def one_person_council(
@@ -41,20 +37,22 @@ def one_person_council(
     """A council of one (its founder elects themself delegate) seated in the federation."""
     node = make_node(root, name)
     node.now = clock
-    base = node.create_council(f"Block {name}", "", name.title())
-    pid = gov.elect(node, base, "delegate", [key_of(node, base)], hours=1)
+    base = node.councils.create(f"Block {name}", "", name.title())
+    pid = node.governance.elect(base, "delegate", [key_of(node, base)], hours=1)
     pass_vote(node, base, pid, dk.RankedBallot([key_of(node, base).hex()]), clock)
     proposal = None
     if instructions is not None:
-        proposal = fed.instruct(node, base, "City", instructions, hours=1)
+        proposal = node.federation.instruct(base, "City", instructions, hours=1)
         pass_vote(node, base, proposal, dk.YesNoBallot("yes"), clock)
-    request = node.join(federation_host.invite(federation), f"{name} delegate")
-    fed.request_mandate(
-        node, base, federation, days=60, instructions=instructions, instructions_proposal=proposal
+    request = node.membership.join(
+        federation_host.membership.invite(federation), f"{name} delegate"
     )
-    (view,) = fed.mandates(node, base)
+    node.federation.request_mandate(
+        base, federation, days=60, instructions=instructions, instructions_proposal=proposal
+    )
+    (view,) = node.federation.mandates(base)
     assert view.credential is not None
-    fed.admit(federation_host, federation, request, md.to_text(view.credential, True))
+    federation_host.federation.admit(federation, request, md.to_text(view.credential, True))
     send(federation_host, node)
     return node, base
 
@@ -63,7 +61,7 @@ def test_summaries_up_notices_down_ratification_and_flags(tmp_path: Path) -> Non
     clock = Clock(T0)
     host = make_node(tmp_path, "host")
     host.now = clock
-    city = fed.create(host, "City", "Host")
+    city = host.federation.create("City", "Host")
     items = md.Instructions("Hold the line on water.", [md.Item("Water rationing", "yes")])
     people = {
         n: one_person_council(tmp_path, n, clock, host, city, items if n == "p" else None)
@@ -82,39 +80,39 @@ def test_summaries_up_notices_down_ratification_and_flags(tmp_path: Path) -> Non
         )
     p.housekeeping(p_base)  # the delegate's node shares the changed summary
     send(p, host)
-    councils, rows = flow.totals(host, city)
+    councils, rows = host.federation_flow.totals(city)
     assert councils >= 1
     water = [r for r in rows if r.category == "water" and r.kind == "need"]
     assert water and water[0].count == aid_summary.SUPPRESS_BELOW and water[0].area == "Block 4"
     # Down: the city's alert reaches every base council as a notice from the city.
     host.aid.set_areas(city, ak.Areas([ak.Area("centre", "Centre")]))
     host.safety.alert(city, "air_raid", "centre", note="sirens")
-    vote = dec.propose(host, city, dk.Propose(
+    vote = host.decisions.propose(city, dk.Propose(
         title="Water rationing", text="Two litres a head.", method="yes_no",
         deadline=int(clock.t) + DAY))  # fmt: skip
-    flow.request_ratification(host, city, vote)
+    host.federation_flow.request_ratification(city, vote)
     for node, base in people.values():
         send(host, node)  # housekeeping: notices down, ratification opened below
-        kinds = {n.kind for n in flow.notices(node, base)}
+        kinds = {n.kind for n in node.federation_flow.notices(base)}
         assert {"alert", "ratify"} <= kinds, kinds
-        assert all(n.federation == city for n in flow.notices(node, base))
+        assert all(n.federation == city for n in node.federation_flow.notices(base))
     # p votes against the instructions: flagged.
-    dec.vote(p, city, vote, dk.YesNoBallot("no"))
+    p.decisions.vote(city, vote, dk.YesNoBallot("no"))
     send(p, host)
-    (flag,) = flow.flags(host, city)
+    (flag,) = host.federation_flow.flags(city)
     assert flag.member == key_of(p, city) and flag.instructed == "yes"
     # Ratification: p and q say yes, r says no: two councils of three, and the
     # members they represent (one each), a double majority.
     for name, answer in (("p", "yes"), ("q", "yes"), ("r", "no")):
         node, base = people[name]
-        local = next(n.proposal for n in flow.notices(node, base) if n.kind == "ratify")
+        local = next(n.proposal for n in node.federation_flow.notices(base) if n.kind == "ratify")
         assert local is not None
         saved = clock.t
         pass_vote(node, base, local, dk.YesNoBallot(answer), clock)
         clock.t = saved
         node.housekeeping(base)  # carries the result up
         send(node, host)
-    result = flow.ratification(host, city, vote)
+    result = host.federation_flow.ratification(city, vote)
     assert (result.councils, result.councils_yes, result.members) == (3, 2, 3)
     assert result.passed
     for node in [host, *(n for n, _ in people.values())]:
@@ -126,18 +124,18 @@ def test_a_federation_sends_its_own_delegate_up(tmp_path: Path) -> None:
     clock = Clock(T0)
     host = make_node(tmp_path, "host")
     host.now = clock
-    province = fed.create(host, "Province", "Host")
+    province = host.federation.create("Province", "Host")
     city_host = make_node(tmp_path, "cityhost")
     city_host.now = clock
-    city, _ = fed.create(city_host, "City", "Chair"), None
-    pid = gov.elect(city_host, city, "delegate", [key_of(city_host, city)], hours=1)
+    city, _ = city_host.federation.create("City", "Chair"), None
+    pid = city_host.governance.elect(city, "delegate", [key_of(city_host, city)], hours=1)
     pass_vote(city_host, city, pid, dk.RankedBallot([key_of(city_host, city).hex()]), clock)
-    request = city_host.join(host.invite(province), "City delegate")
-    fed.request_mandate(city_host, city, province, days=30)
-    (view,) = fed.mandates(city_host, city)
+    request = city_host.membership.join(host.membership.invite(province), "City delegate")
+    city_host.federation.request_mandate(city, province, days=30)
+    (view,) = city_host.federation.mandates(city)
     assert view.credential is not None
-    fed.admit(host, province, request, md.to_text(view.credential, True))
-    (seat,) = fed.seats(host, province)
+    host.federation.admit(province, request, md.to_text(view.credential, True))
+    (seat,) = host.federation.seats(province)
     assert seat.base == city
     host.close()
     city_host.close()

@@ -14,7 +14,6 @@ from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.kernel import kinds
 from shora.node import Node
 from shora.services import decisions as dec
-from shora.services import governance as gov
 
 HOUR, DAY = 3600, 86_400
 YES, NO = dk.YesNoBallot("yes"), dk.YesNoBallot("no")
@@ -25,12 +24,12 @@ def vote_and_close(
 ) -> dec.ProposalState:
     everyone(nodes)
     for node, ballot in zip(nodes, ballots, strict=False):
-        dec.vote(node, council, pid, ballot)
+        node.decisions.vote(council, pid, ballot)
     everyone(nodes)
-    clock.t = max(clock.t, dec.proposal(nodes[0], council, pid).closes_at)
-    dec.close(nodes[0], council, pid)
+    clock.t = max(clock.t, nodes[0].decisions.proposal(council, pid).closes_at)
+    nodes[0].decisions.close(council, pid)
     everyone(nodes)
-    states = [dec.proposal(n, council, pid) for n in nodes]
+    states = [n.decisions.proposal(council, pid) for n in nodes]
     assert all(s == states[0] for s in states) and states[0].final
     return states[0]
 
@@ -39,20 +38,20 @@ def test_rule_change_needs_the_current_threshold(council3) -> None:  # type: ign
     nodes, council, clock = council3
     a, b, c = nodes
     # Two of three is exactly 2/3: enough under the default rule (at least two thirds).
-    pid = gov.change_rules(a, council, {"quorum": "1/3", "term_limit": 2})
+    pid = a.governance.change_rules(council, {"quorum": "1/3", "term_limit": 2})
     state = vote_and_close(nodes, council, pid, clock, [YES, YES, NO])
     assert state.passed is True
     for node in nodes:
-        assert gov.rules(node, council).term_limit == 2
-        assert gov.rules(node, council).quorum == "1/3"
+        assert node.governance.rules(council).term_limit == 2
+        assert node.governance.rules(council).quorum == "1/3"
     # Raise the rule-change threshold to unanimity, then a 2-of-3 change fails.
-    pid = gov.change_rules(b, council, {"rule_change_threshold": "1/1"})
+    pid = b.governance.change_rules(council, {"rule_change_threshold": "1/1"})
     vote_and_close(nodes, council, pid, clock, [YES, YES, YES])
-    assert gov.rules(c, council).rule_change_threshold == "1/1"
-    pid = gov.change_rules(c, council, {"term_days": 30})
+    assert c.governance.rules(council).rule_change_threshold == "1/1"
+    pid = c.governance.change_rules(council, {"term_days": 30})
     state = vote_and_close(nodes, council, pid, clock, [YES, YES, NO])
     assert state.passed is False and state.body.threshold == "1/1"
-    assert all(gov.rules(n, council).term_days == 365 for n in nodes)
+    assert all(n.governance.rules(council).term_days == 365 for n in nodes)
 
 
 def test_a_proposal_cannot_lower_the_rules_floor(council3) -> None:  # type: ignore[no-untyped-def]
@@ -60,7 +59,7 @@ def test_a_proposal_cannot_lower_the_rules_floor(council3) -> None:  # type: ign
     a = nodes[0]
     # A hostile client writes a rule change with a threshold of one in ten: the kernel
     # holds it to the council's rule (2/3), so one yes of three does not pass it.
-    new = msgspec_replace(gov.rules(a, council), term_days=7)
+    new = msgspec_replace(a.governance.rules(council), term_days=7)
     body = dk.Propose(
         title="t",
         text="t",
@@ -74,7 +73,7 @@ def test_a_proposal_cannot_lower_the_rules_floor(council3) -> None:  # type: ign
     pid = a.append(council, "gov.propose", gk.GovPropose(body, gk.RuleChange(new)))
     state = vote_and_close(nodes, council, pid, clock, [YES, NO, NO])
     assert state.passed is False
-    assert gov.rules(a, council).term_days == 365
+    assert a.governance.rules(council).term_days == 365
 
 
 def msgspec_replace(rules: kinds.Rules, **changes: object) -> kinds.Rules:
@@ -87,23 +86,23 @@ def test_rules_refuse_nonsense(council3) -> None:  # type: ignore[no-untyped-def
     a = council3[0][0]
     council = council3[1]
     with pytest.raises(InvalidInput, match="not a rule"):
-        gov.change_rules(a, council, {"dictator": "me"})
+        a.governance.change_rules(council, {"dictator": "me"})
     with pytest.raises(InvalidInput, match="not valid"):
-        gov.change_rules(a, council, {"term_days": 0})
+        a.governance.change_rules(council, {"term_days": 0})
     with pytest.raises(InvalidInput, match="already"):
-        gov.change_rules(a, council, {"term_days": 365})
+        a.governance.change_rules(council, {"term_days": 365})
 
 
 def names(node: Node, council: bytes, role: str) -> list[str]:
-    return sorted(t.name for t in gov.roles(node, council) if t.role == role)
+    return sorted(t.name for t in node.governance.roles(council) if t.role == role)
 
 
 def test_election_with_stv_and_terms(council3) -> None:  # type: ignore[no-untyped-def]
     nodes, council, clock = council3
     a, _b, _c = nodes
-    keys = {m.name: m.key for m in a.members(council)}
+    keys = {m.name: m.key for m in a.councils.members(council)}
     cands = [keys["Azadeh"], keys["Bahram"], keys["Cyrus"]]
-    pid = gov.elect(a, council, "safety", cands, seats=2, term_days=30)
+    pid = a.governance.elect(council, "safety", cands, seats=2, term_days=30)
     hx = {n: keys[n].hex() for n in keys}
     ballots = [
         dk.RankedBallot([hx["Bahram"], hx["Cyrus"]]),
@@ -124,10 +123,10 @@ def test_election_with_stv_and_terms(council3) -> None:  # type: ignore[no-untyp
 def test_election_replaces_the_founding_coordinator_and_term_limit(council3) -> None:  # type: ignore[no-untyped-def]
     nodes, council, clock = council3
     a, b, c = nodes
-    keys = {m.name: m.key for m in a.members(council)}
-    pid = gov.change_rules(a, council, {"term_limit": 1})
+    keys = {m.name: m.key for m in a.councils.members(council)}
+    pid = a.governance.change_rules(council, {"term_limit": 1})
     vote_and_close(nodes, council, pid, clock, [YES, YES, YES])
-    pid = gov.elect(b, council, "coordinator", [keys["Bahram"], keys["Cyrus"]])
+    pid = b.governance.elect(council, "coordinator", [keys["Bahram"], keys["Cyrus"]])
     ballots = [dk.RankedBallot([keys["Bahram"].hex()])] * 2 + [
         dk.RankedBallot([keys["Cyrus"].hex()])
     ]
@@ -135,10 +134,10 @@ def test_election_replaces_the_founding_coordinator_and_term_limit(council3) -> 
     assert names(c, council, "coordinator") == ["Bahram"]
     # Azadeh no longer holds an emergency power.
     with pytest.raises(NotAllowed):
-        a.remove(council, keys["Cyrus"], "suspected", emergency=True)
+        a.membership.remove(council, keys["Cyrus"], "suspected", emergency=True)
     # Bahram has served the one term the rules allow.
     with pytest.raises(NotAllowed, match="most the rules allow"):
-        gov.elect(a, council, "coordinator", [keys["Bahram"], keys["Cyrus"]])
+        a.governance.elect(council, "coordinator", [keys["Bahram"], keys["Cyrus"]])
 
 
 def test_recall_needs_a_petition_then_a_vote(tmp_path: Path) -> None:
@@ -149,18 +148,18 @@ def test_recall_needs_a_petition_then_a_vote(tmp_path: Path) -> None:
     admit(a, d, council, "Dariush")
     nodes = [a, b, c, d]
     everyone(nodes)
-    az = a.members(council)[0].key
-    az = next(m.key for m in a.members(council) if m.name == "Azadeh")
+    az = a.councils.members(council)[0].key
+    az = next(m.key for m in a.councils.members(council) if m.name == "Azadeh")
     # Rules: 3 supporters (at most the 3 others): b and c are not enough.
-    assert gov.petition(b, council, "coordinator", az, "hides the stock") == 2
+    assert b.governance.petition(council, "coordinator", az, "hides the stock") == 2
     everyone(nodes)
-    assert gov.petition(c, council, "coordinator", az) == 1
+    assert c.governance.petition(council, "coordinator", az) == 1
     everyone(nodes)
     with pytest.raises(NotAllowed, match="2 of the 3"):
-        gov.recall(c, council, "coordinator", az)
-    assert gov.petition(d, council, "coordinator", az) == 0
+        c.governance.recall(council, "coordinator", az)
+    assert d.governance.petition(council, "coordinator", az) == 0
     everyone(nodes)
-    pid = gov.recall(d, council, "coordinator", az)
+    pid = d.governance.recall(council, "coordinator", az)
     state = vote_and_close(nodes, council, pid, clock, [NO, YES, YES, YES])
     assert state.passed is True
     for node in nodes:
@@ -171,17 +170,17 @@ def test_recall_needs_a_petition_then_a_vote(tmp_path: Path) -> None:
 def test_recall_of_someone_without_the_role(council3) -> None:  # type: ignore[no-untyped-def]
     nodes, council, _ = council3
     a, _b, _c = nodes
-    bk = next(m.key for m in a.members(council) if m.name == "Bahram")
+    bk = next(m.key for m in a.councils.members(council) if m.name == "Bahram")
     with pytest.raises(NotFound):
-        gov.petition(a, council, "coordinator", bk)
+        a.governance.petition(council, "coordinator", bk)
 
 
 def emergency_remove(nodes: list[Node], council: bytes) -> tuple[bytes, bytes]:
     a, b, _c = nodes
-    ck = next(m.key for m in a.members(council) if m.name == "Cyrus")
-    a.remove(council, ck, "reported to the police", emergency=True)
+    ck = next(m.key for m in a.councils.members(council) if m.name == "Cyrus")
+    a.membership.remove(council, ck, "reported to the police", emergency=True)
     everyone(nodes)
-    (em,) = gov.emergencies(b, council)
+    (em,) = b.governance.emergencies(council)
     assert em.status == "pending" and em.member == ck
     assert not b.ingestor.projection.final_state(council).is_active(ck)
     return em.action, ck
@@ -193,13 +192,13 @@ def ratification_vote(
     """b opens the ratification of an emergency action; a votes yes, b as given; b
     closes it and everyone holds everything."""
     a, b, _c = nodes
-    pid = gov.ratify(b, council, action, hours=24)
+    pid = b.governance.ratify(council, action, hours=24)
     everyone(nodes)
-    dec.vote(a, council, pid, YES)
-    dec.vote(b, council, pid, b_says)
+    a.decisions.vote(council, pid, YES)
+    b.decisions.vote(council, pid, b_says)
     everyone(nodes)
-    clock.t = dec.proposal(b, council, pid).closes_at
-    dec.close(b, council, pid)
+    clock.t = b.decisions.proposal(council, pid).closes_at
+    b.decisions.close(council, pid)
     everyone(nodes)
 
 
@@ -209,10 +208,10 @@ def test_emergency_removal_ratified(council3) -> None:  # type: ignore[no-untype
     action, ck = emergency_remove(nodes, council)
     ratification_vote(nodes, council, clock, action, YES)
     for node in (a, b):
-        assert gov.emergencies(node, council)[0].status == "ratified"
+        assert node.governance.emergencies(council)[0].status == "ratified"
     clock.t += 100 * HOUR  # long after the period: nothing lapses
     for node in (a, b):
-        assert gov.record_lapses(node, council) == 0
+        assert node.governance.record_lapses(council) == 0
         assert not node.ingestor.projection.final_state(council).is_active(ck)
 
 
@@ -221,21 +220,21 @@ def test_emergency_removal_lapses_without_ratification(council3) -> None:  # typ
     a, b, c = nodes
     _action, ck = emergency_remove(nodes, council)
     clock.t += 71 * HOUR
-    assert gov.record_lapses(b, council) == 0  # not yet: the rules give 72 hours
+    assert b.governance.record_lapses(council) == 0  # not yet: the rules give 72 hours
     clock.t += 2 * HOUR
-    assert gov.record_lapses(b, council) == 1
-    assert gov.record_lapses(b, council) == 0
+    assert b.governance.record_lapses(council) == 1
+    assert b.governance.record_lapses(council) == 0
     a.housekeeping(council)  # any member's node records it, then grants the keys
     send(a, b)
     for node in (a, b):
         assert node.ingestor.projection.final_state(council).is_active(ck)
     everyone(nodes)
-    assert gov.emergencies(c, council)[0].status == "lapsed"
+    assert c.governance.emergencies(council)[0].status == "lapsed"
     # Reinstated, Cyrus is given the new epoch's key and can write again.
     everyone(nodes)
-    c.post(council, "I am back", title="Back")
+    c.posts.post(council, "I am back", title="Back")
     everyone(nodes)
-    titles = [p["title"] for p in a.posts(council)]
+    titles = [p["title"] for p in a.posts.posts(council)]
     assert "Back" in titles
 
 
@@ -244,7 +243,7 @@ def test_ratification_rejected_undoes_the_removal(council3) -> None:  # type: ig
     a, _b, _c = nodes
     action, ck = emergency_remove(nodes, council)
     ratification_vote(nodes, council, clock, action, NO)
-    assert gov.emergencies(a, council)[0].status == "rejected"
+    assert a.governance.emergencies(council)[0].status == "rejected"
     assert a.ingestor.projection.final_state(council).is_active(ck)
 
 
@@ -255,5 +254,5 @@ def test_a_running_node_records_a_lapse_without_new_events(council3) -> None:  #
     _action, ck = emergency_remove(nodes, council)
     clock.t += 73 * HOUR
     chores.after_sync_round(nodes[1])  # what shora serve runs after every sync round
-    assert gov.emergencies(nodes[1], council)[0].status == "lapsed"
+    assert nodes[1].governance.emergencies(council)[0].status == "lapsed"
     assert nodes[1].ingestor.projection.final_state(council).is_active(ck)

@@ -1,4 +1,4 @@
-"""``shora rules | roles | elect | recall | ratify | emergencies`` as real subprocesses."""
+"""``shora rules | roles | elect | recall | ratify | emergencies`` on the command line."""
 
 from __future__ import annotations
 
@@ -42,3 +42,15 @@ def test_rules_roles_elections_and_recall(pair: tuple[Profile, Profile]) -> None
     assert {p["action"]["type"] for p in listed} == {"recall", "election", "rule_change"}
     assert "No emergency actions" in b.ok("emergencies", COUNCIL)
     assert "no single emergency action" in b.fails("ratify", COUNCIL, "abcdef")
+
+
+def test_a_rule_typed_with_other_figures_is_refused_clearly(
+    pair: tuple[Profile, Profile],  # noqa: F811
+) -> None:
+    """'²'.isdigit() is true but int('²') raises: a rule set with it is refused with a
+    clear message, never a traceback; Persian digits are read."""
+    a, _b = pair
+    for setting in ("term_days=²", "quorum=²", "rule_change_threshold=²/³"):
+        assert "these rules are not valid" in a.fails("rules", COUNCIL, "--set", setting)
+    made = a.json("rules", COUNCIL, "--set", "term_days=۳۰")
+    assert "term_days = 30" in made["title"]

@@ -23,8 +23,6 @@ from conftest import T0, Clock, admit, check_convergence, freeze_observer, make_
 from shora.domain.decisions import kinds as dk
 from shora.errors import LocalError
 from shora.node import Node
-from shora.services import decisions as dec
-from shora.services import governance as gov
 from test_convergence import _key
 
 PEOPLE = 4
@@ -49,38 +47,38 @@ op = st.one_of(
 def _act(people: list[Node], council: bytes, kind: str, i: int, j: int, rnd: random.Random) -> None:
     node, clock = people[i], people[0].now
     keys = [_key(p, council) for p in people]
-    proposals = dec.proposals(node, council, limit=20)
+    proposals = node.decisions.proposals(council, limit=20)
     if kind == "rules":
         changes = {"term_days": 10 * j, "max_pending_emergencies": j % 3 + 1}
-        gov.change_rules(node, council, changes, hours=24)
+        node.governance.change_rules(council, changes, hours=24)
     elif kind == "elect":
-        gov.elect(node, council, "safety", keys[:3], seats=j, hours=1)
+        node.governance.elect(council, "safety", keys[:3], seats=j, hours=1)
     elif kind == "petition":
-        gov.petition(node, council, "coordinator", keys[j])
+        node.governance.petition(council, "coordinator", keys[j])
     elif kind == "recall":
-        gov.recall(node, council, "coordinator", keys[j], hours=24)
+        node.governance.recall(council, "coordinator", keys[j], hours=24)
     elif kind == "vote" and proposals:
         state = proposals[j % len(proposals)]
         if state.body.method == "yes_no":
-            dec.vote(node, council, state.id, dk.YesNoBallot(rnd.choice(["yes", "no"])))
+            node.decisions.vote(council, state.id, dk.YesNoBallot(rnd.choice(["yes", "no"])))
         else:
             ranking = list(state.body.options)
             rnd.shuffle(ranking)
-            dec.vote(node, council, state.id, dk.RankedBallot(ranking))
+            node.decisions.vote(council, state.id, dk.RankedBallot(ranking))
     elif kind == "close" and proposals:
         assert isinstance(clock, Clock)
         state = proposals[j % len(proposals)]
         clock.t = max(clock.t, state.closes_at + rnd.choice([0, 0, 600]))
-        dec.close(node, council, state.id)
+        node.decisions.close(council, state.id)
     elif kind == "early_close" and proposals:
         # A close claimed now, whatever the deadline: before it, it does not count.
         state = proposals[j % len(proposals)]
         node.append(council, "gov.close" if state.action else "decision.close", dk.Close(state.id))
     elif kind == "emergency":
-        node.remove(council, keys[j], "suspected", emergency=True)
+        node.membership.remove(council, keys[j], "suspected", emergency=True)
     elif kind == "ratify":
-        for em in gov.emergencies(node, council):
-            gov.ratify(node, council, em.action, hours=24)
+        for em in node.governance.emergencies(council):
+            node.governance.ratify(council, em.action, hours=24)
     elif kind == "time":
         assert isinstance(clock, Clock)
         clock.t += j * 1800
@@ -102,7 +100,7 @@ def test_governance_state_is_a_function_of_the_event_set(
     people = [make_node(root, f"p{i}") for i in range(PEOPLE)]
     for p in people:
         p.now = clock
-    council = people[0].create_council("Block 9", "", "p0")
+    council = people[0].councils.create("Block 9", "", "p0")
     for k in range(1, PEOPLE):
         admit(people[0], people[k], council, f"p{k}")
     for p in people[1:]:

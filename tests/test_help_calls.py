@@ -99,9 +99,9 @@ def test_a_removed_members_answers_no_longer_count(mapped: Council3) -> None:
     c.safety.respond(council, call)
     everyone([a, b, c])
     assert a.safety.help_calls(council)[0].responders == (_key(c, council),)
-    a.remove(council, _key(c, council), "informer")
+    a.membership.remove(council, _key(c, council), "informer")
     everyone([a, b])
-    assert b.remove(council, _key(c, council), "informer").admitted
+    assert b.membership.remove(council, _key(c, council), "informer").admitted
     everyone([a, b])
     (found,) = a.safety.help_calls(council)
     assert found.responders == () and found.member == _key(b, council)
@@ -117,12 +117,12 @@ def test_the_same_area_first_and_a_coordinator_sees_every_call_first(mapped: Cou
     clock.t += 60
     far = a.safety.checkin(council, "need_help", "market")  # newer, elsewhere
     everyone([a, b, c])
-    shown = help_box(b, b.council(council))
+    shown = help_box(b, b.councils.get(council))
     assert [(call.checkin, mine) for call, mine in shown["calls"]] == [(near, True), (far, False)]
     # The founder coordinates: every call is hers to see first, newest first.
     b.safety.checkin(council, "injured", "market")
     clock.t += 60
     c.safety.checkin(council, "need_help", "block-4")  # newer, but not injured
     everyone([a, b, c])
-    calls = [call.member for call, _mine in help_box(a, a.council(council))["calls"]]
+    calls = [call.member for call, _mine in help_box(a, a.councils.get(council))["calls"]]
     assert calls == [_key(b, council), _key(c, council)]  # the injured first

@@ -30,9 +30,9 @@ from shora.node import Node
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Node, Node, bytes]]:
     root = tmp_path_factory.mktemp("ingest")
     a, b = make_node(root, "a"), make_node(root, "b")
-    council = a.create_council("Council", "", "Ava")
+    council = a.councils.create("Council", "", "Ava")
     admit(a, b, council, "Bijan")
-    a.post(council, "hello")
+    a.posts.post(council, "hello")
     yield a, b, council
     a.close()
     b.close()
@@ -146,12 +146,12 @@ def test_inner_errors(world: tuple[Node, Node, bytes]) -> None:
 
 def test_unknown_write_key_is_held_then_ingested(tmp_path: Path) -> None:
     a, b = make_node(tmp_path, "a"), make_node(tmp_path, "b")
-    council = a.create_council("Council", "", "Ava")
+    council = a.councils.create("Council", "", "Ava")
     admit(a, b, council, "Bijan")
     c = make_node(tmp_path, "c")
     admit(a, c, council, "Cima")
-    a.remove(council, a.find_member(council, "Cima"), emergency=True)
-    a.post(council, "after the removal")
+    a.membership.remove(council, a.find_member(council, "Cima"), emergency=True)
+    a.posts.post(council, "after the removal")
     everything = list(a.envelopes())
     grants = [r for r in everything if r not in set(b.envelopes())]
     # The post arrives before the grant that carries its key: it is held, not lost.
@@ -159,7 +159,7 @@ def test_unknown_write_key_is_held_then_ingested(tmp_path: Path) -> None:
     report = b.import_envelopes([post], heal=False)
     assert report.held == 1 and report.accepted == 0
     report = b.import_envelopes(grants, heal=False)
-    assert "after the removal" in [p["text"] for p in b.posts(council)]
+    assert "after the removal" in [p["text"] for p in b.posts.posts(council)]
     for node in (a, b, c):
         node.close()
 
@@ -196,10 +196,10 @@ def test_fuzz_mutated_envelopes(world: tuple[Node, Node, bytes], position: int, 
 
 def test_relays_see_only_opaque_envelopes(tmp_path: Path) -> None:
     a, b = make_node(tmp_path, "a"), make_node(tmp_path, "b")
-    council = a.create_council("Visible name?", "", "Founder name?")
+    council = a.councils.create("Visible name?", "", "Founder name?")
     admit(a, b, council, "Member name?")
-    a.post(council, "Plain words?", title="Title?")
-    member_keys = {m.key.hex() for m in a.members(council)}
+    a.posts.post(council, "Plain words?", title="Title?")
+    member_keys = {m.key.hex() for m in a.councils.members(council)}
     for raw in a.envelopes():
         env = nip01.decode(raw)
         assert env.kind in (events.SHORA_KIND, events.WELCOME_KIND)
@@ -240,19 +240,19 @@ def test_history_before_the_welcome_goes_in_as_soon_as_the_key_arrives(
 
     monkeypatch.setattr(ingest, "MAX_PENDING", 5)
     a, b = make_node(tmp_path, "a"), make_node(tmp_path, "b")
-    council = a.create_council("Council", "", "Ava")
+    council = a.councils.create("Council", "", "Ava")
     for i in range(20):
-        a.post(council, f"before {i}")
-    b_request = b.join(a.invite(council), "Bahar")
-    a.admit(b_request)
+        a.posts.post(council, f"before {i}")
+    b_request = b.membership.join(a.membership.invite(council), "Bahar")
+    a.membership.admit(b_request)
     for i in range(20):
-        a.post(council, f"after {i}")
+        a.posts.post(council, f"after {i}")
     everything = list(a.envelopes())
     welcome = [r for r in everything if nip01.decode(r).kind == events.WELCOME_KIND]
     rest = [r for r in everything if r not in welcome]
     half = len(rest) // 2
     report = b.import_envelopes(rest[:half] + welcome + rest[half:])
     assert report.refused == {} and report.pending == 0
-    assert len(b.posts(council, limit=100)) == 40
+    assert len(b.posts.posts(council, limit=100)) == 40
     a.close()
     b.close()

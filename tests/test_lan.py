@@ -15,6 +15,8 @@ import pytest
 from test_cli import COUNCIL, Profile, base_env, bring_in
 from test_network import Process, wait_for
 
+pytestmark = pytest.mark.slow  # two servers finding each other over mDNS
+
 NS = [f"shora{os.getpid()}a", f"shora{os.getpid()}b"]
 ADDRESSES = ["10.213.7.1", "10.213.7.2"]  # our own test hosts, inside our namespaces
 

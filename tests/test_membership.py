@@ -14,39 +14,39 @@ from shora.node import Node
 
 
 def _texts(node: Node, council: bytes) -> list[str]:
-    return [p["text"] for p in node.posts(council, limit=1000)]
+    return [p["text"] for p in node.posts.posts(council, limit=1000)]
 
 
 def test_founder_admits_and_newcomer_reads_history(nodes: list[Node]) -> None:
     a, b, *_ = nodes
-    council = a.create_council("Block 4", "our street", "Nasrin")
-    a.post(council, "water at the mosque at 6", title="Water")
+    council = a.councils.create("Block 4", "our street", "Nasrin")
+    a.posts.post(council, "water at the mosque at 6", title="Water")
     admit(a, b, council, "Bahram")
-    assert b.council(council).status == "member"
-    assert b.council(council).name == "Block 4"
+    assert b.councils.get(council).status == "member"
+    assert b.councils.get(council).name == "Block 4"
     assert _texts(b, council) == ["water at the mosque at 6"]
-    assert {m.name for m in b.members(council)} == {"Nasrin", "Bahram"}
-    assert b.state_digest(council) == a.state_digest(council)
+    assert {m.name for m in b.councils.members(council)} == {"Nasrin", "Bahram"}
+    assert b.councils.state_digest(council) == a.councils.state_digest(council)
 
 
 def test_removed_member_cannot_read_anything_after_removal(nodes: list[Node]) -> None:
     a, b, c, _ = nodes
-    council = a.create_council("Refinery", "", "Azar", kinds.Rules(removal="vouches"))
+    council = a.councils.create("Refinery", "", "Azar", kinds.Rules(removal="vouches"))
     admit(a, b, council, "Bijan")
     admit(a, c, council, "Cima")
     send(a, b)
     informer = a.find_member(council, "Cima")
-    first = a.remove(council, informer, "informer")
+    first = a.membership.remove(council, informer, "informer")
     assert not first.admitted and first.needed == 2
     send(a, b)
-    assert b.remove(council, informer, "informer").admitted
+    assert b.membership.remove(council, informer, "informer").admitted
     send(b, a)
     send(b, c)  # the informer still receives the envelopes...
-    a.post(council, "strike on monday")
+    a.posts.post(council, "strike on monday")
     send(a, c)
     send(a, b)
     # ...but holds no key of the new epoch, so nothing new decrypts on their device.
-    assert c.council(council).status == "removed"
+    assert c.councils.get(council).status == "removed"
     assert "strike on monday" not in _texts(c, council)
     new_epoch = a.ingestor.projection.final_state(council).current_epoch
     assert new_epoch is not None and c.ingestor.epoch(new_epoch) is None
@@ -54,7 +54,7 @@ def test_removed_member_cannot_read_anything_after_removal(nodes: list[Node]) ->
     assert "strike on monday" in _texts(b, council)
     # Their own node refuses to write; a modified client's events are refused by the rest.
     with pytest.raises(NotAllowed):
-        c.post(council, "fake order: strike cancelled")
+        c.posts.post(council, "fake order: strike cancelled")
     forged = (
         Adversary(c, council)
         .forge("post.message", kinds.Message("fake order: strike cancelled"))
@@ -65,81 +65,81 @@ def test_removed_member_cannot_read_anything_after_removal(nodes: list[Node]) ->
     report = a.import_envelopes([forged])
     assert report.accepted == 0 and report.refused == {"NotAMember": 1}
     assert "fake order: strike cancelled" not in _texts(a, council)
-    assert a.state_digest(council) == b.state_digest(council)
+    assert a.councils.state_digest(council) == b.councils.state_digest(council)
 
 
 def test_post_concurrent_with_own_removal_is_void(nodes: list[Node]) -> None:
     a, b, c, _ = nodes
-    council = a.create_council("Clinic", "", "Ava", kinds.Rules(removal="member"))
+    council = a.councils.create("Clinic", "", "Ava", kinds.Rules(removal="member"))
     admit(a, b, council, "Babak")
     admit(a, c, council, "Cyrus")
     send(a, b)
     send(a, c)
-    c.post(council, "written before seeing the removal")  # concurrent with the removal
-    a.remove(council, a.find_member(council, "Cyrus"))
+    c.posts.post(council, "written before seeing the removal")  # concurrent with the removal
+    a.membership.remove(council, a.find_member(council, "Cyrus"))
     send(c, a)
     send(c, b)
     send(a, b)
     for node in (a, b):
         assert "written before seeing the removal" not in _texts(node, council)
-    assert a.state_digest(council) == b.state_digest(council)
+    assert a.councils.state_digest(council) == b.councils.state_digest(council)
 
 
 def test_emergency_removal_needs_a_named_role(nodes: list[Node]) -> None:
     a, b, c, _ = nodes
-    council = a.create_council("Union", "", "Arash")
+    council = a.councils.create("Union", "", "Arash")
     admit(a, b, council, "Behnaz")
     admit(a, c, council, "Cyrus")
     send(a, b)
     with pytest.raises(NotAllowed):
-        b.remove(council, b.find_member(council, "Cyrus"), emergency=True)
-    assert a.remove(council, a.find_member(council, "Cyrus"), emergency=True).admitted
-    assert [m.status for m in a.members(council) if m.name == "Cyrus"] == ["removed"]
+        b.membership.remove(council, b.find_member(council, "Cyrus"), emergency=True)
+    assert a.membership.remove(council, a.find_member(council, "Cyrus"), emergency=True).admitted
+    assert [m.status for m in a.councils.members(council) if m.name == "Cyrus"] == ["removed"]
 
 
 def test_admission_by_vouches(nodes: list[Node]) -> None:
     a, b, _c, d = nodes
     rules = kinds.Rules(admission="vouches", admission_vouches=2)
-    council = a.create_council("Bakery", "", "Anahita", rules)
+    council = a.councils.create("Bakery", "", "Anahita", rules)
     # While the council has one member, one voice is enough.
     admit(a, b, council, "Bita")
     send(a, b)
-    invitation = b.invite(council)
-    request = d.join(tokens.parse_invitation(tokens.invitation_uri(invitation)), "Dara")
+    invitation = b.membership.invite(council)
+    request = d.membership.join(tokens.parse_invitation(tokens.invitation_uri(invitation)), "Dara")
     send(b, a)
-    first = a.admit(request)
+    first = a.membership.admit(request)
     assert not first.admitted and (first.supporters, first.needed) == (1, 2)
     send(a, b)
-    assert b.admit(request).admitted
+    assert b.membership.admit(request).admitted
     send(b, d)
-    assert d.council(council).status == "member"
-    assert {m.name for m in d.members(council)} == {"Anahita", "Bita", "Dara"}
+    assert d.councils.get(council).status == "member"
+    assert {m.name for m in d.councils.members(council)} == {"Anahita", "Bita", "Dara"}
 
 
 def test_invitation_is_one_time(nodes: list[Node]) -> None:
     a, b, c, _ = nodes
-    council = a.create_council("Co-op", "", "Ali")
-    invitation = a.invite(council)
-    b_request = b.join(invitation, "Bahar")
-    c_request = c.join(invitation, "Cina")
-    assert a.admit(b_request).admitted
+    council = a.councils.create("Co-op", "", "Ali")
+    invitation = a.membership.invite(council)
+    b_request = b.membership.join(invitation, "Bahar")
+    c_request = c.membership.join(invitation, "Cina")
+    assert a.membership.admit(b_request).admitted
     with pytest.raises(NotAllowed):
-        a.admit(c_request)
+        a.membership.admit(c_request)
 
 
 def test_leave_then_keys_rotate(nodes: list[Node]) -> None:
     a, b, c, _ = nodes
-    council = a.create_council("Street 9", "", "Amir", kinds.Rules(removal="member"))
+    council = a.councils.create("Street 9", "", "Amir", kinds.Rules(removal="member"))
     admit(a, b, council, "Bardia")
     admit(a, c, council, "Caspian")
     send(a, b)
-    c.leave(council, "moving away")
-    assert c.council(council).status == "left"
+    c.membership.leave(council, "moving away")
+    assert c.councils.get(council).status == "left"
     before = a.ingestor.projection.final_state(council).current_epoch
     send(c, a)  # importing the departure makes a's node rotate the keys at once
     assert a.ingestor.projection.final_state(council).current_epoch != before
-    assert a.heal_epochs(council) is None
-    a.post(council, "new meeting place")
+    assert a.membership.heal_epochs(council) is None
+    a.posts.post(council, "new meeting place")
     send(a, b)
     send(a, c)
     assert "new meeting place" in _texts(b, council)
@@ -148,9 +148,9 @@ def test_leave_then_keys_rotate(nodes: list[Node]) -> None:
 
 def test_rename_and_unknown_references(nodes: list[Node]) -> None:
     a, *_ = nodes
-    council = a.create_council("Old name", "", "Ava")
-    a.update_council(council, "کميته محله", None)  # Arabic yeh is normalised on the way in
-    assert a.council(council).name == "کمیته محله"
+    council = a.councils.create("Old name", "", "Ava")
+    a.councils.update(council, "کميته محله", None)  # Arabic yeh is normalised on the way in
+    assert a.councils.get(council).name == "کمیته محله"
     assert a.find_council("كمیته محله") == council
     with pytest.raises(NotFound):
         a.find_council("no such council")
@@ -162,17 +162,17 @@ def test_leave_concurrent_with_removal(nodes: list[Node]) -> None:
     """Found by the convergence property: whichever ends the membership first in the
     total order counts, the other is void, identically on every replica."""
     a, b, c, _ = nodes
-    council = a.create_council("Depot", "", "Ava", kinds.Rules(removal="member"))
+    council = a.councils.create("Depot", "", "Ava", kinds.Rules(removal="member"))
     admit(a, b, council, "Bahar")
     admit(a, c, council, "Cyrus")
     send(a, b)
-    b.post(council, "last words")
-    b.leave(council)
-    a.remove(council, a.find_member(council, "Bahar"))
+    b.posts.post(council, "last words")
+    b.membership.leave(council)
+    a.membership.remove(council, a.find_member(council, "Bahar"))
     c.import_envelopes(b.envelopes(), heal=False)
     c.import_envelopes(a.envelopes(), heal=False)
     a.import_envelopes(b.envelopes(), heal=False)
-    assert a.state_digest(council) == c.state_digest(council)
+    assert a.councils.state_digest(council) == c.councils.state_digest(council)
 
 
 def test_two_connections_to_one_profile_see_each_others_writes(tmp_path: Path) -> None:
@@ -180,16 +180,18 @@ def test_two_connections_to_one_profile_see_each_others_writes(tmp_path: Path) -
     first = Node.create(
         tmp_path / "p", "correct horse battery", kdf_limits=FAST_KDF, allow_weak_kdf=True
     )
-    council = first.create_council("Shared", "", "Ava", kinds.Rules(removal="member"))
+    council = first.councils.create("Shared", "", "Ava", kinds.Rules(removal="member"))
     other = make_node(tmp_path, "other")
     admit(first, other, council, "Omid")
     second = Node.open(tmp_path / "p", "correct horse battery", allow_weak_kdf=True)
-    assert {m.name for m in first.members(council)} == {"Ava", "Omid"}
-    second.remove(council, second.find_member(council, "Omid"))  # first's caches are stale
+    assert {m.name for m in first.councils.members(council)} == {"Ava", "Omid"}
+    second.membership.remove(
+        council, second.find_member(council, "Omid")
+    )  # first's caches are stale
     assert not first.ingestor.projection.final_state(council).is_active(
         second.find_member(council, "Omid")
     )
-    first.post(council, "written after the removal, by the first connection")
-    assert first.state_digest(council) == second.state_digest(council)
+    first.posts.post(council, "written after the removal, by the first connection")
+    assert first.councils.state_digest(council) == second.councils.state_digest(council)
     for node in (first, second, other):
         node.close()

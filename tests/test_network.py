@@ -1,6 +1,7 @@
-"""Nodes as separate processes syncing through relays of two independent implementations
-(nostr-sdk's relay and Shora's own), with a partition, a restart, a node killed in
-mid-sync, and a removed member who keeps syncing but reads nothing new."""
+"""Nodes syncing through relays of two independent implementations (nostr-sdk's relay
+and Shora's own, served by `shora serve` as its own process), with a partition, a
+restart, a node killed in mid-sync, and a removed member who keeps syncing but reads
+nothing new."""
 
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ def texts(p: Profile) -> str:
 
 def digest(p: Profile) -> bytes:
     with Node.open(p.home, p.passphrase, allow_weak_kdf=True) as node:
-        return node.state_digest(node.find_council(COUNCIL))
+        return node.councils.state_digest(node.find_council(COUNCIL))
 
 
 @pytest.fixture
@@ -97,6 +98,7 @@ def trio(tmp_path: Path) -> Iterator[tuple[Profile, Profile, Profile]]:
     yield a, b, c
 
 
+@pytest.mark.slow
 def test_three_processes_two_relay_implementations(trio: tuple[Profile, Profile, Profile]) -> None:
     a, b, c = trio
     r1_port, r2_port = free_port(), free_port()
@@ -150,6 +152,7 @@ def test_three_processes_two_relay_implementations(trio: tuple[Profile, Profile,
         r1.stop()
 
 
+@pytest.mark.slow
 def test_a_node_killed_in_mid_sync_resumes(trio: tuple[Profile, Profile, Profile]) -> None:
     a, _b, c = trio
     port = free_port()
@@ -159,7 +162,7 @@ def test_a_node_killed_in_mid_sync_resumes(trio: tuple[Profile, Profile, Profile
         with Node.open(a.home, a.passphrase, allow_weak_kdf=True) as node:
             council = node.find_council(COUNCIL)
             for i in range(3000):
-                node.post(council, f"minute {i}: " + "words " * 20)
+                node.posts.post(council, f"minute {i}: " + "words " * 20)
         for p in (a, c):
             p.ok("relays", "add", COUNCIL, url)
         a.ok("sync")

@@ -39,8 +39,8 @@ def _scan(home: Path) -> list[str]:
 def test_nothing_readable_on_disk(tmp_path: Path) -> None:
     a = make_node(tmp_path, "a")
     b = make_node(tmp_path, "b")
-    council = a.create_council(SECRETS[0], SECRETS[2], SECRETS[4])
-    a.post(council, SECRETS[1], title=SECRETS[3])
+    council = a.councils.create(SECRETS[0], SECRETS[2], SECRETS[4])
+    a.posts.post(council, SECRETS[1], title=SECRETS[3])
     admit(a, b, council, "someone")
     # While open (WAL and shared-memory files present) and after closing.
     files = {p.name for p in (tmp_path / "a").iterdir()}
@@ -56,14 +56,14 @@ def test_nothing_readable_on_disk(tmp_path: Path) -> None:
 def test_wrong_passphrase_is_refused_and_writes_nothing(tmp_path: Path) -> None:
     home = tmp_path / "p"
     node = Node.create(home, "right passphrase", kdf_limits=FAST_KDF, allow_weak_kdf=True)
-    node.create_council("Council", "", "me")
+    node.councils.create("Council", "", "me")
     node.close()
     before = {p: hashlib.sha256(p.read_bytes()).digest() for p in home.iterdir()}
     with pytest.raises(ProfileError, match="wrong passphrase"):
         Node.open(home, "wrong passphrase", allow_weak_kdf=True)
     assert {p: hashlib.sha256(p.read_bytes()).digest() for p in home.iterdir()} == before
     reopened = Node.open(home, "right passphrase", allow_weak_kdf=True)
-    assert [c.name for c in reopened.councils()] == ["Council"]
+    assert [c.name for c in reopened.councils.all()] == ["Council"]
     reopened.close()
 
 
@@ -91,9 +91,9 @@ def test_default_kdf_is_libsodium_moderate_or_stronger() -> None:
 
 def test_each_council_gets_its_own_identity(tmp_path: Path) -> None:
     a = make_node(tmp_path, "a")
-    one = a.create_council("One", "", "same name")
-    two = a.create_council("Two", "", "same name")
-    assert a.council(one).my_key != a.council(two).my_key
+    one = a.councils.create("One", "", "same name")
+    two = a.councils.create("Two", "", "same name")
+    assert a.councils.get(one).my_key != a.councils.get(two).my_key
     a.close()
 
 
@@ -126,9 +126,9 @@ def test_a_profile_of_the_first_schema_is_migrated_and_loses_nothing(tmp_path: P
     from shora.kernel.storage import database as store_module
 
     node = make_node(tmp_path, "old")
-    council = node.create_council("Block 4", "", "Nasrin")
-    node.post(council, "water at six")
-    home, digest = node.home, node.state_digest(council)
+    council = node.councils.create("Block 4", "", "Nasrin")
+    node.posts.post(council, "water at six")
+    home, digest = node.home, node.councils.state_digest(council)
     db = node.store.db
     db.execute("DROP TABLE early; DROP INDEX pending_author; DROP INDEX msets_digest")
     db.execute("CREATE TABLE old_msets AS SELECT id, council, ids FROM msets")
@@ -148,14 +148,14 @@ def test_a_profile_of_the_first_schema_is_migrated_and_loses_nothing(tmp_path: P
     assert reopened.store.one("SELECT value FROM meta WHERE key='schema'") == (
         store_module.SCHEMA_VERSION
     )
-    assert reopened.state_digest(council) == digest
-    assert [p["text"] for p in reopened.posts(council)] == ["water at six"]
+    assert reopened.councils.state_digest(council) == digest
+    assert [p["text"] for p in reopened.posts.posts(council)] == ["water at six"]
     assert reopened.store.one("SELECT count(*) FROM early") == 0
     # The old whole sets still read back; a new event stores its set as a delta.
-    reopened.post(council, "and bread at seven")
-    assert "and bread at seven" in [p["text"] for p in reopened.posts(council)]
-    reopened.invite(council)
-    reopened.invite(council)  # its past is the first invite's plus that invite
+    reopened.posts.post(council, "and bread at seven")
+    assert "and bread at seven" in [p["text"] for p in reopened.posts.posts(council)]
+    reopened.membership.invite(council)
+    reopened.membership.invite(council)  # its past is the first invite's plus that invite
     assert reopened.store.one(
         "SELECT count(*) FROM msets WHERE base IS NOT NULL AND length(ids)=32"
     )

@@ -23,47 +23,47 @@ def _node(root: Path, name: str, clock: Clock) -> Node:
 def test_export_for_a_summary_carries_only_the_difference(tmp_path: Path) -> None:
     clock = Clock(1_790_000_000)
     a, b = _node(tmp_path, "a", clock), _node(tmp_path, "b", clock)
-    council = a.create_council("Street 12", "", "Ava")
+    council = a.councils.create("Street 12", "", "Ava")
     admit(a, b, council, "Bahar")
     for day in range(30):  # a month of history, one post a day
         clock.t += 24 * 3600
-        a.post(council, f"day {day}")
+        a.posts.post(council, f"day {day}")
     b.import_envelopes(a.envelopes())
     clock.t += 24 * 3600
-    a.post(council, "new today")
-    a.post(council, "and another")
+    a.posts.post(council, "new today")
+    a.posts.post(council, "and another")
     summary = b.summary()
     assert len(summary) < 4096
     diff = a.difference(summary)
     assert 2 <= len(diff) < 5  # the new hour only, not the month
     report = b.import_envelopes(diff)
     assert report.accepted == 2
-    assert b.state_digest(council) == a.state_digest(council)
+    assert b.councils.state_digest(council) == a.councils.state_digest(council)
     # Nothing left to carry; importing the same difference again changes nothing.
     assert a.difference(b.summary()) == []
     assert b.import_envelopes(diff).accepted == 0
     # Several bundles in turn, each a part of the difference, converge the same way.
-    a.post(council, "one more")
+    a.posts.post(council, "one more")
     clock.t += 3 * 3600
-    a.post(council, "and the last")
+    a.posts.post(council, "and the last")
     parts = a.difference(b.summary())
     for part in parts:
         buf = io.BytesIO()
         a.export_bundle(buf, records=[part])
         buf.seek(0)
         b.import_bundle(buf)
-    assert b.state_digest(council) == a.state_digest(council)
+    assert b.councils.state_digest(council) == a.councils.state_digest(council)
 
 
 def test_a_joining_node_gets_its_welcome_through_a_summary(tmp_path: Path) -> None:
     clock = Clock(1_790_000_000)
     a, b = _node(tmp_path, "a", clock), _node(tmp_path, "b", clock)
-    council = a.create_council("Street 12", "", "Ava")
-    invitation = a.invite(council)
-    request = b.join(invitation, "Bahar")
-    a.admit(request)
+    council = a.councils.create("Street 12", "", "Ava")
+    invitation = a.membership.invite(council)
+    request = b.membership.join(invitation, "Bahar")
+    a.membership.admit(request)
     b.import_envelopes(a.difference(b.summary()))
-    assert b.council(council).status == "member"
+    assert b.councils.get(council).status == "member"
 
 
 @settings(max_examples=200, deadline=None)

@@ -123,7 +123,7 @@ def members(tmp_path: Path, clock: Clock) -> tuple[bytes, list[Node]]:
     a, b, c = (make_node(tmp_path, n) for n in ("a", "b", "c"))
     for node in (a, b, c):
         node.now = clock
-    cid = a.create_council("Works council", "", "Azar", kinds.Rules(removal="member"))
+    cid = a.councils.create("Works council", "", "Azar", kinds.Rules(removal="member"))
     admit(a, b, cid, "Bahar")
     admit(a, c, cid, "Cima")
     send(a, b)
@@ -134,7 +134,7 @@ def chain(node: Node, cid: bytes, n: int, clock: Clock, step: float) -> None:
     """n posts one after the other, each the parent of the next, `step` seconds apart."""
     for i in range(n):
         clock.t += step
-        node.post(cid, f"post {i} " + "words " * 10)
+        node.posts.post(cid, f"post {i} " + "words " * 10)
 
 
 def held(node: Node, cid: bytes) -> int:
@@ -175,7 +175,7 @@ def partition_and_heal(tmp_path: Path, url: str, n: int) -> list[str]:
         for node in (b, c):
             lacking = held(a, cid) - held(node, cid)
             exact(await one(node), received=lacking)
-            assert node.state_digest(cid) == a.state_digest(cid)
+            assert node.councils.state_digest(cid) == a.councils.state_digest(cid)
 
         # Partition: a is cut off from the relay and writes for four hours.
         book = PeerBook(a.store)
@@ -192,7 +192,7 @@ def partition_and_heal(tmp_path: Path, url: str, n: int) -> list[str]:
             "SELECT raw FROM envelopes WHERE council=? ORDER BY rowid DESC LIMIT 1", (cid,)
         )[0][0]
         assert c.import_envelopes([bytes(newest)]).pending == 1
-        c.post(cid, "cima, while azar is away")
+        c.posts.post(cid, "cima, while azar is away")
         partitioned = await one(c)
         exact(partitioned, received=0, waiting=1)
         assert partitioned.sent == 1
@@ -208,14 +208,15 @@ def partition_and_heal(tmp_path: Path, url: str, n: int) -> list[str]:
         # partition ended: it pages back past it for the parents of what waits.
         exact(await one(c), received=later - 1)
         for node in (b, c):
-            assert node.state_digest(cid) == a.state_digest(cid)
+            assert node.councils.state_digest(cid) == a.councils.state_digest(cid)
         return [up.mode, partitioned.mode]
 
     return run(scenario(), 900)
 
 
+@pytest.mark.slow  # a relay process of another implementation, a partition and a heal
 @needs_nostr_relay
-@pytest.mark.parametrize("n", [1200, pytest.param(5000, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("n", [1200, 5000])
 def test_a_long_chain_syncs_completely_through_a_relay_without_nip77(
     tmp_path: Path, n: int
 ) -> None:
@@ -223,8 +224,9 @@ def test_a_long_chain_syncs_completely_through_a_relay_without_nip77(
         assert partition_and_heal(tmp_path, url, n) == ["fallback", "fallback"]
 
 
+@pytest.mark.slow  # a relay process of another implementation, a partition and a heal
 @needs_nostr_sdk
-@pytest.mark.parametrize("n", [1200, pytest.param(5000, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("n", [1200, 5000])
 def test_a_long_chain_syncs_completely_through_nostr_sdks_relay(tmp_path: Path, n: int) -> None:
     port = free_port()
     relay = start_relay(port)
@@ -234,6 +236,7 @@ def test_a_long_chain_syncs_completely_through_nostr_sdks_relay(tmp_path: Path, 
         relay.stop()
 
 
+@pytest.mark.slow  # a relay process of another implementation, 1,200 uploads during 6 syncs
 @needs_nostr_relay
 def test_uploads_by_others_during_a_fallback_sync_are_not_errors(tmp_path: Path) -> None:
     """Two members upload to a relay while a third syncs by NIP-01: the relay pushes their

@@ -26,7 +26,7 @@ from test_relay import run
 
 def council(tmp_path: Path) -> tuple[bytes, list[Node]]:
     a, b, c = (make_node(tmp_path, n) for n in ("a", "b", "c"))
-    cid = a.create_council("Works council", "", "Azar", kinds.Rules(removal="member"))
+    cid = a.councils.create("Works council", "", "Azar", kinds.Rules(removal="member"))
     admit(a, b, cid, "Bahar")
     admit(a, c, cid, "Cima")
     send(a, b)
@@ -51,8 +51,8 @@ async def drip(ws: Any) -> None:
 
 def test_a_drip_relay_cannot_hold_the_round(tmp_path: Path) -> None:
     cid, (a, b, c) = council(tmp_path)
-    b.post(cid, "from bahar")
-    c.post(cid, "from cima")
+    b.posts.post(cid, "from bahar")
+    c.posts.post(cid, "from cima")
 
     async def scenario() -> tuple[float, list[Any]]:
         relays = [EmbeddedRelay(NodeEnvelopes(n)) for n in (b, c)]
@@ -76,13 +76,13 @@ def test_a_drip_relay_cannot_hold_the_round(tmp_path: Path) -> None:
     assert len(outcomes) == 3 and sum(o.error is None for o in outcomes) == 2
     assert "cut off at the end of the round" in (by_kind[False].error or "")
     assert all(o.complete and o.mode == "nip77" for o in outcomes if o.error is None)
-    posts = {p["text"] for p in a.posts(cid)}
+    posts = {p["text"] for p in a.posts.posts(cid)}
     assert {"from bahar", "from cima"} <= posts
 
 
 def test_a_relay_without_nip77_is_remembered(tmp_path: Path) -> None:
     cid, (a, b, _c) = council(tmp_path)
-    b.post(cid, "from bahar")
+    b.posts.post(cid, "from bahar")
     neg_opens = []
 
     async def ignores_nip77(ws: Any) -> None:
@@ -111,7 +111,7 @@ def test_a_relay_without_nip77_is_remembered(tmp_path: Path) -> None:
     assert first >= 2.0 and o1.mode == o2.mode == o3.mode == "fallback"
     assert second < 1.5 and third < 1.5 and len(neg_opens) == 1
     assert all(o.complete and o.error is None for o in (o1, o2, o3))
-    assert "from bahar" in {p["text"] for p in a.posts(cid)}
+    assert "from bahar" in {p["text"] for p in a.posts.posts(cid)}
     book = PeerBook(a.store)
     url = book.relays(cid)[0][1]
     assert book.lacks_nip77(url)
@@ -122,14 +122,14 @@ def test_the_outbox_takes_only_own_envelopes(tmp_path: Path) -> None:
     """What a running node publishes at once: its own writes (here a's), by council, each
     once; envelopes that came from others are not re-published."""
     cid, (a, b, _c) = council(tmp_path)
-    other = a.create_council("Another council", "", "Azar")
+    other = a.councils.create("Another council", "", "Azar")
     outbox = Outbox(a)
     assert outbox.take() == {}
-    b.post(cid, "from bahar")
+    b.posts.post(cid, "from bahar")
     send(b, a)  # arrives from a peer: not a's to publish
     assert outbox.take() == {}
-    a.post(cid, "from azar")
-    a.post(other, "elsewhere")
+    a.posts.post(cid, "from azar")
+    a.posts.post(other, "elsewhere")
     taken = outbox.take()
     assert set(taken) == {cid, other} and len(taken[cid]) == len(taken[other]) == 1
     assert outbox.take() == {}  # each once
@@ -146,15 +146,15 @@ def test_a_council_that_asks_for_it_has_its_writes_held_back_and_sent_together(
     from shora.sync.outbox import Delay, delay_of
 
     cid, (a, _b, _c) = council(tmp_path)
-    quiet = a.create_council("Quiet council", "", "Azar", kinds.Rules(upload_delay_seconds=60))
+    quiet = a.councils.create("Quiet council", "", "Azar", kinds.Rules(upload_delay_seconds=60))
     assert delay_of(a, cid) == 0 and delay_of(a, quiet) == 60
     outbox, held = Outbox(a), Delay(random.Random(7))
-    a.post(cid, "now")
-    a.post(quiet, "first")
+    a.posts.post(cid, "now")
+    a.posts.post(quiet, "first")
     for council_id, raws in outbox.take().items():
         held.add(council_id, raws, 1000.0, delay_of(a, council_id))
     assert set(held.take(1000.0)) == {cid}  # no delay: at once
-    a.post(quiet, "second")
+    a.posts.post(quiet, "second")
     for council_id, raws in outbox.take().items():
         held.add(council_id, raws, 1010.0, delay_of(a, council_id))
     batches = [(t, held.take(float(t))) for t in range(1000, 1061)]

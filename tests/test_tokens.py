@@ -11,13 +11,11 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from shora.errors import BadSignature, InvalidInput, MalformedEvent, OversizedEvent, RemoteError
-from shora.kernel import crypto, tokens
+from shora.kernel import crypto
 from shora.kernel.tokens import (
     Invitation,
     JoinRequestPayload,
     check_proof,
-    invitation_qr_png,
-    invitation_qr_svg,
     invitation_text,
     invitation_uri,
     invite_id,
@@ -27,6 +25,7 @@ from shora.kernel.tokens import (
     parse_invitation,
     parse_join_request_text,
 )
+from shora.ui.qr import invitation_qr, invitation_qr_png, invitation_qr_svg
 
 B32_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 SIGN_PK, SIGN_SK = crypto.sign_keypair()
@@ -114,7 +113,7 @@ def test_qr_svg_is_standalone_and_small() -> None:
     assert svg.lstrip().startswith("<svg") and svg.rstrip().endswith("</svg>")
     assert set(re.findall(r"https?://[^\"'\s>]*", svg)) == {"http://www.w3.org/2000/svg"}
     assert "href" not in svg
-    assert tokens._invitation_qr(INVITATION).version <= 10
+    assert invitation_qr(INVITATION).version <= 10
 
 
 def test_qr_png_is_written(tmp_path) -> None:

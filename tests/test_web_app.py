@@ -204,7 +204,7 @@ def test_invite_join_admit_and_remove_between_two_profiles(tmp_path: Path) -> No
 
 def test_a_damaged_bundle_is_reported_and_nothing_is_lost(person: Browser, tmp_path: Path) -> None:
     other = make_node(tmp_path, "other")
-    other.create_council("Elsewhere", "", "Omid")
+    other.councils.create("Elsewhere", "", "Omid")
     buf = io.BytesIO()
     other.export_bundle(buf)
     other.close()
@@ -263,7 +263,6 @@ def test_the_idle_watcher_locks_by_itself(tmp_path: Path) -> None:
 def test_founding_a_council_can_set_how_long_votes_stay_open(person: Browser) -> None:
     """The founding form offers the least voting period (a council that decides in
     minutes sets 0); a value out of range is refused with the form's error."""
-    from shora.services import governance as gov
 
     page = person.get("/councils")
     assert 'name="min_vote_hours"' in page.text
@@ -272,6 +271,6 @@ def test_founding_a_council_can_set_how_long_votes_stay_open(person: Browser) ->
     )
     council = bytes.fromhex(made.headers["location"].rsplit("/", 1)[-1])
     node = person.keeper.node
-    assert node is not None and gov.rules(node, council).min_vote_hours == 0
+    assert node is not None and node.governance.rules(council).min_vote_hours == 0
     refused = person.post("/councils", {"name": "Odd", "founder": "N", "min_vote_hours": "9999"})
     assert refused.status_code == 400 and "out of range" in refused.text

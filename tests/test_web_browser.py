@@ -62,6 +62,7 @@ def create_profile(person: Person) -> None:
     assert page.url.endswith("/councils"), page.content()[:3000]
 
 
+@pytest.mark.slow  # two nodes and two browsers through the whole story
 @pytest.mark.parametrize("lang", ["fa", "en"])
 def test_two_people_on_two_nodes(
     chromium: Browser, relay_url: str, tmp_path: Path, lang: str

@@ -74,6 +74,7 @@ def check(person: Person, name: str, path: str) -> None:
     person.screenshots(name)
 
 
+@pytest.mark.slow  # two nodes, two browsers, and a vote's minute to wait
 @pytest.mark.parametrize("lang", ["fa", "en"])
 def test_deciding_and_helping_on_two_nodes(
     chromium: Browser, relay_url: str, tmp_path: Path, lang: str

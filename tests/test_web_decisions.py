@@ -156,6 +156,40 @@ def test_bad_proposals_keep_what_was_typed(person: Browser) -> None:
     assert "No proposals yet." in person.get(home + "/decisions").text
 
 
+def test_figures_that_are_not_digits_are_refused_clearly(person: Browser) -> None:
+    """'²'.isdigit() is true but int('²') raises: a share, a rule or a score typed with
+    it answers the form again with a clear message (400), never a crash; Persian digits
+    are read (۲ as a share is 2/1, more than all: no share either)."""
+    home = person.found_council()
+    for value in ("²", "۲", "²/³"):
+        data = {"title": "Kept title", "text": "Kept text", "deadline": "1"}
+        for name in ("quorum", "threshold"):
+            r = person.post(home + "/decisions/new", {**data, name: value})
+            assert r.status_code == 400 and "not a share" in r.text, (name, value)
+        for name in ("rule_change_threshold", "quorum", "governance_quorum"):
+            r = person.post(home + "/rules", {name: value, "hours": "24"})
+            assert r.status_code == 400 and "not a share" in r.text, (name, value)
+    for name in ("term_days", "recall_petition"):
+        r = person.post(home + "/rules", {name: "²", "hours": "24"})
+        assert r.status_code == 400 and "not a whole number" in r.text, name
+    score = propose(person, home, method="score", options="A\nB")
+    for name in ("score:0", "score:1"):
+        r = person.post(score + "/vote", {name: "²"})
+        assert r.status_code == 400 and "not a whole number" in r.text, name
+    assert person.post(score + "/vote", {"score:0": "۲"}).status_code == 303
+    assert 'name="score:0" inputmode="numeric" value="2"' in person.get(score).text
+    dots = propose(person, home, method="dots", options="A\nB")
+    r = person.post(dots + "/vote", {"dots:0": "-²"})
+    assert r.status_code == 400 and "not a whole number" in r.text
+    ranked = propose(person, home, method="irv", options="A\nB")
+    r = person.post(ranked + "/vote", {"rank:0": "²"})
+    assert r.status_code == 400 and "not a whole number" in r.text
+    approval = propose(person, home, method="approval", options="A\nB")
+    r = person.client.post(approval + "/vote", data={"csrf": person.csrf, "choice": ["²", "1"]})
+    assert r.status_code == 303
+    assert 'name="choice" value="1" checked' in person.get(approval).text
+
+
 def test_amendments_and_their_acceptance(person: Browser) -> None:
     home = person.found_council()
     url = propose(person, home)

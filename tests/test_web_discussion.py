@@ -82,7 +82,6 @@ def test_the_pages_in_persian(tmp_path: Path) -> None:
 
 
 def test_long_threads_and_notifications_come_a_page_at_a_time(tmp_path: Path) -> None:
-    from shora.services import discussion as ds
 
     with two_members(tmp_path) as (a, b, home):
         url = propose(a, home)
@@ -92,7 +91,7 @@ def test_long_threads_and_notifications_come_a_page_at_a_time(tmp_path: Path) ->
         node = b.keeper.node
         assert node is not None
         for n in range(35):
-            ds.comment(node, council, subject, f"remark number {n:02}")
+            node.discussion.comment(council, subject, f"remark number {n:02}")
         carry(b, a, home)
         thread = _discussion(a.get(url).text)
         first = words(a.get(thread).text)

@@ -10,14 +10,13 @@ import re
 import time
 from pathlib import Path
 
+from conftest import send
 from shora.domain.decisions import kinds as dk
-from shora.services import decisions as dec
-from shora.services import federation as fed
-from shora.services import governance as gov
 from test_web_decisions import words
 from web.client import Browser, browser
 
 FA = {"Accept-Language": "fa-IR,fa;q=0.9"}
+DAY = 86_400
 
 
 def elect_myself(b: Browser, home: str) -> None:
@@ -26,13 +25,15 @@ def elect_myself(b: Browser, home: str) -> None:
     node = b.keeper.node
     assert node is not None
     base = bytes.fromhex(home.rsplit("/", 1)[1])
-    me = node.council(base).my_key
+    me = node.councils.get(base).my_key
     assert me is not None
-    pid = gov.elect(node, base, "delegate", [me], term_days=90, hours=1)
-    dec.vote(node, base, pid, dk.RankedBallot(list(dec.proposal(node, base, pid).body.options)))
-    closes = dec.proposal(node, base, pid).closes_at
+    pid = node.governance.elect(base, "delegate", [me], term_days=90, hours=1)
+    node.decisions.vote(
+        base, pid, dk.RankedBallot(list(node.decisions.proposal(base, pid).body.options))
+    )
+    closes = node.decisions.proposal(base, pid).closes_at
     node.now = lambda: max(time.time(), closes + 1.0)
-    dec.close(node, base, pid)
+    node.decisions.close(base, pid)
 
 
 def recall_myself(b: Browser, home: str) -> None:
@@ -40,14 +41,14 @@ def recall_myself(b: Browser, home: str) -> None:
     node = b.keeper.node
     assert node is not None
     base = bytes.fromhex(home.rsplit("/", 1)[1])
-    me = node.council(base).my_key
+    me = node.councils.get(base).my_key
     assert me is not None
-    assert gov.petition(node, base, "delegate", me) == 0
-    pid = gov.recall(node, base, "delegate", me, hours=24)
-    dec.vote(node, base, pid, dk.YesNoBallot("yes"))
-    closes = dec.proposal(node, base, pid).closes_at
+    assert node.governance.petition(base, "delegate", me) == 0
+    pid = node.governance.recall(base, "delegate", me, hours=24)
+    node.decisions.vote(base, pid, dk.YesNoBallot("yes"))
+    closes = node.decisions.proposal(base, pid).closes_at
     node.now = lambda: max(time.time(), closes + 1.0)
-    dec.close(node, base, pid)
+    node.decisions.close(base, pid)
 
 
 def textarea(page: str, prefix: str) -> str:
@@ -114,7 +115,7 @@ def test_a_delegate_is_seated_on_a_signed_mandate_and_recalled(tmp_path: Path) -
         assert "Revoke this mandate?" in words(a.post(link).text)
         node, base_id = a.keeper.node, bytes.fromhex(base[-64:])
         assert node is not None
-        assert not fed.find_mandate(node, base_id, found.group(1)).revocation_signers
+        assert not node.federation.find_mandate(base_id, found.group(1)).revocation_signers
         assert a.post(link, {"confirm": "yes"}).status_code == 303
         revocation = textarea(a.get(base + "/federation").text, "r")
         # Ending the seat asks first too.
@@ -126,6 +127,51 @@ def test_a_delegate_is_seated_on_a_signed_mandate_and_recalled(tmp_path: Path) -
         assert "ended" in words(x.get(home + "/federation").text)
         # Ratification of a proposal that does not exist is a plain refusal.
         assert x.post(home + "/federation/ratify", {"proposal": "abcdef"}).status_code == 404
+
+
+def test_a_proposal_is_ratified_by_the_member_councils_through_the_pages(
+    tmp_path: Path,
+) -> None:
+    """The federation asks on its page; the delegate's node opens the vote in the base
+    council, whose members say yes; the result goes up when the delegate's node next
+    looks, and the federation's page counts the double majority."""
+    with browser(tmp_path / "a") as a, browser(tmp_path / "x") as x:
+        base, home, request = federation_and_delegate(a, x)
+        a.post(base + "/mandates", {"federation": home.rsplit("/", 1)[1], "days": "30"})
+        mandate = textarea(a.get(base + "/federation").text, "m")
+        assert x.post(home + "/federation/admit", {"request": request, "mandate": mandate})
+        mine, theirs = a.keeper.node, x.keeper.node
+        assert mine is not None and theirs is not None
+        send(theirs, mine)  # Azadeh's node learns she is seated
+        city, base_id = bytes.fromhex(home[-64:]), bytes.fromhex(base[-64:])
+        body = dk.Propose(
+            title="Water rationing",
+            text="Two litres a head.",
+            method="yes_no",
+            deadline=int(theirs.now()) + 3 * DAY,
+        )
+        pid = theirs.decisions.propose(city, body)
+        asked = x.post(home + "/federation/ratify", {"proposal": pid.hex()[:12], "ask": "yes"})
+        assert asked.status_code == 200, asked.text
+        assert "Not ratified (yet)." in words(asked.text)
+        # Down: the delegate's node opens the ratification in her council.
+        send(theirs, mine)
+        assert "Ratify: Water rationing" in words(a.get(base + "/federation").text)
+        (notice,) = [n for n in mine.federation_flow.notices(base_id) if n.kind == "ratify"]
+        assert notice.proposal is not None
+        mine.decisions.vote(base_id, notice.proposal, dk.YesNoBallot("yes"))
+        closes = mine.decisions.proposal(base_id, notice.proposal).closes_at
+        mine.now = lambda: max(time.time(), closes + 1.0)
+        theirs.now = mine.now
+        mine.decisions.close(base_id, notice.proposal)
+        # Up: looking at her council's page, her node carries the result to the city.
+        a.get(base + "/federation")
+        send(mine, theirs)
+        status = x.post(home + "/federation/ratify", {"proposal": pid.hex()[:12]})
+        assert status.status_code == 200, status.text
+        said = words(status.text)
+        assert "1 of 1 councils said yes, representing 1 of 1 members." in said, said
+        assert "Ratified." in said and "Not ratified" not in said
 
 
 def test_the_federation_pages_in_persian(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from shora.services import joining
+from shora.ui.qr import qr_svg
 from shora.web.areas.joining import scalable
 from test_web_decisions import carry, words
 from web.client import browser
@@ -65,7 +65,7 @@ def test_an_invitation_link_there_a_join_request_link_back(tmp_path: Path, lang:
         )
         assert url.fragment.startswith("shora:invite/") and "council=Block%204%20committee" in link
         qr = re.search(r"<svg.*?</svg>", made, re.S)
-        assert qr is not None and qr.group(0) == scalable(joining.qr_svg(link)).strip()
+        assert qr is not None and qr.group(0) == scalable(qr_svg(link)).strip()
         assert 'data-share="invitation-link"' in made
         # A damaged paste: the page says what is wrong, in its language, and keeps it.
         cut = link[:-40]

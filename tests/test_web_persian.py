@@ -124,3 +124,15 @@ def test_shares_are_chosen_in_words_or_as_a_percentage(tmp_path: Path) -> None:
         assert changed.status_code == 303, changed.text
         proposal = words(a.get(str(changed.headers["location"])).text)
         assert "2/3" in proposal or "۲/۳" in proposal
+
+
+def test_the_nodes_own_refusals_read_in_persian(tmp_path: Path) -> None:
+    """A refusal raised by the node itself (not by the page's form checks) comes in the
+    page's language too."""
+    with browser(tmp_path / "a", **FA) as a:
+        a.create_profile()
+        home = a.found_council("شورای محله", "نسرین")
+        r = a.post(home + "/members/" + "ab" * 32 + "/remove", {"confirm": "yes"})
+        assert r.status_code == 404, r.text
+        assert not latin_words(r.text), latin_words(r.text)
+        assert "عضو فعال" in words(r.text)

@@ -34,9 +34,9 @@ def realistic_council(b: Browser) -> str:
         sign_pk, sign_sk = crypto.sign_keypair()
         kx_pk, _ = crypto.kx_keypair()
         request = tokens.make_join_request(
-            node.invite(council), sign_pk, sign_sk, kx_pk, f"Member {i}", int(node.now())
+            node.membership.invite(council), sign_pk, sign_sk, kx_pk, f"Member {i}", int(node.now())
         )
-        assert node.admit(request).admitted
+        assert node.membership.admit(request).admitted
     assert b.post(home + "/areas", {"areas": AREAS}).status_code == 303
     for i in range(60):
         category = CATEGORIES[i % len(CATEGORIES)]

@@ -18,8 +18,6 @@ from shora.domain.decisions import kinds as dk
 from shora.errors import BadClock
 from shora.kernel import kinds
 from shora.node import Node
-from shora.services import decisions as dec
-from shora.services import governance as gov
 
 HOUR = 3600
 
@@ -32,7 +30,7 @@ def _four(tmp_path: Path) -> tuple[list[Node], bytes, Clock]:
     for node in (a, b, c):
         node.now = clock
     m.now = lambda: clock.t + 73 * HOUR
-    council = a.create_council("Block 4", "", "Azadeh")
+    council = a.councils.create("Block 4", "", "Azadeh")
     for node, name in ((b, "Bahram"), (c, "Cyrus")):
         admit(a, node, council, name)
     m.now = clock  # joined with an honest clock; it goes wrong afterwards
@@ -48,12 +46,12 @@ def test_a_fast_clock_cannot_lapse_an_emergency_removal_early(tmp_path: Path) ->
     envelope honestly and only the event ahead gets it held until its time."""
     (a, b, c, m), council, clock = _four(tmp_path)
     cyrus = c._identity(council).sign_pk
-    a.remove(council, cyrus, "reported to the police", emergency=True)
-    action = gov.emergencies(a, council)[0].action
+    a.membership.remove(council, cyrus, "reported to the police", emergency=True)
+    action = a.governance.emergencies(council)[0].action
     send(a, b)
     clock.t += 60
     send(a, m)  # m's node records the lapse at once: by its clock, 72 hours have passed
-    assert gov.emergencies(m, council)[0].status == "lapsed"
+    assert m.governance.emergencies(council)[0].status == "lapsed"
     assert b.import_envelopes(m.envelopes()).refused.get("FromTheFuture", 0) >= 1
     liar = Adversary(m, council)
     lapse = liar.forge(
@@ -66,12 +64,12 @@ def test_a_fast_clock_cannot_lapse_an_emergency_removal_early(tmp_path: Path) ->
     for node in (a, b):
         assert node.import_envelopes([lapse.raw]).early == 1
         assert not node.ingestor.projection.final_state(council).is_active(cyrus)
-        assert gov.emergencies(node, council)[0].status == "pending"
+        assert node.governance.emergencies(council)[0].status == "pending"
     clock.t += 73 * HOUR  # the lapse's time has come: the honest nodes apply it now
     for node in (a, b):
         node.import_envelopes([], heal=False)
         assert node.store.one("SELECT count(*) FROM early") == 0
-        assert gov.emergencies(node, council)[0].status == "lapsed"
+        assert node.governance.emergencies(council)[0].status == "lapsed"
         assert node.ingestor.projection.final_state(council).is_active(cyrus)
 
 
@@ -80,11 +78,11 @@ def test_a_fast_clock_cannot_close_a_vote_early(tmp_path: Path) -> None:
     body = dk.Propose(
         title="Strike on Monday?", text="", method="yes_no", deadline=int(clock.t) + 72 * HOUR
     )
-    pid = dec.propose(a, council, body)
+    pid = a.decisions.propose(council, body)
     everyone([a, b, c, m])
-    dec.vote(a, council, pid, dk.YesNoBallot("no"))
+    a.decisions.vote(council, pid, dk.YesNoBallot("no"))
     clock.t += 60
-    dec.close(m, council, pid)  # m's node believes the deadline is past
+    m.decisions.close(council, pid)  # m's node believes the deadline is past
     liar = Adversary(m, council)
     close = liar.forge(
         "decision.close",
@@ -96,14 +94,14 @@ def test_a_fast_clock_cannot_close_a_vote_early(tmp_path: Path) -> None:
     for node in (a, b):
         assert node.import_envelopes(m.envelopes()).refused.get("FromTheFuture", 0) >= 1
         assert node.import_envelopes([close.raw]).early == 1
-        assert not dec.proposal(node, council, pid).final
+        assert not node.decisions.proposal(council, pid).final
     everyone([a, b])
-    dec.vote(b, council, pid, dk.YesNoBallot("yes"))  # the vote goes on
+    b.decisions.vote(council, pid, dk.YesNoBallot("yes"))  # the vote goes on
     send(b, a)
     clock.t += 73 * HOUR  # now the close is due: it closes what its causal past saw
     a.import_envelopes([], heal=False)
     assert a.store.one("SELECT count(*) FROM early") == 0
-    assert dec.proposal(a, council, pid).final
+    assert a.decisions.proposal(council, pid).final
 
 
 def test_an_event_cannot_claim_a_time_before_its_parents(tmp_path: Path) -> None:
@@ -133,9 +131,9 @@ def test_an_event_from_the_far_future_waits_and_nothing_builds_on_it(tmp_path: P
         created_at=int(clock.t) // HOUR * HOUR,
     )
     assert a.import_envelopes([ahead.raw]).early == 1
-    a.post(council, "today")
+    a.posts.post(council, "today")
     send(a, b)
-    texts = [p["text"] for p in b.posts(council)]
+    texts = [p["text"] for p in b.posts.posts(council)]
     assert "today" in texts and "from next year" not in texts
     assert a.import_envelopes([ahead.raw]).accepted == 0  # held once, not stored twice
     assert a.store.one("SELECT count(*) FROM early") == 1
@@ -145,9 +143,9 @@ def test_a_clock_set_back_does_not_hold_the_nodes_own_writes(tmp_path: Path) -> 
     """An honest node whose clock is set back past the skew writes at its parents'
     time: it claims nothing new, so neither it nor anyone else holds the write back."""
     (a, b, _c, _m), council, clock = _four(tmp_path)
-    a.post(council, "before the clock was set back")
+    a.posts.post(council, "before the clock was set back")
     clock.t -= HOUR
-    a.post(council, "after")
+    a.posts.post(council, "after")
     assert a.store.one("SELECT count(*) FROM early") == 0
     send(a, b)
-    assert "after" in [p["text"] for p in b.posts(council)]
+    assert "after" in [p["text"] for p in b.posts.posts(council)]

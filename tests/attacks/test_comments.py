@@ -16,8 +16,6 @@ from conftest import T0, council_of_three, everyone, send
 from shora.domain.decisions import kinds as dck
 from shora.domain.discussion import kinds as dk
 from shora.kernel import crypto
-from shora.services import decisions as dec
-from shora.services import discussion as ds
 from test_web_decisions import carry, propose, two_members, words
 
 XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
@@ -25,19 +23,19 @@ XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 
 def _proposal(node: object, council: bytes) -> bytes:
     body = dck.Propose(title="Water", text="Who fetches it?", method="yes_no", deadline=T0 + 90_000)
-    return dec.propose(node, council, body)  # type: ignore[arg-type]
+    return node.decisions.propose(council, body)  # type: ignore[attr-defined]
 
 
 def test_forged_comments_outside_the_council_are_ignored(tmp_path: Path) -> None:
     with council_of_three(tmp_path) as ((a, b, m), council, _clock):
         own = _proposal(a, council)
-        elsewhere = m.create_council("Other", "", "Mina")
+        elsewhere = m.councils.create("Other", "", "Mina")
         foreign = _proposal(m, elsewhere)
         everyone([a, b, m])
         liar = Adversary(m, council)
-        honest = ds.comment(b, council, own, "I can go")
+        honest = b.discussion.comment(council, own, "I can go")
         other = _proposal(a, council)
-        ds.comment(a, council, other, "a second subject")
+        a.discussion.comment(council, other, "a second subject")
         everyone([a, b, m])
         stranger = crypto.random_bytes(32)
         forged = [
@@ -52,9 +50,9 @@ def test_forged_comments_outside_the_council_are_ignored(tmp_path: Path) -> None
         rows = a.store.rows("SELECT id FROM events WHERE kind='comment' AND valid=1")
         assert ids <= {bytes(r[0]) for r in rows}
         for subject in (own, other, foreign):
-            assert not ids & {c.id for c in ds.comments(a, council, subject)}
-        assert [c.id for c in ds.comments(a, council, own)] == [honest]
-        assert not ids & {n.comment.id for n in ds.notifications(b, council)}
+            assert not ids & {c.id for c in a.discussion.comments(council, subject)}
+        assert [c.id for c in a.discussion.comments(council, own)] == [honest]
+        assert not ids & {n.comment.id for n in b.discussion.notifications(council)}
         # The forged kind with a too-long text or too many mentions never decodes.
         too_long = {"subject": own, "text": "x" * (dk.MAX_COMMENT_CHARS + 1)}
         too_many = {"subject": own, "text": "x", "mentions": [own] * (dk.MAX_MENTIONS + 1)}
@@ -68,16 +66,16 @@ def test_a_comment_concurrent_with_removal_is_void(tmp_path: Path) -> None:
     with council_of_three(tmp_path) as ((a, b, m), council, clock):
         pid = _proposal(a, council)
         everyone([a, b, m])
-        late = ds.comment(m, council, pid, "before you notice")  # not yet sent
+        late = m.discussion.comment(council, pid, "before you notice")  # not yet sent
         clock.t += 60
-        a.remove(council, m._identity(council).sign_pk)
+        a.membership.remove(council, m._identity(council).sign_pk)
         send(a, b)
-        b.remove(council, m._identity(council).sign_pk)
+        b.membership.remove(council, m._identity(council).sign_pk)
         send(b, a)
         send(m, a)
         # a holds the comment, voided by the kernel, and the discussion does not show it
         assert a.store.one("SELECT valid FROM events WHERE id=?", (late,)) == 0
-        assert ds.comments(a, council, pid) == []
+        assert a.discussion.comments(council, pid) == []
 
 
 def test_forged_markup_and_removed_author_on_the_page(tmp_path: Path) -> None:
@@ -100,8 +98,8 @@ def test_forged_markup_and_removed_author_on_the_page(tmp_path: Path) -> None:
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
         assert XSS in words(page)
         # Bahar comments, then is removed before her comment arrives: void on the page.
-        late = ds.comment(node, council, subject, "written as I am removed")
-        owner.remove(council, liar.key)
+        late = node.discussion.comment(council, subject, "written as I am removed")
+        owner.membership.remove(council, liar.key)
         carry(b, a, home)
         assert owner.store.one("SELECT valid FROM events WHERE id=?", (late,)) == 0
         assert "written as I am removed" not in words(a.get(found.group(1)).text)

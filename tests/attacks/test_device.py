@@ -2,7 +2,7 @@
 stranger guessing passphrases at the unlock page.
 
 Every profile here is real (a sealed keystore and an encrypted SQLite file); the
-command line runs as a real `shora` process, the pages as the real Starlette app.
+command line runs through its entry point, the pages as the real Starlette app.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import asyncio
 import os
 import stat
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +19,7 @@ import httpx
 import msgspec
 import pytest
 
+from cli_run import INSECURE_KDF_ENV, base_env, in_process
 from conftest import FAST_KDF, Clock, make_node
 from shora.errors import ProfileError
 from shora.kernel import crypto, profile
@@ -27,7 +27,7 @@ from shora.node import Node
 from shora.web import throttle
 from shora.web.security import session_cookie
 from shora.web.state import Keeper
-from test_cli import INSECURE_KDF_ENV, INSECURE_KDF_WARNING, base_env, error_lines
+from test_cli import INSECURE_KDF_WARNING, error_lines
 from web.client import PASSPHRASE, PORT, Browser, client_for
 
 PRIVATE_FILES = {"keystore", "shora.db", "shora.db-wal", "shora.db-shm"}
@@ -59,19 +59,11 @@ def umask(mask: int) -> Iterator[None]:
 def shora(
     home: Path, *args: str, insecure: bool = False, mask: int = 0o022, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    """An installed `shora`, as a person runs it: no test flag unless asked for."""
+    """`shora` as a person runs it: no test flag unless asked for, under `mask`."""
     environment = base_env(insecure_kdf=insecure)
     environment.update(SHORA_HOME=str(home), SHORA_PASSPHRASE=PASSPHRASE, **env)
-    return subprocess.run(
-        [sys.executable, "-m", "shora.cli.main", *args],
-        env=environment,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        umask=mask,
-    )
+    with umask(mask):
+        return in_process(args, environment)
 
 
 def keystore(home: Path) -> profile.SealedKeystore:
@@ -101,9 +93,9 @@ def test_a_new_profile_is_private_from_its_first_byte_whatever_the_umask(tmp_pat
     all the same, the WAL and shared-memory files included, and stay so after writes."""
     with umask(0):
         node = make_node(tmp_path, "a")
-        council = node.create_council("Block 4 committee", "", "Nasrin")
+        council = node.councils.create("Block 4 committee", "", "Nasrin")
         for i in range(20):
-            node.post(council, f"message {i}")
+            node.posts.post(council, f"message {i}")
     try:
         assert_private(tmp_path / "a")  # while open: the WAL and shm files exist
     finally:
@@ -123,7 +115,7 @@ def test_shora_init_makes_a_private_profile_under_a_permissive_umask(tmp_path: P
 def test_loosened_modes_are_tightened_when_the_profile_is_opened(tmp_path: Path) -> None:
     """A copy restored from a backup, or a careless chmod: the next unlock closes it."""
     node = make_node(tmp_path, "a")  # stays open: its WAL and shm files stay too
-    council = node.create_council("Block 4 committee", "", "Nasrin")
+    council = node.councils.create("Block 4 committee", "", "Nasrin")
     home = tmp_path / "a"
     (home / "keystore.new").write_bytes(b"left behind")  # a crash before the rename
     (home / "notes.txt").write_text("the person's own file, not the profile's")
@@ -142,7 +134,7 @@ def test_loosened_modes_are_tightened_when_the_profile_is_opened(tmp_path: Path)
     node.close()
     reopened = Node.open(home, "correct horse battery", allow_weak_kdf=True)
     try:
-        reopened.post(council, "after the restore")
+        reopened.posts.post(council, "after the restore")
         assert_private(home, PRIVATE_FILES | {"keystore.new"})
     finally:
         reopened.close()

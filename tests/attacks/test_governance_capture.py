@@ -20,8 +20,6 @@ from shora.domain.governance import kinds as gk
 from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.kernel import crypto, kinds
 from shora.node import Node
-from shora.services import decisions as dec
-from shora.services import governance as gov
 
 HOUR, DAY = 3600, 86_400
 YES = dk.YesNoBallot("yes")
@@ -29,7 +27,7 @@ NO = dk.YesNoBallot("no")
 
 
 def key_of(node: Node, council: bytes, name: str) -> bytes:
-    return next(m.key for m in node.members(council) if m.name == name)
+    return next(m.key for m in node.councils.members(council) if m.name == name)
 
 
 def active(node: Node, council: bytes, key: bytes) -> bool:
@@ -56,7 +54,7 @@ def council_of(
     people = [make_node(root, f"m{i}") for i in range(n)]
     for person in people:
         person.now = clock
-    council = people[0].create_council("Block 4 committee", "", "m0", rules)
+    council = people[0].councils.create("Block 4 committee", "", "m0", rules)
     for i, person in enumerate(people[1:], start=1):
         admit(people[0], person, council, f"m{i}")
     for person in people[1:]:
@@ -76,27 +74,27 @@ def test_a_coordinator_cannot_ratify_her_own_emergency_removals_alone(tmp_path: 
         a, _b, c = nodes
         adv = Adversary(a, council)
         kb, kc = key_of(a, council, "Bahram"), key_of(a, council, "Cyrus")
-        a.remove(council, kb, "suspected", emergency=True)
+        a.membership.remove(council, kb, "suspected", emergency=True)
         everyone(nodes)
         # Removing Cyrus as well would leave the coordinator half of the council or more:
         # refused by the command line, and by every replica when forged.
         with pytest.raises(NotAllowed, match="never half of the members"):
-            gov.check_emergency_removal(a, council)
+            a.governance.check_emergency_removal(council)
         deliver(nodes, forged_emergency_removal(adv, kc))
         assert all(active(n, council, kc) for n in (a, c))
         # Azadeh puts her removal of Bahram to the vote and votes alone. Bahram has no
         # key to vote with, but counts: one ballot of three misses the quorum (1/2).
-        (em,) = gov.emergencies(c, council)
-        pid = gov.ratify(a, council, em.action, hours=24)
-        dec.vote(a, council, pid, YES)
-        clock.t = dec.proposal(a, council, pid).closes_at
-        dec.close(a, council, pid)
+        (em,) = c.governance.emergencies(council)
+        pid = a.governance.ratify(council, em.action, hours=24)
+        a.decisions.vote(council, pid, YES)
+        clock.t = a.decisions.proposal(council, pid).closes_at
+        a.decisions.close(council, pid)
         everyone(nodes)
         for node in (a, c):
-            state = dec.proposal(node, council, pid)
+            state = node.decisions.proposal(council, pid)
             assert state.final and len(state.eligible) == 3 and kb in state.eligible
             assert state.quorum is not None and not state.quorum.met
-            assert gov.emergencies(node, council)[0].status == "rejected"
+            assert node.governance.emergencies(council)[0].status == "rejected"
             assert active(node, council, kb)
 
 
@@ -106,9 +104,9 @@ def test_removed_members_count_in_a_rule_change_after_an_emergency(tmp_path: Pat
     with council_of_three(tmp_path) as (nodes, council, clock):
         a, _b, c = nodes
         adv = Adversary(a, council)
-        a.remove(council, key_of(a, council, "Bahram"), "suspected", emergency=True)
+        a.membership.remove(council, key_of(a, council, "Bahram"), "suspected", emergency=True)
         everyone(nodes)
-        new = msgspec.structs.replace(gov.rules(a, council), emergency_removal_roles=["boss"])
+        new = msgspec.structs.replace(a.governance.rules(council), emergency_removal_roles=["boss"])
         propose = adv.forge(
             "gov.propose", gk.GovPropose(yes_no("Mine", int(clock.t) + DAY), gk.RuleChange(new))
         )
@@ -117,8 +115,8 @@ def test_removed_members_count_in_a_rule_change_after_an_emergency(tmp_path: Pat
         clock.t += DAY
         deliver(nodes, adv.forge("gov.close", dk.Close(propose.id)))
         for node in (a, c):
-            assert dec.proposal(node, council, propose.id).passed is False
-            assert gov.rules(node, council).emergency_removal_roles == ["coordinator"]
+            assert node.decisions.proposal(council, propose.id).passed is False
+            assert node.governance.rules(council).emergency_removal_roles == ["coordinator"]
 
 
 def test_no_more_pending_emergency_removals_than_the_rules_allow(tmp_path: Path) -> None:
@@ -128,15 +126,15 @@ def test_no_more_pending_emergency_removals_than_the_rules_allow(tmp_path: Path)
         adv = Adversary(m0, council)
         keys = [key_of(m0, council, f"m{i}") for i in range(7)]
         for i in (1, 2):
-            m0.remove(council, keys[i], "suspected", emergency=True)
+            m0.membership.remove(council, keys[i], "suspected", emergency=True)
         everyone(people)
         # Two pending of seven is not half: the third is refused by the pending limit.
         with pytest.raises(NotAllowed, match="at most 2 emergency removals"):
-            gov.check_emergency_removal(m0, council)
+            m0.governance.check_emergency_removal(council)
         deliver(people, forged_emergency_removal(adv, keys[3]))
         for node in people[3:]:
             assert active(node, council, keys[3])
-            assert len(gov.emergencies(node, council)) == 2
+            assert len(node.governance.emergencies(council)) == 2
     finally:
         for person in people:
             person.close()
@@ -151,14 +149,14 @@ def test_emergency_powers_cannot_remove_half_of_the_members(tmp_path: Path) -> N
         adv = Adversary(m0, council)
         keys = [key_of(m0, council, f"m{i}") for i in range(5)]
         for i in (1, 2):  # two of five: fewer than half
-            m0.remove(council, keys[i], "suspected", emergency=True)
+            m0.membership.remove(council, keys[i], "suspected", emergency=True)
         everyone(people)
         with pytest.raises(NotAllowed, match="never half of the members"):
-            gov.check_emergency_removal(m0, council)
+            m0.governance.check_emergency_removal(council)
         deliver(people, forged_emergency_removal(adv, keys[3]))
         for node in (m0, people[3], people[4]):
             assert active(node, council, keys[3])
-            assert [e.status for e in gov.emergencies(node, council)] == ["pending"] * 2
+            assert [e.status for e in node.governance.emergencies(council)] == ["pending"] * 2
     finally:
         for person in people:
             person.close()
@@ -172,29 +170,29 @@ def test_a_rule_change_closed_after_thirty_seconds_changes_nothing(tmp_path: Pat
         a, b, c = nodes
         adv = Adversary(a, council)
         opened = int(clock.t)
-        new = msgspec.structs.replace(gov.rules(a, council), removal="member")
+        new = msgspec.structs.replace(a.governance.rules(council), removal="member")
         body = gk.GovPropose(yes_no("Quick", opened + 30), gk.RuleChange(new))
         propose = adv.forge("gov.propose", body)
         deliver(nodes, propose)
         for node in nodes:  # everyone agrees, at once
-            dec.vote(node, council, propose.id, YES)
+            node.decisions.vote(council, propose.id, YES)
         everyone(nodes)
         clock.t = opened + 30
         deliver(nodes, adv.forge("gov.close", dk.Close(propose.id)))
         for node in (b, c):
-            assert gov.rules(node, council).removal == "vouches"
-            state = dec.proposal(node, council, propose.id)
+            assert node.governance.rules(council).removal == "vouches"
+            state = node.decisions.proposal(council, propose.id)
             assert not state.final and state.body.deadline == opened + DAY
         # A close by someone who is not a member, at the right time, does not count.
         clock.t = opened + DAY
         outsider = crypto.sign_keypair()
         deliver(nodes, adv.forge("gov.close", dk.Close(propose.id), author=outsider))
-        assert all(gov.rules(node, council).removal == "vouches" for node in nodes)
+        assert all(node.governance.rules(council).removal == "vouches" for node in nodes)
         # The same close, by a member, 24 hours after the proposal: the council decided.
         deliver(nodes, adv.forge("gov.close", dk.Close(propose.id)))
         for node in nodes:
-            assert gov.rules(node, council).removal == "member"
-            assert dec.proposal(node, council, propose.id).passed is True
+            assert node.governance.rules(council).removal == "member"
+            assert node.decisions.proposal(council, propose.id).passed is True
 
 
 def test_an_ordinary_proposal_closed_early_has_no_result(tmp_path: Path) -> None:
@@ -203,21 +201,21 @@ def test_an_ordinary_proposal_closed_early_has_no_result(tmp_path: Path) -> None
         adv = Adversary(a, council)
         opened = int(clock.t)
         with pytest.raises(InvalidInput, match="at least 1 hour"):
-            dec.propose(a, council, yes_no("Paint the door", opened + 60))
+            a.decisions.propose(council, yes_no("Paint the door", opened + 60))
         propose = adv.forge("decision.propose", yes_no("Paint the door", opened + 60))
         deliver(nodes, propose)
         for node in (b, c):
-            dec.vote(node, council, propose.id, YES)
+            node.decisions.vote(council, propose.id, YES)
         everyone(nodes)
         clock.t = opened + 61
         deliver(nodes, adv.forge("decision.close", dk.Close(propose.id)))
         for node in (b, c):
-            state = dec.proposal(node, council, propose.id)
+            state = node.decisions.proposal(council, propose.id)
             assert not state.final and state.closes_at == opened + HOUR
         clock.t = opened + HOUR
         deliver(nodes, adv.forge("decision.close", dk.Close(propose.id)))
         for node in nodes:
-            state = dec.proposal(node, council, propose.id)
+            state = node.decisions.proposal(council, propose.id)
             assert state.final and state.passed is True
 
 
@@ -230,7 +228,7 @@ def test_a_backdated_proposal_cannot_pass_without_the_council(tmp_path: Path) ->
         a, b, c = nodes
         adv = Adversary(a, council)
         now = int(clock.t)
-        new = msgspec.structs.replace(gov.rules(a, council), removal="member")
+        new = msgspec.structs.replace(a.governance.rules(council), removal="member")
         body = gk.GovPropose(yes_no("Old", now - DAY), gk.RuleChange(new))
         backdated = adv.forge("gov.propose", body, time_ms=(now - 2 * DAY) * 1000)
         for node in (b, c):
@@ -242,14 +240,14 @@ def test_a_backdated_proposal_cannot_pass_without_the_council(tmp_path: Path) ->
         deliver(nodes, vote)
         # Its deadline is held to the least voting period: the others still vote.
         for node in (b, c):
-            dec.vote(node, council, propose.id, NO)
+            node.decisions.vote(council, propose.id, NO)
         everyone(nodes)
         clock.t += 2 * DAY
         deliver(nodes, adv.forge("gov.close", dk.Close(propose.id)))
         for node in (b, c):
-            state = dec.proposal(node, council, propose.id)
+            state = node.decisions.proposal(council, propose.id)
             assert state.final and state.passed is False
-            assert gov.rules(node, council).removal == "vouches"
+            assert node.governance.rules(council).removal == "vouches"
 
 
 @pytest.mark.parametrize("hours", [0, 1, 23])
@@ -260,10 +258,10 @@ def test_a_rule_change_cannot_shorten_the_time_to_ratify(tmp_path: Path, hours: 
         a = nodes[0]
         adv = Adversary(a, council)
         with pytest.raises(InvalidInput, match="at least min_governance_vote_hours"):
-            gov.change_rules(a, council, {"emergency_ratify_hours": hours})
+            a.governance.change_rules(council, {"emergency_ratify_hours": hours})
 
         def forged_change(to: int) -> bytes:
-            new = msgspec.structs.replace(gov.rules(a, council), emergency_ratify_hours=to)
+            new = msgspec.structs.replace(a.governance.rules(council), emergency_ratify_hours=to)
             body = gk.GovPropose(yes_no("Ratify time", int(clock.t) + DAY), gk.RuleChange(new))
             propose = adv.forge("gov.propose", body)
             deliver(nodes, propose)
@@ -272,15 +270,15 @@ def test_a_rule_change_cannot_shorten_the_time_to_ratify(tmp_path: Path, hours: 
         refused = forged_change(hours)
         for node in nodes:
             with pytest.raises(NotFound):  # not a valid proposal anywhere
-                dec.proposal(node, council, refused)
+                node.decisions.proposal(council, refused)
         deliver(nodes, adv.forge("gov.vote", dk.Vote(refused, YES)))
         # The same forged path with a time to ratify the rules allow is a proposal.
         allowed = forged_change(48)
         for node in nodes:
-            dec.vote(node, council, allowed, YES)
+            node.decisions.vote(council, allowed, YES)
         everyone(nodes)
         clock.t += DAY
         deliver(nodes, adv.forge("gov.close", dk.Close(refused)))
-        assert all(gov.rules(node, council).emergency_ratify_hours == 72 for node in nodes)
+        assert all(node.governance.rules(council).emergency_ratify_hours == 72 for node in nodes)
         deliver(nodes, adv.forge("gov.close", dk.Close(allowed)))
-        assert all(gov.rules(node, council).emergency_ratify_hours == 48 for node in nodes)
+        assert all(node.governance.rules(council).emergency_ratify_hours == 48 for node in nodes)

@@ -102,7 +102,7 @@ def _zstd_rle(declared: int, blocks: int, last: bool, single_segment: bool = Fal
 def profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("memory")
     node = make_node(root, "p")
-    node.create_council("Council", "", "Ava")
+    node.councils.create("Council", "", "Ava")
     node.close()
     return root / "p"
 
@@ -111,6 +111,7 @@ def _cli(profile: Path, tmp: Path, *args: str) -> tuple[int, str, int]:
     return _run(["-c", CLI, "--home", str(profile), *args], tmp)
 
 
+@pytest.mark.slow  # a process per hostile input, its peak memory measured
 def test_hostile_files_and_messages_stay_within_the_memory_ceiling(
     profile: Path, tmp_path: Path
 ) -> None:

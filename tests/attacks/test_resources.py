@@ -42,16 +42,16 @@ def _removed(tmp_path: Path) -> tuple[list[Node], bytes, Clock, Adversary]:
     clock = Clock()
     (a, b, c), council = three_members(tmp_path, clock)
     cyrus = c.find_member(council, "Cyrus")
-    a.remove(council, cyrus)  # the council's rules ask for two vouches
+    a.membership.remove(council, cyrus)  # the council's rules ask for two vouches
     send(a, b)
-    assert b.remove(council, cyrus).admitted
+    assert b.membership.remove(council, cyrus).admitted
     send(b, a)
     assert a.store.one("SELECT status FROM members WHERE key=?", (cyrus,)) == "removed"
     return [a, b, c], council, clock, Adversary(c, council)
 
 
 def _texts(node: Node, council: bytes) -> list[str]:
-    return [p["text"] for p in node.posts(council, limit=500)]
+    return [p["text"] for p in node.posts.posts(council, limit=500)]
 
 
 def _welcome(adv: Adversary, hint: str) -> bytes:
@@ -87,7 +87,7 @@ def test_welcomes_under_an_old_key_are_stored_only_for_hints_the_node_can_attrib
     a.now = lambda: c.now() + waiting.MAX_AGE + 1
     assert a.ingestor.expire() >= waiting.MAX_WELCOMES_WAITING
     assert a.store.one("SELECT count(*) FROM pending") == 0
-    b.post(council, "after the flood")
+    b.posts.post(council, "after the flood")
     send(b, a)
     assert "after the flood" in _texts(a, council)
     for node in (a, b, c):
@@ -97,9 +97,9 @@ def test_welcomes_under_an_old_key_are_stored_only_for_hints_the_node_can_attrib
 def test_a_welcome_before_its_admission_waits_for_it(tmp_path: Path) -> None:
     """The honest flow: a welcome may arrive before the admission it answers."""
     a, b, d = make_node(tmp_path, "a"), make_node(tmp_path, "b"), make_node(tmp_path, "d")
-    council = a.create_council("Council", "", "Ava")
+    council = a.councils.create("Council", "", "Ava")
     admit(a, b, council, "Bijan")
-    a.admit(d.join(a.invite(council), "Dana"))
+    a.membership.admit(d.membership.join(a.membership.invite(council), "Dana"))
     new = [r for r in a.envelopes() if r not in set(b.envelopes())]
     welcome = [r for r in new if nip01.decode(r).kind == WELCOME_KIND]
     report = b.import_envelopes(welcome)
@@ -130,7 +130,7 @@ def test_events_waiting_for_parents_are_bounded_per_author_and_expire(
     report = a.import_envelopes(orphans)
     assert report.pending == 40 and report.refused == {"TooManyWaiting": 20}
     assert a.store.one("SELECT count(*) FROM pending WHERE author=?", (adv.key,)) == 40
-    b.post(council, "still heard")
+    b.posts.post(council, "still heard")
     send(b, a)
     assert "still heard" in _texts(a, council)
     clock.t += waiting.MAX_AGE + 1
@@ -170,7 +170,7 @@ def test_invented_authors_share_one_quota_and_a_members_backlog_waits_whole(
     # relays send it: everything waits, then everything goes in.
     before = set(b.envelopes())
     for i in range(50):
-        b.post(council, f"backlog {i}")
+        b.posts.post(council, f"backlog {i}")
     backlog = [r for r in b.envelopes() if r not in before][::-1]
     report = a.import_envelopes(backlog[:49])
     assert report.pending == 49 and report.refused == {}
@@ -223,17 +223,17 @@ def test_a_newcomer_importing_a_large_history_before_the_welcome_takes_it_all(
     monkeypatch.setattr(waiting, "MAX_HELD_PER_KEY", 10)
     monkeypatch.setattr(waiting, "MAX_HELD", 10)
     a, b = make_node(tmp_path, "a"), make_node(tmp_path, "b")
-    council = a.create_council("Council", "", "Ava")
-    request = b.join(a.invite(council), "Bahar")
-    a.admit(request)
+    council = a.councils.create("Council", "", "Ava")
+    request = b.membership.join(a.membership.invite(council), "Bahar")
+    a.membership.admit(request)
     for i in range(40):
-        a.post(council, f"post {i}")
+        a.posts.post(council, f"post {i}")
     everything = list(a.envelopes())
     welcome = [r for r in everything if nip01.decode(r).kind == WELCOME_KIND]
     rest = [r for r in everything if r not in welcome]
     report = b.import_envelopes(rest + welcome)
     assert report.refused == {} and report.held == 0 and report.pending == 0
-    assert len(b.posts(council, limit=100)) == 40
+    assert len(b.posts.posts(council, limit=100)) == 40
     assert b.store.one("SELECT count(*) FROM held") == 0
     a.close()
     b.close()
@@ -296,7 +296,7 @@ def test_the_fallback_sync_is_not_blinded_by_far_future_or_far_past_dates(
     early = me.forge("post.message", kinds.Message("far back"), created_at=0)
     b.import_envelopes([early.raw])
     clock.t += 3 * DAY
-    b.post(council, "news of today")
+    b.posts.post(council, "news of today")
     session = SyncSession(NodeEnvelopes(a))
     relay = RelayConnection(NodeEnvelopes(b), negentropy=False)
     out = session.start()
@@ -318,7 +318,7 @@ def test_hostile_inputs_leave_honest_envelopes_getting_in(tmp_path: Path) -> Non
     junk = adv.forge("post.message", kinds.Message("x"), epoch=adv.epochs()[0]).raw
     report = a.import_envelopes([junk] * 5000)
     assert report.duplicate >= 4999
-    b.post(council, "after the repeats")
+    b.posts.post(council, "after the repeats")
     send(b, a)
     assert "after the repeats" in _texts(a, council)
     for node in (a, b, c):
@@ -375,9 +375,9 @@ def test_a_summary_round_trips_and_trailing_or_missing_bytes_are_refused() -> No
 
 def test_a_relay_answer_is_capped_in_bytes(tmp_path: Path) -> None:
     a = make_node(tmp_path, "a")
-    council = a.create_council("Council", "", "Ava")
+    council = a.councils.create("Council", "", "Ava")
     for i in range(20):
-        a.post(council, f"post {i} " + "x" * 500)
+        a.posts.post(council, f"post {i} " + "x" * 500)
     relay = RelayConnection(NodeEnvelopes(a), RelayLimits(max_query_bytes=5000))
     answer = relay.receive(messages.req("s", [{"kinds": [SHORA_KIND]}]))
     events = [m for m in answer if m.startswith('["EVENT"')]

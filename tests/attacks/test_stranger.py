@@ -45,11 +45,11 @@ def run(coro: Coroutine[Any, Any, T], timeout: float = 60) -> T:
 def two_councils(tmp_path: Path) -> tuple[bytes, Node, Node, Node]:
     """A council of a and b with posts, and a stranger s who founded another council."""
     a, b, s = (make_node(tmp_path, n) for n in ("a", "b", "s"))
-    cid = a.create_council("Tenants", "", "Azar", kinds.Rules())
+    cid = a.councils.create("Tenants", "", "Azar", kinds.Rules())
     admit(a, b, cid, "Bahar")
     for i in range(5):
-        a.post(cid, f"rent strike plan {i}")
-    s.create_council("Elsewhere", "", "Sina", kinds.Rules())
+        a.posts.post(cid, f"rent strike plan {i}")
+    s.councils.create("Elsewhere", "", "Sina", kinds.Rules())
     return cid, a, b, s
 
 
@@ -164,7 +164,7 @@ def test_the_challenge_names_no_key_and_changes_with_every_connection(tmp_path: 
 
 def test_a_member_proves_a_key_and_syncs(tmp_path: Path) -> None:
     cid, a, b, _s = two_councils(tmp_path)
-    b.post(cid, "from bahar")
+    b.posts.post(cid, "from bahar")
 
     async def scenario() -> tuple[Any, Any]:
         async with relay_of(a) as relay:
@@ -175,7 +175,7 @@ def test_a_member_proves_a_key_and_syncs(tmp_path: Path) -> None:
     at_url, on_lan = run(scenario())
     assert at_url.complete and at_url.fetched == 5 and at_url.sent == 1
     assert on_lan.complete and on_lan.fetched == on_lan.sent == 0
-    assert a.state_digest(cid) == b.state_digest(cid)
+    assert a.councils.state_digest(cid) == b.councils.state_digest(cid)
 
 
 def test_a_newcomer_fetches_its_welcome_by_hint_and_then_proves_the_new_key(
@@ -183,9 +183,13 @@ def test_a_newcomer_fetches_its_welcome_by_hint_and_then_proves_the_new_key(
 ) -> None:
     cid, a, _b, _s = two_councils(tmp_path)
     newcomer = make_node(tmp_path, "n")
-    invitation = a.invite(cid)
-    request = newcomer.join(tokens.parse_invitation(tokens.invitation_text(invitation)), "Nima")
-    assert a.admit(tokens.parse_join_request_text(tokens.join_request_text(request))).admitted
+    invitation = a.membership.invite(cid)
+    request = newcomer.membership.join(
+        tokens.parse_invitation(tokens.invitation_text(invitation)), "Nima"
+    )
+    assert a.membership.admit(
+        tokens.parse_join_request_text(tokens.join_request_text(request))
+    ).admitted
 
     async def scenario() -> Any:
         async with relay_of(a) as relay:
@@ -193,12 +197,12 @@ def test_a_newcomer_fetches_its_welcome_by_hint_and_then_proves_the_new_key(
 
     result = run(scenario())
     assert result.complete and result.report.keys_learned
-    assert "rent strike plan 4" in {p["text"] for p in newcomer.posts(cid)}
+    assert "rent strike plan 4" in {p["text"] for p in newcomer.posts.posts(cid)}
 
 
 def test_a_member_of_two_councils_proves_only_the_one_the_peer_holds(tmp_path: Path) -> None:
     cid, a, b, _s = two_councils(tmp_path)
-    other = b.create_council("Second", "", "Bahar", kinds.Rules())
+    other = b.councils.create("Second", "", "Bahar", kinds.Rules())
     url = "ws://127.0.0.1:9"
     nonce = crypto.random_bytes(16)
     challenge = auth.challenge(NodeEnvelopes(a).recent_epochs(), nonce, url)
@@ -335,7 +339,7 @@ def test_serve_lan_gives_a_stranger_nothing_and_serves_a_member(tmp_path: Path) 
     bring_in(a, b, "Babak")
     a.ok("post", COUNCIL, "meeting at the bakery")
     stranger = make_node(tmp_path, "stranger")
-    stranger.create_council("Elsewhere", "", "Sina", kinds.Rules())
+    stranger.councils.create("Elsewhere", "", "Sina", kinds.Rules())
     with Node.open(a.home, a.passphrase, allow_weak_kdf=True) as node:
         targets = write_keys(node)
         ids = [nip01.decode(raw).id for raw in node.envelopes(node.find_council(COUNCIL))]
@@ -357,9 +361,9 @@ def test_a_relay_operator_sees_size_buckets_not_kinds(tmp_path: Path) -> None:
     """What a relay holds shows a size bucket per envelope: a post, an invitation and an
     admission look alike, and a post's length shows only as its bucket."""
     cid, a, _b, _s = two_councils(tmp_path)
-    a.post(cid, "ok")
-    a.post(cid, "a longer message " * 20)
-    a.invite(cid)
+    a.posts.post(cid, "ok")
+    a.posts.post(cid, "a longer message " * 20)
+    a.membership.invite(cid)
     rows = a.store.rows(
         "SELECT e.raw, v.kind FROM envelopes e JOIN events v ON v.envelope = e.id "
         "WHERE e.council = ? AND e.kind = 4040",

@@ -16,7 +16,7 @@ from shora.node import Node
 
 
 def _texts(node: Node, council: bytes) -> list[str]:
-    return [p["text"] for p in node.posts(council, limit=1000)]
+    return [p["text"] for p in node.posts.posts(council, limit=1000)]
 
 
 def _event(node: Node, eid: bytes) -> tuple[int, bytes]:
@@ -48,7 +48,7 @@ def _council(tmp_path: Path, rules: kinds.Rules) -> tuple[Node, Node, Node, byte
     a, b, m = (make_node(tmp_path, n) for n in ("a", "b", "m"))
     for node in (a, b, m):
         node.now = clock
-    council = a.create_council("Refinery council", "", "Azar", rules)
+    council = a.councils.create("Refinery council", "", "Azar", rules)
     admit(a, b, council, "Bijan")
     admit(a, m, council, "Mina")
     everyone([a, b, m])
@@ -58,11 +58,11 @@ def _council(tmp_path: Path, rules: kinds.Rules) -> tuple[Node, Node, Node, byte
 def _assert_cut_off(honest: list[Node], m: Node, council: bytes, secret: str) -> None:
     """Everyone honest agrees m is out; m holds no epoch made after; m cannot read."""
     me = m._identity(council).sign_pk
-    honest[0].post(council, secret)
+    honest[0].posts.post(council, secret)
     everyone(honest)
     for node in honest:
         send(node, m)
-    digests = {node.state_digest(council) for node in honest}
+    digests = {node.councils.state_digest(council) for node in honest}
     assert len(digests) == 1
     for node in honest:
         final = node.ingestor.projection.final_state(council)
@@ -78,7 +78,7 @@ def test_a_backdated_rotation_cannot_claim_the_removals_new_epoch(tmp_path: Path
     informer = Adversary(m, council)
     before = informer.heads()
     clock.t += 60
-    a.remove(council, informer.key, "informer")
+    a.membership.remove(council, informer.key, "informer")
     send(a, m)  # the removal is written under the old epoch: she reads its new write key
     removal = _removal_id(a, council, informer.key)
     claimed = a.ingestor.projection.resolver(council).events[removal].body.new_epoch
@@ -105,16 +105,16 @@ def test_a_removed_coordinator_cannot_remove_her_remover_first(tmp_path: Path) -
     m, a, b = (make_node(tmp_path, n) for n in ("m", "a", "b"))
     for node in (m, a, b):
         node.now = clock
-    council = m.create_council("Block 4", "", "Mina", kinds.Rules(removal="vouches"))
+    council = m.councils.create("Block 4", "", "Mina", kinds.Rules(removal="vouches"))
     admit(m, a, council, "Azar")
     admit(m, b, council, "Bijan")
     everyone([m, a, b])
     informer = Adversary(m, council)
     before = informer.heads()
     clock.t += 60
-    a.remove(council, informer.key, "informer")  # a vouch
+    a.membership.remove(council, informer.key, "informer")  # a vouch
     send(a, b)
-    assert b.remove(council, informer.key, "informer").admitted
+    assert b.membership.remove(council, informer.key, "informer").admitted
     send(b, a)
     send(b, m)
     removal = _removal_id(b, council, informer.key)
@@ -153,7 +153,7 @@ def test_a_removed_coordinator_cannot_remove_her_remover_first(tmp_path: Path) -
 
 def _members(tmp_path: Path, names: str, rules: kinds.Rules) -> tuple[list[Node], bytes]:
     nodes = [make_node(tmp_path, n) for n in names]
-    council = nodes[0].create_council("Depot council", "", names[0], rules)
+    council = nodes[0].councils.create("Depot council", "", names[0], rules)
     for node, name in zip(nodes[1:], names[1:], strict=True):
         admit(nodes[0], node, council, name)
     everyone(nodes)
@@ -175,21 +175,21 @@ def test_a_chain_of_concurrent_removals_resolves_from_the_causal_order_alone(
     """a removes b while b removes c while c removes d, none seeing the others: a's stands,
     so b's is void, so c stays and c's removal of d stands — whatever the ids or clocks."""
     (a, b, c, d), council = _members(tmp_path, "abcd", kinds.Rules(removal="member"))
-    a.remove(council, _key(b, council))
-    b.remove(council, _key(c, council))
-    c.remove(council, _key(d, council))
+    a.membership.remove(council, _key(b, council))
+    b.membership.remove(council, _key(c, council))
+    c.membership.remove(council, _key(d, council))
     everyone([a, b, c, d])
     everyone([a, b, c, d])
     for node in (a, c):
         assert _active(node, council) == {"a", "c"}
-    assert a.state_digest(council) == c.state_digest(council)
+    assert a.councils.state_digest(council) == c.councils.state_digest(council)
 
 
 def test_a_cycle_of_concurrent_removals_removes_everyone_in_it(tmp_path: Path) -> None:
     (a, b, c, d), council = _members(tmp_path, "abcd", kinds.Rules(removal="member"))
-    a.remove(council, _key(b, council))
-    b.remove(council, _key(c, council))
-    c.remove(council, _key(a, council))
+    a.membership.remove(council, _key(b, council))
+    b.membership.remove(council, _key(c, council))
+    c.membership.remove(council, _key(a, council))
     for node in (a, b, c):
         send(node, d)
     assert _active(d, council) == {"d"}
@@ -212,12 +212,12 @@ def test_a_newcomer_admitted_during_a_removal_gets_the_new_epoch_in_one_round(
     (a, b, m), council = _members(tmp_path, "abm", kinds.Rules(removal="member"))
     n = make_node(tmp_path, "n")
     admit(a, n, council, "n")  # a has not seen the removal yet
-    b.remove(council, _key(m, council), "informer")
+    b.membership.remove(council, _key(m, council), "informer")
     everyone([a, b, m, n])  # one round
     final = n.ingestor.projection.final_state(council)
     assert final.current_epoch is not None
     assert n.ingestor.epoch(final.current_epoch) is not None
-    n.post(council, "the clinic has insulin")
+    n.posts.post(council, "the clinic has insulin")
     everyone([a, b, m, n])
     for node in (a, b):
         assert "the clinic has insulin" in _texts(node, council)
@@ -229,13 +229,13 @@ def test_a_newcomer_admitted_while_someone_leaves_gets_the_rotated_epoch(tmp_pat
     (a, b, m), council = _members(tmp_path, "abm", kinds.Rules(removal="member"))
     n = make_node(tmp_path, "n")
     admit(a, n, council, "n")
-    m.leave(council, "moving away")
+    m.membership.leave(council, "moving away")
     send(m, b)  # b's node rotates the keys at once; it has not seen the newcomer
     everyone([a, b, n])
     everyone([a, b, n])
     final = n.ingestor.projection.final_state(council)
     assert n.ingestor.epoch(bytes(final.current_epoch or b"")) is not None
-    n.post(council, "meeting at six")
+    n.posts.post(council, "meeting at six")
     everyone([a, b, n])
     send(a, m)
     assert "meeting at six" in _texts(a, council)
@@ -248,7 +248,7 @@ def test_a_removed_members_flood_is_refused_past_a_small_quota(tmp_path: Path) -
     (a, _b, m), council = _members(tmp_path, "abm", kinds.Rules(removal="member"))
     informer = Adversary(m, council)
     before = informer.heads()
-    a.remove(council, informer.key)
+    a.membership.remove(council, informer.key)
     flood = [
         informer.forge("post.message", kinds.Message(f"noise {i}"), parents=before).raw
         for i in range(VOID_QUOTA + 200)
@@ -269,31 +269,31 @@ def test_a_vouch_written_after_removal_counts_for_nothing(tmp_path: Path) -> Non
     void, so the admission lacks support and does not stand anywhere."""
     (a, b), council = _members(tmp_path, "ab", kinds.Rules(admission="vouches"))
     m = make_node(tmp_path, "m")
-    m_request = m.join(a.invite(council), "m")
-    assert not a.admit(m_request).admitted  # two members: two vouches
+    m_request = m.membership.join(a.membership.invite(council), "m")
+    assert not a.membership.admit(m_request).admitted  # two members: two vouches
     send(a, b)
-    assert b.admit(m_request).admitted
+    assert b.membership.admit(m_request).admitted
     everyone([a, b, m])
     accomplice = make_node(tmp_path, "k")
-    invitation = b.invite(council)
+    invitation = b.membership.invite(council)
     everyone([a, b, m])
-    request = accomplice.join(invitation, "k")
+    request = accomplice.membership.join(invitation, "k")
     _, request_id = tokens.open_join_request(request)
     informer = Adversary(m, council)
     before = informer.heads()
-    assert not a.remove(council, informer.key, "informer").admitted  # a vouch
+    assert not a.membership.remove(council, informer.key, "informer").admitted  # a vouch
     send(a, b)
-    assert b.remove(council, informer.key, "informer").admitted
+    assert b.membership.remove(council, informer.key, "informer").admitted
     vouch = informer.forge(
         "member.vouch", kinds.Vouch("admit", request_id, request), parents=before
     )
     a.import_envelopes([vouch.raw])
-    assert a.admit(request).admitted  # a counts m's vouch: a has not seen the removal
+    assert a.membership.admit(request).admitted  # a counts m's vouch: a has not seen the removal
     everyone([a, b])
     everyone([a, b])
     for node in (a, b):
         assert "k" not in _active(node, council)
-    assert a.state_digest(council) == b.state_digest(council)
+    assert a.councils.state_digest(council) == b.councils.state_digest(council)
 
 
 def test_a_forked_author_chain_is_void_beyond_the_removal(tmp_path: Path) -> None:
@@ -306,7 +306,7 @@ def test_a_forked_author_chain_is_void_beyond_the_removal(tmp_path: Path) -> Non
     hidden = informer.forge("post.message", kinds.Message("hidden branch"), parents=base)
     later = informer.forge("post.message", kinds.Message("hidden, later"), parents=[hidden.id])
     a.import_envelopes([seen.raw])
-    a.remove(council, informer.key)
+    a.membership.remove(council, informer.key)
     for node in (a, b):
         node.import_envelopes([hidden.raw, later.raw])
     everyone([a, b])
@@ -323,7 +323,7 @@ def test_a_replayed_or_rewrapped_grant_gives_nothing(tmp_path: Path) -> None:
     (a, b, m), council = _members(tmp_path, "abm", kinds.Rules(removal="member"))
     informer = Adversary(m, council)
     before = informer.heads()
-    a.remove(council, informer.key)
+    a.membership.remove(council, informer.key)
     everyone([a, b])
     send(a, m)
     resolver = a.ingestor.projection.resolver(council)
@@ -336,10 +336,10 @@ def test_a_replayed_or_rewrapped_grant_gives_nothing(tmp_path: Path) -> None:
     )
     rewrapped = informer.forge("epoch.grant", grant.body, parents=before)
     for node in (a, b):
-        digest = node.state_digest(council)
+        digest = node.councils.state_digest(council)
         report = node.import_envelopes([replayed, rewrapped.raw])
         assert report.duplicate == 1
-        assert node.state_digest(council) == digest
+        assert node.councils.state_digest(council) == digest
     m.import_envelopes([replayed, rewrapped.raw])
     assert m.ingestor.epoch(grant.body.epoch) is None
     _assert_cut_off([a, b], m, council, "new shift rota")
@@ -353,7 +353,7 @@ def test_a_member_removed_then_readmitted_keeps_the_old_identitys_acts_void(
     (a, b, m), council = _members(tmp_path, "abm", kinds.Rules(removal="member"))
     informer = Adversary(m, council)
     before = informer.heads()
-    a.remove(council, informer.key)
+    a.membership.remove(council, informer.key)
     everyone([a, b])
     m2 = make_node(tmp_path, "m2")
     admit(b, m2, council, "m again")
@@ -361,7 +361,7 @@ def test_a_member_removed_then_readmitted_keeps_the_old_identitys_acts_void(
     for node in (a, b):
         node.import_envelopes([late.raw])
     everyone([a, b, m2])
-    m2.post(council, "new identity")
+    m2.posts.post(council, "new identity")
     everyone([a, b, m2])
     for node in (a, b):
         texts = _texts(node, council)

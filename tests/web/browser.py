@@ -46,7 +46,8 @@ LOCALES = {"fa": "fa-IR", "en": "en-GB"}
 def chromium() -> Iterator[Browser]:
     # Per module: each test module imports this fixture, so pytest keeps one per
     # module, and two Playwright instances must not be alive at once.
-    assert Path(CHROMIUM).exists(), "install Debian's chromium (scripts/test.sh does)"
+    if not Path(CHROMIUM).exists():  # a failure in CI (see conftest), which installs it
+        pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium (scripts/test.sh does)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
@@ -61,7 +62,8 @@ def axe_source() -> str:
             AXE_ENV, ROOT / ".cache" / "node" / "node_modules" / "axe-core" / "axe.min.js"
         )
     )
-    assert path.exists(), f"axe-core is missing at {path}: scripts/test.sh installs it"
+    if not path.exists():  # a failure in CI (see conftest), which installs it
+        pytest.skip(f"no axe-core at {path} (${AXE_ENV}): scripts/test.sh installs it")
     return path.read_text(encoding="utf-8")
 
 

@@ -40,7 +40,7 @@ def rollcall(node: Node, council: bytes, area: str | None, show: bool, as_json: 
         )
         return
     state = node.safety.rollcall_state(council)
-    names = {m.key: m.name for m in node.members(council)}
+    names = {m.key: m.name for m in node.councils.members(council)}
     if as_json:
         print_json(
             {

@@ -153,7 +153,9 @@ def import_(session: Session, file: Path, as_json: bool) -> None:
         report, damage = node.import_bundle(io.BufferedReader(_CountingReader(raw, bar.update)))
     # Node.import_bundle heals key epochs itself (report.healed); asking again is harmless
     # and covers a node that was told not to.
-    healed = {c: c in report.healed or node.heal_epochs(c) is not None for c in report.councils}
+    healed = {
+        c: c in report.healed or node.membership.heal_epochs(c) is not None for c in report.councils
+    }
     if as_json:
         print_json(
             {
@@ -171,7 +173,7 @@ def import_(session: Session, file: Path, as_json: bool) -> None:
     else:
         _summary(report)
         for council, done in sorted(healed.items()):
-            info = node.council(council)
+            info = node.councils.get(council)
             name = isolate(council_name(info))
             click.echo(
                 _("{council}: your status: {status}; {members} members.").format(

@@ -261,7 +261,7 @@ def _note(note: str, visibility: str) -> str:
 @json_option
 def skill_list(node: Node, council: bytes, wanted: str | None, as_json: bool) -> None:
     shown = node.care.skills(council, int(node.now()), skill=wanted)
-    names = {m.key: m.name for m in node.members(council)}
+    names = {m.key: m.name for m in node.councils.members(council)}
     if as_json:
         print_json(
             [

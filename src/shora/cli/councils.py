@@ -6,7 +6,8 @@ import click
 import msgspec
 
 from shora.i18n import N_, _, number
-from shora.kernel import kinds
+from shora.node import Node
+from shora.services.councils import Rules
 
 from .output import (
     Number,
@@ -19,7 +20,7 @@ from .output import (
     short,
     table,
 )
-from .session import COUNCIL_HELP, Session, ask, pass_session
+from .session import Session, ask, in_council, json_option, pass_session
 
 MODES = ("member", "vouches", "vote")
 MODES_HELP = N_("member (any one member), vouches (N members) or vote (a majority)")
@@ -56,7 +57,7 @@ def council() -> None:
     type=Number(0, 720),
     help=N_("Least hours an ordinary vote stays open (default 1; 0 for quick polls)."),
 )
-@click.option("--json", "as_json", is_flag=True, help=N_("Print JSON for scripts."))
+@json_option
 @pass_session
 def create(
     session: Session,
@@ -83,10 +84,8 @@ def create(
         "removal_vouches": removal_vouches,
         "min_vote_hours": min_vote_hours,
     }
-    rules = msgspec.structs.replace(
-        kinds.Rules(), **{k: v for k, v in given.items() if v is not None}
-    )
-    info = node.council(node.create_council(name, description, founder, rules))
+    rules = msgspec.structs.replace(Rules(), **{k: v for k, v in given.items() if v is not None})
+    info = node.councils.get(node.councils.create(name, description, founder, rules))
     if as_json:
         print_json(council_json(info))
         return
@@ -105,10 +104,10 @@ def create(
 
 
 @council.command("list", help=N_("List the councils in this profile."))
-@click.option("--json", "as_json", is_flag=True, help=N_("Print JSON for scripts."))
+@json_option
 @pass_session
 def list_(session: Session, as_json: bool) -> None:
-    infos = session.open().councils()
+    infos = session.open().councils.all()
     if as_json:
         print_json([council_json(info) for info in infos])
         return
@@ -124,12 +123,10 @@ def list_(session: Session, as_json: bool) -> None:
 
 
 @council.command(help=N_("Show a council: its id, your status, its rules and its size."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
-@click.option("--json", "as_json", is_flag=True, help=N_("Print JSON for scripts."))
-@pass_session
-def show(session: Session, council_ref: str, as_json: bool) -> None:
-    node = session.open()
-    info = node.council(node.find_council(council_ref))
+@in_council
+@json_option
+def show(node: Node, council_id: bytes, as_json: bool) -> None:
+    info = node.councils.get(council_id)
     if as_json:
         print_json(council_json(info))
         return
@@ -147,15 +144,12 @@ def show(session: Session, council_ref: str, as_json: bool) -> None:
 
 
 @council.command(help=N_("Change a council's name or description (for everyone in it)."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.option("--name", help=N_("The new name."))
 @click.option("--description", help=N_("The new description."))
-@pass_session
-def rename(session: Session, council_ref: str, name: str | None, description: str | None) -> None:
+def rename(node: Node, council_id: bytes, name: str | None, description: str | None) -> None:
     if name is None and description is None:
         raise click.UsageError(_("give --name, --description or both"))
-    node = session.open()
-    council_id = node.find_council(council_ref)
-    node.update_council(council_id, name, description)
-    info = node.council(council_id)
+    node.councils.update(council_id, name, description)
+    info = node.councils.get(council_id)
     click.echo(_("Council {name} updated.").format(name=isolate(council_name(info))))

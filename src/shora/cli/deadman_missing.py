@@ -43,7 +43,7 @@ def deadman_set(
     keys = [node.deadman_missing.find_active_member(council, c) for c in contacts]
     event = node.deadman_missing.set_deadman(council, hours, keys)
     if as_json:
-        names = {m.key: m.name for m in node.members(council)}
+        names = {m.key: m.name for m in node.councils.members(council)}
         mine = next(
             t
             for t in node.deadman_missing.deadman_state(council).timers.values()
@@ -93,8 +93,8 @@ def _timer_json(t: Timer, names: dict[bytes, str], now: int) -> dict[str, Any]:
 def deadman_status(node: Node, council: bytes, as_json: bool) -> None:
     raised = node.deadman_missing.raise_alerts(council)
     now = int(node.now())
-    names = {m.key: m.name for m in node.members(council)}
-    me = next((m.key for m in node.members(council) if m.me), None)
+    names = {m.key: m.name for m in node.councils.members(council)}
+    me = next((m.key for m in node.councils.members(council) if m.me), None)
     timers = node.deadman_missing.deadman_state(council).timers
     mine = timers.get(me) if me is not None else None
     naming = node.deadman_missing.naming_me(council)
@@ -293,7 +293,7 @@ def missing_link(
 @json_option
 def missing_list(node: Node, council: bytes, as_json: bool) -> None:
     records = node.deadman_missing.persons(council)
-    names = {m.key: m.name for m in node.members(council)}
+    names = {m.key: m.name for m in node.councils.members(council)}
     if as_json:
         print_json([_person_json(p, names) for p in records])
         return
@@ -321,7 +321,7 @@ def missing_show(node: Node, council: bytes, person_ref: str, as_json: bool) -> 
     person = node.deadman_missing.missing_state(council).persons[
         node.deadman_missing.find_person(council, person_ref)
     ]
-    names = {m.key: m.name for m in node.members(council)}
+    names = {m.key: m.name for m in node.councils.members(council)}
     if as_json:
         print_json(_person_json(person, names))
         return

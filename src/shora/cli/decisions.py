@@ -7,19 +7,23 @@ from typing import Any
 
 import click
 
-from shora.domain.decisions import kinds as dk
-from shora.domain.decisions.ballot_input import HOW_TO_VOTE, ballot_from_inputs
-from shora.domain.decisions.plain import state_json, task_json
-from shora.domain.decisions.state import ProposalState, phase
-from shora.i18n import N_, _, format_time, normalize_digits, number
+from shora.i18n import N_, _, format_time, number
 from shora.node import Node
-from shora.services import decisions as dec
+from shora.services.decisions import (
+    HOW_TO_VOTE,
+    ProposalState,
+    ballot_from_inputs,
+    parse_share,
+    phase,
+    state_json,
+    task_json,
+)
+from shora.services.decisions import kinds as dk
 from shora.ui.labels import PHASES, TASK_STATUS
 
 from .output import Number, Since, isolate, print_json, short, table, text_or_file
-from .session import COUNCIL_HELP, Session, pass_session
+from .session import in_council, json_option
 
-JSON_HELP = N_("Print JSON for scripts.")
 PROPOSAL_HELP = N_("The proposal: the first 6 or more digits of its id (see 'shora result').")
 
 
@@ -29,27 +33,19 @@ class FractionType(click.ParamType[str]):
     name = "fraction"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        text = normalize_digits(str(value)).strip().replace("⁄", "/")
-        if text.isdigit():
-            text += "/1"
-        num, _sep, den = text.partition("/")
-        if not (num.isdigit() and den.isdigit() and int(den) > 0 and int(num) <= int(den)):
+        found = parse_share(str(value))
+        if found is None:
             self.fail(
                 _("{value} is not a share such as 1/2 or 2/3").format(value=value), param, ctx
             )
-        return f"{int(num)}/{int(den)}"
-
-
-def _proposal(node: Node, council_ref: str, ref: str) -> tuple[bytes, bytes]:
-    council = node.find_council(council_ref)
-    return council, dec.find_proposal(node, council, ref)
+        return found
 
 
 # --- propose, amend -------------------------------------------------------------------
 
 
 @click.command(help=N_("Put a proposal to the council's vote."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("title", help=N_("A short title."))
 @click.argument("text", help=N_("The proposal's text; @FILE reads it from a file."))
 @click.option(
@@ -85,11 +81,8 @@ def _proposal(node: Node, council_ref: str, ref: str) -> tuple[bytes, bytes]:
     default=0,
     help=N_("After the deadline, hours to wait for ballots cast in time but carried late."),
 )
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def propose(session: Session, /, council_ref: str, title: str, text: str, **kw: Any) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
+@json_option
+def propose(node: Node, council: bytes, /, title: str, text: str, **kw: Any) -> None:
     inclusive = kw["inclusive"] if kw["inclusive"] is not None else kw["threshold"] != "1/2"
     deadline = kw["deadline"] or int(node.now()) + kw["hours"] * 3600
     body = dk.Propose(
@@ -110,9 +103,9 @@ def propose(session: Session, /, council_ref: str, title: str, text: str, **kw: 
         deadline=deadline,
         grace=kw["grace_hours"] * 3600,
     )
-    pid = dec.propose(node, council, body)
+    pid = node.decisions.propose(council, body)
     if kw["as_json"]:
-        print_json(state_json(dec.proposal(node, council, pid), None, node.now()))
+        print_json(state_json(node.decisions.proposal(council, pid), None, node.now()))
         return
     click.echo(
         _("Proposal {id} put to the vote until {time}.").format(
@@ -129,7 +122,7 @@ def propose(session: Session, /, council_ref: str, title: str, text: str, **kw: 
 @click.command(
     help=N_("Propose a new text for a proposal; its author accepts it, or the council votes.")
 )
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("proposal", required=False, help=PROPOSAL_HELP)
 @click.argument("text", required=False, help=N_("The new text; @FILE reads it from a file."))
 @click.option("--reason", default="", help=N_("Why, for the other members."))
@@ -138,10 +131,9 @@ def propose(session: Session, /, council_ref: str, title: str, text: str, **kw: 
     "--to-vote", metavar="AMENDMENT", help=N_("Put this amendment to the council's vote.")
 )
 @click.option("--hours", type=Number(1, 24 * 366), default=72, help=N_("Hours to vote."))
-@pass_session
 def amend(
-    session: Session,
-    council_ref: str,
+    node: Node,
+    council: bytes,
     proposal: str | None,
     text: str | None,
     reason: str,
@@ -149,11 +141,9 @@ def amend(
     to_vote: str | None,
     hours: int,
 ) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
     if to_vote is not None:
-        amendment = dec.find_amendment(node, council, to_vote)
-        pid = dec.put_amendment_to_vote(node, council, amendment, hours)
+        amendment = node.decisions.find_amendment(council, to_vote)
+        pid = node.decisions.put_amendment_to_vote(council, amendment, hours)
         click.echo(
             _("The amendment is put to the vote ({id}); passed, it changes the text.").format(
                 id=short(pid)
@@ -161,12 +151,14 @@ def amend(
         )
         return
     if accept is not None:
-        dec.accept_amendment(node, council, dec.find_amendment(node, council, accept))
+        node.decisions.accept_amendment(council, node.decisions.find_amendment(council, accept))
         click.echo(_("Amendment accepted: the proposal's text is changed."))
         return
     if proposal is None or text is None:
         raise click.UsageError(_("give the proposal and the new text, or --accept AMENDMENT"))
-    aid = dec.amend(node, council, dec.find_proposal(node, council, proposal), text_or_file(text))
+    aid = node.decisions.amend(
+        council, node.decisions.find_proposal(council, proposal), text_or_file(text)
+    )
     click.echo(
         _("Amendment {id} proposed; it applies once the author accepts it.").format(id=short(aid))
     )
@@ -176,7 +168,7 @@ def amend(
 
 
 @click.command(help=N_("Cast your ballot, or change it until the vote is closed."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("proposal", help=PROPOSAL_HELP)
 @click.option("--yes", is_flag=True, help=N_("Yes (yes/no vote)."))
 @click.option("--no", is_flag=True, help=N_("No (yes/no vote)."))
@@ -190,11 +182,9 @@ def amend(
 @click.option("--score", multiple=True, help=N_("OPTION=N: your score for an option (repeat)."))
 @click.option("--dots", multiple=True, help=N_("OPTION=N: your dots for an option (repeat)."))
 @click.option("--slot", multiple=True, help=N_("OPTION=yes|maybe|no (time poll; repeat)."))
-@pass_session
-def vote(session: Session, /, council_ref: str, proposal: str, **kw: Any) -> None:
-    node = session.open()
-    council, pid = _proposal(node, council_ref, proposal)
-    state = dec.proposal(node, council, pid)
+def vote(node: Node, council: bytes, /, proposal: str, **kw: Any) -> None:
+    pid = node.decisions.find_proposal(council, proposal)
+    state = node.decisions.proposal(council, pid)
     ballot = ballot_from_inputs(state.body.method, kw)
     if state.action is not None and isinstance(ballot, dk.RankedBallot):
         # An election's options are the candidates' keys: rank them by name or key.
@@ -203,7 +193,7 @@ def vote(session: Session, /, council_ref: str, proposal: str, **kw: Any) -> Non
             for o in ballot.ranking
         ]
         ballot = dk.RankedBallot(ranking)
-    dec.vote(node, council, pid, ballot)
+    node.decisions.vote(council, pid, ballot)
     click.echo(_("Your ballot is recorded; you can change it until the vote is closed."))
     click.echo(_("Share a bundle so the other members count it."))
 
@@ -212,23 +202,21 @@ def vote(session: Session, /, council_ref: str, proposal: str, **kw: Any) -> Non
 
 
 @click.command(help=N_("Close a vote after its deadline and grace period: the result is final."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("proposal", help=PROPOSAL_HELP)
 @click.option("--outcome", help=N_("Also record what the council decided, in words."))
-@pass_session
-def close(session: Session, council_ref: str, proposal: str, outcome: str | None) -> None:
-    node = session.open()
-    council, pid = _proposal(node, council_ref, proposal)
-    dec.close(node, council, pid)
+def close(node: Node, council: bytes, proposal: str, outcome: str | None) -> None:
+    pid = node.decisions.find_proposal(council, proposal)
+    node.decisions.close(council, pid)
     if outcome:
-        dec.record_outcome(node, council, pid, outcome)
+        node.decisions.record_outcome(council, pid, outcome)
     click.echo(_("The vote is closed."))
-    _show(node, council, dec.proposal(node, council, pid))
+    _show(node, council, node.decisions.proposal(council, pid))
 
 
 def _names(node: Node, council: bytes) -> dict[str, str]:
     """Members' names by key in hex: an election's options are keys."""
-    return {m.key.hex(): m.name for m in node.members(council)}
+    return {m.key.hex(): m.name for m in node.councils.members(council)}
 
 
 def _summary(state: ProposalState, names: dict[str, str] | None = None) -> str:
@@ -283,31 +271,28 @@ def _show(node: Node, council: bytes, state: ProposalState) -> None:
 
 
 @click.command(help=N_("Show the council's proposals, or one proposal and its result."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("proposal", required=False, help=PROPOSAL_HELP)
 @click.option("--limit", type=Number(1, 1000), default=50, help=N_("Proposals per page."))
 @click.option("--offset", type=Number(0), default=0, help=N_("Skip this many proposals."))
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
+@json_option
 def result(
-    session: Session,
-    council_ref: str,
+    node: Node,
+    council: bytes,
     proposal: str | None,
     limit: int,
     offset: int,
     as_json: bool,
 ) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
-    me = node.council(council).my_key
+    me = node.councils.get(council).my_key
     if proposal is not None:
-        state = dec.proposal(node, council, dec.find_proposal(node, council, proposal))
+        state = node.decisions.proposal(council, node.decisions.find_proposal(council, proposal))
         if as_json:
             print_json(state_json(state, me, node.now()))
         else:
             _show(node, council, state)
         return
-    states = dec.proposals(node, council, limit, offset)
+    states = node.decisions.proposals(council, limit, offset)
     if as_json:
         print_json([state_json(s, me, node.now()) for s in states])
         return
@@ -332,28 +317,23 @@ def minutes() -> None:
 
 
 @minutes.command("write", help=N_("Record minutes, naming the decisions they record."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("title", help=N_("A short title."))
 @click.argument("text", help=N_("The minutes; @FILE reads them from a file."))
 @click.option("--decision", multiple=True, help=PROPOSAL_HELP)
-@pass_session
 def minutes_write(
-    session: Session, council_ref: str, title: str, text: str, decision: tuple[str, ...]
+    node: Node, council: bytes, title: str, text: str, decision: tuple[str, ...]
 ) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
-    ids = [dec.find_proposal(node, council, d) for d in decision]
-    mid = dec.write_minutes(node, council, title, text_or_file(text), ids)
+    ids = [node.decisions.find_proposal(council, d) for d in decision]
+    mid = node.decisions.write_minutes(council, title, text_or_file(text), ids)
     click.echo(_("Minutes recorded (id {id}).").format(id=short(mid)))
 
 
 @minutes.command("list", help=N_("Show the minutes, newest first."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def minutes_list(session: Session, council_ref: str, as_json: bool) -> None:
-    node = session.open()
-    found = dec.minutes(node, node.find_council(council_ref))
+@in_council
+@json_option
+def minutes_list(node: Node, council: bytes, as_json: bool) -> None:
+    found = node.decisions.minutes(council)
     if as_json:
         print_json(
             [
@@ -380,57 +360,48 @@ def task() -> None:
 
 
 @task.command("add", help=N_("Add a task, perhaps carrying out a decision."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("what", help=N_("What is to be done."))
 @click.option("--decision", help=PROPOSAL_HELP)
 @click.option("--who", default="", help=N_("A member's name, or anyone described in words."))
 @click.option("--due", type=Since(), help=N_("Unix seconds or a date (UTC)."))
-@pass_session
 def task_add(
-    session: Session,
-    council_ref: str,
+    node: Node,
+    council: bytes,
     what: str,
     decision: str | None,
     who: str,
     due: int | None,
 ) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
-    pid = dec.find_proposal(node, council, decision) if decision else None
-    names = {m.name: m.key for m in node.members(council) if m.status == "active"}
+    pid = node.decisions.find_proposal(council, decision) if decision else None
+    names = {m.name: m.key for m in node.councils.members(council) if m.status == "active"}
     member = names.get(who)
-    tid = dec.create_task(
-        node, council, what, decision=pid, who="" if member else who, who_member=member, due=due
+    tid = node.decisions.create_task(
+        council, what, decision=pid, who="" if member else who, who_member=member, due=due
     )
     click.echo(_("Task added (id {id}).").format(id=short(tid)))
 
 
 @task.command("update", help=N_("Change a task's status: open, doing, done or dropped."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("task_ref", metavar="TASK", help=N_("The first 6 or more digits of its id."))
 @click.argument("status", type=click.Choice(dk.TASK_STATUSES))
 @click.option("--note", default="", help=N_("A note for the others."))
-@pass_session
-def task_update(session: Session, council_ref: str, task_ref: str, status: str, note: str) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
-    dec.update_task(node, council, dec.find_task(node, council, task_ref), status, note)
+def task_update(node: Node, council: bytes, task_ref: str, status: str, note: str) -> None:
+    node.decisions.update_task(council, node.decisions.find_task(council, task_ref), status, note)
     click.echo(_("Task updated."))
 
 
 @task.command("list", help=N_("List the tasks."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.option("--status", type=click.Choice(dk.TASK_STATUSES), help=N_("Only these."))
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def task_list(session: Session, council_ref: str, status: str | None, as_json: bool) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
-    found = dec.tasks(node, council, status)
+@json_option
+def task_list(node: Node, council: bytes, status: str | None, as_json: bool) -> None:
+    found = node.decisions.tasks(council, status)
     if as_json:
         print_json([task_json(t) for t in found])
         return
-    names = {m.key: m.name for m in node.members(council)}
+    names = {m.key: m.name for m in node.councils.members(council)}
     table(
         [
             [

@@ -8,19 +8,15 @@ from typing import Any
 
 import click
 
-from shora.domain.decisions.plain import plain
-from shora.domain.federation import mandates as md
 from shora.errors import NotFound
 from shora.i18n import N_, _, format_time, number
-from shora.services import federation as fed
-from shora.services import federation_flow as flow
+from shora.node import Node
+from shora.services.federation import MandateView, md, plain
 
 from . import members
 from .output import Number, isolate, print_json, short, table, text_or_file
-from .session import COUNCIL_HELP, Session, pass_session
+from .session import Session, in_council, json_option, pass_session
 
-JSON_HELP = N_("Print JSON for scripts.")
-BASE_HELP = N_("Your council (the base council): its name or id.")
 FEDERATION_HELP = N_("The federation: its name or id.")
 
 
@@ -33,11 +29,11 @@ def federation() -> None:
 @click.argument("name", help=N_("The federation's name."))
 @click.option("--as", "founder", required=True, metavar="NAME", help=N_("Your name in it."))
 @click.option("--seats", type=Number(1, 100), default=1, help=N_("Seats per member council."))
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@json_option
 @pass_session
 def create(session: Session, name: str, founder: str, seats: int, as_json: bool) -> None:
     node = session.open()
-    council = fed.create(node, name, founder, seats)
+    council = node.federation.create(name, founder, seats)
     if as_json:
         print_json({"id": council.hex(), "name": name, "seats_per_council": seats})
         return
@@ -49,15 +45,12 @@ federation.add_command(members.join, "join")
 
 
 @federation.command("members", help=N_("The delegates, the council each speaks for, and flags."))
-@click.argument("council_ref", metavar="FEDERATION", help=FEDERATION_HELP)
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def members_(session: Session, council_ref: str, as_json: bool) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
+@in_council
+@json_option
+def members_(node: Node, council: bytes, as_json: bool) -> None:
     node.housekeeping(council)
-    seats = fed.seats(node, council)
-    flags = flow.flags(node, council)
+    seats = node.federation.seats(council)
+    flags = node.federation_flow.flags(council)
     if as_json:
         print_json({"seats": plain(seats), "flags": plain(flags)})
         return
@@ -82,16 +75,13 @@ def members_(session: Session, council_ref: str, as_json: bool) -> None:
 
 
 @federation.command("summary", help=N_("Totals of the member councils' aid summaries."))
-@click.argument("council_ref", metavar="FEDERATION", help=FEDERATION_HELP)
+@in_council
 @click.option("--post", is_flag=True, help=N_("As a delegate, share your council's summary now."))
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def summary(session: Session, council_ref: str, post: bool, as_json: bool) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
+@json_option
+def summary(node: Node, council: bytes, post: bool, as_json: bool) -> None:
     if post:
-        flow.post_summary(node, council, force=True)
-    councils, rows = flow.totals(node, council)
+        node.federation_flow.post_summary(council, force=True)
+    councils, rows = node.federation_flow.totals(council)
     if as_json:
         print_json({"councils": councils, "rows": plain(rows)})
         return
@@ -114,20 +104,15 @@ def summary(session: Session, council_ref: str, post: bool, as_json: bool) -> No
 @federation.command(
     "ratify", help=N_("Ask the member councils to ratify a proposal; show where it stands.")
 )
-@click.argument("council_ref", metavar="FEDERATION", help=FEDERATION_HELP)
+@in_council
 @click.argument("proposal", help=N_("The proposal: 6 or more digits of its id."))
 @click.option("--status", is_flag=True, help=N_("Only show the councils' answers so far."))
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def ratify(session: Session, council_ref: str, proposal: str, status: bool, as_json: bool) -> None:
-    from shora.services import decisions as dec
-
-    node = session.open()
-    council = node.find_council(council_ref)
-    pid = dec.find_proposal(node, council, proposal)
+@json_option
+def ratify(node: Node, council: bytes, proposal: str, status: bool, as_json: bool) -> None:
+    pid = node.decisions.find_proposal(council, proposal)
     if not status:
-        flow.request_ratification(node, council, pid)
-    r = flow.ratification(node, council, pid)
+        node.federation_flow.request_ratification(council, pid)
+    r = node.federation_flow.ratification(council, pid)
     if as_json:
         print_json(plain(r))
         return
@@ -150,28 +135,22 @@ def ratify(session: Session, council_ref: str, proposal: str, status: bool, as_j
 @federation.command(
     "apply", help=N_("Apply a base council's revocation: the delegate loses the seat.")
 )
-@click.argument("council_ref", metavar="FEDERATION", help=FEDERATION_HELP)
+@in_council
 @click.argument("text", help=N_("The revocation text, or @FILE."))
-@pass_session
-def apply(session: Session, council_ref: str, text: str) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
-    name = fed.apply_revocation(node, council, text_or_file(text))
+def apply(node: Node, council: bytes, text: str) -> None:
+    name = node.federation.apply_revocation(council, text_or_file(text))
     click.echo(
         _("{name}'s seat has ended; a new key epoch keeps them out.").format(name=isolate(name))
     )
 
 
 @federation.command("notices", help=N_("What federations said to your council."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.option("--limit", type=Number(1, 1000), default=50, help=N_("Notices per page."))
 @click.option("--offset", type=Number(0), default=0, help=N_("Skip this many notices."))
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def notices(session: Session, council_ref: str, limit: int, offset: int, as_json: bool) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
-    found = flow.notices(node, council, limit, offset)
+@json_option
+def notices(node: Node, council: bytes, limit: int, offset: int, as_json: bool) -> None:
+    found = node.federation_flow.notices(council, limit, offset)
     if as_json:
         print_json(
             [
@@ -213,27 +192,24 @@ def _items(values: tuple[str, ...]) -> list[md.Item]:
 
 
 @mandate.command("instruct", help=N_("Put your delegate's instructions to your council's vote."))
-@click.argument("base_ref", metavar="COUNCIL", help=BASE_HELP)
+@in_council
 @click.argument("federation_ref", metavar="FEDERATION", help=FEDERATION_HELP)
 @click.option("--text", default="", help=N_("The instructions, in words."))
 @click.option(
     "--item", "items", multiple=True, help=N_("ITEM=VOTE: how to vote on an agenda item (repeat).")
 )
 @click.option("--hours", type=Number(1, 24 * 366), default=72, help=N_("Hours to vote."))
-@pass_session
 def instruct(
-    session: Session,
-    base_ref: str,
+    node: Node,
+    base: bytes,
     federation_ref: str,
     text: str,
     items: tuple[str, ...],
     hours: int,
 ) -> None:
-    node = session.open()
-    base = node.find_council(base_ref)
     federation_id = node.find_council(federation_ref)
-    name = node.council(federation_id).name or short(federation_id)
-    pid = fed.instruct(node, base, name, md.Instructions(text, _items(items)), hours)
+    name = node.councils.get(federation_id).name or short(federation_id)
+    pid = node.federation.instruct(base, name, md.Instructions(text, _items(items)), hours)
     click.echo(
         _(
             "Proposed ({id}); once it passes, name it with 'shora mandate issue --instructions'."
@@ -244,7 +220,7 @@ def instruct(
 @mandate.command(
     "issue", help=N_("As the elected delegate, ask your council to sign your mandate.")
 )
-@click.argument("base_ref", metavar="COUNCIL", help=BASE_HELP)
+@in_council
 @click.argument("federation_ref", metavar="FEDERATION", help=FEDERATION_HELP)
 @click.option(
     "--days", type=Number(1, 3650), help=N_("Length of the mandate (default: your term).")
@@ -252,30 +228,24 @@ def instruct(
 @click.option("--instructions", metavar="PROPOSAL", help=N_("The passed instructions proposal."))
 @click.option("--text", default="", help=N_("The instructions' text, as passed."))
 @click.option("--item", "items", multiple=True, help=N_("ITEM=VOTE, as passed (repeat)."))
-@pass_session
 def issue(
-    session: Session,
-    base_ref: str,
+    node: Node,
+    base: bytes,
     federation_ref: str,
     days: int | None,
     instructions: str | None,
     text: str,
     items: tuple[str, ...],
 ) -> None:
-    from shora.services import decisions as dec
-
-    node = session.open()
-    base = node.find_council(base_ref)
     federation_id = node.find_council(federation_ref)
-    proposal = dec.find_proposal(node, base, instructions) if instructions else None
-    request = fed.request_mandate(
-        node,
+    proposal = node.decisions.find_proposal(base, instructions) if instructions else None
+    request = node.federation.request_mandate(
         base,
         federation_id,
         days=days,
         instructions=md.Instructions(text, _items(items)),
         instructions_proposal=proposal,
-        federation_name=node.council(federation_id).name,
+        federation_name=node.councils.get(federation_id).name,
     )
     click.echo(
         _("Mandate requested ({id}); the members' nodes sign it as it reaches them.").format(
@@ -285,18 +255,15 @@ def issue(
 
 
 @mandate.command("sign", help=N_("Sign a mandate request of your council, having read it."))
-@click.argument("base_ref", metavar="COUNCIL", help=BASE_HELP)
+@in_council
 @click.argument("request", help=N_("The request: 6 or more digits of its id."))
-@pass_session
-def sign(session: Session, base_ref: str, request: str) -> None:
-    node = session.open()
-    base = node.find_council(base_ref)
-    view = fed.find_mandate(node, base, request)
-    fed.sign(node, base, view.request)
+def sign(node: Node, base: bytes, request: str) -> None:
+    view = node.federation.find_mandate(base, request)
+    node.federation.sign(base, view.request)
     click.echo(_("Signed."))
 
 
-def _view_json(view: fed.MandateView) -> dict[str, Any]:
+def _view_json(view: MandateView) -> dict[str, Any]:
     m = view.mandate
     return {
         "request": view.request.hex(),
@@ -322,18 +289,14 @@ def _view_json(view: fed.MandateView) -> dict[str, Any]:
 @mandate.command(
     "show", help=N_("Your council's mandates and their signatures; --text to carry one.")
 )
-@click.argument("base_ref", metavar="COUNCIL", help=BASE_HELP)
+@in_council
 @click.argument("request", required=False, help=N_("One mandate: 6 or more digits of its id."))
 @click.option("--text", "as_text", is_flag=True, help=N_("Print only the credential, to carry."))
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def show(
-    session: Session, base_ref: str, request: str | None, as_text: bool, as_json: bool
-) -> None:
-    node = session.open()
-    base = node.find_council(base_ref)
+@json_option
+def show(node: Node, base: bytes, request: str | None, as_text: bool, as_json: bool) -> None:
     node.housekeeping(base)
-    views = [fed.find_mandate(node, base, request)] if request else fed.mandates(node, base)
+    federation = node.federation
+    views = [federation.find_mandate(base, request)] if request else federation.mandates(base)
     if as_text:
         if len(views) != 1 or views[0].credential is None:
             raise NotFound(_("that mandate is not signed by enough members yet"))
@@ -363,24 +326,21 @@ def show(
 @mandate.command(
     "revoke", help=N_("Sign the revocation of a recalled delegate's mandate; --text to carry it.")
 )
-@click.argument("base_ref", metavar="COUNCIL", help=BASE_HELP)
+@in_council
 @click.argument("request", help=N_("The mandate: 6 or more digits of its id."))
 @click.option("--text", "as_text", is_flag=True, help=N_("Print only the revocation, to carry."))
-@pass_session
-def revoke(session: Session, base_ref: str, request: str, as_text: bool) -> None:
-    node = session.open()
-    base = node.find_council(base_ref)
+def revoke(node: Node, base: bytes, request: str, as_text: bool) -> None:
     node.housekeeping(base)
-    view = fed.find_mandate(node, base, request)
+    view = node.federation.find_mandate(base, request)
     if as_text:
         if view.revocation is None:
             raise NotFound(_("that revocation is not signed by enough members yet"))
         click.echo(md.to_text(view.revocation, False))
         return
-    me = node.council(base).my_key
+    me = node.councils.get(base).my_key
     if me not in view.revocation_signers:
-        fed.sign_revocation(node, base, view)
-        view = fed.find_mandate(node, base, request)
+        node.federation.sign_revocation(base, view)
+        view = node.federation.find_mandate(base, request)
     click.echo(
         _("{n} of {needed} members have signed the revocation.").format(
             n=number(len(view.revocation_signers)), needed=number(view.mandate.roster.threshold)

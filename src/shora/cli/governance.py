@@ -9,19 +9,17 @@ from typing import Any
 import click
 import msgspec
 
-from shora.domain.decisions.plain import state_json
 from shora.errors import InvalidInput
 from shora.i18n import N_, _, format_time, normalize_digits, number
-from shora.kernel import kinds
 from shora.node import Node
-from shora.services import decisions as dec
-from shora.services import governance as gov
+from shora.numbers import digits_only
+from shora.services.decisions import state_json
+from shora.services.governance import EmergencyView, Role, RoleTerm
 from shora.ui.labels import EMERGENCY_STATUS, ROLE_NAMES
 
 from .output import Number, Since, isolate, print_json, short, show_list, table
-from .session import COUNCIL_HELP, Session, pass_session
+from .session import in_council, json_option
 
-JSON_HELP = N_("Print JSON for scripts.")
 HOURS_HELP = N_("Hours to vote.")
 ROLE_HELP = N_("A role: coordinator, treasurer, safety, delegate, or any name the council uses.")
 
@@ -36,7 +34,7 @@ class RoleType(click.ParamType[str]):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         text = str(value).strip().lower()
         try:
-            return msgspec.convert(text, kinds.Role)
+            return msgspec.convert(text, Role)
         except msgspec.ValidationError:
             self.fail(
                 _("{value} is not a role name: use a-z, 0-9, - and _").format(value=value),
@@ -48,8 +46,8 @@ class RoleType(click.ParamType[str]):
 def _opened(node: Node, council: bytes, pid: bytes, as_json: bool, message: str) -> None:
     """Say what was opened: the proposal as JSON, or the message."""
     if as_json:
-        me = node.council(council).my_key
-        print_json(state_json(dec.proposal(node, council, pid), me, node.now()))
+        me = node.councils.get(council).my_key
+        print_json(state_json(node.decisions.proposal(council, pid), me, node.now()))
     else:
         click.echo(message)
 
@@ -62,7 +60,7 @@ def _parse_setting(text: str) -> tuple[str, Any]:
     value: Any = raw
     if raw.lower() in ("none", "null", "-"):
         value = None
-    elif raw.isdigit():
+    elif digits_only(raw):
         value = int(raw)
     elif "," in raw or name.endswith("_roles"):
         value = [r.strip() for r in raw.split(",") if r.strip()]
@@ -70,31 +68,28 @@ def _parse_setting(text: str) -> tuple[str, Any]:
 
 
 @click.command(help=N_("Show the council's rules, or propose to change them (--set)."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.option("--set", "settings", multiple=True, help=N_("NAME=VALUE: a new rule (repeat)."))
 @click.option("--reason", default="", help=N_("Why, for the other members."))
 @click.option("--hours", type=Number(1, 24 * 366), default=72, help=HOURS_HELP)
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
+@json_option
 def rules(
-    session: Session,
-    council_ref: str,
+    node: Node,
+    council: bytes,
     settings: tuple[str, ...],
     reason: str,
     hours: int,
     as_json: bool,
 ) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
     if settings:
         changes = dict(_parse_setting(s) for s in settings)
-        pid = gov.change_rules(node, council, changes, text=reason, hours=hours)
+        pid = node.governance.change_rules(council, changes, text=reason, hours=hours)
         message = _(
             "Proposed ({id}). The rules change if the council passes it; vote with 'shora vote'."
         )
         _opened(node, council, pid, as_json, message.format(id=short(pid)))
         return
-    current = msgspec.to_builtins(gov.rules(node, council))
+    current = msgspec.to_builtins(node.governance.rules(council))
     if as_json:
         print_json(current)
         return
@@ -102,16 +97,13 @@ def rules(
 
 
 @click.command(help=N_("Show who holds which role, and until when."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.option("--all", "include_past", is_flag=True, help=N_("Include ended terms."))
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def roles(session: Session, council_ref: str, include_past: bool, as_json: bool) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
-    terms = gov.roles(node, council, include_past=include_past)
+@json_option
+def roles(node: Node, council: bytes, include_past: bool, as_json: bool) -> None:
+    terms = node.governance.roles(council, include_past=include_past)
 
-    def row(t: gov.RoleTerm) -> list[str]:
+    def row(t: RoleTerm) -> list[str]:
         ends = format_time(t.end // 1000) if t.end is not None else None
         until = _("until {time}").format(time=ends) if ends else _("no end")
         return [role_name(t.role), isolate(t.name), until, "" if t.current else _("ended")]
@@ -120,7 +112,7 @@ def roles(session: Session, council_ref: str, include_past: bool, as_json: bool)
 
 
 @click.command(help=N_("Open an election to a role (IRV for one seat, STV for several)."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("role", type=RoleType(), help=ROLE_HELP)
 @click.argument("candidates", nargs=-1, required=True, help=N_("Candidates: names or keys."))
 @click.option("--seats", type=Number(1, 50), default=1, help=N_("Seats to fill."))
@@ -128,11 +120,10 @@ def roles(session: Session, council_ref: str, include_past: bool, as_json: bool)
 @click.option("--term-days", type=Number(1, 3650), help=N_("Length of the term (default: rules)."))
 @click.option("--hours", type=Number(1, 24 * 366), default=72, help=HOURS_HELP)
 @click.option("--deadline", type=Since(), help=N_("Unix seconds or a date (UTC)."))
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
+@json_option
 def elect(
-    session: Session,
-    council_ref: str,
+    node: Node,
+    council: bytes,
     role: str,
     candidates: tuple[str, ...],
     seats: int,
@@ -142,11 +133,8 @@ def elect(
     deadline: int | None,
     as_json: bool,
 ) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
     keys = [node.find_member(council, c) for c in candidates]
-    pid = gov.elect(
-        node,
+    pid = node.governance.elect(
         council,
         role,
         keys,
@@ -164,26 +152,23 @@ def elect(
 
 
 @click.command(help=N_("Support recalling a member from a role; open the vote when enough do."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("role", type=RoleType(), help=ROLE_HELP)
 @click.argument("member", help=N_("The member: a name or a key."))
 @click.option("--reason", default="", help=N_("Why, for the other members."))
 @click.option("--hours", type=Number(1, 24 * 366), default=72, help=HOURS_HELP)
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
+@json_option
 def recall(
-    session: Session,
-    council_ref: str,
+    node: Node,
+    council: bytes,
     role: str,
     member: str,
     reason: str,
     hours: int,
     as_json: bool,
 ) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
     key = node.find_member(council, member)
-    missing = gov.petition(node, council, role, key, reason)
+    missing = node.governance.petition(council, role, key, reason)
     if missing and as_json:
         print_json({"petition_needs": missing, "proposal": None})
         return
@@ -194,38 +179,32 @@ def recall(
             )
         )
         return
-    pid = gov.recall(node, council, role, key, hours=hours, text=reason)
+    pid = node.governance.recall(council, role, key, hours=hours, text=reason)
     message = _("The recall vote is open ({id}); vote with 'shora vote'.")
     _opened(node, council, pid, as_json, message.format(id=short(pid)))
 
 
 @click.command(help=N_("Put an emergency action to the council's vote to ratify it."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("action", help=N_("The action: 6 or more digits of its id (shora emergencies)."))
 @click.option("--hours", type=Number(1, 24 * 366), help=N_("Hours to vote (default: all left)."))
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def ratify(
-    session: Session, council_ref: str, action: str, hours: int | None, as_json: bool
-) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
-    pid = gov.ratify(node, council, gov.emergency_id(node, council, action), hours=hours)
+@json_option
+def ratify(node: Node, council: bytes, action: str, hours: int | None, as_json: bool) -> None:
+    pid = node.governance.ratify(
+        council, node.governance.emergency_id(council, action), hours=hours
+    )
     message = _("The ratification vote is open ({id}).").format(id=short(pid))
     _opened(node, council, pid, as_json, message)
 
 
 @click.command(help=N_("Show emergency actions and whether they were ratified."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def emergencies(session: Session, council_ref: str, as_json: bool) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
+@in_council
+@json_option
+def emergencies(node: Node, council: bytes, as_json: bool) -> None:
     node.housekeeping(council)
-    found = gov.emergencies(node, council)
+    found = node.governance.emergencies(council)
 
-    def row(e: gov.EmergencyView) -> list[str]:
+    def row(e: EmergencyView) -> list[str]:
         return [
             short(e.action),
             _("removal of {name}").format(name=isolate(e.name)),

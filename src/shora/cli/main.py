@@ -20,7 +20,7 @@ from shora.errors import (
     ShoraError,
 )
 from shora.i18n import N_, SUPPORTED, _, language_from_env, set_language
-from shora.kernel import profile
+from shora.services import profiles as profile
 
 from .localise import localise_click, localise_tree
 

@@ -9,12 +9,9 @@ import click
 
 from shora.errors import NotAllowed
 from shora.i18n import N_, _, format_time, number
-from shora.kernel import tokens
-from shora.node import CouncilInfo
-from shora.services import federation, joining
-from shora.services import governance as gov
+from shora.node import CouncilInfo, Node
+from shora.services import joining
 from shora.services.membership import AdmitResult
-from shora.sync.peers import PeerBook
 
 from .output import (
     Number,
@@ -27,9 +24,8 @@ from .output import (
     table,
     text_or_file,
 )
-from .session import COUNCIL_HELP, Session, ask, pass_session
+from .session import Session, ask, in_council, json_option, pass_session
 
-JSON_HELP = N_("Print JSON for scripts.")
 DAY = 24 * 3600
 
 
@@ -43,8 +39,14 @@ def _progress(result: AdmitResult) -> str:
     )
 
 
+def _qr_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    if value is not None and value.suffix.lower() not in (".png", ".svg"):
+        raise click.BadParameter(_("the QR file must end in .png or .svg"))
+    return value
+
+
 @click.command(help=N_("Invite someone: prints an invitation to give them (text, link, QR code)."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.option(
     "--expires-days",
     type=Number(1, 365),
@@ -62,30 +64,28 @@ def _progress(result: AdmitResult) -> str:
     "--qr",
     type=click.Path(dir_okay=False, path_type=Path),
     help=N_("Also write the invitation as a QR code to this .png or .svg file."),
+    callback=_qr_file,
 )
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
+@json_option
 def invite(
-    session: Session,
-    council_ref: str,
+    node: Node,
+    council_id: bytes,
     expires_days: int,
     reach: tuple[str, ...],
     qr: Path | None,
     as_json: bool,
 ) -> None:
-    if qr is not None and qr.suffix.lower() not in (".png", ".svg"):
-        raise click.BadParameter(_("the QR file must end in .png or .svg"), param_hint="'--qr'")
-    node = session.open()
-    council_id = node.find_council(council_ref)
-    invitation = node.invite(council_id, expires_days * DAY, reach)
-    info = node.council(council_id)
-    text, uri = tokens.invitation_text(invitation), tokens.invitation_uri(invitation)
+    invitation = node.membership.invite(council_id, expires_days * DAY, reach)
+    info = node.councils.get(council_id)
+    text, uri = joining.invitation_text(invitation), joining.invitation_uri(invitation)
     link = joining.invitation_link(invitation, info.name)
     if qr is not None:  # the link: a phone camera opens the newcomer's join page
+        from shora.ui import qr as codes  # segno, only when a code is drawn
+
         if qr.suffix.lower() == ".png":
-            joining.qr_png(link, str(qr))
+            codes.qr_png(link, str(qr))
         else:
-            qr.write_text(joining.qr_svg(link), encoding="utf-8")
+            qr.write_text(codes.qr_svg(link), encoding="utf-8")
     if as_json:
         print_json(
             {
@@ -121,7 +121,7 @@ def invite(
     type=click.Path(dir_okay=False, path_type=Path),
     help=N_("Write the join request to this file instead of printing it."),
 )
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@json_option
 @pass_session
 def join(
     session: Session, invitation: str, name: str | None, output: Path | None, as_json: bool
@@ -129,11 +129,11 @@ def join(
     parsed, council_name = joining.read_invitation(text_or_file(invitation))
     node = session.open()
     name = ask(name, _("Your name in this council"), _("give your name with --as NAME"))
-    request = node.join(parsed, name)
-    joining.expect_name(node, parsed.council, council_name)
+    request = node.membership.join(parsed, name)
+    node.joining.expect_name(parsed.council, council_name)
     # Where the council can be reached: sync there, as the web join does.
-    relays = PeerBook(node.store).add_reach(parsed.council, list(parsed.reach))
-    text = tokens.join_request_text(request)
+    relays = node.joining.add_reach(parsed.council, list(parsed.reach))
+    text = joining.join_request_text(request)
     if output is not None:
         output.write_text(text + "\n", encoding="utf-8")
     if as_json:
@@ -173,22 +173,22 @@ def join(
     metavar="TEXT",
     help=N_("In a federation: the delegate's mandate, as text or @FILE."),
 )
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@json_option
 @pass_session
 def admit(session: Session, request: str, mandate: str | None, as_json: bool) -> None:
     signed = joining.read_join_request(text_or_file(request))
-    payload, _request_id = tokens.open_join_request(signed)
+    payload, _request_id = joining.open_join_request(signed)
     node = session.open()
     if mandate is not None:
-        result = federation.admit(node, payload.council, signed, text_or_file(mandate))
+        result = node.federation.admit(payload.council, signed, text_or_file(mandate))
     else:
-        rules = node.council(payload.council).rules
+        rules = node.councils.get(payload.council).rules
         if rules is not None and rules.federation:
             raise NotAllowed(
                 _("a federation admits a delegate only on their mandate: add --mandate")
             )
-        result = node.admit(signed)
-    info = node.council(payload.council)
+        result = node.membership.admit(signed)
+    info = node.councils.get(payload.council)
     if as_json:
         print_json(
             {
@@ -218,12 +218,10 @@ def admit(session: Session, request: str, mandate: str | None, as_json: bool) ->
 
 
 @click.command(help=N_("List a council's members and former members."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def members(session: Session, council_ref: str, as_json: bool) -> None:
-    node = session.open()
-    people = node.members(node.find_council(council_ref))
+@in_council
+@json_option
+def members(node: Node, council_id: bytes, as_json: bool) -> None:
+    people = node.councils.members(council_id)
     if as_json:
         print_json([member_json(m) for m in people])
         return
@@ -235,7 +233,7 @@ def members(session: Session, council_ref: str, as_json: bool) -> None:
 
 
 @click.command(help=N_("Vouch to remove a member; they are removed once the rules allow it."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("member", help=N_("The member: their name, or the first digits of their key."))
 @click.option("--reason", default="", help=N_("Why, for the other members."))
 @click.option(
@@ -243,15 +241,12 @@ def members(session: Session, council_ref: str, as_json: bool) -> None:
     is_flag=True,
     help=N_("Remove at once, with the emergency powers your role gives (see the rules)."),
 )
-@pass_session
-def remove(session: Session, council_ref: str, member: str, reason: str, emergency: bool) -> None:
-    node = session.open()
-    council_id = node.find_council(council_ref)
+def remove(node: Node, council_id: bytes, member: str, reason: str, emergency: bool) -> None:
     key = node.find_member(council_id, member)
     if emergency:
-        gov.check_emergency_removal(node, council_id)
-    result = node.remove(council_id, key, reason, emergency)
-    info = node.council(council_id)
+        node.governance.check_emergency_removal(council_id)
+    result = node.membership.remove(council_id, key, reason, emergency)
+    info = node.councils.get(council_id)
     if result.admitted:
         click.echo(_("{name} is removed.").format(name=isolate(result.name)))
         click.echo(_("The council has a new key: they cannot read what is written from now on."))
@@ -265,14 +260,11 @@ def remove(session: Session, council_ref: str, member: str, reason: str, emergen
 
 
 @click.command(help=N_("Leave a council. You keep what you have, but receive nothing new."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.option("--reason", default="", help=N_("Why, for the other members."))
 @click.option("-y", "--yes", is_flag=True, help=N_("Do not ask for confirmation."))
-@pass_session
-def leave(session: Session, council_ref: str, reason: str, yes: bool) -> None:
-    node = session.open()
-    council_id = node.find_council(council_ref)
-    info = node.council(council_id)
+def leave(node: Node, council_id: bytes, reason: str, yes: bool) -> None:
+    info = node.councils.get(council_id)
     if not yes and sys.stdin.isatty():
         click.confirm(
             _("Leave {council}? This cannot be undone.").format(
@@ -280,7 +272,7 @@ def leave(session: Session, council_ref: str, reason: str, yes: bool) -> None:
             ),
             abort=True,
         )
-    node.leave(council_id, reason)
+    node.membership.leave(council_id, reason)
     click.echo(_("You have left {council}.").format(council=isolate(council_name(info))))
     click.echo(
         _("Send the members a bundle so they know: {command}").format(command=_export_hint(info))

@@ -39,7 +39,7 @@ def relays_add(session: Session, council_ref: str, url: str) -> None:
     node = session.open()
     council = node.find_council(council_ref)
     url = PeerBook(node.store).add_relay(council, url)
-    name = isolate(council_name(node.council(council)))
+    name = isolate(council_name(node.councils.get(council)))
     click.echo(_("{council} now syncs through {url}.").format(council=name, url=url))
 
 
@@ -69,7 +69,7 @@ def relays_list(session: Session, council_ref: str | None, as_json: bool) -> Non
             {"proxy": book.proxy(), "relays": [{"council": c.hex(), "url": url} for c, url in rows]}
         )
         return
-    names = {c.id: council_name(c) for c in node.councils()}
+    names = {c.id: council_name(c) for c in node.councils.all()}
     if not rows:
         click.echo(_("No relays yet: add one with 'shora relays add COUNCIL URL'."))
     else:

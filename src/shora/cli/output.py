@@ -11,10 +11,11 @@ from typing import Any, TypeVar
 import click
 import msgspec
 
-from shora.domain.decisions.plain import plain
 from shora.i18n import N_, _, current_language, normalize_digits, number
-from shora.kernel import kinds
 from shora.node import CouncilInfo, MemberInfo
+from shora.numbers import digits_only
+from shora.services.councils import Rules
+from shora.services.decisions import plain
 from shora.ui.labels import COUNCIL_STATUS, MEMBER_STATUS
 
 SHORT_ID = 12
@@ -92,7 +93,7 @@ def _mode(mode: str, vouches: int) -> str:
     return _("a majority of the members")
 
 
-def describe_rules(rules: kinds.Rules | None) -> str:
+def describe_rules(rules: Rules | None) -> str:
     if rules is None:
         return _("not known yet")
     text = _("admission: {admission}; removal: {removal}").format(
@@ -122,7 +123,7 @@ T = TypeVar("T")
 def show_list(items: Sequence[T], as_json: bool, empty: str, row: Callable[[T], list[str]]) -> None:
     """A list as JSON (dataclasses through `plain`), or a table, or the empty message."""
     if as_json:
-        print_json(plain(list(items)))
+        print_json(plain.plain(list(items)))
     elif not items:
         click.echo(empty)
     else:
@@ -201,7 +202,7 @@ class Since(click.ParamType[int]):
         if isinstance(value, int):
             return value
         text = normalize_digits(str(value)).strip()
-        if text.isdigit():
+        if digits_only(text):
             return int(text)
         try:
             moment = datetime.fromisoformat(text)

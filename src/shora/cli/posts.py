@@ -19,7 +19,7 @@ from .output import (
     short,
     table,
 )
-from .session import COUNCIL_HELP, Session, in_council, pass_session
+from .session import in_council, json_option
 
 MIN_ID_PREFIX = 6
 TITLES_LOOKED_UP = 200  # announcements among the latest posts whose titles the log sets apart
@@ -37,7 +37,7 @@ def _find_post(node: Node, council: bytes, ref: str) -> bytes:
         raise InvalidInput(_("give at least 6 digits of the message's id"))
     found: list[bytes] = []
     offset, page = 0, 500
-    while batch := node.posts(council, limit=page, offset=offset):
+    while batch := node.posts.posts(council, limit=page, offset=offset):
         found += [p["id"] for p in batch if p["id"].hex().startswith(ref)]
         offset += page
     if len(found) != 1:
@@ -60,8 +60,8 @@ def post(node: Node, council_id: bytes, text: str, title: str | None, thread: st
     if text == "-":
         text = sys.stdin.read()
     thread_id = _find_post(node, council_id, thread) if thread is not None else None
-    post_id = node.post(council_id, text, title, thread_id)
-    info = node.council(council_id)
+    post_id = node.posts.post(council_id, text, title, thread_id)
+    info = node.councils.get(council_id)
     if title is not None:
         message = _("Announcement posted in {council} (id {id}).")
     else:
@@ -71,24 +71,21 @@ def post(node: Node, council_id: bytes, text: str, title: str | None, thread: st
 
 def _titles(node: Node, council: bytes) -> dict[bytes, str]:
     """The titles of the latest announcements, to set them apart in the log."""
-    posts = node.posts(council, limit=TITLES_LOOKED_UP)
+    posts = node.posts.posts(council, limit=TITLES_LOOKED_UP)
     return {p["id"]: p["title"] for p in posts if p["kind"] == "post.announcement"}
 
 
 @click.command(help=N_("Show a council's events, newest first."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.option(
     "--limit", type=Number(1, 10_000), default=50, show_default=True, help=N_("Events per page.")
 )
 @click.option(
     "--offset", type=Number(0), default=0, show_default=True, help=N_("Skip this many events.")
 )
-@click.option("--json", "as_json", is_flag=True, help=N_("Print JSON for scripts."))
-@pass_session
-def log(session: Session, council_ref: str, limit: int, offset: int, as_json: bool) -> None:
-    node = session.open()
-    council_id = node.find_council(council_ref)
-    entries = node.log(council_id, limit, offset)
+@json_option
+def log(node: Node, council_id: bytes, limit: int, offset: int, as_json: bool) -> None:
+    entries = node.councils.log(council_id, limit, offset)
     if as_json:
         print_json(
             [

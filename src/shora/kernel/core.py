@@ -20,7 +20,7 @@ from shora.errors import (
     NotFound,
     RemoteError,
 )
-from shora.i18n import normalize_persian
+from shora.i18n import N_, _, normalize_persian
 from shora.kernel import crypto, keys, nip01, profile
 from shora.kernel.events import (
     SHORA_KIND,
@@ -108,19 +108,20 @@ class NodeCore:
 
     def find_council(self, ref: str) -> bytes:
         """A council by name, or by its id or a prefix of it (at least 6 hex digits)."""
-        return _find(self.store.rows("SELECT id, name FROM councils"), ref, "council")
+        rows = self.store.rows("SELECT id, name FROM councils")
+        return _find(rows, ref, NO_COUNCIL, SEVERAL_COUNCILS)
 
     def find_member(self, council: bytes, ref: str) -> bytes:
         """A member by name, or by their key or a prefix of it (at least 6 hex digits)."""
         rows = self.store.rows("SELECT key, name FROM members WHERE council=?", (council,))
-        return _find(rows, ref, "member")
+        return _find(rows, ref, NO_MEMBER, SEVERAL_MEMBERS)
 
     def _identity(self, council: bytes) -> _Identity:
         rows = self.store.rows(
             "SELECT sign_pk, sign_sk, kx_pk, name FROM identities WHERE council=?", (council,)
         )
         if not rows:
-            raise NotFound("this profile has no identity in that council")
+            raise NotFound(_("this profile has no identity in that council"))
         sign_pk, sealed_sk, kx_pk, name = rows[0]
         return _Identity(sign_pk, self.ingestor.unseal_secret(sealed_sk), kx_pk, name)
 
@@ -165,11 +166,13 @@ class NodeCore:
         if final.current_epoch in held:
             return held[final.current_epoch]
         if not any(w in held for w in final.epochs):
-            raise NotAllowed("this profile holds no key of this council yet")
+            raise NotAllowed(_("this profile holds no key of this council yet"))
         # Writing under an older epoch would let whoever was removed since read it.
         raise NotAllowed(
-            "this profile does not hold the council's newest key yet: "
-            "sync with another member, then try again"
+            _(
+                "this profile does not hold the council's newest key yet: "
+                "sync with another member, then try again"
+            )
         )
 
     def append(
@@ -180,7 +183,9 @@ class NodeCore:
         try:
             self.ingestor.ingest_one(raw)
         except RemoteError as exc:
-            raise NotAllowed(f"the council's rules do not allow this: {exc}") from exc
+            raise NotAllowed(
+                _("the council's rules do not allow this: {reason}").format(reason=exc)
+            ) from exc
         return inner_id
 
     def compose(
@@ -242,7 +247,13 @@ class NodeCore:
         return self._envelope(epoch, SHORA_KIND, [], content), crypto.sha256(raw_payload)
 
 
-def _find(rows: list[tuple[Any, ...]], ref: str, what: str) -> bytes:
+NO_COUNCIL = N_("no council named or numbered {ref} here")
+NO_MEMBER = N_("no member named or numbered {ref} here")
+SEVERAL_COUNCILS = N_("{ref} names {n} councils; give more of the id instead")
+SEVERAL_MEMBERS = N_("{ref} names {n} members; give more of the id instead")
+
+
+def _find(rows: list[tuple[Any, ...]], ref: str, missing: str, several: str) -> bytes:
     """One row's id by (case-insensitive, normalised) name, or by an id prefix."""
     wanted = normalize_persian(ref).casefold()
     by_name = [key for key, name in rows if normalize_persian(name).casefold() == wanted]
@@ -251,5 +262,5 @@ def _find(rows: list[tuple[Any, ...]], ref: str, what: str) -> bytes:
     if len(found) == 1:
         return bytes(found[0])
     if not found:
-        raise NotFound(f"no {what} named or numbered {ref!r} here")
-    raise InvalidInput(f"{ref!r} names {len(found)} {what}s; give more of the id instead")
+        raise NotFound(_(missing).format(ref=repr(ref)))
+    raise InvalidInput(_(several).format(ref=repr(ref), n=len(found)))

@@ -1,9 +1,9 @@
 """Text forms of an invitation and of the join request sent back in reply.
 
-Both travel out of band (read aloud, pasted in a messenger, shown as a QR code), so
-both are armored the same way: a version byte, the msgpack body, and a 4-byte
-checksum (the first bytes of sha256 over the rest), all in unpadded upper-case
-base32. Base32 survives any messenger and can be dictated; the checksum catches
+Both travel out of band (read aloud, pasted in a messenger, shown as a QR code that
+shora.ui.qr draws), so both are armored the same way: a version byte, the msgpack
+body, and a 4-byte checksum (the first bytes of sha256 over the rest), all in unpadded
+upper-case base32. Base32 survives any messenger and can be dictated; the checksum catches
 typos before anything tries to decode the body.
 """
 
@@ -12,17 +12,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import io
-import os
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from shora.errors import BadSignature, InvalidInput, MalformedEvent, OversizedEvent
 from shora.kernel import DECODE_ERRORS, crypto
-
-if TYPE_CHECKING:
-    import segno
 
 ARMOR_VERSION = 1
 CHECKSUM_LEN = 4
@@ -167,25 +162,6 @@ def invitation_text(inv: Invitation) -> str:
 
 def invitation_uri(inv: Invitation) -> str:
     return INVITE_PREFIX + _invitation_b32(inv)
-
-
-def _invitation_qr(inv: Invitation) -> segno.QRCode:
-    # Upper case keeps the whole URI in QR alphanumeric mode, about 40% denser than
-    # byte mode; URI schemes are case-insensitive and parse_invitation accepts it.
-    import segno  # only when a QR code is drawn: most commands never do
-
-    return segno.make(invitation_uri(inv).upper(), error="m", micro=False)
-
-
-def invitation_qr_svg(inv: Invitation) -> str:
-    """A standalone SVG document with no external references."""
-    out = io.BytesIO()
-    _invitation_qr(inv).save(out, kind="svg", scale=4, xmldecl=False)
-    return out.getvalue().decode("utf-8")
-
-
-def invitation_qr_png(inv: Invitation, path: str | os.PathLike[str]) -> None:
-    _invitation_qr(inv).save(os.fspath(path), kind="png", scale=8)
 
 
 def parse_invitation(text: str) -> Invitation:

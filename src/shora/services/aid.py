@@ -11,7 +11,7 @@ are opened for this node's member where it is a recipient, and stay opaque other
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -93,14 +93,17 @@ def _urgency_rank(item: ItemState) -> tuple[int, int, bytes]:
 
 
 def views(
-    core: NodeCore, council: bytes, kinds: Iterable[str], author: bytes | None = None
+    core: NodeCore, council: bytes, kinds: Sequence[str], author: bytes | None = None
 ) -> list[EventView]:
     """The valid events of these kinds in a council (of one author, if given), decoded:
     what every reader of this package folds."""
-    return [
-        EventView(i, a, c, t, k, decode_body(k, body))
-        for i, a, c, t, k, body in core.store.events.valid_of_kinds(council, kinds, author)
-    ]
+    events = core.store.events
+    rows = (
+        events.valid_of_kinds(council, kinds)
+        if author is None
+        else events.valid_of_kinds_by(council, kinds, author)
+    )
+    return [EventView(i, a, c, t, k, decode_body(k, body)) for i, a, c, t, k, body in rows]
 
 
 class Aid:

@@ -198,7 +198,7 @@ class Care:
         """Every entry this member can read, whatever its visibility: for this module's
         checks and for `skills`, which filters by role."""
         state = self.core.state(council)
-        events = views(self.core, council, ck.SKILL_KINDS)
+        events = views(self.core, council, tuple(ck.SKILL_KINDS))
         if any(e.kind == "skill.sealed" for e in events):
             opener = self.restricted.opener(council)
             events = [_opened(opener, e) for e in events]

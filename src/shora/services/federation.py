@@ -1,5 +1,6 @@
 """Federation on a node: mandates in a base council, seats in a federation. See
-docs/federation.md. The flows between levels are in `federation_flow`.
+docs/federation.md. The flows between levels are in `federation_flow`; the checks and
+views themselves are pure, in `shora.domain.federation.delegates`.
 
 A node holds identities in both: as a member of a base council it signs mandates
 and revocations; as a delegate it is a member of the federation.
@@ -8,398 +9,361 @@ and revocations; as a delegate it is a member of the federation.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
+
+import msgspec
 
 from shora.domain.decisions import kinds as dk
+from shora.domain.decisions.plain import plain
+from shora.domain.decisions.state import EventView, ProposalState
+from shora.domain.federation import delegates
 from shora.domain.federation import kinds as fk
 from shora.domain.federation import mandates as md
 from shora.domain.federation import rules as fr
+from shora.domain.federation.delegates import (
+    DAY,
+    DELEGATE,
+    MandateView,
+    SeatView,
+    check_instructions,
+    delegate_term_end,
+    mandate_error,
+    mandate_view,
+    revocation_payload,
+    seat_views,
+)
 from shora.errors import InvalidInput, NotAllowed, NotFound, ShoraError
 from shora.i18n import _
 from shora.kernel import kinds
 from shora.kernel.core import NodeCore
-from shora.kernel.membership import FOREVER, CouncilState
-from shora.services import decisions as dec
-from shora.services.decisions import _require_member, _views
+from shora.kernel.events import decode_body
+from shora.kernel.membership import FOREVER
+from shora.services.membership import AdmitResult
 
-if TYPE_CHECKING:
-    from shora.node import Node
-    from shora.services.membership import AdmitResult
-
-DAY = 86_400
-DELEGATE = "delegate"
-
-
-@dataclass(frozen=True, slots=True)
-class MandateView:
-    request: bytes  # the mandate.request event
-    requester: bytes  # the delegate's key in the base council
-    id: bytes  # the mandate's id (of its payload)
-    mandate: md.Mandate
-    federation_name: str
-    signers: frozenset[bytes]
-    complete: bool  # signed by a majority of its roster
-    credential: bytes | None
-    revocation_signers: frozenset[bytes]
-    revocation: bytes | None  # the revocation credential, once complete
+# What the interfaces use of the domain, re-exported (they import services only).
+__all__ = [
+    "DAY",
+    "DELEGATE",
+    "Federation",
+    "MandateView",
+    "SeatView",
+    "md",
+    "plain",
+    "require_member",
+    "revocation_payload",
+    "views",
+]
 
 
-def _state(node: Node, council: bytes) -> CouncilState:
-    return node.ingestor.projection.final_state(council)
+class CouncilMaker(Protocol):
+    """What this service asks of the councils service: founding one."""
+
+    def create(
+        self, name: str, description: str, founder_name: str, rules: kinds.Rules | None = None
+    ) -> bytes: ...
 
 
-def _now_ms(node: Node) -> int:
-    return int(node.now() * 1000)
+class CouncilActions(Protocol):
+    """What this service asks of the membership service: admitting, ending a seat."""
+
+    def admit(self, request: bytes, mandate: bytes | None = None) -> AdmitResult: ...
+
+    def end_with_new_epoch(
+        self, council: bytes, kind: str, body: Callable[[bytes], msgspec.Struct]
+    ) -> bytes: ...
 
 
-def create(node: Node, name: str, founder_name: str, seats: int = 1) -> bytes:
-    """A federation: a council whose members are delegates seated on mandates."""
-    rules = kinds.Rules(federation=True, seats_per_council=seats)
-    return node.create_council(name, "", founder_name, rules)
+Propose = Callable[[bytes, dk.Propose], bytes]  # decisions: put a proposal to a council
+ProposalOf = Callable[[bytes, bytes], ProposalState]  # decisions: one proposal's state
 
 
-# --- in the base council: instructions, requests, signatures -----------------------
-
-
-def instruct(
-    node: Node, base: bytes, federation_name: str, instructions: md.Instructions, hours: int = 72
-) -> bytes:
-    """Put the delegate's instructions to the base council's vote (yes/no)."""
-    text = md.render_instructions(instructions)
-    if not text:
-        raise InvalidInput(_("instructions need a text or at least one item"))
-    title = _("Instructions for our delegate to {federation}").format(federation=federation_name)
-    body = dk.Propose(
-        title=title[:200], text=text, method="yes_no", deadline=int(node.now()) + hours * 3600
-    )
-    return dec.propose(node, base, body)
-
-
-def _delegate_term_end(state: CouncilState, member: bytes, at_ms: int) -> int | None:
-    """When the member's current term as delegate ends (ms), or None if they hold none."""
-    ends = [
-        t.end
-        for t in state.terms.get(DELEGATE, ())
-        if t.member == member and t.holds_at(at_ms) and state.is_active(member)
-    ]
-    return max(ends) if ends else None
-
-
-def request_mandate(
-    node: Node,
-    base: bytes,
-    federation: bytes,
+def views(
+    core: NodeCore,
+    council: bytes,
+    kind: str,
+    ref: bytes | None = None,
     *,
-    days: int | None = None,
-    instructions: md.Instructions | None = None,
-    instructions_proposal: bytes | None = None,
-    federation_name: str = "",
-) -> bytes:
-    """As the base council's elected delegate, ask it to sign a mandate for the key
-    this node holds in the federation; sign it first. Returns the request's id."""
-    me = _require_member(node, base)
-    state, now = _state(node, base), int(node.now())
-    term_end = _delegate_term_end(state, me, now * 1000)
-    if term_end is None:
-        raise NotAllowed(_("only a member the council elected as delegate can ask for a mandate"))
-    try:
-        key = node._identity(federation).sign_pk
-    except NotFound as exc:
-        raise NotFound(_("first join the federation with its invitation")) from exc
-    end = min(term_end // 1000, now + days * DAY) if days else term_end // 1000
-    if term_end >= FOREVER:
-        end = now + (days or state.rules.term_days) * DAY
-    instructions = instructions or md.Instructions()
-    if instructions_proposal is not None:
-        _check_instructions(node, base, instructions, instructions_proposal)
-    try:
-        roster = md.make_roster(state.active_members())
-    except InvalidInput as exc:
-        raise InvalidInput(
-            _("a council of more than {n} members cannot issue mandates yet").format(
-                n=md.MAX_ROSTER
-            )
-        ) from exc
-    mandate = md.Mandate(1, federation, base, key, now, end, instructions, roster, os.urandom(16))
-    body = fk.MandateRequest(md.encode(mandate), federation_name[:200], instructions_proposal)
-    request = node.append(base, "mandate.request", body)
-    sign(node, base, request)
-    return request
+    order: str = "",
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[EventView]:
+    """The valid events of one kind in a council, their bodies decoded."""
+    rows = core.store.events.valid_of_kind(
+        council, kind, ref, order=order, limit=limit, offset=offset
+    )
+    return [EventView(i, a, c, t, k, decode_body(k, body)) for i, a, c, t, k, body in rows]
 
 
-def _check_instructions(
-    node: Node, base: bytes, instructions: md.Instructions, proposal: bytes
-) -> None:
-    state = dec.proposal(node, base, proposal)
-    if not (state.final and state.passed):
-        raise NotAllowed(_("the instructions' proposal has not passed"))
-    if state.text != md.render_instructions(instructions):
-        raise InvalidInput(_("the instructions differ from what the council passed"))
-
-
-def _requests(node: Node, base: bytes) -> list[tuple[bytes, bytes, fk.MandateRequest]]:
-    views = _views(node, "council=? AND kind='mandate.request' ORDER BY +clock, id", (base,))
-    return [(v.id, v.author, v.body) for v in views]
-
-
-def _shares(node: Node, base: bytes, kind: str, ref: bytes) -> dict[bytes, object]:
-    return {
-        v.author: v.body for v in _views(node, "council=? AND kind=? AND ref=?", (base, kind, ref))
-    }
-
-
-def request_problem(node: Node, base: bytes, author: bytes, body: fk.MandateRequest) -> str | None:
-    """Why a member's node should not sign this request (None: it may)."""
-    try:
-        mandate = md.decode_mandate(body.payload)
-    except ShoraError as exc:
-        return str(exc)
-    state = _state(node, base)
-    term_end = _delegate_term_end(state, author, _now_ms(node))
-    if mandate.base != base or term_end is None:
-        return "the person asking does not hold the delegate role"
-    if mandate.end * 1000 > term_end or mandate.end <= node.now():
-        return "the mandate's term is longer than the delegate's, or over"
-    if (
-        mandate.roster.keys != sorted(state.active_members())
-        and len(state.active_members()) <= md.MAX_ROSTER
-    ):
-        return "the roster is not the council's members"
-    rendered = md.render_instructions(mandate.instructions)
-    if rendered:
-        if body.instructions_proposal is None:
-            return "the instructions were not passed by the council"
-        try:
-            _check_instructions(node, base, mandate.instructions, body.instructions_proposal)
-        except ShoraError as exc:
-            return str(exc)
-    return None
-
-
-def sign(node: Node, base: bytes, request: bytes) -> bytes:
-    """Sign a mandate request as a member of the base council (after reading it)."""
-    me = _require_member(node, base)
-    found = [r for r in _requests(node, base) if r[0] == request]
-    if not found:
-        raise NotFound(_("no such mandate request in this council"))
-    _request, author, body = found[0]
-    problem = request_problem(node, base, author, body)
-    if problem is not None:
-        raise NotAllowed(_("this mandate cannot be signed: {problem}").format(problem=problem))
-    if me in _shares(node, base, "mandate.sign", request):
-        raise NotAllowed(_("you have already signed this mandate"))
-    sig = md.sign_share(node._identity(base).sign_sk, body.payload, is_mandate=True)
-    return node.append(base, "mandate.sign", fk.MandateSign(request, sig))
-
-
-def _valid_shares(
-    shares: dict[bytes, object], payload: bytes, is_mandate: bool
-) -> dict[bytes, bytes]:
-    good: dict[bytes, bytes] = {}
-    for key, body in shares.items():
-        sig = getattr(body, "sig")  # noqa: B009
-        try:
-            md.check_signatures(
-                md.Credential(payload, [md.Signature(key, sig)]), md.Roster([key], 1), is_mandate
-            )
-        except ShoraError:
-            continue
-        good[key] = sig
-    return good
-
-
-def revocation_payload(mandate_id: bytes, mandate: md.Mandate) -> bytes:
-    """The revocation every member signs: the same bytes on every node."""
-    return md.encode(md.Revocation(1, mandate_id, mandate.base, mandate.federation, "recalled"))
-
-
-def mandates(node: Node, base: bytes) -> list[MandateView]:
-    """The base council's mandate requests, newest first, with their signatures."""
-    views = []
-    for request, author, body in reversed(_requests(node, base)):
-        try:
-            mandate = md.decode_mandate(body.payload)
-        except ShoraError:
-            continue
-        mid = md.payload_id(body.payload)
-        shares = _valid_shares(_shares(node, base, "mandate.sign", request), body.payload, True)
-        roster = set(mandate.roster.keys)
-        shares = {k: v for k, v in shares.items() if k in roster}
-        complete = len(shares) >= mandate.roster.threshold
-        revoke = revocation_payload(mid, mandate)
-        rshares = {
-            k: v
-            for k, v in _valid_shares(
-                _shares(node, base, "mandate.revoke_sign", mid), revoke, False
-            ).items()
-            if k in roster
-        }
-        views.append(
-            MandateView(
-                request,
-                author,
-                mid,
-                mandate,
-                body.federation_name,
-                frozenset(shares),
-                complete,
-                md.assemble(body.payload, shares) if complete else None,
-                frozenset(rshares),
-                md.assemble(revoke, rshares) if len(rshares) >= mandate.roster.threshold else None,
-            )
-        )
-    return views
-
-
-def find_mandate(node: Node, base: bytes, ref: str) -> MandateView:
-    ref = ref.strip().lower()
-    found = [
-        m
-        for m in mandates(node, base)
-        if m.request.hex().startswith(ref) or m.id.hex().startswith(ref)
-    ]
-    if len(ref) < 6 or len(found) != 1:
-        raise NotFound(_("no single mandate here has an id starting {id}").format(id=ref))
-    return found[0]
-
-
-def revocable(node: Node, base: bytes, view: MandateView) -> bool:
-    """A complete, current mandate whose delegate no longer holds the role (recalled,
-    replaced or no longer a member): the council's members sign its revocation."""
-    current = view.mandate.end > node.now()
-    holds = _delegate_term_end(_state(node, base), view.requester, _now_ms(node)) is not None
-    return view.complete and current and not holds
-
-
-def sign_revocation(node: Node, base: bytes, view: MandateView) -> bytes:
-    """Sign the revocation of a mandate whose delegate no longer holds the role."""
-    me = _require_member(node, base)
-    if not revocable(node, base, view):
-        raise NotAllowed(_("this mandate cannot be revoked: its delegate still holds the role"))
-    if me in view.revocation_signers:
-        raise NotAllowed(_("you have already signed this revocation"))
-    payload = revocation_payload(view.id, view.mandate)
-    sig = md.sign_share(node._identity(base).sign_sk, payload, is_mandate=False)
-    return node.append(base, "mandate.revoke_sign", fk.RevokeSign(view.id, payload, sig))
-
-
-def sign_due(node: Node, base: bytes) -> int:
-    """What a member's node signs by itself (docs/federation.md §1): sound mandate
-    requests, and revocations of mandates whose delegate was recalled. Returns how
-    many signatures it wrote."""
-    state = _state(node, base)
-    me = node.store.one("SELECT sign_pk FROM identities WHERE council=?", (base,))
-    if me is None or not state.is_active(bytes(me)):
-        return 0
-    me, done = bytes(me), 0
-    for view in mandates(node, base):
-        if me not in view.mandate.roster.keys:
-            continue
-        if not view.complete and me not in view.signers:
-            found = [r for r in _requests(node, base) if r[0] == view.request]
-            if found and request_problem(node, base, found[0][1], found[0][2]) is None:
-                sign(node, base, view.request)
-                done += 1
-        elif revocable(node, base, view) and me not in view.revocation_signers:
-            sign_revocation(node, base, view)
-            done += 1
-    return done
-
-
-# --- in the federation: admission with a mandate, ending seats ----------------------
-
-
-def _mandate_error(problem: str) -> ShoraError:
-    messages = {
-        "the mandate has expired": _("the mandate has expired"),
-        "the mandate has been revoked": _("the mandate has been revoked"),
-        "the mandate is for another federation": _("the mandate is for another federation"),
-        "the mandate names another delegate": _("the mandate names someone else"),
-        "that council already holds every seat the rules give it": _(
-            "that council already holds every seat the rules give it"
-        ),
-    }
-    if problem in messages:
-        return NotAllowed(messages[problem])
-    return InvalidInput(_("the mandate is not valid: {problem}").format(problem=problem))
-
-
-def admit(node: Node, federation: bytes, request: bytes, mandate_text: str) -> AdmitResult:
-    """Admit a delegate on their mandate (checked first, for a clear error)."""
-    from shora.kernel import tokens
-
-    raw = md.from_text(mandate_text, is_mandate=True)
-    payload, _request_id = tokens.open_join_request(request)
-    state = _state(node, federation)
-    if not state.rules.federation:
-        raise NotAllowed(_("this council is not a federation: admit without a mandate"))
-    problem = fr.mandate_problem(state, federation, raw, payload.sign_pk, int(node.now()))
-    if problem is not None:
-        raise _mandate_error(problem)
-    return node.admit(request, raw)
-
-
-def apply_revocation(node: Node, federation: bytes, text: str) -> str:
-    """End the seat a revocation names (any member may); returns the delegate's name."""
-    _require_member(node, federation)
-    raw = md.from_text(text, is_mandate=False)
-    revocation = md.decode_revocation(md.decode_credential(raw).payload)
-    state = _state(node, federation)
-    holders = [k for k, seat in fr.seats(state).items() if seat.mandate == revocation.mandate]
-    if not holders or not state.is_active(holders[0]):
-        raise NotFound(_("nobody here holds a seat on that mandate"))
-    problem = fr.revocation_problem(state, federation, holders[0], raw)
-    if problem is not None:
-        raise InvalidInput(_("the revocation is not valid: {problem}").format(problem=problem))
-    _end_seat(node, federation, holders[0], raw)
-    return state.members[holders[0]].name
-
-
-def _end_seat(node: Node, federation: bytes, member: bytes, revocation: bytes | None) -> None:
-    def body(epoch: bytes) -> fk.MandateEnd:
-        return fk.MandateEnd(member, epoch, revocation)
-
-    node.end_with_new_epoch(federation, "mandate.end", body)
-
-
-def end_expired(node: Node, federation: bytes) -> int:
-    """End the seats whose mandate is over (any member's node does it)."""
-    state = _state(node, federation)
-    me = node.store.one("SELECT sign_pk FROM identities WHERE council=?", (federation,))
-    if not state.rules.federation or me is None or not state.is_active(bytes(me)):
-        return 0
-    done = 0
-    for member, seat in sorted(fr.seats(state).items()):
-        if member != bytes(me) and state.is_active(member) and seat.end <= node.now():
-            _end_seat(node, federation, member, None)
-            done += 1
-    return done
-
-
-@dataclass(frozen=True, slots=True)
-class SeatView:
-    member: bytes
-    name: str
-    base: bytes
-    mandate: bytes
-    end: int
-    active: bool
-    instructions: md.Instructions
-
-
-def seats(node: Node, federation: bytes) -> list[SeatView]:
-    state = _state(node, federation)
-    return [
-        SeatView(
-            k, state.members[k].name, s.base, s.mandate, s.end, state.is_active(k), s.instructions
-        )
-        for k, s in sorted(fr.seats(state).items(), key=lambda item: item[1].end)
-    ]
+def require_member(core: NodeCore, council: bytes) -> bytes:
+    """This profile's key in the council, where it is an active member."""
+    me = core.me(council)
+    if me is None:
+        raise NotFound(_("this profile has no identity in that council"))
+    if not core.state(council).is_active(me):
+        raise NotAllowed(_("you are not a member of this council"))
+    return me
 
 
 class Federation:
     """Mandates in a base council, seats in a federation."""
 
-    def __init__(self, core: NodeCore) -> None:
+    def __init__(
+        self,
+        core: NodeCore,
+        councils: CouncilMaker,
+        membership: CouncilActions,
+        propose: Propose,
+        proposal: ProposalOf,
+    ) -> None:
         self.core = core
+        self.councils = councils
+        self.membership = membership
+        self.propose = propose
+        self.proposal = proposal
+
+    def create(self, name: str, founder_name: str, seats: int = 1) -> bytes:
+        """A federation: a council whose members are delegates seated on mandates."""
+        rules = kinds.Rules(federation=True, seats_per_council=seats)
+        return self.councils.create(name, "", founder_name, rules)
+
+    def is_federation(self, council: bytes) -> bool:
+        """Whether the council is a federation (its members are delegates)."""
+        return bool(self.core.state(council).rules.federation)
+
+    # --- in the base council: instructions, requests, signatures -------------------
+
+    def instruct(
+        self, base: bytes, federation_name: str, instructions: md.Instructions, hours: int = 72
+    ) -> bytes:
+        """Put the delegate's instructions to the base council's vote (yes/no)."""
+        text = md.render_instructions(instructions)
+        if not text:
+            raise InvalidInput(_("instructions need a text or at least one item"))
+        title = _("Instructions for our delegate to {federation}").format(
+            federation=federation_name
+        )
+        body = dk.Propose(
+            title=title[:200],
+            text=text,
+            method="yes_no",
+            deadline=int(self.core.now()) + hours * 3600,
+        )
+        return self.propose(base, body)
+
+    def request_mandate(
+        self,
+        base: bytes,
+        federation: bytes,
+        *,
+        days: int | None = None,
+        instructions: md.Instructions | None = None,
+        instructions_proposal: bytes | None = None,
+        federation_name: str = "",
+    ) -> bytes:
+        """As the base council's elected delegate, ask it to sign a mandate for the key
+        this node holds in the federation; sign it first. Returns the request's id."""
+        me = require_member(self.core, base)
+        state, clock = self.core.state(base), self.core.now()
+        now = int(clock)
+        # The term starts at the close, in ms: a delegate asking in that same second holds it.
+        term_end = delegate_term_end(state, me, int(clock * 1000))
+        if term_end is None:
+            raise NotAllowed(
+                _("only a member the council elected as delegate can ask for a mandate")
+            )
+        key = self.core.me(federation)
+        if key is None:
+            raise NotFound(_("first join the federation with its invitation"))
+        end = min(term_end // 1000, now + days * DAY) if days else term_end // 1000
+        if term_end >= FOREVER:
+            end = now + (days or state.rules.term_days) * DAY
+        instructions = instructions or md.Instructions()
+        if instructions_proposal is not None:
+            check_instructions(instructions, self.proposal(base, instructions_proposal))
+        try:
+            roster = md.make_roster(state.active_members())
+        except InvalidInput as exc:
+            raise InvalidInput(
+                _("a council of more than {n} members cannot issue mandates yet").format(
+                    n=md.MAX_ROSTER
+                )
+            ) from exc
+        mandate = md.Mandate(
+            1, federation, base, key, now, end, instructions, roster, os.urandom(16)
+        )
+        body = fk.MandateRequest(md.encode(mandate), federation_name[:200], instructions_proposal)
+        request = self.core.append(base, "mandate.request", body)
+        self.sign(base, request)
+        return request
+
+    def _requests(self, base: bytes) -> list[tuple[bytes, bytes, fk.MandateRequest]]:
+        found = views(self.core, base, "mandate.request", order="clock")
+        return [(v.id, v.author, v.body) for v in found]
+
+    def _shares(
+        self, base: bytes, kind: str, ref: bytes
+    ) -> dict[bytes, fk.MandateSign | fk.RevokeSign]:
+        return {v.author: v.body for v in views(self.core, base, kind, ref)}
+
+    def request_problem(self, base: bytes, author: bytes, body: fk.MandateRequest) -> str | None:
+        """Why a member's node should not sign this request (None: it may)."""
+        state = self.core.state(base)
+        problem = delegates.request_problem(state, base, author, body.payload, self.core.now())
+        if problem is not None:
+            return problem
+        mandate = md.decode_mandate(body.payload)
+        if md.render_instructions(mandate.instructions):
+            if body.instructions_proposal is None:
+                return _("the instructions were not passed by the council")
+            try:
+                passed = self.proposal(base, body.instructions_proposal)
+                check_instructions(mandate.instructions, passed)
+            except ShoraError as exc:
+                return str(exc)
+        return None
+
+    def sign(self, base: bytes, request: bytes) -> bytes:
+        """Sign a mandate request as a member of the base council (after reading it)."""
+        me = require_member(self.core, base)
+        found = [r for r in self._requests(base) if r[0] == request]
+        if not found:
+            raise NotFound(_("no such mandate request in this council"))
+        _request, author, body = found[0]
+        problem = self.request_problem(base, author, body)
+        if problem is not None:
+            raise NotAllowed(_("this mandate cannot be signed: {problem}").format(problem=problem))
+        if me in self._shares(base, "mandate.sign", request):
+            raise NotAllowed(_("you have already signed this mandate"))
+        sig = md.sign_share(self._secret_key(base), body.payload, is_mandate=True)
+        return self.core.append(base, "mandate.sign", fk.MandateSign(request, sig))
+
+    def _secret_key(self, council: bytes) -> bytes:
+        # A share of a mandate or revocation is signed with this member's own key,
+        # which only the core's identity holds: unavoidable.
+        return self.core._identity(council).sign_sk
+
+    def mandates(self, base: bytes) -> list[MandateView]:
+        """The base council's mandate requests, newest first, with their signatures."""
+        found = []
+        for request, author, body in reversed(self._requests(base)):
+            try:
+                mandate = md.decode_mandate(body.payload)
+            except ShoraError:
+                continue
+            mid = md.payload_id(body.payload)
+            found.append(
+                mandate_view(
+                    request,
+                    author,
+                    body,
+                    mandate,
+                    self._shares(base, "mandate.sign", request),
+                    self._shares(base, "mandate.revoke_sign", mid),
+                )
+            )
+        return found
+
+    def find_mandate(self, base: bytes, ref: str) -> MandateView:
+        ref = ref.strip().lower()
+        found = [
+            m
+            for m in self.mandates(base)
+            if m.request.hex().startswith(ref) or m.id.hex().startswith(ref)
+        ]
+        if len(ref) < 6 or len(found) != 1:
+            raise NotFound(_("no single mandate here has an id starting {id}").format(id=ref))
+        return found[0]
+
+    def revocable(self, base: bytes, view: MandateView) -> bool:
+        """A complete, current mandate whose delegate no longer holds the role (recalled,
+        replaced or no longer a member): the council's members sign its revocation."""
+        return delegates.revocable(self.core.state(base), view, self.core.now())
+
+    def sign_revocation(self, base: bytes, view: MandateView) -> bytes:
+        """Sign the revocation of a mandate whose delegate no longer holds the role."""
+        me = require_member(self.core, base)
+        if not self.revocable(base, view):
+            raise NotAllowed(_("this mandate cannot be revoked: its delegate still holds the role"))
+        if me in view.revocation_signers:
+            raise NotAllowed(_("you have already signed this revocation"))
+        payload = revocation_payload(view.id, view.mandate)
+        sig = md.sign_share(self._secret_key(base), payload, is_mandate=False)
+        return self.core.append(base, "mandate.revoke_sign", fk.RevokeSign(view.id, payload, sig))
+
+    def sign_due(self, base: bytes) -> int:
+        """What a member's node signs by itself (docs/federation.md §1): sound mandate
+        requests, and revocations of mandates whose delegate was recalled. Returns how
+        many signatures it wrote."""
+        state = self.core.state(base)
+        me = self.core.me(base)
+        if me is None or not state.is_active(me):
+            return 0
+        done = 0
+        for view in self.mandates(base):
+            if me not in view.mandate.roster.keys:
+                continue
+            if not view.complete and me not in view.signers:
+                found = [r for r in self._requests(base) if r[0] == view.request]
+                if found and self.request_problem(base, found[0][1], found[0][2]) is None:
+                    self.sign(base, view.request)
+                    done += 1
+            elif self.revocable(base, view) and me not in view.revocation_signers:
+                self.sign_revocation(base, view)
+                done += 1
+        return done
+
+    # --- in the federation: admission with a mandate, ending seats --------------------
+
+    def admit(self, federation: bytes, request: bytes, mandate_text: str) -> AdmitResult:
+        """Admit a delegate on their mandate (checked first, for a clear error)."""
+        from shora.kernel import tokens
+
+        raw = md.from_text(mandate_text, is_mandate=True)
+        payload, _request_id = tokens.open_join_request(request)
+        state = self.core.state(federation)
+        if not state.rules.federation:
+            raise NotAllowed(_("this council is not a federation: admit without a mandate"))
+        now = int(self.core.now())
+        problem = fr.mandate_problem(state, federation, raw, payload.sign_pk, now)
+        if problem is not None:
+            raise mandate_error(problem)
+        return self.membership.admit(request, raw)
+
+    def apply_revocation(self, federation: bytes, text: str) -> str:
+        """End the seat a revocation names (any member may); returns the delegate's name."""
+        require_member(self.core, federation)
+        raw = md.from_text(text, is_mandate=False)
+        revocation = md.decode_revocation(md.decode_credential(raw).payload)
+        state = self.core.state(federation)
+        holders = [k for k, seat in fr.seats(state).items() if seat.mandate == revocation.mandate]
+        if not holders or not state.is_active(holders[0]):
+            raise NotFound(_("nobody here holds a seat on that mandate"))
+        problem = fr.revocation_problem(state, federation, holders[0], raw)
+        if problem is not None:
+            raise InvalidInput(_("the revocation is not valid: {problem}").format(problem=problem))
+        self._end_seat(federation, holders[0], raw)
+        return state.members[holders[0]].name
+
+    def _end_seat(self, federation: bytes, member: bytes, revocation: bytes | None) -> None:
+        def body(epoch: bytes) -> fk.MandateEnd:
+            return fk.MandateEnd(member, epoch, revocation)
+
+        self.membership.end_with_new_epoch(federation, "mandate.end", body)
+
+    def end_expired(self, federation: bytes) -> int:
+        """End the seats whose mandate is over (any member's node does it)."""
+        state = self.core.state(federation)
+        me = self.core.me(federation)
+        if not state.rules.federation or me is None or not state.is_active(me):
+            return 0
+        done = 0
+        for member, seat in sorted(fr.seats(state).items()):
+            if member != me and state.is_active(member) and seat.end <= self.core.now():
+                self._end_seat(federation, member, None)
+                done += 1
+        return done
+
+    def seats(self, federation: bytes) -> list[SeatView]:
+        """The federation's seats, ending soonest first."""
+        return seat_views(self.core.state(federation))

@@ -16,6 +16,6 @@ def after_sync_round(node: Node) -> None:
     node.import_envelopes([])  # events dated ahead whose time has come
     node.deadman_missing.raise_all_alerts()
     node.forgetting.forget_expired(int(node.now()))
-    for council in node.councils():
+    for council in node.councils.all():
         if council.status == "member":
             node.housekeeping(council.id)

@@ -17,19 +17,22 @@ takes the plain `shora:invite/...` and `shora:join/...` text, and the text in bl
 
 from __future__ import annotations
 
-import io
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, quote
-
-import segno
 
 from shora.errors import InvalidInput
 from shora.i18n import _
 from shora.kernel import tokens
 from shora.kernel.core import NodeCore
 
-if TYPE_CHECKING:
-    from shora.node import Node
+# For the interfaces: the text forms of invitations and join requests.
+from shora.kernel.tokens import Invitation as Invitation
+from shora.kernel.tokens import invitation_text as invitation_text
+from shora.kernel.tokens import invitation_uri as invitation_uri
+from shora.kernel.tokens import join_request_text as join_request_text
+from shora.kernel.tokens import open_join_request as open_join_request
+from shora.kernel.tokens import parse_invitation as parse_invitation
+from shora.kernel.tokens import parse_join_request_text as parse_join_request_text
+from shora.sync.peers import Peer, PeerBook
 
 LINK_PORT = 8150  # shora serve's default port (shora.web.DEFAULT_PORT)
 LINK_BASE = f"http://127.0.0.1:{LINK_PORT}"
@@ -74,37 +77,37 @@ def read_join_request(text: str) -> bytes:
     return tokens.parse_join_request_text(token)
 
 
-def qr_svg(link: str) -> str:
-    """A QR code of the link as SVG (paths only: no script, no style), sized by CSS."""
-    out = io.BytesIO()
-    segno.make(link, error="m", micro=False).save(out, kind="svg", scale=4, xmldecl=False)
-    return out.getvalue().decode("utf-8")
-
-
-def qr_png(link: str, path: str) -> None:
-    segno.make(link, error="m", micro=False).save(path, kind="png", scale=8)
-
-
-def expect_name(node: Node, council: bytes, name: str) -> None:
-    """While joining, call the council by the name its invitation gave (the council's
-    own events replace it once they arrive)."""
-    if name:
-        node.store.execute(
-            "UPDATE councils SET name=? WHERE id=? AND status='joining' AND name=''",
-            (name, council),
-        )
-
-
-def pending_request(node: Node, council: bytes) -> bytes | None:
-    """This profile's join request to a council it is still waiting to enter."""
-    found = node.store.one(
-        "SELECT request FROM councils WHERE id=? AND status='joining'", (council,)
-    )
-    return bytes(found) if found is not None else None
-
-
 class Joining:
-    """Joining by link or QR code."""
+    """Joining by link or QR code: what a newcomer's node keeps while it waits, and
+    where a council can be reached."""
 
     def __init__(self, core: NodeCore) -> None:
         self.core = core
+
+    def expect_name(self, council: bytes, name: str) -> None:
+        """While joining, call the council by the name its invitation gave (the council's
+        own events replace it once they arrive)."""
+        if name:
+            self.core.store.councils.expect_name(council, name)
+
+    def pending_request(self, council: bytes) -> bytes | None:
+        """This profile's join request to a council it is still waiting to enter."""
+        return self.core.store.councils.pending_request(council)
+
+    def add_reach(self, council: bytes, reach: list[str]) -> list[str]:
+        """Sync with the council where its invitation says it can be reached (addresses
+        that are no relay are left); the relays added."""
+        return PeerBook(self.core.store).add_reach(council, reach)
+
+    def relays(self, council: bytes | None = None) -> list[tuple[bytes, str]]:
+        """The relays this profile syncs through: (council, address), of one council or
+        of all."""
+        return PeerBook(self.core.store).relays(council)
+
+    def peers(self) -> list[Peer]:
+        """The peers this node has synced with, and how it went."""
+        return PeerBook(self.core.store).peers()
+
+    def proxy(self) -> str | None:
+        """The proxy relays are reached through, if one is set."""
+        return PeerBook(self.core.store).proxy()

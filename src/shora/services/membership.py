@@ -1,5 +1,9 @@
 """What members do to membership: invite, join, admit, vouch, remove, leave, and
-keeping key epochs where they belong."""
+keeping key epochs where they belong.
+
+Membership works on keys and epochs, below what other capabilities need of a node: it
+seals welcomes and grants itself, so it uses the core's identities, epochs and
+ingestor (`core._identity`, `core._writing_epoch`, `core._envelope`, `core.ingestor`)."""
 
 from __future__ import annotations
 
@@ -9,21 +13,19 @@ from dataclasses import dataclass
 
 import msgspec
 
-from shora.errors import (
-    InvalidInput,
-    NotAllowed,
-    NotFound,
-)
-from shora.i18n import normalize_persian
+from shora.errors import InvalidInput, NotAllowed, NotFound
+from shora.i18n import N_, _, normalize_persian
 from shora.kernel import crypto, keys, kinds, tokens
 from shora.kernel.core import NodeCore
-from shora.kernel.events import (
-    WELCOME_KIND,
-)
+from shora.kernel.events import WELCOME_KIND
 from shora.kernel.membership import threshold
+from shora.kernel.tokens import Invitation as Invitation  # for the interfaces
 
 DEFAULT_INVITE_SECONDS = 7 * 24 * 3600
 GRANTS_PER_EVENT = 150
+# Refusals of `join` that the join page words its own way (shora.web.areas.joining).
+ALREADY_JOINED = N_("this profile already belongs to (or is joining) that council")
+INVITATION_EXPIRED = N_("this invitation has expired; ask for a new one")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,50 +36,50 @@ class AdmitResult:
     name: str
 
 
-class MembershipActions(NodeCore):
+class Membership:
+    """Invitations, admissions, removals, leaving, and the council's key epochs."""
+
+    def __init__(self, core: NodeCore, check_emergency_removal: Callable[[bytes], None]) -> None:
+        self.core = core
+        # Governance's limits on emergency powers: refuses a removal they forbid.
+        self.check_emergency_removal = check_emergency_removal
+
     # --- invitation, admission, removal ----------------------------------------------
 
     def invite(
         self, council: bytes, expires_in: int = DEFAULT_INVITE_SECONDS, reach: Iterable[str] = ()
     ) -> tokens.Invitation:
+        """A new invitation to the council, valid once, for `expires_in` seconds; `reach`
+        says where the newcomer can reach the council (relay addresses)."""
         if expires_in <= 0:
-            raise InvalidInput("an invitation must expire in the future")
+            raise InvalidInput(_("an invitation must expire in the future"))
         secret = crypto.random_bytes(32)
-        expires = int(self.now()) + expires_in
-        self.append(council, "invite.create", kinds.InviteCreate(secret, expires))
+        expires = int(self.core.now()) + expires_in
+        self.core.append(council, "invite.create", kinds.InviteCreate(secret, expires))
         return tokens.Invitation(council, secret, expires, list(reach))
 
     def join(self, invitation: tokens.Invitation, name: str) -> bytes:
         """Prepare to join: a new identity for that council and a signed join request."""
         name = normalize_persian(name)
-        if self.store.one("SELECT 1 FROM councils WHERE id=?", (invitation.council,)):
-            raise InvalidInput("this profile already belongs to (or is joining) that council")
-        if invitation.expires < int(self.now()):
-            raise InvalidInput("this invitation has expired; ask for a new one")
-        with self.store.transaction():
-            me = self._new_identity(invitation.council, name)
-            kx_sk = self.ingestor.unseal_secret(
-                self.store.one(
-                    "SELECT kx_sk FROM identities WHERE council=?", (invitation.council,)
-                )
-            )
-            del kx_sk  # only stored; the welcome is opened by the ingestor
+        if self.core.store.councils.exists(invitation.council):
+            raise InvalidInput(_(ALREADY_JOINED))
+        if invitation.expires < int(self.core.now()):
+            raise InvalidInput(_(INVITATION_EXPIRED))
+        with self.core.store.transaction():
+            # The new identity's exchange key is only stored: the ingestor opens the welcome.
+            me = self.core._new_identity(invitation.council, name)
             request = tokens.make_join_request(
-                invitation, me.sign_pk, me.sign_sk, me.kx_pk, name, int(self.now())
+                invitation, me.sign_pk, me.sign_sk, me.kx_pk, name, int(self.core.now())
             )
-            _, request_id = tokens.open_join_request(request)
-            self.store.execute(
-                "INSERT INTO councils(id, status, name, invitation, request, request_id, created) "
-                "VALUES(?,?,?,?,?,?,?)",
-                (
-                    invitation.council,
-                    "joining",
-                    "",
-                    tokens.invitation_uri(invitation),
-                    request,
-                    request_id,
-                    int(self.now()),
-                ),
+            _payload, request_id = tokens.open_join_request(request)
+            self.core.store.councils.add(
+                invitation.council,
+                "joining",
+                "",
+                int(self.core.now()),
+                tokens.invitation_uri(invitation),
+                request,
+                request_id,
             )
         return request
 
@@ -86,48 +88,52 @@ class MembershipActions(NodeCore):
         In a federation the admission carries the delegate's mandate credential."""
         payload, request_id = tokens.open_join_request(request)
         council = payload.council
-        self._identity(council)
-        final = self.ingestor.projection.final_state(council)
+        self.core._identity(council)
+        final = self.core.state(council)
         invite = final.invites.get(payload.invite_id)
         if invite is None:
             raise NotFound(
-                "this request answers an invitation this council never made "
-                "(or it has not arrived here yet)"
+                _(
+                    "this request answers an invitation this council never made "
+                    "(or it has not arrived here yet)"
+                )
             )
         if invite.used_by is not None:
-            raise NotAllowed("that invitation has already been used")
+            raise NotAllowed(_("that invitation has already been used"))
         tokens.check_proof(payload, invite.secret)
         if payload.sign_pk in final.members:
-            raise InvalidInput(f"{payload.name} is already a member")
-        me = self._identity(council).sign_pk
+            raise InvalidInput(_("{name} is already a member").format(name=payload.name))
+        me = self.core._identity(council).sign_pk
         supporters = final.vouches.get(("admit", request_id), frozenset()) | {me}
         rules = final.rules
         needed = threshold(rules.admission, rules.admission_vouches, final)
         if len(supporters) < needed:
-            self.append(council, "member.vouch", kinds.Vouch("admit", request_id, request))
+            self.core.append(council, "member.vouch", kinds.Vouch("admit", request_id, request))
             return AdmitResult(False, len(supporters), needed, payload.name)
-        self.append(council, "member.admit", kinds.Admit(request, mandate))
+        self.core.append(council, "member.admit", kinds.Admit(request, mandate))
         self._welcome(council, payload.kx_pk, request_id)
         return AdmitResult(True, len(supporters), needed, payload.name)
 
     def _welcome(self, council: bytes, kx_pk: bytes, request_id: bytes) -> None:
         """Seal every epoch we hold to a member, outside the history (kind 4041)."""
-        ring = self.ingestor.epochs_of(council)
+        ring = self.core.ingestor.epochs_of(council)
         sealed = keys.seal_welcome(kx_pk, council, request_id, ring)
         content = base64.b64encode(sealed).decode("ascii")
         tags = [["k", keys.welcome_hint(request_id)]]
-        self.ingestor.ingest_one(
-            self._envelope(self._writing_epoch(council), WELCOME_KIND, tags, content)
+        self.core.ingestor.ingest_one(
+            self.core._envelope(self.core._writing_epoch(council), WELCOME_KIND, tags, content)
         )
 
     def welcome_back(self, council: bytes) -> int:
         """Give the key ring to members whose removal was undone (an emergency action not
         ratified) and who lack the current epoch: grants alone would reach them inside
         a history they cannot read yet. Returns how many were welcomed back."""
-        final = self.ingestor.projection.final_state(council)
+        final = self.core.state(council)
         if final.current_epoch is None:
             return 0
-        holders = self.ingestor.projection.known_holders(council).get(final.current_epoch, set())
+        holders = self.core.ingestor.projection.known_holders(council).get(
+            final.current_epoch, set()
+        )
         back = {
             e.member
             for e in final.emergencies.values()
@@ -141,33 +147,31 @@ class MembershipActions(NodeCore):
         self, council: bytes, member: bytes, reason: str = "", emergency: bool = False
     ) -> AdmitResult:
         """Vouch for a removal; remove (with a new key epoch) once the rules allow it."""
-        final = self.ingestor.projection.final_state(council)
-        me = self._identity(council).sign_pk
+        final = self.core.state(council)
+        me = self.core._identity(council).sign_pk
         if member == me:
-            raise InvalidInput("to leave a council yourself, use leave")
+            raise InvalidInput(_("to leave a council yourself, use leave"))
         if not final.is_active(member):
-            raise NotFound("that person is not an active member")
+            raise NotFound(_("that person is not an active member"))
         name = final.members[member].name
         rules = final.rules
         if emergency:
-            now_ms = int(self.now() * 1000)
+            now_ms = int(self.core.now() * 1000)
             if not set(final.roles_of(me, now_ms)) & set(rules.emergency_removal_roles):
                 raise NotAllowed(
-                    "only "
-                    + ", ".join(rules.emergency_removal_roles)
-                    + " may remove in an emergency"
+                    _("only {roles} may remove in an emergency").format(
+                        roles=", ".join(rules.emergency_removal_roles)
+                    )
                 )
             # The council's limits on emergency powers, checked before anything is
             # written (the fold would refuse it; its grants would be wasted).
-            from shora.services.governance import check_emergency_removal
-
-            check_emergency_removal(self, council)  # type: ignore[arg-type]
+            self.check_emergency_removal(council)
             needed, supporters = 1, 1
         else:
             needed = threshold(rules.removal, rules.removal_vouches, final, removal=True)
             supporters = len(final.vouches.get(("remove", member), frozenset()) | {me})
         if supporters < needed:
-            self.append(council, "member.vouch", kinds.Vouch("remove", member, None, reason))
+            self.core.append(council, "member.vouch", kinds.Vouch("remove", member, None, reason))
             return AdmitResult(False, supporters, needed, name)
         self.end_with_new_epoch(
             council, "member.remove", lambda epoch: kinds.Remove(member, epoch, reason, emergency)
@@ -179,10 +183,10 @@ class MembershipActions(NodeCore):
     ) -> bytes:
         """Write an event that ends someone's membership and starts a new key epoch
         (its write key given to `body`), then grant the epoch to the remaining members."""
-        old = self._writing_epoch(council)
+        old = self.core._writing_epoch(council)
         new = keys.Epoch.generate(council)
-        self.ingestor.learn_epoch(new)
-        event = self.append(council, kind, body(new.write_pk), epoch=old)
+        self.core.ingestor.learn_epoch(new)
+        event = self.core.append(council, kind, body(new.write_pk), epoch=old)
         self._grant(council, new, old)
         return event
 
@@ -193,42 +197,45 @@ class MembershipActions(NodeCore):
         old: keys.Epoch,
         members: Iterable[bytes] | None = None,
     ) -> None:
-        final = self.ingestor.projection.final_state(council)
+        final = self.core.state(council)
         targets = sorted(members if members is not None else final.active_members())
         # Our own key is included, so another device of ours learns the epoch too.
         grants = [kinds.Grant(m, keys.seal_grant(final.members[m].kx, new)) for m in targets]
         for i in range(0, len(grants), GRANTS_PER_EVENT):
             chunk = grants[i : i + GRANTS_PER_EVENT]
-            self.append(council, "epoch.grant", kinds.EpochGrant(new.write_pk, chunk), epoch=old)
+            self.core.append(
+                council, "epoch.grant", kinds.EpochGrant(new.write_pk, chunk), epoch=old
+            )
 
     def leave(self, council: bytes, reason: str = "") -> None:
-        self.append(council, "member.leave", kinds.Leave(reason))
-        self.store.execute("UPDATE councils SET status='left' WHERE id=?", (council,))
+        """Leave the council for good (the members learn it from the event)."""
+        self.core.append(council, "member.leave", kinds.Leave(reason))
+        self.core.store.councils.set_status(council, "left")
 
     def heal_epochs(self, council: bytes) -> str | None:
         """Keep keys where they belong: rotate if a former member holds the current
         epoch, and grant every epoch we hold to active members who lack it.
         Returns what was done, or None. Several members healing at once is harmless."""
-        final = self.ingestor.projection.final_state(council)
-        me = self.store.one("SELECT sign_pk FROM identities WHERE council=?", (council,))
+        final = self.core.state(council)
+        me = self.core.me(council)
         if me is None or not final.is_active(me) or final.current_epoch is None:
             return None
         active = set(final.active_members())
-        known = self.ingestor.projection.known_holders(council)
+        known = self.core.ingestor.projection.known_holders(council)
         done = None
-        if final.current_epoch not in {e.write_pk for e in self.ingestor.epochs_of(council)}:
+        if final.current_epoch not in {e.write_pk for e in self.core.ingestor.epochs_of(council)}:
             return None  # we wait for the newest key ourselves; the others heal
         if known.get(final.current_epoch, set()) - active:
-            old = self._writing_epoch(council)
+            old = self.core._writing_epoch(council)
             new = keys.Epoch.generate(council)
-            self.ingestor.learn_epoch(new)
-            self.append(council, "epoch.rotate", kinds.Rotate(new.write_pk), epoch=old)
+            self.core.ingestor.learn_epoch(new)
+            self.core.append(council, "epoch.rotate", kinds.Rotate(new.write_pk), epoch=old)
             self._grant(council, new, old)
-            known = self.ingestor.projection.known_holders(council)
-            final = self.ingestor.projection.final_state(council)
+            known = self.core.ingestor.projection.known_holders(council)
+            final = self.core.state(council)
             done = "rotated"
-        by_creation = self.ingestor.projection.epochs_by_creation(
-            council, self.ingestor.epochs_of(council)
+        by_creation = self.core.ingestor.projection.epochs_by_creation(
+            council, self.core.ingestor.epochs_of(council)
         )
         needy: set[bytes] = set()
         for epoch in by_creation:
@@ -245,7 +252,7 @@ class MembershipActions(NodeCore):
                 if readable:
                     carriers.setdefault(readable[-1].write_pk, []).append(member)
             for carrier, members in carriers.items():
-                carrier_epoch = self.ingestor.epoch(carrier)
+                carrier_epoch = self.core.ingestor.epoch(carrier)
                 assert carrier_epoch is not None
                 self._grant(council, epoch, carrier_epoch, members)
                 needy.update(members)

@@ -4,6 +4,7 @@ through the pure reducers of `shora.domain.safety.alerts`. See docs/aid.md, "Saf
 from __future__ import annotations
 
 from shora.domain.aid import kinds as ak
+from shora.domain.aid.kinds import CHECKIN_STATUSES as CHECKIN_STATUSES  # for the pages
 from shora.domain.safety.alerts import (
     AlertState,
     RollcallState,

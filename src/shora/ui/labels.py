@@ -6,6 +6,7 @@ everything a person reads goes through `lookup`, in their language."""
 from __future__ import annotations
 
 from shora.i18n import N_, _
+from shora.services.governance import ROLE_NAMES as ROLE_NAMES  # the governance words
 
 CATEGORY = {
     "water": N_("drinking water"),
@@ -80,12 +81,6 @@ TASK_STATUS = {
     "doing": N_("in progress"),
     "done": N_("done"),
     "dropped": N_("dropped"),
-}
-ROLE_NAMES = {
-    "coordinator": N_("coordinator"),
-    "treasurer": N_("treasurer"),
-    "safety": N_("safety contact"),
-    "delegate": N_("delegate"),
 }
 EMERGENCY_STATUS = {
     "pending": N_("waiting for ratification"),

@@ -71,10 +71,10 @@ def council_of(request: Request, node: Node) -> CouncilInfo:
     """
     council = hex_id(str(request.path_params["council"]))
     cache: dict[bytes, tuple[tuple[int, int, int], CouncilInfo]] = request.app.state.keeper.councils
-    version = (id(node), node.store.db.total_changes(), node.store.one("PRAGMA data_version"))
+    version = (id(node), *node.councils.version())
     found = cache.get(council)
     if found is not None and found[0] == version:
         return found[1]
-    info = node.council(council)
+    info = node.councils.get(council)
     cache[council] = (version, info)
     return info

@@ -8,6 +8,7 @@ from typing import Any
 from shora.domain.decisions import kinds as dk
 from shora.errors import InvalidInput
 from shora.i18n import _, normalize_digits
+from shora.numbers import digits_only
 
 HOW_TO_VOTE = {
     "yes_no": "--yes | --no | --abstain",
@@ -38,7 +39,7 @@ def _pairs(values: tuple[str, ...], flag: str) -> dict[str, str]:
 def _numbers(values: tuple[str, ...], flag: str) -> dict[str, int]:
     result = {}
     for option, given in _pairs(values, flag).items():
-        if not given.lstrip("-").isdigit():
+        if not digits_only(given.removeprefix("-")):
             raise InvalidInput(_("{value} is not a whole number").format(value=given))
         result[option] = int(given)
     return result

@@ -30,6 +30,7 @@ import msgspec
 from shora.domain.decisions import kinds as dk
 from shora.domain.decisions import tally
 from shora.errors import InvalidInput
+from shora.i18n import _
 from shora.kernel import kinds
 
 MS = 1000
@@ -134,32 +135,41 @@ def _fraction(text: str, what: str) -> Fraction:
     num, den = text.split("/")
     value = Fraction(int(num), int(den))
     if not 0 <= value <= 1:
-        raise InvalidInput(f"the {what} must be between 0 and 1, not {text}")
+        if what == "quorum":
+            raise InvalidInput(
+                _("the quorum must be between 0 and 1, not {share}").format(share=text)
+            )
+        raise InvalidInput(
+            _("the threshold must be between 0 and 1, not {share}").format(share=text)
+        )
     return value
 
 
 def check_params(body: dk.Propose) -> Params:
-    """The parameters, parsed; raises InvalidInput (English) if they cannot be used."""
+    """The parameters, parsed; raises InvalidInput, in the reader's language, if they
+    cannot be used."""
     options = tuple(body.options)
     if len(set(options)) != len(options):
-        raise InvalidInput("an option is listed twice")
+        raise InvalidInput(_("an option is listed twice"))
     if body.method in dk.METHODS_WITHOUT_OPTIONS:
         if options:
-            raise InvalidInput(f"a {body.method} vote has no options")
+            raise InvalidInput(_("a {method} vote has no options").format(method=body.method))
     elif len(options) < (1 if body.method == "time_poll" else 2):
-        raise InvalidInput(f"a {body.method} vote needs at least two options")
+        raise InvalidInput(
+            _("a {method} vote needs at least two options").format(method=body.method)
+        )
     threshold_value = _fraction(body.threshold, "threshold")
     if threshold_value == 1 and not body.inclusive:
-        raise InvalidInput("no share can be more than all of the votes")
+        raise InvalidInput(_("no share can be more than all of the votes"))
     quorum = _fraction(body.quorum, "quorum")
     if body.method == "approval":
         top = len(options) if body.max_choices is None else body.max_choices
         if not body.min_choices <= top <= len(options):
-            raise InvalidInput("the choices allowed must fit 0 <= min <= max <= options")
+            raise InvalidInput(_("the choices allowed must fit 0 <= min <= max <= options"))
     if body.method == "score" and body.min_score >= body.max_score:
-        raise InvalidInput("the lowest score must be below the highest")
+        raise InvalidInput(_("the lowest score must be below the highest"))
     if body.method == "stv" and body.seats > len(options):
-        raise InvalidInput("there are more seats than candidates")
+        raise InvalidInput(_("there are more seats than candidates"))
     return Params(options, tally.Threshold(threshold_value, body.inclusive), quorum)
 
 

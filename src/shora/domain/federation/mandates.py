@@ -12,6 +12,7 @@ from typing import Annotated
 import msgspec
 
 from shora.errors import BadSignature, InvalidInput, MalformedEvent, OversizedEvent
+from shora.i18n import _
 from shora.kernel import DECODE_ERRORS, crypto, tokens
 from shora.kernel.kinds import MAX_MANDATE_BYTES
 
@@ -87,7 +88,7 @@ def make_roster(keys: list[bytes]) -> Roster:
     """A roster of these keys with a majority threshold."""
     ordered = sorted(set(keys))
     if not ordered or len(ordered) > MAX_ROSTER:
-        raise InvalidInput(f"a roster has 1 to {MAX_ROSTER} members")
+        raise InvalidInput(_("a roster has 1 to {n} members").format(n=MAX_ROSTER))
     return Roster(ordered, len(ordered) // 2 + 1)
 
 
@@ -99,7 +100,7 @@ def encode(payload: Mandate | Revocation) -> bytes:
     data = _encoder.encode(payload)
     needed = payload.roster.threshold if isinstance(payload, Mandate) else MAX_ROSTER // 2 + 1
     if len(data) + needed * SIGNATURE_BYTES + 16 > MAX_MANDATE_BYTES:
-        raise InvalidInput("the mandate is too large: shorten the instructions")
+        raise InvalidInput(_("the mandate is too large: shorten the instructions"))
     return data
 
 
@@ -193,5 +194,5 @@ def render_instructions(instructions: Instructions) -> str:
 def parse_item(text: str) -> Item:
     item, sep, vote = text.partition("=")
     if not sep or not item.strip() or not vote.strip():
-        raise InvalidInput("write an instruction as ITEM=VOTE")
+        raise InvalidInput(_("write an instruction as ITEM=VOTE"))
     return Item(item.strip()[:200], vote.strip()[:200])

@@ -19,6 +19,7 @@ from typing import Any
 from shora.domain.federation import kinds as fk
 from shora.domain.federation import mandates as md
 from shora.errors import ShoraError
+from shora.i18n import _
 from shora.kernel import membership
 from shora.kernel.membership import CouncilState, JoinRequestSeen, Resolver, StateEvent
 
@@ -54,32 +55,35 @@ def _put(state: CouncilState, name: str, key: bytes, value: Any) -> None:
 def mandate_problem(
     state: CouncilState, federation: bytes, raw: bytes, joining: bytes, at: int
 ) -> str | None:
-    """Why this mandate cannot seat `joining` in the federation at unix time `at`."""
+    """Why this mandate cannot seat `joining` in the federation at unix time `at`, in
+    the reader's language (the rules only ask whether there is a problem)."""
     try:
         credential = md.decode_credential(raw)
         mandate = md.decode_mandate(credential.payload)
     except ShoraError as exc:
         return str(exc)
     if mandate.federation != federation:
-        return "the mandate is for another federation"
+        return _("the mandate is for another federation")
     if mandate.delegate != joining:
-        return "the mandate names another delegate"
+        return _("the mandate names another delegate")
     if not mandate.start <= at < mandate.end:
-        return "the mandate has expired" if at >= mandate.end else "the mandate has not begun"
+        if at >= mandate.end:
+            return _("the mandate has expired")
+        return _("the mandate has not begun")
     if md.payload_id(credential.payload) in revoked(state):
-        return "the mandate has been revoked"
+        return _("the mandate has been revoked")
     roster = rosters(state).get(mandate.base, mandate.roster)
     try:
         md.check_signatures(credential, roster, is_mandate=True)
     except ShoraError as exc:
-        return f"the mandate is not signed by its council: {exc}"
+        return _("the mandate is not signed by its council: {error}").format(error=exc)
     held = sum(
         1
         for key, seat in seats(state).items()
         if seat.base == mandate.base and state.is_active(key)
     )
     if held >= state.rules.seats_per_council:
-        return "that council already holds every seat the rules give it"
+        return _("that council already holds every seat the rules give it")
     return None
 
 
@@ -110,20 +114,22 @@ def revocation_problem(
     """Why this revocation does not end `member`'s seat."""
     seat = seats(state).get(member)
     if seat is None or not state.is_active(member):
-        return "that member holds no seat here"
+        return _("that member holds no seat here")
     try:
         credential = md.decode_credential(raw)
         revocation = md.decode_revocation(credential.payload)
     except ShoraError as exc:
         return str(exc)
     if revocation.mandate != seat.mandate or revocation.base != seat.base:
-        return "the revocation is for another mandate"
+        return _("the revocation is for another mandate")
     if revocation.federation != federation:
-        return "the revocation is for another federation"
+        return _("the revocation is for another federation")
     try:
         md.check_signatures(credential, rosters(state)[seat.base], is_mandate=False)
     except ShoraError as exc:
-        return f"the revocation is not signed by the delegate's council: {exc}"
+        return _("the revocation is not signed by the delegate's council: {error}").format(
+            error=exc
+        )
     return None
 
 

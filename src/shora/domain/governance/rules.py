@@ -32,6 +32,7 @@ from shora.domain.decisions.state import EventView, check_params, effective, red
 from shora.domain.governance import kinds as gk
 from shora.domain.governance.limits import electorate
 from shora.errors import InvalidInput
+from shora.i18n import _
 from shora.kernel import kinds, membership
 from shora.kernel.membership import CouncilState, Resolver, StateEvent, Term
 
@@ -69,33 +70,34 @@ def candidates(body: dk.Propose) -> list[bytes] | None:
 
 
 def action_problem(action: gk.Action, body: dk.Propose, c: CouncilState, at_ms: int) -> str | None:
-    """Why this governance proposal cannot be put in its author's state, or None."""
+    """Why this governance proposal cannot be put in its author's state (in the
+    reader's language), or None."""
     if isinstance(action, gk.Election):
         if body.method not in ELECTION_METHODS:
-            return "an election is counted by irv, stv or schulze"
+            return _("an election is counted by irv, stv or schulze")
         keys = candidates(body)
         if keys is None:
-            return "the candidates must be members' keys"
+            return _("the candidates must be members' keys")
         for key in keys:
             if not c.is_active(key):
-                return "a candidate is not a member"
+                return _("a candidate is not a member")
             if c.rules.term_limit and elected_terms(c, action.role, key) >= c.rules.term_limit:
-                return "a candidate has served the most terms the rules allow"
+                return _("a candidate has served the most terms the rules allow")
         return None
     if body.method != "yes_no":
-        return "a rule change, recall or ratification is a yes/no vote"
+        return _("a rule change, recall or ratification is a yes/no vote")
     if isinstance(action, gk.RuleChange):
         return rules_problem(action.rules, c.rules)
     if isinstance(action, gk.Recall):
         if action.member not in c.role_holders(action.role, at_ms):
-            return "that member does not hold that role"
+            return _("that member does not hold that role")
         supporters = c.petitions.get((action.role, action.member), frozenset())
         if len(supporters) < petition_needed(c, c.rules.recall_petition):
-            return "the recall petition has not reached the number the rules set"
+            return _("the recall petition has not reached the number the rules set")
     if isinstance(action, gk.Ratify):
         emergency = c.emergencies.get(action.action)
         if emergency is None or emergency.status != "pending":
-            return "there is no pending emergency action with that id"
+            return _("there is no pending emergency action with that id")
     return None
 
 
@@ -107,7 +109,7 @@ def rules_problem(new: kinds.Rules, current: kinds.Rules) -> str | None:
     if hours == 0 and current.emergency_ratify_hours == 0:
         return None
     if hours < new.min_governance_vote_hours:
-        return "emergency_ratify_hours must be at least min_governance_vote_hours"
+        return _("emergency_ratify_hours must be at least min_governance_vote_hours")
     return None
 
 

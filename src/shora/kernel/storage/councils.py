@@ -36,6 +36,73 @@ class Councils:
         else:
             self.db.execute("INSERT OR REPLACE INTO settings VALUES(?, ?)", (key, value))
 
+    def name(self, council: bytes) -> str | None:
+        """The council's name as this profile knows it (None: no such council here)."""
+        found = self.db.one("SELECT name FROM councils WHERE id=?", (council,))
+        return str(found) if found is not None else None
+
+    def add(
+        self,
+        council: bytes,
+        status: str,
+        name: str,
+        created: int,
+        invitation: str | None = None,
+        request: bytes | None = None,
+        request_id: bytes | None = None,
+    ) -> None:
+        """Record a council this profile founds ("member") or asks to join ("joining",
+        with the invitation answered and the join request)."""
+        self.db.execute(
+            "INSERT INTO councils(id, status, name, invitation, request, request_id, created) "
+            "VALUES(?,?,?,?,?,?,?)",
+            (council, status, name, invitation, request, request_id, created),
+        )
+
+    def exists(self, council: bytes) -> bool:
+        """Whether this profile holds that council (as a member, joining, or once)."""
+        return self.db.one("SELECT 1 FROM councils WHERE id=?", (council,)) is not None
+
+    def row(self, council: bytes) -> tuple[str, str, str, bytes | None] | None:
+        """The council's name, description, this profile's status there and its encoded
+        rules (None before they arrive); None if the profile does not hold it."""
+        rows = self.db.rows(
+            "SELECT name, description, status, rules FROM councils WHERE id=?", (council,)
+        )
+        if not rows:
+            return None
+        name, description, status, rules = rows[0]
+        return name, description, status, rules
+
+    def state_row(self, council: bytes) -> list[tuple[object, ...]]:
+        """The projected columns of the council (for a digest of its state)."""
+        return self.db.rows(
+            "SELECT name, description, rules, current_epoch FROM councils WHERE id=?",
+            (council,),
+        )
+
+    def status(self, council: bytes) -> str | None:
+        """This profile's status in the council: member, joining, left or removed."""
+        found = self.db.one("SELECT status FROM councils WHERE id=?", (council,))
+        return str(found) if found is not None else None
+
+    def set_status(self, council: bytes, status: str) -> None:
+        self.db.execute("UPDATE councils SET status=? WHERE id=?", (status, council))
+
+    def expect_name(self, council: bytes, name: str) -> None:
+        """Name a council this profile is joining, until its own events name it."""
+        self.db.execute(
+            "UPDATE councils SET name=? WHERE id=? AND status='joining' AND name=''",
+            (name, council),
+        )
+
+    def pending_request(self, council: bytes) -> bytes | None:
+        """This profile's join request to a council it is still waiting to enter."""
+        found = self.db.one(
+            "SELECT request FROM councils WHERE id=? AND status='joining'", (council,)
+        )
+        return bytes(found) if found is not None else None
+
     def kx_identity(self, council: bytes) -> tuple[bytes, bytes, bytes] | None:
         """This profile's member key in that council, its X25519 public key and its
         X25519 secret key as stored (sealed under the profile's key); None if none."""

@@ -195,3 +195,8 @@ class Database:
         for row in self.db.execute(sql, params):
             return row[0]
         return None
+
+    def version(self) -> tuple[int, int]:
+        """Changes since this connection opened and SQLite's data_version (which moves
+        when another connection commits): equal while the database is unchanged."""
+        return self.db.total_changes(), int(self.one("PRAGMA data_version"))

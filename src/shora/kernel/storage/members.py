@@ -13,3 +13,29 @@ class Members:
         """Every member's name, present or past, by key."""
         rows = self.db.rows("SELECT key, name FROM members WHERE council=?", (council,))
         return {bytes(key): str(name) for key, name in rows}
+
+    def active_count(self, council: bytes) -> int:
+        """How many active members the council has."""
+        return int(
+            self.db.one(
+                "SELECT count(*) FROM members WHERE council=? AND status='active'", (council,)
+            )
+        )
+
+    def listed(self, council: bytes) -> list[tuple[bytes, str, str, str]]:
+        """Every member, present or past: (key, name, status, roles column), by status
+        then name."""
+        rows = self.db.rows(
+            "SELECT key, name, status, roles FROM members WHERE council=? "
+            "ORDER BY status, name, key",
+            (council,),
+        )
+        return [(bytes(k), str(n), str(s), str(r)) for k, n, s, r in rows]
+
+    def state_rows(self, council: bytes) -> list[tuple[object, ...]]:
+        """The projected columns of every member, by key (for a digest of the state)."""
+        return self.db.rows(
+            "SELECT key, name, kx, status, admitted_by, ended_by, roles "
+            "FROM members WHERE council=? ORDER BY key",
+            (council,),
+        )

@@ -13,7 +13,6 @@ from starlette.routing import BaseRoute, Route
 from shora.errors import InvalidInput
 from shora.i18n import _
 from shora.node import CouncilInfo, Node
-from shora.sync.peers import PeerBook
 from shora.web.areas import api_schema as s
 from shora.web.forms import council_of, integer
 from shora.web.responses import node_of
@@ -51,9 +50,9 @@ async def councils(request: Request) -> Response:
     node = node_of(request)
     if request.method == "POST":
         new = await _decode(request, s.NewCouncil)
-        council = node.create_council(new.name, new.description, new.founder)
-        return _json(_council(node.council(council)), 201)
-    return _json([_council(c) for c in node.councils()])
+        council = node.councils.create(new.name, new.description, new.founder)
+        return _json(_council(node.councils.get(council)), 201)
+    return _json([_council(c) for c in node.councils.all()])
 
 
 async def council(request: Request) -> Response:
@@ -64,14 +63,14 @@ async def members(request: Request) -> Response:
     node = node_of(request)
     info = council_of(request, node)
     limit, offset = _page(request)
-    people = node.members(info.id)[offset : offset + limit]
+    people = node.councils.members(info.id)[offset : offset + limit]
     return _json([s.Member(m.key.hex(), m.name, m.status, list(m.roles), m.me) for m in people])
 
 
 def _posts(node: Node, council: bytes, limit: int, offset: int) -> list[s.Post]:
     return [
         s.Post(p["id"].hex(), p["kind"], p["title"], p["text"], p["author"], p["time"])
-        for p in node.posts(council, limit, offset)
+        for p in node.posts.posts(council, limit, offset)
     ]
 
 
@@ -80,7 +79,7 @@ async def posts(request: Request) -> Response:
     info = council_of(request, node)
     if request.method == "POST":
         new = await _decode(request, s.NewPost)
-        post = node.post(info.id, new.text, new.title or None)
+        post = node.posts.post(info.id, new.text, new.title or None)
         return _json(s.Created(post.hex()), 201)
     limit, offset = _page(request)
     return _json(_posts(node, info.id, limit, offset))
@@ -88,15 +87,14 @@ async def posts(request: Request) -> Response:
 
 async def sync_status(request: Request) -> Response:
     node = node_of(request)
-    book = PeerBook(node.store)
     peers = [
         s.Peer(
             p.address, p.kind, p.last_contact, p.events_in, p.events_out, p.failures, p.last_error
         )
-        for p in book.peers()
+        for p in node.joining.peers()
     ]
-    relays = [s.Relay(c.hex(), url) for c, url in book.relays()]
-    return _json(s.SyncStatus(peers, relays, book.proxy()))
+    relays = [s.Relay(c.hex(), url) for c, url in node.joining.relays()]
+    return _json(s.SyncStatus(peers, relays, node.joining.proxy()))
 
 
 async def openapi(request: Request) -> Response:

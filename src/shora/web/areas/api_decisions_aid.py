@@ -11,11 +11,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from shora.domain.decisions import kinds as dk
-from shora.domain.decisions.plain import state_json
-from shora.services import decisions as dec
 from shora.services.aid import ItemState
 from shora.services.aid import kinds as ak
+from shora.services.decisions import kinds as dk
+from shora.services.decisions import state_json
 from shora.web.areas import api_schema as s
 from shora.web.areas.api import _decode, _json, _page
 from shora.web.areas.kit import me, now, opened
@@ -101,23 +100,23 @@ def _proposal(state: Any, mine: bytes | None, at: int) -> Proposal:
 async def proposals(request: Request) -> Response:
     node, info = opened(request)
     limit, offset = _page(request)
-    found = dec.proposals(node, info.id, limit, offset)
+    found = node.decisions.proposals(info.id, limit, offset)
     mine, at = me(node, info.id), now(node)
     return _json([_proposal(p, mine, at) for p in found])
 
 
 async def proposal(request: Request) -> Response:
     node, info = opened(request)
-    state = dec.proposal(node, info.id, hex_id(str(request.path_params["proposal"])))
+    state = node.decisions.proposal(info.id, hex_id(str(request.path_params["proposal"])))
     return _json(_proposal(state, me(node, info.id), now(node)))
 
 
 async def vote(request: Request) -> Response:
     node, info = opened(request)
     pid = hex_id(str(request.path_params["proposal"]))
-    dec.proposal(node, info.id, pid)
+    node.decisions.proposal(info.id, pid)
     new = await _decode(request, NewBallot)
-    made = dec.vote(node, info.id, pid, new.ballot)
+    made = node.decisions.vote(info.id, pid, new.ballot)
     return _json(s.Created(made.hex()), 201)
 
 

@@ -16,10 +16,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from shora.domain.aid.kinds import CHECKIN_STATUSES
 from shora.i18n import N_
-from shora.kernel import kinds
 from shora.node import CouncilInfo, Node
+from shora.services.councils import Rules
+from shora.services.safety import CHECKIN_STATUSES
 from shora.web.areas import discussion
 from shora.web.areas import home as sections
 from shora.web.areas.aid import area_names
@@ -72,7 +72,7 @@ def _announcements(node: Node, info: CouncilInfo) -> dict[str, Any]:
     found: list[dict[str, Any]] = []
     offset = 0
     while len(found) < ANNOUNCEMENTS_ON_HOME:
-        page = node.posts(info.id, limit=50, offset=offset)
+        page = node.posts.posts(info.id, limit=50, offset=offset)
         if not page:
             break
         found += [p for p in page if p["kind"] == "post.announcement"]
@@ -113,18 +113,18 @@ async def councils(request: Request) -> Response:
         name = text(form, "name", NAME_CHARS)
         founder = text(form, "founder", PERSON_CHARS)
         description = text(form, "description", TEXT_CHARS, required=False)
-        default = kinds.Rules().min_vote_hours
+        default = Rules().min_vote_hours
         hours = integer(form.get("min_vote_hours"), default, 0, 720)  # type: ignore[arg-type]
-        rules = kinds.Rules(min_vote_hours=hours)
-        council = node.create_council(name, description, founder, rules)
+        rules = Rules(min_vote_hours=hours)
+        council = node.councils.create(name, description, founder, rules)
         return redirect(request, f"/councils/{council.hex()}")
-    listed = node.councils()
+    listed = node.councils.all()
     calls = {c.id: len(node.safety.help_calls(c.id)) for c in listed if c.status == "member"}
     context = {
         "councils": listed,
         "calls": calls,
         "error": error,
-        "default_min_vote_hours": kinds.Rules().min_vote_hours,
+        "default_min_vote_hours": Rules().min_vote_hours,
     }
     return pages_of(request).render(request, "councils/list.html", context)
 
@@ -149,7 +149,7 @@ async def rename(request: Request) -> Response:
     node = node_of(request)
     info = council_of(request, node)
     form = await form_of(request)
-    node.update_council(info.id, text(form, "name", NAME_CHARS), None)
+    node.councils.update(info.id, text(form, "name", NAME_CHARS), None)
     return redirect(request, f"/councils/{info.id.hex()}")
 
 

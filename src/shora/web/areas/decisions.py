@@ -1,6 +1,6 @@
 """Deliberation: the council's proposals (open first), putting one to the vote, a
 proposal's page with its text, amendments, ballot form, close and outcome, and its
-result drawn as charts (rounds and stages one by one). Domain: shora.services.decisions.
+result drawn as charts (rounds and stages one by one). Service: node.decisions.
 """
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from shora.domain.decisions import kinds as dk
-from shora.domain.decisions.state import ProposalState, phase
-from shora.domain.governance import kinds as gk
 from shora.errors import InvalidInput, NotAllowed
-from shora.services import decisions as dec
+from shora.services.decisions import ProposalState, phase
+from shora.services.decisions import kinds as dk
+from shora.services.governance import Election
 from shora.ui.labels import METHODS
 from shora.web.areas.decisions_forms import ballot_of, proposal_body, share_choices
 from shora.web.areas.decisions_results import charts, summary
@@ -34,7 +33,7 @@ def base(council: bytes) -> str:
 
 def namer(state: ProposalState, people: dict[bytes, str]) -> Any:
     """Option names as people read them: an election's options are member keys."""
-    if not isinstance(state.action, gk.Election):
+    if not isinstance(state.action, Election):
         return lambda option: option
 
     def name(option: str) -> str:
@@ -49,7 +48,7 @@ def namer(state: ProposalState, people: dict[bytes, str]) -> Any:
 async def listing(request: Request) -> Response:
     node, info = opened(request)
     page = integer(request.query_params.get("page"), 1, 1, MAX_PAGE)
-    found = dec.proposals(node, info.id, PER_PAGE + 1, (page - 1) * PER_PAGE)
+    found = node.decisions.proposals(info.id, PER_PAGE + 1, (page - 1) * PER_PAGE)
     at = now(node)
     people = names(node, info.id) if any(p.action is not None for p in found) else {}
     rows = [(p, phase(p, at), namer(p, people)) for p in found[:PER_PAGE]]
@@ -82,7 +81,7 @@ async def new(request: Request) -> Response:
     form = await many_fields(request)
     try:
         body = proposal_body(form, now(node))
-        proposal = dec.propose(node, info.id, body)
+        proposal = node.decisions.propose(info.id, body)
     except (InvalidInput, NotAllowed) as exc:
         values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
         return page_of(request, "decisions/new.html", _new_context(info, values, str(exc)), 400)
@@ -91,7 +90,7 @@ async def new(request: Request) -> Response:
 
 async def show(request: Request, error: str | None = None, status: int = 200) -> Response:
     node, info = opened(request)
-    state = dec.proposal(node, info.id, hex_id(str(request.path_params["proposal"])))
+    state = node.decisions.proposal(info.id, hex_id(str(request.path_params["proposal"])))
     people = names(node, info.id)
     name = namer(state, people)
     mine = me(node, info.id)
@@ -132,9 +131,11 @@ async def _act(request: Request, action: Any) -> Response:
 
 async def vote(request: Request) -> Response:
     async def run(node: Any, council: bytes, proposal: bytes) -> str:
-        state = dec.proposal(node, council, proposal)
+        state = node.decisions.proposal(council, proposal)
         form = await many_fields(request)
-        dec.vote(node, council, proposal, ballot_of(form, state.body.method, state.body.options))
+        node.decisions.vote(
+            council, proposal, ballot_of(form, state.body.method, state.body.options)
+        )
         return "?voted=1"
 
     return await _act(request, run)
@@ -144,7 +145,7 @@ async def amend(request: Request) -> Response:
     async def run(node: Any, council: bytes, proposal: bytes) -> str:
         form = await form_of(request)
         text = field(form, "text", TEXT_CHARS)
-        dec.amend(node, council, proposal, text, field(form, "reason", REASON_CHARS))
+        node.decisions.amend(council, proposal, text, field(form, "reason", REASON_CHARS))
         return ""
 
     return await _act(request, run)
@@ -154,7 +155,7 @@ async def accept(request: Request) -> Response:
     amendment = hex_id(str(request.path_params["amendment"]))
 
     async def run(node: Any, council: bytes, proposal: bytes) -> str:
-        dec.accept_amendment(node, council, amendment)
+        node.decisions.accept_amendment(council, amendment)
         return ""
 
     return await _act(request, run)
@@ -162,11 +163,11 @@ async def accept(request: Request) -> Response:
 
 async def close(request: Request) -> Response:
     async def run(node: Any, council: bytes, proposal: bytes) -> str:
-        dec.close(node, council, proposal)
+        node.decisions.close(council, proposal)
         form = await form_of(request)
         statement = field(form, "statement", TEXT_CHARS)
         if statement:
-            dec.record_outcome(node, council, proposal, statement)
+            node.decisions.record_outcome(council, proposal, statement)
         return ""
 
     return await _act(request, run)
@@ -175,7 +176,7 @@ async def close(request: Request) -> Response:
 async def outcome(request: Request) -> Response:
     async def run(node: Any, council: bytes, proposal: bytes) -> str:
         form = await form_of(request)
-        dec.record_outcome(node, council, proposal, field(form, "statement", TEXT_CHARS))
+        node.decisions.record_outcome(council, proposal, field(form, "statement", TEXT_CHARS))
         return ""
 
     return await _act(request, run)

@@ -13,9 +13,11 @@ from typing import Any
 import msgspec
 from starlette.datastructures import FormData
 
-from shora.domain.decisions import kinds as dk
 from shora.errors import InvalidInput
 from shora.i18n import N_, _, digits, normalize_digits, number
+from shora.numbers import digits_only
+from shora.services.decisions import kinds as dk
+from shora.services.decisions import parse_share
 from shora.web.areas.kit import build, duration, field, whole
 from shora.web.forms import TEXT_CHARS, TITLE_CHARS
 
@@ -48,12 +50,10 @@ def share_choices(current: str | None = None) -> list[tuple[str, str]]:
 def share(form: FormData, name: str, default: str) -> str:
     """A share such as 1/2 or 2/3 (Persian digits welcome); 0 and 1 too."""
     text = normalize_digits(field(form, name, 20)).replace("⁄", "/") or default
-    if text.isdigit():
-        text += "/1"
-    num, _sep, den = text.partition("/")
-    if not (num.isdigit() and den.isdigit() and int(den) > 0 and int(num) <= int(den)):
+    found = parse_share(text)
+    if found is None:
         raise InvalidInput(_("{value} is not a share such as 1/2 or 2/3.").format(value=text))
-    return f"{int(num)}/{int(den)}"
+    return found
 
 
 def options_of(form: FormData) -> list[str]:
@@ -119,10 +119,16 @@ def _indexed(form: FormData, prefix: str, options: tuple[str, ...] | list[str]) 
 def _numbers(values: dict[str, str]) -> dict[str, int]:
     result = {}
     for option, value in values.items():
-        if not value.lstrip("-").isdigit() or len(value) > 9:
+        unsigned = value[1:] if value.startswith("-") else value
+        if not digits_only(unsigned) or len(value) > 9:
             raise InvalidInput(_("{value} is not a whole number.").format(value=value))
-        result[option] = int(value)
+        result[option] = int(normalize_digits(value))
     return result
+
+
+def _index(text: str) -> bool:
+    """Whether a checkbox's value is an option's index (at most 3 digits)."""
+    return digits_only(text) and len(text) < 4
 
 
 def ballot_of(form: FormData, method: str, options: tuple[str, ...] | list[str]) -> dk.Ballot:
@@ -140,8 +146,9 @@ def ballot_of(form: FormData, method: str, options: tuple[str, ...] | list[str])
         if response in ("agree", "abstain", "object", "block"):
             ballot = dk.ConsentBallot(response, reason)  # type: ignore[arg-type]
     elif method == "approval":
-        chosen = {str(c) for c in form.getlist("choice") if str(c).isdigit() and len(str(c)) < 4}
-        picks = sorted(int(c) for c in chosen if int(c) < len(options))
+        chosen = {str(c) for c in form.getlist("choice") if _index(str(c))}
+        indexes = [int(normalize_digits(c)) for c in chosen]
+        picks = sorted(i for i in indexes if i < len(options))
         ballot = dk.ApprovalBallot([options[i] for i in picks])
     elif method == "score":
         ballot = dk.ScoreBallot(_numbers(_indexed(form, "score", options)))

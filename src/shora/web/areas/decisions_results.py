@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from shora.domain.decisions import tally
 from shora.i18n import _, current_language, digits, number
+from shora.services.decisions import tally
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Discussion: a proposal's, need's, offer's or task's comments with replies and
 mentions, the notifications page (mentions of me, replies to me, comments on what I
 wrote), its count for the page's optional browser notification, and the "new since you
-last looked" counts the lists show. Domain: shora.services.discussion.
+last looked" counts the lists show. Service: node.discussion.
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from shora.domain.discussion.kinds import MAX_COMMENT_CHARS
 from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import N_
 from shora.node import CouncilInfo, Node
-from shora.services import discussion as ds
+from shora.services.discussion import MAX_COMMENT_CHARS, CommentView
 from shora.web.areas.kit import (
     field,
     hex_or_none,
@@ -51,15 +50,17 @@ SUBJECT_PAGES = {"proposal": "/decisions/", "need": "/items/", "offer": "/items/
 
 def fresh(node: Node, council: bytes, what: str) -> int:
     """How many items of a list are new to this person; now they have looked."""
-    count = ds.new_since(node, council, what)
-    ds.mark_looked(node, council, what)
+    count = node.discussion.new_since(council, what)
+    node.discussion.mark_looked(council, what)
     return count
 
 
 def news(node: Node, info: CouncilInfo) -> dict[str, Any]:
     """The council home's "new since you last looked" section."""
-    counts = [(what, ds.new_since(node, info.id, what)) for what in ("proposals", "needs", "tasks")]
-    return {"counts": counts, "unread": ds.unread(node, info.id), "words": WORDS}
+    counts = [
+        (what, node.discussion.new_since(info.id, what)) for what in ("proposals", "needs", "tasks")
+    ]
+    return {"counts": counts, "unread": node.discussion.unread(info.id), "words": WORDS}
 
 
 def subject_page(council: bytes, what: str, subject: bytes) -> str:
@@ -71,11 +72,11 @@ def subject_page(council: bytes, what: str, subject: bytes) -> str:
 def _thread(request: Request, error: str | None = None, status: int = 200) -> Response:
     node, info = opened(request)
     subject = hex_id(str(request.path_params["subject"]))
-    what = ds.subject_of(node, info.id, subject)
+    what = node.discussion.subject_of(info.id, subject)
     mine = me(node, info.id)
     people = names(node, info.id)
-    active = node.ingestor.projection.final_state(info.id)
-    thread = ds.comments(node, info.id, subject)
+    active = node.discussion.mentionable(info.id)
+    thread = node.discussion.comments(info.id, subject)
     replying = hex_or_none(request.query_params.get("reply", ""))
     pages = _pages(request, thread)
     context = {
@@ -87,7 +88,7 @@ def _thread(request: Request, error: str | None = None, status: int = 200) -> Re
         **pages,
         "by_id": {c.id: c for c in thread},
         "people": people,
-        "members": [(k, n) for k, n in people.items() if k != mine and active.is_active(k)],
+        "members": [(k, n) for k, n in people.items() if k != mine and k in active],
         "replying": replying if replying in {c.id for c in thread} else None,
         "error": error,
         "words": WORDS,
@@ -95,7 +96,7 @@ def _thread(request: Request, error: str | None = None, status: int = 200) -> Re
     return page_of(request, "discussion/thread.html", context, status)
 
 
-def _pages(request: Request, thread: list[ds.CommentView]) -> dict[str, Any]:
+def _pages(request: Request, thread: list[CommentView]) -> dict[str, Any]:
     """A page of the thread: ?page=N, or ?at=COMMENT for the page that holds it (the
     links from the notifications page)."""
     at = hex_or_none(request.query_params.get("at", ""))
@@ -120,8 +121,7 @@ async def thread(request: Request) -> Response:
     try:
         chosen = [hex_or_none(str(m)[:64]) for m in form.getlist("mention")]
         mentions = [m for m in chosen if m is not None]
-        ds.comment(
-            node,
+        node.discussion.comment(
             info.id,
             subject,
             field(form, "text", MAX_COMMENT_CHARS + 1),
@@ -137,8 +137,8 @@ async def thread(request: Request) -> Response:
 
 async def notifications(request: Request) -> Response:
     node, info = opened(request)
-    found = ds.notifications(node, info.id)
-    ds.mark_looked(node, info.id, "notifications")
+    found = node.discussion.notifications(info.id)
+    node.discussion.mark_looked(info.id, "notifications")
     people = names(node, info.id)
     context = {"council": info, "people": people, "words": WORDS, **paged(request, found)}
     return page_of(request, "discussion/notifications.html", context)
@@ -147,7 +147,7 @@ async def notifications(request: Request) -> Response:
 async def count(request: Request) -> Response:
     """The unread count the page's script polls; it never leaves this machine."""
     node, info = opened(request)
-    return JSONResponse({"unread": ds.unread(node, info.id)})
+    return JSONResponse({"unread": node.discussion.unread(info.id)})
 
 
 routes: list[BaseRoute] = [

@@ -2,7 +2,7 @@
 councils, flags, admitting a delegate on a mandate, the summary across councils,
 ratification and a base council's revocation (on the federation's side); the
 mandates a council gives its delegate, signing and revoking them, and the notices
-federations sent (on the base council's side). Same domain calls as the CLI
+federations sent (on the base council's side). Same service calls as the CLI
 (docs/federation.md); ending a seat or revoking a mandate asks first."""
 
 from __future__ import annotations
@@ -14,13 +14,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from shora.domain.federation import mandates as md
 from shora.errors import InvalidInput
 from shora.i18n import _
 from shora.node import CouncilInfo, Node
-from shora.services import decisions as dec
-from shora.services import federation as fed
-from shora.services import federation_flow as flow
+from shora.services.federation import md
 from shora.web.areas.joining import posted_join_request
 from shora.web.areas.kit import label
 from shora.web.forms import (
@@ -43,10 +40,6 @@ def _confirmed(form: FormData | None) -> bool:
     return form is not None and form.get("confirm") == "yes"
 
 
-def _is_federation(node: Node, council: bytes) -> bool:
-    return bool(node.ingestor.projection.final_state(council).rules.federation)
-
-
 async def new(request: Request) -> Response:
     """Found a federation: its members are delegates of their councils."""
     node = node_of(request)
@@ -63,7 +56,7 @@ async def new(request: Request) -> Response:
             context["error"] = _("Please fill in every required field.")
             return pages_of(request).render(request, "federation/new.html", context)
         try:
-            council = fed.create(node, context["name"], context["founder"], context["seats"])
+            council = node.federation.create(context["name"], context["founder"], context["seats"])
         except InvalidInput as exc:
             context["error"] = str(exc)
         else:
@@ -73,13 +66,13 @@ async def new(request: Request) -> Response:
 
 def _federation_context(node: Node, info: CouncilInfo) -> dict[str, Any]:
     node.housekeeping(info.id)
-    councils, rows = flow.totals(node, info.id)
+    councils, rows = node.federation_flow.totals(info.id)
     return {
-        "seats": fed.seats(node, info.id),
-        "flags": flow.flags(node, info.id),
+        "seats": node.federation.seats(info.id),
+        "flags": node.federation_flow.flags(info.id),
         "councils": councils,
         "rows": rows,
-        "delegate": flow.my_seat(node, info.id) is not None,
+        "delegate": node.federation_flow.my_seat(info.id) is not None,
         "label": label,
     }
 
@@ -88,12 +81,12 @@ def _base_context(node: Node, info: CouncilInfo) -> dict[str, Any]:
     node.housekeeping(info.id)
     me = info.my_key
     return {
-        "mandates": fed.mandates(node, info.id),
-        "notices": flow.notices(node, info.id, NOTICES, 0),
+        "mandates": node.federation.mandates(info.id),
+        "notices": node.federation_flow.notices(info.id, NOTICES, 0),
         "me": me,
         # A federation just joined is not known as one until admission: offer every other.
-        "others": [c for c in node.councils() if c.id != info.id],
-        "revocable": lambda view: fed.revocable(node, info.id, view),
+        "others": [c for c in node.councils.all() if c.id != info.id],
+        "revocable": lambda view: node.federation.revocable(info.id, view),
         "text_of": md.to_text,
         "instructions_of": md.render_instructions,
     }
@@ -103,7 +96,7 @@ async def page(request: Request) -> Response:
     """A federation's page, or a base council's mandates and notices."""
     node = node_of(request)
     info = council_of(request, node)
-    is_federation = _is_federation(node, info.id)
+    is_federation = node.federation.is_federation(info.id)
     context: dict[str, Any] = {"council": info, "is_federation": is_federation}
     context.update(_federation_context(node, info) if is_federation else _base_context(node, info))
     return pages_of(request).render(request, "federation/page.html", context)
@@ -114,7 +107,7 @@ async def admit(request: Request) -> Response:
     node = node_of(request)
     info = council_of(request, node)
     signed, form = await posted_join_request(request)
-    result = fed.admit(node, info.id, signed, text(form, "mandate", TOKEN_CHARS))
+    result = node.federation.admit(info.id, signed, text(form, "mandate", TOKEN_CHARS))
     context = {"council": info, "result": result}
     return pages_of(request).render(request, "members/admitted.html", context)
 
@@ -122,7 +115,7 @@ async def admit(request: Request) -> Response:
 async def share_summary(request: Request) -> Response:
     node = node_of(request)
     info = council_of(request, node)
-    flow.post_summary(node, info.id, force=True)
+    node.federation_flow.post_summary(info.id, force=True)
     return redirect(request, f"/councils/{info.id.hex()}/federation")
 
 
@@ -131,10 +124,14 @@ async def ratify(request: Request) -> Response:
     node = node_of(request)
     info = council_of(request, node)
     form = await form_of(request)
-    pid = dec.find_proposal(node, info.id, text(form, "proposal", 64))
+    pid = node.decisions.find_proposal(info.id, text(form, "proposal", 64))
     if form.get("ask") == "yes":
-        flow.request_ratification(node, info.id, pid)
-    context = {"council": info, "result": flow.ratification(node, info.id, pid), "proposal": pid}
+        node.federation_flow.request_ratification(info.id, pid)
+    context = {
+        "council": info,
+        "result": node.federation_flow.ratification(info.id, pid),
+        "proposal": pid,
+    }
     return pages_of(request).render(request, "federation/ratified.html", context)
 
 
@@ -146,7 +143,7 @@ async def apply(request: Request) -> Response:
     revocation = text(form, "revocation", TOKEN_CHARS, required=False) if form else ""
     name = None
     if _confirmed(form):
-        name = fed.apply_revocation(node, info.id, revocation)
+        name = node.federation.apply_revocation(info.id, revocation)
     context = {"council": info, "revocation": revocation, "name": name}
     return pages_of(request).render(request, "federation/confirm_apply.html", context)
 
@@ -173,8 +170,7 @@ async def request_mandate(request: Request) -> Response:
     federation = hex_id(text(form, "federation", 64))
     days = form.get("days")
     passed = text(form, "proposal", 64, required=False)
-    fed.request_mandate(
-        node,
+    node.federation.request_mandate(
         info.id,
         federation,
         days=integer(str(days), 30, 1, 3650) if days else None,
@@ -182,8 +178,8 @@ async def request_mandate(request: Request) -> Response:
             text(form, "instructions", TEXT_CHARS, required=False),
             _items(text(form, "items", TEXT_CHARS, required=False)),
         ),
-        instructions_proposal=dec.find_proposal(node, info.id, passed) if passed else None,
-        federation_name=node.council(federation).name,
+        instructions_proposal=node.decisions.find_proposal(info.id, passed) if passed else None,
+        federation_name=node.councils.get(federation).name,
     )
     return redirect(request, f"/councils/{info.id.hex()}/federation")
 
@@ -191,8 +187,8 @@ async def request_mandate(request: Request) -> Response:
 async def sign(request: Request) -> Response:
     node = node_of(request)
     info = council_of(request, node)
-    view = fed.find_mandate(node, info.id, str(request.path_params["mandate"]))
-    fed.sign(node, info.id, view.request)
+    view = node.federation.find_mandate(info.id, str(request.path_params["mandate"]))
+    node.federation.sign(info.id, view.request)
     return redirect(request, f"/councils/{info.id.hex()}/federation")
 
 
@@ -200,10 +196,10 @@ async def revoke(request: Request) -> Response:
     """Sign the revocation of a recalled delegate's mandate, after a page that asks."""
     node = node_of(request)
     info = council_of(request, node)
-    view = fed.find_mandate(node, info.id, str(request.path_params["mandate"]))
+    view = node.federation.find_mandate(info.id, str(request.path_params["mandate"]))
     form = await form_of(request) if request.method == "POST" else None
     if _confirmed(form) and info.my_key not in view.revocation_signers:
-        fed.sign_revocation(node, info.id, view)
+        node.federation.sign_revocation(info.id, view)
         return redirect(request, f"/councils/{info.id.hex()}/federation")
     context = {"council": info, "view": view}
     return pages_of(request).render(request, "federation/confirm_revoke.html", context)

@@ -1,6 +1,6 @@
 """Self-government and follow-up: tasks, minutes, roles with their terms and elections,
 recall petitions, the rules and rule changes, emergency actions to ratify.
-Domain: shora.services.decisions (tasks, minutes) and shora.services.governance."""
+Services: node.decisions (tasks, minutes) and node.governance."""
 
 from __future__ import annotations
 
@@ -12,14 +12,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from shora.domain.decisions import kinds as dk
 from shora.errors import InvalidInput
 from shora.i18n import N_, _
-from shora.kernel import kinds
 from shora.node import CouncilInfo, Node
-from shora.services import decisions as dec
-from shora.services import governance as gov
-from shora.ui.labels import ROLE_NAMES
+from shora.services.decisions import kinds as dk
+from shora.services.governance import ROLE_NAMES, Rules
 from shora.web.areas.decisions_forms import share, share_choices
 from shora.web.areas.discussion import fresh
 from shora.web.areas.kit import (
@@ -93,7 +90,7 @@ def _path(info: CouncilInfo, tail: str) -> str:
 
 def _tasks(node: Node, info: CouncilInfo) -> dict[str, Any]:
     people = names(node, info.id)
-    found = dec.tasks(node, info.id)
+    found = node.decisions.tasks(info.id)
     order = {s: i for i, s in enumerate(dk.TASK_STATUSES)}
     found.sort(key=lambda t: (order.get(t.status, 9), -t.time))
     members = [(k, n) for k, n in people.items()]
@@ -109,8 +106,7 @@ def _tasks(node: Node, info: CouncilInfo) -> dict[str, Any]:
 async def tasks(request: Request) -> Response:
     async def create(node: Node, info: CouncilInfo, form: FormData) -> str | None:
         due_days = whole(form, "due_days", None, 0, 3650)
-        dec.create_task(
-            node,
+        node.decisions.create_task(
             info.id,
             field(form, "what", 1000),
             who=field(form, "who", 200),
@@ -126,8 +122,8 @@ async def task_update(request: Request) -> Response:
     task = hex_id(str(request.path_params["task"]))
 
     async def update(node: Node, info: CouncilInfo, form: FormData) -> str | None:
-        dec.update_task(
-            node, info.id, task, field(form, "status", 20), field(form, "note", REASON_CHARS)
+        node.decisions.update_task(
+            info.id, task, field(form, "status", 20), field(form, "note", REASON_CHARS)
         )
         return _path(info, "tasks")
 
@@ -135,7 +131,7 @@ async def task_update(request: Request) -> Response:
 
 
 def _minutes(node: Node, info: CouncilInfo) -> dict[str, Any]:
-    return {"minutes": dec.minutes(node, info.id, 50, 0), "people": names(node, info.id)}
+    return {"minutes": node.decisions.minutes(info.id, 50, 0), "people": names(node, info.id)}
 
 
 async def minutes(request: Request) -> Response:
@@ -143,7 +139,7 @@ async def minutes(request: Request) -> Response:
         title = field(form, "title", TITLE_CHARS)
         if not title:
             raise InvalidInput(_("Minutes need a title."))
-        dec.write_minutes(node, info.id, title, field(form, "text", TEXT_CHARS))
+        node.decisions.write_minutes(info.id, title, field(form, "text", TEXT_CHARS))
         return None
 
     return await handle(request, "decisions/minutes.html", _minutes, write, "minutes")
@@ -162,16 +158,13 @@ def role_key(typed: str) -> str:
 
 
 def _roles(node: Node, info: CouncilInfo) -> dict[str, Any]:
-    active = [m for m in node.members(info.id) if m.status == "active"]
-    state = node.ingestor.projection.final_state(info.id)
-    petitions = {
-        (role, member): len(supporters) for (role, member), supporters in state.petitions.items()
-    }
+    active = [m for m in node.councils.members(info.id) if m.status == "active"]
+    petitions = node.governance.petitions(info.id)
     return {
-        "terms": gov.roles(node, info.id),
+        "terms": node.governance.roles(info.id),
         "members": active,
         "petitions": petitions,
-        "emergencies": gov.emergencies(node, info.id),
+        "emergencies": node.governance.emergencies(info.id),
         "people": names(node, info.id),
     }
 
@@ -193,8 +186,8 @@ async def elect(request: Request) -> Response:
         seats = whole(form, "seats", 1, 1, dk.MAX_SEATS) or 1
         method = field(form, "method", 10) or None
         hours = whole(form, "hours", 72, 1, 24 * 365) or 72
-        proposal = gov.elect(
-            node, info.id, role, candidates, seats=seats, method=method, hours=hours
+        proposal = node.governance.elect(
+            info.id, role, candidates, seats=seats, method=method, hours=hours
         )
         return _path(info, f"decisions/{proposal.hex()}")
 
@@ -208,9 +201,9 @@ async def recall(request: Request) -> Response:
         if member is None:
             raise InvalidInput(_("Please choose a member."))
         if field(form, "open_vote", 5) == "1":
-            proposal = gov.recall(node, info.id, role, member)
+            proposal = node.governance.recall(info.id, role, member)
             return _path(info, f"decisions/{proposal.hex()}")
-        gov.petition(node, info.id, role, member, field(form, "reason", REASON_CHARS))
+        node.governance.petition(info.id, role, member, field(form, "reason", REASON_CHARS))
         return None
 
     return await handle(request, "decisions/roles.html", _roles, run, "roles")
@@ -221,7 +214,7 @@ async def ratify(request: Request) -> Response:
         action = hex_or_none(field(form, "action", 64))
         if action is None:
             raise InvalidInput(_("That is not a valid id."))
-        proposal = gov.ratify(node, info.id, action)
+        proposal = node.governance.ratify(info.id, action)
         return _path(info, f"decisions/{proposal.hex()}")
 
     return await handle(request, "decisions/roles.html", _roles, run, "roles")
@@ -231,7 +224,7 @@ async def ratify(request: Request) -> Response:
 
 
 def _rules(node: Node, info: CouncilInfo) -> dict[str, Any]:
-    current = gov.rules(node, info.id)
+    current = node.governance.rules(info.id)
     return {
         "rules": msgspec.structs.asdict(current),
         "share_rules": SHARE_RULES,
@@ -242,7 +235,7 @@ def _rules(node: Node, info: CouncilInfo) -> dict[str, Any]:
     }
 
 
-def rule_changes(form: FormData, current: kinds.Rules) -> dict[str, Any]:
+def rule_changes(form: FormData, current: Rules) -> dict[str, Any]:
     """The rules the form changes (fields left as they are are not changes)."""
     old = msgspec.structs.asdict(current)
     changes: dict[str, Any] = {}
@@ -266,12 +259,12 @@ def rule_changes(form: FormData, current: kinds.Rules) -> dict[str, Any]:
 
 async def rules(request: Request) -> Response:
     async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
-        changes = rule_changes(form, gov.rules(node, info.id))
+        changes = rule_changes(form, node.governance.rules(info.id))
         if not changes:
             raise InvalidInput(_("Change at least one rule first."))
         hours = whole(form, "hours", 72, 1, 24 * 365) or 72
         text = field(form, "text", TEXT_CHARS)
-        proposal = gov.change_rules(node, info.id, changes, text=text, hours=hours)
+        proposal = node.governance.change_rules(info.id, changes, text=text, hours=hours)
         return _path(info, f"decisions/{proposal.hex()}")
 
     return await handle(request, "decisions/rules.html", _rules, run, "rules")

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shora.domain.decisions.state import phase
 from shora.node import CouncilInfo, Node
-from shora.services import decisions as dec
+from shora.services.decisions import phase
 from shora.services.safety import HelpCall
 from shora.web.areas.kit import label, me, names, now
 
@@ -68,7 +67,7 @@ def alerts(node: Node, info: CouncilInfo) -> dict[str, Any]:
 
 def decisions(node: Node, info: CouncilInfo) -> dict[str, Any]:
     at = now(node)
-    found = [p for p in dec.proposals(node, info.id, 20, 0) if not p.final]
+    found = [p for p in node.decisions.proposals(info.id, 20, 0) if not p.final]
     return {
         "proposals": [(p, phase(p, at)) for p in found[:ON_HOME]],
         "label": label,

@@ -15,10 +15,10 @@ from starlette.routing import BaseRoute, Route
 
 from shora.errors import InvalidInput, NotAllowed
 from shora.i18n import _
-from shora.kernel import tokens
 from shora.node import CouncilInfo, Node
 from shora.services import joining
-from shora.sync.peers import PeerBook
+from shora.services.membership import ALREADY_JOINED, INVITATION_EXPIRED
+from shora.ui.qr import qr_svg
 from shora.web.forms import PERSON_CHARS, TOKEN_CHARS, form_of, text
 from shora.web.responses import node_of, pages_of
 
@@ -54,6 +54,11 @@ def plain(exc: InvalidInput, what: str, typed: str) -> str:
     `typed`)."""
     said = str(exc)
     reason = next((r for key, r in _DAMAGE if key in said), "damaged")
+    # The node's own refusals of an invitation come in the page's language.
+    if said == _(ALREADY_JOINED):
+        reason = "twice"
+    elif said == _(INVITATION_EXPIRED):
+        reason = "expired"
     token = typed.split("#", 1)[-1].split("?", 1)[0].split("/", 1)[-1]
     if reason == "letters" and _BASE32.fullmatch(token):
         reason = "damaged"  # only base32 letters, but too few of them: cut short
@@ -97,10 +102,10 @@ def request_context(signed: bytes) -> dict[str, Any]:
     """The join request as text, as a link to a member's admit page and as a QR code."""
     link = joining.join_request_link(signed)
     return {
-        "request_text": tokens.join_request_text(signed),
+        "request_text": joining.join_request_text(signed),
         "request_link": link,
         # segno writes only the code's path and attributes: no script, no style.
-        "request_qr": Markup(scalable(joining.qr_svg(link))),  # noqa: S704
+        "request_qr": Markup(scalable(qr_svg(link))),  # noqa: S704
     }
 
 
@@ -127,14 +132,14 @@ async def join(request: Request) -> Response:
         invitation, council_name = joining.read_invitation(values["invitation"])
         if not values["name"]:
             return _join_again(request, values, _("Please give your name in this council."))
-        signed = node.join(invitation, values["name"])
+        signed = node.membership.join(invitation, values["name"])
     except InvalidInput as exc:
         return _join_again(request, values, plain(exc, "invitation", values["invitation"]))
     del signed  # kept by the node, shown on the waiting page
-    joining.expect_name(node, invitation.council, council_name)
+    node.joining.expect_name(invitation.council, council_name)
     # Where the council can be reached: sync there (addresses that are no relay are left).
-    PeerBook(node.store).add_reach(invitation.council, list(invitation.reach))
-    return waiting_page(request, node, node.council(invitation.council))
+    node.joining.add_reach(invitation.council, list(invitation.reach))
+    return waiting_page(request, node, node.councils.get(invitation.council))
 
 
 def _join_again(request: Request, values: dict[str, str], error: str) -> Response:
@@ -146,7 +151,7 @@ def _join_again(request: Request, values: dict[str, str], error: str) -> Respons
 def waiting_page(request: Request, node: Node, info: CouncilInfo) -> Response:
     """What a newcomer sees of a council until a member admits them: its name, that
     they wait, and their join request to send (nothing that would answer 403)."""
-    signed = joining.pending_request(node, info.id)
+    signed = node.joining.pending_request(info.id)
     context: dict[str, Any] = {"council": info}
     if signed is not None:
         context.update(request_context(signed))
@@ -165,14 +170,14 @@ async def admit(request: Request) -> Response:
     values = {"request": text(form, "request", TOKEN_CHARS, required=False)}
     try:
         signed = joining.read_join_request(values["request"])
-        payload, _request_id = tokens.open_join_request(signed)
+        payload, _request_id = joining.open_join_request(signed)
     except InvalidInput as exc:
         context = {"values": values, "error": plain(exc, "join request", values["request"])}
         return pages_of(request).render(request, "members/admit.html", context, 400)
-    info = node.council(payload.council)  # NotFound: not one of this profile's councils
+    info = node.councils.get(payload.council)  # NotFound: not one of this profile's councils
     if info.rules is not None and info.rules.federation:
         raise NotAllowed(_("A federation admits a delegate only on their mandate."))
-    result = node.admit(signed)
+    result = node.membership.admit(signed)
     done: dict[str, Any] = {"council": info, "result": result}
     return pages_of(request).render(request, "members/admitted.html", done)
 

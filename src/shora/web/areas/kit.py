@@ -82,13 +82,12 @@ def now(node: Node) -> int:
 
 def names(node: Node, council: bytes) -> dict[bytes, str]:
     """Every member's name by key (removed and departed members too)."""
-    rows = node.store.rows("SELECT key, name FROM members WHERE council=?", (council,))
-    return {bytes(key): name for key, name in rows}
+    return node.councils.names(council)
 
 
 def me(node: Node, council: bytes) -> bytes | None:
-    found = node.store.one("SELECT sign_pk FROM identities WHERE council=?", (council,))
-    return bytes(found) if found is not None else None
+    """This profile's member key in the council, if it has one there."""
+    return node.me(council)
 
 
 def opened(request: Request) -> tuple[Node, CouncilInfo]:

@@ -11,10 +11,9 @@ from starlette.routing import BaseRoute, Route
 
 from shora.errors import NotFound
 from shora.i18n import _
-from shora.kernel import tokens
 from shora.services import joining
 from shora.services.membership import DEFAULT_INVITE_SECONDS
-from shora.sync.peers import PeerBook
+from shora.ui.qr import qr_svg
 from shora.web.areas.joining import posted_join_request, scalable
 from shora.web.forms import (
     REASON_CHARS,
@@ -32,10 +31,10 @@ PER_PAGE = 50
 async def members(request: Request) -> Response:
     node = node_of(request)
     info = council_of(request, node)
-    people = node.members(info.id)
+    people = node.councils.members(info.id)
     page = integer(request.query_params.get("page"), 1, 1, 1 + len(people) // PER_PAGE)
     shown = people[(page - 1) * PER_PAGE : page * PER_PAGE]
-    final = node.ingestor.projection.final_state(info.id)
+    final = node.state(info.id)
     removals = [
         (m, len(final.vouches.get(("remove", m.key), frozenset())))
         for m in people
@@ -55,16 +54,16 @@ async def members(request: Request) -> Response:
 async def invite(request: Request) -> Response:
     node = node_of(request)
     info = council_of(request, node)
-    reach = [url for _c, url in PeerBook(node.store).relays(info.id)]
-    invitation = node.invite(info.id, DEFAULT_INVITE_SECONDS, reach)
+    reach = [url for _c, url in node.joining.relays(info.id)]
+    invitation = node.membership.invite(info.id, DEFAULT_INVITE_SECONDS, reach)
     link = joining.invitation_link(invitation, info.name)
     context = {
         "council": info,
-        "text": tokens.invitation_text(invitation),
-        "uri": tokens.invitation_uri(invitation),
+        "text": joining.invitation_text(invitation),
+        "uri": joining.invitation_uri(invitation),
         "link": link,
         # segno writes only the code's path and attributes: no script, no style.
-        "qr": Markup(scalable(joining.qr_svg(link))),  # noqa: S704
+        "qr": Markup(scalable(qr_svg(link))),  # noqa: S704
         "expires": invitation.expires,
     }
     return pages_of(request).render(request, "members/invitation.html", context)
@@ -74,7 +73,7 @@ async def admit(request: Request) -> Response:
     node = node_of(request)
     info = council_of(request, node)
     signed, _form = await posted_join_request(request)
-    result = node.admit(signed)
+    result = node.membership.admit(signed)
     context = {"council": info, "result": result}
     return pages_of(request).render(request, "members/admitted.html", context)
 
@@ -93,13 +92,13 @@ async def remove(request: Request) -> Response:
     form = await form_of(request) if request.method == "POST" else None
     reason = text(form, "reason", REASON_CHARS, required=False) if form is not None else ""
     if _confirmed(form):
-        result = node.remove(info.id, member, reason)
+        result = node.membership.remove(info.id, member, reason)
         context = {"council": info, "result": result}
         return pages_of(request).render(request, "members/removed.html", context)
-    person = next((m for m in node.members(info.id) if m.key == member), None)
+    person = next((m for m in node.councils.members(info.id) if m.key == member), None)
     if person is None or person.status != "active" or person.me:
         raise NotFound(_("That person is not an active member of this council."))
-    final = node.ingestor.projection.final_state(info.id)
+    final = node.state(info.id)
     vouches = len(final.vouches.get(("remove", member), frozenset()))
     context = {"council": info, "person": person, "reason": reason, "vouches": vouches}
     return pages_of(request).render(request, "members/confirm_remove.html", context)
@@ -112,7 +111,7 @@ async def leave(request: Request) -> Response:
     form = await form_of(request) if request.method == "POST" else None
     reason = text(form, "reason", REASON_CHARS, required=False) if form is not None else ""
     if _confirmed(form):
-        node.leave(info.id, reason)
+        node.membership.leave(info.id, reason)
         return redirect(request, "/councils")
     context = {"council": info, "reason": reason}
     return pages_of(request).render(request, "members/confirm_leave.html", context)

@@ -21,10 +21,10 @@ async def posts(request: Request) -> Response:
         form = await form_of(request)
         title = text(form, "title", TITLE_CHARS, required=False)
         body = text(form, "text", TEXT_CHARS)
-        node.post(info.id, body, title or None)
+        node.posts.post(info.id, body, title or None)
         return redirect(request, f"/councils/{info.id.hex()}/posts")
     page = integer(request.query_params.get("page"), 1, 1, MAX_PAGE)
-    found = node.posts(info.id, limit=PER_PAGE + 1, offset=(page - 1) * PER_PAGE)
+    found = node.posts.posts(info.id, limit=PER_PAGE + 1, offset=(page - 1) * PER_PAGE)
     context = {
         "council": info,
         "posts": found[:PER_PAGE],

@@ -209,7 +209,7 @@ async def missing_note(request: Request) -> Response:
 def _deadman(node: Node, info: CouncilInfo) -> dict[str, Any]:
     mine = me(node, info.id)
     state = node.deadman_missing.deadman_state(info.id)
-    others = [m for m in node.members(info.id) if m.status == "active" and m.key != mine]
+    others = [m for m in node.councils.members(info.id) if m.status == "active" and m.key != mine]
     return {
         "timer": state.timers.get(mine) if mine is not None else None,
         "members": others,

@@ -32,11 +32,11 @@ MAX_JOBS = 8
 async def overview(request: Request) -> Response:
     node = node_of(request)
     book = PeerBook(node.store)
-    names = {c.id: c.name for c in node.councils()}
+    names = {c.id: c.name for c in node.councils.all()}
     context = {
         "peers": book.peers(),
         "relays": [(c, names.get(c, ""), url) for c, url in book.relays()],
-        "councils": node.councils(),
+        "councils": node.councils.all(),
         "proxy": book.proxy(),
         "outcomes": None,
     }
@@ -46,7 +46,7 @@ async def overview(request: Request) -> Response:
 async def add_relay(request: Request) -> Response:
     node = node_of(request)
     form = await form_of(request)
-    council = node.council(hex_id(text(form, "council", 64)))
+    council = node.councils.get(hex_id(text(form, "council", 64)))
     PeerBook(node.store).add_relay(council.id, text(form, "url", 500))
     return redirect(request, "/sync")
 
@@ -54,7 +54,7 @@ async def add_relay(request: Request) -> Response:
 async def remove_relay(request: Request) -> Response:
     node = node_of(request)
     form = await form_of(request)
-    council = node.council(hex_id(text(form, "council", 64)))
+    council = node.councils.get(hex_id(text(form, "council", 64)))
     PeerBook(node.store).remove_relay(council.id, text(form, "url", 500))
     return redirect(request, "/sync")
 

@@ -1,0 +1,118 @@
+"""What a person writes about a decision, checked before it is written: the least
+voting period the rules set, the ballot problems people make most (in their language),
+and the views the readers give of minutes. Pure: `now` is passed in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shora.domain.decisions import kinds as dk
+from shora.domain.decisions import tally
+from shora.domain.decisions.state import (
+    EventView,
+    ProposalState,
+    check_ballot,
+    check_params,
+    min_vote_seconds,
+)
+from shora.errors import InvalidInput
+from shora.i18n import _, ngettext, normalize_digits, number
+from shora.kernel import kinds
+from shora.numbers import digits_only
+
+MIN_ID_PREFIX = 6
+PROPOSE_KINDS = ("decision.propose", "gov.propose")
+
+
+def parse_share(text: str) -> str | None:
+    """A share such as 1/2 or 2/3 as the rules keep it, from what a person typed (Latin,
+    Persian or Arabic-Indic digits; 1 and 0 are shares too); None if it is none."""
+    text = normalize_digits(text).strip().replace("⁄", "/")
+    if digits_only(text):
+        text += "/1"
+    num, _sep, den = text.partition("/")
+    if not (digits_only(num) and digits_only(den)):
+        return None
+    numerator, denominator = int(num), int(den)
+    if denominator <= 0 or numerator > denominator:
+        return None
+    return f"{numerator}/{denominator}"
+
+
+def proposal_body(propose: EventView) -> dk.Propose:
+    """The proposal a decision.propose or gov.propose event puts."""
+    body = propose.body
+    return body.proposal if propose.kind == "gov.propose" else body  # type: ignore[no-any-return]
+
+
+def require_min_period(
+    body: dk.Propose, rules: kinds.Rules, purpose: str | None, now: float
+) -> None:
+    """Refuse a deadline before the least voting period the rules set: the council
+    would hold the vote open that long anyway (docs/decisions.md §6.1)."""
+    least = min_vote_seconds(rules, purpose)
+    if body.deadline < int(now) + least:
+        hours = least // 3600
+        raise InvalidInput(
+            ngettext(
+                "the council's rules keep such a vote open at least {n} hour: "
+                "give a deadline at least that far ahead",
+                "the council's rules keep such a vote open at least {n} hours: "
+                "give a deadline at least that far ahead",
+                hours,
+            ).format(n=number(hours))
+        )
+
+
+def explain_ballot(state: ProposalState, ballot: dk.Ballot) -> None:
+    """The ballot problems people make most, in their language; then the tally's check."""
+    options = state.body.options
+    named: list[str] = []
+    if isinstance(ballot, dk.RankedBallot | dk.ApprovalBallot):
+        named = list(ballot.ranking if isinstance(ballot, dk.RankedBallot) else ballot.choices)
+        for i, option in enumerate(named):
+            if option in named[:i] and isinstance(ballot, dk.RankedBallot):
+                raise InvalidInput(_("{option} is ranked twice").format(option=option))
+            if option in named[:i]:
+                raise InvalidInput(_("{option} is chosen twice").format(option=option))
+    elif isinstance(ballot, dk.ScoreBallot | dk.DotsBallot | dk.TimeBallot):
+        named = list(
+            ballot.scores
+            if isinstance(ballot, dk.ScoreBallot)
+            else ballot.dots
+            if isinstance(ballot, dk.DotsBallot)
+            else ballot.answers
+        )
+    for option in named:
+        if option not in options:
+            raise InvalidInput(
+                _("{option} is not an option; the options are: {options}").format(
+                    option=option, options=", ".join(options)
+                )
+            )
+    if isinstance(ballot, dk.ConsentBallot) and ballot.response == "block":
+        if not ballot.reason.strip():
+            raise InvalidInput(_("a block must give a reason (--reason)"))
+    try:
+        check_ballot(state.body, check_params(state.body), ballot)
+    except tally.BallotError as exc:
+        raise InvalidInput(
+            _("this ballot does not fit the vote: {problem}").format(problem=str(exc))
+        ) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class MinutesView:
+    id: bytes
+    author: bytes
+    time: int  # ms, claimed
+    title: str
+    text: str
+    decisions: tuple[bytes, ...]
+
+
+def minutes_view(view: EventView) -> MinutesView:
+    body: dk.Minutes = view.body
+    return MinutesView(
+        view.id, view.author, view.time, body.title, body.text, tuple(body.decisions)
+    )
