@@ -33,7 +33,6 @@ from shora.domain.aid import kinds as ak
 from shora.domain.decisions import kinds as dk
 from shora.kernel import crypto, profile, tokens
 from shora.node import Node
-from shora.services import aid
 
 FAST_KDF = profile.INSECURE_TEST_KDF  # the founder's throwaway profile only
 PASSPHRASE = "benchmark passphrase"
@@ -90,7 +89,7 @@ def add_needs_and_proposals(node: Node, council: bytes, needs: int, proposals: i
     """Open needs and proposals for their pages, through the domain's own commands."""
     done = timed(f"{needs} needs and {proposals} proposals")
     areas = [ak.Area("block-4", "Block 4"), ak.Area("street-9", "Street 9")]
-    aid.set_areas(node, council, ak.Areas(areas))
+    node.aid.set_areas(council, ak.Areas(areas))
     categories = ["water", "food", "shelter", "transport", "power_fuel", "childcare"]
     urgencies = ["immediate", "urgent", "soon", "routine"]
     for i in range(needs):
@@ -101,7 +100,7 @@ def add_needs_and_proposals(node: Node, council: bytes, needs: int, proposals: i
             urgency=urgencies[i % len(urgencies)],  # type: ignore[arg-type]
             area=areas[i % 2].id,
         )
-        aid.post_need(node, council, body)
+        node.aid.post_need(council, body)
     deadline = int(node.now()) + 48 * 3600
     for i in range(proposals):
         body_p = dk.Propose(

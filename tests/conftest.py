@@ -116,9 +116,7 @@ def council_of_three(root: Path, areas: Any = None) -> Iterator[Council3]:
     clock = Clock()
     nodes, council = three_members(root, clock)
     if areas is not None:
-        from shora.services import aid
-
-        aid.set_areas(nodes[0], council, areas)
+        nodes[0].aid.set_areas(council, areas)
         everyone(nodes)
     try:
         yield nodes, council, clock

@@ -19,7 +19,6 @@ from shora.domain.aid.state import reduce_aid
 from shora.domain.decisions.state import EventView
 from shora.errors import InvalidInput, NotAllowed
 from shora.node import Node
-from shora.services import aid
 from test_cli import Profile, bring_in
 
 HOUR = 3600
@@ -48,131 +47,131 @@ def offer(category: str = "water", quantity: int = 10, **kw: object) -> ak.Offer
 
 def test_need_offer_match_commit_fulfil(council3: tuple[list[Node], bytes, Clock]) -> None:
     (a, b, c), council, clock = council3
-    n = aid.post_need(a, council, need(quantity=10))
-    o = aid.post_offer(b, council, offer(quantity=6))
+    n = a.aid.post_need(council, need(quantity=10))
+    o = b.aid.post_offer(council, offer(quantity=6))
     everyone([a, b, c])
     now = int(clock())
-    proposal = aid.match(c, council, now)
+    proposal = c.aid.match(council, now)
     assert [(x.need_id, x.offer_id, x.quantity, x.distance) for x in proposal.assignments] == [
         (n, o, 6, 3)
     ]
     # Nothing is committed by matching.
-    assert [x.remaining for x in aid.open_needs(c, council, now)] == [10]
+    assert [x.remaining for x in c.aid.open_needs(council, now)] == [10]
 
-    cid = aid.commit(b, council, n, o, 6)
+    cid = b.aid.commit(council, n, o, 6)
     everyone([a, b, c])
-    [left] = aid.open_needs(a, council, now)
+    [left] = a.aid.open_needs(council, now)
     assert (left.id, left.committed, left.remaining, left.status) == (n, 6, 4, "open")
-    assert aid.open_offers(a, council, now) == []
-    assert aid.state(a, council, now).offers[o].status == "committed"
-    assert aid.match(a, council, now).assignments == ()
+    assert a.aid.open_offers(council, now) == []
+    assert a.aid.state(council, now).offers[o].status == "committed"
+    assert a.aid.match(council, now).assignments == ()
 
     with pytest.raises(InvalidInput):
-        aid.fulfil(a, council, 7, commitment=cid)
+        a.aid.fulfil(council, 7, commitment=cid)
     with pytest.raises(NotAllowed, match="giver"):
-        aid.dispatch(c, council, cid, 2)  # neither the giver nor the one who committed
-    aid.dispatch(b, council, cid, 4)
+        c.aid.dispatch(council, cid, 2)  # neither the giver nor the one who committed
+    b.aid.dispatch(council, cid, 4)
     everyone([a, b, c])
-    assert aid.state(a, council, now).commitments[cid].dispatched == 4
-    assert aid.state(a, council, now).needs[n].in_transit == 4
+    assert a.aid.state(council, now).commitments[cid].dispatched == 4
+    assert a.aid.state(council, now).needs[n].in_transit == 4
     with pytest.raises(InvalidInput, match="only 2 is left to send"):
-        aid.dispatch(b, council, cid, 3)
-    aid.fulfil(a, council, 4, need=n)  # part came from outside
+        b.aid.dispatch(council, cid, 3)
+    a.aid.fulfil(council, 4, need=n)  # part came from outside
     everyone([a, b, c])
-    item = aid.state(c, council, now).needs[n]
+    item = c.aid.state(council, now).needs[n]
     assert (item.in_transit, item.status) == (4, "committed")  # 2 have not left yet
-    aid.dispatch(b, council, cid, 2)
+    b.aid.dispatch(council, cid, 2)
     everyone([a, b, c])
-    item = aid.state(c, council, now).needs[n]
+    item = c.aid.state(council, now).needs[n]
     assert (item.in_transit, item.status) == (6, "in_transit")
-    aid.fulfil(a, council, 6, commitment=cid)
+    a.aid.fulfil(council, 6, commitment=cid)
     everyone([a, b, c])
-    item = aid.state(c, council, now).needs[n]
+    item = c.aid.state(council, now).needs[n]
     assert (item.fulfilled, item.remaining, item.status) == (10, 0, "fulfilled")
 
 
 def test_filters_expiry_and_cancel(council3: tuple[list[Node], bytes, Clock]) -> None:
     (a, b, _c), council, clock = council3
-    water = aid.post_need(a, council, need(quantity=3, expires=T0 + HOUR))
-    food = aid.post_need(a, council, need("food", 2, urgency="immediate", area="market"))
+    water = a.aid.post_need(council, need(quantity=3, expires=T0 + HOUR))
+    food = a.aid.post_need(council, need("food", 2, urgency="immediate", area="market"))
     now = int(clock())
-    assert [n.id for n in aid.open_needs(a, council, now)] == [food, water]  # triage first
-    assert [n.id for n in aid.open_needs(a, council, now, category="water")] == [water]
-    assert [n.id for n in aid.open_needs(a, council, now, area="market")] == [food]
-    assert [n.id for n in aid.open_needs(a, council, now, urgency="urgent")] == [water]
-    assert [n.id for n in aid.open_needs(a, council, T0 + HOUR)] == [food]
-    assert aid.state(a, council, T0 + HOUR).needs[water].status == "expired"
+    assert [n.id for n in a.aid.open_needs(council, now)] == [food, water]  # triage first
+    assert [n.id for n in a.aid.open_needs(council, now, category="water")] == [water]
+    assert [n.id for n in a.aid.open_needs(council, now, area="market")] == [food]
+    assert [n.id for n in a.aid.open_needs(council, now, urgency="urgent")] == [water]
+    assert [n.id for n in a.aid.open_needs(council, T0 + HOUR)] == [food]
+    assert a.aid.state(council, T0 + HOUR).needs[water].status == "expired"
     send(a, b)
     with pytest.raises(NotAllowed):
-        aid.cancel(b, council, food)
-    aid.cancel(a, council, food, "met by the clinic")
-    assert aid.state(a, council, now).needs[food].status == "cancelled"
+        b.aid.cancel(council, food)
+    a.aid.cancel(council, food, "met by the clinic")
+    assert a.aid.state(council, now).needs[food].status == "cancelled"
     with pytest.raises(InvalidInput, match="unknown area"):
-        aid.post_need(a, council, need(area="nowhere"))
+        a.aid.post_need(council, need(area="nowhere"))
     with pytest.raises(InvalidInput, match="blood group"):
-        aid.post_need(a, council, need("blood", 1))
+        a.aid.post_need(council, need("blood", 1))
 
 
 def test_blood_groups_through_the_whole_path(council3: tuple[list[Node], bytes, Clock]) -> None:
     (a, b, c), council, clock = council3
     now = int(clock())
-    recipient = aid.post_need(a, council, need("blood", 2, blood="A-", urgency="immediate"))
-    wrong = aid.post_offer(b, council, offer("blood", 5, blood="A+"))
-    right = aid.post_offer(c, council, offer("blood", 1, blood="O-"))
+    recipient = a.aid.post_need(council, need("blood", 2, blood="A-", urgency="immediate"))
+    wrong = b.aid.post_offer(council, offer("blood", 5, blood="A+"))
+    right = c.aid.post_offer(council, offer("blood", 1, blood="O-"))
     everyone([a, b, c])
-    proposal = aid.match(a, council, now)
+    proposal = a.aid.match(council, now)
     assert [(x.offer_id, x.quantity) for x in proposal.assignments] == [(right, 1)]
     with pytest.raises(InvalidInput, match="cannot serve"):
-        aid.commit(a, council, recipient, wrong, 1)
-    aid.commit(a, council, recipient, right, 1)
-    assert aid.open_needs(a, council, now)[0].remaining == 1
+        a.aid.commit(council, recipient, wrong, 1)
+    a.aid.commit(council, recipient, right, 1)
+    assert a.aid.open_needs(council, now)[0].remaining == 1
 
 
 def test_checkins_and_rollcall(council3: tuple[list[Node], bytes, Clock]) -> None:
     (a, b, c), council, clock = council3
-    aid.checkin(c, council, "safe", "block-9")
+    c.safety.checkin(council, "safe", "block-9")
     everyone([a, b, c])
     clock.t += 60
-    call = aid.rollcall(a, council)
+    call = a.safety.rollcall(council)
     everyone([a, b, c])
     clock.t += 60
-    aid.checkin(b, council, "injured", "block-4")
-    aid.checkin(a, council, "safe")
+    b.safety.checkin(council, "injured", "block-4")
+    a.safety.checkin(council, "safe")
     everyone([a, b, c])
-    state = aid.rollcall_state(c, council, call)
+    state = c.safety.rollcall_state(council, call)
     members = {m for m, _ in state.answered} | set(state.not_answered)
     assert len(members) == 3
     assert sorted(s for _, s in state.answered) == ["injured", "safe"]
     assert len(state.not_answered) == 1  # c checked in before the call only
-    area_call = aid.rollcall(a, council, "block-9")
+    area_call = a.safety.rollcall(council, "block-9")
     send(a, c)
-    area = aid.rollcall_state(c, council, area_call)
+    area = c.safety.rollcall_state(council, area_call)
     assert area.answered == () and len(area.not_answered) == 1  # c, last seen in block 9
     with pytest.raises(InvalidInput):
-        aid.checkin(a, council, "fine")
+        a.safety.checkin(council, "fine")
 
 
 def test_alerts(council3: tuple[list[Node], bytes, Clock]) -> None:
     (a, b, c), council, clock = council3
-    raid = aid.alert(a, council, "air_raid", "market")
-    gas = aid.alert(a, council, "gas_leak", "block-4", expires=T0 + 10 * HOUR)
+    raid = a.safety.alert(council, "air_raid", "market")
+    gas = a.safety.alert(council, "gas_leak", "block-4", expires=T0 + 10 * HOUR)
     everyone([a, b, c])
-    aid.confirm_alert(b, council, raid)
-    aid.confirm_alert(c, council, raid)
-    aid.confirm_alert(c, council, raid)  # twice: still one confirmer
+    b.safety.confirm_alert(council, raid)
+    c.safety.confirm_alert(council, raid)
+    c.safety.confirm_alert(council, raid)  # twice: still one confirmer
     with pytest.raises(NotAllowed):
-        aid.confirm_alert(a, council, raid)
+        a.safety.confirm_alert(council, raid)
     with pytest.raises(NotAllowed):
-        aid.retract_alert(b, council, gas)
+        b.safety.retract_alert(council, gas)
     everyone([a, b, c])
     now = int(clock())
-    shown = {x.id: x for x in aid.alerts(a, council, now)}
+    shown = {x.id: x for x in a.safety.alerts(council, now)}
     assert shown[raid].confidence == 2 and shown[gas].confidence == 0
-    assert [x.id for x in aid.alerts(a, council, T0 + 6 * HOUR)] == [gas]  # default 6 h
-    aid.retract_alert(a, council, gas)
-    assert aid.alerts(a, council, T0 + 6 * HOUR) == []
+    assert [x.id for x in a.safety.alerts(council, T0 + 6 * HOUR)] == [gas]  # default 6 h
+    a.safety.retract_alert(council, gas)
+    assert a.safety.alerts(council, T0 + 6 * HOUR) == []
     with pytest.raises(InvalidInput):
-        aid.alert(a, council, "meteor", "market")
+        a.safety.alert(council, "meteor", "market")
 
 
 # --- order independence -------------------------------------------------------------------

@@ -22,13 +22,11 @@ from shora.domain.aid.state import reduce_aid
 from shora.domain.decisions.state import EventView
 from shora.kernel import bundle, nip01, profile
 from shora.node import Node
-from shora.services import aid
 from shora.services.forgetting import (
     CHECKIN_KEEP_SECONDS,
     CLOSED_KEEP_SECONDS,
-    _Row,
+    Row,
     due,
-    forget_expired,
 )
 from shora.sync.local import NodeEnvelopes
 from test_aid import AREAS, need, offer
@@ -89,15 +87,15 @@ def council3(tmp_path: Path) -> Iterator[tuple[list[Node], bytes, Clock]]:
 def _story(nodes: list[Node], council: bytes) -> dict[str, bytes]:
     a, b, c = nodes
     ids = {
-        "need": aid.post_need(b, council, need(quantity=3, what=WORDS[0], expires=T0 + HOUR)),
-        "offer": aid.post_offer(c, council, offer(quantity=3, what=WORDS[1], expires=T0 + HOUR)),
+        "need": b.aid.post_need(council, need(quantity=3, what=WORDS[0], expires=T0 + HOUR)),
+        "offer": c.aid.post_offer(council, offer(quantity=3, what=WORDS[1], expires=T0 + HOUR)),
     }
     everyone(nodes)
-    ids["commit"] = aid.commit(a, council, ids["need"], ids["offer"], 2)
+    ids["commit"] = a.aid.commit(council, ids["need"], ids["offer"], 2)
     everyone(nodes)
-    ids["note"] = aid.add_note(b, council, ids["need"], WORDS[2])
-    ids["alert"] = aid.alert(c, council, "gas_leak", "market", T0 + HOUR, WORDS[3])
-    ids["checkin"] = aid.checkin(a, council, "injured", "block-4")
+    ids["note"] = b.aid.add_note(council, ids["need"], WORDS[2])
+    ids["alert"] = c.safety.alert(council, "gas_leak", "market", T0 + HOUR, WORDS[3])
+    ids["checkin"] = a.safety.checkin(council, "injured", "block-4")
     everyone(nodes)
     return ids
 
@@ -113,9 +111,9 @@ def test_expired_records_leave_the_state_the_rows_and_every_page(
     assert all(w.encode() in before for w in WORDS[:2])  # the scan finds what is there
     a = Node.open(home, PASSPHRASE, allow_weak_kdf=True, now=clock)
     try:
-        assert forget_expired(a, T0).total == 0  # nothing has expired yet
+        assert a.forgetting.forget_expired(T0).total == 0  # nothing has expired yet
         clock.t = T0 + CHECKIN_KEEP_SECONDS + 1
-        done = forget_expired(a, int(clock()))
+        done = a.forgetting.forget_expired(int(clock()))
         assert done.kinds == {
             "aid.need": 1,
             "aid.offer": 1,
@@ -124,16 +122,16 @@ def test_expired_records_leave_the_state_the_rows_and_every_page(
             "safety.alert": 1,
             "safety.checkin": 1,
         }
-        st = aid.state(a, council, int(clock()))
+        st = a.aid.state(council, int(clock()))
         assert not (st.needs or st.offers or st.commitments or st.notes)
-        assert aid.alerts(a, council, 0, active_only=False) == []
+        assert a.safety.alerts(council, 0, active_only=False) == []
         for eid in ids.values():
             assert a.store.one("SELECT count(*) FROM events WHERE id=?", (eid,)) == 0
         emptied = a.store.one("SELECT count(*) FROM envelopes WHERE length(raw)=0")
         assert emptied == 6
         wal = Path(str(a.store.path) + "-wal")
         assert not wal.exists() or wal.stat().st_size == 0  # checkpointed and truncated
-        assert forget_expired(a, int(clock())).total == 0  # idempotent
+        assert a.forgetting.forget_expired(int(clock())).total == 0  # idempotent
         a.posts.post(council, "life goes on")  # the history still grows
     finally:
         a.close()
@@ -154,7 +152,7 @@ def test_forgotten_events_are_not_fetched_again_nor_sent(
         bytes(e) for (e,) in a.store.rows("SELECT envelope FROM events WHERE kind LIKE 'aid.%'")
     }
     clock.t = T0 + 2 * HOUR
-    assert forget_expired(a, int(clock())).kinds["aid.need"] == 1
+    assert a.forgetting.forget_expired(int(clock())).kinds["aid.need"] == 1
     view = NodeEnvelopes(a)
     gone = [
         e
@@ -169,7 +167,7 @@ def test_forgotten_events_are_not_fetched_again_nor_sent(
         b.bundles.envelopes()
     )  # b still has them: nothing comes back
     assert report.accepted == 0
-    assert aid.state(a, council, int(clock())).needs == {}
+    assert a.aid.state(council, int(clock())).needs == {}
     buf = io.BytesIO()
     a.bundles.export_bundle(buf)
     buf.seek(0)
@@ -182,7 +180,7 @@ def test_forgotten_events_are_not_fetched_again_nor_sent(
         admit(a, d, council, "Dara")
         send(a, d)
         assert d.store.one("SELECT count(*) FROM pending") == 0
-        assert ids["need"] not in aid.state(d, council, int(clock())).needs
+        assert ids["need"] not in d.aid.state(council, int(clock())).needs
         d.posts.post(council, "hello")
         send(d, b)
         assert b.store.one("SELECT count(*) FROM pending") == 0
@@ -194,26 +192,26 @@ def test_a_live_offer_keeps_the_commitments_that_used_it(
     council3: tuple[list[Node], bytes, Clock],
 ) -> None:
     (a, b, c), council, clock = council3
-    n = aid.post_need(b, council, need(quantity=2, expires=T0 + HOUR))
-    o = aid.post_offer(c, council, offer(quantity=5))  # no expiry
-    lone = aid.post_need(b, council, need("food", 1, expires=T0 + HOUR))
+    n = b.aid.post_need(council, need(quantity=2, expires=T0 + HOUR))
+    o = c.aid.post_offer(council, offer(quantity=5))  # no expiry
+    lone = b.aid.post_need(council, need("food", 1, expires=T0 + HOUR))
     everyone([a, b, c])
-    aid.commit(a, council, n, o, 2)
+    a.aid.commit(council, n, o, 2)
     clock.t = T0 + 2 * HOUR
-    done = forget_expired(a, int(clock()))
+    done = a.forgetting.forget_expired(int(clock()))
     assert done.kinds == {"aid.need": 1}  # only the lone need
-    st = aid.state(a, council, int(clock()))
+    st = a.aid.state(council, int(clock()))
     assert lone not in st.needs and n in st.needs
     assert st.offers[o].remaining == 3  # the commitment still counts
 
 
 def test_check_ins_are_kept_for_a_week(council3: tuple[list[Node], bytes, Clock]) -> None:
     (a, _b, _c), council, clock = council3
-    aid.checkin(a, council, "safe", "block-4")
+    a.safety.checkin(council, "safe", "block-4")
     clock.t = T0 + CHECKIN_KEEP_SECONDS - 1
-    assert forget_expired(a, int(clock())).total == 0
+    assert a.forgetting.forget_expired(int(clock())).total == 0
     clock.t += 1
-    assert forget_expired(a, int(clock())).kinds == {"safety.checkin": 1}
+    assert a.forgetting.forget_expired(int(clock())).kinds == {"safety.checkin": 1}
 
 
 def test_a_sealed_need_is_forgotten_by_those_who_cannot_read_it(
@@ -221,33 +219,33 @@ def test_a_sealed_need_is_forgotten_by_those_who_cannot_read_it(
 ) -> None:
     (a, b, c), council, _clock = council3
     body = need(quantity=1, expires=T0 + HOUR, visibility="coordinators")
-    nid = aid.post_need(b, council, body)
+    nid = b.aid.post_need(council, body)
     everyone([a, b, c])
-    assert nid in aid.state(c, council, T0).hidden
-    assert forget_expired(c, T0 + HOUR).kinds == {"aid.need_sealed": 1}
-    assert aid.state(c, council, T0).hidden == {}
+    assert nid in c.aid.state(council, T0).hidden
+    assert c.forgetting.forget_expired(T0 + HOUR).kinds == {"aid.need_sealed": 1}
+    assert c.aid.state(council, T0).hidden == {}
 
 
 def test_a_delivered_need_and_its_address_go_a_week_after_the_delivery(
     council3: tuple[list[Node], bytes, Clock],
 ) -> None:
     (a, b, c), council, clock = council3
-    n = aid.post_need(b, council, need(quantity=2))  # no expiry
-    o = aid.post_offer(c, council, offer(quantity=2))
-    withdrawn = aid.post_offer(c, council, offer("food", 1))
+    n = b.aid.post_need(council, need(quantity=2))  # no expiry
+    o = c.aid.post_offer(council, offer(quantity=2))
+    withdrawn = c.aid.post_offer(council, offer("food", 1))
     everyone([a, b, c])
-    cid = aid.commit(a, council, n, o, 2)
+    cid = a.aid.commit(council, n, o, 2)
     everyone([a, b, c])
-    aid.add_note(b, council, n, WORDS[2])
+    b.aid.add_note(council, n, WORDS[2])
     clock.t = T0 + 3 * HOUR
-    aid.fulfil(c, council, 2, commitment=cid)
-    aid.cancel(c, council, withdrawn, "gone")
+    c.aid.fulfil(council, 2, commitment=cid)
+    c.aid.cancel(council, withdrawn, "gone")
     everyone([a, b, c])
-    assert aid.state(a, council, int(clock())).needs[n].status == "fulfilled"
+    assert a.aid.state(council, int(clock())).needs[n].status == "fulfilled"
     clock.t = T0 + 3 * HOUR + CLOSED_KEEP_SECONDS - 1
-    assert forget_expired(a, int(clock())).total == 0  # kept for a week after closing
+    assert a.forgetting.forget_expired(int(clock())).total == 0  # kept for a week after closing
     clock.t += 1
-    done = forget_expired(a, int(clock()))
+    done = a.forgetting.forget_expired(int(clock()))
     assert done.kinds == {
         "aid.need": 1,
         "aid.offer": 2,
@@ -256,7 +254,7 @@ def test_a_delivered_need_and_its_address_go_a_week_after_the_delivery(
         "aid.note": 1,
         "aid.cancel": 1,
     }
-    assert aid.state(a, council, int(clock())).needs == {}
+    assert a.aid.state(council, int(clock())).needs == {}
 
 
 # --- what forgetting may never change -------------------------------------------------
@@ -316,7 +314,7 @@ def test_forgetting_never_changes_what_is_left(history: tuple[list[EventView], i
         for i in (*st_before.needs.values(), *st_before.offers.values())
         if i.closed_at is not None
     }
-    rows = [_Row(e.id, e.id, e.kind, e.time, e.clock, e.body) for e in events]
+    rows = [Row(e.id, e.id, e.kind, e.time, e.clock, e.body) for e in events]
     gone = due(rows, now, closed)
     before, after = _items(events, now), _items([e for e in events if e.id not in gone], now)
     assert set(after) == set(before) - gone

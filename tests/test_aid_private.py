@@ -24,7 +24,7 @@ from shora.errors import InvalidInput, NotAllowed
 from shora.kernel import crypto
 from shora.kernel.membership import CouncilState, Member
 from shora.node import Node
-from shora.services import aid, restricted
+from shora.services import restricted
 from test_aid import AREAS, need, offer
 from test_aid_forget import decrypted_pages
 
@@ -41,7 +41,7 @@ def council4(tmp_path: Path) -> Iterator[tuple[list[Node], bytes, Clock]]:
     d = make_node(tmp_path, "d")
     d.now = clock
     admit(a, d, council, "Dara")
-    aid.set_areas(a, council, AREAS)
+    a.aid.set_areas(council, AREAS)
     everyone([a, b, c, d])
     yield [a, b, c, d], council, clock
     for node in (a, b, c, d):
@@ -73,14 +73,14 @@ def test_a_coordinators_need_is_unreadable_to_other_members_even_in_their_databa
     council4: tuple[list[Node], bytes, Clock],
 ) -> None:
     (a, b, c, d), council, clock = council4
-    nid = aid.post_need(b, council, _secret_need("coordinators"))
+    nid = b.aid.post_need(council, _secret_need("coordinators"))
     everyone([a, b, c, d])
     now = int(clock())
     for reader in (a, b):  # the coordinator and the author
-        item = aid.state(reader, council, now).needs[nid]
+        item = reader.aid.state(council, now).needs[nid]
         assert item.body.what == SECRET and item.audience == "coordinators"
         assert item.recipients == {a_key(a, council), a_key(b, council)}
-    seen = aid.state(c, council, now)
+    seen = c.aid.state(council, now)
     assert nid not in seen.needs and seen.hidden[nid].audience == "coordinators"
     assert [h["visibility"] for h in _hidden_rows(c, council, now)] == ["coordinators"]
     # With the database open (its key, every epoch key): only ciphertext.
@@ -89,20 +89,20 @@ def test_a_coordinators_need_is_unreadable_to_other_members_even_in_their_databa
     body = c.store.one("SELECT body FROM events WHERE id=?", (nid,))
     sealed = msgspec.msgpack.decode(body, type=ak.SealedNeed).sealed
     assert a_key(c, council) not in sealed.recipients
-    assert restricted.open_for_me(c, council, a_key(b, council), sealed, b"aid.need") is None
+    assert c.restricted.open_for_me(council, a_key(b, council), sealed, b"aid.need") is None
     # Matching on c's device does not see it; commitments need a recipient.
-    o = aid.post_offer(c, council, offer("medicine", 5, medicine=_kept_cold()))
+    o = c.aid.post_offer(council, offer("medicine", 5, medicine=_kept_cold()))
     everyone([a, b, c, d])
     with pytest.raises(NotAllowed):
-        aid.commit(c, council, nid, o, 1)
-    assert [x.need_id for x in aid.match(a, council, now).assignments] == [nid]
-    cid = aid.commit(a, council, nid, o, 2)
+        c.aid.commit(council, nid, o, 1)
+    assert [x.need_id for x in a.aid.match(council, now).assignments] == [nid]
+    cid = a.aid.commit(council, nid, o, 2)
     everyone([a, b, c, d])
-    assert aid.state(c, council, now).offers[o].remaining == 3  # counted against the offer
-    assert aid.state(a, council, now).needs[nid].remaining == 0
-    aid.fulfil(c, council, 2, commitment=cid)  # the giver records the delivery
+    assert c.aid.state(council, now).offers[o].remaining == 3  # counted against the offer
+    assert a.aid.state(council, now).needs[nid].remaining == 0
+    c.aid.fulfil(council, 2, commitment=cid)  # the giver records the delivery
     everyone([a, b, c, d])
-    assert aid.state(b, council, now).needs[nid].status == "fulfilled"
+    assert b.aid.state(council, now).needs[nid].status == "fulfilled"
     home = d.home  # every page of d's decrypted database file, free ones included
     d.close()
     assert SECRET.encode() not in decrypted_pages(home)
@@ -115,22 +115,22 @@ def _kept_cold() -> ak.MedicineDetails:
 
 
 def a_key(node: Node, council: bytes) -> bytes:
-    return restricted.my_key(node, council)
+    return node.restricted.my_key(council)
 
 
 def _hidden_rows(node: Node, council: bytes, now: int) -> list[dict[str, Any]]:
-    return [{"visibility": h.audience} for h in aid.state(node, council, now).hidden.values()]
+    return [{"visibility": h.audience} for h in node.aid.state(council, now).hidden.values()]
 
 
 def test_a_role_need_reaches_only_the_role_holders_and_the_author(
     council4: tuple[list[Node], bytes, Clock],
 ) -> None:
     (a, b, c, d), council, clock = council4
-    nid = aid.post_need(b, council, _secret_need("role:medical"))  # nobody holds it yet
+    nid = b.aid.post_need(council, _secret_need("role:medical"))  # nobody holds it yet
     everyone([a, b, c, d])
     now = int(clock())
-    assert aid.state(b, council, now).needs[nid].recipients == {a_key(b, council)}
-    assert nid in aid.state(a, council, now).hidden  # a coordinator is not a medic
+    assert b.aid.state(council, now).needs[nid].recipients == {a_key(b, council)}
+    assert nid in a.aid.state(council, now).hidden  # a coordinator is not a medic
     assert not _holds(a, SECRET)
 
 
@@ -140,7 +140,7 @@ def test_a_need_marked_restricted_but_written_in_the_clear_does_not_count(
     (a, b, _c, _d), council, clock = council4
     leaked = b.append(council, "aid.need", _secret_need("coordinators"))
     send(b, a)
-    st = aid.state(a, council, int(clock()))
+    st = a.aid.state(council, int(clock()))
     assert leaked not in st.needs and st.ignored == 1
 
 
@@ -148,44 +148,44 @@ def test_notes_reach_the_people_handling_the_need_only(
     council4: tuple[list[Node], bytes, Clock],
 ) -> None:
     (a, b, c, d), council, _clock = council4
-    nid = aid.post_need(b, council, need(quantity=4))
-    o = aid.post_offer(c, council, offer(quantity=4))
+    nid = b.aid.post_need(council, need(quantity=4))
+    o = c.aid.post_offer(council, offer(quantity=4))
     everyone([a, b, c, d])
     with pytest.raises(NotAllowed):
-        aid.add_note(d, council, nid, "not mine to handle")
-    aid.commit(a, council, nid, o, 4)
+        d.aid.add_note(council, nid, "not mine to handle")
+    a.aid.commit(council, nid, o, 4)
     everyone([a, b, c, d])
     address = f"Street 9, house 14, {SECRET}"
-    aid.add_note(b, council, nid, address)
+    b.aid.add_note(council, nid, address)
     everyone([a, b, c, d])
     for reader in (a, b, c):  # coordinator and committer, author, offerer
-        assert [n.text for n in aid.notes(reader, council, nid)] == [address]
-    [hidden] = aid.notes(d, council, nid)
+        assert [n.text for n in reader.aid.notes(council, nid)] == [address]
+    [hidden] = d.aid.notes(council, nid)
     assert hidden.text is None and a_key(d, council) not in hidden.recipients
     assert not _holds(d, SECRET)
     with pytest.raises(InvalidInput):
-        aid.add_note(b, council, nid, "   ")
+        b.aid.add_note(council, nid, "   ")
 
 
 def test_areas_first_by_anyone_then_only_by_coordinators(tmp_path: Path) -> None:
     clock = Clock()
     (a, b, c), council = three_members(tmp_path, clock)
     try:
-        aid.set_areas(b, council, AREAS)  # the first map: any member
+        b.aid.set_areas(council, AREAS)  # the first map: any member
         everyone([a, b, c])
-        assert aid.areas(c, council) is not None
+        assert c.aid.areas(council) is not None
         smaller = ak.Areas([ak.Area("block-4", "Block 4")])
         with pytest.raises(NotAllowed, match="coordinator"):
-            aid.set_areas(b, council, smaller)
+            b.aid.set_areas(council, smaller)
         b.append(council, "aid.areas", smaller)  # around the writer's check
         everyone([a, b, c])
         for node in (a, b, c):
-            known = aid.areas(node, council)
+            known = node.aid.areas(council)
             assert known is not None and len(known.areas) == 3
-        aid.set_areas(a, council, smaller)  # the coordinator may
+        a.aid.set_areas(council, smaller)  # the coordinator may
         everyone([a, b, c])
         for node in (a, b, c):
-            known = aid.areas(node, council)
+            known = node.aid.areas(council)
             assert known is not None and known.ids == {"block-4"}
     finally:
         for node in (a, b, c):
@@ -194,16 +194,16 @@ def test_areas_first_by_anyone_then_only_by_coordinators(tmp_path: Path) -> None
 
 def test_a_coordinator_may_retract_any_alert(council4: tuple[list[Node], bytes, Clock]) -> None:
     (a, b, c, d), council, clock = council4
-    fire = aid.alert(b, council, "fire", "market")
-    gas = aid.alert(b, council, "gas_leak", "market")
+    fire = b.safety.alert(council, "fire", "market")
+    gas = b.safety.alert(council, "gas_leak", "market")
     everyone([a, b, c, d])
     with pytest.raises(NotAllowed):
-        aid.retract_alert(c, council, fire)
+        c.safety.retract_alert(council, fire)
     c.append(council, "safety.alert_retract", ak.AlertRetract(fire))  # forced: no effect
-    aid.retract_alert(a, council, gas)
+    a.safety.retract_alert(council, gas)
     everyone([a, b, c, d])
     for node in (a, b, c, d):
-        assert [x.id for x in aid.alerts(node, council, int(clock()))] == [fire]
+        assert [x.id for x in node.safety.alerts(council, int(clock()))] == [fire]
 
 
 def test_aid_and_safety_events_never_become_heads(
@@ -211,9 +211,9 @@ def test_aid_and_safety_events_never_become_heads(
 ) -> None:
     (a, b, _c, _d), council, _clock = council4
     before = a.store.rows("SELECT id FROM heads WHERE council=?", (council,))
-    nid = aid.post_need(a, council, need())
-    aid.checkin(a, council, "safe")
-    aid.alert(a, council, "fire", "market")
+    nid = a.aid.post_need(council, need())
+    a.safety.checkin(council, "safe")
+    a.safety.alert(council, "fire", "market")
     assert a.store.rows("SELECT id FROM heads WHERE council=?", (council,)) == before
     a.posts.post(council, "a post after them")
     parents = a.store.rows(

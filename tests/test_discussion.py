@@ -18,7 +18,6 @@ from shora.domain.discussion import kinds as dk
 from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.kernel.events import MalformedEvent, decode_body
 from shora.node import Node
-from shora.services import aid
 from shora.services import decisions as dec
 
 DAY = 86_400
@@ -69,10 +68,10 @@ def test_comments_replies_and_mentions_travel(council3: tuple[list[Node], bytes,
 
 def test_comments_on_needs_and_offers(council3: tuple[list[Node], bytes, Clock]) -> None:
     (a, b, _c), council, _clock = council3
-    need = aid.post_need(
-        a, council, ak.Need(category="water", quantity=5, area="block-4", urgency="urgent")
+    need = a.aid.post_need(
+        council, ak.Need(category="water", quantity=5, area="block-4", urgency="urgent")
     )
-    offer = aid.post_offer(a, council, ak.Offer(category="water", quantity=5, area="block-4"))
+    offer = a.aid.post_offer(council, ak.Offer(category="water", quantity=5, area="block-4"))
     send(a, b)
     for subject in (need, offer):
         b.discussion.comment(council, subject, "seen")
@@ -116,8 +115,8 @@ def test_refusals(council3: tuple[list[Node], bytes, Clock]) -> None:
 def test_new_since_last_looked(council3: tuple[list[Node], bytes, Clock]) -> None:
     (a, b, _c), council, _clock = council3
     _proposal(a, council)
-    aid.post_need(
-        a, council, ak.Need(category="water", quantity=5, area="block-4", urgency="urgent")
+    a.aid.post_need(
+        council, ak.Need(category="water", quantity=5, area="block-4", urgency="urgent")
     )
     send(a, b)
     assert b.discussion.new_since(council, "proposals") == 1

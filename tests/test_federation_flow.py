@@ -12,7 +12,6 @@ from shora.domain.aid import summary as aid_summary
 from shora.domain.decisions import kinds as dk
 from shora.domain.federation import mandates as md
 from shora.node import Node
-from shora.services import aid
 
 DAY = 86_400
 
@@ -74,10 +73,10 @@ def test_summaries_up_notices_down_ratification_and_flags(tmp_path: Path) -> Non
         send(host, node)
     # Up: a need in p's council reaches the city's totals as a count, without names.
     p, p_base = people["p"]
-    aid.set_areas(p, p_base, ak.Areas([ak.Area("b4", "Block 4")]))
+    p.aid.set_areas(p_base, ak.Areas([ak.Area("b4", "Block 4")]))
     for i in range(aid_summary.SUPPRESS_BELOW):
-        aid.post_need(
-            p, p_base, ak.Need(category="water", quantity=20 + i, urgency="urgent", area="b4")
+        p.aid.post_need(
+            p_base, ak.Need(category="water", quantity=20 + i, urgency="urgent", area="b4")
         )
     p.housekeeping.run(p_base)  # the delegate's node shares the changed summary
     send(p, host)
@@ -86,8 +85,8 @@ def test_summaries_up_notices_down_ratification_and_flags(tmp_path: Path) -> Non
     water = [r for r in rows if r.category == "water" and r.kind == "need"]
     assert water and water[0].count == aid_summary.SUPPRESS_BELOW and water[0].area == "Block 4"
     # Down: the city's alert reaches every base council as a notice from the city.
-    aid.set_areas(host, city, ak.Areas([ak.Area("centre", "Centre")]))
-    aid.alert(host, city, "air_raid", "centre", note="sirens")
+    host.aid.set_areas(city, ak.Areas([ak.Area("centre", "Centre")]))
+    host.safety.alert(city, "air_raid", "centre", note="sirens")
     vote = host.decisions.propose(city, dk.Propose(
         title="Water rationing", text="Two litres a head.", method="yes_no",
         deadline=int(clock.t) + DAY))  # fmt: skip

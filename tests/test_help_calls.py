@@ -12,9 +12,8 @@ from conftest import Council3, council_of_three, everyone
 from shora.domain.aid import kinds as ak
 from shora.errors import NotAllowed, NotFound
 from shora.node import Node
-from shora.services import aid
 from shora.services import safety as safe
-from shora.services.forgetting import CHECKIN_KEEP_SECONDS, forget_expired
+from shora.services.forgetting import CHECKIN_KEEP_SECONDS
 
 AREAS = [ak.Area("block-4", "Block 4"), ak.Area("market", "Market")]
 
@@ -31,80 +30,80 @@ def _key(node: Node, council: bytes) -> bytes:
 
 def test_a_call_names_who_where_and_when_until_someone_is_on_the_way(mapped: Council3) -> None:
     (a, b, c), council, clock = mapped
-    aid.checkin(b, council, "safe", "market")
+    b.safety.checkin(council, "safe", "market")
     clock.t += 60
-    call = aid.checkin(b, council, "need_help")  # no area: the last one b named
+    call = b.safety.checkin(council, "need_help")  # no area: the last one b named
     everyone([a, b, c])
-    (found,) = safe.help_calls(a, council)
+    (found,) = a.safety.help_calls(council)
     assert found.member == _key(b, council) and found.checkin == call
     assert found.area == "market" and found.status == "need_help" and not found.answered
     assert found.time == int(clock.t * 1000)
     clock.t += 60
-    safe.respond(a, council, call)
+    a.safety.respond(council, call)
     everyone([a, b, c])
-    assert safe.help_calls(c, council)[0].responders == (_key(a, council),)
+    assert c.safety.help_calls(council)[0].responders == (_key(a, council),)
     clock.t += 60
-    worse = aid.checkin(b, council, "injured", "block-4")  # nobody came: called again
+    worse = b.safety.checkin(council, "injured", "block-4")  # nobody came: called again
     everyone([a, b, c])
-    assert safe.help_calls(c, council)[0].responders == ()
+    assert c.safety.help_calls(council)[0].responders == ()
     with pytest.raises(NotFound):  # an answer names the call's latest check-in
-        safe.respond(a, council, call)
-    safe.respond(a, council, worse)
+        a.safety.respond(council, call)
+    a.safety.respond(council, worse)
     clock.t += 1
-    safe.respond(c, council, worse)
-    safe.respond(c, council, worse)  # twice: counted once
+    c.safety.respond(council, worse)
+    c.safety.respond(council, worse)  # twice: counted once
     everyone([a, b, c])
     for node in (a, b, c):
-        (found,) = safe.help_calls(node, council)
+        (found,) = node.safety.help_calls(council)
         assert found.status == "injured" and found.area == "block-4"
         assert found.responders == (_key(a, council), _key(c, council))
     with pytest.raises(NotAllowed, match="Someone else"):
-        safe.respond(b, council, worse)
+        b.safety.respond(council, worse)
     clock.t += 60
-    aid.checkin(b, council, "safe")  # resolved
+    b.safety.checkin(council, "safe")  # resolved
     everyone([a, b, c])
-    assert safe.help_calls(c, council) == []
+    assert c.safety.help_calls(council) == []
     with pytest.raises(NotFound, match="no longer open"):
-        safe.respond(a, council, worse)
+        a.safety.respond(council, worse)
     clock.t += 1  # check-ins are leaves: their claimed times order them
-    aid.checkin(b, council, "need_help")  # a new call starts with no answers
+    b.safety.checkin(council, "need_help")  # a new call starts with no answers
     everyone([a, b, c])
-    assert [f.responders for f in safe.help_calls(a, council)] == [()]
+    assert [f.responders for f in a.safety.help_calls(council)] == [()]
 
 
 def test_answers_and_calls_are_forgotten_with_the_check_ins(mapped: Council3) -> None:
     (a, b, c), council, clock = mapped
-    call = aid.checkin(b, council, "need_help", "market")
+    call = b.safety.checkin(council, "need_help", "market")
     everyone([a, b, c])
-    safe.respond(a, council, call)
+    a.safety.respond(council, call)
     everyone([a, b, c])
     clock.t += CHECKIN_KEEP_SECONDS + 3600
-    forgotten = forget_expired(c, int(clock()))
+    forgotten = c.forgetting.forget_expired(int(clock()))
     assert forgotten.kinds == {"safety.checkin": 1, "safety.respond": 1}
-    assert safe.help_calls(c, council) == []
+    assert c.safety.help_calls(council) == []
 
 
 def test_open_roll_call_closes_after_a_day(council3: Council3) -> None:
     (a, _b, _c), council, clock = council3
-    assert safe.open_rollcall(a, council, int(clock())) is None
-    aid.rollcall(a, council)
-    assert safe.open_rollcall(a, council, int(clock())) is not None
+    assert a.safety.open_rollcall(council, int(clock())) is None
+    a.safety.rollcall(council)
+    assert a.safety.open_rollcall(council, int(clock())) is not None
     clock.t += safe.ROLLCALL_OPEN_SECONDS
-    assert safe.open_rollcall(a, council, int(clock())) is None
+    assert a.safety.open_rollcall(council, int(clock())) is None
 
 
 def test_a_removed_members_answers_no_longer_count(mapped: Council3) -> None:
     (a, b, c), council, _clock = mapped
-    call = aid.checkin(b, council, "injured", "market")
+    call = b.safety.checkin(council, "injured", "market")
     everyone([a, b, c])
-    safe.respond(c, council, call)
+    c.safety.respond(council, call)
     everyone([a, b, c])
-    assert safe.help_calls(a, council)[0].responders == (_key(c, council),)
+    assert a.safety.help_calls(council)[0].responders == (_key(c, council),)
     a.membership.remove(council, _key(c, council), "informer")
     everyone([a, b])
     assert b.membership.remove(council, _key(c, council), "informer").admitted
     everyone([a, b])
-    (found,) = safe.help_calls(a, council)
+    (found,) = a.safety.help_calls(council)
     assert found.responders == () and found.member == _key(b, council)
 
 
@@ -112,18 +111,18 @@ def test_the_same_area_first_and_a_coordinator_sees_every_call_first(mapped: Cou
     from shora.web.areas.home import help_box
 
     (a, b, c), council, clock = mapped
-    aid.checkin(b, council, "safe", "block-4")  # b lives in block 4
+    b.safety.checkin(council, "safe", "block-4")  # b lives in block 4
     clock.t += 60
-    near = aid.checkin(c, council, "need_help", "block-4")
+    near = c.safety.checkin(council, "need_help", "block-4")
     clock.t += 60
-    far = aid.checkin(a, council, "need_help", "market")  # newer, elsewhere
+    far = a.safety.checkin(council, "need_help", "market")  # newer, elsewhere
     everyone([a, b, c])
     shown = help_box(b, b.councils.get(council))
     assert [(call.checkin, mine) for call, mine in shown["calls"]] == [(near, True), (far, False)]
     # The founder coordinates: every call is hers to see first, newest first.
-    aid.checkin(b, council, "injured", "market")
+    b.safety.checkin(council, "injured", "market")
     clock.t += 60
-    aid.checkin(c, council, "need_help", "block-4")  # newer, but not injured
+    c.safety.checkin(council, "need_help", "block-4")  # newer, but not injured
     everyone([a, b, c])
     calls = [call.member for call, _mine in help_box(a, a.councils.get(council))["calls"]]
     assert calls == [_key(b, council), _key(c, council)]  # the injured first

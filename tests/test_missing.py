@@ -19,7 +19,6 @@ from shora.domain.decisions.state import EventView
 from shora.domain.safety.missing import reduce_missing
 from shora.errors import InvalidInput, NotFound
 from shora.node import Node
-from shora.services import deadman_missing as safety_more
 
 
 @pytest.fixture
@@ -32,8 +31,7 @@ def council3(tmp_path: Path) -> Iterator[tuple[list[Node], bytes, Clock]]:
 
 def test_records_notes_and_links(council3: tuple[list[Node], bytes, Clock]) -> None:
     (a, b, c), council, clock = council3
-    leila = safety_more.add_person(
-        a,
+    leila = a.deadman_missing.add_person(
         council,
         ck.MissingPerson(
             full_name="لیلا احمدی",
@@ -47,23 +45,22 @@ def test_records_notes_and_links(council3: tuple[list[Node], bytes, Clock]) -> N
         ),
     )
     # Someone else opened a record for the same person on another node.
-    other = safety_more.add_person(b, council, ck.MissingPerson(full_name="Leila Ahmadi"))
+    other = b.deadman_missing.add_person(council, ck.MissingPerson(full_name="Leila Ahmadi"))
     everyone([a, b, c])
     clock.t += 60
-    safety_more.add_note(
-        b, council, ck.MissingNote(person=leila, status="information_sought", text="anyone?")
+    b.deadman_missing.add_note(
+        council, ck.MissingNote(person=leila, status="information_sought", text="anyone?")
     )
     everyone([a, b, c])
     clock.t += 60
-    safety_more.add_note(
-        c,
+    c.deadman_missing.add_note(
         council,
         ck.MissingNote(person=leila, status="believed_alive", last_known_area="market", found=True),
     )
-    safety_more.add_note(c, council, ck.MissingNote(person=leila, linked_person=other))
+    c.deadman_missing.add_note(council, ck.MissingNote(person=leila, linked_person=other))
     everyone([a, b, c])
     for node in (a, b, c):
-        records = {p.id: p for p in safety_more.persons(node, council)}
+        records = {p.id: p for p in node.deadman_missing.persons(council)}
         p = records[leila]
         assert (p.status, p.found, p.last_known_area, p.age) == (
             "believed_alive",
@@ -74,36 +71,42 @@ def test_records_notes_and_links(council3: tuple[list[Node], bytes, Clock]) -> N
         assert p.links == {other} and records[other].links == {leila}  # both ways
         assert [n.body.status for n in p.notes] == ["information_sought", "believed_alive", None]
         assert records[other].status is None and records[other].last_known_area is None
-    assert safety_more.find_person(a, council, "leila") == leila  # an alternate name
-    assert safety_more.find_person(a, council, "LEILA AHMADI") == other
-    assert safety_more.find_person(a, council, leila.hex()[:8]) == leila
+    assert a.deadman_missing.find_person(council, "leila") == leila  # an alternate name
+    assert a.deadman_missing.find_person(council, "LEILA AHMADI") == other
+    assert a.deadman_missing.find_person(council, leila.hex()[:8]) == leila
     # A note by the person themselves says they were found.
-    note = safety_more.add_note(a, council, ck.MissingNote(person=other, status="is_note_author"))
-    state = safety_more.missing_state(a, council)
+    note = a.deadman_missing.add_note(
+        council, ck.MissingNote(person=other, status="is_note_author")
+    )
+    state = a.deadman_missing.missing_state(council)
     assert state.persons[other].found and state.persons[other].notes[-1].id == note
 
 
 def test_bad_input(council3: tuple[list[Node], bytes, Clock]) -> None:
     (a, _b, _c), council, clock = council3
-    p = safety_more.add_person(a, council, ck.MissingPerson(full_name="Reza"))
+    p = a.deadman_missing.add_person(council, ck.MissingPerson(full_name="Reza"))
     with pytest.raises(InvalidInput, match="unknown area"):
-        safety_more.add_person(a, council, ck.MissingPerson(full_name="X", last_seen_area="mars"))
+        a.deadman_missing.add_person(
+            council, ck.MissingPerson(full_name="X", last_seen_area="mars")
+        )
     with pytest.raises(InvalidInput, match="age"):
-        safety_more.add_person(a, council, ck.MissingPerson(full_name="X", age_min=40, age_max=30))
+        a.deadman_missing.add_person(
+            council, ck.MissingPerson(full_name="X", age_min=40, age_max=30)
+        )
     with pytest.raises(InvalidInput, match="future"):
-        safety_more.add_person(
-            a, council, ck.MissingPerson(full_name="X", last_seen=int(clock()) + 100)
+        a.deadman_missing.add_person(
+            council, ck.MissingPerson(full_name="X", last_seen=int(clock()) + 100)
         )
     with pytest.raises(NotFound):
-        safety_more.add_note(a, council, ck.MissingNote(person=b"\x01" * 32, text="?"))
+        a.deadman_missing.add_note(council, ck.MissingNote(person=b"\x01" * 32, text="?"))
     with pytest.raises(InvalidInput, match="itself"):
-        safety_more.add_note(a, council, ck.MissingNote(person=p, linked_person=p))
+        a.deadman_missing.add_note(council, ck.MissingNote(person=p, linked_person=p))
     with pytest.raises(NotFound):
-        safety_more.add_note(a, council, ck.MissingNote(person=p, linked_person=b"\x01" * 32))
+        a.deadman_missing.add_note(council, ck.MissingNote(person=p, linked_person=b"\x01" * 32))
     with pytest.raises(InvalidInput, match="says something"):
-        safety_more.add_note(a, council, ck.MissingNote(person=p))
+        a.deadman_missing.add_note(council, ck.MissingNote(person=p))
     with pytest.raises(NotFound):
-        safety_more.find_person(a, council, "Nobody")
+        a.deadman_missing.find_person(council, "Nobody")
 
 
 # --- order independence -------------------------------------------------------------------

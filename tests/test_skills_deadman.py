@@ -6,7 +6,6 @@ give the same state for any delivery order, duplicates included."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,9 +22,7 @@ from shora.domain.decisions.state import EventView
 from shora.domain.safety.deadman import reduce_deadman
 from shora.errors import InvalidInput, NotFound
 from shora.node import Node
-from shora.services import aid, restricted
-from shora.services import care as stock_skills
-from shora.services import deadman_missing as safety_more
+from shora.services import restricted
 from shora.services.decisions import _me
 from shora.services.forgetting import CHECKIN_KEEP_SECONDS
 from shora.sync.runner import Server
@@ -42,37 +39,37 @@ def council3(tmp_path: Path) -> Iterator[tuple[list[Node], bytes, Clock]]:
 def test_skills_register_and_visibility(council3: tuple[list[Node], bytes, Clock]) -> None:
     (a, b, c), council, clock = council3
     ka, kb, kc = (_me(n, council) for n in (a, b, c))
-    stock_skills.set_skills(b, council, ["nurse", "driver", "nurse"], "Persian, Kurdish")
-    stock_skills.set_skills(c, council, ["cook"])
+    b.care.set_skills(council, ["nurse", "driver", "nurse"], "Persian, Kurdish")
+    c.care.set_skills(council, ["cook"])
     everyone([a, b, c])
-    stock_skills.set_skills(c, council, ["doctor"], "", "coordinators")  # replaces "cook"
+    c.care.set_skills(council, ["doctor"], "", "coordinators")  # replaces "cook"
     everyone([a, b, c])
     now = int(clock())
     # The founder, a, holds the coordinator role: a and c see c's entry, b nothing of c.
-    assert stock_skills.coordinators(b, council, now) == {ka}
+    assert b.care.coordinators(council, now) == {ka}
     for node, sees_c in ((a, True), (b, False), (c, True)):
-        seen = {e.member: e.skills for e in stock_skills.skills(node, council, now)}
+        seen = {e.member: e.skills for e in node.care.skills(council, now)}
         assert seen[kb] == ("nurse", "driver")  # the register's order, each once
         assert seen.get(kc) == (("doctor",) if sees_c else None)
     # Sealed, not just filtered: b's own device cannot read it.
-    assert kc not in stock_skills.skill_entries(b, council)
+    assert kc not in b.care.skill_entries(council)
     [(raw,)] = b.store.rows("SELECT body FROM events WHERE kind='skill.sealed'")
     assert b"doctor" not in bytes(raw)
-    assert [e.member for e in stock_skills.skills(a, council, now, skill="driver")] == [kb]
+    assert [e.member for e in a.care.skills(council, now, skill="driver")] == [kb]
     # The latest entry wins; a withdrawal leaves the register.
     clock.t += 60
-    stock_skills.set_skills(b, council, ["cook"])
+    b.care.set_skills(council, ["cook"])
     everyone([a, b, c])
-    assert stock_skills.skill_entries(a, council)[kb].skills == ("cook",)
-    stock_skills.withdraw_skills(b, council)
+    assert a.care.skill_entries(council)[kb].skills == ("cook",)
+    b.care.withdraw_skills(council)
     everyone([a, b, c])
-    assert kb not in stock_skills.skill_entries(c, council)
+    assert kb not in c.care.skill_entries(council)
     with pytest.raises(NotFound):
-        stock_skills.withdraw_skills(b, council)
+        b.care.withdraw_skills(council)
     with pytest.raises(InvalidInput, match="unknown skill"):
-        stock_skills.set_skills(a, council, ["astronaut"])
+        a.care.set_skills(council, ["astronaut"])
     with pytest.raises(InvalidInput):
-        stock_skills.set_skills(a, council, [])
+        a.care.set_skills(council, [])
 
 
 def test_coordinators_only_entries_follow_the_role() -> None:
@@ -105,47 +102,47 @@ def test_deadman_timer_checkins_overdue_and_one_alert(
 ) -> None:
     (a, b, c), council, clock = council3
     ka, kb, kc = (_me(n, council) for n in (a, b, c))
-    timer = safety_more.set_deadman(c, council, 2, [ka, kb])
+    timer = c.deadman_missing.set_deadman(council, 2, [ka, kb])
     everyone([a, b, c])
     clock.t += HOUR
-    aid.checkin(c, council, "safe")  # resets: now due two hours from here
+    c.safety.checkin(council, "safe")  # resets: now due two hours from here
     everyone([a, b, c])
     clock.t += 90 * 60
-    assert safety_more.overdue(a, council, int(clock())) == []
-    assert [t.member for t in safety_more.naming_me(a, council)] == [kc]
-    assert safety_more.naming_me(c, council) == []
+    assert a.deadman_missing.overdue(council, int(clock())) == []
+    assert [t.member for t in a.deadman_missing.naming_me(council)] == [kc]
+    assert c.deadman_missing.naming_me(council) == []
     clock.t += HOUR
-    [late] = safety_more.overdue(a, council, int(clock()))
+    [late] = a.deadman_missing.overdue(council, int(clock()))
     assert (late.member, late.timer, late.contacts, late.alert) == (
         kc,
         timer,
         tuple(sorted([ka, kb])),
         None,
     )
-    assert safety_more.raise_alerts(c, council) == []  # c's own node does not alert about c
+    assert c.deadman_missing.raise_alerts(council) == []  # c's own node does not alert about c
     # a and b notice at the same time, each offline: two alerts for one expiry.
-    first = safety_more.raise_alerts(a, council)
-    second = safety_more.raise_alerts(b, council)
+    first = a.deadman_missing.raise_alerts(council)
+    second = b.deadman_missing.raise_alerts(council)
     assert len(first) == len(second) == 1
-    assert safety_more.raise_alerts(a, council) == []  # idempotent on one node
+    assert a.deadman_missing.raise_alerts(council) == []  # idempotent on one node
     everyone([a, b, c])
     for node in (a, b, c):
-        state = safety_more.deadman_state(node, council)
+        state = node.deadman_missing.deadman_state(council)
         assert state.timers[kc].alert == min(first + second, key=lambda i: _order(node, council, i))
         assert len(state.timers[kc].covering) == 2 and state.ignored == 0  # one counts
-        assert safety_more.raise_alerts(node, council) == []
+        assert node.deadman_missing.raise_alerts(council) == []
     # A check-in starts a new period: no longer overdue; the next expiry gets its own alert.
-    aid.checkin(c, council, "injured")
+    c.safety.checkin(council, "injured")
     everyone([a, b, c])
-    assert safety_more.overdue(b, council, int(clock())) == []
+    assert b.deadman_missing.overdue(council, int(clock())) == []
     clock.t += 2 * HOUR
-    assert len(safety_more.raise_alerts(b, council)) == 1
+    assert len(b.deadman_missing.raise_alerts(council)) == 1
     # Cleared: nothing runs.
-    safety_more.clear_deadman(c, council)
+    c.deadman_missing.clear_deadman(council)
     everyone([a, b, c])
-    assert safety_more.overdue(a, council, int(clock()) + 100 * HOUR) == []
+    assert a.deadman_missing.overdue(council, int(clock()) + 100 * HOUR) == []
     with pytest.raises(NotFound):
-        safety_more.clear_deadman(c, council)
+        c.deadman_missing.clear_deadman(council)
 
 
 def _order(node: Node, council: bytes, event: bytes) -> tuple[int, bytes]:
@@ -158,17 +155,17 @@ def test_deadman_input_is_checked(council3: tuple[list[Node], bytes, Clock]) -> 
     (a, b, _c), council, _clock = council3
     ka, kb = _me(a, council), _me(b, council)
     with pytest.raises(InvalidInput, match="yourself"):
-        safety_more.set_deadman(a, council, 2, [ka])
+        a.deadman_missing.set_deadman(council, 2, [ka])
     with pytest.raises(NotFound, match="active member"):
-        safety_more.set_deadman(a, council, 2, [b"\x05" * 32])
+        a.deadman_missing.set_deadman(council, 2, [b"\x05" * 32])
     with pytest.raises(InvalidInput, match="hours"):
-        safety_more.set_deadman(a, council, 0, [kb])
+        a.deadman_missing.set_deadman(council, 0, [kb])
     with pytest.raises(InvalidInput):
-        safety_more.set_deadman(a, council, 2, [])
-    assert safety_more.find_active_member(a, council, "bahram") == kb
-    assert safety_more.find_active_member(a, council, kb.hex()[:8]) == kb
+        a.deadman_missing.set_deadman(council, 2, [])
+    assert a.deadman_missing.find_active_member(council, "bahram") == kb
+    assert a.deadman_missing.find_active_member(council, kb.hex()[:8]) == kb
     with pytest.raises(NotFound):
-        safety_more.find_active_member(a, council, "Nobody")
+        a.deadman_missing.find_active_member(council, "Nobody")
 
 
 # --- order independence -------------------------------------------------------------------
@@ -276,12 +273,10 @@ def test_a_running_node_raises_the_alert_once(council3: tuple[list[Node], bytes,
     alerts for the timers that ran out, once per expiry however many rounds it runs."""
     (a, b, c), council, clock = council3
     kc = _me(c, council)
-    safety_more.set_deadman(c, council, 1, [_me(a, council)])
+    c.deadman_missing.set_deadman(council, 1, [_me(a, council)])
     everyone([a, b, c])
     clock.t += 2 * HOUR
-    server = Server(
-        a, interval=0.01, after_round=functools.partial(safety_more.raise_all_alerts, a)
-    )
+    server = Server(a, interval=0.01, after_round=a.deadman_missing.raise_all_alerts)
 
     async def three_rounds() -> None:
         running = asyncio.create_task(server.run())
@@ -291,5 +286,5 @@ def test_a_running_node_raises_the_alert_once(council3: tuple[list[Node], bytes,
         await running
 
     asyncio.run(three_rounds())
-    state = safety_more.deadman_state(a, council)
+    state = a.deadman_missing.deadman_state(council)
     assert state.timers[kc].alert is not None and len(state.alerts) == 1

@@ -19,8 +19,6 @@ from shora.domain.care.stocks import reduce_stocks
 from shora.domain.decisions.state import EventView
 from shora.errors import InvalidInput, NotFound
 from shora.node import Node
-from shora.services import aid
-from shora.services import care as stock_skills
 
 DAY = 24 * 3600
 AREAS = ak.Areas(
@@ -37,8 +35,7 @@ def council3(tmp_path: Path) -> Iterator[tuple[list[Node], bytes, Clock]]:
 
 def test_add_restock_draw_and_expiry(council3: tuple[list[Node], bytes, Clock]) -> None:
     (a, b, c), council, clock = council3
-    insulin = stock_skills.add_stock(
-        a,
+    insulin = a.care.add_stock(
         council,
         item="insulin glargine 100 IU/ml",
         category="medicine",
@@ -48,9 +45,9 @@ def test_add_restock_draw_and_expiry(council3: tuple[list[Node], bytes, Clock]) 
         expires=T0 + 10 * DAY,
     )
     everyone([a, b, c])
-    later = stock_skills.restock(b, council, insulin, 6, expires=T0 + 30 * DAY)
+    later = b.care.restock(council, insulin, 6, expires=T0 + 30 * DAY)
     everyone([a, b, c])
-    item = stock_skills.stocks_state(c, council).items[insulin]
+    item = c.care.stocks_state(council).items[insulin]
     assert (item.item, item.category, item.unit, item.area) == (
         "insulin glargine 100 IU/ml",
         "medicine",
@@ -59,8 +56,7 @@ def test_add_restock_draw_and_expiry(council3: tuple[list[Node], bytes, Clock]) 
     )
     assert item.available(int(clock())) == 10
     # The soonest expiry is drawn first.
-    need = aid.post_need(
-        c,
+    need = c.aid.post_need(
         council,
         ak.Need(
             category="medicine",
@@ -70,67 +66,59 @@ def test_add_restock_draw_and_expiry(council3: tuple[list[Node], bytes, Clock]) 
             area="block-9",
         ),
     )
-    stock_skills.draw_stock(c, council, insulin, 3, need=need)
+    c.care.draw_stock(council, insulin, 3, need=need)
     everyone([a, b, c])
-    state = stock_skills.stocks_state(a, council)
+    state = a.care.stocks_state(council)
     lots = {lot.id: lot.remaining for lot in state.items[insulin].lots}
     assert lots == {insulin: 1, later: 6}
     [served] = state.served(need)
     assert (served.counted, served.taken) == (3, ((insulin, 3),))
     # After the first lot's date, its last pen shows as expired and cannot be drawn.
     clock.t = T0 + 10 * DAY
-    item = stock_skills.stocks_state(a, council).items[insulin]
+    item = a.care.stocks_state(council).items[insulin]
     assert (item.available(int(clock())), item.expired_quantity(int(clock()))) == (6, 1)
     with pytest.raises(InvalidInput, match="only 6"):
-        stock_skills.draw_stock(a, council, insulin, 7)
+        a.care.draw_stock(council, insulin, 7)
     # ... unless someone names that lot on purpose.
-    stock_skills.draw_stock(a, council, insulin, 1, lot=insulin)
-    item = stock_skills.stocks_state(a, council).items[insulin]
+    a.care.draw_stock(council, insulin, 1, lot=insulin)
+    item = a.care.stocks_state(council).items[insulin]
     assert item.expired_quantity(int(clock())) == 0 and item.available(int(clock())) == 6
 
 
 def test_bad_input_is_refused(council3: tuple[list[Node], bytes, Clock]) -> None:
     (a, _b, _c), council, clock = council3
-    water = stock_skills.add_stock(
-        a, council, item="water", category="water", quantity=20, area="block-9"
-    )
+    water = a.care.add_stock(council, item="water", category="water", quantity=20, area="block-9")
     with pytest.raises(InvalidInput, match="unknown category"):
-        stock_skills.add_stock(
-            a, council, item="bread", category="bread", quantity=1, area="block-4"
-        )
+        a.care.add_stock(council, item="bread", category="bread", quantity=1, area="block-4")
     with pytest.raises(InvalidInput, match="unknown area"):
-        stock_skills.add_stock(a, council, item="rice", category="food", quantity=1, area="mars")
+        a.care.add_stock(council, item="rice", category="food", quantity=1, area="mars")
     with pytest.raises(InvalidInput, match="quantity"):
-        stock_skills.add_stock(
-            a, council, item="rice", category="food", quantity=-2, area="block-4"
-        )
+        a.care.add_stock(council, item="rice", category="food", quantity=-2, area="block-4")
     with pytest.raises(InvalidInput, match="quantity"):
-        stock_skills.draw_stock(a, council, water, 0)
+        a.care.draw_stock(council, water, 0)
     with pytest.raises(InvalidInput, match="expiry"):
-        stock_skills.restock(a, council, water, 5, expires=int(clock()) - 1)
+        a.care.restock(council, water, 5, expires=int(clock()) - 1)
     with pytest.raises(InvalidInput, match="only 20"):
-        stock_skills.draw_stock(a, council, water, 21)
+        a.care.draw_stock(council, water, 21)
     with pytest.raises(NotFound):
-        stock_skills.draw_stock(a, council, water, 1, need=b"\x07" * 32)
+        a.care.draw_stock(council, water, 1, need=b"\x07" * 32)
     with pytest.raises(NotFound):
-        stock_skills.restock(a, council, b"\x07" * 32, 1)
-    assert stock_skills.find_stock(a, council, "WATER") == water
-    assert stock_skills.find_stock(a, council, water.hex()[:8]) == water
+        a.care.restock(council, b"\x07" * 32, 1)
+    assert a.care.find_stock(council, "WATER") == water
+    assert a.care.find_stock(council, water.hex()[:8]) == water
     with pytest.raises(NotFound):
-        stock_skills.find_stock(a, council, "fuel")
+        a.care.find_stock(council, "fuel")
 
 
 def test_concurrent_draws_never_go_below_zero(council3: tuple[list[Node], bytes, Clock]) -> None:
     (a, b, c), council, _clock = council3
-    pens = stock_skills.add_stock(
-        a, council, item="pens", category="medicine", quantity=6, area="block-4"
-    )
+    pens = a.care.add_stock(council, item="pens", category="medicine", quantity=6, area="block-4")
     everyone([a, b, c])
     # b and c are offline from each other: each sees 6 and draws 5.
-    first = stock_skills.draw_stock(b, council, pens, 5)
-    second = stock_skills.draw_stock(c, council, pens, 5)
+    first = b.care.draw_stock(council, pens, 5)
+    second = c.care.draw_stock(council, pens, 5)
     everyone([a, b, c])
-    states = [stock_skills.stocks_state(n, council) for n in (a, b, c)]
+    states = [n.care.stocks_state(council) for n in (a, b, c)]
     for state in states:
         item = state.items[pens]
         assert item.available(T0) == 0

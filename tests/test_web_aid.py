@@ -270,6 +270,22 @@ def test_missing_people_notes_and_links(person: Browser) -> None:
     assert backwards.status_code == 400 and "lower age" in backwards.text
 
 
+def test_superscripts_are_refused_not_a_crash(person: Browser) -> None:
+    """'²'.isdigit() is true but int('²') raises: an age or a street's length typed
+    with one answers 400 and says what is expected, never a server error."""
+    home = council_with_areas(person)
+    for age in ("²", "3-²", "²-4"):
+        r = person.post(home + "/missing", {"full_name": "X", "age": age})
+        assert r.status_code == 400 and "An age is a number or a range" in r.text, age
+    for length in ("²", "1²"):
+        r = person.post(home + "/areas", {"areas": AREAS, "edges": f"block-4 mosque {length}"})
+        assert r.status_code == 400 and "area area [length]" in r.text, length
+    assert (
+        person.post(home + "/areas", {"areas": AREAS, "edges": "block-4 mosque ۳"}).status_code
+        == 303
+    )
+
+
 def test_dead_man_timer(tmp_path: Path) -> None:
     with two_members(tmp_path) as (a, b, home):
         page = a.get(home + "/deadman").text

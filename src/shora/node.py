@@ -5,12 +5,10 @@
 
 from __future__ import annotations
 
-import functools
 import importlib
 from typing import Any
 
 from shora.kernel.core import NodeCore
-from shora.services import aid, deadman_missing, safety
 from shora.services.aid import Aid
 from shora.services.bundles import Bundles
 from shora.services.care import Care
@@ -23,7 +21,7 @@ from shora.services.decisions import Decisions
 from shora.services.discussion import Discussion
 from shora.services.federation import Federation
 from shora.services.federation_flow import FederationFlow
-from shora.services.forgetting import Forgetting, forget_expired
+from shora.services.forgetting import Forgetting
 from shora.services.governance import Governance, check_emergency_removal
 from shora.services.housekeeping import Chores, Housekeeping
 from shora.services.joining import Joining
@@ -68,11 +66,12 @@ class Node(NodeCore):
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         # The services, one per capability (docs/architecture.md).
-        self.aid = Aid(self)
-        self.safety = Safety(self)
-        self.care = Care(self)
-        self.deadman_missing = DeadmanMissing(self)
-        self.forgetting = Forgetting(self)
+        self.restricted = Restricted(self)
+        self.aid = Aid(self, self.restricted)
+        self.safety = Safety(self, self.restricted, self.aid)
+        self.care = Care(self, self.restricted, self.aid)
+        self.deadman_missing = DeadmanMissing(self, self.restricted, self.aid)
+        self.forgetting = Forgetting(self, self.aid)
         self.decisions = Decisions(self)
         self.discussion = Discussion(self)
         self.governance = Governance(self)
@@ -92,22 +91,21 @@ class Node(NodeCore):
             propose=self.decisions.propose,
             proposal=self.decisions.proposal,
             proposals=lambda council, limit: self.decisions.proposals(council, limit=limit),
-            aid_state=lambda council, now: aid.state(self, council, now),
-            alerts=lambda council, now: safety.alerts(self, council, now),
+            aid_state=self.aid.state,
+            alerts=self.safety.alerts,
         )
         self.joining = Joining(self)
-        self.restricted = Restricted(self)
         self.housekeeping = Housekeeping(
             self,
             Chores(
-                forget=functools.partial(forget_expired, self),
+                forget=self.forgetting.forget_expired,
                 record_lapses=self.governance.record_lapses,
                 sign_due=self.federation.sign_due,
                 end_expired=self.federation.end_expired,
                 keep_up=self.federation_flow.keep_up,
                 welcome_back=self.membership.welcome_back,
                 heal_epochs=self.membership.heal_epochs,
-                raise_alerts=functools.partial(deadman_missing.raise_all_alerts, self),
+                raise_alerts=self.deadman_missing.raise_all_alerts,
             ),
         )
         self.housekeeper = self.housekeeping.after_import  # once per import batch

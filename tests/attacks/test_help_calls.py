@@ -9,8 +9,6 @@ from pathlib import Path
 from attacks.adversary import Adversary
 from conftest import council_of_three, everyone
 from shora.domain.aid import kinds as ak
-from shora.services import aid
-from shora.services import safety as safe
 
 AREAS = ak.Areas([ak.Area("block-4", "Block 4")])
 
@@ -18,11 +16,11 @@ AREAS = ak.Areas([ak.Area("block-4", "Block 4")])
 def test_forged_answers_do_not_silence_a_call_for_help(tmp_path: Path) -> None:
     with council_of_three(tmp_path, AREAS) as ((a, b, m), council, clock):
         liar = Adversary(m, council)
-        own = aid.checkin(m, council, "injured", "block-4")
+        own = m.safety.checkin(council, "injured", "block-4")
         clock.t += 1
-        safe_checkin = aid.checkin(a, council, "safe")
+        safe_checkin = a.safety.checkin(council, "safe")
         clock.t += 1
-        call = aid.checkin(b, council, "need_help", "block-4")
+        call = b.safety.checkin(council, "need_help", "block-4")
         everyone([a, b, m])
         forged = [
             liar.forge("safety.respond", ak.Respond(own)),  # answers itself
@@ -30,13 +28,13 @@ def test_forged_answers_do_not_silence_a_call_for_help(tmp_path: Path) -> None:
             liar.forge("safety.respond", ak.Respond(bytes(32))),  # nothing at all
         ]
         a.bundles.import_envelopes([f.raw for f in forged])
-        calls = {c.member: c for c in safe.help_calls(a, council)}
+        calls = {c.member: c for c in a.safety.help_calls(council)}
         assert all(not c.answered for c in calls.values()) and len(calls) == 2
         # A false "on my way" to b's call takes it off the top, until b calls again.
         a.bundles.import_envelopes([liar.forge("safety.respond", ak.Respond(call)).raw])
-        assert [c.answered for c in safe.help_calls(a, council) if c.checkin == call] == [True]
+        assert [c.answered for c in a.safety.help_calls(council) if c.checkin == call] == [True]
         clock.t += 600
-        again = aid.checkin(b, council, "need_help", "block-4")
+        again = b.safety.checkin(council, "need_help", "block-4")
         everyone([a, b])
-        (renewed,) = [c for c in safe.help_calls(a, council) if c.checkin == again]
+        (renewed,) = [c for c in a.safety.help_calls(council) if c.checkin == again]
         assert not renewed.answered

@@ -6,23 +6,24 @@ from pathlib import Path
 
 import click
 
-from shora.domain.aid import kinds as ak
-from shora.domain.aid import summary as aid_summary
 from shora.errors import InvalidInput
 from shora.i18n import N_, _, normalize_digits, number
-from shora.services import aid
-from shora.services.forgetting import forget_expired
+from shora.node import Node
+from shora.numbers import digits_only
+from shora.services.aid import AREA_ID
+from shora.services.aid import kinds as ak
+from shora.services.aid import summary as aid_summary
 from shora.ui.aid_labels import label
 
-from .aid_items import JSON_HELP, open_node
+from .aid_items import forget_first
 from .output import print_json, table
-from .session import COUNCIL_HELP, Session, pass_session
+from .session import Session, in_council, json_option, pass_session
 
 
 def parse_edge(text: str) -> ak.Edge:
     """AREA:AREA or AREA:AREA:LENGTH (Persian digits accepted)."""
     parts = normalize_digits(text).split(":")
-    if len(parts) not in (2, 3) or (len(parts) == 3 and not parts[2].strip().isdigit()):
+    if len(parts) not in (2, 3) or (len(parts) == 3 and not digits_only(parts[2].strip())):
         raise InvalidInput(
             _("an edge is AREA:AREA or AREA:AREA:LENGTH, not {value}").format(value=text)
         )
@@ -30,7 +31,7 @@ def parse_edge(text: str) -> ak.Edge:
     if not 1 <= length <= 100_000:
         raise InvalidInput(_("an edge's length is at least 1 and at most 100000"))
     a, b = parts[0].strip().lower(), parts[1].strip().lower()
-    if not (aid.AREA_ID.fullmatch(a) and aid.AREA_ID.fullmatch(b)):
+    if not (AREA_ID.fullmatch(a) and AREA_ID.fullmatch(b)):
         raise InvalidInput(
             _("an edge is AREA:AREA or AREA:AREA:LENGTH, not {value}").format(value=text)
         )
@@ -43,7 +44,7 @@ def parse_area(text: str) -> ak.Area:
     key, name = key.strip().lower(), name.strip()
     if not sep or not name or not key or len(name) > 200:
         raise InvalidInput(_("an area is ID=NAME, not {value}").format(value=text))
-    if not aid.AREA_ID.fullmatch(key):
+    if not AREA_ID.fullmatch(key):
         raise InvalidInput(
             _("an area id is lowercase letters, digits, - and _, such as block-4: {area}").format(
                 area=key
@@ -53,27 +54,24 @@ def parse_area(text: str) -> ak.Area:
 
 
 @click.command(help=N_("Show the council's areas, or replace them (--area, --edge)."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.option(
     "--area", "defs", multiple=True, help=N_("ID=NAME, such as block-4='Block 4' (repeat).")
 )
 @click.option("--edge", "edges", multiple=True, help=N_("AREA:AREA[:LENGTH], neighbours (repeat)."))
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
+@json_option
 def areas(
-    session: Session,
-    /,
-    council_ref: str,
+    node: Node,
+    council: bytes,
     defs: tuple[str, ...],
     edges: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    node = open_node(session)
-    council = node.find_council(council_ref)
+    forget_first(node)
     if defs:
         listed = [parse_area(d) for d in defs]
-        aid.set_areas(node, council, ak.Areas(listed, [parse_edge(e) for e in edges]))
-    known = aid.areas(node, council)
+        node.aid.set_areas(council, ak.Areas(listed, [parse_edge(e) for e in edges]))
+    known = node.aid.areas(council)
     rows = [] if known is None else list(known.areas)
     if as_json:
         print_json(
@@ -97,20 +95,18 @@ def areas(
         "organisations (--csv FILE, with HXL hashtags)."
     )
 )
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.option(
     "--csv",
     "csv_file",
     type=click.Path(dir_okay=False, path_type=Path),
     help=N_("Write the summary as CSV with HXL hashtags to this file ('-' for the output)."),
 )
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def summary(session: Session, /, council_ref: str, csv_file: Path | None, as_json: bool) -> None:
-    node = open_node(session)
-    council = node.find_council(council_ref)
+@json_option
+def summary(node: Node, council: bytes, csv_file: Path | None, as_json: bool) -> None:
+    forget_first(node)
     now = int(node.now())
-    made = aid_summary.summarise(aid.state(node, council, now), now)
+    made = aid_summary.summarise(node.aid.state(council, now), now)
     if csv_file is not None:
         text = aid_summary.to_csv(made)
         if str(csv_file) == "-":
@@ -148,11 +144,11 @@ def summary(session: Session, /, council_ref: str, csv_file: Path | None, as_jso
         "over: expired, or closed a week ago (every aid command does it as it starts)."
     )
 )
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@json_option
 @pass_session
 def forget(session: Session, /, as_json: bool) -> None:
     node = session.open()
-    done = forget_expired(node, int(node.now()))
+    done = node.forgetting.forget_expired(int(node.now()))
     if as_json:
         print_json({"forgotten": done.total, "kinds": done.kinds})
         return

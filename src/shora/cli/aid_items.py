@@ -7,17 +7,17 @@ from typing import Any
 
 import click
 
-from shora.domain.aid import kinds as ak
-from shora.domain.aid.state import HiddenNeed, ItemState
 from shora.errors import InvalidInput
 from shora.i18n import N_, _, format_time, normalize_digits, number
-from shora.services import aid, restricted
+from shora.node import Node
+from shora.services.aid import HiddenNeed, ItemState, check_category
+from shora.services.aid import kinds as ak
+from shora.services.restricted import parse_audience
 from shora.ui.aid_labels import label
 
 from .output import Number, Since, print_json, short, table
-from .session import COUNCIL_HELP, Session, pass_session
+from .session import in_council, json_option
 
-JSON_HELP = N_("Print JSON for scripts.")
 AREA_HELP = N_("The area's id, as the council defined it (never an address).")
 POST_AREA_HELP = N_(
     "Where: the area's id, as the council defined it (never an address). Required to "
@@ -26,24 +26,9 @@ POST_AREA_HELP = N_(
 QUANTITY = Number(1, ak.MAX_QUANTITY)
 
 
-def open_node(session: Session) -> Any:
-    """The node, having first forgotten what expired (docs/aid.md, "Forgetting")."""
-    from shora.services.forgetting import forget_expired
-
-    node = session.open()
-    forget_expired(node, int(node.now()))
-    return node
-
-
-def parse_category(value: str) -> str:
-    text = value.strip().lower()
-    if text not in ak.CATEGORIES:
-        raise InvalidInput(
-            _("unknown category: {value}; the categories are: {categories}").format(
-                value=value, categories=", ".join(ak.CATEGORIES)
-            )
-        )
-    return text
+def forget_first(node: Node) -> None:
+    """Forget what has expired before anything is read (docs/aid.md, "Forgetting")."""
+    node.forgetting.forget_expired(int(node.now()))
 
 
 def parse_blood(value: str | None) -> str | None:
@@ -156,21 +141,20 @@ def _item_options(f: Any) -> Any:
                 is_flag=True,
                 help=N_("With --list: also those committed, in transit, met or withdrawn."),
             ),
-            click.option("--json", "as_json", is_flag=True, help=JSON_HELP),
+            json_option,
         ]
     ):
         f = option(f)
     return f
 
 
-def _post_or_list(session: Session, council_ref: str, kind: str, kw: dict[str, Any]) -> None:
+def _post_or_list(node: Node, council: bytes, kind: str, kw: dict[str, Any]) -> None:
     """What `shora need` and `shora offer` share: list the open ones, or post one."""
-    node = open_node(session)
-    council = node.find_council(council_ref)
+    forget_first(node)
     now = int(node.now())
     if kw["listing"]:
-        cat = parse_category(kw["category"]) if kw["category"] else None
-        st = aid.state(node, council, now)
+        cat = check_category(kw["category"]) if kw["category"] else None
+        st = node.aid.state(council, now)
         if kw["every"]:
             pool = st.needs if kind == "need" else st.offers
             items = [
@@ -180,13 +164,13 @@ def _post_or_list(session: Session, council_ref: str, kind: str, kw: dict[str, A
                 and (kw["area"] is None or i.body.area == kw["area"])
             ]
         elif kind == "need":
-            items = aid.open_needs(node, council, now, category=cat, area=kw["area"])
+            items = node.aid.open_needs(council, now, category=cat, area=kw["area"])
         else:
-            items = aid.open_offers(node, council, now, category=cat, area=kw["area"])
+            items = node.aid.open_offers(council, now, category=cat, area=kw["area"])
         hidden = []
         if kind == "need" and cat is None:
             hidden = [h for h in st.hidden.values() if not h.expired(now)]
-        proposal = aid.match(node, council, now)
+        proposal = node.aid.match(council, now)
         matched = {a.need_id for a in proposal.assignments}
         matched |= {a.offer_id for a in proposal.assignments}
         _show_items(items, hidden, kw["as_json"], matched)
@@ -194,7 +178,7 @@ def _post_or_list(session: Session, council_ref: str, kind: str, kw: dict[str, A
     if kw["category"] is None or kw["quantity"] is None or kw["area"] is None:
         raise click.UsageError(_("give the category, the quantity and --area"))
     common: dict[str, Any] = {
-        "category": parse_category(kw["category"]),
+        "category": check_category(kw["category"]),
         "medicine": _medicine(kw["medicine"], kw["dose"], kw["cold"], kw.get("kept_cold", False)),
         "blood": parse_blood(kw["blood"]),
         "what": kw["what"],
@@ -209,9 +193,9 @@ def _post_or_list(session: Session, council_ref: str, kind: str, kw: dict[str, A
             **common,
             urgency=kw["urgency"],
             needed_by=kw["needed_by"],
-            visibility=restricted.parse_audience(visibility),
+            visibility=parse_audience(visibility),
         )
-        made = aid.post_need(node, council, body)  # type: ignore[arg-type]
+        made = node.aid.post_need(council, body)  # type: ignore[arg-type]
         message = _("Need {id} posted.")
     else:
         body = ak.Offer(
@@ -220,17 +204,17 @@ def _post_or_list(session: Session, council_ref: str, kind: str, kw: dict[str, A
             recurring=kw["recurring"],
             inexhaustible=kw["inexhaustible"],
         )
-        made = aid.post_offer(node, council, body)
+        made = node.aid.post_offer(council, body)
         message = _("Offer {id} posted.")
     if kw["as_json"]:
-        st = aid.state(node, council, now)
+        st = node.aid.state(council, now)
         print_json(item_json(st.needs.get(made) or st.offers[made]))
     else:
         click.echo(message.format(id=short(made)))
 
 
 @click.command(help=N_("Post a need (or list the open needs with --list)."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("category", required=False, help=N_("What is needed: water, food, blood, …"))
 @click.argument("quantity", type=QUANTITY, required=False, help=N_("How much, in its unit."))
 @click.option(
@@ -246,13 +230,12 @@ def _post_or_list(session: Session, council_ref: str, kind: str, kw: dict[str, A
     "--coordinators-only", is_flag=True, help=N_("Visible to the council's coordinators only.")
 )
 @_item_options
-@pass_session
-def need(session: Session, /, council_ref: str, **kw: Any) -> None:
-    _post_or_list(session, council_ref, "need", kw)
+def need(node: Node, council: bytes, **kw: Any) -> None:
+    _post_or_list(node, council, "need", kw)
 
 
 @click.command(help=N_("Post an offer of help (or list the open offers with --list)."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("category", required=False, help=N_("What you offer: water, food, blood, …"))
 @click.argument("quantity", type=QUANTITY, required=False, help=N_("How much, in its unit."))
 @click.option("--kept-cold", is_flag=True, help=N_("You can hand the medicine over cold."))
@@ -260,19 +243,16 @@ def need(session: Session, /, council_ref: str, **kw: Any) -> None:
 @click.option("--recurring", is_flag=True, help=N_("It comes back each period."))
 @click.option("--inexhaustible", is_flag=True, help=N_("It can serve any amount."))
 @_item_options
-@pass_session
-def offer(session: Session, /, council_ref: str, **kw: Any) -> None:
-    _post_or_list(session, council_ref, "offer", kw)
+def offer(node: Node, council: bytes, **kw: Any) -> None:
+    _post_or_list(node, council, "offer", kw)
 
 
 @click.command(help=N_("Propose who gives what to whom; nothing is committed."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def match(session: Session, /, council_ref: str, as_json: bool) -> None:
-    node = open_node(session)
-    council = node.find_council(council_ref)
-    proposal = aid.match(node, council, int(node.now()))
+@in_council
+@json_option
+def match(node: Node, council: bytes, as_json: bool) -> None:
+    forget_first(node)
+    proposal = node.aid.match(council, int(node.now()))
     if as_json:
         rows = [
             {
@@ -298,19 +278,17 @@ def match(session: Session, /, council_ref: str, as_json: bool) -> None:
 
 
 @click.command(help=N_("Commit an offer to a need (confirming a proposed match)."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("need_ref", metavar="NEED", help=N_("The need's id (6 digits or more)."))
 @click.argument("offer_ref", metavar="OFFER", help=N_("The offer's id (6 digits or more)."))
 @click.argument("quantity", type=QUANTITY, help=N_("How much."))
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def commit(session: Session, /, council_ref: str, **kw: Any) -> None:
-    node = open_node(session)
-    council = node.find_council(council_ref)
+@json_option
+def commit(node: Node, council: bytes, **kw: Any) -> None:
+    forget_first(node)
     now = int(node.now())
-    nid = aid.find_item(node, council, kw["need_ref"], now, "need")
-    oid = aid.find_item(node, council, kw["offer_ref"], now, "offer")
-    cid = aid.commit(node, council, nid, oid, kw["quantity"])
+    nid = node.aid.find_item(council, kw["need_ref"], now, "need")
+    oid = node.aid.find_item(council, kw["offer_ref"], now, "offer")
+    cid = node.aid.commit(council, nid, oid, kw["quantity"])
     if kw["as_json"]:
         print_json(
             {"id": cid.hex(), "need": nid.hex(), "offer": oid.hex(), "quantity": kw["quantity"]}
@@ -320,52 +298,46 @@ def commit(session: Session, /, council_ref: str, **kw: Any) -> None:
 
 
 @click.command(help=N_("Record a delivery against a commitment (or a need, with --need)."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("ref", metavar="ID", help=N_("The commitment's id (or the need's, with --need)."))
 @click.argument("quantity", type=QUANTITY, help=N_("How much was delivered."))
 @click.option("--need", "is_need", is_flag=True, help=N_("ID is a need, met from elsewhere."))
-@pass_session
-def fulfil(session: Session, /, council_ref: str, ref: str, quantity: int, is_need: bool) -> None:
-    node = open_node(session)
-    council = node.find_council(council_ref)
+def fulfil(node: Node, council: bytes, ref: str, quantity: int, is_need: bool) -> None:
+    forget_first(node)
     now = int(node.now())
     if is_need:
-        aid.fulfil(node, council, quantity, need=aid.find_item(node, council, ref, now, "need"))
+        node.aid.fulfil(council, quantity, need=node.aid.find_item(council, ref, now, "need"))
     else:
-        found = aid.find_item(node, council, ref, now, "commitment")
-        aid.fulfil(node, council, quantity, commitment=found)
+        found = node.aid.find_item(council, ref, now, "commitment")
+        node.aid.fulfil(council, quantity, commitment=found)
     click.echo(_("Delivery recorded."))
 
 
 @click.command(help=N_("Record that (part of) a commitment is on its way."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("ref", metavar="ID", help=N_("The commitment's id (6 digits or more)."))
 @click.argument("quantity", type=QUANTITY, help=N_("How much has left."))
-@pass_session
-def dispatch(session: Session, /, council_ref: str, ref: str, quantity: int) -> None:
-    node = open_node(session)
-    council = node.find_council(council_ref)
-    found = aid.find_item(node, council, ref, int(node.now()), "commitment")
-    aid.dispatch(node, council, found, quantity)
+def dispatch(node: Node, council: bytes, ref: str, quantity: int) -> None:
+    forget_first(node)
+    found = node.aid.find_item(council, ref, int(node.now()), "commitment")
+    node.aid.dispatch(council, found, quantity)
     click.echo(_("Recorded: on its way."))
 
 
 @click.command(help=N_("Withdraw your need or offer, or mark it a duplicate of another."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("ref", metavar="ID", help=N_("The need's or offer's id (6 digits or more)."))
 @click.option("--reason", default="", help=N_("Why, in a few words."))
 @click.option("--duplicate-of", metavar="ID", help=N_("The original this one repeats."))
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def cancel(session: Session, /, council_ref: str, ref: str, **kw: Any) -> None:
-    node = open_node(session)
-    council = node.find_council(council_ref)
+@json_option
+def cancel(node: Node, council: bytes, ref: str, **kw: Any) -> None:
+    forget_first(node)
     now = int(node.now())
-    target = aid.find_item(node, council, ref, now)
+    target = node.aid.find_item(council, ref, now)
     original = None
     if kw["duplicate_of"]:
-        original = aid.find_item(node, council, kw["duplicate_of"], now)
-    made = aid.cancel(node, council, target, kw["reason"], original)
+        original = node.aid.find_item(council, kw["duplicate_of"], now)
+    made = node.aid.cancel(council, target, kw["reason"], original)
     if kw["as_json"]:
         print_json(
             {
@@ -390,23 +362,21 @@ def cancel(session: Session, /, council_ref: str, ref: str, **kw: Any) -> None:
         "the people handling it; or show the notes with --show."
     )
 )
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("need_ref", metavar="NEED", help=N_("The need's id (6 digits or more)."))
 @click.argument("text", required=False, help=N_("The note."))
 @click.option("--show", is_flag=True, help=N_("Show the notes on this need."))
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def note(session: Session, /, council_ref: str, need_ref: str, **kw: Any) -> None:
-    node = open_node(session)
-    council = node.find_council(council_ref)
-    nid = aid.find_item(node, council, need_ref, int(node.now()), "need")
+@json_option
+def note(node: Node, council: bytes, need_ref: str, **kw: Any) -> None:
+    forget_first(node)
+    nid = node.aid.find_item(council, need_ref, int(node.now()), "need")
     if not kw["show"]:
         if not kw["text"]:
             raise click.UsageError(_("give the note's text, or --show"))
-        made = aid.add_note(node, council, nid, kw["text"])
+        made = node.aid.add_note(council, nid, kw["text"])
         click.echo(_("Private note {id} added.").format(id=short(made)))
         return
-    found = aid.notes(node, council, nid)
+    found = node.aid.notes(council, nid)
     if kw["as_json"]:
         print_json([{"id": n.id.hex(), "time": n.time, "text": n.text} for n in found])
         return

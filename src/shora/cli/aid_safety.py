@@ -6,46 +6,40 @@ from typing import Any
 
 import click
 
-from shora.domain.aid import kinds as ak
 from shora.i18n import N_, _, format_time, number
-from shora.services import aid
+from shora.node import Node
+from shora.services.aid import kinds as ak
 from shora.ui.aid_labels import label
 
-from .aid_items import AREA_HELP, JSON_HELP, open_node
+from .aid_items import AREA_HELP, forget_first
 from .output import Number, print_json, short
-from .session import COUNCIL_HELP, Session, pass_session
+from .session import in_council, json_option
 
 
 @click.command(help=N_("Tell the council how you are: safe, need_help or injured."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("status", type=click.Choice(ak.CHECKIN_STATUSES), help=N_("How you are."))
 @click.option("--area", help=AREA_HELP)
-@pass_session
-def checkin(session: Session, /, council_ref: str, status: str, area: str | None) -> None:
-    node = open_node(session)
-    council = node.find_council(council_ref)
-    aid.checkin(node, council, status, area)
+def checkin(node: Node, council: bytes, status: str, area: str | None) -> None:
+    forget_first(node)
+    node.safety.checkin(council, status, area)
     click.echo(_("Check-in recorded: {status}.").format(status=label("checkin", status)))
 
 
 @click.command(help=N_("Start a roll call, or show who answered the latest one (--show)."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.option("--area", help=AREA_HELP)
 @click.option("--show", is_flag=True, help=N_("Show who answered the latest roll call."))
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def rollcall(
-    session: Session, /, council_ref: str, area: str | None, show: bool, as_json: bool
-) -> None:
-    node = open_node(session)
-    council = node.find_council(council_ref)
+@json_option
+def rollcall(node: Node, council: bytes, area: str | None, show: bool, as_json: bool) -> None:
+    forget_first(node)
     if not show:
-        call = aid.rollcall(node, council, area)
+        call = node.safety.rollcall(council, area)
         click.echo(
             _("Roll call {id} started; members answer with 'shora checkin'.").format(id=short(call))
         )
         return
-    state = aid.rollcall_state(node, council)
+    state = node.safety.rollcall_state(council)
     names = {m.key: m.name for m in node.councils.members(council)}
     if as_json:
         print_json(
@@ -66,7 +60,7 @@ def rollcall(
 
 
 @click.command(help=N_("Raise an alert, confirm or retract one, or list the active ones."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("kind", required=False, type=click.Choice(ak.ALERT_KINDS), help=N_("What."))
 @click.option("--area", help=AREA_HELP)
 @click.option("--hours", type=Number(1, 24 * 30), default=6, help=N_("Hours until it expires."))
@@ -75,25 +69,23 @@ def rollcall(
 @click.option(
     "--retract", metavar="ALERT", help=N_("Retract an alert (yours, or any as a coordinator).")
 )
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def alert(session: Session, /, council_ref: str, kind: str | None, **kw: Any) -> None:
-    node = open_node(session)
-    council = node.find_council(council_ref)
+@json_option
+def alert(node: Node, council: bytes, kind: str | None, **kw: Any) -> None:
+    forget_first(node)
     now = int(node.now())
     if kw["confirm"]:
-        aid.confirm_alert(node, council, aid.find_alert(node, council, kw["confirm"]).id)
+        node.safety.confirm_alert(council, node.safety.find_alert(council, kw["confirm"]).id)
         click.echo(_("Alert confirmed."))
         return
     if kw["retract"]:
-        aid.retract_alert(node, council, aid.find_alert(node, council, kw["retract"]).id)
+        node.safety.retract_alert(council, node.safety.find_alert(council, kw["retract"]).id)
         click.echo(_("Alert retracted."))
         return
     if kind is not None:
         if kw["area"] is None:
             raise click.UsageError(_("give the alert's --area"))
-        aid.alert(node, council, kind, kw["area"], now + kw["hours"] * 3600, kw["note"])
-    shown = aid.alerts(node, council, now)
+        node.safety.alert(council, kind, kw["area"], now + kw["hours"] * 3600, kw["note"])
+    shown = node.safety.alerts(council, now)
     if kw["as_json"]:
         print_json(
             [

@@ -7,19 +7,17 @@ from typing import Any
 
 import click
 
-from shora.domain.aid import kinds as ak
-from shora.domain.aid.taxonomy import CATEGORIES, Category
-from shora.domain.care import kinds as ck
-from shora.domain.care.stocks import StockItem
 from shora.i18n import N_, _, format_time, number
-from shora.services import aid, restricted
-from shora.services import care as ss
+from shora.node import Node
+from shora.services.aid import check_category, taxonomy
+from shora.services.aid import kinds as ak
+from shora.services.care import StockItem
+from shora.services.care import kinds as ck
 from shora.ui.labels import SKILL_LABELS
 
 from .output import Number, Since, print_json, short, table
-from .session import COUNCIL_HELP, Session, pass_session
+from .session import in_council, json_option
 
-JSON_HELP = N_("Print JSON for scripts.")
 QUANTITY = Number(1, ak.MAX_QUANTITY)
 
 
@@ -29,7 +27,7 @@ def stock() -> None:
 
 
 def _unit(item: StockItem) -> str:
-    return item.unit or CATEGORIES[Category(item.category)].unit
+    return item.unit or taxonomy.CATEGORIES[taxonomy.Category(item.category)].unit
 
 
 def _stock_json(item: StockItem, now: int) -> dict[str, Any]:
@@ -71,7 +69,7 @@ def _stock_json(item: StockItem, now: int) -> dict[str, Any]:
         "(ITEM is then its name or id)."
     ),
 )
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("item", help=N_("What it is, such as 'insulin glargine 100 IU/ml'."))
 @click.argument("quantity", type=QUANTITY, help=N_("How much, in its unit."))
 @click.option("--category", help=N_("Its category: water, food, medicine, …"))
@@ -79,16 +77,12 @@ def _stock_json(item: StockItem, now: int) -> dict[str, Any]:
 @click.option("--unit", default="", help=N_("The unit, if not the category's."))
 @click.option("--expires", type=Since(), help=N_("Expiry date on the pack (UTC)."))
 @click.option("--note", default="", help=N_("A few words."))
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def stock_add(session: Session, /, council_ref: str, item: str, quantity: int, **kw: Any) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
+@json_option
+def stock_add(node: Node, council: bytes, item: str, quantity: int, **kw: Any) -> None:
     if kw["category"] is not None or kw["area"] is not None:
         if kw["category"] is None or kw["area"] is None:
             raise click.UsageError(_("a new stock item needs both --category and --area"))
-        stock_id = ss.add_stock(
-            node,
+        stock_id = node.care.add_stock(
             council,
             item=item,
             category=kw["category"],
@@ -99,9 +93,9 @@ def stock_add(session: Session, /, council_ref: str, item: str, quantity: int, *
             note=kw["note"],
         )
     else:
-        stock_id = ss.find_stock(node, council, item)
-        ss.restock(node, council, stock_id, quantity, expires=kw["expires"], note=kw["note"])
-    found = ss.stocks_state(node, council).items[stock_id]
+        stock_id = node.care.find_stock(council, item)
+        node.care.restock(council, stock_id, quantity, expires=kw["expires"], note=kw["note"])
+    found = node.care.stocks_state(council).items[stock_id]
     now = int(node.now())
     if kw["as_json"]:
         print_json(_stock_json(found, now))
@@ -114,31 +108,28 @@ def stock_add(session: Session, /, council_ref: str, item: str, quantity: int, *
 
 
 @stock.command("draw", help=N_("Take from a stock item, for a need if it served one."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("item", help=N_("The stock item's name or id."))
 @click.argument("quantity", type=QUANTITY, help=N_("How much."))
 @click.option("--need", "need_ref", help=N_("The need it served (6 digits of its id or more)."))
 @click.option("--lot", "lot_ref", help=N_("Take from this lot (its id), even if expired."))
 @click.option("--note", default="", help=N_("A few words."))
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def stock_draw(session: Session, /, council_ref: str, item: str, quantity: int, **kw: Any) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
+@json_option
+def stock_draw(node: Node, council: bytes, item: str, quantity: int, **kw: Any) -> None:
     now = int(node.now())
-    stock_id = ss.find_stock(node, council, item)
+    stock_id = node.care.find_stock(council, item)
     need = None
     if kw["need_ref"]:
-        need = aid.find_item(node, council, kw["need_ref"], now, "need")
+        need = node.aid.find_item(council, kw["need_ref"], now, "need")
     lot = None
     if kw["lot_ref"]:
-        found_item = ss.stocks_state(node, council).items[stock_id]
+        found_item = node.care.stocks_state(council).items[stock_id]
         lots = [x.id for x in found_item.lots if x.id.hex().startswith(kw["lot_ref"].lower())]
         if len(lots) != 1 or len(kw["lot_ref"]) < 6:
             raise click.UsageError(_("give at least 6 digits of one lot's id"))
         lot = lots[0]
-    draw = ss.draw_stock(node, council, stock_id, quantity, need=need, lot=lot, note=kw["note"])
-    found = ss.stocks_state(node, council).items[stock_id]
+    draw = node.care.draw_stock(council, stock_id, quantity, need=need, lot=lot, note=kw["note"])
+    found = node.care.stocks_state(council).items[stock_id]
     if kw["as_json"]:
         print_json({"id": draw.hex(), "stock": _stock_json(found, now)})
         return
@@ -150,26 +141,22 @@ def stock_draw(session: Session, /, council_ref: str, item: str, quantity: int, 
 
 
 @stock.command("list", help=N_("The council's stocks, with their lots and what has expired."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.option("--category", help=N_("Only this category."))
 @click.option("--area", help=N_("Only this area."))
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
+@json_option
 def stock_list(
-    session: Session,
-    /,
-    council_ref: str,
+    node: Node,
+    council: bytes,
     category: str | None,
     area: str | None,
     as_json: bool,
 ) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
     now = int(node.now())
-    wanted = ss.check_category(category) if category else None
+    wanted = check_category(category) if category else None
     items = [
         i
-        for i in ss.stocks_state(node, council).items.values()
+        for i in node.care.stocks_state(council).items.values()
         if (wanted is None or i.category == wanted)
         and (area is None or i.area == area.strip().lower())
     ]
@@ -217,29 +204,25 @@ def skill() -> None:
 
 
 @skill.command("set", help=N_("Say what you can do (this replaces what you said before)."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("skills", nargs=-1, required=True, help=N_("doctor, nurse, driver, …"))
 @click.option("--note", default="", help=N_("A few words, such as languages or hours."))
 @click.option(
     "--coordinators-only", is_flag=True, help=N_("Visible to the council's coordinators only.")
 )
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
+@json_option
 def skill_set(
-    session: Session,
-    /,
-    council_ref: str,
+    node: Node,
+    council: bytes,
     skills: tuple[str, ...],
     note: str,
     coordinators_only: bool,
     as_json: bool,
 ) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
     visibility = "coordinators" if coordinators_only else "council"
-    event = ss.set_skills(node, council, list(skills), note, visibility)
+    event = node.care.set_skills(council, list(skills), note, visibility)
     if as_json:
-        entry = ss.skill_entries(node, council)[restricted.my_key(node, council)]
+        entry = node.care.skill_entries(council)[node.restricted.my_key(council)]
         print_json(
             {
                 "id": event.hex(),
@@ -256,13 +239,10 @@ def skill_set(
 
 
 @skill.command("withdraw", help=N_("Take yourself out of the skills register."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def skill_withdraw(session: Session, /, council_ref: str, as_json: bool) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
-    event = ss.withdraw_skills(node, council)
+@in_council
+@json_option
+def skill_withdraw(node: Node, council: bytes, as_json: bool) -> None:
+    event = node.care.withdraw_skills(council)
     if as_json:
         print_json({"id": event.hex(), "withdrawn": True})
         return
@@ -276,14 +256,11 @@ def _note(note: str, visibility: str) -> str:
 
 
 @skill.command("list", help=N_("Who can do what (what you may see of it)."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.option("--skill", "wanted", type=click.Choice(ck.SKILLS), help=N_("Only this skill."))
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def skill_list(session: Session, /, council_ref: str, wanted: str | None, as_json: bool) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
-    shown = ss.skills(node, council, int(node.now()), skill=wanted)
+@json_option
+def skill_list(node: Node, council: bytes, wanted: str | None, as_json: bool) -> None:
+    shown = node.care.skills(council, int(node.now()), skill=wanted)
     names = {m.key: m.name for m in node.councils.members(council)}
     if as_json:
         print_json(

@@ -8,19 +8,16 @@ from typing import Any
 
 import click
 
-from shora.domain.care import kinds as ck
-from shora.domain.decisions.state import MS
-from shora.domain.safety.deadman import Timer
-from shora.domain.safety.missing import PersonState
 from shora.errors import InvalidInput
 from shora.i18n import N_, _, digits, format_time, normalize_digits, normalize_persian, number
-from shora.services import deadman_missing as sm
+from shora.node import Node
+from shora.services.care import kinds as ck
+from shora.services.deadman_missing import MS, PersonState, Timer
 from shora.ui.labels import NOTE_STATUS
 
 from .output import Number, Since, print_json, short
-from .session import COUNCIL_HELP, Session, pass_session
+from .session import in_council, json_option
 
-JSON_HELP = N_("Print JSON for scripts.")
 AREA_HELP = N_("The area's id, as the council defined it (never an address).")
 _AGE = re.compile(r"(\d{1,3})(?:\s*-\s*(\d{1,3}))?")
 
@@ -34,23 +31,24 @@ def deadman() -> None:
 
 
 @deadman.command("set", help=N_("Set your timer: HOURS, and the members to alert (--alert)."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("hours", type=Number(1, ck.MAX_DEADMAN_HOURS), help=N_("Hours without a check-in."))
 @click.option(
     "--alert", "contacts", multiple=True, required=True, help=N_("A member's name (repeat).")
 )
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
+@json_option
 def deadman_set(
-    session: Session, /, council_ref: str, hours: int, contacts: tuple[str, ...], as_json: bool
+    node: Node, council: bytes, hours: int, contacts: tuple[str, ...], as_json: bool
 ) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
-    keys = [sm.find_active_member(node, council, c) for c in contacts]
-    event = sm.set_deadman(node, council, hours, keys)
+    keys = [node.deadman_missing.find_active_member(council, c) for c in contacts]
+    event = node.deadman_missing.set_deadman(council, hours, keys)
     if as_json:
         names = {m.key: m.name for m in node.councils.members(council)}
-        mine = next(t for t in sm.deadman_state(node, council).timers.values() if t.timer == event)
+        mine = next(
+            t
+            for t in node.deadman_missing.deadman_state(council).timers.values()
+            if t.timer == event
+        )
         print_json(_timer_json(mine, names, int(node.now())))
         return
     click.echo(
@@ -61,13 +59,10 @@ def deadman_set(
 
 
 @deadman.command("clear", help=N_("Stop your timer."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def deadman_clear(session: Session, /, council_ref: str, as_json: bool) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
-    event = sm.clear_deadman(node, council)
+@in_council
+@json_option
+def deadman_clear(node: Node, council: bytes, as_json: bool) -> None:
+    event = node.deadman_missing.clear_deadman(council)
     if as_json:
         print_json({"id": event.hex(), "cleared": True})
         return
@@ -93,20 +88,17 @@ def _timer_json(t: Timer, names: dict[bytes, str], now: int) -> dict[str, Any]:
         "for each, once)."
     ),
 )
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def deadman_status(session: Session, /, council_ref: str, as_json: bool) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
-    raised = sm.raise_alerts(node, council)
+@in_council
+@json_option
+def deadman_status(node: Node, council: bytes, as_json: bool) -> None:
+    raised = node.deadman_missing.raise_alerts(council)
     now = int(node.now())
     names = {m.key: m.name for m in node.councils.members(council)}
     me = next((m.key for m in node.councils.members(council) if m.me), None)
-    timers = sm.deadman_state(node, council).timers
+    timers = node.deadman_missing.deadman_state(council).timers
     mine = timers.get(me) if me is not None else None
-    naming = sm.naming_me(node, council)
-    late = sm.overdue(node, council, now)
+    naming = node.deadman_missing.naming_me(council)
+    late = node.deadman_missing.overdue(council, now)
     if as_json:
         print_json(
             {
@@ -210,7 +202,7 @@ def _status(status: str | None) -> str:
 
 
 @missing.command("add", help=N_("Open a record for a missing person."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("full_name", help=N_("The person's full name."))
 @click.option("--alias", "aliases", multiple=True, help=N_("Another name they go by (repeat)."))
 @click.option("--age", help=N_("Age, or a range such as 30-40."))
@@ -218,11 +210,8 @@ def _status(status: str | None) -> str:
 @click.option("--description", default="", help=N_("What they look like, what they wore."))
 @click.option("--area", help=AREA_HELP)
 @click.option("--last-seen", type=Since(), help=N_("When they were last seen (UTC)."))
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def missing_add(session: Session, /, council_ref: str, full_name: str, **kw: Any) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
+@json_option
+def missing_add(node: Node, council: bytes, full_name: str, **kw: Any) -> None:
     low, high = _age(kw["age"])
     name = normalize_persian(full_name)
     if not name or len(name) > 200:
@@ -246,17 +235,17 @@ def missing_add(session: Session, /, council_ref: str, full_name: str, **kw: Any
         last_seen_area=kw["area"].strip().lower() if kw["area"] else None,
         last_seen=kw["last_seen"],
     )
-    pid = sm.add_person(node, council, body)
+    pid = node.deadman_missing.add_person(council, body)
     if kw["as_json"]:
-        print_json(_person_json(sm.missing_state(node, council).persons[pid], {}))
+        print_json(_person_json(node.deadman_missing.missing_state(council).persons[pid], {}))
         return
     click.echo(_("Record {id} opened.").format(id=short(pid)))
 
 
-def _note(node: Any, council: bytes, person: bytes, as_json: bool, **fields: Any) -> None:
+def _note(node: Node, council: bytes, person: bytes, as_json: bool, **fields: Any) -> None:
     if fields.get("text") and len(fields["text"]) > 2000:
         raise InvalidInput(_("too long: at most {n} characters").format(n=number(2000)))
-    nid = sm.add_note(node, council, ck.MissingNote(person=person, **fields))
+    nid = node.deadman_missing.add_note(council, ck.MissingNote(person=person, **fields))
     if as_json:
         print_json({"id": nid.hex(), "person": person.hex()})
         return
@@ -264,18 +253,15 @@ def _note(node: Any, council: bytes, person: bytes, as_json: bool, **fields: Any
 
 
 @missing.command("note", help=N_("Add what you know to a record: a status, a text, an area."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("person_ref", metavar="PERSON", help=N_("The record's id or the person's name."))
 @click.option("--status", type=click.Choice(ck.NOTE_STATUSES), help=N_("What you believe."))
 @click.option("--text", default="", help=N_("What you know."))
 @click.option("--area", help=AREA_HELP)
 @click.option("--found", is_flag=True, help=N_("You have been in contact with the person."))
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def missing_note(session: Session, /, council_ref: str, person_ref: str, **kw: Any) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
-    person = sm.find_person(node, council, person_ref)
+@json_option
+def missing_note(node: Node, council: bytes, person_ref: str, **kw: Any) -> None:
+    person = node.deadman_missing.find_person(council, person_ref)
     _note(
         node,
         council,
@@ -289,30 +275,24 @@ def missing_note(session: Session, /, council_ref: str, person_ref: str, **kw: A
 
 
 @missing.command("link", help=N_("Mark two records as the same person."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("person_ref", metavar="PERSON", help=N_("One record's id or name."))
 @click.argument("other_ref", metavar="OTHER", help=N_("The other record's id or name."))
 @click.option("--text", default="", help=N_("Why you think so."))
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
+@json_option
 def missing_link(
-    session: Session, /, council_ref: str, person_ref: str, other_ref: str, text: str, as_json: bool
+    node: Node, council: bytes, person_ref: str, other_ref: str, text: str, as_json: bool
 ) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
-    person = sm.find_person(node, council, person_ref)
-    other = sm.find_person(node, council, other_ref)
+    person = node.deadman_missing.find_person(council, person_ref)
+    other = node.deadman_missing.find_person(council, other_ref)
     _note(node, council, person, as_json, text=text, linked_person=other)
 
 
 @missing.command("list", help=N_("The council's person records, newest first."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def missing_list(session: Session, /, council_ref: str, as_json: bool) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
-    records = sm.persons(node, council)
+@in_council
+@json_option
+def missing_list(node: Node, council: bytes, as_json: bool) -> None:
+    records = node.deadman_missing.persons(council)
     names = {m.key: m.name for m in node.councils.members(council)}
     if as_json:
         print_json([_person_json(p, names) for p in records])
@@ -334,14 +314,13 @@ def missing_list(session: Session, /, council_ref: str, as_json: bool) -> None:
 
 
 @missing.command("show", help=N_("A person record with all its notes."))
-@click.argument("council_ref", metavar="COUNCIL", help=COUNCIL_HELP)
+@in_council
 @click.argument("person_ref", metavar="PERSON", help=N_("The record's id or the person's name."))
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
-@pass_session
-def missing_show(session: Session, /, council_ref: str, person_ref: str, as_json: bool) -> None:
-    node = session.open()
-    council = node.find_council(council_ref)
-    person = sm.missing_state(node, council).persons[sm.find_person(node, council, person_ref)]
+@json_option
+def missing_show(node: Node, council: bytes, person_ref: str, as_json: bool) -> None:
+    person = node.deadman_missing.missing_state(council).persons[
+        node.deadman_missing.find_person(council, person_ref)
+    ]
     names = {m.key: m.name for m in node.councils.members(council)}
     if as_json:
         print_json(_person_json(person, names))

@@ -1,4 +1,4 @@
-"""The command line's words for aid and safety values (the tables: shora/labels.py)."""
+"""Words people read for aid and safety values, by table (the tables: shora/ui/labels.py)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from shora.domain.aid.flow import ENOUGH
 from shora.domain.aid.taxonomy import Urgency, compatible, kind_key, match_key
 
 if TYPE_CHECKING:
-    from shora.domain.aid.matching import AreaId, Distance, Need, Offer
+    from shora.domain.aid.items import AreaId, Distance, Need, Offer
 
 __all__ = [
     "LEVELS",

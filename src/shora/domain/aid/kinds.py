@@ -12,9 +12,9 @@ from typing import Annotated, Literal, get_args
 
 import msgspec
 
+from shora.domain.aid.restricted import Audience, Sealed
 from shora.domain.aid.taxonomy import Category
 from shora.kernel.events import Bytes32, register_kind
-from shora.services.restricted import Audience, Sealed
 
 MAX_AREAS = 500
 MAX_EDGES = 5000

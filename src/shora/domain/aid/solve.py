@@ -13,7 +13,7 @@ from shora.domain.aid.classes import LEVELS, AidClass, Distances, Flows
 from shora.domain.aid.flow import ENOUGH, FlowNetwork
 
 if TYPE_CHECKING:
-    from shora.domain.aid.matching import AreaMap
+    from shora.domain.aid.items import AreaMap
 
 __all__ = ["solve"]
 

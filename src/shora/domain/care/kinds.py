@@ -13,8 +13,8 @@ from typing import Annotated, Literal, get_args
 import msgspec
 
 from shora.domain.aid.kinds import AreaId, CategoryName, Quantity, Short, UnixTime
+from shora.domain.aid.restricted import Sealed
 from shora.kernel.events import Bytes32, register_kind
-from shora.services.restricted import Sealed
 
 # Below the week after which check-ins are forgotten (shora.services.forgetting), so a
 # running timer never loses the check-in that started it.

@@ -395,6 +395,53 @@ class Events:
             (mark, top, welcome_kind, limit),
         )
 
+    def valid_of_kinds_by(
+        self, council: bytes, kinds: Sequence[str], author: bytes
+    ) -> list[EventRow]:
+        """The valid events of these kinds written by one author."""
+        marks = ",".join("?" * len(kinds))
+        return self._valid(
+            f"council=? AND kind IN ({marks}) AND author=?", (council, *kinds, author)
+        )
+
+    def with_body_of_kinds(
+        self, council: bytes, kinds: Iterable[str]
+    ) -> list[tuple[bytes, bytes, str, int, int, bytes]]:
+        """The events of these kinds still holding their body (not forgotten), valid or
+        not, as (id, envelope, kind, time, clock, body)."""
+        wanted = tuple(kinds)
+        marks = ",".join("?" * len(wanted))
+        rows = self.db.rows(
+            "SELECT id, envelope, kind, time, clock, body FROM events "  # noqa: S608
+            f"WHERE council=? AND body IS NOT NULL AND kind IN ({marks})",
+            (council, *wanted),
+        )
+        return [(bytes(i), bytes(e), k, t, c, bytes(b)) for i, e, k, t, c, b in rows]
+
+    def parents_after(self, council: bytes, clock: int) -> list[bytes]:
+        """The parents column (ids of 32 bytes, joined) of each event of a clock above
+        this one."""
+        rows = self.db.rows(
+            "SELECT parents FROM events WHERE council=? AND clock > ?", (council, clock)
+        )
+        return [bytes(r[0]) for r in rows]
+
+    def erase(self, events: list[tuple[bytes, bytes]]) -> None:
+        """Forget events for good: each (id, envelope) loses its row, and its envelope
+        its ciphertext (keeping id, hour and write key, so sync counts it as held). The
+        freed pages are overwritten with zeros."""
+        self.db.execute("PRAGMA secure_delete=ON")  # freed bytes are overwritten with zeros
+        with self.db.transaction():
+            self.db.executemany("DELETE FROM events WHERE id=?", [(i,) for i, _e in events])
+            self.db.executemany(
+                "UPDATE envelopes SET raw=x'' WHERE id=?", [(e,) for _i, e in events]
+            )
+
+    def truncate_wal(self) -> None:
+        """Checkpoint the write-ahead log and truncate it, so no old copy of an erased
+        page stays in it."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
 
 def _where(flt: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
     """SQL for a NIP-01 filter over the envelopes table (already validated by its decoder)."""

@@ -1,7 +1,7 @@
 """Mutual aid: needs and offers with filters (category, urgency, area; GET parameters)
 a page at a time, the forms to post them, the matching engine's proposal with a button
 to confirm each match, commitments, "on its way" and deliveries, and a page for each need or offer
-(private notes, delivered from elsewhere, withdrawing). Domain: shora.services.aid.
+(private notes, delivered from elsewhere, withdrawing). Service: node.aid.
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from shora.domain.aid import kinds as ak
 from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import _
 from shora.node import CouncilInfo, Node
-from shora.services import aid
+from shora.services.aid import kinds as ak
 from shora.web.areas.discussion import fresh
 from shora.web.areas.kit import (
     UNITS,
@@ -46,7 +45,7 @@ def _path(info: CouncilInfo, tail: str) -> str:
 
 
 def area_names(node: Node, council: bytes) -> dict[str, str]:
-    known = aid.areas(node, council)
+    known = node.aid.areas(council)
     return dict(known.areas) if known is not None else {}
 
 
@@ -76,13 +75,13 @@ async def items(request: Request) -> Response:
     filters = _filters(request, areas)
     page = integer(request.query_params.get("page"), 1, 1, MAX_PAGE)
     if kind == "needs":
-        found = aid.open_needs(node, info.id, now(node), **filters)
+        found = node.aid.open_needs(info.id, now(node), **filters)
     else:
-        found = aid.open_offers(
-            node, info.id, now(node), category=filters["category"], area=filters["area"]
+        found = node.aid.open_offers(
+            info.id, now(node), category=filters["category"], area=filters["area"]
         )
     shown = found[(page - 1) * PER_PAGE : page * PER_PAGE]
-    notes = aid.notes_on(node, info.id, [i.id for i in shown]) if kind == "needs" else {}
+    notes = node.aid.notes_on(info.id, [i.id for i in shown]) if kind == "needs" else {}
     query = _query(filters)
     context = {
         "council": info,
@@ -111,7 +110,7 @@ async def item(request: Request) -> Response:
     node, info = opened(request)
     wanted = hex_id(str(request.path_params["item"]))
     at = now(node)
-    everything = [*aid.open_needs(node, info.id, at), *aid.open_offers(node, info.id, at)]
+    everything = [*node.aid.open_needs(info.id, at), *node.aid.open_offers(info.id, at)]
     found = next((i for i in everything if i.id == wanted), None)
     if found is None:
         raise NotFound(_("That need or offer is no longer open."))
@@ -127,14 +126,9 @@ async def item(request: Request) -> Response:
         "areas": area_names(node, info.id),
         "people": names(node, info.id),
         "mine": me(node, info.id),
-        "notes": aid.notes_on(node, info.id, [wanted]) if found.kind == "need" else {},
+        "notes": node.aid.notes_on(info.id, [wanted]) if found.kind == "need" else {},
     }
     return page_of(request, "aid/item.html", context)
-
-
-def _roles(node: Node, council: bytes) -> list[str]:
-    state = node.ingestor.projection.final_state(council)
-    return sorted(state.terms)
 
 
 def _form_context(node: Node, info: CouncilInfo, kind: str) -> dict[str, Any]:
@@ -145,7 +139,7 @@ def _form_context(node: Node, info: CouncilInfo, kind: str) -> dict[str, Any]:
         "categories": ak.CATEGORIES,
         "urgencies": ak.URGENCIES,
         "blood_groups": ak.BLOOD_GROUPS,
-        "roles": _roles(node, info.id),
+        "roles": node.aid.roles(info.id),
         "units": UNITS,
         "values": {},
         "error": None,
@@ -220,9 +214,9 @@ async def post_item(request: Request) -> Response:
     form = await many_fields(request)
     try:
         if kind == "needs":
-            aid.post_need(node, info.id, need_body(form, now(node)))
+            node.aid.post_need(info.id, need_body(form, now(node)))
         else:
-            aid.post_offer(node, info.id, offer_body(form, now(node)))
+            node.aid.post_offer(info.id, offer_body(form, now(node)))
     except (InvalidInput, NotAllowed) as exc:
         context["values"] = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
         context["error"] = str(exc)
@@ -232,8 +226,8 @@ async def post_item(request: Request) -> Response:
 
 def _match_context(node: Node, info: CouncilInfo) -> dict[str, Any]:
     at = now(node)
-    state = aid.state(node, info.id, at)
-    proposal = aid.match(node, info.id, at)
+    state = node.aid.state(info.id, at)
+    proposal = node.aid.match(info.id, at)
     rows = [
         (a, state.needs[a.need_id], state.offers[a.offer_id])
         for a in proposal.assignments
@@ -279,7 +273,7 @@ def _id(form: FormData, name: str) -> bytes:
 async def commit(request: Request) -> Response:
     async def run(node: Node, info: CouncilInfo, form: FormData) -> None:
         quantity = whole(form, "quantity", 1, 1, ak.MAX_QUANTITY) or 1
-        aid.commit(node, info.id, _id(form, "need"), _id(form, "offer"), quantity)
+        node.aid.commit(info.id, _id(form, "need"), _id(form, "offer"), quantity)
 
     return await _match_action(request, run)
 
@@ -287,7 +281,7 @@ async def commit(request: Request) -> Response:
 async def fulfil(request: Request) -> Response:
     async def run(node: Node, info: CouncilInfo, form: FormData) -> None:
         quantity = whole(form, "quantity", 1, 1, ak.MAX_QUANTITY) or 1
-        aid.fulfil(node, info.id, quantity, commitment=_id(form, "commitment"))
+        node.aid.fulfil(info.id, quantity, commitment=_id(form, "commitment"))
 
     return await _match_action(request, run)
 
@@ -297,7 +291,7 @@ async def dispatch(request: Request) -> Response:
 
     async def run(node: Node, info: CouncilInfo, form: FormData) -> None:
         quantity = whole(form, "quantity", 1, 1, ak.MAX_QUANTITY) or 1
-        aid.dispatch(node, info.id, _id(form, "commitment"), quantity)
+        node.aid.dispatch(info.id, _id(form, "commitment"), quantity)
 
     return await _match_action(request, run)
 
@@ -307,8 +301,8 @@ async def cancel(request: Request) -> Response:
     target = hex_id(str(request.path_params["item"]))
     form = await many_fields(request)
     duplicate = hex_or_none(field(form, "duplicate_of", 64))
-    aid.cancel(node, info.id, target, field(form, "reason", REASON_CHARS), duplicate)
-    kind = "needs" if target in aid.state(node, info.id, now(node)).needs else "offers"
+    node.aid.cancel(info.id, target, field(form, "reason", REASON_CHARS), duplicate)
+    kind = "needs" if target in node.aid.state(info.id, now(node)).needs else "offers"
     return redirect(request, _path(info, kind))
 
 
@@ -318,7 +312,7 @@ async def fulfil_need(request: Request) -> Response:
     need = hex_id(str(request.path_params["need"]))
     form = await many_fields(request)
     quantity = whole(form, "quantity", 1, 1, ak.MAX_QUANTITY) or 1
-    aid.fulfil(node, info.id, quantity, need=need)
+    node.aid.fulfil(info.id, quantity, need=need)
     return redirect(request, _path(info, "needs"))
 
 
@@ -327,7 +321,7 @@ async def note(request: Request) -> Response:
     node, info = opened(request)
     need = hex_id(str(request.path_params["need"]))
     form = await many_fields(request)
-    aid.add_note(node, info.id, need, field(form, "text", ak.MAX_NOTE))
+    node.aid.add_note(info.id, need, field(form, "text", ak.MAX_NOTE))
     return redirect(request, _path(info, f"items/{need.hex()}"))
 
 

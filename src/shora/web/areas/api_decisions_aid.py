@@ -11,9 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from shora.domain.aid import kinds as ak
-from shora.domain.aid.state import ItemState
-from shora.services import aid
+from shora.services.aid import ItemState
+from shora.services.aid import kinds as ak
 from shora.services.decisions import kinds as dk
 from shora.services.decisions import state_json
 from shora.web.areas import api_schema as s
@@ -152,9 +151,9 @@ async def needs(request: Request) -> Response:
             unit=new.unit,
             expires=at + new.hours * 3600 if new.hours else None,
         )
-        return _json(s.Created(aid.post_need(node, info.id, body).hex()), 201)
+        return _json(s.Created(node.aid.post_need(info.id, body).hex()), 201)
     limit, offset = _page(request)
-    found = aid.open_needs(node, info.id, at)[offset : offset + limit]
+    found = node.aid.open_needs(info.id, at)[offset : offset + limit]
     return _json([_item(i) for i in found])
 
 
@@ -171,9 +170,9 @@ async def offers(request: Request) -> Response:
             unit=new.unit,
             expires=at + new.hours * 3600 if new.hours else None,
         )
-        return _json(s.Created(aid.post_offer(node, info.id, body).hex()), 201)
+        return _json(s.Created(node.aid.post_offer(info.id, body).hex()), 201)
     limit, offset = _page(request)
-    found = aid.open_offers(node, info.id, at)[offset : offset + limit]
+    found = node.aid.open_offers(info.id, at)[offset : offset + limit]
     return _json([_item(i) for i in found])
 
 

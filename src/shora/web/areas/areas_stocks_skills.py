@@ -1,7 +1,6 @@
 """Mutual aid beyond needs and offers: the council's areas, shared stocks (add, draw),
 the skills register (opt in, withdraw; entries for coordinators only stay hidden from
-others), and the de-identified summary with its CSV. Domain: shora.services.aid,
-stock_skills and aid_summary."""
+others), and the de-identified summary with its CSV. Services: node.aid and node.care."""
 
 from __future__ import annotations
 
@@ -12,14 +11,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from shora.domain.aid import kinds as ak
-from shora.domain.aid import summary as aid_summary
-from shora.domain.care import kinds as ck
 from shora.errors import InvalidInput
 from shora.i18n import _
 from shora.node import CouncilInfo, Node
-from shora.services import aid
-from shora.services import care as ss
+from shora.numbers import digits_only, parse_int
+from shora.services.aid import AREA_ID
+from shora.services.aid import kinds as ak
+from shora.services.aid import summary as aid_summary
+from shora.services.care import kinds as ck
 from shora.web.areas.aid import area_names
 from shora.web.areas.kit import (
     build,
@@ -43,7 +42,7 @@ def _path(info: CouncilInfo, tail: str) -> str:
 
 
 def _areas(node: Node, info: CouncilInfo) -> dict[str, Any]:
-    known = aid.areas(node, info.id)
+    known = node.aid.areas(info.id)
     lines = "\n".join(f"{a} = {n}" for a, n in known.areas) if known else ""
     edges = "\n".join(f"{a} {b} {n}" for a, b, n in known.edges) if known else ""
     return {"known": known, "lines": lines, "edges": edges}
@@ -59,7 +58,7 @@ def areas_body(form: FormData) -> ak.Areas:
         if not sep or not area.strip() or not name.strip():
             raise InvalidInput(_("Write each area as id = name, such as block-4 = Block 4."))
         area = area.strip().lower()
-        if not aid.AREA_ID.fullmatch(area):
+        if not AREA_ID.fullmatch(area):
             raise InvalidInput(
                 _(
                     "an area id is lowercase letters, digits, - and _, such as block-4: {area}"
@@ -71,13 +70,13 @@ def areas_body(form: FormData) -> ak.Areas:
         parts = line.split()
         if not parts:
             continue
-        if len(parts) not in (2, 3) or (len(parts) == 3 and not parts[2].isdigit()):
+        if len(parts) not in (2, 3) or (len(parts) == 3 and not digits_only(parts[2])):
             raise InvalidInput(_("Write each pair of neighbours as: area area [length]."))
         edges.append(
             {
                 "a": parts[0].lower(),
                 "b": parts[1].lower(),
-                "length": int(parts[2]) if len(parts) == 3 else 1,
+                "length": parse_int(parts[2]) if len(parts) == 3 else 1,
             }
         )
     if not listed:
@@ -87,7 +86,7 @@ def areas_body(form: FormData) -> ak.Areas:
 
 async def areas(request: Request) -> Response:
     async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
-        aid.set_areas(node, info.id, areas_body(form))
+        node.aid.set_areas(info.id, areas_body(form))
         return None
 
     return await handle(request, "aid/areas.html", _areas, run, "areas")
@@ -97,7 +96,7 @@ async def areas(request: Request) -> Response:
 
 
 def _stocks(node: Node, info: CouncilInfo) -> dict[str, Any]:
-    state = ss.stocks_state(node, info.id)
+    state = node.care.stocks_state(info.id)
     at = now(node)
     found = sorted(state.items.values(), key=lambda i: (i.category, i.item))
     return {
@@ -111,8 +110,7 @@ def _stocks(node: Node, info: CouncilInfo) -> dict[str, Any]:
 async def stocks(request: Request) -> Response:
     async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
         expires = duration(form, "expires", None)
-        ss.add_stock(
-            node,
+        node.care.add_stock(
             info.id,
             item=field(form, "item", 200),
             category=field(form, "category", 30),
@@ -133,9 +131,9 @@ async def draw(request: Request) -> Response:
     async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
         quantity = whole(form, "quantity", 1, 1, ak.MAX_QUANTITY) or 1
         if field(form, "add", 5) == "1":
-            ss.restock(node, info.id, stock, quantity, note=field(form, "note", 200))
+            node.care.restock(info.id, stock, quantity, note=field(form, "note", 200))
         else:
-            ss.draw_stock(node, info.id, stock, quantity, note=field(form, "note", 200))
+            node.care.draw_stock(info.id, stock, quantity, note=field(form, "note", 200))
         return None
 
     return await handle(request, "aid/stocks.html", _stocks, run, "stocks")
@@ -146,7 +144,7 @@ async def draw(request: Request) -> Response:
 
 def _skills(node: Node, info: CouncilInfo) -> dict[str, Any]:
     mine = me(node, info.id)
-    entries = ss.skills(node, info.id, now(node))
+    entries = node.care.skills(info.id, now(node))
     return {
         "entries": entries,
         "skills": ck.SKILLS,
@@ -158,11 +156,11 @@ def _skills(node: Node, info: CouncilInfo) -> dict[str, Any]:
 async def skills(request: Request) -> Response:
     async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
         if field(form, "withdraw", 5) == "1":
-            ss.withdraw_skills(node, info.id)
+            node.care.withdraw_skills(info.id)
             return None
         chosen = [str(s)[:40] for s in form.getlist("skill")][: len(ck.SKILLS)]
         visibility = field(form, "visibility", 20) or "council"
-        ss.set_skills(node, info.id, chosen, field(form, "note", 500), visibility)
+        node.care.set_skills(info.id, chosen, field(form, "note", 500), visibility)
         return None
 
     return await handle(request, "aid/skills.html", _skills, run, "skills")
@@ -173,7 +171,7 @@ async def skills(request: Request) -> Response:
 
 def _summary(node: Node, info: CouncilInfo) -> dict[str, Any]:
     at = now(node)
-    made = aid_summary.summarise(aid.state(node, info.id, at), at)
+    made = aid_summary.summarise(node.aid.state(info.id, at), at)
     return {"summary": made, "areas": made.areas}
 
 
@@ -184,7 +182,7 @@ async def summary(request: Request) -> Response:
 async def summary_csv(request: Request) -> Response:
     node, info = opened(request)
     at = now(node)
-    text = aid_summary.to_csv(aid_summary.summarise(aid.state(node, info.id, at), at))
+    text = aid_summary.to_csv(aid_summary.summarise(node.aid.state(info.id, at), at))
     headers = {"content-disposition": 'attachment; filename="shora-summary.csv"'}
     return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
 

@@ -8,7 +8,6 @@ announcements.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,10 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from shora.errors import NotFound
-from shora.i18n import N_, _
+from shora.i18n import N_
 from shora.node import CouncilInfo, Node
-from shora.services import safety as safe
 from shora.services.councils import Rules
 from shora.services.safety import CHECKIN_STATUSES
 from shora.web.areas import discussion
@@ -65,9 +62,9 @@ def _nothing(node: Node, info: CouncilInfo) -> dict[str, Any]:
 def _checkins(node: Node, info: CouncilInfo) -> dict[str, Any]:
     mine = me(node, info.id)
     return {
-        "available": _checkin_function() is not None,
+        "available": True,
         "areas": area_names(node, info.id),
-        "here": safe.last_area(node, info.id, mine) if mine is not None else None,
+        "here": node.safety.last_area(info.id, mine) if mine is not None else None,
     }
 
 
@@ -108,19 +105,6 @@ HOME_SECTIONS: list[HomeSection] = [
 ]
 
 
-def _checkin_function() -> Callable[..., bytes] | None:
-    """The safety check-in of the mutual-aid domain, wherever that module keeps it."""
-    for name in ("shora.services.safety", "shora.services.aid"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        found = getattr(module, "checkin", None)
-        if callable(found):
-            return found  # type: ignore[no-any-return]
-    return None
-
-
 async def councils(request: Request) -> Response:
     node = node_of(request)
     error = None
@@ -135,7 +119,7 @@ async def councils(request: Request) -> Response:
         council = node.councils.create(name, description, founder, rules)
         return redirect(request, f"/councils/{council.hex()}")
     listed = node.councils.all()
-    calls = {c.id: len(safe.help_calls(node, c.id)) for c in listed if c.status == "member"}
+    calls = {c.id: len(node.safety.help_calls(c.id)) for c in listed if c.status == "member"}
     context = {
         "councils": listed,
         "calls": calls,
@@ -175,10 +159,7 @@ async def checkin(request: Request) -> Response:
     form = await form_of(request)
     status = text(form, "status", 20)
     area = text(form, "area", 64, required=False).lower() or None
-    record = _checkin_function()
-    if record is None:
-        raise NotFound(_("No such page."))
-    record(node, info.id, status, area)
+    node.safety.checkin(info.id, status, area)
     return redirect(request, f"/councils/{info.id.hex()}?checked_in={status}")
 
 

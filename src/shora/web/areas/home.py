@@ -6,12 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from shora.domain.safety.alerts import HelpCall
 from shora.node import CouncilInfo, Node
-from shora.services import aid
-from shora.services import safety as safe
 from shora.services.decisions import phase
-from shora.services.restricted import COORDINATOR
+from shora.services.safety import HelpCall
 from shora.web.areas.kit import label, me, names, now
 
 ON_HOME = 5
@@ -28,17 +25,16 @@ def help_box(node: Node, info: CouncilInfo) -> dict[str, Any]:
     and who is on the way, and the open roll call."""
     at = now(node)
     mine = me(node, info.id)
-    calls = safe.help_calls(node, info.id)
-    final = node.ingestor.projection.final_state(info.id)
-    coordinator = mine is not None and mine in final.role_holders(COORDINATOR, at * 1000)
-    here = safe.last_area(node, info.id, mine) if mine is not None else None
+    calls = node.safety.help_calls(info.id)
+    coordinator = mine is not None and mine in node.care.coordinators(info.id, at)
+    here = node.safety.last_area(info.id, mine) if mine is not None else None
 
     def near(call: HelpCall) -> bool:
         return coordinator or (here is not None and call.area == here)
 
     waiting = [c for c in calls if not c.answered and c.member != mine]
     waiting.sort(key=lambda c: (not near(c), c.status != "injured", -c.time))
-    call = safe.open_rollcall(node, info.id, at)
+    call = node.safety.open_rollcall(info.id, at)
     own = next((c for c in calls if c.member == mine), None)
     people = names(node, info.id)
     return {
@@ -47,7 +43,7 @@ def help_box(node: Node, info: CouncilInfo) -> dict[str, Any]:
         "helpers": helpers(own, people) if own else "",
         "rollcall": call,
         "answered_rollcall": call is not None and mine in {m for m, _s in call.answered},
-        "areas": dict(known.areas) if (known := aid.areas(node, info.id)) else {},
+        "areas": dict(known.areas) if (known := node.aid.areas(info.id)) else {},
         "people": people,
         "label": label,
     }
@@ -55,11 +51,11 @@ def help_box(node: Node, info: CouncilInfo) -> dict[str, Any]:
 
 def alerts(node: Node, info: CouncilInfo) -> dict[str, Any]:
     at = now(node)
-    active = safe.alerts(node, info.id, at)[:ON_HOME]
-    known = aid.areas(node, info.id)
+    active = node.safety.alerts(info.id, at)[:ON_HOME]
+    known = node.aid.areas(info.id)
     mine = me(node, info.id)
     people = names(node, info.id)
-    answered = [c for c in safe.help_calls(node, info.id) if c.answered and c.member != mine]
+    answered = [c for c in node.safety.help_calls(info.id) if c.answered and c.member != mine]
     return {
         "on_the_way": [(c, helpers(c, people)) for c in answered],
         "alerts": [(a, True) for a in active],
@@ -81,10 +77,10 @@ def decisions(node: Node, info: CouncilInfo) -> dict[str, Any]:
 def needs(node: Node, info: CouncilInfo) -> dict[str, Any]:
     found = [
         n
-        for n in aid.open_needs(node, info.id, now(node))
+        for n in node.aid.open_needs(info.id, now(node))
         if getattr(n.body, "urgency", None) in URGENT
     ]
-    known = aid.areas(node, info.id)
+    known = node.aid.areas(info.id)
     return {
         "needs": found[:ON_HOME],
         "more": len(found) > ON_HOME,

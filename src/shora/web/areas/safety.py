@@ -1,7 +1,7 @@
 """Safety: alerts (active first; post, confirm, retract), roll calls with who has and
 has not answered, "on my way" to a call for help, missing people (records, notes with
 a status, linking duplicates) and one's dead-man timer. Check-ins are the home page's
-buttons (councils.py). Domain: shora.services.safety and shora.services.deadman_missing."""
+buttons (councils.py). Services: node.safety and node.deadman_missing."""
 
 from __future__ import annotations
 
@@ -12,13 +12,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from shora.domain.aid import kinds as ak
-from shora.domain.care import kinds as ck
 from shora.errors import InvalidInput, NotFound
 from shora.i18n import _, normalize_digits
 from shora.node import CouncilInfo, Node
-from shora.services import deadman_missing as more
-from shora.services import safety as safe
+from shora.numbers import digits_only
+from shora.services.aid import kinds as ak
+from shora.services.care import kinds as ck
 from shora.web.areas.aid import area_names
 from shora.web.areas.kit import (
     HOUR,
@@ -51,7 +50,7 @@ def _area(form: FormData, name: str = "area") -> str | None:
 
 def _alerts(node: Node, info: CouncilInfo) -> dict[str, Any]:
     at = now(node)
-    found = safe.alerts(node, info.id, at, active_only=False)
+    found = node.safety.alerts(info.id, at, active_only=False)
     found.sort(key=lambda a: (not a.active(at), -a.time))
     return {
         "items": [(a, a.active(at)) for a in found],
@@ -68,8 +67,7 @@ async def alerts(request: Request) -> Response:
         area = _area(form)
         if area is None:
             raise InvalidInput(_("Please choose an area."))
-        safe.alert(
-            node,
+        node.safety.alert(
             info.id,
             field(form, "kind", 30),
             area,
@@ -86,9 +84,9 @@ async def alert_action(request: Request) -> Response:
 
     async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
         if field(form, "action", 10) == "retract":
-            safe.retract_alert(node, info.id, alert)
+            node.safety.retract_alert(info.id, alert)
         else:
-            safe.confirm_alert(node, info.id, alert)
+            node.safety.confirm_alert(info.id, alert)
         return None
 
     return await handle(request, "safety/alerts.html", _alerts, run, "alerts")
@@ -99,7 +97,7 @@ async def alert_action(request: Request) -> Response:
 
 def _rollcalls(node: Node, info: CouncilInfo) -> dict[str, Any]:
     try:
-        call = safe.rollcall_state(node, info.id)
+        call = node.safety.rollcall_state(info.id)
     except NotFound:
         call = None
     return {"call": call, "areas": area_names(node, info.id), "people": names(node, info.id)}
@@ -107,7 +105,7 @@ def _rollcalls(node: Node, info: CouncilInfo) -> dict[str, Any]:
 
 async def rollcalls(request: Request) -> Response:
     async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
-        safe.rollcall(node, info.id, _area(form))
+        node.safety.rollcall(info.id, _area(form))
         return None
 
     return await handle(request, "safety/rollcalls.html", _rollcalls, run, "rollcalls")
@@ -123,7 +121,7 @@ async def respond(request: Request) -> Response:
     """ "On my way" to a call for help, from the home page."""
     node, info = opened(request)
     await form_of(request)  # the Guard has checked its token
-    safe.respond(node, info.id, hex_id(str(request.path_params["checkin"])))
+    node.safety.respond(info.id, hex_id(str(request.path_params["checkin"])))
     return redirect(request, f"/councils/{info.id.hex()}?answered=1#help")
 
 
@@ -131,7 +129,7 @@ async def respond(request: Request) -> Response:
 
 
 def _missing(node: Node, info: CouncilInfo) -> dict[str, Any]:
-    found = sorted(more.persons(node, info.id), key=lambda p: (p.found, -p.time))
+    found = sorted(node.deadman_missing.persons(info.id), key=lambda p: (p.found, -p.time))
     return {
         "persons": found,
         "items": found,
@@ -147,7 +145,7 @@ def _age(text: str) -> tuple[int | None, int | None]:
     if not text:
         return None, None
     low, _sep, high = text.partition("-")
-    if not low.isdigit() or (high and not high.isdigit()) or len(text) > 7:
+    if not digits_only(low) or (high and not digits_only(high)) or len(text) > 7:
         raise InvalidInput(_("An age is a number or a range such as 30-40."))
     return int(low), int(high or low)
 
@@ -177,7 +175,7 @@ async def missing(request: Request) -> Response:
         body = person_body(form, now(node))
         if not body.full_name:
             raise InvalidInput(_("Please give the person's name."))
-        more.add_person(node, info.id, body)
+        node.deadman_missing.add_person(info.id, body)
         return None
 
     return await handle(request, "safety/missing.html", _missing, run, "missing")
@@ -199,7 +197,7 @@ async def missing_note(request: Request) -> Response:
                 "linked_person": hex_or_none(field(form, "linked_person", 64)),
             },
         )
-        more.add_note(node, info.id, body)
+        node.deadman_missing.add_note(info.id, body)
         return None
 
     return await handle(request, "safety/missing.html", _missing, run, "missing")
@@ -210,13 +208,13 @@ async def missing_note(request: Request) -> Response:
 
 def _deadman(node: Node, info: CouncilInfo) -> dict[str, Any]:
     mine = me(node, info.id)
-    state = more.deadman_state(node, info.id)
+    state = node.deadman_missing.deadman_state(info.id)
     others = [m for m in node.councils.members(info.id) if m.status == "active" and m.key != mine]
     return {
         "timer": state.timers.get(mine) if mine is not None else None,
         "members": others,
         "people": names(node, info.id),
-        "naming_me": more.naming_me(node, info.id),
+        "naming_me": node.deadman_missing.naming_me(info.id),
         "max_hours": ck.MAX_DEADMAN_HOURS,
     }
 
@@ -224,13 +222,13 @@ def _deadman(node: Node, info: CouncilInfo) -> dict[str, Any]:
 async def deadman(request: Request) -> Response:
     async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
         if field(form, "clear", 5) == "1":
-            more.clear_deadman(node, info.id)
+            node.deadman_missing.clear_deadman(info.id)
             return None
         hours = whole(form, "hours", None, 1, ck.MAX_DEADMAN_HOURS)
         if hours is None:
             raise InvalidInput(_("Please say after how many hours."))
         contacts = [hex_or_none(str(c)[:64]) for c in form.getlist("contact")]
-        more.set_deadman(node, info.id, hours, [c for c in contacts if c is not None])
+        node.deadman_missing.set_deadman(info.id, hours, [c for c in contacts if c is not None])
         return None
 
     return await handle(request, "safety/deadman.html", _deadman, run, "deadman")
