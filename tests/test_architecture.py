@@ -27,154 +27,6 @@ ALLOWED = {
     "interfaces": {"base", "node", "services", "interfaces"},
 }
 
-# What is still to move while the restructure is under way; it only ever shrinks.
-KNOWN_UPWARD: set[tuple[str, str]] = {
-    ("shora.cli.aid_areas", "shora.domain.aid.kinds"),
-    ("shora.cli.aid_areas", "shora.domain.aid.summary"),
-    ("shora.cli.aid_items", "shora.domain.aid.kinds"),
-    ("shora.cli.aid_items", "shora.domain.aid.state"),
-    ("shora.cli.aid_safety", "shora.domain.aid.kinds"),
-    ("shora.cli.bundles", "shora.kernel.ingest"),
-    ("shora.cli.bundles", "shora.sync.summary"),
-    ("shora.cli.care", "shora.domain.aid.kinds"),
-    ("shora.cli.care", "shora.domain.aid.taxonomy"),
-    ("shora.cli.care", "shora.domain.care.kinds"),
-    ("shora.cli.care", "shora.domain.care.stocks"),
-    ("shora.cli.councils", "shora.kernel.kinds"),
-    ("shora.cli.deadman_missing", "shora.domain.care.kinds"),
-    ("shora.cli.deadman_missing", "shora.domain.decisions.state"),
-    ("shora.cli.deadman_missing", "shora.domain.safety.deadman"),
-    ("shora.cli.deadman_missing", "shora.domain.safety.missing"),
-    ("shora.cli.decisions", "shora.domain.decisions.ballot_input"),
-    ("shora.cli.decisions", "shora.domain.decisions.kinds"),
-    ("shora.cli.decisions", "shora.domain.decisions.plain"),
-    ("shora.cli.decisions", "shora.domain.decisions.state"),
-    ("shora.cli.federation", "shora.domain.decisions.plain"),
-    ("shora.cli.federation", "shora.domain.federation.mandates"),
-    ("shora.cli.governance", "shora.domain.decisions.plain"),
-    ("shora.cli.governance", "shora.kernel.kinds"),
-    ("shora.cli.main", "shora.kernel.profile"),
-    ("shora.cli.members", "shora.kernel.tokens"),
-    ("shora.cli.members", "shora.sync.peers"),
-    ("shora.cli.network", "shora.kernel.profile"),
-    ("shora.cli.network", "shora.sync.outcome"),
-    ("shora.cli.network", "shora.sync.peers"),
-    ("shora.cli.network", "shora.sync.runner"),
-    ("shora.cli.output", "shora.domain.decisions.plain"),
-    ("shora.cli.output", "shora.kernel.kinds"),
-    ("shora.cli.session", "shora.kernel.profile"),
-    ("shora.domain.aid.kinds", "shora.services.restricted"),
-    ("shora.domain.care.kinds", "shora.services.restricted"),
-    ("shora.services.aid", "shora.node"),
-    ("shora.services.care", "shora.node"),
-    ("shora.services.deadman_missing", "shora.node"),
-    ("shora.services.decisions", "shora.node"),
-    ("shora.services.discussion", "shora.node"),
-    ("shora.services.federation", "shora.node"),
-    ("shora.services.federation_flow", "shora.node"),
-    ("shora.services.forgetting", "shora.node"),
-    ("shora.services.governance", "shora.node"),
-    ("shora.services.governance", "shora.ui.labels"),
-    ("shora.services.housekeeping", "shora.node"),
-    ("shora.services.joining", "shora.node"),
-    ("shora.services.restricted", "shora.node"),
-    ("shora.services.safety", "shora.node"),
-    ("shora.sync.local", "shora.node"),
-    ("shora.sync.outbox", "shora.node"),
-    ("shora.sync.runner", "shora.node"),
-    ("shora.web.areas.aid", "shora.domain.aid.kinds"),
-    ("shora.web.areas.api", "shora.sync.peers"),
-    ("shora.web.areas.api_decisions_aid", "shora.domain.aid.kinds"),
-    ("shora.web.areas.api_decisions_aid", "shora.domain.aid.state"),
-    ("shora.web.areas.api_decisions_aid", "shora.domain.decisions.kinds"),
-    ("shora.web.areas.api_decisions_aid", "shora.domain.decisions.plain"),
-    ("shora.web.areas.areas_stocks_skills", "shora.domain.aid.kinds"),
-    ("shora.web.areas.areas_stocks_skills", "shora.domain.aid.summary"),
-    ("shora.web.areas.areas_stocks_skills", "shora.domain.care.kinds"),
-    ("shora.web.areas.councils", "shora.domain.aid.kinds"),
-    ("shora.web.areas.councils", "shora.kernel.kinds"),
-    ("shora.web.areas.decisions", "shora.domain.decisions.kinds"),
-    ("shora.web.areas.decisions", "shora.domain.decisions.state"),
-    ("shora.web.areas.decisions", "shora.domain.governance.kinds"),
-    ("shora.web.areas.decisions_forms", "shora.domain.decisions.kinds"),
-    ("shora.web.areas.decisions_results", "shora.domain.decisions.tally"),
-    ("shora.web.areas.discussion", "shora.domain.discussion.kinds"),
-    ("shora.web.areas.federation", "shora.domain.federation.mandates"),
-    ("shora.web.areas.governance", "shora.domain.decisions.kinds"),
-    ("shora.web.areas.governance", "shora.kernel.kinds"),
-    ("shora.web.areas.home", "shora.domain.decisions.state"),
-    ("shora.web.areas.home", "shora.domain.safety.alerts"),
-    ("shora.web.areas.joining", "shora.kernel.tokens"),
-    ("shora.web.areas.joining", "shora.sync.peers"),
-    ("shora.web.areas.members", "shora.kernel.tokens"),
-    ("shora.web.areas.members", "shora.sync.peers"),
-    ("shora.web.areas.safety", "shora.domain.aid.kinds"),
-    ("shora.web.areas.safety", "shora.domain.care.kinds"),
-    ("shora.web.areas.session", "shora.kernel.profile"),
-    ("shora.web.areas.sync", "shora.kernel.bundle"),
-    ("shora.web.areas.sync", "shora.kernel.ingest"),
-    ("shora.web.areas.sync", "shora.sync.peers"),
-    ("shora.web.areas.sync", "shora.sync.runner"),
-    ("shora.web.state", "shora.kernel.crypto"),
-    ("shora.web.state", "shora.kernel.profile"),
-    ("shora.web.state", "shora.sync.runner"),
-}
-KNOWN_SQL: set[str] = {
-    "shora.kernel.core",
-    "shora.kernel.ingest",
-    "shora.kernel.projection",
-    "shora.kernel.waiting",
-    "shora.node",
-    "shora.services.deadman_missing",
-    "shora.services.decisions",
-    "shora.services.discussion",
-    "shora.services.federation",
-    "shora.services.federation_flow",
-    "shora.services.forgetting",
-    "shora.services.governance",
-    "shora.services.joining",
-    "shora.services.membership",
-    "shora.services.restricted",
-    "shora.sync.local",
-    "shora.sync.outbox",
-    "shora.sync.peers",
-    "shora.sync.summary",
-    "shora.web.areas.kit",
-    "shora.web.forms",
-    "shora.web.security",
-    "shora.web.state",
-}
-KNOWN_CYCLES: list[set[str]] = [
-    {"shora.domain.aid.classes", "shora.domain.aid.matching", "shora.domain.aid.solve"},
-    {
-        "shora.domain.aid.kinds",
-        "shora.domain.aid.state",
-        "shora.domain.aid.summary",
-        "shora.domain.care.kinds",
-        "shora.domain.care.skills",
-        "shora.domain.care.stocks",
-        "shora.domain.safety.alerts",
-        "shora.domain.safety.deadman",
-        "shora.domain.safety.missing",
-        "shora.node",
-        "shora.services.aid",
-        "shora.services.care",
-        "shora.services.deadman_missing",
-        "shora.services.decisions",
-        "shora.services.discussion",
-        "shora.services.federation",
-        "shora.services.federation_flow",
-        "shora.services.forgetting",
-        "shora.services.governance",
-        "shora.services.joining",
-        "shora.services.membership",
-        "shora.services.restricted",
-        "shora.services.safety",
-        "shora.sync.local",
-        "shora.sync.summary",
-    },
-]
-
 
 def layer(module: str) -> str:
     if module in BASE:
@@ -235,8 +87,9 @@ def test_no_module_imports_a_layer_above_its_own() -> None:
         for dep in deps
         if layer(dep) not in ALLOWED[layer(mod)]
     }
-    new = sorted(upward - KNOWN_UPWARD)
-    assert not new, "imports against the layers:\n" + "\n".join(f"{a} -> {b}" for a, b in new)
+    assert not upward, "imports against the layers:\n" + "\n".join(
+        f"{a} -> {b}" for a, b in sorted(upward)
+    )
 
 
 def _cycles(g: dict[str, set[str]]) -> list[set[str]]:
@@ -284,11 +137,16 @@ def test_no_import_cycle() -> None:
         g[mod] = {
             d for d in deps if not (mod.startswith(d + ".") and modules()[d].name == "__init__.py")
         }
-    cycles = [c for c in _cycles(g) if not any(c <= known for known in KNOWN_CYCLES)]
+    cycles = _cycles(g)
     assert not cycles, "import cycles:\n" + "\n".join(" <-> ".join(sorted(c)) for c in cycles)
 
 
-SQL = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|PRAGMA|REPLACE|WITH\s+\w+\s+AS)\b")
+SQL = re.compile(
+    r"^\s*(SELECT\s.+\sFROM\s|SELECT\s+(count|max|min|1)\b|INSERT\s+(OR\s+\w+\s+)?INTO\s"
+    r"|UPDATE\s+\w+\s+SET\s|DELETE\s+FROM\s|CREATE\s+(TABLE|INDEX|TEMP)|PRAGMA\s+\w|REPLACE\s+INTO\s"
+    r"|WITH\s+\w+\s+AS\b)",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def test_sql_lives_only_in_the_kernels_storage() -> None:
@@ -304,8 +162,7 @@ def test_sql_lives_only_in_the_kernels_storage() -> None:
                 first = node.values[0] if node.values else None
                 if isinstance(first, ast.Constant) and SQL.match(str(first.value)):
                     holders.add(name)
-    new = sorted(holders - KNOWN_SQL)
-    assert not new, "SQL outside shora.kernel.storage: " + ", ".join(new)
+    assert not holders, "SQL outside shora.kernel.storage: " + ", ".join(sorted(holders))
 
 
 def test_the_layer_checks_can_fail() -> None:
@@ -313,6 +170,7 @@ def test_the_layer_checks_can_fail() -> None:
     assert layer("shora.kernel.ingest") == "kernel"
     assert "services" not in ALLOWED["domain"] and "kernel" not in ALLOWED["interfaces"]
     assert _cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [{"a", "b"}]
-    assert SQL.match("SELECT id FROM events") and not SQL.match("Select a council")
+    assert SQL.match("SELECT id FROM events") and SQL.match("PRAGMA data_version")
+    assert not SQL.match("Select a council") and not SQL.match("DELETE")
     g = graph()
     assert "shora.kernel.events" in g["shora.kernel.ingest"]
