@@ -28,12 +28,11 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from conftest import INSECURE_KDF_ENV as INSECURE_KDF_ENV  # the one definition
 from shora.cli import main
 from shora.cli.localise import localise_tree
 from shora.i18n import using_language
-from shora.kernel import profile
 
-INSECURE_KDF_ENV = {profile.INSECURE_TEST_KDF_ENV: profile.INSECURE_TEST_KDF_CONSENT}
 # What the command line reads from the environment, set or cleared for every run.
 _OWN = ("LANG", "LC_ALL", "LC_MESSAGES")
 

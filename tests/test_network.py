@@ -232,9 +232,8 @@ def test_a_write_leaves_at_once_while_the_node_runs(tmp_path: Path) -> None:
         wait_for(lambda: relay_texts(url) >= 1, "the first round")
         before = relay_texts(url)
         a.ok("post", COUNCIL, "written while the node runs")  # another process, same profile
-        began = time.monotonic()
+        # The next round is an hour away: only the outbox can bring it there now.
         wait_for(lambda: relay_texts(url) == before + 1, "the post to reach the relay", 10)
-        assert time.monotonic() - began < 3.0
     finally:
         assert "Traceback" not in running.stop()
         relay.stop()

@@ -54,7 +54,7 @@ def test_a_drip_relay_cannot_hold_the_round(tmp_path: Path) -> None:
     b.posts.post(cid, "from bahar")
     c.posts.post(cid, "from cima")
 
-    async def scenario() -> tuple[float, list[Any]]:
+    async def scenario() -> list[Any]:
         relays = [EmbeddedRelay(NodeEnvelopes(n)) for n in (b, c)]
         for relay in relays:
             await relay.start()
@@ -63,15 +63,13 @@ def test_a_drip_relay_cannot_hold_the_round(tmp_path: Path) -> None:
                 book = PeerBook(a.store)
                 for url in [slow] + [r.url for r in relays]:
                     book.add_relay(cid, url)
-                began = time.monotonic()
-                outcomes = await sync_round(a, timeout=4.0)
-                return time.monotonic() - began, outcomes
+                return await sync_round(a, timeout=4.0)
         finally:
             for relay in relays:
                 await relay.stop()
 
-    elapsed, outcomes = run(scenario())
-    assert elapsed < 5.0  # the round's deadline, not the drip relay's pace
+    outcomes = run(scenario())
+    # The round's deadline, not the drip relay's pace, ended it:
     by_kind = {o.error is None: o for o in outcomes}
     assert len(outcomes) == 3 and sum(o.error is None for o in outcomes) == 2
     assert "cut off at the end of the round" in (by_kind[False].error or "")
@@ -97,19 +95,18 @@ def test_a_relay_without_nip77_is_remembered(tmp_path: Path) -> None:
                 for reply in connection.receive(text):
                     await ws.send(reply)
 
-    async def scenario() -> list[tuple[float, Any]]:
+    async def scenario() -> list[Any]:
         async with serving(ignores_nip77) as url:
             PeerBook(a.store).add_relay(cid, url)
             rounds = []
             for _ in range(3):
-                began = time.monotonic()
                 [outcome] = await sync_round(a, negentropy_timeout=2.0)
-                rounds.append((time.monotonic() - began, outcome))
+                rounds.append(outcome)
             return rounds
 
-    (first, o1), (second, o2), (third, o3) = run(scenario())
-    assert first >= 2.0 and o1.mode == o2.mode == o3.mode == "fallback"
-    assert second < 1.5 and third < 1.5 and len(neg_opens) == 1
+    o1, o2, o3 = run(scenario())
+    assert o1.mode == o2.mode == o3.mode == "fallback"
+    assert len(neg_opens) == 1  # asked once; the next rounds go straight to NIP-01
     assert all(o.complete and o.error is None for o in (o1, o2, o3))
     assert "from bahar" in {p["text"] for p in a.posts.posts(cid)}
     book = PeerBook(a.store)

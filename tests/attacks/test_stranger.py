@@ -304,14 +304,13 @@ def test_idle_connections_close_sooner_when_the_relay_is_full(tmp_path: Path) ->
     _cid, a, b, _s = two_councils(tmp_path)
     limits = RelayLimits(max_connections=8, max_per_address=2, busy_idle_timeout=0.5)
 
-    async def scenario() -> tuple[int, float, Any]:
+    async def scenario() -> tuple[int, Any]:
         async with relay_of(a, limits=limits) as relay:
             flood = [
                 await websockets.connect(relay.url, local_addr=(f"127.0.0.{host}", 0))
                 for host in range(2, 6)
                 for _ in range(2)
             ]
-            started = asyncio.get_running_loop().time()
             refused = 0
             while True:  # a member retries, as a node's next round would
                 try:
@@ -320,14 +319,14 @@ def test_idle_connections_close_sooner_when_the_relay_is_full(tmp_path: Path) ->
                 except ConnectionFailed:
                     refused += 1
                     await asyncio.sleep(0.2)
-            took = asyncio.get_running_loop().time() - started
             for ws in flood:
                 await ws.close()
-            return refused, took, result
+            return refused, result
 
-    refused, took, result = run(scenario())
-    assert refused >= 1  # the relay was full
-    assert took < 5  # the silent ones were closed long before their 30 s to prove a key
+    refused, result = run(scenario())
+    # The relay was full, and the silent ones were closed long before their 30 s to
+    # prove a key: a few retries 0.2 s apart got in.
+    assert 1 <= refused <= 20
     assert result.complete and result.fetched == 5
 
 
