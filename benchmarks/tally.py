@@ -14,7 +14,7 @@ popular, as in a real vote) and stops after a uniformly random number of prefere
 Each time is the best of --repeats runs, ours and the reference taking turns (the
 machine may be shared: the best run is the closest to a count's own cost, and taking
 turns exposes both to the same load). pyrankvote implements a different STV
-variant (see tests/test_tally.py), so only the times are compared, not the results.
+variant (see tests/domain/test_tally.py), so only the times are compared, not the results.
 If the reference would take too long (its runs over --ref-budget seconds in all,
 estimated on a 10,000-ballot sample), it is timed on that sample and scaled linearly,
 and the output says so.

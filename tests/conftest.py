@@ -8,6 +8,7 @@ import os
 import random
 import shutil
 import struct
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,13 @@ import pytest
 
 from shora.kernel import profile, tokens
 from shora.node import Node
+
+# The tests are grouped like the code (docs/architecture.md); a test may use another
+# group's helpers by module name (`from test_cli import Profile`), as pytest names them.
+for _group in ("kernel", "sync", "domain", "services", "cli"):
+    _path = str(Path(__file__).parent / _group)
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 # Tests only: real Argon2id, tiny limits. A profile made so opens only when the call
 # says allow_weak_kdf=True, as the command line does only with --insecure-test-kdf.

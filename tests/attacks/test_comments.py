@@ -16,7 +16,7 @@ from conftest import T0, council_of_three, everyone, send
 from shora.domain.decisions import kinds as dck
 from shora.domain.discussion import kinds as dk
 from shora.kernel import crypto
-from test_web_decisions import carry, propose, two_members, words
+from web.test_web_decisions import carry, propose, two_members, words
 
 XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 

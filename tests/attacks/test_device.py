@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import msgspec
 import pytest
+from test_cli import INSECURE_KDF_WARNING, error_lines
 
 from cli_run import INSECURE_KDF_ENV, base_env, in_process
 from conftest import FAST_KDF, Clock, make_node
@@ -27,7 +28,6 @@ from shora.node import Node
 from shora.web import throttle
 from shora.web.security import session_cookie
 from shora.web.state import Keeper
-from test_cli import INSECURE_KDF_WARNING, error_lines
 from web.client import PASSPHRASE, PORT, Browser, client_for
 
 PRIVATE_FILES = {"keystore", "shora.db", "shora.db-wal", "shora.db-shm"}

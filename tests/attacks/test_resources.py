@@ -20,6 +20,7 @@ import websockets
 import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_relay import prove
 
 from attacks.adversary import Adversary
 from conftest import Clock, admit, make_node, send, three_members
@@ -32,7 +33,6 @@ from shora.sync.local import NodeEnvelopes
 from shora.sync.negentropy import NegentropyError
 from shora.sync.relay import EmbeddedRelay, RelayConnection, RelayLimits
 from shora.sync.session import SyncSession
-from test_relay import prove
 
 DAY = 24 * 3600
 

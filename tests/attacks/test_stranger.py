@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import websockets
+from test_cli import COUNCIL, Profile, bring_in
+from test_network import free_port, serve, texts
 
 from conftest import admit, make_node
 from shora.kernel import crypto, keys, kinds, nip01, tokens
@@ -29,8 +31,6 @@ from shora.sync.relay import EmbeddedRelay, RelayLimits
 from shora.sync.runner import sync_round
 from shora.sync.session import SyncSession
 from shora.sync.transport import ConnectionFailed, sync_with_relay
-from test_cli import COUNCIL, Profile, bring_in
-from test_network import free_port, serve, texts
 
 T = TypeVar("T")
 

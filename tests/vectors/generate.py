@@ -95,7 +95,7 @@ PROVENANCE = (
     "are randomised by design; they were made once by shora.kernel.keys.seal_grant/"
     "seal_welcome and are recorded in `sealed_boxes`, with the recipients' X25519 secrets in "
     "`inputs`. The NIP-01 string vectors' expected ids come from the generator's own "
-    "serialiser, not shora's. Checked by tests/test_vectors.py: (i) regenerating gives this "
+    "serialiser, not shora's. Checked by tests/kernel/test_vectors.py: (i) regenerating gives this "
     "file byte for byte; (ii) tests/independent, a pure-Python verifier written from "
     "docs/protocol.md that imports neither shora nor its crypto libraries, accepts every "
     "vector and reproduces every deterministic signature; (iii) shora's decoders accept every "

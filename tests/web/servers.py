@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import httpx
-
 from test_cli import base_env
 
 LINK = re.compile(r"(http://[^\s]+/login\?token=[\w-]+)")

@@ -102,7 +102,7 @@ class BloodGroup(StrEnum):
 # (https://www.msdmanuals.com/home/multimedia/image/compatible-blood-types). The rule behind
 # the table: a donor's red cells may go to a recipient whose own red cells carry every
 # antigen (A, B, RhD) the donor's carry, so O- is the universal red-cell donor and AB+ the
-# universal recipient (tests/test_matching.py checks the table against this rule). It is a
+# universal recipient (tests/domain/test_matching.py checks the table against this rule). It is a
 # first filter for volunteers, never a substitute for the type and cross-match a clinic
 # must still do. Plasma runs the other way and is not matched here.
 RED_CELL_DONORS: dict[BloodGroup, frozenset[BloodGroup]] = {
