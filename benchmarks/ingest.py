@@ -278,7 +278,7 @@ def generate_posts(
     progress: Progress,
 ) -> tuple[list[bytes], dict[str, float]]:
     """Posts by every member, continuing the founder's DAG, valid and fully signed."""
-    epoch = founder._writing_epoch(council)
+    epoch = founder.writing_epoch(council)
     signer = crypto.WriteSigner(epoch.write_sk)
     heads = founder.store.rows(
         "SELECT h.id, e.clock FROM heads h JOIN events e ON e.id = h.id WHERE h.council=?",
@@ -338,7 +338,7 @@ def build(
     council = founder.councils.create(
         "Block 4 neighbourhood council", "Water, bread, medicine and the night watch.", "Nasrin"
     )
-    me = founder._identity(council)
+    me = founder.identity(council)
     authors = [Author(me.sign_pk, me.sign_sk)]
 
     def admit(member: Node, name: str) -> None:
@@ -349,7 +349,7 @@ def build(
         text = tokens.join_request_text(request)
         result = founder.membership.admit(tokens.parse_join_request_text(text))
         assert result.admitted, result
-        me = member._identity(council)
+        me = member.identity(council)
         authors.append(Author(me.sign_pk, me.sign_sk))
 
     progress = Progress("members", n_members - 2)

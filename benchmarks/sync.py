@@ -217,9 +217,9 @@ def add_differences(
     progress = Progress("compose", count)
     out: tuple[list[bytes], list[bytes]] = ([], [])
     for side, (node, positions) in enumerate(((a, spots[: count // 2]), (b, spots[count // 2 :]))):
-        me = node._identity(council)
+        me = node.identity(council)
         author = Author(me.sign_pk, me.sign_sk)
-        epoch = node._writing_epoch(council)
+        epoch = node.writing_epoch(council)
         signer = crypto.WriteSigner(epoch.write_sk)
         for pos in positions:
             parents = [history[pos]] if rng.random() < 0.45 else [history[pos - 1], history[pos]]

@@ -59,7 +59,7 @@ def build(
     home = tmp / "founder"
     founder = Node.create(home, PASSPHRASE, kdf_limits=FAST_KDF, allow_weak_kdf=True)
     council = founder.councils.create("Block 4 neighbourhood council", "", "Nasrin")
-    me = founder._identity(council)
+    me = founder.identity(council)
     authors = [Author(me.sign_pk, me.sign_sk)]
     progress = Progress("members", n_members - 1)
     for i in range(1, n_members):

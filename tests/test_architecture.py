@@ -172,5 +172,28 @@ def test_the_layer_checks_can_fail() -> None:
     assert _cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [{"a", "b"}]
     assert SQL.match("SELECT id FROM events") and SQL.match("PRAGMA data_version")
     assert not SQL.match("Select a council") and not SQL.match("DELETE")
+    assert PRIVATE_REACH.search("self.core.ingestor.projection")
+    assert PRIVATE_REACH.search("me = core._identity(c)")
+    assert PRIVATE_REACH.search("node.store.rows")
+    assert not PRIVATE_REACH.search("self.core.append(council, kind, body)")
     g = graph()
     assert "shora.kernel.events" in g["shora.kernel.ingest"]
+
+
+PRIVATE_REACH = re.compile(r"\b(core|node)\.(ingestor|_\w+)\b|\bnode\.store\b")
+
+
+def test_services_and_interfaces_use_only_the_narrow_core() -> None:
+    """Services reach the node through the core's public methods (append, me, state,
+    store, now, ...): never the ingestor or a private name. Interfaces go through the
+    services: never the store either."""
+    found = []
+    for name, path in modules().items():
+        if layer(name) not in {"services", "interfaces"}:
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.split("#", 1)[0]
+            hit = PRIVATE_REACH.search(code)
+            if hit and not (layer(name) == "services" and hit.group(0).startswith("node.store")):
+                found.append(f"{name}:{number}: {hit.group(0)}")
+    assert not found, "reaching past the narrow core:\n" + "\n".join(found)

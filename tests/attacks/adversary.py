@@ -36,7 +36,7 @@ class Adversary:
     def __init__(self, node: Node, council: bytes) -> None:
         self.node = node
         self.council = council
-        me = node._identity(council)
+        me = node.identity(council)
         self.key, self._sk = me.sign_pk, me.sign_sk
 
     def epochs(self) -> list[keys.Epoch]:

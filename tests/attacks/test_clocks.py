@@ -45,7 +45,7 @@ def test_a_fast_clock_cannot_lapse_an_emergency_removal_early(tmp_path: Path) ->
     envelopes are dated past the hour and refused. A modified client dating the
     envelope honestly and only the event ahead gets it held until its time."""
     (a, b, c, m), council, clock = _four(tmp_path)
-    cyrus = c._identity(council).sign_pk
+    cyrus = c.identity(council).sign_pk
     a.membership.remove(council, cyrus, "reported to the police", emergency=True)
     action = a.governance.emergencies(council)[0].action
     send(a, b)

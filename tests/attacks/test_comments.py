@@ -68,9 +68,9 @@ def test_a_comment_concurrent_with_removal_is_void(tmp_path: Path) -> None:
         everyone([a, b, m])
         late = m.discussion.comment(council, pid, "before you notice")  # not yet sent
         clock.t += 60
-        a.membership.remove(council, m._identity(council).sign_pk)
+        a.membership.remove(council, m.identity(council).sign_pk)
         send(a, b)
-        b.membership.remove(council, m._identity(council).sign_pk)
+        b.membership.remove(council, m.identity(council).sign_pk)
         send(b, a)
         send(m, a)
         # a holds the comment, voided by the kernel, and the discussion does not show it

@@ -57,7 +57,7 @@ def _council(tmp_path: Path, rules: kinds.Rules) -> tuple[Node, Node, Node, byte
 
 def _assert_cut_off(honest: list[Node], m: Node, council: bytes, secret: str) -> None:
     """Everyone honest agrees m is out; m holds no epoch made after; m cannot read."""
-    me = m._identity(council).sign_pk
+    me = m.identity(council).sign_pk
     honest[0].posts.post(council, secret)
     everyone(honest)
     for node in honest:
@@ -118,7 +118,7 @@ def test_a_removed_coordinator_cannot_remove_her_remover_first(tmp_path: Path) -
     send(b, a)
     send(b, m)
     removal = _removal_id(b, council, informer.key)
-    bijan = b._identity(council).sign_pk
+    bijan = b.identity(council).sign_pk
     fresh = crypto.random_bytes(32)
     counter = _sorting_before(
         informer,
@@ -161,7 +161,7 @@ def _members(tmp_path: Path, names: str, rules: kinds.Rules) -> tuple[list[Node]
 
 
 def _key(node: Node, council: bytes) -> bytes:
-    return node._identity(council).sign_pk
+    return node.identity(council).sign_pk
 
 
 def _active(node: Node, council: bytes) -> set[str]:

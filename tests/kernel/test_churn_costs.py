@@ -74,4 +74,4 @@ def test_causal_states_forgotten_by_the_cache_are_recomputed_alike(
 
 
 def _key(node: Node, council: bytes) -> bytes:
-    return node._identity(council).sign_pk
+    return node.identity(council).sign_pk

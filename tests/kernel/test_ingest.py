@@ -59,12 +59,12 @@ def _resign(env: nip01.Envelope, signer: crypto.WriteSigner, **changes: object) 
 
 
 def _epoch(node: Node, council: bytes) -> keys.Epoch:
-    return node._writing_epoch(council)
+    return node.writing_epoch(council)
 
 
 def _inner(node: Node, cid: bytes, key: keys.Epoch, **changes: object) -> bytes:
     """An envelope around a hand-made inner event, under a real write key."""
-    me = node._identity(cid)
+    me = node.identity(cid)
     heads = [bytes(r[0]) for r in node.store.rows("SELECT id FROM heads WHERE council=?", (cid,))]
     clock = 1 + max(node.ingestor._event_meta(h).clock for h in heads)  # type: ignore[union-attr]
     fields: dict[str, object] = dict(
@@ -217,7 +217,7 @@ def test_a_second_founding_event_is_refused(world: tuple[Node, Node, bytes]) -> 
     body = events.encode_body(
         kinds.CouncilCreate("Fake", "", kinds.Rules(), "x", b"\0" * 32, b"\0" * 16)
     )
-    me = b._identity(council)
+    me = b.identity(council)
     epoch = _epoch(b, council)
     payload = msgspec.msgpack.encode(
         [1, council, epoch.write_pk, me.sign_pk, [], 1, 0, "council.create", body]

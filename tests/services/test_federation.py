@@ -92,7 +92,7 @@ def test_bad_mandates_are_refused(world) -> None:  # type: ignore[no-untyped-def
     (view,) = a.federation.mandates(base)
     assert not view.complete
     payload = _payload(a, base)
-    share = md.sign_share(a._identity(base).sign_sk, payload, True)
+    share = md.sign_share(a.identity(base).sign_sk, payload, True)
     forged = md.to_text(md.assemble(payload, {key_of(a, base): share}), True)
     with pytest.raises(InvalidInput, match="not signed"):
         x.federation.admit(federation, request, forged)

@@ -25,7 +25,7 @@ def mapped(tmp_path: Path) -> Iterator[Council3]:
 
 
 def _key(node: Node, council: bytes) -> bytes:
-    return node._identity(council).sign_pk
+    return node.identity(council).sign_pk
 
 
 def test_a_call_names_who_where_and_when_until_someone_is_on_the_way(mapped: Council3) -> None:

@@ -110,6 +110,56 @@ class NodeCore:
         """The council's resolved state after every event this node holds."""
         return self.ingestor.projection.final_state(council)
 
+    def causal_state(self, council: bytes, event: bytes) -> CouncilState:
+        """The council's state as the author of `event` saw it (its causal past)."""
+        return self.ingestor.projection.causal_state(council, event)
+
+    def causal_members(self, council: bytes, event: bytes) -> frozenset[bytes]:
+        """The active members in the causal past of `event`."""
+        return self.ingestor.projection.causal_members(council, event)
+
+    def ancestors(self, event: bytes) -> set[bytes]:
+        """The ids of every event in the causal past of `event`."""
+        return self.ingestor.projection.ancestors(event)
+
+    # --- keys and epochs (for the membership service) ------------------------------------
+
+    def epochs_of(self, council: bytes) -> list[keys.Epoch]:
+        """The key epochs this profile holds for the council."""
+        return self.ingestor.epochs_of(council)
+
+    def epoch(self, write_pk: bytes) -> keys.Epoch | None:
+        """The epoch of that write key, if this profile holds it."""
+        return self.ingestor.epoch(write_pk)
+
+    def epochs_by_creation(self, council: bytes, held: list[keys.Epoch]) -> list[keys.Epoch]:
+        """The held epochs, oldest first (by the events that made them)."""
+        return self.ingestor.projection.epochs_by_creation(council, held)
+
+    def learn_epoch(self, epoch: keys.Epoch) -> bool:
+        """Keep an epoch's keys (sealed under the profile's key); False if known."""
+        return self.ingestor.learn_epoch(epoch)
+
+    def known_holders(self, council: bytes) -> dict[bytes, set[bytes]]:
+        """For each epoch's write key, the members known to hold it."""
+        return self.ingestor.projection.known_holders(council)
+
+    def unseal_secret(self, sealed: bytes) -> bytes:
+        """A member secret key sealed under the profile's key, opened."""
+        return self.ingestor.unseal_secret(sealed)
+
+    def ingest_raw(self, raw: bytes) -> Report:
+        """Ingest one envelope this node made itself (no housekeeping)."""
+        return self.ingestor.ingest_one(raw)
+
+    def expire_waiting(self) -> int:
+        """Drop what has waited too long for its parents or its key."""
+        return self.ingestor.expire(force=False)
+
+    def report_progress(self, progress: Callable[[int], None] | None) -> None:
+        """Call `progress(n)` as each batch of n envelopes is taken in (None: stop)."""
+        self.ingestor.progress = progress
+
     # --- taking envelopes in -------------------------------------------------------------
 
     def take_in(self, raws: Iterable[bytes]) -> Report:
@@ -156,20 +206,20 @@ class NodeCore:
             list(self.store.members.names(council).items()), ref, NO_MEMBER, SEVERAL_MEMBERS
         )
 
-    def _identity(self, council: bytes) -> _Identity:
+    def identity(self, council: bytes) -> _Identity:
         row = self.store.councils.identity(council)
         if row is None:
             raise NotFound(_("this profile has no identity in that council"))
         sign_pk, sealed_sk, kx_pk, name = row
         return _Identity(sign_pk, self.ingestor.unseal_secret(sealed_sk), kx_pk, name)
 
-    def _new_identity(self, council: bytes, name: str) -> _Identity:
+    def new_identity(self, council: bytes, name: str) -> _Identity:
         sign_pk, sign_sk = crypto.sign_keypair()
         kx_pk, kx_sk = crypto.kx_keypair()
-        self._store_identity(council, sign_pk, sign_sk, kx_pk, kx_sk, name)
+        self.store_identity(council, sign_pk, sign_sk, kx_pk, kx_sk, name)
         return _Identity(sign_pk, sign_sk, kx_pk, name)
 
-    def _store_identity(
+    def store_identity(
         self,
         council: bytes,
         sign_pk: bytes,
@@ -190,12 +240,12 @@ class NodeCore:
 
     # --- writing ----------------------------------------------------------------------
 
-    def _envelope(self, epoch: keys.Epoch, kind: int, tags: list[list[str]], content: str) -> bytes:
+    def envelope(self, epoch: keys.Epoch, kind: int, tags: list[list[str]], content: str) -> bytes:
         created = int(self.now()) // CREATED_AT_GRANULARITY * CREATED_AT_GRANULARITY
         env = nip01.sign_envelope(crypto.WriteSigner(epoch.write_sk), created, kind, tags, content)
         return nip01.encode(env)
 
-    def _writing_epoch(self, council: bytes) -> keys.Epoch:
+    def writing_epoch(self, council: bytes) -> keys.Epoch:
         final = self.ingestor.projection.final_state(council)
         held = {e.write_pk: e for e in self.ingestor.epochs_of(council)}
         if final.current_epoch in held:
@@ -227,15 +277,15 @@ class NodeCore:
         self, council: bytes, kind: str, body: msgspec.Struct, epoch: keys.Epoch | None = None
     ) -> tuple[bytes, bytes]:
         """Build the envelope of a new event on top of the current heads; store nothing."""
-        me = self._identity(council)
-        epoch = epoch or self._writing_epoch(council)
+        me = self.identity(council)
+        epoch = epoch or self.writing_epoch(council)
         heads = self.store.events.heads(council, MAX_PARENTS_WRITTEN)
         parents = sorted(h[0] for h in heads)
         clock = 1 + max((h[1] for h in heads), default=0)
         # Never before a parent's claimed time (a parent may come from a clock a little
         # ahead of ours, within the council's skew): receivers refuse that.
         not_before = max((h[2] for h in heads), default=0)
-        return self._seal_event(
+        return self.seal_event(
             council,
             epoch,
             me.sign_pk,
@@ -247,7 +297,7 @@ class NodeCore:
             not_before,
         )
 
-    def _seal_event(
+    def seal_event(
         self,
         council: bytes,
         epoch: keys.Epoch,
@@ -275,7 +325,7 @@ class NodeCore:
         raw_payload = encode_payload(payload)
         signed = sign_payload(author_sk, raw_payload)
         content = seal_content(epoch.content_key, epoch.write_pk, signed)
-        return self._envelope(epoch, SHORA_KIND, [], content), crypto.sha256(raw_payload)
+        return self.envelope(epoch, SHORA_KIND, [], content), crypto.sha256(raw_payload)
 
 
 NO_COUNCIL = N_("no council named or numbered {ref} here")

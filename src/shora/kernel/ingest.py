@@ -568,7 +568,7 @@ class Ingestor:
     def _grants(self, council: bytes, body: Any, report: Report) -> None:
         """Learn an epoch granted to us. Whether the grant counts may change as events
         arrive, so every box for us is opened; a node writes only under the epoch the
-        council's state names (`NodeCore._writing_epoch`), never a void one's."""
+        council's state names (`NodeCore.writing_epoch`), never a void one's."""
         if not isinstance(body, kinds.EpochGrant):
             return
         me = self.store.councils.kx_identity(council)

@@ -135,13 +135,11 @@ class Aid:
         only one whose author held the coordinator role, as the author saw the council, at
         the time they claim."""
         ordered = sorted(made, key=lambda e: e.order)
-        # Each event's causal state is the projection's alone to give.
-        projection = self.core.ingestor.projection
+        causal = self.core.causal_state
         return [
             e
             for i, e in enumerate(ordered)
-            if i == 0
-            or e.author in projection.causal_state(council, e.id).role_holders(COORDINATOR, e.time)
+            if i == 0 or e.author in causal(council, e.id).role_holders(COORDINATOR, e.time)
         ]
 
     def open_needs(

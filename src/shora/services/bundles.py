@@ -88,9 +88,9 @@ class Bundles:
             except BundleDamaged as exc:
                 damage = exc
 
-        self.core.ingestor.progress = progress  # the import's progress, batch by batch
+        self.core.report_progress(progress)  # the import's progress, batch by batch
         try:
             report = self.import_envelopes(records())
         finally:
-            self.core.ingestor.progress = None
+            self.core.report_progress(None)
         return report, damage

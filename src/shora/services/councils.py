@@ -80,12 +80,12 @@ class Councils:
         # under the council's first epoch, and ingested like any other.
         with core.store.transaction():
             core.store.councils.add(council, "member", name, int(core.now()))
-            core._store_identity(council, sign_pk, sign_sk, kx_pk, kx_sk, founder_name)
-            core.ingestor.learn_epoch(epoch)
-            raw, _id = core._seal_event(
+            core.store_identity(council, sign_pk, sign_sk, kx_pk, kx_sk, founder_name)
+            core.learn_epoch(epoch)
+            raw, _id = core.seal_event(
                 council, epoch, sign_pk, sign_sk, [], 1, "council.create", raw_body
             )
-            core.ingestor.ingest_one(raw)
+            core.ingest_raw(raw)
         return council
 
     def update(self, council: bytes, name: str | None, description: str | None) -> None:

@@ -109,11 +109,9 @@ class Decisions:
 
     def _reduce(self, council: bytes, propose: EventView) -> ProposalState:
         """A proposal's state, held to the rules of its causal state (docs/decisions.md
-        §6). The causal state and members, and the ancestors, are the projection's: the
-        narrow core has no reader for them, so this reads `core.ingestor.projection`."""
-        projection = self.core.ingestor.projection
+        §6)."""
         action = propose.body.action if propose.kind == "gov.propose" else None
-        causal = projection.causal_state(council, propose.id)
+        causal = self.core.causal_state(council, propose.id)
         purpose = gk.purpose(action) if action is not None else None
         body = effective(proposal_body(propose), causal.rules, purpose, propose.time)
         events = _views_of(self.core.store.events.valid_on(council, _EVENT_KINDS, propose.id))
@@ -122,13 +120,13 @@ class Decisions:
         eligible = (
             electorate(causal)
             if action is not None
-            else projection.causal_members(council, propose.id)
+            else self.core.causal_members(council, propose.id)
         )
         state = reduce_proposal(
             replace(propose, body=body),
             eligible,
             [*events, *self._amendments_the_council_passed(council, propose, amends)],
-            projection.ancestors,
+            self.core.ancestors,
         )
         return replace(state, action=action)
 

@@ -241,7 +241,7 @@ class Federation:
     def _secret_key(self, council: bytes) -> bytes:
         # A share of a mandate or revocation is signed with this member's own key,
         # which only the core's identity holds: unavoidable.
-        return self.core._identity(council).sign_sk
+        return self.core.identity(council).sign_sk
 
     def mandates(self, base: bytes) -> list[MandateView]:
         """The base council's mandate requests, newest first, with their signatures."""

@@ -51,7 +51,7 @@ class Housekeeping:
         members do it at once. Returns what healing did ("rotated", "granted"), if any."""
         chores = self.chores
         chores.forget(int(self.core.now()), council)
-        self.core.ingestor.expire(force=False)  # what waits too long for parents or a key
+        self.core.expire_waiting()  # what waits too long for parents or a key
         chores.record_lapses(council)
         chores.sign_due(council)  # mandates and revocations (a base council)
         chores.end_expired(council)  # seats whose mandate is over (a federation)

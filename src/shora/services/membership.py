@@ -2,8 +2,8 @@
 keeping key epochs where they belong.
 
 Membership works on keys and epochs, below what other capabilities need of a node: it
-seals welcomes and grants itself, so it uses the core's identities, epochs and
-ingestor (`core._identity`, `core._writing_epoch`, `core._envelope`, `core.ingestor`)."""
+seals welcomes and grants itself, so it uses the core's identities and epochs
+(`core.identity`, `core.writing_epoch`, `core.envelope`, `core.learn_epoch`)."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ class Membership:
             raise InvalidInput(_(INVITATION_EXPIRED))
         with self.core.store.transaction():
             # The new identity's exchange key is only stored: the ingestor opens the welcome.
-            me = self.core._new_identity(invitation.council, name)
+            me = self.core.new_identity(invitation.council, name)
             request = tokens.make_join_request(
                 invitation, me.sign_pk, me.sign_sk, me.kx_pk, name, int(self.core.now())
             )
@@ -88,7 +88,7 @@ class Membership:
         In a federation the admission carries the delegate's mandate credential."""
         payload, request_id = tokens.open_join_request(request)
         council = payload.council
-        self.core._identity(council)
+        self.core.identity(council)
         final = self.core.state(council)
         invite = final.invites.get(payload.invite_id)
         if invite is None:
@@ -103,7 +103,7 @@ class Membership:
         tokens.check_proof(payload, invite.secret)
         if payload.sign_pk in final.members:
             raise InvalidInput(_("{name} is already a member").format(name=payload.name))
-        me = self.core._identity(council).sign_pk
+        me = self.core.identity(council).sign_pk
         supporters = final.vouches.get(("admit", request_id), frozenset()) | {me}
         rules = final.rules
         needed = threshold(rules.admission, rules.admission_vouches, final)
@@ -116,12 +116,12 @@ class Membership:
 
     def _welcome(self, council: bytes, kx_pk: bytes, request_id: bytes) -> None:
         """Seal every epoch we hold to a member, outside the history (kind 4041)."""
-        ring = self.core.ingestor.epochs_of(council)
+        ring = self.core.epochs_of(council)
         sealed = keys.seal_welcome(kx_pk, council, request_id, ring)
         content = base64.b64encode(sealed).decode("ascii")
         tags = [["k", keys.welcome_hint(request_id)]]
-        self.core.ingestor.ingest_one(
-            self.core._envelope(self.core._writing_epoch(council), WELCOME_KIND, tags, content)
+        self.core.ingest_raw(
+            self.core.envelope(self.core.writing_epoch(council), WELCOME_KIND, tags, content)
         )
 
     def welcome_back(self, council: bytes) -> int:
@@ -131,9 +131,7 @@ class Membership:
         final = self.core.state(council)
         if final.current_epoch is None:
             return 0
-        holders = self.core.ingestor.projection.known_holders(council).get(
-            final.current_epoch, set()
-        )
+        holders = self.core.known_holders(council).get(final.current_epoch, set())
         back = {
             e.member
             for e in final.emergencies.values()
@@ -148,7 +146,7 @@ class Membership:
     ) -> AdmitResult:
         """Vouch for a removal; remove (with a new key epoch) once the rules allow it."""
         final = self.core.state(council)
-        me = self.core._identity(council).sign_pk
+        me = self.core.identity(council).sign_pk
         if member == me:
             raise InvalidInput(_("to leave a council yourself, use leave"))
         if not final.is_active(member):
@@ -183,9 +181,9 @@ class Membership:
     ) -> bytes:
         """Write an event that ends someone's membership and starts a new key epoch
         (its write key given to `body`), then grant the epoch to the remaining members."""
-        old = self.core._writing_epoch(council)
+        old = self.core.writing_epoch(council)
         new = keys.Epoch.generate(council)
-        self.core.ingestor.learn_epoch(new)
+        self.core.learn_epoch(new)
         event = self.core.append(council, kind, body(new.write_pk), epoch=old)
         self._grant(council, new, old)
         return event
@@ -221,22 +219,20 @@ class Membership:
         if me is None or not final.is_active(me) or final.current_epoch is None:
             return None
         active = set(final.active_members())
-        known = self.core.ingestor.projection.known_holders(council)
+        known = self.core.known_holders(council)
         done = None
-        if final.current_epoch not in {e.write_pk for e in self.core.ingestor.epochs_of(council)}:
+        if final.current_epoch not in {e.write_pk for e in self.core.epochs_of(council)}:
             return None  # we wait for the newest key ourselves; the others heal
         if known.get(final.current_epoch, set()) - active:
-            old = self.core._writing_epoch(council)
+            old = self.core.writing_epoch(council)
             new = keys.Epoch.generate(council)
-            self.core.ingestor.learn_epoch(new)
+            self.core.learn_epoch(new)
             self.core.append(council, "epoch.rotate", kinds.Rotate(new.write_pk), epoch=old)
             self._grant(council, new, old)
-            known = self.core.ingestor.projection.known_holders(council)
+            known = self.core.known_holders(council)
             final = self.core.state(council)
             done = "rotated"
-        by_creation = self.core.ingestor.projection.epochs_by_creation(
-            council, self.core.ingestor.epochs_of(council)
-        )
+        by_creation = self.core.epochs_by_creation(council, self.core.epochs_of(council))
         needy: set[bytes] = set()
         for epoch in by_creation:
             missing = active - known.get(epoch.write_pk, set())
@@ -252,7 +248,7 @@ class Membership:
                 if readable:
                     carriers.setdefault(readable[-1].write_pk, []).append(member)
             for carrier, members in carriers.items():
-                carrier_epoch = self.core.ingestor.epoch(carrier)
+                carrier_epoch = self.core.epoch(carrier)
                 assert carrier_epoch is not None
                 self._grant(council, epoch, carrier_epoch, members)
                 needy.update(members)

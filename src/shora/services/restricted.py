@@ -91,7 +91,7 @@ class Restricted:
             return Opener(council, None, None)
         sign_pk, kx_pk, sealed_sk = found
         # The profile's key that unseals it is the ingestor's alone.
-        return Opener(council, sign_pk, (kx_pk, self.core.ingestor.unseal_secret(sealed_sk)))
+        return Opener(council, sign_pk, (kx_pk, self.core.unseal_secret(sealed_sk)))
 
     def open_for_me(
         self, council: bytes, author: bytes, sealed: Sealed, purpose: bytes
