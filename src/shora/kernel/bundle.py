@@ -35,6 +35,7 @@ from typing import IO, Final
 import zstandard
 
 from shora.errors import BundleDamaged, OversizedEvent
+from shora.i18n import _, digits
 from shora.kernel.nip01 import MAX_ENVELOPE_BYTES
 
 MAGIC: Final = b"SHORA-BUNDLE\x00"
@@ -83,7 +84,11 @@ class BundleWriter:
 
     def add(self, record: bytes) -> None:
         if len(record) > MAX_ENVELOPE_BYTES:
-            raise OversizedEvent(f"record of {len(record)} bytes exceeds {MAX_ENVELOPE_BYTES}")
+            raise OversizedEvent(
+                _("record of {size} bytes exceeds {limit}").format(
+                    size=digits(str(len(record))), limit=digits(str(MAX_ENVELOPE_BYTES))
+                )
+            )
         framed = _LENGTH.pack(len(record)) + record
         self._sha.update(framed)
         self._zstd.write(framed)
@@ -112,11 +117,11 @@ class _Reader:
     def _read(self, n: int) -> bytes:
         self._budget -= n
         if self._budget < 0:
-            raise BundleDamaged("bundle decompresses to more than max_total_bytes")
+            raise BundleDamaged(_("bundle decompresses to more than max_total_bytes"))
         while len(self._buffer) < n:
             chunk = b"" if self._zstd.eof else self._file.read(_STEP)
             if not chunk:
-                raise BundleDamaged("bundle is truncated")
+                raise BundleDamaged(_("bundle is truncated"))
             self._buffer += self._zstd.decompress(chunk)
         data = bytes(self._buffer[:n])
         del self._buffer[:n]
@@ -124,7 +129,7 @@ class _Reader:
 
     def records(self, max_records: int) -> Iterator[bytes]:
         if self._read(len(HEADER)) != HEADER:
-            raise BundleDamaged("not a Shora bundle (wrong magic or version)")
+            raise BundleDamaged(_("not a Shora bundle (wrong magic or version)"))
         sha = hashlib.sha256(HEADER)
         while True:
             prefix = self._read(_LENGTH.size)
@@ -132,9 +137,17 @@ class _Reader:
             if length == END_MARKER:
                 break
             if length > MAX_ENVELOPE_BYTES:
-                raise BundleDamaged(f"bundle was altered: a record claims {length} bytes")
+                raise BundleDamaged(
+                    _("bundle was altered: a record claims {length} bytes").format(
+                        length=digits(str(length))
+                    )
+                )
             if self.records_read >= max_records:
-                raise BundleDamaged(f"bundle holds more than {max_records} records")
+                raise BundleDamaged(
+                    _("bundle holds more than {max_records} records").format(
+                        max_records=digits(str(max_records))
+                    )
+                )
             record = self._read(length)
             sha.update(prefix)
             sha.update(record)
@@ -142,22 +155,26 @@ class _Reader:
             yield record
         count, digest = _TRAILER.unpack(self._read(_TRAILER.size))
         if count != self.records_read:
-            raise BundleDamaged(f"bundle was altered: {self.records_read} records, not {count}")
+            raise BundleDamaged(
+                _("bundle was altered: {read} records, not {count}").format(
+                    read=digits(str(self.records_read)), count=digits(str(count))
+                )
+            )
         if digest != sha.digest():
-            raise BundleDamaged("bundle was altered: checksum mismatch")
+            raise BundleDamaged(_("bundle was altered: checksum mismatch"))
         self._expect_end()
 
     def _expect_end(self) -> None:
         if self._buffer:
-            raise BundleDamaged("bundle has data after its trailer")
+            raise BundleDamaged(_("bundle has data after its trailer"))
         while not self._zstd.eof:
             chunk = self._file.read(_STEP)
             if not chunk:
-                raise BundleDamaged("bundle is truncated (zstd frame incomplete)")
+                raise BundleDamaged(_("bundle is truncated (zstd frame incomplete)"))
             if self._zstd.decompress(chunk):
-                raise BundleDamaged("bundle has data after its trailer")
+                raise BundleDamaged(_("bundle has data after its trailer"))
         if self._zstd.unused_data or self._file.read(1):
-            raise BundleDamaged("bundle has data after its zstd frame")
+            raise BundleDamaged(_("bundle has data after its zstd frame"))
 
 
 def read_bundle(
@@ -171,5 +188,5 @@ def read_bundle(
         error.records_read = reader.records_read
         raise
     except zstandard.ZstdError as error:
-        message = f"bundle was altered or is not a Shora bundle (zstd: {error})"
-        raise _damaged(message, reader.records_read) from error
+        message = _("bundle was altered or is not a Shora bundle (zstd: {error})")
+        raise _damaged(message.format(error=error), reader.records_read) from error

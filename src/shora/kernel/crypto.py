@@ -18,6 +18,7 @@ from nacl._sodium import ffi as _ffi
 from nacl._sodium import lib as _lib
 
 from shora.errors import BadSignature, InvalidInput
+from shora.i18n import _
 
 SIGN_PK_LEN = 32
 SIGN_SK_LEN = 64
@@ -64,13 +65,13 @@ def sign(secret_key: bytes, message: bytes) -> bytes:
 def verify(public_key: bytes, message: bytes, signature: bytes) -> None:
     """Raise BadSignature unless signature is a valid Ed25519 signature of message."""
     if len(public_key) != SIGN_PK_LEN or len(signature) != SIG_LEN:
-        raise BadSignature("signature or key has the wrong length")
+        raise BadSignature(_("signature or key has the wrong length"))
     try:
         sodium.crypto_sign_open(signature + message, public_key)
     except nacl.exceptions.BadSignatureError as exc:
-        raise BadSignature("member signature does not verify") from exc
+        raise BadSignature(_("member signature does not verify")) from exc
     except nacl.exceptions.ValueError as exc:  # a key that is not a curve point
-        raise BadSignature("member key is not a valid Ed25519 key") from exc
+        raise BadSignature(_("member key is not a valid Ed25519 key")) from exc
 
 
 # --- X25519 sealed boxes: key delivery ------------------------------------------
@@ -129,7 +130,7 @@ def derive_key(
     passphrase: bytes, salt: bytes, opslimit: int = KDF_OPSLIMIT, memlimit: int = KDF_MEMLIMIT
 ) -> bytes:
     if len(salt) != KDF_SALT_LEN:
-        raise InvalidInput("salt has the wrong length")
+        raise InvalidInput(_("salt has the wrong length"))
     return bytes(
         nacl.pwhash.argon2id.kdf(KEY_LEN, passphrase, salt, opslimit=opslimit, memlimit=memlimit)
     )
@@ -170,15 +171,15 @@ class WriteVerifier:
         try:
             self._key = PublicKeyXOnly(public_key)
         except ValueError as exc:
-            raise BadSignature("envelope pubkey is not a valid secp256k1 x-only key") from exc
+            raise BadSignature(_("envelope pubkey is not a valid secp256k1 x-only key")) from exc
 
     def verify(self, digest: bytes, signature: bytes) -> None:
         try:
             ok = self._key.verify(signature, digest)
         except ValueError as exc:
-            raise BadSignature("envelope signature is malformed") from exc
+            raise BadSignature(_("envelope signature is malformed")) from exc
         if not ok:
-            raise BadSignature("envelope signature does not verify")
+            raise BadSignature(_("envelope signature does not verify"))
 
 
 def schnorr_verify(public_key: bytes, digest: bytes, signature: bytes) -> None:

@@ -24,6 +24,7 @@ from typing import Annotated, Any
 import msgspec
 
 from shora.errors import BadSignature, MalformedEvent, OversizedEvent, UnknownKind, WrongEpoch
+from shora.i18n import _, digits
 from shora.kernel import DECODE_ERRORS, crypto, nip01
 
 SHORA_KIND = 4040  # a council event, content encrypted under the epoch content key
@@ -117,11 +118,13 @@ def encode_body(body: msgspec.Struct) -> bytes:
 def decode_body(kind: str, body: bytes) -> Any:
     decoder = _DECODERS.get(kind)
     if decoder is None:
-        raise UnknownKind(f"unknown event kind {kind!r}")
+        raise UnknownKind(_("unknown event kind {kind}").format(kind=repr(kind)))
     try:
         return decoder.decode(body)
     except DECODE_ERRORS as exc:
-        raise MalformedEvent(f"body of {kind} does not match its schema: {exc}") from exc
+        raise MalformedEvent(
+            _("body of {kind} does not match its schema: {reason}").format(kind=kind, reason=exc)
+        ) from exc
 
 
 # --- encoding ----------------------------------------------------------------------
@@ -143,7 +146,11 @@ def council_id_for(author: bytes, genesis_body: bytes) -> bytes:
 def encode_payload(payload: InnerPayload) -> bytes:
     raw = _encoder.encode(payload)
     if len(raw) > MAX_PAYLOAD_BYTES:
-        raise OversizedEvent(f"event payload of {len(raw)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+        raise OversizedEvent(
+            _("event payload of {size} bytes exceeds {limit}").format(
+                size=digits(str(len(raw))), limit=digits(str(MAX_PAYLOAD_BYTES))
+            )
+        )
     return raw
 
 
@@ -169,9 +176,9 @@ def unpad(plain: bytes) -> bytes:
     """The signed inner event of a version-2 plaintext; the padding must be zeros."""
     n = int.from_bytes(plain[:4], "big")
     if len(plain) < 4 or n > len(plain) - 4:
-        raise MalformedEvent("padded content is shorter than its stated length")
+        raise MalformedEvent(_("padded content is shorter than its stated length"))
     if plain[4 + n :].count(0) != len(plain) - 4 - n:
-        raise MalformedEvent("content padding is not zeros")
+        raise MalformedEvent(_("content padding is not zeros"))
     return plain[4 : 4 + n]
 
 
@@ -196,30 +203,32 @@ def decode_base64(text: str) -> bytes:
     try:
         blob = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise MalformedEvent("envelope content is not base64") from exc
+        raise MalformedEvent(_("envelope content is not base64")) from exc
     if base64.b64encode(blob).decode("ascii") != text:
-        raise MalformedEvent("envelope content is not canonical base64")
+        raise MalformedEvent(_("envelope content is not canonical base64"))
     return blob
 
 
 def check_tags(envelope: nip01.Envelope) -> None:
     """Kind 4040 carries no tags; a welcome exactly one ["k", 32 hex digits]."""
     if envelope.kind == SHORA_KIND and envelope.tags:
-        raise MalformedEvent("a council event carries no tags")
+        raise MalformedEvent(_("a council event carries no tags"))
     if envelope.kind == WELCOME_KIND:
         hint = envelope.tags[0] if len(envelope.tags) == 1 else []
         if len(hint) != 2 or hint[0] != "k" or not _HINT.fullmatch(hint[1]):
-            raise MalformedEvent('a welcome carries exactly one tag ["k", hint]')
+            raise MalformedEvent(
+                _("a welcome carries exactly one tag {tag}").format(tag='["k", hint]')
+            )
 
 
 def decrypt_content(envelope: nip01.Envelope, content_key: bytes, write_pk: bytes) -> bytes:
     blob = decode_base64(envelope.content)
     if not blob or blob[0] not in (1, CONTENT_VERSION):
-        raise MalformedEvent("unsupported content version")
+        raise MalformedEvent(_("unsupported content version"))
     ad = (CONTENT_AD if blob[0] == CONTENT_VERSION else CONTENT_AD_V1) + write_pk
     plain = crypto.aead_decrypt(content_key, blob[1:], ad)
     if plain is None:
-        raise WrongEpoch("content does not decrypt under this epoch's key")
+        raise WrongEpoch(_("content does not decrypt under this epoch's key"))
     return unpad(plain) if blob[0] == CONTENT_VERSION else plain
 
 
@@ -228,22 +237,22 @@ def open_inner(envelope: nip01.Envelope, plain: bytes, write_pk: bytes, council:
     try:
         signed = _signed_decoder.decode(plain)
     except DECODE_ERRORS as exc:
-        raise MalformedEvent(f"inner event is malformed: {exc}") from exc
+        raise MalformedEvent(_("inner event is malformed: {reason}").format(reason=exc)) from exc
     try:
         payload = _payload_decoder.decode(signed.payload)
     except DECODE_ERRORS as exc:
-        raise MalformedEvent(f"inner payload is malformed: {exc}") from exc
+        raise MalformedEvent(_("inner payload is malformed: {reason}").format(reason=exc)) from exc
     crypto.verify(payload.author, SIGN_CONTEXT + signed.payload, signed.sig)
     if payload.epoch != write_pk:
-        raise WrongEpoch("inner event names a different epoch than its envelope")
+        raise WrongEpoch(_("inner event names a different epoch than its envelope"))
     if payload.council != council:
-        raise WrongEpoch("inner event belongs to another council")
+        raise WrongEpoch(_("inner event belongs to another council"))
     if len(set(payload.parents)) != len(payload.parents):
-        raise MalformedEvent("inner event lists a parent twice")
+        raise MalformedEvent(_("inner event lists a parent twice"))
     body = decode_body(payload.kind, payload.body)
     if payload.kind == "council.create":
         if payload.parents or council_id_for(payload.author, payload.body) != council:
-            raise BadSignature("founding event does not match the council id")
+            raise BadSignature(_("founding event does not match the council id"))
     elif not payload.parents:
-        raise MalformedEvent("only the founding event may have no parents")
+        raise MalformedEvent(_("only the founding event may have no parents"))
     return Opened(envelope, crypto.sha256(signed.payload), payload, signed.payload, body)

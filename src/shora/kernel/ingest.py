@@ -29,6 +29,7 @@ from shora.errors import (
     UnknownKind,
     WrongEpoch,
 )
+from shora.i18n import _, digits
 from shora.kernel import crypto, keys, kinds, membership, nip01
 from shora.kernel.events import (
     LEAF_KINDS,
@@ -252,8 +253,14 @@ class Ingestor:
         now = int(self.now())
         if created_at > now + MAX_SKEW:
             raise FromTheFuture(
-                f"envelope dated {created_at}, more than {MAX_SKEW // 60} minutes after "
-                f"this node's clock ({now}); check the sender's clock"
+                _(
+                    "envelope dated {created_at}, more than {minutes} minutes after this "
+                    "node's clock ({now}); check the sender's clock"
+                ).format(
+                    created_at=digits(str(created_at)),
+                    minutes=digits(str(MAX_SKEW // 60)),
+                    now=digits(str(now)),
+                )
             )
 
     @property
@@ -335,10 +342,12 @@ class Ingestor:
             self._welcome(env, eid, raw, write_pk, report)
             return
         if env.kind != SHORA_KIND:
-            raise UnknownKind(f"envelope kind {env.kind} is not a Shora kind")
+            raise UnknownKind(
+                _("envelope kind {kind} is not a Shora kind").format(kind=digits(str(env.kind)))
+            )
         epoch = self._epochs.get(write_pk)
         if epoch is None:
-            raise UnknownWriteKey("written under a write key of no council held here")
+            raise UnknownWriteKey(_("written under a write key of no council held here"))
         plain = decrypt_content(env, epoch.content_key, write_pk)
         opened = open_inner(env, plain, write_pk, epoch.council)
         if opened.inner_id in self._meta or self.store.events.has_event(opened.inner_id):
@@ -464,9 +473,13 @@ class Ingestor:
         metas = [self._event_meta(parent) for parent in p.parents]
         expected_clock = 1 + max((m.clock for m in metas if m), default=0)
         if p.clock != expected_clock:
-            raise MalformedEvent(f"logical clock {p.clock} should be {expected_clock}")
+            raise MalformedEvent(
+                _("logical clock {clock} should be {expected}").format(
+                    clock=digits(str(p.clock)), expected=digits(str(expected_clock))
+                )
+            )
         if any(m is not None and p.time < m.time for m in metas):
-            raise BadClock("the event claims a time earlier than one of its parents")
+            raise BadClock(_("the event claims a time earlier than one of its parents"))
         resolver = self._projection.resolver(council)
         shared = metas[0].mset if metas and metas[0] is not None else None
         if shared is not None and all(
@@ -488,11 +501,11 @@ class Ingestor:
         is_state = p.kind in kinds.STATE_KINDS
         if p.kind != "council.create":
             if not causal.is_active(p.author):
-                raise NotAMember("the author is not a member in the event's causal past")
+                raise NotAMember(_("the author is not a member in the event's causal past"))
             if p.epoch not in causal.epochs:
-                raise WrongEpoch("the event uses an epoch its causal past does not know")
+                raise WrongEpoch(_("the event uses an epoch its causal past does not know"))
         elif resolver.events:
-            raise MalformedEvent("a council has only one founding event")
+            raise MalformedEvent(_("a council has only one founding event"))
         self._refuse_if_ended(council, p.author, p.kind, opened.inner_id)
         request = membership.prepare_request(opened.body) if is_state else None
         # State events are validated by the refresh below; content by the final state now.
@@ -563,7 +576,7 @@ class Ingestor:
             return
         void = self.store.events.void_count(council, author)
         if void + sum(1 for row in self._writes.events if row[3] == author) >= VOID_QUOTA:
-            raise NotAMember("the author's membership has ended; their new events are refused")
+            raise NotAMember(_("the author's membership has ended; their new events are refused"))
 
     def _grants(self, council: bytes, body: Any, report: Report) -> None:
         """Learn an epoch granted to us. Whether the grant counts may change as events
@@ -603,13 +616,15 @@ class Ingestor:
         if epoch is None:
             epoch = self._open_welcome(env, write_pk, report)
             if epoch is None:
-                raise UnknownWriteKey("a welcome for someone else, under an unknown write key")
+                raise UnknownWriteKey(_("a welcome for someone else, under an unknown write key"))
         elif hint not in self._waiting.hints(epoch.council):
             self._await_admission(eid, epoch.council, write_pk, hint, raw, report)
             return
         if self._waiting.welcomes_of(hint) >= MAX_WELCOMES_PER_HINT:
             raise TooManyWaiting(
-                f"this node already holds {MAX_WELCOMES_PER_HINT} welcomes with this hint"
+                _("this node already holds {n} welcomes with this hint").format(
+                    n=digits(str(MAX_WELCOMES_PER_HINT))
+                )
             )
         self.store.events.add_envelope(
             (eid, epoch.council, env.kind, env.created_at, raw, write_pk, hint)
@@ -631,8 +646,10 @@ class Ingestor:
             )
         except TooManyWaiting as exc:
             raise TooManyWaiting(
-                "a welcome whose hint names no join request admitted in its council and no "
-                f"member of it ({exc})"
+                _(
+                    "a welcome whose hint names no join request admitted in its council and no "
+                    "member of it ({reason})"
+                ).format(reason=exc)
             ) from exc
         self._waiting.add_pending(eid, council, write_pk, raw, [awaiting(hint)])
         self._pending += 1

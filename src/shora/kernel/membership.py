@@ -26,6 +26,7 @@ from typing import Any, Generic, TypeVar
 import msgspec
 
 from shora.errors import RemoteError
+from shora.i18n import _
 from shora.kernel import kinds, tokens
 from shora.kernel.events import register_kind
 
@@ -58,7 +59,7 @@ def prepare_request(body: Any) -> JoinRequestSeen | None:
         return None
     payload, request_id = tokens.open_join_request(raw)
     if isinstance(body, kinds.Vouch) and body.subject != request_id:
-        raise RemoteError("vouch names a different request than it carries")
+        raise RemoteError(_("vouch names a different request than it carries"))
     return JoinRequestSeen(request_id, payload)
 
 

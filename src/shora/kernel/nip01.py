@@ -13,6 +13,7 @@ from typing import Annotated
 import msgspec
 
 from shora.errors import BadSignature, MalformedEvent, OversizedEvent
+from shora.i18n import _, digits
 from shora.kernel import DECODE_ERRORS, crypto
 
 MAX_ENVELOPE_BYTES = 64 * 1024
@@ -89,13 +90,19 @@ def encode(envelope: Envelope) -> bytes:
 def decode(raw: bytes) -> Envelope:
     """Decode and bound-check an envelope; does not verify it."""
     if len(raw) > MAX_ENVELOPE_BYTES:
-        raise OversizedEvent(f"envelope of {len(raw)} bytes exceeds {MAX_ENVELOPE_BYTES}")
+        raise OversizedEvent(
+            _("envelope of {size} bytes exceeds {limit}").format(
+                size=digits(str(len(raw))), limit=digits(str(MAX_ENVELOPE_BYTES))
+            )
+        )
     try:
         return _decoder.decode(raw)
     except msgspec.ValidationError as exc:
-        raise MalformedEvent(f"envelope does not match the schema: {exc}") from exc
+        raise MalformedEvent(
+            _("envelope does not match the schema: {reason}").format(reason=exc)
+        ) from exc
     except DECODE_ERRORS as exc:
-        raise MalformedEvent(f"envelope is not valid JSON: {exc}") from exc
+        raise MalformedEvent(_("envelope is not valid JSON: {reason}").format(reason=exc)) from exc
 
 
 def check_id(envelope: Envelope) -> None:
@@ -103,7 +110,7 @@ def check_id(envelope: Envelope) -> None:
         envelope.pubkey, envelope.created_at, envelope.kind, envelope.tags, envelope.content
     )
     if expected != envelope.id:
-        raise BadSignature("envelope id does not match its content")
+        raise BadSignature(_("envelope id does not match its content"))
 
 
 def verify(envelope: Envelope, verifier: crypto.WriteVerifier | None = None) -> None:

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from shora.errors import BadSignature, InvalidInput, MalformedEvent, OversizedEvent
+from shora.i18n import N_, _, digits
 from shora.kernel import DECODE_ERRORS, crypto
 
 ARMOR_VERSION = 1
@@ -70,6 +71,22 @@ _signed_decoder = msgspec.msgpack.Decoder(_SignedJoin)
 # the others are mapped too so the error is "not valid base32" rather than surprising.
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 
+# What each armored text is called (the `what` its readers pass), for the catalogue.
+TEXT_NAMES = (N_("invitation"), N_("join request"), N_("mandate"), N_("revocation"))
+
+
+class UnreadableText(InvalidInput):
+    """Text that is no readable invitation, join request or credential.
+
+    The message is in the current language; `english` keeps it in English, for code
+    that sorts these errors by their words (the web's join pages).
+    """
+
+    def __init__(self, msgid: str, what: str = "", **values: int | str) -> None:
+        self.english = msgid.format(what=what, **values)
+        shown = {k: digits(str(v)) if isinstance(v, int) else v for k, v in values.items()}
+        super().__init__(_(msgid).format(what=_(what) if what else what, **shown))
+
 
 # --- shared armor ----------------------------------------------------------------
 
@@ -86,34 +103,34 @@ def _armor(body: bytes) -> str:
 def _dearmor(text: str, prefix: str, what: str, max_chars: int = MAX_TEXT_CHARS) -> bytes:
     """Undo _armor on text typed or pasted by a person; raise InvalidInput if it is bad."""
     if len(text) > max_chars:
-        raise InvalidInput(f"{what} is too long")
+        raise UnreadableText(N_("{what} is too long"), what)
     compact = "".join(text.split()).translate(_DIGITS)
     # upper() would turn some non-ASCII letters (ß, ﬀ) into valid base32 letters.
     if not compact.isascii():
-        raise InvalidInput(f"{what} is not valid base32")
+        raise UnreadableText(N_("{what} is not valid base32"), what)
     compact = compact.upper()
     if compact.startswith(prefix.upper()):
         compact = compact[len(prefix) :]
     elif compact.startswith("SHORA:"):
-        raise InvalidInput(f"this is not a shora {what}")
+        raise UnreadableText(N_("this is not a shora {what}"), what)
     compact = compact.replace("-", "")
     if not compact:
-        raise InvalidInput(f"{what} is empty")
+        raise UnreadableText(N_("{what} is empty"), what)
     try:
         raw = base64.b32decode(compact + "=" * (-len(compact) % 8))
     except (binascii.Error, ValueError) as exc:
-        raise InvalidInput(f"{what} is not valid base32") from exc
+        raise UnreadableText(N_("{what} is not valid base32"), what) from exc
     # The decoder ignores stray low bits in the last character; a typo there would
     # slip past the checksum, so insist on the one canonical spelling.
     if _b32(raw) != compact:
-        raise InvalidInput(f"{what} is not valid base32")
+        raise UnreadableText(N_("{what} is not valid base32"), what)
     if len(raw) <= 1 + CHECKSUM_LEN:
-        raise InvalidInput(f"{what} is malformed: too short")
+        raise UnreadableText(N_("{what} is malformed: too short"), what)
     framed, checksum = raw[:-CHECKSUM_LEN], raw[-CHECKSUM_LEN:]
     if not hmac.compare_digest(crypto.sha256(framed)[:CHECKSUM_LEN], checksum):
-        raise InvalidInput("checksum does not match: check for a typo")
+        raise UnreadableText(N_("checksum does not match: check for a typo"))
     if framed[0] != ARMOR_VERSION:
-        raise InvalidInput(f"unsupported {what} version {framed[0]}")
+        raise UnreadableText(N_("unsupported {what} version {version}"), what, version=framed[0])
     return framed[1:]
 
 
@@ -133,7 +150,7 @@ def dearmor(text: str, prefix: str, what: str, max_chars: int) -> bytes:
 def invite_id(secret: bytes) -> bytes:
     """The public name of an invitation: lets the inviter find the secret without revealing it."""
     if len(secret) != 32:
-        raise InvalidInput("invitation secret must be 32 bytes")
+        raise InvalidInput(_("invitation secret must be 32 bytes"))
     return crypto.sha256(INVITE_ID_DOMAIN + secret)[:16]
 
 
@@ -143,14 +160,14 @@ def _encode_valid(obj: msgspec.Struct, decoder: msgspec.msgpack.Decoder[Any], wh
     try:
         decoder.decode(data)
     except DECODE_ERRORS as exc:
-        raise InvalidInput(f"{what} is malformed: {exc}") from exc
+        raise UnreadableText(N_("{what} is malformed: {reason}"), what, reason=str(exc)) from exc
     return data
 
 
 def _invitation_b32(inv: Invitation) -> str:
     text = _armor(_encode_valid(inv, _invitation_decoder, "invitation"))
     if len(text) + len(text) // 5 > MAX_TEXT_CHARS:
-        raise InvalidInput("invitation is too long to share as text")
+        raise InvalidInput(_("invitation is too long to share as text"))
     return text
 
 
@@ -170,7 +187,9 @@ def parse_invitation(text: str) -> Invitation:
     try:
         return _invitation_decoder.decode(body)
     except DECODE_ERRORS as exc:
-        raise InvalidInput(f"invitation is malformed: {exc}") from exc
+        raise UnreadableText(
+            N_("{what} is malformed: {reason}"), "invitation", reason=str(exc)
+        ) from exc
 
 
 # --- join requests -------------------------------------------------------------------
@@ -189,9 +208,9 @@ def make_join_request(
 ) -> bytes:
     """Ask to join the council of inv under the pseudonym name; return the signed bytes."""
     if not name.strip():
-        raise InvalidInput("name must not be empty")
+        raise InvalidInput(_("name must not be empty"))
     if len(sign_sk) != crypto.SIGN_SK_LEN or sign_sk[32:] != sign_pk:
-        raise InvalidInput("signing secret key does not match the public key")
+        raise InvalidInput(_("signing secret key does not match the public key"))
     payload = JoinRequestPayload(
         v=1,
         council=inv.council,
@@ -206,7 +225,7 @@ def make_join_request(
     signature = crypto.sign(sign_sk, _signed_message(payload_bytes))
     signed = _encoder.encode(_SignedJoin(payload_bytes, signature))
     if len(signed) > MAX_JOIN_REQUEST_BYTES:
-        raise InvalidInput("join request is too large")
+        raise InvalidInput(_("join request is too large"))
     return signed
 
 
@@ -217,14 +236,16 @@ def open_join_request(signed: bytes) -> tuple[JoinRequestPayload, bytes]:
     differ byte for byte from what was signed.
     """
     if len(signed) > MAX_JOIN_REQUEST_BYTES:
-        raise OversizedEvent("join request is larger than 1 KiB")
+        raise OversizedEvent(_("join request is larger than 1 KiB"))
     try:
         outer = _signed_decoder.decode(signed)
         payload = _payload_decoder.decode(outer.payload)
     except DECODE_ERRORS as exc:
-        raise MalformedEvent(f"join request is malformed: {exc}") from exc
+        raise MalformedEvent(
+            _("{what} is malformed: {reason}").format(what=_("join request"), reason=exc)
+        ) from exc
     if not payload.name.strip():
-        raise MalformedEvent("join request has an empty name")
+        raise MalformedEvent(_("join request has an empty name"))
     crypto.verify(payload.sign_pk, _signed_message(outer.payload), outer.signature)
     return payload, crypto.sha256(outer.payload)
 
@@ -232,15 +253,15 @@ def open_join_request(signed: bytes) -> tuple[JoinRequestPayload, bytes]:
 def check_proof(payload: JoinRequestPayload, secret: bytes) -> None:
     """Raise BadSignature unless the request proves knowledge of the invitation secret."""
     if len(secret) != 32 or not hmac.compare_digest(payload.invite_id, invite_id(secret)):
-        raise BadSignature("join request is not for this invitation")
+        raise BadSignature(_("join request is not for this invitation"))
     expected = _join_proof(secret, payload.council, payload.sign_pk, payload.kx_pk)
     if not hmac.compare_digest(expected, payload.proof):
-        raise BadSignature("join request proof does not match the invitation")
+        raise BadSignature(_("join request proof does not match the invitation"))
 
 
 def join_request_text(signed: bytes) -> str:
     if len(signed) > MAX_JOIN_REQUEST_BYTES:
-        raise InvalidInput("join request is larger than 1 KiB")
+        raise InvalidInput(_("join request is larger than 1 KiB"))
     return JOIN_PREFIX + _armor(signed)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from shora.errors import TooManyWaiting
+from shora.i18n import _, digits
 from shora.kernel import keys, kinds, tokens
 from shora.kernel.events import decode_body
 from shora.kernel.storage import Store
@@ -92,7 +93,7 @@ class Waiting:
             self._held_rows >= MAX_HELD_DURING_IMPORT
             or self._held_bytes + len(raw) > MAX_HELD_BYTES_DURING_IMPORT
         ):
-            raise TooManyWaiting("too many envelopes wait for a key; refused")
+            raise TooManyWaiting(_("too many envelopes wait for a key; refused"))
         if not self.store.waiting.hold(envelope, write_pk, raw, int(self.now())):
             return False
         self._held_rows += 1
@@ -126,18 +127,19 @@ class Waiting:
     ) -> None:
         """Raise TooManyWaiting if one more envelope of `author` may not wait; count it."""
         if total >= max_total:
-            raise TooManyWaiting("too many events wait for missing parents; refused")
+            raise TooManyWaiting(_("too many events wait for missing parents; refused"))
         if self.store.members.is_active(council, author):
             return
         if self.pending_of(council, author) >= per_author:
             raise TooManyWaiting(
-                f"{per_author} envelopes of this author already wait for what they refer to; "
-                "refused"
+                _(
+                    "{n} envelopes of this author already wait for what they refer to; refused"
+                ).format(n=digits(str(per_author)))
             )
         if self._outsiders is None:
             self._outsiders = self.store.waiting.pending_outsiders()
         if self._outsiders >= MAX_PENDING_OUTSIDERS:
-            raise TooManyWaiting("too many envelopes of non-members wait here; refused")
+            raise TooManyWaiting(_("too many envelopes of non-members wait here; refused"))
         self._outsiders += 1
 
     def pending_of(self, council: bytes, author: bytes) -> int:

@@ -23,8 +23,8 @@ from shora.web.forms import PERSON_CHARS, TOKEN_CHARS, form_of, text
 from shora.web.responses import node_of, pages_of
 
 _BASE32 = re.compile(r"[A-Za-z2-7\s-]*")
-# What the kernel says about a bad token (in English, for the command line and logs),
-# and what the page says instead, in the page's language.
+# What the kernel says about a bad token (matched on its English words, which the error
+# keeps as `english`), and what the page says instead, in the page's language.
 _DAMAGE = (
     ("checksum", "damaged"),
     ("too short", "damaged"),
@@ -52,7 +52,7 @@ async def posted_join_request(request: Request) -> tuple[bytes, Any]:
 def plain(exc: InvalidInput, what: str, typed: str) -> str:
     """A sentence for a person about a bad invitation or join request (`what`, as
     `typed`)."""
-    said = str(exc)
+    said = getattr(exc, "english", str(exc))
     reason = next((r for key, r in _DAMAGE if key in said), "damaged")
     # The node's own refusals of an invitation come in the page's language.
     if said == _(ALREADY_JOINED):
