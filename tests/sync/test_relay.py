@@ -16,6 +16,7 @@ import contextlib
 import datetime
 import hashlib
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -29,6 +30,7 @@ import pytest
 import websockets
 
 from conftest import admit, make_node
+from shora.i18n import using_language
 from shora.kernel import kinds, nip01
 from shora.node import Node
 from shora.sync import auth, messages
@@ -754,3 +756,20 @@ def test_events_pushed_after_close_are_live_traffic_not_errors(tmp_path: Path) -
             break
     assert session.done and session.result.bad_messages == 0 and session.result.error is None
     assert session.result.modes == ["fallback"] and pushed >= 1
+
+
+def test_answers_to_peers_stay_english_whatever_the_persons_language(tmp_path: Path) -> None:
+    """OK and NOTICE reasons are protocol, read by another node's software: a relay
+    whose person reads Persian still answers in English."""
+    cid, (a, b) = council(tmp_path, "Bahar")
+    b.posts.post(cid, "hello")
+    raw = list(b.bundles.envelopes(cid))[-1]
+    tampered = bytearray(raw)
+    tampered[-40] ^= 1  # inside the signature: the envelope no longer verifies
+    relay = RelayConnection(NodeEnvelopes(a), RelayLimits())
+    with using_language("fa"):
+        answers = relay.receive(messages.event(bytes(tampered))) + relay.receive("[1, 2")
+    assert answers, answers
+    for answer in answers:
+        assert not re.search("[\u0600-\u06ff]", answer), answer
+        assert re.search("invalid|error", answer), answer

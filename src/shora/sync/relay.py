@@ -27,6 +27,7 @@ from websockets.asyncio.server import Server, ServerConnection
 from websockets.http11 import Request, Response
 
 from shora.errors import RemoteError
+from shora.i18n import using_language
 from shora.kernel import nip01
 from shora.sync import auth, messages, nip77
 from shora.sync.messages import ProtocolError
@@ -156,7 +157,13 @@ class RelayConnection:
         return self.gate is None or bool(self.gate.proven)
 
     def receive(self, text: str | bytes) -> list[str]:
-        """Answer one message from the client."""
+        """Answer one message from the client. Every text sent back (OK, NOTICE,
+        CLOSED, NEG-ERR reasons) is protocol, read by software: it stays English
+        whatever language this node's person reads (errors are worded as they are raised)."""
+        with using_language("en"):
+            return self._receive(text)
+
+    def _receive(self, text: str | bytes) -> list[str]:
         limits = self.limits
         try:
             if len(text) > limits.max_message_bytes:
