@@ -45,13 +45,18 @@ def proposal_body(propose: EventView) -> dk.Propose:
     return body.proposal if propose.kind == "gov.propose" else body  # type: ignore[no-any-return]
 
 
+DEADLINE_SLACK_SECONDS = 60
+
+
 def require_min_period(
     body: dk.Propose, rules: kinds.Rules, purpose: str | None, now: float
 ) -> None:
     """Refuse a deadline before the least voting period the rules set: the council
     would hold the vote open that long anyway (docs/decisions.md §6.1)."""
     least = min_vote_seconds(rules, purpose)
-    if body.deadline < int(now) + least:
+    # A deadline worked out from a form's "in 1 hour" a moment before is not short:
+    # the clock may have passed a second boundary since.
+    if body.deadline + DEADLINE_SLACK_SECONDS < int(now) + least:
         hours = least // 3600
         raise InvalidInput(
             ngettext(
