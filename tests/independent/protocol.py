@@ -208,6 +208,7 @@ RULES_FIELDS = (
     "min_governance_vote_hours",
     "clock_skew_minutes",
     "upload_delay_seconds",
+    "time_zone",
 )
 SHARES = ("quorum", "threshold", "governance_quorum", "rule_change_threshold")
 SHARES += ("recall_threshold", "ratify_threshold")
@@ -241,6 +242,14 @@ def _share(value: Any) -> bool:
     )
 
 
+def _zone_shape(zone: str) -> bool:
+    """ "" or parts of [A-Za-z0-9_+-] separated by single slashes."""
+    if not zone:
+        return True
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-")
+    return all(part and set(part) <= allowed for part in zone.split("/"))
+
+
 def decode_body(kind: str, body: bytes) -> dict[str, Any]:
     """Section 4: a map with every listed field, in the listed order, as written."""
     _require(kind in BODY_FIELDS, f"unknown kind {kind}")
@@ -264,6 +273,8 @@ def decode_body(kind: str, body: bytes) -> dict[str, Any]:
         for name, (low, high) in RULE_NUMBERS.items():
             _require(_uint(rules[name]) and low <= rules[name] <= high, "rules number")
         _require(isinstance(rules["federation"], bool), "rules federation")
+        zone = rules["time_zone"]
+        _require(isinstance(zone, str) and len(zone) <= 64 and _zone_shape(zone), "time_zone")
         blocks = rules["blocks_to_stop"]
         _require(blocks is None or (_uint(blocks) and 1 <= blocks <= 1000), "blocks_to_stop")
         _require(isinstance(m["founder_name"], str) and 1 <= len(m["founder_name"]) <= 64, "fn")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from attacks.adversary import Adversary
 from conftest import FAST_KDF, admit, make_node, send
 from shora.errors import NotAllowed, NotAMember, NotFound
 from shora.kernel import kinds, tokens
+from shora.kernel.events import encode_body
 from shora.node import Node
 
 
@@ -195,3 +197,15 @@ def test_two_connections_to_one_profile_see_each_others_writes(tmp_path: Path) -
     assert first.councils.state_digest(council) == second.councils.state_digest(council)
     for node in (first, second, other):
         node.close()
+
+
+def test_a_replica_checks_only_the_shape_of_the_time_zone_rule() -> None:
+    """Validity never depends on a device's zone data: a zone this device does not know
+    is kept as written (and shown as UTC); a string that cannot be a zone is refused."""
+    for zone in ("", "Asia/Tehran", "Mars/Olympus", "Etc/GMT+3", "America/Port-au-Prince"):
+        raw = encode_body(kinds.Rules(time_zone=zone))
+        assert msgspec.msgpack.decode(raw, type=kinds.Rules).time_zone == zone
+    for zone in ("a b", "../etc", "/etc/localtime", "Asia//Tehran", "x" * 65, "ساعت"):
+        raw = encode_body(kinds.Rules(time_zone=zone))
+        with pytest.raises(msgspec.ValidationError):
+            msgspec.msgpack.decode(raw, type=kinds.Rules)

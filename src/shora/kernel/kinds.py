@@ -16,6 +16,9 @@ Mode = Literal["member", "vouches", "vote"]
 Count = Annotated[int, msgspec.Meta(ge=1, le=1000)]
 Bytes16 = Annotated[bytes, msgspec.Meta(min_length=16, max_length=16)]
 Share = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,6}/[1-9][0-9]{0,5}$")]  # "n/d", 0..1
+TimeZone = Annotated[
+    str, msgspec.Meta(max_length=64, pattern=r"^([A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*)?$")
+]
 
 
 class Rules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -58,6 +61,10 @@ class Rules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     # A running node holds its own writes back for a random time up to this and sends
     # them together, so that a relay cannot tell from timing who wrote what (0: at once).
     upload_delay_seconds: Annotated[int, msgspec.Meta(ge=0, le=3600)] = 0
+    # The IANA zone its times are shown and read in ("Asia/Tehran"); "" is UTC. Replicas
+    # check only its shape, so validity never depends on a device's zone data; writers
+    # check the zone exists, and a device that does not know it shows UTC.
+    time_zone: TimeZone = ""
 
 
 class CouncilCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
