@@ -273,3 +273,38 @@ def test_format_time() -> None:
         assert i18n.format_time(int(datetime(2025, 3, 20, 9, 5, tzinfo=UTC).timestamp())) == (
             "۳۰ اسفند ۱۴۰۳، ۰۹:۰۵ (به وقت جهانی)"
         )
+
+
+def test_format_time_in_a_council_zone() -> None:
+    """A council's zone: Tehran by name, another zone by its offset, an unknown one as UTC."""
+    ts = int(datetime(2026, 11, 25, 22, 51, tzinfo=UTC).timestamp())
+    with i18n.using_time_zone("Asia/Tehran"):
+        assert i18n.format_time(ts) == "2026-11-26 02:21 Tehran"
+        with using_language("fa"):
+            assert i18n.format_time(ts) == "۵ آذر ۱۴۰۵، ۰۲:۲۱ (به وقت تهران)"
+    with i18n.using_time_zone("Asia/Kolkata"):
+        assert i18n.format_time(ts) == "2026-11-26 04:21 UTC+05:30"
+    with i18n.using_time_zone("America/Santiago"):  # summer time in the south in November
+        assert i18n.format_time(ts) == "2026-11-25 19:51 UTC-03:00"
+    for name in ("UTC", "", "Not/Known"):
+        with i18n.using_time_zone(name):
+            assert i18n.format_time(ts) == "2026-11-25 22:51 UTC"
+    assert i18n.current_time_zone() == ""
+
+
+def test_time_zones_typed_by_people() -> None:
+    assert i18n.check_time_zone(" Asia/Tehran ") == "Asia/Tehran"
+    assert i18n.check_time_zone("") == ""
+    for bad in ("Mars/Olympus", "../../etc/passwd", "/etc/localtime", "x" * 65):
+        with pytest.raises(InvalidInput, match="is not a time zone"):
+            i18n.check_time_zone(bad)
+    with using_language("fa"), pytest.raises(InvalidInput, match="منطقهٔ زمانی نیست"):
+        i18n.check_time_zone("Mars/Olympus")
+    assert i18n.default_time_zone() == "UTC"
+    with using_language("fa"):
+        assert i18n.default_time_zone() == "Asia/Tehran"
+    # A date and time typed without a zone is read in the current one.
+    wall = datetime(2026, 12, 6, 17, 30)
+    assert i18n.local_instant(wall) == int(datetime(2026, 12, 6, 17, 30, tzinfo=UTC).timestamp())
+    with i18n.using_time_zone("Asia/Tehran"):
+        assert i18n.local_instant(wall) == int(datetime(2026, 12, 6, 14, 0, tzinfo=UTC).timestamp())

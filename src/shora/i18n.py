@@ -23,9 +23,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from importlib import resources
 from typing import IO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shora.errors import InvalidInput
 
@@ -41,6 +42,8 @@ PLURAL_RULES: Mapping[str, Callable[[int], int]] = {
 }
 
 _language: ContextVar[str] = ContextVar("shora_language", default=DEFAULT)
+# The IANA name of the zone times are shown in (a council's `time_zone` rule); "" is UTC.
+_time_zone: ContextVar[str] = ContextVar("shora_time_zone", default="")
 
 _LATIN_DIGITS = "0123456789"
 _PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"  # U+06F0..U+06F9
@@ -251,12 +254,113 @@ def to_jalali(year: int, month: int, day: int) -> tuple[int, int, int]:
     return jy, 7 + (days - 186) // 30, 1 + (days - 186) % 30
 
 
+# --- time zones ----------------------------------------------------------------
+
+MAX_ZONE_CHARS = 64
+# The zones a council is offered when it is founded, Tehran first; the label is the
+# place named after the time ("17:30 Tehran"). Any other IANA zone may still be chosen.
+COMMON_TIME_ZONES: Mapping[str, str] = {
+    "Asia/Tehran": N_("Tehran"),
+    "UTC": N_("UTC"),
+    "Asia/Kabul": N_("Kabul"),
+    "Asia/Dubai": N_("Dubai"),
+    "Asia/Baghdad": N_("Baghdad"),
+    "Europe/Istanbul": N_("Istanbul"),
+    "Europe/London": N_("London"),
+    "Europe/Berlin": N_("Berlin"),
+    "Europe/Stockholm": N_("Stockholm"),
+    "America/Toronto": N_("Toronto"),
+    "America/New_York": N_("New York"),
+    "America/Los_Angeles": N_("Los Angeles"),
+    "Australia/Sydney": N_("Sydney"),
+}
+PERSIAN_TIME_ZONE = "Asia/Tehran"  # a council founded in Persian lives here unless it says
+
+
+def default_time_zone() -> str:
+    """The zone a new council gets unless it says: Tehran in Persian, UTC otherwise."""
+    return PERSIAN_TIME_ZONE if current_language() == "fa" else "UTC"
+
+
+def check_time_zone(name: str) -> str:
+    """`name` (stripped) if it is an IANA time zone this device knows, or "" (UTC);
+    InvalidInput, in the person's language, otherwise."""
+    name = name.strip()
+    if not name:
+        return ""
+    if len(name) <= MAX_ZONE_CHARS and not name.startswith(("/", ".")) and ".." not in name:
+        try:
+            ZoneInfo(name)
+            return name
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            pass
+    raise InvalidInput(
+        _("{zone} is not a time zone; give one such as Asia/Tehran or UTC").format(zone=name)
+    )
+
+
+def zone_of(name: str) -> tzinfo:
+    """The zone named, or UTC for "" or a zone this device does not know (a council's rule
+    is kept as written by its replicas; only the display falls back)."""
+    if not name or name == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return UTC
+
+
+def current_time_zone() -> str:
+    """The zone times are shown and read in, in this context ("" is UTC)."""
+    return _time_zone.get()
+
+
+def set_time_zone(name: str) -> None:
+    """Show and read times in zone `name` in the current context from now on."""
+    _time_zone.set(name)
+
+
+@contextmanager
+def using_time_zone(name: str) -> Iterator[None]:
+    """Show and read times in zone `name` inside the block only."""
+    token = _time_zone.set(name)
+    try:
+        yield
+    finally:
+        _time_zone.reset(token)
+
+
+def local_instant(moment: datetime) -> int:
+    """Unix seconds of a date and time typed by a person: in its own zone if it says one,
+    else in the current zone."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone_of(current_time_zone()))
+    return int(moment.timestamp())
+
+
+def _zone_label(name: str, moment: datetime) -> str:
+    """The place of a common zone ("Tehran"), else the offset from UTC ("UTC+03:30")."""
+    if name in COMMON_TIME_ZONES:
+        return _(COMMON_TIME_ZONES[name])
+    offset = moment.utcoffset()
+    minutes = int(offset.total_seconds()) // 60 if offset is not None else 0
+    sign = "-" if minutes < 0 else "+"
+    hours, minutes = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02}:{minutes:02}"
+
+
 def format_time(ts: int) -> str:
-    """A UTC instant (Unix seconds) for people: Gregorian in en, Solar Hijri in fa."""
-    moment = datetime.fromtimestamp(ts, tz=UTC)
+    """An instant (Unix seconds) for people, in the current zone and saying which:
+    Gregorian in en ("2026-12-06 17:30 Tehran"), Solar Hijri with Persian digits in fa
+    («۱۵ آذر ۱۴۰۵، ۱۷:۳۰ (به وقت تهران)»). UTC reads "UTC" and «(به وقت جهانی)»."""
+    name = current_time_zone()
+    zone = zone_of(name)
+    moment = datetime.fromtimestamp(ts, tz=zone)
+    utc = zone is UTC
     if current_language() == "fa":
         jy, jm, jd = to_jalali(moment.year, moment.month, moment.day)
         # Says the zone, as the English does: a reader would otherwise assume Tehran time.
-        text = f"{jd} {PERSIAN_MONTHS[jm - 1]} {jy}{_PERSIAN_COMMA} {moment:%H:%M} {_UTC_FA}"
+        where = _UTC_FA if utc else f"(به وقت {_zone_label(name, moment)})"
+        text = f"{jd} {PERSIAN_MONTHS[jm - 1]} {jy}{_PERSIAN_COMMA} {moment:%H:%M} {where}"
         return text.translate(_TO_PERSIAN)
-    return f"{moment:%Y-%m-%d %H:%M} UTC"
+    return f"{moment:%Y-%m-%d %H:%M} {'UTC' if utc else _zone_label(name, moment)}"
