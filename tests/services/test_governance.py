@@ -254,3 +254,24 @@ def test_a_running_node_records_a_lapse_without_new_events(council3) -> None:  #
     nodes[1].housekeeping.after_round()  # what shora serve runs after every sync round
     assert nodes[1].governance.emergencies(council)[0].status == "lapsed"
     assert nodes[1].ingestor.projection.final_state(council).is_active(ck)
+
+
+def test_the_time_zone_is_a_rule_changed_by_a_vote(council3) -> None:  # type: ignore[no-untyped-def]
+    nodes, council, clock = council3
+    a = nodes[0]
+    assert a.governance.rules(council).time_zone == ""  # founded before the rule: UTC
+    with pytest.raises(InvalidInput, match="is not a time zone"):
+        a.governance.change_rules(council, {"time_zone": "Mars/Olympus"})
+    with pytest.raises(InvalidInput, match="not valid"):
+        a.governance.change_rules(council, {"time_zone": 7})
+    pid = a.governance.change_rules(council, {"time_zone": " Asia/Tehran "})
+    vote_and_close(nodes, council, pid, clock, [YES, YES, YES])
+    assert all(n.governance.rules(council).time_zone == "Asia/Tehran" for n in nodes)
+
+
+def test_founding_checks_the_time_zone(tmp_path: Path) -> None:
+    node = make_node(tmp_path / "a")
+    with pytest.raises(InvalidInput, match="is not a time zone"):
+        node.councils.create("X", "", "N", kinds.Rules(time_zone="Mars/Olympus"))
+    council = node.councils.create("X", "", "N", kinds.Rules(time_zone="Asia/Tehran"))
+    assert node.governance.rules(council).time_zone == "Asia/Tehran"

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from shora.errors import InvalidInput, NotFound
-from shora.i18n import _, normalize_persian
+from shora.i18n import _, check_time_zone, normalize_persian
 from shora.kernel import crypto, keys, kinds, tokens
 from shora.kernel.core import NodeCore
 from shora.kernel.events import council_id_for, decode_body, encode_body
@@ -63,12 +63,15 @@ class Councils:
         name, founder_name = normalize_persian(name), normalize_persian(founder_name)
         if not name or not founder_name:
             raise InvalidInput(_("a council needs a name, and its founder a name too"))
+        rules = rules or kinds.Rules()
+        if rules.time_zone:  # replicas check only its shape: the writer checks it exists
+            rules = msgspec.structs.replace(rules, time_zone=check_time_zone(rules.time_zone))
         sign_pk, sign_sk = crypto.sign_keypair()
         kx_pk, kx_sk = crypto.kx_keypair()
         body = kinds.CouncilCreate(
             name,
             description,
-            rules or kinds.Rules(),
+            rules,
             founder_name,
             kx_pk,
             crypto.random_bytes(16),

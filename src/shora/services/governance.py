@@ -29,7 +29,7 @@ from shora.domain.governance.views import RoleTerm as RoleTerm
 from shora.domain.governance.views import check_emergency_removal as _check_emergency_removal
 from shora.domain.governance.views import petition_counts as _petition_counts
 from shora.errors import InvalidInput, NotAllowed, NotFound
-from shora.i18n import _, join_names, ngettext, number
+from shora.i18n import _, check_time_zone, join_names, ngettext, number
 from shora.kernel import kinds
 from shora.kernel.core import NodeCore
 from shora.kernel.kinds import Role as Role
@@ -92,6 +92,9 @@ class Governance:
         passes under the threshold the current rules set for rule changes."""
         _require_member(self.core, council)
         current = self.rules(council)
+        zone = changes.get("time_zone")
+        if isinstance(zone, str):  # replicas check only its shape: the writer checks it exists
+            changes = {**changes, "time_zone": check_time_zone(zone)}
         new = changed_rules(current, changes)
         described = ", ".join(f"{k} = {v}" for k, v in sorted(changes.items()))
         title = _("Change the rules: {changes}").format(changes=described)[:200]
