@@ -15,7 +15,7 @@ from shora.services.aid import kinds as ak
 from shora.services.restricted import parse_audience
 from shora.ui.aid_labels import label
 
-from .output import Number, Since, print_json, short, table
+from .output import WHEN_HELP, Number, Since, print_json, short, table
 from .session import in_council, json_option
 
 AREA_HELP = N_("The area's id, as the council defined it (never an address).")
@@ -133,7 +133,7 @@ def _item_options(f: Any) -> Any:
             click.option("--cold", is_flag=True, help=N_("The medicine must be kept cold.")),
             click.option("--what", default="", help=N_("A few words for people.")),
             click.option("--unit", default="", help=N_("The unit, if not the category's.")),
-            click.option("--expires", type=Since(), help=N_("Unix seconds or a date (UTC).")),
+            click.option("--expires", type=Since(), help=WHEN_HELP),
             click.option("--list", "listing", is_flag=True, help=N_("List the open ones.")),
             click.option(
                 "--all",
@@ -220,7 +220,7 @@ def _post_or_list(node: Node, council: bytes, kind: str, kw: dict[str, Any]) -> 
 @click.option(
     "--urgency", type=click.Choice(ak.URGENCIES), default="soon", help=N_("Triage level.")
 )
-@click.option("--needed-by", type=Since(), help=N_("Unix seconds or a date (UTC)."))
+@click.option("--needed-by", type=Since(), help=WHEN_HELP)
 @click.option(
     "--visibility",
     default="council",
@@ -239,7 +239,7 @@ def need(node: Node, council: bytes, **kw: Any) -> None:
 @click.argument("category", required=False, help=N_("What you offer: water, food, blood, …"))
 @click.argument("quantity", type=QUANTITY, required=False, help=N_("How much, in its unit."))
 @click.option("--kept-cold", is_flag=True, help=N_("You can hand the medicine over cold."))
-@click.option("--available-from", type=Since(), help=N_("Unix seconds or a date (UTC)."))
+@click.option("--available-from", type=Since(), help=WHEN_HELP)
 @click.option("--recurring", is_flag=True, help=N_("It comes back each period."))
 @click.option("--inexhaustible", is_flag=True, help=N_("It can serve any amount."))
 @_item_options

@@ -75,7 +75,7 @@ def _stock_json(item: StockItem, now: int) -> dict[str, Any]:
 @click.option("--category", help=N_("Its category: water, food, medicine, …"))
 @click.option("--area", help=N_("The area where it is kept (never an address)."))
 @click.option("--unit", default="", help=N_("The unit, if not the category's."))
-@click.option("--expires", type=Since(), help=N_("Expiry date on the pack (UTC)."))
+@click.option("--expires", type=Since(), help=N_("Expiry date on the pack (council's time zone)."))
 @click.option("--note", default="", help=N_("A few words."))
 @json_option
 def stock_add(node: Node, council: bytes, item: str, quantity: int, **kw: Any) -> None:

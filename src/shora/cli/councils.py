@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 import msgspec
 
-from shora.i18n import N_, _, number
+from shora.errors import InvalidInput
+from shora.i18n import N_, _, check_time_zone, default_time_zone, number
 from shora.node import Node
 from shora.services.councils import Rules
 
@@ -57,6 +58,14 @@ def council() -> None:
     type=Number(0, 720),
     help=N_("Least hours an ordinary vote stays open (default 1; 0 for quick polls)."),
 )
+@click.option(
+    "--time-zone",
+    metavar="ZONE",
+    help=N_(
+        "The IANA time zone the council's times are shown and read in, such as Asia/Tehran "
+        "(default: Asia/Tehran in Persian, else UTC)."
+    ),
+)
 @json_option
 @pass_session
 def create(
@@ -69,8 +78,13 @@ def create(
     removal: str | None,
     removal_vouches: int | None,
     min_vote_hours: int | None,
+    time_zone: str | None,
     as_json: bool,
 ) -> None:
+    try:
+        zone = check_time_zone(time_zone if time_zone is not None else default_time_zone())
+    except InvalidInput as exc:
+        raise click.BadParameter(str(exc), param_hint="--time-zone") from None
     node = session.open()
     founder = ask(
         founder,
@@ -83,6 +97,7 @@ def create(
         "removal": removal,
         "removal_vouches": removal_vouches,
         "min_vote_hours": min_vote_hours,
+        "time_zone": zone,
     }
     rules = msgspec.structs.replace(Rules(), **{k: v for k, v in given.items() if v is not None})
     info = node.councils.get(node.councils.create(name, description, founder, rules))

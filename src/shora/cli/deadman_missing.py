@@ -209,7 +209,7 @@ def _status(status: str | None) -> str:
 @click.option("--sex", type=click.Choice(ck.SEXES), help=N_("female, male or other."))
 @click.option("--description", default="", help=N_("What they look like, what they wore."))
 @click.option("--area", help=AREA_HELP)
-@click.option("--last-seen", type=Since(), help=N_("When they were last seen (UTC)."))
+@click.option("--last-seen", type=Since(), help=N_("When last seen (in the council's time zone)."))
 @json_option
 def missing_add(node: Node, council: bytes, full_name: str, **kw: Any) -> None:
     low, high = _age(kw["age"])

@@ -21,7 +21,7 @@ from shora.services.decisions import (
 from shora.services.decisions import kinds as dk
 from shora.ui.labels import PHASES, TASK_STATUS
 
-from .output import Number, Since, isolate, print_json, short, table, text_or_file
+from .output import WHEN_HELP, Number, Since, isolate, print_json, short, table, text_or_file
 from .session import in_council, json_option
 
 PROPOSAL_HELP = N_("The proposal: the first 6 or more digits of its id (see 'shora result').")
@@ -73,7 +73,7 @@ class FractionType(click.ParamType[str]):
 @click.option("--min-score", type=Number(0, 1000), default=0, help=N_("Lowest score."))
 @click.option("--max-score", type=Number(1, 1000), default=5, help=N_("Highest score."))
 @click.option("--budget", type=Number(1, 1_000_000), default=10, help=N_("Dots per voter."))
-@click.option("--deadline", type=Since(), help=N_("Unix seconds or a date (UTC)."))
+@click.option("--deadline", type=Since(), help=WHEN_HELP)
 @click.option("--hours", type=Number(1, 24 * 366), default=72, help=N_("Hours to vote."))
 @click.option(
     "--grace-hours",
@@ -364,7 +364,7 @@ def task() -> None:
 @click.argument("what", help=N_("What is to be done."))
 @click.option("--decision", help=PROPOSAL_HELP)
 @click.option("--who", default="", help=N_("A member's name, or anyone described in words."))
-@click.option("--due", type=Since(), help=N_("Unix seconds or a date (UTC)."))
+@click.option("--due", type=Since(), help=WHEN_HELP)
 def task_add(
     node: Node,
     council: bytes,

@@ -17,7 +17,7 @@ from shora.services.decisions import state_json
 from shora.services.governance import EmergencyView, Role, RoleTerm
 from shora.ui.labels import EMERGENCY_STATUS, ROLE_NAMES
 
-from .output import Number, Since, isolate, print_json, short, show_list, table
+from .output import WHEN_HELP, Number, Since, isolate, print_json, short, show_list, table
 from .session import in_council, json_option
 
 HOURS_HELP = N_("Hours to vote.")
@@ -119,7 +119,7 @@ def roles(node: Node, council: bytes, include_past: bool, as_json: bool) -> None
 @click.option("--method", type=click.Choice(["irv", "stv", "schulze"]), help=N_("How to count."))
 @click.option("--term-days", type=Number(1, 3650), help=N_("Length of the term (default: rules)."))
 @click.option("--hours", type=Number(1, 24 * 366), default=72, help=HOURS_HELP)
-@click.option("--deadline", type=Since(), help=N_("Unix seconds or a date (UTC)."))
+@click.option("--deadline", type=Since(), help=WHEN_HELP)
 @json_option
 def elect(
     node: Node,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,7 +18,10 @@ from shora.services.councils import Rules
 from shora.services.decisions import plain
 from shora.ui.labels import COUNCIL_STATUS, MEMBER_STATUS
 
+from .session import LocalTime
+
 SHORT_ID = 12
+WHEN_HELP = N_("Unix seconds or a date (in the council's time zone).")
 ISOLATE_START, ISOLATE_END = "\u2068", "\u2069"  # FSI ... PDI: the plain-text <bdi>
 BIDI_ISOLATES = str.maketrans("", "", "\u2066\u2067\u2068\u2069")
 
@@ -104,7 +107,7 @@ def describe_rules(rules: Rules | None) -> str:
         text += _("; emergency removal by: {roles}").format(
             roles=", ".join(isolate(r) for r in rules.emergency_removal_roles)
         )
-    return text
+    return text + _("; time zone: {zone}").format(zone=isolate(rules.time_zone or "UTC"))
 
 
 def table(rows: list[list[str]]) -> None:
@@ -194,7 +197,8 @@ class Number(click.ParamType[int]):
 
 
 class Since(click.ParamType[int]):
-    """An instant: Unix seconds, or an ISO 8601 date or date and time (UTC if no zone)."""
+    """An instant: Unix seconds, or an ISO 8601 date or date and time (in the council's
+    zone if it gives none; UTC outside a council)."""
 
     name = "time"
 
@@ -214,8 +218,8 @@ class Since(click.ParamType[int]):
                 param,
                 ctx,
             )
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
+        if moment.tzinfo is None:  # in the council's zone, once the command knows it
+            return LocalTime(moment)
         return max(0, int(moment.timestamp()))
 
 

@@ -7,13 +7,14 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
 from shora.errors import ProfileError
-from shora.i18n import N_, _
+from shora.i18n import N_, _, local_instant, set_time_zone
 from shora.node import Node
 from shora.services import profiles
 
@@ -84,6 +85,22 @@ class Session:
 pass_session = click.make_pass_decorator(Session)
 
 
+class LocalTime(int):
+    """An instant typed as a date and time without a zone: read in UTC until the command
+    knows its council, then again in the council's zone (`in_council`)."""
+
+    wall: datetime
+
+    def __new__(cls, wall: datetime) -> LocalTime:
+        made = super().__new__(cls, max(0, local_instant(wall)))
+        made.wall = wall
+        return made
+
+    def in_zone(self) -> int:
+        """Unix seconds of the typed date and time in the current zone."""
+        return max(0, local_instant(self.wall))
+
+
 def ask(value: str | None, prompt: str, hint: str) -> str:
     """An option's value, asked for when missing and a person is at the keyboard."""
     if value is not None:
@@ -103,6 +120,11 @@ def in_council(command: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(command)
     def run(session: Session, /, council_ref: str, **kw: Any) -> Any:
         node = session.open()
-        return command(node, node.find_council(council_ref), **kw)
+        council = node.find_council(council_ref)
+        # The council's times are shown, and dates typed without a zone read, in its zone.
+        rules = node.councils.get(council).rules
+        set_time_zone(rules.time_zone if rules is not None else "")
+        kw = {k: v.in_zone() if isinstance(v, LocalTime) else v for k, v in kw.items()}
+        return command(node, council, **kw)
 
     return run

@@ -10,7 +10,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from shora.errors import InvalidInput, NotFound
-from shora.i18n import _, normalize_digits
+from shora.i18n import _, normalize_digits, set_time_zone
 from shora.node import CouncilInfo, Node
 
 NAME_CHARS = 120  # a council's name (kernel.kinds.Name)
@@ -74,7 +74,11 @@ def council_of(request: Request, node: Node) -> CouncilInfo:
     version = (id(node), *node.councils.version())
     found = cache.get(council)
     if found is not None and found[0] == version:
-        return found[1]
-    info = node.councils.get(council)
-    cache[council] = (version, info)
+        info = found[1]
+    else:
+        info = node.councils.get(council)
+        cache[council] = (version, info)
+    # The council's times are shown and read in its zone for the rest of the request
+    # (the security middleware starts every request in UTC).
+    set_time_zone(info.rules.time_zone if info.rules is not None else "")
     return info

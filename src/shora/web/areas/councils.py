@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from shora.i18n import N_
+from shora.i18n import COMMON_TIME_ZONES, N_, default_time_zone
 from shora.node import CouncilInfo, Node
 from shora.services.councils import Rules
 from shora.services.safety import CHECKIN_STATUSES
@@ -115,7 +115,8 @@ async def councils(request: Request) -> Response:
         description = text(form, "description", TEXT_CHARS, required=False)
         default = Rules().min_vote_hours
         hours = integer(form.get("min_vote_hours"), default, 0, 720)  # type: ignore[arg-type]
-        rules = Rules(min_vote_hours=hours)
+        zone = text(form, "time_zone", 200, required=False) or default_time_zone()
+        rules = Rules(min_vote_hours=hours, time_zone=zone)  # the zone is checked on founding
         council = node.councils.create(name, description, founder, rules)
         return redirect(request, f"/councils/{council.hex()}")
     listed = node.councils.all()
@@ -125,6 +126,8 @@ async def councils(request: Request) -> Response:
         "calls": calls,
         "error": error,
         "default_min_vote_hours": Rules().min_vote_hours,
+        "time_zones": COMMON_TIME_ZONES,
+        "default_time_zone": default_time_zone(),
     }
     return pages_of(request).render(request, "councils/list.html", context)
 

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from shora.errors import InvalidInput
-from shora.i18n import N_, _
+from shora.i18n import COMMON_TIME_ZONES, N_, _
 from shora.node import CouncilInfo, Node
 from shora.services.decisions import kinds as dk
 from shora.services.governance import ROLE_NAMES, Rules
@@ -78,6 +78,7 @@ RULE_LABELS = {
     "min_governance_vote_hours": N_("Least hours a rule change, recall or ratification stays open"),
     "clock_skew_minutes": N_("Minutes a member's clock may run ahead of this device's"),
     "upload_delay_seconds": N_("Most seconds a node holds its writes back to send them together"),
+    "time_zone": N_("Time zone of the council's times"),
 }
 
 
@@ -232,6 +233,7 @@ def _rules(node: Node, info: CouncilInfo) -> dict[str, Any]:
         "number_rules": NUMBER_RULES,
         "modes": MODES,
         "rule_labels": RULE_LABELS,
+        "time_zones": COMMON_TIME_ZONES,
     }
 
 
@@ -248,6 +250,9 @@ def rule_changes(form: FormData, current: Rules) -> dict[str, Any]:
         count = whole(form, name, old[name], low, high)
         if count != old[name]:
             changes[name] = count
+    zone = field(form, "time_zone", 200)
+    if zone and zone != (old["time_zone"] or "UTC"):
+        changes["time_zone"] = zone  # checked by the service, in the person's language
     for name in ("admission", "removal"):
         mode = field(form, name, 10) or old[name]
         if mode not in MODES:
