@@ -240,16 +240,17 @@ class Ingestor:
         """Ingest one envelope and raise the reason if it is refused."""
         report = Report()
         with self._transaction():
-            self._check_date(raw)
-            self._dispatch(raw, report)
+            env = nip01.decode(raw)
+            self._check_date(env)
+            self._dispatch(raw, report, env)
             self._release_welcomes(report.councils, report)
             self.flush()
         return report
 
-    def _check_date(self, raw: bytes) -> None:
+    def _check_date(self, env: nip01.Envelope) -> None:
         """Refuse an envelope dated more than MAX_SKEW after our clock: kept, it would
         sort after everything real, and syncs that page by date would skip past it."""
-        created_at = nip01.decode(raw).created_at
+        created_at = env.created_at
         now = int(self.now())
         if created_at > now + MAX_SKEW:
             raise FromTheFuture(
@@ -314,8 +315,9 @@ class Ingestor:
         # No savepoint per envelope: every check comes before the first write, so a
         # refused envelope has written nothing (a savepoint costs as much as a verify).
         try:
-            self._check_date(raw)
-            self._dispatch(raw, report)
+            env = nip01.decode(raw)  # once: the date check and dispatch share it
+            self._check_date(env)
+            self._dispatch(raw, report, env)
         except UnknownWriteKey:
             try:
                 self._hold_for_key(raw, report)
@@ -324,8 +326,7 @@ class Ingestor:
         except RemoteError as exc:
             report.refuse(exc)
 
-    def _dispatch(self, raw: bytes, report: Report) -> None:
-        env = nip01.decode(raw)
+    def _dispatch(self, raw: bytes, report: Report, env: nip01.Envelope) -> None:
         eid = bytes.fromhex(env.id)
         if eid in self._writes.envelope_ids or self.store.events.has_envelope(eid):
             report.duplicate += 1
