@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,12 +159,15 @@ class Ingestor:
         memory at once. Those under a write key not held yet wait in the `held` table and
         are taken in as soon as a grant or welcome brings the key; an envelope repeated
         costs a hash, not a verification."""
-        report = report or Report()
+        with ExitStack() as bulk:
+            return self._ingest(raws, report or Report(), bulk)
+
+    def _ingest(self, raws: Iterable[bytes], report: Report, bulk: ExitStack) -> Report:
         self.expire(force=False)
         self._waiting.start_import()
         seen: set[bytes] = set()
         batch: list[bytes] = []
-        size = 0
+        size = batches = 0
         for raw in raws:
             digest = hashlib.blake2b(raw, digest_size=16).digest()
             if digest in seen:
@@ -176,6 +179,9 @@ class Ingestor:
             batch.append(raw)
             size += len(raw)
             if len(batch) >= BATCH or size >= BATCH_BYTES:
+                if not batches:  # a large import: the log is copied into the file less often
+                    bulk.enter_context(self.store.bulk())
+                batches += 1
                 self._batch(batch, report)
                 batch, size = [], 0
         self._batch(batch, report)
