@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,12 +159,15 @@ class Ingestor:
         memory at once. Those under a write key not held yet wait in the `held` table and
         are taken in as soon as a grant or welcome brings the key; an envelope repeated
         costs a hash, not a verification."""
-        report = report or Report()
+        with ExitStack() as bulk:
+            return self._ingest(raws, report or Report(), bulk)
+
+    def _ingest(self, raws: Iterable[bytes], report: Report, bulk: ExitStack) -> Report:
         self.expire(force=False)
         self._waiting.start_import()
         seen: set[bytes] = set()
         batch: list[bytes] = []
-        size = 0
+        size = batches = 0
         for raw in raws:
             digest = hashlib.blake2b(raw, digest_size=16).digest()
             if digest in seen:
@@ -176,6 +179,9 @@ class Ingestor:
             batch.append(raw)
             size += len(raw)
             if len(batch) >= BATCH or size >= BATCH_BYTES:
+                if not batches:  # a large import: the log is copied into the file less often
+                    bulk.enter_context(self.store.bulk())
+                batches += 1
                 self._batch(batch, report)
                 batch, size = [], 0
         self._batch(batch, report)
@@ -240,16 +246,17 @@ class Ingestor:
         """Ingest one envelope and raise the reason if it is refused."""
         report = Report()
         with self._transaction():
-            self._check_date(raw)
-            self._dispatch(raw, report)
+            env = nip01.decode(raw)
+            self._check_date(env)
+            self._dispatch(raw, report, env)
             self._release_welcomes(report.councils, report)
             self.flush()
         return report
 
-    def _check_date(self, raw: bytes) -> None:
+    def _check_date(self, env: nip01.Envelope) -> None:
         """Refuse an envelope dated more than MAX_SKEW after our clock: kept, it would
         sort after everything real, and syncs that page by date would skip past it."""
-        created_at = nip01.decode(raw).created_at
+        created_at = env.created_at
         now = int(self.now())
         if created_at > now + MAX_SKEW:
             raise FromTheFuture(
@@ -314,8 +321,9 @@ class Ingestor:
         # No savepoint per envelope: every check comes before the first write, so a
         # refused envelope has written nothing (a savepoint costs as much as a verify).
         try:
-            self._check_date(raw)
-            self._dispatch(raw, report)
+            env = nip01.decode(raw)  # once: the date check and dispatch share it
+            self._check_date(env)
+            self._dispatch(raw, report, env)
         except UnknownWriteKey:
             try:
                 self._hold_for_key(raw, report)
@@ -324,8 +332,7 @@ class Ingestor:
         except RemoteError as exc:
             report.refuse(exc)
 
-    def _dispatch(self, raw: bytes, report: Report) -> None:
-        env = nip01.decode(raw)
+    def _dispatch(self, raw: bytes, report: Report, env: nip01.Envelope) -> None:
         eid = bytes.fromhex(env.id)
         if eid in self._writes.envelope_ids or self.store.events.has_envelope(eid):
             report.duplicate += 1

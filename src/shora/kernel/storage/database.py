@@ -18,6 +18,8 @@ from shora.errors import ProfileError
 from shora.i18n import _
 
 SCHEMA_VERSION = 4
+WAL_CHECKPOINT_PAGES = 1000  # SQLite's default: the log is copied into the file past this
+BULK_CHECKPOINT_PAGES = 16384  # during a bulk import (64 MiB of 4 KiB pages)
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;
@@ -132,6 +134,7 @@ class Database:
     def __init__(self, path: Path, key: bytes) -> None:
         self.path = path
         self.migrated_from: int | None = None
+        self._bulk = 0
         new = not path.exists()
         self.db = apsw.Connection(str(path))
         self.db.pragma("cipher", "chacha20")
@@ -209,3 +212,21 @@ class Database:
     def data_version(self) -> int:
         """Changes when another connection commits to the file (caches are then stale)."""
         return int(self.one("PRAGMA data_version"))
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Many transactions in a row (an import of thousands of events): the write-ahead
+        log is copied into the database file every BULK_CHECKPOINT_PAGES pages instead of
+        after each commit, then once at the end. Ids are hashes, so every batch dirties
+        pages all over the indexes; copied once per batch, the same pages were decrypted
+        and re-encrypted again and again. What is stored is the same."""
+        self._bulk += 1
+        if self._bulk == 1:
+            self.db.wal_autocheckpoint(BULK_CHECKPOINT_PAGES)
+        try:
+            yield
+        finally:
+            self._bulk -= 1
+            if self._bulk == 0:
+                self.db.wal_autocheckpoint(WAL_CHECKPOINT_PAGES)
+                self.db.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
