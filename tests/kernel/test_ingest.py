@@ -256,3 +256,17 @@ def test_history_before_the_welcome_goes_in_as_soon_as_the_key_arrives(
     assert len(b.posts.posts(council, limit=100)) == 40
     a.close()
     b.close()
+
+
+def test_a_bulk_import_leaves_no_large_log_behind(tmp_path: Path) -> None:
+    """During a large import the write-ahead log is copied in rarely; at its end it is
+    copied in and cut back, so no large log stays on the device's storage."""
+    node = make_node(tmp_path)
+    council = node.councils.create("Street", "", "Ava")
+    wal = Path(str(node.store.path) + "-wal")
+    with node.store.bulk():
+        for i in range(200):
+            node.posts.post(council, f"post {i} " + "x" * 500)
+        grown = wal.stat().st_size
+    assert grown > 0 and wal.stat().st_size == 0
+    assert len(node.posts.posts(council, limit=300)) == 200

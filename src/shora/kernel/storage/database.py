@@ -229,4 +229,10 @@ class Database:
             self._bulk -= 1
             if self._bulk == 0:
                 self.db.wal_autocheckpoint(WAL_CHECKPOINT_PAGES)
-                self.db.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
+                # Copy the log in and cut it back to nothing, so a large import leaves no
+                # 64 MiB log on a phone's storage; if another process is reading, copy
+                # what it can now and let SQLite finish later.
+                try:
+                    self.db.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_TRUNCATE)
+                except apsw.BusyError:
+                    self.db.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
