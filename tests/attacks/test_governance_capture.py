@@ -282,3 +282,38 @@ def test_a_rule_change_cannot_shorten_the_time_to_ratify(tmp_path: Path, hours: 
         assert all(node.governance.rules(council).emergency_ratify_hours == 72 for node in nodes)
         deliver(nodes, adv.forge("gov.close", dk.Close(allowed)))
         assert all(node.governance.rules(council).emergency_ratify_hours == 48 for node in nodes)
+
+
+# --- 3. the time zone rule -----------------------------------------------------------
+
+
+def test_a_forged_time_zone_cannot_break_a_replica_or_its_pages(tmp_path: Path) -> None:
+    """A modified client skips the writer's check of the zone. A name of the wrong shape
+    is refused by every replica; a well-shaped name no device knows passes like any rule
+    the council votes, and every replica still shows its times (as UTC), never fails."""
+    from shora.i18n import format_time, using_time_zone
+
+    with council_of_three(tmp_path) as (nodes, council, clock):
+        a, b, _c = nodes
+        adv = Adversary(a, council)
+        opened = int(clock.t)
+        rules = a.governance.rules(council)
+        bad = msgspec.structs.replace(rules, time_zone="../../etc/" + "x" * 80)
+        forged = adv.forge(
+            "gov.propose", gk.GovPropose(yes_no("Zone", opened + DAY), gk.RuleChange(bad))
+        )
+        report = b.bundles.import_envelopes([forged.raw])
+        assert report.accepted == 0 and report.refused == {"MalformedEvent": 1}
+        unknown = msgspec.structs.replace(rules, time_zone="Mars/Olympus")
+        body = gk.GovPropose(yes_no("Zone", opened + DAY), gk.RuleChange(unknown))
+        propose = adv.forge("gov.propose", body)
+        deliver(nodes, propose)
+        for node in nodes:
+            node.decisions.vote(council, propose.id, YES)
+        everyone(nodes)
+        clock.t = opened + DAY
+        deliver(nodes, adv.forge("gov.close", dk.Close(propose.id)))
+        for node in nodes:
+            assert node.governance.rules(council).time_zone == "Mars/Olympus"
+        with using_time_zone("Mars/Olympus"):
+            assert format_time(opened).endswith("UTC")
