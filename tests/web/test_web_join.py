@@ -85,6 +85,9 @@ def test_an_invitation_link_there_a_join_request_link_back(tmp_path: Path, lang:
         assert (back.netloc, back.path, back.query) == ("127.0.0.1:8150", "/admit", "")
         assert back.fragment.startswith("shora:join/")
         assert 'data-share="join-request-link"' in joined.text and "<svg" in joined.text
+        # One tap from the page shown after the form (which a reload would send again) to
+        # the council's own page, the same until admitted and its home after.
+        assert f'class="button" href="{home}"' in joined.text
         # While waiting: the council's name, and nothing that would answer 403.
         assert "Block 4 committee" in words(b.get("/councils").text)
         waiting = b.get(home).text
