@@ -112,10 +112,12 @@ def test_the_first_hour_in_steps_and_a_call_for_help_within_one_sync(
         bahar.context.grant_permissions(["clipboard-read", "clipboard-write"])
         page, phone = nasrin.page, bahar.page
 
-        # Before the walk: the founder's profile, council, relay and areas.
+        # Before the walk: the founder's profile, council (in Tehran's time), relay and areas.
         create_profile(nasrin)
         page.fill("#name", COUNCIL)
         page.fill("#founder", "Nasrin")
+        page.locator("details:has(#time-zone) summary").click()
+        page.select_option("#time-zone", "Asia/Tehran")
         nasrin.submit("form[action='/councils']")
         home = page.url.removeprefix(a.base)
         nasrin.goto("/sync")
@@ -269,6 +271,7 @@ def test_the_first_hour_in_steps_and_a_call_for_help_within_one_sync(
         nasrin.submit("form.stack:has(#text)")
         shoot(nasrin, "discussion")
         nasrin.goto(home + "/rules")
+        assert page.input_value("select[name=time_zone]") == "Asia/Tehran"
         shoot(nasrin, "rules")
         nasrin.goto("/federations/new")
         shoot(nasrin, "federation-new")
