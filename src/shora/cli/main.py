@@ -86,6 +86,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
             "Run the node: the web interface on this computer, syncing with relays, and with --lan serving the local network."  # noqa: E501
         ),
     ),
+    "community": (
+        "community",
+        "community",
+        N_("Serve several people's profiles to their phones from one node."),
+    ),
     "propose": ("decisions", "propose", N_("Put a proposal to the council's vote.")),
     "amend": (
         "decisions",

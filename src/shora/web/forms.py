@@ -12,6 +12,7 @@ from starlette.requests import Request
 from shora.errors import InvalidInput, NotFound
 from shora.i18n import _, normalize_digits, set_time_zone
 from shora.node import CouncilInfo, Node
+from shora.web.responses import keeper_of
 
 NAME_CHARS = 120  # a council's name (kernel.kinds.Name)
 PERSON_CHARS = 64  # a member's name in a council
@@ -70,7 +71,7 @@ def council_of(request: Request, node: Node) -> CouncilInfo:
     and every page of the council starts here.
     """
     council = hex_id(str(request.path_params["council"]))
-    cache: dict[bytes, tuple[tuple[int, int, int], CouncilInfo]] = request.app.state.keeper.councils
+    cache: dict[bytes, tuple[tuple[int, int, int], CouncilInfo]] = keeper_of(request).councils
     version = (id(node), *node.councils.version())
     found = cache.get(council)
     if found is not None and found[0] == version:

@@ -87,13 +87,13 @@ class Pages:
     ) -> HTMLResponse:
         lang = current_language()
         browser = getattr(request.state, "browser", None)
-        keeper = request.app.state.keeper
+        keeper = request.scope.get("state", {}).get("keeper")
         full = {
             "request": request,
             "lang": lang,
             "dir": "rtl" if lang == "fa" else "ltr",
             "csrf": browser.csrf if browser is not None else "",
-            "unlocked": keeper.node is not None,
+            "unlocked": keeper is not None and keeper.node is not None,
             "partial": request.headers.get("HX-Request") == "true"
             and request.headers.get("HX-Boosted") != "true",
             **(context or {}),
