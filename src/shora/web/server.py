@@ -17,6 +17,7 @@ from shora.web.app import create_app
 from shora.web.community import Hall
 from shora.web.state import Keeper
 
+KEEP_ALIVE = 75  # seconds an idle connection stays open in community mode
 PORTS_TO_TRY = 20  # if the default is taken (another node on this machine), the next ones
 
 
@@ -120,6 +121,9 @@ async def serve_community(
         lifespan="off",
         server_header=False,
         date_header=False,
+        # A phone reads a page for a while: keep its connection (and TLS session) open
+        # rather than pay a new handshake on its slow CPU for the next page.
+        timeout_keep_alive=KEEP_ALIVE,
         ssl_certfile=str(cert.cert) if cert is not None else None,
         ssl_keyfile=str(cert.key) if cert is not None else None,
     )
