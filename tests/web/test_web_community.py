@@ -285,3 +285,16 @@ def test_the_node_page_shows_address_and_fingerprint(tmp_path: Path) -> None:
         assert page.status_code == 200
         assert node.hall.certificate.fingerprint in page.text
         assert "https://192.168.1.20:8150/" in page.text and "<svg" in page.text
+
+
+def test_wrong_tries_wait_alike_for_held_and_free_names(node: Node) -> None:
+    nasrin, guesser = node.phone(), node.phone()
+    nasrin.create("Nasrin")
+    for name in ("Nasrin", "Ghost"):
+        answers = [guesser.unlock(name, "a wrong passphrase").status_code for _ in range(6)]
+        assert answers == [400] * 5 + [429], name
+    # Another name's wrong tries do not make a held one wait, nor a free one.
+    for name in ("Ghost 2",):
+        assert guesser.unlock(name, "a wrong passphrase").status_code == 400
+    node.clock.now += 31
+    assert guesser.unlock("Nasrin", PASSPHRASES["Nasrin"]).status_code == 303

@@ -151,10 +151,19 @@ def community_serve(
     names = [*addresses, *([] if host in (ANY, "::") else [host])]
     cert = certificate(root, names)
     shown = next(iter(addresses), host if host not in (ANY, "::") else "127.0.0.1")
+    if lan and not addresses and host in (ANY, "::"):
+        click.echo(
+            _(
+                "Warning: no local network address found; give it with --host (on a phone "
+                "sharing its hotspot, the hotspot's address)."
+            ),
+            err=True,
+        )
+    chosen = None if host in (ANY, "::") else host
     hall = Hall(
         root,
         lock_after=lock_after * 60,
-        sync=SyncSettings(lan=lan, interval=interval),
+        sync=SyncSettings(lan=lan, lan_address=chosen, interval=interval),
         insecure_test_kdf=session.insecure_test_kdf,
         max_people=max_people,
         certificate=cert,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from shora.errors import InvalidInput, NotFound
 from shora.i18n import _
-from shora.kernel import profile
+from shora.kernel import crypto, profile
 from shora.sync.lan import local_addresses as local_addresses
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "Community",
     "Person",
     "certificate",
+    "decoy_unlock",
     "local_addresses",
 ]
 
@@ -141,6 +142,13 @@ class Community:
             for folder in self.people_dir.iterdir()
             if folder.is_dir() and not profile.exists(folder)
         ]
+
+
+def decoy_unlock(passphrase: str, *, weak_kdf: bool = False) -> None:
+    """The key derivation an unlock of a real profile runs, for a name nobody holds: a
+    wrong name then takes as long as a wrong passphrase, and tells no one it is free."""
+    limits = profile.INSECURE_TEST_KDF if weak_kdf else (crypto.KDF_OPSLIMIT, crypto.KDF_MEMLIMIT)
+    crypto.derive_key(passphrase.encode(), secrets.token_bytes(crypto.KDF_SALT_LEN), *limits)
 
 
 @dataclass(frozen=True)

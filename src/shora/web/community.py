@@ -19,12 +19,13 @@ from pathlib import Path
 
 from shora.errors import ProfileError
 from shora.i18n import _
-from shora.services.community import Certificate, Community, Person
+from shora.services.community import MAX_LABEL, Certificate, Community, Person, decoy_unlock
 from shora.web.state import BrowserSession, Keeper, SyncSettings
 from shora.web.throttle import UnlockThrottle
 
 MAX_SESSIONS = 1024
 MAX_PEOPLE = 200
+MAX_UNKNOWN = 1000  # names nobody holds whose wrong tries are counted
 
 
 class Hall:
@@ -55,8 +56,9 @@ class Hall:
         self.sessions: dict[str, BrowserSession] = {}
         self.kdf_gate = asyncio.Semaphore(1)
         self._locking: set[asyncio.Task[None]] = set()
-        # Names nobody holds: tried passphrases wait as for a real profile.
-        self.throttle = UnlockThrottle(lambda: self.clock())
+        # Names nobody holds: each has its own count of wrong tries, as a real profile
+        # has, so that the waits do not tell which names are held.
+        self.unknown: dict[str, UnlockThrottle] = {}
 
     # --- sessions ------------------------------------------------------------------------
 
@@ -143,7 +145,14 @@ class Hall:
         the name or the passphrase is wrong: the page does not say which)."""
         person = self.community.find(label)
         if person is None:
-            self.throttle.check()
+            key = label.strip().casefold()[:MAX_LABEL]
+            throttle = self.unknown.pop(key, None) or UnlockThrottle(lambda: self.clock())
+            self.unknown[key] = throttle  # the most recent last
+            while len(self.unknown) > MAX_UNKNOWN:
+                del self.unknown[next(iter(self.unknown))]
+            throttle.check()
+            async with self.kdf_gate:
+                await asyncio.to_thread(decoy_unlock, passphrase, weak_kdf=self.insecure_test_kdf)
             raise ProfileError(_("Wrong name or passphrase."))
         await self.keeper(person).unlock(passphrase)
         return person
