@@ -16,7 +16,7 @@ from shora.services.community import Community, certificate, local_addresses
 from shora.web import DEFAULT_PORT
 
 from .output import print_json
-from .session import Session
+from .session import Session, json_option
 
 COMMUNITY_ENV = "SHORA_COMMUNITY"
 ANY = "0.0.0.0"  # noqa: S104 (every address: only with --lan)
@@ -49,7 +49,7 @@ def community() -> None:
 
 @community.command("list", help=N_("Who has a profile on this node: the names they chose."))
 @_dir_option
-@click.option("--json", "as_json", is_flag=True, help=N_("Print JSON."))
+@json_option
 @click.pass_context
 def community_list(ctx: click.Context, directory: Path | None, as_json: bool) -> None:
     people = Community(_directory(ctx, directory)).people()
