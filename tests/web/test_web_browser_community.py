@@ -30,7 +30,7 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, s
 from test_network import free_port, start_relay
 
 from cli_run import base_env
-from web.browser import CHROMIUM, CHROMIUM_ARGS, PHONE
+from web.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, axe_source
 
 pytestmark = pytest.mark.slow
 
@@ -180,6 +180,19 @@ class Phone:
         )
         return result
 
+    def axe(self) -> list[dict[str, Any]]:
+        """WCAG 2 A and AA violations on the current page (axe-core)."""
+        self.page.evaluate(axe_source())
+        result = self.page.evaluate(
+            "() => axe.run(document, {runOnly: {type: 'tag', "
+            "values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+        )
+        return [{"id": v["id"], "nodes": len(v["nodes"])} for v in result["violations"]]
+
+    def fits(self) -> bool:
+        """Nothing wider than the phone's 360 px: no sideways scrolling."""
+        return int(self.page.evaluate("() => document.documentElement.scrollWidth")) <= 360
+
     def csrf(self) -> str:
         return str(self.page.locator("input[name='csrf']").first.get_attribute("value"))
 
@@ -264,6 +277,10 @@ def test_three_phones_one_community_node(
         phones += [nasrin, bahram, sara]
         nasrin.goto("/node")
         assert node.fingerprint in nasrin.page.inner_text("main")
+        for path in ("/node", "/unlock", "/welcome"):  # the community's own pages
+            nasrin.goto(path)
+            assert nasrin.axe() == [], path
+            assert nasrin.fits(), path
         for phone in phones:
             phone.create_profile()
         assert nasrin.page.evaluate("() => window.isSecureContext") is True

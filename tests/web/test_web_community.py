@@ -298,3 +298,42 @@ def test_wrong_tries_wait_alike_for_held_and_free_names(node: Node) -> None:
         assert guesser.unlock(name, "a wrong passphrase").status_code == 400
     node.clock.now += 31
     assert guesser.unlock("Nasrin", PASSPHRASES["Nasrin"]).status_code == 303
+
+
+@pytest.mark.slow  # a real `shora community serve` process
+def test_serving_beyond_this_machine_warns_and_shows_the_fingerprint(tmp_path: Path) -> None:
+    import signal
+    import ssl
+    import subprocess
+    import sys
+
+    root = tmp_path / "community"
+    env = {**base_env(), "SHORA_HOME": str(tmp_path / "home")}
+    args = ["community", "serve", "--dir", str(root), "--host", "0.0.0.0", "--port", "0"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shora.cli.main", *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    )
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        lines: list[str] = []
+        while not any("SHA-256" in line for line in lines):
+            line = proc.stdout.readline()
+            assert line, lines
+            lines.append(line)
+        printed = re.search(r"\(SHA-256\): ([0-9A-F:]+)", "".join(lines))
+        url = re.search(r"https://127\.0\.0\.1:(\d+)/", "".join(lines))
+        assert printed is not None and url is not None, lines
+        pem = ssl.get_server_certificate(("127.0.0.1", int(url.group(1))))
+        der = ssl.PEM_cert_to_DER_cert(pem)
+        assert printed.group(1) == ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
+        assert stat.S_IMODE((root / "tls" / "key.pem").stat().st_mode) == 0o600
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=30)
+    assert "anyone on this network can reach them" in err
