@@ -337,3 +337,21 @@ def test_serving_beyond_this_machine_warns_and_shows_the_fingerprint(tmp_path: P
         proc.send_signal(signal.SIGTERM)
         _out, err = proc.communicate(timeout=30)
     assert "anyone on this network can reach them" in err
+
+
+def test_a_newcomer_goes_on_to_the_page_asked_for(node: Node) -> None:
+    """An invitation's link opened on a phone with no profile yet: the passphrase page,
+    then (through "New here?") the new profile, then the join page."""
+    phone = node.phone()
+    r = phone.get("/join")
+    assert r.headers["location"] == "/unlock?next=/join"
+    page = phone.get("/unlock?next=/join")
+    assert 'href="/welcome?next=/join"' in page.text
+    phone.get("/welcome?next=/join")
+    p = PASSPHRASES["Nasrin"]
+    r = phone.post("/welcome?next=/join", {"name": "Nasrin", "passphrase": p, "again": p})
+    assert r.status_code == 303 and r.headers["location"] == "/join"
+    assert phone.get("/join").status_code == 200
+    # Never on to another site.
+    r = phone.post("/welcome?next=//elsewhere.example", {"name": "x", "passphrase": p})
+    assert r.headers["location"] == "/"

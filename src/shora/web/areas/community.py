@@ -63,8 +63,10 @@ async def index(request: Request) -> Response:
 
 async def welcome(request: Request) -> Response:
     """A new person: a name for the profile, and the passphrase twice."""
+    asked = request.query_params.get("next")
+    nxt = safe_next(asked) if asked else "/councils"
     if unlocked(request):
-        return redirect(request, "/councils")
+        return redirect(request, nxt)
     error, label = None, ""
     if request.method == "POST":
         form = await form_of(request)
@@ -79,8 +81,8 @@ async def welcome(request: Request) -> Response:
             except (ProfileError, InvalidInput) as exc:
                 error = str(exc)
             else:
-                return signed_in(request, person.key, "/councils")
-    context = {"error": error, "name": label}
+                return signed_in(request, person.key, nxt)
+    context = {"error": error, "name": label, "next": asked and nxt}
     return pages_of(request).render(
         request, "community/welcome.html", context, 400 if error else 200
     )
