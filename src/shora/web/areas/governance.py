@@ -16,7 +16,7 @@ from shora.errors import InvalidInput
 from shora.i18n import COMMON_TIME_ZONES, N_, _
 from shora.node import CouncilInfo, Node
 from shora.services.decisions import kinds as dk
-from shora.services.governance import ROLE_NAMES, Rules
+from shora.services.governance import Rules
 from shora.web.areas.decisions_forms import share, share_choices
 from shora.web.areas.discussion import fresh
 from shora.web.areas.kit import (
@@ -149,15 +149,6 @@ async def minutes(request: Request) -> Response:
 # --- roles, elections, recall ----------------------------------------------------------
 
 
-def role_key(typed: str) -> str:
-    """The role's key for a role typed in the person's words ("نماینده" is "delegate")."""
-    typed = typed.strip()
-    for key, words in ROLE_NAMES.items():
-        if typed.lower() in (key, words.lower(), _(words).lower()):
-            return key
-    return typed.lower()
-
-
 def _roles(node: Node, info: CouncilInfo) -> dict[str, Any]:
     active = [m for m in node.councils.members(info.id) if m.status == "active"]
     petitions = node.governance.petitions(info.id)
@@ -167,6 +158,7 @@ def _roles(node: Node, info: CouncilInfo) -> dict[str, Any]:
         "petitions": petitions,
         "emergencies": node.governance.emergencies(info.id),
         "people": names(node, info.id),
+        "role_choices": node.governance.role_choices(info.id),
     }
 
 
@@ -176,9 +168,11 @@ async def roles(request: Request) -> Response:
 
 async def elect(request: Request) -> Response:
     async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
-        role = role_key(field(form, "role", 32))
+        # A role chosen from the list (its key), or a new one by its name in any script.
+        # (A client that sends a role's name in `role` is read the same way.)
+        role = field(form, "new_role", 200) or field(form, "role", 200)
         if not role:
-            raise InvalidInput(_("Please name the role."))
+            raise InvalidInput(_("Please choose a role, or name a new one."))
         candidates = []
         for value in form.getlist("candidate"):
             key = hex_or_none(str(value)[:64])
