@@ -54,4 +54,4 @@ def test_a_rule_typed_with_other_figures_is_refused_clearly(
     for setting in ("term_days=²", "quorum=²", "rule_change_threshold=²/³"):
         assert "these rules are not valid" in a.fails("rules", COUNCIL, "--set", setting)
     made = a.json("rules", COUNCIL, "--set", "term_days=۳۰")
-    assert "term_days = 30" in made["title"]
+    assert made["title"] == "Change the rules: Length of a term: 365 days → 30 days"

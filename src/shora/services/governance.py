@@ -17,6 +17,11 @@ from shora.domain.decisions.state import min_vote_seconds
 from shora.domain.governance import kinds as gk
 from shora.domain.governance.kinds import Election as Election
 from shora.domain.governance.role_names import builtin_words, council_roles, role_for
+from shora.domain.governance.rule_words import MODES as MODES
+from shora.domain.governance.rule_words import RULE_LABELS as RULE_LABELS
+from shora.domain.governance.rule_words import SHARE_RULES as SHARE_RULES
+from shora.domain.governance.rule_words import SHARE_WORDS as SHARE_WORDS
+from shora.domain.governance.rule_words import change_line, rule_changes
 from shora.domain.governance.rules import (
     RON,
     action_problem,
@@ -33,6 +38,7 @@ from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import _, check_time_zone, join_names, ngettext, number
 from shora.kernel import kinds
 from shora.kernel.core import NodeCore
+from shora.kernel.events import decode_body
 from shora.kernel.kinds import Role as Role
 from shora.kernel.kinds import Rules as Rules
 from shora.services.decisions import _require_member, _views_of
@@ -128,10 +134,30 @@ class Governance:
         if isinstance(zone, str):  # replicas check only its shape: the writer checks it exists
             changes = {**changes, "time_zone": check_time_zone(zone)}
         new = changed_rules(current, changes)
-        described = ", ".join(f"{k} = {v}" for k, v in sorted(changes.items()))
-        title = _("Change the rules: {changes}").format(changes=described)[:200]
-        body = yes_no(title, text or title, self._deadline(hours, deadline), current.grace_hours)
+        # Written in the proposer's language: each rule by its label, old → new in words.
+        changed = rule_changes(current, new, lambda r: self.role_name(council, r))
+        lines = [change_line(*c) for c in changed]
+        title = _("Change the rules: {changes}").format(changes="; ".join(lines))
+        if len(title) > 200:
+            named = join_names(label for label, _old, _new in changed)
+            title = _("Change the rules: {changes}").format(changes=named)[:200]
+        described = "\n".join(lines)
+        text = f"{text}\n\n{described}" if text else described
+        body = yes_no(title, text, self._deadline(hours, deadline), current.grace_hours)
         return self._open(council, gk.RuleChange(new), body)
+
+    def rule_change(self, council: bytes, proposal: bytes) -> list[tuple[str, str, str]] | None:
+        """What a proposal to change the rules would change, in the reader's language:
+        (rule, old value, new value) against the rules its author saw; None if it is no
+        rule change."""
+        state = self.core.store.events.valid_event(council, ("gov.propose",), proposal)
+        if state is None:
+            return None
+        action = decode_body(state[4], state[5]).action
+        if not isinstance(action, gk.RuleChange):
+            return None
+        before = self.core.causal_state(council, proposal).rules
+        return rule_changes(before, action.rules, lambda r: self.role_name(council, r))
 
     def elect(
         self,
