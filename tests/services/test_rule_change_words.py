@@ -40,7 +40,7 @@ def test_values_in_words() -> None:
     ]
     with using_language("fa"):
         fa = rule_changes(old, new)
-    assert fa[3] == ("حد نصاب هر رأی‌گیری", "هیچ", "نصف")
+    assert fa[3] == ("حد نصاب هر رأی‌گیری", "هیچ", "نیمی")
     assert fa[4][1:] == ("۰ ساعت", "۲ روز") and fa[5][1:] == ("وقت جهانی", "تهران")
     assert not any(re.search("[A-Za-z]", "".join(c)) for c in fa[:2] + fa[3:])
 
@@ -62,14 +62,17 @@ def test_the_title_and_text_say_each_rule_in_words(tmp_path: Path) -> None:
         everyone(nodes)
         fa = a.decisions.proposal(council, pid).body
         assert fa.title.startswith("تغییر قواعد") and "۳۰ روز" in fa.title
-        assert fa.text.startswith("کوتاه‌تر\n\n") and "۳۶۵ روز → ۳۰ روز" in fa.text
+        assert fa.text.startswith("کوتاه‌تر\n\n") and "۳۶۵ روز ← ۳۰ روز" in fa.text
         assert a.governance.rule_change(council, pid) == [
             ("Length of a term", "365 days", "30 days")
         ]
 
 
 def test_the_proposal_page_shows_the_change_in_the_readers_words(tmp_path: Path) -> None:
-    for headers, expected in ((EN, "Quorum of every vote: none → half"), (FA, "نصف")):
+    for headers, expected in (
+        (EN, "Quorum of every vote: none → half"),
+        (FA, "حد نصاب هر رأی‌گیری: هیچ ← نیمی"),
+    ):
         with two_members(tmp_path / headers["Accept-Language"][:2], headers) as (a, _b, home):
             r = a.post(home + "/rules", {"quorum": "1/2", "hours": "24"})
             assert r.status_code == 303, r.text
