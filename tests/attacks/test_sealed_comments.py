@@ -62,6 +62,10 @@ def test_an_ordinary_members_modified_client_reads_no_comment(tmp_path: Path) ->
     for reader in (a, b, d):  # the coordinators and the need's author read both
         assert [x.text for x in reader.discussion.comments(council, nid)] == [SECRET, "on my way"]
     assert [n.why for n in b.discussion.notifications(council)] == ["mention"]
+    readers = {_key(x, council) for x in (a, b, d)}
+    assert a.discussion.mentionable(council, nid) == readers  # the page offers only them
+    with pytest.raises(NotAllowed):  # naming c would tell her of a thread she cannot read
+        a.discussion.comment(council, nid, "c, look", mentions=[_key(c, council)])
     # c's client, modified to read every event it holds: a subject, a reply, ciphertext.
     assert c.discussion.comments(council, nid) == []
     assert not _holds(c, SECRET)

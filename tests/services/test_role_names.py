@@ -110,6 +110,8 @@ def test_the_command_line_names_roles_and_shows_names(tmp_path: Path) -> None:
     sync(a, b, COUNCIL)
     shown = b.ok("--lang", "fa", "roles", COUNCIL)
     assert "هماهنگ" in shown and "coordinator" not in shown
+    members = b.ok("--lang", "fa", "members", COUNCIL)
+    assert "هماهنگ" in members and "coordinator" not in members
     refused = a.run("--lang", "fa", "elect", COUNCIL, "Tr\u202eeasurer", "Nasrin")
     assert refused.returncode == 1 and "کنترلی" in refused.stderr
 

@@ -34,7 +34,7 @@ from shora.i18n import _, number
 from shora.kernel.core import NodeCore
 from shora.kernel.events import decode_body
 from shora.services.decisions import EventView, _me, _require_member, _views_of
-from shora.services.restricted import Opener, Restricted, audience_members
+from shora.services.restricted import Opener, Restricted, audience_members, seal
 
 _content = msgspec.msgpack.Decoder(dk.CommentContent)
 
@@ -113,10 +113,28 @@ class Discussion:
             raise NotFound(_("the comment you answer is not on this page"))
         return found[0]
 
-    def mentionable(self, council: bytes) -> frozenset[bytes]:
-        """The members a comment may mention now: the active ones."""
+    def mentionable(self, council: bytes, subject: bytes | None = None) -> frozenset[bytes]:
+        """The members a comment (on `subject`, if given) may mention now: the active
+        ones; on a need only some can read, those it would be sealed to."""
         state = self.core.state(council)
+        if subject is not None and subject in self._sealed(council, subject):
+            readers = self._readers(council, subject)
+            return frozenset(readers) if readers is not None else frozenset()
         return frozenset(m for m in state.members if state.is_active(m))
+
+    def _readers(self, council: bytes, subject: bytes) -> dict[bytes, bytes] | None:
+        """Who a comment by this member on a sealed need would be sealed to (member key
+        -> X25519 key), or None if this member may not comment on it."""
+        row = self.core.store.events.valid_event(council, dk.SEALED_SUBJECT_KINDS, subject)
+        me = self.core.me(council)
+        if row is None or me is None:
+            return None
+        need: SealedNeed = decode_body(row[4], row[5])
+        if me not in need.sealed.recipients:
+            return None
+        state = self.core.state(council)
+        now_ms = int(self.core.now() * 1000)
+        return audience_members(state, need.audience, me, now_ms, extra=[row[1]])
 
     def comment(
         self,
@@ -165,22 +183,14 @@ class Discussion:
     ) -> bytes:
         """A comment on a need only some can read, sealed to the need's audience as the
         council stands now, the need's author and this member (active members only)."""
-        row = self.core.store.events.valid_event(council, dk.SEALED_SUBJECT_KINDS, subject)
-        if row is None:
-            raise NotFound(_("no proposal, need, offer or task here has that id"))
-        need: SealedNeed = decode_body(row[4], row[5])
         me = self.restricted.require_member(council)
-        if me not in need.sealed.recipients:
+        readers = self._readers(council, subject)
+        if readers is None:
             raise NotAllowed(_("only the people this need is shown to can comment on it"))
-        state = self.core.state(council)
-        now_ms = int(self.core.now() * 1000)
-        readers = audience_members(state, need.audience, me, now_ms, extra=[row[1]])
         if any(m not in readers for m in mentions):
             raise NotAllowed(_("you can mention only people this need is shown to"))
         content = msgspec.msgpack.encode(dk.CommentContent(text=text, mentions=mentions))
-        sealed = self.restricted.seal_for(
-            council, need.audience, content, dk.COMMENT_PURPOSE, extra=[row[1]]
-        )
+        sealed = seal(readers, content, dk.COMMENT_PURPOSE, council, me)
         body = dk.SealedComment(subject=subject, reply_to=reply_to, sealed=sealed)
         return self.core.append(council, "comment_sealed", body)
 
