@@ -73,7 +73,7 @@ class Node(NodeCore):
         self.deadman_missing = DeadmanMissing(self, self.restricted, self.aid)
         self.forgetting = Forgetting(self, self.aid)
         self.decisions = Decisions(self)
-        self.discussion = Discussion(self)
+        self.discussion = Discussion(self, self.restricted)
         self.governance = Governance(self)
         self.councils = Councils(self)
         self.posts = Posts(self)

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shora.i18n import DEFAULT, SUPPORTED, _, using_language, using_time_zone
+from shora.ui.labels import using_council_roles
 from shora.web.community import Hall
 from shora.web.state import BrowserSession, Keeper
 from shora.web.templating import Pages
@@ -149,7 +150,8 @@ class Guard:
         headers = Headers(scope=scope)
         request = Request(scope)
         lang = choose_language(request.cookies.get(LANG_COOKIE), headers.get("accept-language"))
-        with using_language(lang), using_time_zone(""):  # a council's page sets its zone
+        # A council's page sets its zone and the names of its own roles.
+        with using_language(lang), using_time_zone(""), using_council_roles({}):
             if headers.get("host", "").lower() not in self.hosts:
                 # DNS rebinding: a page elsewhere made its name point at 127.0.0.1.
                 await PlainTextResponse(_("Unknown host."), 421)(scope, receive, secured_send)

@@ -106,7 +106,7 @@ class Keeper:
         self.last_activity = clock()
         self.jobs: dict[str, Job] = {}
         # forms.council_of's cache: council -> (database version, CouncilInfo)
-        self.councils: dict[bytes, tuple[tuple[int, int, int], CouncilInfo]] = {}
+        self.councils: dict[bytes, tuple[tuple[int, int, int], CouncilInfo, dict[str, str]]] = {}
         self.on_unlock: list[Callable[[Node], None]] = []
 
     # --- the login link and browser sessions ---------------------------------------------

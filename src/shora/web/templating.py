@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from shora.i18n import _, current_language, format_time, join_names, ngettext, number
-from shora.ui.labels import ROLE_NAMES
+from shora.ui.labels import role_label
 
 EXTENSIONS = ["jinja2.ext.i18n"]
 LANGUAGE_NAMES = {"fa": "فارسی", "en": "English"}  # each in its own language: not translated
@@ -44,8 +44,8 @@ def _names(items: Iterable[str]) -> str:
 
 
 def _role(role: str) -> str:
-    """A role in the person's words (a role the council made up stays as typed)."""
-    return _(ROLE_NAMES.get(role, role))
+    """A role in the person's words (a council's own role by its name)."""
+    return role_label(role)
 
 
 def _short(key: bytes) -> str:
