@@ -22,6 +22,7 @@ from shora.services.discussion import Discussion
 from shora.services.federation import Federation
 from shora.services.federation_flow import FederationFlow
 from shora.services.forgetting import Forgetting
+from shora.services.fund import Fund
 from shora.services.governance import Governance, check_emergency_removal
 from shora.services.housekeeping import Chores, Housekeeping
 from shora.services.joining import Joining
@@ -39,6 +40,7 @@ KIND_MODULES = (
     "shora.domain.federation.kinds",
     "shora.domain.governance.rules",  # the governance state kinds and their rules
     "shora.domain.federation.rules",  # mandate.end, and admissions by mandate
+    "shora.domain.fund.kinds",  # the strike fund
 )
 """The modules whose `register()` adds the event kinds a node accepts, in this order
 (docs/architecture.md, "Event kinds"): a kind is never valid because some module
@@ -75,6 +77,7 @@ class Node(NodeCore):
         self.decisions = Decisions(self)
         self.discussion = Discussion(self)
         self.governance = Governance(self)
+        self.fund = Fund(self, self.restricted, self.decisions.propose, self.decisions.proposal)
         self.councils = Councils(self)
         self.posts = Posts(self)
         self.membership = Membership(self, lambda c: check_emergency_removal(self, c))
