@@ -205,6 +205,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
             "Forget now, on this device, the needs, offers, alerts and check-ins that are over: expired, or closed a week ago (every aid command does it as it starts)."  # noqa: E501
         ),
     ),
+    "fund": (
+        "fund",
+        "fund",
+        N_("The strike fund: pledges, receipts, disbursements and the ledger."),
+    ),
     "stock": (
         "care",
         "stock",

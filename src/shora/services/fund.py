@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 
@@ -554,3 +555,12 @@ class Fund:
         """The member councils' fund aggregates, summed per currency."""
         found = self._views(federation, ("fund.summary",))
         return fs.federation_totals(fs.latest_summaries(self.core.state(federation), found))
+
+    def limit_change(self, council: bytes, currency: str, amount: int, days: int) -> dict[str, Any]:
+        """The rule change that sets the treasurers' limit in a currency (0: none), for
+        `governance.change_rules`."""
+        current = self.core.state(council).rules.treasurer_limits
+        kept = [msgspec.to_builtins(x) for x in current if x.currency != currency]
+        if amount > 0:
+            kept.append({"currency": currency, "amount": amount, "days": days})
+        return {"treasurer_limits": sorted(kept, key=lambda x: x["currency"])}
