@@ -19,13 +19,14 @@ def key_of(node: Node, council: bytes, name: str) -> bytes:
     return next(m.key for m in node.councils.members(council) if m.name == name)
 
 
-def elect(nodes: list[Node], council: bytes, clock: Clock, role: str, name: str) -> None:
-    """Elect `name` to `role`: everyone votes for them, then the vote is closed."""
-    key = key_of(nodes[0], council, name)
-    pid = nodes[0].governance.elect(council, role, [key])
+def elect(nodes: list[Node], council: bytes, clock: Clock, role: str, *names: str) -> None:
+    """Elect `names` to `role` (its holders from then on): everyone votes for them, then
+    the vote is closed."""
+    keys = [key_of(nodes[0], council, name) for name in names]
+    pid = nodes[0].governance.elect(council, role, keys, seats=len(keys))
     everyone(nodes)
     for node in nodes:
-        node.decisions.vote(council, pid, dk.RankedBallot([key.hex()]))
+        node.decisions.vote(council, pid, dk.RankedBallot([k.hex() for k in keys]))
     everyone(nodes)
     clock.t = max(clock.t, nodes[0].decisions.proposal(council, pid).closes_at)
     nodes[0].decisions.close(council, pid)

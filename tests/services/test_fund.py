@@ -4,12 +4,13 @@ every member sees alike."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
-from fundkit import TOMAN_LIMIT, fund_council, key_of, pass_vote
+from fundkit import TOMAN_LIMIT, elect, fund_council, key_of, pass_vote
 
-from conftest import everyone
+from conftest import everyone, partial_sync
 from shora.errors import InvalidInput, NotAllowed
 from shora.i18n import using_language
 from shora.services import fund as fs
@@ -111,3 +112,26 @@ def test_amounts_and_currencies_as_people_type_them() -> None:
     with using_language("fa"):
         shown = fs.format_amount(1_000, "toman")
         assert "۱٬۰۰۰" in shown and "۱۰٬۰۰۰" in shown
+
+
+def test_concurrent_disbursements_from_two_replicas_converge(tmp_path: Path) -> None:
+    with fund_council(tmp_path) as (nodes, council, clock):
+        a, b, c = nodes
+        elect(nodes, council, clock, "treasurer", "Azadeh", "Cyrus")
+        a.fund.receive(council, "toman", 6_000_000, name="collection")
+        everyone(nodes)
+        # Offline from each other, each treasurer pays within the limit as they see it.
+        a.fund.disburse(council, "toman", 3_000_000, name="family one")
+        c.fund.disburse(council, "toman", 3_000_000, name="family two")
+        rnd = random.Random(4)
+        for _ in range(3):
+            for src, dst in rnd.sample([(x, y) for x in nodes for y in nodes if x is not y], 6):
+                partial_sync(src, dst, rnd)
+        everyone(nodes)
+        ledgers = [n.fund.ledger(council) for n in nodes]
+        assert all(x.balances == ledgers[0].balances for x in ledgers)
+        assert [r for _e, r in ledgers[0].refused] == ["limit"]
+        assert ledgers[0].balance("cash", "toman") == 3_000_000
+        assert ledgers[0].total("toman") == 0
+        views = [n.fund.overview(council) for n in nodes]
+        assert views[0] == views[1] == views[2] and views[0].refused == 1
