@@ -116,7 +116,7 @@ def test_amounts_and_currencies_as_people_type_them() -> None:
 
 def test_concurrent_disbursements_from_two_replicas_converge(tmp_path: Path) -> None:
     with fund_council(tmp_path) as (nodes, council, clock):
-        a, b, c = nodes
+        a, _b, c = nodes
         elect(nodes, council, clock, "treasurer", "Azadeh", "Cyrus")
         a.fund.receive(council, "toman", 6_000_000, name="collection")
         everyone(nodes)
