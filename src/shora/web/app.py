@@ -30,6 +30,7 @@ from shora.web.areas import (
     decisions,
     discussion,
     federation,
+    fund,
     governance,
     joining,
     members,
@@ -53,6 +54,7 @@ AREAS += (
     api_decisions_aid,
     discussion,
     federation,
+    fund,
 )
 
 STATUS = ((NotFound, 404), (NotAllowed, 403), (InvalidInput, 400), (ProfileError, 400))
