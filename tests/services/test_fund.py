@@ -50,6 +50,10 @@ def test_parties_are_sealed_to_treasurers_auditors_and_the_person(tmp_path: Path
             assert all((p is not None) == sees for p in parties)
         names = {line.party.name for line in b.fund.lines(council) if line.party}
         assert names == {"Maryam, a nurse", "the Karimi family"}
+        # Cyrus's device holds only ciphertext of who gave and who received.
+        stored = c.store.rows("SELECT body FROM events WHERE kind LIKE 'fund.%'")
+        assert len(stored) == 2
+        assert not any(b"Maryam" in bytes(r[0]) or b"Karimi" in bytes(r[0]) for r in stored)
 
 
 def test_the_same_recipient_counts_once(tmp_path: Path) -> None:
