@@ -17,12 +17,6 @@ from .session import in_council, json_option
 
 AMOUNT_HELP = N_("How much: 12,500 (or ۱۲٬۵۰۰); 12.50 for dollars and euros.")
 CURRENCY_HELP = N_("rial, toman, dollar, euro, or token:NAME.")
-ACCOUNT_LABELS = {
-    "cash": N_("fund cash"),
-    "pledges": N_("pledges receivable"),
-    "income": N_("contributions income"),
-    "expense": N_("disbursements expense"),
-}
 KIND_LABELS = {
     "pledge": N_("pledge"),
     "receipt": N_("receipt"),

@@ -35,7 +35,7 @@ from shora.domain.fund.money import parse_currency as parse_currency
 from shora.domain.fund.summary import CurrencyTotals as CurrencyTotals
 from shora.domain.fund.summary import FederationTotals as FederationTotals
 from shora.errors import InvalidInput, NotAllowed, NotFound
-from shora.i18n import _
+from shora.i18n import _, number
 from shora.kernel import crypto
 from shora.kernel.core import NodeCore
 from shora.kernel.events import decode_body
@@ -304,13 +304,13 @@ class Fund:
         if member is not None and not self.core.state(council).is_active(member):
             raise NotFound(_("that member is not an active member of this council"))
         if len(name) > 200 or len(note) > 1000:
-            raise InvalidInput(_("too long: at most {n} characters").format(n=1000))
+            raise InvalidInput(_("too long: at most {n} characters").format(n=number(1000)))
         return Party(member=member, name=name.strip(), tag=tag, note=note.strip())
 
     @staticmethod
     def _memo(memo: str) -> str:
         if len(memo) > 200:
-            raise InvalidInput(_("too long: at most {n} characters").format(n=200))
+            raise InvalidInput(_("too long: at most {n} characters").format(n=number(200)))
         return memo.strip()
 
     def pledge(
@@ -532,7 +532,7 @@ class Fund:
                 ).format(
                     left=format_amount(max(0, limit.amount - used), currency),
                     limit=format_amount(limit.amount, currency),
-                    days=limit.days,
+                    days=number(limit.days),
                 )
             )
 
