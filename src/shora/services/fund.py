@@ -32,6 +32,7 @@ from shora.domain.fund.money import currency_name as currency_name
 from shora.domain.fund.money import format_amount as format_amount
 from shora.domain.fund.money import parse_amount as parse_amount
 from shora.domain.fund.money import parse_currency as parse_currency
+from shora.domain.fund.money import plain_amount as plain_amount
 from shora.domain.fund.summary import CurrencyTotals as CurrencyTotals
 from shora.domain.fund.summary import FederationTotals as FederationTotals
 from shora.errors import InvalidInput, NotAllowed, NotFound

@@ -103,6 +103,11 @@ def _plain(amount: int, scale: int) -> str:
     return sign + number(whole) + point + frac
 
 
+def plain_amount(amount: int, currency: str) -> str:
+    """The number alone, in the currency's whole units ("12.50", "-3,000,000")."""
+    return _plain(amount, CENTS.get(currency, 1))
+
+
 def format_amount(amount: int, currency: str) -> str:
     """ "12,340 rial (1,234 toman)", "۱۲٫۵۰ دلار آمریکا": digits as the language writes
     them; a rial amount with its toman equivalent and the other way round."""

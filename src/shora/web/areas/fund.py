@@ -38,6 +38,7 @@ LEDGER_PAGE = 20
 def _common(node: Node, info: CouncilInfo) -> dict[str, Any]:
     return {
         "money": fs.format_amount,
+        "plain": fs.plain_amount,
         "currency_name": fs.currency_name,
         "currencies": CURRENCY_CHOICES,
         "treasurer": node.fund.is_treasurer(info.id),
