@@ -12,13 +12,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fundkit import TOMAN_LIMIT, fund_council, key_of, pass_vote
 
 from attacks.adversary import Adversary, Forged
 from conftest import everyone
+from shora.domain.decisions import kinds as dk
 from shora.domain.fund import kinds as fk
 from shora.domain.fund.ledger import postings_for
+from shora.errors import NotAllowed
 from shora.node import Node
+from shora.services.fund import request_marker
 
 TAG = b"\x07" * 16
 
@@ -219,3 +223,37 @@ def test_receipts_cannot_settle_more_than_was_pledged(tmp_path: Path) -> None:
             ]
         balanced_everywhere(nodes, council)
         assert key_of(a, council, "Cyrus")
+
+
+def test_a_vote_with_too_few_taking_part_approves_nothing(tmp_path: Path) -> None:
+    with fund_council(tmp_path) as (nodes, council, clock):
+        a, b, c = nodes
+        a.fund.receive(council, "toman", 50_000_000, name="collection")
+        request = a.fund.request(council, "toman", 9_000_000, name="a friend")
+        # The treasurer puts the request to a vote of their own making, with no quorum,
+        # votes alone and closes it: it passes under the ordinary rules (no quorum) ...
+        pid = a.decisions.propose(
+            council,
+            dk.Propose(
+                title="Pay",
+                text=request_marker(request),
+                method="yes_no",
+                quorum="0/1",
+                deadline=int(clock.t) + 2 * 3600,
+            ),
+        )
+        a.decisions.vote(council, pid, dk.YesNoBallot("yes"))
+        clock.t += 3 * 3600
+        a.decisions.close(council, pid)
+        assert a.decisions.proposal(council, pid).passed is True
+        # ... but one of three is below the governance quorum (1/2): no disbursement.
+        with pytest.raises(NotAllowed, match="too few"):
+            a.fund.disburse(council, "toman", 9_000_000, request=request, decision=pid)
+        forged = Adversary(a, council).forge(
+            "fund.disburse", disburse(9_000_000, request=request, decision=pid)
+        )
+        everyone(nodes)
+        deliver(nodes, forged)
+        for node in (b, c):
+            assert refused(node, council, forged) == "approval"
+        balanced_everywhere(nodes, council)

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import msgspec
 
 from shora.domain.decisions import kinds as dk
 from shora.domain.decisions.state import MS, EventView, ProposalState
+from shora.domain.decisions.tally_yesno import quorum_required
 from shora.domain.federation import rules as fr
 from shora.domain.fund import kinds as fk
 from shora.domain.fund import kinds as kinds  # re-exported for the pages and commands
@@ -93,6 +95,14 @@ class RequestView:
     passed: bool | None  # that decision's outcome (None: open, or none)
 
 
+def _enough_took_part(state: ProposalState, quorum: str) -> bool:
+    """Whether at least the share `quorum` of the electorate took part in the vote."""
+    found = state.quorum
+    return found is not None and found.participants >= quorum_required(
+        found.electorate, Fraction(quorum)
+    )
+
+
 def request_marker(request: bytes) -> str:
     """The words a decision's text carries to name the request it approves."""
     return f"fund.request {request.hex()}"
@@ -115,9 +125,10 @@ class Fund:
         rows = self.core.store.events.valid_of_kinds(council, kinds)
         return [EventView(i, a, c, t, k, decode_body(k, body)) for i, a, c, t, k, body in rows]
 
-    def _approved(self, council: bytes, e: EventView) -> bool:
-        """Whether the decision a disbursement names passed on its request, with its close
-        in the disbursement's causal past."""
+    def _approved(self, council: bytes, e: EventView, quorum: str) -> bool:
+        """Whether the decision a disbursement names passed on its request, with at least
+        the council's governance quorum taking part (`quorum`, as the disbursement's
+        causal past has the rules) and its close in the disbursement's causal past."""
         body: fk.Disburse = e.body
         if body.decision is None or body.request is None:
             return False
@@ -131,6 +142,7 @@ class Fund:
             and state.closed_by is not None
             and state.body.method == "yes_no"
             and marker in state.body.text
+            and _enough_took_part(state, quorum)
             and state.closed_by in self.core.ancestors(e.id)
         )
 
@@ -142,7 +154,9 @@ class Fund:
         limit = next(
             (x for x in causal.rules.treasurer_limits if x.currency == e.body.currency), None
         )
-        passed = e.kind == "fund.disburse" and self._approved(council, e)
+        passed = e.kind == "fund.disburse" and self._approved(
+            council, e, causal.rules.governance_quorum
+        )
         return Context(treasurer, limit, passed)
 
     def ledger(self, council: bytes) -> Ledger:
@@ -420,6 +434,7 @@ class Fund:
             text=text + "\n\n" + request_marker(request),
             method="yes_no",
             threshold=rules.threshold,
+            quorum=rules.governance_quorum,
             deadline=int(self.core.now()) + hours * 3600,
             grace=rules.grace_hours * 3600,
         )
@@ -482,6 +497,10 @@ class Fund:
                 raise InvalidInput(_("that decision is not about this request"))
             if not state.final or state.passed is not True:
                 raise NotAllowed(_("the council has not approved this disbursement"))
+            if not _enough_took_part(state, self.core.state(council).rules.governance_quorum):
+                raise NotAllowed(
+                    _("too few members took part in that vote to approve a disbursement")
+                )
         else:
             self._within_limit(council, ledger, currency, amount)
         if amount > ledger.balance("cash", currency):
