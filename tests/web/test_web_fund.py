@@ -63,6 +63,7 @@ def test_the_fund_in_english(tmp_path: Path) -> None:
         page = b.get(home + "/fund")
         assert page.status_code == 200
         assert "The fund has no entries yet." in page.text
+        assert "Treasurers may pay out up to 1,000,000 toman" in words(page.text)
         assert f'href="{home}/fund"' in b.get(home).text
         r = b.post(
             home + "/fund",

@@ -75,7 +75,8 @@ def _path(info: CouncilInfo, tail: str) -> str:
 
 
 def _overview(node: Node, info: CouncilInfo) -> dict[str, Any]:
-    return {"view": node.fund.overview(info.id), **_common(node, info)}
+    limits = node.governance.rules(info.id).treasurer_limits
+    return {"view": node.fund.overview(info.id), "limits": limits, **_common(node, info)}
 
 
 async def overview(request: Request) -> Response:
