@@ -105,7 +105,7 @@ class Node(NodeCore):
                 record_lapses=self.governance.record_lapses,
                 sign_due=self.federation.sign_due,
                 end_expired=self.federation.end_expired,
-                keep_up=self.federation_flow.keep_up,
+                keep_up=self._keep_up,
                 welcome_back=self.membership.welcome_back,
                 heal_epochs=self.membership.heal_epochs,
                 raise_alerts=self.deadman_missing.raise_all_alerts,
@@ -114,3 +114,9 @@ class Node(NodeCore):
         self.housekeeper = self.housekeeping.after_import  # once per import batch
         self.bundles = Bundles(self, self.housekeeping)
         self.network = Network(self, self.housekeeping)
+
+    def _keep_up(self, council: bytes) -> None:
+        """A delegate's chores for a council: what flows to and from its federations,
+        and its strike fund's aggregate."""
+        self.federation_flow.keep_up(council)
+        self.fund.keep_up(council)

@@ -37,7 +37,7 @@ def test_federations_see_only_aggregates(tmp_path: Path) -> None:
     p.fund.disburse(p_base, "toman", 1_000_000, request=p.fund.requests(p_base)[0].id)
     overview = p.fund.overview(p_base)
     assert next(t for t in overview.totals if t.currency == "eur").from_federation == 50_000
-    p.fund.share(city)
+    p.housekeeping.run(p_base)  # the delegate's node shares the changed aggregate
     send(p, host)
     totals = host.fund.federation_totals(city)
     assert (totals.councils, totals.helped) == (1, 1)
@@ -56,3 +56,8 @@ def test_federations_see_only_aggregates(tmp_path: Path) -> None:
     )
     host.bundles.import_envelopes([forged.raw])
     assert host.fund.federation_totals(city) == totals
+    # Nothing changed: housekeeping shares nothing new; a forced share writes again.
+    before = len(p.store.rows("SELECT id FROM events WHERE kind='fund.summary'"))
+    p.housekeeping.run(p_base)
+    assert len(p.store.rows("SELECT id FROM events WHERE kind='fund.summary'")) == before
+    assert p.fund.share(city) is not None

@@ -354,6 +354,7 @@ def requests(node: Node, council: bytes, as_json: bool) -> None:
 @json_option
 def share(node: Node, federation: bytes, as_json: bool) -> None:
     event = node.fund.share(federation)
+    assert event is not None  # forced: always written
     _done(as_json, event, _("Shared (id {id})."))
 
 

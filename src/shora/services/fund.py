@@ -562,14 +562,34 @@ class Fund:
         """The council's fund in aggregate: what a federation may see."""
         return fs.summarise(self.ledger(council), council)
 
-    def share(self, federation: bytes) -> bytes:
-        """Share this delegate's council's fund aggregate with a federation."""
+    def _my_seat(self, federation: bytes) -> fr.Seat | None:
         state = self.core.state(federation)
         me = self.core.me(federation)
-        seat = fr.seats(state).get(me) if me is not None and state.is_active(me) else None
+        if me is None or not state.rules.federation or not state.is_active(me):
+            return None
+        return fr.seats(state).get(me)
+
+    def share(self, federation: bytes, force: bool = True) -> bytes | None:
+        """Share this delegate's council's fund aggregate with a federation (unless
+        `force`, only when it changed since the last one); the event, or None."""
+        seat = self._my_seat(federation)
         if seat is None:
             raise NotAllowed(_("only a seated delegate can share their council's summary"))
-        return self.core.append(federation, "fund.summary", self.summary(seat.base))
+        summary = self.summary(seat.base)
+        found = self._views(federation, ("fund.summary",))
+        last = fs.latest_summaries(self.core.state(federation), found).get(seat.base)
+        unchanged = summary == last or (last is None and not summary.rows)
+        if unchanged and not force:
+            return None
+        return self.core.append(federation, "fund.summary", summary)
+
+    def keep_up(self, base: bytes) -> None:
+        """The delegate's part of housekeeping: carry the base council's fund aggregate,
+        when it changed, to each federation where this node holds its seat."""
+        for council in self.core.store.councils.ids(status="member"):
+            seat = self._my_seat(council)
+            if seat is not None and seat.base == base:
+                self.share(council, force=False)
 
     def federation_totals(self, federation: bytes) -> FederationTotals:
         """The member councils' fund aggregates, summed per currency."""
