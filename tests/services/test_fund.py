@@ -50,9 +50,14 @@ def test_parties_are_sealed_to_treasurers_auditors_and_the_person(tmp_path: Path
             assert all((p is not None) == sees for p in parties)
         names = {line.party.name for line in b.fund.lines(council) if line.party}
         assert names == {"Maryam, a nurse", "the Karimi family"}
+        # The person concerned reads what names them, and nothing else.
+        a.fund.disburse(council, "toman", 50_000, member=key_of(a, council, "Cyrus"))
+        everyone([a, b, c])
+        mine = [line for line in c.fund.lines(council) if line.party is not None]
+        assert [line.party.member for line in mine] == [key_of(a, council, "Cyrus")]
         # Cyrus's device holds only ciphertext of who gave and who received.
         stored = c.store.rows("SELECT body FROM events WHERE kind LIKE 'fund.%'")
-        assert len(stored) == 2
+        assert len(stored) == 3
         assert not any(b"Maryam" in bytes(r[0]) or b"Karimi" in bytes(r[0]) for r in stored)
 
 
