@@ -120,3 +120,31 @@ def test_the_fund_in_persian(tmp_path: Path) -> None:
         assert "صندوق اعتصاب" in text
         ledger = words(b.get(home + "/fund/ledger").text)
         assert "مریم" in ledger and "دریافت" in ledger
+
+
+def test_the_federation_page_shows_fund_aggregates(tmp_path: Path) -> None:
+    from test_federation_flow import key_of, one_person_council, pass_vote
+
+    from conftest import T0, Clock, send
+
+    clock = Clock(T0)
+    with browser(tmp_path / "host", **EN) as b:
+        b.create_profile()
+        host = b.keeper.node
+        assert host is not None
+        host.now = clock
+        city = host.federation.create("City", "Host")
+        p, p_base = one_person_council(tmp_path, "p", clock, host, city)
+        send(p, host)
+        send(host, p)
+        me = key_of(p, p_base)
+        pid = p.governance.elect(p_base, "treasurer", [me], hours=25)
+        pass_vote(p, p_base, pid, dk.RankedBallot([me.hex()]), clock)
+        p.fund.receive(p_base, "eur", 50_000, source=host.councils.all()[0].id, name="Maryam")
+        p.fund.share(city)
+        send(p, host)
+        p.close()
+        text = words(b.get(f"/councils/{city.hex()}/federation").text)
+        assert "Strike funds across councils" in text
+        assert "500.00 euro held, 0.00 euro paid out, 500.00 euro from supporter councils" in text
+        assert "Maryam" not in text
