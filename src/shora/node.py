@@ -23,6 +23,7 @@ from shora.services.federation import Federation
 from shora.services.federation_flow import FederationFlow
 from shora.services.forgetting import Forgetting
 from shora.services.fund import Fund
+from shora.services.fund_federation import FundFederation
 from shora.services.governance import Governance, check_emergency_removal
 from shora.services.housekeeping import Chores, Housekeeping
 from shora.services.joining import Joining
@@ -78,6 +79,7 @@ class Node(NodeCore):
         self.discussion = Discussion(self)
         self.governance = Governance(self)
         self.fund = Fund(self, self.restricted, self.decisions.propose, self.decisions.proposal)
+        self.fund_federation = FundFederation(self, self.fund.summary)
         self.councils = Councils(self)
         self.posts = Posts(self)
         self.membership = Membership(self, lambda c: check_emergency_removal(self, c))
@@ -119,4 +121,4 @@ class Node(NodeCore):
         """A delegate's chores for a council: what flows to and from its federations,
         and its strike fund's aggregate."""
         self.federation_flow.keep_up(council)
-        self.fund.keep_up(council)
+        self.fund_federation.keep_up(council)

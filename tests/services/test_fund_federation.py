@@ -39,7 +39,7 @@ def test_federations_see_only_aggregates(tmp_path: Path) -> None:
     assert next(t for t in overview.totals if t.currency == "eur").from_federation == 50_000
     p.housekeeping.run(p_base)  # the delegate's node shares the changed aggregate
     send(p, host)
-    totals = host.fund.federation_totals(city)
+    totals = host.fund_federation.federation_totals(city)
     assert (totals.councils, totals.helped) == (1, 1)
     rows = {r.currency: r for r in totals.rows}
     assert (rows["eur"].received, rows["eur"].from_federation) == (50_000, 50_000)
@@ -50,14 +50,14 @@ def test_federations_see_only_aggregates(tmp_path: Path) -> None:
     # The host holds no seat for p's council: it cannot share, and a forged summary in
     # p's name counts for nothing.
     with pytest.raises(NotAllowed):
-        host.fund.share(city)
+        host.fund_federation.share(city)
     forged = Adversary(host, city).forge(
         "fund.summary", fk.Summary(p_base, [fk.SummaryRow("eur", 10**9, 0, 0, 10**9, 0)], 999)
     )
     host.bundles.import_envelopes([forged.raw])
-    assert host.fund.federation_totals(city) == totals
+    assert host.fund_federation.federation_totals(city) == totals
     # Nothing changed: housekeeping shares nothing new; a forced share writes again.
     before = len(p.store.rows("SELECT id FROM events WHERE kind='fund.summary'"))
     p.housekeeping.run(p_base)
     assert len(p.store.rows("SELECT id FROM events WHERE kind='fund.summary'")) == before
-    assert p.fund.share(city) is not None
+    assert p.fund_federation.share(city) is not None

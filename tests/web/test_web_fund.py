@@ -141,7 +141,7 @@ def test_the_federation_page_shows_fund_aggregates(tmp_path: Path) -> None:
         pid = p.governance.elect(p_base, "treasurer", [me], hours=25)
         pass_vote(p, p_base, pid, dk.RankedBallot([me.hex()]), clock)
         p.fund.receive(p_base, "eur", 50_000, source=host.councils.all()[0].id, name="Maryam")
-        p.fund.share(city)
+        p.fund_federation.share(city)
         send(p, host)
         p.close()
         text = words(b.get(f"/councils/{city.hex()}/federation").text)

@@ -353,7 +353,7 @@ def requests(node: Node, council: bytes, as_json: bool) -> None:
 @in_council
 @json_option
 def share(node: Node, federation: bytes, as_json: bool) -> None:
-    event = node.fund.share(federation)
+    event = node.fund_federation.share(federation)
     assert event is not None  # forced: always written
     _done(as_json, event, _("Shared (id {id})."))
 
@@ -362,7 +362,7 @@ def share(node: Node, federation: bytes, as_json: bool) -> None:
 @in_council
 @json_option
 def totals(node: Node, federation: bytes, as_json: bool) -> None:
-    t = node.fund.federation_totals(federation)
+    t = node.fund_federation.federation_totals(federation)
     if as_json:
         print_json(
             {

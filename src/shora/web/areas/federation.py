@@ -75,7 +75,7 @@ def _federation_context(node: Node, info: CouncilInfo) -> dict[str, Any]:
         "rows": rows,
         "delegate": node.federation_flow.my_seat(info.id) is not None,
         "label": label,
-        "fund": node.fund.federation_totals(info.id),
+        "fund": node.fund_federation.federation_totals(info.id),
         "money": format_amount,
         "currency_name": currency_name,
     }
@@ -120,7 +120,7 @@ async def share_summary(request: Request) -> Response:
     node = node_of(request)
     info = council_of(request, node)
     node.federation_flow.post_summary(info.id, force=True)
-    node.fund.share(info.id)
+    node.fund_federation.share(info.id)
     return redirect(request, f"/councils/{info.id.hex()}/federation")
 
 
