@@ -222,6 +222,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "comments",
         N_("Show the comments on a proposal, need, offer or task."),
     ),
+    "fund": (
+        "fund",
+        "fund",
+        N_("The strike fund: pledges, receipts, disbursements and the ledger."),
+    ),
     "stock": (
         "care",
         "stock",

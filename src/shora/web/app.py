@@ -33,6 +33,7 @@ from shora.web.areas import (
     decisions,
     discussion,
     federation,
+    fund,
     governance,
     install,
     joining,
@@ -59,6 +60,7 @@ AREAS += (
     api_decisions_aid,
     discussion,
     federation,
+    fund,
 )
 
 STATUS = ((NotFound, 404), (NotAllowed, 403), (InvalidInput, 400), (ProfileError, 400))
