@@ -79,3 +79,17 @@ def test_the_proposal_page_shows_the_change_in_the_readers_words(tmp_path: Path)
             page = words(a.get(r.headers["location"]).text)
             assert expected in page
             assert "quorum =" not in page and "0/1" not in page and "1/2" not in page
+
+
+def test_treasurers_limits_in_words() -> None:
+    old = kinds.Rules()
+    new = kinds.Rules(
+        treasurer_limits=[kinds.TreasurerLimit(currency="toman", amount=5000, days=7)]
+    )
+    (change,) = rule_changes(old, new)
+    assert change[0] == "What the treasurers may pay out without a vote"
+    assert change[1] == "every payment by vote"
+    assert change[2].startswith("5,000 toman") and change[2].endswith("in 7 days")
+    with using_language("fa"):
+        (change,) = rule_changes(old, new)
+    assert not re.search("[A-Za-z]", " ".join(change)) and "۵" in change[2] and "۷" in change[2]

@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from shora.domain.fund.money import format_amount
 from shora.i18n import COMMON_TIME_ZONES, N_, _, digits, join_names, ngettext, number
 from shora.kernel import kinds
 
@@ -55,6 +56,7 @@ RULE_LABELS = {
     "clock_skew_minutes": N_("Minutes a member's clock may run ahead of this device's"),
     "upload_delay_seconds": N_("Most seconds a node holds its writes back to send them together"),
     "time_zone": N_("Time zone of the council's times"),
+    "treasurer_limits": N_("What the treasurers may pay out without a vote"),
 }
 SHARE_RULES = (
     "quorum",
@@ -121,6 +123,23 @@ def zone_words(name: str) -> str:
     return _(COMMON_TIME_ZONES[name]) if name in COMMON_TIME_ZONES else name
 
 
+def _limits(limits: Any) -> str:
+    """Treasurers' limits: "1,000 rial in 30 days, ..." or "every payment by vote"."""
+    if not limits:
+        return _("every payment by vote")
+    return join_names(
+        _("{amount} in {days}").format(
+            amount=format_amount(int(_field(x, "amount")), str(_field(x, "currency"))),
+            days=_days(int(_field(x, "days"))),
+        )
+        for x in limits
+    )
+
+
+def _field(item: Any, name: str) -> Any:
+    return item[name] if isinstance(item, dict) else getattr(item, name)
+
+
 def _count(n: int | None) -> str:
     return _("none") if n is None else number(n)
 
@@ -149,6 +168,8 @@ def rule_words(name: str, value: Any, role_name: Callable[[str], str] = str) -> 
         return _minutes(int(value))
     if name == "upload_delay_seconds":
         return _seconds(int(value))
+    if name == "treasurer_limits":
+        return _limits(value)
     return _count(value)
 
 
