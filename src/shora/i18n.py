@@ -179,13 +179,11 @@ def _po_string(text: str, line_number: int) -> str:
 
 def _translated_lines(text: str) -> Iterator[tuple[int, str]]:
     """The numbered lines of a .po file, less the entries whose msgstrs are all empty
-    (each skipped entry leaves one empty line, which ends the entry before it)."""
+    (an empty line ends each block of lines kept)."""
     number = 1
     for block in text.replace("\r\n", "\n").split("\n\n"):
         _head, found, strings = block.partition("\nmsgstr")
-        if found and strings.rstrip("\n") in _EMPTY_MSGSTRS:
-            yield number, ""
-        else:
+        if not found or strings.rstrip("\n") not in _EMPTY_MSGSTRS:
             for i, line in enumerate(block.split("\n")):
                 yield number + i, line
             yield number, ""

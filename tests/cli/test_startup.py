@@ -27,7 +27,7 @@ HEAVY = (
     "websockets",
 )
 # What a command that only reads needs neither: the counting of votes, the aid pipeline,
-# the federation's flows, bundles and the sync engine's transport.
+# the federation's flows, bundles, the sync engine's transport and Negentropy.
 NOT_FOR_READING = (
     "shora.domain.decisions.tally",
     "shora.services.aid",
@@ -35,6 +35,7 @@ NOT_FOR_READING = (
     "shora.services.bundles",
     "shora.sync.transport",
     "shora.sync.runner",
+    "shora.sync.negentropy",
     "asyncio",
 )
 
