@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from shora import __version__
 from shora.errors import (
     BundleDamaged,
     InvalidInput,
@@ -20,7 +21,6 @@ from shora.errors import (
     ShoraError,
 )
 from shora.i18n import N_, SUPPORTED, _, language_from_env, set_language
-from shora.services import profiles as profile
 
 from .localise import localise_click, localise_tree
 
@@ -315,6 +315,7 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
     help=N_("Language of the output: fa or en (default: from $SHORA_LANG or $LANG)."),
 )
 @click.option("--insecure-test-kdf", "insecure_kdf", is_flag=True, hidden=True)
+@click.version_option(__version__, "--version", prog_name="shora", message="%(prog)s %(version)s")
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -325,6 +326,8 @@ def cli(
 ) -> None:
     if lang is not None:
         set_language(lang)
+    from shora.services import profiles as profile  # not for --help: it loads the crypto
+
     from .session import insecure_test_kdf
 
     insecure = insecure_test_kdf(insecure_kdf)
@@ -342,6 +345,7 @@ def cli(
 @click.pass_context
 def init(ctx: click.Context) -> None:
     from shora.node import Node
+    from shora.services import profiles as profile
 
     session = ctx.obj
     if profile.exists(session.home):
