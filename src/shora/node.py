@@ -10,6 +10,7 @@ from typing import Any
 
 from shora.kernel.core import NodeCore
 from shora.services.aid import Aid
+from shora.services.ballots import SecretBallots
 from shora.services.bundles import Bundles
 from shora.services.care import Care
 from shora.services.councils import CouncilInfo as CouncilInfo
@@ -39,6 +40,7 @@ KIND_MODULES = (
     "shora.domain.federation.kinds",
     "shora.domain.governance.rules",  # the governance state kinds and their rules
     "shora.domain.federation.rules",  # mandate.end, and admissions by mandate
+    "shora.domain.ballots.kinds",  # secret ballots
 )
 """The modules whose `register()` adds the event kinds a node accepts, in this order
 (docs/architecture.md, "Event kinds"): a kind is never valid because some module
@@ -73,6 +75,7 @@ class Node(NodeCore):
         self.deadman_missing = DeadmanMissing(self, self.restricted, self.aid)
         self.forgetting = Forgetting(self, self.aid)
         self.decisions = Decisions(self)
+        self.ballots = SecretBallots(self)
         self.discussion = Discussion(self)
         self.governance = Governance(self)
         self.councils = Councils(self)
