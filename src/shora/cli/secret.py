@@ -12,19 +12,12 @@ from shora.node import Node
 from shora.services.ballots import REASONS, SecretState, phase
 from shora.services.decisions import ballot_from_inputs
 from shora.services.decisions import kinds as dk
+from shora.ui.labels import SECRET_PHASES
 
 from .output import WHEN_HELP, Number, Since, isolate, print_json, short, text_or_file
 from .session import in_council, json_option
 
 PROPOSAL_HELP = N_("The secret ballot: the first 6 or more digits of its id.")
-SECRET_PHASES = {
-    "setup": N_("setting up: the tellers are making the vote's key"),
-    "open": N_("open for secret ballots"),
-    "grace": N_("past the deadline, in its grace period"),
-    "closable": N_("can be closed"),
-    "counting": N_("closed: waiting for the tellers' shares"),
-    "counted": N_("counted"),
-}
 
 
 @click.group(help=N_("Votes by secret ballot: nobody learns how anyone voted, only the result."))

@@ -35,6 +35,7 @@ from shora.web.areas import (
     members,
     posts,
     safety,
+    secret,
     session,
     sync,
 )
@@ -50,6 +51,7 @@ AREAS += (
     aid,
     areas_stocks_skills,
     safety,
+    secret,
     api_decisions_aid,
     discussion,
     federation,
