@@ -109,6 +109,7 @@ class Node(NodeCore):
                 welcome_back=self.membership.welcome_back,
                 heal_epochs=self.membership.heal_epochs,
                 raise_alerts=self.deadman_missing.raise_all_alerts,
+                teller_duties=self.ballots.teller_duties,
             ),
         )
         self.housekeeper = self.housekeeping.after_import  # once per import batch

@@ -116,3 +116,31 @@ def test_delayed_ballot_waits_then_counts(council3: tuple[list[Node], bytes, Clo
     clock.t += 301
     nodes[1].take_in([])
     assert len(nodes[1].ballots.ballot(council, pid).ballots) == 1
+
+
+def test_running_nodes_do_their_tellers_part_each_round(
+    council3: tuple[list[Node], bytes, Clock],
+) -> None:
+    nodes, council, clock = council3
+    keys = [n.me(council) for n in nodes]
+    pid = nodes[0].ballots.propose(council, secret_proposal(), [k for k in keys if k], 2)
+    for _ in range(3):  # deal, then check and say ready
+        everyone(nodes)
+        for node in nodes:
+            node.housekeeping.after_round()
+    everyone(nodes)
+    assert nodes[2].ballots.ballot(council, pid).key is not None
+    for node in nodes:
+        node.ballots.vote(council, pid, dk.YesNoBallot("no"), delay=0)
+    everyone(nodes)
+    for node in nodes:
+        node.housekeeping.after_round()
+    assert nodes[0].ballots.ballot(council, pid).decrypted_by == ()  # nothing before the close
+    clock.t = nodes[0].ballots.ballot(council, pid).closes_at
+    nodes[1].ballots.close(council, pid)
+    everyone(nodes)
+    for node in nodes:
+        node.housekeeping.after_round()
+    everyone(nodes)
+    state = nodes[0].ballots.ballot(council, pid)
+    assert state.final and state.passed is False and len(state.decrypted_by) == 3

@@ -231,6 +231,24 @@ class SecretBallots:
             done.append("shares")
         return done
 
+    def teller_duties(self, council: bytes) -> list[tuple[bytes, str]]:
+        """Once per sync round of a running node: this member's part as a teller in
+        every secret ballot not yet counted (deal, check and say ready, publish its
+        shares after the close). A step that cannot be done now waits for the next
+        round; a share that fails its check stops this teller (it is said on the page)."""
+        me = self.core.me(council)
+        if me is None:
+            return []
+        done: list[tuple[bytes, str]] = []
+        for state in self.ballots(council):
+            if me not in state.tellers or state.final or state.problem is not None:
+                continue
+            try:
+                done += [(state.id, step) for step in self.take_part(council, state.id)]
+            except (InvalidInput, NotAllowed, NotFound):
+                continue
+        return done
+
     # --- voting ---------------------------------------------------------------------
 
     def vote(
