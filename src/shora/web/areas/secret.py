@@ -81,6 +81,11 @@ async def show(request: Request, error: str | None = None, status: int = 200) ->
         return option
 
     stage = phase(state, now(node))
+    teller_can = mine in state.tellers and (
+        mine not in state.dealt
+        or (len(state.dealt) == len(state.tellers) and mine not in state.ready)
+        or (state.closed_by is not None and mine not in state.decrypted_by and state.ballots)
+    )
     context = {
         "council": info,
         "p": state,
@@ -93,6 +98,7 @@ async def show(request: Request, error: str | None = None, status: int = 200) ->
         "mine": mine,
         "can_vote": mine in state.eligible and stage == "open",
         "is_teller": mine in state.tellers,
+        "teller_can": teller_can and not state.final,
         "reasons": [(REASONS[code], n) for code, n in state.refused],
         "charts": charts(state.result, name) if state.result is not None else [],
         "summary": summary(state.result, name) if state.result is not None else [],
