@@ -4,11 +4,12 @@ replica reaching the same result from the events alone (docs/ballot-secrecy.md).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import T0, Clock, everyone
+from conftest import T0, Clock, admit, everyone, make_node
 from shora.domain.decisions import kinds as dk
 from shora.errors import NotAllowed
 from shora.node import Node
@@ -144,3 +145,20 @@ def test_running_nodes_do_their_tellers_part_each_round(
     everyone(nodes)
     state = nodes[0].ballots.ballot(council, pid)
     assert state.final and state.passed is False and len(state.decrypted_by) == 3
+
+
+def test_a_member_admitted_after_the_proposal_cannot_vote(
+    council3: tuple[list[Node], bytes, Clock], tmp_path: Path
+) -> None:
+    nodes, council, clock = council3
+    pid = setup_vote(nodes, council, secret_proposal())
+    late = make_node(tmp_path, "late")
+    late.now = clock
+    try:
+        admit(nodes[0], late, council, "Dariush")
+        everyone([*nodes, late])
+        with pytest.raises(NotAllowed, match="not a member when this proposal was made"):
+            late.ballots.vote(council, pid, dk.YesNoBallot("yes"), delay=0)
+        assert late.me(council) not in late.ballots.ballot(council, pid).eligible
+    finally:
+        late.close()
