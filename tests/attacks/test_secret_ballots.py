@@ -272,3 +272,29 @@ def test_no_share_counts_before_a_valid_close(tmp_path: Path) -> None:
     for node in nodes:
         mid = node.ballots.ballot(council, pid)
         assert mid.closed_by is None and mid.result is None and mid.opened == ()
+
+
+def test_a_malformed_dealing_is_passed_over_by_every_teller(tmp_path: Path) -> None:
+    """A teller's first dealing has the wrong number of commitments and shares: every
+    replica and every teller takes its next well-formed one, and the count works."""
+    nodes, council, clock = council_of(tmp_path, 3)
+    a, b, c = nodes
+    keys = [n.me(council) for n in nodes]
+    body = dk.Propose(title="Strike?", text="", method="yes_no", deadline=T0 + DAY)
+    pid = a.ballots.propose(council, body, [k for k in keys if k], 2)
+    everyone(nodes)
+    bad = threshold.deal(3)
+    junk = [crypto.seal(c.identity(council).kx_pk, curve.scalar(1))] * 2
+    deliver(
+        nodes, Adversary(b, council).forge("ballot.deal", bk.Deal(pid, list(bad.commitments), junk))
+    )
+    for _ in range(2):
+        for node in nodes:
+            node.ballots.take_part(council, pid)
+        everyone(nodes)
+    assert all(n.ballots.ballot(council, pid).key is not None for n in nodes)
+    for node in nodes:
+        node.ballots.vote(council, pid, YES, delay=0)
+    everyone(nodes)
+    close_and_count(nodes, council, pid, clock, [b, c])
+    assert a.ballots.ballot(council, pid).result.yes == 3

@@ -15,7 +15,13 @@ from typing import Any
 from shora.domain.ballots import kinds as bk
 from shora.domain.ballots.state import REASONS as REASONS
 from shora.domain.ballots.state import SecretState as SecretState
-from shora.domain.ballots.state import context, encode_ballot, message, reduce_secret
+from shora.domain.ballots.state import (
+    context,
+    counted_deals,
+    encode_ballot,
+    message,
+    reduce_secret,
+)
 from shora.domain.ballots.state import phase as phase
 from shora.domain.decisions import kinds as dk
 from shora.domain.decisions.checks import MIN_ID_PREFIX, explain_ballot, require_min_period
@@ -175,11 +181,7 @@ class SecretBallots:
     def _my_shares(self, council: bytes, state: SecretState) -> int:
         """Open and check every share dealt to this teller; its secret s_j."""
         _me, number = self._teller(council, state)
-        rows = self.core.store.events.valid_on(council, ("ballot.deal",), state.id)
-        deals = {}
-        for view in sorted((_view(r) for r in rows), key=lambda v: v.order):
-            if view.author in state.dealt and view.author not in deals:
-                deals[view.author] = view.body
+        deals = self._deals(council, state)
         total = 0
         for teller in state.tellers:
             deal: bk.Deal = deals[teller]
@@ -204,12 +206,14 @@ class SecretBallots:
         commitments_key = self._joint(council, state)
         return self.core.append(council, "ballot.ready", bk.Ready(proposal, commitments_key))
 
-    def _joint(self, council: bytes, state: SecretState) -> bytes:
+    def _deals(self, council: bytes, state: SecretState) -> dict[bytes, bk.Deal]:
+        """The dealings that count, as the count chooses them."""
+        propose = self._propose_view(council, state.id)
         rows = self.core.store.events.valid_on(council, ("ballot.deal",), state.id)
-        deals: dict[bytes, bk.Deal] = {}
-        for view in sorted((_view(r) for r in rows), key=lambda v: v.order):
-            if view.author in state.dealt and view.author not in deals:
-                deals[view.author] = view.body
+        return counted_deals(propose.body, [_view(r) for r in rows])
+
+    def _joint(self, council: bytes, state: SecretState) -> bytes:
+        deals = self._deals(council, state)
         return threshold.joint_key([deals[t].commitments for t in state.tellers])
 
     def take_part(self, council: bytes, proposal: bytes) -> list[str]:

@@ -181,17 +181,24 @@ def _problem(secret: bk.SecretPropose, eligible: Set[bytes]) -> str | None:
     return None
 
 
-def _key(
-    secret: bk.SecretPropose, ordered: list[EventView]
-) -> tuple[dict[bytes, bk.Deal], set[bytes], bytes | None]:
+def counted_deals(secret: bk.SecretPropose, events: Iterable[EventView]) -> dict[bytes, bk.Deal]:
+    """Each teller's dealing that counts: its first well-formed one by (clock, id)."""
     n, k = len(secret.tellers), secret.needed
     deals: dict[bytes, bk.Deal] = {}
-    for e in ordered:
+    for e in sorted(events, key=lambda e: e.order):
         if e.kind != "ballot.deal" or e.author not in secret.tellers or e.author in deals:
             continue
         body: bk.Deal = e.body
         if len(body.shares) == n and threshold.valid_commitments(body.commitments, k):
             deals[e.author] = body
+    return deals
+
+
+def _key(
+    secret: bk.SecretPropose, ordered: list[EventView]
+) -> tuple[dict[bytes, bk.Deal], set[bytes], bytes | None]:
+    n = len(secret.tellers)
+    deals = counted_deals(secret, ordered)
     if len(deals) != n:
         return deals, set(), None
     joint = threshold.joint_key([deals[t].commitments for t in secret.tellers])
