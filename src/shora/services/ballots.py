@@ -59,6 +59,7 @@ class SecretBallots:
     def __init__(self, core: NodeCore) -> None:
         self.core = core
         self._cache: dict[bytes, dict[bytes, Any]] = {}  # proposal -> event -> verdict
+        self._counted: set[bytes] = set()  # votes with nothing left for this teller
 
     # --- reading --------------------------------------------------------------------
 
@@ -244,8 +245,14 @@ class SecretBallots:
         if me is None:
             return []
         done: list[tuple[bytes, str]] = []
-        for state in self.ballots(council):
-            if me not in state.tellers or state.final or state.problem is not None:
+        rows = self.core.store.events.valid_of_kind(council, PROPOSE_KIND, order="newest")
+        for row in rows[:50]:
+            propose = _view(row)
+            if propose.id in self._counted or me not in propose.body.tellers:
+                continue
+            state = self._reduce(council, propose)
+            if state.final or state.problem is not None:
+                self._counted.add(propose.id)  # nothing more for a teller to do there
                 continue
             try:
                 done += [(state.id, step) for step in self.take_part(council, state.id)]
