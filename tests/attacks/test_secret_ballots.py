@@ -10,12 +10,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import msgspec
+import pytest
 
 from attacks.adversary import Adversary, Forged
 from conftest import T0, Clock, admit, everyone, make_node, send
 from shora.domain.ballots import kinds as bk
 from shora.domain.ballots.state import context, encode_ballot, message
 from shora.domain.decisions import kinds as dk
+from shora.errors import NotAllowed
 from shora.kernel import crypto, curve, ring, threshold
 from shora.node import Node
 
@@ -298,3 +300,34 @@ def test_a_malformed_dealing_is_passed_over_by_every_teller(tmp_path: Path) -> N
     everyone(nodes)
     close_and_count(nodes, council, pid, clock, [b, c])
     assert a.ballots.ballot(council, pid).result.yes == 3
+
+
+def test_a_dealer_cancelling_the_others_commitments_gets_no_key(tmp_path: Path) -> None:
+    """The last teller to deal picks a commitment that cancels the others' (so that
+    the joint key would be one whose secret she knows); she cannot deal shares that
+    match it, the honest tellers do not say ready, and no ballot can be cast."""
+    nodes, council, _clock = council_of(tmp_path, 3)
+    a, b, c = nodes
+    keys = [n.me(council) for n in nodes]
+    body = dk.Propose(title="Strike?", text="", method="yes_no", deadline=T0 + DAY)
+    pid = a.ballots.propose(council, body, [k for k in keys if k], 2)
+    everyone(nodes)
+    c.ballots.take_part(council, pid)
+    everyone(nodes)
+    deals = [
+        msgspec.msgpack.decode(row[5], type=bk.Deal)
+        for row in b.store.events.valid_of_kind(council, "ballot.deal")
+    ]
+    z = curve.random_scalar()
+    others = curve.add(deals[0].commitments[0], deals[1].commitments[0])
+    rogue = [curve.sub(curve.base(z), others), curve.base(curve.random_scalar())]
+    members = b.ingestor.projection.final_state(council).members
+    shares = [crypto.seal(members[k].kx, curve.scalar(z)) for k in keys if k]
+    deliver(nodes, Adversary(b, council).forge("ballot.deal", bk.Deal(pid, rogue, shares)))
+    for node in (a, c):
+        with pytest.raises(NotAllowed, match="does not match their commitments"):
+            node.ballots.take_part(council, pid)
+    everyone(nodes)
+    assert all(n.ballots.ballot(council, pid).key is None for n in nodes)
+    with pytest.raises(NotAllowed, match="not finished setting up"):
+        a.ballots.vote(council, pid, YES, delay=0)

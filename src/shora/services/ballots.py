@@ -205,6 +205,8 @@ class SecretBallots:
             raise NotAllowed(_("not every teller has dealt yet"))
         self._my_shares(council, state)
         commitments_key = self._joint(council, state)
+        if not curve.valid_point(commitments_key):
+            raise NotAllowed(_("the tellers' commitments add up to no usable key"))
         return self.core.append(council, "ballot.ready", bk.Ready(proposal, commitments_key))
 
     def _deals(self, council: bytes, state: SecretState) -> dict[bytes, bk.Deal]:

@@ -36,6 +36,7 @@ from shora.domain.decisions.state import ballot_input as ballot_input
 from shora.errors import InvalidInput
 from shora.i18n import N_, _
 from shora.kernel import curve, ring, threshold
+from shora.kernel.curve import CurveError
 
 MS = 1000
 CONTEXT_PREFIX = b"shora/ballot/v1"
@@ -201,7 +202,12 @@ def _key(
     deals = counted_deals(secret, ordered)
     if len(deals) != n:
         return deals, set(), None
-    joint = threshold.joint_key([deals[t].commitments for t in secret.tellers])
+    try:
+        joint = threshold.joint_key([deals[t].commitments for t in secret.tellers])
+    except CurveError:
+        return deals, set(), None
+    if not curve.valid_point(joint):  # the identity: no key (tellers colluding in full)
+        return deals, set(), None
     ready = {
         e.author
         for e in ordered
