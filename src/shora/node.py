@@ -23,6 +23,8 @@ from shora.services.discussion import Discussion
 from shora.services.federation import Federation
 from shora.services.federation_flow import FederationFlow
 from shora.services.forgetting import Forgetting
+from shora.services.fund import Fund
+from shora.services.fund_federation import FundFederation
 from shora.services.governance import Governance, check_emergency_removal
 from shora.services.housekeeping import Chores, Housekeeping
 from shora.services.joining import Joining
@@ -40,6 +42,7 @@ KIND_MODULES = (
     "shora.domain.federation.kinds",
     "shora.domain.governance.rules",  # the governance state kinds and their rules
     "shora.domain.federation.rules",  # mandate.end, and admissions by mandate
+    "shora.domain.fund.kinds",  # the strike fund
     "shora.domain.ballots.kinds",  # secret ballots
 )
 """The modules whose `register()` adds the event kinds a node accepts, in this order
@@ -76,8 +79,10 @@ class Node(NodeCore):
         self.forgetting = Forgetting(self, self.aid)
         self.decisions = Decisions(self)
         self.ballots = SecretBallots(self)
-        self.discussion = Discussion(self)
+        self.discussion = Discussion(self, self.restricted)
         self.governance = Governance(self)
+        self.fund = Fund(self, self.restricted, self.decisions.propose, self.decisions.proposal)
+        self.fund_federation = FundFederation(self, self.fund.summary)
         self.councils = Councils(self)
         self.posts = Posts(self)
         self.membership = Membership(self, lambda c: check_emergency_removal(self, c))
@@ -105,7 +110,7 @@ class Node(NodeCore):
                 record_lapses=self.governance.record_lapses,
                 sign_due=self.federation.sign_due,
                 end_expired=self.federation.end_expired,
-                keep_up=self.federation_flow.keep_up,
+                keep_up=self._keep_up,
                 welcome_back=self.membership.welcome_back,
                 heal_epochs=self.membership.heal_epochs,
                 raise_alerts=self.deadman_missing.raise_all_alerts,
@@ -115,3 +120,9 @@ class Node(NodeCore):
         self.housekeeper = self.housekeeping.after_import  # once per import batch
         self.bundles = Bundles(self, self.housekeeping)
         self.network = Network(self, self.housekeeping)
+
+    def _keep_up(self, council: bytes) -> None:
+        """A delegate's chores for a council: what flows to and from its federations,
+        and its strike fund's aggregate."""
+        self.federation_flow.keep_up(council)
+        self.fund_federation.keep_up(council)

@@ -86,6 +86,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
             "Run the node: the web interface on this computer, syncing with relays, and with --lan serving the local network."  # noqa: E501
         ),
     ),
+    "community": (
+        "community",
+        "community",
+        N_("Serve several people's profiles to their phones from one node."),
+    ),
     "propose": ("decisions", "propose", N_("Put a proposal to the council's vote.")),
     "amend": (
         "decisions",
@@ -149,7 +154,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "areas": (
         "aid_areas",
         "areas",
-        N_("Show the council's areas, or replace them (--area, --edge)."),
+        N_(
+            "Show the council's areas, or replace them: give their names, in any script (ids are made for them; an area already on the map keeps its id)."  # noqa: E501
+        ),
     ),
     "need": ("aid_items", "need", N_("Post a need (or list the open needs with --list).")),
     "offer": (
@@ -209,6 +216,21 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         N_(
             "Forget now, on this device, the needs, offers, alerts and check-ins that are over: expired, or closed a week ago (every aid command does it as it starts)."  # noqa: E501
         ),
+    ),
+    "comment": (
+        "discussion",
+        "comment",
+        N_("Comment on a proposal, need, offer or task, or reply to a comment."),
+    ),
+    "comments": (
+        "discussion",
+        "comments",
+        N_("Show the comments on a proposal, need, offer or task."),
+    ),
+    "fund": (
+        "fund",
+        "fund",
+        N_("The strike fund: pledges, receipts, disbursements and the ledger."),
     ),
     "stock": (
         "care",
