@@ -18,6 +18,7 @@ from shora.services.councils import MemberInfo as MemberInfo
 
 if TYPE_CHECKING:
     from shora.services.aid import Aid
+    from shora.services.ballots import SecretBallots
     from shora.services.bundles import Bundles
     from shora.services.care import Care
     from shora.services.deadman_missing import DeadmanMissing
@@ -46,6 +47,7 @@ KIND_MODULES = (
     "shora.domain.governance.rules",  # the governance state kinds and their rules
     "shora.domain.federation.rules",  # mandate.end, and admissions by mandate
     "shora.domain.fund.kinds",  # the strike fund
+    "shora.domain.ballots.kinds",  # secret ballots
 )
 """The modules whose `register()` adds the event kinds a node accepts, in this order
 (docs/architecture.md, "Event kinds"): a kind is never valid because some module
@@ -123,6 +125,12 @@ class Node(NodeCore):
         from shora.services.decisions import Decisions
 
         return Decisions(self)
+
+    @cached_property
+    def ballots(self) -> SecretBallots:
+        from shora.services.ballots import SecretBallots
+
+        return SecretBallots(self)
 
     @cached_property
     def discussion(self) -> Discussion:
@@ -212,6 +220,7 @@ class Node(NodeCore):
                 welcome_back=self.membership.welcome_back,
                 heal_epochs=self.membership.heal_epochs,
                 raise_alerts=self.deadman_missing.raise_all_alerts,
+                teller_duties=self.ballots.teller_duties,
             ),
         )
 

@@ -108,6 +108,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "result",
         N_("Show the council's proposals, or one proposal and its result."),
     ),
+    "secret": (
+        "secret",
+        "secret",
+        N_("Votes by secret ballot: nobody learns how anyone voted, only the result."),
+    ),
     "minutes": ("decisions", "minutes", N_("Write and read the council's minutes.")),
     "task": ("decisions", "task", N_("Tasks: who does what by when, and how far they got.")),
     "rules": (

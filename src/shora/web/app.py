@@ -40,6 +40,7 @@ from shora.web.areas import (
     members,
     posts,
     safety,
+    secret,
     session,
     sync,
 )
@@ -57,6 +58,7 @@ AREAS += (
     aid,
     areas_stocks_skills,
     safety,
+    secret,
     api_decisions_aid,
     discussion,
     federation,
