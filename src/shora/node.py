@@ -28,6 +28,7 @@ from shora.services.housekeeping import Chores, Housekeeping
 from shora.services.joining import Joining
 from shora.services.membership import Membership
 from shora.services.network import Network
+from shora.services.pledges import Pledges
 from shora.services.posts import Posts
 from shora.services.restricted import Restricted
 from shora.services.safety import Safety
@@ -41,6 +42,7 @@ KIND_MODULES = (
     "shora.domain.governance.rules",  # the governance state kinds and their rules
     "shora.domain.federation.rules",  # mandate.end, and admissions by mandate
     "shora.domain.ballots.kinds",  # secret ballots
+    "shora.domain.pledges.kinds",  # threshold pledges
 )
 """The modules whose `register()` adds the event kinds a node accepts, in this order
 (docs/architecture.md, "Event kinds"): a kind is never valid because some module
@@ -76,6 +78,7 @@ class Node(NodeCore):
         self.forgetting = Forgetting(self, self.aid)
         self.decisions = Decisions(self)
         self.ballots = SecretBallots(self)
+        self.pledges = Pledges(self)
         self.discussion = Discussion(self)
         self.governance = Governance(self)
         self.councils = Councils(self)
@@ -110,6 +113,7 @@ class Node(NodeCore):
                 heal_epochs=self.membership.heal_epochs,
                 raise_alerts=self.deadman_missing.raise_all_alerts,
                 teller_duties=self.ballots.teller_duties,
+                settle_pledges=self.pledges.settle_all,
             ),
         )
         self.housekeeper = self.housekeeping.after_import  # once per import batch

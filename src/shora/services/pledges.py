@@ -1,0 +1,241 @@
+"""Threshold pledges on a node: "I will stop work on Monday if at least 60% of us
+pledge the same". A campaign names an action, a threshold and a deadline; members
+pledge (and may withdraw until the threshold is met) under a linkable ring signature,
+so the count grows for everyone to see while nobody learns who pledged. The threshold
+is met, for every replica, at one event of the causal order. See docs/pledges.md.
+
+The interfaces read the domain's types from here (re-exported below).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from shora.domain.decisions.checks import MIN_ID_PREFIX, parse_share
+from shora.domain.decisions.state import EventView
+from shora.domain.pledges import kinds as pk
+from shora.domain.pledges.state import REASONS as REASONS
+from shora.domain.pledges.state import Campaign as Campaign
+from shora.domain.pledges.state import context, message, needed, problem_of, reduce_campaign
+from shora.domain.pledges.state import phase as phase
+from shora.errors import InvalidInput, NotAllowed, NotFound
+from shora.i18n import _, format_time
+from shora.kernel import curve, ring
+from shora.kernel.core import NodeCore
+from shora.kernel.events import decode_body
+from shora.kernel.storage.events import EventRow
+
+START_KIND = "pledge.start"
+MAX_DELAY_SECONDS = 600  # a pledge waits up to ten minutes before it is published
+DEADLINE_MARGIN_SECONDS = 60
+MAX_ACTION = pk.MAX_ACTION
+
+__all__ = ["REASONS", "Campaign", "MyPledge", "Pledges", "parse_share", "phase"]
+
+
+def _view(row: EventRow) -> EventView:
+    i, a, c, t, k, body = row
+    return EventView(i, a, c, t, k, decode_body(k, body))
+
+
+@dataclass(frozen=True, slots=True)
+class MyPledge:
+    """What a member can check of their own pledge: its key image (only they can
+    compute it), whether it is counted, and whether a move of theirs is still waiting
+    to be published (its random delay)."""
+
+    image: bytes
+    counted: bool
+    waiting: bool
+    pledged: bool  # where this member stands, their waiting move included
+
+
+class Pledges:
+    """Pledge campaigns: start, pledge, withdraw, and the count every node makes."""
+
+    def __init__(self, core: NodeCore) -> None:
+        self.core = core
+        self._cache: dict[bytes, dict[bytes, Any]] = {}  # campaign -> event -> verdict
+
+    # --- reading --------------------------------------------------------------------
+
+    def _start_view(self, council: bytes, campaign: bytes) -> EventView:
+        found = self.core.store.events.valid_event(council, (START_KIND,), campaign)
+        if found is None:
+            raise NotFound(_("no such pledge campaign in this council"))
+        return _view(found)
+
+    def _reduce(self, council: bytes, start: EventView) -> Campaign:
+        rows = self.core.store.events.valid_on(council, tuple(pk.PLEDGE_KINDS), start.id)
+        return reduce_campaign(
+            start,
+            self.core.causal_members(council, start.id),
+            [_view(r) for r in rows],
+            self.core.ancestors,
+            self._cache.setdefault(start.id, {}),
+        )
+
+    def campaign(self, council: bytes, campaign: bytes) -> Campaign:
+        """One campaign's state: the count, whether and when the threshold was met."""
+        return self._reduce(council, self._start_view(council, campaign))
+
+    def campaigns(self, council: bytes, limit: int = 50) -> list[Campaign]:
+        """The council's campaigns, newest first."""
+        rows = self.core.store.events.valid_of_kind(council, START_KIND, order="newest")
+        return [self._reduce(council, _view(r)) for r in rows[:limit]]
+
+    def met_recently(self, council: bytes, since: float) -> list[Campaign]:
+        """Campaigns whose threshold was met at or after `since` (seconds): the banner
+        every member sees."""
+        return [
+            c
+            for c in self.campaigns(council)
+            if c.met_at is not None and c.met_at >= since * 1000 and c.problem is None
+        ]
+
+    def find(self, council: bytes, ref: str) -> bytes:
+        ref = ref.strip().lower()
+        if len(ref) < MIN_ID_PREFIX:
+            raise InvalidInput(_("give at least 6 digits of the campaign's id"))
+        ids = self.core.store.events.valid_ids_any_order(council, (START_KIND,))
+        found = [i for i in ids if i.hex().startswith(ref)]
+        if len(found) != 1:
+            raise NotFound(
+                _("no single pledge campaign here has an id starting {id}").format(id=ref)
+            )
+        return found[0]
+
+    def _secret(self, council: bytes) -> int:
+        return curve.ed25519_scalar(self.core.identity(council).sign_sk)
+
+    def _step_key(self, campaign: bytes) -> str:
+        return "pledge-step:" + campaign.hex()
+
+    def mine(self, council: bytes, campaign: bytes) -> MyPledge:
+        """Check one's own pledge: counted or not, and whether a move waits."""
+        state = self.campaign(council, campaign)
+        image = ring.key_image(self._secret(council), context(campaign))
+        seen = state.step_of(image)
+        local = int(self.core.store.councils.setting(self._step_key(campaign)) or 0)
+        step = max(seen, local)
+        return MyPledge(image, state.counts(image), local > seen, step % 2 == 1)
+
+    def _member(self, council: bytes) -> bytes:
+        me = self.core.me(council)
+        if me is None or not self.core.state(council).is_active(me):
+            raise NotAllowed(_("you are not a member of this council"))
+        return me
+
+    # --- writing --------------------------------------------------------------------
+
+    def start(
+        self, council: bytes, action: str, deadline: int, *, people: int = 0, share: str = ""
+    ) -> bytes:
+        """Open a campaign: `action` is what each pledges to do; the threshold is
+        `people` (a number) or `share` (of the members now, "3/5")."""
+        self._member(council)
+        action = action.strip()
+        if not action:
+            raise InvalidInput(_("say what each person pledges to do"))
+        if len(action) > MAX_ACTION:
+            raise InvalidInput(_("the action is at most {n} characters").format(n=MAX_ACTION))
+        if bool(people) == bool(share):
+            raise InvalidInput(_("give the threshold as a number of people or as a share"))
+        if share:
+            found = parse_share(share)
+            if found is None or found.startswith("0/"):
+                raise InvalidInput(
+                    _("{value} is not a share such as 1/2 or 2/3").format(value=share)
+                )
+            share = found
+        if deadline <= self.core.now():
+            raise InvalidInput(_("the deadline must be in the future"))
+        body = pk.Start(action=action, people=people, share=share or "0/1", deadline=deadline)
+        electorate = frozenset(self.core.state(council).active_members())
+        problem = problem_of(body, electorate)
+        if problem is not None:
+            raise InvalidInput(_(problem))
+        return self.core.append(council, START_KIND, body)
+
+    def _move(self, council: bytes, campaign: bytes, take: bool, delay: int | None) -> bytes:
+        me = self._member(council)
+        state = self.campaign(council, campaign)
+        if state.problem is not None:
+            raise NotAllowed(_(state.problem))
+        if me not in state.electorate:
+            raise NotAllowed(
+                _("you were not a member when this campaign started, so you cannot pledge in it")
+            )
+        now = self.core.now()
+        if now > state.body.deadline:
+            raise NotAllowed(
+                _("the deadline for pledges passed on {time}").format(
+                    time=format_time(state.body.deadline)
+                )
+            )
+        mine = self.mine(council, campaign)
+        if take and mine.pledged:
+            raise NotAllowed(_("you have already pledged in this campaign"))
+        if not take and not mine.pledged:
+            raise NotAllowed(_("you have no pledge to withdraw in this campaign"))
+        if not take and state.met:
+            raise NotAllowed(_("the threshold was met: pledges are final now"))
+        secret = self._secret(council)
+        local = int(self.core.store.councils.setting(self._step_key(campaign)) or 0)
+        step = max(state.step_of(mine.image), local) + 1
+        kind = "pledge.take" if take else "pledge.withdraw"
+        sig = ring.sign(
+            message(campaign, kind, step), sorted(state.electorate), secret, context(campaign)
+        )
+        schema = pk.Take if take else pk.Withdraw
+        room = int(state.body.deadline - now) - DEADLINE_MARGIN_SECONDS
+        if delay is None:
+            upper = max(0, min(MAX_DELAY_SECONDS, room))
+            delay = int.from_bytes(os.urandom(4), "big") % (upper + 1)
+        delay = max(0, min(delay, room))
+        made = self.core.append_anonymous(
+            council, kind, schema(campaign, step, sig.encode()), delay_ms=delay * 1000
+        )
+        self.core.store.councils.set_setting(self._step_key(campaign), str(step))
+        if delay == 0:
+            self.settle(council, campaign)
+        return made
+
+    def take(self, council: bytes, campaign: bytes, delay: int | None = None) -> bytes:
+        """Pledge, under a one-time key and a ring signature, after a random delay
+        (`delay` seconds if given; 0 publishes now)."""
+        return self._move(council, campaign, True, delay)
+
+    def withdraw(self, council: bytes, campaign: bytes, delay: int | None = None) -> bytes:
+        """Withdraw one's pledge, while the threshold is not met."""
+        return self._move(council, campaign, False, delay)
+
+    def settle(self, council: bytes, campaign: bytes) -> bytes | None:
+        """If this node holds enough pledges but no single campaign event has them all
+        in its causal past (pledges made at once on different devices), write the
+        anonymous mark that joins them, so the threshold is met for everyone."""
+        state = self.campaign(council, campaign)
+        if state.met or state.problem is not None or state.count < state.needed:
+            return None
+        if self.core.me(council) is None or self.core.now() > state.body.deadline:
+            return None
+        return self.core.append_anonymous(council, "pledge.mark", pk.Mark(campaign))
+
+    def settle_all(self, council: bytes) -> None:
+        """Housekeeping: settle every open campaign of a council this node is in."""
+        me = self.core.me(council)
+        if me is None or not self.core.state(council).is_active(me):
+            return
+        now = self.core.now()
+        rows = self.core.store.events.valid_of_kind(council, START_KIND, order="newest")
+        for row in rows[:50]:
+            start = _view(row)
+            if start.body.deadline >= now:
+                self.settle(council, start.id)
+
+
+def threshold_needed(body: pk.Start, electorate: int) -> int | None:
+    """How many pledges meet a campaign's threshold among `electorate` members."""
+    return needed(body, electorate)

@@ -1,0 +1,115 @@
+"""Threshold pledges end to end on real profiles: a campaign, anonymous pledges, a
+withdrawal before the threshold, the moment it is met (the same on every replica),
+pledges final after it, a delayed pledge, pledges made at once on two devices joined
+by a mark, and each member checking their own pledge (docs/pledges.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import T0, Clock, everyone
+from shora.errors import InvalidInput, NotAllowed
+from shora.node import Node
+
+DAY = 86_400
+Nodes = tuple[list[Node], bytes, Clock]
+
+
+def states(nodes: list[Node], council: bytes, cid: bytes) -> list[object]:
+    return [n.pledges.campaign(council, cid) for n in nodes]
+
+
+def test_pledges_count_withdraw_and_meet(council3: Nodes) -> None:
+    nodes, council, _clock = council3
+    a, b, c = nodes
+    cid = a.pledges.start(council, "Stop work on Monday", T0 + DAY, share="2/3")
+    everyone(nodes)
+    state = b.pledges.campaign(council, cid)
+    assert (state.needed, state.count, state.met) == (2, 0, False)
+    a.pledges.take(council, cid, delay=0)
+    everyone(nodes)
+    assert [s.count for s in states(nodes, council, cid)] == [1, 1, 1]  # type: ignore[attr-defined]
+    assert a.pledges.mine(council, cid).counted
+    assert not b.pledges.mine(council, cid).counted
+    a.pledges.withdraw(council, cid, delay=0)  # before the threshold: allowed
+    everyone(nodes)
+    assert b.pledges.campaign(council, cid).count == 0
+    assert not a.pledges.mine(council, cid).counted
+    a.pledges.take(council, cid, delay=0)  # pledges again (step 3)
+    everyone(nodes)
+    b.pledges.take(council, cid, delay=0)
+    everyone(nodes)
+    found = states(nodes, council, cid)
+    assert found[0] == found[1] == found[2]
+    state = a.pledges.campaign(council, cid)
+    assert (state.count, state.met, state.withdrawals) == (2, True, 1)
+    assert state.met_at is not None
+    assert [x.id for x in c.pledges.met_recently(council, T0 - 1)] == [cid]
+    with pytest.raises(NotAllowed):
+        a.pledges.withdraw(council, cid, delay=0)  # final now
+    c.pledges.take(council, cid, delay=0)  # pledges after the threshold still count
+    everyone(nodes)
+    assert a.pledges.campaign(council, cid).count == 3
+    assert a.pledges.campaign(council, cid).met_by == state.met_by
+    # Nobody's key appears: the counted pledges are key images only.
+    keys = {n.me(council) for n in nodes}
+    assert not keys & set(state.pledged)
+
+
+def test_a_pledge_after_the_deadline_is_refused_by_the_service(council3: Nodes) -> None:
+    nodes, council, clock = council3
+    a, b, _c = nodes
+    cid = a.pledges.start(council, "Stop work", T0 + DAY, people=2)
+    everyone(nodes)
+    clock.t = T0 + DAY + 1
+    with pytest.raises(NotAllowed):
+        b.pledges.take(council, cid, delay=0)
+
+
+def test_thresholds_are_checked(council3: Nodes) -> None:
+    nodes, council, _clock = council3
+    a = nodes[0]
+    with pytest.raises(InvalidInput):
+        a.pledges.start(council, "Stop", T0 + DAY, people=4)  # more than the members
+    with pytest.raises(InvalidInput):
+        a.pledges.start(council, "Stop", T0 + DAY, people=2, share="1/2")
+    with pytest.raises(InvalidInput):
+        a.pledges.start(council, "Stop", T0 + DAY, share="0")
+    with pytest.raises(InvalidInput):
+        a.pledges.start(council, "Stop", T0 - 1, people=1)
+    cid = a.pledges.start(council, "Stop", T0 + DAY, share="۳/۵")  # Persian digits
+    assert a.pledges.campaign(council, cid).needed == 2  # at least 60% of 3
+
+
+def test_a_delayed_pledge_waits_then_counts(council3: Nodes) -> None:
+    nodes, council, clock = council3
+    a, b, _c = nodes
+    cid = a.pledges.start(council, "Stop work", T0 + DAY, people=2)
+    everyone(nodes)
+    b.pledges.take(council, cid)  # a random delay of up to ten minutes
+    mine = b.pledges.mine(council, cid)
+    assert mine.pledged and not mine.counted
+    assert b.pledges.campaign(council, cid).count == 0
+    with pytest.raises(NotAllowed):
+        b.pledges.take(council, cid, delay=0)  # one pledge each, the waiting one too
+    clock.t += 601
+    b.housekeeping.after_round()
+    everyone(nodes)
+    assert a.pledges.campaign(council, cid).count == 1
+    assert b.pledges.mine(council, cid).counted
+
+
+def test_pledges_at_once_on_two_devices_are_joined_by_a_mark(council3: Nodes) -> None:
+    nodes, council, _clock = council3
+    a, b, c = nodes
+    cid = a.pledges.start(council, "Stop work", T0 + DAY, people=2)
+    everyone(nodes)
+    one = b.pledges.take(council, cid, delay=0)  # neither has seen the other's pledge
+    two = c.pledges.take(council, cid, delay=0)
+    everyone(nodes)  # the import's housekeeping writes the mark
+    everyone(nodes)
+    found = states(nodes, council, cid)
+    assert found[0] == found[1] == found[2]
+    state = a.pledges.campaign(council, cid)
+    assert state.met and state.count == 2
+    assert state.met_by not in (one, two)  # a mark, whose causal past holds both
