@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from shora.domain.decisions.checks import MIN_ID_PREFIX, parse_share
@@ -21,18 +22,37 @@ from shora.domain.pledges.state import Campaign as Campaign
 from shora.domain.pledges.state import context, message, needed, problem_of, reduce_campaign
 from shora.domain.pledges.state import phase as phase
 from shora.errors import InvalidInput, NotAllowed, NotFound
-from shora.i18n import _, format_time
+from shora.i18n import _, format_time, normalize_digits
 from shora.kernel import curve, ring
 from shora.kernel.core import NodeCore
 from shora.kernel.events import decode_body
 from shora.kernel.storage.events import EventRow
+from shora.numbers import digits_only
 
 START_KIND = "pledge.start"
 MAX_DELAY_SECONDS = 600  # a pledge waits up to ten minutes before it is published
 DEADLINE_MARGIN_SECONDS = 60
 MAX_ACTION = pk.MAX_ACTION
 
-__all__ = ["REASONS", "Campaign", "MyPledge", "Pledges", "parse_share", "phase"]
+__all__ = ["REASONS", "Campaign", "MyPledge", "Pledges", "parse_share", "phase", "share_of_text"]
+
+
+def share_of_text(text: str) -> str | None:
+    """A share of the members as the campaign keeps it ("3/5"), from a fraction or a
+    percentage as a person typed it ("2/3", "60%", "۶۰٪"); None if it is neither or
+    not between 0 (excluded) and all."""
+    text = normalize_digits(text).strip().replace("٪", "%")
+    if text.endswith("%"):
+        number = text[:-1].strip()
+        if not digits_only(number) or not 0 < int(number) <= 100:
+            return None
+        found = Fraction(int(number), 100)
+        return f"{found.numerator}/{found.denominator}"
+    share = parse_share(text)
+    if share is None or share.startswith("0/"):
+        return None
+    found = Fraction(share)
+    return f"{found.numerator}/{found.denominator}"
 
 
 def _view(row: EventRow) -> EventView:
@@ -144,10 +164,10 @@ class Pledges:
         if bool(people) == bool(share):
             raise InvalidInput(_("give the threshold as a number of people or as a share"))
         if share:
-            found = parse_share(share)
-            if found is None or found.startswith("0/"):
+            found = share_of_text(share)
+            if found is None:
                 raise InvalidInput(
-                    _("{value} is not a share such as 1/2 or 2/3").format(value=share)
+                    _("{value} is not a share such as 1/2, 2/3 or 60%").format(value=share)
                 )
             share = found
         if deadline <= self.core.now():
