@@ -1,8 +1,9 @@
 """Threshold pledges against a member whose client signs anything (docs/pledges.md,
 docs/threat-model.md): a pledge from outside the campaign's electorate, a second
 pledge under a forged key image, a pledge counted twice, a pledge after the deadline,
-a withdrawal after the threshold was met, and a pledge replayed from another campaign.
-Every honest replica refuses each with its reason and keeps the same count."""
+a withdrawal after the threshold was met, a pledge replayed from another campaign, and
+a council's count reported to a federation by someone not seated for it. Every honest
+replica refuses each with its reason and keeps the same count."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import msgspec
+from test_federation_flow import one_person_council
 
 from attacks.adversary import Adversary, Forged
 from attacks.test_secret_ballots import council_of, forge_lsag
-from conftest import T0, everyone, send
+from conftest import T0, Clock, everyone, make_node, send
 from shora.domain.pledges import kinds as pk
 from shora.domain.pledges.state import context, message
 from shora.kernel import crypto, curve, ring
@@ -157,3 +159,28 @@ def test_a_pledge_replayed_from_another_campaign_is_refused(tmp_path: Path) -> N
     assert refused(nodes, council, second) == [{"not_in_electorate": 1}] * 3
     assert counts(nodes, council, second) == [0, 0, 0]
     assert counts(nodes, council, first) == [1, 1, 1]
+
+
+def test_a_count_reported_by_someone_not_seated_for_that_council_counts_for_nothing(
+    tmp_path: Path,
+) -> None:
+    clock = Clock(T0)
+    host = make_node(tmp_path, "host")
+    host.now = clock
+    city = host.federation.create("City", "Host")
+    people = {n: one_person_council(tmp_path, n, clock, host, city) for n in ("p", "q", "r")}
+    for node, _base in people.values():
+        send(node, host)
+    cid = host.pledges.start(city, "Stop work on Monday", T0 + DAY, share="1/2", across=True)
+    p, _p_base = people["p"]
+    q, q_base = people["q"]
+    send(host, p)
+    send(host, q)
+    # the host (a federation member with no seat) and p's delegate (seated for p's
+    # council, not q's) report councils as having met the threshold
+    host.append(city, "pledge.report", pk.Report(cid, q_base, 900, 1, 900, True))
+    p.append(city, "pledge.report", pk.Report(cid, q_base, 900, 1, 900, True))
+    send(p, host)
+    for node in (host, p):
+        across = node.pledges.across(city, cid)
+        assert (across.councils, across.met, across.rows) == (3, False, ())

@@ -65,6 +65,9 @@ def test_bad_thresholds_are_refused(three: Three) -> None:
     a, _b, _c = three
     assert "not a share" in a.fails("pledge", "start", COUNCIL, "Stop", "--share", "150%", code=2)
     assert "number of people or as a share" in a.fails("pledge", "start", COUNCIL, "Stop")
+    assert "only a federation" in a.fails(
+        "pledge", "start", COUNCIL, "Stop", "--people", "1", "--across"
+    )
     assert "more people than the members" in a.fails(
         "pledge", "start", COUNCIL, "Stop", "--people", "9"
     )

@@ -5,9 +5,12 @@ by a mark, and each member checking their own pledge (docs/pledges.md)."""
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from conftest import T0, Clock, everyone
+import pytest
+from test_federation_flow import one_person_council
+
+from conftest import T0, Clock, everyone, make_node, send
 from shora.errors import InvalidInput, NotAllowed
 from shora.node import Node
 
@@ -113,3 +116,48 @@ def test_pledges_at_once_on_two_devices_are_joined_by_a_mark(council3: Nodes) ->
     state = a.pledges.campaign(council, cid)
     assert state.met and state.count == 2
     assert state.met_by not in (one, two)  # a mark, whose causal past holds both
+
+
+def parts_of(node: Node, base: bytes) -> bytes:
+    (part,) = node.pledges.campaigns(base)
+    return part.id
+
+
+def test_a_campaign_across_a_federation_by_double_majority(tmp_path: Path) -> None:
+    clock = Clock(T0)
+    host = make_node(tmp_path, "host")
+    host.now = clock
+    city = host.federation.create("City", "Host")
+    people = {n: one_person_council(tmp_path, n, clock, host, city) for n in ("p", "q", "r")}
+    for node, _base in people.values():
+        send(node, host)
+    cid = host.pledges.start(city, "Stop work on Monday", T0 + DAY, share="1/2", across=True)
+    with pytest.raises(NotAllowed):
+        host.pledges.take(city, cid, delay=0)  # pledged in each council, not here
+    parts = {}
+    for name, (node, base) in people.items():
+        send(host, node)  # the delegate's node opens the campaign in its council
+        (part,) = node.pledges.campaigns(base)
+        assert part.body.source == cid and part.body.federation == city
+        assert part.needed == 1 and part.body.action == "Stop work on Monday"
+        parts[name] = part.id
+    for name in ("p", "q"):
+        node, base = people[name]
+        node.pledges.take(base, parts[name], delay=0)
+        node.housekeeping.run(base)  # carries the count up
+        send(node, host)
+        assert (name == "q") == host.pledges.across(city, cid).met
+    r, r_base = people["r"]
+    r.housekeeping.run(r_base)
+    send(r, host)
+    across = host.pledges.across(city, cid)
+    assert (across.councils, across.councils_met, across.members, across.members_met) == (
+        3,
+        2,
+        3,
+        2,
+    )
+    assert across.met and {row.count for row in across.rows} == {0, 1}
+    assert sum(1 for n, b in people.values() if n.pledges.campaign(b, parts_of(n, b)).met) == 2
+    for node in [host, *(n for n, _ in people.values())]:
+        node.close()

@@ -92,3 +92,18 @@ def test_pledge_text_is_inert(person: Browser) -> None:
     page = person.get(url).text
     assert "<script>alert(1)" not in page and "&lt;script&gt;" in page
     assert not re.search(r"<script>alert", person.get(home + "/pledges").text)
+
+
+def test_a_federation_starts_a_campaign_across_its_councils(person: Browser) -> None:
+    made = person.post("/federations/new", {"name": "District 2", "founder": "Xena"})
+    assert made.status_code == 303, made.text
+    home = str(made.headers["location"]).removesuffix("/federation")
+    form = person.get(home + "/pledges").text
+    assert 'name="across"' in form
+    url = start(person, home, share="3/5", across="1")
+    page = words(person.get(url).text)
+    assert "Across the federation" in page and "double majority" in page
+    assert "Councils that met it: 0 of 0" in page and "I pledge" not in page
+    assert "across the federation" in words(person.get(home + "/pledges").text)
+    normal = person.found_council()
+    assert 'name="across"' not in person.get(normal + "/pledges").text

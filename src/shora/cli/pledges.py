@@ -48,15 +48,33 @@ def pledge() -> None:
 @click.option("--share", type=ShareType(), help=N_("The threshold as a share: 2/3, 60%."))
 @click.option("--deadline", type=Since(), help=WHEN_HELP)
 @click.option("--hours", type=Number(1, 24 * 366), default=72, help=N_("Hours to pledge."))
+@click.option(
+    "--across",
+    is_flag=True,
+    help=N_("In a federation: pledged in each member council, met by a double majority."),
+)
 @json_option
 def start(node: Node, council: bytes, /, action: str, **kw: Any) -> None:
     deadline = kw["deadline"] or int(node.now()) + kw["hours"] * 3600
     cid = node.pledges.start(
-        council, action, deadline, people=kw["people"] or 0, share=kw["share"] or ""
+        council,
+        action,
+        deadline,
+        people=kw["people"] or 0,
+        share=kw["share"] or "",
+        across=kw["across"],
     )
     state = node.pledges.campaign(council, cid)
     if kw["as_json"]:
         print_json(_json(node, council, state))
+        return
+    if state.body.across:
+        click.echo(
+            _(
+                "Pledge campaign {id} across the federation: each delegate's node opens it "
+                "in their council."
+            ).format(id=short(cid))
+        )
         return
     click.echo(
         _("Pledge campaign {id}: {needed} pledges needed by {time}.").format(
@@ -155,6 +173,27 @@ def _json(node: Node, council: bytes, state: Campaign) -> dict[str, Any]:
             "pledged": mine.pledged,
         },
         "problem": state.problem,
+        "federation": state.body.federation.hex() if state.body.federation else None,
+        "across": _across_json(node, council, state),
+    }
+
+
+def _across_json(node: Node, council: bytes, state: Campaign) -> dict[str, Any] | None:
+    if not state.body.across:
+        return None
+    found = node.pledges.across(council, state.id)
+    return {
+        "councils": found.councils,
+        "councils_met": found.councils_met,
+        "members": found.members,
+        "members_met": found.members_met,
+        "met": found.met,
+        "met_at": found.met_at // 1000 if found.met_at is not None else None,
+        "rows": [
+            {"council": r.base.hex(), "count": r.count, "needed": r.needed, "met": r.met}
+            | {"members": r.members}
+            for r in found.rows
+        ],
     }
 
 
@@ -170,6 +209,17 @@ def list_(node: Node, council: bytes, /, as_json: bool) -> None:
     if not states:
         click.echo(_("No pledge campaigns yet."))
     for s in states:
+        if s.body.across:
+            found = node.pledges.across(council, s.id)
+            click.echo(
+                _("{id}  {action} — across the federation: {met} of {councils} councils").format(
+                    id=short(s.id),
+                    action=isolate(s.body.action),
+                    met=number(found.councils_met),
+                    councils=number(found.councils),
+                )
+            )
+            continue
         click.echo(
             _("{id}  {action} — {count} of {needed} — {phase}").format(
                 id=short(s.id),
@@ -179,6 +229,49 @@ def list_(node: Node, council: bytes, /, as_json: bool) -> None:
                 phase=_(PHASES[phase(s, node.now())]),
             )
         )
+
+
+def _show_across(node: Node, council: bytes, state: Campaign) -> None:
+    found = node.pledges.across(council, state.id)
+    click.echo(_("Across the federation: each member council pledges among its own members."))
+    click.echo(_("Threshold in each council: {words}").format(words=_share_words(state)))
+    click.echo(_("Deadline: {time}").format(time=format_time(state.body.deadline)))
+    for row in found.rows:
+        click.echo(
+            _("{council}: {count} of {needed} pledged, of {members} members").format(
+                council=isolate(node.pledges.council_name(row.base) or short(row.base)),
+                count=number(row.count),
+                needed=number(row.needed),
+                members=number(row.members),
+            )
+            + (" — " + _("threshold met") if row.met else "")
+        )
+    click.echo(
+        _(
+            "Councils that met it: {met} of {councils}; their members: {members_met} of "
+            "{members} reported."
+        ).format(
+            met=number(found.councils_met),
+            councils=number(found.councils),
+            members_met=number(found.members_met),
+            members=number(found.members),
+        )
+    )
+    if found.met_at is not None:
+        click.echo(
+            _("Met across the federation by a double majority on {time}.").format(
+                time=format_time(found.met_at // 1000)
+            )
+        )
+    else:
+        click.echo(_("Not met across the federation yet (a double majority is needed)."))
+
+
+def _share_words(state: Campaign) -> str:
+    if state.body.people:
+        return _("{n} people").format(n=number(state.body.people))
+    num, _sep, den = state.body.share.partition("/")
+    return _("{percent}% of the members").format(percent=number(int(num) * 100 // int(den)))
 
 
 @pledge.command("show", help=N_("One campaign: the count, the threshold, your own pledge."))
@@ -192,6 +285,11 @@ def show(node: Node, council: bytes, /, campaign: str, as_json: bool) -> None:
         return
     _banner(node, council, [state])
     click.echo(f"{state.body.action} ({short(state.id)})")
+    if state.body.across:
+        _show_across(node, council, state)
+        return
+    if state.body.federation is not None:
+        click.echo(_("Part of a campaign across a federation of councils."))
     click.echo(_("Status: {phase}").format(phase=_(PHASES[phase(state, node.now())])))
     click.echo(_("Threshold: {words}").format(words=threshold_words(state)))
     click.echo(_("Deadline: {time}").format(time=format_time(state.body.deadline)))

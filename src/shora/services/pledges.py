@@ -16,7 +16,10 @@ from typing import Any
 
 from shora.domain.decisions.checks import MIN_ID_PREFIX, parse_share
 from shora.domain.decisions.state import EventView
+from shora.domain.federation import rules as fr
 from shora.domain.pledges import kinds as pk
+from shora.domain.pledges.federated import Across as Across
+from shora.domain.pledges.federated import count_across
 from shora.domain.pledges.state import REASONS as REASONS
 from shora.domain.pledges.state import Campaign as Campaign
 from shora.domain.pledges.state import context, message, needed, problem_of, reduce_campaign
@@ -34,7 +37,16 @@ MAX_DELAY_SECONDS = 600  # a pledge waits up to ten minutes before it is publish
 DEADLINE_MARGIN_SECONDS = 60
 MAX_ACTION = pk.MAX_ACTION
 
-__all__ = ["REASONS", "Campaign", "MyPledge", "Pledges", "parse_share", "phase", "share_of_text"]
+__all__ = [
+    "REASONS",
+    "Across",
+    "Campaign",
+    "MyPledge",
+    "Pledges",
+    "parse_share",
+    "phase",
+    "share_of_text",
+]
 
 
 def share_of_text(text: str) -> str | None:
@@ -151,11 +163,21 @@ class Pledges:
     # --- writing --------------------------------------------------------------------
 
     def start(
-        self, council: bytes, action: str, deadline: int, *, people: int = 0, share: str = ""
+        self,
+        council: bytes,
+        action: str,
+        deadline: int,
+        *,
+        people: int = 0,
+        share: str = "",
+        across: bool = False,
     ) -> bytes:
         """Open a campaign: `action` is what each pledges to do; the threshold is
-        `people` (a number) or `share` (of the members now, "3/5")."""
+        `people` (a number) or `share` (of the members now, "3/5"). `across`: a
+        federation's campaign, pledged in each member council (docs/pledges.md §5)."""
         self._member(council)
+        if across and not self.core.state(council).rules.federation:
+            raise InvalidInput(_("only a federation can start a campaign across its councils"))
         action = action.strip()
         if not action:
             raise InvalidInput(_("say what each person pledges to do"))
@@ -172,7 +194,9 @@ class Pledges:
             share = found
         if deadline <= self.core.now():
             raise InvalidInput(_("the deadline must be in the future"))
-        body = pk.Start(action=action, people=people, share=share or "0/1", deadline=deadline)
+        body = pk.Start(
+            action=action, people=people, share=share or "0/1", deadline=deadline, across=across
+        )
         electorate = frozenset(self.core.state(council).active_members())
         problem = problem_of(body, electorate)
         if problem is not None:
@@ -184,6 +208,10 @@ class Pledges:
         state = self.campaign(council, campaign)
         if state.problem is not None:
             raise NotAllowed(_(state.problem))
+        if state.body.across:
+            raise NotAllowed(
+                _("this campaign is pledged in each member council: pledge in your own council")
+            )
         if me not in state.electorate:
             raise NotAllowed(
                 _("you were not a member when this campaign started, so you cannot pledge in it")
@@ -244,16 +272,102 @@ class Pledges:
         return self.core.append_anonymous(council, "pledge.mark", pk.Mark(campaign))
 
     def settle_all(self, council: bytes) -> None:
-        """Housekeeping: settle every open campaign of a council this node is in."""
+        """Housekeeping: settle every open campaign of a council this node is in; as a
+        seated delegate, open the federation's campaigns in the base council and carry
+        the base council's counts up."""
         me = self.core.me(council)
         if me is None or not self.core.state(council).is_active(me):
             return
+        self.open_across(council)
+        self.report_across(council)
         now = self.core.now()
         rows = self.core.store.events.valid_of_kind(council, START_KIND, order="newest")
         for row in rows[:50]:
             start = _view(row)
             if start.body.deadline >= now:
                 self.settle(council, start.id)
+
+    # --- across a federation -------------------------------------------------------------
+
+    def across(self, federation: bytes, campaign: bytes) -> Across:
+        """Where the member councils stand on a federation's campaign: each council's
+        reported count, and whether the double majority has met the threshold."""
+        rows = self.core.store.events.valid_on(federation, ("pledge.report",), campaign)
+        return count_across(
+            self.core.state(federation),
+            campaign,
+            [_view(r) for r in rows],
+            lambda event: self.core.causal_state(federation, event),
+        )
+
+    def council_name(self, council: bytes) -> str | None:
+        """A member council's name, if this profile holds it (a delegate's does)."""
+        return self.core.store.councils.name(council)
+
+    def _my_seat(self, federation: bytes) -> fr.Seat | None:
+        state = self.core.state(federation)
+        me = self.core.me(federation)
+        if me is None or not state.rules.federation or not state.is_active(me):
+            return None
+        return fr.seats(state).get(me)
+
+    def _opened_in(self, base: bytes) -> dict[bytes, EventView]:
+        """The base council's parts of federations' campaigns, by the source campaign."""
+        rows = self.core.store.events.valid_of_kind(base, START_KIND)
+        found: dict[bytes, EventView] = {}
+        for view in sorted((_view(r) for r in rows), key=lambda v: v.order):
+            if view.body.source is not None:
+                found.setdefault(view.body.source, view)
+        return found
+
+    def open_across(self, federation: bytes) -> int:
+        """As a seated delegate, open each open campaign of the federation in the base
+        council (once). Returns how many were opened."""
+        seat = self._my_seat(federation)
+        base = seat.base if seat is not None else None
+        if base is None or self.core.me(base) is None:
+            return 0
+        opened = self._opened_in(base)
+        now, done = self.core.now(), 0
+        for row in self.core.store.events.valid_of_kind(federation, START_KIND):
+            start = _view(row)
+            body: pk.Start = start.body
+            if not body.across or start.id in opened or body.deadline <= now:
+                continue
+            part = pk.Start(
+                action=body.action,
+                people=body.people,
+                share=body.share,
+                deadline=body.deadline,
+                federation=federation,
+                source=start.id,
+            )
+            self.core.append(base, START_KIND, part)
+            done += 1
+        return done
+
+    def report_across(self, base: bytes) -> int:
+        """As a seated delegate of `base`, carry each changed count of the base
+        council's parts of federation campaigns up. Returns how many reports."""
+        done = 0
+        for source, start in self._opened_in(base).items():
+            federation = start.body.federation
+            seat = self._my_seat(federation) if federation is not None else None
+            if federation is None or seat is None or seat.base != base:
+                continue
+            state = self._reduce(base, start)
+            report = pk.Report(
+                source, base, state.count, state.needed, len(state.electorate), state.met
+            )
+            if self.core.store.events.valid_event(federation, (START_KIND,), source) is None:
+                continue
+            rows = self.core.store.events.valid_on(federation, ("pledge.report",), source)
+            mine = [v for v in (_view(r) for r in rows) if v.body.base == base]
+            last = max(mine, key=lambda v: v.order).body if mine else None
+            if last != report:
+                self.core.append(federation, "pledge.report", report)
+                done += 1
+        return done
 
 
 def threshold_needed(body: pk.Start, electorate: int) -> int | None:

@@ -11,6 +11,10 @@ of us pledge the same"). See docs/pledges.md.
 * ``pledge.mark``: anonymous, no signature: "the threshold is met as far as I can
   see". It is worth something only if its causal past meets the threshold (it joins
   pledges made at the same time on different devices into one causal past).
+* A campaign ``across`` a federation is started in the federation; each seated
+  delegate's node opens it in its own base council (a ``pledge.start`` naming the
+  ``federation`` and the ``source`` campaign), where the council's own members pledge
+  in their own ring, and carries the count back up in ``pledge.report``.
 """
 
 from __future__ import annotations
@@ -35,6 +39,20 @@ class Start(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     people: Annotated[int, msgspec.Meta(ge=0, le=MAX_RING)] = 0  # a number of people, or
     share: FractionText = "0/1"  # a share of the members when the campaign starts
     deadline: Annotated[int, msgspec.Meta(ge=0, lt=2**40)]  # seconds
+    across: bool = False  # a federation's campaign, pledged in each member council
+    federation: Bytes32 | None = None  # a base council's part of a federation's campaign:
+    source: Bytes32 | None = None  # the federation and its campaign
+
+
+class Report(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A seated delegate's report of its base council's count, in the federation."""
+
+    campaign: Bytes32  # the federation's campaign
+    base: Bytes32
+    count: Annotated[int, msgspec.Meta(ge=0, le=MAX_RING)]
+    needed: Annotated[int, msgspec.Meta(ge=0, le=MAX_RING)]
+    members: Annotated[int, msgspec.Meta(ge=0, le=MAX_RING)]
+    met: bool
 
 
 class Take(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -64,5 +82,6 @@ def register() -> None:
     """Register these kinds with the kernel: shora.node calls it once, from its
     KIND_MODULES; importing this module registers nothing."""
     register_kind("pledge.start", Start)
+    register_kind("pledge.report", Report, ref=lambda body: body.campaign)
     for kind, schema in PLEDGE_KINDS.items():
         register_kind(kind, schema, ref=lambda body: body.campaign, anonymous=True)

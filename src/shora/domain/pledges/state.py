@@ -120,7 +120,7 @@ def problem_of(body: pk.Start, electorate: Set[bytes]) -> str | None:
     found = needed(body, len(electorate))
     if found is None:
         return N_("the threshold is neither a number of people nor a share of the members")
-    if found > len(electorate):
+    if found > len(electorate) and not body.across:
         return N_("the threshold is more people than the members")
     return None
 
@@ -179,7 +179,8 @@ def reduce_campaign(
     moves: dict[bytes, tuple[bytes, int]] = {}  # event id -> (key image, step)
     candidates: list[EventView] = []
     seen: set[tuple[bytes, int]] = set()
-    for e in ordered if problem is None else ():
+    # An `across` campaign is pledged in each member council, never in the federation.
+    for e in ordered if problem is None and not body.across else ():
         if e.kind == "pledge.mark":
             candidates.append(e)
             continue

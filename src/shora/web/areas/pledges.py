@@ -54,6 +54,7 @@ def _list_context(node: Node, info: Any, values: dict[str, str], error: str | No
         "base": base(info.id),
         "max_action": MAX_ACTION,
         "met": met_banner(node, info.id),
+        "is_federation": node.federation.is_federation(info.id),
     }
 
 
@@ -68,8 +69,9 @@ async def listing(request: Request) -> Response:
         share = "" if people else field(form, "share", 20) or "3/5"
         closes_in = duration(form, "deadline", 72)
         assert closes_in is not None
+        across = bool(form.get("across"))
         campaign = node.pledges.start(
-            info.id, action, now(node) + closes_in, people=people, share=share
+            info.id, action, now(node) + closes_in, people=people, share=share, across=across
         )
     except (InvalidInput, NotAllowed) as exc:
         values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
@@ -84,14 +86,21 @@ async def show(request: Request, error: str | None = None, status: int = 200) ->
     mine = me(node, info.id)
     my = node.pledges.mine(info.id, state.id) if mine in state.electorate else None
     stage = phase(state, now(node))
+    across = node.pledges.across(info.id, state.id) if state.body.across else None
+    rows = [
+        (node.pledges.council_name(r.base) or r.base.hex()[:12], r)
+        for r in (across.rows if across is not None else ())
+    ]
     context = {
+        "across": across,
+        "across_rows": rows,
         "council": info,
         "c": state,
         "phase": stage,
         "phases": PHASES,
         "share_words": dict(share_choices(state.body.share)).get(state.body.share, ""),
         "my": my,
-        "can_pledge": my is not None and stage != "missed" and not my.pledged,
+        "can_pledge": my is not None and stage != "missed" and not my.pledged and across is None,
         "can_withdraw": my is not None and stage == "open" and my.pledged,
         "reasons": [(REASONS[code], n) for code, n in state.refused],
         "error": error,
