@@ -159,5 +159,12 @@ def test_a_campaign_across_a_federation_by_double_majority(tmp_path: Path) -> No
     )
     assert across.met and {row.count for row in across.rows} == {0, 1}
     assert sum(1 for n, b in people.values() if n.pledges.campaign(b, parts_of(n, b)).met) == 2
+    for node, base in people.values():
+        send(host, node)  # the delegate's node tells its council, once
+        send(host, node)
+        assert node.pledges.met_across(base) == {parts_of(node, base)}
+        assert [c.id for c in node.pledges.met_recently(base, T0)] == [parts_of(node, base)]
+        told = [n for n in node.federation_flow.notices(base) if n.kind == "decision"]
+        assert len(told) == 1 and "Stop work on Monday" in told[0].title
     for node in [host, *(n for n, _ in people.values())]:
         node.close()

@@ -133,7 +133,16 @@ def threshold_words(state: Campaign) -> str:
 
 
 def _banner(node: Node, council: bytes, states: list[Campaign]) -> None:
+    across = node.pledges.met_across(council)
     for state in states:
+        if state.id in across:
+            click.echo(
+                "*** "
+                + _("Threshold met across the federation: {action}").format(
+                    action=isolate(state.body.action)
+                )
+                + " ***"
+            )
         if state.met:
             click.echo(
                 "*** "

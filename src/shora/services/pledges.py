@@ -16,6 +16,7 @@ from typing import Any
 
 from shora.domain.decisions.checks import MIN_ID_PREFIX, parse_share
 from shora.domain.decisions.state import EventView
+from shora.domain.federation import kinds as fk
 from shora.domain.federation import rules as fr
 from shora.domain.pledges import kinds as pk
 from shora.domain.pledges.federated import Across as Across
@@ -121,10 +122,15 @@ class Pledges:
     def met_recently(self, council: bytes, since: float) -> list[Campaign]:
         """Campaigns whose threshold was met at or after `since` (seconds): the banner
         every member sees."""
+        across = self.met_across(council)
         return [
             c
             for c in self.campaigns(council)
-            if c.met_at is not None and c.met_at >= since * 1000 and c.problem is None
+            if c.problem is None
+            and (
+                (c.met_at is not None and c.met_at >= since * 1000)
+                or (c.id in across and c.body.deadline >= since)
+            )
         ]
 
     def find(self, council: bytes, ref: str) -> bytes:
@@ -344,7 +350,46 @@ class Pledges:
             )
             self.core.append(base, START_KIND, part)
             done += 1
+        done += self._tell_down(federation, base)
         return done
+
+    def _told(self, base: bytes) -> set[bytes]:
+        """The federation campaigns met across, as the delegate told the base council."""
+        rows = self.core.store.events.valid_of_kind(base, "federation.notice")
+        return {
+            v.body.source
+            for v in (_view(r) for r in rows)
+            if v.body.kind == "decision" and v.body.source in self._opened_in(base)
+        }
+
+    def _tell_down(self, federation: bytes, base: bytes) -> int:
+        """As a seated delegate, tell the base council (a federation notice) that a
+        campaign was met across the federation, once."""
+        told, done = self._told(base), 0
+        name = self.core.store.councils.name(federation) or ""
+        for source in self._opened_in(base):
+            if source in told:
+                continue
+            found = self.across(federation, source)
+            if not found.met:
+                continue
+            start = self._start_view(federation, source)
+            title = _("Threshold met across the federation: {action}").format(
+                action=start.body.action
+            )
+            text = _("{met} of {councils} councils met it.").format(
+                met=found.councils_met, councils=found.councils
+            )
+            body = fk.Notice(federation, name[:200], "decision", title[:200], text, source)
+            self.core.append(base, "federation.notice", body)
+            done += 1
+        return done
+
+    def met_across(self, base: bytes) -> set[bytes]:
+        """This council's parts of federation campaigns met across the federation (as
+        its delegate told it): the base campaigns' ids."""
+        told = self._told(base)
+        return {start.id for source, start in self._opened_in(base).items() if source in told}
 
     def report_across(self, base: bytes) -> int:
         """As a seated delegate of `base`, carry each changed count of the base
