@@ -5,12 +5,13 @@ by a mark, and each member checking their own pledge (docs/pledges.md)."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 from test_federation_flow import one_person_council
 
-from conftest import T0, Clock, everyone, make_node, send
+from conftest import T0, Clock, admit, envelope_ids, everyone, make_node, send
 from shora.errors import InvalidInput, NotAllowed
 from shora.node import Node
 
@@ -168,3 +169,43 @@ def test_a_campaign_across_a_federation_by_double_majority(tmp_path: Path) -> No
         assert len(told) == 1 and "Stop work on Monday" in told[0].title
     for node in [host, *(n for n, _ in people.values())]:
         node.close()
+
+
+def test_every_delivery_order_gives_every_replica_the_same_count(tmp_path: Path) -> None:
+    """Pledges and withdrawals made on four devices that have not seen each other's,
+    delivered to each replica one envelope at a time in its own random order."""
+    rnd = random.Random(7)
+    clock = Clock()
+    people = [make_node(tmp_path, f"m{i}") for i in range(4)]
+    for person in people:
+        person.now = clock
+    council = people[0].councils.create("Factory floor", "", "m0")
+    for i, person in enumerate(people[1:], start=1):
+        admit(people[0], person, council, f"m{i}")
+    everyone(people)
+    cid = people[0].pledges.start(council, "Stop work on Monday", T0 + DAY, people=3)
+    everyone(people)
+    known = {e for p in people for e in envelope_ids(p, council)}
+    for person in people:  # nobody sees anybody's moves until the end
+        person.pledges.take(council, cid, delay=0)
+    people[1].pledges.withdraw(council, cid, delay=0)
+    people[2].pledges.withdraw(council, cid, delay=0)
+    people[2].pledges.take(council, cid, delay=0)
+    raws = {}
+    for person in people:
+        for eid, raw in person.store.rows(
+            "SELECT id, raw FROM envelopes WHERE council=?", (council,)
+        ):
+            if bytes(eid) not in known:
+                raws[bytes(eid)] = bytes(raw)
+    for person in people:
+        order = list(raws.values())
+        rnd.shuffle(order)
+        for raw in order:
+            person.bundles.import_envelopes([raw])
+    everyone(people)  # and the marks the replicas wrote, if any
+    states = [p.pledges.campaign(council, cid) for p in people]
+    assert all(s == states[0] for s in states)
+    assert states[0].count == 3 and states[0].met
+    for person in people:
+        person.close()

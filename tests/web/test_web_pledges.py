@@ -51,7 +51,7 @@ def test_a_campaign_in_english_from_start_to_banner(tmp_path: Path) -> None:
         carry(b, a, home)
         for who in (a, b):
             home_page = words(who.get(home).text)
-            assert "Threshold met" in home_page and "2 pledged; 2 were needed" in home_page
+            assert "Threshold met" in home_page and "2 pledged of 2 needed" in home_page
             assert "Threshold met" in words(who.get(home + "/notifications").text)
         page = words(a.get(url).text)
         assert "Pledges are final now." in page and "Withdraw my pledge" not in page
