@@ -209,3 +209,18 @@ def test_every_delivery_order_gives_every_replica_the_same_count(tmp_path: Path)
     assert states[0].count == 3 and states[0].met
     for person in people:
         person.close()
+
+
+def test_pledges_made_on_time_are_joined_after_the_deadline(council3: Nodes) -> None:
+    nodes, council, clock = council3
+    a, b, c = nodes
+    cid = a.pledges.start(council, "Stop work", T0 + DAY, people=2)
+    everyone(nodes)
+    b.pledges.take(council, cid, delay=0)
+    c.pledges.take(council, cid, delay=0)
+    clock.t = T0 + DAY + 3600  # nobody synced before the deadline
+    everyone(nodes)
+    everyone(nodes)
+    state = a.pledges.campaign(council, cid)
+    assert state.met and state.count == 2 and dict(state.refused) == {}
+    assert state.met_at is not None and state.met_at > (T0 + DAY) * 1000

@@ -36,6 +36,7 @@ from shora.numbers import digits_only
 START_KIND = "pledge.start"
 MAX_DELAY_SECONDS = 600  # a pledge waits up to ten minutes before it is published
 DEADLINE_MARGIN_SECONDS = 60
+SETTLE_AFTER_DEADLINE = 7 * 86_400  # a mark may still join pledges made on time
 MAX_ACTION = pk.MAX_ACTION
 
 __all__ = [
@@ -180,7 +181,7 @@ class Pledges:
     ) -> bytes:
         """Open a campaign: `action` is what each pledges to do; the threshold is
         `people` (a number) or `share` (of the members now, "3/5"). `across`: a
-        federation's campaign, pledged in each member council (docs/pledges.md §5)."""
+        federation's campaign, pledged in each member council (docs/pledges.md §6)."""
         self._member(council)
         if across and not self.core.state(council).rules.federation:
             raise InvalidInput(_("only a federation can start a campaign across its councils"))
@@ -273,7 +274,7 @@ class Pledges:
         state = self.campaign(council, campaign)
         if state.met or state.problem is not None or state.count < state.needed:
             return None
-        if self.core.me(council) is None or self.core.now() > state.body.deadline:
+        if self.core.me(council) is None:
             return None
         return self.core.append_anonymous(council, "pledge.mark", pk.Mark(campaign))
 
@@ -286,11 +287,12 @@ class Pledges:
             return
         self.open_across(council)
         self.report_across(council)
-        now = self.core.now()
+        # Pledges made on time count even if the mark joining them comes a little late.
+        since = self.core.now() - SETTLE_AFTER_DEADLINE
         rows = self.core.store.events.valid_of_kind(council, START_KIND, order="newest")
         for row in rows[:50]:
             start = _view(row)
-            if start.body.deadline >= now:
+            if start.body.deadline >= since:
                 self.settle(council, start.id)
 
     # --- across a federation -------------------------------------------------------------

@@ -1,5 +1,5 @@
 """A pledge campaign across a federation: each member council's members pledge in
-their own council's ring (docs/pledges.md §5); the federation counts the councils'
+their own council's ring (docs/pledges.md §6); the federation counts the councils'
 reports by the double majority of ratification (shora.domain.federation.flows): the
 threshold is met across the federation once more than half of the councils seated in
 it have met it, and those councils hold more than half of the members of the
