@@ -224,3 +224,26 @@ def test_pledges_made_on_time_are_joined_after_the_deadline(council3: Nodes) -> 
     state = a.pledges.campaign(council, cid)
     assert state.met and state.count == 2 and dict(state.refused) == {}
     assert state.met_at is not None and state.met_at > (T0 + DAY) * 1000
+
+
+def test_a_withdrawal_concurrent_with_the_met_moment_does_not_count(council3: Nodes) -> None:
+    """The rule of docs/pledges.md §3: once met, a withdrawal counts only if it is in
+    the causal past of the moment it was met, even one made without knowing."""
+    nodes, council, _clock = council3
+    a, b, _c = nodes
+    cid = a.pledges.start(council, "Stop work", T0 + DAY, people=2)
+    everyone(nodes)
+    a.pledges.take(council, cid, delay=0)
+    everyone(nodes)
+    a.pledges.withdraw(council, cid, delay=0)  # a has not seen b's pledge
+    met = b.pledges.take(council, cid, delay=0)  # b's past holds a's pledge: met here
+    everyone(nodes)
+    everyone(nodes)
+    states = [n.pledges.campaign(council, cid) for n in nodes]
+    assert states[0] == states[1] == states[2]
+    assert states[0].met_by == met and states[0].count == 2
+    assert dict(states[0].refused) == {"after_met": 1}
+    assert a.pledges.mine(council, cid).counted  # final: a's pledge stands
+    assert a.pledges.mine(council, cid).pledged
+    with pytest.raises(NotAllowed):
+        a.pledges.take(council, cid, delay=0)

@@ -158,8 +158,9 @@ class Pledges:
         image = ring.key_image(self._secret(council), context(campaign))
         seen = state.step_of(image)
         local = int(self.core.store.councils.setting(self._step_key(campaign)) or 0)
-        step = max(seen, local)
-        return MyPledge(image, state.counts(image), local > seen, step % 2 == 1)
+        counted, waiting = state.counts(image), local > seen
+        # A withdrawal refused once the threshold was met leaves the pledge counted.
+        return MyPledge(image, counted, waiting, local % 2 == 1 if waiting else counted)
 
     def _member(self, council: bytes) -> bytes:
         me = self.core.me(council)
