@@ -23,7 +23,7 @@ from shora.domain.pledges.federated import Across as Across
 from shora.domain.pledges.federated import count_across
 from shora.domain.pledges.state import REASONS as REASONS
 from shora.domain.pledges.state import Campaign as Campaign
-from shora.domain.pledges.state import context, message, needed, problem_of, reduce_campaign
+from shora.domain.pledges.state import context, message, problem_of, reduce_campaign
 from shora.domain.pledges.state import phase as phase
 from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import _, format_time, normalize_digits
@@ -416,8 +416,3 @@ class Pledges:
                 self.core.append(federation, "pledge.report", report)
                 done += 1
         return done
-
-
-def threshold_needed(body: pk.Start, electorate: int) -> int | None:
-    """How many pledges meet a campaign's threshold among `electorate` members."""
-    return needed(body, electorate)
