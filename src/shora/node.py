@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from shora.services.joining import Joining
     from shora.services.membership import Membership
     from shora.services.network import Network
+    from shora.services.pledges import Pledges
     from shora.services.posts import Posts
     from shora.services.restricted import Restricted
     from shora.services.safety import Safety
@@ -48,6 +49,7 @@ KIND_MODULES = (
     "shora.domain.federation.rules",  # mandate.end, and admissions by mandate
     "shora.domain.fund.kinds",  # the strike fund
     "shora.domain.ballots.kinds",  # secret ballots
+    "shora.domain.pledges.kinds",  # threshold pledges
 )
 """The modules whose `register()` adds the event kinds a node accepts, in this order
 (docs/architecture.md, "Event kinds"): a kind is never valid because some module
@@ -131,6 +133,12 @@ class Node(NodeCore):
         from shora.services.ballots import SecretBallots
 
         return SecretBallots(self)
+
+    @cached_property
+    def pledges(self) -> Pledges:
+        from shora.services.pledges import Pledges
+
+        return Pledges(self)
 
     @cached_property
     def discussion(self) -> Discussion:
@@ -221,6 +229,7 @@ class Node(NodeCore):
                 heal_epochs=self.membership.heal_epochs,
                 raise_alerts=self.deadman_missing.raise_all_alerts,
                 teller_duties=self.ballots.teller_duties,
+                settle_pledges=self.pledges.settle_all,
             ),
         )
 

@@ -36,6 +36,7 @@ class Chores:
     heal_epochs: Callable[[bytes], str | None]
     raise_alerts: Callable[[], object]
     teller_duties: Callable[[bytes], object] = lambda _council: None
+    settle_pledges: Callable[[bytes], object] = lambda _council: None
 
 
 class Housekeeping:
@@ -59,6 +60,7 @@ class Housekeeping:
         chores.end_expired(council)  # seats whose mandate is over (a federation)
         chores.keep_up(council)  # a delegate's: notices down, results up
         chores.welcome_back(council)
+        chores.settle_pledges(council)  # pledges made at once on two devices, joined
         return chores.heal_epochs(council)
 
     def after_import(self, report: Report) -> None:

@@ -26,6 +26,7 @@ from shora.web.areas.aid import area_names
 from shora.web.areas.home import help_box as sections_help
 from shora.web.areas.joining import waiting_page
 from shora.web.areas.kit import me
+from shora.web.areas.pledges import met_banner
 from shora.web.forms import (
     NAME_CHARS,
     PERSON_CHARS,
@@ -142,6 +143,7 @@ async def home(request: Request) -> Response:
     context = {
         "council": info,
         "help": sections_help(node, info),
+        "pledges_met": met_banner(node, info.id),
         "sections": sections,
         "checkins": [(s, CHECKIN_LABELS[s]) for s in CHECKIN_STATUSES if s in CHECKIN_LABELS],
         "checked_in": request.query_params.get("checked_in") in CHECKIN_LABELS,
