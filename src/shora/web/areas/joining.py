@@ -135,12 +135,12 @@ async def join(request: Request) -> Response:
     return waiting_page(request, node, node.councils.get(council))
 
 
-def join_values(form: Any) -> dict[str, str]:
+def join_values(form: Any, name_field: str = "name") -> dict[str, str]:
     """The invitation and the name a join form carries (the join page's, or the new
     profile's page when an invitation's link led there)."""
     return {
         "invitation": text(form, "invitation", TOKEN_CHARS, required=False),
-        "name": text(form, "name", PERSON_CHARS, required=False),
+        "name": text(form, name_field, PERSON_CHARS, required=False),
     }
 
 
