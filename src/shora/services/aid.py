@@ -89,6 +89,20 @@ class Answer:
     delivered: int
 
 
+def _answers(state: AidState, need: bytes) -> list[Answer]:
+    return [
+        Answer(
+            c.id,
+            state.offers[c.offer].author if c.offer in state.offers else c.author,
+            c.quantity,
+            max(0, c.dispatched - c.fulfilled),
+            c.fulfilled,
+        )
+        for c in sorted(state.commitments.values(), key=lambda c: c.id)
+        if c.need == need
+    ]
+
+
 def _filter(
     items: list[ItemState], category: str | None, urgency: str | None, area: str | None
 ) -> list[ItemState]:
@@ -425,18 +439,7 @@ class Aid:
 
     def answers(self, council: bytes, now: int, need: bytes) -> list[Answer]:
         """What answers a need: each commitment to it, with its giver (the offer's author)."""
-        state = self.state(council, now)
-        return [
-            Answer(
-                c.id,
-                state.offers[c.offer].author if c.offer in state.offers else c.author,
-                c.quantity,
-                max(0, c.dispatched - c.fulfilled),
-                c.fulfilled,
-            )
-            for c in sorted(state.commitments.values(), key=lambda c: c.id)
-            if c.need == need
-        ]
+        return _answers(self.state(council, now), need)
 
     def my_needs(self, council: bytes, now: int) -> list[tuple[ItemState, list[Answer]]]:
         """This member's needs not yet delivered in full nor withdrawn, with what answers
@@ -451,4 +454,4 @@ class Aid:
             if n.author == mine and (n.open or (n.status in UNDER_WAY and not n.expired))
         ]
         found.sort(key=lambda n: (-n.clock, n.id))
-        return [(n, self.answers(council, now, n.id)) for n in found]
+        return [(n, _answers(state, n.id)) for n in found]
