@@ -3,9 +3,11 @@ separate profiles) syncing through a real relay on loopback: the founder in Engl
 1280x800, the newcomer in Persian on a 360x740 phone.
 
 The newcomer goes from the invitation (made in the founder's pages) to joining (the
-invitation's link opened on a fresh node, the profile made on the way, the join request
-shared back and admitted), to a first vote on a proposal, and to a need that the
-founder's offer meets. Every step the newcomer takes (a scan, a tap, a field filled,
+invitation's link opened on a fresh node, whose new profile's page also asks to join;
+the join request shared back and admitted; the waiting page turning into the council's
+home by itself), to a first vote with the home page's ballot buttons, and to a need
+posted from the home page's "I need..." that the founder's offer meets, the match shown
+under it on her home page. Every step the newcomer takes (a scan, a tap, a field filled,
 a form sent, a paste) is counted and printed, and the count has an upper bound
 (docs/web.md, "The first hour in steps"). Then the newcomer calls for help, and the
 call is at the top of the founder's home page after one sync round of each node.
