@@ -28,6 +28,7 @@ from shora.services.joining import Joining
 from shora.services.membership import Membership
 from shora.services.network import Network
 from shora.services.posts import Posts
+from shora.services.recovery import Recovery
 from shora.services.restricted import Restricted
 from shora.services.safety import Safety
 
@@ -78,6 +79,7 @@ class Node(NodeCore):
         self.councils = Councils(self)
         self.posts = Posts(self)
         self.membership = Membership(self, lambda c: check_emergency_removal(self, c))
+        self.recovery = Recovery(self, self.membership)
         self.federation = Federation(
             self,
             self.councils,

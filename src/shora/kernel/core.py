@@ -202,9 +202,15 @@ class NodeCore:
 
     def find_member(self, council: bytes, ref: str) -> bytes:
         """A member by name, or by their key or a prefix of it (at least 6 hex digits)."""
-        return _find(
-            list(self.store.members.names(council).items()), ref, NO_MEMBER, SEVERAL_MEMBERS
-        )
+        rows = list(self.store.members.names(council).items())
+        try:
+            return _find(rows, ref, NO_MEMBER, SEVERAL_MEMBERS)
+        except InvalidInput:
+            # A recovered member's old key keeps their name: the one holding it now wins.
+            final = self.state(council)
+            return _find(
+                [r for r in rows if final.is_active(r[0])], ref, NO_MEMBER, SEVERAL_MEMBERS
+            )
 
     def identity(self, council: bytes) -> _Identity:
         row = self.store.councils.identity(council)
