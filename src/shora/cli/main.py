@@ -47,6 +47,22 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         N_("Vouch for a join request; it is admitted once enough members have."),
     ),
     "members": ("members", "members", N_("List a council's members and former members.")),
+    "recover": (
+        "recovery",
+        "recover",
+        N_(
+            "Ask for your place in a council again after losing your device: prints a "
+            "recovery request for its members."
+        ),
+    ),
+    "vouch-recovery": (
+        "recovery",
+        "vouch_recovery",
+        N_(
+            "Vouch that a recovery request comes from the member it names; their place "
+            "passes to the new key once enough members have."
+        ),
+    ),
     "remove": (
         "members",
         "remove",

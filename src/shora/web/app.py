@@ -34,6 +34,7 @@ from shora.web.areas import (
     joining,
     members,
     posts,
+    recovery,
     safety,
     session,
     sync,
@@ -53,6 +54,7 @@ AREAS += (
     api_decisions_aid,
     discussion,
     federation,
+    recovery,
 )
 
 STATUS = ((NotFound, 404), (NotAllowed, 403), (InvalidInput, 400), (ProfileError, 400))
