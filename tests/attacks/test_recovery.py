@@ -11,9 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_aid import AREAS, offer
 
 from attacks.adversary import Adversary
 from conftest import Clock, admit, everyone, make_node, send
+from shora.domain.aid import kinds as ak
 from shora.errors import NotAllowed, NotFound
 from shora.kernel import crypto, kinds
 from shora.node import Node
@@ -60,7 +62,7 @@ def test_an_informer_cannot_take_the_coordinators_place_alone(tmp_path: Path) ->
     assert not m.recovery.vouch(request).admitted
     clock.t += 60
     forged = informer.forge(
-        "member.recover", kinds.Recover(request, azar, crypto.random_bytes(32), "lost phone")
+        "member.recover", kinds.Recover(request, azar, crypto.random_bytes(32), reason="lost phone")
     )
     honest = [a, b, d]
     _import(honest, [f for f in m.bundles.envelopes()] + [forged.raw])
@@ -78,7 +80,7 @@ def test_an_informer_cannot_take_the_coordinators_place_alone(tmp_path: Path) ->
     d.recovery.vouch(bijan_request)
     everyone([a, b, m, d])
     swapped = informer.forge(
-        "member.recover", kinds.Recover(bijan_request, azar, crypto.random_bytes(32), "")
+        "member.recover", kinds.Recover(bijan_request, azar, crypto.random_bytes(32))
     )
     _import(honest, [swapped.raw])
     for node in honest:
@@ -129,6 +131,9 @@ def test_a_recovered_away_key_keeps_signing_and_nothing_counts(tmp_path: Path) -
     recovery, and builds on the recovery itself: every honest replica refuses it all."""
     (a, b, m, d), council, clock = _council(tmp_path, kinds.Rules(removal="member"))
     azar = a.identity(council).sign_pk
+    a.aid.set_areas(council, AREAS)
+    water = a.aid.post_offer(council, offer(quantity=5))
+    everyone([a, b, m, d])
     seized = Adversary(a, council)
     before = seized.heads()
     clock.t += 60
@@ -159,6 +164,8 @@ def test_a_recovered_away_key_keeps_signing_and_nothing_counts(tmp_path: Path) -
             parents=before,
         ),
         seized.forge("member.leave", kinds.Leave("race"), parents=before),
+        # Her offer withdrawn in her name (a leaf, so on the same heads as any).
+        seized.forge("aid.cancel", ak.Cancel(water, "withdrawn"), parents=before),
         seized.forge("post.message", kinds.Message("after it"), parents=[recovery_id]),
         # Dated before its own parents: refused outright (BadClock).
         seized.forge("post.message", kinds.Message("older"), parents=before, time_ms=t_old),
@@ -178,6 +185,8 @@ def test_a_recovered_away_key_keeps_signing_and_nothing_counts(tmp_path: Path) -
         texts = _texts(node, council)
         assert not {"back-dated", "after it", "older"} & set(texts)
         assert _stored_void(node, forged[0].id) and _stored_void(node, forged[2].id)
+        # Her offer from before the recovery is still hers, and still open.
+        assert node.aid.state(council, int(clock.t)).offers[water].cancelled is None
         valid = node.store.rows("SELECT id FROM events WHERE valid=1", ())
         assert not {f.id for f in forged} & {bytes(r[0]) for r in valid}
     # What is written from now on cannot be read with the seized keys.

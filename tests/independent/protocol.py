@@ -178,7 +178,7 @@ BODY_FIELDS = {
     "member.admit": ("request", "mandate"),
     "member.remove": ("member", "new_epoch", "reason", "emergency"),
     "member.leave": ("reason",),
-    "member.recover": ("request", "member", "new_epoch", "reason"),
+    "member.recover": ("request", "member", "new_epoch", "acknowledged", "reason"),
     "epoch.rotate": ("new_epoch",),
     "epoch.grant": ("epoch", "grants"),
     "post.announcement": ("title", "text"),
@@ -293,6 +293,9 @@ def decode_body(kind: str, body: bytes) -> dict[str, Any]:
     elif kind == "member.recover":
         _require(isinstance(m["request"], bytes) and len(m["request"]) <= 1024, "request")
         _require(_b32(m["member"]) and _b32(m["new_epoch"]), "member.recover keys")
+        acknowledged = m["acknowledged"]
+        _require(isinstance(acknowledged, list) and len(acknowledged) <= 1000, "acknowledged")
+        _require(all(_b32(x) for x in acknowledged), "acknowledged ids")
         _require(isinstance(m["reason"], str) and len(m["reason"]) <= 1000, "reason")
     elif kind == "epoch.rotate":
         _require(_b32(m["new_epoch"]), "new_epoch")

@@ -141,3 +141,43 @@ def test_what_a_voucher_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput):
         fresh.recovery.ask(council, "Azadeh")  # this profile already waits for it
     assert b.recovery.pending(council) is None
+
+
+def test_commitments_offers_and_tasks_carry_over(tmp_path: Path) -> None:
+    """What the member wrote before (an offer, a commitment, a task assigned to them)
+    is theirs under the new key: they send what they committed and withdraw what they
+    offered; the task shows their name."""
+    from test_aid import AREAS, need, offer
+
+    clock = Clock()
+    (a, b, c), council = three_members(tmp_path, clock)
+    a.aid.set_areas(council, AREAS)
+    everyone([a, b, c])
+    wanted = b.aid.post_need(council, need(quantity=5))
+    everyone([a, b, c])
+    water = a.aid.post_offer(council, offer(quantity=5))
+    blankets = a.aid.post_offer(council, offer(category="shelter", quantity=3))
+    committed = a.aid.commit(council, wanted, water, 5)
+    old = a.identity(council).sign_pk
+    task = b.decisions.create_task(council, "Fetch the pump", who_member=old)
+    everyone([a, b, c])
+    _wipe(a, tmp_path)
+    fresh = make_node(tmp_path, "a-new")
+    fresh.now = clock
+    signed = fresh.recovery.ask(council, "Azadeh")
+    b.recovery.vouch(signed)
+    send(b, c)
+    assert c.recovery.vouch(signed).admitted
+    everyone([b, c])
+    send(c, fresh)
+
+    fresh.aid.dispatch(council, committed, 5)
+    fresh.aid.cancel(council, blankets, "given elsewhere")
+    everyone([fresh, b, c])
+    now = int(clock.t)
+    for node in (b, c, fresh):
+        st = node.aid.state(council, now)
+        assert st.commitments[committed].dispatched == 5
+        assert st.offers[blankets].cancelled == "given elsewhere"
+        [found] = [t for t in node.decisions.tasks(council) if t.id == task]
+        assert node.councils.names(council)[found.who_member or b""] == "Azadeh"

@@ -114,12 +114,20 @@ class Remove(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     emergency: bool = False
 
 
+MAX_ACKNOWLEDGED = 1000  # leaf ids a member.recover lists, within one body
+
+
 class Recover(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A member's place passes to a new key (docs/protocol.md §9.1): the old key ends."""
 
     request: Annotated[bytes, msgspec.Meta(max_length=1024)]  # signed recovery request
     member: Bytes32  # the old key
     new_epoch: Bytes32
+    # Leaves the old key wrote that the writer holds (offers, commitments, check-ins):
+    # nothing descends from a leaf, so this is how they stay the member's (§9.1).
+    acknowledged: Annotated[list[Bytes32], msgspec.Meta(max_length=MAX_ACKNOWLEDGED)] = (
+        msgspec.field(default_factory=list)
+    )
     reason: Reason = ""
 
 

@@ -145,6 +145,8 @@ class CouncilState:
     mutual: frozenset[bytes] = frozenset()  # endings in a cycle of concurrent removals
     ends: dict[bytes, frozenset[bytes]] = field(default_factory=dict)  # member -> endings
     successors: dict[bytes, bytes] = field(default_factory=dict)  # recovered key -> new key
+    # Leaves of the old key that a recovery lists, by recovery: they stay valid.
+    acknowledged: dict[bytes, frozenset[bytes]] = field(default_factory=dict)
     # State that a domain's handlers keep (federation seats, rosters): values are
     # replaced, never mutated, so that copies stay independent.
     ext: dict[str, Any] = field(default_factory=dict)
@@ -196,6 +198,7 @@ class CouncilState:
             self.mutual,
             self.ends,
             dict(self.successors),
+            dict(self.acknowledged),
             dict(self.ext),
         )
 
@@ -468,6 +471,7 @@ def _recover(
     end_membership(s, ev, old, "recovered")
     s.members[new] = Member(new, member.name, seen.payload.kx_pk, ev.id)
     s.successors[old] = new
+    s.acknowledged[ev.id] = frozenset(bytes(e) for e in body.acknowledged)
     for role, terms in list(s.terms.items()):
         if any(t.member == old and t.end > ev.time for t in terms):
             s.terms[role] = tuple(_pass_term(t, old, ev.time) for t in terms) + tuple(

@@ -227,7 +227,10 @@ class Projection:
         if author not in final.members:
             return False
         return all(
-            end in causal or eid in self.ancestors(end) for end in final.ends.get(author, ())
+            end in causal
+            or eid in final.acknowledged.get(end, ())  # a leaf a recovery lists
+            or eid in self.ancestors(end)
+            for end in final.ends.get(author, ())
         )
 
     def causal_members(self, council: bytes, event: bytes) -> frozenset[bytes]:

@@ -21,6 +21,7 @@ from shora.errors import InvalidInput, NotAllowed, NotFound, RemoteError
 from shora.i18n import N_, _, normalize_persian
 from shora.kernel import keys, kinds, tokens
 from shora.kernel.core import NodeCore
+from shora.kernel.events import LEAF_KINDS
 from shora.kernel.membership import recovery_threshold
 
 # For the interfaces: the text forms of a recovery request.
@@ -163,10 +164,17 @@ class Recovery:
                 self.core.append(council, "member.vouch", body)
             return AdmitResult(False, supporters, asked.needed, asked.name)
         payload, _request_id = tokens.open_recovery_request(signed)
+        # The old key's leaves are in no event's causal past: listing them keeps them
+        # the member's (their offers, commitments, check-ins), as the council saw them.
+        leaves = sorted(
+            bytes(eid)
+            for eid, kind, _mset in self.core.store.events.of_author(council, asked.old_key)
+            if kind in LEAF_KINDS
+        )[: kinds.MAX_ACKNOWLEDGED]
         self.membership.end_with_new_epoch(
             council,
             "member.recover",
-            lambda epoch: kinds.Recover(signed, asked.old_key, epoch, reason),
+            lambda epoch: kinds.Recover(signed, asked.old_key, epoch, leaves, reason),
         )
         self.membership.welcome(council, payload.kx_pk, keys.return_id(payload.sign_pk))
         return AdmitResult(True, supporters, asked.needed, asked.name)
