@@ -7,11 +7,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from test_cli import COUNCIL, Profile, bring_in, sync
 
 
-def test_a_wiped_member_recovers_on_the_command_line(tmp_path: Path) -> None:
-    a, b, c = (Profile(tmp_path, n) for n in ("nasrin", "bahram", "cyrus"))
+@pytest.mark.parametrize("process", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_a_wiped_member_recovers_on_the_command_line(tmp_path: Path, process: bool) -> None:
+    """In this process, and (slow) as real `shora` processes, as people run it."""
+    a, b, c = (Profile(tmp_path, n, process=process) for n in ("nasrin", "bahram", "cyrus"))
     for p in (a, b, c):
         p.ok("init")
     a.ok("council", "create", COUNCIL, "--as", "Nasrin")
@@ -22,7 +25,7 @@ def test_a_wiped_member_recovers_on_the_command_line(tmp_path: Path) -> None:
     old = next(m for m in a.json("members", COUNCIL) if m["name"] == "Nasrin")["key"]
     shutil.rmtree(a.home)  # the device is wiped
 
-    fresh = Profile(tmp_path, "nasrin-again")
+    fresh = Profile(tmp_path, "nasrin-again", process=process)
     fresh.ok("init")
     invitation = b.json("invite", COUNCIL)["link"]
     path = tmp_path / "recovery.txt"
@@ -49,7 +52,7 @@ def test_a_wiped_member_recovers_on_the_command_line(tmp_path: Path) -> None:
         assert people["Nasrin"]["key"] != old
     fresh.ok("post", COUNCIL, "I am back")
     # A request for a member who is not there is refused in one line, in Persian too.
-    other = Profile(tmp_path, "stranger")
+    other = Profile(tmp_path, "stranger", process=process)
     other.ok("init")
     strange = other.json("recover", b.json("invite", COUNCIL)["link"], "--as", "Nobody")
     line = b.fails("--lang", "fa", "vouch-recovery", strange["request"], "--yes")
