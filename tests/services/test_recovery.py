@@ -181,3 +181,37 @@ def test_commitments_offers_and_tasks_carry_over(tmp_path: Path) -> None:
         assert st.offers[blankets].cancelled == "given elsewhere"
         [found] = [t for t in node.decisions.tasks(council) if t.id == task]
         assert node.councils.names(council)[found.who_member or b""] == "Azadeh"
+
+
+def test_a_recovered_member_votes_once_and_still_owns_their_proposal(tmp_path: Path) -> None:
+    """A vote open across the recovery: the member's ballot under the new key replaces
+    the one under the old key (one member, one ballot), and they accept an amendment
+    to the proposal they made before."""
+    from test_decisions import proposal
+
+    from shora.domain.decisions import kinds as dk
+
+    clock = Clock()
+    (a, b, c), council = three_members(tmp_path, clock)
+    pid = a.decisions.propose(council, proposal("yes_no"))
+    a.decisions.vote(council, pid, dk.YesNoBallot("no"))
+    everyone([a, b, c])
+    amendment = b.decisions.amend(council, pid, "What shall we do first?")
+    everyone([a, b, c])
+    _wipe(a, tmp_path)
+    fresh = make_node(tmp_path, "a-new")
+    fresh.now = clock
+    signed = fresh.recovery.ask(council, "Azadeh")
+    b.recovery.vouch(signed)
+    send(b, c)
+    assert c.recovery.vouch(signed).admitted
+    everyone([b, c])
+    send(c, fresh)
+    new = fresh.identity(council).sign_pk
+    fresh.decisions.vote(council, pid, dk.YesNoBallot("yes"))
+    fresh.decisions.accept_amendment(council, amendment)
+    everyone([fresh, b, c])
+    for node in (b, c, fresh):
+        state = node.decisions.proposal(council, pid)
+        assert [(x.member, x.ballot) for x in state.ballots] == [(new, dk.YesNoBallot("yes"))]
+        assert state.author == new and state.text == "What shall we do first?"
