@@ -74,7 +74,11 @@ def test_a_wiped_member_gets_back_in_through_the_pages(tmp_path: Path, lang: str
         with browser(tmp_path / "a2", **header) as fresh:
             fresh.create_profile()
             assert 'href="/recover/ask"' in fresh.get("/join").text
-            assert t["ask"] in words(fresh.get("/recover/ask").text)
+            ask_page = fresh.get("/recover/ask")
+            assert t["ask"] in words(ask_page.text)
+            # Both recovery pages scan codes: only they (and joining's) may use the camera.
+            assert ask_page.headers["permissions-policy"].startswith("camera=(self)")
+            assert b.get("/recover").headers["permissions-policy"].startswith("camera=(self)")
             link = _field(b.post(home + "/invite").text, "invitation-link")
             asked = fresh.post(
                 "/recover/ask", {"invitation": link.split("#", 1)[1], "claim": "Nasrin"}
