@@ -10,6 +10,7 @@ from typing import Any
 
 from shora.kernel.core import NodeCore
 from shora.services.aid import Aid
+from shora.services.backup import Backup
 from shora.services.bundles import Bundles
 from shora.services.care import Care
 from shora.services.councils import CouncilInfo as CouncilInfo
@@ -40,6 +41,7 @@ KIND_MODULES = (
     "shora.domain.federation.kinds",
     "shora.domain.governance.rules",  # the governance state kinds and their rules
     "shora.domain.federation.rules",  # mandate.end, and admissions by mandate
+    "shora.domain.backup.kinds",  # key backups held by trusted members
 )
 """The modules whose `register()` adds the event kinds a node accepts, in this order
 (docs/architecture.md, "Event kinds"): a kind is never valid because some module
@@ -80,6 +82,7 @@ class Node(NodeCore):
         self.posts = Posts(self)
         self.membership = Membership(self, lambda c: check_emergency_removal(self, c))
         self.recovery = Recovery(self, self.membership)
+        self.backup = Backup(self, self.recovery)
         self.federation = Federation(
             self,
             self.councils,

@@ -14,9 +14,9 @@ import pytest
 from test_aid import AREAS, offer
 
 from attacks.adversary import Adversary
-from conftest import Clock, admit, everyone, make_node, send
+from conftest import FAST_KDF, Clock, admit, everyone, make_node, send
 from shora.domain.aid import kinds as ak
-from shora.errors import NotAllowed, NotFound
+from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.kernel import crypto, kinds
 from shora.node import Node
 
@@ -219,3 +219,30 @@ def test_a_removal_concurrent_with_a_recovery_wins(tmp_path: Path) -> None:
         final = node.state(council)
         assert final.members[azar].end == "removed"
         assert not final.is_active(new)
+
+
+def test_an_informer_with_enough_shares_still_lacks_the_passphrase(tmp_path: Path) -> None:
+    """Azar leaves a key backup with Mina (the informer) and Dara, both needed. Mina
+    makes a recovery request for Azar's place on a profile of her own, releases her own
+    share to it and talks Dara into releasing his: without Azar's passphrase the shares
+    give nothing, and shares released to Azar's own new profile open on no other."""
+    (a, b, m, d), council, clock = _council(tmp_path, kinds.Rules())
+    trusted = [n.identity(council).sign_pk for n in (m, d)]
+    a.backup.deposit(council, trusted, 2, "azar's own words", FAST_KDF)
+    everyone([a, b, m, d])
+    spare = make_node(tmp_path, "spare")
+    spare.now = clock
+    request = spare.recovery.ask(council, "Azar")
+    shares = [m.backup.release(request), d.backup.release(request)]
+    for guess in ("", "azar", "password", "Azar's own words"):
+        with pytest.raises(InvalidInput):
+            spare.backup.restore(shares, guess)
+    assert spare.identity(council).sign_pk != a.identity(council).sign_pk
+    # Shares released to Azar's real new profile: useless on Mina's.
+    real = make_node(tmp_path, "real")
+    real.now = clock
+    for_azar = real.recovery.ask(council, "Azar")
+    given = [m.backup.release(for_azar), d.backup.release(for_azar)]
+    with pytest.raises(InvalidInput):
+        spare.backup.restore(given, "azar's own words")
+    assert real.backup.restore(given, "azar's own words") == council

@@ -57,3 +57,40 @@ def test_a_wiped_member_recovers_on_the_command_line(tmp_path: Path, process: bo
     strange = other.json("recover", b.json("invite", COUNCIL)["link"], "--as", "Nobody")
     line = b.fails("--lang", "fa", "vouch-recovery", strange["request"], "--yes")
     assert "هیچ عضو فعالی" in line
+
+
+def test_a_key_backup_on_the_command_line(tmp_path: Path) -> None:
+    """Nasrin leaves a backup with Bahram and Cyrus (both needed), loses her phone, and
+    takes her own key back on a new profile with their two shares and her passphrase."""
+    a, b, c = (Profile(tmp_path, n) for n in ("nasrin", "bahram", "cyrus"))
+    for p in (a, b, c):
+        p.ok("init")
+    a.ok("council", "create", COUNCIL, "--as", "Nasrin")
+    bring_in(a, b, "Bahram")
+    bring_in(a, c, "Cyrus")
+    out = a.ok("backup", COUNCIL, "--to", "Bahram", "--to", "Cyrus", "--needed", "2")
+    assert "any 2 of them" in out and "shora recover" in out
+    sync(a, b, COUNCIL)
+    sync(a, c, COUNCIL)
+    old = next(m for m in a.json("members", COUNCIL) if m["name"] == "Nasrin")["key"]
+    passphrase = tmp_path / "old-passphrase"
+    passphrase.write_text(a.passphrase + "\n", encoding="utf-8")
+    shutil.rmtree(a.home)
+
+    fresh = Profile(tmp_path, "nasrin-again")
+    fresh.ok("init")
+    request = fresh.json("recover", b.json("invite", COUNCIL)["link"], "--as", "Nasrin")["request"]
+    shares = []
+    for member in (b, c):
+        path = tmp_path / f"{member.home.name}.share"
+        out = member.ok("--lang", "fa", "release-share", request, "-o", str(path), "--yes")
+        assert "سهم" in out
+        shares.append(f"@{path}")
+    line = fresh.fails("restore", shares[0], "--backup-passphrase-file", str(passphrase))
+    assert "1 of the 2 shares" in line
+    out = fresh.ok("restore", *shares, "--backup-passphrase-file", str(passphrase))
+    assert "keys in" in out and "are back" in out
+    sync(b, fresh, COUNCIL)
+    me = [m for m in fresh.json("members", COUNCIL) if m["me"]]
+    assert [m["key"] for m in me] == [old]
+    fresh.ok("post", COUNCIL, "back with my own key")

@@ -55,6 +55,27 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
             "recovery request for its members."
         ),
     ),
+    "backup": (
+        "recovery",
+        "backup_keys",
+        N_(
+            "Leave a backup of your keys in a council with members you trust: any NEEDED of "
+            "them, with your passphrase, can give them back if your device is lost."
+        ),
+    ),
+    "release-share": (
+        "recovery",
+        "release_share",
+        N_(
+            "Give someone asking for their place your share of their key backup, sealed to "
+            "their new profile."
+        ),
+    ),
+    "restore": (
+        "recovery",
+        "restore",
+        N_("Take your keys back from shares your trusted members gave you."),
+    ),
     "vouch-recovery": (
         "recovery",
         "vouch_recovery",

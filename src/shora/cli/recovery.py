@@ -9,10 +9,11 @@ from pathlib import Path
 import click
 
 from shora.i18n import N_, _, format_time, number
-from shora.services import joining, recovery
+from shora.node import Node
+from shora.services import backup, joining, recovery
 
-from .output import council_name, isolate, print_json, short, text_or_file
-from .session import Session, ask, json_option, pass_session
+from .output import Number, council_name, isolate, print_json, short, text_or_file
+from .session import Session, ask, in_council, json_option, pass_session
 
 
 @click.command(
@@ -161,5 +162,111 @@ def _describe(asked: recovery.RecoveryRequest, council: str) -> None:
     click.echo(
         _("{supporters} of the {needed} members needed support this so far.").format(
             supporters=number(asked.supporters), needed=number(asked.needed)
+        )
+    )
+
+
+@click.command(
+    name="backup",
+    help=N_(
+        "Leave a backup of your keys in a council with members you trust: any NEEDED of "
+        "them, with your passphrase, can give them back if your device is lost."
+    ),
+)
+@in_council
+@click.option(
+    "--to",
+    "trusted",
+    multiple=True,
+    required=True,
+    metavar="MEMBER",
+    help=N_("A member you trust with a share (name or key digits); repeat for each."),
+)
+@click.option(
+    "--needed",
+    type=Number(1, 16),
+    default=2,
+    show_default=True,
+    help=N_("How many of them it takes to give your keys back."),
+)
+def backup_keys(node: Node, council_id: bytes, trusted: tuple[str, ...], needed: int) -> None:
+    session = click.get_current_context().find_object(Session)
+    assert session is not None
+    keys = [node.find_member(council_id, who) for who in trusted]
+    limits = backup.INSECURE_TEST_KDF if session.insecure_test_kdf else None
+    if limits is None:
+        node.backup.deposit(council_id, keys, needed, session.passphrase())
+    else:
+        node.backup.deposit(council_id, keys, needed, session.passphrase(), limits)
+    click.echo(
+        _(
+            "Your backup is with {n} members; any {needed} of them, with your passphrase, "
+            "can give your keys back. Send them a bundle."
+        ).format(n=number(len(set(keys))), needed=number(needed))
+    )
+    click.echo(
+        _(
+            "Only for a lost or wiped device: if a device is seized, ask for your place "
+            "with 'shora recover' instead, which shuts the old keys out."
+        )
+    )
+
+
+@click.command(
+    name="release-share",
+    help=N_(
+        "Give someone asking for their place your share of their key backup, sealed to "
+        "their new profile."
+    ),
+)
+@click.argument("request", help=N_("The recovery request text or link, or @FILE."))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help=N_("Write the share to this file, to give them."),
+)
+@click.option("-y", "--yes", is_flag=True, help=N_("Do not ask for confirmation."))
+@pass_session
+def release_share(session: Session, request: str, output: Path, yes: bool) -> None:
+    signed = recovery.read_recovery_request(text_or_file(request))
+    node = session.open()
+    asked = node.recovery.open(signed)
+    info = node.councils.get(asked.council)
+    _describe(asked, council_name(info))
+    if not yes and sys.stdin.isatty():
+        click.confirm(
+            _("Give your share to this new key, as {name}'s?").format(name=isolate(asked.name)),
+            abort=True,
+        )
+    output.write_text(node.backup.release(signed) + "\n", encoding="utf-8")
+    click.echo(_("Your share is written to {file}: give it to them.").format(file=output))
+
+
+@click.command(
+    name="restore",
+    help=N_("Take your keys back from shares your trusted members gave you."),
+)
+@click.argument("shares", nargs=-1, required=True, metavar="SHARE...")
+@click.option(
+    "--backup-passphrase-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help=N_("Read the passphrase of the lost profile from this file instead of asking."),
+)
+@pass_session
+def restore(session: Session, shares: tuple[str, ...], backup_passphrase_file: Path | None) -> None:
+    texts = [text_or_file(s) for s in shares]
+    node = session.open()
+    if backup_passphrase_file is not None:
+        lines = backup_passphrase_file.read_text(encoding="utf-8").splitlines()
+        passphrase = lines[0] if lines else ""
+    else:
+        passphrase = str(click.prompt(_("Passphrase of the lost profile"), hide_input=True))
+    council = node.backup.restore(texts, passphrase)
+    info = node.councils.get(council)
+    click.echo(
+        _("Your keys in {council} are back. Sync to bring the council up to date.").format(
+            council=isolate(council_name(info))
         )
     )

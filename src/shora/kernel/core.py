@@ -244,6 +244,20 @@ class NodeCore:
             name,
         )
 
+    def restore_identity(self, council: bytes, sign_sk: bytes, kx_sk: bytes, name: str) -> bytes:
+        """Put back a member identity from its secret keys (a key backup given back) in
+        place of this profile's identity there; returns its key."""
+        sign_pk, kx_pk = sign_sk[32:], crypto.kx_public_key(kx_sk)
+        self.store.councils.replace_identity(
+            council,
+            sign_pk,
+            self.ingestor.seal_secret(sign_sk),
+            kx_pk,
+            self.ingestor.seal_secret(kx_sk),
+            name,
+        )
+        return sign_pk
+
     # --- writing ----------------------------------------------------------------------
 
     def envelope(self, epoch: keys.Epoch, kind: int, tags: list[list[str]], content: str) -> bytes:

@@ -81,6 +81,7 @@ TEXT_NAMES = (
     N_("mandate"),
     N_("revocation"),
     N_("recovery request"),
+    N_("backup share"),
 )
 
 

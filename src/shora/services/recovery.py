@@ -125,7 +125,7 @@ class Recovery:
         council = payload.council
         me = self.core.identity(council).sign_pk  # NotFound: not one of our councils
         final = self.core.state(council)
-        old = self._claimed(council, payload.claim)
+        old = self.claimed(council, payload.claim)
         member = final.members[old]
         if payload.sign_pk in final.members:
             raise InvalidInput(_("that new key is already a member of this council"))
@@ -179,7 +179,7 @@ class Recovery:
         self.membership.welcome(council, payload.kx_pk, keys.return_id(payload.sign_pk))
         return AdmitResult(True, supporters, asked.needed, asked.name)
 
-    def _claimed(self, council: bytes, claim: str) -> bytes:
+    def claimed(self, council: bytes, claim: str) -> bytes:
         """The active member a claim names (their name, or their key's first digits)."""
         final = self.core.state(council)
         found = [
