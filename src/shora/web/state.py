@@ -9,6 +9,7 @@ which takes a second on purpose, runs in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hmac
 import secrets
@@ -38,6 +39,7 @@ class BrowserSession:
     id: str
     csrf: str
     created: float
+    person: str | None = None  # community mode: the one profile this browser may use
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,15 @@ class Keeper:
         sync: SyncSettings | None = None,
         clock: Callable[[], float] = time.monotonic,
         insecure_test_kdf: bool = False,
+        check_when_open: bool = False,
+        kdf_gate: asyncio.Semaphore | None = None,
     ) -> None:
         self.home = home
+        # Community mode: many browsers, many people; a passphrase is checked even while
+        # the profile is open (else anyone naming an open profile would be let in), and
+        # key derivations run one at a time (each holds 256 MiB for a second).
+        self.check_when_open = check_when_open
+        self.kdf_gate = kdf_gate
         # Tests only (shora --insecure-test-kdf serve): profiles made with, and weak
         # keystores opened despite, key derivation below the floor.
         self.insecure_test_kdf = insecure_test_kdf
@@ -97,7 +106,7 @@ class Keeper:
         self.last_activity = clock()
         self.jobs: dict[str, Job] = {}
         # forms.council_of's cache: council -> (database version, CouncilInfo)
-        self.councils: dict[bytes, tuple[tuple[int, int, int], CouncilInfo]] = {}
+        self.councils: dict[bytes, tuple[tuple[int, int, int], CouncilInfo, dict[str, str]]] = {}
         self.on_unlock: list[Callable[[Node], None]] = []
 
     # --- the login link and browser sessions ---------------------------------------------
@@ -143,14 +152,15 @@ class Keeper:
     async def unlock(self, passphrase: str) -> Node:
         """Open the profile with its passphrase and start syncing; ProfileError if wrong,
         TooManyTries (before any key derivation) while wrong ones must wait."""
-        if self.node is not None:
+        if self.node is not None and not self.check_when_open:
             return self.node
         self.throttle.check()
-        unlocked = await asyncio.to_thread(
-            functools.partial(
-                profiles.unlock, self.home, passphrase, allow_weak_kdf=self.insecure_test_kdf
+        async with self.kdf_gate or contextlib.nullcontext():
+            unlocked = await asyncio.to_thread(
+                functools.partial(
+                    profiles.unlock, self.home, passphrase, allow_weak_kdf=self.insecure_test_kdf
+                )
             )
-        )
         self.throttle.right()
         return await self._opened(unlocked)
 
@@ -158,11 +168,12 @@ class Keeper:
         """Create the profile (a fresh home) and open it."""
         if self.exists:
             raise ProfileError(_("a profile already exists in {home}").format(home=self.home))
-        unlocked = await asyncio.to_thread(
-            functools.partial(
-                profiles.create, self.home, passphrase, weak_kdf=self.insecure_test_kdf
+        async with self.kdf_gate or contextlib.nullcontext():
+            unlocked = await asyncio.to_thread(
+                functools.partial(
+                    profiles.create, self.home, passphrase, weak_kdf=self.insecure_test_kdf
+                )
             )
-        )
         return await self._opened(unlocked)
 
     async def _opened(self, unlocked: profiles.UnlockedProfile) -> Node:

@@ -70,3 +70,10 @@ document.querySelectorAll("button[data-share]").forEach(function (button) {
     }
   });
 });
+
+// Installing to the home screen: a service worker that keeps the static files (style,
+// scripts, fonts) for the next visit, and nothing else (static/sw.js). A secure
+// context only: the node's own https:// address on the local network, or this computer.
+if ("serviceWorker" in navigator && window.isSecureContext) {
+  navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
+}
