@@ -1,5 +1,6 @@
 """Getting back in: taking one's own place in a council again under a new key, after a
-wipe, a lost phone or a new device (docs/protocol.md §9.1, docs/recovery.md).
+wipe, a lost phone or a new device (docs/protocol.md §9.1; the pages: docs/web.md,
+"Getting back in").
 
 The person's new profile makes a recovery request naming the council and who they were
 (a name or the first digits of the old key, as they remember it); it travels like a
@@ -18,7 +19,7 @@ from typing import Protocol
 import msgspec
 
 from shora.errors import InvalidInput, NotAllowed, NotFound, RemoteError
-from shora.i18n import N_, _, normalize_persian
+from shora.i18n import N_, _, digits, normalize_persian
 from shora.kernel import keys, kinds, tokens
 from shora.kernel.core import NodeCore
 from shora.kernel.events import LEAF_KINDS
@@ -190,5 +191,7 @@ class Recovery:
         if not found:
             raise NotFound(_(NOBODY_CLAIMED).format(claim=repr(claim)))
         if len(found) > 1:
-            raise InvalidInput(_(SEVERAL_CLAIMED).format(claim=repr(claim), n=len(found)))
+            raise InvalidInput(
+                _(SEVERAL_CLAIMED).format(claim=repr(claim), n=digits(str(len(found))))
+            )
         return found[0]
