@@ -18,6 +18,7 @@ from shora.services.councils import MemberInfo as MemberInfo
 
 if TYPE_CHECKING:
     from shora.services.aid import Aid
+    from shora.services.backup import Backup
     from shora.services.ballots import SecretBallots
     from shora.services.bundles import Bundles
     from shora.services.care import Care
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from shora.services.network import Network
     from shora.services.pledges import Pledges
     from shora.services.posts import Posts
+    from shora.services.recovery import Recovery
     from shora.services.restricted import Restricted
     from shora.services.safety import Safety
 
@@ -50,6 +52,7 @@ KIND_MODULES = (
     "shora.domain.fund.kinds",  # the strike fund
     "shora.domain.ballots.kinds",  # secret ballots
     "shora.domain.pledges.kinds",  # threshold pledges
+    "shora.domain.backup.kinds",  # key backups held by trusted members
 )
 """The modules whose `register()` adds the event kinds a node accepts, in this order
 (docs/architecture.md, "Event kinds"): a kind is never valid because some module
@@ -180,6 +183,18 @@ class Node(NodeCore):
         from shora.services.membership import Membership
 
         return Membership(self, lambda c: check_emergency_removal(self, c))
+
+    @cached_property
+    def recovery(self) -> Recovery:
+        from shora.services.recovery import Recovery
+
+        return Recovery(self, self.membership)
+
+    @cached_property
+    def backup(self) -> Backup:
+        from shora.services.backup import Backup
+
+        return Backup(self, self.recovery)
 
     @cached_property
     def federation(self) -> Federation:

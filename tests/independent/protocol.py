@@ -178,6 +178,7 @@ BODY_FIELDS = {
     "member.admit": ("request", "mandate"),
     "member.remove": ("member", "new_epoch", "reason", "emergency"),
     "member.leave": ("reason",),
+    "member.recover": ("request", "member", "new_epoch", "acknowledged", "reason"),
     "epoch.rotate": ("new_epoch",),
     "epoch.grant": ("epoch", "grants"),
     "post.announcement": ("title", "text"),
@@ -210,6 +211,8 @@ RULES_FIELDS = (
     "upload_delay_seconds",
     "time_zone",
     "treasurer_limits",
+    "recovery",
+    "recovery_vouches",
 )
 SHARES = ("quorum", "threshold", "governance_quorum", "rule_change_threshold")
 SHARES += ("recall_threshold", "ratify_threshold")
@@ -309,6 +312,9 @@ def decode_body(kind: str, body: bytes) -> dict[str, Any]:
         _require(isinstance(limits, list) and len(limits) <= 16, "treasurer_limits")
         for limit in limits:
             _require(_treasurer_limit(limit), "treasurer_limit")
+        _require(rules["recovery"] in (None, "member", "vouches", "vote"), "recovery mode")
+        count = rules["recovery_vouches"]
+        _require(count is None or (_uint(count) and 1 <= count <= 1000), "recovery_vouches")
         blocks = rules["blocks_to_stop"]
         _require(blocks is None or (_uint(blocks) and 1 <= blocks <= 1000), "blocks_to_stop")
         _require(isinstance(m["founder_name"], str) and 1 <= len(m["founder_name"]) <= 64, "fn")
@@ -318,6 +324,13 @@ def decode_body(kind: str, body: bytes) -> dict[str, Any]:
         _require(m["thread"] is None or _b32(m["thread"]), "thread")
     elif kind == "invite.create":
         _require(_b32(m["secret"]) and _uint(m["expires"]), "invite.create fields")
+    elif kind == "member.recover":
+        _require(isinstance(m["request"], bytes) and len(m["request"]) <= 1024, "request")
+        _require(_b32(m["member"]) and _b32(m["new_epoch"]), "member.recover keys")
+        acknowledged = m["acknowledged"]
+        _require(isinstance(acknowledged, list) and len(acknowledged) <= 1000, "acknowledged")
+        _require(all(_b32(x) for x in acknowledged), "acknowledged ids")
+        _require(isinstance(m["reason"], str) and len(m["reason"]) <= 1000, "reason")
     elif kind == "epoch.rotate":
         _require(_b32(m["new_epoch"]), "new_epoch")
     elif kind == "member.admit":

@@ -1,7 +1,8 @@
 """Property: the projected state is a function of the set of events.
 
 Random histories on real profiles: concurrent admissions, removals (including
-members removing each other at once), leaving and posts, exchanged in partial,
+members removing each other at once), leaving, recoveries of a member's place to a new
+key (concurrent with the rest, while the old key keeps signing) and posts, exchanged in partial,
 shuffled and duplicated deliveries across partitions. Afterwards:
 - replicas that hold the same envelopes have byte-identical projected state;
 - a replica fed the union of everything in a random order, in random chunks, with
@@ -18,11 +19,11 @@ import os
 import random
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from attacks.adversary import Adversary
-from conftest import admit, check_convergence, freeze_observer, make_node, partial_sync
+from conftest import admit, check_convergence, freeze_observer, make_node, partial_sync, send
 from shora.errors import LocalError
 from shora.kernel import crypto, keys, kinds
 from shora.node import Node
@@ -36,6 +37,7 @@ op = st.one_of(
     st.tuples(st.just("admit"), person, st.integers(3, PERSONS - 1)),
     st.tuples(st.just("leave"), st.integers(1, PERSONS - 1), st.just(0)),
     st.tuples(st.just("sync"), person, person),
+    st.tuples(st.just("recover"), person, st.integers(0, PERSONS - 1)),
 )
 forgery = st.tuples(
     st.just("forge"),
@@ -69,6 +71,7 @@ def test_state_is_a_function_of_the_event_set(
         p.bundles.import_envelopes(people[0].bundles.envelopes())
     observer = freeze_observer(people[0], root)
     joined = {0, 1, 2}
+    requests: dict[int, bytes] = {}  # person -> a recovery request for their place
     for kind, i, j in ops:
         node = people[i]
         if i not in joined and kind != "sync":
@@ -85,6 +88,16 @@ def test_state_is_a_function_of_the_event_set(
                 node.membership.leave(council)
             elif kind == "sync":
                 partial_sync(node, people[j], rnd)  # type: ignore[index]
+            elif kind == "recover" and j in joined and i != j:
+                if j not in requests:  # their new profile asks; the old one keeps its key
+                    spare = make_node(root, f"p{j}-again")
+                    requests[j] = spare.recovery.ask(council, f"p{j}")
+                    spare.close()
+                if not node.recovery.vouch(requests[j]).admitted:  # a second voucher
+                    k = rnd.choice([k for k in sorted(joined) if k not in (i, j)] or [i])
+                    send(node, people[k])
+                    if people[k].recovery.vouch(requests[j]).admitted:
+                        event("a place recovered")
             elif kind == "forge":
                 _forge(people, i, council, j)  # type: ignore[arg-type]
         except LocalError:

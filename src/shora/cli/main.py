@@ -47,6 +47,43 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         N_("Vouch for a join request; it is admitted once enough members have."),
     ),
     "members": ("members", "members", N_("List a council's members and former members.")),
+    "recover": (
+        "recovery",
+        "recover",
+        N_(
+            "Ask for your place in a council again after losing your device: prints a "
+            "recovery request for its members."
+        ),
+    ),
+    "backup": (
+        "recovery",
+        "backup_keys",
+        N_(
+            "Leave a backup of your keys in a council with members you trust: any NEEDED of "
+            "them, with your passphrase, can give them back if your device is lost."
+        ),
+    ),
+    "release-share": (
+        "recovery",
+        "release_share",
+        N_(
+            "Give someone asking for their place your share of their key backup, sealed to "
+            "their new profile."
+        ),
+    ),
+    "restore": (
+        "recovery",
+        "restore",
+        N_("Take your keys back from shares your trusted members gave you."),
+    ),
+    "vouch-recovery": (
+        "recovery",
+        "vouch_recovery",
+        N_(
+            "Vouch that a recovery request comes from the member it names; their place "
+            "passes to the new key once enough members have."
+        ),
+    ),
     "remove": (
         "members",
         "remove",

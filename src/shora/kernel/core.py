@@ -212,9 +212,15 @@ class NodeCore:
 
     def find_member(self, council: bytes, ref: str) -> bytes:
         """A member by name, or by their key or a prefix of it (at least 6 hex digits)."""
-        return _find(
-            list(self.store.members.names(council).items()), ref, NO_MEMBER, SEVERAL_MEMBERS
-        )
+        rows = list(self.store.members.names(council).items())
+        try:
+            return _find(rows, ref, NO_MEMBER, SEVERAL_MEMBERS)
+        except InvalidInput:
+            # A recovered member's old key keeps their name: the one holding it now wins.
+            final = self.state(council)
+            return _find(
+                [r for r in rows if final.is_active(r[0])], ref, NO_MEMBER, SEVERAL_MEMBERS
+            )
 
     def identity(self, council: bytes) -> _Identity:
         row = self.store.councils.identity(council)
@@ -247,6 +253,20 @@ class NodeCore:
             self.ingestor.seal_secret(kx_sk),
             name,
         )
+
+    def restore_identity(self, council: bytes, sign_sk: bytes, kx_sk: bytes, name: str) -> bytes:
+        """Put back a member identity from its secret keys (a key backup given back) in
+        place of this profile's identity there; returns its key."""
+        sign_pk, kx_pk = sign_sk[32:], crypto.kx_public_key(kx_sk)
+        self.store.councils.replace_identity(
+            council,
+            sign_pk,
+            self.ingestor.seal_secret(sign_sk),
+            kx_pk,
+            self.ingestor.seal_secret(kx_sk),
+            name,
+        )
+        return sign_pk
 
     # --- writing ----------------------------------------------------------------------
 

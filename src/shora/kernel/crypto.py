@@ -83,6 +83,11 @@ def kx_keypair() -> tuple[bytes, bytes]:
     return bytes(pk), bytes(sk)
 
 
+def kx_public_key(secret_key: bytes) -> bytes:
+    """The X25519 public key of a secret key."""
+    return bytes(sodium.crypto_scalarmult_base(secret_key))
+
+
 def seal(recipient_pk: bytes, message: bytes) -> bytes:
     """libsodium sealed box: anonymous-sender encryption to a public key."""
     return bytes(sodium.crypto_box_seal(message, recipient_pk))

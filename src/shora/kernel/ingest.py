@@ -611,6 +611,8 @@ class Ingestor:
             return
         if self.store.waiting.awaited(inner_id):
             return
+        if any(inner_id in final.acknowledged.get(end, ()) for end in final.ends[author]):
+            return  # a leaf a recovery lists: it counts
         void = self.store.events.void_count(council, author)
         if void + sum(1 for row in self._writes.events if row[3] == author) >= VOID_QUOTA:
             raise NotAMember(_("the author's membership has ended; their new events are refused"))

@@ -114,3 +114,13 @@ def open_welcome(
         return None
     ring = [_epoch(council, k) for k in box.ring]
     return [e for e in ring if e is not None]
+
+
+def epoch_keys(epoch: Epoch) -> EpochKeys:
+    """An epoch's keys as a welcome (or a backup) carries them."""
+    return _keys(epoch)
+
+
+def epoch_from(council: bytes, k: EpochKeys) -> Epoch | None:
+    """Delivered keys as an epoch, only if the write secret matches its public key."""
+    return _epoch(council, k)

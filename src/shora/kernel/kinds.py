@@ -83,6 +83,11 @@ class Rules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     treasurer_limits: Annotated[list[TreasurerLimit], msgspec.Meta(max_length=16)] = msgspec.field(
         default_factory=list
     )
+    # Taking a member's place under a new key (docs/protocol.md §9.1). nil: the admission
+    # mode and count, but never fewer than 2 members when the council has 2 others,
+    # since a recovery hands over a member's roles, not only a seat.
+    recovery: Mode | None = None
+    recovery_vouches: Count | None = None
 
 
 class CouncilCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -105,8 +110,9 @@ class InviteCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class Vouch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    action: Literal["admit", "remove"]
-    subject: Bytes32  # a join request id, or a member key
+    action: Literal["admit", "remove", "recover"]
+    subject: Bytes32  # a join request id, or a member key (removed, or recovered)
+    # The signed join request (admit) or recovery request (recover), as received.
     request: Annotated[bytes, msgspec.Meta(max_length=1024)] | None = None
     reason: Reason = ""
 
@@ -124,6 +130,23 @@ class Remove(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     new_epoch: Bytes32
     reason: Reason = ""
     emergency: bool = False
+
+
+MAX_ACKNOWLEDGED = 1000  # leaf ids a member.recover lists, within one body
+
+
+class Recover(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A member's place passes to a new key (docs/protocol.md §9.1): the old key ends."""
+
+    request: Annotated[bytes, msgspec.Meta(max_length=1024)]  # signed recovery request
+    member: Bytes32  # the old key
+    new_epoch: Bytes32
+    # Leaves the old key wrote that the writer holds (offers, commitments, check-ins):
+    # nothing descends from a leaf, so this is how they stay the member's (§9.1).
+    acknowledged: Annotated[list[Bytes32], msgspec.Meta(max_length=MAX_ACKNOWLEDGED)] = (
+        msgspec.field(default_factory=list)
+    )
+    reason: Reason = ""
 
 
 class Leave(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -170,6 +193,7 @@ STATE_KINDS: dict[str, type[msgspec.Struct]] = {
     "member.admit": Admit,
     "member.remove": Remove,
     "member.leave": Leave,
+    "member.recover": Recover,
     "epoch.rotate": Rotate,
     "epoch.grant": EpochGrant,
     "emergency.lapse": Lapse,

@@ -49,12 +49,30 @@ class StateEvent:
     time: int
     body: Any
     ancestors: frozenset[bytes]  # ids of the state events in this event's causal past
-    request: JoinRequestSeen | None = None  # for member.admit and member.vouch
+    # The join request of member.admit and member.vouch, or the recovery request of
+    # member.recover and a vouch to recover.
+    request: JoinRequestSeen | RecoverySeen | None = None
 
 
-def prepare_request(body: Any) -> JoinRequestSeen | None:
-    """Open the join request an admit or vouch carries; raises RemoteError if bad."""
+@dataclass(frozen=True, slots=True)
+class RecoverySeen:
+    """A recovery request already opened and verified when its event was ingested."""
+
+    request_id: bytes
+    payload: tokens.RecoveryRequestPayload
+
+
+def prepare_request(body: Any) -> JoinRequestSeen | RecoverySeen | None:
+    """Open the join or recovery request an event carries; raises RemoteError if bad."""
     raw = getattr(body, "request", None)
+    recovering = isinstance(body, kinds.Recover) or (
+        isinstance(body, kinds.Vouch) and body.action == "recover"
+    )
+    if recovering:
+        if raw is None:
+            raise RemoteError(_("a vouch to recover carries no recovery request"))
+        opened, opened_id = tokens.open_recovery_request(raw)
+        return RecoverySeen(opened_id, opened)
     if raw is None:
         return None
     payload, request_id = tokens.open_join_request(raw)
@@ -70,7 +88,7 @@ class Member:
     kx: bytes
     admitted_by: bytes  # the event that admitted them (the founding event for the founder)
     ended_by: bytes | None = None
-    end: str | None = None  # "removed" or "left"
+    end: str | None = None  # "removed", "left" or "recovered" (the place passed to a new key)
 
 
 FOREVER = 2**62  # a term with no end (ms)
@@ -126,6 +144,9 @@ class CouncilState:
     petitions: dict[tuple[str, bytes], frozenset[bytes]] = field(default_factory=dict)
     mutual: frozenset[bytes] = frozenset()  # endings in a cycle of concurrent removals
     ends: dict[bytes, frozenset[bytes]] = field(default_factory=dict)  # member -> endings
+    successors: dict[bytes, bytes] = field(default_factory=dict)  # recovered key -> new key
+    # Leaves of the old key that a recovery lists, by recovery: they stay valid.
+    acknowledged: dict[bytes, frozenset[bytes]] = field(default_factory=dict)
     # State that a domain's handlers keep (federation seats, rosters): values are
     # replaced, never mutated, so that copies stay independent.
     ext: dict[str, Any] = field(default_factory=dict)
@@ -176,8 +197,23 @@ class CouncilState:
             dict(self.petitions),
             self.mutual,
             self.ends,
+            dict(self.successors),
+            dict(self.acknowledged),
             dict(self.ext),
         )
+
+    def current_key(self, key: bytes) -> bytes:
+        """The key a member holds now: `key`, or the key their place passed to."""
+        seen = {key}
+        while key in self.successors and self.successors[key] not in seen:
+            key = self.successors[key]
+            seen.add(key)
+        return key
+
+    def keys_of(self, key: bytes) -> frozenset[bytes]:
+        """Every key that has held the same place as `key` (itself included)."""
+        current = self.current_key(key)
+        return frozenset(k for k in set(self.successors) | {key} if self.current_key(k) == current)
 
 
 def threshold(mode: str, vouches: int, causal: CouncilState, removal: bool = False) -> int:
@@ -211,10 +247,18 @@ def _supporters(
     counted = {ev.author}
     for e in ev.ancestors:
         v = r.events[e]
-        if v.kind == "member.vouch" and e not in s.void:
-            if (v.body.action, bytes(v.body.subject)) == (action, subject):
-                counted.add(v.author)
+        if v.kind == "member.vouch" and e not in s.void and vouch_key(v) == (action, subject):
+            counted.add(v.author)
     return len(counted & backers)
+
+
+def vouch_key(ev: StateEvent) -> tuple[str, bytes]:
+    """What a vouch counts towards: (action, subject), and for a recovery the old key
+    and the new one, so vouches for two different new keys never add up."""
+    body = ev.body
+    if body.action == "recover" and isinstance(ev.request, RecoverySeen):
+        return ("recover", bytes(body.subject) + ev.request.payload.sign_pk)
+    return (body.action, bytes(body.subject))
 
 
 # A state kind a domain adds (governance: elections, recalls, rule changes). The
@@ -227,6 +271,7 @@ HANDLERS: dict[str, StateHandler] = {}
 ENDINGS: dict[str, Callable[[StateEvent], bytes]] = {
     "member.remove": lambda ev: bytes(ev.body.member),
     "member.leave": lambda ev: ev.author,
+    "member.recover": lambda ev: bytes(ev.body.member),
 }
 # What else an admission needs in a council whose rules say so (a federation's
 # mandate): called with (s, ev, c, the join request); records what it needs in s.
@@ -298,9 +343,11 @@ def apply(
             return None
         s.invites[iid] = Invite(body.secret, body.expires, ev.id)
     elif isinstance(body, kinds.Vouch):
-        if body.action == "remove" and not s.is_active(body.subject):
+        if body.action in ("remove", "recover") and not s.is_active(body.subject):
             return None
-        key = (body.action, body.subject)
+        if body.action == "recover" and body.subject == ev.author:
+            return None  # the key being replaced never vouches for its replacement
+        key = vouch_key(ev)
         s.vouches[key] = s.vouches.get(key, frozenset()) | {ev.author}
     elif isinstance(body, kinds.Admit):
         if not _admit(s, ev, c, resolver):
@@ -319,6 +366,9 @@ def apply(
             if body.emergency and c.rules.emergency_ratify_hours:
                 deadline = ev.time + c.rules.emergency_ratify_hours * 3_600_000
                 s.emergencies[ev.id] = Emergency(target, ev.author, deadline, "pending")
+    elif isinstance(body, kinds.Recover):
+        if not _recover(s, ev, c, body, resolver):
+            return None
     elif isinstance(body, kinds.Lapse):
         emergency = s.emergencies.get(body.action)
         if emergency is None or emergency.status != "pending" or body.action not in c.emergencies:
@@ -362,7 +412,7 @@ def new_epoch(s: CouncilState, ev: StateEvent, write_key: bytes) -> bool:
 
 def _admit(s: CouncilState, ev: StateEvent, c: CouncilState, r: Resolver | None) -> bool:
     seen = ev.request
-    if seen is None:
+    if not isinstance(seen, JoinRequestSeen):
         return False
     req = seen.payload
     invite = c.invites.get(req.invite_id)
@@ -382,6 +432,60 @@ def _admit(s: CouncilState, ev: StateEvent, c: CouncilState, r: Resolver | None)
     s.invites[req.invite_id] = replace(s.invites[req.invite_id], used_by=ev.id)
     s.members[req.sign_pk] = Member(req.sign_pk, req.name, req.kx_pk, ev.id)
     return True
+
+
+def recovery_threshold(causal: CouncilState) -> int:
+    """How many members other than the one replaced must back a recovery: the council's
+    recovery rule, else its admission rule but at least 2 when 2 others can."""
+    rules = causal.rules
+    mode = rules.recovery or rules.admission
+    count = rules.recovery_vouches or rules.admission_vouches
+    needed = threshold(mode, count, causal, removal=True)
+    if rules.recovery is None:
+        needed = max(needed, min(2, len(causal.active_members()) - 1))
+    return needed
+
+
+def _recover(
+    s: CouncilState, ev: StateEvent, c: CouncilState, body: kinds.Recover, r: Resolver | None
+) -> bool:
+    """A member's place passes to a new key: same name and roles, the old key ended as
+    by a removal, a new epoch the old key never receives (docs/protocol.md §9.1)."""
+    seen, old = ev.request, bytes(body.member)
+    if r is None or not isinstance(seen, RecoverySeen) or seen.payload.council != r.council:
+        return False
+    new = seen.payload.sign_pk
+    if old == ev.author or not (s.is_active(old) and c.is_active(old)):
+        return False
+    if new in s.members or new in c.members or c.rules.federation:
+        return False
+    if not tokens.claim_names(seen.payload.claim, old, s.members[old].name):
+        return False
+    # Another ending of the same member concurrent with this one wins: the person was
+    # being removed (or leaving, or recovered by someone else) while this was decided.
+    if any(x != ev.id and r.concurrent(x, ev.id) for x in s.ends.get(old, ())):
+        return False
+    if _supporters(s, ev, c, "recover", old + new, r) < recovery_threshold(c):
+        return False
+    member = s.members[old]
+    end_membership(s, ev, old, "recovered")
+    s.members[new] = Member(new, member.name, seen.payload.kx_pk, ev.id)
+    s.successors[old] = new
+    s.acknowledged[ev.id] = frozenset(bytes(e) for e in body.acknowledged)
+    for role, terms in list(s.terms.items()):
+        if any(t.member == old and t.end > ev.time for t in terms):
+            s.terms[role] = tuple(_pass_term(t, old, ev.time) for t in terms) + tuple(
+                Term(new, max(t.start, ev.time), t.end, t.source)
+                for t in terms
+                if t.member == old and t.end > ev.time
+            )
+    new_epoch(s, ev, body.new_epoch)
+    return True
+
+
+def _pass_term(t: Term, old: bytes, at: int) -> Term:
+    """The old key's part of a term: it ends when the place passes to the new key."""
+    return replace(t, end=min(t.end, at)) if t.member == old and t.end > at else t
 
 
 def _may_remove(
@@ -508,6 +612,15 @@ class Resolver:
             ev = self.events[e]
             if ev.author == target and self._concurrent(e, x.id):
                 return False
+            # Two concurrent endings of one member, one a recovery: the recovery yields.
+            if (
+                "member.recover" in (ev.kind, x.kind)
+                and ev.kind in ENDINGS
+                and ENDINGS[ev.kind](ev) == target
+                and self._concurrent(e, x.id)
+                and self._allowed(ev)
+            ):
+                return False
             if (
                 ev.kind in ENDINGS
                 and ENDINGS[ev.kind](ev) == x.author
@@ -528,6 +641,10 @@ class Resolver:
             found = apply(causal.copy(), ev, causal, self) is not None
             self._authorised[ev.id] = found
         return found
+
+    def concurrent(self, x: bytes, y: bytes) -> bool:
+        """Neither is in the other's causal past (for handlers)."""
+        return self._concurrent(x, y)
 
     def _concurrent(self, x: bytes, y: bytes) -> bool:
         """Neither is in the other's causal past (an event is concurrent with itself)."""

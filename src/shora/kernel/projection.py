@@ -56,6 +56,11 @@ class Projection:
             body = ev.body
             if ev.kind == "council.create":
                 holders.setdefault(ev.epoch, set()).add(ev.author)
+            elif isinstance(body, kinds.Recover) and ev.request is not None:
+                # The welcome to the new key carries every epoch, the new one included.
+                holders.setdefault(body.new_epoch, set()).add(ev.author)
+                for epoch in resolver.state_of(ev.ancestors).epochs:
+                    holders.setdefault(epoch, set()).add(ev.request.payload.sign_pk)
             elif isinstance(body, kinds.Remove | kinds.Rotate):
                 holders.setdefault(body.new_epoch, set()).add(ev.author)
             elif isinstance(body, kinds.EpochGrant):
@@ -222,7 +227,10 @@ class Projection:
         if author not in final.members:
             return False
         return all(
-            end in causal or eid in self.ancestors(end) for end in final.ends.get(author, ())
+            end in causal
+            or eid in final.acknowledged.get(end, ())  # a leaf a recovery lists
+            or eid in self.ancestors(end)
+            for end in final.ends.get(author, ())
         )
 
     def causal_members(self, council: bytes, event: bytes) -> frozenset[bytes]:

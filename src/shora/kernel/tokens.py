@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from shora.errors import BadSignature, InvalidInput, MalformedEvent, OversizedEvent
-from shora.i18n import N_, _, digits
+from shora.i18n import N_, _, digits, normalize_persian
 from shora.kernel import DECODE_ERRORS, crypto
 
 ARMOR_VERSION = 1
@@ -30,6 +30,9 @@ INVITE_PREFIX = "shora:invite/"
 JOIN_PREFIX = "shora:join/"
 INVITE_ID_DOMAIN = b"shora/invite/v1"
 JOIN_DOMAIN = b"shora/join/v1"
+RECOVER_PREFIX = "shora:recover/"
+RECOVER_DOMAIN = b"shora/recover/v1"
+MAX_CLAIM_CHARS = 80
 
 Bytes16 = Annotated[bytes, msgspec.Meta(min_length=16, max_length=16)]
 Bytes32 = Annotated[bytes, msgspec.Meta(min_length=32, max_length=32)]
@@ -72,7 +75,14 @@ _signed_decoder = msgspec.msgpack.Decoder(_SignedJoin)
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 
 # What each armored text is called (the `what` its readers pass), for the catalogue.
-TEXT_NAMES = (N_("invitation"), N_("join request"), N_("mandate"), N_("revocation"))
+TEXT_NAMES = (
+    N_("invitation"),
+    N_("join request"),
+    N_("mandate"),
+    N_("revocation"),
+    N_("recovery request"),
+    N_("backup share"),
+)
 
 
 class UnreadableText(InvalidInput):
@@ -268,3 +278,79 @@ def join_request_text(signed: bytes) -> str:
 def parse_join_request_text(text: str) -> bytes:
     """Return the signed join request bytes; open them with open_join_request."""
     return _dearmor(text, JOIN_PREFIX, "join request")
+
+
+# --- recovery requests ---------------------------------------------------------------
+
+
+class RecoveryRequestPayload(
+    msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True
+):
+    """A person asking to take their own place again under a new key (docs/protocol.md
+    §7.1): `claim` is who they were, as they remember it (a name or a key's first digits)."""
+
+    v: Literal[1]
+    council: Bytes32
+    sign_pk: Bytes32
+    kx_pk: Bytes32
+    claim: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CLAIM_CHARS)]
+    time: UnixTime
+
+
+_recovery_decoder = msgspec.msgpack.Decoder(RecoveryRequestPayload)
+
+
+def make_recovery_request(
+    council: bytes, sign_pk: bytes, sign_sk: bytes, kx_pk: bytes, claim: str, now: int
+) -> bytes:
+    """Ask to take the place of the member `claim` names, under a new key; signed bytes."""
+    claim = claim.strip()
+    if not claim:
+        raise InvalidInput(_("say which member you were: their name or their key"))
+    if len(sign_sk) != crypto.SIGN_SK_LEN or sign_sk[32:] != sign_pk:
+        raise InvalidInput(_("signing secret key does not match the public key"))
+    payload = RecoveryRequestPayload(1, council, sign_pk, kx_pk, claim, now)
+    payload_bytes = _encode_valid(payload, _recovery_decoder, "recovery request")
+    signature = crypto.sign(sign_sk, RECOVER_DOMAIN + b"\x00" + payload_bytes)
+    signed = _encoder.encode(_SignedJoin(payload_bytes, signature))
+    if len(signed) > MAX_JOIN_REQUEST_BYTES:
+        raise InvalidInput(_("recovery request is too large"))
+    return signed
+
+
+def open_recovery_request(signed: bytes) -> tuple[RecoveryRequestPayload, bytes]:
+    """Decode and verify a recovery request; return (payload, request id), the id
+    H(payload bytes as received)."""
+    if len(signed) > MAX_JOIN_REQUEST_BYTES:
+        raise OversizedEvent(_("recovery request is larger than 1 KiB"))
+    try:
+        outer = _signed_decoder.decode(signed)
+        payload = _recovery_decoder.decode(outer.payload)
+    except DECODE_ERRORS as exc:
+        raise MalformedEvent(
+            _("{what} is malformed: {reason}").format(what=_("recovery request"), reason=exc)
+        ) from exc
+    if not payload.claim.strip():
+        raise MalformedEvent(_("recovery request names nobody"))
+    crypto.verify(payload.sign_pk, RECOVER_DOMAIN + b"\x00" + outer.payload, outer.signature)
+    return payload, crypto.sha256(outer.payload)
+
+
+def recovery_request_text(signed: bytes) -> str:
+    if len(signed) > MAX_JOIN_REQUEST_BYTES:
+        raise InvalidInput(_("recovery request is larger than 1 KiB"))
+    return RECOVER_PREFIX + _armor(signed)
+
+
+def parse_recovery_request_text(text: str) -> bytes:
+    """Return the signed recovery request bytes; open them with open_recovery_request."""
+    return _dearmor(text, RECOVER_PREFIX, "recovery request")
+
+
+def claim_names(claim: str, key: bytes, name: str) -> bool:
+    """Whether a recovery request's claim names this member: their name (Persian letters
+    normalised, case ignored) or at least 6 leading hex digits of their key."""
+    wanted = normalize_persian(claim.strip()).casefold()
+    if wanted == normalize_persian(name).casefold():
+        return True
+    return len(wanted) >= 6 and key.hex().startswith(wanted)

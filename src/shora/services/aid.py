@@ -152,7 +152,7 @@ class Aid:
 
     def state(self, council: bytes, now: int) -> AidState:
         """The council's whole aid state at `now` (unix seconds), as this member may see it."""
-        return reduce_aid(self._aid_events(council), now)
+        return reduce_aid(self._aid_events(council), now, self.core.state(council).current_key)
 
     def areas(self, council: bytes) -> AreasState | None:
         """The council's map: the latest `aid.areas` that counts (see `areas_may_count`)."""
@@ -337,7 +337,8 @@ class Aid:
         trial = EventView(  # the same commitment, after everything this node holds
             b"\xff" * 32, me, 2**53 - 1, 2**53 - 1, "aid.commit", ak.Commit(need, offer, quantity)
         )
-        if len(reduce_aid([*self._aid_events(council), trial], now).commitments) == before:
+        owner = self.core.state(council).current_key
+        if len(reduce_aid([*self._aid_events(council), trial], now, owner).commitments) == before:
             raise InvalidInput(_("this offer cannot serve this need"))
         return self.core.append(council, "aid.commit", ak.Commit(need, offer, quantity))
 
@@ -381,7 +382,8 @@ class Aid:
         if c is None:
             raise NotFound(_("no such commitment in this council"))
         offer = st.offers.get(c.offer)
-        if me not in {c.author, offer.author if offer else c.author}:
+        owner = self.core.state(council).current_key
+        if me not in {owner(c.author), owner((offer or c).author)}:
             raise NotAllowed(_("only the giver or whoever made the commitment can send it"))
         left = c.quantity - c.dispatched
         if quantity > left:
@@ -397,7 +399,7 @@ class Aid:
         item = st.needs.get(target) or st.offers.get(target)
         if item is None:
             raise NotFound(_("no such need or offer in this council"))
-        if item.author != me:
+        if self.core.state(council).current_key(item.author) != me:
             raise NotAllowed(_("only its author can withdraw a need or an offer"))
         if item.cancelled is not None:
             raise NotAllowed(_("this was already withdrawn"))

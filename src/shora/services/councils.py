@@ -184,7 +184,11 @@ def _summary(kind: str, raw_body: bytes, names: dict[bytes, str]) -> str:
         return tokens.open_join_request(body.request)[0].name
     if isinstance(body, kinds.Remove):
         return names.get(body.member, body.member.hex()[:12])
+    if isinstance(body, kinds.Recover):
+        return names.get(body.member, body.member.hex()[:12])
     if isinstance(body, kinds.Vouch):
+        if body.request is not None and body.action == "recover":
+            return names.get(body.subject, body.subject.hex()[:12])
         if body.request is not None:
             return tokens.open_join_request(body.request)[0].name
         return names.get(body.subject, body.subject.hex()[:12])

@@ -134,12 +134,15 @@ class Decisions:
             if action is not None
             else self.core.causal_members(council, propose.id)
         )
-        state = reduce_proposal(
-            replace(propose, body=body),
-            eligible,
-            [*events, *self._amendments_the_council_passed(council, propose, amends)],
-            self.core.ancestors,
-        )
+        events = [*events, *self._amendments_the_council_passed(council, propose, amends)]
+        if action is None:
+            # A member whose place passed to a new key (docs/protocol.md §9.1) is one
+            # voter and one author under both keys: their latest ballot counts.
+            owner = self.core.state(council).current_key
+            eligible = frozenset(owner(k) for k in eligible)
+            events = [replace(e, author=owner(e.author)) for e in events]
+            propose = replace(propose, author=owner(propose.author))
+        state = reduce_proposal(replace(propose, body=body), eligible, events, self.core.ancestors)
         return replace(state, action=action)
 
     def _amendments_the_council_passed(

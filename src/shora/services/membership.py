@@ -114,6 +114,10 @@ class Membership:
         self._welcome(council, payload.kx_pk, request_id)
         return AdmitResult(True, len(supporters), needed, payload.name)
 
+    def welcome(self, council: bytes, kx_pk: bytes, request_id: bytes) -> None:
+        """Seal every epoch we hold to a key (a recovered member's), outside the history."""
+        self._welcome(council, kx_pk, request_id)
+
     def _welcome(self, council: bytes, kx_pk: bytes, request_id: bytes) -> None:
         """Seal every epoch we hold to a member, outside the history (kind 4041)."""
         ring = self.core.epochs_of(council)

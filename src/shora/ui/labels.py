@@ -158,7 +158,12 @@ COUNCIL_STATUS = {
     "left": N_("left"),
     "removed": N_("removed"),
 }
-MEMBER_STATUS = {"active": N_("active"), "left": N_("left"), "removed": N_("removed")}
+MEMBER_STATUS = {
+    "active": N_("active"),
+    "left": N_("left"),
+    "removed": N_("removed"),
+    "recovered": N_("key replaced"),  # the place passed to a new key (recovery)
+}
 METHODS = {
     "yes_no": N_("yes / no"),
     "consent": N_("consent"),

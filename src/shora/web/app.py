@@ -40,6 +40,7 @@ from shora.web.areas import (
     members,
     pledges,
     posts,
+    recovery,
     safety,
     secret,
     session,
@@ -65,6 +66,7 @@ AREAS += (
     discussion,
     federation,
     fund,
+    recovery,
 )
 
 STATUS = ((NotFound, 404), (NotAllowed, 403), (InvalidInput, 400), (ProfileError, 400))

@@ -39,7 +39,7 @@ SECURITY_HEADERS = (
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 )
 # The pages that scan a QR code may use the camera (this origin only, never a frame).
-CAMERA_PAGES = frozenset({"/join", "/admit"})
+CAMERA_PAGES = frozenset({"/join", "/admit", "/recover", "/recover/ask"})
 CAMERA_POLICY = (b"permissions-policy", b"camera=(self), microphone=(), geolocation=()")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PUBLIC_PREFIXES = ("/static/", "/login", "/favicon.ico", "/sw.js")

@@ -25,7 +25,7 @@ member this node holds, or as they were written when the member is not a recipie
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from shora.domain.aid import kinds as ak
@@ -276,8 +276,17 @@ def _before_cancel(item: ItemState, e: EventView) -> bool:
     return item.cancel_order is None or order(e) < item.cancel_order
 
 
-def reduce_aid(events: Iterable[EventView], now: int) -> AidState:
-    """The whole aid state of a council from its valid aid.* events (any order)."""
+def _same(a: bytes) -> bytes:
+    return a
+
+
+def reduce_aid(
+    events: Iterable[EventView], now: int, owner: Callable[[bytes], bytes] = _same
+) -> AidState:
+    """The whole aid state of a council from its valid aid.* events (any order).
+    `owner` maps a key to its member's current key (a place recovered under a new key,
+    docs/protocol.md §9.1), so a member still withdraws and sends what they wrote
+    before."""
     unique = sorted({e.id: e for e in events}.values(), key=order)
     state = AidState(reduce_areas(unique))
     for e in unique:
@@ -294,11 +303,16 @@ def reduce_aid(events: Iterable[EventView], now: int) -> AidState:
         if e.kind != "aid.cancel":
             continue
         hidden = state.hidden.get(e.body.target)
-        if hidden is not None and hidden.author == e.author and hidden.closed_at is None:
+        if (
+            hidden is not None
+            and owner(hidden.author) == owner(e.author)
+            and hidden.closed_at is None
+        ):
             hidden.closed_at = e.time
             continue
         target = state.needs.get(e.body.target) or state.offers.get(e.body.target)
-        if target is None or target.author != e.author or target.cancel_order is not None:
+        mine = target is not None and owner(target.author) == owner(e.author)
+        if target is None or not mine or target.cancel_order is not None:
             state.ignored += 1
             continue
         target.cancelled = e.body.reason
@@ -314,7 +328,7 @@ def reduce_aid(events: Iterable[EventView], now: int) -> AidState:
             _note(state, e)
     for e in unique:  # then dispatches and deliveries against commitments
         if e.kind == "aid.dispatch":
-            _dispatch(state, e)
+            _dispatch(state, e, owner)
         elif e.kind == "aid.fulfil" and e.body.commitment is not None:
             _fulfil(state, e)
     for c in state.commitments.values():  # what left and has not arrived yet
@@ -380,13 +394,13 @@ def _record_commitment(
     state.commitments[e.id] = CommitmentState(e.id, e.author, need, offer.id, quantity, 0)
 
 
-def _dispatch(state: AidState, e: EventView) -> None:
+def _dispatch(state: AidState, e: EventView, owner: Callable[[bytes], bytes]) -> None:
     """Part of a commitment is on its way: by the giver (the offer's author) or the
     person who made the commitment; never more than was committed."""
     body: ak.Dispatch = e.body
     c = state.commitments.get(body.commitment)
     offer = state.offers.get(c.offer) if c is not None else None
-    if c is None or e.author not in {c.author, offer.author if offer else c.author}:
+    if c is None or owner(e.author) not in {owner(c.author), owner((offer or c).author)}:
         state.ignored += 1
         return
     dispatched = min(c.quantity, c.dispatched + body.quantity)

@@ -175,3 +175,20 @@ class Councils:
     def current_epoch(self, council: bytes) -> bytes | None:
         found = self.db.one("SELECT current_epoch FROM councils WHERE id=?", (council,))
         return None if found is None else bytes(found)
+
+    def replace_identity(
+        self,
+        council: bytes,
+        sign_pk: bytes,
+        sealed_sign_sk: bytes,
+        kx_pk: bytes,
+        sealed_kx_sk: bytes,
+        name: str,
+    ) -> None:
+        """Put a restored identity (a key backup given back) in place of this profile's
+        identity there, and forget the request it was waiting with."""
+        self.db.execute(
+            "UPDATE identities SET sign_pk=?, sign_sk=?, kx_pk=?, kx_sk=?, name=? WHERE council=?",
+            (sign_pk, sealed_sign_sk, kx_pk, sealed_kx_sk, name, council),
+        )
+        self.db.execute("UPDATE councils SET request=NULL, request_id=NULL WHERE id=?", (council,))

@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 from shora.errors import InvalidInput, NotAllowed
 from shora.i18n import _
 from shora.node import CouncilInfo, Node
-from shora.services import joining
+from shora.services import joining, recovery
 from shora.services.membership import ALREADY_JOINED, INVITATION_EXPIRED
 from shora.ui.qr import qr_svg
 from shora.web.forms import PERSON_CHARS, TOKEN_CHARS, form_of, text
@@ -176,8 +176,17 @@ def _join_again(request: Request, values: dict[str, str], error: str) -> Respons
 def waiting_page(request: Request, node: Node, info: CouncilInfo) -> Response:
     """What a newcomer sees of a council until a member admits them: its name, that
     they wait, and their join request to send (nothing that would answer 403)."""
-    signed = node.joining.pending_request(info.id)
     context: dict[str, Any] = {"council": info, "refresh_seconds": WAITING_REFRESH_SECONDS}
+    recovering = node.recovery.pending(info.id)
+    if recovering is not None:  # a recovery request (shora.web.areas.recovery)
+        link = recovery.recovery_request_link(recovering)
+        context.update(
+            recovery_text=recovery.recovery_request_text(recovering),
+            recovery_link=link,
+            recovery_qr=Markup(scalable(qr_svg(link))),  # noqa: S704
+        )
+        return pages_of(request).render(request, "recovery/waiting.html", context)
+    signed = node.joining.pending_request(info.id)
     if signed is not None:
         context.update(request_context(signed))
     return pages_of(request).render(request, "members/waiting.html", context)
