@@ -4,7 +4,9 @@ app over ASGI; several cookie jars play several phones."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
+import json
 import re
 import stat
 from collections.abc import Iterator
@@ -40,9 +42,9 @@ class Clock:
 class Phone:
     """One phone's browser: its own cookie jar, the CSRF token of its last page."""
 
-    def __init__(self, portal: BlockingPortal, app: object) -> None:
+    def __init__(self, portal: BlockingPortal, app: object, address: str = "127.0.0.1") -> None:
         self.portal = portal
-        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))  # type: ignore[arg-type]
         self.inner = httpx.AsyncClient(transport=transport, base_url=BASE)
         self.csrf = ""
 
@@ -63,10 +65,10 @@ class Phone:
     def cookie(self) -> str | None:
         return self.inner.cookies.get(session_cookie(PORT))
 
-    def create(self, name: str) -> None:
+    def create(self, name: str, code: str) -> None:
         self.get("/welcome")
         p = PASSPHRASES[name]
-        r = self.post("/welcome", {"name": name, "passphrase": p, "again": p})
+        r = self.post("/welcome", {"name": name, "code": code, "passphrase": p, "again": p})
         assert r.status_code == 303 and r.headers["location"] == "/councils", r.text
         self.get("/councils")
 
@@ -92,10 +94,15 @@ class Node:
     portal: BlockingPortal
     app: object
 
-    def phone(self) -> Phone:
-        made = Phone(self.portal, self.app)
+    def phone(self, address: str | None = None) -> Phone:
+        """A phone on the Wi-Fi (each at its own address unless told)."""
+        made = Phone(self.portal, self.app, address or f"192.168.1.{len(self.phones) + 10}")
         self.phones.append(made)
         return made
+
+    @property
+    def code(self) -> str:
+        return self.hall.community.signup_code()
 
 
 @contextmanager
@@ -121,8 +128,8 @@ def node(tmp_path: Path) -> Iterator[Node]:
 
 def test_each_person_reaches_only_their_own_profile(node: Node) -> None:
     nasrin, bahram, stranger = node.phone(), node.phone(), node.phone()
-    nasrin.create("Nasrin")
-    bahram.create("Bahram")
+    nasrin.create("Nasrin", node.code)
+    bahram.create("Bahram", node.code)
     hers = nasrin.found("Block 4 committee", "Nasrin")
     his = bahram.found("Street 9 kitchen", "Bahram")
     assert "Block 4 committee" in nasrin.get("/councils").text
@@ -166,7 +173,7 @@ def test_each_person_reaches_only_their_own_profile(node: Node) -> None:
 
 def test_a_passphrase_is_checked_even_while_the_profile_is_open(node: Node) -> None:
     nasrin, other = node.phone(), node.phone()
-    nasrin.create("Nasrin")
+    nasrin.create("Nasrin", node.code)
     before = other.get("/unlock") and other.cookie
     for name, passphrase in (
         ("Nasrin", "a wrong passphrase"),
@@ -188,7 +195,7 @@ def test_a_cookie_from_before_the_unlock_is_worth_nothing_after(node: Node) -> N
     phone.get("/unlock")
     planted = phone.cookie
     assert planted is not None
-    phone.create("Nasrin")
+    phone.create("Nasrin", node.code)
     assert phone.cookie != planted
     thief = node.phone()
     thief.inner.cookies.set(session_cookie(PORT), planted)
@@ -197,9 +204,9 @@ def test_a_cookie_from_before_the_unlock_is_worth_nothing_after(node: Node) -> N
 
 def test_lock_now_and_idle_lock_close_the_keys_and_end_the_sessions(node: Node) -> None:
     nasrin, her_laptop, bahram = node.phone(), node.phone(), node.phone()
-    nasrin.create("Nasrin")
+    nasrin.create("Nasrin", node.code)
     her_laptop.unlock("Nasrin", PASSPHRASES["Nasrin"])
-    bahram.create("Bahram")
+    bahram.create("Bahram", node.code)
     assert len(node.hall.unlocked()) == 2
     r = nasrin.post("/lock", {})
     assert r.status_code == 303
@@ -222,10 +229,11 @@ def test_lock_now_and_idle_lock_close_the_keys_and_end_the_sessions(node: Node) 
 
 def test_names_are_unique_and_a_failed_creation_leaves_nothing(node: Node) -> None:
     nasrin, again = node.phone(), node.phone()
-    nasrin.create("Nasrin")
+    nasrin.create("Nasrin", node.code)
     again.get("/welcome")
     p = "another long passphrase"
-    r = again.post("/welcome", {"name": " nasrin ", "passphrase": p, "again": p})
+    code = node.code
+    r = again.post("/welcome", {"name": " nasrin ", "code": code, "passphrase": p, "again": p})
     assert r.status_code == 400 and "That name is taken" in r.text
     r = again.post("/welcome", {"name": "Short", "passphrase": "short", "again": "short"})
     assert r.status_code == 400
@@ -238,13 +246,15 @@ def test_the_operator_sees_names_and_nothing_else(tmp_path: Path) -> None:
     with community_node(root) as node:
         for name in ("Nasrin", "Bahram"):
             phone = node.phone()
-            phone.create(name)
+            phone.create(name, node.code)
             phone.found(f"{name}'s secret council", name)
             phone.post("/lock", {})
     env = {**base_env(), "SHORA_HOME": str(tmp_path / "home")}
     listed = in_process(["community", "list", "--dir", str(root)], env)
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.split() == ["Bahram", "Nasrin"]
+    today = datetime.datetime.now(datetime.UTC).date().isoformat()
+    assert [line.split()[0] for line in listed.stdout.splitlines()] == ["Bahram", "Nasrin"]
+    assert all(today in line and "locked" in line for line in listed.stdout.splitlines())
     # On disk: the names, and nothing readable of what is in the profiles.
     for path in root.rglob("*"):
         if path.is_file():
@@ -288,16 +298,17 @@ def test_the_node_page_shows_address_and_fingerprint(tmp_path: Path) -> None:
 
 
 def test_wrong_tries_wait_alike_for_held_and_free_names(node: Node) -> None:
-    nasrin, guesser = node.phone(), node.phone()
-    nasrin.create("Nasrin")
+    nasrin = node.phone()
+    nasrin.create("Nasrin", node.code)
     for name in ("Nasrin", "Ghost"):
+        guesser = node.phone()  # each from an address of its own (see the address limit)
         answers = [guesser.unlock(name, "a wrong passphrase").status_code for _ in range(6)]
         assert answers == [400] * 5 + [429], name
     # Another name's wrong tries do not make a held one wait, nor a free one.
     for name in ("Ghost 2",):
-        assert guesser.unlock(name, "a wrong passphrase").status_code == 400
+        assert node.phone().unlock(name, "a wrong passphrase").status_code == 400
     node.clock.now += 31
-    assert guesser.unlock("Nasrin", PASSPHRASES["Nasrin"]).status_code == 303
+    assert node.phone().unlock("Nasrin", PASSPHRASES["Nasrin"]).status_code == 303
 
 
 @pytest.mark.slow  # a real `shora community serve` process
@@ -349,7 +360,8 @@ def test_a_newcomer_goes_on_to_the_page_asked_for(node: Node) -> None:
     assert 'href="/welcome?next=/join"' in page.text
     phone.get("/welcome?next=/join")
     p = PASSPHRASES["Nasrin"]
-    r = phone.post("/welcome?next=/join", {"name": "Nasrin", "passphrase": p, "again": p})
+    asked = {"name": "Nasrin", "code": node.code, "passphrase": p, "again": p}
+    r = phone.post("/welcome?next=/join", asked)
     assert r.status_code == 303 and r.headers["location"] == "/join"
     assert phone.get("/join").status_code == 200
     # Never on to another site.
@@ -362,7 +374,7 @@ def test_the_new_profile_from_an_invitation_also_asks_to_join(node: Node) -> Non
     the name in the council and sends the join request with the same button; a damaged
     invitation makes no profile and keeps what was typed."""
     founder = node.phone()
-    founder.create("Nasrin")
+    founder.create("Nasrin", node.code)
     council = founder.found("Block 4", "Nasrin")
     made = founder.post(f"/councils/{council}/invite", {}).text
     link = re.search(r'id="invitation-link"[^>]*value="([^"]+)"', made)
@@ -383,3 +395,26 @@ def test_the_new_profile_from_an_invitation_also_asks_to_join(node: Node) -> Non
     assert joined.status_code == 303 and joined.headers["location"] == f"/councils/{council}"
     waiting = phone.get(f"/councils/{council}").text
     assert "Waiting to be admitted." in waiting and "Block 4" in waiting
+
+
+def test_the_node_shows_its_name_and_the_list_which_profiles_are_open(tmp_path: Path) -> None:
+    root = tmp_path / "community"
+    with community_node(root) as node:
+        node.hall.name = "Block 4 node"
+        nasrin, bahram = node.phone(), node.phone()
+        assert "Block 4 node" in nasrin.get("/unlock").text
+        nasrin.create("Nasrin", node.code)
+        bahram.create("Bahram", node.code)
+        bahram.post("/lock", {})
+        env = {**base_env(), "SHORA_HOME": str(tmp_path / "home")}
+        listed = in_process(["community", "list", "--dir", str(root), "--json"], env)
+        assert listed.returncode == 0, listed.stderr
+        today = datetime.datetime.now(datetime.UTC).date().isoformat()
+        assert json.loads(listed.stdout) == [
+            {"name": "Bahram", "created": today, "unlocked": False},
+            {"name": "Nasrin", "created": today, "unlocked": True},
+        ]
+    # Stopped: nothing is open, and no file says otherwise.
+    assert not (root / "open").exists()
+    listed = in_process(["community", "list", "--dir", str(root)], env)
+    assert "unlocked" not in listed.stdout and listed.stdout.count("locked") == 2

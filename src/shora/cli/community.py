@@ -47,19 +47,65 @@ def community() -> None:
     pass
 
 
-@community.command("list", help=N_("Who has a profile on this node: the names they chose."))
+@community.command(
+    "list",
+    help=N_(
+        "Who has a profile on this node: the names they chose, when each was made, and "
+        "whether it is unlocked now."
+    ),
+)
 @_dir_option
 @json_option
 @click.pass_context
 def community_list(ctx: click.Context, directory: Path | None, as_json: bool) -> None:
-    people = Community(_directory(ctx, directory)).people()
+    found = Community(_directory(ctx, directory))
+    people, open_now = found.people(), found.open_now()
     if as_json:
-        print_json([{"name": p.label} for p in people])
+        print_json(
+            [
+                {
+                    "name": p.label,
+                    "created": p.created().date().isoformat(),
+                    "unlocked": p.key in open_now,
+                }
+                for p in people
+            ]
+        )
         return
     if not people:
         click.echo(_("No one has a profile on this node yet."))
     for person in people:
-        click.echo(person.label)
+        state = _("unlocked now") if person.key in open_now else _("locked")
+        click.echo(
+            _("{name}  made {date}  {state}").format(
+                name=person.label, date=person.created().date().isoformat(), state=state
+            )
+        )
+
+
+@community.command(
+    "code",
+    help=N_(
+        "The sign-up code a newcomer types to create a profile on this node; with --new, "
+        "a new one (the old one stops working, on a running node too)."
+    ),
+)
+@_dir_option
+@click.option("--new", "new", is_flag=True, help=N_("Make a new code."))
+@json_option
+@click.pass_context
+def community_code(ctx: click.Context, directory: Path | None, new: bool, as_json: bool) -> None:
+    found = Community(_directory(ctx, directory))
+    made = found.new_signup_code() if new else found.signup_code()
+    if as_json:
+        print_json({"code": made})
+        return
+    click.echo(_("Sign-up code: {code}").format(code=shown_code(made)))
+
+
+def shown_code(code: str) -> str:
+    """The code in groups of five digits, easier to read out."""
+    return " ".join(code[i : i + 5] for i in range(0, len(code), 5))
 
 
 @community.command(
@@ -125,6 +171,12 @@ def community_remove(ctx: click.Context, directory: Path | None, name: str, yes:
     default=200,
     help=N_("At most this many profiles on the node (default 200)."),
 )
+@click.option(
+    "--name",
+    "node_name",
+    default="",
+    help=N_("The node's own name, shown on its pages (e.g. the street's or the workplace's)."),
+)
 @click.pass_context
 def community_serve(
     ctx: click.Context,
@@ -135,6 +187,7 @@ def community_serve(
     interval: float,
     lock_after: float,
     max_people: int,
+    node_name: str,
 ) -> None:
     session: Session = ctx.obj
     root = _directory(ctx, directory)
@@ -167,14 +220,15 @@ def community_serve(
         insecure_test_kdf=session.insecure_test_kdf,
         max_people=max_people,
         certificate=cert,
+        name=node_name,
     )
     for folder in hall.community.abandoned():  # a creation cut short by a stop
         hall.community.discard_folder(folder)
     if not is_loopback(host):
         click.echo(
             _(
-                "Warning: the pages listen on {host}: anyone on this network can reach them "
-                "and make a profile; each profile still needs its own passphrase."
+                "Warning: the pages listen on {host}: anyone on this network can reach them; "
+                "making a profile needs the sign-up code, and each profile its own passphrase."
             ).format(host=host),
             err=True,
         )
@@ -189,6 +243,16 @@ def community_serve(
         click.echo(_("Certificate fingerprint (SHA-256): {fp}").format(fp=cert.fingerprint))
         if sys.stdout.isatty():
             code(url).terminal(compact=True)
+        signup = hall.community.signup_code()
+        click.echo(
+            _(
+                "Sign-up code: {code} (give it only to the people of this node; a new one: "
+                "shora community code --new)"
+            ).format(code=shown_code(signup))
+        )
+        if sys.stdout.isatty():
+            click.echo(_("To sign up, scan:"))
+            code(f"{url}welcome?code={signup}").terminal(compact=True)
         click.echo(
             _(
                 "Each profile syncs every {n} seconds while its person has it unlocked; "

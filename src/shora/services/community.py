@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import hmac
 import ipaddress
 import os
 import secrets
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shora.errors import InvalidInput, NotFound
-from shora.i18n import _
+from shora.i18n import _, normalize_digits
 from shora.kernel import crypto, profile
 from shora.sync.lan import local_addresses as local_addresses
 
@@ -28,10 +29,12 @@ __all__ = [
     "CERT_FILE",
     "KEY_FILE",
     "MAX_LABEL",
+    "OPEN_FILE",
     "Certificate",
     "Community",
     "Person",
     "certificate",
+    "code_matches",
     "decoy_unlock",
     "local_addresses",
 ]
@@ -42,6 +45,9 @@ TLS = "tls"
 CERT_FILE = "cert.pem"
 KEY_FILE = "key.pem"
 MAX_LABEL = 40
+CODE_FILE = "signup-code"
+OPEN_FILE = "open"  # written by the serving node: its process id, then the open profiles
+CODE_DIGITS = 10
 CERT_DAYS = 825
 
 
@@ -52,6 +58,11 @@ class Person:
     key: str
     label: str
     home: Path
+
+    def created(self) -> datetime.datetime:
+        """When the profile was made (its label is written then and never again)."""
+        stamp = (self.home / LABEL_FILE).stat().st_mtime
+        return datetime.datetime.fromtimestamp(stamp, datetime.UTC)
 
 
 def clean_label(label: str) -> str:
@@ -133,6 +144,41 @@ class Community:
             raise NotFound(_("No such profile."))
         shutil.rmtree(folder, ignore_errors=True)
 
+    def open_now(self) -> set[str]:
+        """The folders of the profiles a running node has open now (none if no node
+        serves this directory)."""
+        try:
+            lines = (self.root / OPEN_FILE).read_text(encoding="ascii").split()
+            os.kill(int(lines[0]), 0)  # the serving process still runs
+        except (OSError, ValueError, IndexError, UnicodeDecodeError):
+            return set()
+        return set(lines[1:])
+
+    def signup_code(self) -> str:
+        """The code a newcomer types to create a profile here (made on first use; kept
+        in the directory, readable by this user only)."""
+        path = self.root / CODE_FILE
+        try:
+            code = path.read_text(encoding="ascii").strip()
+        except (FileNotFoundError, UnicodeDecodeError):
+            code = ""
+        if len(code) == CODE_DIGITS and code.isdigit():
+            return code
+        return self.new_signup_code()
+
+    def new_signup_code(self) -> str:
+        """A new sign-up code; the old one stops working (at once on a running node)."""
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
+        path = self.root / CODE_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(code + "\n")
+        os.replace(tmp, path)
+        return code
+
     def abandoned(self) -> list[Path]:
         """Folders whose profile was never made (a creation cut short): safe to delete."""
         if not self.people_dir.is_dir():
@@ -142,6 +188,13 @@ class Community:
             for folder in self.people_dir.iterdir()
             if folder.is_dir() and not profile.exists(folder)
         ]
+
+
+def code_matches(typed: str, code: str) -> bool:
+    """Whether `typed` is the sign-up `code` (spaces, dashes and the digits' script
+    aside), compared in constant time."""
+    digits = "".join(c for c in normalize_digits(typed) if c in "0123456789")
+    return bool(code) and hmac.compare_digest(digits.encode(), code.encode())
 
 
 def decoy_unlock(passphrase: str, *, weak_kdf: bool = False) -> None:

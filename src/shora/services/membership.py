@@ -8,6 +8,7 @@ seals welcomes and grants itself, so it uses the core's identities and epochs
 from __future__ import annotations
 
 import base64
+import hmac
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -263,3 +264,22 @@ class Membership:
         for member in sorted(needy):
             self._welcome(council, final.members[member].kx, keys.return_id(member))
         return done
+
+    def invitation_is_live(self, invitation: tokens.Invitation) -> bool:
+        """Whether `invitation` is one this member's council made and nobody has used
+        yet, its secret right and not expired (community mode: an invitation counts as
+        the right to make a profile on the node one of its members uses)."""
+        council = invitation.council
+        if not self.core.store.councils.exists(council):
+            return False
+        final = self.core.state(council)
+        me = self.core.me(council)
+        if me is None or me not in final.members:
+            return False
+        invite = final.invites.get(tokens.invite_id(invitation.secret))
+        return (
+            invite is not None
+            and invite.used_by is None
+            and hmac.compare_digest(invite.secret, invitation.secret)
+            and invite.expires >= int(self.core.now())
+        )

@@ -11,21 +11,40 @@ the node stops; locking it ends every session bound to it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
+import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-from shora.errors import ProfileError
+from shora.errors import NotAllowed, ProfileError
 from shora.i18n import _
-from shora.services.community import MAX_LABEL, Certificate, Community, Person, decoy_unlock
+from shora.services.community import (
+    MAX_LABEL,
+    OPEN_FILE,
+    Certificate,
+    Community,
+    Person,
+    code_matches,
+    decoy_unlock,
+)
+from shora.services.membership import Invitation
 from shora.web.state import BrowserSession, Keeper, SyncSettings
-from shora.web.throttle import UnlockThrottle
+from shora.web.throttle import AttemptGate, UnlockThrottle
 
 MAX_SESSIONS = 1024
 MAX_PEOPLE = 200
 MAX_UNKNOWN = 1000  # names nobody holds whose wrong tries are counted
+MAX_NODE_NAME = 60
+
+
+class WrongCode(NotAllowed):
+    """The sign-up code is missing or wrong: no profile is made, no name is looked at."""
+
+    def __init__(self) -> None:
+        super().__init__(_("That sign-up code is not this node's. Ask its operator for it."))
 
 
 class Hall:
@@ -43,8 +62,10 @@ class Hall:
         max_people: int = MAX_PEOPLE,
         certificate: Certificate | None = None,
         address: str = "",
+        name: str = "",
     ) -> None:
         self.community = Community(root)
+        self.name = " ".join(name.split())[:MAX_NODE_NAME]  # shown on the pages
         self.lock_after = lock_after
         self.sync = sync
         self.clock = clock
@@ -59,6 +80,25 @@ class Hall:
         # Names nobody holds: each has its own count of wrong tries, as a real profile
         # has, so that the waits do not tell which names are held.
         self.unknown: dict[str, UnlockThrottle] = {}
+        # Sign-up and unlock attempts: per client address, and a bounded queue overall.
+        self.gate = AttemptGate(lambda: self.clock())
+        # Invitations that have made a profile here since the start: one profile each.
+        self.invitations_used: set[bytes] = set()
+
+    @contextlib.asynccontextmanager
+    async def attempt(self, address: str) -> AsyncIterator[None]:
+        """One sign-up or unlock attempt from `address` (Busy or TooManyTries if it
+        must wait: nothing is checked then, a right passphrase included)."""
+        self.gate.enter(address)
+        try:
+            yield
+        finally:
+            self.gate.leave(address)
+
+    def code_is_right(self, typed: str) -> bool:
+        """Whether `typed` is the node's sign-up code now (read at each try, so that
+        `shora community code --new` takes effect on a running node)."""
+        return code_matches(typed, self.community.signup_code())
 
     # --- sessions ------------------------------------------------------------------------
 
@@ -101,6 +141,7 @@ class Hall:
             task = asyncio.get_running_loop().create_task(keeper.lock())
             self._locking.add(task)
             task.add_done_callback(self._locking.discard)
+            task.add_done_callback(lambda _task: self.note_open())
 
     def bind(self, browser: BrowserSession | None, person: str) -> BrowserSession:
         """A fresh session for `person`, replacing `browser` (never reused: a cookie
@@ -127,17 +168,39 @@ class Hall:
             self.keepers[person.key] = found
         return found
 
-    async def create(self, label: str, passphrase: str) -> Person:
-        """A new person's profile, opened."""
+    def invited(self, invitation: Invitation | None) -> bool:
+        """Whether `invitation` is a live one from a council that a profile open here
+        belongs to, and has not made a profile here yet."""
+        if invitation is None or invitation.secret in self.invitations_used:
+            return False
+        for keeper in list(self.keepers.values()):
+            if keeper.node is not None and keeper.node.membership.invitation_is_live(invitation):
+                return True
+        return False
+
+    async def create(
+        self, label: str, passphrase: str, code: str, invitation: Invitation | None = None
+    ) -> Person:
+        """A new person's profile, opened, for whoever holds the sign-up code or a live
+        invitation to a council of someone here (WrongCode else, before the name is even
+        looked at: a stranger learns nothing of who is here)."""
+        invited = self.invited(invitation)
+        if not invited and not self.code_is_right(code):
+            raise WrongCode()
         if len(self.community.people()) >= self.max_people:
             raise ProfileError(_("This node holds as many profiles as it can."))
         person = self.community.add(label)
+        if invited and invitation is not None:  # taken now, given back if this fails
+            self.invitations_used.add(invitation.secret)
         try:
             await self.keeper(person).create(passphrase)
         except BaseException:
             self.keepers.pop(person.key, None)
             self.community.discard(person)
+            if invitation is not None and invited:
+                self.invitations_used.discard(invitation.secret)
             raise
+        self.note_open()
         return person
 
     async def unlock(self, label: str, passphrase: str) -> Person:
@@ -155,6 +218,7 @@ class Hall:
                 await asyncio.to_thread(decoy_unlock, passphrase, weak_kdf=self.insecure_test_kdf)
             raise ProfileError(_("Wrong name or passphrase."))
         await self.keeper(person).unlock(passphrase)
+        self.note_open()
         return person
 
     async def lock(self, person: str) -> None:
@@ -164,6 +228,22 @@ class Hall:
         keeper = self.keepers.get(person)
         if keeper is not None:
             await keeper.lock()
+        self.note_open()
+
+    def note_open(self) -> None:
+        """Write which profiles are open now (their folders' names, after this process's
+        id), for `shora community list`; no file when none is."""
+        path = self.community.root / OPEN_FILE
+        keys = self.unlocked()
+        if not keys:
+            path.unlink(missing_ok=True)
+            return
+        tmp = path.with_suffix(".tmp")
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write("\n".join([str(os.getpid()), *keys]) + "\n")
+        os.replace(tmp, path)
 
     async def lock_all(self) -> None:
         for person in list(self.keepers):

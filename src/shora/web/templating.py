@@ -88,7 +88,9 @@ class Pages:
         lang = current_language()
         browser = getattr(request.state, "browser", None)
         keeper = request.scope.get("state", {}).get("keeper")
+        hall = getattr(request.app.state, "hall", None)  # community mode: its own name
         full = {
+            "node_name": hall.name if hall is not None else "",
             "request": request,
             "lang": lang,
             "dir": "rtl" if lang == "fa" else "ltr",

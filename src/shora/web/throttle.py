@@ -77,3 +77,74 @@ class UnlockThrottle:
     def right(self) -> None:
         self.wrong = 0
         self.until = 0.0
+
+
+# --- community mode: attempts per client address, and the queue of key derivations -----
+
+ADDRESS_TRIES = 10  # sign-up and unlock attempts per address in ADDRESS_WINDOW seconds
+ADDRESS_WINDOW = 60.0
+MAX_WAITING = 6  # attempts in flight at once (key derivations run one at a time)
+MAX_ADDRESSES = 4096  # addresses whose recent attempts are remembered
+KDF_GUESS = 1.5  # seconds one key derivation takes, until one has been timed
+
+
+class Busy(ShoraError):
+    """The node is checking too many passphrases now: try again in `wait` seconds."""
+
+    def __init__(self, wait: float) -> None:
+        self.wait = wait
+        super().__init__(self.sentence())
+
+    @property
+    def whole_seconds(self) -> int:
+        return max(1, math.ceil(self.wait))
+
+    def sentence(self) -> str:
+        seconds = self.whole_seconds
+        return ngettext(
+            "This node is busy checking passphrases: try again in {n} second.",
+            "This node is busy checking passphrases: try again in {n} seconds.",
+            seconds,
+        ).format(n=number(seconds))
+
+
+class AttemptGate:
+    """Who may try a sign-up or an unlock now (community mode). Each client address
+    may make ADDRESS_TRIES attempts per ADDRESS_WINDOW seconds, one at a time; the
+    whole node holds at most MAX_WAITING attempts in flight, so that a flood from many
+    addresses makes others wait seconds (the queue drains at one derivation each),
+    never minutes. Only counts and times are kept, in memory."""
+
+    def __init__(self, clock: Callable[[], float], *, max_waiting: int = MAX_WAITING) -> None:
+        self.clock = clock
+        self.max_waiting = max_waiting
+        self.recent: dict[str, list[float]] = {}
+        self.running: dict[str, int] = {}
+        self.waiting = 0
+        self.kdf_seconds = KDF_GUESS
+
+    def enter(self, address: str) -> None:
+        """Take a place for one attempt from `address`, or raise Busy / TooManyTries."""
+        now = self.clock()
+        times = [t for t in self.recent.pop(address, []) if now - t < ADDRESS_WINDOW]
+        self.recent[address] = times  # the most recent last
+        while len(self.recent) > MAX_ADDRESSES:
+            del self.recent[next(iter(self.recent))]
+        if len(times) >= ADDRESS_TRIES:
+            raise TooManyTries(ADDRESS_WINDOW - (now - times[0]))
+        if self.running.get(address, 0) > 0 or self.waiting >= self.max_waiting:
+            raise Busy((self.waiting + 1) * self.kdf_seconds)
+        times.append(now)
+        self.running[address] = self.running.get(address, 0) + 1
+        self.waiting += 1
+
+    def leave(self, address: str, took: float | None = None) -> None:
+        """The attempt from `address` is over (`took`: seconds its derivation ran)."""
+        self.waiting = max(0, self.waiting - 1)
+        left = self.running.get(address, 0) - 1
+        if left > 0:
+            self.running[address] = left
+        else:
+            self.running.pop(address, None)
+        if took is not None and took > 0:
+            self.kdf_seconds = 0.8 * self.kdf_seconds + 0.2 * took

@@ -14,9 +14,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from shora.errors import InvalidInput, ProfileError
+from shora.errors import InvalidInput, NotAllowed, ProfileError
 from shora.i18n import _
 from shora.node import Node
+from shora.services.joining import read_invitation
+from shora.services.membership import Invitation
 from shora.services.profiles import WeakKeystore
 from shora.ui.qr import qr_svg
 from shora.web.areas import joining
@@ -25,10 +27,22 @@ from shora.web.forms import form_of, text
 from shora.web.responses import pages_of, redirect, safe_next
 from shora.web.security import session_cookie
 from shora.web.state import BrowserSession
-from shora.web.throttle import TooManyTries
+from shora.web.throttle import Busy, TooManyTries
 
 PASSPHRASE_CHARS = 1024
 LABEL_CHARS = 200  # read at most; the community keeps at most MAX_LABEL
+CODE_CHARS = 64
+
+
+def address_of(request: Request) -> str:
+    """The client's address, whose attempts are counted together."""
+    return request.client.host if request.client is not None else ""
+
+
+def must_wait(exc: TooManyTries | Busy) -> tuple[str, int, dict[str, str]]:
+    """The sentence, status and headers of an attempt that has to wait."""
+    status = 429 if isinstance(exc, TooManyTries) else 503
+    return exc.sentence(), status, {"retry-after": str(exc.whole_seconds)}
 
 
 def hall_of(request: Request) -> Hall:
@@ -73,39 +87,57 @@ async def welcome(request: Request) -> Response:
         return redirect(request, nxt)
     # Reached from an invitation's link: the same form asks to join (as areas/session.py).
     joins = urlsplit(nxt).path == "/join"
-    error, label = None, ""
+    error, label, status = None, "", 200
+    code = request.query_params.get("code", "")[:CODE_CHARS]  # from the node's QR code
+    headers: dict[str, str] = {}
     values: dict[str, str] = {}
     if request.method == "POST":
         form = await form_of(request)
         label = text(form, "name", LABEL_CHARS, required=False)
+        code = text(form, "code", CODE_CHARS, required=False)
         first = text(form, "passphrase", PASSPHRASE_CHARS, required=False)
         second = text(form, "again", PASSPHRASE_CHARS, required=False)
         if joins:
             values = joining.join_values(form, "join_name")
         asks = joins and any(values.values())
+        hall = hall_of(request)
+        status = 400
         if first != second:
             error = _("The two passphrases differ; type them again.")
         elif asks and (error := joining.join_problem(values)) is not None:
             pass  # checked before the profile exists, so nothing is made in vain
         else:
             try:
-                person = await hall_of(request).create(label, first)
-            except (ProfileError, InvalidInput) as exc:
+                invitation = _invitation_of(values) if asks else None
+                async with hall.attempt(address_of(request)):
+                    person = await hall.create(label, first, code, invitation)
+            except (TooManyTries, Busy) as exc:
+                error, status, headers = must_wait(exc)
+            except (ProfileError, InvalidInput, NotAllowed) as exc:
                 error = str(exc)
             else:
                 if asks:
-                    nxt = _joined(hall_of(request).keeper(person).require_node(), values)
+                    nxt = _joined(hall.keeper(person).require_node(), values)
                 return signed_in(request, person.key, nxt)
     context = {
         "error": error,
         "name": label,
+        "code": code,
         "next": asked and nxt,
         "joins": joins,
         "values": values,
     }
-    return pages_of(request).render(
-        request, "community/welcome.html", context, 400 if error else 200
-    )
+    page = pages_of(request).render(request, "community/welcome.html", context, status)
+    page.headers.update(headers)
+    return page
+
+
+def _invitation_of(values: dict[str, str]) -> Invitation | None:
+    """The invitation of a checked join form (None if it cannot be read)."""
+    try:
+        return read_invitation(values["invitation"])[0]
+    except InvalidInput:
+        return None
 
 
 def _joined(node: Node, values: dict[str, str]) -> str:
@@ -126,13 +158,13 @@ async def unlock(request: Request) -> Response:
     if request.method == "POST":
         form = await form_of(request)
         label = text(form, "name", LABEL_CHARS, required=False)
+        passphrase = text(form, "passphrase", PASSPHRASE_CHARS, required=False)
+        hall = hall_of(request)
         try:
-            person = await hall_of(request).unlock(
-                label, text(form, "passphrase", PASSPHRASE_CHARS, required=False)
-            )
-        except TooManyTries as exc:
-            error, status = exc.sentence(), 429
-            headers["retry-after"] = str(exc.whole_seconds)
+            async with hall.attempt(address_of(request)):
+                person = await hall.unlock(label, passphrase)
+        except (TooManyTries, Busy) as exc:
+            error, status, headers = must_wait(exc)
         except WeakKeystore as exc:
             error, status = str(exc), 400
         except ProfileError:
