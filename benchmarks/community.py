@@ -4,8 +4,10 @@ Starts `shora community serve` (HTTPS with the node's own certificate, which the
 client checks against the fingerprint the node printed), then, as real browsers
 would, through the pages only:
 
-1. P people (default 30) each create their profile (POST /welcome) in their own
-   session, found a council and write a few posts; P - U of them lock again.
+1. P people (default 30) each create their profile (POST /welcome, with the sign-up
+   code the node printed) in their own session, each from a loopback address of its
+   own as each phone has on the Wi-Fi, found a council and write a few posts; P - U
+   of them lock again.
 2. U people (default 20) stay unlocked and browse at once: each is one concurrent
    client with its own session cookie, keep-alive, walking the main pages (councils,
    council home, members, posts, sync) and a static file in turn, R requests each,
@@ -52,6 +54,7 @@ BUDGET_MB = 200.0  # the node process's peak resident memory, 30 profiles, 20 un
 PASSPHRASE = "benchmark passphrase {i}"
 URL = re.compile(r"(https://[^\s]+/)")
 FINGERPRINT = re.compile(r"\(SHA-256\): ([0-9A-F:]{95})")
+SIGNUP_CODE = re.compile(r"Sign-up code: (\d{5} \d{5})")
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 COUNCIL = re.compile(r"/councils/([0-9a-f]{64})")
 POSTS = 10  # each person's council gets this many posts
@@ -91,8 +94,8 @@ class Node:
             text=True,
         )
         assert self.proc.stdout is not None
-        self.base = self.fingerprint = ""
-        while not self.fingerprint:
+        self.base = self.fingerprint = self.code = ""
+        while not (self.fingerprint and self.code):
             line = self.proc.stdout.readline()
             if not line:
                 raise SystemExit("shora community serve ended")
@@ -100,6 +103,8 @@ class Node:
                 self.base = m.group(1).rstrip("/")
             if (m := FINGERPRINT.search(line)) is not None:
                 self.fingerprint = m.group(1)
+            if (m := SIGNUP_CODE.search(line)) is not None:
+                self.code = m.group(1)
         self.cafile = root / "community" / "tls" / "cert.pem"
 
     def check_certificate(self) -> ssl.SSLContext:
@@ -148,11 +153,15 @@ class Person:
 async def set_up(node: Node, tls: ssl.SSLContext, people: int) -> list[Person]:
     made: list[Person] = []
     for i in range(people):
-        client = httpx.AsyncClient(base_url=node.base, verify=tls, timeout=120)
+        # Each phone from an address of its own, as on the Wi-Fi (the node limits the
+        # sign-up and unlock attempts of each address).
+        own = httpx.AsyncHTTPTransport(verify=tls, local_address=f"127.0.{i // 250}.{i % 250 + 2}")
+        client = httpx.AsyncClient(base_url=node.base, transport=own, timeout=120)
         person = Person(i, client)
         await person.get("/welcome")
         p = PASSPHRASE.format(i=i)
-        r = await person.post("/welcome", {"name": f"Person {i}", "passphrase": p, "again": p})
+        form = {"name": f"Person {i}", "code": node.code, "passphrase": p, "again": p}
+        r = await person.post("/welcome", form)
         assert r.status_code == 303, (r.status_code, r.text[:300])
         await person.get("/councils")
         r = await person.post("/councils", {"name": f"Street {i} council", "founder": f"P{i}"})

@@ -36,6 +36,7 @@ pytestmark = pytest.mark.slow
 
 URL = re.compile(r"(https://[^\s]+/)")
 FINGERPRINT = re.compile(r"\(SHA-256\): ([0-9A-F:]{95})")
+SIGNUP_CODE = re.compile(r"Sign-up code: (\d{5} \d{5})")
 PASSPHRASE = {
     "Nasrin": "nasrin's long passphrase",
     "Bahram": "bahram's passphrase here",
@@ -70,9 +71,9 @@ class CommunityNode:
             encoding="utf-8",
         )
         self.lines: list[str] = []
-        self.fingerprint = ""
+        self.fingerprint = self.code = ""
         assert self.proc.stdout is not None
-        while not self.fingerprint:
+        while not (self.fingerprint and self.code):
             line = self.proc.stdout.readline()
             if not line:
                 raise AssertionError(f"shora community serve ended: {self.lines} {self.stop()}")
@@ -81,6 +82,8 @@ class CommunityNode:
                 self.base = found.group(1).rstrip("/")
             if (found := FINGERPRINT.search(line)) is not None:
                 self.fingerprint = found.group(1)
+            if (found := SIGNUP_CODE.search(line)) is not None:
+                self.code = found.group(1)  # as the operator reads it out
         self.port = int(self.base.rsplit(":", 1)[1])
 
     def served_fingerprint(self) -> str:
@@ -153,6 +156,7 @@ class Phone:
         assert self.path().startswith("/unlock")
         self.page.locator("a[href='/welcome']").click()
         self.page.fill("#name", self.name)
+        self.page.fill("#code", self.node.code)
         self.page.fill("#passphrase", PASSPHRASE[self.name])
         self.page.fill("#again", PASSPHRASE[self.name])
         self.submit("form[action='/welcome']")
@@ -243,7 +247,9 @@ def static_bytes(phone: Phone) -> dict[str, int]:
 
 @pytest.fixture
 def node(tmp_path: Path) -> Iterator[CommunityNode]:
-    made = CommunityNode(tmp_path / "community", tmp_path / "home", "--interval", "1")
+    made = CommunityNode(
+        tmp_path / "community", tmp_path / "home", "--interval", "1", "--name", "Block 4"
+    )
     try:
         yield made
     finally:
@@ -277,6 +283,7 @@ def test_three_phones_one_community_node(
         phones += [nasrin, bahram, sara]
         nasrin.goto("/node")
         assert node.fingerprint in nasrin.page.inner_text("main")
+        assert "Block 4" in nasrin.page.inner_text("header")  # the node's own name
         for path in ("/node", "/unlock", "/welcome"):  # the community's own pages
             nasrin.goto(path)
             assert nasrin.axe() == [], path
