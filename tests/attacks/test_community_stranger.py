@@ -192,3 +192,30 @@ def test_a_new_code_ends_the_old_one_on_the_running_node(node: Node, tmp_path: P
     form = {"name": "Bahram", "passphrase": p, "again": p}
     assert phone.post("/welcome", {**form, "code": old}).status_code == 400
     assert phone.post("/welcome", {**form, "code": f"{new[:5]} {new[5:]}"}).status_code == 303
+
+
+def test_an_invitation_makes_one_profile_and_only_while_its_council_is_open_here(
+    node: Node,
+) -> None:
+    nasrin = node.phone("192.168.1.2")
+    assert nasrin.unlock("Nasrin", PASSPHRASES["Nasrin"]).status_code == 303
+    council = nasrin.found("Block 4", "Nasrin")
+    made = nasrin.post(f"/councils/{council}/invite", {}).text
+    link = re.search(r'id="invitation-link"[^>]*value="([^"]+)"', made)
+    assert link is not None
+    invitation = link.group(1).replace("&amp;", "&").split("#", 1)[1]
+    p = "a newcomer's passphrase"
+
+    def sign_up(name: str) -> httpx.Response:
+        phone = node.phone()
+        phone.get("/welcome?next=/join")
+        form = {"name": name, "passphrase": p, "again": p, "join_name": name}
+        return phone.post("/welcome?next=/join", {**form, "invitation": invitation})
+
+    nasrin.post("/lock", {})  # her council is on no open profile: the invitation is no right
+    assert sign_up("Bahram").status_code == 400
+    assert unlock_try(nasrin, "Nasrin", PASSPHRASES["Nasrin"]).status_code == 303
+    assert sign_up("Bahram").status_code == 303
+    again = sign_up("Sara")  # the same invitation again: no second profile
+    assert again.status_code == 400 and "sign-up code is not this node" in again.text
+    assert [p.label for p in node.hall.community.people()] == ["Bahram", "Nasrin"]
