@@ -210,9 +210,11 @@ RULES_FIELDS = (
     "upload_delay_seconds",
     "time_zone",
     "treasurer_limits",
+    "teller_threshold",
+    "secret_ballots",
 )
 SHARES = ("quorum", "threshold", "governance_quorum", "rule_change_threshold")
-SHARES += ("recall_threshold", "ratify_threshold")
+SHARES += ("recall_threshold", "ratify_threshold", "teller_threshold")
 RULE_NUMBERS = {
     "grace_hours": (0, 720),
     "recall_petition": (1, 1000),
@@ -309,6 +311,7 @@ def decode_body(kind: str, body: bytes) -> dict[str, Any]:
         _require(isinstance(limits, list) and len(limits) <= 16, "treasurer_limits")
         for limit in limits:
             _require(_treasurer_limit(limit), "treasurer_limit")
+        _require(rules["secret_ballots"] in ("never", "choice", "always"), "secret_ballots")
         blocks = rules["blocks_to_stop"]
         _require(blocks is None or (_uint(blocks) and 1 <= blocks <= 1000), "blocks_to_stop")
         _require(isinstance(m["founder_name"], str) and 1 <= len(m["founder_name"]) <= 64, "fn")
