@@ -11,6 +11,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from test_ballots import elect_tellers
 
 from attacks.adversary import Adversary, Forged
 from conftest import T0, Clock, admit, everyone, make_node, send
@@ -26,6 +27,7 @@ YES, NO = dk.YesNoBallot("yes"), dk.YesNoBallot("no")
 
 
 def council_of(root: Path, n: int) -> tuple[list[Node], bytes, Clock]:
+    """n members on one clock; the first three elected tellers (2 of 3 count)."""
     clock = Clock()
     people = [make_node(root, f"m{i}") for i in range(n)]
     for person in people:
@@ -34,13 +36,13 @@ def council_of(root: Path, n: int) -> tuple[list[Node], bytes, Clock]:
     for i, person in enumerate(people[1:], start=1):
         admit(people[0], person, council, f"m{i}")
     everyone(people)
+    elect_tellers(people, council, clock, people[:3])
     return people, council, clock
 
 
 def secret_vote(nodes: Sequence[Node], council: bytes, tellers: Sequence[Node]) -> bytes:
-    keys = [t.me(council) for t in tellers]
     body = dk.Propose(title="Strike on Monday?", text="", method="yes_no", deadline=T0 + DAY)
-    pid = tellers[0].ballots.propose(council, body, [k for k in keys if k], 2)
+    pid = tellers[0].ballots.propose(council, body)
     everyone(list(nodes))
     for _ in range(2):
         for teller in tellers:
@@ -281,9 +283,8 @@ def test_a_malformed_dealing_is_passed_over_by_every_teller(tmp_path: Path) -> N
     replica and every teller takes its next well-formed one, and the count works."""
     nodes, council, clock = council_of(tmp_path, 3)
     a, b, c = nodes
-    keys = [n.me(council) for n in nodes]
     body = dk.Propose(title="Strike?", text="", method="yes_no", deadline=T0 + DAY)
-    pid = a.ballots.propose(council, body, [k for k in keys if k], 2)
+    pid = a.ballots.propose(council, body)
     everyone(nodes)
     bad = threshold.deal(3)
     junk = [crypto.seal(c.identity(council).kx_pk, curve.scalar(1))] * 2
@@ -310,7 +311,7 @@ def test_a_dealer_cancelling_the_others_commitments_gets_no_key(tmp_path: Path) 
     a, b, c = nodes
     keys = [n.me(council) for n in nodes]
     body = dk.Propose(title="Strike?", text="", method="yes_no", deadline=T0 + DAY)
-    pid = a.ballots.propose(council, body, [k for k in keys if k], 2)
+    pid = a.ballots.propose(council, body)
     everyone(nodes)
     c.ballots.take_part(council, pid)
     everyone(nodes)
@@ -331,3 +332,34 @@ def test_a_dealer_cancelling_the_others_commitments_gets_no_key(tmp_path: Path) 
     assert all(n.ballots.ballot(council, pid).key is None for n in nodes)
     with pytest.raises(NotAllowed, match="not finished setting up"):
         a.ballots.vote(council, pid, YES, delay=0)
+
+
+def test_a_proposer_naming_their_own_tellers_is_refused(tmp_path: Path) -> None:
+    """An informer (m3, no teller) proposes a secret ballot counted by herself and a
+    friend, one of them enough: or by the elected tellers, but one of them enough.
+    Every replica refuses it: nobody can vote, no teller takes part."""
+    nodes, council, _clock = council_of(tmp_path, 4)
+    a, _b, c, d = nodes
+    informer = Adversary(d, council)
+    body = dk.Propose(title="Strike on Monday?", text="", method="yes_no", deadline=T0 + DAY)
+    own = sorted(k for k in (d.me(council), c.me(council)) if k)
+    elected = a.ballots.tellers(council)
+    assert elected.needed == 2
+    forged = [
+        informer.forge("ballot.propose", bk.SecretPropose(proposal=body, tellers=own, needed=1)),
+        informer.forge(
+            "ballot.propose",
+            bk.SecretPropose(proposal=body, tellers=list(elected.keys), needed=1),
+        ),
+    ]
+    deliver(nodes, *forged)
+    for f in forged:
+        for node in nodes:
+            state = node.ballots.ballot(council, f.id)
+            assert state.problem is not None and "elected tellers" in state.problem
+            assert state.key is None
+        with pytest.raises(NotAllowed, match="elected tellers"):
+            a.ballots.vote(council, f.id, YES, delay=0)
+    for node in nodes:
+        assert node.ballots.teller_duties(council) == []
+    assert all(n.store.events.valid_of_kind(council, "ballot.deal") == [] for n in nodes)

@@ -14,14 +14,18 @@ from typing import Any
 
 from shora.domain.ballots import kinds as bk
 from shora.domain.ballots.state import REASONS as REASONS
+from shora.domain.ballots.state import TELLER_ROLE as TELLER_ROLE
 from shora.domain.ballots.state import SecretState as SecretState
+from shora.domain.ballots.state import Tellers as Tellers
 from shora.domain.ballots.state import (
     context,
     counted_deals,
+    elected_tellers,
     encode_ballot,
     message,
     reduce_secret,
 )
+from shora.domain.ballots.state import needed_of as needed_of
 from shora.domain.ballots.state import phase as phase
 from shora.domain.decisions import kinds as dk
 from shora.domain.decisions.checks import MIN_ID_PREFIX, explain_ballot, require_min_period
@@ -80,6 +84,7 @@ class SecretBallots:
             self.core.causal_members(council, propose.id),
             [_view(r) for r in rows],
             self.core.ancestors,
+            elected_tellers(causal, propose.time),
             self._cache.setdefault(propose.id, {}),
         )
 
@@ -120,10 +125,29 @@ class SecretBallots:
 
     # --- proposing and the key ceremony ---------------------------------------------
 
-    def propose(self, council: bytes, body: dk.Propose, tellers: list[bytes], needed: int) -> bytes:
-        """Put a proposal to a secret ballot counted by `needed` of `tellers`."""
+    def tellers(self, council: bytes) -> Tellers:
+        """The council's elected tellers now, and how many of them count a vote."""
+        return elected_tellers(self.core.state(council), int(self.core.now() * 1000))
+
+    def propose(self, council: bytes, body: dk.Propose) -> bytes:
+        """Put a proposal to a secret ballot counted by k of the council's n elected
+        tellers (k from its rule `teller_threshold`)."""
         me = self._member(council)
         state = self.core.state(council)
+        elected = self.tellers(council)
+        if not elected.keys:
+            raise NotAllowed(
+                _(
+                    "this council has no elected tellers, so it cannot hold a secret ballot: "
+                    "elect some first, on the roles page or with "
+                    "'shora elect COUNCIL teller NAME NAME NAME'"
+                )
+            )
+        if len(elected.keys) > bk.MAX_TELLERS:
+            raise NotAllowed(
+                _("a secret ballot is counted by at most {n} tellers").format(n=bk.MAX_TELLERS)
+            )
+        tellers, needed = list(elected.keys), elected.needed
         if not body.title.strip():
             raise InvalidInput(_("a proposal needs a title"))
         try:
@@ -135,12 +159,6 @@ class SecretBallots:
         if body.deadline <= self.core.now():
             raise InvalidInput(_("the deadline must be in the future"))
         require_min_period(body, state.rules, None, self.core.now())
-        if not tellers or len(set(tellers)) != len(tellers) or len(tellers) > bk.MAX_TELLERS:
-            raise InvalidInput(_("name 1 to {n} different tellers").format(n=bk.MAX_TELLERS))
-        if not all(state.is_active(t) for t in tellers):
-            raise InvalidInput(_("every teller must be a member"))
-        if not 1 <= needed <= len(tellers):
-            raise InvalidInput(_("the tellers needed must be between 1 and the number of tellers"))
         active = sum(1 for m in state.members if state.is_active(m))
         if active > bk.MAX_RING:
             raise NotAllowed(_("a secret ballot holds at most {n} members").format(n=bk.MAX_RING))
