@@ -20,19 +20,20 @@ from shora.domain.ballots.state import context, encode_ballot, message
 from shora.domain.decisions import kinds as dk
 from shora.errors import NotAllowed
 from shora.kernel import crypto, curve, ring, threshold
+from shora.kernel.kinds import Rules
 from shora.node import Node
 
 DAY = 86_400
 YES, NO = dk.YesNoBallot("yes"), dk.YesNoBallot("no")
 
 
-def council_of(root: Path, n: int) -> tuple[list[Node], bytes, Clock]:
+def council_of(root: Path, n: int, rules: Rules | None = None) -> tuple[list[Node], bytes, Clock]:
     """n members on one clock; the first three elected tellers (2 of 3 count)."""
     clock = Clock()
     people = [make_node(root, f"m{i}") for i in range(n)]
     for person in people:
         person.now = clock
-    council = people[0].councils.create("Factory floor", "", "m0")
+    council = people[0].councils.create("Factory floor", "", "m0", rules)
     for i, person in enumerate(people[1:], start=1):
         admit(people[0], person, council, f"m{i}")
     everyone(people)
@@ -363,3 +364,47 @@ def test_a_proposer_naming_their_own_tellers_is_refused(tmp_path: Path) -> None:
     for node in nodes:
         assert node.ballots.teller_duties(council) == []
     assert all(n.store.events.valid_of_kind(council, "ballot.deal") == [] for n in nodes)
+
+
+def test_an_open_ballot_where_the_rules_hold_every_vote_secret_is_refused(
+    tmp_path: Path,
+) -> None:
+    """The rules say every vote is secret; an informer proposes an open vote anyway (a
+    modified client) and votes in it, to see who votes how. Every replica refuses the
+    proposal: no ballot in it counts, it has no result; an honest client refuses to
+    write it, and a secret ballot goes ahead."""
+    nodes, council, clock = council_of(tmp_path, 3, Rules(secret_ballots="always"))
+    a, b, c = nodes
+    informer = Adversary(c, council)
+    body = dk.Propose(title="Who will strike?", text="", method="yes_no", deadline=T0 + DAY)
+    with pytest.raises(NotAllowed, match="every vote by secret ballot"):
+        c.decisions.propose(council, body)
+    pid = secret_vote(nodes, council, [a, b, c])
+    assert a.ballots.ballot(council, pid).problem is None
+    forged = informer.forge("decision.propose", body)
+    deliver(nodes, forged)
+    deliver(nodes, informer.forge("decision.vote", dk.Vote(forged.id, YES)))
+    clock.t = T0 + 2 * DAY
+    deliver(nodes, informer.forge("decision.close", dk.Close(forged.id)))
+    for node in nodes:
+        state = node.decisions.proposal(council, forged.id)
+        assert state.problem is not None and "every vote by secret ballot" in state.problem
+        assert state.result is None and state.passed is None
+
+
+def test_a_secret_ballot_where_the_rules_hold_none_is_refused(tmp_path: Path) -> None:
+    nodes, council, _clock = council_of(tmp_path, 3, Rules(secret_ballots="never"))
+    a, _b, c = nodes
+    body = dk.Propose(title="Strike?", text="", method="yes_no", deadline=T0 + DAY)
+    with pytest.raises(NotAllowed, match="no vote by secret ballot"):
+        a.ballots.propose(council, body)
+    elected = a.ballots.tellers(council)
+    secret = bk.SecretPropose(proposal=body, tellers=list(elected.keys), needed=elected.needed)
+    forged = Adversary(c, council).forge("ballot.propose", secret)
+    deliver(nodes, forged)
+    for node in nodes:
+        assert node.ballots.ballot(council, forged.id).problem == (
+            "the council's rules hold no vote by secret ballot"
+        )
+    with pytest.raises(NotAllowed, match="no vote by secret ballot"):
+        a.ballots.vote(council, forged.id, YES, delay=0)

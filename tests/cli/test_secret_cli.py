@@ -43,6 +43,8 @@ def elect_tellers(a: Profile, b: Profile) -> None:
 
 def test_secret_vote_from_proposal_to_result(pair: tuple[Profile, Profile]) -> None:
     a, b = pair
+    rules = a.json("rules", COUNCIL)
+    assert (rules["teller_threshold"], rules["secret_ballots"]) == ("2/3", "choice")
     refused = a.fails("secret", "propose", COUNCIL, "Strike?", "")
     assert "no elected tellers" in refused and "teller" in refused
     elect_tellers(a, b)

@@ -62,3 +62,15 @@ def test_a_secret_ballot_from_proposal_to_count(person: Browser) -> None:
     assert "counted: the result is final" in page and "Result" in page
     listing = words(person.get(home + "/secret").text)
     assert "Strike on Monday?" in listing and "secret ballot" in listing
+
+
+def test_the_rules_page_sets_when_votes_are_secret(person: Browser) -> None:
+    home = person.found_council()
+    rules = person.get(home + "/rules").text
+    assert 'name="secret_ballots"' in rules and 'name="teller_threshold"' in rules
+    bad = person.post(home + "/rules", {"secret_ballots": "sometimes", "hours": "24"})
+    assert bad.status_code == 400
+    change = person.post(home + "/rules", {"secret_ballots": "always", "hours": "24"})
+    assert change.status_code == 303, change.text
+    shown = words(person.get(change.headers["location"]).text)
+    assert "Secret ballots: by the proposer's choice → always" in shown

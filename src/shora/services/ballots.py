@@ -28,7 +28,12 @@ from shora.domain.ballots.state import (
 from shora.domain.ballots.state import needed_of as needed_of
 from shora.domain.ballots.state import phase as phase
 from shora.domain.decisions import kinds as dk
-from shora.domain.decisions.checks import MIN_ID_PREFIX, explain_ballot, require_min_period
+from shora.domain.decisions.checks import (
+    MIN_ID_PREFIX,
+    ballot_rule_problem,
+    explain_ballot,
+    require_min_period,
+)
 from shora.domain.decisions.state import EventView, check_params, effective
 from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import _, format_time
@@ -86,6 +91,7 @@ class SecretBallots:
             self.core.ancestors,
             elected_tellers(causal, propose.time),
             self._cache.setdefault(propose.id, {}),
+            ballot_rule_problem(causal.rules, secret=True),
         )
 
     def ballot(self, council: bytes, proposal: bytes) -> SecretState:
@@ -134,6 +140,9 @@ class SecretBallots:
         tellers (k from its rule `teller_threshold`)."""
         me = self._member(council)
         state = self.core.state(council)
+        refused = ballot_rule_problem(state.rules, secret=True)
+        if refused is not None:
+            raise NotAllowed(refused)
         elected = self.tellers(council)
         if not elected.keys:
             raise NotAllowed(

@@ -21,6 +21,7 @@ from shora.domain.decisions.checks import MIN_ID_PREFIX as MIN_ID_PREFIX
 from shora.domain.decisions.checks import PROPOSE_KINDS as PROPOSE_KINDS
 from shora.domain.decisions.checks import MinutesView as MinutesView
 from shora.domain.decisions.checks import (
+    ballot_rule_problem,
     explain_ballot,
     minutes_view,
     proposal_body,
@@ -134,11 +135,14 @@ class Decisions:
             if action is not None
             else self.core.causal_members(council, propose.id)
         )
+        # An open ballot on a proposal made while the rules held every vote secret.
+        refused = ballot_rule_problem(causal.rules, secret=False) if action is None else None
         state = reduce_proposal(
             replace(propose, body=body),
             eligible,
             [*events, *self._amendments_the_council_passed(council, propose, amends)],
             self.core.ancestors,
+            refused,
         )
         return replace(state, action=action)
 
@@ -257,6 +261,9 @@ class Decisions:
         if body.deadline <= self.core.now():
             raise InvalidInput(_("the deadline must be in the future"))
         rules = self.core.state(council).rules
+        refused = ballot_rule_problem(rules, secret=False)
+        if refused is not None:
+            raise NotAllowed(refused)
         require_min_period(body, rules, None, self.core.now())
         return self.core.append(council, "decision.propose", body)
 

@@ -271,19 +271,21 @@ def reduce_secret(
     ancestors: Callable[[bytes], Set[bytes]],
     elected: Tellers,
     cache: MutableMapping[bytes, Any] | None = None,
+    rule_problem: str | None = None,
 ) -> SecretState:
     """The state of one secret ballot. `body` is the proposal held to the council's
     floors; `elected` the tellers its causal state elected (it must name exactly
     them, and the k the rules need); `cache` (event id -> verdict) may carry
     verifications between calls: a verdict depends only on the event and this
-    proposal, never on what came later."""
+    proposal, never on what came later; `rule_problem` why the council's rules refuse a
+    secret ballot there (rule `secret_ballots`), or None."""
     cache = {} if cache is None else cache
     secret: bk.SecretPropose = propose.body
     unique: Mapping[bytes, EventView] = {
         e.id: e for e in events if getattr(e.body, "proposal", None) == propose.id
     }
     ordered = sorted(unique.values(), key=lambda e: e.order)
-    problem = _problem(secret, eligible, elected)
+    problem = rule_problem or _problem(secret, eligible, elected)
     params: Params | None = None
     if problem is None:
         try:
