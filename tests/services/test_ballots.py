@@ -202,3 +202,27 @@ def test_tellers_needed_follow_the_rule(council3: tuple[list[Node], bytes, Clock
     everyone(nodes)
     state = nodes[0].ballots.ballot(council, pid)
     assert state.problem is None and state.tellers == tellers.keys and state.needed == 2
+
+
+def test_each_ballot_is_verified_once_per_device(
+    council3: tuple[list[Node], bytes, Clock],
+) -> None:
+    """The verdict of a ballot's proofs is kept in the profile: a fresh reader (as a
+    new command is) takes it from there, and a ballot the device never checked is
+    checked then."""
+    nodes, council, clock = council3
+    a, b, _c = nodes
+    pid = setup_vote(nodes, council, clock, secret_proposal())
+    a.ballots.vote(council, pid, dk.YesNoBallot("yes"), delay=0)
+    everyone(nodes)
+    casts = [row[0] for row in b.store.events.valid_of_kind(council, "ballot.cast")]
+    assert b.store.events.verdicts(casts) == {}  # not read yet
+    assert len(b.ballots.ballot(council, pid).ballots) == 1
+    assert b.store.events.verdicts(casts) == {casts[0]: ""}
+    b.store.execute("DELETE FROM verdicts")
+    assert sb.SecretBallots(b).ballot(council, pid).ballots[0].event == casts[0]
+    assert b.store.events.verdicts(casts) == {casts[0]: ""}  # checked again, kept again
+    # a kept verdict is what a fresh reader goes by: here one saying the ring failed
+    b.store.execute("UPDATE verdicts SET verdict='not_in_electorate'")
+    state = sb.SecretBallots(b).ballot(council, pid)
+    assert state.ballots == () and dict(state.refused) == {"not_in_electorate": 1}

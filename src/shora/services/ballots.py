@@ -18,6 +18,8 @@ from shora.domain.ballots.state import TELLER_ROLE as TELLER_ROLE
 from shora.domain.ballots.state import SecretState as SecretState
 from shora.domain.ballots.state import Tellers as Tellers
 from shora.domain.ballots.state import (
+    cast_verdict,
+    check_cast,
     context,
     counted_deals,
     elected_tellers,
@@ -41,6 +43,7 @@ from shora.kernel import crypto, curve, ring, threshold
 from shora.kernel.core import NodeCore
 from shora.kernel.events import decode_body
 from shora.kernel.storage.events import EventRow
+from shora.services.verdicts import checked_once
 
 PROPOSE_KIND = "ballot.propose"
 MAX_DELAY_SECONDS = 600  # a ballot waits up to ten minutes before it is published
@@ -83,16 +86,44 @@ class SecretBallots:
         secret: bk.SecretPropose = propose.body
         body = effective(secret.proposal, causal.rules, None, propose.time)
         rows = self.core.store.events.valid_on(council, tuple(bk.BALLOT_KINDS), propose.id)
+        views = [_view(r) for r in rows]
+        eligible = self.core.causal_members(council, propose.id)
+        cache = self._cache.setdefault(propose.id, {})
+        self._verify_casts(propose.id, body, eligible, views, cache)
         return reduce_secret(
             propose,
             body,
-            self.core.causal_members(council, propose.id),
-            [_view(r) for r in rows],
+            eligible,
+            views,
             self.core.ancestors,
             elected_tellers(causal, propose.time),
-            self._cache.setdefault(propose.id, {}),
+            cache,
             ballot_rule_problem(causal.rules, secret=True),
         )
+
+    def _verify_casts(
+        self,
+        proposal: bytes,
+        body: dk.Propose,
+        eligible: frozenset[bytes],
+        views: list[EventView],
+        cache: dict[bytes, Any],
+    ) -> None:
+        """Check the ring signatures and proofs of the ballots not yet checked on this
+        device, a thread per core, and keep each verdict (services/verdicts.py)."""
+        todo = [
+            e
+            for e in views
+            if e.kind == "ballot.cast" and e.id not in cache and e.time <= body.deadline * 1000
+        ]
+        ring_keys = sorted(eligible)
+
+        def check(e: EventView) -> str:
+            return check_cast(proposal, e.body, ring_keys)[0] or ""
+
+        kept = checked_once(self.core, todo, check)
+        for e in todo:
+            cache[e.id] = cast_verdict(e.body, kept[e.id] or None)
 
     def ballot(self, council: bytes, proposal: bytes) -> SecretState:
         """One secret ballot's state; its result only once counted."""

@@ -246,9 +246,21 @@ def _key(
     return deals, ready, joint if len(ready) == n else None
 
 
-def check_cast(
-    proposal: bytes, body: bk.Cast, ring_keys: list[bytes]
-) -> tuple[str | None, bytes, threshold.Ciphertext | None]:
+Verdict = tuple[str | None, bytes, threshold.Ciphertext | None]
+
+
+def cast_verdict(body: bk.Cast, reason: str | None) -> Verdict:
+    """A ballot's verdict from the reason its proofs were found to fail (None: they
+    verify), as `check_cast` gives it, without checking them again."""
+    try:
+        sig = ring.Signature.decode(body.signature)
+        ct = threshold.Ciphertext.decode(body.ciphertext)
+    except ValueError:
+        return "malformed", b"", None
+    return (reason, sig.image, None) if reason is not None else (None, sig.image, ct)
+
+
+def check_cast(proposal: bytes, body: bk.Cast, ring_keys: list[bytes]) -> Verdict:
     """(reason it does not count or None, key image, ciphertext)."""
     try:
         sig = ring.Signature.decode(body.signature)
