@@ -30,12 +30,23 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sys
 import time
 from collections.abc import Set
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from shora.domain.ballots import kinds as bk
-from shora.domain.ballots.state import context, encode_ballot, message, reduce_secret
+from shora.domain.ballots.state import (
+    Tellers,
+    cast_verdict,
+    check_cast,
+    context,
+    encode_ballot,
+    message,
+    reduce_secret,
+)
 from shora.domain.decisions import kinds as dk
 from shora.domain.decisions.state import EventView, reduce_proposal
 from shora.kernel import crypto, curve, ring, threshold
@@ -109,7 +120,8 @@ def run(args: argparse.Namespace) -> int:
     def ancestors(eid: bytes) -> Set[bytes]:
         return {e.id for e in events if e.clock < close.clock}
 
-    pre = reduce_secret(propose, BODY, frozenset(keys), events, ancestors)
+    elected = Tellers(tuple(teller_keys), NEEDED)
+    pre = reduce_secret(propose, BODY, frozenset(keys), events, ancestors, elected)
     a_s = [b.ciphertext.a for b in pre.ballots]
     for j in range(1, NEEDED + 1):
         d_s, proof = threshold.decryption_shares(teller_secret[j], a_s, ctx)
@@ -117,11 +129,32 @@ def run(args: argparse.Namespace) -> int:
         add(teller_keys[j - 1], "ballot.decrypt", body, T0 + 7300)
 
     start = time.perf_counter()
-    state = reduce_secret(propose, BODY, frozenset(keys), events, ancestors, {})
+    state = reduce_secret(propose, BODY, frozenset(keys), events, ancestors, elected, {})
     secret_s = time.perf_counter() - start
     assert state.final and len(state.ballots) == n_ballots and not state.refused
     per_ballot = secret_s / n_ballots
     secret_total = per_ballot * members
+
+    # As a node does it (services.ballots): the ring signatures checked on a thread per
+    # core, then the count with every verdict known; and a later read, verdicts kept.
+    casts = [e for e in events if e.kind == "ballot.cast"]
+    threads = os.cpu_count() or 1
+    start, cpu = time.perf_counter(), time.process_time()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        found = list(pool.map(lambda e: check_cast(pid, e.body, keys)[0], casts))
+    cpu_parallel = time.process_time() - cpu
+    cache: dict[bytes, Any] = {
+        e.id: cast_verdict(e.body, reason) for e, reason in zip(casts, found, strict=True)
+    }
+    again = reduce_secret(propose, BODY, frozenset(keys), events, ancestors, elected, cache)
+    parallel_s = time.perf_counter() - start
+    assert again == state
+    cpu_over_wall = cpu_parallel / parallel_s if parallel_s else 0.0
+    start = time.perf_counter()
+    kept = {e.id: cast_verdict(e.body, None) for e in casts}
+    reduce_secret(propose, BODY, frozenset(keys), events, ancestors, elected, kept)
+    repeat_s = time.perf_counter() - start
+    parallel_total = parallel_s / n_ballots * members
 
     # the open reference: the same votes signed by their members, checked and counted
     open_events = []
@@ -159,14 +192,33 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"open:   {open_s / n_ballots * 1000:.3f} ms per ballot, {open_total:.2f} s for {members}"
     )
-    ratio = secret_total / open_total if open_total else float("inf")
-    met = secret_total <= TARGET_S
+    print(
+        f"secret on {threads} threads: {parallel_s / n_ballots * 1000:.1f} ms per ballot, "
+        f"{parallel_total:.1f} s for {members}{scaled} (CPU time / wall time "
+        f"{cpu_over_wall:.2f}: how many cores the checks really used)"
+    )
+    print(
+        f"secret, CPU time: {cpu_parallel / n_ballots * 1000:.1f} ms per ballot, "
+        f"{cpu_parallel / n_ballots * members:.1f} s for {members}: on {threads} idle cores "
+        f"about {cpu_parallel / n_ballots * members / threads:.0f} s"
+    )
+    print(
+        f"secret, verdicts kept (every later read on this device): "
+        f"{repeat_s / n_ballots * 1000:.2f} ms per ballot"
+    )
+    ratio = parallel_total / open_total if open_total else float("inf")
+    met = parallel_total <= TARGET_S
     print(
         f"RESULT members={members} ring={members} ballots_timed={n_ballots} "
         f"secret_per_ballot_ms={per_ballot * 1000:.1f} secret_total_s={secret_total:.1f} "
+        f"threads={threads} parallel_per_ballot_ms={parallel_s / n_ballots * 1000:.1f} "
+        f"parallel_total_s={parallel_total:.1f} cpu_over_wall={cpu_over_wall:.2f} "
+        f"cpu_per_ballot_ms={cpu_parallel / n_ballots * 1000:.1f} "
+        f"cpu_total_s={cpu_parallel / n_ballots * members:.1f} "
+        f"kept_per_ballot_ms={repeat_s / n_ballots * 1000:.2f} "
         f"open_per_ballot_ms={open_s / n_ballots * 1000:.3f} open_total_s={open_total:.2f} "
-        f"ratio={ratio:.0f} sign_ms={sign_avg * 1000:.0f} target=secret_total_s<={TARGET_S:.0f} "
-        f"met={'yes' if met else 'no'}"
+        f"ratio={ratio:.0f} sign_ms={sign_avg * 1000:.0f} "
+        f"target=parallel_total_s<={TARGET_S:.0f} met={'yes' if met else 'no'}"
     )
     return 0
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from test_ballots import elect_tellers
 
 from attacks.adversary import Adversary, Forged
 from conftest import T0, Clock, admit, everyone, make_node, send
@@ -19,28 +20,30 @@ from shora.domain.ballots.state import context, encode_ballot, message
 from shora.domain.decisions import kinds as dk
 from shora.errors import NotAllowed
 from shora.kernel import crypto, curve, ring, threshold
+from shora.kernel.kinds import Rules
 from shora.node import Node
 
 DAY = 86_400
 YES, NO = dk.YesNoBallot("yes"), dk.YesNoBallot("no")
 
 
-def council_of(root: Path, n: int) -> tuple[list[Node], bytes, Clock]:
+def council_of(root: Path, n: int, rules: Rules | None = None) -> tuple[list[Node], bytes, Clock]:
+    """n members on one clock; the first three elected tellers (2 of 3 count)."""
     clock = Clock()
     people = [make_node(root, f"m{i}") for i in range(n)]
     for person in people:
         person.now = clock
-    council = people[0].councils.create("Factory floor", "", "m0")
+    council = people[0].councils.create("Factory floor", "", "m0", rules)
     for i, person in enumerate(people[1:], start=1):
         admit(people[0], person, council, f"m{i}")
     everyone(people)
+    elect_tellers(people, council, clock, people[:3])
     return people, council, clock
 
 
 def secret_vote(nodes: Sequence[Node], council: bytes, tellers: Sequence[Node]) -> bytes:
-    keys = [t.me(council) for t in tellers]
     body = dk.Propose(title="Strike on Monday?", text="", method="yes_no", deadline=T0 + DAY)
-    pid = tellers[0].ballots.propose(council, body, [k for k in keys if k], 2)
+    pid = tellers[0].ballots.propose(council, body)
     everyone(list(nodes))
     for _ in range(2):
         for teller in tellers:
@@ -281,9 +284,8 @@ def test_a_malformed_dealing_is_passed_over_by_every_teller(tmp_path: Path) -> N
     replica and every teller takes its next well-formed one, and the count works."""
     nodes, council, clock = council_of(tmp_path, 3)
     a, b, c = nodes
-    keys = [n.me(council) for n in nodes]
     body = dk.Propose(title="Strike?", text="", method="yes_no", deadline=T0 + DAY)
-    pid = a.ballots.propose(council, body, [k for k in keys if k], 2)
+    pid = a.ballots.propose(council, body)
     everyone(nodes)
     bad = threshold.deal(3)
     junk = [crypto.seal(c.identity(council).kx_pk, curve.scalar(1))] * 2
@@ -310,7 +312,7 @@ def test_a_dealer_cancelling_the_others_commitments_gets_no_key(tmp_path: Path) 
     a, b, c = nodes
     keys = [n.me(council) for n in nodes]
     body = dk.Propose(title="Strike?", text="", method="yes_no", deadline=T0 + DAY)
-    pid = a.ballots.propose(council, body, [k for k in keys if k], 2)
+    pid = a.ballots.propose(council, body)
     everyone(nodes)
     c.ballots.take_part(council, pid)
     everyone(nodes)
@@ -331,3 +333,78 @@ def test_a_dealer_cancelling_the_others_commitments_gets_no_key(tmp_path: Path) 
     assert all(n.ballots.ballot(council, pid).key is None for n in nodes)
     with pytest.raises(NotAllowed, match="not finished setting up"):
         a.ballots.vote(council, pid, YES, delay=0)
+
+
+def test_a_proposer_naming_their_own_tellers_is_refused(tmp_path: Path) -> None:
+    """An informer (m3, no teller) proposes a secret ballot counted by herself and a
+    friend, one of them enough: or by the elected tellers, but one of them enough.
+    Every replica refuses it: nobody can vote, no teller takes part."""
+    nodes, council, _clock = council_of(tmp_path, 4)
+    a, _b, c, d = nodes
+    informer = Adversary(d, council)
+    body = dk.Propose(title="Strike on Monday?", text="", method="yes_no", deadline=T0 + DAY)
+    own = sorted(k for k in (d.me(council), c.me(council)) if k)
+    elected = a.ballots.tellers(council)
+    assert elected.needed == 2
+    forged = [
+        informer.forge("ballot.propose", bk.SecretPropose(proposal=body, tellers=own, needed=1)),
+        informer.forge(
+            "ballot.propose",
+            bk.SecretPropose(proposal=body, tellers=list(elected.keys), needed=1),
+        ),
+    ]
+    deliver(nodes, *forged)
+    for f in forged:
+        for node in nodes:
+            state = node.ballots.ballot(council, f.id)
+            assert state.problem is not None and "elected tellers" in state.problem
+            assert state.key is None
+        with pytest.raises(NotAllowed, match="elected tellers"):
+            a.ballots.vote(council, f.id, YES, delay=0)
+    for node in nodes:
+        assert node.ballots.teller_duties(council) == []
+    assert all(n.store.events.valid_of_kind(council, "ballot.deal") == [] for n in nodes)
+
+
+def test_an_open_ballot_where_the_rules_hold_every_vote_secret_is_refused(
+    tmp_path: Path,
+) -> None:
+    """The rules say every vote is secret; an informer proposes an open vote anyway (a
+    modified client) and votes in it, to see who votes how. Every replica refuses the
+    proposal: no ballot in it counts, it has no result; an honest client refuses to
+    write it, and a secret ballot goes ahead."""
+    nodes, council, clock = council_of(tmp_path, 3, Rules(secret_ballots="always"))
+    a, b, c = nodes
+    informer = Adversary(c, council)
+    body = dk.Propose(title="Who will strike?", text="", method="yes_no", deadline=T0 + DAY)
+    with pytest.raises(NotAllowed, match="every vote by secret ballot"):
+        c.decisions.propose(council, body)
+    pid = secret_vote(nodes, council, [a, b, c])
+    assert a.ballots.ballot(council, pid).problem is None
+    forged = informer.forge("decision.propose", body)
+    deliver(nodes, forged)
+    deliver(nodes, informer.forge("decision.vote", dk.Vote(forged.id, YES)))
+    clock.t = T0 + 2 * DAY
+    deliver(nodes, informer.forge("decision.close", dk.Close(forged.id)))
+    for node in nodes:
+        state = node.decisions.proposal(council, forged.id)
+        assert state.problem is not None and "every vote by secret ballot" in state.problem
+        assert state.result is None and state.passed is None
+
+
+def test_a_secret_ballot_where_the_rules_hold_none_is_refused(tmp_path: Path) -> None:
+    nodes, council, _clock = council_of(tmp_path, 3, Rules(secret_ballots="never"))
+    a, _b, c = nodes
+    body = dk.Propose(title="Strike?", text="", method="yes_no", deadline=T0 + DAY)
+    with pytest.raises(NotAllowed, match="no vote by secret ballot"):
+        a.ballots.propose(council, body)
+    elected = a.ballots.tellers(council)
+    secret = bk.SecretPropose(proposal=body, tellers=list(elected.keys), needed=elected.needed)
+    forged = Adversary(c, council).forge("ballot.propose", secret)
+    deliver(nodes, forged)
+    for node in nodes:
+        assert node.ballots.ballot(council, forged.id).problem == (
+            "the council's rules hold no vote by secret ballot"
+        )
+    with pytest.raises(NotAllowed, match="no vote by secret ballot"):
+        a.ballots.vote(council, forged.id, YES, delay=0)

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shora.domain.ballots import kinds as bk
-from shora.domain.ballots.state import context, encode_ballot, message, reduce_secret
+from shora.domain.ballots.state import Tellers, context, encode_ballot, message, reduce_secret
 from shora.domain.decisions import kinds as dk
 from shora.domain.decisions.state import EventView
 from shora.kernel import crypto, curve, ring, threshold
@@ -90,6 +90,7 @@ class World:
             frozenset(m[0] for m in self.members),
             events or self.events,
             self.ancestors,
+            Tellers(tuple(self.propose.body.tellers), self.propose.body.needed),
         )
 
     def close_and_decrypt(self, publishing: list[int]) -> None:

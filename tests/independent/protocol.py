@@ -213,9 +213,12 @@ RULES_FIELDS = (
     "treasurer_limits",
     "recovery",
     "recovery_vouches",
+
+    "teller_threshold",
+    "secret_ballots",
 )
 SHARES = ("quorum", "threshold", "governance_quorum", "rule_change_threshold")
-SHARES += ("recall_threshold", "ratify_threshold")
+SHARES += ("recall_threshold", "ratify_threshold", "teller_threshold")
 RULE_NUMBERS = {
     "grace_hours": (0, 720),
     "recall_petition": (1, 1000),
@@ -315,6 +318,8 @@ def decode_body(kind: str, body: bytes) -> dict[str, Any]:
         _require(rules["recovery"] in (None, "member", "vouches", "vote"), "recovery mode")
         count = rules["recovery_vouches"]
         _require(count is None or (_uint(count) and 1 <= count <= 1000), "recovery_vouches")
+
+        _require(rules["secret_ballots"] in ("never", "choice", "always"), "secret_ballots")
         blocks = rules["blocks_to_stop"]
         _require(blocks is None or (_uint(blocks) and 1 <= blocks <= 1000), "blocks_to_stop")
         _require(isinstance(m["founder_name"], str) and 1 <= len(m["founder_name"]) <= 64, "fn")

@@ -131,6 +131,7 @@ def test_a_profile_of_the_first_schema_is_migrated_and_loses_nothing(tmp_path: P
     home, digest = node.home, node.councils.state_digest(council)
     db = node.store.db
     db.execute("DROP TABLE early; DROP INDEX pending_author; DROP INDEX msets_digest")
+    db.execute("DROP TABLE verdicts")
     db.execute("CREATE TABLE old_msets AS SELECT id, council, ids FROM msets")
     db.execute("DROP TABLE msets; ALTER TABLE old_msets RENAME TO msets")
     for table, columns in (

@@ -59,7 +59,7 @@ def test_the_independent_verifier_recounts_a_real_secret_ballot(
 ) -> None:
     nodes, council, clock = council3
     a, b, c = nodes
-    pid = setup_vote(nodes, council, secret_proposal())
+    pid = setup_vote(nodes, council, clock, secret_proposal())
     a.ballots.vote(council, pid, dk.YesNoBallot("no"), delay=0)
     b.ballots.vote(council, pid, dk.YesNoBallot("no"), delay=0)
     c.ballots.vote(council, pid, dk.YesNoBallot("abstain"), delay=0)

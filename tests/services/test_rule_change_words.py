@@ -45,6 +45,17 @@ def test_values_in_words() -> None:
     assert not any(re.search("[A-Za-z]", "".join(c)) for c in fa[:2] + fa[3:])
 
 
+def test_secret_ballot_rules_in_words() -> None:
+    new = kinds.Rules(teller_threshold="1/2", secret_ballots="always")
+    assert rule_changes(kinds.Rules(), new) == [
+        ("Share of the elected tellers needed to count a secret ballot", "two thirds", "half"),
+        ("Secret ballots", "by the proposer's choice", "always"),
+    ]
+    with using_language("fa"):
+        fa = rule_changes(kinds.Rules(), new)
+    assert not any(re.search("[A-Za-z]", "".join(c)) for c in fa)
+
+
 def test_the_title_and_text_say_each_rule_in_words(tmp_path: Path) -> None:
     with council_of_three(tmp_path) as (nodes, council, _clock):
         a, b, _c = nodes

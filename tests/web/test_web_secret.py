@@ -9,6 +9,7 @@ import re
 import time
 from html import unescape
 
+from shora.services.decisions import kinds as dk
 from web.client import Browser
 from web.fixtures import person  # noqa: F401 (fixtures)
 
@@ -25,16 +26,20 @@ def test_a_secret_ballot_from_proposal_to_count(person: Browser) -> None:
     me = node.me(council)
     assert me is not None
     assert f'href="{home}/secret"' in person.get(home + "/decisions").text
-    form = person.get(home + "/secret/new").text
-    assert 'name="teller"' in form and 'name="needed"' in form
-    refused = person.post(
-        home + "/secret/new", {"title": "Strike?", "deadline": "1", "needed": "1"}
-    )
-    assert refused.status_code == 400 and "teller" in words(refused.text)
+    form = words(person.get(home + "/secret/new").text)
+    assert "no elected tellers yet" in form
+    refused = person.post(home + "/secret/new", {"title": "Strike?", "deadline": "1"})
+    assert refused.status_code == 400 and "no elected tellers" in words(refused.text)
+    # The only member elects herself teller (an hour's election, then the close).
+    pid = node.governance.elect(council, "teller", [me], hours=1)
+    node.decisions.vote(council, pid, dk.RankedBallot([me.hex()]))
+    node.now = lambda: time.time() + 2 * 3600
+    node.decisions.close(council, pid)
+    assert "1 of them together" in words(person.get(home + "/secret/new").text)
     made = person.post(
         home + "/secret/new",
         {"title": "Strike on Monday?", "text": "If enough of us do.", "deadline": "1",
-         "deadline_unit": "hours", "teller": me.hex(), "needed": "1"},
+         "deadline_unit": "hours"},
     )  # fmt: skip
     assert made.status_code == 303, made.text
     url = str(made.headers["location"])
@@ -49,7 +54,7 @@ def test_a_secret_ballot_from_proposal_to_count(person: Browser) -> None:
     page = person.get(url).text
     assert "Your ballot is counted." in words(page) and "checked" not in page
     assert "1 of 1 members" in words(page) and "Result" not in re.findall(r"<h3[^>]*>([^<]*)", page)
-    node.now = lambda: time.time() + 2 * 3600
+    node.now = lambda: time.time() + 4 * 3600
     assert person.post(url + "/close").status_code == 303
     assert "Publish my decryption share" in person.get(url + "/tellers").text
     assert person.post(url + "/teller").status_code == 303
@@ -57,3 +62,15 @@ def test_a_secret_ballot_from_proposal_to_count(person: Browser) -> None:
     assert "counted: the result is final" in page and "Result" in page
     listing = words(person.get(home + "/secret").text)
     assert "Strike on Monday?" in listing and "secret ballot" in listing
+
+
+def test_the_rules_page_sets_when_votes_are_secret(person: Browser) -> None:
+    home = person.found_council()
+    rules = person.get(home + "/rules").text
+    assert 'name="secret_ballots"' in rules and 'name="teller_threshold"' in rules
+    bad = person.post(home + "/rules", {"secret_ballots": "sometimes", "hours": "24"})
+    assert bad.status_code == 400
+    change = person.post(home + "/rules", {"secret_ballots": "always", "hours": "24"})
+    assert change.status_code == 303, change.text
+    shown = words(person.get(change.headers["location"]).text)
+    assert "Secret ballots: by the proposer's choice → always" in shown

@@ -25,7 +25,9 @@ def secret() -> None:
     pass
 
 
-@secret.command("propose", help=N_("Put a proposal to a secret ballot counted by k of n tellers."))
+@secret.command(
+    "propose", help=N_("Put a proposal to a secret ballot counted by the elected tellers.")
+)
 @in_council
 @click.argument("title", help=N_("A short title."))
 @click.argument("text", help=N_("The proposal's text; @FILE reads it from a file."))
@@ -38,14 +40,6 @@ def secret() -> None:
 )
 @click.option("--option", "options", multiple=True, help=N_("An option (repeat; in ballot order)."))
 @click.option("--seats", type=Number(1, dk.MAX_SEATS), default=1, help=N_("Seats to fill (STV)."))
-@click.option(
-    "--teller",
-    "tellers",
-    multiple=True,
-    required=True,
-    help=N_("A member who counts the ballots (repeat; name or key)."),
-)
-@click.option("--needed", type=Number(1, 15), default=1, help=N_("Tellers needed to count."))
 @click.option("--deadline", type=Since(), help=WHEN_HELP)
 @click.option("--hours", type=Number(1, 24 * 366), default=72, help=N_("Hours to vote."))
 @json_option
@@ -59,8 +53,7 @@ def propose(node: Node, council: bytes, /, title: str, text: str, **kw: Any) -> 
         seats=kw["seats"],
         deadline=deadline,
     )
-    tellers = [node.find_member(council, t) for t in kw["tellers"]]
-    pid = node.ballots.propose(council, body, tellers, kw["needed"])
+    pid = node.ballots.propose(council, body)
     if kw["as_json"]:
         print_json(_json(node, council, node.ballots.ballot(council, pid)))
         return

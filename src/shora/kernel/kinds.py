@@ -89,6 +89,12 @@ class Rules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     recovery: Mode | None = None
     recovery_vouches: Count | None = None
 
+    # Secret ballots (docs/ballot-secrecy.md): counted by the members elected "teller",
+    # this share of them needed (rounded up); whether a new vote may, must or may not
+    # be held by secret ballot.
+    teller_threshold: Share = "2/3"
+    secret_ballots: Literal["never", "choice", "always"] = "choice"  # noqa: S105
+
 
 class CouncilCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     name: Name

@@ -14,17 +14,28 @@ from typing import Any
 
 from shora.domain.ballots import kinds as bk
 from shora.domain.ballots.state import REASONS as REASONS
+from shora.domain.ballots.state import TELLER_ROLE as TELLER_ROLE
 from shora.domain.ballots.state import SecretState as SecretState
+from shora.domain.ballots.state import Tellers as Tellers
 from shora.domain.ballots.state import (
+    cast_verdict,
+    check_cast,
     context,
     counted_deals,
+    elected_tellers,
     encode_ballot,
     message,
     reduce_secret,
 )
+from shora.domain.ballots.state import needed_of as needed_of
 from shora.domain.ballots.state import phase as phase
 from shora.domain.decisions import kinds as dk
-from shora.domain.decisions.checks import MIN_ID_PREFIX, explain_ballot, require_min_period
+from shora.domain.decisions.checks import (
+    MIN_ID_PREFIX,
+    ballot_rule_problem,
+    explain_ballot,
+    require_min_period,
+)
 from shora.domain.decisions.state import EventView, check_params, effective
 from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import _, format_time
@@ -32,6 +43,7 @@ from shora.kernel import crypto, curve, ring, threshold
 from shora.kernel.core import NodeCore
 from shora.kernel.events import decode_body
 from shora.kernel.storage.events import EventRow
+from shora.services.verdicts import checked_once
 
 PROPOSE_KIND = "ballot.propose"
 MAX_DELAY_SECONDS = 600  # a ballot waits up to ten minutes before it is published
@@ -74,14 +86,44 @@ class SecretBallots:
         secret: bk.SecretPropose = propose.body
         body = effective(secret.proposal, causal.rules, None, propose.time)
         rows = self.core.store.events.valid_on(council, tuple(bk.BALLOT_KINDS), propose.id)
+        views = [_view(r) for r in rows]
+        eligible = self.core.causal_members(council, propose.id)
+        cache = self._cache.setdefault(propose.id, {})
+        self._verify_casts(propose.id, body, eligible, views, cache)
         return reduce_secret(
             propose,
             body,
-            self.core.causal_members(council, propose.id),
-            [_view(r) for r in rows],
+            eligible,
+            views,
             self.core.ancestors,
-            self._cache.setdefault(propose.id, {}),
+            elected_tellers(causal, propose.time),
+            cache,
+            ballot_rule_problem(causal.rules, secret=True),
         )
+
+    def _verify_casts(
+        self,
+        proposal: bytes,
+        body: dk.Propose,
+        eligible: frozenset[bytes],
+        views: list[EventView],
+        cache: dict[bytes, Any],
+    ) -> None:
+        """Check the ring signatures and proofs of the ballots not yet checked on this
+        device, a thread per core, and keep each verdict (services/verdicts.py)."""
+        todo = [
+            e
+            for e in views
+            if e.kind == "ballot.cast" and e.id not in cache and e.time <= body.deadline * 1000
+        ]
+        ring_keys = sorted(eligible)
+
+        def check(e: EventView) -> str:
+            return check_cast(proposal, e.body, ring_keys)[0] or ""
+
+        kept = checked_once(self.core, todo, check)
+        for e in todo:
+            cache[e.id] = cast_verdict(e.body, kept[e.id] or None)
 
     def ballot(self, council: bytes, proposal: bytes) -> SecretState:
         """One secret ballot's state; its result only once counted."""
@@ -120,10 +162,32 @@ class SecretBallots:
 
     # --- proposing and the key ceremony ---------------------------------------------
 
-    def propose(self, council: bytes, body: dk.Propose, tellers: list[bytes], needed: int) -> bytes:
-        """Put a proposal to a secret ballot counted by `needed` of `tellers`."""
+    def tellers(self, council: bytes) -> Tellers:
+        """The council's elected tellers now, and how many of them count a vote."""
+        return elected_tellers(self.core.state(council), int(self.core.now() * 1000))
+
+    def propose(self, council: bytes, body: dk.Propose) -> bytes:
+        """Put a proposal to a secret ballot counted by k of the council's n elected
+        tellers (k from its rule `teller_threshold`)."""
         me = self._member(council)
         state = self.core.state(council)
+        refused = ballot_rule_problem(state.rules, secret=True)
+        if refused is not None:
+            raise NotAllowed(refused)
+        elected = self.tellers(council)
+        if not elected.keys:
+            raise NotAllowed(
+                _(
+                    "this council has no elected tellers, so it cannot hold a secret ballot: "
+                    "elect some first, on the roles page or with "
+                    "'shora elect COUNCIL teller NAME NAME NAME'"
+                )
+            )
+        if len(elected.keys) > bk.MAX_TELLERS:
+            raise NotAllowed(
+                _("a secret ballot is counted by at most {n} tellers").format(n=bk.MAX_TELLERS)
+            )
+        tellers, needed = list(elected.keys), elected.needed
         if not body.title.strip():
             raise InvalidInput(_("a proposal needs a title"))
         try:
@@ -135,12 +199,6 @@ class SecretBallots:
         if body.deadline <= self.core.now():
             raise InvalidInput(_("the deadline must be in the future"))
         require_min_period(body, state.rules, None, self.core.now())
-        if not tellers or len(set(tellers)) != len(tellers) or len(tellers) > bk.MAX_TELLERS:
-            raise InvalidInput(_("name 1 to {n} different tellers").format(n=bk.MAX_TELLERS))
-        if not all(state.is_active(t) for t in tellers):
-            raise InvalidInput(_("every teller must be a member"))
-        if not 1 <= needed <= len(tellers):
-            raise InvalidInput(_("the tellers needed must be between 1 and the number of tellers"))
         active = sum(1 for m in state.members if state.is_active(m))
         if active > bk.MAX_RING:
             raise NotAllowed(_("a secret ballot holds at most {n} members").format(n=bk.MAX_RING))

@@ -21,6 +21,7 @@ from shora.domain.decisions.checks import MIN_ID_PREFIX as MIN_ID_PREFIX
 from shora.domain.decisions.checks import PROPOSE_KINDS as PROPOSE_KINDS
 from shora.domain.decisions.checks import MinutesView as MinutesView
 from shora.domain.decisions.checks import (
+    ballot_rule_problem,
     explain_ballot,
     minutes_view,
     proposal_body,
@@ -142,7 +143,11 @@ class Decisions:
             eligible = frozenset(owner(k) for k in eligible)
             events = [replace(e, author=owner(e.author)) for e in events]
             propose = replace(propose, author=owner(propose.author))
-        state = reduce_proposal(replace(propose, body=body), eligible, events, self.core.ancestors)
+        # An open ballot on a proposal made while the rules held every vote secret.
+        refused = ballot_rule_problem(causal.rules, secret=False) if action is None else None
+        state = reduce_proposal(
+            replace(propose, body=body), eligible, events, self.core.ancestors, refused
+        )
         return replace(state, action=action)
 
     def _amendments_the_council_passed(
@@ -260,6 +265,9 @@ class Decisions:
         if body.deadline <= self.core.now():
             raise InvalidInput(_("the deadline must be in the future"))
         rules = self.core.state(council).rules
+        refused = ballot_rule_problem(rules, secret=False)
+        if refused is not None:
+            raise NotAllowed(refused)
         require_min_period(body, rules, None, self.core.now())
         return self.core.append(council, "decision.propose", body)
 

@@ -19,6 +19,7 @@ from shora.domain.governance.kinds import Election as Election
 from shora.domain.governance.role_names import builtin_words, council_roles, role_for
 from shora.domain.governance.rule_words import MODES as MODES
 from shora.domain.governance.rule_words import RULE_LABELS as RULE_LABELS
+from shora.domain.governance.rule_words import SECRET_BALLOTS as SECRET_BALLOTS
 from shora.domain.governance.rule_words import SHARE_RULES as SHARE_RULES
 from shora.domain.governance.rule_words import SHARE_WORDS as SHARE_WORDS
 from shora.domain.governance.rule_words import change_line, rule_changes

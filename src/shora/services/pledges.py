@@ -21,9 +21,17 @@ from shora.domain.federation import rules as fr
 from shora.domain.pledges import kinds as pk
 from shora.domain.pledges.federated import Across as Across
 from shora.domain.pledges.federated import count_across
+from shora.domain.pledges.state import (
+    MOVES,
+    check_move,
+    context,
+    message,
+    move_verdict,
+    problem_of,
+    reduce_campaign,
+)
 from shora.domain.pledges.state import REASONS as REASONS
 from shora.domain.pledges.state import Campaign as Campaign
-from shora.domain.pledges.state import context, message, problem_of, reduce_campaign
 from shora.domain.pledges.state import phase as phase
 from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import _, format_time, normalize_digits
@@ -32,6 +40,7 @@ from shora.kernel.core import NodeCore
 from shora.kernel.events import decode_body
 from shora.kernel.storage.events import EventRow
 from shora.numbers import digits_only
+from shora.services.verdicts import checked_once
 
 START_KIND = "pledge.start"
 MAX_DELAY_SECONDS = 600  # a pledge waits up to ten minutes before it is published
@@ -103,13 +112,28 @@ class Pledges:
 
     def _reduce(self, council: bytes, start: EventView) -> Campaign:
         rows = self.core.store.events.valid_on(council, tuple(pk.PLEDGE_KINDS), start.id)
-        return reduce_campaign(
-            start,
-            self.core.causal_members(council, start.id),
-            [_view(r) for r in rows],
-            self.core.ancestors,
-            self._cache.setdefault(start.id, {}),
-        )
+        views = [_view(r) for r in rows]
+        electorate = self.core.causal_members(council, start.id)
+        cache = self._cache.setdefault(start.id, {})
+        body: pk.Start = start.body
+        # Signatures not yet checked on this device: a thread per core, verdicts kept.
+        todo = [
+            e
+            for e in views
+            if e.kind in MOVES
+            and e.id not in cache
+            and e.time <= body.deadline * 1000
+            and not body.across
+        ]
+        ring_keys = sorted(electorate)
+
+        def check(e: EventView) -> str:
+            return check_move(start.id, e, ring_keys)[0] or ""
+
+        kept = checked_once(self.core, todo, check)
+        for e in todo:
+            cache[e.id] = move_verdict(e, kept[e.id] or None)
+        return reduce_campaign(start, electorate, views, self.core.ancestors, cache)
 
     def campaign(self, council: bytes, campaign: bytes) -> Campaign:
         """One campaign's state: the count, whether and when the threshold was met."""

@@ -37,11 +37,13 @@ from shora.errors import InvalidInput
 from shora.i18n import N_, _
 from shora.kernel import curve, ring, threshold
 from shora.kernel.curve import CurveError
+from shora.kernel.membership import CouncilState
 
 MS = 1000
 CONTEXT_PREFIX = b"shora/ballot/v1"
 MESSAGE_TAG = b"shora/ballot/msg"
 PAD_SIZES = (256, 1024, 4096, bk.MAX_CIPHERTEXT - 200)
+TELLER_ROLE = "teller"
 
 # Why a ballot event does not count (shown to members; N_ so pages translate them).
 REASONS: dict[str, str] = {
@@ -169,8 +171,36 @@ def phase(state: SecretState, now: float) -> str:
     return "open" if state.key is not None else "setup"
 
 
-def _problem(secret: bk.SecretPropose, eligible: Set[bytes]) -> str | None:
+@dataclass(frozen=True, slots=True)
+class Tellers:
+    """Who counts a secret ballot: the members holding the elected role "teller" when
+    it is proposed (sorted by key), and k of them needed, from the council's rule."""
+
+    keys: tuple[bytes, ...]
+    needed: int
+
+
+def needed_of(n: int, share: str) -> int:
+    """k of n: the rule's share of n, rounded up, at least 1 (0 with no tellers)."""
+    num, den = (int(x) for x in share.split("/"))
+    return min(n, max(1, -(-n * num // den))) if n else 0
+
+
+def elected_tellers(state: CouncilState, at_ms: int) -> Tellers:
+    """The tellers a secret ballot proposed at `at_ms` in `state` must name."""
+    keys = tuple(sorted(state.role_holders(TELLER_ROLE, at_ms)))
+    return Tellers(keys, needed_of(len(keys), state.rules.teller_threshold))
+
+
+def _problem(secret: bk.SecretPropose, eligible: Set[bytes], elected: Tellers) -> str | None:
     tellers = secret.tellers
+    if not elected.keys:
+        return _("the council had no elected tellers when this vote was proposed")
+    if tuple(tellers) != elected.keys or secret.needed != elected.needed:
+        return _(
+            "its tellers are not the council's elected tellers, or not the number of them "
+            "the rules need to count"
+        )
     if len(set(tellers)) != len(tellers):
         return _("a teller is named twice")
     if not 1 <= secret.needed <= len(tellers):
@@ -216,9 +246,21 @@ def _key(
     return deals, ready, joint if len(ready) == n else None
 
 
-def check_cast(
-    proposal: bytes, body: bk.Cast, ring_keys: list[bytes]
-) -> tuple[str | None, bytes, threshold.Ciphertext | None]:
+Verdict = tuple[str | None, bytes, threshold.Ciphertext | None]
+
+
+def cast_verdict(body: bk.Cast, reason: str | None) -> Verdict:
+    """A ballot's verdict from the reason its proofs were found to fail (None: they
+    verify), as `check_cast` gives it, without checking them again."""
+    try:
+        sig = ring.Signature.decode(body.signature)
+        ct = threshold.Ciphertext.decode(body.ciphertext)
+    except ValueError:
+        return "malformed", b"", None
+    return (reason, sig.image, None) if reason is not None else (None, sig.image, ct)
+
+
+def check_cast(proposal: bytes, body: bk.Cast, ring_keys: list[bytes]) -> Verdict:
     """(reason it does not count or None, key image, ciphertext)."""
     try:
         sig = ring.Signature.decode(body.signature)
@@ -239,18 +281,23 @@ def reduce_secret(
     eligible: Set[bytes],
     events: Iterable[EventView],
     ancestors: Callable[[bytes], Set[bytes]],
+    elected: Tellers,
     cache: MutableMapping[bytes, Any] | None = None,
+    rule_problem: str | None = None,
 ) -> SecretState:
     """The state of one secret ballot. `body` is the proposal held to the council's
-    floors; `cache` (event id -> verdict) may carry verifications between calls: a
-    verdict depends only on the event and this proposal, never on what came later."""
+    floors; `elected` the tellers its causal state elected (it must name exactly
+    them, and the k the rules need); `cache` (event id -> verdict) may carry
+    verifications between calls: a verdict depends only on the event and this
+    proposal, never on what came later; `rule_problem` why the council's rules refuse a
+    secret ballot there (rule `secret_ballots`), or None."""
     cache = {} if cache is None else cache
     secret: bk.SecretPropose = propose.body
     unique: Mapping[bytes, EventView] = {
         e.id: e for e in events if getattr(e.body, "proposal", None) == propose.id
     }
     ordered = sorted(unique.values(), key=lambda e: e.order)
-    problem = _problem(secret, eligible)
+    problem = rule_problem or _problem(secret, eligible, elected)
     params: Params | None = None
     if problem is None:
         try:

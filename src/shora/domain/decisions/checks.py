@@ -48,6 +48,20 @@ def proposal_body(propose: EventView) -> dk.Propose:
 DEADLINE_SLACK_SECONDS = 60
 
 
+def ballot_rule_problem(rules: kinds.Rules, secret: bool) -> str | None:
+    """Why the rule `secret_ballots` refuses a new vote held this way, or None: "never"
+    refuses a secret ballot, "always" an open one."""
+    mode = rules.secret_ballots
+    if secret and mode == "never":
+        return _("the council's rules hold no vote by secret ballot")
+    if not secret and mode == "always":
+        return _(
+            "the council's rules hold every vote by secret ballot: "
+            "propose it as a secret ballot instead"
+        )
+    return None
+
+
 def require_min_period(
     body: dk.Propose, rules: kinds.Rules, purpose: str | None, now: float
 ) -> None:

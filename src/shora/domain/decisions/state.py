@@ -309,12 +309,14 @@ def reduce_proposal(
     eligible: Set[bytes],
     events: Iterable[EventView],
     ancestors: Callable[[bytes], Set[bytes]],
+    refused: str | None = None,
 ) -> ProposalState:
     """The state of one proposal from its valid events (any order, duplicates allowed).
 
     `events` are the proposal's amend, amendment_accept, vote, close and outcome
     events; `ancestors(e)` gives the ids of e's ancestors (called for the first valid
-    close only).
+    close only); `refused` why the council's rules refuse the proposal itself (then no
+    ballot counts and there is no result).
     """
     from shora.domain.decisions import tally  # the counting, when a vote is counted
 
@@ -345,9 +347,9 @@ def reduce_proposal(
         if info.accepted:
             text = info.text
 
-    problem: str | None = None
+    problem: str | None = refused
     try:
-        params: Params | None = check_params(body)
+        params: Params | None = check_params(body) if refused is None else None
     except InvalidInput as exc:
         problem, params = str(exc), None
 

@@ -57,6 +57,13 @@ RULE_LABELS = {
     "upload_delay_seconds": N_("Most seconds a node holds its writes back to send them together"),
     "time_zone": N_("Time zone of the council's times"),
     "treasurer_limits": N_("What the treasurers may pay out without a vote"),
+    "teller_threshold": N_("Share of the elected tellers needed to count a secret ballot"),
+    "secret_ballots": N_("Secret ballots"),
+}
+SECRET_BALLOTS = {
+    "never": N_("never"),
+    "choice": N_("by the proposer's choice"),
+    "always": N_("always"),
 }
 SHARE_RULES = (
     "quorum",
@@ -65,6 +72,7 @@ SHARE_RULES = (
     "rule_change_threshold",
     "recall_threshold",
     "ratify_threshold",
+    "teller_threshold",
 )
 # The short label a changed rule goes by in a proposal's title and text.
 SHORT_LABELS = {
@@ -170,6 +178,8 @@ def rule_words(name: str, value: Any, role_name: Callable[[str], str] = str) -> 
         return _seconds(int(value))
     if name == "treasurer_limits":
         return _limits(value)
+    if name == "secret_ballots":
+        return _(SECRET_BALLOTS[value]) if value in SECRET_BALLOTS else str(value)
     return _count(value)
 
 

@@ -27,6 +27,7 @@ ROLE_NAMES = {
     "auditor": N_("auditor"),
     "safety": N_("safety contact"),
     "delegate": N_("delegate"),
+    "teller": N_("teller"),
 }
 
 

@@ -142,6 +142,17 @@ def check_move(
     return None, sig.image
 
 
+def move_verdict(event: EventView, reason: str | None) -> tuple[str | None, bytes]:
+    """A move's verdict from the reason its signature was found to fail (None: it
+    verifies), as `check_move` gives it, without checking it again."""
+    if reason == "malformed":
+        return reason, b""
+    try:
+        return reason, ring.Signature.decode(event.body.signature).image
+    except ValueError:
+        return "malformed", b""
+
+
 def _standing(moves: Iterable[tuple[bytes, int]]) -> dict[bytes, int]:
     """Each key image's highest step."""
     top: dict[bytes, int] = {}

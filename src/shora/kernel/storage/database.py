@@ -17,7 +17,7 @@ import apsw
 from shora.errors import ProfileError
 from shora.i18n import _
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 WAL_CHECKPOINT_PAGES = 1000  # SQLite's default: the log is copied into the file past this
 BULK_CHECKPOINT_PAGES = 16384  # during a bulk import (64 MiB of 4 KiB pages)
 
@@ -92,6 +92,9 @@ CREATE TABLE peers(
   failures INT NOT NULL DEFAULT 0, last_error TEXT
 ) WITHOUT ROWID;
 CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+-- What this device found when it checked an anonymous event's proof (a secret ballot's
+-- ring signature): "" for good, else the reason; it depends only on the event's bytes.
+CREATE TABLE verdicts(event BLOB PRIMARY KEY, verdict TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE members(
   council BLOB NOT NULL, key BLOB NOT NULL, name TEXT NOT NULL, kx BLOB NOT NULL,
   status TEXT NOT NULL, admitted_by BLOB NOT NULL, ended_by BLOB, roles TEXT NOT NULL,
@@ -124,6 +127,10 @@ CREATE INDEX held_received ON held(received);
 ALTER TABLE msets ADD COLUMN base INT;
 ALTER TABLE msets ADD COLUMN digest BLOB;
 CREATE INDEX msets_digest ON msets(council, digest);
+""",
+    # A secret ballot's ring signature is checked once per device, not once per command.
+    5: """
+CREATE TABLE verdicts(event BLOB PRIMARY KEY, verdict TEXT NOT NULL) WITHOUT ROWID;
 """,
 }
 

@@ -442,6 +442,27 @@ class Events:
         page stays in it."""
         self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
+    def verdicts(self, ids: Sequence[bytes]) -> dict[bytes, str]:
+        """The kept verdicts of these events' proofs ("" good, else the reason)."""
+        found: dict[bytes, str] = {}
+        for start in range(0, len(ids), 500):
+            part = list(ids[start : start + 500])
+            marks = ",".join("?" * len(part))
+            rows = self.db.rows(
+                f"SELECT event, verdict FROM verdicts WHERE event IN ({marks})",  # noqa: S608
+                tuple(part),
+            )
+            found.update((bytes(r[0]), str(r[1])) for r in rows)
+        return found
+
+    def keep_verdicts(self, verdicts: Mapping[bytes, str]) -> None:
+        """Keep what checking these events' proofs found: it never changes."""
+        with self.db.transaction():
+            self.db.executemany(
+                "INSERT OR IGNORE INTO verdicts(event, verdict) VALUES(?, ?)",
+                list(verdicts.items()),
+            )
+
 
 def _where(flt: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
     """SQL for a NIP-01 filter over the envelopes table (already validated by its decoder)."""

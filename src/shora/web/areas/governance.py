@@ -16,7 +16,7 @@ from shora.errors import InvalidInput
 from shora.i18n import COMMON_TIME_ZONES, _
 from shora.node import CouncilInfo, Node
 from shora.services.decisions import kinds as dk
-from shora.services.governance import MODES, RULE_LABELS, SHARE_RULES, Rules
+from shora.services.governance import MODES, RULE_LABELS, SECRET_BALLOTS, SHARE_RULES, Rules
 from shora.web.areas.decisions_forms import share, share_choices
 from shora.web.areas.discussion import fresh
 from shora.web.areas.kit import (
@@ -194,6 +194,7 @@ def _rules(node: Node, info: CouncilInfo) -> dict[str, Any]:
         "modes": FORM_MODES,
         "rule_labels": RULE_LABELS,
         "time_zones": COMMON_TIME_ZONES,
+        "secret_modes": SECRET_BALLOTS,
     }
 
 
@@ -219,6 +220,11 @@ def rule_changes(form: FormData, current: Rules) -> dict[str, Any]:
             raise InvalidInput(_("Please choose how members are admitted and removed."))
         if mode != old[name]:
             changes[name] = mode
+    secret = field(form, "secret_ballots", 10) or old["secret_ballots"]
+    if secret not in SECRET_BALLOTS:
+        raise InvalidInput(_("Please choose when votes are held by secret ballot."))
+    if secret != old["secret_ballots"]:
+        changes["secret_ballots"] = secret
     return changes
 
 

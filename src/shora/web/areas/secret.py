@@ -13,12 +13,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from shora.errors import InvalidInput, NotAllowed
+from shora.i18n import number
 from shora.services.ballots import REASONS, phase
 from shora.services.decisions import kinds as dk
 from shora.ui.labels import METHODS
 from shora.web.areas.decisions_forms import ballot_of, proposal_body
 from shora.web.areas.decisions_results import charts, summary
-from shora.web.areas.kit import UNITS, many_fields, me, names, now, opened, page_of, whole
+from shora.web.areas.kit import UNITS, many_fields, me, names, now, opened, page_of
 from shora.web.forms import hex_id
 from shora.web.responses import redirect
 
@@ -37,14 +38,15 @@ async def listing(request: Request) -> Response:
 
 
 def _new_context(node: Any, info: Any, values: dict[str, Any], error: str | None) -> dict[str, Any]:
-    members = [m for m in node.councils.members(info.id) if m.status == "active"]
+    names = {m.key: m.name for m in node.councils.members(info.id)}
+    elected = node.ballots.tellers(info.id)
     return {
         "council": info,
         "methods": METHODS,
         "units": UNITS,
-        "members": members,
+        "tellers": [names.get(t, t.hex()[:12]) for t in elected.keys],
+        "needed": number(elected.needed),
         "values": values,
-        "chosen": set(values.get("tellers", [])),
         "error": error,
     }
 
@@ -54,18 +56,13 @@ async def new(request: Request) -> Response:
     if request.method == "GET":
         return page_of(request, "secret/new.html", _new_context(node, info, {}, None))
     form = await many_fields(request)
-    tellers_hex = [v for v in form.getlist("teller") if isinstance(v, str)][:15]
     try:
         body = proposal_body(form, now(node))
-        tellers = [hex_id(t) for t in tellers_hex]
-        needed = whole(form, "needed", 1, 1, 15)
-        assert needed is not None
-        proposal = node.ballots.propose(info.id, body, tellers, needed)
+        proposal = node.ballots.propose(info.id, body)
     except (InvalidInput, NotAllowed) as exc:
         values: dict[str, Any] = {
-            k: v for k, v in form.items() if isinstance(v, str) and k not in ("csrf", "teller")
+            k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"
         }
-        values["tellers"] = tellers_hex
         return page_of(request, "secret/new.html", _new_context(node, info, values, str(exc)), 400)
     return redirect(request, f"{base(info.id)}/{proposal.hex()}")
 
