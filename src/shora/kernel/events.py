@@ -75,6 +75,10 @@ _REFS: dict[str, Callable[[Any], bytes | None]] = {}
 # Kinds whose events writers never name as parents, so that a node may forget them
 # entirely (envelope and body) without leaving a gap in anybody's history.
 LEAF_KINDS: set[str] = set()
+# Kinds named before their module is loaded: the callable registers the kind (and its
+# module's others) when an event of it is first decoded, so a command that reads posts
+# never builds the aid pipeline's schemas. Only the node defers kinds (`defer_kind`).
+_DEFERRED: dict[str, Callable[[], None]] = {}
 _encoder = msgspec.msgpack.Encoder()
 
 
@@ -102,12 +106,33 @@ def register_kind(
         LEAF_KINDS.add(kind)
 
 
+def defer_kind(kind: str, register: Callable[[], None]) -> None:
+    """Name a kind that `register` adds to the registry on first use (it must register
+    `kind`): what is decoded, and its ref and leaf flag, are exactly as if registered now.
+    Its events are state-free content: a state kind, or a hook, is registered at once."""
+    if kind not in _SCHEMAS:
+        _DEFERRED[kind] = register
+
+
+def _load(kind: str) -> None:
+    register = _DEFERRED.get(kind)
+    if register is not None:
+        register()
+        for name in [k for k in _DEFERRED if k in _SCHEMAS]:
+            _DEFERRED.pop(name, None)
+
+
 def event_ref(kind: str, body: Any) -> bytes | None:
+    if kind in _DEFERRED:
+        _load(kind)
     ref = _REFS.get(kind)
     return ref(body) if ref is not None else None
 
 
 def known_kinds() -> list[str]:
+    """Every kind this node accepts, deferred ones registered first."""
+    for kind in list(_DEFERRED):
+        _load(kind)
     return sorted(_SCHEMAS)
 
 
@@ -118,6 +143,8 @@ def encode_body(body: msgspec.Struct) -> bytes:
 def decode_body(kind: str, body: bytes) -> Any:
     decoder = _DECODERS.get(kind)
     if decoder is None:
+        if kind in _DEFERRED:
+            _load(kind)
         schema = _SCHEMAS.get(kind)
         if schema is None:
             raise UnknownKind(_("unknown event kind {kind}").format(kind=repr(kind)))
