@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -138,6 +137,8 @@ def show_list(items: Sequence[T], as_json: bool, empty: str, row: Callable[[T], 
 
 
 def print_json(value: Any) -> None:
+    import json
+
     click.echo(json.dumps(value, ensure_ascii=False, indent=2))
 
 
