@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -79,6 +80,7 @@ LEAF_KINDS: set[str] = set()
 # module's others) when an event of it is first decoded, so a command that reads posts
 # never builds the aid pipeline's schemas. Only the node defers kinds (`defer_kind`).
 _DEFERRED: dict[str, Callable[[], None]] = {}
+_LOADING = threading.RLock()
 _encoder = msgspec.msgpack.Encoder()
 
 
@@ -115,11 +117,12 @@ def defer_kind(kind: str, register: Callable[[], None]) -> None:
 
 
 def _load(kind: str) -> None:
-    register = _DEFERRED.get(kind)
-    if register is not None:
-        register()
-        for name in [k for k in _DEFERRED if k in _SCHEMAS]:
-            _DEFERRED.pop(name, None)
+    with _LOADING:  # a server's threads may meet the same kind at once
+        register = _DEFERRED.get(kind)
+        if register is not None:
+            register()
+            for name in [k for k in _DEFERRED if k in _SCHEMAS]:
+                del _DEFERRED[name]
 
 
 def event_ref(kind: str, body: Any) -> bytes | None:
