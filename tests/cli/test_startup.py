@@ -120,10 +120,11 @@ def test_the_version_is_printed_without_loading_anything_heavy() -> None:
 
 
 def test_a_read_command_loads_neither_the_sync_engine_nor_the_tallies(tmp_path: Path) -> None:
-    """`shora members` opens the profile and reads; the rest stays on disk."""
+    """`shora members` and `shora log` open the profile and read; the rest stays on disk."""
     env = {**os.environ, **base_env(), "SHORA_PASSPHRASE": "a passphrase", "SHORA_LANG": "en"}
     home = str(tmp_path / "home")
-    for args in (["init"], ["council", "create", "Block 4", "--as", "Nasrin"]):
+    made = (["init"], ["council", "create", "Block 4", "--as", "Nasrin"], ["post", "Block 4", "Hi"])
+    for args in made:
         subprocess.run(
             [sys.executable, "-m", "shora.cli.main", "--home", home, *args],
             capture_output=True,
@@ -136,7 +137,10 @@ def test_a_read_command_loads_neither_the_sync_engine_nor_the_tallies(tmp_path: 
         "out = io.StringIO()\n"
         f"with contextlib.redirect_stdout(out): code = run(['--home', {home!r}, 'members', "
         "'Block 4'])\n"
-        "assert code == 0 and 'Nasrin' in out.getvalue(), out.getvalue()"
+        "assert code == 0 and 'Nasrin' in out.getvalue(), out.getvalue()\n"
+        f"with contextlib.redirect_stdout(out): code = run(['--home', {home!r}, 'log', "
+        "'Block 4'])\n"
+        "assert code == 0 and 'Hi' in out.getvalue(), out.getvalue()"
     )
     loaded = _loaded_after(code, env=env)
     assert "shora.node" in loaded
