@@ -5,10 +5,12 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from shora.kernel import events
 from shora.kernel.core import NodeCore
 from shora.kernel.ingest import Report
 from shora.services.councils import CouncilInfo as CouncilInfo
@@ -58,16 +60,59 @@ KIND_MODULES = (
 (docs/architecture.md, "Event kinds"): a kind is never valid because some module
 happened to be imported."""
 
+DEFERRED_KINDS: dict[str, tuple[str, ...]] = {
+    "shora.domain.aid.kinds": (
+        *("aid.areas", "aid.need", "aid.need_sealed", "aid.offer", "aid.commit"),
+        *("aid.dispatch", "aid.fulfil", "aid.cancel", "aid.note"),
+        *("safety.checkin", "safety.rollcall", "safety.respond", "safety.alert"),
+        *("safety.alert_confirm", "safety.alert_retract"),
+    ),
+    "shora.domain.care.kinds": (
+        *("stock.add", "stock.draw", "skill.set", "skill.sealed", "skill.withdraw"),
+        *("safety.deadman_set", "safety.deadman_clear", "safety.deadman_alert"),
+        *("missing.person", "missing.note"),
+    ),
+    "shora.domain.discussion.kinds": ("comment", "comment_sealed"),
+    "shora.domain.decisions.kinds": (
+        *("decision.propose", "decision.amend", "decision.amendment_accept"),
+        *("decision.vote", "decision.close", "decision.outcome", "decision.minutes"),
+        *("task.create", "task.update"),
+    ),
+    "shora.domain.federation.kinds": (
+        *("mandate.request", "mandate.sign", "mandate.revoke_sign", "federation.notice"),
+        *("federation.summary", "federation.ratify", "federation.ratification"),
+    ),
+    "shora.domain.fund.kinds": (
+        *("fund.pledge", "fund.receipt", "fund.disburse", "fund.request", "fund.summary"),
+    ),
+}
+"""Modules of KIND_MODULES that add only content kinds, and the kinds each adds (a test
+checks this table against what their `register()` adds): such a module is imported and
+registered when an event of one of its kinds is first decoded, so that a command reading
+posts never builds the aid pipeline's schemas. The others (state kinds, the hooks of an
+admission or an emergency removal) are registered when the node is imported."""
+
 _registered = False
 
 
+def _register_module(name: str) -> None:
+    importlib.import_module(name).register()
+
+
 def register_kinds() -> None:
-    """Register every kind of KIND_MODULES with the kernel (once)."""
+    """Register every kind of KIND_MODULES with the kernel (once): at once, or, for the
+    modules of DEFERRED_KINDS, on the first event of one of their kinds."""
     global _registered
     if _registered:
         return
     for name in KIND_MODULES:
-        importlib.import_module(name).register()
+        deferred = DEFERRED_KINDS.get(name)
+        if deferred is None:
+            _register_module(name)
+            continue
+        register = functools.partial(_register_module, name)
+        for kind in deferred:
+            events.defer_kind(kind, register)
     _registered = True
 
 

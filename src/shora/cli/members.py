@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from shora.errors import NotAllowed
 from shora.i18n import N_, _, format_time, join_names, number
 from shora.node import CouncilInfo, Node
-from shora.services import joining
-from shora.services.membership import AdmitResult
 from shora.ui.labels import role_label
 
 from .output import (
@@ -26,6 +25,9 @@ from .output import (
     text_or_file,
 )
 from .session import Session, ask, in_council, json_option, pass_session
+
+if TYPE_CHECKING:
+    from shora.services.membership import AdmitResult
 
 DAY = 24 * 3600
 
@@ -78,6 +80,8 @@ def invite(
 ) -> None:
     invitation = node.membership.invite(council_id, expires_days * DAY, reach)
     info = node.councils.get(council_id)
+    from shora.services import joining  # the invitations' formats: not for a read
+
     text, uri = joining.invitation_text(invitation), joining.invitation_uri(invitation)
     link = joining.invitation_link(invitation, info.name)
     if qr is not None:  # the link: a phone camera opens the newcomer's join page
@@ -127,6 +131,8 @@ def invite(
 def join(
     session: Session, invitation: str, name: str | None, output: Path | None, as_json: bool
 ) -> None:
+    from shora.services import joining  # the invitations' formats: not for a read
+
     parsed, council_name = joining.read_invitation(text_or_file(invitation))
     node = session.open()
     name = ask(name, _("Your name in this council"), _("give your name with --as NAME"))
@@ -177,6 +183,8 @@ def join(
 @json_option
 @pass_session
 def admit(session: Session, request: str, mandate: str | None, as_json: bool) -> None:
+    from shora.services import joining  # the invitations' formats: not for a read
+
     signed = joining.read_join_request(text_or_file(request))
     payload, _request_id = joining.open_join_request(signed)
     node = session.open()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +14,6 @@ from shora.i18n import N_, _, current_language, join_names, normalize_digits, nu
 from shora.node import CouncilInfo, MemberInfo
 from shora.numbers import digits_only
 from shora.services.councils import Rules
-from shora.services.decisions import plain
 from shora.ui.labels import COUNCIL_STATUS, MEMBER_STATUS, role_label
 
 from .session import LocalTime
@@ -126,6 +124,8 @@ T = TypeVar("T")
 def show_list(items: Sequence[T], as_json: bool, empty: str, row: Callable[[T], list[str]]) -> None:
     """A list as JSON (dataclasses through `plain`), or a table, or the empty message."""
     if as_json:
+        from shora.services.decisions import plain  # JSON only: it loads the decisions' state
+
         print_json(plain.plain(list(items)))
     elif not items:
         click.echo(empty)
@@ -137,6 +137,8 @@ def show_list(items: Sequence[T], as_json: bool, empty: str, row: Callable[[T], 
 
 
 def print_json(value: Any) -> None:
+    import json
+
     click.echo(json.dumps(value, ensure_ascii=False, indent=2))
 
 

@@ -125,7 +125,7 @@ def in_council(command: Callable[..., Any]) -> Callable[..., Any]:
         # The council's times are shown, and dates typed without a zone read, in its zone.
         rules = node.councils.get(council).rules
         set_time_zone(rules.time_zone if rules is not None else "")
-        set_council_roles(node.governance.council_roles(council))  # its own roles by name
+        set_council_roles(node.councils.own_roles(council))  # its own roles by name
         kw = {k: v.in_zone() if isinstance(v, LocalTime) else v for k, v in kw.items()}
         return command(node, council, **kw)
 

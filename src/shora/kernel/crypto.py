@@ -13,7 +13,6 @@ import os
 import nacl.bindings as sodium
 import nacl.exceptions
 import nacl.pwhash
-from coincurve import PrivateKey, PublicKeyXOnly
 from nacl._sodium import ffi as _ffi
 from nacl._sodium import lib as _lib
 
@@ -142,15 +141,21 @@ def derive_key(
 
 
 # --- secp256k1 BIP-340 Schnorr: envelope (write keys) ----------------------------
+# coincurve is imported where it is used: only envelopes for relays need it, and a
+# command that reads what the profile holds never loads libsecp256k1.
 
 
 def write_keypair() -> tuple[bytes, bytes]:
     """Return (x-only public key, secret key) for a council write key."""
+    from coincurve import PrivateKey
+
     sk = PrivateKey()
     return sk.public_key_xonly.format(), sk.secret
 
 
 def write_public_key(secret: bytes) -> bytes:
+    from coincurve import PrivateKey
+
     return bytes(PrivateKey(secret).public_key_xonly.format())
 
 
@@ -160,6 +165,8 @@ class WriteSigner:
     __slots__ = ("_key", "public_key")
 
     def __init__(self, secret: bytes) -> None:
+        from coincurve import PrivateKey
+
         self._key = PrivateKey(secret)
         self.public_key: bytes = self._key.public_key_xonly.format()
 
@@ -173,6 +180,8 @@ class WriteVerifier:
     __slots__ = ("_key",)
 
     def __init__(self, public_key: bytes) -> None:
+        from coincurve import PublicKeyXOnly
+
         try:
             self._key = PublicKeyXOnly(public_key)
         except ValueError as exc:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -79,6 +80,12 @@ LEAF_KINDS: set[str] = set()
 # kernel takes them from any holder of an epoch key and the domain decides what they
 # are worth (a ballot's ring signature proves membership without naming the member).
 ANONYMOUS_KINDS: set[str] = set()
+
+# Kinds named before their module is loaded: the callable registers the kind (and its
+# module's others) when an event of it is first decoded, so a command that reads posts
+# never builds the aid pipeline's schemas. Only the node defers kinds (`defer_kind`).
+_DEFERRED: dict[str, Callable[[], None]] = {}
+_LOADING = threading.RLock()
 _encoder = msgspec.msgpack.Encoder()
 
 
@@ -111,12 +118,34 @@ def register_kind(
         ANONYMOUS_KINDS.add(kind)
 
 
+def defer_kind(kind: str, register: Callable[[], None]) -> None:
+    """Name a kind that `register` adds to the registry on first use (it must register
+    `kind`): what is decoded, and its ref and leaf flag, are exactly as if registered now.
+    Its events are state-free content: a state kind, or a hook, is registered at once."""
+    if kind not in _SCHEMAS:
+        _DEFERRED[kind] = register
+
+
+def _load(kind: str) -> None:
+    with _LOADING:  # a server's threads may meet the same kind at once
+        register = _DEFERRED.get(kind)
+        if register is not None:
+            register()
+            for name in [k for k in _DEFERRED if k in _SCHEMAS]:
+                del _DEFERRED[name]
+
+
 def event_ref(kind: str, body: Any) -> bytes | None:
+    if kind in _DEFERRED:
+        _load(kind)
     ref = _REFS.get(kind)
     return ref(body) if ref is not None else None
 
 
 def known_kinds() -> list[str]:
+    """Every kind this node accepts, deferred ones registered first."""
+    for kind in list(_DEFERRED):
+        _load(kind)
     return sorted(_SCHEMAS)
 
 
@@ -127,6 +156,8 @@ def encode_body(body: msgspec.Struct) -> bytes:
 def decode_body(kind: str, body: bytes) -> Any:
     decoder = _DECODERS.get(kind)
     if decoder is None:
+        if kind in _DEFERRED:
+            _load(kind)
         schema = _SCHEMAS.get(kind)
         if schema is None:
             raise UnknownKind(_("unknown event kind {kind}").format(kind=repr(kind)))

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Annotated
 
 import msgspec
-import platformdirs
 
 from shora.errors import ProfileError
 from shora.i18n import _
@@ -84,6 +83,8 @@ def default_home(environ: dict[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     if env.get("SHORA_HOME"):
         return Path(env["SHORA_HOME"])
+    import platformdirs  # only without --home or SHORA_HOME: it loads tempfile and shutil
+
     return Path(platformdirs.user_data_dir("shora", appauthor=False))
 
 

@@ -8,6 +8,9 @@ from typing import Any
 
 import msgspec
 
+from shora.domain.governance import kinds as gk
+from shora.domain.governance.role_names import ROLE_NAMES as ROLE_NAMES  # for the interfaces
+from shora.domain.governance.role_names import council_roles
 from shora.errors import InvalidInput, NotFound
 from shora.i18n import _, check_time_zone, normalize_persian
 from shora.kernel import crypto, keys, kinds, tokens
@@ -144,6 +147,14 @@ class Councils:
             )
             for r in rows
         ]
+
+    def own_roles(self, council: bytes) -> dict[str, str]:
+        """The council's own roles (beyond the built-in ones), key -> the name people
+        gave it, in the order they were first named (`Governance.council_roles`, here
+        so that every command on a council names them without loading governance)."""
+        rows = self.core.store.events.valid_of_kind(council, "gov.propose", order="clock")
+        actions = [decode_body(row[4], row[5]).action for row in rows]
+        return council_roles([a for a in actions if isinstance(a, gk.Election)], ROLE_NAMES)
 
     def state_digest(self, council: bytes) -> bytes:
         """Canonical bytes of the projected state: equal on every replica with equal valid

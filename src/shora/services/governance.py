@@ -16,7 +16,7 @@ from shora.domain.decisions.checks import require_min_period
 from shora.domain.decisions.state import min_vote_seconds
 from shora.domain.governance import kinds as gk
 from shora.domain.governance.kinds import Election as Election
-from shora.domain.governance.role_names import builtin_words, council_roles, role_for
+from shora.domain.governance.role_names import builtin_words, role_for
 from shora.domain.governance.rule_words import MODES as MODES
 from shora.domain.governance.rule_words import RULE_LABELS as RULE_LABELS
 from shora.domain.governance.rule_words import SECRET_BALLOTS as SECRET_BALLOTS
@@ -42,7 +42,8 @@ from shora.kernel.core import NodeCore
 from shora.kernel.events import decode_body
 from shora.kernel.kinds import Role as Role
 from shora.kernel.kinds import Rules as Rules
-from shora.services.decisions import _require_member, _views_of
+from shora.services.councils import Councils
+from shora.services.decisions import _require_member
 
 
 def check_emergency_removal(core: NodeCore, council: bytes) -> None:
@@ -70,11 +71,7 @@ class Governance:
     def council_roles(self, council: bytes) -> dict[str, str]:
         """The council's own roles (beyond the built-in ones), key -> the name people
         gave it, in the order they were first named."""
-        found = _views_of(
-            self.core.store.events.valid_of_kind(council, "gov.propose", order="clock")
-        )
-        elections = [e.body.action for e in found if isinstance(e.body.action, gk.Election)]
-        return council_roles(elections, ROLE_NAMES)
+        return Councils(self.core).own_roles(council)
 
     def role_name(self, council: bytes, role: str) -> str:
         """A role in the person's words: a built-in role translated, the council's own

@@ -11,7 +11,7 @@ from contextvars import ContextVar
 from types import MappingProxyType
 
 from shora.i18n import N_, _
-from shora.services.governance import ROLE_NAMES as ROLE_NAMES  # the governance words
+from shora.services.councils import ROLE_NAMES as ROLE_NAMES  # the built-in roles' words
 
 # The names of the open council's own roles (key -> name), for the rest of a request
 # or command, like the language and the time zone (shora.i18n).

@@ -10,8 +10,18 @@ from collections.abc import Iterable, Mapping
 
 from shora.domain.governance import kinds as gk
 from shora.errors import InvalidInput
-from shora.i18n import SUPPORTED, _, using_language
+from shora.i18n import N_, SUPPORTED, _, using_language
 from shora.kernel.names import clean_name, make_id, name_key, name_ok
+
+# The roles a council names in words; any other role is shown as it is written.
+ROLE_NAMES = {
+    "coordinator": N_("coordinator"),
+    "treasurer": N_("treasurer"),
+    "auditor": N_("auditor"),
+    "safety": N_("safety contact"),
+    "delegate": N_("delegate"),
+    "teller": N_("teller"),
+}
 
 ROLE_KEY = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 MAX_ROLE_NAME = 80

@@ -26,15 +26,18 @@ petition, the proposal): never the clock of the node folding them.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from shora.domain.decisions import kinds as dk
-from shora.domain.decisions.state import EventView, check_params, effective, reduce_proposal
 from shora.domain.governance import kinds as gk
 from shora.domain.governance.limits import electorate
 from shora.errors import InvalidInput
 from shora.i18n import _
 from shora.kernel import kinds, membership
 from shora.kernel.membership import CouncilState, Resolver, StateEvent, Term
+
+if TYPE_CHECKING:
+    from shora.domain.decisions.state import EventView
 
 DAY_MS = 86_400_000
 ELECTION_METHODS = ("irv", "stv", "schulze")
@@ -117,6 +120,8 @@ Handled = set[bytes] | None  # None: not authorised; else the events made void (
 
 
 def on_propose(s: CouncilState, ev: StateEvent, c: CouncilState, _r: Resolver) -> Handled:
+    from shora.domain.decisions.state import check_params  # counting: on the first proposal
+
     body: gk.GovPropose = ev.body
     try:
         check_params(body.proposal)
@@ -142,10 +147,14 @@ def on_petition(s: CouncilState, ev: StateEvent, c: CouncilState, _r: Resolver) 
 
 
 def _view(ev: StateEvent, body: object) -> EventView:
+    from shora.domain.decisions.state import EventView
+
     return EventView(ev.id, ev.author, ev.clock, ev.time, ev.kind, body)
 
 
 def on_close(s: CouncilState, ev: StateEvent, c: CouncilState, r: Resolver) -> Handled:
+    from shora.domain.decisions.state import effective, reduce_proposal
+
     proposal = ev.body.proposal
     if s.decided.get(proposal) != "open" or proposal not in c.decided:
         return None

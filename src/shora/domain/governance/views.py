@@ -12,23 +12,14 @@ import msgspec
 
 from shora.domain.decisions import kinds as dk
 from shora.domain.governance.limits import emergency_problem
+from shora.domain.governance.role_names import ROLE_NAMES as ROLE_NAMES
 from shora.domain.governance.rules import rules_problem
 from shora.errors import InvalidInput, NotAllowed
-from shora.i18n import N_, _
+from shora.i18n import _
 from shora.kernel import kinds
 from shora.kernel.membership import FOREVER, CouncilState
 
 HOUR = 3600
-
-# The roles a council names in words; any other role is shown as it is written.
-ROLE_NAMES = {
-    "coordinator": N_("coordinator"),
-    "treasurer": N_("treasurer"),
-    "auditor": N_("auditor"),
-    "safety": N_("safety contact"),
-    "delegate": N_("delegate"),
-    "teller": N_("teller"),
-}
 
 
 @dataclass(frozen=True, slots=True)
