@@ -1,0 +1,55 @@
+"""Keys in memory: no core dumps, pages kept out of swap, zeroed when the profile locks.
+
+Python cannot promise much here (docs/security.md, "A running node"): bytes objects
+are immutable and may be copied by any call; the collector frees them without zeroing;
+libraries keep their own copies. What this module does is what a program can do: the
+profile's two keys live in one bytearray, locked into RAM with libsodium's
+sodium_mlock (which also keeps it out of core dumps where the platform allows) and
+zeroed with sodium_memzero when the profile locks; the process refuses core dumps
+and, on Linux, being read by debuggers of the same user.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import resource
+import sys
+
+from nacl._sodium import ffi as _ffi
+from nacl._sodium import lib as _lib
+
+PR_SET_DUMPABLE = 4
+
+
+def harden_process() -> None:
+    """No core dump of this process, and on Linux no ptrace or /proc/PID/mem reads by
+    other processes of the same user (the process is no longer 'dumpable')."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def is_dumpable() -> bool:
+    """Whether this process may still be dumped or traced (Linux; True elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    return bool(libc.prctl(3, 0, 0, 0, 0))  # PR_GET_DUMPABLE
+
+
+def locked(size: int) -> bytearray:
+    """A zeroed bytearray whose pages are locked into RAM where the platform allows
+    (sodium_mlock fails quietly past RLIMIT_MEMLOCK: the keys are then still zeroed
+    on lock, only not kept out of swap)."""
+    buf = bytearray(size)
+    _lib.sodium_mlock(_ffi.from_buffer(buf), size)
+    return buf
+
+
+def wipe(buf: bytearray) -> None:
+    """Zero `buf` in place (sodium_munlock zeroes before unlocking)."""
+    if buf:
+        _lib.sodium_munlock(_ffi.from_buffer(buf), len(buf))
+        _lib.sodium_memzero(_ffi.from_buffer(buf), len(buf))
