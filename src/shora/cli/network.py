@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import webbrowser
+from pathlib import Path
 
 import click
 
@@ -333,6 +334,12 @@ def _serve_sync_only(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, server.stopping.set)
+
+        async def stop() -> None:  # with no pages to unlock again, to lock is to stop
+            server.stopping.set()
+
+        asked = await profiles.listen_for_lock(session.home, stop)
+        watch = asyncio.create_task(_stop_on_sleep_or_panic(session.home, server.stopping))
         await server.start()
         if server.relay is not None:
             click.echo(_("Serving the local network at {url}.").format(url=server.relay.url))
@@ -341,6 +348,19 @@ def _serve_sync_only(
         )
         sys.stdout.flush()
         await server.run()
+        watch.cancel()
+        if asked is not None:
+            asked.close()
+            profiles.lock_socket(session.home).unlink(missing_ok=True)
 
     asyncio.run(main())
     click.echo(_("Stopped."))
+
+
+async def _stop_on_sleep_or_panic(home: Path, stopping: asyncio.Event) -> None:
+    """Stop the sync-only node when the host slept or its keystore is gone."""
+    watch = profiles.SleepWatch()
+    while not stopping.is_set():
+        await asyncio.sleep(1.0)
+        if watch.slept() or not profiles.exists(home):
+            stopping.set()

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 import uvicorn
 
+from shora.services import profiles
 from shora.web import DEFAULT_PORT
 from shora.web.app import create_app
 from shora.web.state import Keeper
@@ -90,6 +91,7 @@ async def serve_web(
         loop.add_signal_handler(sig, stopping.set)
     web = asyncio.create_task(server.serve(sockets=[sock]))
     watcher = asyncio.create_task(keeper.watch_idle())
+    asked = await profiles.listen_for_lock(keeper.home, keeper.lock)  # shora lock
     started(port)
     stop = asyncio.create_task(stopping.wait())
     await asyncio.wait({web, stop}, return_when=asyncio.FIRST_COMPLETED)
@@ -97,4 +99,7 @@ async def serve_web(
     watcher.cancel()
     await asyncio.gather(web, watcher, return_exceptions=True)
     stop.cancel()
+    if asked is not None:
+        asked.close()
+        profiles.lock_socket(keeper.home).unlink(missing_ok=True)
     await keeper.lock()

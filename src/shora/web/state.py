@@ -80,8 +80,10 @@ class Keeper:
         sync: SyncSettings | None = None,
         clock: Callable[[], float] = time.monotonic,
         insecure_test_kdf: bool = False,
+        sleep_watch: profiles.SleepWatch | None = None,
     ) -> None:
         self.home = home
+        self.sleep_watch = sleep_watch or profiles.SleepWatch()
         # Tests only (shora --insecure-test-kdf serve): profiles made with, and weak
         # keystores opened despite, key derivation below the floor.
         self.insecure_test_kdf = insecure_test_kdf
@@ -201,6 +203,29 @@ class Keeper:
             self.node.close()
             self.node = None
 
+    async def set_duress(self, passphrase: str, duress: str | None, *, wipe: bool) -> None:
+        """Seal (or with None remove) the duress passphrase; the real passphrase is
+        checked like an unlock's, under the same throttle."""
+        self.throttle.check()
+        await asyncio.to_thread(
+            functools.partial(
+                profiles.set_duress,
+                self.home,
+                passphrase,
+                duress,
+                wipe=wipe,
+                allow_weak_kdf=self.insecure_test_kdf,
+            )
+        )
+        self.throttle.right()
+
+    async def panic(self) -> None:
+        """Lock, then destroy the profile for good (services/profiles.panic); every
+        browser session ends with it."""
+        await self.lock()
+        profiles.panic(self.home)
+        self.sessions.clear()
+
     def idle(self) -> bool:
         return (
             self.node is not None
@@ -208,9 +233,16 @@ class Keeper:
             and self.clock() - self.last_activity >= self.lock_after
         )
 
-    async def watch_idle(self, every: float = 5.0) -> None:
-        """Lock the profile once nobody has used the pages for `lock_after` seconds."""
+    def must_lock(self) -> bool:
+        """Whether the open profile must lock now: nobody used the pages for
+        `lock_after` seconds, the host slept since the last look, or the keystore is
+        gone (`shora panic` from another terminal)."""
+        slept = self.sleep_watch.slept()  # looked at every time, to keep it current
+        return self.node is not None and (slept or self.idle() or not self.exists)
+
+    async def watch_idle(self, every: float = 1.0) -> None:
+        """Lock the profile when `must_lock` says so, looking every `every` seconds."""
         while True:
             await asyncio.sleep(every)
-            if self.idle():
+            if self.must_lock():
                 await self.lock()
