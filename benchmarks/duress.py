@@ -1,0 +1,91 @@
+"""Panic wipe and duress unlock: how long each takes, against one passphrase check.
+
+The reference, measured in the same run, is one Argon2id derivation at the default
+limits: the second a person already waits at every unlock. The panic wipe of a
+profile holding many posts should take a small fraction of it; an unlock with a
+destroying duress passphrase (which also rewrites the keystore and puts a new spare
+database in place of the real one) should take about as long as an ordinary unlock,
+so that nobody watching the screen can tell which passphrase was typed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from shora.kernel import crypto, profile
+from shora.node import Node
+
+PASSPHRASE = "correct horse battery"
+DURESS = "my cat is called Pishi"
+TARGET_PANIC = 0.25  # panic time / one Argon2id derivation
+TARGET_DURESS = 1.25  # destroying duress unlock / ordinary unlock
+
+
+def filled(home: Path, posts: int) -> None:
+    with Node.create(home, PASSPHRASE) as node:
+        council = node.councils.create("Tannery workers council", "", "Nasrin")
+        for i in range(posts):
+            node.posts.post(council, f"minutes of meeting {i}: " + "words " * 40)
+
+
+def timed(action: object) -> float:
+    start = time.perf_counter()
+    action()  # type: ignore[operator]
+    return time.perf_counter() - start
+
+
+def run(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        argon = statistics.median(
+            timed(lambda: crypto.derive_key(b"x" * 20, bytes(16))) for _ in range(3)
+        )
+        panics, plain, duress = [], [], []
+        for round_ in range(args.rounds):
+            home = root / f"p{round_}"
+            filled(home, args.posts)
+            size = sum(p.stat().st_size for p in home.iterdir())
+            plain.append(timed(lambda: profile.unlock(home, PASSPHRASE).close()))  # noqa: B023
+            profile.set_duress(home, PASSPHRASE, DURESS, wipe=True)
+            duress.append(timed(lambda: profile.unlock(home, DURESS).close()))  # noqa: B023
+            other = root / f"q{round_}"
+            filled(other, args.posts)
+            panics.append(timed(lambda: profile.panic(other)))  # noqa: B023
+            assert not other.exists()
+    panic_ratio = statistics.median(panics) / argon
+    duress_ratio = statistics.median(duress) / statistics.median(plain)
+    met = panic_ratio <= TARGET_PANIC and duress_ratio <= TARGET_DURESS
+    print(f"profile of {args.posts} posts: {size / 2**20:.1f} MiB on disk")
+    print(f"one Argon2id derivation (reference): {argon * 1000:.0f} ms")
+    print(f"panic wipe: {statistics.median(panics) * 1000:.1f} ms")
+    print(
+        f"unlock: ordinary {statistics.median(plain) * 1000:.0f} ms, "
+        f"destroying duress {statistics.median(duress) * 1000:.0f} ms"
+    )
+    print(
+        f"RESULT argon_ms={argon * 1000:.0f} panic_ms={statistics.median(panics) * 1000:.1f} "
+        f"panic_ratio={panic_ratio:.3f} duress_ratio={duress_ratio:.2f} "
+        f"target=panic_ratio<={TARGET_PANIC},duress_ratio<={TARGET_DURESS} "
+        f"met={'yes' if met else 'no'}"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--posts", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="300 posts, one round")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.posts, args.rounds = 300, 1
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
