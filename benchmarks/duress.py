@@ -2,10 +2,12 @@
 
 The reference, measured in the same run, is one Argon2id derivation at the default
 limits: the second a person already waits at every unlock. The panic wipe of a
-profile holding many posts should take a small fraction of it; an unlock with a
-destroying duress passphrase (which also rewrites the keystore and puts a new spare
-database in place of the real one) should take about as long as an ordinary unlock,
-so that nobody watching the screen can tell which passphrase was typed.
+profile holding many posts should take a small fraction of it. So should what a
+destroying duress passphrase adds to an unlock (rewriting the keystore and putting a
+new spare database in place of the real one), measured as the difference between a
+destroying and a keeping duress unlock of the same profile, both with the tests' tiny
+Argon2id limits so that the derivation's own spread does not hide it: an unlock that
+took visibly longer would tell a watcher which passphrase was typed.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ from shora.node import Node
 PASSPHRASE = "correct horse battery"
 DURESS = "my cat is called Pishi"
 TARGET_PANIC = 0.25  # panic time / one Argon2id derivation
-TARGET_DURESS = 1.25  # destroying duress unlock / ordinary unlock
+TARGET_DURESS = 0.15  # what destroying adds to an unlock / one Argon2id derivation
 
 
 def filled(home: Path, posts: int) -> None:
-    with Node.create(home, PASSPHRASE) as node:
+    limits = profile.INSECURE_TEST_KDF  # the wipe's cost does not depend on them
+    with Node.create(home, PASSPHRASE, kdf_limits=limits, allow_weak_kdf=True) as node:
         council = node.councils.create("Tannery workers council", "", "Nasrin")
         for i in range(posts):
             node.posts.post(council, f"minutes of meeting {i}: " + "words " * 40)
@@ -45,31 +48,39 @@ def run(args: argparse.Namespace) -> int:
         argon = statistics.median(
             timed(lambda: crypto.derive_key(b"x" * 20, bytes(16))) for _ in range(3)
         )
-        panics, plain, duress = [], [], []
+        panics, keeping, destroying = [], [], []
         for round_ in range(args.rounds):
             home = root / f"p{round_}"
             filled(home, args.posts)
             size = sum(p.stat().st_size for p in home.iterdir())
-            plain.append(timed(lambda: profile.unlock(home, PASSPHRASE).close()))  # noqa: B023
-            profile.set_duress(home, PASSPHRASE, DURESS, wipe=True)
-            duress.append(timed(lambda: profile.unlock(home, DURESS).close()))  # noqa: B023
+
+            def unlock(passphrase: str, home: Path = home) -> None:
+                profile.unlock(home, passphrase, allow_weak_kdf=True).close()
+
+            weak = {"allow_weak_kdf": True}
+            profile.set_duress(home, PASSPHRASE, DURESS, wipe=False, **weak)
+            keeping.append(timed(lambda: unlock(DURESS)))
+            profile.set_duress(home, PASSPHRASE, DURESS, wipe=True, **weak)
+            destroying.append(timed(lambda: unlock(DURESS)))
             other = root / f"q{round_}"
             filled(other, args.posts)
             panics.append(timed(lambda: profile.panic(other)))  # noqa: B023
             assert not other.exists()
-    panic_ratio = statistics.median(panics) / argon
-    duress_ratio = statistics.median(duress) / statistics.median(plain)
+    panic = statistics.median(panics)
+    extra = statistics.median(destroying) - statistics.median(keeping)
+    panic_ratio, duress_ratio = panic / argon, extra / argon
     met = panic_ratio <= TARGET_PANIC and duress_ratio <= TARGET_DURESS
     print(f"profile of {args.posts} posts: {size / 2**20:.1f} MiB on disk")
     print(f"one Argon2id derivation (reference): {argon * 1000:.0f} ms")
-    print(f"panic wipe: {statistics.median(panics) * 1000:.1f} ms")
+    print(f"panic wipe: {panic * 1000:.1f} ms")
     print(
-        f"unlock: ordinary {statistics.median(plain) * 1000:.0f} ms, "
-        f"destroying duress {statistics.median(duress) * 1000:.0f} ms"
+        f"duress unlock without the derivation: keeping {statistics.median(keeping) * 1000:.1f}"
+        f" ms, destroying {statistics.median(destroying) * 1000:.1f} ms"
     )
     print(
-        f"RESULT argon_ms={argon * 1000:.0f} panic_ms={statistics.median(panics) * 1000:.1f} "
-        f"panic_ratio={panic_ratio:.3f} duress_ratio={duress_ratio:.2f} "
+        f"RESULT argon_ms={argon * 1000:.0f} panic_ms={panic * 1000:.1f} "
+        f"duress_extra_ms={extra * 1000:.1f} "
+        f"panic_ratio={panic_ratio:.3f} duress_ratio={duress_ratio:.3f} "
         f"target=panic_ratio<={TARGET_PANIC},duress_ratio<={TARGET_DURESS} "
         f"met={'yes' if met else 'no'}"
     )

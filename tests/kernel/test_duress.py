@@ -223,3 +223,11 @@ def test_an_unlock_refreshes_every_file_change_time(tmp_path: Path) -> None:
     changed = {p.name: p.stat().st_ctime_ns for p in home.iterdir()}
     open_node(home, PASSPHRASE).close()
     assert all(p.stat().st_ctime_ns >= changed[p.name] for p in home.iterdir())
+
+
+def test_sqlite_keeps_its_temporary_files_in_memory(tmp_path: Path) -> None:
+    """No temporary file with plaintext: sorts and temporary tables stay in RAM."""
+    home = tmp_path / "p"
+    new_profile(home)
+    with open_node(home, PASSPHRASE) as node:
+        assert node.store.one("PRAGMA temp_store") == 2  # MEMORY
