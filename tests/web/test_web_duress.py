@@ -9,7 +9,7 @@ from test_duress_cli import scan
 from test_profile import SECRETS
 
 from shora.kernel import profile
-from shora.services.profiles import SleepWatch
+from shora.services.locking import SleepWatch
 from web.client import PASSPHRASE, Browser, browser
 from web.fixtures import person  # noqa: F401 (a fixture)
 

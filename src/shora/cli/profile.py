@@ -9,7 +9,7 @@ import click
 
 from shora.errors import ProfileError
 from shora.i18n import N_, _
-from shora.services import profiles
+from shora.services import locking, profiles
 
 from .session import Session, pass_session
 
@@ -106,7 +106,7 @@ def panic(session: Session, yes: bool) -> None:
 )
 @pass_session
 def lock(session: Session) -> None:
-    if profiles.request_lock(session.home):
+    if locking.request_lock(session.home):
         click.echo(_("Locked."))
     else:
         click.echo(_("No running node holds this profile open."))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import resource
 import sys
 
 from nacl._sodium import ffi as _ffi
@@ -25,6 +24,10 @@ PR_SET_DUMPABLE = 4
 def harden_process() -> None:
     """No core dump of this process, and on Linux no ptrace or /proc/PID/mem reads by
     other processes of the same user (the process is no longer 'dumpable')."""
+    if sys.platform == "win32":
+        return  # Windows writes no core files; its crash dumps are a system setting
+    import resource
+
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)

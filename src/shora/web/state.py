@@ -20,7 +20,7 @@ from pathlib import Path
 from shora.errors import ProfileError, ShoraError
 from shora.i18n import _
 from shora.node import CouncilInfo, Node
-from shora.services import profiles
+from shora.services import locking, profiles
 from shora.services.network import Server
 from shora.web.throttle import UnlockThrottle
 
@@ -80,10 +80,10 @@ class Keeper:
         sync: SyncSettings | None = None,
         clock: Callable[[], float] = time.monotonic,
         insecure_test_kdf: bool = False,
-        sleep_watch: profiles.SleepWatch | None = None,
+        sleep_watch: locking.SleepWatch | None = None,
     ) -> None:
         self.home = home
-        self.sleep_watch = sleep_watch or profiles.SleepWatch()
+        self.sleep_watch = sleep_watch or locking.SleepWatch()
         # Tests only (shora --insecure-test-kdf serve): profiles made with, and weak
         # keystores opened despite, key derivation below the floor.
         self.insecure_test_kdf = insecure_test_kdf
@@ -223,7 +223,9 @@ class Keeper:
         """Lock, then destroy the profile for good (services/profiles.panic); every
         browser session ends with it."""
         await self.lock()
-        profiles.panic(self.home)
+        # In a thread: the wipe first asks any node serving this home to lock, and
+        # that node may be this one, answering on this event loop.
+        await asyncio.to_thread(profiles.panic, self.home)
         self.sessions.clear()
 
     def idle(self) -> bool:
