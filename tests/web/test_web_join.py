@@ -85,6 +85,9 @@ def test_an_invitation_link_there_a_join_request_link_back(tmp_path: Path, lang:
         assert (back.netloc, back.path, back.query) == ("127.0.0.1:8150", "/admit", "")
         assert back.fragment.startswith("shora:join/")
         assert 'data-share="join-request-link"' in joined.text and "<svg" in joined.text
+        # One tap from the page shown after the form (which a reload would send again) to
+        # the council's own page, the same until admitted and its home after.
+        assert f'class="button" href="{home}"' in joined.text
         # While waiting: the council's name, and nothing that would answer 403.
         assert "Block 4 committee" in words(b.get("/councils").text)
         waiting = b.get(home).text
@@ -157,3 +160,27 @@ def test_markup_in_a_join_link_or_a_paste_is_inert(tmp_path: Path) -> None:
         assert_inert(b.get(home).text)
         removal = a.post(home + "/leave", {"reason": evil})
         assert_inert(removal.text)
+
+
+def test_an_invitation_opened_on_a_fresh_node_returns_to_the_join_page(tmp_path: Path) -> None:
+    """A newcomer's first page may be the invitation's link: the profile is created
+    first, and then the join page opens (its script fills in the token), not the list."""
+    with browser(tmp_path / "fresh") as b:
+        asked = b.client.get("/join")
+        assert asked.status_code == 303 and asked.headers["location"] == "/welcome?next=/join"
+        page = b.get("/welcome?next=/join")
+        assert 'action="/welcome?next=/join"' in page.text
+        made = b.post("/welcome?next=/join", {"passphrase": "a long passphrase", "again": "x"})
+        assert made.status_code == 400 and 'action="/welcome?next=/join"' in made.text
+        made = b.post(
+            "/welcome?next=/join",
+            {"passphrase": "a long passphrase", "again": "a long passphrase"},
+        )
+        assert made.status_code == 303 and made.headers["location"] == "/join"
+        assert b.client.get("/join").status_code == 200
+    with browser(tmp_path / "elsewhere") as b:  # never to another site
+        made = b.post(
+            "/welcome?next=//evil.example/",
+            {"passphrase": "a long passphrase", "again": "a long passphrase"},
+        )
+        assert made.headers["location"] == "/"

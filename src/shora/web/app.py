@@ -67,10 +67,10 @@ async def _locked(request: Request, exc: Exception) -> Response:
         message = _("The profile is locked: unlock it in the browser first.")
         return JSONResponse({"error": "locked", "message": message}, 423)
     keeper: Keeper = request.app.state.keeper
-    if not keeper.exists:
-        return redirect(request, "/welcome")
     asked = asked_for(request)
-    return redirect(request, "/unlock" + (f"?next={quote(asked, safe='/')}" if asked else ""))
+    after = f"?next={quote(asked, safe='/')}" if asked else ""
+    # A fresh home: the profile first, then the page asked for (an invitation's link).
+    return redirect(request, ("/unlock" if keeper.exists else "/welcome") + after)
 
 
 def asked_for(request: Request) -> str | None:

@@ -50,6 +50,8 @@ async def welcome(request: Request) -> Response:
     keeper = keeper_of(request)
     if keeper.exists:
         return redirect(request, "/unlock")
+    asked = request.query_params.get("next")
+    nxt = safe_next(asked) if asked else "/councils"
     error = None
     if request.method == "POST":
         form = await form_of(request)
@@ -63,9 +65,10 @@ async def welcome(request: Request) -> Response:
             except ProfileError as exc:
                 error = str(exc)
             else:
-                return redirect(request, "/councils")
+                return redirect(request, nxt)
     status = 400 if error else 200
-    return pages_of(request).render(request, "session/welcome.html", {"error": error}, status)
+    context = {"error": error, "next": asked and nxt}
+    return pages_of(request).render(request, "session/welcome.html", context, status)
 
 
 async def unlock(request: Request) -> Response:
