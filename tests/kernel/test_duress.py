@@ -185,7 +185,7 @@ def first_layout(home: Path) -> None:
 
 def test_a_profile_of_the_first_layout_is_brought_to_the_slotted_one(tmp_path: Path) -> None:
     chosen = set()
-    for i in range(8):
+    for i in range(16):  # both files chosen, but for a chance of one in 2**15
         home = tmp_path / str(i)
         first_layout(home)
         assert shape(home).keys() == {profile.KEYSTORE_FILE, profile.DATABASE_FILE}
