@@ -100,3 +100,20 @@ def test_the_profile_locks_when_its_keystore_is_gone(person: Browser) -> None:
 def test_the_sleep_watch_of_this_platform_sees_no_sleep_in_a_running_test() -> None:
     watch = SleepWatch()
     assert not watch.slept()
+
+
+def test_a_new_duress_passphrase_set_from_inside_the_decoy_locks_it(tmp_path: Path) -> None:
+    """The person, in the decoy she is preparing, sets another duress passphrase with
+    her real one: the decoy's file is replaced by the new empty decoy, so the pages lock
+    rather than write to a file that is gone."""
+    with browser(tmp_path / "home") as b:
+        b.create_profile()
+        form = {"passphrase": PASSPHRASE, "duress": DURESS, "again": DURESS}
+        assert b.post("/settings/duress", form).status_code == 200  # keeping
+        b.post("/lock")
+        assert b.post("/unlock", {"passphrase": DURESS}).status_code == 303
+        other = "another harmless one"
+        form = {"passphrase": PASSPHRASE, "duress": other, "again": other}
+        assert b.post("/settings/duress", form).status_code == 200
+        assert b.keeper.node is None
+        assert b.post("/unlock", {"passphrase": other}).status_code == 303

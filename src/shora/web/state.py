@@ -207,6 +207,8 @@ class Keeper:
         """Seal (or with None remove) the duress passphrase; the real passphrase is
         checked like an unlock's, under the same throttle."""
         self.throttle.check()
+        opened = self.node.store.path if self.node is not None else None
+        before = opened.stat().st_ino if opened is not None else None
         await asyncio.to_thread(
             functools.partial(
                 profiles.set_duress,
@@ -218,6 +220,8 @@ class Keeper:
             )
         )
         self.throttle.right()
+        if opened is not None and (not opened.exists() or opened.stat().st_ino != before):
+            await self.lock()  # the open profile was the decoy, and a new one replaced it
 
     async def panic(self) -> None:
         """Lock, then destroy the profile for good (services/profiles.panic); every
