@@ -52,7 +52,7 @@ def locked(size: int) -> bytearray:
 
 
 def wipe(buf: bytearray) -> None:
-    """Zero `buf` in place (sodium_munlock zeroes before unlocking)."""
+    """Zero `buf` in place. Its page stays locked: munlock works on whole pages, and
+    another profile's keys may share this one (a node holding several people's)."""
     if buf:
-        _lib.sodium_munlock(_ffi.from_buffer(buf), len(buf))
         _lib.sodium_memzero(_ffi.from_buffer(buf), len(buf))
