@@ -146,7 +146,7 @@ def test_shora_lock_and_shora_panic_reach_a_running_node(tmp_path: Path) -> None
         assert unlocked.status_code == 303
         assert client.get("/councils").status_code == 200
         assert run(p, "panic", "--yes", **here).returncode == 0
-        assert client.get("/councils").headers["location"] == "/welcome"
+        assert client.get("/councils").headers["location"].startswith("/welcome")
         assert not p.home.exists()
     finally:
         for c in closing:
