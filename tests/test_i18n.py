@@ -308,3 +308,35 @@ def test_time_zones_typed_by_people() -> None:
     assert i18n.local_instant(wall) == int(datetime(2026, 12, 6, 17, 30, tzinfo=UTC).timestamp())
     with i18n.using_time_zone("Asia/Tehran"):
         assert i18n.local_instant(wall) == int(datetime(2026, 12, 6, 14, 0, tzinfo=UTC).timestamp())
+
+
+def test_the_catalogue_reader_agrees_with_babel_on_the_shipped_catalogues() -> None:
+    """The command line reads catalogues without Babel; it must read what Babel reads."""
+    for lang in SUPPORTED:
+        path = Path(shora.__file__).parent / "locale" / lang / "LC_MESSAGES" / "shora.po"
+        with path.open("rb") as po_file:
+            catalog = read_po(po_file, locale=lang, ignore_obsolete=True, abort_invalid=True)
+        expected: dict[str, tuple[str, ...]] = {}
+        for message in catalog:
+            if not message.id or message.fuzzy:
+                continue
+            ids = message.id if isinstance(message.id, tuple) else (message.id,)
+            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            if all(strings):
+                expected[ids[0]] = tuple(strings)
+        assert expected or lang == "en", lang  # English reads as its msgids
+        assert dict(i18n.translations(lang).messages) == expected, lang
+
+
+def test_the_catalogue_reader_unescapes_joins_lines_and_skips_obsolete_entries() -> None:
+    po = (
+        '#, fuzzy\nmsgid ""\nmsgstr ""\n"Language: fa\\n"\n\n'
+        'msgid ""\n"Say \\"hi\\"\\n"\n"\\tand go\\\\"\nmsgstr "A\\\\B \\"C\\"\\n"\n\n'
+        '#~ msgid "Old"\n#~ msgstr "کهنه"\n\n'
+        '#, python-brace-format, fuzzy\nmsgid "{n}"\nmsgstr "x"\n'
+        'msgid "Next"\nmsgstr "بعدی"\n'
+    )
+    fa = i18n.load_translations(BytesIO(po.encode()), "fa")
+    assert dict(fa.messages) == {'Say "hi"\n\tand go\\': ('A\\B "C"\n',), "Next": ("بعدی",)}
+    with pytest.raises(ValueError, match="line 2"):
+        i18n.load_translations(BytesIO(b'msgid "a"\nmsgstr b\n'), "fa")

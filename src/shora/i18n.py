@@ -1,7 +1,7 @@
 """Translation, digits and dates: Persian first, English as the fallback.
 
 The catalogues are the gettext .po files shipped in ``shora/locale``. They are
-read with Babel on first use and cached per language, so there are no compiled
+read on first use and cached per language, so there are no compiled
 .mo files to keep in sync. The current language lives in a ContextVar, so the
 nodes, requests and tasks sharing one process can each speak their own.
 
@@ -18,15 +18,15 @@ Add strings, then run ``python scripts/update_catalogues.py`` and fill in Persia
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from importlib import resources
+from pathlib import Path
 from typing import IO
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shora.errors import InvalidInput
 
@@ -145,23 +145,91 @@ class Translations:
 
 def load_translations(po_file: IO[bytes], lang: str) -> Translations:
     """Read a .po file; untranslated and fuzzy entries are left out, so they fall back."""
-    from babel.messages.pofile import read_po  # only when a catalogue is read
-
-    catalog = read_po(po_file, locale=lang, ignore_obsolete=True, abort_invalid=True)
     messages: dict[str, tuple[str, ...]] = {}
-    for message in catalog:
-        if not message.id or message.fuzzy:
-            continue
-        forms = _forms(message.string)
+    for msgid, forms in _po_entries(po_file.read().decode("utf-8")):
         if all(forms):
-            messages[_forms(message.id)[0]] = forms
+            messages[msgid] = forms
     return Translations(messages=messages, plural=PLURAL_RULES[lang])
 
 
-def _forms(value: object) -> tuple[str, ...]:
-    """A Babel msgid or msgstr (a string, or a sequence of them for plurals) as a tuple."""
-    items = value if isinstance(value, tuple | list) else (value,)
-    return tuple(item if isinstance(item, str) else "" for item in items)
+# A .po file is read by this small reader, not by Babel: importing Babel and parsing the
+# catalogue with it took a tenth of a second at every start of the command line. It reads
+# what update_catalogues.py writes (a test checks it agrees with Babel on the shipped
+# catalogues): obsolete entries (#~) and fuzzy ones are skipped, as is the header.
+_PO_ESCAPES = re.compile(r'\\([\\trn"])')  # as Babel: any other backslash stays
+_PO_ESCAPED = {"n": "\n", "t": "\t", "r": "\r"}
+# What follows "\nmsgstr" in an entry not translated yet (up to six plural forms): the
+# English catalogue is nearly all of those, and reading them line by line cost most of
+# a start-up, so they are recognised whole and skipped.
+_EMPTY_MSGSTRS = frozenset(
+    [' ""'] + ['[0] ""' + "".join(f'\nmsgstr[{i}] ""' for i in range(1, n)) for n in range(1, 7)]
+)
+
+
+def _po_string(text: str, line_number: int) -> str:
+    """The value of a quoted .po string (`"a\\"b"` -> `a"b`); ValueError if malformed."""
+    text = text.strip()
+    if len(text) < 2 or text[0] != '"' or text[-1] != '"':
+        raise ValueError(f"line {line_number}: not a quoted string: {text[:40]!r}")
+    body = text[1:-1]
+    if "\\" not in body:
+        return body
+    return _PO_ESCAPES.sub(lambda match: _PO_ESCAPED.get(match[1], match[1]), body)
+
+
+def _translated_lines(text: str) -> Iterator[tuple[int, str]]:
+    """The numbered lines of a .po file, less the entries whose msgstrs are all empty
+    (an empty line ends each block of lines kept)."""
+    number = 1
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        _head, found, strings = block.partition("\nmsgstr")
+        if not found or strings.rstrip("\n") not in _EMPTY_MSGSTRS:
+            for i, line in enumerate(block.split("\n")):
+                yield number + i, line
+            yield number, ""
+        number += block.count("\n") + 2
+
+
+def _po_entries(text: str) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """Each translated-or-not entry of a .po file that is neither fuzzy nor the header:
+    (msgid, its msgstr forms in index order); ValueError on a line it cannot read."""
+    entries: list[tuple[bool, dict[str, list[str]]]] = []
+    fields: dict[str, list[str]] = {}
+    field = ""
+    fuzzy = False
+    for number, raw in _translated_lines(text):
+        line = raw.strip()
+        if line.startswith('"'):
+            if not field:
+                raise ValueError(f"line {number}: a string outside an entry")
+            fields[field].append(_po_string(line, number))
+            continue
+        keyword, _space, rest = line.partition(" ")
+        ends_entry = not line or line.startswith("#") or keyword == "msgid"
+        if ends_entry and any(key.startswith("msgstr") for key in fields):
+            entries.append((fuzzy, fields))
+            fields, field, fuzzy = {}, "", False
+        if not line or line.startswith("#"):
+            flags = line[2:].split(",") if line.startswith("#,") else ()
+            fuzzy = fuzzy or "fuzzy" in (flag.strip() for flag in flags)
+            continue
+        if keyword not in ("msgid", "msgid_plural", "msgstr") and not (
+            keyword.startswith("msgstr[") and keyword[7:-1].isdigit() and keyword[-1] == "]"
+        ):
+            raise ValueError(f"line {number}: unknown keyword {keyword[:20]!r}")
+        field = keyword
+        fields[field] = [_po_string(rest, number)]
+    if any(key.startswith("msgstr") for key in fields):
+        entries.append((fuzzy, fields))
+    for fuzzy, fields in entries:
+        msgid = "".join(fields.get("msgid", ()))
+        if fuzzy or not msgid:
+            continue
+        if "msgstr" in fields:
+            yield msgid, ("".join(fields["msgstr"]),)
+            continue
+        count = 1 + max(int(key[7:-1]) for key in fields if key.startswith("msgstr["))
+        yield msgid, tuple("".join(fields.get(f"msgstr[{i}]", ())) for i in range(count))
 
 
 @functools.cache
@@ -169,7 +237,7 @@ def translations(lang: str) -> Translations:
     """The shipped catalogue for `lang`, read once per process."""
     if lang not in SUPPORTED:
         raise InvalidInput(f"unsupported language {lang!r}")
-    path = resources.files("shora") / "locale" / lang / "LC_MESSAGES" / "shora.po"
+    path = Path(__file__).parent / "locale" / lang / "LC_MESSAGES" / "shora.po"
     with path.open("rb") as po_file:
         return load_translations(po_file, lang)
 
@@ -285,6 +353,8 @@ def default_time_zone() -> str:
 def check_time_zone(name: str) -> str:
     """`name` (stripped) if it is an IANA time zone this device knows, or "" (UTC);
     InvalidInput, in the person's language, otherwise."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # only when times are shown or read
+
     name = name.strip()
     if not name:
         return ""
@@ -304,6 +374,8 @@ def zone_of(name: str) -> tzinfo:
     is kept as written by its replicas; only the display falls back)."""
     if not name or name == "UTC":
         return UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):

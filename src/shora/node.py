@@ -6,30 +6,36 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from shora.kernel.core import NodeCore
-from shora.services.aid import Aid
-from shora.services.bundles import Bundles
-from shora.services.care import Care
+from shora.kernel.ingest import Report
 from shora.services.councils import CouncilInfo as CouncilInfo
 from shora.services.councils import Councils
 from shora.services.councils import LogEntry as LogEntry
 from shora.services.councils import MemberInfo as MemberInfo
-from shora.services.deadman_missing import DeadmanMissing
-from shora.services.decisions import Decisions
-from shora.services.discussion import Discussion
-from shora.services.federation import Federation
-from shora.services.federation_flow import FederationFlow
-from shora.services.forgetting import Forgetting
-from shora.services.governance import Governance, check_emergency_removal
-from shora.services.housekeeping import Chores, Housekeeping
-from shora.services.joining import Joining
-from shora.services.membership import Membership
-from shora.services.network import Network
-from shora.services.posts import Posts
-from shora.services.restricted import Restricted
-from shora.services.safety import Safety
+
+if TYPE_CHECKING:
+    from shora.services.aid import Aid
+    from shora.services.bundles import Bundles
+    from shora.services.care import Care
+    from shora.services.deadman_missing import DeadmanMissing
+    from shora.services.decisions import Decisions
+    from shora.services.discussion import Discussion
+    from shora.services.federation import Federation
+    from shora.services.federation_flow import FederationFlow
+    from shora.services.forgetting import Forgetting
+    from shora.services.fund import Fund
+    from shora.services.fund_federation import FundFederation
+    from shora.services.governance import Governance
+    from shora.services.housekeeping import Housekeeping
+    from shora.services.joining import Joining
+    from shora.services.membership import Membership
+    from shora.services.network import Network
+    from shora.services.posts import Posts
+    from shora.services.restricted import Restricted
+    from shora.services.safety import Safety
 
 KIND_MODULES = (
     "shora.domain.aid.kinds",  # aid and safety
@@ -39,6 +45,7 @@ KIND_MODULES = (
     "shora.domain.federation.kinds",
     "shora.domain.governance.rules",  # the governance state kinds and their rules
     "shora.domain.federation.rules",  # mandate.end, and admissions by mandate
+    "shora.domain.fund.kinds",  # the strike fund
 )
 """The modules whose `register()` adds the event kinds a node accepts, in this order
 (docs/architecture.md, "Event kinds"): a kind is never valid because some module
@@ -61,31 +68,120 @@ register_kinds()
 
 
 class Node(NodeCore):
-    """A node: one unlocked profile and its services."""
+    """A node: one unlocked profile and its services.
+
+    Each service is built, and its module imported, when first used: a command that
+    lists members never loads the tallies, the aid pipeline or the sync engine."""
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        # The services, one per capability (docs/architecture.md).
-        self.restricted = Restricted(self)
-        self.aid = Aid(self, self.restricted)
-        self.safety = Safety(self, self.restricted, self.aid)
-        self.care = Care(self, self.restricted, self.aid)
-        self.deadman_missing = DeadmanMissing(self, self.restricted, self.aid)
-        self.forgetting = Forgetting(self, self.aid)
-        self.decisions = Decisions(self)
-        self.discussion = Discussion(self)
-        self.governance = Governance(self)
-        self.councils = Councils(self)
-        self.posts = Posts(self)
-        self.membership = Membership(self, lambda c: check_emergency_removal(self, c))
-        self.federation = Federation(
+        self.housekeeper = self._after_import  # once per import batch
+
+    def _after_import(self, report: Report) -> None:
+        self.housekeeping.after_import(report)
+
+    # The services, one per capability (docs/architecture.md).
+
+    @cached_property
+    def restricted(self) -> Restricted:
+        from shora.services.restricted import Restricted
+
+        return Restricted(self)
+
+    @cached_property
+    def aid(self) -> Aid:
+        from shora.services.aid import Aid
+
+        return Aid(self, self.restricted)
+
+    @cached_property
+    def safety(self) -> Safety:
+        from shora.services.safety import Safety
+
+        return Safety(self, self.restricted, self.aid)
+
+    @cached_property
+    def care(self) -> Care:
+        from shora.services.care import Care
+
+        return Care(self, self.restricted, self.aid)
+
+    @cached_property
+    def deadman_missing(self) -> DeadmanMissing:
+        from shora.services.deadman_missing import DeadmanMissing
+
+        return DeadmanMissing(self, self.restricted, self.aid)
+
+    @cached_property
+    def forgetting(self) -> Forgetting:
+        from shora.services.forgetting import Forgetting
+
+        return Forgetting(self, self.aid)
+
+    @cached_property
+    def decisions(self) -> Decisions:
+        from shora.services.decisions import Decisions
+
+        return Decisions(self)
+
+    @cached_property
+    def discussion(self) -> Discussion:
+        from shora.services.discussion import Discussion
+
+        return Discussion(self, self.restricted)
+
+    @cached_property
+    def governance(self) -> Governance:
+        from shora.services.governance import Governance
+
+        return Governance(self)
+
+    @cached_property
+    def fund(self) -> Fund:
+        from shora.services.fund import Fund
+
+        return Fund(self, self.restricted, self.decisions.propose, self.decisions.proposal)
+
+    @cached_property
+    def fund_federation(self) -> FundFederation:
+        from shora.services.fund_federation import FundFederation
+
+        return FundFederation(self, self.fund.summary)
+
+    @cached_property
+    def councils(self) -> Councils:
+        return Councils(self)
+
+    @cached_property
+    def posts(self) -> Posts:
+        from shora.services.posts import Posts
+
+        return Posts(self)
+
+    @cached_property
+    def membership(self) -> Membership:
+        from shora.services.governance import check_emergency_removal
+        from shora.services.membership import Membership
+
+        return Membership(self, lambda c: check_emergency_removal(self, c))
+
+    @cached_property
+    def federation(self) -> Federation:
+        from shora.services.federation import Federation
+
+        return Federation(
             self,
             self.councils,
             self.membership,
             propose=self.decisions.propose,
             proposal=self.decisions.proposal,
         )
-        self.federation_flow = FederationFlow(
+
+    @cached_property
+    def federation_flow(self) -> FederationFlow:
+        from shora.services.federation_flow import FederationFlow
+
+        return FederationFlow(
             self,
             self.federation,
             propose=self.decisions.propose,
@@ -94,20 +190,45 @@ class Node(NodeCore):
             aid_state=self.aid.state,
             alerts=self.safety.alerts,
         )
-        self.joining = Joining(self)
-        self.housekeeping = Housekeeping(
+
+    @cached_property
+    def joining(self) -> Joining:
+        from shora.services.joining import Joining
+
+        return Joining(self)
+
+    @cached_property
+    def housekeeping(self) -> Housekeeping:
+        from shora.services.housekeeping import Chores, Housekeeping
+
+        return Housekeeping(
             self,
             Chores(
                 forget=self.forgetting.forget_expired,
                 record_lapses=self.governance.record_lapses,
                 sign_due=self.federation.sign_due,
                 end_expired=self.federation.end_expired,
-                keep_up=self.federation_flow.keep_up,
+                keep_up=self._keep_up,
                 welcome_back=self.membership.welcome_back,
                 heal_epochs=self.membership.heal_epochs,
                 raise_alerts=self.deadman_missing.raise_all_alerts,
             ),
         )
-        self.housekeeper = self.housekeeping.after_import  # once per import batch
-        self.bundles = Bundles(self, self.housekeeping)
-        self.network = Network(self, self.housekeeping)
+
+    @cached_property
+    def bundles(self) -> Bundles:
+        from shora.services.bundles import Bundles
+
+        return Bundles(self, self.housekeeping)
+
+    @cached_property
+    def network(self) -> Network:
+        from shora.services.network import Network
+
+        return Network(self, self.housekeeping)
+
+    def _keep_up(self, council: bytes) -> None:
+        """A delegate's chores for a council: what flows to and from its federations,
+        and its strike fund's aggregate."""
+        self.federation_flow.keep_up(council)
+        self.fund_federation.keep_up(council)

@@ -157,8 +157,8 @@ def test_shora_lock_and_shora_panic_reach_a_running_node(tmp_path: Path) -> None
 
 def test_a_shora_process_refuses_core_dumps_and_debuggers() -> None:
     code = (
-        "import resource; from shora.services import profiles; from shora.kernel import memory;"
-        "profiles.harden_process();"
+        "import resource; from shora.services import hardening; from shora.kernel import memory;"
+        "hardening.harden_process();"
         "print(resource.getrlimit(resource.RLIMIT_CORE), memory.is_dumpable())"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -209,6 +209,7 @@ RULES_FIELDS = (
     "clock_skew_minutes",
     "upload_delay_seconds",
     "time_zone",
+    "treasurer_limits",
 )
 SHARES = ("quorum", "threshold", "governance_quorum", "rule_change_threshold")
 SHARES += ("recall_threshold", "ratify_threshold")
@@ -250,6 +251,35 @@ def _zone_shape(zone: str) -> bool:
     return all(part and set(part) <= allowed for part in zone.split("/"))
 
 
+def _currency(text: Any) -> bool:
+    """rial, toman, usd, eur, or token: and 1-24 of [a-z0-9_-] starting with a letter."""
+    if not isinstance(text, str):
+        return False
+    if text in ("rial", "toman", "usd", "eur"):
+        return True
+    name = text.removeprefix("token:")
+    allowed = set("abcdefghijklmnopqrstuvwxyz0123456789_-")
+    return (
+        text.startswith("token:")
+        and 1 <= len(name) <= 24
+        and name[0] in allowed - set("0123456789_-")
+        and set(name) <= allowed
+    )
+
+
+def _treasurer_limit(limit: Any) -> bool:
+    """{currency, amount 0..10^15, days 1..366}, in that order."""
+    return (
+        isinstance(limit, dict)
+        and tuple(limit) == ("currency", "amount", "days")
+        and _currency(limit["currency"])
+        and _uint(limit["amount"])
+        and limit["amount"] <= 10**15
+        and _uint(limit["days"])
+        and 1 <= limit["days"] <= 366
+    )
+
+
 def decode_body(kind: str, body: bytes) -> dict[str, Any]:
     """Section 4: a map with every listed field, in the listed order, as written."""
     _require(kind in BODY_FIELDS, f"unknown kind {kind}")
@@ -275,6 +305,10 @@ def decode_body(kind: str, body: bytes) -> dict[str, Any]:
         _require(isinstance(rules["federation"], bool), "rules federation")
         zone = rules["time_zone"]
         _require(isinstance(zone, str) and len(zone) <= 64 and _zone_shape(zone), "time_zone")
+        limits = rules["treasurer_limits"]
+        _require(isinstance(limits, list) and len(limits) <= 16, "treasurer_limits")
+        for limit in limits:
+            _require(_treasurer_limit(limit), "treasurer_limit")
         blocks = rules["blocks_to_stop"]
         _require(blocks is None or (_uint(blocks) and 1 <= blocks <= 1000), "blocks_to_stop")
         _require(isinstance(m["founder_name"], str) and 1 <= len(m["founder_name"]) <= 64, "fn")

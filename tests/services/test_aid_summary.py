@@ -23,11 +23,12 @@ from test_aid import AREAS, need, offer
 from test_cli import COUNCIL, Profile, base_env, bring_in, sync
 
 from conftest import T0, Clock, council_of_three, everyone
-from shora.cli.aid_areas import parse_area, parse_edge
+from shora.cli.aid_areas import edge_line
 from shora.domain.aid import kinds as ak
 from shora.domain.aid import summary as aid_summary
 from shora.errors import InvalidInput
 from shora.node import Node
+from shora.services.aid import name_areas, name_edge
 
 
 @pytest.fixture
@@ -161,10 +162,18 @@ def test_summary_decoder_limits() -> None:
         aid_summary.decode(json.dumps(bad).encode())
 
 
+MAP = [ak.Area("block-4", "Block 4"), ak.Area("a-x", "بلوک ۹")]
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=40))
 def test_edge_and_area_parsers_give_valid_structs_or_one_error(text: str) -> None:
-    for parse, kind in ((parse_edge, ak.Edge), (parse_area, ak.Area)):
+    parsers = (
+        (lambda t: name_edge(edge_line(t), MAP), ak.Edge),
+        (lambda t: name_edge(t, MAP), ak.Edge),
+        (lambda t: name_areas([t])[0], ak.Area),
+    )
+    for parse, kind in parsers:
         try:
             value = parse(text)
         except InvalidInput:
@@ -173,11 +182,14 @@ def test_edge_and_area_parsers_give_valid_structs_or_one_error(text: str) -> Non
 
 
 def test_edge_parser_examples() -> None:
-    assert parse_edge("block-4:block-9:۳") == ak.Edge("block-4", "block-9", 3)
-    assert parse_edge(" A : B ") == ak.Edge("a", "b", 1)
-    for bad in ("a", "a:b:0", "a:b:x", "a:b:1:2", ":b", "a:b:100001", "a b:c", "a:b:²", "a:b:1²"):
+    assert name_edge(edge_line("block-4:بلوك ۹:۳"), MAP) == ak.Edge("block-4", "a-x", 3)
+    assert name_edge(edge_line(" Block 4 : a-x "), MAP) == ak.Edge("block-4", "a-x", 1)
+    assert name_edge("بلوک ۹، Block 4، ۲", MAP) == ak.Edge("a-x", "block-4", 2)
+    assert name_edge("block-4 a-x 5", MAP) == ak.Edge("block-4", "a-x", 5)  # the old form
+    bad = ("a", "block-4:a-x:0", "block-4:a-x:x", "block-4:a-x:1:2", ":a-x", "block-4:nowhere")
+    for text in (*bad, "block-4:a-x:100001", "block-4:a-x:²", "block-4:a-x:1²"):
         with pytest.raises(InvalidInput):  # '²'.isdigit() is true, but it is no length
-            parse_edge(bad)
+            name_edge(edge_line(text), MAP)
 
 
 # --- command line -----------------------------------------------------------------------

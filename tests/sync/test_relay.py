@@ -773,3 +773,42 @@ def test_answers_to_peers_stay_english_whatever_the_persons_language(tmp_path: P
     for answer in answers:
         assert not re.search("[\u0600-\u06ff]", answer), answer
         assert re.search("invalid|error", answer), answer
+
+
+def test_events_sent_in_a_row_are_stored_together_each_with_its_own_ok(tmp_path: Path) -> None:
+    """A client's EVENTs read together go in as one batch (one transaction), yet each gets
+    its own OK, in order, with its own verdict: a forged one among them is refused alone,
+    a repeated one is a duplicate, and a REQ sent after them sees them stored."""
+    cid, (a, b) = council(tmp_path, "Bahar")
+    bulk_posts(b, cid, 6, "from b")
+    held = set(a.bundles.envelopes(cid))
+    fresh = [r for r in b.bundles.envelopes(cid) if r not in held]
+    assert len(fresh) == 6
+    forged = bytearray(fresh[2])
+    forged[-40] ^= 1  # inside the signature
+    uploads = [*fresh[:2], bytes(forged), *fresh[2:], fresh[0]]
+    relay = RelayConnection(NodeEnvelopes(a), RelayLimits())
+    sent = [messages.event(raw) for raw in uploads]
+    flt = {"ids": [nip01.decode(raw).id for raw in fresh]}
+    answers = [json.loads(t) for t in relay.receive_many([*sent, json.dumps(["REQ", "s", flt])])]
+    oks = [answer for answer in answers if answer[0] == "OK"]
+    assert [ok[1] for ok in oks] == [nip01.decode(raw).id for raw in uploads]
+    assert [ok[2] for ok in oks] == [True, True, False, True, True, True, True, True]
+    assert oks[2][3].startswith("invalid") and oks[-1][3].startswith("duplicate")
+    assert answers.index(oks[-1]) < answers.index(next(x for x in answers if x[0] == "EVENT"))
+    assert len([x for x in answers if x[0] == "EVENT"]) == 6 and answers[-1] == ["EOSE", "s"]
+    assert set(fresh) <= set(a.bundles.envelopes(cid))
+    assert texts(a, cid) >= {f"from b {i}" for i in range(6)}
+    assert relay.counts.accepted == 6 and len(relay.take_accepted()) == 6
+
+
+def test_a_batch_is_no_larger_than_the_limit_and_a_refusal_keeps_the_order(tmp_path: Path) -> None:
+    cid, (a, b) = council(tmp_path, "Bahar")
+    bulk_posts(b, cid, 5, "from b")
+    held = set(a.bundles.envelopes(cid))
+    fresh = [r for r in b.bundles.envelopes(cid) if r not in held]
+    relay = RelayConnection(NodeEnvelopes(a), RelayLimits(max_batch=2, events_per_minute=4))
+    answers = [json.loads(t) for t in relay.receive_many([messages.event(r) for r in fresh])]
+    assert [x[1] for x in answers] == [nip01.decode(raw).id for raw in fresh]
+    assert [x[2] for x in answers] == [True, True, True, True, False]
+    assert answers[-1][3].startswith("rate-limited")

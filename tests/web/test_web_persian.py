@@ -23,7 +23,6 @@ EN = {"Accept-Language": "en"}
 # (ws://HOST:PORT); hex ids are matched apart, and what the person typed is theirs.
 ALLOWED = {"Shora", "English", "CSV", "HXL", "QR", "USB", "IRV", "STV"}
 ALLOWED |= {"shora", "serve", "lan", "ws", "wss", "HOST", "PORT"}
-ALLOWED |= {"block-"}  # an area's id is still a Latin key ("block-4 = بلوک ۴")
 LATIN = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 HEX = re.compile(r"\b[0-9a-f]{6,}\b")
 
@@ -123,7 +122,8 @@ def test_shares_are_chosen_in_words_or_as_a_percentage(tmp_path: Path) -> None:
         changed = a.post(home + "/rules", {"quorum": "2/3", "hours": "72"})
         assert changed.status_code == 303, changed.text
         proposal = words(a.get(str(changed.headers["location"])).text)
-        assert "2/3" in proposal or "۲/۳" in proposal
+        assert "حد نصاب هر رأی‌گیری: هیچ ← دوسوم" in proposal  # in words, not "2/3"
+        assert "2/3" not in proposal and "۲/۳" not in proposal
 
 
 def test_the_nodes_own_refusals_read_in_persian(tmp_path: Path) -> None:

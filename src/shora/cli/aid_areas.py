@@ -7,11 +7,8 @@ from pathlib import Path
 import click
 
 from shora.errors import InvalidInput
-from shora.i18n import N_, _, normalize_digits, number
+from shora.i18n import N_, _, number
 from shora.node import Node
-from shora.numbers import digits_only
-from shora.services.aid import AREA_ID
-from shora.services.aid import kinds as ak
 from shora.services.aid import summary as aid_summary
 from shora.ui.aid_labels import label
 
@@ -20,57 +17,45 @@ from .output import print_json, table
 from .session import Session, in_council, json_option, pass_session
 
 
-def parse_edge(text: str) -> ak.Edge:
-    """AREA:AREA or AREA:AREA:LENGTH (Persian digits accepted)."""
-    parts = normalize_digits(text).split(":")
-    if len(parts) not in (2, 3) or (len(parts) == 3 and not digits_only(parts[2].strip())):
+def edge_line(text: str) -> str:
+    """AREA:AREA[:LENGTH] (names or ids) as a pair of neighbours "AREA, AREA[, LENGTH]"."""
+    parts = [p.strip() for p in text.split(":")]
+    if len(parts) not in (2, 3) or not all(parts):
         raise InvalidInput(
             _("an edge is AREA:AREA or AREA:AREA:LENGTH, not {value}").format(value=text)
         )
-    length = int(parts[2]) if len(parts) == 3 else 1
-    if not 1 <= length <= 100_000:
-        raise InvalidInput(_("an edge's length is at least 1 and at most 100000"))
-    a, b = parts[0].strip().lower(), parts[1].strip().lower()
-    if not (AREA_ID.fullmatch(a) and AREA_ID.fullmatch(b)):
-        raise InvalidInput(
-            _("an edge is AREA:AREA or AREA:AREA:LENGTH, not {value}").format(value=text)
-        )
-    return ak.Edge(a, b, length)
+    return ", ".join(parts)
 
 
-def parse_area(text: str) -> ak.Area:
-    """ID=NAME."""
-    key, sep, name = text.partition("=")
-    key, name = key.strip().lower(), name.strip()
-    if not sep or not name or not key or len(name) > 200:
-        raise InvalidInput(_("an area is ID=NAME, not {value}").format(value=text))
-    if not AREA_ID.fullmatch(key):
-        raise InvalidInput(
-            _("an area id is lowercase letters, digits, - and _, such as block-4: {area}").format(
-                area=key
-            )
-        )
-    return ak.Area(key, name)
-
-
-@click.command(help=N_("Show the council's areas, or replace them (--area, --edge)."))
+@click.command(
+    help=N_(
+        "Show the council's areas, or replace them: give their names, in any script "
+        "(ids are made for them; an area already on the map keeps its id)."
+    )
+)
 @in_council
+@click.argument("names", nargs=-1)
 @click.option(
-    "--area", "defs", multiple=True, help=N_("ID=NAME, such as block-4='Block 4' (repeat).")
+    "--area",
+    "defs",
+    multiple=True,
+    help=N_("An area's name (repeat); ID=NAME renames an area and keeps its id."),
 )
 @click.option("--edge", "edges", multiple=True, help=N_("AREA:AREA[:LENGTH], neighbours (repeat)."))
 @json_option
 def areas(
     node: Node,
     council: bytes,
+    names: tuple[str, ...],
     defs: tuple[str, ...],
     edges: tuple[str, ...],
     as_json: bool,
 ) -> None:
     forget_first(node)
-    if defs:
-        listed = [parse_area(d) for d in defs]
-        node.aid.set_areas(council, ak.Areas(listed, [parse_edge(e) for e in edges]))
+    if names or defs:
+        node.aid.name_areas(council, [*names, *defs], [edge_line(e) for e in edges])
+    elif edges:
+        raise click.UsageError(_("give the areas' names with the neighbours"))
     known = node.aid.areas(council)
     rows = [] if known is None else list(known.areas)
     if as_json:
@@ -85,7 +70,11 @@ def areas(
         click.echo(_("This council has no areas yet."))
         return
     click.echo(_("{n} areas:").format(n=number(len(rows))))
-    table([[a, n] for a, n in rows])
+    names_of = dict(rows)
+    table([[n] for _a, n in rows])
+    if known is not None and known.edges:
+        click.echo(_("Neighbours:"))
+        table([[names_of.get(a, a), names_of.get(b, b), number(n)] for a, b, n in known.edges])
 
 
 @click.command(

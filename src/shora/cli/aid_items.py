@@ -18,9 +18,9 @@ from shora.ui.aid_labels import label
 from .output import WHEN_HELP, Number, Since, print_json, short, table
 from .session import in_council, json_option
 
-AREA_HELP = N_("The area's id, as the council defined it (never an address).")
+AREA_HELP = N_("The area's name (or id), as the council defined it (never an address).")
 POST_AREA_HELP = N_(
-    "Where: the area's id, as the council defined it (never an address). Required to "
+    "Where: the area's name (or id), as the council defined it (never an address). Required to "
     "post; with --list, only that area."
 )
 QUANTITY = Number(1, ak.MAX_QUANTITY)
@@ -83,7 +83,11 @@ def _unit(item: ItemState) -> str:
 
 
 def _show_items(
-    items: list[ItemState], hidden: list[HiddenNeed], as_json: bool, matched: set[bytes]
+    items: list[ItemState],
+    hidden: list[HiddenNeed],
+    as_json: bool,
+    matched: set[bytes],
+    areas: dict[str, str] | None = None,
 ) -> None:
     """Needs or offers; open ones the engine's current proposal covers show as
     "matched" (a proposal only: nothing is committed until a person confirms it)."""
@@ -101,7 +105,7 @@ def _show_items(
             i.body.blood or (i.body.medicine.name if i.body.medicine else i.body.what),
             f"{number(i.remaining)}/{number(i.quantity)} {_unit(i)}",
             label("urgency", getattr(i.body, "urgency", None)),
-            i.body.area,
+            (areas or {}).get(i.body.area, i.body.area),
             label("status", "matched" if i.id in matched and i.open else i.status),
             "" if i.audience == "council" else label("visibility", i.audience),
         ]
@@ -153,6 +157,8 @@ def _post_or_list(node: Node, council: bytes, kind: str, kw: dict[str, Any]) -> 
     forget_first(node)
     now = int(node.now())
     if kw["listing"]:
+        if kw["area"]:
+            kw["area"] = node.aid.check_area(council, kw["area"])
         cat = check_category(kw["category"]) if kw["category"] else None
         st = node.aid.state(council, now)
         if kw["every"]:
@@ -173,7 +179,8 @@ def _post_or_list(node: Node, council: bytes, kind: str, kw: dict[str, Any]) -> 
         proposal = node.aid.match(council, now)
         matched = {a.need_id for a in proposal.assignments}
         matched |= {a.offer_id for a in proposal.assignments}
-        _show_items(items, hidden, kw["as_json"], matched)
+        known = node.aid.areas(council)
+        _show_items(items, hidden, kw["as_json"], matched, dict(known.areas) if known else {})
         return
     if kw["category"] is None or kw["quantity"] is None or kw["area"] is None:
         raise click.UsageError(_("give the category, the quantity and --area"))
@@ -184,7 +191,7 @@ def _post_or_list(node: Node, council: bytes, kind: str, kw: dict[str, Any]) -> 
         "what": kw["what"],
         "quantity": kw["quantity"],
         "unit": kw["unit"],
-        "area": kw["area"].strip().lower(),
+        "area": node.aid.check_area(council, kw["area"]),
         "expires": kw["expires"],
     }
     if kind == "need":

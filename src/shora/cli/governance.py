@@ -14,33 +14,35 @@ from shora.i18n import N_, _, format_time, normalize_digits, number
 from shora.node import Node
 from shora.numbers import digits_only
 from shora.services.decisions import state_json
-from shora.services.governance import EmergencyView, Role, RoleTerm
-from shora.ui.labels import EMERGENCY_STATUS, ROLE_NAMES
+from shora.services.governance import EmergencyView, RoleTerm
+from shora.ui.labels import EMERGENCY_STATUS, role_label
 
 from .output import WHEN_HELP, Number, Since, isolate, print_json, short, show_list, table
 from .session import in_council, json_option
 
 HOURS_HELP = N_("Hours to vote.")
-ROLE_HELP = N_("A role: coordinator, treasurer, safety, delegate, or any name the council uses.")
+ROLE_HELP = N_(
+    "A role by its name, in any language: coordinator, treasurer, safety contact, delegate, "
+    "or a role of the council's own (a new name makes a new role)."
+)
 
 
 def role_name(role: str) -> str:
-    return _(ROLE_NAMES[role]) if role in ROLE_NAMES else role
+    """A role in the person's words (the council's own by the name it was given)."""
+    return role_label(role)
 
 
 class RoleType(click.ParamType[str]):
+    """A role as people name it, in any language or script (bounded; the council
+    decides which role it is, or makes a new one for a new name)."""
+
     name = "role"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        text = str(value).strip().lower()
-        try:
-            return msgspec.convert(text, Role)
-        except msgspec.ValidationError:
-            self.fail(
-                _("{value} is not a role name: use a-z, 0-9, - and _").format(value=value),
-                param,
-                ctx,
-            )
+        text = str(value).strip()
+        if not text or len(text) > 80:
+            self.fail(_("a role's name is 1 to 80 characters"), param, ctx)
+        return text
 
 
 def _opened(node: Node, council: bytes, pid: bytes, as_json: bool, message: str) -> None:
@@ -168,6 +170,7 @@ def recall(
     as_json: bool,
 ) -> None:
     key = node.find_member(council, member)
+    role = node.governance.find_role(council, role)[0]
     missing = node.governance.petition(council, role, key, reason)
     if missing and as_json:
         print_json({"petition_needs": missing, "proposal": None})

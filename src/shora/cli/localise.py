@@ -31,6 +31,7 @@ CLICK_MESSAGES = (
     N_("Commands"),
     N_("Positional arguments"),
     N_("Show this message and exit."),
+    N_("Show the version and exit."),
     N_("Aborted!"),
     N_("Missing command."),
     N_("Missing argument"),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from shora import __version__
 from shora.errors import (
     BundleDamaged,
     InvalidInput,
@@ -20,7 +21,6 @@ from shora.errors import (
     ShoraError,
 )
 from shora.i18n import N_, SUPPORTED, _, language_from_env, set_language
-from shora.services import profiles as profile
 
 from .localise import localise_click, localise_tree
 
@@ -86,6 +86,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
             "Run the node: the web interface on this computer, syncing with relays, and with --lan serving the local network."  # noqa: E501
         ),
     ),
+    "community": (
+        "community",
+        "community",
+        N_("Serve several people's profiles to their phones from one node."),
+    ),
     "propose": ("decisions", "propose", N_("Put a proposal to the council's vote.")),
     "amend": (
         "decisions",
@@ -144,7 +149,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "areas": (
         "aid_areas",
         "areas",
-        N_("Show the council's areas, or replace them (--area, --edge)."),
+        N_(
+            "Show the council's areas, or replace them: give their names, in any script (ids are made for them; an area already on the map keeps its id)."  # noqa: E501
+        ),
     ),
     "need": ("aid_items", "need", N_("Post a need (or list the open needs with --list).")),
     "offer": (
@@ -204,6 +211,21 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         N_(
             "Forget now, on this device, the needs, offers, alerts and check-ins that are over: expired, or closed a week ago (every aid command does it as it starts)."  # noqa: E501
         ),
+    ),
+    "comment": (
+        "discussion",
+        "comment",
+        N_("Comment on a proposal, need, offer or task, or reply to a comment."),
+    ),
+    "comments": (
+        "discussion",
+        "comments",
+        N_("Show the comments on a proposal, need, offer or task."),
+    ),
+    "fund": (
+        "fund",
+        "fund",
+        N_("The strike fund: pledges, receipts, disbursements and the ledger."),
     ),
     "stock": (
         "care",
@@ -306,6 +328,7 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
     help=N_("Language of the output: fa or en (default: from $SHORA_LANG or $LANG)."),
 )
 @click.option("--insecure-test-kdf", "insecure_kdf", is_flag=True, hidden=True)
+@click.version_option(__version__, "--version", prog_name="shora", message="%(prog)s %(version)s")
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -316,6 +339,8 @@ def cli(
 ) -> None:
     if lang is not None:
         set_language(lang)
+    from shora.services import profiles as profile  # not for --help: it loads the crypto
+
     from .session import insecure_test_kdf
 
     insecure = insecure_test_kdf(insecure_kdf)
@@ -333,6 +358,7 @@ def cli(
 @click.pass_context
 def init(ctx: click.Context) -> None:
     from shora.node import Node
+    from shora.services import profiles as profile
 
     session = ctx.obj
     if profile.exists(session.home):
@@ -433,7 +459,9 @@ def run(args: Sequence[str]) -> int:
 
 
 def main() -> None:
-    profile.harden_process()  # before any key is in memory: no core dump, no debugger
+    from shora.services.hardening import harden_process
+
+    harden_process()  # before any key is in memory: no core dump, no debugger
     sys.exit(run(sys.argv[1:]))
 
 

@@ -8,10 +8,11 @@ from pathlib import Path
 import click
 
 from shora.errors import NotAllowed
-from shora.i18n import N_, _, format_time, number
+from shora.i18n import N_, _, format_time, join_names, number
 from shora.node import CouncilInfo, Node
 from shora.services import joining
 from shora.services.membership import AdmitResult
+from shora.ui.labels import role_label
 
 from .output import (
     Number,
@@ -228,7 +229,8 @@ def members(node: Node, council_id: bytes, as_json: bool) -> None:
     rows = [[_("Name"), _("Status"), _("Roles"), _("Key")]]
     for m in people:
         name = m.name + (" " + _("(you)") if m.me else "")
-        rows.append([name, member_status(m.status), ", ".join(m.roles) or "-", short(m.key)])
+        roles = join_names(role_label(r) for r in m.roles) or "-"
+        rows.append([name, member_status(m.status), roles, short(m.key)])
     table(rows)
 
 

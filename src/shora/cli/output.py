@@ -11,12 +11,12 @@ from typing import Any, TypeVar
 import click
 import msgspec
 
-from shora.i18n import N_, _, current_language, normalize_digits, number
+from shora.i18n import N_, _, current_language, join_names, normalize_digits, number
 from shora.node import CouncilInfo, MemberInfo
 from shora.numbers import digits_only
 from shora.services.councils import Rules
 from shora.services.decisions import plain
-from shora.ui.labels import COUNCIL_STATUS, MEMBER_STATUS
+from shora.ui.labels import COUNCIL_STATUS, MEMBER_STATUS, role_label
 
 from .session import LocalTime
 
@@ -105,7 +105,7 @@ def describe_rules(rules: Rules | None) -> str:
     )
     if rules.emergency_removal_roles:
         text += _("; emergency removal by: {roles}").format(
-            roles=", ".join(isolate(r) for r in rules.emergency_removal_roles)
+            roles=join_names(isolate(role_label(r)) for r in rules.emergency_removal_roles)
         )
     return text + _("; time zone: {zone}").format(zone=isolate(rules.time_zone or "UTC"))
 

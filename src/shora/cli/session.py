@@ -17,6 +17,7 @@ from shora.errors import ProfileError
 from shora.i18n import N_, _, local_instant, set_time_zone
 from shora.node import Node
 from shora.services import profiles
+from shora.ui.labels import set_council_roles
 
 PASSPHRASE_ENV = "SHORA_PASSPHRASE"  # noqa: S105 (a name, not a password)
 COUNCIL_HELP = N_("The council: its name, or the first 6 or more digits of its id.")
@@ -124,6 +125,7 @@ def in_council(command: Callable[..., Any]) -> Callable[..., Any]:
         # The council's times are shown, and dates typed without a zone read, in its zone.
         rules = node.councils.get(council).rules
         set_time_zone(rules.time_zone if rules is not None else "")
+        set_council_roles(node.governance.council_roles(council))  # its own roles by name
         kw = {k: v.in_zone() if isinstance(v, LocalTime) else v for k, v in kw.items()}
         return command(node, council, **kw)
 

@@ -54,6 +54,8 @@ class NodeCore:
         self.home = unlocked.home
         self.now = now
         self._unlocked = unlocked
+        self.database = unlocked.database
+        """The database file this profile opened (of its two: kernel/profile.py)."""
         with profile.private_files():  # the database, its WAL and shm file: 0600 at birth
             self.store = Store(unlocked.database, unlocked.secrets.database_key)
         self.ingestor = Ingestor(self.store, unlocked.secrets.identity_key, lambda: self.now())

@@ -95,7 +95,7 @@ def register_kind(
     if kind in _SCHEMAS and _SCHEMAS[kind] is not schema:
         raise ValueError(f"kind {kind} registered twice")
     _SCHEMAS[kind] = schema
-    _DECODERS[kind] = msgspec.msgpack.Decoder(schema)
+    _DECODERS.pop(kind, None)  # made by the first decode_body: a node starts without them
     if ref is not None:
         _REFS[kind] = ref
     if leaf:
@@ -118,7 +118,10 @@ def encode_body(body: msgspec.Struct) -> bytes:
 def decode_body(kind: str, body: bytes) -> Any:
     decoder = _DECODERS.get(kind)
     if decoder is None:
-        raise UnknownKind(_("unknown event kind {kind}").format(kind=repr(kind)))
+        schema = _SCHEMAS.get(kind)
+        if schema is None:
+            raise UnknownKind(_("unknown event kind {kind}").format(kind=repr(kind)))
+        decoder = _DECODERS[kind] = msgspec.msgpack.Decoder(schema)
     try:
         return decoder.decode(body)
     except DECODE_ERRORS as exc:

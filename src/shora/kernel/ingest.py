@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -252,6 +252,29 @@ class Ingestor:
             self._release_welcomes(report.councils, report)
             self.flush()
         return report
+
+    def ingest_each(self, raws: Sequence[bytes]) -> tuple[Report, list[RemoteError | bool]]:
+        """Ingest envelopes uploaded one by one (a relay's EVENTs) in one transaction, as
+        `ingest_one` would each: the Report of them all, and per envelope the error that
+        refused it, or whether it was a duplicate. One refused envelope changes nothing
+        for the others (every check comes before the first write); none is held for a
+        key (UnknownWriteKey is its answer)."""
+        report = Report()
+        verdicts: list[RemoteError | bool] = []
+        with self._transaction():
+            for raw in raws:
+                duplicates = report.duplicate
+                try:
+                    env = nip01.decode(raw)
+                    self._check_date(env)
+                    self._dispatch(raw, report, env)
+                except RemoteError as exc:
+                    verdicts.append(exc)
+                    continue
+                verdicts.append(report.duplicate != duplicates)
+            self._release_welcomes(report.councils, report)
+            self.flush()
+        return report, verdicts
 
     def _check_date(self, env: nip01.Envelope) -> None:
         """Refuse an envelope dated more than MAX_SKEW after our clock: kept, it would

@@ -19,6 +19,19 @@ Share = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,6}/[1-9][0-9]{0,5}$")]  #
 TimeZone = Annotated[
     str, msgspec.Meta(max_length=64, pattern=r"^([A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*)?$")
 ]
+# A strike fund's currencies (docs/fund.md): rial, toman, US dollar and euro cents, or
+# a named token; amounts are whole numbers of the smallest unit, at most MAX_AMOUNT.
+CURRENCY_PATTERN = r"^(rial|toman|usd|eur|token:[a-z][a-z0-9_-]{0,23})$"
+Currency = Annotated[str, msgspec.Meta(pattern=CURRENCY_PATTERN)]
+MAX_AMOUNT = 10**15
+
+
+class TreasurerLimit(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What the treasurers may pay out in one currency within any `days` without a vote."""
+
+    currency: Currency
+    amount: Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT)]
+    days: Annotated[int, msgspec.Meta(ge=1, le=366)] = 30
 
 
 class Rules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -65,6 +78,11 @@ class Rules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     # check only its shape, so validity never depends on a device's zone data; writers
     # check the zone exists, and a device that does not know it shows UTC.
     time_zone: TimeZone = ""
+    # A strike fund (docs/fund.md): per currency, what treasurers may disburse without
+    # a vote; a currency not listed needs a vote for every disbursement.
+    treasurer_limits: Annotated[list[TreasurerLimit], msgspec.Meta(max_length=16)] = msgspec.field(
+        default_factory=list
+    )
 
 
 class CouncilCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

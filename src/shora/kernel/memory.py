@@ -15,9 +15,6 @@ import ctypes
 import ctypes.util
 import sys
 
-from nacl._sodium import ffi as _ffi
-from nacl._sodium import lib as _lib
-
 PR_SET_DUMPABLE = 4
 
 
@@ -46,13 +43,17 @@ def locked(size: int) -> bytearray:
     """A zeroed bytearray whose pages are locked into RAM where the platform allows
     (sodium_mlock fails quietly past RLIMIT_MEMLOCK: the keys are then still zeroed
     on lock, only not kept out of swap)."""
+    from nacl._sodium import ffi, lib  # here: a process that never unlocks skips it
+
     buf = bytearray(size)
-    _lib.sodium_mlock(_ffi.from_buffer(buf), size)
+    lib.sodium_mlock(ffi.from_buffer(buf), size)
     return buf
 
 
 def wipe(buf: bytearray) -> None:
     """Zero `buf` in place. Its page stays locked: munlock works on whole pages, and
     another profile's keys may share this one (a node holding several people's)."""
+    from nacl._sodium import ffi, lib
+
     if buf:
-        _lib.sodium_memzero(_ffi.from_buffer(buf), len(buf))
+        lib.sodium_memzero(ffi.from_buffer(buf), len(buf))

@@ -10,7 +10,6 @@ are opened for this node's member where it is a recipient, and stay opaque other
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +20,10 @@ from shora.domain.aid import kinds as kinds  # re-exported for the pages and com
 from shora.domain.aid import matching
 from shora.domain.aid import summary as summary
 from shora.domain.aid import taxonomy as taxonomy
+from shora.domain.aid.area_names import AREA_ID as AREA_ID
+from shora.domain.aid.area_names import find_area
+from shora.domain.aid.area_names import name_areas as name_areas
+from shora.domain.aid.area_names import name_edge as name_edge
 from shora.domain.aid.checks import check_category as check_category
 from shora.domain.aid.checks import check_quantity as check_quantity
 from shora.domain.aid.restricted import COORDINATOR
@@ -39,7 +42,7 @@ from shora.domain.aid.state import HiddenNeed as HiddenNeed
 from shora.domain.aid.state import ItemState as ItemState
 from shora.domain.decisions.state import EventView
 from shora.errors import InvalidInput, NotAllowed, NotFound
-from shora.i18n import _
+from shora.i18n import _, join_names
 from shora.kernel.core import NodeCore
 from shora.kernel.events import decode_body
 from shora.services.restricted import Opener, Restricted
@@ -47,7 +50,6 @@ from shora.services.restricted import Opener, Restricted
 MIN_ID_PREFIX = 6
 
 _AID = tuple(ak.AID_KINDS)
-AREA_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 NEED_PURPOSE = b"aid.need"
 NOTE_PURPOSE = b"aid.note"
 _need_decoder = msgspec.msgpack.Decoder(ak.Need)
@@ -225,18 +227,35 @@ class Aid:
                     raise InvalidInput(_("unknown area: {area}").format(area=end))
         return self.core.append(council, "aid.areas", body)
 
+    def area_map(self, council: bytes, lines: Sequence[str], edges: Sequence[str] = ()) -> ak.Areas:
+        """A map from area names, one per line, and neighbours named by them (``name,
+        name[, length]``); areas already on the map keep their ids."""
+        known = self.areas(council)
+        listed = name_areas(lines, known.areas if known is not None else ())
+        pairs = [line for line in edges if line.strip()]
+        if len(pairs) > ak.MAX_EDGES:
+            raise InvalidInput(
+                _("A council has at most {n} pairs of neighbours.").format(n=ak.MAX_EDGES)
+            )
+        return ak.Areas(listed, [name_edge(line, listed) for line in pairs])
+
+    def name_areas(self, council: bytes, lines: Sequence[str], edges: Sequence[str] = ()) -> bytes:
+        """Replace the council's areas with these names (ids are made for them)."""
+        return self.set_areas(council, self.area_map(council, lines, edges))
+
     def check_area(self, council: bytes, area: str) -> str:
-        """The area, if the council's map has it."""
+        """The id of the area `area` names (by its name or its id), if the map has it."""
         known = self.areas(council)
         if known is None:
             raise InvalidInput(_("this council has no areas yet: define them with 'shora areas'"))
-        if area not in known.ids:
+        found = find_area(area, known.areas)
+        if found is None:
             raise InvalidInput(
                 _("unknown area: {area}; the areas are: {areas}").format(
-                    area=area, areas=", ".join(sorted(known.ids))
+                    area=area.strip(), areas=join_names(n for _a, n in known.areas)
                 )
             )
-        return area
+        return found
 
     def _check_item(self, council: bytes, body: ak.Need | ak.Offer) -> None:
         self.restricted.require_member(council)

@@ -11,11 +11,10 @@ The interfaces read the domain's types and helpers from here (re-exported below)
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from shora.domain.decisions import kinds as kinds
 from shora.domain.decisions import plain as plain
-from shora.domain.decisions import tally as tally
 from shora.domain.decisions.ballot_input import HOW_TO_VOTE as HOW_TO_VOTE
 from shora.domain.decisions.ballot_input import ballot_from_inputs as ballot_from_inputs
 from shora.domain.decisions.checks import MIN_ID_PREFIX as MIN_ID_PREFIX
@@ -49,6 +48,19 @@ from shora.i18n import _, format_time
 from shora.kernel.core import NodeCore
 from shora.kernel.events import decode_body
 from shora.kernel.storage.events import EventRow
+
+if TYPE_CHECKING:
+    from shora.domain.decisions import tally as tally
+
+
+def __getattr__(name: str) -> Any:
+    """`tally`, the counting, imported when a result is shown rather than at start-up."""
+    if name == "tally":
+        from shora.domain.decisions import tally
+
+        return tally
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _EVENT_KINDS = (*kinds.PROPOSAL_KINDS, *gk.GOV_PROPOSAL_KINDS)
 

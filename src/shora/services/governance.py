@@ -16,6 +16,12 @@ from shora.domain.decisions.checks import require_min_period
 from shora.domain.decisions.state import min_vote_seconds
 from shora.domain.governance import kinds as gk
 from shora.domain.governance.kinds import Election as Election
+from shora.domain.governance.role_names import builtin_words, council_roles, role_for
+from shora.domain.governance.rule_words import MODES as MODES
+from shora.domain.governance.rule_words import RULE_LABELS as RULE_LABELS
+from shora.domain.governance.rule_words import SHARE_RULES as SHARE_RULES
+from shora.domain.governance.rule_words import SHARE_WORDS as SHARE_WORDS
+from shora.domain.governance.rule_words import change_line, rule_changes
 from shora.domain.governance.rules import (
     RON,
     action_problem,
@@ -32,9 +38,10 @@ from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import _, check_time_zone, join_names, ngettext, number
 from shora.kernel import kinds
 from shora.kernel.core import NodeCore
+from shora.kernel.events import decode_body
 from shora.kernel.kinds import Role as Role
 from shora.kernel.kinds import Rules as Rules
-from shora.services.decisions import _require_member
+from shora.services.decisions import _require_member, _views_of
 
 
 def check_emergency_removal(core: NodeCore, council: bytes) -> None:
@@ -58,6 +65,37 @@ class Governance:
     def roles(self, council: bytes, *, include_past: bool = False) -> list[RoleTerm]:
         """Who holds which role now (and, asked, who held it before), by role then start."""
         return role_terms(self.core.state(council), self._now_ms(), include_past=include_past)
+
+    def council_roles(self, council: bytes) -> dict[str, str]:
+        """The council's own roles (beyond the built-in ones), key -> the name people
+        gave it, in the order they were first named."""
+        found = _views_of(
+            self.core.store.events.valid_of_kind(council, "gov.propose", order="clock")
+        )
+        elections = [e.body.action for e in found if isinstance(e.body.action, gk.Election)]
+        return council_roles(elections, ROLE_NAMES)
+
+    def role_name(self, council: bytes, role: str) -> str:
+        """A role in the person's words: a built-in role translated, the council's own
+        by its name."""
+        if role in ROLE_NAMES:
+            return _(ROLE_NAMES[role])
+        return self.council_roles(council).get(role, role)
+
+    def role_choices(self, council: bytes) -> dict[str, str]:
+        """Every role a person may choose here, key -> name: the built-in ones, then
+        the council's own, then any held only by its key."""
+        own = self.council_roles(council)
+        found = {k: _(w) for k, w in ROLE_NAMES.items()} | own
+        for role in sorted(self.core.state(council).terms):
+            found.setdefault(role, role)
+        return found
+
+    def find_role(self, council: bytes, typed: str) -> tuple[str, str | None]:
+        """The role a person names (in any language or script) and the name an
+        election records with it: a new name makes a new role of the council."""
+        held = self.core.state(council).terms
+        return role_for(typed, builtin_words(ROLE_NAMES), self.council_roles(council), held)
 
     def petitions(self, council: bytes) -> dict[tuple[str, bytes], int]:
         """How many support each recall petition, by (role, member)."""
@@ -96,10 +134,30 @@ class Governance:
         if isinstance(zone, str):  # replicas check only its shape: the writer checks it exists
             changes = {**changes, "time_zone": check_time_zone(zone)}
         new = changed_rules(current, changes)
-        described = ", ".join(f"{k} = {v}" for k, v in sorted(changes.items()))
-        title = _("Change the rules: {changes}").format(changes=described)[:200]
-        body = yes_no(title, text or title, self._deadline(hours, deadline), current.grace_hours)
+        # Written in the proposer's language: each rule by its label, old → new in words.
+        changed = rule_changes(current, new, lambda r: self.role_name(council, r))
+        lines = [change_line(*c) for c in changed]
+        title = _("Change the rules: {changes}").format(changes="; ".join(lines))
+        if len(title) > 200:
+            named = join_names(label for label, _old, _new in changed)
+            title = _("Change the rules: {changes}").format(changes=named)[:200]
+        described = "\n".join(lines)
+        text = f"{text}\n\n{described}" if text else described
+        body = yes_no(title, text, self._deadline(hours, deadline), current.grace_hours)
         return self._open(council, gk.RuleChange(new), body)
+
+    def rule_change(self, council: bytes, proposal: bytes) -> list[tuple[str, str, str]] | None:
+        """What a proposal to change the rules would change, in the reader's language:
+        (rule, old value, new value) against the rules its author saw; None if it is no
+        rule change."""
+        state = self.core.store.events.valid_event(council, ("gov.propose",), proposal)
+        if state is None:
+            return None
+        action = decode_body(state[4], state[5]).action
+        if not isinstance(action, gk.RuleChange):
+            return None
+        before = self.core.causal_state(council, proposal).rules
+        return rule_changes(before, action.rules, lambda r: self.role_name(council, r))
 
     def elect(
         self,
@@ -114,9 +172,12 @@ class Governance:
         deadline: int | None = None,
         text: str = "",
     ) -> bytes:
-        """Open an election to a role: IRV for one seat, Scottish STV for several, or
-        Schulze; the winners' terms start when the vote is closed."""
+        """Open an election to a role (its key, or its name in any language: a new name
+        makes a new role of the council): IRV for one seat, Scottish STV for several,
+        or Schulze; the winners' terms start when the vote is closed."""
         _require_member(self.core, council)
+        role, role_name = self.find_role(council, role)
+        shown = self.role_name(council, role) if role_name is None else role_name
         state = self.core.state(council)
         if not candidates:
             raise InvalidInput(_("an election needs at least one candidate"))
@@ -129,7 +190,7 @@ class Governance:
             if limit and elected_terms(state, role, key) >= limit:
                 raise NotAllowed(
                     _("{name} has served {n} terms as {role}, the most the rules allow").format(
-                        name=state.members[key].name, n=limit, role=role
+                        name=state.members[key].name, n=limit, role=shown
                     )
                 )
         method = method or ("stv" if seats > 1 else "irv")
@@ -141,7 +202,7 @@ class Governance:
         # Written in the proposer's language: the role in words, the seats counted by Babel.
         title = ngettext(
             "Election: {role} ({seats} seat)", "Election: {role} ({seats} seats)", seats
-        ).format(role=_(ROLE_NAMES.get(role, role)), seats=number(seats))
+        ).format(role=shown, seats=number(seats))
         body = dk.Propose(
             title=title[:200],
             text=text or _("Candidates: {names}").format(names=names),
@@ -153,7 +214,7 @@ class Governance:
             grace=state.rules.grace_hours * HOUR,
         )
         term = term_days if term_days is not None else state.rules.term_days
-        return self._open(council, gk.Election(role, term), body)
+        return self._open(council, gk.Election(role, term, role_name), body)
 
     def petition(self, council: bytes, role: str, member: bytes, reason: str = "") -> int:
         """Support recalling `member` from `role`; returns how many more supporters the
@@ -186,7 +247,8 @@ class Governance:
                 )
             )
         name = state.members[member].name
-        title = _("Recall {name} as {role}").format(name=name, role=role)[:200]
+        title = _("Recall {name} as {role}").format(name=name, role=self.role_name(council, role))
+        title = title[:200]
         body = yes_no(title, text or title, self._deadline(hours, None), state.rules.grace_hours)
         return self._open(council, gk.Recall(role, member), body)
 

@@ -1,19 +1,18 @@
 """A person's profile for the command line and the pages: whether there is one,
-creating and unlocking it (kernel/profile.py), the duress passphrase, the panic wipe,
-and keeping a running process's keys out of dumps and swap."""
+creating and unlocking it (kernel/profile.py), the duress passphrase, and the panic
+wipe."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from shora.kernel import crypto, memory, profile
+from shora.kernel import crypto, profile
 from shora.kernel.profile import INSECURE_TEST_KDF as INSECURE_TEST_KDF
 from shora.kernel.profile import INSECURE_TEST_KDF_CONSENT as INSECURE_TEST_KDF_CONSENT
 from shora.kernel.profile import INSECURE_TEST_KDF_ENV as INSECURE_TEST_KDF_ENV
 from shora.kernel.profile import UnlockedProfile as UnlockedProfile
 from shora.kernel.profile import WeakKeystore as WeakKeystore
 from shora.kernel.profile import default_home as default_home
-from shora.services import locking
 
 __all__ = [
     "DEFAULT_KDF",
@@ -25,7 +24,6 @@ __all__ = [
     "create",
     "default_home",
     "exists",
-    "harden_process",
     "panic",
     "set_duress",
     "unlock",
@@ -65,11 +63,7 @@ def panic(home: Path) -> None:
     """Destroy the profile in `home` for good (crypto-erase): a node serving it in
     another process is told to lock first (and locks anyway within a second once its
     keystore is gone); the caller stops its own. Nothing to do if there is none."""
+    from shora.services import locking  # here: asyncio only for the commands that lock
+
     locking.request_lock(home)
     profile.panic(home)
-
-
-def harden_process() -> None:
-    """Refuse core dumps (and, on Linux, debuggers of the same user) for this process:
-    call once, at the start of a process that will hold keys."""
-    memory.harden_process()

@@ -41,13 +41,13 @@ class Safety:
                 )
             )
         if area is not None:
-            self.aid.check_area(council, area)
+            area = self.aid.check_area(council, area)
         return self.core.append(council, "safety.checkin", ak.Checkin(status, area))  # type: ignore[arg-type]
 
     def rollcall(self, council: bytes, area: str | None = None) -> bytes:
         self.restricted.require_member(council)
         if area is not None:
-            self.aid.check_area(council, area)
+            area = self.aid.check_area(council, area)
         return self.core.append(council, "safety.rollcall", ak.Rollcall(area))
 
     def _members(self, council: bytes) -> frozenset[bytes]:
@@ -103,7 +103,7 @@ class Safety:
             raise InvalidInput(
                 _("an alert is one of: {kinds}").format(kinds=", ".join(ak.ALERT_KINDS))
             )
-        self.aid.check_area(council, area)
+        area = self.aid.check_area(council, area)
         if expires is not None and expires <= int(self.core.now()):
             raise InvalidInput(_("the expiry must be in the future"))
         return self.core.append(council, "safety.alert", ak.Alert(kind, area, expires, note))  # type: ignore[arg-type]

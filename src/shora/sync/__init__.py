@@ -4,14 +4,17 @@
 NIP-77 uses it); ``shora.sync.nip77`` builds and parses the NIP-77 JSON messages.
 """
 
-from shora.sync.negentropy import (
-    ClientStep,
-    Negentropy,
-    NegentropyError,
-    NegentropyStateError,
-    Storage,
-    UnsupportedVersion,
-)
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shora.sync.negentropy import (
+        ClientStep,
+        Negentropy,
+        NegentropyError,
+        NegentropyStateError,
+        Storage,
+        UnsupportedVersion,
+    )
 
 __all__ = [
     "ClientStep",
@@ -21,3 +24,13 @@ __all__ = [
     "Storage",
     "UnsupportedVersion",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The Negentropy engine's names, imported on first use: a command that only reads
+    imports shora.sync's small modules without the engine."""
+    if name in __all__:
+        from shora.sync import negentropy
+
+        return getattr(negentropy, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

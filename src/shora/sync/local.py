@@ -155,6 +155,15 @@ class NodeEnvelopes:
         self.core.unsettled |= report.councils  # its housekeeping with the next `settle`
         return True, "duplicate: already have this event" if report.duplicate else ""
 
+    def accept_many(self, raws: Sequence[bytes]) -> list[tuple[bool, str]]:
+        """`accept` for EVENTs a client sent in a row: one transaction for them all,
+        each still answered on its own (a refused one changes nothing for the others)."""
+        report, verdicts = self.core.ingestor.ingest_each(raws)
+        if report.councils:
+            self.core.note_standing(report)
+            self.core.unsettled |= report.councils
+        return [_answer(verdict) for verdict in verdicts]
+
     def settle(self) -> None:
         """The housekeeping of the councils `accept` took envelopes of since the last
         call, once for all of them (the embedded relay calls it after a burst)."""
@@ -164,6 +173,15 @@ class NodeEnvelopes:
         self.core.unsettled.clear()
         if self.core.housekeeper is not None:
             self.core.housekeeper(report)
+
+
+def _answer(verdict: RemoteError | bool) -> tuple[bool, str]:
+    """A relay's OK for one envelope (`accept`'s wording)."""
+    if isinstance(verdict, UnknownWriteKey):
+        return False, "blocked: not a council this relay carries"
+    if isinstance(verdict, RemoteError):
+        return False, f"invalid: {verdict}"
+    return True, "duplicate: already have this event" if verdict else ""
 
 
 def envelope_id(raw: bytes) -> bytes:

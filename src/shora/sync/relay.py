@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -43,6 +43,11 @@ from shora.sync.paging import Filter
 SETTLE_DELAY = 0.5
 """Seconds after an envelope accepted from a client before the node's housekeeping runs
 for what came in meanwhile (once for a burst, never per event)."""
+
+
+BATCH_WAIT = 0.002
+"""Seconds the relay waits, after an EVENT, for the client's next message to store it
+in the same transaction (it answers at once anything that is not an EVENT)."""
 
 
 class RelayView(Protocol):
@@ -88,6 +93,9 @@ class RelayLimits:
     """AUTH events one connection may send."""
     max_outbox: int = 2000
     """Texts queued for one connection; live events beyond it close the connection."""
+    max_batch: int = 256
+    """Messages a connection has already sent that are read together: the EVENTs among
+    them are stored in one transaction (each still gets its own OK)."""
 
 
 @dataclass(slots=True)
@@ -147,6 +155,8 @@ class RelayConnection:
         self._events = _Bucket(self.limits.events_per_minute)
         self._requests = _Bucket(self.limits.requests_per_minute)
         self._accepted: list[tuple[nip01.Envelope, bytes]] = []
+        self._batch: list[messages.ClientEvent] = []
+        """EVENTs checked and waiting to be stored together (see `receive_many`)."""
 
     def greeting(self) -> list[str]:
         """What the relay says first: its AUTH challenge, if it requires one."""
@@ -160,10 +170,35 @@ class RelayConnection:
         """Answer one message from the client. Every text sent back (OK, NOTICE,
         CLOSED, NEG-ERR reasons) is protocol, read by software: it stays English
         whatever language this node's person reads (errors are worded as they are raised)."""
+        return self.receive_many([text])
+
+    def receive_many(self, texts: Iterable[str | bytes]) -> list[str]:
+        """Answer messages the client sent in a row, as `receive` would one at a time,
+        in the same order; the EVENTs among them are stored in one transaction (a
+        sync's uploads then cost what a bundle's import costs), each answered with its
+        own OK. Anything else the client asks sees the EVENTs sent before it stored."""
         with using_language("en"):
-            return self._receive(text)
+            out: list[str] = []
+            for text in texts:
+                if self.closing is not None:  # the rest is not read
+                    break
+                out += self._receive(text)
+            return out + self._store_batch()
 
     def _receive(self, text: str | bytes) -> list[str]:
+        """The answer to one message; an EVENT that passes the connection's checks
+        waits in the batch (answered when it is stored), and any other answer is
+        preceded by the batch's OKs, so the answers keep the messages' order."""
+        message = self._decode(text)
+        if isinstance(message, messages.ClientEvent):
+            return self._event(message)
+        out = self._store_batch()
+        if isinstance(message, list):
+            return out + message
+        return out + self._answer(message)
+
+    def _decode(self, text: str | bytes) -> messages.ClientMessage | list[str]:
+        """The message, or the answer to a malformed one."""
         limits = self.limits
         try:
             if len(text) > limits.max_message_bytes:
@@ -181,8 +216,9 @@ class RelayConnection:
             return [messages.notice(f"error: {exc}"[:300])]
         verb = type(message).__name__
         self.counts.by_verb[verb] = self.counts.by_verb.get(verb, 0) + 1
-        if isinstance(message, messages.ClientEvent):
-            return self._event(message)
+        return message
+
+    def _answer(self, message: messages.ClientMessage) -> list[str]:
         if isinstance(message, messages.Req):
             return self._req(message)
         if isinstance(message, messages.Close):
@@ -196,7 +232,8 @@ class RelayConnection:
             return self._neg_open(message)
         if isinstance(message, nip77.NegMsg):
             return self._neg_msg(message)
-        self._neg.pop(message.subscription_id, None)
+        if isinstance(message, nip77.NegClose):
+            self._neg.pop(message.subscription_id, None)
         return []
 
     def deliver(self, envelope: nip01.Envelope, raw: bytes) -> list[str]:
@@ -239,22 +276,45 @@ class RelayConnection:
         return flt if self.gate is None else self.gate.scope(flt)
 
     def _event(self, message: messages.ClientEvent) -> list[str]:
-        eid = message.envelope.id
+        """Put an EVENT in the batch, or refuse it (after storing the batch: an EVENT
+        before it may have brought the key it is written under, and the answers keep
+        their order)."""
         self.counts.events += 1
-        refused = None if self.gate is None else self.gate.refuse_upload(message.envelope)
-        if refused is not None:
-            return [messages.ok(eid, False, refused)]
-        if not self._events.take(self.clock()):
+        gate, envelope = self.gate, message.envelope
+        out = []
+        if self._batch and gate is not None and gate.refuse_upload(envelope) is not None:
+            out = self._store_batch()
+        refused = None if gate is None else gate.refuse_upload(envelope)
+        if refused is None and not self._events.take(self.clock()):
             self.counts.rate_limited += 1
-            per = self.limits.events_per_minute
-            return [messages.ok(eid, False, f"rate-limited: at most {per} events a minute")]
-        accepted, text = self.view.accept(message.raw)
-        if accepted and not text.startswith("duplicate"):
-            self.counts.accepted += 1
-            if self.gate is not None:
-                self.gate.forget_authors()  # it may have brought a key (a rotation's grant)
-            self._accepted.append((message.envelope, message.raw))
-        return [messages.ok(eid, accepted, text)]
+            refused = f"rate-limited: at most {self.limits.events_per_minute} events a minute"
+        if refused is not None:
+            return [*out, *self._store_batch(), messages.ok(envelope.id, False, refused)]
+        self._batch.append(message)
+        if len(self._batch) >= self.limits.max_batch:
+            out += self._store_batch()
+        return out
+
+    def _store_batch(self) -> list[str]:
+        """Store the batch's EVENTs together and answer each (`RelayView.accept` for
+        each, in one transaction when the view offers `accept_many`)."""
+        batch, self._batch = self._batch, []
+        if not batch:
+            return []
+        accept_many = getattr(self.view, "accept_many", None)
+        if accept_many is not None:
+            verdicts: list[tuple[bool, str]] = accept_many([m.raw for m in batch])
+        else:
+            verdicts = [self.view.accept(m.raw) for m in batch]
+        out = []
+        for message, (accepted, text) in zip(batch, verdicts, strict=True):
+            if accepted and not text.startswith("duplicate"):
+                self.counts.accepted += 1
+                if self.gate is not None:
+                    self.gate.forget_authors()  # it may have brought a key (a rotation's grant)
+                self._accepted.append((message.envelope, message.raw))
+            out.append(messages.ok(message.envelope.id, accepted, text))
+        return out
 
     def _request_allowed(self) -> bool:
         if self._requests.take(self.clock()):
@@ -531,7 +591,8 @@ class EmbeddedRelay:
             except websockets.ConnectionClosed:
                 return
             last = self.clock()
-            for reply in connection.receive(text):
+            texts = [text, *await self._more(ws, text)]
+            for reply in connection.receive_many(texts):
                 await peer.outbox.put(reply)
             accepted = connection.take_accepted()
             for envelope, raw in accepted:
@@ -539,6 +600,22 @@ class EmbeddedRelay:
             if accepted:
                 self._settle_soon()
         await ws.close(1008, connection.closing[:120])
+
+    async def _more(self, ws: ServerConnection, first: bytes) -> list[bytes]:
+        """The messages that follow `first` at once, up to max_batch - 1: those already
+        received and, after an EVENT, those arriving within BATCH_WAIT (the client's
+        next EVENTs, most likely). Cancelling `recv` loses nothing."""
+        more: list[bytes] = []
+        last = first
+        while len(more) < self.limits.max_batch - 1:
+            wait = BATCH_WAIT if last.startswith(b'["EVENT"') else 0
+            try:
+                async with asyncio.timeout(wait):
+                    last = await ws.recv(decode=False)
+            except (TimeoutError, websockets.ConnectionClosed):
+                break
+            more.append(last)
+        return more
 
 
 def _address(ws: ServerConnection) -> str:

@@ -5,8 +5,42 @@ everything a person reads goes through `lookup`, in their language."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from types import MappingProxyType
+
 from shora.i18n import N_, _
 from shora.services.governance import ROLE_NAMES as ROLE_NAMES  # the governance words
+
+# The names of the open council's own roles (key -> name), for the rest of a request
+# or command, like the language and the time zone (shora.i18n).
+_council_roles: ContextVar[Mapping[str, str]] = ContextVar(
+    "shora_council_roles", default=MappingProxyType({})
+)
+
+
+def set_council_roles(names: Mapping[str, str]) -> None:
+    """The council whose pages or commands run now names its own roles so."""
+    _council_roles.set(MappingProxyType(dict(names)))
+
+
+@contextmanager
+def using_council_roles(names: Mapping[str, str]) -> Iterator[None]:
+    token = _council_roles.set(MappingProxyType(dict(names)))
+    try:
+        yield
+    finally:
+        _council_roles.reset(token)
+
+
+def role_label(role: str) -> str:
+    """A role in the person's words: a built-in role translated, the council's own by
+    the name it was given (a key only if it never had one)."""
+    if role in ROLE_NAMES:
+        return _(ROLE_NAMES[role])
+    return _council_roles.get().get(role, role)
+
 
 CATEGORY = {
     "water": N_("drinking water"),
@@ -146,6 +180,8 @@ def lookup(tables: dict[str, dict[str, str]], table: str, value: str | None) -> 
     if value is None:
         return ""
     if table == "visibility" and value.startswith("role:"):
-        return _("holders of the role {role}").format(role=value.removeprefix("role:"))
+        return _("holders of the role {role}").format(role=role_label(value.removeprefix("role:")))
+    if table == "role":
+        return role_label(value)
     words = tables[table]
     return _(words[value]) if value in words else value

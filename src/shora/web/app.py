@@ -6,7 +6,8 @@ templates under templates/<area>/; add it to AREAS and it is served (docs/web.md
 
 from __future__ import annotations
 
-from importlib import resources
+import hashlib
+from collections.abc import Iterable
 from types import ModuleType
 from urllib.parse import quote, urlsplit
 
@@ -21,16 +22,20 @@ from starlette.staticfiles import StaticFiles
 from shora.errors import InvalidInput, NotAllowed, NotFound, ProfileError, ShoraError
 from shora.i18n import _
 from shora.ui.labels import COUNCIL_STATUS, MEMBER_STATUS
+from shora.web.app_files import static_dir
 from shora.web.areas import (
     aid,
     api,
     api_decisions_aid,
     areas_stocks_skills,
+    community,
     councils,
     decisions,
     discussion,
     federation,
+    fund,
     governance,
+    install,
     joining,
     members,
     posts,
@@ -38,12 +43,14 @@ from shora.web.areas import (
     session,
     sync,
 )
+from shora.web.community import Hall
 from shora.web.responses import redirect
 from shora.web.security import Guard, allowed_hosts
 from shora.web.state import Keeper, Locked
 from shora.web.templating import Pages
 
 AREAS: tuple[ModuleType, ...] = (session, councils, members, joining, posts, sync, api)
+AREAS += (install,)
 AREAS += (
     decisions,
     governance,
@@ -53,6 +60,7 @@ AREAS += (
     api_decisions_aid,
     discussion,
     federation,
+    fund,
 )
 
 STATUS = ((NotFound, 404), (NotAllowed, 403), (InvalidInput, 400), (ProfileError, 400))
@@ -66,11 +74,12 @@ async def _locked(request: Request, exc: Exception) -> Response:
     if wants_json(request):
         message = _("The profile is locked: unlock it in the browser first.")
         return JSONResponse({"error": "locked", "message": message}, 423)
-    keeper: Keeper = request.app.state.keeper
+    keeper: Keeper | None = request.app.state.keeper  # None in community mode
     asked = asked_for(request)
     after = f"?next={quote(asked, safe='/')}" if asked else ""
     # A fresh home: the profile first, then the page asked for (an invitation's link).
-    return redirect(request, ("/unlock" if keeper.exists else "/welcome") + after)
+    fresh = keeper is not None and not keeper.exists
+    return redirect(request, ("/welcome" if fresh else "/unlock") + after)
 
 
 def asked_for(request: Request) -> str | None:
@@ -104,20 +113,50 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return pages.render(request, "errors/error.html", {"message": message}, exc.status_code)
 
 
-def routes() -> list[BaseRoute]:
+def static_version() -> str:
+    """A short digest of the static files: their addresses carry it (?v=), so a browser
+    keeps them a year and still fetches the new ones after an upgrade."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in static_dir().rglob("*") if p.is_file()):
+        digest.update(path.relative_to(static_dir()).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def routes(*, community_mode: bool = False) -> list[BaseRoute]:
+    """Every area's pages; in community mode the community's own way in (who you are,
+    your passphrase) replaces the one-profile session pages, the language kept."""
     found: list[BaseRoute] = []
+    if community_mode:
+        found.extend(community.routes)
     for area in AREAS:
-        found.extend(area.routes)
-    static = StaticFiles(directory=str(resources.files("shora.web") / "static"))
+        if community_mode and area is session:
+            found.extend(r for r in area.routes if getattr(r, "path", "") == "/language")
+        else:
+            found.extend(area.routes)
+    static = StaticFiles(directory=str(static_dir()))
     found.append(Mount("/static", app=static, name="static"))
     return found
 
 
-def create_app(keeper: Keeper, *, host: str = "127.0.0.1", port: int) -> Starlette:
-    """The app for one node; `host` and `port` are where it is reached (Host check)."""
+def create_app(
+    keeper: Keeper | None,
+    *,
+    host: str = "127.0.0.1",
+    port: int,
+    hall: Hall | None = None,
+    secure: bool = False,
+    names: Iterable[str] = (),
+) -> Starlette:
+    """The app for one node (`keeper`), or in community mode for many (`hall`); `host`,
+    `port` and `names` are where it is reached (Host check); `secure` if over TLS."""
+    hosts = allowed_hosts(host, port) | {
+        f"[{n}]:{port}" if ":" in n else f"{n}:{port}" for n in names
+    }
+    guard = Middleware(Guard, keeper=keeper, hosts=hosts, port=port, hall=hall, secure=secure)
     app = Starlette(
-        routes=routes(),
-        middleware=[Middleware(Guard, keeper=keeper, hosts=allowed_hosts(host, port), port=port)],
+        routes=routes(community_mode=hall is not None),
+        middleware=[guard],
         exception_handlers={
             Locked: _locked,
             ShoraError: _shora_error,
@@ -125,11 +164,16 @@ def create_app(keeper: Keeper, *, host: str = "127.0.0.1", port: int) -> Starlet
         },
     )
     app.state.keeper = keeper
+    app.state.hall = hall
+    app.state.secure = secure
+    app.state.static_version = static_version()
     pages = Pages()
     pages.env.globals.update(
         council_tabs=councils.COUNCIL_TABS,
         status_labels=COUNCIL_STATUS,
         member_labels=MEMBER_STATUS,
+        static_version=app.state.static_version,
+        community_mode=hall is not None,
     )
     app.state.pages = pages
     app.state.port = port

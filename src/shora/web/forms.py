@@ -12,6 +12,8 @@ from starlette.requests import Request
 from shora.errors import InvalidInput, NotFound
 from shora.i18n import _, normalize_digits, set_time_zone
 from shora.node import CouncilInfo, Node
+from shora.ui.labels import set_council_roles
+from shora.web.responses import keeper_of
 
 NAME_CHARS = 120  # a council's name (kernel.kinds.Name)
 PERSON_CHARS = 64  # a member's name in a council
@@ -70,15 +72,19 @@ def council_of(request: Request, node: Node) -> CouncilInfo:
     and every page of the council starts here.
     """
     council = hex_id(str(request.path_params["council"]))
-    cache: dict[bytes, tuple[tuple[int, int, int], CouncilInfo]] = request.app.state.keeper.councils
+    cache: dict[bytes, tuple[tuple[int, int, int], CouncilInfo, dict[str, str]]]
+    cache = keeper_of(request).councils
     version = (id(node), *node.councils.version())
     found = cache.get(council)
     if found is not None and found[0] == version:
-        info = found[1]
+        info, roles = found[1], found[2]
     else:
         info = node.councils.get(council)
-        cache[council] = (version, info)
-    # The council's times are shown and read in its zone for the rest of the request
-    # (the security middleware starts every request in UTC).
+        roles = node.governance.council_roles(council)
+        cache[council] = (version, info, roles)
+    # The council's times are shown and read in its zone, and its own roles by their
+    # names, for the rest of the request (the security middleware starts every request
+    # in UTC, with no council's roles).
     set_time_zone(info.rules.time_zone if info.rules is not None else "")
+    set_council_roles(roles)
     return info

@@ -5,13 +5,19 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from shora.i18n import _
 from shora.node import Node
-from shora.web.state import Keeper
+from shora.web.state import Keeper, Locked
 from shora.web.templating import Pages
 
 
 def keeper_of(request: Request) -> Keeper:
-    keeper: Keeper = request.app.state.keeper
+    """The profile this request may use: the one the Guard found for its session (in
+    community mode, the one profile the session was bound to when it was unlocked);
+    raises Locked if there is none."""
+    keeper: Keeper | None = request.scope.get("state", {}).get("keeper")
+    if keeper is None:
+        raise Locked(_("The profile is locked."))
     return keeper
 
 

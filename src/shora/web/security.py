@@ -19,13 +19,15 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shora.i18n import DEFAULT, SUPPORTED, _, using_language, using_time_zone
+from shora.ui.labels import using_council_roles
+from shora.web.community import Hall
 from shora.web.state import BrowserSession, Keeper
 from shora.web.templating import Pages
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-    "base-uri 'none'"
+    "base-uri 'none'; manifest-src 'self'; worker-src 'self'"
 )
 SECURITY_HEADERS = (
     (b"content-security-policy", CSP.encode()),
@@ -40,7 +42,12 @@ SECURITY_HEADERS = (
 CAMERA_PAGES = frozenset({"/join", "/admit"})
 CAMERA_POLICY = (b"permissions-policy", b"camera=(self), microphone=(), geolocation=()")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-PUBLIC_PREFIXES = ("/static/", "/login", "/favicon.ico")
+PUBLIC_PREFIXES = ("/static/", "/login", "/favicon.ico", "/sw.js")
+# Static files: a versioned address (?v=, which changes with the files) is kept a year;
+# the fonts, which the style sheet names without a version, a month; others a day.
+STATIC_VERSIONED = (b"cache-control", b"public, max-age=31536000, immutable")
+STATIC_FONTS = (b"cache-control", b"public, max-age=2592000")
+STATIC_OTHER = (b"cache-control", b"public, max-age=86400")
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf"
 POLL_HEADER = "x-shora-poll"  # set by polling elements: not activity, keeps no session awake
@@ -77,46 +84,91 @@ def choose_language(cookie: str | None, accept: str | None) -> str:
     return min(ranked)[2] if ranked else DEFAULT
 
 
-def _with_headers(headers: Iterable[tuple[bytes, bytes]], path: str) -> list[tuple[bytes, bytes]]:
+def _with_headers(
+    headers: Iterable[tuple[bytes, bytes]], path: str, query: bytes = b""
+) -> list[tuple[bytes, bytes]]:
     out = [h for h in headers if h[0].lower() not in {k for k, _ in SECURITY_HEADERS}]
     out.extend(SECURITY_HEADERS)
     if path in CAMERA_PAGES:
         out = [CAMERA_POLICY if h[0] == b"permissions-policy" else h for h in out]
     if not path.startswith("/static/"):
         out.append((b"cache-control", b"no-store"))
+    elif query.startswith(b"v="):
+        out.append(STATIC_VERSIONED)
+    elif path.startswith("/static/fonts/"):
+        out.append(STATIC_FONTS)
+    else:
+        out.append(STATIC_OTHER)
     return out
 
 
-class Guard:
-    """ASGI middleware: Host check, language, session, CSRF, headers."""
+def cookie_header(name: str, value: str, *, secure: bool) -> tuple[bytes, bytes]:
+    """The session cookie: never readable by scripts, never sent from another site."""
+    flags = "; HttpOnly; Path=/; SameSite=Strict" + ("; Secure" if secure else "")
+    return (b"set-cookie", f"{name}={value}{flags}".encode())
 
-    def __init__(self, app: ASGIApp, keeper: Keeper, hosts: frozenset[str], port: int) -> None:
+
+class Guard:
+    """ASGI middleware: Host check, language, session, CSRF, headers.
+
+    With one profile (`keeper`), a browser holds a session once it opened the login
+    link. In community mode (`hall`), every browser gets a session on its first visit,
+    bound to no profile until its person unlocks one; the request's state then carries
+    that profile's Keeper, found from the session and nothing else.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        keeper: Keeper | None,
+        hosts: frozenset[str],
+        port: int,
+        hall: Hall | None = None,
+        secure: bool = False,
+    ) -> None:
         self.app = app
         self.keeper = keeper
+        self.hall = hall
         self.hosts = hosts
         self.cookie = session_cookie(port)
+        self.secure = secure
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
+        query: bytes = scope.get("query_string", b"")
+        first: list[tuple[bytes, bytes]] = []  # a new session's cookie, before the page's own
 
         async def secured_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": _with_headers(message.get("headers", []), path)}
+                headers = first + list(message.get("headers", []))
+                message = {**message, "headers": _with_headers(headers, path, query)}
             await send(message)
 
         headers = Headers(scope=scope)
         request = Request(scope)
         lang = choose_language(request.cookies.get(LANG_COOKIE), headers.get("accept-language"))
-        with using_language(lang), using_time_zone(""):  # a council's page sets its zone
+        # A council's page sets its zone and the names of its own roles.
+        with using_language(lang), using_time_zone(""), using_council_roles({}):
             if headers.get("host", "").lower() not in self.hosts:
                 # DNS rebinding: a page elsewhere made its name point at 127.0.0.1.
                 await PlainTextResponse(_("Unknown host."), 421)(scope, receive, secured_send)
                 return
-            browser = self.keeper.session(request.cookies.get(self.cookie))
-            scope.setdefault("state", {})["browser"] = browser
+            cookie = request.cookies.get(self.cookie)
+            keeper: Keeper | None
+            if self.hall is None:
+                assert self.keeper is not None
+                browser, keeper = self.keeper.session(cookie), self.keeper
+            else:
+                browser = self.hall.session(cookie)
+                if browser is None and not path.startswith("/static/"):
+                    browser = self.hall.new_session()
+                    first.append(cookie_header(self.cookie, browser.id, secure=self.secure))
+                keeper = self.hall.keeper_for(browser)
+            state = scope.setdefault("state", {})
+            state["browser"], state["keeper"] = browser, keeper
             if browser is None and not path.startswith(PUBLIC_PREFIXES):
                 await self._unauthorised(request)(scope, receive, secured_send)
                 return
@@ -126,8 +178,8 @@ class Guard:
                 if refused is not None:
                     await refused(scope, receive, secured_send)
                     return
-            if browser is not None and POLL_HEADER not in headers:
-                self.keeper.touch()
+            if browser is not None and keeper is not None and POLL_HEADER not in headers:
+                keeper.touch()
             await self.app(scope, receive, secured_send)
 
     def _unauthorised(self, request: Request) -> Response:

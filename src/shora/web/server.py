@@ -15,8 +15,10 @@ import uvicorn
 from shora.services import locking
 from shora.web import DEFAULT_PORT
 from shora.web.app import create_app
+from shora.web.community import Hall
 from shora.web.state import Keeper
 
+KEEP_ALIVE = 75  # seconds an idle connection stays open in community mode
 PORTS_TO_TRY = 20  # if the default is taken (another node on this machine), the next ones
 
 
@@ -105,3 +107,50 @@ async def serve_web(
         asked.close()
         locking.lock_socket(keeper.home).unlink(missing_ok=True)
     await keeper.lock()
+
+
+async def serve_community(
+    hall: Hall,
+    sock: socket.socket,
+    host: str,
+    names: list[str],
+    started: Callable[[int], None],
+) -> None:
+    """Serve many people's pages on `sock` (over TLS with the hall's certificate) until
+    SIGINT or SIGTERM; then lock every profile."""
+    port = int(sock.getsockname()[1])
+    cert = hall.certificate
+    app = create_app(None, host=host, port=port, hall=hall, secure=cert is not None, names=names)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        server_header=False,
+        date_header=False,
+        # A phone reads a page for a while: keep its connection (and TLS session) open
+        # rather than pay a new handshake on its slow CPU for the next page.
+        timeout_keep_alive=KEEP_ALIVE,
+        ssl_certfile=str(cert.cert) if cert is not None else None,
+        ssl_keyfile=str(cert.key) if cert is not None else None,
+    )
+    server = _Uvicorn(config)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    web = asyncio.create_task(server.serve(sockets=[sock]))
+    watcher = asyncio.create_task(hall.watch_idle())
+    started(port)
+    stop = asyncio.create_task(stopping.wait())
+    await asyncio.wait({web, stop}, return_when=asyncio.FIRST_COMPLETED)
+    server.should_exit = True
+    watcher.cancel()
+    await asyncio.gather(web, watcher, return_exceptions=True)
+    stop.cancel()
+    await hall.lock_all()
+
+
+def community_url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"https://{shown}:{port}/"

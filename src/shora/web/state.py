@@ -9,6 +9,7 @@ which takes a second on purpose, runs in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hmac
 import secrets
@@ -38,6 +39,7 @@ class BrowserSession:
     id: str
     csrf: str
     created: float
+    person: str | None = None  # community mode: the one profile this browser may use
 
 
 @dataclass(frozen=True)
@@ -80,9 +82,16 @@ class Keeper:
         sync: SyncSettings | None = None,
         clock: Callable[[], float] = time.monotonic,
         insecure_test_kdf: bool = False,
+        check_when_open: bool = False,
+        kdf_gate: asyncio.Semaphore | None = None,
         sleep_watch: locking.SleepWatch | None = None,
     ) -> None:
         self.home = home
+        # Community mode: many browsers, many people; a passphrase is checked even while
+        # the profile is open (else anyone naming an open profile would be let in), and
+        # key derivations run one at a time (each holds 256 MiB for a second).
+        self.check_when_open = check_when_open
+        self.kdf_gate = kdf_gate
         self.sleep_watch = sleep_watch or locking.SleepWatch()
         # Tests only (shora --insecure-test-kdf serve): profiles made with, and weak
         # keystores opened despite, key derivation below the floor.
@@ -99,7 +108,7 @@ class Keeper:
         self.last_activity = clock()
         self.jobs: dict[str, Job] = {}
         # forms.council_of's cache: council -> (database version, CouncilInfo)
-        self.councils: dict[bytes, tuple[tuple[int, int, int], CouncilInfo]] = {}
+        self.councils: dict[bytes, tuple[tuple[int, int, int], CouncilInfo, dict[str, str]]] = {}
         self.on_unlock: list[Callable[[Node], None]] = []
 
     # --- the login link and browser sessions ---------------------------------------------
@@ -145,14 +154,15 @@ class Keeper:
     async def unlock(self, passphrase: str) -> Node:
         """Open the profile with its passphrase and start syncing; ProfileError if wrong,
         TooManyTries (before any key derivation) while wrong ones must wait."""
-        if self.node is not None:
+        if self.node is not None and not self.check_when_open:
             return self.node
         self.throttle.check()
-        unlocked = await asyncio.to_thread(
-            functools.partial(
-                profiles.unlock, self.home, passphrase, allow_weak_kdf=self.insecure_test_kdf
+        async with self.kdf_gate or contextlib.nullcontext():
+            unlocked = await asyncio.to_thread(
+                functools.partial(
+                    profiles.unlock, self.home, passphrase, allow_weak_kdf=self.insecure_test_kdf
+                )
             )
-        )
         self.throttle.right()
         return await self._opened(unlocked)
 
@@ -160,16 +170,22 @@ class Keeper:
         """Create the profile (a fresh home) and open it."""
         if self.exists:
             raise ProfileError(_("a profile already exists in {home}").format(home=self.home))
-        unlocked = await asyncio.to_thread(
-            functools.partial(
-                profiles.create, self.home, passphrase, weak_kdf=self.insecure_test_kdf
+        async with self.kdf_gate or contextlib.nullcontext():
+            unlocked = await asyncio.to_thread(
+                functools.partial(
+                    profiles.create, self.home, passphrase, weak_kdf=self.insecure_test_kdf
+                )
             )
-        )
         return await self._opened(unlocked)
 
     async def _opened(self, unlocked: profiles.UnlockedProfile) -> Node:
-        if self.node is not None:  # another request unlocked it meanwhile
+        if self.node is not None and self.node.database == unlocked.database:
+            unlocked.close()  # another request unlocked it meanwhile
             return self.node
+        if self.node is not None:
+            # A passphrase checked while open (community mode) opened the other file:
+            # the duress passphrase. Whoever typed it sees the decoy, never the open one.
+            await self.lock()
         self.node = Node(unlocked)
         # Project each council now, while the person waits for the unlock anyway: the
         # first projection of a large council takes seconds, and would otherwise fall
@@ -207,7 +223,7 @@ class Keeper:
         """Seal (or with None remove) the duress passphrase; the real passphrase is
         checked like an unlock's, under the same throttle."""
         self.throttle.check()
-        opened = self.node.store.path if self.node is not None else None
+        opened = self.node.database if self.node is not None else None
         before = opened.stat().st_ino if opened is not None else None
         await asyncio.to_thread(
             functools.partial(

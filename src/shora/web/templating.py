@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from shora.i18n import _, current_language, format_time, join_names, ngettext, number
-from shora.ui.labels import ROLE_NAMES
+from shora.ui.labels import role_label
 
 EXTENSIONS = ["jinja2.ext.i18n"]
 LANGUAGE_NAMES = {"fa": "فارسی", "en": "English"}  # each in its own language: not translated
@@ -44,8 +44,8 @@ def _names(items: Iterable[str]) -> str:
 
 
 def _role(role: str) -> str:
-    """A role in the person's words (a role the council made up stays as typed)."""
-    return _(ROLE_NAMES.get(role, role))
+    """A role in the person's words (a council's own role by its name)."""
+    return role_label(role)
 
 
 def _short(key: bytes) -> str:
@@ -87,13 +87,15 @@ class Pages:
     ) -> HTMLResponse:
         lang = current_language()
         browser = getattr(request.state, "browser", None)
-        keeper = request.app.state.keeper
+        keeper = request.scope.get("state", {}).get("keeper")
         full = {
             "request": request,
             "lang": lang,
             "dir": "rtl" if lang == "fa" else "ltr",
             "csrf": browser.csrf if browser is not None else "",
-            "unlocked": keeper.node is not None,
+            "unlocked": keeper is not None and keeper.node is not None,
+            # The panic and duress pages are one person's node's (not community mode's).
+            "own_node": getattr(request.app.state, "hall", None) is None,
             "partial": request.headers.get("HX-Request") == "true"
             and request.headers.get("HX-Boosted") != "true",
             **(context or {}),

@@ -15,6 +15,7 @@ import msgspec
 from shora.domain.aid.restricted import Audience, Sealed
 from shora.domain.aid.taxonomy import Category
 from shora.kernel.events import Bytes32, register_kind
+from shora.kernel.names import MAX_NAME, NAME_PATTERN
 
 MAX_AREAS = 500
 MAX_EDGES = 5000
@@ -22,7 +23,8 @@ MAX_QUANTITY = 1_000_000
 ALERT_DEFAULT_SECONDS = 6 * 3600
 
 AreaId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-AreaName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+# A name in any script; no control characters or bidirectional overrides (shora.kernel.names).
+AreaName = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)]
 Quantity = Annotated[int, msgspec.Meta(ge=1, le=MAX_QUANTITY)]
 UnixTime = Annotated[int, msgspec.Meta(ge=0, lt=2**40)]
 Short = Annotated[str, msgspec.Meta(max_length=200)]

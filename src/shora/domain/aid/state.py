@@ -58,7 +58,7 @@ def well_formed(body: ak.Need | ak.Offer) -> bool:
 @dataclass(frozen=True, slots=True)
 class AreasState:
     id: bytes
-    areas: tuple[tuple[str, str], ...]  # (id, name), sorted by id
+    areas: tuple[tuple[str, str], ...]  # (id, name), in the order the council listed them
     edges: tuple[tuple[str, str, int], ...]
 
     @property
@@ -76,7 +76,7 @@ def reduce_areas(events: Iterable[EventView]) -> AreasState | None:
     if latest is None:
         return None
     body: ak.Areas = latest.body
-    areas = tuple(sorted({a.id: a.name for a in body.areas}.items()))
+    areas = tuple({a.id: a.name for a in body.areas}.items())
     edges = tuple((e.a, e.b, e.length) for e in body.edges)
     return AreasState(latest.id, areas, edges)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shora.domain.decisions import kinds as dk
-from shora.domain.decisions import tally
 from shora.domain.decisions.state import (
     EventView,
     ProposalState,
@@ -15,6 +14,7 @@ from shora.domain.decisions.state import (
     check_params,
     min_vote_seconds,
 )
+from shora.domain.decisions.tally_common import BallotError
 from shora.errors import InvalidInput
 from shora.i18n import _, ngettext, normalize_digits, number
 from shora.kernel import kinds
@@ -100,7 +100,7 @@ def explain_ballot(state: ProposalState, ballot: dk.Ballot) -> None:
             raise InvalidInput(_("a block must give a reason (--reason)"))
     try:
         check_ballot(state.body, check_params(state.body), ballot)
-    except tally.BallotError as exc:
+    except BallotError as exc:
         raise InvalidInput(
             _("this ballot does not fit the vote: {problem}").format(problem=str(exc))
         ) from exc

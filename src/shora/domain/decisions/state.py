@@ -23,15 +23,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from shora.domain.decisions import kinds as dk
-from shora.domain.decisions import tally
 from shora.errors import InvalidInput
 from shora.i18n import _
 from shora.kernel import kinds
+
+if TYPE_CHECKING:
+    from shora.domain.decisions import tally
 
 MS = 1000
 VOTE_KINDS = ("decision.vote", "gov.vote")
@@ -148,6 +150,8 @@ def _fraction(text: str, what: str) -> Fraction:
 def check_params(body: dk.Propose) -> Params:
     """The parameters, parsed; raises InvalidInput, in the reader's language, if they
     cannot be used."""
+    from shora.domain.decisions import tally  # the counting, when a vote is counted
+
     options = tuple(body.options)
     if len(set(options)) != len(options):
         raise InvalidInput(_("an option is listed twice"))
@@ -232,6 +236,8 @@ def effective(
 
 def ballot_input(ballot: dk.Ballot) -> Any:
     """A ballot in the form the tally functions take."""
+    from shora.domain.decisions import tally  # the counting, when a vote is counted
+
     if isinstance(ballot, dk.YesNoBallot):
         return ballot.vote
     if isinstance(ballot, dk.ConsentBallot):
@@ -251,6 +257,8 @@ def count(
     body: dk.Propose, params: Params, ballots: list[Any], electorate: int
 ) -> tuple[Any, bool | None, tuple[str, ...]]:
     """Run the method's tally: (result object, passed or None, winners)."""
+    from shora.domain.decisions import tally  # the counting, when a vote is counted
+
     opts, method = params.options, body.method
     if method == "yes_no":
         yn = tally.count_yes_no(
@@ -288,6 +296,8 @@ def count(
 
 def check_ballot(body: dk.Propose, params: Params, ballot: dk.Ballot) -> None:
     """Raise BallotError (or InvalidInput) if the ballot does not fit the proposal."""
+    from shora.domain.decisions import tally  # the counting, when a vote is counted
+
     expected = dk.BALLOT_FOR_METHOD[body.method]
     if not isinstance(ballot, expected):
         raise tally.BallotError("not_a_ballot", f"a {body.method} vote needs another ballot")
@@ -306,6 +316,8 @@ def reduce_proposal(
     events; `ancestors(e)` gives the ids of e's ancestors (called for the first valid
     close only).
     """
+    from shora.domain.decisions import tally  # the counting, when a vote is counted
+
     body: dk.Propose = propose.body
     unique: Mapping[bytes, EventView] = {
         e.id: e for e in events if getattr(e.body, "proposal", None) == propose.id

@@ -20,7 +20,7 @@ LISTS: dict[str, tuple[str, ...]] = {
     "proposals": ("decision.propose", "gov.propose"),
     "needs": ("aid.need", "aid.need_sealed"),
     "tasks": ("task.create",),
-    "home": (*dk.SUBJECT_KINDS, "comment"),
+    "home": (*dk.SUBJECT_KINDS, *dk.COMMENT_KINDS),
 }
 
 
@@ -43,12 +43,19 @@ class Notice:
 
 
 def fold_comments(
-    events: Iterable[EventView], subjects: dict[bytes, bytes], admitted: frozenset[bytes]
+    events: Iterable[EventView],
+    subjects: dict[bytes, bytes],
+    admitted: frozenset[bytes],
+    sealed: frozenset[bytes] = frozenset(),
 ) -> list[CommentView]:
     """The comments that count, in (clock, id) order. `subjects` maps each subject of
-    this council to its author; `admitted` is everyone ever admitted here."""
+    this council to its author; `admitted` is everyone ever admitted here; `sealed` are
+    the subjects whose comments are sealed (needs only some can read). A plain
+    ``comment`` counts only on another subject; a ``comment_sealed``, given opened (its
+    body a `Comment`), only on one of those: a sealed need's words never count in the
+    clear, and a comment that could not be opened is not here at all."""
     unique = sorted(
-        {e.id: e for e in events if e.kind == "comment"}.values(), key=lambda e: e.order
+        {e.id: e for e in events if _may_count(e, sealed)}.values(), key=lambda e: e.order
     )
     kept: dict[bytes, CommentView] = {}
     for e in unique:
@@ -70,6 +77,14 @@ def fold_comments(
             tuple(dict.fromkeys(body.mentions)),
         )
     return list(kept.values())
+
+
+def _may_count(e: EventView, sealed: frozenset[bytes]) -> bool:
+    if e.kind == "comment":
+        return e.body.subject not in sealed
+    if e.kind == "comment_sealed":
+        return isinstance(e.body, dk.Comment) and e.body.subject in sealed
+    return False
 
 
 def notices_for(me: bytes, every: list[CommentView], subjects: dict[bytes, bytes]) -> list[Notice]:

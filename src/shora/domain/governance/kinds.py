@@ -18,17 +18,26 @@ import msgspec
 from shora.domain.decisions import kinds as dk
 from shora.kernel import kinds
 from shora.kernel.events import Bytes32
+from shora.kernel.names import NAME_PATTERN
 
 
 class RuleChange(msgspec.Struct, frozen=True, tag="rule_change", forbid_unknown_fields=True):
     rules: kinds.Rules  # the council's whole new rules
 
 
-class Election(msgspec.Struct, frozen=True, tag="election", forbid_unknown_fields=True):
-    """Elect `seats` members to a role; the options are the candidates' keys in hex."""
+# The name people read for a council's own role, in any script (shora.kernel.names).
+RoleName = Annotated[str, msgspec.Meta(min_length=1, max_length=80, pattern=NAME_PATTERN)]
+
+
+class Election(
+    msgspec.Struct, frozen=True, tag="election", forbid_unknown_fields=True, omit_defaults=True
+):
+    """Elect `seats` members to a role; the options are the candidates' keys in hex.
+    A council's own role carries its `name` (the first election naming it names it)."""
 
     role: kinds.Role
     term_days: Annotated[int, msgspec.Meta(ge=1, le=3650)]
+    name: RoleName | None = None
 
 
 class Recall(msgspec.Struct, frozen=True, tag="recall", forbid_unknown_fields=True):

@@ -24,6 +24,7 @@ HOUR = 3600
 ROLE_NAMES = {
     "coordinator": N_("coordinator"),
     "treasurer": N_("treasurer"),
+    "auditor": N_("auditor"),
     "safety": N_("safety contact"),
     "delegate": N_("delegate"),
 }

@@ -4,6 +4,7 @@ others), and the de-identified summary with its CSV. Services: node.aid and node
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -12,16 +13,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from shora.errors import InvalidInput
-from shora.i18n import _
+from shora.i18n import _, number
 from shora.node import CouncilInfo, Node
-from shora.numbers import digits_only, parse_int
-from shora.services.aid import AREA_ID
 from shora.services.aid import kinds as ak
+from shora.services.aid import name_areas, name_edge
 from shora.services.aid import summary as aid_summary
 from shora.services.care import kinds as ck
 from shora.web.areas.aid import area_names
 from shora.web.areas.kit import (
-    build,
     duration,
     field,
     handle,
@@ -43,50 +42,32 @@ def _path(info: CouncilInfo, tail: str) -> str:
 
 def _areas(node: Node, info: CouncilInfo) -> dict[str, Any]:
     known = node.aid.areas(info.id)
-    lines = "\n".join(f"{a} = {n}" for a, n in known.areas) if known else ""
-    edges = "\n".join(f"{a} {b} {n}" for a, b, n in known.edges) if known else ""
+    names = dict(known.areas) if known else {}
+    lines = "\n".join(n for _a, n in known.areas) if known else ""
+    edges = "\n".join(
+        f"{names.get(a, a)}, {names.get(b, b)}, {number(n)}"
+        for a, b, n in (known.edges if known else ())
+    )
     return {"known": known, "lines": lines, "edges": edges}
 
 
-def areas_body(form: FormData) -> ak.Areas:
-    """Areas from "id = name" lines and neighbours from "a b [length]" lines."""
-    listed = []
-    for line in field(form, "areas", 60_000).splitlines():
-        if not line.strip():
-            continue
-        area, sep, name = line.partition("=")
-        if not sep or not area.strip() or not name.strip():
-            raise InvalidInput(_("Write each area as id = name, such as block-4 = Block 4."))
-        area = area.strip().lower()
-        if not AREA_ID.fullmatch(area):
-            raise InvalidInput(
-                _(
-                    "an area id is lowercase letters, digits, - and _, such as block-4: {area}"
-                ).format(area=area)
-            )
-        listed.append({"id": area, "name": name.strip()})
-    edges = []
-    for line in field(form, "edges", 60_000).splitlines():
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) not in (2, 3) or (len(parts) == 3 and not digits_only(parts[2])):
-            raise InvalidInput(_("Write each pair of neighbours as: area area [length]."))
-        edges.append(
-            {
-                "a": parts[0].lower(),
-                "b": parts[1].lower(),
-                "length": parse_int(parts[2]) if len(parts) == 3 else 1,
-            }
+def areas_body(form: FormData, known: Sequence[tuple[str, str]] = ()) -> ak.Areas:
+    """Areas from their names, one per line (ids are made for them; names on the map
+    `known` keep theirs), and neighbours from "name, name[, length]" lines."""
+    lines = field(form, "areas", 120_000).splitlines()
+    pairs = [line for line in field(form, "edges", 120_000).splitlines() if line.strip()]
+    listed = name_areas(lines, known)
+    if len(pairs) > ak.MAX_EDGES:
+        raise InvalidInput(
+            _("A council has at most {n} pairs of neighbours.").format(n=ak.MAX_EDGES)
         )
-    if not listed:
-        raise InvalidInput(_("Name at least one area."))
-    return build(ak.Areas, {"areas": listed, "edges": edges})
+    return ak.Areas(listed, [name_edge(line, listed) for line in pairs])
 
 
 async def areas(request: Request) -> Response:
     async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
-        node.aid.set_areas(info.id, areas_body(form))
+        known = node.aid.areas(info.id)
+        node.aid.set_areas(info.id, areas_body(form, known.areas if known else ()))
         return None
 
     return await handle(request, "aid/areas.html", _areas, run, "areas")

@@ -91,6 +91,7 @@ COUNCIL_TABS: list[tuple[str, str]] = [
     ("/needs", N_("Mutual aid")),
     ("/alerts", N_("Safety")),
     ("/federation", N_("Federation")),
+    ("/fund", N_("Strike fund")),
 ]
 
 HOME_SECTIONS: list[HomeSection] = [

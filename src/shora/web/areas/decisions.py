@@ -111,6 +111,8 @@ async def show(request: Request, error: str | None = None, status: int = 200) ->
         "error": error,
         "base": base(info.id),
         "voted": request.query_params.get("voted") == "1",
+        # A rule change says what it changes in the reader's words, whoever wrote it.
+        "changes": node.governance.rule_change(info.id, state.id) if state.action else None,
     }
     template = (
         "decisions/_result.html" if request.url.path.endswith("/result") else "decisions/show.html"

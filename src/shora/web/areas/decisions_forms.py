@@ -14,24 +14,17 @@ import msgspec
 from starlette.datastructures import FormData
 
 from shora.errors import InvalidInput
-from shora.i18n import N_, _, digits, normalize_digits, number
+from shora.i18n import _, digits, normalize_digits, number
 from shora.numbers import digits_only
 from shora.services.decisions import kinds as dk
 from shora.services.decisions import parse_share
+from shora.services.governance import SHARE_WORDS
 from shora.web.areas.kit import build, duration, field, whole
 from shora.web.forms import TEXT_CHARS, TITLE_CHARS
 
 SHARES = ("0/1", "1/4", "1/3", "1/2", "2/3", "3/4", "1/1")
-# Shares chosen in words or as a percentage; the values are the fractions the rules keep.
-SHARE_WORDS = {
-    "0/1": N_("none"),
-    "1/4": N_("a quarter"),
-    "1/3": N_("a third"),
-    "1/2": N_("half"),
-    "2/3": N_("two thirds"),
-    "3/4": N_("three quarters"),
-    "1/1": N_("all"),
-}
+# Shares chosen in words or as a percentage; the values are the fractions the rules keep
+# (the words: shora.domain.governance.rule_words).
 PERCENTS = (10, 20, 30, 40, 60, 70, 80, 90)
 
 

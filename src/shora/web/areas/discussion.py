@@ -75,7 +75,7 @@ def _thread(request: Request, error: str | None = None, status: int = 200) -> Re
     what = node.discussion.subject_of(info.id, subject)
     mine = me(node, info.id)
     people = names(node, info.id)
-    active = node.discussion.mentionable(info.id)
+    active = node.discussion.mentionable(info.id, subject)
     thread = node.discussion.comments(info.id, subject)
     replying = hex_or_none(request.query_params.get("reply", ""))
     pages = _pages(request, thread)

@@ -18,6 +18,7 @@ from shora.errors import InvalidInput
 from shora.i18n import _
 from shora.node import CouncilInfo, Node
 from shora.services.federation import md
+from shora.services.fund import currency_name, format_amount
 from shora.web.areas.joining import posted_join_request
 from shora.web.areas.kit import label
 from shora.web.forms import (
@@ -74,6 +75,9 @@ def _federation_context(node: Node, info: CouncilInfo) -> dict[str, Any]:
         "rows": rows,
         "delegate": node.federation_flow.my_seat(info.id) is not None,
         "label": label,
+        "fund": node.fund_federation.federation_totals(info.id),
+        "money": format_amount,
+        "currency_name": currency_name,
     }
 
 
@@ -116,6 +120,7 @@ async def share_summary(request: Request) -> Response:
     node = node_of(request)
     info = council_of(request, node)
     node.federation_flow.post_summary(info.id, force=True)
+    node.fund_federation.share(info.id)
     return redirect(request, f"/councils/{info.id.hex()}/federation")
 
 

@@ -13,10 +13,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from shora.errors import InvalidInput
-from shora.i18n import COMMON_TIME_ZONES, N_, _
+from shora.i18n import COMMON_TIME_ZONES, _
 from shora.node import CouncilInfo, Node
 from shora.services.decisions import kinds as dk
-from shora.services.governance import ROLE_NAMES, Rules
+from shora.services.governance import MODES, RULE_LABELS, SHARE_RULES, Rules
 from shora.web.areas.decisions_forms import share, share_choices
 from shora.web.areas.discussion import fresh
 from shora.web.areas.kit import (
@@ -30,14 +30,6 @@ from shora.web.areas.kit import (
 )
 from shora.web.forms import REASON_CHARS, TEXT_CHARS, TITLE_CHARS, hex_id
 
-SHARE_RULES = (
-    "quorum",
-    "threshold",
-    "governance_quorum",
-    "rule_change_threshold",
-    "recall_threshold",
-    "ratify_threshold",
-)
 NUMBER_RULES = {
     "admission_vouches": (1, 1000),
     "removal_vouches": (1, 1000),
@@ -52,34 +44,8 @@ NUMBER_RULES = {
     "clock_skew_minutes": (1, 1440),
     "upload_delay_seconds": (0, 3600),
 }
-MODES = {
-    "member": N_("any one member"),
-    "vouches": N_("a number of vouches"),
-    "majority": N_("a majority of members"),
-}
-RULE_LABELS = {
-    "admission": N_("Who admits a new member"),
-    "removal": N_("Who removes a member"),
-    "admission_vouches": N_("Vouches needed to admit"),
-    "removal_vouches": N_("Vouches needed to remove"),
-    "quorum": N_("Quorum of every vote (a share such as 1/3)"),
-    "threshold": N_("Share of yes for an ordinary vote"),
-    "governance_quorum": N_("Quorum for rule changes, elections and recalls"),
-    "rule_change_threshold": N_("Share of yes to change the rules"),
-    "recall_threshold": N_("Share of yes to recall someone"),
-    "ratify_threshold": N_("Share of yes to ratify an emergency action"),
-    "grace_hours": N_("Least grace period after a deadline, in hours"),
-    "recall_petition": N_("Supporters a recall petition needs"),
-    "term_days": N_("Length of a term, in days"),
-    "term_limit": N_("Terms one person may serve in a role (0: no limit)"),
-    "emergency_ratify_hours": N_("Hours to ratify an emergency action (0: never lapses)"),
-    "max_pending_emergencies": N_("Emergency removals that may wait for ratification at once"),
-    "min_vote_hours": N_("Least hours any vote stays open"),
-    "min_governance_vote_hours": N_("Least hours a rule change, recall or ratification stays open"),
-    "clock_skew_minutes": N_("Minutes a member's clock may run ahead of this device's"),
-    "upload_delay_seconds": N_("Most seconds a node holds its writes back to send them together"),
-    "time_zone": N_("Time zone of the council's times"),
-}
+# How members are admitted and removed, as the rules form offers it.
+FORM_MODES = {mode: MODES[mode] for mode in ("member", "vouches", "vote")}
 
 
 def _path(info: CouncilInfo, tail: str) -> str:
@@ -149,15 +115,6 @@ async def minutes(request: Request) -> Response:
 # --- roles, elections, recall ----------------------------------------------------------
 
 
-def role_key(typed: str) -> str:
-    """The role's key for a role typed in the person's words ("نماینده" is "delegate")."""
-    typed = typed.strip()
-    for key, words in ROLE_NAMES.items():
-        if typed.lower() in (key, words.lower(), _(words).lower()):
-            return key
-    return typed.lower()
-
-
 def _roles(node: Node, info: CouncilInfo) -> dict[str, Any]:
     active = [m for m in node.councils.members(info.id) if m.status == "active"]
     petitions = node.governance.petitions(info.id)
@@ -167,6 +124,7 @@ def _roles(node: Node, info: CouncilInfo) -> dict[str, Any]:
         "petitions": petitions,
         "emergencies": node.governance.emergencies(info.id),
         "people": names(node, info.id),
+        "role_choices": node.governance.role_choices(info.id),
     }
 
 
@@ -176,9 +134,11 @@ async def roles(request: Request) -> Response:
 
 async def elect(request: Request) -> Response:
     async def run(node: Node, info: CouncilInfo, form: FormData) -> str | None:
-        role = role_key(field(form, "role", 32))
+        # A role chosen from the list (its key), or a new one by its name in any script.
+        # (A client that sends a role's name in `role` is read the same way.)
+        role = field(form, "new_role", 200) or field(form, "role", 200)
         if not role:
-            raise InvalidInput(_("Please name the role."))
+            raise InvalidInput(_("Please choose a role, or name a new one."))
         candidates = []
         for value in form.getlist("candidate"):
             key = hex_or_none(str(value)[:64])
@@ -231,7 +191,7 @@ def _rules(node: Node, info: CouncilInfo) -> dict[str, Any]:
         "share_rules": SHARE_RULES,
         "share_choices": share_choices,
         "number_rules": NUMBER_RULES,
-        "modes": MODES,
+        "modes": FORM_MODES,
         "rule_labels": RULE_LABELS,
         "time_zones": COMMON_TIME_ZONES,
     }
@@ -255,7 +215,7 @@ def rule_changes(form: FormData, current: Rules) -> dict[str, Any]:
         changes["time_zone"] = zone  # checked by the service, in the person's language
     for name in ("admission", "removal"):
         mode = field(form, name, 10) or old[name]
-        if mode not in MODES:
+        if mode not in FORM_MODES:
             raise InvalidInput(_("Please choose how members are admitted and removed."))
         if mode != old[name]:
             changes[name] = mode

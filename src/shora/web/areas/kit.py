@@ -202,7 +202,13 @@ async def handle(
     try:
         where = await action(node, info, form)
     except (InvalidInput, NotAllowed, NotFound) as exc:
-        page = {"council": info, **_listed(request, node, info, context), "error": str(exc)}
+        typed = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+        page = {
+            "council": info,
+            **_listed(request, node, info, context),
+            "error": str(exc),
+            "typed": typed,  # what was typed, shown again with the refusal
+        }
         return page_of(request, template, page, 400)
     return redirect(request, where or f"/councils/{info.id.hex()}/{back}")
 

@@ -72,7 +72,8 @@ document.querySelectorAll("button[data-share]").forEach(function (button) {
 });
 
 // The panic shortcut: Esc three times within two seconds destroys the profile at once
-// (the same request as the panic page's button; without this script, that page).
+// (the same request as the panic page's button; without this script, that page), on
+// the pages that offer Panic (one person's node, not community mode).
 (function () {
   var presses = [];
   document.addEventListener("keydown", function (event) {
@@ -83,7 +84,7 @@ document.querySelectorAll("button[data-share]").forEach(function (button) {
     presses = presses.filter(function (t) { return now - t < 2000; });
     presses.push(now);
     var csrf = document.querySelector("input[name=csrf]");
-    if (presses.length < 3 || !csrf) {
+    if (presses.length < 3 || !csrf || !document.querySelector("a.panic")) {
       return;
     }
     presses = [];
@@ -101,3 +102,10 @@ document.querySelectorAll("button[data-share]").forEach(function (button) {
     form.submit();
   });
 })();
+
+// Installing to the home screen: a service worker that keeps the static files (style,
+// scripts, fonts) for the next visit, and nothing else (static/sw.js). A secure
+// context only: the node's own https:// address on the local network, or this computer.
+if ("serviceWorker" in navigator && window.isSecureContext) {
+  navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
+}

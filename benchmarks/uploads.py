@@ -1,0 +1,165 @@
+"""Uploads benchmark: what an envelope costs a node when a peer uploads it to its relay,
+against what it costs when it comes in a bundle.
+
+A member (B) writes N posts its council's founder (A) lacks. From copies of the same
+profile of A, in one run, each measured --repeat times in turns (the median is kept):
+
+  (a) bundle: `node.bundles.import_bundle` of the N envelopes (what `shora bundle
+      import` does: decode, verify, decrypt, authorise, store, project, housekeeping);
+  (b) relay: B publishes the N envelopes to A's EmbeddedRelay on loopback
+      (`transport.publish`, NIP-42 AUTH with B's keys, EVENTs in windows, every OK
+      awaited), then the relay's housekeeping for the burst; the client's work in
+      the same process is counted too, as a sync costs it;
+  (c) relay, one envelope at a time: as (b) with the relay's batches cut to one EVENT
+      (one transaction per EVENT, as before batching), for comparison.
+
+Run:  python benchmarks/uploads.py [--quick] [--envelopes N] [--repeat R]
+The last line printed is a machine-readable RESULT line: the ratio (b)/(a) of the time
+per envelope, target <= 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from shora.kernel import kinds, profile, tokens
+from shora.node import Node
+from shora.sync.local import NodeEnvelopes
+from shora.sync.relay import EmbeddedRelay, RelayLimits
+from shora.sync.transport import publish
+
+PASSPHRASE = "benchmark passphrase"
+TARGET_RATIO = 2.0
+WEAK = {"kdf_limits": profile.INSECURE_TEST_KDF, "allow_weak_kdf": True}
+
+
+def open_node(home: Path) -> Node:
+    return Node.open(home, PASSPHRASE, allow_weak_kdf=True)
+
+
+def carry(src: Node, dst: Node) -> None:
+    buf = io.BytesIO()
+    src.bundles.export_bundle(buf)
+    buf.seek(0)
+    dst.bundles.import_bundle(buf)
+
+
+def prepare(tmp: Path, n: int) -> tuple[Path, list[bytes]]:
+    """A's profile, and the N envelopes of B's posts A lacks (B's profile is at tmp/b)."""
+    a = Node.create(tmp / "a", PASSPHRASE, **WEAK)
+    b = Node.create(tmp / "b", PASSPHRASE, **WEAK)
+    cid = a.councils.create("Works council", "", "Azar")
+    invitation = a.membership.invite(cid)
+    request = b.membership.join(
+        tokens.parse_invitation(tokens.invitation_text(invitation)), "Bahar"
+    )
+    joined = tokens.parse_join_request_text(tokens.join_request_text(request))
+    assert a.membership.admit(joined).admitted
+    carry(a, b)
+    held = set(b.bundles.envelopes(cid))
+    # Posts in a chain of small steps, as a person writes them: each step's posts have
+    # the step before as parents.
+    for start in range(0, n, 20):
+        raws = [
+            b.compose(cid, "post.message", kinds.Message(f"post {i}: a few words", None))[0]
+            for i in range(start, min(n, start + 20))
+        ]
+        b.bundles.import_envelopes(raws, heal=False)
+    fresh = [raw for raw in b.bundles.envelopes(cid) if raw not in held]
+    a.close()
+    b.close()
+    assert len(fresh) == n, len(fresh)
+    return tmp / "a", fresh
+
+
+def fresh_copy(state: Path, where: Path) -> Path:
+    if where.exists():
+        shutil.rmtree(where)
+    shutil.copytree(state, where)
+    return where
+
+
+def by_bundle(home: Path, raws: list[bytes], n: int) -> float:
+    buf = io.BytesIO()
+    with open_node(home) as node:
+        node.bundles.export_bundle(buf, records=raws)
+        buf.seek(0)
+        start = time.perf_counter()
+        report, damage = node.bundles.import_bundle(buf)
+        seconds = time.perf_counter() - start
+    assert damage is None and report.accepted == n, report
+    return seconds
+
+
+async def _upload(node: Node, b: Node, raws: list[bytes], batch: int) -> tuple[float, int]:
+    limits = RelayLimits(events_per_minute=10**9, max_batch=batch)
+    relay = EmbeddedRelay(NodeEnvelopes(node), limits=limits)
+    await relay.start()
+    try:
+        start = time.perf_counter()
+        result = await publish(relay.url, raws, keyring=NodeEnvelopes(b), timeout=3600)
+    finally:
+        await relay.stop()  # the housekeeping of the burst, as after SETTLE_DELAY
+    return time.perf_counter() - start, result.accepted
+
+
+def by_relay(home: Path, b_home: Path, raws: list[bytes], n: int, batch: int) -> float:
+    with open_node(home) as node, open_node(b_home) as b:
+        seconds, accepted = asyncio.run(_upload(node, b, raws, batch))
+    assert accepted == n, accepted
+    return seconds
+
+
+def run(args: argparse.Namespace) -> int:
+    n = 500 if args.quick else args.envelopes
+    with tempfile.TemporaryDirectory(prefix="shora-uploads-") as tmp_name:
+        tmp = Path(tmp_name)
+        start = time.perf_counter()
+        state, raws = prepare(tmp / "state", n)
+        print(f"{n:,} envelopes written by a member ({time.perf_counter() - start:.1f} s)")
+        b_home = tmp / "state" / "b"
+        times: dict[str, list[float]] = {"a": [], "b": [], "c": []}
+        for i in range(args.repeat):
+            for method in ("a", "b", "c"):
+                home = fresh_copy(state, tmp / "run")
+                if method == "a":
+                    seconds = by_bundle(home, raws, n)
+                else:
+                    batch = RelayLimits().max_batch if method == "b" else 1
+                    seconds = by_relay(home, b_home, raws, n, batch)
+                times[method].append(seconds)
+                print(f"  run {i + 1}, ({method}): {seconds:.2f} s", flush=True)
+        ms = {k: 1000 * statistics.median(v) / n for k, v in times.items()}
+        spread = {k: (max(v) - min(v)) / statistics.median(v) for k, v in times.items()}
+        print(f"\nper envelope (median of {args.repeat}; spread max-min / median):")
+        print(f"  (a) bundle import:                  {ms['a']:.3f} ms  ({spread['a']:.0%})")
+        print(f"  (b) relay uploads, batched:         {ms['b']:.3f} ms  ({spread['b']:.0%})")
+        print(f"  (c) relay uploads, one per commit:  {ms['c']:.3f} ms  ({spread['c']:.0%})")
+        ratio = ms["b"] / ms["a"]
+        met = ratio <= TARGET_RATIO
+        print(
+            f"RESULT n={n} bundle_ms={ms['a']:.3f} relay_ms={ms['b']:.3f} "
+            f"relay_one_by_one_ms={ms['c']:.3f} ratio={ratio:.2f} "
+            f"target=ratio<={TARGET_RATIO:g} met={'yes' if met else 'no'}"
+        )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="500 envelopes, for smoke runs")
+    parser.add_argument("--envelopes", type=int, default=5000, help="default 5000")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each method (3)")
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
