@@ -12,7 +12,6 @@ and, on Linux, being read by debuggers of the same user.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 
 PR_SET_DUMPABLE = 4
@@ -27,7 +26,7 @@ def harden_process() -> None:
 
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)  # the C library already loaded
         libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
@@ -35,7 +34,7 @@ def is_dumpable() -> bool:
     """Whether this process may still be dumped or traced (Linux; True elsewhere)."""
     if not sys.platform.startswith("linux"):
         return True
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc = ctypes.CDLL(None, use_errno=True)
     return bool(libc.prctl(3, 0, 0, 0, 0))  # PR_GET_DUMPABLE
 
 
