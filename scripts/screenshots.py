@@ -5,7 +5,9 @@
 Runs tests/web/test_web_walk.py (two `shora serve` nodes, a relay on loopback,
 Chromium) with $SHORA_SCREENSHOTS pointing at the folder, so every page it photographs
 (the call for help on the home page, a proposal's discussion, notifications, the
-federation pages, the dispatch step, the rules with the time zone, the join request)
+federation pages, the dispatch step, the rules with the time zone, the join request;
+the new profile's page that asks to join, the home page's ballot buttons, the need's
+form from "I need...", the match on the home page and a matched need on the list)
 is saved in Persian at 360x740 and in English at 1280x800. Then each new PNG is
 deflated again at the highest level, without its ancillary chunks, where that is
 smaller, and checked to be under 150 KB. The older screenshots come from the browser

@@ -18,6 +18,7 @@ from shora.services.councils import MemberInfo as MemberInfo
 
 if TYPE_CHECKING:
     from shora.services.aid import Aid
+    from shora.services.ballots import SecretBallots
     from shora.services.bundles import Bundles
     from shora.services.care import Care
     from shora.services.deadman_missing import DeadmanMissing
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from shora.services.joining import Joining
     from shora.services.membership import Membership
     from shora.services.network import Network
+    from shora.services.pledges import Pledges
     from shora.services.posts import Posts
     from shora.services.restricted import Restricted
     from shora.services.safety import Safety
@@ -46,6 +48,8 @@ KIND_MODULES = (
     "shora.domain.governance.rules",  # the governance state kinds and their rules
     "shora.domain.federation.rules",  # mandate.end, and admissions by mandate
     "shora.domain.fund.kinds",  # the strike fund
+    "shora.domain.ballots.kinds",  # secret ballots
+    "shora.domain.pledges.kinds",  # threshold pledges
 )
 """The modules whose `register()` adds the event kinds a node accepts, in this order
 (docs/architecture.md, "Event kinds"): a kind is never valid because some module
@@ -123,6 +127,18 @@ class Node(NodeCore):
         from shora.services.decisions import Decisions
 
         return Decisions(self)
+
+    @cached_property
+    def ballots(self) -> SecretBallots:
+        from shora.services.ballots import SecretBallots
+
+        return SecretBallots(self)
+
+    @cached_property
+    def pledges(self) -> Pledges:
+        from shora.services.pledges import Pledges
+
+        return Pledges(self)
 
     @cached_property
     def discussion(self) -> Discussion:
@@ -212,6 +228,8 @@ class Node(NodeCore):
                 welcome_back=self.membership.welcome_back,
                 heal_epochs=self.membership.heal_epochs,
                 raise_alerts=self.deadman_missing.raise_all_alerts,
+                teller_duties=self.ballots.teller_duties,
+                settle_pledges=self.pledges.settle_all,
             ),
         )
 

@@ -313,3 +313,35 @@ def test_cli_aid_flow_and_errors(tmp_path: Path) -> None:
     assert "blood group" in a.fails(
         "need", council, "blood", "1", "--blood", "C+", "--area", "block-4", code=1
     )
+
+
+def test_a_need_under_way_and_what_answers_it(council3: tuple[list[Node], bytes, Clock]) -> None:
+    """A need that commitments cover is no longer open but is under way until delivered;
+    its author's own needs carry each commitment's giver and how much is on its way."""
+    (a, b, c), council, clock = council3
+    n = a.aid.post_need(council, need(quantity=10))
+    other = c.aid.post_need(council, need(quantity=3))
+    o = b.aid.post_offer(council, offer(quantity=10))
+    everyone([a, b, c])
+    now = int(clock())
+    assert a.aid.needs_under_way(council, now) == []
+    [(mine, answers)] = a.aid.my_needs(council, now)
+    assert (mine.id, answers) == (n, [])
+    cid = c.aid.commit(council, n, o, 10)  # committed by a third member: b still gives
+    everyone([a, b, c])
+    assert [x.id for x in a.aid.open_needs(council, now)] == [other]
+    [under] = a.aid.needs_under_way(council, now)
+    assert (under.id, under.status) == (n, "committed")
+    assert a.aid.needs_under_way(council, now, area="market") == []
+    [(mine, [answer])] = a.aid.my_needs(council, now)
+    assert mine.id == n
+    assert (answer.commitment, answer.giver, answer.committed) == (cid, b.aid.core.me(council), 10)
+    assert (answer.on_its_way, answer.delivered) == (0, 0)
+    b.aid.dispatch(council, cid, 10)
+    everyone([a, b, c])
+    [(mine, [answer])] = a.aid.my_needs(council, now)
+    assert (mine.status, answer.on_its_way) == ("in_transit", 10)
+    assert c.aid.my_needs(council, now)[0][0].id == other  # each member sees their own
+    a.aid.fulfil(council, 10, commitment=cid)
+    everyone([a, b, c])
+    assert a.aid.my_needs(council, now) == [] and a.aid.needs_under_way(council, now) == []

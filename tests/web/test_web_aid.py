@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from web.client import Browser
+from web.client import Browser, browser
 from web.fixtures import person  # noqa: F401 (fixtures)
 from web.test_web_decisions import XSS, carry, two_members, words
 
@@ -416,3 +416,96 @@ def test_a_need_met_from_elsewhere_and_a_duplicate_marked(person: Browser) -> No
     assert "Nothing open here." in person.get(home + "/needs").text
     bad = person.post(home + f"/items/{ids['again']}/cancel", {"duplicate_of": "nonsense"})
     assert bad.status_code == 400 and "not a valid id" in bad.text
+
+
+def test_i_need_from_the_home_page_the_area_as_the_member_last_named_it(
+    person: Browser,
+) -> None:
+    """The home page's "I need..." buttons open the need's form with the category chosen
+    and how much at 1; the area is the member's own (their last check-in's), else the one
+    they last used, else the only one; posting goes back to the home page, which lists
+    the need. A medicine's name and dose are shown open, and still required."""
+    home = person.found_council()
+    assert person.post(home + "/areas", {"areas": "block-4 = Block 4\n"}).status_code == 303
+    page = person.get(home).text
+    for category in ("water", "food", "medicine", "shelter", "transport", "medical_care"):
+        assert f'href="{home}/needs/new?category={category}&amp;from=home"' in page
+    assert f'href="{home}/needs/new?from=home"' in page
+    form = person.get(home + "/needs/new?category=water&from=home").text
+    assert '<option value="water" selected>' in form
+    assert 'name="from" value="home"' in form and 'id="i-quantity"' in form
+    assert re.search(r'id="i-quantity"[^>]*value="1"', form)
+    assert '<option value="block-4" selected>' in form  # the only area
+    assert "Choose the area" not in form
+    assert "<details open>" not in form  # medicine and blood stay folded for water
+    medicine = person.get(home + "/needs/new?category=medicine&from=home").text
+    assert "<details open>" in medicine and 'id="i-medicine"' in medicine
+    refused = person.post(
+        home + "/needs/new", {"category": "medicine", "quantity": "1", "area": "block-4"}
+    )
+    assert refused.status_code == 400 and "A medicine needs its name and dose." in refused.text
+    assert "<details open>" in refused.text
+    posted = person.post(
+        home + "/needs/new",
+        {"category": "water", "quantity": "۱۰", "area": "block-4", "from": "home"},
+    )
+    assert posted.status_code == 303 and posted.headers["location"].startswith(home + "?posted=1")
+    mine = words(person.get(home + "?posted=1").text)
+    assert "Posted;" in mine and "10 litre · drinking water" in mine and "still open: 10" in mine
+    # Two areas: the one last used in a need or offer; then the last check-in's.
+    two = {"areas": "block-4 = Block 4\nmosque = The mosque\n"}
+    assert person.post(home + "/areas", two).status_code == 303
+    assert '<option value="block-4" selected>' in person.get(home + "/needs/new").text
+    assert person.post(home + "/checkin", {"status": "safe", "area": "mosque"}).status_code == 303
+    assert '<option value="mosque" selected>' in person.get(home + "/offers/new").text
+
+
+def test_a_fresh_member_with_two_areas_chooses_one(tmp_path: Path) -> None:
+    with browser(tmp_path / "fa", **{"Accept-Language": "fa"}) as person:
+        person.create_profile()
+        home = council_with_areas(person)
+        form = person.get(home + "/needs/new?category=food&from=home").text
+        assert "محدوده را انتخاب کنید" in form and " selected>" in form  # the category
+        assert not re.search(r'<option value="(block-4|mosque)" selected>', form)
+        home_page = words(person.get(home).text)
+        assert "نیاز دارم…" in home_page and "چیز دیگر" in home_page
+
+
+def test_a_matched_need_stays_listed_and_its_author_sees_the_match_at_home(
+    tmp_path: Path,
+) -> None:
+    """Matched in full, a need is no longer open but still listed, as matched and then
+    on its way, with its page; the commitment names the need it answers; the need's
+    author reads on the home page who gives it and how much is on its way."""
+    with two_members(tmp_path) as (a, b, home):
+        assert a.post(home + "/areas", {"areas": AREAS}).status_code == 303
+        carry(a, b, home)
+        need = {"category": "water", "quantity": "10", "area": "block-4", "from": "home"}
+        assert b.post(home + "/needs/new", need).status_code == 303
+        carry(b, a, home)
+        assert a.post(home + "/offers/new", {**OFFER, "area": "block-4"}).status_code == 303
+        match = a.get(home + "/match").text
+        pair = dict(re.findall(r'name="(need|offer)" value="([0-9a-f]{64})"', match))
+        assert a.post(home + "/match/commit", {**pair, "quantity": "10"}).status_code == 303
+        listed = words(a.get(home + "/needs").text)
+        assert "matched" in listed and "10 litre · drinking water" in listed
+        assert "matched" in words(a.get(f"{home}/items/{pair['need']}").text)
+        page = a.get(home + "/match").text
+        assert f'href="{home}/items/{pair["need"]}"' in page
+        assert "For the need of Bahar in Block 4: 10 litre" in words(page)
+        commitment = re.search(r'name="commitment" value="([0-9a-f]{64})"', page)
+        assert commitment is not None
+        sent = {"commitment": commitment.group(1), "quantity": "10"}
+        assert a.post(home + "/match/dispatch", sent).status_code == 303
+        carry(a, b, home)
+        at_home = words(b.get(home).text)
+        assert "10 on its way from Nasrin" in at_home
+        listed = words(b.get(home + "/needs").text)
+        assert "10 on its way" in listed and "Nothing open here." not in listed
+        assert b.get(f"{home}/items/{pair['need']}").status_code == 200
+        # Delivered in full: gone from the list and from the home page.
+        assert a.post(home + "/match/fulfil", sent).status_code == 303
+        carry(a, b, home)
+        assert "10 litre · drinking water" not in words(b.get(home + "/needs").text)
+        assert "on its way from" not in words(b.get(home).text)
+        assert b.get(f"{home}/items/{pair['need']}").status_code == 404

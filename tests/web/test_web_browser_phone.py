@@ -72,14 +72,29 @@ def test_tap_targets_a_screen_of_needs_and_unlocking_where_one_was(
             if need["category"] == "medicine":
                 need.update(medicine="انسولین", dose="۱۰۰ واحد")
             _form(person, home + "/needs/new", need)
+        # A yes/no proposal: its ballot buttons are on the home page.
+        proposal = {"title": "آب", "text": "مخزن", "deadline": "1", "deadline_unit": "hours"}
+        _form(person, home + "/decisions/new", proposal)
         page.set_viewport_size(PHONE)
         person.goto(home + "/needs")
         assert page.evaluate(ON_SCREEN) >= 5
         item = page.locator(".post.compact h3 a").first.get_attribute("href")
         assert item is not None
-        for path in (home, home + "/needs", item, home + "/members", home + "/alerts", "/join"):
+        quick = home + "/needs/new?category=medicine&from=home"
+        for path in (
+            home,
+            home + "/needs",
+            item,
+            home + "/members",
+            home + "/alerts",
+            "/join",
+            quick,
+        ):
             person.goto(path)
             assert page.evaluate(SMALL, TARGETS) == [], path
+        person.goto(home)
+        assert page.locator(".quick-ballot button").count() == 3
+        assert page.locator(".quick-needs a.button").count() == 7
         # Locked, then asked for a page: the passphrase, and back to that page.
         asked = home + "/needs?category=water"
         person.goto(home)

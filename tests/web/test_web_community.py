@@ -355,3 +355,31 @@ def test_a_newcomer_goes_on_to_the_page_asked_for(node: Node) -> None:
     # Never on to another site.
     r = phone.post("/welcome?next=//elsewhere.example", {"name": "x", "passphrase": p})
     assert r.headers["location"] == "/"
+
+
+def test_the_new_profile_from_an_invitation_also_asks_to_join(node: Node) -> None:
+    """As on a one-profile node: from an invitation's link, the new profile's page asks
+    the name in the council and sends the join request with the same button; a damaged
+    invitation makes no profile and keeps what was typed."""
+    founder = node.phone()
+    founder.create("Nasrin")
+    council = founder.found("Block 4", "Nasrin")
+    made = founder.post(f"/councils/{council}/invite", {}).text
+    link = re.search(r'id="invitation-link"[^>]*value="([^"]+)"', made)
+    assert link is not None
+    fragment = link.group(1).replace("&amp;", "&").split("#", 1)[1]
+    phone = node.phone()
+    page = phone.get("/welcome?next=/join").text
+    assert 'name="join_name"' in page and 'data-from-fragment="shora:invite/"' in page
+    assert 'name="join_name"' not in phone.get("/welcome").text
+    p = PASSPHRASES["Bahram"]
+    both = {"name": "Bahram", "passphrase": p, "again": p}
+    cut = fragment.split("?")[0][:-20]
+    damaged = phone.post("/welcome?next=/join", {**both, "invitation": cut, "join_name": "B"})
+    assert damaged.status_code == 400 and "damaged or incomplete" in damaged.text
+    assert cut in damaged.text and 'value="B"' in damaged.text
+    assert [p.label for p in node.hall.community.people()] == ["Nasrin"]
+    joined = phone.post("/welcome?next=/join", {**both, "invitation": fragment, "join_name": "B"})
+    assert joined.status_code == 303 and joined.headers["location"] == f"/councils/{council}"
+    waiting = phone.get(f"/councils/{council}").text
+    assert "Waiting to be admitted." in waiting and "Block 4" in waiting

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from html import unescape
 from pathlib import Path
 
+import pytest
+
 from web.client import Browser, browser
 from web.fixtures import person  # noqa: F401 (fixtures)
 
@@ -397,3 +399,48 @@ def test_tasks_come_a_page_at_a_time(person: Browser) -> None:
     second = person.get(home + "/tasks?page=2").text
     assert words(second).count("task number") == 1 and 'rel="prev"' in second
     assert person.get(home + "/tasks?page=3").status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("lang", "yes", "recorded"),
+    [("en", "yes", "Your ballot is recorded"), ("fa", "موافق", "رأی شما ثبت شد")],
+)
+def test_a_yes_no_proposal_is_one_tap_from_the_home_page(
+    tmp_path: Path, lang: str, yes: str, recorded: str
+) -> None:
+    """A simple yes/no/abstain proposal has its three ballot buttons on the council's home
+    page (plain forms with the CSRF token); the tap records the ballot, the home page
+    says so, and it can be changed until the deadline. Other methods keep their page."""
+    with browser(tmp_path / "home", **{"Accept-Language": lang}) as person:
+        person.create_profile()
+        home = person.found_council()
+        url = propose(person, home, title="Share the water tank?")
+        ranked = propose(person, home, title="Which day?", method="irv", options="Sat\nSun")
+        proposal = url.rsplit("/", 1)[1]
+        page = person.get(home).text
+        buttons = re.findall(
+            rf'<form method="post" action="{home}/decisions/{proposal}/vote" class="row '
+            r'quick-ballot">\s*<input type="hidden" name="csrf" value="[^"]+">\s*'
+            r'<input type="hidden" name="from" value="home">(.*?)</form>',
+            page,
+            re.S,
+        )
+        assert len(buttons) == 1 and buttons[0].count('name="vote"') == 3
+        assert yes in words(buttons[0]) and 'aria-pressed="false"' in buttons[0]
+        assert f'action="{ranked.removeprefix("http://127.0.0.1:8150")}/vote"' not in page
+        assert page.count("quick-ballot") == 1  # the ranked one keeps its own page
+        voted = person.post(f"{home}/decisions/{proposal}/vote", {"vote": "yes", "from": "home"})
+        assert voted.status_code == 303
+        assert voted.headers["location"] == f"{home}?voted={proposal}#p-{proposal}"
+        page = person.get(voted.headers["location"].split("#")[0]).text
+        assert recorded in words(page)
+        assert re.search(r'value="yes" aria-pressed="true" class="primary"', page)
+        assert recorded not in words(person.get(home).text)  # said once, after the tap
+        changed = person.post(f"{home}/decisions/{proposal}/vote", {"vote": "no", "from": "home"})
+        assert changed.status_code == 303
+        assert 'value="no" checked' in person.get(url).text
+        # Past the deadline, no buttons (the proposal's page says why).
+        later(person, 2 * 3600)
+        assert "quick-ballot" not in person.get(home).text
+        late = person.post(f"{home}/decisions/{proposal}/vote", {"vote": "yes", "from": "home"})
+        assert late.status_code == 400

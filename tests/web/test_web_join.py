@@ -16,7 +16,7 @@ import pytest
 
 from shora.ui.qr import qr_svg
 from shora.web.areas.joining import scalable
-from web.client import browser
+from web.client import PASSPHRASE, browser
 from web.test_web_decisions import carry, words
 
 ACCEPT = {"en": "en", "fa": "fa-IR,fa;q=0.9"}
@@ -184,3 +184,45 @@ def test_an_invitation_opened_on_a_fresh_node_returns_to_the_join_page(tmp_path:
             {"passphrase": "a long passphrase", "again": "a long passphrase"},
         )
         assert made.headers["location"] == "/"
+
+
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_the_new_profile_page_from_an_invitation_also_asks_to_join(
+    tmp_path: Path, lang: str
+) -> None:
+    """From an invitation's link, the new profile's page asks the name beside the
+    passphrase and sends the join request in the same form: the council's page, waiting,
+    looks again by itself (a script, or a refresh tag without one)."""
+    t = TEXT[lang]
+    header = {"Accept-Language": ACCEPT[lang]}
+    with browser(tmp_path / "a", **header) as a, browser(tmp_path / "fresh", **header) as b:
+        a.create_profile()
+        home = a.found_council("Block 4 committee", "Nasrin")
+        fragment = urlsplit(_field(a.post(home + "/invite").text, "invitation-link")).fragment
+        page = b.get("/welcome?next=/join").text
+        assert 'id="join-name"' in page and 'data-from-fragment="shora:invite/"' in page
+        assert 'id="join-name"' not in b.get("/welcome").text  # not from elsewhere
+        both = {"passphrase": PASSPHRASE, "again": PASSPHRASE}
+        # A damaged invitation: said in the page's language, what was typed kept, and
+        # no profile made yet.
+        cut = fragment.split("?")[0][:-20]
+        damaged = b.post("/welcome?next=/join", {**both, "invitation": cut, "name": "Bahar"})
+        assert damaged.status_code == 400 and t["damaged"] in words(damaged.text)
+        assert _field(damaged.text, "invitation") == cut and 'value="Bahar"' in damaged.text
+        assert not b.keeper.exists
+        nameless = b.post("/welcome?next=/join", {**both, "invitation": fragment})
+        assert nameless.status_code == 400 and not b.keeper.exists
+        # Whole: the profile, the join request, and the council's page, waiting.
+        made = b.post("/welcome?next=/join", {**both, "invitation": fragment, "name": "Bahar"})
+        assert made.status_code == 303 and made.headers["location"] == home
+        waiting = b.get(home).text
+        assert "Block 4 committee" in words(waiting) and t["waiting"] in words(waiting)
+        assert f'data-refresh="10" data-refresh-url="{home}"' in waiting
+        assert f'<noscript><meta http-equiv="refresh" content="10; url={home}"></noscript>' in (
+            waiting
+        )
+        request_link = _field(waiting, "join-request-link")
+        assert a.post("/admit", {"request": request_link}).status_code == 200
+        carry(a, b, home)
+        member = b.get(home).text
+        assert t["waiting"] not in words(member) and "data-refresh" not in member

@@ -153,3 +153,30 @@ def test_markup_posted_everywhere_text_goes_is_inert(tmp_path: Path) -> None:
         assert "{{ 7*7 }} {% raw %}" in a.get(home + "/posts").text  # shown, not evaluated
         api = a.client.get("/api/councils").json()
         assert api[0]["name"].startswith("<script>")  # stored as written, escaped when shown
+
+
+def test_markup_in_a_secret_ballot_is_inert(tmp_path: Path) -> None:
+    """The secret-ballot pages: markup in the title, text and options, and a refused
+    form echoing it back, stay text."""
+    with browser(tmp_path / "a") as a:
+        a.create_profile()
+        home = a.found_council()
+        evil = " ".join(PAYLOADS)
+        refused = a.post(home + "/secret/new", {"title": evil, "text": evil, "needed": "1"})
+        assert refused.status_code == 400
+        assert_inert(refused.text)
+        node = a.keeper.node
+        assert node is not None
+        me = node.me(bytes.fromhex(home.rsplit("/", 1)[1]))
+        assert me is not None
+        made = a.post(
+            home + "/secret/new",
+            {"title": evil[:200], "text": evil, "method": "approval", "options": "A\n" + evil[:150],
+             "teller": me.hex(), "needed": "1", "deadline": "2"},
+        )  # fmt: skip
+        assert made.status_code == 303, made.text
+        url = str(made.headers["location"])
+        a.post(url + "/teller")  # the key is ready: the ballot form shows the options
+        assert 'name="choice"' in a.get(url).text
+        for path in (url, url + "/tellers", home + "/secret"):
+            assert_inert(a.get(path).text)

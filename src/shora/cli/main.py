@@ -108,6 +108,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "result",
         N_("Show the council's proposals, or one proposal and its result."),
     ),
+    "secret": (
+        "secret",
+        "secret",
+        N_("Votes by secret ballot: nobody learns how anyone voted, only the result."),
+    ),
+    "pledge": (
+        "pledges",
+        "pledge",
+        N_("Pledges: I will do it if enough of us pledge the same; nobody learns who."),
+    ),
     "minutes": ("decisions", "minutes", N_("Write and read the council's minutes.")),
     "task": ("decisions", "task", N_("Tasks: who does what by when, and how far they got.")),
     "rules": (

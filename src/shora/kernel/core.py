@@ -24,6 +24,7 @@ from shora.errors import (
 from shora.i18n import N_, _, normalize_persian
 from shora.kernel import crypto, keys, nip01, profile
 from shora.kernel.events import (
+    ANONYMOUS_KINDS,
     SHORA_KIND,
     InnerPayload,
     encode_body,
@@ -152,6 +153,15 @@ class NodeCore:
     def unseal_secret(self, sealed: bytes) -> bytes:
         """A member secret key sealed under the profile's key, opened."""
         return self.ingestor.unseal_secret(sealed)
+
+    def open_sealed(self, council: bytes, sealed: bytes) -> bytes | None:
+        """A sealed box addressed to this profile's exchange key in that council, opened
+        (None if it is not for us): a teller's shares of a ballot key, for one."""
+        me = self.store.councils.kx_identity(council)
+        if me is None:
+            return None
+        _sign_pk, kx_pk, sealed_kx = me
+        return crypto.unseal(kx_pk, self.unseal_secret(sealed_kx), sealed)
 
     def ingest_raw(self, raw: bytes) -> Report:
         """Ingest one envelope this node made itself (no housekeeping)."""
@@ -301,6 +311,43 @@ class NodeCore:
             encode_body(body),
             not_before,
         )
+
+    def append_anonymous(
+        self, council: bytes, kind: str, body: msgspec.Struct, delay_ms: int = 0
+    ) -> bytes:
+        """Compose an event of an anonymous kind under a fresh one-time author key
+        (thrown away at once), so its inner signature names no member; ingest it now,
+        or with `delay_ms` > 0 keep it back until then (claimed time included), so its
+        time and its upload say less about when it was written. Returns its inner id."""
+        if kind not in ANONYMOUS_KINDS:
+            raise ValueError("not an anonymous kind")
+        one_pk, one_sk = crypto.sign_keypair()
+        epoch = self.writing_epoch(council)
+        heads = self.store.events.heads(council, MAX_PARENTS_WRITTEN)
+        parents = sorted(h[0] for h in heads)
+        clock = 1 + max((h[1] for h in heads), default=0)
+        release = int(self.now() * 1000) + max(0, delay_ms)
+        not_before = max([release, *(h[2] for h in heads)])
+        payload = InnerPayload(
+            1, council, epoch.write_pk, one_pk, parents, clock, not_before, kind, encode_body(body)
+        )
+        raw_payload = encode_payload(payload)
+        content = seal_content(epoch.content_key, epoch.write_pk, sign_payload(one_sk, raw_payload))
+        created = not_before // 1000 // CREATED_AT_GRANULARITY * CREATED_AT_GRANULARITY
+        env = nip01.sign_envelope(
+            crypto.WriteSigner(epoch.write_sk), created, SHORA_KIND, [], content
+        )
+        raw, inner_id = nip01.encode(env), crypto.sha256(raw_payload)
+        if delay_ms > 0:
+            self.store.waiting.add_early(bytes.fromhex(env.id), council, one_pk, not_before, raw)
+            return inner_id
+        try:
+            self.ingestor.ingest_one(raw)
+        except RemoteError as exc:
+            raise NotAllowed(
+                _("the council's rules do not allow this: {reason}").format(reason=exc)
+            ) from exc
+        return inner_id
 
     def seal_event(
         self,

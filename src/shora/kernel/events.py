@@ -75,6 +75,10 @@ _REFS: dict[str, Callable[[Any], bytes | None]] = {}
 # Kinds whose events writers never name as parents, so that a node may forget them
 # entirely (envelope and body) without leaving a gap in anybody's history.
 LEAF_KINDS: set[str] = set()
+# Kinds written under a one-time author key, not a member's (secret ballots): the
+# kernel takes them from any holder of an epoch key and the domain decides what they
+# are worth (a ballot's ring signature proves membership without naming the member).
+ANONYMOUS_KINDS: set[str] = set()
 _encoder = msgspec.msgpack.Encoder()
 
 
@@ -84,13 +88,16 @@ def register_kind(
     ref: Callable[[Any], bytes | None] | None = None,
     *,
     leaf: bool = False,
+    anonymous: bool = False,
 ) -> None:
     """Domain modules add their kinds here; the envelope and inner format never change.
 
     `ref` names what an event is about (a thread, a proposal, a need), so that the
     store can index events by it and a domain can fold just one subject's events.
     A `leaf` kind never becomes a head, so no later event names it as a parent: it can
-    be forgotten on purpose (docs/protocol.md §3.1).
+    be forgotten on purpose (docs/protocol.md §3.1). An `anonymous` kind is
+    written under a one-time author key: its author need not be a member, and the
+    kernel stores it as valid for the domain to judge (docs/ballot-secrecy.md §5).
     """
     if kind in _SCHEMAS and _SCHEMAS[kind] is not schema:
         raise ValueError(f"kind {kind} registered twice")
@@ -100,6 +107,8 @@ def register_kind(
         _REFS[kind] = ref
     if leaf:
         LEAF_KINDS.add(kind)
+    if anonymous:
+        ANONYMOUS_KINDS.add(kind)
 
 
 def event_ref(kind: str, body: Any) -> bytes | None:

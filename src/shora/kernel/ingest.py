@@ -32,6 +32,7 @@ from shora.errors import (
 from shora.i18n import _, digits
 from shora.kernel import crypto, keys, kinds, membership, nip01
 from shora.kernel.events import (
+    ANONYMOUS_KINDS,
     LEAF_KINDS,
     SHORA_KIND,
     WELCOME_KIND,
@@ -529,18 +530,24 @@ class Ingestor:
                     ids = ids | {parent}
             causal = resolver.state_of(ids)
         is_state = p.kind in kinds.STATE_KINDS
+        anonymous = p.kind in ANONYMOUS_KINDS
         if p.kind != "council.create":
-            if not causal.is_active(p.author):
+            if not anonymous and not causal.is_active(p.author):
                 raise NotAMember(_("the author is not a member in the event's causal past"))
             if p.epoch not in causal.epochs:
                 raise WrongEpoch(_("the event uses an epoch its causal past does not know"))
         elif resolver.events:
             raise MalformedEvent(_("a council has only one founding event"))
-        self._refuse_if_ended(council, p.author, p.kind, opened.inner_id)
+        if not anonymous:
+            self._refuse_if_ended(council, p.author, p.kind, opened.inner_id)
         request = membership.prepare_request(opened.body) if is_state else None
         # State events are validated by the refresh below; content by the final state now.
-        valid = is_state or self._projection.content_valid(
-            self._projection.final_state(council), p.author, opened.inner_id, ids
+        valid = (
+            is_state
+            or anonymous
+            or self._projection.content_valid(
+                self._projection.final_state(council), p.author, opened.inner_id, ids
+            )
         )
         mset_id = (
             shared

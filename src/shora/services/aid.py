@@ -11,6 +11,7 @@ are opened for this node's member where it is a recipient, and stay opaque other
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -48,6 +49,7 @@ from shora.kernel.events import decode_body
 from shora.services.restricted import Opener, Restricted
 
 MIN_ID_PREFIX = 6
+UNDER_WAY = ("committed", "in_transit")  # a need that commitments cover, not yet delivered
 
 _AID = tuple(ak.AID_KINDS)
 NEED_PURPOSE = b"aid.need"
@@ -75,6 +77,32 @@ def _decode(decoder: msgspec.msgpack.Decoder[Any], plain: bytes) -> Any:
         return decoder.decode(plain)
     except (msgspec.DecodeError, UnicodeDecodeError):
         return None  # sealed by a member, but not a valid body: it does not count
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A commitment to a need as its author sees it: who gives, how much is promised,
+    on its way (dispatched, not yet delivered) and delivered."""
+
+    commitment: bytes
+    giver: bytes
+    committed: int
+    on_its_way: int
+    delivered: int
+
+
+def _answers(state: AidState, need: bytes) -> list[Answer]:
+    return [
+        Answer(
+            c.id,
+            state.offers[c.offer].author if c.offer in state.offers else c.author,
+            c.quantity,
+            max(0, c.dispatched - c.fulfilled),
+            c.fulfilled,
+        )
+        for c in sorted(state.commitments.values(), key=lambda c: c.id)
+        if c.need == need
+    ]
 
 
 def _filter(
@@ -412,3 +440,37 @@ class Aid:
     def roles(self, council: bytes) -> list[str]:
         """The roles the council has named (a need may be shown to a role's holders)."""
         return sorted(self.core.state(council).terms)
+
+    def needs_under_way(
+        self,
+        council: bytes,
+        now: int,
+        *,
+        category: str | None = None,
+        urgency: str | None = None,
+        area: str | None = None,
+    ) -> list[ItemState]:
+        """Needs no longer open because commitments cover them (matched, or on its way),
+        not yet delivered in full: still someone's need, shown as matched, not gone."""
+        state = self.state(council, now)
+        items = [n for n in state.needs.values() if n.status in UNDER_WAY and not n.expired]
+        return sorted(_filter(items, category, urgency, area), key=_urgency_rank)
+
+    def answers(self, council: bytes, now: int, need: bytes) -> list[Answer]:
+        """What answers a need: each commitment to it, with its giver (the offer's author)."""
+        return _answers(self.state(council, now), need)
+
+    def my_needs(self, council: bytes, now: int) -> list[tuple[ItemState, list[Answer]]]:
+        """This member's needs not yet delivered in full nor withdrawn, with what answers
+        each (the council's home page shows them, and their match, at once)."""
+        mine = self.core.me(council)
+        if mine is None:
+            return []
+        state = self.state(council, now)
+        found = [
+            n
+            for n in state.needs.values()
+            if n.author == mine and (n.open or (n.status in UNDER_WAY and not n.expired))
+        ]
+        found.sort(key=lambda n: (-n.clock, n.id))
+        return [(n, _answers(state, n.id)) for n in found]

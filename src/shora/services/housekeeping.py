@@ -7,7 +7,8 @@ on purpose"), let what waited too long go, record emergency actions not ratified
 time (docs/decisions.md §6.4), sign mandates and revocations due and end seats whose
 mandate is over, carry a delegate's flows (docs/federation.md), welcome back members
 reinstated and heal key epochs. After a round also: take in the events dated ahead
-whose time has come, and raise the dead-man alerts that are due.
+whose time has come, raise the dead-man alerts that are due, and do this node's part as
+a teller of secret ballots (the key, then its decryption share after the close).
 
 The chores themselves belong to the services of the node; `Node.__init__` hands them
 over as `Chores`."""
@@ -34,6 +35,8 @@ class Chores:
     welcome_back: Callable[[bytes], object]
     heal_epochs: Callable[[bytes], str | None]
     raise_alerts: Callable[[], object]
+    teller_duties: Callable[[bytes], object] = lambda _council: None
+    settle_pledges: Callable[[bytes], object] = lambda _council: None
 
 
 class Housekeeping:
@@ -57,6 +60,7 @@ class Housekeeping:
         chores.end_expired(council)  # seats whose mandate is over (a federation)
         chores.keep_up(council)  # a delegate's: notices down, results up
         chores.welcome_back(council)
+        chores.settle_pledges(council)  # pledges made at once on two devices, joined
         return chores.heal_epochs(council)
 
     def after_import(self, report: Report) -> None:
@@ -78,3 +82,4 @@ class Housekeeping:
         self.chores.forget(int(self.core.now()), None)
         for council in self.core.store.councils.ids("member"):
             self.run(council)
+            self.chores.teller_duties(council)  # a running node counts as a teller

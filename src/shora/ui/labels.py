@@ -110,6 +110,14 @@ PHASES = {
     "closable": N_("waiting to be closed"),
     "closed": N_("closed: the result is final"),
 }
+SECRET_PHASES = {
+    "setup": N_("setting up: the tellers are making the vote's key"),
+    "open": N_("open for secret ballots"),
+    "grace": N_("deadline passed; late ballots may still arrive (grace period)"),
+    "closable": N_("waiting to be closed"),
+    "counting": N_("closed: waiting for the tellers' shares"),
+    "counted": N_("counted: the result is final"),
+}
 TASK_STATUS = {
     "open": N_("open"),
     "doing": N_("in progress"),

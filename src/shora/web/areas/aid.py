@@ -75,7 +75,11 @@ async def items(request: Request) -> Response:
     filters = _filters(request, areas)
     page = integer(request.query_params.get("page"), 1, 1, MAX_PAGE)
     if kind == "needs":
-        found = node.aid.open_needs(info.id, now(node), **filters)
+        # Matched needs stay listed (as matched, or on its way) until delivered.
+        found = [
+            *node.aid.open_needs(info.id, now(node), **filters),
+            *node.aid.needs_under_way(info.id, now(node), **filters),
+        ]
     else:
         found = node.aid.open_offers(
             info.id, now(node), category=filters["category"], area=filters["area"]
@@ -111,7 +115,8 @@ async def item(request: Request) -> Response:
     wanted = hex_id(str(request.path_params["item"]))
     at = now(node)
     everything = [*node.aid.open_needs(info.id, at), *node.aid.open_offers(info.id, at)]
-    found = next((i for i in everything if i.id == wanted), None)
+    under_way = node.aid.needs_under_way(info.id, at)
+    found = next((i for i in [*everything, *under_way] if i.id == wanted), None)
     if found is None:
         raise NotFound(_("That need or offer is no longer open."))
     similar = [
@@ -129,6 +134,25 @@ async def item(request: Request) -> Response:
         "notes": node.aid.notes_on(info.id, [wanted]) if found.kind == "need" else {},
     }
     return page_of(request, "aid/item.html", context)
+
+
+def default_area(node: Node, council: bytes, areas: dict[str, str]) -> str | None:
+    """The area a new need or offer starts with: the member's own (their last check-in's),
+    else the one they last named in a need or offer, else the only one; None if none."""
+    mine = me(node, council)
+    if mine is not None:
+        own = node.safety.last_area(council, mine)
+        if own in areas:
+            return own
+        state = node.aid.state(council, now(node))
+        used = [
+            i
+            for i in (*state.needs.values(), *state.offers.values())
+            if i.author == mine and i.body.area in areas
+        ]
+        if used:
+            return max(used, key=lambda i: (i.clock, i.id)).body.area
+    return next(iter(areas)) if len(areas) == 1 else None
 
 
 def _form_context(node: Node, info: CouncilInfo, kind: str) -> dict[str, Any]:
@@ -210,6 +234,18 @@ async def post_item(request: Request) -> Response:
     kind = "needs" if "/needs/" in request.url.path else "offers"
     context = _form_context(node, info, kind)
     if request.method == "GET":
+        # From the home page's "I need..." buttons: the category chosen, and back there.
+        q = request.query_params
+        area = default_area(node, info.id, context["areas"])
+        context["values"] = {
+            k: v
+            for k, v in (
+                ("category", _choice(q.get("category"), ak.CATEGORIES)),
+                ("from", "home" if q.get("from") == "home" else None),
+                ("area", area),
+            )
+            if v
+        }
         return page_of(request, "aid/new.html", context)
     form = await many_fields(request)
     try:
@@ -221,6 +257,8 @@ async def post_item(request: Request) -> Response:
         context["values"] = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
         context["error"] = str(exc)
         return page_of(request, "aid/new.html", context, 400)
+    if field(form, "from", 10) == "home":
+        return redirect(request, f"/councils/{info.id.hex()}?posted=1#s-ask")
     return redirect(request, _path(info, f"{kind}?posted=1"))
 
 

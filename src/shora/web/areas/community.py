@@ -8,14 +8,18 @@ the browser to that one profile under a new session cookie (web/community.py).
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from shora.errors import InvalidInput, ProfileError
 from shora.i18n import _
+from shora.node import Node
 from shora.services.profiles import WeakKeystore
 from shora.ui.qr import qr_svg
+from shora.web.areas import joining
 from shora.web.community import Hall
 from shora.web.forms import form_of, text
 from shora.web.responses import pages_of, redirect, safe_next
@@ -67,25 +71,50 @@ async def welcome(request: Request) -> Response:
     nxt = safe_next(asked) if asked else "/councils"
     if unlocked(request):
         return redirect(request, nxt)
+    # Reached from an invitation's link: the same form asks to join (as areas/session.py).
+    joins = urlsplit(nxt).path == "/join"
     error, label = None, ""
+    values: dict[str, str] = {}
     if request.method == "POST":
         form = await form_of(request)
         label = text(form, "name", LABEL_CHARS, required=False)
         first = text(form, "passphrase", PASSPHRASE_CHARS, required=False)
         second = text(form, "again", PASSPHRASE_CHARS, required=False)
+        if joins:
+            values = joining.join_values(form, "join_name")
+        asks = joins and any(values.values())
         if first != second:
             error = _("The two passphrases differ; type them again.")
+        elif asks and (error := joining.join_problem(values)) is not None:
+            pass  # checked before the profile exists, so nothing is made in vain
         else:
             try:
                 person = await hall_of(request).create(label, first)
             except (ProfileError, InvalidInput) as exc:
                 error = str(exc)
             else:
+                if asks:
+                    nxt = _joined(hall_of(request).keeper(person).require_node(), values)
                 return signed_in(request, person.key, nxt)
-    context = {"error": error, "name": label, "next": asked and nxt}
+    context = {
+        "error": error,
+        "name": label,
+        "next": asked and nxt,
+        "joins": joins,
+        "values": values,
+    }
     return pages_of(request).render(
         request, "community/welcome.html", context, 400 if error else 200
     )
+
+
+def _joined(node: Node, values: dict[str, str]) -> str:
+    """Ask to join from the new profile: its council's page (waiting to be admitted), or
+    the join page if the node refuses the invitation after all."""
+    try:
+        return f"/councils/{joining.join_with(node, values).hex()}"
+    except InvalidInput:
+        return "/join"
 
 
 async def unlock(request: Request) -> Response:

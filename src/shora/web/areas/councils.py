@@ -26,6 +26,7 @@ from shora.web.areas.aid import area_names
 from shora.web.areas.home import help_box as sections_help
 from shora.web.areas.joining import waiting_page
 from shora.web.areas.kit import me
+from shora.web.areas.pledges import met_banner
 from shora.web.forms import (
     NAME_CHARS,
     PERSON_CHARS,
@@ -98,6 +99,7 @@ HOME_SECTIONS: list[HomeSection] = [
     HomeSection("alerts", N_("Active alerts"), "councils/_alerts.html", sections.alerts),
     HomeSection("news", N_("New since you last looked"), "councils/_news.html", discussion.news),
     HomeSection("decisions", N_("Open decisions"), "councils/_decisions.html", sections.decisions),
+    HomeSection("ask", N_("I need…"), "councils/_ask.html", sections.ask),
     HomeSection("needs", N_("Urgent needs"), "councils/_needs.html", sections.needs),
     HomeSection("checkin", N_("Check in"), "councils/_checkin.html", _checkins),
     HomeSection(
@@ -142,9 +144,12 @@ async def home(request: Request) -> Response:
     context = {
         "council": info,
         "help": sections_help(node, info),
+        "pledges_met": met_banner(node, info.id),
         "sections": sections,
         "checkins": [(s, CHECKIN_LABELS[s]) for s in CHECKIN_STATUSES if s in CHECKIN_LABELS],
         "checked_in": request.query_params.get("checked_in") in CHECKIN_LABELS,
+        "voted": request.query_params.get("voted", "")[:64],
+        "posted": request.query_params.get("posted") == "1",
     }
     return pages_of(request).render(request, "councils/home.html", context)
 

@@ -132,15 +132,20 @@ async def _act(request: Request, action: Any) -> Response:
 
 
 async def vote(request: Request) -> Response:
+    home: list[str] = []  # where a ballot button on the council's home page goes back to
+
     async def run(node: Any, council: bytes, proposal: bytes) -> str:
         state = node.decisions.proposal(council, proposal)
         form = await many_fields(request)
         node.decisions.vote(
             council, proposal, ballot_of(form, state.body.method, state.body.options)
         )
+        if form.get("from") == "home":
+            home.append(f"/councils/{council.hex()}?voted={proposal.hex()}#p-{proposal.hex()}")
         return "?voted=1"
 
-    return await _act(request, run)
+    done = await _act(request, run)
+    return redirect(request, home[0]) if home else done
 
 
 async def amend(request: Request) -> Response:

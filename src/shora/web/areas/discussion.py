@@ -26,6 +26,7 @@ from shora.web.areas.kit import (
     page_of,
     paged,
 )
+from shora.web.areas.pledges import met_banner
 from shora.web.forms import hex_id
 from shora.web.responses import redirect
 
@@ -141,6 +142,7 @@ async def notifications(request: Request) -> Response:
     node.discussion.mark_looked(info.id, "notifications")
     people = names(node, info.id)
     context = {"council": info, "people": people, "words": WORDS, **paged(request, found)}
+    context["pledges_met"] = met_banner(node, info.id)
     return page_of(request, "discussion/notifications.html", context)
 
 

@@ -13,6 +13,9 @@ from shora.web.areas.kit import label, me, names, now
 
 ON_HOME = 5
 URGENT = ("immediate", "urgent")
+# The "I need..." buttons: the taxonomy's categories people ask for most in the first
+# hours; every other category is one more tap away, on the need's form.
+QUICK_NEEDS = ("water", "food", "medicine", "shelter", "transport", "medical_care")
 
 
 def helpers(call: HelpCall, people: dict[bytes, str]) -> str:
@@ -66,12 +69,26 @@ def alerts(node: Node, info: CouncilInfo) -> dict[str, Any]:
 
 
 def decisions(node: Node, info: CouncilInfo) -> dict[str, Any]:
+    """The open proposals; a simple yes/no/abstain one the viewer may vote on has its
+    three ballot buttons here (other methods, amendments and actions keep their page)."""
     at = now(node)
+    mine = me(node, info.id)
     found = [p for p in node.decisions.proposals(info.id, 20, 0) if not p.final]
-    return {
-        "proposals": [(p, phase(p, at)) for p in found[:ON_HOME]],
-        "label": label,
-    }
+    shown = []
+    for p in found[:ON_HOME]:
+        ph = phase(p, at)
+        counted = p.ballot_of(mine) if mine is not None else None
+        simple = (
+            p.body.method == "yes_no"
+            and p.body.amendment is None
+            and p.action is None
+            and ph == "open"
+            and at <= p.body.deadline
+            and mine in p.eligible
+        )
+        vote = getattr(counted.ballot, "vote", None) if counted is not None else None
+        shown.append((p, ph, simple, vote))
+    return {"proposals": shown, "label": label}
 
 
 def needs(node: Node, info: CouncilInfo) -> dict[str, Any]:
@@ -84,6 +101,24 @@ def needs(node: Node, info: CouncilInfo) -> dict[str, Any]:
     return {
         "needs": found[:ON_HOME],
         "more": len(found) > ON_HOME,
+        "areas": dict(known.areas) if known else {},
+        "label": label,
+    }
+
+
+def ask(node: Node, info: CouncilInfo) -> dict[str, Any]:
+    """The viewer's own needs with what answers each (who gives, how much is on its way),
+    and the "I need..." buttons, one per common category."""
+    at = now(node)
+    known = node.aid.areas(info.id)
+    people = names(node, info.id)
+    mine = [
+        (n, [(a, people.get(a.giver, a.giver.hex()[:12])) for a in answers])
+        for n, answers in node.aid.my_needs(info.id, at)[:ON_HOME]
+    ]
+    return {
+        "mine": mine,
+        "quick": QUICK_NEEDS,
         "areas": dict(known.areas) if known else {},
         "label": label,
     }

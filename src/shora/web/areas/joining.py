@@ -22,6 +22,7 @@ from shora.ui.qr import qr_svg
 from shora.web.forms import PERSON_CHARS, TOKEN_CHARS, form_of, text
 from shora.web.responses import node_of, pages_of
 
+WAITING_REFRESH_SECONDS = 10  # how often the waiting page looks whether it was admitted
 _BASE32 = re.compile(r"[A-Za-z2-7\s-]*")
 # What the kernel says about a bad token (matched on its English words, which the error
 # keeps as `english`), and what the page says instead, in the page's language.
@@ -123,23 +124,47 @@ async def join(request: Request) -> Response:
     node = node_of(request)
     if request.method == "GET":
         return pages_of(request).render(request, "members/join.html", {"values": {}, "error": None})
-    form = await form_of(request)
-    values = {
-        "invitation": text(form, "invitation", TOKEN_CHARS, required=False),
-        "name": text(form, "name", PERSON_CHARS, required=False),
-    }
+    values = join_values(await form_of(request))
+    problem = join_problem(values)
+    if problem is not None:
+        return _join_again(request, values, problem)
     try:
-        invitation, council_name = joining.read_invitation(values["invitation"])
-        if not values["name"]:
-            return _join_again(request, values, _("Please give your name in this council."))
-        signed = node.membership.join(invitation, values["name"])
+        council = join_with(node, values)
     except InvalidInput as exc:
         return _join_again(request, values, plain(exc, "invitation", values["invitation"]))
-    del signed  # kept by the node, shown on the waiting page
+    return waiting_page(request, node, node.councils.get(council))
+
+
+def join_values(form: Any, name_field: str = "name") -> dict[str, str]:
+    """The invitation and the name a join form carries (the join page's, or the new
+    profile's page when an invitation's link led there)."""
+    return {
+        "invitation": text(form, "invitation", TOKEN_CHARS, required=False),
+        "name": text(form, name_field, PERSON_CHARS, required=False),
+    }
+
+
+def join_problem(values: dict[str, str]) -> str | None:
+    """What is wrong with a join form before anything is written (a damaged invitation,
+    no name), as a sentence in the page's language; None if nothing."""
+    try:
+        joining.read_invitation(values["invitation"])
+    except InvalidInput as exc:
+        return plain(exc, "invitation", values["invitation"])
+    if not values["name"]:
+        return _("Please give your name in this council.")
+    return None
+
+
+def join_with(node: Node, values: dict[str, str]) -> bytes:
+    """Ask to join with the invitation and name of a checked join form; the council."""
+    invitation, council_name = joining.read_invitation(values["invitation"])
+    node.membership.join(invitation, values["name"])  # the request is kept by the node
     node.joining.expect_name(invitation.council, council_name)
     # Where the council can be reached: sync there (addresses that are no relay are left).
     node.joining.add_reach(invitation.council, list(invitation.reach))
-    return waiting_page(request, node, node.councils.get(invitation.council))
+    council: bytes = invitation.council
+    return council
 
 
 def _join_again(request: Request, values: dict[str, str], error: str) -> Response:
@@ -152,7 +177,7 @@ def waiting_page(request: Request, node: Node, info: CouncilInfo) -> Response:
     """What a newcomer sees of a council until a member admits them: its name, that
     they wait, and their join request to send (nothing that would answer 403)."""
     signed = node.joining.pending_request(info.id)
-    context: dict[str, Any] = {"council": info}
+    context: dict[str, Any] = {"council": info, "refresh_seconds": WAITING_REFRESH_SECONDS}
     if signed is not None:
         context.update(request_context(signed))
     return pages_of(request).render(request, "members/waiting.html", context)

@@ -3,13 +3,17 @@ getting out fast: the panic wipe and the duress passphrase."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from shora.errors import ProfileError
+from shora.errors import InvalidInput, ProfileError
 from shora.i18n import SUPPORTED, _
+from shora.node import Node
 from shora.services.profiles import WeakKeystore
+from shora.web.areas import joining
 from shora.web.forms import form_of, text
 from shora.web.responses import keeper_of, pages_of, redirect, safe_next
 from shora.web.security import LANG_COOKIE, session_cookie
@@ -52,23 +56,47 @@ async def welcome(request: Request) -> Response:
         return redirect(request, "/unlock")
     asked = request.query_params.get("next")
     nxt = safe_next(asked) if asked else "/councils"
+    # Reached from an invitation's link: the same form asks to join (name, invitation).
+    joins = urlsplit(nxt).path == "/join"
     error = None
+    values: dict[str, str] = {}
     if request.method == "POST":
         form = await form_of(request)
         first = text(form, "passphrase", PASSPHRASE_CHARS, required=False)
         second = text(form, "again", PASSPHRASE_CHARS, required=False)
+        if joins:
+            values = joining.join_values(form)
+        # Nothing to join with (no script brought the invitation, none pasted): the
+        # profile only, then the join page, as from any other page.
+        asks = joins and any(values.values())
         if first != second:
             error = _("The two passphrases differ; type them again.")
+        elif asks and (error := joining.join_problem(values)) is not None:
+            pass  # checked before the profile exists, so nothing is made in vain
         else:
             try:
-                await keeper.create(first)
+                node = await keeper.create(first)
             except ProfileError as exc:
                 error = str(exc)
             else:
-                return redirect(request, nxt)
+                if not asks:
+                    return redirect(request, nxt)
+                return _joined(request, node, values)
     status = 400 if error else 200
-    context = {"error": error, "next": asked and nxt}
+    context = {"error": error, "next": asked and nxt, "joins": joins, "values": values}
     return pages_of(request).render(request, "session/welcome.html", context, status)
+
+
+def _joined(request: Request, node: Node, values: dict[str, str]) -> Response:
+    """Ask to join from the new profile, then its council's page (waiting to be
+    admitted); a refusal shows the join page with what was typed."""
+    try:
+        council = joining.join_with(node, values)
+    except InvalidInput as exc:
+        problem = joining.plain(exc, "invitation", values["invitation"])
+        context = {"values": values, "error": problem}
+        return pages_of(request).render(request, "members/join.html", context, 400)
+    return redirect(request, f"/councils/{council.hex()}")
 
 
 async def unlock(request: Request) -> Response:

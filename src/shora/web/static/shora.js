@@ -103,6 +103,25 @@ document.querySelectorAll("button[data-share]").forEach(function (button) {
   });
 })();
 
+// A page that waits (to be admitted) looks again every few seconds, and so becomes the
+// council's home once it has arrived; never while a field has the focus (someone is
+// copying or typing), nor while the tab is hidden. Without this script, a refresh tag.
+document.querySelectorAll("[data-refresh]").forEach(function (element) {
+  var seconds = parseInt(element.getAttribute("data-refresh"), 10);
+  var url = element.getAttribute("data-refresh-url") || window.location.pathname;
+  if (!(seconds > 0) || url.charAt(0) !== "/" || url.charAt(1) === "/") {
+    return;
+  }
+  window.setInterval(function () {
+    var active = document.activeElement;
+    var busy = active && (active.tagName === "INPUT" || active.tagName === "TEXTAREA" || active.tagName === "SELECT");
+    var selected = window.getSelection && String(window.getSelection()) !== "";
+    if (!document.hidden && !busy && !selected) {
+      window.location.replace(url);
+    }
+  }, seconds * 1000);
+});
+
 // Installing to the home screen: a service worker that keeps the static files (style,
 // scripts, fonts) for the next visit, and nothing else (static/sw.js). A secure
 // context only: the node's own https:// address on the local network, or this computer.

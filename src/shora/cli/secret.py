@@ -1,0 +1,243 @@
+"""Secret ballots: ``shora secret propose | vote | teller | close | show``.
+How they work, and what they hide, is in docs/ballot-secrecy.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from shora.i18n import N_, _, format_time, number
+from shora.node import Node
+from shora.services.ballots import REASONS, SecretState, phase
+from shora.services.decisions import ballot_from_inputs
+from shora.services.decisions import kinds as dk
+from shora.ui.labels import SECRET_PHASES
+
+from .output import WHEN_HELP, Number, Since, isolate, print_json, short, text_or_file
+from .session import in_council, json_option
+
+PROPOSAL_HELP = N_("The secret ballot: the first 6 or more digits of its id.")
+
+
+@click.group(help=N_("Votes by secret ballot: nobody learns how anyone voted, only the result."))
+def secret() -> None:
+    pass
+
+
+@secret.command("propose", help=N_("Put a proposal to a secret ballot counted by k of n tellers."))
+@in_council
+@click.argument("title", help=N_("A short title."))
+@click.argument("text", help=N_("The proposal's text; @FILE reads it from a file."))
+@click.option(
+    "--method",
+    type=click.Choice(dk.METHODS),
+    default="yes_no",
+    show_default=True,
+    help=N_("How to vote: yes/no, consent, approval, score, dots, IRV, STV, Schulze, time poll."),
+)
+@click.option("--option", "options", multiple=True, help=N_("An option (repeat; in ballot order)."))
+@click.option("--seats", type=Number(1, dk.MAX_SEATS), default=1, help=N_("Seats to fill (STV)."))
+@click.option(
+    "--teller",
+    "tellers",
+    multiple=True,
+    required=True,
+    help=N_("A member who counts the ballots (repeat; name or key)."),
+)
+@click.option("--needed", type=Number(1, 15), default=1, help=N_("Tellers needed to count."))
+@click.option("--deadline", type=Since(), help=WHEN_HELP)
+@click.option("--hours", type=Number(1, 24 * 366), default=72, help=N_("Hours to vote."))
+@json_option
+def propose(node: Node, council: bytes, /, title: str, text: str, **kw: Any) -> None:
+    deadline = kw["deadline"] or int(node.now()) + kw["hours"] * 3600
+    body = dk.Propose(
+        title=title,
+        text=text_or_file(text),
+        method=kw["method"],
+        options=list(kw["options"]),
+        seats=kw["seats"],
+        deadline=deadline,
+    )
+    tellers = [node.find_member(council, t) for t in kw["tellers"]]
+    pid = node.ballots.propose(council, body, tellers, kw["needed"])
+    if kw["as_json"]:
+        print_json(_json(node, council, node.ballots.ballot(council, pid)))
+        return
+    click.echo(
+        _("Secret ballot {id} open until {time}, once its tellers have made its key.").format(
+            id=short(pid), time=format_time(deadline)
+        )
+    )
+    click.echo(
+        _("Each teller runs: {command}").format(
+            command=isolate(f"shora secret teller {short(council)} {short(pid)}")
+        )
+    )
+
+
+@secret.command("vote", help=N_("Cast your secret ballot, or change it until the deadline."))
+@in_council
+@click.argument("proposal", help=PROPOSAL_HELP)
+@click.option("--yes", is_flag=True, help=N_("Yes (yes/no vote)."))
+@click.option("--no", is_flag=True, help=N_("No (yes/no vote)."))
+@click.option("--abstain", is_flag=True, help=N_("Abstain (yes/no or consent)."))
+@click.option("--agree", is_flag=True, help=N_("Agree (consent)."))
+@click.option("--object", is_flag=True, help=N_("Object, without stopping it (consent)."))
+@click.option("--block", is_flag=True, help=N_("Block it (consent; give --reason)."))
+@click.option("--reason", default="", help=N_("Why you object or block."))
+@click.option("--choice", multiple=True, help=N_("An option you approve (repeat)."))
+@click.option("--rank", multiple=True, help=N_("Options in your order: repeat, or 'A>B>C'."))
+@click.option("--score", multiple=True, help=N_("OPTION=N: your score for an option (repeat)."))
+@click.option("--dots", multiple=True, help=N_("OPTION=N: your dots for an option (repeat)."))
+@click.option("--slot", multiple=True, help=N_("OPTION=yes|maybe|no (time poll; repeat)."))
+@click.option(
+    "--now",
+    "at_once",
+    is_flag=True,
+    help=N_("Publish at once, not after a random delay (the delay hides when you voted)."),
+)
+def vote(node: Node, council: bytes, /, proposal: str, at_once: bool, **kw: Any) -> None:
+    pid = node.ballots.find(council, proposal)
+    state = node.ballots.ballot(council, pid)
+    ballot = ballot_from_inputs(state.body.method, kw)
+    node.ballots.vote(council, pid, ballot, delay=0 if at_once else None)
+    click.echo(_("Your secret ballot is sealed; it carries no name."))
+    if not at_once:
+        click.echo(_("It is published after a random delay of up to ten minutes."))
+    click.echo(
+        _("Check later that it was counted: {command}").format(
+            command=isolate(f"shora secret show {short(council)} {short(pid)}")
+        )
+    )
+
+
+@secret.command(
+    "teller", help=N_("As a teller: make your part of the key, check it, or publish your share.")
+)
+@in_council
+@click.argument("proposal", help=PROPOSAL_HELP)
+def teller(node: Node, council: bytes, /, proposal: str) -> None:
+    pid = node.ballots.find(council, proposal)
+    done = node.ballots.take_part(council, pid)
+    words = {
+        "dealt": _("Your part of the key is published."),
+        "ready": _("Every share dealt to you checks out; you said the key is ready."),
+        "shares": _("Your decryption share is published, with its proof."),
+    }
+    for step in done:
+        click.echo(words[step])
+    if not done:
+        click.echo(_("Nothing to do now; run this again after the next step (a sync, the close)."))
+
+
+@secret.command(
+    "close", help=N_("Close a secret ballot after its deadline: fixes which ballots count.")
+)
+@in_council
+@click.argument("proposal", help=PROPOSAL_HELP)
+def close(node: Node, council: bytes, /, proposal: str) -> None:
+    pid = node.ballots.find(council, proposal)
+    node.ballots.close(council, pid)
+    click.echo(_("The vote is closed; the tellers can now publish their shares."))
+
+
+def summary(state: SecretState) -> str:
+    r = state.result
+    if r is None:
+        return _("not counted yet")
+    if state.body.method == "yes_no":
+        counts = _("yes {yes}, no {no}, abstain {abstain}").format(
+            yes=number(r.yes), no=number(r.no), abstain=number(r.abstain)
+        )
+    elif state.body.method == "consent":
+        counts = _("agree {agree}, abstain {abstain}, object {object}, block {block}").format(
+            agree=number(r.agree),
+            abstain=number(r.abstain),
+            object=number(r.object),
+            block=number(r.block),
+        )
+    else:
+        counts = _("winner: {winners}").format(
+            winners=", ".join(isolate(w) for w in state.winners) or "-"
+        )
+    if state.passed is None:
+        return counts
+    return counts + " — " + (_("passed") if state.passed else _("not passed"))
+
+
+def _json(node: Node, council: bytes, state: SecretState) -> dict[str, Any]:
+    mine = node.ballots.my_ballot(council, state.id) if node.me(council) in state.eligible else None
+    return {
+        "id": state.id.hex(),
+        "title": state.body.title,
+        "method": state.body.method,
+        "secret": True,
+        "phase": phase(state, node.now()),
+        "deadline": state.body.deadline,
+        "tellers": [t.hex() for t in state.tellers],
+        "needed": state.needed,
+        "dealt": [t.hex() for t in state.dealt],
+        "ready": [t.hex() for t in state.ready],
+        "decrypted_by": [t.hex() for t in state.decrypted_by],
+        "bad_shares": [b.event.hex() for b in state.bad_shares],
+        "ballots": len(state.ballots),
+        "key_images": [b.image.hex() for b in state.ballots],
+        "eligible": len(state.eligible),
+        "refused": dict(state.refused),
+        "my_ballot": None
+        if mine is None
+        else {"key_image": mine.image.hex(), "counted": mine.counted},
+        "result": summary(state) if state.final else None,
+        "passed": state.passed,
+        "winners": list(state.winners),
+        "problem": state.problem,
+    }
+
+
+@secret.command("show", help=N_("Show the secret ballots, or one and its count."))
+@in_council
+@click.argument("proposal", required=False, help=PROPOSAL_HELP)
+@json_option
+def show(node: Node, council: bytes, /, proposal: str | None, as_json: bool) -> None:
+    if proposal is None:
+        states = node.ballots.ballots(council)
+        if as_json:
+            print_json([_json(node, council, s) for s in states])
+            return
+        for s in states:
+            click.echo(f"{short(s.id)}  {s.body.title}  — {_(SECRET_PHASES[phase(s, node.now())])}")
+        return
+    state = node.ballots.ballot(council, node.ballots.find(council, proposal))
+    if as_json:
+        print_json(_json(node, council, state))
+        return
+    names = {m.key: m.name for m in node.councils.members(council)}
+    click.echo(f"{state.body.title} ({short(state.id)}) — {_('secret ballot')}")
+    click.echo(_("Status: {phase}").format(phase=_(SECRET_PHASES[phase(state, node.now())])))
+    click.echo(_("Deadline: {time}").format(time=format_time(state.body.deadline)))
+    click.echo(
+        _("Tellers ({needed} needed): {names}").format(
+            needed=number(state.needed),
+            names=", ".join(isolate(names.get(t, short(t))) for t in state.tellers),
+        )
+    )
+    click.echo(
+        _("Ballots: {n} of {eligible}").format(
+            n=number(len(state.ballots)), eligible=number(len(state.eligible))
+        )
+    )
+    for code, n in state.refused:
+        click.echo(_("Not counted ({n}): {reason}").format(n=number(n), reason=_(REASONS[code])))
+    for bad in state.bad_shares:
+        click.echo(
+            _("A share from {teller} failed its proof and was ignored.").format(
+                teller=isolate(names.get(bad.teller, short(bad.teller)))
+            )
+        )
+    if node.me(council) in state.eligible:
+        mine = node.ballots.my_ballot(council, state.id)
+        click.echo(
+            _("Your ballot is counted.") if mine.counted else _("No ballot of yours is counted.")
+        )
+    click.echo(_("Result: {summary}").format(summary=summary(state)))

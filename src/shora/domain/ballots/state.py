@@ -1,0 +1,373 @@
+"""The state of a secret ballot: a pure function of its events. See
+docs/ballot-secrecy.md.
+
+No I/O, no clock. Fed the proposal (its body already held to the council's floors),
+the electorate (the active members in the proposal's causal state: the ring), the
+ballot events, and a function giving an event's ancestors. Every replica holding the
+same events computes the same state.
+
+* The key: each named teller's first well-formed ``ballot.deal`` (by (clock, id));
+  ready once every teller has dealt and every teller has said ``ballot.ready`` for
+  the same joint key (n of n to set up, as ElectionGuard's ceremony; k of n to count).
+* A ballot counts if it was claimed by the deadline, its ring signature verifies over
+  the electorate, for this proposal's context, and its ciphertext carries a valid
+  proof bound to its key image. Of the ballots with one key image, the latest by
+  (clock, id) counts (a re-vote); a ciphertext copied from another ballot is refused.
+* The first ``ballot.close`` claimed at or after deadline + grace fixes the ballots
+  (its ancestors). Nothing is decrypted before it. Then each teller's
+  ``ballot.decrypt`` events give shares of the counted ballots in key-image order; a
+  share whose proof fails is named and ignored. A ballot is read once k tellers'
+  shares cover it; the result exists once every counted ballot is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Set
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from shora.domain.ballots import kinds as bk
+from shora.domain.decisions import kinds as dk
+from shora.domain.decisions import tally
+from shora.domain.decisions.state import EventView, Params, check_ballot, check_params, count
+from shora.domain.decisions.state import ballot_input as ballot_input
+from shora.errors import InvalidInput
+from shora.i18n import N_, _
+from shora.kernel import curve, ring, threshold
+from shora.kernel.curve import CurveError
+
+MS = 1000
+CONTEXT_PREFIX = b"shora/ballot/v1"
+MESSAGE_TAG = b"shora/ballot/msg"
+PAD_SIZES = (256, 1024, 4096, bk.MAX_CIPHERTEXT - 200)
+
+# Why a ballot event does not count (shown to members; N_ so pages translate them).
+REASONS: dict[str, str] = {
+    "late": N_("cast after the deadline"),
+    "malformed": N_("not a well-formed ballot"),
+    "not_in_electorate": N_(
+        "its ring signature does not verify over this vote's electorate "
+        "(not cast by a member who may vote, altered, or made for another proposal)"
+    ),
+    "bad_proof": N_("its encryption proof does not verify"),
+    "copied": N_("its encrypted ballot copies another ballot's"),
+    "unreadable": N_("it did not decrypt to a valid ballot"),
+}
+
+
+def context(proposal: bytes) -> bytes:
+    """What every signature and proof of this vote is bound to."""
+    return CONTEXT_PREFIX + proposal
+
+
+def message(proposal: bytes, ciphertext: bytes) -> bytes:
+    return curve.hash_bytes(MESSAGE_TAG, proposal, ciphertext, size=32)
+
+
+def pad(plain: bytes) -> bytes:
+    """Length-prefixed and padded to the next of a few sizes, so a ballot's length
+    says little about its content."""
+    for size in PAD_SIZES:
+        if len(plain) + 2 <= size:
+            return len(plain).to_bytes(2, "big") + plain + bytes(size - 2 - len(plain))
+    raise InvalidInput(_("this ballot is too long to be cast in secret"))
+
+
+def unpad(padded: bytes) -> bytes | None:
+    if len(padded) < 2 or len(padded) not in PAD_SIZES:
+        return None
+    n = int.from_bytes(padded[:2], "big")
+    if 2 + n > len(padded) or any(padded[2 + n :]):
+        return None
+    return padded[2 : 2 + n]
+
+
+_ballot_decoder = msgspec.msgpack.Decoder(dk.Ballot)
+
+
+def encode_ballot(ballot: dk.Ballot) -> bytes:
+    return pad(msgspec.msgpack.encode(ballot))
+
+
+def decode_ballot(padded: bytes) -> dk.Ballot | None:
+    plain = unpad(padded)
+    if plain is None:
+        return None
+    try:
+        found: dk.Ballot = _ballot_decoder.decode(plain)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class SecretBallot:
+    """A ballot that counts: who cast it is unknown, its key image recognises re-votes."""
+
+    image: bytes
+    event: bytes
+    ciphertext: threshold.Ciphertext
+
+
+@dataclass(frozen=True, slots=True)
+class BadShares:
+    teller: bytes
+    event: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SecretState:
+    id: bytes
+    author: bytes
+    time: int  # ms, claimed
+    body: dk.Propose
+    tellers: tuple[bytes, ...]
+    needed: int
+    eligible: frozenset[bytes]
+    dealt: tuple[bytes, ...]  # tellers whose dealing counts
+    ready: tuple[bytes, ...]  # tellers who checked their shares against the joint key
+    key: bytes | None  # the joint key, once every teller dealt and said ready
+    ballots: tuple[SecretBallot, ...]  # the ballots that count, by key image
+    replaced: int  # earlier ballots under a key image that voted again
+    refused: tuple[tuple[str, int], ...]  # (reason code, how many)
+    closed_by: bytes | None
+    decrypted_by: tuple[bytes, ...]  # tellers whose shares (all verified) cover every ballot
+    bad_shares: tuple[BadShares, ...]  # decryption events whose proof failed
+    opened: tuple[tuple[bytes, dk.Ballot | None], ...]  # (key image, ballot) once read
+    problem: str | None
+    quorum: tally.QuorumResult | None
+    result: Any
+    passed: bool | None
+    winners: tuple[str, ...]
+
+    @property
+    def final(self) -> bool:
+        """The result is known: closed, and every counted ballot read."""
+        return self.result is not None
+
+    @property
+    def closes_at(self) -> int:
+        return self.body.deadline + self.body.grace
+
+    def counted(self, image: bytes) -> bool:
+        return any(b.image == image for b in self.ballots)
+
+
+def phase(state: SecretState, now: float) -> str:
+    """setup (tellers have not all dealt and checked), open, grace, closable,
+    counting (closed, waiting for k tellers), or counted."""
+    if state.final:
+        return "counted"
+    if state.closed_by is not None:
+        return "counting"
+    if now >= state.closes_at:
+        return "closable"
+    if now > state.body.deadline:
+        return "grace"
+    return "open" if state.key is not None else "setup"
+
+
+def _problem(secret: bk.SecretPropose, eligible: Set[bytes]) -> str | None:
+    tellers = secret.tellers
+    if len(set(tellers)) != len(tellers):
+        return _("a teller is named twice")
+    if not 1 <= secret.needed <= len(tellers):
+        return _("the tellers needed must be between 1 and the number of tellers")
+    if any(t not in eligible for t in tellers):
+        return _("every teller must be a member when the vote is proposed")
+    if len(eligible) > bk.MAX_RING:
+        return _("a secret ballot holds at most {n} members").format(n=bk.MAX_RING)
+    return None
+
+
+def counted_deals(secret: bk.SecretPropose, events: Iterable[EventView]) -> dict[bytes, bk.Deal]:
+    """Each teller's dealing that counts: its first well-formed one by (clock, id)."""
+    n, k = len(secret.tellers), secret.needed
+    deals: dict[bytes, bk.Deal] = {}
+    for e in sorted(events, key=lambda e: e.order):
+        if e.kind != "ballot.deal" or e.author not in secret.tellers or e.author in deals:
+            continue
+        body: bk.Deal = e.body
+        if len(body.shares) == n and threshold.valid_commitments(body.commitments, k):
+            deals[e.author] = body
+    return deals
+
+
+def _key(
+    secret: bk.SecretPropose, ordered: list[EventView]
+) -> tuple[dict[bytes, bk.Deal], set[bytes], bytes | None]:
+    n = len(secret.tellers)
+    deals = counted_deals(secret, ordered)
+    if len(deals) != n:
+        return deals, set(), None
+    try:
+        joint = threshold.joint_key([deals[t].commitments for t in secret.tellers])
+    except CurveError:
+        return deals, set(), None
+    if not curve.valid_point(joint):  # the identity: no key (tellers colluding in full)
+        return deals, set(), None
+    ready = {
+        e.author
+        for e in ordered
+        if e.kind == "ballot.ready" and e.author in deals and e.body.key == joint
+    }
+    return deals, ready, joint if len(ready) == n else None
+
+
+def check_cast(
+    proposal: bytes, body: bk.Cast, ring_keys: list[bytes]
+) -> tuple[str | None, bytes, threshold.Ciphertext | None]:
+    """(reason it does not count or None, key image, ciphertext)."""
+    try:
+        sig = ring.Signature.decode(body.signature)
+        ct = threshold.Ciphertext.decode(body.ciphertext)
+    except ValueError:
+        return "malformed", b"", None
+    ctx = context(proposal)
+    if not ring.verify(message(proposal, body.ciphertext), ring_keys, sig, ctx):
+        return "not_in_electorate", sig.image, None
+    if not threshold.check_ciphertext(ct, ctx, sig.image):
+        return "bad_proof", sig.image, None
+    return None, sig.image, ct
+
+
+def reduce_secret(
+    propose: EventView,
+    body: dk.Propose,
+    eligible: Set[bytes],
+    events: Iterable[EventView],
+    ancestors: Callable[[bytes], Set[bytes]],
+    cache: MutableMapping[bytes, Any] | None = None,
+) -> SecretState:
+    """The state of one secret ballot. `body` is the proposal held to the council's
+    floors; `cache` (event id -> verdict) may carry verifications between calls: a
+    verdict depends only on the event and this proposal, never on what came later."""
+    cache = {} if cache is None else cache
+    secret: bk.SecretPropose = propose.body
+    unique: Mapping[bytes, EventView] = {
+        e.id: e for e in events if getattr(e.body, "proposal", None) == propose.id
+    }
+    ordered = sorted(unique.values(), key=lambda e: e.order)
+    problem = _problem(secret, eligible)
+    params: Params | None = None
+    if problem is None:
+        try:
+            params = check_params(body)
+        except InvalidInput as exc:
+            problem = str(exc)
+    deals, ready, key = _key(secret, ordered) if problem is None else ({}, set(), None)
+
+    closes_at_ms = (body.deadline + body.grace) * MS
+    close = next((e for e in ordered if e.kind == "ballot.close" and e.time >= closes_at_ms), None)
+    scope: Set[bytes] | None = ancestors(close.id) if close is not None else None
+
+    refused: dict[str, int] = {}
+    latest: dict[bytes, SecretBallot] = {}
+    replaced = 0
+    seen_a: dict[bytes, bytes] = {}
+    electorate = frozenset(eligible)
+    ring_keys = sorted(electorate)
+    for e in ordered:
+        if e.kind != "ballot.cast" or (scope is not None and e.id not in scope):
+            continue
+        if e.time > body.deadline * MS:
+            refused["late"] = refused.get("late", 0) + 1
+            continue
+        if e.id not in cache:
+            cache[e.id] = check_cast(propose.id, e.body, ring_keys)
+        reason, image, ct = cache[e.id]
+        if reason is None and ct is not None and seen_a.get(ct.a, image) != image:
+            reason = "copied"
+        if reason is not None or ct is None:
+            refused[reason or "malformed"] = refused.get(reason or "malformed", 0) + 1
+            continue
+        seen_a[ct.a] = image
+        if image in latest:
+            replaced += 1
+        latest[image] = SecretBallot(image, e.id, ct)
+    ballots = tuple(latest[i] for i in sorted(latest))
+
+    decrypted_by: list[bytes] = []
+    bad: list[BadShares] = []
+    opened: list[tuple[bytes, dk.Ballot | None]] = []
+    result: Any = None
+    passed: bool | None = None
+    winners: tuple[str, ...] = ()
+    quorum: tally.QuorumResult | None = None
+    if close is not None and key is not None and params is not None:
+        numbers = {t: j for j, t in enumerate(secret.tellers, start=1)}
+        commitments = [deals[t].commitments for t in secret.tellers]
+        a_s = [b.ciphertext.a for b in ballots]
+        got: dict[bytes, dict[int, bytes]] = {}  # teller -> {ballot index: share}
+        for e in ordered:
+            if e.kind != "ballot.decrypt" or e.author not in numbers or e.body.close != close.id:
+                continue
+            d: bk.Decrypt = e.body
+            end = d.offset + len(d.shares)
+            if end > len(ballots):
+                bad.append(BadShares(e.author, e.id))
+                continue
+            if e.id not in cache:
+                y_j = threshold.public_share(commitments, numbers[e.author])
+                cache[e.id] = threshold.check_shares(
+                    y_j,
+                    a_s[d.offset : end],
+                    d.shares,
+                    threshold.SharesProof.decode(d.proof),
+                    context(propose.id),
+                )
+            if not cache[e.id]:
+                bad.append(BadShares(e.author, e.id))
+                continue
+            mine = got.setdefault(e.author, {})
+            for i, share in enumerate(d.shares):
+                mine.setdefault(d.offset + i, share)
+        full = [t for t in secret.tellers if len(got.get(t, {})) == len(ballots)]
+        decrypted_by = full
+        if len(full) >= secret.needed:
+            chosen = full[: secret.needed]
+            for i, b in enumerate(ballots):
+                shared = threshold.combine({numbers[t]: got[t][i] for t in chosen})
+                plain = threshold.open_box(shared, b.ciphertext, context(propose.id))
+                found = decode_ballot(plain) if plain is not None else None
+                if found is not None:
+                    try:
+                        check_ballot(body, params, found)
+                    except InvalidInput:
+                        found = None
+                opened.append((b.image, found))
+            valid = [ballot for _image, ballot in opened if ballot is not None]
+            unreadable = len(opened) - len(valid)
+            if unreadable:
+                refused["unreadable"] = unreadable
+            quorum = tally.check_quorum(len(valid), len(eligible), params.quorum)
+            inputs = [ballot_input(ballot) for ballot in valid]
+            result, passed, winners = count(body, params, inputs, len(eligible))
+            if not quorum.met:
+                winners = ()
+    return SecretState(
+        id=propose.id,
+        author=propose.author,
+        time=propose.time,
+        body=body,
+        tellers=tuple(secret.tellers),
+        needed=secret.needed,
+        eligible=electorate,
+        dealt=tuple(t for t in secret.tellers if t in deals),
+        ready=tuple(t for t in secret.tellers if t in ready),
+        key=key,
+        ballots=ballots,
+        replaced=replaced,
+        refused=tuple(sorted(refused.items())),
+        closed_by=close.id if close is not None else None,
+        decrypted_by=tuple(decrypted_by),
+        bad_shares=tuple(bad),
+        opened=tuple(opened),
+        problem=problem,
+        quorum=quorum,
+        result=result,
+        passed=passed,
+        winners=winners,
+    )

@@ -1,0 +1,241 @@
+"""The state of a pledge campaign: a pure function of its events. See docs/pledges.md.
+
+No I/O, no clock. Fed the ``pledge.start`` event, the electorate (the active members
+in its causal state: the ring), the campaign's other events and a function giving an
+event's ancestors. Every replica holding the same events computes the same state.
+
+* A move (``pledge.take`` or ``pledge.withdraw``) counts if it is claimed by the
+  deadline, its step has the right parity, and its ring signature verifies over the
+  electorate for this campaign's context. A move that repeats a key image's step
+  already seen is a copy: it counts once.
+* Where a key image stands is the parity of its highest step among the moves that
+  count: odd, pledged; even, withdrawn.
+* The threshold is met at the first campaign event, in (clock, id) order, whose causal
+  past (itself included) holds enough pledges, every withdrawal in that past counted.
+  Nothing that arrives later can undo it: a causal past never changes.
+* Once met, pledges are final: a withdrawal counts only if it is in the causal past of
+  the moment the threshold was met. Later pledges still count until the deadline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, MutableMapping, Set
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from shora.domain.decisions.state import EventView
+from shora.domain.pledges import kinds as pk
+from shora.i18n import N_
+from shora.kernel import curve, ring
+
+MS = 1000
+CONTEXT_PREFIX = b"shora/pledge/v1"
+MESSAGE_TAG = b"shora/pledge/msg"
+MOVES = ("pledge.take", "pledge.withdraw")
+
+# Why a pledge event does not count (shown to members; N_ so pages translate them).
+REASONS: dict[str, str] = {
+    "late": N_("made after the deadline"),
+    "malformed": N_("not a well-formed pledge"),
+    "not_in_electorate": N_(
+        "its ring signature does not verify over this campaign's members "
+        "(not made by a member, altered, or made for another campaign)"
+    ),
+    "copy": N_("a copy of a pledge already counted"),
+    "after_met": N_("a withdrawal after the threshold was met"),
+}
+
+
+def context(campaign: bytes) -> bytes:
+    """What every signature of this campaign is bound to (its key images too)."""
+    return CONTEXT_PREFIX + campaign
+
+
+def message(campaign: bytes, kind: str, step: int) -> bytes:
+    return curve.hash_bytes(MESSAGE_TAG, campaign, kind.encode(), step.to_bytes(4, "big"))
+
+
+def share_of(text: str) -> Fraction | None:
+    """A share kept as "n/d" (0 < n/d <= 1), or None."""
+    num, _sep, den = text.partition("/")
+    if not (num.isdigit() and den.isdigit()) or int(den) == 0:
+        return None
+    found = Fraction(int(num), int(den))
+    return found if 0 < found <= 1 else None
+
+
+def needed(body: pk.Start, electorate: int) -> int | None:
+    """How many pledges meet the threshold (None if the threshold is not valid):
+    a number of people, or at least the share of the electorate (never less than 1)."""
+    if body.people and body.share == "0/1":
+        return body.people
+    share = share_of(body.share)
+    if body.people or share is None:
+        return None
+    return max(1, -(-share.numerator * electorate // share.denominator))
+
+
+@dataclass(frozen=True, slots=True)
+class Campaign:
+    id: bytes
+    author: bytes
+    time: int  # ms, claimed
+    body: pk.Start
+    electorate: frozenset[bytes]
+    needed: int  # pledges that meet the threshold
+    count: int  # pledges in force
+    pledged: frozenset[bytes]  # the key images pledged (nobody can tell whose)
+    met_by: bytes | None  # the event whose causal past first met the threshold
+    met_at: int | None  # its claimed time, ms
+    withdrawals: int  # withdrawals that count
+    steps: tuple[tuple[bytes, int], ...]  # each key image's highest valid step
+    refused: tuple[tuple[str, int], ...]  # (reason code, how many)
+    problem: str | None
+
+    @property
+    def met(self) -> bool:
+        return self.met_by is not None
+
+    def counts(self, image: bytes) -> bool:
+        return image in self.pledged
+
+    def step_of(self, image: bytes) -> int:
+        """The highest step seen under a key image (0: none)."""
+        return dict(self.steps).get(image, 0)
+
+
+def phase(campaign: Campaign, now: float) -> str:
+    """open (before the deadline, not met yet), met, or missed (the deadline passed
+    without it)."""
+    if campaign.met:
+        return "met"
+    return "open" if now <= campaign.body.deadline else "missed"
+
+
+def problem_of(body: pk.Start, electorate: Set[bytes]) -> str | None:
+    """Why a campaign cannot run (None if it can); the same words on every replica."""
+    if len(electorate) > pk.MAX_RING:
+        return N_("a pledge campaign holds at most 1,000 members")
+    found = needed(body, len(electorate))
+    if found is None:
+        return N_("the threshold is neither a number of people nor a share of the members")
+    if found > len(electorate) and not body.across:
+        return N_("the threshold is more people than the members")
+    return None
+
+
+def check_move(
+    campaign: bytes, event: EventView, ring_keys: list[bytes]
+) -> tuple[str | None, bytes]:
+    """(reason it does not count or None, key image)."""
+    body = event.body
+    if (body.step % 2 == 1) != (event.kind == "pledge.take"):
+        return "malformed", b""
+    try:
+        sig = ring.Signature.decode(body.signature)
+    except ValueError:
+        return "malformed", b""
+    msg = message(campaign, event.kind, body.step)
+    if not ring.verify(msg, ring_keys, sig, context(campaign)):
+        return "not_in_electorate", sig.image
+    return None, sig.image
+
+
+def _standing(moves: Iterable[tuple[bytes, int]]) -> dict[bytes, int]:
+    """Each key image's highest step."""
+    top: dict[bytes, int] = {}
+    for image, step in moves:
+        if step > top.get(image, 0):
+            top[image] = step
+    return top
+
+
+def _pledged(moves: Iterable[tuple[bytes, int]]) -> set[bytes]:
+    return {image for image, step in _standing(moves).items() if step % 2 == 1}
+
+
+def reduce_campaign(
+    start: EventView,
+    electorate: Set[bytes],
+    events: Iterable[EventView],
+    ancestors: Callable[[bytes], Set[bytes]],
+    cache: MutableMapping[bytes, Any] | None = None,
+) -> Campaign:
+    """The state of one campaign. `cache` (event id -> verdict) may carry signature
+    checks between calls: a verdict depends only on the event and this campaign."""
+    cache = {} if cache is None else cache
+    body: pk.Start = start.body
+    unique = {e.id: e for e in events if getattr(e.body, "campaign", None) == start.id}
+    ordered = sorted(unique.values(), key=lambda e: e.order)
+    problem = problem_of(body, electorate)
+    goal = needed(body, len(electorate)) or 0
+    refused: dict[str, int] = {}
+
+    def refuse(reason: str) -> None:
+        refused[reason] = refused.get(reason, 0) + 1
+
+    ring_keys = sorted(electorate)
+    moves: dict[bytes, tuple[bytes, int]] = {}  # event id -> (key image, step)
+    candidates: list[EventView] = []
+    seen: set[tuple[bytes, int]] = set()
+    # An `across` campaign is pledged in each member council, never in the federation.
+    for e in ordered if problem is None and not body.across else ():
+        if e.kind == "pledge.mark":
+            candidates.append(e)
+            continue
+        if e.kind not in MOVES:
+            continue
+        if e.time > body.deadline * MS:
+            refuse("late")
+            continue
+        if e.id not in cache:
+            cache[e.id] = check_move(start.id, e, ring_keys)
+        reason, image = cache[e.id]
+        if reason is not None:
+            refuse(reason)
+            continue
+        if (image, e.body.step) in seen:
+            refuse("copy")
+            continue
+        seen.add((image, e.body.step))
+        moves[e.id] = (image, e.body.step)
+        candidates.append(e)
+
+    met: EventView | None = None
+    met_past: Set[bytes] = frozenset()
+    # No causal past can hold more pledges than there are key images that ever pledged.
+    ever = {image for image, step in moves.values() if step % 2 == 1}
+    if problem is None and len(ever) >= goal:
+        for e in candidates:
+            past = ancestors(e.id)
+            mine = [m for i, m in moves.items() if i == e.id or i in past]
+            if len(_pledged(mine)) >= goal:
+                met, met_past = e, past
+                break
+
+    counted = []
+    withdrawals = 0
+    for i, (image, step) in moves.items():
+        if met is not None and step % 2 == 0 and i != met.id and i not in met_past:
+            refuse("after_met")
+            continue
+        withdrawals += step % 2 == 0
+        counted.append((image, step))
+    pledged = frozenset(_pledged(counted))
+    return Campaign(
+        id=start.id,
+        author=start.author,
+        time=start.time,
+        body=body,
+        electorate=frozenset(electorate),
+        needed=goal,
+        count=len(pledged),
+        pledged=pledged,
+        met_by=met.id if met is not None else None,
+        met_at=met.time if met is not None else None,
+        withdrawals=withdrawals,
+        steps=tuple(sorted(_standing(moves.values()).items())),
+        refused=tuple(sorted(refused.items())),
+        problem=problem,
+    )

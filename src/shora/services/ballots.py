@@ -1,0 +1,336 @@
+"""Secret ballots on a node: proposing one, the tellers' key ceremony, casting a
+ballot nobody can trace, closing, the tellers' decryption shares, and the count every
+node makes from the events alone. See docs/ballot-secrecy.md.
+
+The interfaces read the domain's types from here (re-exported below).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from shora.domain.ballots import kinds as bk
+from shora.domain.ballots.state import REASONS as REASONS
+from shora.domain.ballots.state import SecretState as SecretState
+from shora.domain.ballots.state import (
+    context,
+    counted_deals,
+    encode_ballot,
+    message,
+    reduce_secret,
+)
+from shora.domain.ballots.state import phase as phase
+from shora.domain.decisions import kinds as dk
+from shora.domain.decisions.checks import MIN_ID_PREFIX, explain_ballot, require_min_period
+from shora.domain.decisions.state import EventView, check_params, effective
+from shora.errors import InvalidInput, NotAllowed, NotFound
+from shora.i18n import _, format_time
+from shora.kernel import crypto, curve, ring, threshold
+from shora.kernel.core import NodeCore
+from shora.kernel.events import decode_body
+from shora.kernel.storage.events import EventRow
+
+PROPOSE_KIND = "ballot.propose"
+MAX_DELAY_SECONDS = 600  # a ballot waits up to ten minutes before it is published
+DEADLINE_MARGIN_SECONDS = 60
+
+
+def _view(row: EventRow) -> EventView:
+    i, a, c, t, k, body = row
+    return EventView(i, a, c, t, k, decode_body(k, body))
+
+
+@dataclass(frozen=True, slots=True)
+class MyBallot:
+    """What a member can check of their own ballot: its key image (only they can
+    compute it), whether a ballot under it counts, and what it read once counted."""
+
+    image: bytes
+    counted: bool
+    read: dk.Ballot | None
+
+
+class SecretBallots:
+    """Votes held by secret ballot, counted by k of n tellers."""
+
+    def __init__(self, core: NodeCore) -> None:
+        self.core = core
+        self._cache: dict[bytes, dict[bytes, Any]] = {}  # proposal -> event -> verdict
+        self._counted: set[bytes] = set()  # votes with nothing left for this teller
+
+    # --- reading --------------------------------------------------------------------
+
+    def _propose_view(self, council: bytes, proposal: bytes) -> EventView:
+        found = self.core.store.events.valid_event(council, (PROPOSE_KIND,), proposal)
+        if found is None:
+            raise NotFound(_("no such secret ballot in this council"))
+        return _view(found)
+
+    def _reduce(self, council: bytes, propose: EventView) -> SecretState:
+        causal = self.core.causal_state(council, propose.id)
+        secret: bk.SecretPropose = propose.body
+        body = effective(secret.proposal, causal.rules, None, propose.time)
+        rows = self.core.store.events.valid_on(council, tuple(bk.BALLOT_KINDS), propose.id)
+        return reduce_secret(
+            propose,
+            body,
+            self.core.causal_members(council, propose.id),
+            [_view(r) for r in rows],
+            self.core.ancestors,
+            self._cache.setdefault(propose.id, {}),
+        )
+
+    def ballot(self, council: bytes, proposal: bytes) -> SecretState:
+        """One secret ballot's state; its result only once counted."""
+        return self._reduce(council, self._propose_view(council, proposal))
+
+    def ballots(self, council: bytes, limit: int = 50) -> list[SecretState]:
+        rows = self.core.store.events.valid_of_kind(council, PROPOSE_KIND, order="newest")
+        return [self._reduce(council, _view(r)) for r in rows[:limit]]
+
+    def find(self, council: bytes, ref: str) -> bytes:
+        ref = ref.strip().lower()
+        if len(ref) < MIN_ID_PREFIX:
+            raise InvalidInput(_("give at least 6 digits of the proposal's id"))
+        ids = self.core.store.events.valid_ids_any_order(council, (PROPOSE_KIND,))
+        found = [i for i in ids if i.hex().startswith(ref)]
+        if len(found) != 1:
+            raise NotFound(_("no single secret ballot here has an id starting {id}").format(id=ref))
+        return found[0]
+
+    def _secret(self, council: bytes) -> int:
+        return curve.ed25519_scalar(self.core.identity(council).sign_sk)
+
+    def my_ballot(self, council: bytes, proposal: bytes) -> MyBallot:
+        """Check one's own ballot: counted (its key image in the counted set), and as
+        what, once the tellers have read them."""
+        state = self.ballot(council, proposal)
+        image = ring.key_image(self._secret(council), context(proposal))
+        read = next((b for i, b in state.opened if i == image), None)
+        return MyBallot(image, state.counted(image), read)
+
+    def _member(self, council: bytes) -> bytes:
+        me = self.core.me(council)
+        if me is None or not self.core.state(council).is_active(me):
+            raise NotAllowed(_("you are not a member of this council"))
+        return me
+
+    # --- proposing and the key ceremony ---------------------------------------------
+
+    def propose(self, council: bytes, body: dk.Propose, tellers: list[bytes], needed: int) -> bytes:
+        """Put a proposal to a secret ballot counted by `needed` of `tellers`."""
+        me = self._member(council)
+        state = self.core.state(council)
+        if not body.title.strip():
+            raise InvalidInput(_("a proposal needs a title"))
+        try:
+            check_params(body)
+        except InvalidInput as exc:
+            raise InvalidInput(
+                _("this proposal cannot be voted on: {problem}").format(problem=str(exc))
+            ) from exc
+        if body.deadline <= self.core.now():
+            raise InvalidInput(_("the deadline must be in the future"))
+        require_min_period(body, state.rules, None, self.core.now())
+        if not tellers or len(set(tellers)) != len(tellers) or len(tellers) > bk.MAX_TELLERS:
+            raise InvalidInput(_("name 1 to {n} different tellers").format(n=bk.MAX_TELLERS))
+        if not all(state.is_active(t) for t in tellers):
+            raise InvalidInput(_("every teller must be a member"))
+        if not 1 <= needed <= len(tellers):
+            raise InvalidInput(_("the tellers needed must be between 1 and the number of tellers"))
+        active = sum(1 for m in state.members if state.is_active(m))
+        if active > bk.MAX_RING:
+            raise NotAllowed(_("a secret ballot holds at most {n} members").format(n=bk.MAX_RING))
+        proposal = self.core.append(
+            council, PROPOSE_KIND, bk.SecretPropose(proposal=body, tellers=tellers, needed=needed)
+        )
+        if me in tellers:
+            self.deal(council, proposal)
+        return proposal
+
+    def _teller(self, council: bytes, state: SecretState) -> tuple[bytes, int]:
+        me = self._member(council)
+        if me not in state.tellers:
+            raise NotAllowed(_("you are not a teller of this vote"))
+        return me, state.tellers.index(me) + 1
+
+    def deal(self, council: bytes, proposal: bytes) -> bytes | None:
+        """A teller's part of the key ceremony (once): commitments and sealed shares."""
+        state = self.ballot(council, proposal)
+        me, _number = self._teller(council, state)
+        if me in state.dealt:
+            return None
+        if phase(state, self.core.now()) not in ("setup", "open"):
+            raise NotAllowed(_("the vote is past its deadline"))
+        members = self.core.state(council).members
+        dealing = threshold.deal(state.needed)
+        shares = [
+            self._seal(members[t].kx, dealing.share_for(j))
+            for j, t in enumerate(state.tellers, start=1)
+        ]
+        return self.core.append(
+            council, "ballot.deal", bk.Deal(proposal, list(dealing.commitments), shares)
+        )
+
+    @staticmethod
+    def _seal(kx: bytes, share: int) -> bytes:
+        return crypto.seal(kx, curve.scalar(share))
+
+    def _my_shares(self, council: bytes, state: SecretState) -> int:
+        """Open and check every share dealt to this teller; its secret s_j."""
+        _me, number = self._teller(council, state)
+        deals = self._deals(council, state)
+        total = 0
+        for teller in state.tellers:
+            deal: bk.Deal = deals[teller]
+            plain = self.core.open_sealed(council, deal.shares[number - 1])
+            share = curve.read_scalar(plain) if plain is not None and len(plain) == 32 else None
+            if share is None or not threshold.check_share(deal.commitments, number, share):
+                raise NotAllowed(
+                    _(
+                        "the share {teller} dealt to you does not match their commitments: "
+                        "do not count with this key; propose the vote again with other tellers"
+                    ).format(teller=teller.hex()[:12])
+                )
+            total = (total + share) % curve.L
+        return total
+
+    def ready(self, council: bytes, proposal: bytes) -> bytes:
+        """Check every share dealt to this teller, then say the joint key is good."""
+        state = self.ballot(council, proposal)
+        if len(state.dealt) != len(state.tellers):
+            raise NotAllowed(_("not every teller has dealt yet"))
+        self._my_shares(council, state)
+        commitments_key = self._joint(council, state)
+        if not curve.valid_point(commitments_key):
+            raise NotAllowed(_("the tellers' commitments add up to no usable key"))
+        return self.core.append(council, "ballot.ready", bk.Ready(proposal, commitments_key))
+
+    def _deals(self, council: bytes, state: SecretState) -> dict[bytes, bk.Deal]:
+        """The dealings that count, as the count chooses them."""
+        propose = self._propose_view(council, state.id)
+        rows = self.core.store.events.valid_on(council, ("ballot.deal",), state.id)
+        return counted_deals(propose.body, [_view(r) for r in rows])
+
+    def _joint(self, council: bytes, state: SecretState) -> bytes:
+        deals = self._deals(council, state)
+        return threshold.joint_key([deals[t].commitments for t in state.tellers])
+
+    def take_part(self, council: bytes, proposal: bytes) -> list[str]:
+        """What this teller can do now, done: deal, check and say ready, or publish its
+        decryption shares after the close. Returns what was done."""
+        state = self.ballot(council, proposal)
+        me, _number = self._teller(council, state)
+        done = []
+        if me not in state.dealt:
+            self.deal(council, proposal)
+            done.append("dealt")
+            state = self.ballot(council, proposal)
+        if len(state.dealt) == len(state.tellers) and me not in state.ready:
+            self.ready(council, proposal)
+            done.append("ready")
+            state = self.ballot(council, proposal)
+        if state.closed_by is not None and me not in state.decrypted_by and state.ballots:
+            self.publish_shares(council, proposal)
+            done.append("shares")
+        return done
+
+    def teller_duties(self, council: bytes) -> list[tuple[bytes, str]]:
+        """Once per sync round of a running node: this member's part as a teller in
+        every secret ballot not yet counted (deal, check and say ready, publish its
+        shares after the close). A step that cannot be done now waits for the next
+        round; a share that fails its check stops this teller (it is said on the page)."""
+        me = self.core.me(council)
+        if me is None:
+            return []
+        done: list[tuple[bytes, str]] = []
+        rows = self.core.store.events.valid_of_kind(council, PROPOSE_KIND, order="newest")
+        for row in rows[:50]:
+            propose = _view(row)
+            if propose.id in self._counted or me not in propose.body.tellers:
+                continue
+            state = self._reduce(council, propose)
+            if state.final or state.problem is not None:
+                self._counted.add(propose.id)  # nothing more for a teller to do there
+                continue
+            try:
+                done += [(state.id, step) for step in self.take_part(council, state.id)]
+            except (InvalidInput, NotAllowed, NotFound):
+                continue
+        return done
+
+    # --- voting ---------------------------------------------------------------------
+
+    def vote(
+        self, council: bytes, proposal: bytes, ballot: dk.Ballot, delay: int | None = None
+    ) -> bytes:
+        """Cast (or change) one's secret ballot. It is published under a one-time key
+        after a random delay (`delay` seconds if given; 0 publishes now)."""
+        me = self._member(council)
+        state = self.ballot(council, proposal)
+        if state.problem is not None:
+            raise NotAllowed(
+                _("this proposal cannot be voted on: {problem}").format(problem=state.problem)
+            )
+        if me not in state.eligible:
+            raise NotAllowed(
+                _("you were not a member when this proposal was made, so you cannot vote on it")
+            )
+        now = self.core.now()
+        if now > state.body.deadline:
+            raise NotAllowed(
+                _("the deadline for voting passed on {time}").format(
+                    time=format_time(state.body.deadline)
+                )
+            )
+        if state.key is None:
+            raise NotAllowed(_("the tellers have not finished setting up this vote's key yet"))
+        explain_ballot(SimpleNamespace(body=state.body), ballot)  # type: ignore[arg-type]
+        secret = self._secret(council)
+        ctx = context(proposal)
+        image = ring.key_image(secret, ctx)
+        ct = threshold.encrypt(state.key, encode_ballot(ballot), ctx, image).encode()
+        sig = ring.sign(message(proposal, ct), sorted(state.eligible), secret, ctx)
+        room = int(state.body.deadline - now) - DEADLINE_MARGIN_SECONDS
+        if delay is None:
+            upper = max(0, min(MAX_DELAY_SECONDS, room))
+            delay = int.from_bytes(os.urandom(4), "big") % (upper + 1)
+        delay = max(0, min(delay, room))
+        return self.core.append_anonymous(
+            council, "ballot.cast", bk.Cast(proposal, sig.encode(), ct), delay_ms=delay * 1000
+        )
+
+    def close(self, council: bytes, proposal: bytes) -> bytes:
+        """Close the vote (from deadline + grace): fixes which ballots count."""
+        self._member(council)
+        state = self.ballot(council, proposal)
+        if state.closed_by is not None:
+            raise NotAllowed(_("this proposal is already closed"))
+        if self.core.now() < state.closes_at:
+            raise NotAllowed(
+                _("this proposal can be closed from {time} (deadline plus grace period)").format(
+                    time=format_time(state.closes_at)
+                )
+            )
+        return self.core.append(council, "ballot.close", bk.Close(proposal))
+
+    def publish_shares(self, council: bytes, proposal: bytes) -> list[bytes]:
+        """A teller's decryption shares of the counted ballots, after the close."""
+        state = self.ballot(council, proposal)
+        self._teller(council, state)
+        if state.closed_by is None:
+            raise NotAllowed(_("the tellers publish their shares only after the vote is closed"))
+        if not state.ballots:
+            return []
+        secret = self._my_shares(council, state)
+        a_s = [b.ciphertext.a for b in state.ballots]
+        ids = []
+        for offset in range(0, len(a_s), bk.MAX_SHARES):
+            part = a_s[offset : offset + bk.MAX_SHARES]
+            d_s, proof = threshold.decryption_shares(secret, part, context(proposal))
+            body = bk.Decrypt(proposal, state.closed_by, offset, d_s, proof.encode())
+            ids.append(self.core.append(council, "ballot.decrypt", body))
+        return ids

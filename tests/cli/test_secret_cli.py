@@ -1,0 +1,61 @@
+"""``shora secret propose | teller | vote | close | show`` on the command line: a
+secret yes/no vote counted by two tellers, from proposal to result."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from test_cli import COUNCIL, Profile, bring_in, sync
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> tuple[Profile, Profile]:
+    a, b = Profile(tmp_path, "nasrin"), Profile(tmp_path, "bahram")
+    for p in (a, b):
+        assert p.run("init").returncode == 0
+    a.ok("council", "create", COUNCIL, "--as", "Nasrin", "--min-vote-hours", "0")
+    bring_in(a, b, "Bahram")
+    return a, b
+
+
+def both(a: Profile, b: Profile) -> None:
+    sync(a, b, COUNCIL)
+    sync(b, a, COUNCIL)
+
+
+def test_secret_vote_from_proposal_to_result(pair: tuple[Profile, Profile]) -> None:
+    a, b = pair
+    deadline = int(time.time()) + 20
+    made = a.json(
+        "secret", "propose", COUNCIL, "Strike on Monday?", "If enough of us do.",
+        "--teller", "Nasrin", "--teller", "Bahram", "--needed", "2",
+        "--deadline", str(deadline),
+    )  # fmt: skip
+    pid = made["id"][:12]
+    assert made["secret"] and made["phase"] == "setup" and made["needed"] == 2
+    assert "not finished setting up" in a.fails("secret", "vote", COUNCIL, pid, "--yes", "--now")
+    both(a, b)
+    out = b.ok("secret", "teller", COUNCIL, pid)  # the last to deal checks at once
+    assert "part of the key is published" in out and "key is ready" in out
+    both(a, b)
+    assert "key is ready" in a.ok("secret", "teller", COUNCIL, pid)
+    both(a, b)
+    assert "carries no name" in a.ok("secret", "vote", COUNCIL, pid, "--yes", "--now")
+    b.ok("secret", "vote", COUNCIL, pid, "--no", "--now")
+    b.ok("secret", "vote", COUNCIL, pid, "--yes", "--now")  # changed
+    both(a, b)
+    shown = a.json("secret", "show", COUNCIL, pid)
+    assert (shown["ballots"], shown["result"], shown["my_ballot"]["counted"]) == (2, None, True)
+    assert "Nothing to do now" in a.ok("secret", "teller", COUNCIL, pid)  # no share before
+    time.sleep(max(0.0, deadline + 1 - time.time()))
+    assert "is closed" in a.ok("secret", "close", COUNCIL, pid)
+    both(a, b)
+    assert "decryption share is published" in a.ok("secret", "teller", COUNCIL, pid)
+    assert "decryption share is published" in b.ok("secret", "teller", COUNCIL, pid)
+    both(a, b)
+    out = b.ok("secret", "show", COUNCIL, pid)
+    assert "yes 2, no 0, abstain 0" in out and "Your ballot is counted." in out
+    final = a.json("secret", "show", COUNCIL, pid)
+    assert final["passed"] is True and final["phase"] == "counted"
