@@ -24,13 +24,15 @@ from cli_run import INSECURE_KDF_ENV, base_env, in_process
 from conftest import FAST_KDF, Clock, make_node
 from shora.errors import ProfileError
 from shora.kernel import crypto, profile
+from shora.kernel import keystore as layout
 from shora.node import Node
 from shora.web import throttle
 from shora.web.security import session_cookie
 from shora.web.state import Keeper
 from web.client import PASSPHRASE, PORT, Browser, client_for
 
-PRIVATE_FILES = {"keystore", "shora.db", "shora.db-wal", "shora.db-shm"}
+AT_REST = {"keystore", *profile.DATABASE_FILES}
+PRIVATE_FILES = AT_REST
 
 
 def modes(home: Path) -> dict[str, int]:
@@ -66,9 +68,10 @@ def shora(
         return in_process(args, environment)
 
 
-def keystore(home: Path) -> profile.SealedKeystore:
+def keystore(home: Path) -> layout.Header:
     raw = (home / profile.KEYSTORE_FILE).read_bytes()
-    return msgspec.msgpack.decode(raw, type=profile.SealedKeystore)
+    assert layout.is_keystore(raw)
+    return layout.header_of(raw)
 
 
 @pytest.fixture
@@ -100,16 +103,16 @@ def test_a_new_profile_is_private_from_its_first_byte_whatever_the_umask(tmp_pat
         assert_private(tmp_path / "a")  # while open: the WAL and shm files exist
     finally:
         node.close()
-    assert_private(tmp_path / "a", {"keystore", "shora.db"})
+    assert_private(tmp_path / "a", AT_REST)
 
 
 def test_shora_init_makes_a_private_profile_under_a_permissive_umask(tmp_path: Path) -> None:
     home = tmp_path / "parent" / "home"
     assert shora(home, "init", insecure=True, mask=0).returncode == 0
-    assert_private(home, {"keystore", "shora.db"})
+    assert_private(home, AT_REST)
     made = shora(home, "council", "create", "Depot", "--as", "Ava", insecure=True, mask=0)
     assert made.returncode == 0, made.stderr
-    assert_private(home, {"keystore", "shora.db"})
+    assert_private(home, AT_REST)
 
 
 def test_loosened_modes_are_tightened_when_the_profile_is_opened(tmp_path: Path) -> None:
@@ -122,12 +125,13 @@ def test_loosened_modes_are_tightened_when_the_profile_is_opened(tmp_path: Path)
     for path in home.iterdir():
         path.chmod(0o666)
     home.chmod(0o777)
-    assert modes(home)["shora.db-wal"] == 0o666
+    wal = node.store.path.name + "-wal"
+    assert modes(home)[wal] == 0o666
     with pytest.raises(ProfileError, match="wrong passphrase"):
         Node.open(home, "not the passphrase", allow_weak_kdf=True)
     assert modes(home).pop("notes.txt") == 0o666  # left alone
     (home / "notes.txt").unlink()
-    assert_private(home, PRIVATE_FILES | {"keystore.new"})  # even a failed unlock
+    assert_private(home, PRIVATE_FILES | {wal, "keystore.new"})  # even a failed unlock
     for path in home.iterdir():
         path.chmod(0o644)
     home.chmod(0o755)
@@ -154,10 +158,16 @@ def test_the_web_unlock_tightens_a_loosened_profile_too(tmp_path: Path) -> None:
 
 
 def weak_keystore(home: Path, opslimit: int, memlimit: int) -> None:
-    """A keystore with the given Argon2id limits (its contents are never reached)."""
+    """A keystore with the given Argon2id limits (its contents are never reached), of
+    the slotted layout in `home`, of the first layout in `home`-old."""
     home.mkdir()
+    header = layout.Header(opslimit, memlimit, bytes(16))
+    slots = [layout.random_slot() for _ in range(layout.SLOTS)]
+    (home / profile.KEYSTORE_FILE).write_bytes(layout.encode(header, slots))
+    old = home.with_name(home.name + "-old")
+    old.mkdir()
     ks = profile.SealedKeystore(1, bytes(16), opslimit, memlimit, bytes(64))
-    (home / profile.KEYSTORE_FILE).write_bytes(msgspec.msgpack.encode(ks))
+    (old / profile.KEYSTORE_FILE).write_bytes(msgspec.msgpack.encode(ks))
 
 
 @pytest.mark.parametrize(
@@ -173,6 +183,8 @@ def test_a_keystore_below_the_floor_is_refused_before_any_key_derivation(
     tmp_path: Path, derivations: list[tuple[int, int]], opslimit: int, memlimit: int
 ) -> None:
     weak_keystore(tmp_path / "p", opslimit, memlimit)
+    with pytest.raises(profile.WeakKeystore):
+        Node.open(tmp_path / "p-old", PASSPHRASE)
     with pytest.raises(profile.WeakKeystore) as refused:
         Node.open(tmp_path / "p", PASSPHRASE)
     assert derivations == []

@@ -44,13 +44,15 @@ def test_nothing_readable_on_disk(tmp_path: Path) -> None:
     admit(a, b, council, "someone")
     # While open (WAL and shared-memory files present) and after closing.
     files = {p.name for p in (tmp_path / "a").iterdir()}
-    assert "shora.db-wal" in files
+    database = a.store.path
+    assert database.name + "-wal" in files
     assert _scan(tmp_path) == []
     a.close()
     b.close()
     assert _scan(tmp_path) == []
-    # The database file itself does not even look like SQLite.
-    assert not (tmp_path / "a" / "shora.db").read_bytes().startswith(b"SQLite format 3")
+    # Neither database file (the profile's and the spare) even looks like SQLite.
+    for name in profile.DATABASE_FILES:
+        assert not (tmp_path / "a" / name).read_bytes().startswith(b"SQLite format 3")
 
 
 def test_wrong_passphrase_is_refused_and_writes_nothing(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ import pytest
 from test_cli import COUNCIL, Profile, base_env, bring_in
 from test_relay import fetch_all, run
 
+from shora.kernel import profile
 from shora.node import Node
 
 RELAY_SCRIPT = Path(__file__).parents[1] / "relays" / "nostr_sdk_relay.py"
@@ -169,9 +170,12 @@ def test_a_node_killed_in_mid_sync_resumes(trio: tuple[Profile, Profile, Profile
         env = base_env()
         env.update(SHORA_HOME=str(c.home), SHORA_PASSPHRASE=c.passphrase)
         killed = Process([sys.executable, "-m", "shora.cli.main", "sync"], env)
-        wal = c.home / "shora.db-wal"
+        wals = [c.home / (name + "-wal") for name in profile.DATABASE_FILES]
         # Kill it once it is visibly writing what it receives, well before the end.
-        wait_for(lambda: wal.exists() and wal.stat().st_size > 1_000_000, "c to be receiving")
+        wait_for(
+            lambda: any(w.exists() and w.stat().st_size > 1_000_000 for w in wals),
+            "c to be receiving",
+        )
         killed.stop(signal.SIGKILL)
         assert killed.proc.returncode == -signal.SIGKILL
         with Node.open(c.home, c.passphrase, allow_weak_kdf=True) as node:

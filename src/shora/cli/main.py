@@ -294,6 +294,19 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "missing",
         N_("Missing people, private to the council (after Person Finder, PFIF)."),
     ),
+    "profile": ("profile", "profile", N_("Your profile on this device: the duress passphrase.")),
+    "panic": (
+        "profile",
+        "panic",
+        N_(
+            "Destroy this profile now, for good: its keys are overwritten and its files removed, and a running node stops. Nothing opens it again, not even the passphrase."  # noqa: E501
+        ),
+    ),
+    "lock": (
+        "profile",
+        "lock",
+        N_("Lock the profile that 'shora serve' holds open: its keys leave memory at once."),
+    ),
 }
 # What `shora.cli.output.BIDI_ISOLATES` strips from arguments (the isolates our own
 # output wraps names in), without importing the output module and the node with it.
@@ -493,6 +506,9 @@ def run(args: Sequence[str]) -> int:
 
 
 def main() -> None:
+    from shora.services.hardening import harden_process
+
+    harden_process()  # before any key is in memory: no core dump, no debugger
     sys.exit(run(sys.argv[1:]))
 
 

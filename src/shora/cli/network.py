@@ -7,11 +7,12 @@ import os
 import signal
 import sys
 import webbrowser
+from pathlib import Path
 
 import click
 
 from shora.i18n import N_, _, format_time, number
-from shora.services import profiles
+from shora.services import locking, profiles
 from shora.services.network import PeerOutcome, SyncProgress
 from shora.web import DEFAULT_PORT
 
@@ -333,6 +334,13 @@ def _serve_sync_only(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, server.stopping.set)
+
+        async def stop() -> None:  # with no pages to unlock again, to lock is to stop
+            server.stopping.set()
+
+        asked = await locking.listen_for_lock(session.home, stop)
+        watch = asyncio.create_task(_stop_on_sleep_or_panic(session.home, server.stopping))
+        signals = asyncio.create_task(locking.watch_dbus(stop))
         await server.start()
         if server.relay is not None:
             click.echo(_("Serving the local network at {url}.").format(url=server.relay.url))
@@ -341,6 +349,20 @@ def _serve_sync_only(
         )
         sys.stdout.flush()
         await server.run()
+        watch.cancel()
+        signals.cancel()
+        if asked is not None:
+            asked.close()
+            locking.lock_socket(session.home).unlink(missing_ok=True)
 
     asyncio.run(main())
     click.echo(_("Stopped."))
+
+
+async def _stop_on_sleep_or_panic(home: Path, stopping: asyncio.Event) -> None:
+    """Stop the sync-only node when the host slept or its keystore is gone."""
+    watch = locking.SleepWatch()
+    while not stopping.is_set():
+        await asyncio.sleep(1.0)
+        if watch.slept() or not profiles.exists(home):
+            stopping.set()

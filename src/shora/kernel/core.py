@@ -54,6 +54,9 @@ class NodeCore:
     def __init__(self, unlocked: profile.UnlockedProfile, now: Callable[[], float] = time.time):
         self.home = unlocked.home
         self.now = now
+        self._unlocked = unlocked
+        self.database = unlocked.database
+        """The database file this profile opened (of its two: kernel/profile.py)."""
         with profile.private_files():  # the database, its WAL and shm file: 0600 at birth
             self.store = Store(unlocked.database, unlocked.secrets.database_key)
         self.ingestor = Ingestor(self.store, unlocked.secrets.identity_key, lambda: self.now())
@@ -93,7 +96,9 @@ class NodeCore:
         return cls(profile.create(home, passphrase, *limits, allow_weak_kdf=allow_weak_kdf), **kw)
 
     def close(self) -> None:
+        """Close the database and zero the profile's keys."""
         self.store.close()
+        self._unlocked.close()
 
     def __enter__(self) -> Self:
         return self

@@ -1,5 +1,6 @@
 """A person's profile for the command line and the pages: whether there is one,
-creating and unlocking it (kernel/profile.py), and the key derivation limits."""
+creating and unlocking it (kernel/profile.py), the duress passphrase, and the panic
+wipe."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ __all__ = [
     "create",
     "default_home",
     "exists",
+    "panic",
+    "set_duress",
     "unlock",
 ]
 
@@ -45,3 +48,22 @@ def create(home: Path, passphrase: str, *, weak_kdf: bool = False) -> UnlockedPr
 def unlock(home: Path, passphrase: str, *, allow_weak_kdf: bool = False) -> UnlockedProfile:
     """Open a profile with its passphrase (ProfileError if wrong)."""
     return profile.unlock(home, passphrase, allow_weak_kdf=allow_weak_kdf)
+
+
+def set_duress(
+    home: Path, passphrase: str, duress: str | None, *, wipe: bool, allow_weak_kdf: bool = False
+) -> None:
+    """Seal a duress passphrase (None removes it), checked with the real passphrase:
+    typed at any unlock it opens a decoy profile and, with `wipe`, first destroys the
+    real profile's keys. ProfileError if the passphrase is wrong or the new one unfit."""
+    profile.set_duress(home, passphrase, duress, wipe=wipe, allow_weak_kdf=allow_weak_kdf)
+
+
+def panic(home: Path) -> None:
+    """Destroy the profile in `home` for good (crypto-erase): a node serving it in
+    another process is told to lock first (and locks anyway within a second once its
+    keystore is gone); the caller stops its own. Nothing to do if there is none."""
+    from shora.services import locking  # here: asyncio only for the commands that lock
+
+    locking.request_lock(home)
+    profile.panic(home)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 import uvicorn
 
+from shora.services import locking
 from shora.web import DEFAULT_PORT
 from shora.web.app import create_app
 from shora.web.community import Hall
@@ -92,13 +93,19 @@ async def serve_web(
         loop.add_signal_handler(sig, stopping.set)
     web = asyncio.create_task(server.serve(sockets=[sock]))
     watcher = asyncio.create_task(keeper.watch_idle())
+    asked = await locking.listen_for_lock(keeper.home, keeper.lock)  # shora lock
+    signals = asyncio.create_task(locking.watch_dbus(keeper.lock))  # sleep, screen lock
     started(port)
     stop = asyncio.create_task(stopping.wait())
     await asyncio.wait({web, stop}, return_when=asyncio.FIRST_COMPLETED)
     server.should_exit = True
     watcher.cancel()
-    await asyncio.gather(web, watcher, return_exceptions=True)
+    signals.cancel()
+    await asyncio.gather(web, watcher, signals, return_exceptions=True)
     stop.cancel()
+    if asked is not None:
+        asked.close()
+        locking.lock_socket(keeper.home).unlink(missing_ok=True)
     await keeper.lock()
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from shora.errors import ProfileError, ShoraError
 from shora.i18n import _
 from shora.node import CouncilInfo, Node
-from shora.services import profiles
+from shora.services import locking, profiles
 from shora.services.network import Server
 from shora.web.throttle import UnlockThrottle
 
@@ -84,6 +84,7 @@ class Keeper:
         insecure_test_kdf: bool = False,
         check_when_open: bool = False,
         kdf_gate: asyncio.Semaphore | None = None,
+        sleep_watch: locking.SleepWatch | None = None,
     ) -> None:
         self.home = home
         # Community mode: many browsers, many people; a passphrase is checked even while
@@ -91,6 +92,7 @@ class Keeper:
         # key derivations run one at a time (each holds 256 MiB for a second).
         self.check_when_open = check_when_open
         self.kdf_gate = kdf_gate
+        self.sleep_watch = sleep_watch or locking.SleepWatch()
         # Tests only (shora --insecure-test-kdf serve): profiles made with, and weak
         # keystores opened despite, key derivation below the floor.
         self.insecure_test_kdf = insecure_test_kdf
@@ -177,8 +179,13 @@ class Keeper:
         return await self._opened(unlocked)
 
     async def _opened(self, unlocked: profiles.UnlockedProfile) -> Node:
-        if self.node is not None:  # another request unlocked it meanwhile
+        if self.node is not None and self.node.database == unlocked.database:
+            unlocked.close()  # another request unlocked it meanwhile
             return self.node
+        if self.node is not None:
+            # A passphrase checked while open (community mode) opened the other file:
+            # the duress passphrase. Whoever typed it sees the decoy, never the open one.
+            await self.lock()
         self.node = Node(unlocked)
         # Project each council now, while the person waits for the unlock anyway: the
         # first projection of a large council takes seconds, and would otherwise fall
@@ -212,6 +219,35 @@ class Keeper:
             self.node.close()
             self.node = None
 
+    async def set_duress(self, passphrase: str, duress: str | None, *, wipe: bool) -> None:
+        """Seal (or with None remove) the duress passphrase; the real passphrase is
+        checked like an unlock's, under the same throttle."""
+        self.throttle.check()
+        opened = self.node.database if self.node is not None else None
+        before = opened.stat().st_ino if opened is not None else None
+        await asyncio.to_thread(
+            functools.partial(
+                profiles.set_duress,
+                self.home,
+                passphrase,
+                duress,
+                wipe=wipe,
+                allow_weak_kdf=self.insecure_test_kdf,
+            )
+        )
+        self.throttle.right()
+        if opened is not None and (not opened.exists() or opened.stat().st_ino != before):
+            await self.lock()  # the open profile was the decoy, and a new one replaced it
+
+    async def panic(self) -> None:
+        """Lock, then destroy the profile for good (services/profiles.panic); every
+        browser session ends with it."""
+        await self.lock()
+        # In a thread: the wipe first asks any node serving this home to lock, and
+        # that node may be this one, answering on this event loop.
+        await asyncio.to_thread(profiles.panic, self.home)
+        self.sessions.clear()
+
     def idle(self) -> bool:
         return (
             self.node is not None
@@ -219,9 +255,16 @@ class Keeper:
             and self.clock() - self.last_activity >= self.lock_after
         )
 
-    async def watch_idle(self, every: float = 5.0) -> None:
-        """Lock the profile once nobody has used the pages for `lock_after` seconds."""
+    def must_lock(self) -> bool:
+        """Whether the open profile must lock now: nobody used the pages for
+        `lock_after` seconds, the host slept since the last look, or the keystore is
+        gone (`shora panic` from another terminal)."""
+        slept = self.sleep_watch.slept()  # looked at every time, to keep it current
+        return self.node is not None and (slept or self.idle() or not self.exists)
+
+    async def watch_idle(self, every: float = 1.0) -> None:
+        """Lock the profile when `must_lock` says so, looking every `every` seconds."""
         while True:
             await asyncio.sleep(every)
-            if self.idle():
+            if self.must_lock():
                 await self.lock()

@@ -1,4 +1,5 @@
-"""Getting in: the login link, creating the profile, unlocking, locking, the language."""
+"""Getting in: the login link, creating the profile, unlocking, locking, the language;
+getting out fast: the panic wipe and the duress passphrase."""
 
 from __future__ import annotations
 
@@ -130,6 +131,51 @@ async def lock(request: Request) -> Response:
     return redirect(request, "/unlock")
 
 
+async def panic(request: Request) -> Response:
+    """Destroy this profile for good: a page that asks once (the keyboard shortcut and
+    a form sending confirm=yes skip the page, not the question's meaning)."""
+    keeper = keeper_of(request)
+    if request.method == "POST":
+        form = await form_of(request)
+        if text(form, "confirm", 10, required=False) == "yes":
+            await keeper.panic()
+            return pages_of(request).render(request, "session/panicked.html")
+    return pages_of(request).render(request, "session/panic.html", {"exists": keeper.exists})
+
+
+async def duress(request: Request) -> Response:
+    """Settings: seal, change or remove the duress passphrase."""
+    keeper = keeper_of(request)
+    keeper.require_node()
+    error, done = None, None
+    status = 200
+    if request.method == "POST":
+        form = await form_of(request)
+        passphrase = text(form, "passphrase", PASSPHRASE_CHARS, required=False)
+        remove = text(form, "remove", 10, required=False) == "yes"
+        wipe = text(form, "wipe", 10, required=False) == "yes"
+        first = text(form, "duress", PASSPHRASE_CHARS, required=False)
+        second = text(form, "again", PASSPHRASE_CHARS, required=False)
+        if not remove and first != second:
+            error = _("The two passphrases differ; type them again.")
+        else:
+            try:
+                await keeper.set_duress(passphrase, None if remove else first, wipe=wipe)
+            except TooManyTries as exc:
+                error = exc.sentence()
+            except ProfileError as exc:
+                error = str(exc)
+            else:
+                done = (
+                    _("The duress passphrase is removed.")
+                    if remove
+                    else _("The duress passphrase is set.")
+                )
+        status = 400 if error else 200
+    context = {"error": error, "done": done}
+    return pages_of(request).render(request, "session/duress.html", context, status)
+
+
 async def language(request: Request) -> Response:
     form = await form_of(request)
     lang = text(form, "lang", 5)
@@ -145,5 +191,7 @@ routes: list[BaseRoute] = [
     Route("/welcome", welcome, methods=["GET", "POST"]),
     Route("/unlock", unlock, methods=["GET", "POST"]),
     Route("/lock", lock, methods=["POST"]),
+    Route("/panic", panic, methods=["GET", "POST"]),
+    Route("/settings/duress", duress, methods=["GET", "POST"]),
     Route("/language", language, methods=["POST"]),
 ]
