@@ -16,7 +16,7 @@ def test_the_duress_passphrase_opens_the_decoy_even_while_the_real_one_is_open(
     node: Node,
 ) -> None:
     nasrin, officer = node.phone(), node.phone()
-    nasrin.create("Nasrin")
+    nasrin.create("Nasrin", node.code)
     nasrin.found("Block 4 committee", "Nasrin")
     person = node.hall.community.find("Nasrin")
     assert person is not None
