@@ -3,7 +3,7 @@ shows and reads: Tehran for a council founded in Persian, UTC in English unless 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from test_cli import Profile
@@ -50,3 +50,38 @@ def test_a_zone_that_is_not_one_is_a_usage_error(tmp_path: Path) -> None:
     assert "is not a time zone" in refused
     out = a.ok("rules", "Block 4", "--set", "time_zone=Asia/Tehran", "--hours", "24")
     assert "Proposed" in out
+
+
+def test_a_federation_is_founded_in_a_zone(tmp_path: Path) -> None:
+    a = Profile(tmp_path, "a")
+    a.ok("init")
+    a.ok("--lang", "fa", "federation", "create", "تهران", "--as", "نسرین")
+    assert "Asia/Tehran" in a.ok("council", "show", "تهران")
+    a.ok("federation", "create", "West", "--as", "Nasrin")
+    assert "time zone: UTC" in a.ok("council", "show", "West")
+    a.ok("federation", "create", "Kabul", "--as", "Nasrin", "--time-zone", "Asia/Kabul")
+    assert "Asia/Kabul" in a.ok("council", "show", "Kabul")
+    line = a.fails("federation", "create", "X", "--as", "N", "--time-zone", "Mars/Olympus", code=2)
+    assert "is not a time zone" in line
+
+
+def test_the_aid_summary_is_dated_in_the_councils_zone(tmp_path: Path) -> None:
+    a = Profile(tmp_path, "a")
+    a.ok("init")
+    a.ok("--lang", "fa", "council", "create", "کمیته", "--as", "نسرین")
+    assert "(به وقت تهران)" in a.ok("--lang", "fa", "summary", "کمیته")
+    assert " Tehran." in a.ok("summary", "کمیته")
+
+
+def test_a_bundle_since_date_is_read_in_the_named_councils_zone(tmp_path: Path) -> None:
+    a = Profile(tmp_path, "a")
+    a.ok("init")
+    a.ok("council", "create", "Block 4", "--as", "Nasrin", "--time-zone", "Asia/Tehran")
+    # An hour from now on a UTC clock is two and a half hours ago in Tehran.
+    soon = datetime.now(UTC).replace(tzinfo=None, microsecond=0) + timedelta(hours=1)
+    since = soon.isoformat()
+    out = tmp_path / "b.bundle"
+    named = a.ok("bundle", "export", "--council", "Block 4", "--since", since, "-o", str(out))
+    assert not named.startswith("0 events")
+    assert a.ok("bundle", "export", "--since", since, "-o", str(out)).startswith("0 events")
+    assert "else in UTC" in a.ok("bundle", "export", "--help")

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
 
-from shora.i18n import PERSIAN_MONTHS
+import httpx
+
+from shora.i18n import PERSIAN_MONTHS, using_time_zone
+from shora.services.aid import summary as aid_summary
 from web.client import Browser, browser
 from web.fixtures import person  # noqa: F401 (fixtures)
 
@@ -93,3 +97,65 @@ def test_a_council_founded_with_another_zone_shows_its_offset(person: Browser) -
     assert re.search(r"\d{2}:\d{2} UTC\+05:30", words(person.get(home + "/posts").text))
     rules = person.get(home + "/rules").text
     assert '<option value="Asia/Kolkata" selected>Asia/Kolkata</option>' in rules
+
+
+def _api_found(b: Browser, body: dict[str, str]) -> httpx.Response:
+    b.get("/councils")  # a CSRF token
+    return b.client.post("/api/councils", json=body, headers={"X-CSRF-Token": b.csrf})
+
+
+def _zone_of(b: Browser, council: str) -> str:
+    node = b.keeper.node
+    assert node is not None
+    rules = node.councils.get(bytes.fromhex(council)).rules
+    assert rules is not None
+    return rules.time_zone
+
+
+def test_the_api_founds_in_the_requests_zone_and_checks_a_given_one(tmp_path: Path) -> None:
+    with browser(tmp_path / "home", **{"Accept-Language": "fa"}) as b:
+        b.create_profile()
+        made = _api_found(b, {"name": "Block 4", "founder": "Nasrin"})
+        assert made.status_code == 201, made.text
+        assert _zone_of(b, made.json()["id"]) == "Asia/Tehran"
+        kabul = _api_found(b, {"name": "Kabul", "founder": "Nasrin", "time_zone": "Asia/Kabul"})
+        assert _zone_of(b, kabul.json()["id"]) == "Asia/Kabul"
+        bad = _api_found(b, {"name": "x", "founder": "y", "time_zone": "Mars/Olympus"})
+        assert bad.status_code == 400 and "منطقهٔ زمانی نیست" in bad.text
+
+
+def test_the_api_founds_utc_councils_in_english(person: Browser) -> None:
+    made = _api_found(person, {"name": "Block 4", "founder": "Nasrin"})
+    assert made.status_code == 201, made.text
+    assert _zone_of(person, made.json()["id"]) in ("", "UTC")
+
+
+def test_a_federation_is_founded_in_a_zone(tmp_path: Path) -> None:
+    with browser(tmp_path / "home", **{"Accept-Language": "fa"}) as b:
+        b.create_profile()
+        form = b.get("/federations/new").text
+        assert '<option value="Asia/Tehran" selected>تهران</option>' in form
+        made = b.post("/federations/new", {"name": "Tehran", "founder": "Nasrin", "seats": "1"})
+        assert made.status_code == 303, made.text
+        council = made.headers["location"].split("/")[2]
+        assert _zone_of(b, council) == "Asia/Tehran"
+        data = {"name": "West", "founder": "Nasrin", "seats": "1", "time_zone": "Mars/Olympus"}
+        bad = b.post("/federations/new", data)
+        assert "منطقهٔ زمانی نیست" in bad.text and 'value="West"' in bad.text
+
+
+def test_the_aid_summary_is_dated_in_the_councils_zone(tmp_path: Path) -> None:
+    with browser(tmp_path / "home", **{"Accept-Language": "fa"}) as b:
+        b.create_profile()
+        home = b.found_council("Block 4", "Nasrin")
+        summary = words(b.get(home + "/summary").text)
+        assert TEHRAN_FA in summary and UTC_FA not in summary
+
+
+def test_the_summarys_csv_date_is_the_councils_day() -> None:
+    late = int(datetime(2026, 12, 6, 22, 0, tzinfo=UTC).timestamp())  # 01:30 on the 7th in Tehran
+    row = aid_summary.SummaryRow("need", "water", "urgent", "north", 3, 30)
+    made = aid_summary.AidSummary(1, late, 3, [row], {"north": "North"})
+    assert "\r\n2026-12-06," in aid_summary.to_csv(made)
+    with using_time_zone("Asia/Tehran"):
+        assert "\r\n2026-12-07," in aid_summary.to_csv(made)

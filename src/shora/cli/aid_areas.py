@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from shora.errors import InvalidInput
-from shora.i18n import N_, _, number
+from shora.i18n import N_, _, format_time, number
 from shora.node import Node
 from shora.services.aid import summary as aid_summary
 from shora.ui.aid_labels import label
@@ -108,6 +108,7 @@ def summary(node: Node, council: bytes, csv_file: Path | None, as_json: bool) ->
         return
     if csv_file is not None:
         return
+    click.echo(_("Counted at {time}.").format(time=format_time(made.at)))
     if not made.rows:
         click.echo(_("Nothing open."))
     hidden = _("fewer than {n}").format(n=number(made.suppress_below))

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from shora.i18n import N_, _, ngettext, number
+from shora.i18n import N_, _, ngettext, number, using_time_zone
 from shora.services.bundles import MAX_COMPRESSED, Report
 
 from .output import Since, council_name, council_status, isolate, print_json, refusal_reason
-from .session import Session, pass_session
+from .session import LocalTime, Session, pass_session
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -64,7 +64,10 @@ def bundle() -> None:
 @click.option(
     "--since",
     type=Since(),
-    help=N_("Only events from this time on: Unix seconds or a date such as 2026-01-31."),
+    help=N_(
+        "Only events from this time on: Unix seconds or a date such as 2026-01-31, in the "
+        "time zone of the council given with --council, else in UTC."
+    ),
 )
 @click.option(
     "--for",
@@ -89,6 +92,10 @@ def export(
 ) -> None:
     node = session.open()
     council = node.find_council(council_ref) if council_ref is not None else None
+    if council is not None and isinstance(since, LocalTime):  # a date in the council's zone
+        rules = node.councils.get(council).rules
+        with using_time_zone(rules.time_zone if rules is not None else ""):
+            since = since.in_zone()
     records = None
     if summary_file is not None:
         with summary_file.open("rb") as f:  # no more than a summary can be: read_summary says so

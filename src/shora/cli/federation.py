@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from shora.errors import NotFound
-from shora.i18n import N_, _, format_time, number
+from shora.errors import InvalidInput, NotFound
+from shora.i18n import N_, _, check_time_zone, default_time_zone, format_time, number
 from shora.node import Node
 from shora.services.federation import MandateView, md, plain
 
@@ -29,11 +29,25 @@ def federation() -> None:
 @click.argument("name", help=N_("The federation's name."))
 @click.option("--as", "founder", required=True, metavar="NAME", help=N_("Your name in it."))
 @click.option("--seats", type=Number(1, 100), default=1, help=N_("Seats per member council."))
+@click.option(
+    "--time-zone",
+    metavar="ZONE",
+    help=N_(
+        "The IANA time zone the council's times are shown and read in, such as Asia/Tehran "
+        "(default: Asia/Tehran in Persian, else UTC)."
+    ),
+)
 @json_option
 @pass_session
-def create(session: Session, name: str, founder: str, seats: int, as_json: bool) -> None:
+def create(
+    session: Session, name: str, founder: str, seats: int, time_zone: str | None, as_json: bool
+) -> None:
+    try:
+        zone = check_time_zone(time_zone if time_zone is not None else default_time_zone())
+    except InvalidInput as exc:
+        raise click.BadParameter(str(exc), param_hint="--time-zone") from None
     node = session.open()
-    council = node.federation.create(name, founder, seats)
+    council = node.federation.create(name, founder, seats, zone)
     if as_json:
         print_json({"id": council.hex(), "name": name, "seats_per_council": seats})
         return

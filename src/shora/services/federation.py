@@ -122,9 +122,10 @@ class Federation:
         self.propose = propose
         self.proposal = proposal
 
-    def create(self, name: str, founder_name: str, seats: int = 1) -> bytes:
-        """A federation: a council whose members are delegates seated on mandates."""
-        rules = kinds.Rules(federation=True, seats_per_council=seats)
+    def create(self, name: str, founder_name: str, seats: int = 1, time_zone: str = "") -> bytes:
+        """A federation: a council whose members are delegates seated on mandates. Its
+        times are shown in `time_zone` ("" is UTC), checked as a council's are."""
+        rules = kinds.Rules(federation=True, seats_per_council=seats, time_zone=time_zone)
         return self.councils.create(name, "", founder_name, rules)
 
     def is_federation(self, council: bytes) -> bool:

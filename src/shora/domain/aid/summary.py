@@ -20,7 +20,7 @@ import msgspec
 from shora.domain.aid import kinds as ak
 from shora.domain.aid.state import AidState
 from shora.errors import InvalidInput
-from shora.i18n import _
+from shora.i18n import _, current_time_zone, zone_of
 
 SUPPRESS_BELOW = 3
 MAX_ROWS = 20_000
@@ -155,7 +155,8 @@ def decode(data: bytes) -> AidSummary:
 
 
 def _date(at: int) -> str:
-    return datetime.datetime.fromtimestamp(at, datetime.UTC).strftime("%Y-%m-%d")
+    """The summary's day in the zone times are shown in (the council's, where it is set)."""
+    return datetime.datetime.fromtimestamp(at, zone_of(current_time_zone())).strftime("%Y-%m-%d")
 
 
 def _cell(text: str) -> str:
@@ -165,7 +166,8 @@ def _cell(text: str) -> str:
 
 def to_csv(summary: AidSummary) -> str:
     """CSV with a header row and an HXL hashtag row, then one row per group. Hidden
-    counts read "<3" (with the threshold in force) and their quantity is empty."""
+    counts read "<3" (with the threshold in force) and their quantity is empty. The
+    date is the summary's day in the current zone (the council's)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(HEADERS)

@@ -11,8 +11,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from shora.errors import InvalidInput
-from shora.i18n import _
+from shora.i18n import _, default_time_zone
 from shora.node import CouncilInfo, Node
+from shora.services.councils import Rules
 from shora.web.areas import api_schema as s
 from shora.web.forms import council_of, integer
 from shora.web.responses import node_of
@@ -50,7 +51,9 @@ async def councils(request: Request) -> Response:
     node = node_of(request)
     if request.method == "POST":
         new = await _decode(request, s.NewCouncil)
-        council = node.councils.create(new.name, new.description, new.founder)
+        zone = new.time_zone if new.time_zone is not None else default_time_zone()
+        rules = Rules(time_zone=zone)  # the zone is checked on founding
+        council = node.councils.create(new.name, new.description, new.founder, rules)
         return _json(_council(node.councils.get(council)), 201)
     return _json([_council(c) for c in node.councils.all()])
 

@@ -22,6 +22,8 @@ class NewCouncil(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
     founder: Person
     description: Annotated[str, msgspec.Meta(max_length=20_000)] = ""
+    # The IANA zone its times are shown in; missing: Asia/Tehran in Persian, else UTC.
+    time_zone: Annotated[str, msgspec.Meta(max_length=64)] | None = None
 
 
 class NewPost(msgspec.Struct, forbid_unknown_fields=True):

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from shora.errors import InvalidInput
-from shora.i18n import _
+from shora.i18n import COMMON_TIME_ZONES, _, default_time_zone
 from shora.node import CouncilInfo, Node
 from shora.services.federation import md
 from shora.services.fund import currency_name, format_amount
@@ -44,20 +44,31 @@ def _confirmed(form: FormData | None) -> bool:
 async def new(request: Request) -> Response:
     """Found a federation: its members are delegates of their councils."""
     node = node_of(request)
-    context: dict[str, Any] = {"name": "", "founder": "", "seats": 1, "error": ""}
+    context: dict[str, Any] = {
+        "name": "",
+        "founder": "",
+        "seats": 1,
+        "time_zone": default_time_zone(),
+        "time_zones": COMMON_TIME_ZONES,
+        "error": "",
+    }
     if request.method == "POST":
         form = await form_of(request)
         context = {
             "name": text(form, "name", NAME_CHARS, required=False),
             "founder": text(form, "founder", PERSON_CHARS, required=False),
             "seats": integer(str(form.get("seats") or ""), 1, 1, 100),
+            "time_zone": text(form, "time_zone", 200, required=False) or default_time_zone(),
+            "time_zones": COMMON_TIME_ZONES,
             "error": "",
         }
         if not context["name"] or not context["founder"]:
             context["error"] = _("Please fill in every required field.")
             return pages_of(request).render(request, "federation/new.html", context)
         try:
-            council = node.federation.create(context["name"], context["founder"], context["seats"])
+            council = node.federation.create(
+                context["name"], context["founder"], context["seats"], context["time_zone"]
+            )
         except InvalidInput as exc:
             context["error"] = str(exc)
         else:
