@@ -61,6 +61,7 @@ from shora.kernel.waiting import (
 BATCH = 5000  # events per transaction: fewer commits rewrite fewer index pages
 BATCH_BYTES = 8 * 2**20  # and at most this many bytes of envelopes in memory at once
 MAX_SEEN = 100_000  # digests of the envelopes of one import kept to skip repeats
+MAX_META = 20_000  # events whose (clock, causal past, time) are kept at hand; more are read
 MAX_SKEW = 3600
 """Seconds an envelope may be dated after the receiver's clock (they show the hour)."""
 POOL_MIN = 64  # a batch smaller than this is checked in line: a pool costs more than it saves
@@ -413,6 +414,10 @@ class Ingestor:
                 [key for key, head in w.heads.items() if head],
             )
         self._writes = _Writes()
+        if len(self._meta) > MAX_META:
+            # Memory follows the members, not the history: every event is in the store
+            # now, and a parent no longer at hand is read from there (the heads mostly).
+            self._meta.clear()
 
     def _one(self, raw: bytes, report: Report, pre: _Checked | None = None) -> None:
         # No savepoint per envelope: every check comes before the first write, so a
