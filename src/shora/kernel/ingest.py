@@ -86,6 +86,15 @@ def verify_pool() -> ThreadPoolExecutor | None:
         return _pool
 
 
+def _forget_pool() -> None:
+    """A forked child has none of its parent's threads: it starts a pool of its own."""
+    global _pool
+    _pool = None
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
 @dataclass(slots=True)
 class Report:
     """What one ingest run did; `refused` maps a reason to how many envelopes had it."""
