@@ -16,7 +16,8 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -66,6 +67,7 @@ MAX_SKEW = 3600
 """Seconds an envelope may be dated after the receiver's clock (they show the hour)."""
 POOL_MIN = 64  # a batch smaller than this is checked in line: a pool costs more than it saves
 POOL_CHUNK = 128  # envelopes a worker checks at a time, ahead of the sequential step
+POOL_AHEAD = 8  # chunks checked or being checked ahead of it at most
 _ids_encoder = msgspec.msgpack.Encoder()
 _ids_decoder = msgspec.msgpack.Decoder(list[bytes])
 _pool: ThreadPoolExecutor | None = None
@@ -277,21 +279,37 @@ class Ingestor:
     def _batch(self, raws: list[bytes], report: Report) -> None:
         """One transaction per batch: an interrupted import keeps every finished batch."""
         pool = verify_pool() if self.pooled and len(raws) >= POOL_MIN else None
-        futures: list[Future[list[_Checked | None]]] = []
-        checked: Iterable[_Checked | None] = itertools.repeat(None)
-        if pool is not None:
-            futures = [
-                pool.submit(self._precheck, raws[i : i + POOL_CHUNK])
-                for i in range(0, len(raws), POOL_CHUNK)
-            ]
-            checked = (c for future in futures for c in future.result())
-        try:
-            self._accept_batch(raws, checked, report)
-        finally:
-            for future in futures:
-                future.cancel()
+        if pool is None:
+            self._accept_batch(raws, itertools.repeat(None), report)
+        else:
+            checked = self._checked(pool, raws)
+            try:
+                self._accept_batch(raws, checked, report)
+            finally:
+                checked.close()
         if self.progress is not None and raws:
             self.progress(len(raws))
+
+    def _checked(
+        self, pool: ThreadPoolExecutor, raws: list[bytes]
+    ) -> Generator[_Checked | None, None, None]:
+        """What the workers found of each envelope, in order; at most POOL_AHEAD chunks
+        are checked ahead of the sequential step, so memory holds a few hundred opened
+        envelopes, not a whole batch."""
+        chunks = (raws[i : i + POOL_CHUNK] for i in range(0, len(raws), POOL_CHUNK))
+        ahead: deque[Future[list[_Checked | None]]] = deque(
+            pool.submit(self._precheck, chunk) for chunk in itertools.islice(chunks, POOL_AHEAD)
+        )
+        try:
+            while ahead:
+                found = ahead.popleft().result()
+                chunk = next(chunks, None)
+                if chunk is not None:
+                    ahead.append(pool.submit(self._precheck, chunk))
+                yield from found
+        finally:
+            for future in ahead:
+                future.cancel()
 
     def _accept_batch(
         self, raws: list[bytes], checked: Iterable[_Checked | None], report: Report
