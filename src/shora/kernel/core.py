@@ -308,6 +308,12 @@ class NodeCore:
             ) from exc
         return inner_id
 
+    def append_many(self, council: bytes, items: list[tuple[str, msgspec.Struct]]) -> list[bytes]:
+        """Append several events, each on top of the one before, in one transaction:
+        all of them are stored or, if one is refused, none; their inner ids in order."""
+        with self.ingestor.transaction():
+            return [self.append(council, kind, body) for kind, body in items]
+
     def compose(
         self, council: bytes, kind: str, body: msgspec.Struct, epoch: keys.Epoch | None = None
     ) -> tuple[bytes, bytes]:

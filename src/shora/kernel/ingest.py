@@ -10,9 +10,15 @@ An envelope refused at any step leaves the store untouched.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import itertools
+import os
+import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,10 +63,39 @@ from shora.kernel.waiting import (
 BATCH = 5000  # events per transaction: fewer commits rewrite fewer index pages
 BATCH_BYTES = 8 * 2**20  # and at most this many bytes of envelopes in memory at once
 MAX_SEEN = 100_000  # digests of the envelopes of one import kept to skip repeats
+MAX_META = 20_000  # events whose (clock, causal past, time) are kept at hand; more are read
 MAX_SKEW = 3600
 """Seconds an envelope may be dated after the receiver's clock (they show the hour)."""
+POOL_MIN = 64  # a batch smaller than this is checked in line: a pool costs more than it saves
+POOL_CHUNK = 128  # envelopes a worker checks at a time, ahead of the sequential step
+POOL_AHEAD = 8  # chunks checked or being checked ahead of it at most
 _ids_encoder = msgspec.msgpack.Encoder()
 _ids_decoder = msgspec.msgpack.Decoder(list[bytes])
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def verify_pool() -> ThreadPoolExecutor | None:
+    """The process's pool of signature checkers, one thread per core (None on one core).
+    libsecp256k1 (coincurve) and libsodium (PyNaCl) release the GIL while they verify,
+    so the checks of a batch run on every core while the sequential step accepts."""
+    global _pool
+    workers = os.cpu_count() or 1
+    if workers < 2:
+        return None
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="shora-verify")
+        return _pool
+
+
+def _forget_pool() -> None:
+    """A forked child has none of its parent's threads: it starts a pool of its own."""
+    global _pool
+    _pool = None
+
+
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 @dataclass(slots=True)
@@ -105,6 +140,20 @@ class _Writes:
     heads: dict[tuple[bytes, bytes], bool] = field(default_factory=dict)  # -> still a head
 
 
+@dataclass(slots=True)
+class _Checked:
+    """What a worker of the pool found of one envelope. Each part is a pure function of
+    the envelope's bytes (and of an epoch's keys, which never change once held), so the
+    sequential step that uses them reaches the verdicts it would reach checking in line;
+    a check that failed or was not run is left to that step, which runs it again and
+    raises its error there, in the person's language, at the same point."""
+
+    env: nip01.Envelope
+    signed: bool = False  # the NIP-01 id and the BIP-340 signature verify
+    epoch: keys.Epoch | None = None  # the epoch `opened` was decrypted under
+    opened: Opened | None = None  # decrypted, inner signature and body checked
+
+
 class UnknownWriteKey(NotAMember):
     """Written under a write key this profile does not hold (yet)."""
 
@@ -127,6 +176,7 @@ class Ingestor:
         self._pending: int = store.waiting.pending_count()
         self._data_version = self._version()
         self.progress: Callable[[int], None] | None = None
+        self.pooled = True  # check a large batch's signatures on the pool (verify_pool)
         self._epochs = {e.write_pk: e for e in self._load_epochs()}
 
     def _load_epochs(self) -> list[keys.Epoch]:
@@ -229,10 +279,47 @@ class Ingestor:
 
     def _batch(self, raws: list[bytes], report: Report) -> None:
         """One transaction per batch: an interrupted import keeps every finished batch."""
+        pool = verify_pool() if self.pooled and len(raws) >= POOL_MIN else None
+        if pool is None:
+            self._accept_batch(raws, itertools.repeat(None), report)
+        else:
+            checked = self._checked(pool, raws)
+            try:
+                self._accept_batch(raws, checked, report)
+            finally:
+                checked.close()
+        if self.progress is not None and raws:
+            self.progress(len(raws))
+
+    def _checked(
+        self, pool: ThreadPoolExecutor, raws: list[bytes]
+    ) -> Generator[_Checked | None, None, None]:
+        """What the workers found of each envelope, in order; at most POOL_AHEAD chunks
+        are checked ahead of the sequential step, so memory holds a few hundred opened
+        envelopes, not a whole batch."""
+        chunks = (raws[i : i + POOL_CHUNK] for i in range(0, len(raws), POOL_CHUNK))
+        ahead: deque[Future[list[_Checked | None]]] = deque(
+            pool.submit(self._precheck, chunk) for chunk in itertools.islice(chunks, POOL_AHEAD)
+        )
+        try:
+            while ahead:
+                found = ahead.popleft().result()
+                chunk = next(chunks, None)
+                if chunk is not None:
+                    ahead.append(pool.submit(self._precheck, chunk))
+                yield from found
+        finally:
+            for future in ahead:
+                future.cancel()
+
+    def _accept_batch(
+        self, raws: list[bytes], checked: Iterable[_Checked | None], report: Report
+    ) -> None:
+        """The sequential step of a batch, in the order the envelopes came."""
         with self._transaction():
-            for raw in raws:
+            for raw, pre in zip(raws, checked, strict=False):
                 learned = report.keys_learned
-                self._one(raw, report)
+                self._one(raw, report, pre)
                 # A welcome or grant just brought a key: what waited for it goes in now,
                 # before the envelopes after it (its descendants, most likely), which
                 # would otherwise all wait in `pending`.
@@ -240,8 +327,41 @@ class Ingestor:
                     self._release_held(report)
             self._release_welcomes(report.councils, report)
             self.flush()
-        if self.progress is not None and raws:
-            self.progress(len(raws))
+
+    def _precheck(self, raws: list[bytes]) -> list[_Checked | None]:
+        """Run on a worker of the pool: decode, check both signatures and decrypt each
+        envelope, touching nothing but the verifier cache and reading the epochs held."""
+        out: list[_Checked | None] = []
+        for raw in raws:
+            try:
+                env = nip01.decode(raw)
+            except Exception:  # noqa: BLE001 - the sequential step raises it again
+                out.append(None)
+                continue
+            checked = _Checked(env)
+            out.append(checked)
+            try:
+                nip01.verify(env, self._verifier(env.pubkey))
+                checked.signed = True
+                if env.kind != SHORA_KIND or env.tags:
+                    continue
+                epoch = self._epochs.get(bytes.fromhex(env.pubkey))
+                if epoch is None:
+                    continue
+                plain = decrypt_content(env, epoch.content_key, epoch.write_pk)
+                checked.opened = open_inner(env, plain, epoch.write_pk, epoch.council)
+                checked.epoch = epoch
+            except Exception:  # noqa: BLE001, S112 - left to the sequential step
+                continue
+        return out
+
+    def _verifier(self, pubkey: str) -> crypto.WriteVerifier:
+        verifier = self._verifiers.get(pubkey)
+        if verifier is None:
+            verifier = crypto.WriteVerifier(bytes.fromhex(pubkey))
+            if len(self._verifiers) < 10_000:
+                self._verifiers[pubkey] = verifier
+        return verifier
 
     def ingest_one(self, raw: bytes) -> Report:
         """Ingest one envelope and raise the reason if it is refused."""
@@ -315,6 +435,11 @@ class Ingestor:
         self._epochs = {e.write_pk: e for e in self._load_epochs()}
         self._data_version = self._version()
 
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """A transaction around several ingests (NodeCore.append_many): one commit; if it
+        rolls back, the caches forget what they learnt in it."""
+        return self._transaction()
+
     @contextmanager
     def _transaction(self) -> Iterator[None]:
         """A transaction whose rollback also forgets what the caches learnt in it."""
@@ -340,14 +465,19 @@ class Ingestor:
                 [key for key, head in w.heads.items() if head],
             )
         self._writes = _Writes()
+        if len(self._meta) > MAX_META:
+            # Memory follows the members, not the history: every event is in the store
+            # now, and a parent no longer at hand is read from there (the heads mostly).
+            self._meta.clear()
 
-    def _one(self, raw: bytes, report: Report) -> None:
+    def _one(self, raw: bytes, report: Report, pre: _Checked | None = None) -> None:
         # No savepoint per envelope: every check comes before the first write, so a
         # refused envelope has written nothing (a savepoint costs as much as a verify).
         try:
-            env = nip01.decode(raw)  # once: the date check and dispatch share it
+            # Decoded once: the date check and dispatch share it (or a worker did it).
+            env = pre.env if pre is not None else nip01.decode(raw)
             self._check_date(env)
-            self._dispatch(raw, report, env)
+            self._dispatch(raw, report, env, pre)
         except UnknownWriteKey:
             try:
                 self._hold_for_key(raw, report)
@@ -356,17 +486,15 @@ class Ingestor:
         except RemoteError as exc:
             report.refuse(exc)
 
-    def _dispatch(self, raw: bytes, report: Report, env: nip01.Envelope) -> None:
+    def _dispatch(
+        self, raw: bytes, report: Report, env: nip01.Envelope, pre: _Checked | None = None
+    ) -> None:
         eid = bytes.fromhex(env.id)
         if eid in self._writes.envelope_ids or self.store.events.has_envelope(eid):
             report.duplicate += 1
             return
-        verifier = self._verifiers.get(env.pubkey)
-        if verifier is None:
-            verifier = crypto.WriteVerifier(bytes.fromhex(env.pubkey))
-            if len(self._verifiers) < 10_000:
-                self._verifiers[env.pubkey] = verifier
-        nip01.verify(env, verifier)
+        if pre is None or not pre.signed:
+            nip01.verify(env, self._verifier(env.pubkey))
         write_pk = bytes.fromhex(env.pubkey)
         check_tags(env)
         if env.kind == WELCOME_KIND:
@@ -379,8 +507,11 @@ class Ingestor:
         epoch = self._epochs.get(write_pk)
         if epoch is None:
             raise UnknownWriteKey(_("written under a write key of no council held here"))
-        plain = decrypt_content(env, epoch.content_key, write_pk)
-        opened = open_inner(env, plain, write_pk, epoch.council)
+        if pre is not None and pre.opened is not None and pre.epoch == epoch:
+            opened = pre.opened
+        else:
+            plain = decrypt_content(env, epoch.content_key, write_pk)
+            opened = open_inner(env, plain, write_pk, epoch.council)
         if opened.inner_id in self._meta or self.store.events.has_event(opened.inner_id):
             report.duplicate += 1
             return

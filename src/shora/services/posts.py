@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from shora.errors import InvalidInput
 from shora.i18n import _
 from shora.kernel import kinds
@@ -26,6 +28,15 @@ class Posts:
         if title is not None:
             return self.core.append(council, "post.announcement", kinds.Announcement(title, text))
         return self.core.append(council, "post.message", kinds.Message(text, thread))
+
+    def post_many(self, council: bytes, texts: list[str]) -> list[bytes]:
+        """Write several messages at once, in order, in one transaction (all or none)."""
+        if any(not text.strip() for text in texts):
+            raise InvalidInput(_("a post needs some text"))
+        items: list[tuple[str, msgspec.Struct]] = [
+            ("post.message", kinds.Message(text)) for text in texts
+        ]
+        return self.core.append_many(council, items)
 
     def posts(self, council: bytes, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """Valid announcements and messages, newest first, a page at a time."""

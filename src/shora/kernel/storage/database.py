@@ -20,6 +20,8 @@ from shora.i18n import _
 SCHEMA_VERSION = 5
 WAL_CHECKPOINT_PAGES = 1000  # SQLite's default: the log is copied into the file past this
 BULK_CHECKPOINT_PAGES = 16384  # during a bulk import (64 MiB of 4 KiB pages)
+CACHE_KIB = 16384  # SQLite's page cache: what an idle node holds of its history
+BULK_CACHE_KIB = 65536  # while a large import runs; given back when it ends
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;
@@ -149,9 +151,10 @@ class Database:
         self.db.pragma("hexkey", key.hex())
         try:
             self.db.pragma("temp_store", "MEMORY")
-            # Ids are hashes, so inserts land all over the B-trees: a page cache of 64 MiB
-            # (instead of 2 MiB) keeps decrypting and re-encrypting the same pages rare.
-            self.db.pragma("cache_size", -65536)
+            # Ids are hashes, so inserts land all over the B-trees: a page cache of 16 MiB
+            # (instead of 2 MiB) keeps decrypting and re-encrypting the same pages rare;
+            # a large import gets 64 MiB while it runs (bulk).
+            self.db.pragma("cache_size", -CACHE_KIB)
             self.db.pragma("journal_mode", "WAL")
             self.db.pragma("synchronous", "NORMAL")
             self.db.pragma("foreign_keys", True)
@@ -230,12 +233,14 @@ class Database:
         self._bulk += 1
         if self._bulk == 1:
             self.db.wal_autocheckpoint(BULK_CHECKPOINT_PAGES)
+            self.db.pragma("cache_size", -BULK_CACHE_KIB)
         try:
             yield
         finally:
             self._bulk -= 1
             if self._bulk == 0:
                 self.db.wal_autocheckpoint(WAL_CHECKPOINT_PAGES)
+                self.db.pragma("cache_size", -CACHE_KIB)  # frees the pages beyond it
                 # Copy the log in and cut it back to nothing, so a large import leaves no
                 # 64 MiB log on a phone's storage; if another process is reading, copy
                 # what it can now and let SQLite finish later.

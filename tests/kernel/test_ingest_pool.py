@@ -1,0 +1,117 @@
+"""Signatures checked on a pool of workers give the verdicts of checking in line."""
+
+from __future__ import annotations
+
+import base64
+import random
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import admit, make_node
+from shora.kernel import crypto, ingest, nip01
+from shora.node import Node
+
+PASSPHRASE = "correct horse battery"
+
+
+class World(msgspec.Struct):
+    template: Path  # a member's profile, closed, before the history below
+    raws: list[bytes]  # the history it lacks: posts, a removal and its new epoch, more posts
+    write_sk: bytes  # the first epoch's write key, to forge well-signed bad envelopes
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    root = tmp_path_factory.mktemp("pool")
+    a, b, c, d = (make_node(root, n) for n in "abcd")
+    council = a.councils.create("Council", "", "Ava")
+    admit(a, b, council, "Bijan")
+    admit(a, d, council, "Dara")
+    admit(a, c, council, "Cima")
+    held = set(c.bundles.envelopes())
+    c.close()
+    write_sk = a.writing_epoch(council).write_sk
+    for i in range(40):
+        a.posts.post(council, f"before {i}")
+    # A new epoch in the middle: what follows it is under a key the batch brings.
+    a.membership.remove(council, a.find_member(council, "Dara"), emergency=True)
+    for i in range(40):
+        a.posts.post(council, f"after {i}")
+    raws = [r for r in a.bundles.envelopes() if r not in held]
+    assert len(raws) >= ingest.POOL_MIN
+    yield World(root / "c", raws, write_sk)
+    for node in (a, b, d):
+        node.close()
+
+
+def _forged(env: nip01.Envelope, write_sk: bytes, content: str) -> bytes:
+    signer = crypto.WriteSigner(write_sk)
+    return nip01.encode(nip01.sign_envelope(signer, env.created_at, env.kind, [], content))
+
+
+def _mutate(raw: bytes, how: int, write_sk: bytes) -> bytes:
+    env = nip01.decode(raw)
+    if how == 0:  # a signature that does not verify
+        return nip01.encode(msgspec.structs.replace(env, sig=env.sig[::-1]))
+    if how == 1:  # an id that does not match
+        return nip01.encode(msgspec.structs.replace(env, id=env.id[::-1]))
+    if how == 2:  # well signed, content that does not decrypt
+        blob = bytearray(base64.b64decode(env.content))
+        blob[-1] ^= 1
+        return _forged(env, write_sk, base64.b64encode(bytes(blob)).decode())
+    if how == 3:  # well signed, content that is not base64
+        return _forged(env, write_sk, "not base64!")
+    if how == 4:  # not JSON
+        return raw[: len(raw) // 2]
+    return raw  # a duplicate
+
+
+def _ingest(world: World, home: Path, batch: list[bytes], pooled: bool) -> tuple[object, ...]:
+    shutil.copytree(world.template, home)
+    with Node.open(home, PASSPHRASE, allow_weak_kdf=True) as node:
+        node.ingestor.pooled = pooled
+        report = node.bundles.import_envelopes(batch, heal=False)
+        stored = node.store.rows("SELECT id, valid FROM events ORDER BY id")
+        envelopes = node.store.rows("SELECT id FROM envelopes ORDER BY id")
+        waiting = node.store.rows("SELECT envelope, raw FROM pending ORDER BY 1")
+        held = node.store.rows("SELECT raw FROM held ORDER BY 1")
+        return (
+            report.accepted,
+            report.duplicate,
+            report.pending,
+            report.held,
+            report.early,
+            sorted(report.refused.items()),
+            stored,
+            envelopes,
+            waiting,
+            held,
+        )
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(rng=st.randoms(use_true_random=False))
+def test_pooled_and_sequential_ingest_reach_the_same_verdicts(
+    world: World, tmp_path_factory: pytest.TempPathFactory, rng: random.Random
+) -> None:
+    """Random batches of valid, invalid and repeated envelopes in random order (children
+    before parents, posts before the grant of their key): the same report, rows, waits."""
+    raws = world.raws
+    batch = rng.sample(raws, rng.randint(ingest.POOL_MIN, len(raws)))
+    for _ in range(rng.randint(0, 30)):
+        bad = _mutate(rng.choice(raws), rng.randint(0, 5), world.write_sk)
+        batch.insert(rng.randint(0, len(batch)), bad)
+    root = tmp_path_factory.mktemp("run")
+    pooled = _ingest(world, root / "pooled", batch, True)
+    sequential = _ingest(world, root / "sequential", batch, False)
+    assert pooled == sequential
