@@ -215,3 +215,50 @@ def test_a_recovered_member_votes_once_and_still_owns_their_proposal(tmp_path: P
         state = node.decisions.proposal(council, pid)
         assert [(x.member, x.ballot) for x in state.ballots] == [(new, dk.YesNoBallot("yes"))]
         assert state.author == new and state.text == "What shall we do first?"
+
+
+def test_a_governance_vote_open_across_the_recovery_counts_the_member_once(
+    tmp_path: Path,
+) -> None:
+    """A rule change opened before the recovery: the ballot under the new key replaces
+    the one under the old key, in the kernel's count at the close as on every node,
+    and a ballot the seized old key signs afterwards counts nowhere."""
+    from shora.domain.decisions import kinds as dk
+
+    clock = Clock()
+    (a, b, c), council = three_members(tmp_path, clock)
+    pid = a.governance.change_rules(council, {"term_limit": 2})
+    everyone([a, b, c])
+    a.decisions.vote(council, pid, dk.YesNoBallot("no"))
+    b.decisions.vote(council, pid, dk.YesNoBallot("yes"))
+    c.decisions.vote(council, pid, dk.YesNoBallot("no"))
+    everyone([a, b, c])
+    seized = _wipe(a, tmp_path, keep_as="seized")
+    assert seized is not None
+    fresh = make_node(tmp_path, "a-new")
+    fresh.now = clock
+    signed = fresh.recovery.ask(council, "Azadeh")
+    b.recovery.vouch(signed)
+    send(b, c)
+    assert c.recovery.vouch(signed).admitted
+    everyone([b, c])
+    send(c, fresh)
+    new = fresh.identity(council).sign_pk
+    fresh.decisions.vote(council, pid, dk.YesNoBallot("yes"))
+    thief = Node.open(seized, "correct horse battery", allow_weak_kdf=True)
+    thief.now = clock
+    forged = Adversary(thief, council).forge("gov.vote", dk.Vote(pid, dk.YesNoBallot("no")))
+    thief.close()
+    everyone([fresh, b, c])
+    for node in (b, c, fresh):
+        node.bundles.import_envelopes([forged.raw])
+    clock.t = max(clock.t, b.decisions.proposal(council, pid).closes_at)
+    b.decisions.close(council, pid)
+    everyone([fresh, b, c])
+    for node in (b, c, fresh):
+        state = node.decisions.proposal(council, pid)
+        assert state.final and state.passed is True  # two of three: yes from b and Azadeh
+        members = sorted([new, b.identity(council).sign_pk, c.identity(council).sign_pk])
+        assert sorted(x.member for x in state.ballots) == members
+        assert node.governance.rules(council).term_limit == 2  # the kernel enacted it
+    assert len({n.councils.state_digest(council) for n in (b, c, fresh)}) == 1
