@@ -262,3 +262,46 @@ def test_a_governance_vote_open_across_the_recovery_counts_the_member_once(
         assert sorted(x.member for x in state.ballots) == members
         assert node.governance.rules(council).term_limit == 2  # the kernel enacted it
     assert len({n.councils.state_digest(council) for n in (b, c, fresh)}) == 1
+
+
+def _recover(tmp_path: Path, clock: Clock, a: Node, b: Node, c: Node, council: bytes) -> Node:
+    """`a` is wiped and gets back in on a new profile, vouched for by `b` and `c`."""
+    _wipe(a, tmp_path)
+    fresh = make_node(tmp_path, "a-new")
+    fresh.now = clock
+    signed = fresh.recovery.ask(council, "Azadeh")
+    b.recovery.vouch(signed)
+    send(b, c)
+    assert c.recovery.vouch(signed).admitted
+    everyone([b, c])
+    send(c, fresh)
+    return fresh
+
+
+def test_a_recovered_member_is_the_author_of_their_alerts(tmp_path: Path) -> None:
+    """An alert raised before the recovery is the member's under the new key: they
+    cannot confirm it themselves, and they may retract it; an earlier confirmation by
+    the old key and a later one by the new key are one confirmer."""
+    from test_aid import AREAS
+
+    clock = Clock()
+    (a, b, c), council = three_members(tmp_path, clock)
+    b.aid.set_areas(council, AREAS)
+    everyone([a, b, c])
+    raid = a.safety.alert(council, "air_raid", "market")
+    gas = b.safety.alert(council, "gas_leak", "market")
+    everyone([a, b, c])
+    a.safety.confirm_alert(council, gas)
+    everyone([a, b, c])
+    fresh = _recover(tmp_path, clock, a, b, c, council)
+    new = fresh.identity(council).sign_pk
+    with pytest.raises(NotAllowed):
+        fresh.safety.confirm_alert(council, raid)
+    fresh.safety.confirm_alert(council, gas)  # again, under the new key
+    fresh.safety.retract_alert(council, raid)
+    everyone([fresh, b, c])
+    now = int(clock())
+    for node in (b, c, fresh):
+        shown = {x.id: x for x in node.safety.alerts(council, now, active_only=False)}
+        assert shown[raid].author == new and shown[raid].retracted
+        assert shown[gas].confirmers == (new,) and not shown[gas].retracted
