@@ -25,7 +25,7 @@ TEXT = {
         "released": "Your share for Nasrin",
         "restore": "Take your keys back from a backup",
         "back": "Your keys are back",
-        "unlike": "The two passphrases are not the same.",
+        "unlike": "The two passphrases differ; type them again.",
     },
     "fa": {
         "title": "پشتیبان کلیدها",
@@ -35,7 +35,7 @@ TEXT = {
         "released": "سهم شما برای Nasrin",
         "restore": "بازگرداندن کلیدها از پشتیبان",
         "back": "کلیدهایتان بازگشت",
-        "unlike": "دو گذرواژه یکی نیستند.",
+        "unlike": "دو عبارت عبور یکسان نیستند؛ دوباره وارد کنید.",
     },
 }
 

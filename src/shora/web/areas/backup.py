@@ -37,7 +37,7 @@ async def settings(request: Request) -> Response:
         if not passphrase or len(passphrase) > PASSPHRASE_CHARS:
             raise InvalidInput(_("Please type your passphrase."))
         if passphrase != str(form.get("again") or ""):
-            raise InvalidInput(_("The two passphrases are not the same."))
+            raise InvalidInput(_("The two passphrases differ; type them again."))
         if keeper_of(request).insecure_test_kdf:
             node.backup.deposit(info.id, trusted, needed, passphrase, backup.INSECURE_TEST_KDF)
         else:
