@@ -305,3 +305,29 @@ def test_a_recovered_member_is_the_author_of_their_alerts(tmp_path: Path) -> Non
         shown = {x.id: x for x in node.safety.alerts(council, now, active_only=False)}
         assert shown[raid].author == new and shown[raid].retracted
         assert shown[gas].confirmers == (new,) and not shown[gas].retracted
+
+
+def test_an_election_the_old_key_wins_seats_the_new_key(tmp_path: Path) -> None:
+    """An election opened before the recovery names the old key: won after it, the term
+    goes to the key that holds the member's place now."""
+    from shora.domain.decisions import kinds as dk
+
+    clock = Clock()
+    (a, b, c), council = three_members(tmp_path, clock)
+    old = a.identity(council).sign_pk
+    pid = b.governance.elect(council, "safety", [old], term_days=30)
+    everyone([a, b, c])
+    fresh = _recover(tmp_path, clock, a, b, c, council)
+    new = fresh.identity(council).sign_pk
+    for node in (b, c, fresh):
+        node.decisions.vote(council, pid, dk.RankedBallot([old.hex()]))
+    everyone([fresh, b, c])
+    clock.t = max(clock.t, b.decisions.proposal(council, pid).closes_at)
+    b.decisions.close(council, pid)
+    everyone([fresh, b, c])
+    now = int(clock.t * 1000)
+    for node in (b, c, fresh):
+        state = node.decisions.proposal(council, pid)
+        assert state.final and state.winners == (old.hex(),) and len(state.ballots) == 3
+        final = node.state(council)
+        assert "safety" in final.roles_of(new, now) and "safety" not in final.roles_of(old, now)
