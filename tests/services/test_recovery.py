@@ -331,3 +331,33 @@ def test_an_election_the_old_key_wins_seats_the_new_key(tmp_path: Path) -> None:
         assert state.final and state.winners == (old.hex(),) and len(state.ballots) == 3
         final = node.state(council)
         assert "safety" in final.roles_of(new, now) and "safety" not in final.roles_of(old, now)
+
+
+def test_a_recall_of_the_old_key_ends_the_new_keys_term(tmp_path: Path) -> None:
+    """A recall opened before the recovery names the old key: passed after it, it ends
+    the role the place took to the new key."""
+    from shora.domain.decisions import kinds as dk
+
+    clock = Clock()
+    (a, b, c), council = three_members(tmp_path, clock)
+    old = a.identity(council).sign_pk
+    b.governance.petition(council, "coordinator", old, "hides the stock")
+    everyone([a, b, c])
+    c.governance.petition(council, "coordinator", old)
+    everyone([a, b, c])
+    pid = c.governance.recall(council, "coordinator", old)
+    everyone([a, b, c])
+    fresh = _recover(tmp_path, clock, a, b, c, council)
+    new = fresh.identity(council).sign_pk
+    assert "coordinator" in fresh.state(council).roles_of(new, int(clock.t * 1000))
+    b.decisions.vote(council, pid, dk.YesNoBallot("yes"))
+    c.decisions.vote(council, pid, dk.YesNoBallot("yes"))
+    fresh.decisions.vote(council, pid, dk.YesNoBallot("no"))
+    everyone([fresh, b, c])
+    clock.t = max(clock.t, b.decisions.proposal(council, pid).closes_at)
+    b.decisions.close(council, pid)
+    everyone([fresh, b, c])
+    now = int(clock.t * 1000)
+    for node in (b, c, fresh):
+        assert node.decisions.proposal(council, pid).passed is True
+        assert "coordinator" not in node.state(council).roles_of(new, now)
