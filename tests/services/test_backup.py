@@ -78,6 +78,12 @@ def test_only_trusted_members_hold_a_share(tmp_path: Path) -> None:
     trusted = [n.identity(council).sign_pk for n in (b, c)]
     a.backup.deposit(council, trusted, 2, "my own words", FAST_KDF)
     everyone([a, b, c, d])
+    # What the backup page shows each member: only the trusted hold a share.
+    for node in (b, c):
+        [held] = node.backup.held(council)
+        assert (held.name, held.needed, held.shares) == ("Azadeh", 2, 2)
+        assert held.owner == a.identity(council).sign_pk
+    assert d.backup.held(council) == [] and a.backup.held(council) == []
     fresh = make_node(tmp_path, "a-new")
     fresh.now = clock
     request = fresh.recovery.ask(council, "Azadeh")

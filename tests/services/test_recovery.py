@@ -215,3 +215,149 @@ def test_a_recovered_member_votes_once_and_still_owns_their_proposal(tmp_path: P
         state = node.decisions.proposal(council, pid)
         assert [(x.member, x.ballot) for x in state.ballots] == [(new, dk.YesNoBallot("yes"))]
         assert state.author == new and state.text == "What shall we do first?"
+
+
+def test_a_governance_vote_open_across_the_recovery_counts_the_member_once(
+    tmp_path: Path,
+) -> None:
+    """A rule change opened before the recovery: the ballot under the new key replaces
+    the one under the old key, in the kernel's count at the close as on every node,
+    and a ballot the seized old key signs afterwards counts nowhere."""
+    from shora.domain.decisions import kinds as dk
+
+    clock = Clock()
+    (a, b, c), council = three_members(tmp_path, clock)
+    pid = a.governance.change_rules(council, {"term_limit": 2})
+    everyone([a, b, c])
+    a.decisions.vote(council, pid, dk.YesNoBallot("no"))
+    b.decisions.vote(council, pid, dk.YesNoBallot("yes"))
+    c.decisions.vote(council, pid, dk.YesNoBallot("no"))
+    everyone([a, b, c])
+    seized = _wipe(a, tmp_path, keep_as="seized")
+    assert seized is not None
+    fresh = make_node(tmp_path, "a-new")
+    fresh.now = clock
+    signed = fresh.recovery.ask(council, "Azadeh")
+    b.recovery.vouch(signed)
+    send(b, c)
+    assert c.recovery.vouch(signed).admitted
+    everyone([b, c])
+    send(c, fresh)
+    new = fresh.identity(council).sign_pk
+    fresh.decisions.vote(council, pid, dk.YesNoBallot("yes"))
+    thief = Node.open(seized, "correct horse battery", allow_weak_kdf=True)
+    thief.now = clock
+    forged = Adversary(thief, council).forge("gov.vote", dk.Vote(pid, dk.YesNoBallot("no")))
+    thief.close()
+    everyone([fresh, b, c])
+    for node in (b, c, fresh):
+        node.bundles.import_envelopes([forged.raw])
+    clock.t = max(clock.t, b.decisions.proposal(council, pid).closes_at)
+    b.decisions.close(council, pid)
+    everyone([fresh, b, c])
+    for node in (b, c, fresh):
+        state = node.decisions.proposal(council, pid)
+        assert state.final and state.passed is True  # two of three: yes from b and Azadeh
+        members = sorted([new, b.identity(council).sign_pk, c.identity(council).sign_pk])
+        assert sorted(x.member for x in state.ballots) == members
+        assert node.governance.rules(council).term_limit == 2  # the kernel enacted it
+    assert len({n.councils.state_digest(council) for n in (b, c, fresh)}) == 1
+
+
+def _recover(tmp_path: Path, clock: Clock, a: Node, b: Node, c: Node, council: bytes) -> Node:
+    """`a` is wiped and gets back in on a new profile, vouched for by `b` and `c`."""
+    _wipe(a, tmp_path)
+    fresh = make_node(tmp_path, "a-new")
+    fresh.now = clock
+    signed = fresh.recovery.ask(council, "Azadeh")
+    b.recovery.vouch(signed)
+    send(b, c)
+    assert c.recovery.vouch(signed).admitted
+    everyone([b, c])
+    send(c, fresh)
+    return fresh
+
+
+def test_a_recovered_member_is_the_author_of_their_alerts(tmp_path: Path) -> None:
+    """An alert raised before the recovery is the member's under the new key: they
+    cannot confirm it themselves, and they may retract it; an earlier confirmation by
+    the old key and a later one by the new key are one confirmer."""
+    from test_aid import AREAS
+
+    clock = Clock()
+    (a, b, c), council = three_members(tmp_path, clock)
+    b.aid.set_areas(council, AREAS)
+    everyone([a, b, c])
+    raid = a.safety.alert(council, "air_raid", "market")
+    gas = b.safety.alert(council, "gas_leak", "market")
+    everyone([a, b, c])
+    a.safety.confirm_alert(council, gas)
+    everyone([a, b, c])
+    fresh = _recover(tmp_path, clock, a, b, c, council)
+    new = fresh.identity(council).sign_pk
+    with pytest.raises(NotAllowed):
+        fresh.safety.confirm_alert(council, raid)
+    fresh.safety.confirm_alert(council, gas)  # again, under the new key
+    fresh.safety.retract_alert(council, raid)
+    everyone([fresh, b, c])
+    now = int(clock())
+    for node in (b, c, fresh):
+        shown = {x.id: x for x in node.safety.alerts(council, now, active_only=False)}
+        assert shown[raid].author == new and shown[raid].retracted
+        assert shown[gas].confirmers == (new,) and not shown[gas].retracted
+
+
+def test_an_election_the_old_key_wins_seats_the_new_key(tmp_path: Path) -> None:
+    """An election opened before the recovery names the old key: won after it, the term
+    goes to the key that holds the member's place now."""
+    from shora.domain.decisions import kinds as dk
+
+    clock = Clock()
+    (a, b, c), council = three_members(tmp_path, clock)
+    old = a.identity(council).sign_pk
+    pid = b.governance.elect(council, "safety", [old], term_days=30)
+    everyone([a, b, c])
+    fresh = _recover(tmp_path, clock, a, b, c, council)
+    new = fresh.identity(council).sign_pk
+    for node in (b, c, fresh):
+        node.decisions.vote(council, pid, dk.RankedBallot([old.hex()]))
+    everyone([fresh, b, c])
+    clock.t = max(clock.t, b.decisions.proposal(council, pid).closes_at)
+    b.decisions.close(council, pid)
+    everyone([fresh, b, c])
+    now = int(clock.t * 1000)
+    for node in (b, c, fresh):
+        state = node.decisions.proposal(council, pid)
+        assert state.final and state.winners == (old.hex(),) and len(state.ballots) == 3
+        final = node.state(council)
+        assert "safety" in final.roles_of(new, now) and "safety" not in final.roles_of(old, now)
+
+
+def test_a_recall_of_the_old_key_ends_the_new_keys_term(tmp_path: Path) -> None:
+    """A recall opened before the recovery names the old key: passed after it, it ends
+    the role the place took to the new key."""
+    from shora.domain.decisions import kinds as dk
+
+    clock = Clock()
+    (a, b, c), council = three_members(tmp_path, clock)
+    old = a.identity(council).sign_pk
+    b.governance.petition(council, "coordinator", old, "hides the stock")
+    everyone([a, b, c])
+    c.governance.petition(council, "coordinator", old)
+    everyone([a, b, c])
+    pid = c.governance.recall(council, "coordinator", old)
+    everyone([a, b, c])
+    fresh = _recover(tmp_path, clock, a, b, c, council)
+    new = fresh.identity(council).sign_pk
+    assert "coordinator" in fresh.state(council).roles_of(new, int(clock.t * 1000))
+    b.decisions.vote(council, pid, dk.YesNoBallot("yes"))
+    c.decisions.vote(council, pid, dk.YesNoBallot("yes"))
+    fresh.decisions.vote(council, pid, dk.YesNoBallot("no"))
+    everyone([fresh, b, c])
+    clock.t = max(clock.t, b.decisions.proposal(council, pid).closes_at)
+    b.decisions.close(council, pid)
+    everyone([fresh, b, c])
+    now = int(clock.t * 1000)
+    for node in (b, c, fresh):
+        assert node.decisions.proposal(council, pid).passed is True
+        assert "coordinator" not in node.state(council).roles_of(new, now)

@@ -1,5 +1,6 @@
 """The recovery pages in a real browser, in Persian and English: asking for one's
-place back and a voucher's confirmation page pass axe-core's WCAG AA checks, fit a
+place back, a voucher's confirmation page, the key backup page and restoring from a
+backup pass axe-core's WCAG AA checks, fit a
 360 px screen with 44 px tap targets, and raise no CSP violation."""
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def test_the_recovery_pages_in_a_browser(chromium: Browser, tmp_path: Path, lang
         page.fill("#founder", "Nasrin")
         person.submit("form[action='/councils']")
         council = bytes.fromhex(page.url.rsplit("/", 1)[1])
-        for path in ("/recover/ask", "/recover"):
+        for path in ("/recover/ask", "/recover", "/recover/restore"):
             person.goto(path)
             _check(person, "recover" + path.replace("/", "-"))
         # A request for the founder's place, from another profile: the page shows who
@@ -52,6 +53,8 @@ def test_the_recovery_pages_in_a_browser(chromium: Browser, tmp_path: Path, lang
         person.submit("form[action='/recover']")
         assert "Nasrin" in page.content()
         _check(person, "recover-confirm")
+        person.goto(f"/councils/{council.hex()}/backup")
+        _check(person, "backup")
         assert person.csp_errors == []
         person.close()
     finally:

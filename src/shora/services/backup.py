@@ -12,6 +12,7 @@ a recovery (a new key) is what shuts them out.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from shora.domain.backup import kinds as bk
@@ -25,6 +26,17 @@ from shora.kernel.profile import INSECURE_TEST_KDF as INSECURE_TEST_KDF  # for t
 SHARE_PREFIX = "shora:share/"
 MAX_SHARE_TEXT = 16_000
 NO_BACKUP = N_("{name} left no backup with you")
+
+
+@dataclass(frozen=True, slots=True)
+class HeldShare:
+    """A share of someone's key backup that this profile holds (their latest backup)."""
+
+    owner: bytes  # the member's key when they made the backup
+    name: str
+    needed: int  # how many shares it takes
+    shares: int  # how many trusted members hold one
+    time: int  # ms, claimed time of the backup
 
 
 class Claims(Protocol):
@@ -142,3 +154,29 @@ class Backup:
                 self.core.learn_epoch(epoch)
             store.councils.set_status(council, "member")
         return council
+
+    def held(self, council: bytes) -> list[HeldShare]:
+        """The backups in this council that left a share with this profile (each
+        member's latest only), by name."""
+        me = self.core.identity(council).sign_pk
+        final = self.core.state(council)
+        latest: dict[bytes, tuple[int, bytes, int, bk.Deposit]] = {}
+        for eid, author, clock, time, kind, raw in self.core.store.events.valid_of_kinds(
+            council, ["backup.deposit"]
+        ):
+            deposit = decode_body(kind, raw)
+            assert isinstance(deposit, bk.Deposit)
+            if author not in latest or (clock, eid) > latest[author][:2]:
+                latest[author] = (clock, eid, time, deposit)
+        held = [
+            HeldShare(
+                author,
+                final.members[author].name if author in final.members else author.hex()[:8],
+                deposit.threshold,
+                len(deposit.shares),
+                time,
+            )
+            for author, (_clock, _eid, time, deposit) in latest.items()
+            if any(s.member == me for s in deposit.shares)
+        ]
+        return sorted(held, key=lambda h: (h.name, h.owner))

@@ -136,13 +136,13 @@ class Decisions:
             else self.core.causal_members(council, propose.id)
         )
         events = [*events, *self._amendments_the_council_passed(council, propose, amends)]
-        if action is None:
-            # A member whose place passed to a new key (docs/protocol.md §9.1) is one
-            # voter and one author under both keys: their latest ballot counts.
-            owner = self.core.state(council).current_key
-            eligible = frozenset(owner(k) for k in eligible)
-            events = [replace(e, author=owner(e.author)) for e in events]
-            propose = replace(propose, author=owner(propose.author))
+        # A member whose place passed to a new key (docs/protocol.md §9.1) is one voter
+        # and one author under both keys: their latest ballot counts (governance votes
+        # too, as the kernel counts them at their close).
+        owner = self.core.state(council).current_key
+        eligible = frozenset(owner(k) for k in eligible)
+        events = [replace(e, author=owner(e.author)) for e in events]
+        propose = replace(propose, author=owner(propose.author))
         # An open ballot on a proposal made while the rules held every vote secret.
         refused = ballot_rule_problem(causal.rules, secret=False) if action is None else None
         state = reduce_proposal(

@@ -118,7 +118,7 @@ class Safety:
         def coordinator(member: bytes, at_ms: int) -> bool:
             return member in final.role_holders(COORDINATOR, at_ms)
 
-        states = [reduce_alert(a, related, coordinator) for a in made]
+        states = [reduce_alert(a, related, coordinator, final.current_key) for a in made]
         states.sort(key=lambda a: (-a.time, a.id))
         return [a for a in states if a.active(now) or not active_only]
 

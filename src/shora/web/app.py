@@ -28,6 +28,7 @@ from shora.web.areas import (
     api,
     api_decisions_aid,
     areas_stocks_skills,
+    backup,
     community,
     councils,
     decisions,
@@ -67,6 +68,7 @@ AREAS += (
     federation,
     fund,
     recovery,
+    backup,
 )
 
 STATUS = ((NotFound, 404), (NotAllowed, 403), (InvalidInput, 400), (ProfileError, 400))

@@ -165,14 +165,19 @@ def on_close(s: CouncilState, ev: StateEvent, c: CouncilState, r: Resolver) -> H
     if ev.time < (body.deadline + body.grace) * 1000:
         return None
     applied = {e for e, _ in s.applied}
+    # A member whose place passed to a new key (docs/protocol.md §9.1) is one voter under
+    # both keys: their latest ballot counts. The old key's events after the recovery were
+    # never applied, so only what it signed before can count.
+    owner = c.current_key
     votes = [
         _view(r.events[e], r.events[e].body)
         for e in ev.ancestors
         if e in applied and r.events[e].kind == "gov.vote" and r.events[e].body.proposal == proposal
     ]
+    votes = [replace(v, author=owner(v.author)) for v in votes]
     state = reduce_proposal(
         _view(propose, body),
-        electorate(opened),
+        frozenset(owner(k) for k in electorate(opened)),
         [*votes, _view(ev, ev.body)],
         lambda _close: ev.ancestors,
     )
@@ -203,17 +208,20 @@ def _enact(
     if isinstance(action, gk.RuleChange):
         s.rules = action.rules
     elif isinstance(action, gk.Recall):
+        # Recalled under the key that holds the place now, if it passed to a new one.
+        recalled = s.current_key(action.member)
         s.terms[action.role] = tuple(
-            replace(t, end=now) if t.member == action.member and t.end > now else t
+            replace(t, end=now) if t.member == recalled and t.end > now else t
             for t in s.terms.get(action.role, ())
         )
         s.petitions.pop((action.role, action.member), None)
+        s.petitions.pop((action.role, recalled), None)
     elif isinstance(action, gk.Election):
         ended = tuple(
             replace(t, end=now) if t.end > now else t for t in s.terms.get(action.role, ())
         )
         new = tuple(
-            Term(bytes.fromhex(w), now, now + action.term_days * DAY_MS, ev.id)
+            Term(s.current_key(bytes.fromhex(w)), now, now + action.term_days * DAY_MS, ev.id)
             for w in winners
             if w != RON
         )

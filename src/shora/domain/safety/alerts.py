@@ -82,18 +82,27 @@ def reduce_alert(
     alert: EventView,
     events: Iterable[EventView],
     coordinator: Callable[[bytes, int], bool] = lambda member, at_ms: False,
+    owner: Callable[[bytes], bytes] = lambda key: key,
 ) -> AlertState:
     """An alert with its confirmations (distinct members other than its author) and
     whether it was retracted: by its author, or by a member for whom
-    `coordinator(member, at_ms)` holds at the retraction's claimed time."""
+    `coordinator(member, at_ms)` holds at the retraction's claimed time. `owner(key)` is
+    the key that holds a member's place now (`CouncilState.current_key`): a member who
+    recovered their place under a new key is the author of what the old key wrote, and
+    one confirmer under both keys."""
     body: ak.Alert = alert.body
+    author = owner(alert.author)
     related = [e for e in events if getattr(e.body, "alert", None) == alert.id]
     confirmers = sorted(
-        {e.author for e in related if e.kind == "safety.alert_confirm" and e.author != alert.author}
+        {
+            owner(e.author)
+            for e in related
+            if e.kind == "safety.alert_confirm" and owner(e.author) != author
+        }
     )
     retracted = any(
         e.kind == "safety.alert_retract"
-        and (e.author == alert.author or coordinator(e.author, e.time))
+        and (owner(e.author) == author or coordinator(e.author, e.time))
         for e in related
     )
     expires = (
@@ -101,7 +110,7 @@ def reduce_alert(
     )
     return AlertState(
         alert.id,
-        alert.author,
+        author,
         alert.time,
         body.kind,
         body.area,
