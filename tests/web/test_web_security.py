@@ -4,11 +4,13 @@ Host check, session, CSRF on every state-changing route, headers, escaping."""
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
 from starlette.routing import Route
 
+from shora.services.decisions import kinds as dk
 from shora.web.app import create_app
 from shora.web.security import CSP
 from shora.web.state import Keeper
@@ -162,17 +164,23 @@ def test_markup_in_a_secret_ballot_is_inert(tmp_path: Path) -> None:
         a.create_profile()
         home = a.found_council()
         evil = " ".join(PAYLOADS)
-        refused = a.post(home + "/secret/new", {"title": evil, "text": evil, "needed": "1"})
+        refused = a.post(home + "/secret/new", {"title": evil, "text": evil})
         assert refused.status_code == 400
         assert_inert(refused.text)
         node = a.keeper.node
         assert node is not None
-        me = node.me(bytes.fromhex(home.rsplit("/", 1)[1]))
+        council = bytes.fromhex(home.rsplit("/", 1)[1])
+        me = node.me(council)
         assert me is not None
+        # The only member elects herself teller (an hour's election, then the close).
+        pid = node.governance.elect(council, "teller", [me], hours=1)
+        node.decisions.vote(council, pid, dk.RankedBallot([me.hex()]))
+        node.now = lambda: time.time() + 2 * 3600
+        node.decisions.close(council, pid)
         made = a.post(
             home + "/secret/new",
             {"title": evil[:200], "text": evil, "method": "approval", "options": "A\n" + evil[:150],
-             "teller": me.hex(), "needed": "1", "deadline": "2"},
+             "deadline": "2"},
         )  # fmt: skip
         assert made.status_code == 303, made.text
         url = str(made.headers["location"])
