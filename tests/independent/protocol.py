@@ -213,7 +213,6 @@ RULES_FIELDS = (
     "treasurer_limits",
     "recovery",
     "recovery_vouches",
-
     "teller_threshold",
     "secret_ballots",
 )
