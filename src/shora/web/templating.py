@@ -96,8 +96,8 @@ class Pages:
             "dir": "rtl" if lang == "fa" else "ltr",
             "csrf": browser.csrf if browser is not None else "",
             "unlocked": keeper is not None and keeper.node is not None,
-            # The duress page is one person's node's; in community mode, Panic shows
-            # once a profile is unlocked (and destroys that one alone).
+            # In community mode, Panic and Duress show once a profile is unlocked
+            # (and act on that one alone).
             "own_node": getattr(request.app.state, "hall", None) is None,
             "partial": request.headers.get("HX-Request") == "true"
             and request.headers.get("HX-Boosted") != "true",
