@@ -213,6 +213,7 @@ RULES_FIELDS = (
     "treasurer_limits",
     "recovery",
     "recovery_vouches",
+
     "teller_threshold",
     "secret_ballots",
 )
