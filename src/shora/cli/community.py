@@ -110,7 +110,10 @@ def shown_code(code: str) -> str:
 
 @community.command(
     "remove",
-    help=N_("Delete a person's profile from this node: its keys and data, for good."),
+    help=N_(
+        "Destroy a person's profile on this node for good, as the panic wipe does: its "
+        "keys are overwritten, then its files removed; a running node ends its sessions."
+    ),
 )
 @_dir_option
 @click.argument("name")
@@ -125,8 +128,37 @@ def community_remove(ctx: click.Context, directory: Path | None, name: str, yes:
             _("Delete the profile {name} and everything in it?").format(name=found.label),
             abort=True,
         )
-    Community(_directory(ctx, directory)).discard(found)
+    Community(_directory(ctx, directory)).wipe(found)
     click.echo(_("Deleted the profile {name}.").format(name=found.label))
+
+
+@community.command(
+    "panic",
+    help=N_(
+        "Destroy every profile on this node at once (with --all), as the panic wipe "
+        "does; the sign-up code and the certificate stay. A running node ends every "
+        "session within a second."
+    ),
+)
+@_dir_option
+@click.option("--all", "everyone", is_flag=True, help=N_("Every profile on this node."))
+@click.option("--yes", is_flag=True, help=N_("Do not ask for confirmation."))
+@click.pass_context
+def community_panic(ctx: click.Context, directory: Path | None, everyone: bool, yes: bool) -> None:
+    if not everyone:
+        raise click.UsageError(
+            _("Say --all: this destroys every profile on the node (one: community remove).")
+        )
+    found = Community(_directory(ctx, directory))
+    if not yes:
+        click.confirm(
+            _("Destroy all {n} profiles on this node, for good?").format(
+                n=number(len(found.people()))
+            ),
+            abort=True,
+        )
+    gone = found.wipe_all()
+    click.echo(_("Destroyed {n} profiles.").format(n=number(len(gone))))
 
 
 @community.command(

@@ -131,12 +131,31 @@ class Community:
         shutil.rmtree(person.home, ignore_errors=True)
 
     def remove(self, label: str) -> Person:
-        """Delete the profile of the person with this label (shora community remove)."""
+        """Destroy the profile of the person with this label (shora community remove)."""
         found = self.find(label)
         if found is None:
             raise NotFound(_("No one named {name} has a profile here.").format(name=label))
-        self.discard(found)
+        self.wipe(found)
         return found
+
+    def wipe(self, person: Person) -> None:
+        """Destroy a person's profile for good (the panic wipe: its keystore overwritten
+        in place, then its files removed), then their folder; a node serving it notices
+        within a second and ends its sessions."""
+        if person.home.parent != self.people_dir:
+            raise NotFound(_("No such profile."))
+        profile.panic(person.home)
+        shutil.rmtree(person.home, ignore_errors=True)
+
+    def wipe_all(self) -> list[Person]:
+        """Destroy every profile here (`wipe` each); the sign-up code, the certificate
+        and the directory stay."""
+        people = self.people()
+        for person in people:
+            self.wipe(person)
+        for folder in self.abandoned():
+            self.discard_folder(folder)
+        return people
 
     def discard_folder(self, folder: Path) -> None:
         """Delete a folder under people/ (one found by `abandoned`)."""

@@ -133,13 +133,15 @@ def static_version() -> str:
 
 def routes(*, community_mode: bool = False) -> list[BaseRoute]:
     """Every area's pages; in community mode the community's own way in (who you are,
-    your passphrase) replaces the one-profile session pages, the language kept."""
+    your passphrase) replaces the one-profile session pages, the language and the duress
+    page (for the profile the session is bound to) kept."""
     found: list[BaseRoute] = []
     if community_mode:
         found.extend(community.routes)
     for area in AREAS:
         if community_mode and area is session:
-            found.extend(r for r in area.routes if getattr(r, "path", "") == "/language")
+            kept = ("/language", "/settings/duress")  # the duress page: the bound profile's
+            found.extend(r for r in area.routes if getattr(r, "path", "") in kept)
         else:
             found.extend(area.routes)
     static = StaticFiles(directory=str(static_dir()))

@@ -126,8 +126,8 @@ class Hall:
         if browser is None or browser.person is None:
             return None
         keeper = self.keepers.get(browser.person)
-        if keeper is None or keeper.node is None:
-            return None
+        if keeper is None or keeper.node is None or not keeper.exists:
+            return None  # a profile destroyed meanwhile is closed by `lock_idle`
         return keeper
 
     def _end(self, browser: BrowserSession) -> None:
@@ -230,6 +230,14 @@ class Hall:
             await keeper.lock()
         self.note_open()
 
+    async def panic(self, person: str) -> None:
+        """Destroy this one profile for good (the panic wipe): its sessions end, its
+        keys leave memory, its keystore is overwritten and its folder removed."""
+        await self.lock(person)
+        self.keepers.pop(person, None)
+        found = self.community.person(person)
+        await asyncio.to_thread(self.community.wipe, found)
+
     def note_open(self) -> None:
         """Write which profiles are open now (their folders' names, after this process's
         id), for `shora community list`; no file when none is."""
@@ -253,12 +261,16 @@ class Hall:
         return [key for key, keeper in self.keepers.items() if keeper.node is not None]
 
     async def lock_idle(self) -> None:
-        """Lock each profile nobody has used for `lock_after` seconds."""
+        """Lock each profile nobody has used for `lock_after` seconds, and each one
+        destroyed meanwhile (`shora community remove` or `panic`): its sessions end."""
         for key, keeper in list(self.keepers.items()):
-            if keeper.idle():
+            if not keeper.exists:
+                await self.lock(key)
+                self.keepers.pop(key, None)
+            elif keeper.idle():
                 await self.lock(key)
 
-    async def watch_idle(self, every: float = 5.0) -> None:
+    async def watch_idle(self, every: float = 1.0) -> None:
         while True:
             await asyncio.sleep(every)
             await self.lock_idle()

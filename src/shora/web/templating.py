@@ -96,7 +96,8 @@ class Pages:
             "dir": "rtl" if lang == "fa" else "ltr",
             "csrf": browser.csrf if browser is not None else "",
             "unlocked": keeper is not None and keeper.node is not None,
-            # The panic and duress pages are one person's node's (not community mode's).
+            # In community mode, Panic and Duress show once a profile is unlocked
+            # (and act on that one alone).
             "own_node": getattr(request.app.state, "hall", None) is None,
             "partial": request.headers.get("HX-Request") == "true"
             and request.headers.get("HX-Boosted") != "true",

@@ -185,6 +185,20 @@ async def lock(request: Request) -> Response:
     return redirect(request, "/unlock")
 
 
+async def panic(request: Request) -> Response:
+    """Destroy this browser's own profile for good, and no other: the one its session is
+    bound to (asks once, as on one person's node; Esc three times sends confirm=yes)."""
+    browser = browser_of(request)
+    person = browser.person if browser is not None and unlocked(request) else None
+    if request.method == "POST" and person is not None:
+        form = await form_of(request)
+        if text(form, "confirm", 10, required=False) == "yes":
+            await hall_of(request).panic(person)
+            return pages_of(request).render(request, "session/panicked.html")
+    exists = person is not None
+    return pages_of(request).render(request, "session/panic.html", {"exists": exists})
+
+
 async def node(request: Request) -> Response:
     """This node's address and its certificate's fingerprint, as text and QR code."""
     hall = hall_of(request)
@@ -202,5 +216,6 @@ routes: list[BaseRoute] = [
     Route("/welcome", welcome, methods=["GET", "POST"]),
     Route("/unlock", unlock, methods=["GET", "POST"]),
     Route("/lock", lock, methods=["POST"]),
+    Route("/panic", panic, methods=["GET", "POST"]),
     Route("/node", node),
 ]

@@ -73,7 +73,7 @@ document.querySelectorAll("button[data-share]").forEach(function (button) {
 
 // The panic shortcut: Esc three times within two seconds destroys the profile at once
 // (the same request as the panic page's button; without this script, that page), on
-// the pages that offer Panic (one person's node, not community mode).
+// the pages that offer Panic (one person's node; in community mode, an unlocked profile).
 (function () {
   var presses = [];
   document.addEventListener("keydown", function (event) {
