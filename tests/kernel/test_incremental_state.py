@@ -56,6 +56,15 @@ def _check(node: Node, council: bytes) -> None:
     assert resolver.final() == final
     for ev in resolver.events.values():
         assert resolver.state_of(ev.ancestors) == fresh.state_of(ev.ancestors)
+    # The same events added one by one to a resolver that keeps only two causal pasts'
+    # states: what it forgot is folded again, to the same states.
+    small = membership.Resolver(council)
+    small._cache = membership.LRU(2)
+    for ev in sorted(resolver.events.values(), key=lambda e: (e.clock, e.id)):
+        assert small.add(ev) == fresh.state_of(ev.ancestors)
+        if isinstance(ev.body, kinds.Admit | kinds.Recover):
+            assert small.causal_epochs(ev.id) == frozenset(fresh.state_of(ev.ancestors).epochs)
+    assert small.final() == final
     rows = sorted(_member_row(council, final, m) for m in final.members.values())
     stored = node.store.members.state_rows(council)
     assert [tuple(r) for r in stored] == [(r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]

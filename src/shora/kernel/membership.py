@@ -512,6 +512,8 @@ def _new_epoch(s: CouncilState, ev: StateEvent, write_key: bytes) -> None:
 # that ask what the author saw): keeping all of them made memory grow with members ×
 # history.
 STATES_CACHED = 256
+# How many causal pasts' states a resolver keeps besides the final state.
+STATES_KEPT = 64
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -558,10 +560,15 @@ class Resolver:
     def __init__(self, council: bytes = b"") -> None:
         self.council = council  # the council id, for handlers that check credentials
         self.events: dict[bytes, StateEvent] = {}
-        # Every causal past's state is kept: a fold needs the causal state of each event
-        # it applies, and forgetting them made an import refold the history over and
-        # over. Holding state as deltas keyed by frontier would bound this; not yet.
-        self._cache: dict[frozenset[bytes], CouncilState] = {}
+        # The states of the causal pasts asked about last. Keeping every one made memory
+        # grow with events x members; a fold asks for its events' pasts in the total
+        # order, each one event past the previous (`_extend`), so the recent ones are
+        # what it needs, and the final state is kept apart (`_final`).
+        self._cache: LRU[frozenset[bytes], CouncilState] = LRU(STATES_KEPT)
+        # The epochs each admission or recovery knew in its causal past (the welcome it
+        # carries holds their keys), interned: they change only with rotations.
+        self._causal_epochs: dict[bytes, frozenset[bytes]] = {}
+        self._last_epochs: frozenset[bytes] = frozenset()
         self._authorised: dict[bytes, bool] = {}  # ending -> allowed in its causal past
         self._place: dict[bytes, tuple[int, bytes]] = {}  # id -> (clock, id), total order
         self._newest: tuple[int, bytes] | None = None  # the last event in the total order
@@ -580,8 +587,19 @@ class Resolver:
         place = (ev.clock, ev.id)
         self._place[ev.id] = place
         causal = self.state_of(ev.ancestors)
+        if isinstance(ev.body, kinds.Admit | kinds.Recover):
+            if self._last_epochs != causal.epochs.keys():
+                self._last_epochs = frozenset(causal.epochs)
+            self._causal_epochs[ev.id] = self._last_epochs
         self._advance_final(ev, place)
         return causal
+
+    def causal_epochs(self, event: bytes) -> frozenset[bytes]:
+        """The epochs an admission or recovery knew in its causal past."""
+        found = self._causal_epochs.get(event)
+        if found is None:
+            found = frozenset(self.state_of(self.events[event].ancestors).epochs)
+        return found
 
     def _advance_final(self, ev: StateEvent, place: tuple[int, bytes]) -> None:
         """The final state with ev added: the previous one extended by ev when ev comes

@@ -59,14 +59,14 @@ class Projection:
             elif isinstance(body, kinds.Recover) and ev.request is not None:
                 # The welcome to the new key carries every epoch, the new one included.
                 holders.setdefault(body.new_epoch, set()).add(ev.author)
-                for epoch in resolver.state_of(ev.ancestors).epochs:
+                for epoch in resolver.causal_epochs(ev.id):
                     holders.setdefault(epoch, set()).add(ev.request.payload.sign_pk)
             elif isinstance(body, kinds.Remove | kinds.Rotate):
                 holders.setdefault(body.new_epoch, set()).add(ev.author)
             elif isinstance(body, kinds.EpochGrant):
                 holders.setdefault(body.epoch, set()).update(g.member for g in body.grants)
             elif isinstance(body, kinds.Admit) and ev.request is not None:
-                for epoch in resolver.state_of(ev.ancestors).epochs:
+                for epoch in resolver.causal_epochs(ev.id):
                     holders.setdefault(epoch, set()).add(ev.request.payload.sign_pk)
         return holders
 
