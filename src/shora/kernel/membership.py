@@ -222,9 +222,9 @@ def threshold(mode: str, vouches: int, causal: CouncilState, removal: bool = Fal
     For a removal the person removed cannot count, so N vouches never exceeds the
     other members: a council of two can still remove an informer.
     """
-    eligible = len(causal.active_members()) - (1 if removal else 0)
     if mode == "member":
         return 1
+    eligible = len(causal.active_members()) - (1 if removal else 0)
     if mode == "vouches":
         return max(1, min(vouches, eligible))
     return max(1, eligible // 2 + 1)  # "vote": a majority of the members who may vote

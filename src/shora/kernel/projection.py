@@ -35,6 +35,7 @@ class Projection:
             membership.STATES_CACHED
         )
         self._counted: dict[bytes, int] = {}  # state events whose validity is written
+        self._sorted: membership.LRU[int, list[bytes]] = membership.LRU(8)  # interned, in order
 
     def epochs_by_creation(self, council: bytes, held: list[keys.Epoch]) -> list[keys.Epoch]:
         """The epochs we hold for a council, oldest first (by their creating event)."""
@@ -107,15 +108,22 @@ class Projection:
         event's past costs what each adds, not the whole history each time."""
         mset_id = self._mset_ids.get(ids)
         if mset_id is None:
-            digest = crypto.sha256(b"".join(sorted(ids)))
+            base = max(bases, key=lambda b: len(self.mset(b)), default=None)
+            below = self.mset(base) if base is not None else frozenset()
+            added = sorted(ids - below)
+            # The digest hashes the ids in order: the base's sorted ids (usually those
+            # of the set interned just before) and the added ones are two sorted runs,
+            # merged in linear time, where sorting the whole set cost n log n per event.
+            ordered = None if base is None else self._sorted.get(base)
+            if ordered is None:
+                ordered = sorted(below)
+            whole = sorted(ordered + added) if below <= ids else sorted(ids)
+            digest = crypto.sha256(b"".join(whole))
             found = self.store.events.mset_by_digest(council, digest)
             if found is None:
-                base = max(bases, key=lambda b: len(self.mset(b)), default=None)
-                below = self.mset(base) if base is not None else frozenset()
                 assert below <= ids
-                found = self.store.events.add_mset(
-                    council, b"".join(sorted(ids - below)), base, digest
-                )
+                found = self.store.events.add_mset(council, b"".join(added), base, digest)
+            self._sorted[found] = whole
             mset_id = found
             self._msets[mset_id] = ids
             self._mset_ids[ids] = mset_id
