@@ -33,7 +33,7 @@ from pathlib import Path
 import apsw
 import msgspec
 
-from shora.kernel import bundle, crypto, keys, kinds, nip01, profile, tokens
+from shora.kernel import bundle, crypto, keys, keystore, kinds, nip01, profile, tokens
 from shora.kernel.core import CREATED_AT_GRANULARITY, MAX_PARENTS_WRITTEN
 from shora.kernel.events import (
     SHORA_KIND,
@@ -628,9 +628,7 @@ def measure_disk(dest: Node, dest_home: Path, tmp: Path) -> tuple[int, int, int]
 
 def measure_open(dest_home: Path, council: bytes) -> tuple[float, float, float]:
     """Median seconds of: Node.open + a query, Argon2id alone, and the rest."""
-    ks = msgspec.msgpack.decode(
-        (dest_home / profile.KEYSTORE_FILE).read_bytes(), type=profile.SealedKeystore
-    )
+    ks = keystore.header_of((dest_home / profile.KEYSTORE_FILE).read_bytes())
     totals, kdfs, rests = [], [], []
     for _ in range(OPEN_REPEATS):
         start = time.perf_counter()
