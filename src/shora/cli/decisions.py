@@ -3,7 +3,8 @@ result | minutes | task``. The rules are in docs/decisions.md."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import click
 
@@ -23,6 +24,8 @@ from shora.ui.labels import PHASES, TASK_STATUS
 
 from .output import WHEN_HELP, Number, Since, isolate, print_json, short, table, text_or_file
 from .session import in_council, json_option
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 PROPOSAL_HELP = N_("The proposal: the first 6 or more digits of its id (see 'shora result').")
 
@@ -167,21 +170,33 @@ def amend(
 # --- vote ------------------------------------------------------------------------------
 
 
+_BALLOT_OPTIONS = (
+    click.option("--yes", is_flag=True, help=N_("Yes (yes/no vote).")),
+    click.option("--no", is_flag=True, help=N_("No (yes/no vote).")),
+    click.option("--abstain", is_flag=True, help=N_("Abstain (yes/no or consent).")),
+    click.option("--agree", is_flag=True, help=N_("Agree (consent).")),
+    click.option("--object", is_flag=True, help=N_("Object, without stopping it (consent).")),
+    click.option("--block", is_flag=True, help=N_("Block it (consent; give --reason).")),
+    click.option("--reason", default="", help=N_("Why you object or block.")),
+    click.option("--choice", multiple=True, help=N_("An option you approve (repeat).")),
+    click.option("--rank", multiple=True, help=N_("Options in your order: repeat, or 'A>B>C'.")),
+    click.option("--score", multiple=True, help=N_("OPTION=N: your score for an option (repeat).")),
+    click.option("--dots", multiple=True, help=N_("OPTION=N: your dots for an option (repeat).")),
+    click.option("--slot", multiple=True, help=N_("OPTION=yes|maybe|no (time poll; repeat).")),
+)
+
+
+def ballot_options(command: F) -> F:
+    """The options that say how one votes, shared by open and secret ballots."""
+    for option in reversed(_BALLOT_OPTIONS):
+        command = option(command)
+    return command
+
+
 @click.command(help=N_("Cast your ballot, or change it until the vote is closed."))
 @in_council
 @click.argument("proposal", help=PROPOSAL_HELP)
-@click.option("--yes", is_flag=True, help=N_("Yes (yes/no vote)."))
-@click.option("--no", is_flag=True, help=N_("No (yes/no vote)."))
-@click.option("--abstain", is_flag=True, help=N_("Abstain (yes/no or consent)."))
-@click.option("--agree", is_flag=True, help=N_("Agree (consent)."))
-@click.option("--object", is_flag=True, help=N_("Object, without stopping it (consent)."))
-@click.option("--block", is_flag=True, help=N_("Block it (consent; give --reason)."))
-@click.option("--reason", default="", help=N_("Why you object or block."))
-@click.option("--choice", multiple=True, help=N_("An option you approve (repeat)."))
-@click.option("--rank", multiple=True, help=N_("Options in your order: repeat, or 'A>B>C'."))
-@click.option("--score", multiple=True, help=N_("OPTION=N: your score for an option (repeat)."))
-@click.option("--dots", multiple=True, help=N_("OPTION=N: your dots for an option (repeat)."))
-@click.option("--slot", multiple=True, help=N_("OPTION=yes|maybe|no (time poll; repeat)."))
+@ballot_options
 def vote(node: Node, council: bytes, /, proposal: str, **kw: Any) -> None:
     pid = node.decisions.find_proposal(council, proposal)
     state = node.decisions.proposal(council, pid)
@@ -223,7 +238,12 @@ def _summary(state: ProposalState, names: dict[str, str] | None = None) -> str:
     r = state.result
     if r is None:
         return _("no result: {problem}").format(problem=state.problem)
-    method = state.body.method
+    winners = [(names or {}).get(w, w) for w in state.winners]
+    return tally_words(state.body.method, r, winners, state.passed)
+
+
+def tally_words(method: str, r: Any, winners: Iterable[str], passed: bool | None) -> str:
+    """A count in words, and whether it passed: the same for open and secret ballots."""
     if method == "yes_no":
         counts = _("yes {yes}, no {no}, abstain {abstain}").format(
             yes=number(r.yes), no=number(r.no), abstain=number(r.abstain)
@@ -236,11 +256,12 @@ def _summary(state: ProposalState, names: dict[str, str] | None = None) -> str:
             block=number(r.block),
         )
     else:
-        winners = [isolate((names or {}).get(w, w)) for w in state.winners]
-        counts = _("winner: {winners}").format(winners=", ".join(winners) or "-")
-    if state.passed is None:
+        counts = _("winner: {winners}").format(
+            winners=", ".join(isolate(w) for w in winners) or "-"
+        )
+    if passed is None:
         return counts
-    return counts + " — " + (_("passed") if state.passed else _("not passed"))
+    return counts + " — " + (_("passed") if passed else _("not passed"))
 
 
 def _show(node: Node, council: bytes, state: ProposalState) -> None:

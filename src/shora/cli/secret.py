@@ -14,6 +14,7 @@ from shora.services.decisions import ballot_from_inputs
 from shora.services.decisions import kinds as dk
 from shora.ui.labels import SECRET_PHASES
 
+from .decisions import ballot_options, tally_words
 from .output import WHEN_HELP, Number, Since, isolate, print_json, short, text_or_file
 from .session import in_council, json_option
 
@@ -72,18 +73,7 @@ def propose(node: Node, council: bytes, /, title: str, text: str, **kw: Any) -> 
 @secret.command("vote", help=N_("Cast your secret ballot, or change it until the deadline."))
 @in_council
 @click.argument("proposal", help=PROPOSAL_HELP)
-@click.option("--yes", is_flag=True, help=N_("Yes (yes/no vote)."))
-@click.option("--no", is_flag=True, help=N_("No (yes/no vote)."))
-@click.option("--abstain", is_flag=True, help=N_("Abstain (yes/no or consent)."))
-@click.option("--agree", is_flag=True, help=N_("Agree (consent)."))
-@click.option("--object", is_flag=True, help=N_("Object, without stopping it (consent)."))
-@click.option("--block", is_flag=True, help=N_("Block it (consent; give --reason)."))
-@click.option("--reason", default="", help=N_("Why you object or block."))
-@click.option("--choice", multiple=True, help=N_("An option you approve (repeat)."))
-@click.option("--rank", multiple=True, help=N_("Options in your order: repeat, or 'A>B>C'."))
-@click.option("--score", multiple=True, help=N_("OPTION=N: your score for an option (repeat)."))
-@click.option("--dots", multiple=True, help=N_("OPTION=N: your dots for an option (repeat)."))
-@click.option("--slot", multiple=True, help=N_("OPTION=yes|maybe|no (time poll; repeat)."))
+@ballot_options
 @click.option(
     "--now",
     "at_once",
@@ -139,24 +129,7 @@ def summary(state: SecretState) -> str:
     r = state.result
     if r is None:
         return _("not counted yet")
-    if state.body.method == "yes_no":
-        counts = _("yes {yes}, no {no}, abstain {abstain}").format(
-            yes=number(r.yes), no=number(r.no), abstain=number(r.abstain)
-        )
-    elif state.body.method == "consent":
-        counts = _("agree {agree}, abstain {abstain}, object {object}, block {block}").format(
-            agree=number(r.agree),
-            abstain=number(r.abstain),
-            object=number(r.object),
-            block=number(r.block),
-        )
-    else:
-        counts = _("winner: {winners}").format(
-            winners=", ".join(isolate(w) for w in state.winners) or "-"
-        )
-    if state.passed is None:
-        return counts
-    return counts + " — " + (_("passed") if state.passed else _("not passed"))
+    return tally_words(state.body.method, r, state.winners, state.passed)
 
 
 def _json(node: Node, council: bytes, state: SecretState) -> dict[str, Any]:
