@@ -4,7 +4,7 @@ ledger. Amounts as people type them (12,500 or ۱۲٬۵۰۰; 12.50 for dollars a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 import click
 
@@ -36,6 +36,23 @@ def _money(amount: str, currency: str) -> tuple[str, int]:
 
 def _member(node: Node, council: bytes, ref: str | None) -> bytes | None:
     return node.find_member(council, ref) if ref else None
+
+
+class _Party(TypedDict):
+    member: bytes | None
+    name: str
+    note: str
+    memo: str
+
+
+def _party(node: Node, council: bytes, kw: dict[str, Any]) -> _Party:
+    """The party and memo an entry names, from the options _party_options adds."""
+    return {
+        "member": _member(node, council, kw["member_ref"]),
+        "name": kw["name"],
+        "note": kw["note"],
+        "memo": kw["memo"],
+    }
 
 
 def _party_options(command: Any) -> Any:
@@ -70,10 +87,7 @@ def pledge(node: Node, council: bytes, amount: str, currency: str, **kw: Any) ->
         council,
         code,
         value,
-        member=_member(node, council, kw["member_ref"]),
-        name=kw["name"],
-        note=kw["note"],
-        memo=kw["memo"],
+        **_party(node, council, kw),
     )
     _done(kw["as_json"], event, _("Pledge recorded (id {id})."))
 
@@ -99,11 +113,8 @@ def receive(node: Node, council: bytes, amount: str, currency: str, **kw: Any) -
         code,
         value,
         pledge=pledge_id,
-        member=_member(node, council, kw["member_ref"]),
-        name=kw["name"],
-        note=kw["note"],
         source=source,
-        memo=kw["memo"],
+        **_party(node, council, kw),
     )
     _done(kw["as_json"], event, _("Receipt recorded (id {id})."))
 
@@ -124,10 +135,7 @@ def request(node: Node, council: bytes, amount: str, currency: str, **kw: Any) -
         council,
         code,
         value,
-        member=_member(node, council, kw["member_ref"]),
-        name=kw["name"],
-        note=kw["note"],
-        memo=kw["memo"],
+        **_party(node, council, kw),
     )
     proposal = node.fund.put_to_vote(council, event, kw["hours"]) if kw["vote"] else None
     if kw["as_json"]:
@@ -168,10 +176,7 @@ def disburse(node: Node, council: bytes, amount: str, currency: str, **kw: Any) 
         code,
         value,
         request=request_id,
-        member=_member(node, council, kw["member_ref"]),
-        name=kw["name"],
-        note=kw["note"],
-        memo=kw["memo"],
+        **_party(node, council, kw),
     )
     _done(kw["as_json"], event, _("Disbursement recorded (id {id})."))
 
