@@ -117,6 +117,35 @@ def invite(
     click.echo(_("Give it to the person you invite by a safe channel; they run 'shora join'."))
 
 
+def hand_over(
+    council: bytes,
+    text: str,
+    relays: list[str],
+    output: Path | None,
+    as_json: bool,
+    *,
+    written: str,
+    heading: str,
+    link: str,
+) -> bool:
+    """A request to hand to members (to join, to recover): written to OUTPUT, or printed
+    with its link, or as JSON. True once the JSON is printed: the caller is done."""
+    if output is not None:
+        output.write_text(text + "\n", encoding="utf-8")
+    if as_json:
+        print_json({"council": council.hex(), "request": text, "relays": relays})
+        return True
+    if output is not None:
+        click.echo(written.format(file=output))
+    else:
+        click.echo(heading)
+        click.echo()
+        click.echo(text)
+        click.echo()
+        click.echo(link)
+    return False
+
+
 @click.command(help=N_("Answer an invitation: prints a join request to send back to a member."))
 @click.argument("invitation", help=N_("The invitation as text or link, or @FILE to read it."))
 @click.option("--as", "name", metavar="NAME", help=N_("Your name in this council."))
@@ -141,23 +170,18 @@ def join(
     # Where the council can be reached: sync there, as the web join does.
     relays = node.joining.add_reach(parsed.council, list(parsed.reach))
     text = joining.join_request_text(request)
-    if output is not None:
-        output.write_text(text + "\n", encoding="utf-8")
-    if as_json:
-        print_json({"council": parsed.council.hex(), "request": text, "relays": relays})
+    link = joining.join_request_link(request)
+    if hand_over(
+        parsed.council,
+        text,
+        relays,
+        output,
+        as_json,
+        written=_("Join request written to {file}."),
+        heading=_("Your join request:"),
+        link=_("As a link to a member's admit page: {uri}").format(uri=link),
+    ):
         return
-    if output is not None:
-        click.echo(_("Join request written to {file}.").format(file=output))
-    else:
-        click.echo(_("Your join request:"))
-        click.echo()
-        click.echo(text)
-        click.echo()
-        click.echo(
-            _("As a link to a member's admit page: {uri}").format(
-                uri=joining.join_request_link(request)
-            )
-        )
     for url in relays:
         click.echo(
             _(

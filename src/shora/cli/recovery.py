@@ -12,6 +12,7 @@ from shora.i18n import N_, _, format_time, number
 from shora.node import Node
 from shora.services import backup, joining, recovery
 
+from .members import hand_over
 from .output import Number, council_name, isolate, print_json, short, text_or_file
 from .session import Session, ask, in_council, json_option, pass_session
 
@@ -54,23 +55,18 @@ def recover(
     node.joining.expect_name(parsed.council, name)
     relays = node.joining.add_reach(parsed.council, list(parsed.reach))
     text = recovery.recovery_request_text(request)
-    if output is not None:
-        output.write_text(text + "\n", encoding="utf-8")
-    if as_json:
-        print_json({"council": parsed.council.hex(), "request": text, "relays": relays})
+    link = recovery.recovery_request_link(request)
+    if hand_over(
+        parsed.council,
+        text,
+        relays,
+        output,
+        as_json,
+        written=_("Recovery request written to {file}."),
+        heading=_("Your recovery request:"),
+        link=_("As a link to a member's page: {uri}").format(uri=link),
+    ):
         return
-    if output is not None:
-        click.echo(_("Recovery request written to {file}.").format(file=output))
-    else:
-        click.echo(_("Your recovery request:"))
-        click.echo()
-        click.echo(text)
-        click.echo()
-        click.echo(
-            _("As a link to a member's page: {uri}").format(
-                uri=recovery.recovery_request_link(request)
-            )
-        )
     click.echo(
         _(
             "Give it to members who know you, in person or by a safe channel; each runs "
