@@ -7,7 +7,6 @@ The interfaces read the domain's types from here (re-exported below).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -43,11 +42,10 @@ from shora.kernel import crypto, curve, ring, threshold
 from shora.kernel.core import NodeCore
 from shora.kernel.events import decode_body
 from shora.kernel.storage.events import EventRow
+from shora.services.anonymous import active_member, publish_delay, ring_secret
 from shora.services.verdicts import checked_once
 
 PROPOSE_KIND = "ballot.propose"
-MAX_DELAY_SECONDS = 600  # a ballot waits up to ten minutes before it is published
-DEADLINE_MARGIN_SECONDS = 60
 
 
 def _view(row: EventRow) -> EventView:
@@ -144,7 +142,7 @@ class SecretBallots:
         return found[0]
 
     def _secret(self, council: bytes) -> int:
-        return curve.ed25519_scalar(self.core.identity(council).sign_sk)
+        return ring_secret(self.core, council)
 
     def my_ballot(self, council: bytes, proposal: bytes) -> MyBallot:
         """Check one's own ballot: counted (its key image in the counted set), and as
@@ -155,10 +153,7 @@ class SecretBallots:
         return MyBallot(image, state.counted(image), read)
 
     def _member(self, council: bytes) -> bytes:
-        me = self.core.me(council)
-        if me is None or not self.core.state(council).is_active(me):
-            raise NotAllowed(_("you are not a member of this council"))
-        return me
+        return active_member(self.core, council)
 
     # --- proposing and the key ceremony ---------------------------------------------
 
@@ -352,11 +347,7 @@ class SecretBallots:
         image = ring.key_image(secret, ctx)
         ct = threshold.encrypt(state.key, encode_ballot(ballot), ctx, image).encode()
         sig = ring.sign(message(proposal, ct), sorted(state.eligible), secret, ctx)
-        room = int(state.body.deadline - now) - DEADLINE_MARGIN_SECONDS
-        if delay is None:
-            upper = max(0, min(MAX_DELAY_SECONDS, room))
-            delay = int.from_bytes(os.urandom(4), "big") % (upper + 1)
-        delay = max(0, min(delay, room))
+        delay = publish_delay(state.body.deadline, now, delay)
         return self.core.append_anonymous(
             council, "ballot.cast", bk.Cast(proposal, sig.encode(), ct), delay_ms=delay * 1000
         )

@@ -9,7 +9,6 @@ The interfaces read the domain's types from here (re-exported below).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -35,16 +34,15 @@ from shora.domain.pledges.state import Campaign as Campaign
 from shora.domain.pledges.state import phase as phase
 from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import _, format_time, normalize_digits
-from shora.kernel import curve, ring
+from shora.kernel import ring
 from shora.kernel.core import NodeCore
 from shora.kernel.events import decode_body
 from shora.kernel.storage.events import EventRow
 from shora.numbers import digits_only
+from shora.services.anonymous import active_member, publish_delay, ring_secret
 from shora.services.verdicts import checked_once
 
 START_KIND = "pledge.start"
-MAX_DELAY_SECONDS = 600  # a pledge waits up to ten minutes before it is published
-DEADLINE_MARGIN_SECONDS = 60
 SETTLE_AFTER_DEADLINE = 7 * 86_400  # a mark may still join pledges made on time
 MAX_ACTION = pk.MAX_ACTION
 
@@ -171,7 +169,7 @@ class Pledges:
         return found[0]
 
     def _secret(self, council: bytes) -> int:
-        return curve.ed25519_scalar(self.core.identity(council).sign_sk)
+        return ring_secret(self.core, council)
 
     def _step_key(self, campaign: bytes) -> str:
         return "pledge-step:" + campaign.hex()
@@ -187,10 +185,7 @@ class Pledges:
         return MyPledge(image, counted, waiting, local % 2 == 1 if waiting else counted)
 
     def _member(self, council: bytes) -> bytes:
-        me = self.core.me(council)
-        if me is None or not self.core.state(council).is_active(me):
-            raise NotAllowed(_("you are not a member of this council"))
-        return me
+        return active_member(self.core, council)
 
     # --- writing --------------------------------------------------------------------
 
@@ -270,11 +265,7 @@ class Pledges:
             message(campaign, kind, step), sorted(state.electorate), secret, context(campaign)
         )
         schema = pk.Take if take else pk.Withdraw
-        room = int(state.body.deadline - now) - DEADLINE_MARGIN_SECONDS
-        if delay is None:
-            upper = max(0, min(MAX_DELAY_SECONDS, room))
-            delay = int.from_bytes(os.urandom(4), "big") % (upper + 1)
-        delay = max(0, min(delay, room))
+        delay = publish_delay(state.body.deadline, now, delay)
         made = self.core.append_anonymous(
             council, kind, schema(campaign, step, sig.encode()), delay_ms=delay * 1000
         )
