@@ -32,10 +32,11 @@ from shora.domain.decisions import kinds as dk
 from shora.domain.decisions.checks import (
     MIN_ID_PREFIX,
     ballot_rule_problem,
+    check_new_proposal,
     explain_ballot,
     require_min_period,
 )
-from shora.domain.decisions.state import EventView, check_params, effective
+from shora.domain.decisions.state import EventView, effective
 from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import _, format_time
 from shora.kernel import crypto, curve, ring, threshold
@@ -183,16 +184,7 @@ class SecretBallots:
                 _("a secret ballot is counted by at most {n} tellers").format(n=bk.MAX_TELLERS)
             )
         tellers, needed = list(elected.keys), elected.needed
-        if not body.title.strip():
-            raise InvalidInput(_("a proposal needs a title"))
-        try:
-            check_params(body)
-        except InvalidInput as exc:
-            raise InvalidInput(
-                _("this proposal cannot be voted on: {problem}").format(problem=str(exc))
-            ) from exc
-        if body.deadline <= self.core.now():
-            raise InvalidInput(_("the deadline must be in the future"))
+        check_new_proposal(body, self.core.now())
         require_min_period(body, state.rules, None, self.core.now())
         active = sum(1 for m in state.members if state.is_active(m))
         if active > bk.MAX_RING:

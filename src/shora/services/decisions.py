@@ -22,6 +22,7 @@ from shora.domain.decisions.checks import PROPOSE_KINDS as PROPOSE_KINDS
 from shora.domain.decisions.checks import MinutesView as MinutesView
 from shora.domain.decisions.checks import (
     ballot_rule_problem,
+    check_new_proposal,
     explain_ballot,
     minutes_view,
     proposal_body,
@@ -254,16 +255,7 @@ class Decisions:
     def propose(self, council: bytes, body: kinds.Propose) -> bytes:
         """Put a proposal to the council; return its id."""
         _require_member(self.core, council)
-        if not body.title.strip():
-            raise InvalidInput(_("a proposal needs a title"))
-        try:
-            check_params(body)
-        except InvalidInput as exc:
-            raise InvalidInput(
-                _("this proposal cannot be voted on: {problem}").format(problem=str(exc))
-            ) from exc
-        if body.deadline <= self.core.now():
-            raise InvalidInput(_("the deadline must be in the future"))
+        check_new_proposal(body, self.core.now())
         rules = self.core.state(council).rules
         refused = ballot_rule_problem(rules, secret=False)
         if refused is not None:

@@ -135,3 +135,18 @@ def minutes_view(view: EventView) -> MinutesView:
     return MinutesView(
         view.id, view.author, view.time, body.title, body.text, tuple(body.decisions)
     )
+
+
+def check_new_proposal(body: dk.Propose, now: float) -> None:
+    """What any new proposal, open or secret, must have: a title, parameters its method
+    can count, and a deadline still to come."""
+    if not body.title.strip():
+        raise InvalidInput(_("a proposal needs a title"))
+    try:
+        check_params(body)
+    except InvalidInput as exc:
+        raise InvalidInput(
+            _("this proposal cannot be voted on: {problem}").format(problem=str(exc))
+        ) from exc
+    if body.deadline <= now:
+        raise InvalidInput(_("the deadline must be in the future"))
