@@ -19,7 +19,17 @@ from shora.ui.labels import METHODS
 from shora.web.areas.decisions_forms import ballot_of, proposal_body, share_choices
 from shora.web.areas.decisions_results import charts, summary
 from shora.web.areas.discussion import fresh
-from shora.web.areas.kit import UNITS, field, many_fields, me, names, now, opened, page_of
+from shora.web.areas.kit import (
+    UNITS,
+    act_on_proposal,
+    field,
+    many_fields,
+    me,
+    names,
+    now,
+    opened,
+    page_of,
+)
 from shora.web.forms import REASON_CHARS, TEXT_CHARS, form_of, hex_id, integer
 from shora.web.responses import redirect
 
@@ -122,13 +132,7 @@ async def show(request: Request, error: str | None = None, status: int = 200) ->
 
 async def _act(request: Request, action: Any) -> Response:
     """Run a write on a proposal; on a refusal, the proposal's page with the reason."""
-    node, info = opened(request)
-    proposal = hex_id(str(request.path_params["proposal"]))
-    try:
-        suffix = await action(node, info.id, proposal)
-    except (InvalidInput, NotAllowed) as exc:
-        return await show(request, str(exc), 400)
-    return redirect(request, f"{base(info.id)}/{proposal.hex()}{suffix or ''}")
+    return await act_on_proposal(request, action, show, base)
 
 
 async def vote(request: Request) -> Response:

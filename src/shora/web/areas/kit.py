@@ -39,7 +39,7 @@ from shora.ui.labels import (
     YES_NO,
     lookup,
 )
-from shora.web.forms import council_of, integer
+from shora.web.forms import council_of, hex_id, integer
 from shora.web.responses import node_of, pages_of, redirect
 
 T = TypeVar("T")
@@ -228,3 +228,20 @@ def paged(request: Request, items: list[T], per_page: int = PER_PAGE) -> dict[st
         "more": page < pages,
         "base": request.url.path,
     }
+
+
+async def act_on_proposal(
+    request: Request,
+    action: Callable[[Any, bytes, bytes], Awaitable[str | None]],
+    show: Callable[[Request, str, int], Awaitable[Response]],
+    base: Callable[[bytes], str],
+) -> Response:
+    """Run a write on the proposal in the path (open or secret); on a refusal, `show`
+    its page again with the reason, else go back to it (with the suffix `action` gives)."""
+    node, info = opened(request)
+    proposal = hex_id(str(request.path_params["proposal"]))
+    try:
+        suffix = await action(node, info.id, proposal)
+    except (InvalidInput, NotAllowed) as exc:
+        return await show(request, str(exc), 400)
+    return redirect(request, f"{base(info.id)}/{proposal.hex()}{suffix or ''}")

@@ -19,7 +19,7 @@ from shora.services.decisions import kinds as dk
 from shora.ui.labels import METHODS
 from shora.web.areas.decisions_forms import ballot_of, proposal_body
 from shora.web.areas.decisions_results import charts, summary
-from shora.web.areas.kit import UNITS, many_fields, me, names, now, opened, page_of
+from shora.web.areas.kit import UNITS, act_on_proposal, many_fields, me, names, now, opened, page_of
 from shora.web.forms import hex_id
 from shora.web.responses import redirect
 
@@ -112,13 +112,7 @@ async def show(request: Request, error: str | None = None, status: int = 200) ->
 
 
 async def _act(request: Request, action: Any) -> Response:
-    node, info = opened(request)
-    proposal = hex_id(str(request.path_params["proposal"]))
-    try:
-        suffix = await action(node, info.id, proposal)
-    except (InvalidInput, NotAllowed) as exc:
-        return await show(request, str(exc), 400)
-    return redirect(request, f"{base(info.id)}/{proposal.hex()}{suffix or ''}")
+    return await act_on_proposal(request, action, show, base)
 
 
 async def vote(request: Request) -> Response:
