@@ -47,19 +47,42 @@ class FractionType(click.ParamType[str]):
 # --- propose, amend -------------------------------------------------------------------
 
 
+def _stacked(decorators: tuple[Callable[[F], F], ...], command: F) -> F:
+    """The decorators applied as if written one above the other, in this order."""
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+_PROPOSAL_OPTIONS = (
+    click.argument("title", help=N_("A short title.")),
+    click.argument("text", help=N_("The proposal's text; @FILE reads it from a file.")),
+    click.option(
+        "--method",
+        type=click.Choice(dk.METHODS),
+        default="yes_no",
+        show_default=True,
+        help=N_(
+            "How to vote: yes/no, consent, approval, score, dots, IRV, STV, Schulze, time poll."
+        ),
+    ),
+    click.option(
+        "--option", "options", multiple=True, help=N_("An option (repeat; in ballot order).")
+    ),
+    click.option(
+        "--seats", type=Number(1, dk.MAX_SEATS), default=1, help=N_("Seats to fill (STV).")
+    ),
+)
+
+
+def proposal_options(command: F) -> F:
+    """A proposal's title, text, method, options and seats: the same for open and secret ballots."""
+    return _stacked(_PROPOSAL_OPTIONS, command)
+
+
 @click.command(help=N_("Put a proposal to the council's vote."))
 @in_council
-@click.argument("title", help=N_("A short title."))
-@click.argument("text", help=N_("The proposal's text; @FILE reads it from a file."))
-@click.option(
-    "--method",
-    type=click.Choice(dk.METHODS),
-    default="yes_no",
-    show_default=True,
-    help=N_("How to vote: yes/no, consent, approval, score, dots, IRV, STV, Schulze, time poll."),
-)
-@click.option("--option", "options", multiple=True, help=N_("An option (repeat; in ballot order)."))
-@click.option("--seats", type=Number(1, dk.MAX_SEATS), default=1, help=N_("Seats to fill (STV)."))
+@proposal_options
 @click.option(
     "--threshold", type=FractionType(), default="1/2", help=N_("Share of yes among yes and no.")
 )
@@ -188,9 +211,7 @@ _BALLOT_OPTIONS = (
 
 def ballot_options(command: F) -> F:
     """The options that say how one votes, shared by open and secret ballots."""
-    for option in reversed(_BALLOT_OPTIONS):
-        command = option(command)
-    return command
+    return _stacked(_BALLOT_OPTIONS, command)
 
 
 @click.command(help=N_("Cast your ballot, or change it until the vote is closed."))

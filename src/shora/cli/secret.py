@@ -14,7 +14,7 @@ from shora.services.decisions import ballot_from_inputs
 from shora.services.decisions import kinds as dk
 from shora.ui.labels import SECRET_PHASES
 
-from .decisions import ballot_options, tally_words
+from .decisions import ballot_options, proposal_options, tally_words
 from .output import WHEN_HELP, Number, Since, isolate, print_json, short, text_or_file
 from .session import in_council, json_option
 
@@ -30,17 +30,7 @@ def secret() -> None:
     "propose", help=N_("Put a proposal to a secret ballot counted by the elected tellers.")
 )
 @in_council
-@click.argument("title", help=N_("A short title."))
-@click.argument("text", help=N_("The proposal's text; @FILE reads it from a file."))
-@click.option(
-    "--method",
-    type=click.Choice(dk.METHODS),
-    default="yes_no",
-    show_default=True,
-    help=N_("How to vote: yes/no, consent, approval, score, dots, IRV, STV, Schulze, time poll."),
-)
-@click.option("--option", "options", multiple=True, help=N_("An option (repeat; in ballot order)."))
-@click.option("--seats", type=Number(1, dk.MAX_SEATS), default=1, help=N_("Seats to fill (STV)."))
+@proposal_options
 @click.option("--deadline", type=Since(), help=WHEN_HELP)
 @click.option("--hours", type=Number(1, 24 * 366), default=72, help=N_("Hours to vote."))
 @json_option
