@@ -35,7 +35,6 @@ class Projection:
             membership.STATES_CACHED
         )
         self._counted: dict[bytes, int] = {}  # state events whose validity is written
-        self._sorted: membership.LRU[int, list[bytes]] = membership.LRU(8)  # interned, in order
 
     def epochs_by_creation(self, council: bytes, held: list[keys.Epoch]) -> list[keys.Epoch]:
         """The epochs we hold for a council, oldest first (by their creating event)."""
@@ -60,14 +59,14 @@ class Projection:
             elif isinstance(body, kinds.Recover) and ev.request is not None:
                 # The welcome to the new key carries every epoch, the new one included.
                 holders.setdefault(body.new_epoch, set()).add(ev.author)
-                for epoch in resolver.causal_epochs(ev.id):
+                for epoch in resolver.state_of(ev.ancestors).epochs:
                     holders.setdefault(epoch, set()).add(ev.request.payload.sign_pk)
             elif isinstance(body, kinds.Remove | kinds.Rotate):
                 holders.setdefault(body.new_epoch, set()).add(ev.author)
             elif isinstance(body, kinds.EpochGrant):
                 holders.setdefault(body.epoch, set()).update(g.member for g in body.grants)
             elif isinstance(body, kinds.Admit) and ev.request is not None:
-                for epoch in resolver.causal_epochs(ev.id):
+                for epoch in resolver.state_of(ev.ancestors).epochs:
                     holders.setdefault(epoch, set()).add(ev.request.payload.sign_pk)
         return holders
 
@@ -108,22 +107,15 @@ class Projection:
         event's past costs what each adds, not the whole history each time."""
         mset_id = self._mset_ids.get(ids)
         if mset_id is None:
-            base = max(bases, key=lambda b: len(self.mset(b)), default=None)
-            below = self.mset(base) if base is not None else frozenset()
-            added = sorted(ids - below)
-            # The digest hashes the ids in order: the base's sorted ids (usually those
-            # of the set interned just before) and the added ones are two sorted runs,
-            # merged in linear time, where sorting the whole set cost n log n per event.
-            ordered = None if base is None else self._sorted.get(base)
-            if ordered is None:
-                ordered = sorted(below)
-            whole = sorted(ordered + added) if below <= ids else sorted(ids)
-            digest = crypto.sha256(b"".join(whole))
+            digest = crypto.sha256(b"".join(sorted(ids)))
             found = self.store.events.mset_by_digest(council, digest)
             if found is None:
+                base = max(bases, key=lambda b: len(self.mset(b)), default=None)
+                below = self.mset(base) if base is not None else frozenset()
                 assert below <= ids
-                found = self.store.events.add_mset(council, b"".join(added), base, digest)
-            self._sorted[found] = whole
+                found = self.store.events.add_mset(
+                    council, b"".join(sorted(ids - below)), base, digest
+                )
             mset_id = found
             self._msets[mset_id] = ids
             self._mset_ids[ids] = mset_id
@@ -155,7 +147,8 @@ class Projection:
     def final_state(self, council: bytes) -> membership.CouncilState:
         final = self._finals.get(council)
         if final is None:
-            final = self.resolver(council).final()
+            resolver = self.resolver(council)
+            final = resolver.state_of(frozenset(resolver.events))
             self._finals[council] = final
         return final
 
@@ -163,12 +156,6 @@ class Projection:
         """Recompute the council's state after a state event and re-project what changed."""
         before = self._finals.pop(council, None)
         after = self.final_state(council)
-        resolver = self.resolver(council)
-        # The members the state events since `before` wrote (None: unknown, compare all):
-        # an admission changes one member, and looking at every member on each state
-        # event would make churn cost members x events.
-        touched = None if before is None else resolver.members_changed_since(before)
-        resolver.mark()
         rules = msgspec.msgpack.encode(after.rules)
         self.store.councils.set_state(
             council, after.name, after.description, rules, after.current_epoch
@@ -177,24 +164,13 @@ class Projection:
         # or two and the validity of a few events, and rewriting them all would make
         # each state event cost the whole history.
         terms_same = before is not None and before.terms == after.terms
-        if terms_same and touched is not None:
-            candidates: Iterable[bytes] = touched
-        else:
-            candidates = after.members
         rows = [
             _member_row(council, after, m)
-            for key in candidates
-            if (m := after.members.get(key)) is not None
-            and (not terms_same or before is None or before.members.get(key) is not m)
+            for key, m in after.members.items()
+            if not terms_same or before is None or before.members.get(key) is not m
         ]
-        # An admission made void takes its member away (extending never removes one).
-        gone = (
-            None
-            if before is None
-            else []
-            if touched is not None
-            else [k for k in before.members if k not in after.members]
-        )
+        # An admission made void takes its member away.
+        gone = None if before is None else [k for k in before.members if k not in after.members]
         self.store.members.replace(council, rows, gone)
         events = self.resolver(council).events
         if before is None or council not in self._counted:
@@ -214,13 +190,9 @@ class Projection:
                 updates = [(int(e in applied), e) for e in (applied ^ was) | set(new)]
         self._counted[council] = len(events)
         self.store.events.set_validity(updates)
-        if before is not None and touched is not None and before.ends is after.ends:
-            keys: Iterable[bytes] = touched
-        else:
-            keys = set(after.members) | set(before.members if before else ())
         changed = {
             key
-            for key in keys
+            for key in set(after.members) | set(before.members if before else ())
             if before is None
             or before.members.get(key) is not after.members.get(key)
             or before.ends.get(key) is not after.ends.get(key)
@@ -231,12 +203,10 @@ class Projection:
 
     def _revalidate(self, council: bytes, final: membership.CouncilState, author: bytes) -> None:
         rows = self.store.events.of_author(council, author)
-        applied: set[bytes] | None = None  # built only for an author with state events
+        applied = {e for e, _ in final.applied}
         updates = []
         for eid, kind, mset_id in rows:
             if kind in kinds.STATE_KINDS:
-                if applied is None:
-                    applied = {e for e, _ in final.applied}
                 valid = eid in applied
             else:
                 valid = self.content_valid(final, author, eid, self.mset(mset_id))
