@@ -12,6 +12,7 @@ from pathlib import Path
 from attacks.adversary import Adversary, Forged
 from conftest import Clock, admit, everyone, make_node, send
 from shora.kernel import crypto, kinds, tokens
+from shora.kernel.projection import Projection
 from shora.node import Node
 
 
@@ -367,3 +368,42 @@ def test_a_member_removed_then_readmitted_keeps_the_old_identitys_acts_void(
         texts = _texts(node, council)
         assert "new identity" in texts and "old identity" not in texts
         assert not node.ingestor.projection.final_state(council).is_active(informer.key)
+
+
+def test_a_removed_informers_concurrent_vouch_never_backs_a_removal(tmp_path: Path) -> None:
+    """Removed while she was vouching to remove an honest member, the informer's vouch
+    is void: her accomplice's removal that rests on it does not stand, on a replica that
+    held her removal first and extended its state event by event, as on one that folds
+    the history again (restarted) or got her branch first."""
+    clock = Clock()
+    a, b, m, n, t = (make_node(tmp_path, x) for x in ("a", "b", "m", "n", "t"))
+    for node in (a, b, m, n, t):
+        node.now = clock
+    council = a.councils.create("Refinery council", "", "Azar", kinds.Rules(removal="vouches"))
+    for node, name in ((b, "Bijan"), (m, "Mina"), (n, "Nima"), (t, "Taha")):
+        admit(a, node, council, name)
+    everyone([a, b, m, n, t])
+    keys = {x: x.identity(council).sign_pk for x in (m, t)}
+    clock.t += 60
+    # a and b remove the informer (two supporters) ...
+    assert not a.membership.remove(council, keys[m], "informer").admitted
+    send(a, b)
+    assert b.membership.remove(council, keys[m], "informer").admitted
+    send(b, a)
+    # ... while she, unaware, writes on (her clock runs ahead of the removal's) and
+    # vouches to remove t; her accomplice removes t on the strength of that vouch.
+    for _ in range(4):  # her events sort after everything the others wrote meanwhile
+        m.membership.invite(council)
+    assert not m.membership.remove(council, keys[t], "made up").admitted
+    send(m, n)
+    assert n.membership.remove(council, keys[t], "made up").admitted
+    send(n, t)  # t gets the accomplice's branch before the removal
+    send(a, t)
+    send(n, a)  # a held the removal: her events arrive after it, one by one
+    send(a, b)
+    for node in (a, b, t):
+        final = node.ingestor.projection.final_state(council)
+        assert not final.is_active(keys[m])
+        assert final.is_active(keys[t]), "a void vouch backed a removal"
+        assert Projection(node.store).final_state(council) == final  # folded again
+    assert len({node.councils.state_digest(council) for node in (a, b, t)}) == 1

@@ -586,9 +586,20 @@ class Resolver:
     ) -> CouncilState | None:
         """The prefix's state with one later event applied, unless that may void
         anything (an ending that is concurrent with an event of the member it ends, or
-        with an ending of its own author) or did (a domain handler's voiding)."""
+        with an ending of its own author) or did (a domain handler's voiding).
+
+        An event whose author an effective ending in the prefix ends, concurrently with
+        it, is void (strong removal): it joins the void set and is not applied. Leaving
+        it out of the void set only because applying it fails would let a later event
+        count it (a vouch of a removed member backing an admission or a removal)."""
         ev = self.events[last]
         ends = prefix.ends
+        if ev.kind not in ENDINGS and any(
+            self._concurrent(x, ev.id) for x in prefix.ends.get(ev.author, ())
+        ):
+            state = prefix.copy()
+            state.void = prefix.void | {ev.id}
+            return state
         if ev.kind in ENDINGS:
             if not self._ending_extends(ev, ids):
                 return None
