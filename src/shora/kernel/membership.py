@@ -19,7 +19,7 @@ The rules, in short:
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
@@ -222,9 +222,9 @@ def threshold(mode: str, vouches: int, causal: CouncilState, removal: bool = Fal
     For a removal the person removed cannot count, so N vouches never exceeds the
     other members: a council of two can still remove an informer.
     """
-    eligible = len(causal.active_members()) - (1 if removal else 0)
     if mode == "member":
         return 1
+    eligible = len(causal.active_members()) - (1 if removal else 0)
     if mode == "vouches":
         return max(1, min(vouches, eligible))
     return max(1, eligible // 2 + 1)  # "vote": a majority of the members who may vote
@@ -512,6 +512,8 @@ def _new_epoch(s: CouncilState, ev: StateEvent, write_key: bytes) -> None:
 # that ask what the author saw): keeping all of them made memory grow with members ×
 # history.
 STATES_CACHED = 256
+# How many causal pasts' states a resolver keeps besides the final state.
+STATES_KEPT = 64
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -539,25 +541,104 @@ class LRU(Generic[K, V]):
         self._items.clear()
 
 
+class _Recording(dict[bytes, Member]):
+    """A members mapping that notes every key written to it (for the final state's delta)."""
+
+    def __init__(self, items: dict[bytes, Member]) -> None:
+        super().__init__(items)
+        self.touched: set[bytes] = set()
+
+    def __setitem__(self, key: bytes, value: Member) -> None:
+        self.touched.add(key)
+        super().__setitem__(key, value)
+
+
 class Resolver:
-    """Caches the state of every causal past it has been asked about, for one council."""
+    """Caches the state of every causal past it has been asked about, for one council,
+    and keeps the final state (that of every event) up to date as events are added."""
 
     def __init__(self, council: bytes = b"") -> None:
         self.council = council  # the council id, for handlers that check credentials
         self.events: dict[bytes, StateEvent] = {}
-        # Every causal past's state is kept: a fold needs the causal state of each event
-        # it applies, and forgetting them made an import refold the history over and
-        # over. Holding state as deltas keyed by frontier would bound this; not yet.
-        self._cache: dict[frozenset[bytes], CouncilState] = {}
+        # The states of the causal pasts asked about last. Keeping every one made memory
+        # grow with events x members; a fold asks for its events' pasts in the total
+        # order, each one event past the previous (`_extend`), so the recent ones are
+        # what it needs, and the final state is kept apart (`_final`).
+        self._cache: LRU[frozenset[bytes], CouncilState] = LRU(STATES_KEPT)
+        # The epochs each admission or recovery knew in its causal past (the welcome it
+        # carries holds their keys), interned: they change only with rotations.
+        self._causal_epochs: dict[bytes, frozenset[bytes]] = {}
+        self._last_epochs: frozenset[bytes] = frozenset()
         self._authorised: dict[bytes, bool] = {}  # ending -> allowed in its causal past
+        self._place: dict[bytes, tuple[int, bytes]] = {}  # id -> (clock, id), total order
+        self._newest: tuple[int, bytes] | None = None  # the last event in the total order
+        # The final state, extended by each event that comes last in the total order
+        # (None: folded again when asked), and the member keys written since `_base`,
+        # an earlier final state (see `members_changed_since`).
+        self._final: CouncilState | None = None
+        self._base: CouncilState | None = None
+        self._touched: set[bytes] = set()
 
     def add(self, ev: StateEvent) -> CouncilState:
         """Register ev (its ancestors must be registered) and return its causal state."""
-        missing = [a for a in ev.ancestors if a not in self.events]
-        if missing:
+        if not self.events.keys() >= ev.ancestors:
             raise ValueError("state event added before its ancestors")
         self.events[ev.id] = ev
-        return self.state_of(ev.ancestors)
+        place = (ev.clock, ev.id)
+        self._place[ev.id] = place
+        causal = self.state_of(ev.ancestors)
+        if isinstance(ev.body, kinds.Admit | kinds.Recover):
+            if self._last_epochs != causal.epochs.keys():
+                self._last_epochs = frozenset(causal.epochs)
+            self._causal_epochs[ev.id] = self._last_epochs
+        self._advance_final(ev, place)
+        return causal
+
+    def causal_epochs(self, event: bytes) -> frozenset[bytes]:
+        """The epochs an admission or recovery knew in its causal past."""
+        found = self._causal_epochs.get(event)
+        if found is None:
+            found = frozenset(self.state_of(self.events[event].ancestors).epochs)
+        return found
+
+    def _advance_final(self, ev: StateEvent, place: tuple[int, bytes]) -> None:
+        """The final state with ev added: the previous one extended by ev when ev comes
+        last in the total order and extending is sound (`_extend`), else unknown."""
+        prior, newest = self._final, self._newest
+        self._newest = place if newest is None or place > newest else newest
+        self._final = None
+        if prior is None or newest is None or place < newest:
+            self._base = None
+            return
+        state = self._extend(prior, ev.id, self.events.keys(), record=True)
+        if state is None:
+            self._base = None
+            return
+        assert isinstance(state.members, _Recording)
+        touched = state.members.touched
+        state.members = dict(state.members)
+        if self._base is None:
+            self._base, self._touched = prior, set()
+        self._touched |= touched
+        self._final = state
+
+    def final(self) -> CouncilState:
+        """The state of every registered event."""
+        if self._final is None:
+            self._final = self.state_of(frozenset(self.events))
+        return self._final
+
+    def members_changed_since(self, before: CouncilState) -> set[bytes] | None:
+        """The member keys whose entry may differ between `before` (a final state
+        returned earlier, then passed to `mark`) and the final state now; None when not
+        known (the final state was folded again): then compare every member."""
+        if self._final is None or self._base is not before:
+            return None
+        return set(self._touched)
+
+    def mark(self) -> None:
+        """Start noting changed members from the current final state on."""
+        self._base, self._touched = self.final(), set()
 
     def causal_state(self, ancestors: frozenset[bytes]) -> CouncilState:
         return self.state_of(ancestors)
@@ -566,10 +647,11 @@ class Resolver:
         cached = self._cache.get(ids)
         if cached is not None:
             return cached
-
-        def place(e: bytes) -> tuple[int, bytes]:
-            return (self.events[e].clock, e)
-
+        final = self._final
+        if final is not None and len(ids) == len(self.events) and ids <= self.events.keys():
+            self._cache[ids] = final  # every event: the final state, kept up to date
+            return final
+        place = self._place.__getitem__
         state = None
         if ids:  # usually the set is a cached one and one event later in the order
             last = max(ids, key=place)
@@ -582,7 +664,7 @@ class Resolver:
         return state
 
     def _extend(
-        self, prefix: CouncilState, last: bytes, ids: frozenset[bytes]
+        self, prefix: CouncilState, last: bytes, ids: Collection[bytes], record: bool = False
     ) -> CouncilState | None:
         """The prefix's state with one later event applied, unless that may void
         anything (an ending that is concurrent with an event of the member it ends, or
@@ -599,6 +681,8 @@ class Resolver:
         ):
             state = prefix.copy()
             state.void = prefix.void | {ev.id}
+            if record:
+                state.members = _Recording(state.members)
             return state
         if ev.kind in ENDINGS:
             if not self._ending_extends(ev, ids):
@@ -608,9 +692,11 @@ class Resolver:
                 ends = {**ends, target: ends.get(target, frozenset()) | {ev.id}}
         state = prefix.copy()
         state.ends = ends
+        if record:
+            state.members = _Recording(state.members)
         return None if self._apply(state, ev) else state
 
-    def _ending_extends(self, x: StateEvent, ids: frozenset[bytes]) -> bool:
+    def _ending_extends(self, x: StateEvent, ids: Collection[bytes]) -> bool:
         """Whether ending x, last in the total order of `ids`, leaves what strong removal
         decided for the events before it as it was: no event of the member x ends and no
         ending of x's author is concurrent with x. Then x voids nothing, is in no mutual

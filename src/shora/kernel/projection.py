@@ -7,8 +7,10 @@ change affects. See docs/protocol.md, section 9.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -27,7 +29,9 @@ class Projection:
         self._mset_ids: dict[frozenset[bytes], int] = {}
         self._resolvers: dict[bytes, membership.Resolver] = {}
         self._finals: dict[bytes, membership.CouncilState] = {}
-        self._end_ancestry: dict[bytes, set[bytes]] = {}
+        self._end_ancestry: membership.LRU[bytes, set[bytes]] = membership.LRU(WALKS_KEPT)
+        # Walks down from an ending, as far as a question needed (`precedes`).
+        self._walks: membership.LRU[bytes, _Walk] = membership.LRU(WALKS_KEPT)
         self._causal: membership.LRU[int, membership.CouncilState] = membership.LRU(
             membership.STATES_CACHED
         )
@@ -35,6 +39,7 @@ class Projection:
             membership.STATES_CACHED
         )
         self._counted: dict[bytes, int] = {}  # state events whose validity is written
+        self._sorted: membership.LRU[int, list[bytes]] = membership.LRU(8)  # interned, in order
 
     def epochs_by_creation(self, council: bytes, held: list[keys.Epoch]) -> list[keys.Epoch]:
         """The epochs we hold for a council, oldest first (by their creating event)."""
@@ -59,14 +64,14 @@ class Projection:
             elif isinstance(body, kinds.Recover) and ev.request is not None:
                 # The welcome to the new key carries every epoch, the new one included.
                 holders.setdefault(body.new_epoch, set()).add(ev.author)
-                for epoch in resolver.state_of(ev.ancestors).epochs:
+                for epoch in resolver.causal_epochs(ev.id):
                     holders.setdefault(epoch, set()).add(ev.request.payload.sign_pk)
             elif isinstance(body, kinds.Remove | kinds.Rotate):
                 holders.setdefault(body.new_epoch, set()).add(ev.author)
             elif isinstance(body, kinds.EpochGrant):
                 holders.setdefault(body.epoch, set()).update(g.member for g in body.grants)
             elif isinstance(body, kinds.Admit) and ev.request is not None:
-                for epoch in resolver.state_of(ev.ancestors).epochs:
+                for epoch in resolver.causal_epochs(ev.id):
                     holders.setdefault(epoch, set()).add(ev.request.payload.sign_pk)
         return holders
 
@@ -107,15 +112,22 @@ class Projection:
         event's past costs what each adds, not the whole history each time."""
         mset_id = self._mset_ids.get(ids)
         if mset_id is None:
-            digest = crypto.sha256(b"".join(sorted(ids)))
+            base = max(bases, key=lambda b: len(self.mset(b)), default=None)
+            below = self.mset(base) if base is not None else frozenset()
+            added = sorted(ids - below)
+            # The digest hashes the ids in order: the base's sorted ids (usually those
+            # of the set interned just before) and the added ones are two sorted runs,
+            # merged in linear time, where sorting the whole set cost n log n per event.
+            ordered = None if base is None else self._sorted.get(base)
+            if ordered is None:
+                ordered = sorted(below)
+            whole = sorted(ordered + added) if below <= ids else sorted(ids)
+            digest = crypto.sha256(b"".join(whole))
             found = self.store.events.mset_by_digest(council, digest)
             if found is None:
-                base = max(bases, key=lambda b: len(self.mset(b)), default=None)
-                below = self.mset(base) if base is not None else frozenset()
                 assert below <= ids
-                found = self.store.events.add_mset(
-                    council, b"".join(sorted(ids - below)), base, digest
-                )
+                found = self.store.events.add_mset(council, b"".join(added), base, digest)
+            self._sorted[found] = whole
             mset_id = found
             self._msets[mset_id] = ids
             self._mset_ids[ids] = mset_id
@@ -147,8 +159,7 @@ class Projection:
     def final_state(self, council: bytes) -> membership.CouncilState:
         final = self._finals.get(council)
         if final is None:
-            resolver = self.resolver(council)
-            final = resolver.state_of(frozenset(resolver.events))
+            final = self.resolver(council).final()
             self._finals[council] = final
         return final
 
@@ -156,6 +167,12 @@ class Projection:
         """Recompute the council's state after a state event and re-project what changed."""
         before = self._finals.pop(council, None)
         after = self.final_state(council)
+        resolver = self.resolver(council)
+        # The members the state events since `before` wrote (None: unknown, compare all):
+        # an admission changes one member, and looking at every member on each state
+        # event would make churn cost members x events.
+        touched = None if before is None else resolver.members_changed_since(before)
+        resolver.mark()
         rules = msgspec.msgpack.encode(after.rules)
         self.store.councils.set_state(
             council, after.name, after.description, rules, after.current_epoch
@@ -164,13 +181,24 @@ class Projection:
         # or two and the validity of a few events, and rewriting them all would make
         # each state event cost the whole history.
         terms_same = before is not None and before.terms == after.terms
+        if terms_same and touched is not None:
+            candidates: Iterable[bytes] = touched
+        else:
+            candidates = after.members
         rows = [
             _member_row(council, after, m)
-            for key, m in after.members.items()
-            if not terms_same or before is None or before.members.get(key) is not m
+            for key in candidates
+            if (m := after.members.get(key)) is not None
+            and (not terms_same or before is None or before.members.get(key) is not m)
         ]
-        # An admission made void takes its member away.
-        gone = None if before is None else [k for k in before.members if k not in after.members]
+        # An admission made void takes its member away (extending never removes one).
+        gone = (
+            None
+            if before is None
+            else []
+            if touched is not None
+            else [k for k in before.members if k not in after.members]
+        )
         self.store.members.replace(council, rows, gone)
         events = self.resolver(council).events
         if before is None or council not in self._counted:
@@ -190,9 +218,13 @@ class Projection:
                 updates = [(int(e in applied), e) for e in (applied ^ was) | set(new)]
         self._counted[council] = len(events)
         self.store.events.set_validity(updates)
+        if before is not None and touched is not None and before.ends is after.ends:
+            keys: Iterable[bytes] = touched
+        else:
+            keys = set(after.members) | set(before.members if before else ())
         changed = {
             key
-            for key in set(after.members) | set(before.members if before else ())
+            for key in keys
             if before is None
             or before.members.get(key) is not after.members.get(key)
             or before.ends.get(key) is not after.ends.get(key)
@@ -203,10 +235,12 @@ class Projection:
 
     def _revalidate(self, council: bytes, final: membership.CouncilState, author: bytes) -> None:
         rows = self.store.events.of_author(council, author)
-        applied = {e for e, _ in final.applied}
+        applied: set[bytes] | None = None  # built only for an author with state events
         updates = []
         for eid, kind, mset_id in rows:
             if kind in kinds.STATE_KINDS:
+                if applied is None:
+                    applied = {e for e, _ in final.applied}
                 valid = eid in applied
             else:
                 valid = self.content_valid(final, author, eid, self.mset(mset_id))
@@ -229,7 +263,7 @@ class Projection:
         return all(
             end in causal
             or eid in final.acknowledged.get(end, ())  # a leaf a recovery lists
-            or eid in self.ancestors(end)
+            or self.precedes(eid, end)
             for end in final.ends.get(author, ())
         )
 
@@ -252,6 +286,36 @@ class Projection:
             raise KeyError("no such event")
         return self.resolver(council).state_of(self.mset(int(mset_id)))
 
+    def precedes(self, eid: bytes, later: bytes) -> bool:
+        """Whether eid is in the causal past of `later`. A clock falls along every
+        parent link, so only the events between the two clocks are walked, and the walk
+        from `later` is kept and resumed for the next question (an ending is asked
+        about each event of the member it ends): never the whole history per question."""
+        found = self._end_ancestry.get(later)
+        if found is not None:
+            return eid in found
+        row = self.store.events.clock_and_parents(eid)
+        if row is None:
+            return False
+        floor = row[0]
+        walk = self._walks.get(later)
+        if walk is None:
+            top = self.store.events.clock_and_parents(later)
+            if top is None:
+                return False
+            walk = _Walk(set(), [(-top[0], later, top[1])])
+            self._walks[later] = walk
+        while walk.edge and -walk.edge[0][0] > floor:
+            _, _, parents = heapq.heappop(walk.edge)
+            for i in range(0, len(parents), 32):
+                parent = parents[i : i + 32]
+                if parent not in walk.seen:
+                    walk.seen.add(parent)
+                    below = self.store.events.clock_and_parents(parent)
+                    if below is not None:
+                        heapq.heappush(walk.edge, (-below[0], parent, below[1]))
+        return eid in walk.seen
+
     def ancestors(self, end_event: bytes) -> set[bytes]:
         """Every event that is an ancestor of end_event. A walk of the history, so only
         for rare events (ends of membership, closes of votes); cached."""
@@ -268,6 +332,19 @@ class Projection:
                         stack.append(parent)
             self._end_ancestry[end_event] = found
         return found
+
+
+# How many walks down the history (`ancestors`, `precedes`) the projection keeps.
+WALKS_KEPT = 64
+
+
+@dataclass(slots=True)
+class _Walk:
+    """The ancestors of an event found so far, and the edge still to walk below them
+    (by clock, highest first: (-clock, id, its parents))."""
+
+    seen: set[bytes]
+    edge: list[tuple[int, bytes, bytes]]
 
 
 def _terms_column(state: membership.CouncilState, member: bytes) -> str:

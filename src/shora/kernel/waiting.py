@@ -56,6 +56,7 @@ class _Hints:
     def __init__(self) -> None:
         self.version: tuple[int, int] = (0, -1)  # (last admission's rowid, members)
         self.members: set[bytes] = set()
+        self.admitted_mark = 0  # the rowid of the newest admitting event read
         self.found: frozenset[str] = frozenset()
         self.hints: frozenset[str] = frozenset()
 
@@ -167,7 +168,8 @@ class Waiting:
         """The welcome hints this node can attribute in a council it holds: its own join
         request and welcome back, each admitted join request, each member's welcome back.
         Admissions and members are only ever added, so each is read and hashed once:
-        the set grows with the council, never re-listed from its history."""
+        the set grows with the council, never re-listed from its history (members are
+        read by their admitting event's place in the store, the new ones only)."""
         version = (
             self.store.events.last_admission(council),
             self.store.members.count(council),
@@ -184,10 +186,16 @@ class Waiting:
             assert isinstance(admit, kinds.Admit)
             found.add(keys.welcome_hint(tokens.open_join_request(admit.request)[1]))
         if version[1] != cached.version[1]:
-            for key in self.store.members.keys(council):
-                if key not in cached.members:
-                    cached.members.add(key)
-                    found.add(keys.welcome_hint(keys.return_id(key)))
+            # The members whose admitting event is new; all of them only when some
+            # member came otherwise (an admission that became valid later).
+            admitted = self.store.members.admitted_after(council, cached.admitted_mark)
+            cached.admitted_mark = max((r for _, r in admitted), default=cached.admitted_mark)
+            fresh = {k for k, _ in admitted if k not in cached.members}
+            if version[1] > len(cached.members) + len(fresh):
+                fresh = {k for k in self.store.members.keys(council) if k not in cached.members}
+            for key in fresh:
+                cached.members.add(key)
+                found.add(keys.welcome_hint(keys.return_id(key)))
         cached.found = frozenset(found)
         mine = self.store.councils.my_key(council)
         extra = {keys.welcome_hint(keys.return_id(mine))} if mine is not None else set()

@@ -463,6 +463,11 @@ class Events:
                 list(verdicts.items()),
             )
 
+    def clock_and_parents(self, inner_id: bytes) -> tuple[int, bytes] | None:
+        """(clock, the concatenated parent ids) of a stored event, or None."""
+        rows = self.db.rows("SELECT clock, parents FROM events WHERE id=?", (inner_id,))
+        return (int(rows[0][0]), bytes(rows[0][1] or b"")) if rows else None
+
 
 def _where(flt: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
     """SQL for a NIP-01 filter over the envelopes table (already validated by its decoder)."""

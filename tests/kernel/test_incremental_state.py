@@ -1,0 +1,125 @@
+"""Property: the membership state kept up to date event by event is the state folded
+again from scratch.
+
+The resolver extends the final state with each state event that comes last in the
+total order, and the projection rewrites only the members that extension wrote
+(docs/architecture.md, "Membership state at scale"). On random histories (the same
+operations as tests/kernel/test_convergence.py: concurrent admissions, removals, mutual
+removals, departures, recoveries, forged events, partial and shuffled deliveries), every
+replica's final state, the causal state of every state event and the `members` table
+equal what a straightforward fold of the full causal past gives, with no cache and no
+extension.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import admit, make_node, partial_sync, send
+from kernel.test_convergence import PERSONS, _forge, _key, forgery, op
+from shora.errors import LocalError
+from shora.kernel import kinds, membership
+from shora.kernel.projection import _member_row
+from shora.node import Node
+
+
+class Refold(membership.Resolver):
+    """A resolver that folds every causal past from its first event: no extension of a
+    cached state, no final state kept up to date (memoised by the full set only)."""
+
+    def state_of(self, ids: frozenset[bytes]) -> membership.CouncilState:
+        found = self._cache.get(ids)
+        if found is None:
+            found = self._fold(sorted(ids, key=lambda e: (self.events[e].clock, e)))
+            self._cache[ids] = found
+        return found
+
+
+def _refolded(node: Node, council: bytes) -> tuple[Refold, membership.CouncilState]:
+    resolver = node.ingestor.projection.resolver(council)
+    fresh = Refold(council)
+    for ev in sorted(resolver.events.values(), key=lambda e: (e.clock, e.id)):
+        fresh.events[ev.id] = ev  # registered without `add`: nothing is extended
+    return fresh, fresh.state_of(frozenset(fresh.events))
+
+
+def _check(node: Node, council: bytes) -> None:
+    projection = node.ingestor.projection
+    resolver = projection.resolver(council)
+    fresh, final = _refolded(node, council)
+    assert projection.final_state(council) == final
+    assert resolver.final() == final
+    for ev in resolver.events.values():
+        assert resolver.state_of(ev.ancestors) == fresh.state_of(ev.ancestors)
+    # The same events added one by one to a resolver that keeps only two causal pasts'
+    # states: what it forgot is folded again, to the same states.
+    small = membership.Resolver(council)
+    small._cache = membership.LRU(2)
+    for ev in sorted(resolver.events.values(), key=lambda e: (e.clock, e.id)):
+        assert small.add(ev) == fresh.state_of(ev.ancestors)
+        if isinstance(ev.body, kinds.Admit | kinds.Recover):
+            assert small.causal_epochs(ev.id) == frozenset(fresh.state_of(ev.ancestors).epochs)
+    assert small.final() == final
+    rows = sorted(_member_row(council, final, m) for m in final.members.values())
+    stored = node.store.members.state_rows(council)
+    assert [tuple(r) for r in stored] == [(r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
+
+
+@settings(
+    max_examples=int(os.environ.get("SHORA_PROPERTY_EXAMPLES", "30")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    ops=st.lists(st.one_of(op, forgery), min_size=1, max_size=30), seed=st.integers(0, 2**32 - 1)
+)
+def test_incremental_state_equals_a_fold_from_scratch(
+    tmp_path_factory: pytest.TempPathFactory, ops: list[tuple[str, int, object]], seed: int
+) -> None:
+    root = tmp_path_factory.mktemp("incr")
+    rnd = random.Random(seed)
+    people = [make_node(root, f"p{i}") for i in range(PERSONS)]
+    council = people[0].councils.create("Block 7", "", "p0", kinds.Rules(removal="member"))
+    admit(people[0], people[1], council, "p1")
+    admit(people[0], people[2], council, "p2")
+    joined = {0, 1, 2}
+    requests: dict[int, bytes] = {}
+    for kind, i, j in ops:
+        node = people[i]
+        if i not in joined and kind != "sync":
+            continue
+        try:
+            if kind == "post":
+                node.posts.post(council, f"post {rnd.random()}")
+            elif kind == "remove" and j in joined:
+                node.membership.remove(council, _key(people[j], council))
+            elif kind == "admit" and j not in joined:
+                admit(node, people[j], council, f"p{j}")
+                joined.add(j)
+            elif kind == "leave":
+                node.membership.leave(council)
+            elif kind == "sync":
+                partial_sync(node, people[j], rnd)  # type: ignore[index]
+            elif kind == "recover" and j in joined and i != j:
+                if j not in requests:
+                    spare = make_node(root, f"p{j}-again")
+                    requests[j] = spare.recovery.ask(council, f"p{j}")
+                    spare.close()
+                if not node.recovery.vouch(requests[j]).admitted:
+                    k = rnd.choice([k for k in sorted(joined) if k not in (i, j)] or [i])
+                    send(node, people[k])
+                    people[k].recovery.vouch(requests[j])
+            elif kind == "forge":
+                _forge(people, i, council, j)  # type: ignore[arg-type]
+        except LocalError:
+            pass
+    for p in people:
+        if p.ingestor.projection.resolver(council).events:  # it holds the council
+            _check(p, council)
+    for p in people:
+        p.close()
