@@ -86,6 +86,16 @@ def check_paths(node: Node, council: bytes, rnd: random.Random) -> None:
     for eid in resolver.events:
         valid = node.store.one("SELECT valid FROM events WHERE id=?", (eid,))
         assert bool(valid) == (eid in applied)
+    # Whether an event precedes an ending: the walk bounded by the clock and resumed
+    # across questions answers as the whole ancestry does.
+    ends = {x for xs in final.ends.values() for x in xs}
+    rows = node.store.rows("SELECT id FROM events WHERE council=?", (council,))
+    ids = [bytes(r[0]) for r in rows]
+    walker = Projection(node.store)
+    for end in sorted(ends):
+        whole = Projection(node.store).ancestors(end)
+        for eid in rnd.sample(ids, len(ids)):
+            assert walker.precedes(eid, end) == (eid in whole)
     # A restart: the same store read again, every state folded or extended anew.
     again = Projection(node.store)
     assert again.final_state(council) == final
