@@ -56,7 +56,6 @@ class _Hints:
     def __init__(self) -> None:
         self.version: tuple[int, int] = (0, -1)  # (last admission's rowid, members)
         self.members: set[bytes] = set()
-        self.admitted_mark = 0  # the rowid of the newest admitting event read
         self.found: frozenset[str] = frozenset()
         self.hints: frozenset[str] = frozenset()
 
@@ -168,8 +167,8 @@ class Waiting:
         """The welcome hints this node can attribute in a council it holds: its own join
         request and welcome back, each admitted join request, each member's welcome back.
         Admissions and members are only ever added, so each is read and hashed once:
-        the set grows with the council, never re-listed from its history (members are
-        read by their admitting event's place in the store, the new ones only)."""
+        the set grows with the council, never re-listed from its history (the new
+        members are found from the new admissions)."""
         version = (
             self.store.events.last_admission(council),
             self.store.members.count(council),
@@ -181,17 +180,22 @@ class Waiting:
             cached = _Hints()
             self._hints[council] = cached
         found = set(cached.found)
+        admitted = []
         for body in self.store.events.admissions_after(council, cached.version[0]):
             admit = decode_body("member.admit", body)
             assert isinstance(admit, kinds.Admit)
-            found.add(keys.welcome_hint(tokens.open_join_request(admit.request)[1]))
+            payload, request_id = tokens.open_join_request(admit.request)
+            found.add(keys.welcome_hint(request_id))
+            admitted.append(payload.sign_pk)
         if version[1] != cached.version[1]:
-            # The members whose admitting event is new; all of them only when some
-            # member came otherwise (an admission that became valid later).
-            admitted = self.store.members.admitted_after(council, cached.admitted_mark)
-            cached.admitted_mark = max((r for _, r in admitted), default=cached.admitted_mark)
-            fresh = {k for k, _ in admitted if k not in cached.members}
-            if version[1] > len(cached.members) + len(fresh):
+            # The members the new admissions made; every member only when some came
+            # otherwise (the founder, a recovery, an admission that became valid later).
+            fresh = {
+                k
+                for k in admitted
+                if k not in cached.members and self.store.members.has(council, k)
+            }
+            if version[1] != cached.version[1] + len(fresh):
                 fresh = {k for k in self.store.members.keys(council) if k not in cached.members}
             for key in fresh:
                 cached.members.add(key)

@@ -73,14 +73,7 @@ class Members:
             )
         self.db.executemany("INSERT OR REPLACE INTO members VALUES(?,?,?,?,?,?,?,?)", rows)
 
-    def admitted_after(self, council: bytes, rowid: int) -> list[tuple[bytes, int]]:
-        """(key, rowid of the admitting event) of each member whose admission, recovery
-        or founding event was stored after that events rowid."""
-        rows = self.db.rows(
-            "SELECT m.key, e.rowid FROM events e JOIN members m "
-            "ON m.council = e.council AND m.admitted_by = e.id "
-            "WHERE e.council=? AND e.rowid>? "
-            "AND e.kind IN ('council.create', 'member.admit', 'member.recover')",
-            (council, rowid),
-        )
-        return [(bytes(k), int(r)) for k, r in rows]
+    def has(self, council: bytes, key: bytes) -> bool:
+        """Whether the key is a member of the council, present or past."""
+        found = self.db.one("SELECT 1 FROM members WHERE council=? AND key=?", (council, key))
+        return found is not None
