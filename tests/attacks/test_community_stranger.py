@@ -138,6 +138,24 @@ def test_one_address_gets_a_few_tries_a_minute(node: Node) -> None:
     assert unlock_try(stranger, "Ghost", "a wrong passphrase").status_code == 400
 
 
+def test_an_ipv6_stranger_changing_address_within_its_prefix_is_one_address(
+    node: Node,
+) -> None:
+    """An IPv6 host can take any address of its /64: each try from a new one of them
+    still counts against the same ten a minute; another /64 (another household) and an
+    IPv4 address written as IPv6 are counted apart."""
+    answers = [
+        unlock_try(node.phone(f"2001:db8:1:2::{i + 1:x}"), f"Ghost {i}", "wrong").status_code
+        for i in range(ADDRESS_TRIES + 1)
+    ]
+    assert answers == [400] * ADDRESS_TRIES + [429]
+    neighbour = node.phone("2001:db8:1:3::1")
+    assert unlock_try(neighbour, "Ghost", "wrong").status_code == 400
+    mapped = node.phone("::ffff:192.168.1.66")
+    assert unlock_try(mapped, "Ghost", "wrong").status_code == 400
+    assert unlock_try(node.phone("2001:db8:1:2:ffff::9"), "Nasrin", "wrong").status_code == 429
+
+
 def test_a_flood_from_many_addresses_makes_others_wait_seconds(node: Node) -> None:
     """While the derivations queue up, a newcomer is told the node is busy and for how
     many seconds (never a wait of minutes); once the queue drains they are let in."""

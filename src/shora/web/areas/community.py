@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from shora.addresses import counted_address
 from shora.errors import InvalidInput, NotAllowed, ProfileError
 from shora.i18n import _
 from shora.node import Node
@@ -35,8 +36,8 @@ CODE_CHARS = 64
 
 
 def address_of(request: Request) -> str:
-    """The client's address, whose attempts are counted together."""
-    return request.client.host if request.client is not None else ""
+    """The client's address, whose attempts are counted together (an IPv6 /64 as one)."""
+    return counted_address(request.client.host) if request.client is not None else ""
 
 
 def must_wait(exc: TooManyTries | Busy) -> tuple[str, int, dict[str, str]]:
