@@ -133,14 +133,20 @@ class SecretBallots:
         device, a thread per core, and keep each verdict (services/verdicts.py) filed
         under the event and its ring (`verdict_key`), never the event alone."""
         rings: dict[bytes, tuple[bytes, list[bytes]]] = {}  # event -> (verdict key, ring)
+        digests: dict[tuple[bytes, ...], tuple[list[bytes], bytes] | None] = {}
         todo = []
         for e in views:
             if e.kind != "ballot.cast" or e.time > body.deadline * 1000:
                 continue
-            keys = ring_of(eligible, e.body)
-            if keys is None:
+            left_out = tuple(e.body.without)
+            if left_out not in digests:
+                keys = ring_of(eligible, e.body)
+                digests[left_out] = None if keys is None else (keys, ring.ring_digest(keys))
+            known = digests[left_out]
+            if known is None:
                 continue
-            key = verdict_key(e.id, keys)
+            keys = known[0]
+            key = verdict_key(e.id, keys, known[1])
             if key not in cache:
                 rings[e.id] = (key, keys)
                 todo.append(e)

@@ -292,10 +292,26 @@ def ring_of(electorate: Set[bytes], body: bk.Cast) -> list[bytes] | None:
     return keys or None
 
 
-def verdict_key(event: bytes, ring_keys: list[bytes]) -> bytes:
+def verdict_key(event: bytes, ring_keys: list[bytes], digest: bytes | None = None) -> bytes:
     """What a kept verdict is filed under: the event and the ring it was checked
-    against, so that a verdict over one ring is never read back for another."""
-    return curve.hash_bytes(VERDICT_TAG, event, ring.ring_digest(ring_keys), size=32)
+    against (`digest`, its `ring.ring_digest`, if already known), so that a verdict
+    over one ring is never read back for another."""
+    found = digest if digest is not None else ring.ring_digest(ring_keys)
+    return curve.hash_bytes(VERDICT_TAG, event, found, size=32)
+
+
+Rings = dict[tuple[bytes, ...], tuple[list[bytes], bytes] | None]
+
+
+def _ring_and_digest(
+    electorate: Set[bytes], body: bk.Cast, rings: Rings
+) -> tuple[list[bytes], bytes] | None:
+    """`ring_of` and its digest, once per distinct `without` (most ballots share one)."""
+    left_out = tuple(body.without)
+    if left_out not in rings:
+        keys = ring_of(electorate, body)
+        rings[left_out] = None if keys is None else (keys, ring.ring_digest(keys))
+    return rings[left_out]
 
 
 def voiding(endings: Iterable[Ending], electorate: Set[bytes], deadline_ms: int) -> list[Ending]:
@@ -339,13 +355,18 @@ def check_cast(proposal: bytes, body: bk.Cast, ring_keys: list[bytes]) -> Verdic
 
 
 def verdict_of(
-    proposal: bytes, e: EventView, electorate: Set[bytes], cache: MutableMapping[bytes, Any]
+    proposal: bytes,
+    e: EventView,
+    electorate: Set[bytes],
+    cache: MutableMapping[bytes, Any],
+    rings: Rings | None = None,
 ) -> Verdict:
     """A ballot's verdict over its own ring, kept in `cache` under `verdict_key`."""
-    keys = ring_of(electorate, e.body)
-    if keys is None:
+    known = _ring_and_digest(electorate, e.body, {} if rings is None else rings)
+    if known is None:
         return cast_verdict(e.body, "malformed")
-    found = verdict_key(e.id, keys)
+    keys, digest = known
+    found = verdict_key(e.id, keys, digest)
     if found not in cache:
         cache[found] = check_cast(proposal, e.body, keys)
     verdict: Verdict = cache[found]
@@ -402,13 +423,14 @@ def reduce_secret(
     )
     knew = [(end.member, ancestors(end.event)) for end in ended]
     stale: set[bytes] = set()
+    rings: Rings = {}
     for e in ordered:
         if e.kind != "ballot.cast" or (scope is not None and e.id not in scope):
             continue
         if e.time > body.deadline * MS:
             refused["late"] = refused.get("late", 0) + 1
             continue
-        reason, image, ct = verdict_of(propose.id, e, electorate, cache)
+        reason, image, ct = verdict_of(propose.id, e, electorate, cache, rings)
         if reason is None and any(m not in e.body.without and e.id not in seen for m, seen in knew):
             reason = "removed"
             stale.add(image)
