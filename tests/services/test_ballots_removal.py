@@ -115,3 +115,37 @@ def test_a_removal_after_the_deadline_voids_nothing(tmp_path: Path) -> None:
         state = node.ballots.ballot(council, pid)
         assert state.final and state.refused == () and state.removed == frozenset()
         assert (state.result.yes, state.result.no) == (1, 1)
+
+
+def test_a_change_of_vote_a_removal_voided_is_asked_again(tmp_path: Path) -> None:
+    """The member's first ballot was seen by the removal's author and stands; their
+    change of vote, cast before they knew of the removal, is refused: they are told,
+    the earlier ballot counts until they cast the change again."""
+    nodes, council, clock = four(tmp_path)
+    a, b, c, d = nodes
+    d_key = d.me(council)
+    assert d_key is not None
+    pid = open_vote(nodes, council)
+    c.ballots.vote(council, pid, NO, delay=0)
+    send(c, a)
+    send(c, b)  # the removal's authors see the first ballot
+    c.ballots.vote(council, pid, YES, delay=0)  # the change, not seen before the removal
+    remove(a, b, council, d_key)
+    everyone(nodes)
+    mine = c.ballots.my_ballot(council, pid)
+    assert mine.counted and mine.recast
+    assert [s.id for s in c.ballots.to_cast_again(council)] == [pid]
+    assert dict(a.ballots.ballot(council, pid).refused) == {"removed": 1}
+    c.ballots.vote(council, pid, YES, delay=0)
+    everyone(nodes)
+    mine = c.ballots.my_ballot(council, pid)
+    assert mine.counted and not mine.recast
+    clock.t = a.ballots.ballot(council, pid).closes_at
+    b.ballots.close(council, pid)
+    everyone(nodes)
+    for teller in (a, b):
+        teller.ballots.take_part(council, pid)
+    everyone(nodes)
+    for node in (a, b, c):
+        state = node.ballots.ballot(council, pid)
+        assert (state.result.yes, state.result.no) == (1, 0) and state.replaced == 1

@@ -118,9 +118,9 @@ def close(node: Node, council: bytes, /, proposal: str) -> None:
 def _cast_again(council: bytes, state: SecretState) -> None:
     click.echo(
         _(
-            "Your ballot in {title} no longer counts: a member was removed after you cast it, "
-            "and nobody can tell which ballot was theirs. Cast it again before {time} (the new "
-            "ballot replaces the old one): {command}"
+            "Your latest ballot in {title} does not count: a member was removed after you cast "
+            "it, and nobody can tell which ballot was theirs. Cast it again before {time} (the "
+            "new ballot replaces the old one): {command}"
         ).format(
             title=isolate(state.body.title),
             time=format_time(state.body.deadline),
@@ -219,12 +219,14 @@ def show(node: Node, council: bytes, /, proposal: str | None, as_json: bool) -> 
         if mine.recast and phase(state, node.now()) != "open":
             click.echo(
                 _(
-                    "Your ballot does not count: a member was removed after you cast it, and "
-                    "the deadline passed before it was cast again."
+                    "Your latest ballot does not count: a member was removed after you cast it, "
+                    "and the deadline passed before it was cast again."
                 )
             )
         elif mine.recast:
             _cast_again(council, state)
+        if mine.recast and mine.counted:
+            click.echo(_("An earlier ballot of yours counts instead."))
         else:
             click.echo(
                 _("Your ballot is counted.")

@@ -65,9 +65,9 @@ class MyBallot:
     image: bytes
     counted: bool
     read: dk.Ballot | None
-    # A ballot of theirs was refused because its ring still holds a member removed
-    # since: it must be cast again (the choice is not kept on the device to do it
-    # silently: a seized phone must not say how its owner voted).
+    # Their latest ballot was refused because its ring still holds a member removed
+    # since (an earlier one may count): it must be cast again (the choice is not kept
+    # on the device to do it silently: a seized phone must not say how its owner voted).
     recast: bool = False
 
 
@@ -189,9 +189,9 @@ class SecretBallots:
         return MyBallot(image, state.counted(image), read, image in state.recast)
 
     def to_cast_again(self, council: bytes) -> list[SecretState]:
-        """The votes still open where this member's ballot was refused because its ring
-        holds a member removed since: they must cast it again (for the notifications
-        and the council's pages)."""
+        """The votes still open where this member's latest ballot was refused because its
+        ring holds a member removed since: they must cast it again (for the
+        notifications and the council's pages)."""
         me = self.core.me(council)
         if me is None or not self.core.state(council).is_active(me):
             return []

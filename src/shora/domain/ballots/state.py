@@ -153,7 +153,8 @@ class SecretState:
     ballots: tuple[SecretBallot, ...]  # the ballots that count, by key image
     replaced: int  # earlier ballots under a key image that voted again
     removed: frozenset[bytes]  # members of the electorate whose removal voids older rings
-    recast: frozenset[bytes]  # key images refused as "removed" with no ballot counted
+    # key images whose latest ballot was refused as "removed" (an earlier one may count)
+    recast: frozenset[bytes]
     refused: tuple[tuple[str, int], ...]  # (reason code, how many)
     closed_by: bytes | None
     decrypted_by: tuple[bytes, ...]  # tellers whose shares (all verified) cover every ballot
@@ -422,7 +423,7 @@ def reduce_secret(
         body.deadline * MS,
     )
     knew = [(end.member, ancestors(end.event)) for end in ended]
-    stale: set[bytes] = set()
+    stale: dict[bytes, bool] = {}  # key image -> its latest verified ballot was voided
     rings: Rings = {}
     for e in ordered:
         if e.kind != "ballot.cast" or (scope is not None and e.id not in scope):
@@ -433,7 +434,8 @@ def reduce_secret(
         reason, image, ct = verdict_of(propose.id, e, electorate, cache, rings)
         if reason is None and any(m not in e.body.without and e.id not in seen for m, seen in knew):
             reason = "removed"
-            stale.add(image)
+        if reason in (None, "removed"):
+            stale[image] = reason == "removed"
         if reason is None and ct is not None and seen_a.get(ct.a, image) != image:
             reason = "copied"
         if reason is not None or ct is None:
@@ -517,7 +519,7 @@ def reduce_secret(
         ballots=ballots,
         replaced=replaced,
         removed=frozenset(end.member for end in ended),
-        recast=frozenset(stale - set(latest)),
+        recast=frozenset(i for i, voided in stale.items() if voided),
         refused=tuple(sorted(refused.items())),
         closed_by=close.id if close is not None else None,
         decrypted_by=tuple(decrypted_by),
