@@ -46,6 +46,7 @@ from shora.domain.ballots.state import (
     encode_ballot,
     message,
     reduce_secret,
+    verdict_key,
 )
 from shora.domain.decisions import kinds as dk
 from shora.domain.decisions.state import EventView, reduce_proposal
@@ -143,15 +144,17 @@ def run(args: argparse.Namespace) -> int:
     with ThreadPoolExecutor(max_workers=threads) as pool:
         found = list(pool.map(lambda e: check_cast(pid, e.body, keys)[0], casts))
     cpu_parallel = time.process_time() - cpu
+    ring_keys = sorted(keys)  # no member left out: verdicts are filed under event and ring
     cache: dict[bytes, Any] = {
-        e.id: cast_verdict(e.body, reason) for e, reason in zip(casts, found, strict=True)
+        verdict_key(e.id, ring_keys): cast_verdict(e.body, reason)
+        for e, reason in zip(casts, found, strict=True)
     }
     again = reduce_secret(propose, BODY, frozenset(keys), events, ancestors, elected, cache)
     parallel_s = time.perf_counter() - start
     assert again == state
     cpu_over_wall = cpu_parallel / parallel_s if parallel_s else 0.0
     start = time.perf_counter()
-    kept = {e.id: cast_verdict(e.body, None) for e in casts}
+    kept = {verdict_key(e.id, ring_keys): cast_verdict(e.body, None) for e in casts}
     reduce_secret(propose, BODY, frozenset(keys), events, ancestors, elected, kept)
     repeat_s = time.perf_counter() - start
     parallel_total = parallel_s / n_ballots * members

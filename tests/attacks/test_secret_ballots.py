@@ -167,6 +167,58 @@ def test_a_removed_members_ballot_is_refused(tmp_path: Path) -> None:
         assert node.ballots.ballot(council, pid).ballots == ()
 
 
+def test_a_member_removed_after_the_proposal_cannot_cast_a_ballot_that_counts(
+    tmp_path: Path,
+) -> None:
+    """The informer is in the vote's ring (a member when it was proposed), then removed.
+    Their modified client signs over the old ring, picks parents from before the removal
+    and claims a time before it (under the old epoch, whose keys it kept); a friend still
+    in the council re-wraps the same ballot under the new epoch. Nobody can tell the
+    ballot is theirs, but its ring holds a member removed before the deadline and the
+    removal's authors had not seen it: every replica refuses it ("removed") at the
+    close, whatever order the events came in. Leaving out someone else does not help:
+    the signer must be in the ring."""
+    nodes, council, clock = council_of(tmp_path, 5)
+    a, b, c, d, e = nodes
+    pid = secret_vote(nodes, council, [a, b, c])
+    informer, friend = Adversary(d, council), Adversary(e, council)
+    d_key, a_key = d.me(council), a.me(council)
+    assert d_key is not None and a_key is not None
+    electorate = sorted(a.ballots.ballot(council, pid).eligible)
+    before, time_before = informer.heads(), int(d.now() * 1000)
+    a.ballots.vote(council, pid, NO, delay=0)
+    clock.t += 60
+    a.membership.remove(council, d_key, "informer")
+    send(a, b)
+    assert b.membership.remove(council, d_key, "informer").admitted
+    everyone([a, b, c, e])
+    honest = [a, b, c]
+    old_ring = cast_body(d, council, pid, YES, electorate, reader=a)
+    smaller = [k for k in electorate if k != a_key]
+    other = cast_body(d, council, pid, YES, smaller, reader=a)
+    other = bk.Cast(other.proposal, other.signature, other.ciphertext, [a_key])
+    forged = [
+        anonymous(informer, old_ring, parents=before, time_ms=time_before),
+        anonymous(informer, other, parents=before, time_ms=time_before + 1),
+        anonymous(friend, old_ring),  # re-wrapped under the new epoch, on today's heads
+    ]
+    for node in honest:
+        node.bundles.import_envelopes([f.raw for f in reversed(forged)])
+    everyone([*honest, e])
+    for node in honest:
+        state = node.ballots.ballot(council, pid)
+        assert state.removed == {d_key} and len(state.ballots) == 1
+        assert dict(state.refused) == {"removed": 3}
+    close_and_count([*honest, e], council, pid, clock, [a, b, c])
+    for node in honest:
+        state = node.ballots.ballot(council, pid)
+        assert state.final and (state.result.yes, state.result.no) == (0, 1)
+        assert "removed" in dict(state.refused)
+        assert not state.counted(
+            ring.key_image(curve.ed25519_scalar(d.identity(council).sign_sk), context(pid))
+        )
+
+
 def test_a_ballot_replayed_into_another_proposal_is_refused(tmp_path: Path) -> None:
     nodes, council, _clock = council_of(tmp_path, 3)
     a, b, _c = nodes

@@ -68,6 +68,7 @@ def test_secret_vote_from_proposal_to_result(pair: tuple[Profile, Profile]) -> N
     both(a, b)
     shown = a.json("secret", "show", COUNCIL, pid)
     assert (shown["ballots"], shown["result"], shown["my_ballot"]["counted"]) == (2, None, True)
+    assert shown["my_ballot"]["cast_again"] is False and shown["removed_since"] == 0
     assert "Nothing to do now" in a.ok("secret", "teller", COUNCIL, pid)  # no share before
     time.sleep(max(0.0, deadline + 1 - time.time()))
     assert "is closed" in a.ok("secret", "close", COUNCIL, pid)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from conftest import T0, Clock, admit, everyone, make_node
+from shora.domain.ballots.state import verdict_key
 from shora.domain.decisions import kinds as dk
 from shora.errors import NotAllowed
 from shora.node import Node
@@ -215,12 +216,18 @@ def test_each_ballot_is_verified_once_per_device(
     pid = setup_vote(nodes, council, clock, secret_proposal())
     a.ballots.vote(council, pid, dk.YesNoBallot("yes"), delay=0)
     everyone(nodes)
-    casts = [row[0] for row in b.store.events.valid_of_kind(council, "ballot.cast")]
+    events = [row[0] for row in b.store.events.valid_of_kind(council, "ballot.cast")]
+    # filed under the event and the ring it was checked against, never the event alone
+    ring_keys = sorted(b.ballots.ballot(council, pid).eligible)
+    casts = [verdict_key(events[0], ring_keys)]
+    b.store.execute("DELETE FROM verdicts")
+    b.ballots._cache.clear()
     assert b.store.events.verdicts(casts) == {}  # not read yet
     assert len(b.ballots.ballot(council, pid).ballots) == 1
     assert b.store.events.verdicts(casts) == {casts[0]: ""}
+    assert b.store.events.verdicts(events) == {}
     b.store.execute("DELETE FROM verdicts")
-    assert sb.SecretBallots(b).ballot(council, pid).ballots[0].event == casts[0]
+    assert sb.SecretBallots(b).ballot(council, pid).ballots[0].event == events[0]
     assert b.store.events.verdicts(casts) == {casts[0]: ""}  # checked again, kept again
     # a kept verdict is what a fresh reader goes by: here one saying the ring failed
     b.store.execute("UPDATE verdicts SET verdict='not_in_electorate'")

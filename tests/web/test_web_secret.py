@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 import time
 from html import unescape
+from pathlib import Path
 
+from conftest import Clock, admit, everyone, make_node, send
 from shora.services.decisions import kinds as dk
 from web.client import Browser
 from web.fixtures import person  # noqa: F401 (fixtures)
@@ -74,3 +76,57 @@ def test_the_rules_page_sets_when_votes_are_secret(person: Browser) -> None:
     assert change.status_code == 303, change.text
     shown = words(person.get(change.headers["location"]).text)
     assert "Secret ballots: by the proposer's choice → always" in shown
+
+
+def test_a_ballot_cast_before_a_removal_is_asked_again(person: Browser, tmp_path: Path) -> None:
+    """The vote page and the notifications tell a member whose ballot no longer counts,
+    because a member was removed after they cast it, to cast it again; once cast again
+    it counts. The refusal's reason is on the page."""
+    home = person.found_council()
+    node = person.keeper.node
+    assert node is not None
+    council = bytes.fromhex(home.rsplit("/", 1)[-1])
+    clock = Clock(time.time())
+    others = [make_node(tmp_path, f"o{i}") for i in range(3)]
+    for i, other in enumerate(others):
+        admit(node, other, council, f"o{i}")
+    nodes = [node, *others]
+    for n in nodes:
+        n.now = clock
+    everyone(nodes)
+    tellers = [n.me(council) for n in nodes[:3]]
+    pid = node.governance.elect(council, "teller", [t for t in tellers if t], seats=3, hours=1)
+    everyone(nodes)
+    for n in nodes:
+        n.decisions.vote(council, pid, dk.RankedBallot([t.hex() for t in tellers if t]))
+    everyone(nodes)
+    clock.t += 2 * 3600
+    node.decisions.close(council, pid)
+    everyone(nodes)
+    body = dk.Propose(
+        title="Strike on Monday?", text="", method="yes_no", deadline=int(clock.t) + 86_400
+    )
+    vote = node.ballots.propose(council, body)
+    everyone(nodes)
+    for _ in range(2):
+        for n in nodes[:3]:
+            n.ballots.take_part(council, vote)
+        everyone(nodes)
+    url = f"{home}/secret/{vote.hex()}"
+    assert person.post(url + "/vote", {"vote": "yes", "now": "1"}).status_code == 303
+    informer = others[2].me(council)
+    assert informer is not None
+    others[0].membership.remove(council, informer, "informer")  # had not seen the ballot
+    send(others[0], others[1])
+    assert others[1].membership.remove(council, informer, "informer").admitted
+    everyone(nodes)
+    page = words(person.get(url).text)
+    assert "Your ballot no longer counts" in page and "Cast it again below" in page
+    assert "cast before a member was removed" in page
+    assert "Members removed after this vote was proposed: 1" in page
+    notes = words(person.get(home + "/notifications").text)
+    assert "Cast your secret ballot again" in notes and "Strike on Monday?" in notes
+    assert person.post(url + "/vote", {"vote": "yes", "now": "1"}).status_code == 303
+    page = words(person.get(url).text)
+    assert "Your ballot is counted." in page and "no longer counts" not in page
+    assert "Cast your secret ballot again" not in words(person.get(home + "/notifications").text)

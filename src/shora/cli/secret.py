@@ -115,6 +115,20 @@ def close(node: Node, council: bytes, /, proposal: str) -> None:
     click.echo(_("The vote is closed; the tellers can now publish their shares."))
 
 
+def _cast_again(council: bytes, state: SecretState) -> None:
+    click.echo(
+        _(
+            "Your latest ballot in {title} does not count: a member was removed after you cast "
+            "it, and nobody can tell which ballot was theirs. Cast it again before {time} (the "
+            "new ballot replaces the old one): {command}"
+        ).format(
+            title=isolate(state.body.title),
+            time=format_time(state.body.deadline),
+            command=isolate(f"shora secret vote {short(council)} {short(state.id)} ..."),
+        )
+    )
+
+
 def summary(state: SecretState) -> str:
     r = state.result
     if r is None:
@@ -143,7 +157,8 @@ def _json(node: Node, council: bytes, state: SecretState) -> dict[str, Any]:
         "refused": dict(state.refused),
         "my_ballot": None
         if mine is None
-        else {"key_image": mine.image.hex(), "counted": mine.counted},
+        else {"key_image": mine.image.hex(), "counted": mine.counted, "cast_again": mine.recast},
+        "removed_since": len(state.removed),
         "result": summary(state) if state.final else None,
         "passed": state.passed,
         "winners": list(state.winners),
@@ -163,6 +178,8 @@ def show(node: Node, council: bytes, /, proposal: str | None, as_json: bool) -> 
             return
         for s in states:
             click.echo(f"{short(s.id)}  {s.body.title}  — {_(SECRET_PHASES[phase(s, node.now())])}")
+        for s in node.ballots.to_cast_again(council):
+            _cast_again(council, s)
         return
     state = node.ballots.ballot(council, node.ballots.find(council, proposal))
     if as_json:
@@ -191,9 +208,29 @@ def show(node: Node, council: bytes, /, proposal: str | None, as_json: bool) -> 
                 teller=isolate(names.get(bad.teller, short(bad.teller)))
             )
         )
+    if state.removed:
+        click.echo(
+            _("Members removed after this vote was proposed: {n}.").format(
+                n=number(len(state.removed))
+            )
+        )
     if node.me(council) in state.eligible:
         mine = node.ballots.my_ballot(council, state.id)
-        click.echo(
-            _("Your ballot is counted.") if mine.counted else _("No ballot of yours is counted.")
-        )
+        if mine.recast and phase(state, node.now()) != "open":
+            click.echo(
+                _(
+                    "Your latest ballot does not count: a member was removed after you cast it, "
+                    "and the deadline passed before it was cast again."
+                )
+            )
+        elif mine.recast:
+            _cast_again(council, state)
+        if mine.recast and mine.counted:
+            click.echo(_("An earlier ballot of yours counts instead."))
+        else:
+            click.echo(
+                _("Your ballot is counted.")
+                if mine.counted
+                else _("No ballot of yours is counted.")
+            )
     click.echo(_("Result: {summary}").format(summary=summary(state)))

@@ -14,6 +14,7 @@ from typing import Any
 from shora.domain.ballots import kinds as bk
 from shora.domain.ballots.state import REASONS as REASONS
 from shora.domain.ballots.state import TELLER_ROLE as TELLER_ROLE
+from shora.domain.ballots.state import Ending as Ending
 from shora.domain.ballots.state import SecretState as SecretState
 from shora.domain.ballots.state import Tellers as Tellers
 from shora.domain.ballots.state import (
@@ -25,6 +26,8 @@ from shora.domain.ballots.state import (
     encode_ballot,
     message,
     reduce_secret,
+    ring_of,
+    verdict_key,
 )
 from shora.domain.ballots.state import needed_of as needed_of
 from shora.domain.ballots.state import phase as phase
@@ -62,6 +65,10 @@ class MyBallot:
     image: bytes
     counted: bool
     read: dk.Ballot | None
+    # Their latest ballot was refused because its ring still holds a member removed
+    # since (an earlier one may count): it must be cast again (the choice is not kept
+    # on the device to do it silently: a seized phone must not say how its owner voted).
+    recast: bool = False
 
 
 class SecretBallots:
@@ -98,7 +105,21 @@ class SecretBallots:
             elected_tellers(causal, propose.time),
             cache,
             ballot_rule_problem(causal.rules, secret=True),
+            lambda at: self._endings(council, at),
         )
+
+    def _endings(self, council: bytes, at: bytes | None) -> list[Ending]:
+        """The memberships ended in the causal state of `at` (None: all known now),
+        each with its ending's claimed time."""
+        state = self.core.state(council) if at is None else self.core.causal_state(council, at)
+        found = []
+        for key, member in state.members.items():
+            if member.ended_by is None or member.end is None:
+                continue
+            meta = self.core.store.events.meta(member.ended_by)
+            time = int(meta[3]) if meta is not None else 0
+            found.append(Ending(key, member.ended_by, time, member.end))
+        return found
 
     def _verify_casts(
         self,
@@ -109,20 +130,34 @@ class SecretBallots:
         cache: dict[bytes, Any],
     ) -> None:
         """Check the ring signatures and proofs of the ballots not yet checked on this
-        device, a thread per core, and keep each verdict (services/verdicts.py)."""
-        todo = [
-            e
-            for e in views
-            if e.kind == "ballot.cast" and e.id not in cache and e.time <= body.deadline * 1000
-        ]
-        ring_keys = sorted(eligible)
+        device, a thread per core, and keep each verdict (services/verdicts.py) filed
+        under the event and its ring (`verdict_key`), never the event alone."""
+        rings: dict[bytes, tuple[bytes, list[bytes]]] = {}  # event -> (verdict key, ring)
+        digests: dict[tuple[bytes, ...], tuple[list[bytes], bytes] | None] = {}
+        todo = []
+        for e in views:
+            if e.kind != "ballot.cast" or e.time > body.deadline * 1000:
+                continue
+            left_out = tuple(e.body.without)
+            if left_out not in digests:
+                keys = ring_of(eligible, e.body)
+                digests[left_out] = None if keys is None else (keys, ring.ring_digest(keys))
+            known = digests[left_out]
+            if known is None:
+                continue
+            keys = known[0]
+            key = verdict_key(e.id, keys, known[1])
+            if key not in cache:
+                rings[e.id] = (key, keys)
+                todo.append(e)
 
         def check(e: EventView) -> str:
-            return check_cast(proposal, e.body, ring_keys)[0] or ""
+            return check_cast(proposal, e.body, rings[e.id][1])[0] or ""
 
-        kept = checked_once(self.core, todo, check)
+        kept = checked_once(self.core, todo, check, key=lambda e: rings[e.id][0])
         for e in todo:
-            cache[e.id] = cast_verdict(e.body, kept[e.id] or None)
+            key = rings[e.id][0]
+            cache[key] = cast_verdict(e.body, kept[key] or None)
 
     def ballot(self, council: bytes, proposal: bytes) -> SecretState:
         """One secret ballot's state; its result only once counted."""
@@ -151,7 +186,25 @@ class SecretBallots:
         state = self.ballot(council, proposal)
         image = ring.key_image(self._secret(council), context(proposal))
         read = next((b for i, b in state.opened if i == image), None)
-        return MyBallot(image, state.counted(image), read)
+        return MyBallot(image, state.counted(image), read, image in state.recast)
+
+    def to_cast_again(self, council: bytes) -> list[SecretState]:
+        """The votes still open where this member's latest ballot was refused because its
+        ring holds a member removed since: they must cast it again (for the
+        notifications and the council's pages)."""
+        me = self.core.me(council)
+        if me is None or not self.core.state(council).is_active(me):
+            return []
+        now = self.core.now()
+        found = []
+        rows = self.core.store.events.valid_of_kind(council, PROPOSE_KIND, order="newest")
+        for row in rows[:50]:
+            state = self._reduce(council, _view(row))
+            if not state.recast or me not in state.eligible or phase(state, now) != "open":
+                continue
+            if ring.key_image(self._secret(council), context(state.id)) in state.recast:
+                found.append(state)
+        return found
 
     def _member(self, council: bytes) -> bytes:
         return active_member(self.core, council)
@@ -338,11 +391,16 @@ class SecretBallots:
         ctx = context(proposal)
         image = ring.key_image(secret, ctx)
         ct = threshold.encrypt(state.key, encode_ballot(ballot), ctx, image).encode()
-        sig = ring.sign(message(proposal, ct), sorted(state.eligible), secret, ctx)
+        # The ring leaves out every member of the electorate whose membership has ended
+        # as far as this node knows: a ballot over a ring still holding a removed
+        # member does not count (docs/ballot-secrecy.md §5).
+        current = self.core.state(council)
+        without = sorted(m for m in state.eligible if not current.is_active(m))
+        keys = sorted(state.eligible - set(without))
+        sig = ring.sign(message(proposal, ct), keys, secret, ctx)
         delay = publish_delay(state.body.deadline, now, delay)
-        return self.core.append_anonymous(
-            council, "ballot.cast", bk.Cast(proposal, sig.encode(), ct), delay_ms=delay * 1000
-        )
+        cast = bk.Cast(proposal, sig.encode(), ct, without)
+        return self.core.append_anonymous(council, "ballot.cast", cast, delay_ms=delay * 1000)
 
     def close(self, council: bytes, proposal: bytes) -> bytes:
         """Close the vote (from deadline + grace): fixes which ballots count."""

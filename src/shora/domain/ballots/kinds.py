@@ -7,7 +7,8 @@
   polynomial and one sealed share for each teller.
 * ``ballot.ready``: a teller checked every share it was dealt; names the joint key.
 * ``ballot.cast``: an anonymous event (one-time author key): a ring signature over
-  the electorate with its key image, and the ballot encrypted to the joint key.
+  the electorate (less the members it names in ``without``: those the voter's node
+  knew were removed) with its key image, and the ballot encrypted to the joint key.
 * ``ballot.close``: fixes which ballots count (those in its past), from deadline +
   grace on, as a ``decision.close`` does.
 * ``ballot.decrypt``: a teller's decryption shares of the counted ballots (from
@@ -53,6 +54,10 @@ class Cast(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     proposal: Bytes32
     signature: Annotated[bytes, msgspec.Meta(min_length=96, max_length=32 * (MAX_RING + 2))]
     ciphertext: Annotated[bytes, msgspec.Meta(min_length=112, max_length=MAX_CIPHERTEXT)]
+    # Members of the electorate left out of the ring (removed since the proposal): the
+    # ring is the electorate less these. Each costs 32 bytes here and saves 32 in the
+    # signature, so the body never grows past a full ring's.
+    without: Annotated[list[Bytes32], msgspec.Meta(max_length=MAX_RING)] = []
 
 
 class Close(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -10,9 +10,19 @@ same events computes the same state.
   ready once every teller has dealt and every teller has said ``ballot.ready`` for
   the same joint key (n of n to set up, as ElectionGuard's ceremony; k of n to count).
 * A ballot counts if it was claimed by the deadline, its ring signature verifies over
-  the electorate, for this proposal's context, and its ciphertext carries a valid
-  proof bound to its key image. Of the ballots with one key image, the latest by
-  (clock, id) counts (a re-vote); a ciphertext copied from another ballot is refused.
+  its ring (the electorate less the members it names in ``without``), for this
+  proposal's context, and its ciphertext carries a valid proof bound to its key image.
+  Of the ballots with one key image, the latest by (clock, id) counts (a re-vote); a
+  ciphertext copied from another ballot is refused.
+* Removal after the proposal (strong removal for an author nobody can name): for
+  every member of the electorate removed (or whose place passed to a new key) by an
+  ending claimed by the deadline and in the close's causal past, a ballot that is
+  not in that ending's causal past counts only if its ring leaves the member out.
+  Otherwise it could be the removed member's, signed after the removal; it is
+  refused ("removed") and its voter, if a member, is asked to cast it again (the
+  key image is the same, so the new ballot replaces it). A ballot the ending's
+  author had already seen counts, as an open ballot cast before a removal does.
+  Before the close, the endings known so far give the same verdicts.
 * The first ``ballot.close`` claimed at or after deadline + grace fixes the ballots
   (its ancestors). Nothing is decrypted before it. Then each teller's
   ``ballot.decrypt`` events give shares of the counted ballots in key-image order; a
@@ -42,6 +52,12 @@ from shora.kernel.membership import CouncilState
 MS = 1000
 CONTEXT_PREFIX = b"shora/ballot/v1"
 MESSAGE_TAG = b"shora/ballot/msg"
+VERDICT_TAG = b"shora/ballot/vrd"
+# How a membership ends that voids a ballot's ring still holding the member: removed,
+# or the place passed to a new key (the old key may be in a seizer's hands). Not a
+# member's own leaving: an informer could leave at the last moment, with old parents,
+# to void every ballot cast since, and the one ballot they may still cast was theirs.
+VOIDING_ENDS = ("removed", "recovered")
 PAD_SIZES = (256, 1024, 4096, bk.MAX_CIPHERTEXT - 200)
 TELLER_ROLE = "teller"
 
@@ -52,6 +68,9 @@ REASONS: dict[str, str] = {
     "not_in_electorate": N_(
         "its ring signature does not verify over this vote's electorate "
         "(not cast by a member who may vote, altered, or made for another proposal)"
+    ),
+    "removed": N_(
+        "cast before a member was removed, over a ring that still holds them: it must be cast again"
     ),
     "bad_proof": N_("its encryption proof does not verify"),
     "copied": N_("its encrypted ballot copies another ballot's"),
@@ -133,6 +152,9 @@ class SecretState:
     key: bytes | None  # the joint key, once every teller dealt and said ready
     ballots: tuple[SecretBallot, ...]  # the ballots that count, by key image
     replaced: int  # earlier ballots under a key image that voted again
+    removed: frozenset[bytes]  # members of the electorate whose removal voids older rings
+    # key images whose latest ballot was refused as "removed" (an earlier one may count)
+    recast: frozenset[bytes]
     refused: tuple[tuple[str, int], ...]  # (reason code, how many)
     closed_by: bytes | None
     decrypted_by: tuple[bytes, ...]  # tellers whose shares (all verified) cover every ballot
@@ -249,6 +271,64 @@ def _key(
 Verdict = tuple[str | None, bytes, threshold.Ciphertext | None]
 
 
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """A membership ended in some state: whose, by which event, claimed when (ms), how
+    ("removed", "left", "recovered")."""
+
+    member: bytes
+    event: bytes
+    time: int
+    how: str
+
+
+def ring_of(electorate: Set[bytes], body: bk.Cast) -> list[bytes] | None:
+    """The ring a ballot signs over: the electorate less the members it leaves out,
+    sorted; None if it leaves out someone outside the electorate, someone twice, or
+    everyone."""
+    without = set(body.without)
+    if len(without) != len(body.without) or not without <= electorate:
+        return None
+    keys = sorted(electorate - without)
+    return keys or None
+
+
+def verdict_key(event: bytes, ring_keys: list[bytes], digest: bytes | None = None) -> bytes:
+    """What a kept verdict is filed under: the event and the ring it was checked
+    against (`digest`, its `ring.ring_digest`, if already known), so that a verdict
+    over one ring is never read back for another."""
+    found = digest if digest is not None else ring.ring_digest(ring_keys)
+    return curve.hash_bytes(VERDICT_TAG, event, found, size=32)
+
+
+Rings = dict[tuple[bytes, ...], tuple[list[bytes], bytes] | None]
+
+
+def _ring_and_digest(
+    electorate: Set[bytes], body: bk.Cast, rings: Rings
+) -> tuple[list[bytes], bytes] | None:
+    """`ring_of` and its digest, once per distinct `without` (most ballots share one)."""
+    left_out = tuple(body.without)
+    if left_out not in rings:
+        keys = ring_of(electorate, body)
+        rings[left_out] = None if keys is None else (keys, ring.ring_digest(keys))
+    return rings[left_out]
+
+
+def voiding(endings: Iterable[Ending], electorate: Set[bytes], deadline_ms: int) -> list[Ending]:
+    """The endings that void older rings: of members of the electorate, removed or
+    replaced by a new key, claimed by the deadline (one removed after it was a member
+    for the whole vote, and no ballot can be cast again then)."""
+    return sorted(
+        (
+            e
+            for e in endings
+            if e.member in electorate and e.how in VOIDING_ENDS and e.time <= deadline_ms
+        ),
+        key=lambda e: (e.member, e.event),
+    )
+
+
 def cast_verdict(body: bk.Cast, reason: str | None) -> Verdict:
     """A ballot's verdict from the reason its proofs were found to fail (None: they
     verify), as `check_cast` gives it, without checking them again."""
@@ -275,6 +355,25 @@ def check_cast(proposal: bytes, body: bk.Cast, ring_keys: list[bytes]) -> Verdic
     return None, sig.image, ct
 
 
+def verdict_of(
+    proposal: bytes,
+    e: EventView,
+    electorate: Set[bytes],
+    cache: MutableMapping[bytes, Any],
+    rings: Rings | None = None,
+) -> Verdict:
+    """A ballot's verdict over its own ring, kept in `cache` under `verdict_key`."""
+    known = _ring_and_digest(electorate, e.body, {} if rings is None else rings)
+    if known is None:
+        return cast_verdict(e.body, "malformed")
+    keys, digest = known
+    found = verdict_key(e.id, keys, digest)
+    if found not in cache:
+        cache[found] = check_cast(proposal, e.body, keys)
+    verdict: Verdict = cache[found]
+    return verdict
+
+
 def reduce_secret(
     propose: EventView,
     body: dk.Propose,
@@ -284,13 +383,16 @@ def reduce_secret(
     elected: Tellers,
     cache: MutableMapping[bytes, Any] | None = None,
     rule_problem: str | None = None,
+    endings: Callable[[bytes | None], Iterable[Ending]] | None = None,
 ) -> SecretState:
     """The state of one secret ballot. `body` is the proposal held to the council's
     floors; `elected` the tellers its causal state elected (it must name exactly
-    them, and the k the rules need); `cache` (event id -> verdict) may carry
-    verifications between calls: a verdict depends only on the event and this
-    proposal, never on what came later; `rule_problem` why the council's rules refuse a
-    secret ballot there (rule `secret_ballots`), or None."""
+    them, and the k the rules need); `cache` (`verdict_key` -> verdict, or a share
+    event's id -> bool) may carry verifications between calls: a verdict depends only
+    on the event, its ring and this proposal, never on what came later; `rule_problem`
+    why the council's rules refuse a secret ballot there (rule `secret_ballots`), or
+    None; `endings` the memberships ended in the causal state of an event (the close),
+    or, given None, in everything known (before the close)."""
     cache = {} if cache is None else cache
     secret: bk.SecretPropose = propose.body
     unique: Mapping[bytes, EventView] = {
@@ -315,16 +417,25 @@ def reduce_secret(
     replaced = 0
     seen_a: dict[bytes, bytes] = {}
     electorate = frozenset(eligible)
-    ring_keys = sorted(electorate)
+    ended = voiding(
+        endings(close.id if close is not None else None) if endings is not None else (),
+        electorate,
+        body.deadline * MS,
+    )
+    knew = [(end.member, ancestors(end.event)) for end in ended]
+    stale: dict[bytes, bool] = {}  # key image -> its latest verified ballot was voided
+    rings: Rings = {}
     for e in ordered:
         if e.kind != "ballot.cast" or (scope is not None and e.id not in scope):
             continue
         if e.time > body.deadline * MS:
             refused["late"] = refused.get("late", 0) + 1
             continue
-        if e.id not in cache:
-            cache[e.id] = check_cast(propose.id, e.body, ring_keys)
-        reason, image, ct = cache[e.id]
+        reason, image, ct = verdict_of(propose.id, e, electorate, cache, rings)
+        if reason is None and any(m not in e.body.without and e.id not in seen for m, seen in knew):
+            reason = "removed"
+        if reason in (None, "removed"):
+            stale[image] = reason == "removed"
         if reason is None and ct is not None and seen_a.get(ct.a, image) != image:
             reason = "copied"
         if reason is not None or ct is None:
@@ -407,6 +518,8 @@ def reduce_secret(
         key=key,
         ballots=ballots,
         replaced=replaced,
+        removed=frozenset(end.member for end in ended),
+        recast=frozenset(i for i, voided in stale.items() if voided),
         refused=tuple(sorted(refused.items())),
         closed_by=close.id if close is not None else None,
         decrypted_by=tuple(decrypted_by),
