@@ -664,7 +664,8 @@ async def losing_an_ok(upstream: str, nth: int) -> AsyncIterator[str]:
     client's first `nth` EVENTs (and everything else) but no later one, and the relay's
     answers but its `nth` OK, which it swallows, and resets the connection: as a relay
     that ends a connection while client messages wait unread (nostr-sdk's, past its
-    messages a minute), whose kernel resets it and drops the answers not yet delivered.
+    messages a minute): the socket is reset, and the client loses the answers it had
+    not read yet.
     The relay stores exactly `nth` envelopes, the last one's OK lost. Later connections
     pass through."""
     connections = 0
