@@ -44,17 +44,11 @@ from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import _, format_time
 from shora.kernel import crypto, curve, ring, threshold
 from shora.kernel.core import NodeCore
-from shora.kernel.events import decode_body
-from shora.kernel.storage.events import EventRow
 from shora.services.anonymous import active_member, publish_delay, ring_secret
+from shora.services.decisions import view_of
 from shora.services.verdicts import checked_once
 
 PROPOSE_KIND = "ballot.propose"
-
-
-def _view(row: EventRow) -> EventView:
-    i, a, c, t, k, body = row
-    return EventView(i, a, c, t, k, decode_body(k, body))
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,14 +79,14 @@ class SecretBallots:
         found = self.core.store.events.valid_event(council, (PROPOSE_KIND,), proposal)
         if found is None:
             raise NotFound(_("no such secret ballot in this council"))
-        return _view(found)
+        return view_of(found)
 
     def _reduce(self, council: bytes, propose: EventView) -> SecretState:
         causal = self.core.causal_state(council, propose.id)
         secret: bk.SecretPropose = propose.body
         body = effective(secret.proposal, causal.rules, None, propose.time)
         rows = self.core.store.events.valid_on(council, tuple(bk.BALLOT_KINDS), propose.id)
-        views = [_view(r) for r in rows]
+        views = [view_of(r) for r in rows]
         eligible = self.core.causal_members(council, propose.id)
         cache = self._cache.setdefault(propose.id, {})
         self._verify_casts(propose.id, body, eligible, views, cache)
@@ -165,7 +159,7 @@ class SecretBallots:
 
     def ballots(self, council: bytes, limit: int = 50) -> list[SecretState]:
         rows = self.core.store.events.valid_of_kind(council, PROPOSE_KIND, order="newest")
-        return [self._reduce(council, _view(r)) for r in rows[:limit]]
+        return [self._reduce(council, view_of(r)) for r in rows[:limit]]
 
     def find(self, council: bytes, ref: str) -> bytes:
         ref = ref.strip().lower()
@@ -311,7 +305,7 @@ class SecretBallots:
         """The dealings that count, as the count chooses them."""
         propose = self._propose_view(council, state.id)
         rows = self.core.store.events.valid_on(council, ("ballot.deal",), state.id)
-        return counted_deals(propose.body, [_view(r) for r in rows])
+        return counted_deals(propose.body, [view_of(r) for r in rows])
 
     def _joint(self, council: bytes, state: SecretState) -> bytes:
         deals = self._deals(council, state)
@@ -347,7 +341,7 @@ class SecretBallots:
         done: list[tuple[bytes, str]] = []
         rows = self.core.store.events.valid_of_kind(council, PROPOSE_KIND, order="newest")
         for row in rows[:50]:
-            propose = _view(row)
+            propose = view_of(row)
             if propose.id in self._counted or me not in propose.body.tellers:
                 continue
             state = self._reduce(council, propose)

@@ -37,8 +37,8 @@ from shora.errors import InvalidInput, NotAllowed, NotFound, ShoraError
 from shora.i18n import _
 from shora.kernel import kinds
 from shora.kernel.core import NodeCore
-from shora.kernel.events import decode_body
 from shora.kernel.membership import FOREVER
+from shora.services.decisions import views_of
 from shora.services.membership import AdmitResult
 
 # What the interfaces use of the domain, re-exported (they import services only).
@@ -92,7 +92,7 @@ def views(
     rows = core.store.events.valid_of_kind(
         council, kind, ref, order=order, limit=limit, offset=offset
     )
-    return [EventView(i, a, c, t, k, decode_body(k, body)) for i, a, c, t, k, body in rows]
+    return views_of(rows)
 
 
 def require_member(core: NodeCore, council: bytes) -> bytes:
