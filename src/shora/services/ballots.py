@@ -193,7 +193,7 @@ class SecretBallots:
         found = []
         rows = self.core.store.events.valid_of_kind(council, PROPOSE_KIND, order="newest")
         for row in rows[:50]:
-            state = self._reduce(council, _view(row))
+            state = self._reduce(council, view_of(row))
             if not state.recast or me not in state.eligible or phase(state, now) != "open":
                 continue
             if ring.key_image(self._secret(council), context(state.id)) in state.recast:
