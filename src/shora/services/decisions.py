@@ -97,7 +97,7 @@ def _me(core: NodeCore, council: bytes) -> bytes:
     return me
 
 
-def _require_member(core: NodeCore, council: bytes) -> bytes:
+def require_member(core: NodeCore, council: bytes) -> bytes:
     """This profile's member key, if it is an active member of that council."""
     me = _me(core, council)
     if not core.state(council).is_active(me):
@@ -181,7 +181,7 @@ class Decisions:
 
     def put_amendment_to_vote(self, council: bytes, amendment: bytes, hours: int = 72) -> bytes:
         """Let the council decide an amendment (yes/no) instead of the proposal's author."""
-        _require_member(self.core, council)
+        require_member(self.core, council)
         found = self._amend_view(council, amendment)
         target = self._open_proposal(council, found.body.proposal)
         title = _("Amendment to: {title}").format(title=target.body.title)[:200]
@@ -258,7 +258,7 @@ class Decisions:
 
     def propose(self, council: bytes, body: kinds.Propose) -> bytes:
         """Put a proposal to the council; return its id."""
-        _require_member(self.core, council)
+        require_member(self.core, council)
         check_new_proposal(body, self.core.now())
         rules = self.core.state(council).rules
         refused = ballot_rule_problem(rules, secret=False)
@@ -274,7 +274,7 @@ class Decisions:
         return state
 
     def amend(self, council: bytes, proposal_id: bytes, text: str, reason: str = "") -> bytes:
-        _require_member(self.core, council)
+        require_member(self.core, council)
         if self._open_proposal(council, proposal_id).action is not None:
             raise NotAllowed(
                 _("a proposal to change rules or roles cannot be amended; propose it anew instead")
@@ -284,7 +284,7 @@ class Decisions:
         return self.core.append(council, "decision.amend", kinds.Amend(proposal_id, text, reason))
 
     def accept_amendment(self, council: bytes, amendment: bytes) -> bytes:
-        me = _require_member(self.core, council)
+        me = require_member(self.core, council)
         found = self._amend_view(council, amendment)
         state = self._open_proposal(council, found.body.proposal)
         if state.author != me:
@@ -305,7 +305,7 @@ class Decisions:
 
     def vote(self, council: bytes, proposal_id: bytes, ballot: kinds.Ballot) -> bytes:
         """Cast (or change) one's ballot; the latest one cast by the deadline counts."""
-        me = _require_member(self.core, council)
+        me = require_member(self.core, council)
         state = self.proposal(council, proposal_id)
         if state.final:
             raise NotAllowed(_("voting on this proposal is closed"))
@@ -329,7 +329,7 @@ class Decisions:
 
     def close(self, council: bytes, proposal_id: bytes) -> bytes:
         """Close the vote, fixing the result: possible from deadline + grace on."""
-        _require_member(self.core, council)
+        require_member(self.core, council)
         state = self.proposal(council, proposal_id)
         if state.final:
             raise NotAllowed(_("this proposal is already closed"))
@@ -343,7 +343,7 @@ class Decisions:
         return self.core.append(council, kind, kinds.Close(proposal_id))
 
     def record_outcome(self, council: bytes, proposal_id: bytes, statement: str) -> bytes:
-        _require_member(self.core, council)
+        require_member(self.core, council)
         self.proposal(council, proposal_id)
         if not statement.strip():
             raise InvalidInput(_("an outcome needs a statement"))
@@ -352,7 +352,7 @@ class Decisions:
     def write_minutes(
         self, council: bytes, title: str, text: str, decisions: list[bytes] | None = None
     ) -> bytes:
-        _require_member(self.core, council)
+        require_member(self.core, council)
         if not title.strip():
             raise InvalidInput(_("minutes need a title"))
         for decision in decisions or []:
@@ -371,7 +371,7 @@ class Decisions:
         who_member: bytes | None = None,
         due: int | None = None,
     ) -> bytes:
-        _require_member(self.core, council)
+        require_member(self.core, council)
         if not what.strip():
             raise InvalidInput(_("a task needs a description"))
         if decision is not None:
@@ -381,7 +381,7 @@ class Decisions:
         )
 
     def update_task(self, council: bytes, task: bytes, status: str, note: str = "") -> bytes:
-        _require_member(self.core, council)
+        require_member(self.core, council)
         if status not in kinds.TASK_STATUSES:
             raise InvalidInput(
                 _("a task's status is one of: {statuses}").format(

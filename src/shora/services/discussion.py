@@ -33,7 +33,7 @@ from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import _, number
 from shora.kernel.core import NodeCore
 from shora.kernel.events import decode_body
-from shora.services.decisions import EventView, _me, _require_member, views_of
+from shora.services.decisions import EventView, _me, require_member, views_of
 from shora.services.restricted import Opener, Restricted, audience_members, seal
 
 _content = msgspec.msgpack.Decoder(dk.CommentContent)
@@ -146,7 +146,7 @@ class Discussion:
     ) -> bytes:
         """Comment on a proposal, need, offer or task of this council, or reply to a
         comment."""
-        _require_member(self.core, council)
+        require_member(self.core, council)
         text = text.strip()
         if not text:
             raise InvalidInput(_("a comment says something: write a text"))

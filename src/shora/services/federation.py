@@ -38,7 +38,7 @@ from shora.i18n import _
 from shora.kernel import kinds
 from shora.kernel.core import NodeCore
 from shora.kernel.membership import FOREVER
-from shora.services.decisions import views_of
+from shora.services.decisions import require_member, views_of
 from shora.services.membership import AdmitResult
 
 # What the interfaces use of the domain, re-exported (they import services only).
@@ -95,14 +95,13 @@ def views(
     return views_of(rows)
 
 
-def require_member(core: NodeCore, council: bytes) -> bytes:
-    """This profile's key in the council, where it is an active member."""
-    me = core.me(council)
-    if me is None:
-        raise NotFound(_("this profile has no identity in that council"))
-    if not core.state(council).is_active(me):
-        raise NotAllowed(_("you are not a member of this council"))
-    return me
+def seat_of(core: NodeCore, federation: bytes) -> fr.Seat | None:
+    """This profile's active seat in a federation, or None."""
+    state = core.state(federation)
+    me = core.me(federation)
+    if me is None or not state.rules.federation or not state.is_active(me):
+        return None
+    return fr.seats(state).get(me)
 
 
 class Federation:

@@ -39,6 +39,7 @@ from shora.kernel.core import NodeCore
 from shora.numbers import digits_only
 from shora.services.anonymous import active_member, publish_delay, ring_secret
 from shora.services.decisions import view_of
+from shora.services.federation import seat_of
 from shora.services.verdicts import checked_once
 
 START_KIND = "pledge.start"
@@ -323,11 +324,8 @@ class Pledges:
         return self.core.store.councils.name(council)
 
     def _my_seat(self, federation: bytes) -> fr.Seat | None:
-        state = self.core.state(federation)
-        me = self.core.me(federation)
-        if me is None or not state.rules.federation or not state.is_active(me):
-            return None
-        return fr.seats(state).get(me)
+        """This node's active seat in a federation, or None."""
+        return seat_of(self.core, federation)
 
     def _opened_in(self, base: bytes) -> dict[bytes, EventView]:
         """The base council's parts of federations' campaigns, by the source campaign."""
