@@ -264,6 +264,33 @@ def test_an_informer_re_publishing_a_members_first_ballot_does_not_undo_their_ch
     assert mine_now.counted and mine_now.read == NO and not mine_now.recast
 
 
+def test_a_copy_of_a_ballot_after_a_removal_asks_nobody_to_vote_again(tmp_path: Path) -> None:
+    """c's ballot was seen by the removal's authors and counts; a member re-wraps it
+    after the removal. The copy is refused ("removed"), but it carries c's ballot's own
+    sequence: c is not asked to vote again, and c's ballot still counts."""
+    nodes, council, _clock = council_of(tmp_path, 4)
+    a, b, c, d = nodes
+    pid = secret_vote(nodes, council, [a, b, c])
+    c.ballots.vote(council, pid, NO, delay=0)
+    everyone(nodes)
+    d_key = d.me(council)
+    assert d_key is not None
+    a.membership.remove(council, d_key, "informer")
+    send(a, b)
+    assert b.membership.remove(council, d_key, "informer").admitted
+    everyone([a, b, c])
+    row = b.store.events.valid_of_kind(council, "ballot.cast")[0]
+    copy = anonymous(Adversary(b, council), msgspec.msgpack.decode(row[5], type=bk.Cast))
+    deliver([a, b, c], copy)
+    everyone([a, b, c])
+    for node in (a, b, c):
+        state = node.ballots.ballot(council, pid)
+        assert dict(state.refused) == {"removed": 1} and len(state.ballots) == 1
+        assert state.recast == frozenset()
+    mine = c.ballots.my_ballot(council, pid)
+    assert mine.counted and not mine.recast and c.ballots.to_cast_again(council) == []
+
+
 def test_a_ballot_replayed_into_another_proposal_is_refused(tmp_path: Path) -> None:
     nodes, council, _clock = council_of(tmp_path, 3)
     a, b, _c = nodes
