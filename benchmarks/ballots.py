@@ -109,9 +109,9 @@ def run(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         image = ring.key_image(x, ctx)
         ct = threshold.encrypt(joint, encode_ballot(vote), ctx, image).encode()
-        sig = ring.sign(message(pid, ct), keys, x, ctx)
+        sig = ring.sign(message(pid, ct, 1), keys, x, ctx)
         sign_times.append(time.perf_counter() - start)
-        cast = bk.Cast(pid, sig.encode(), ct)
+        cast = bk.Cast(pid, sig.encode(), ct, 1)
         assert len(encode_body(cast)) <= 40 * 1024
         add(crypto.sign_keypair()[0], "ballot.cast", cast, T0 + 10 + i)
         if (i + 1) % 50 == 0:

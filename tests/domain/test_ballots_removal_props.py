@@ -48,8 +48,8 @@ class RemovalWorld(World):
         ballot = dk.YesNoBallot(vote)  # type: ignore[arg-type]
         ct = threshold.encrypt(self.key, encode_ballot(ballot), ctx, image).encode()
         keys = sorted(set(self.ring) - without)
-        sig = ring.sign(message(self.pid, ct), keys, x, ctx)
-        body = bk.Cast(self.pid, sig.encode(), ct, sorted(without))
+        sig = ring.sign(message(self.pid, ct, self.clock), keys, x, ctx)
+        body = bk.Cast(self.pid, sig.encode(), ct, self.clock, sorted(without))
         view = self.add(crypto.sign_keypair()[0], "ballot.cast", body)
         self.cast.append((view.id, who, vote, without))
 

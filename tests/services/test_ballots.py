@@ -139,6 +139,23 @@ def test_delayed_ballot_waits_then_counts(council3: tuple[list[Node], bytes, Clo
     assert len(nodes[1].ballots.ballot(council, pid).ballots) == 1
 
 
+def test_a_change_of_vote_made_while_the_first_ballot_waits_goes_after_it(
+    council3: tuple[list[Node], bytes, Clock],
+) -> None:
+    """The first ballot is held back for five minutes, the change goes out at once:
+    its sequence goes past the waiting ballot's, so the change counts once both are out."""
+    nodes, council, clock = council3
+    pid = setup_vote(nodes, council, clock, secret_proposal())
+    nodes[1].ballots.vote(council, pid, dk.YesNoBallot("yes"), delay=300)
+    change = nodes[1].ballots.vote(council, pid, dk.YesNoBallot("no"), delay=0)
+    clock.t += 301
+    nodes[1].take_in([])
+    everyone(nodes)
+    for node in nodes:
+        state = node.ballots.ballot(council, pid)
+        assert [b.event for b in state.ballots] == [change] and state.replaced == 1
+
+
 def test_running_nodes_do_their_tellers_part_each_round(
     council3: tuple[list[Node], bytes, Clock],
 ) -> None:

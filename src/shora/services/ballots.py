@@ -59,9 +59,10 @@ class MyBallot:
     image: bytes
     counted: bool
     read: dk.Ballot | None
-    # Their latest ballot was refused because its ring still holds a member removed
-    # since (an earlier one may count): it must be cast again (the choice is not kept
-    # on the device to do it silently: a seized phone must not say how its owner voted).
+    # Their latest ballot (the highest sequence) was refused because its ring still
+    # holds a member removed since (an earlier one may count): it must be cast again
+    # (the choice is not kept on the device to do it silently: a seized phone must not
+    # say how its owner voted).
     recast: bool = False
 
 
@@ -391,10 +392,24 @@ class SecretBallots:
         current = self.core.state(council)
         without = sorted(m for m in state.eligible if not current.is_active(m))
         keys = sorted(state.eligible - set(without))
-        sig = ring.sign(message(proposal, ct), keys, secret, ctx)
         delay = publish_delay(state.body.deadline, now, delay)
-        cast = bk.Cast(proposal, sig.encode(), ct, without)
-        return self.core.append_anonymous(council, "ballot.cast", cast, delay_ms=delay * 1000)
+        # The sequence orders this member's ballots (the highest counts): the release
+        # time in ms, which the event's claimed time says anyway, raised past every
+        # earlier ballot of theirs, seen or still held back on this device.
+        earlier = max(
+            state.sequence_of(image) or 0,
+            int(self.core.store.councils.setting(self._sequence_key(proposal)) or 0),
+        )
+        sequence = max(int(now * 1000) + delay * 1000, earlier + 1)
+        sig = ring.sign(message(proposal, ct, sequence), keys, secret, ctx)
+        cast = bk.Cast(proposal, sig.encode(), ct, sequence, without)
+        found = self.core.append_anonymous(council, "ballot.cast", cast, delay_ms=delay * 1000)
+        self.core.store.councils.set_setting(self._sequence_key(proposal), str(sequence))
+        return found
+
+    @staticmethod
+    def _sequence_key(proposal: bytes) -> str:
+        return "ballot-sequence:" + proposal.hex()
 
     def close(self, council: bytes, proposal: bytes) -> bytes:
         """Close the vote (from deadline + grace): fixes which ballots count."""

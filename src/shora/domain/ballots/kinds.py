@@ -9,6 +9,9 @@
 * ``ballot.cast``: an anonymous event (one-time author key): a ring signature over
   the electorate (less the members it names in ``without``: those the voter's node
   knew were removed) with its key image, and the ballot encrypted to the joint key.
+  The signature covers ``sequence``, which orders one voter's ballots: of the
+  ballots under one key image the highest sequence counts, so a copy of an earlier
+  ballot re-published later changes nothing.
 * ``ballot.close``: fixes which ballots count (those in its past), from deadline +
   grace on, as a ``decision.close`` does.
 * ``ballot.decrypt``: a teller's decryption shares of the counted ballots (from
@@ -29,6 +32,7 @@ MAX_RING = 1000  # a ring signature over 1,000 keys fills 32 KiB of a 40 KiB bod
 MAX_CIPHERTEXT = 6 * 1024
 MAX_SHARES = 1000  # one decryption event covers up to 1,000 ballots
 SEALED_SHARE = 32 + 48  # a scalar in a libsodium sealed box
+MAX_SEQUENCE = 2**63 - 1
 
 Sealed = Annotated[bytes, msgspec.Meta(min_length=SEALED_SHARE, max_length=SEALED_SHARE)]
 
@@ -54,6 +58,10 @@ class Cast(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     proposal: Bytes32
     signature: Annotated[bytes, msgspec.Meta(min_length=96, max_length=32 * (MAX_RING + 2))]
     ciphertext: Annotated[bytes, msgspec.Meta(min_length=112, max_length=MAX_CIPHERTEXT)]
+    # Signed with the ciphertext: orders this voter's ballots (the highest counts). An
+    # honest client sets the ballot's release time in ms (what its claimed time says
+    # anyway), raised past its own earlier ballots' if needed.
+    sequence: Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQUENCE)]
     # Members of the electorate left out of the ring (removed since the proposal): the
     # ring is the electorate less these. Each costs 32 bytes here and saves 32 in the
     # signature, so the body never grows past a full ring's.

@@ -12,16 +12,22 @@ same events computes the same state.
 * A ballot counts if it was claimed by the deadline, its ring signature verifies over
   its ring (the electorate less the members it names in ``without``), for this
   proposal's context, and its ciphertext carries a valid proof bound to its key image.
-  Of the ballots with one key image, the latest by (clock, id) counts (a re-vote); a
-  ciphertext copied from another ballot is refused.
+  Of the ballots with one key image, the one with the highest signed ``sequence``
+  counts (a re-vote): only the signer sets it, so a copy of an earlier ballot,
+  re-published by anyone at any clock, never undoes a later one. Two ballots of one
+  key image at one sequence with different ciphertexts (only the signer can make
+  them): the lesser ciphertext (bytes) counts, a rule of their content alone, which
+  no re-publication moves. A ciphertext copied from another key image's ballot is
+  refused.
 * Removal after the proposal (strong removal for an author nobody can name): for
   every member of the electorate removed (or whose place passed to a new key) by an
   ending claimed by the deadline and in the close's causal past, a ballot that is
   not in that ending's causal past counts only if its ring leaves the member out.
   Otherwise it could be the removed member's, signed after the removal; it is
   refused ("removed") and its voter, if a member, is asked to cast it again (the
-  key image is the same, so the new ballot replaces it). A ballot the ending's
-  author had already seen counts, as an open ballot cast before a removal does.
+  key image is the same and the sequence higher, so the new ballot replaces it). A
+  ballot the ending's author had already seen counts, as an open ballot cast before
+  a removal does.
   Before the close, the endings known so far give the same verdicts.
 * The first ``ballot.close`` claimed at or after deadline + grace fixes the ballots
   (its ancestors). Nothing is decrypted before it. Then each teller's
@@ -83,8 +89,11 @@ def context(proposal: bytes) -> bytes:
     return CONTEXT_PREFIX + proposal
 
 
-def message(proposal: bytes, ciphertext: bytes) -> bytes:
-    return curve.hash_bytes(MESSAGE_TAG, proposal, ciphertext, size=32)
+def message(proposal: bytes, ciphertext: bytes, sequence: int) -> bytes:
+    """What a ballot's ring signature signs: the proposal, the ciphertext and the
+    voter's sequence (8 bytes, big-endian), so only the signer orders their ballots."""
+    seq = sequence.to_bytes(8, "big")
+    return curve.hash_bytes(MESSAGE_TAG, proposal, ciphertext, seq, size=32)
 
 
 def pad(plain: bytes) -> bytes:
@@ -130,6 +139,7 @@ class SecretBallot:
     image: bytes
     event: bytes
     ciphertext: threshold.Ciphertext
+    sequence: int = 0  # its signed place among its voter's ballots
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +163,12 @@ class SecretState:
     ballots: tuple[SecretBallot, ...]  # the ballots that count, by key image
     replaced: int  # earlier ballots under a key image that voted again
     removed: frozenset[bytes]  # members of the electorate whose removal voids older rings
-    # key images whose latest ballot was refused as "removed" (an earlier one may count)
+    # key images whose highest-sequence ballot was refused as "removed" (an earlier
+    # one may count)
     recast: frozenset[bytes]
+    # each key image's highest sequence among its ballots whose proofs verify (counted
+    # or refused as "removed"): a new ballot must go past it
+    sequences: tuple[tuple[bytes, int], ...]
     refused: tuple[tuple[str, int], ...]  # (reason code, how many)
     closed_by: bytes | None
     decrypted_by: tuple[bytes, ...]  # tellers whose shares (all verified) cover every ballot
@@ -177,6 +191,10 @@ class SecretState:
 
     def counted(self, image: bytes) -> bool:
         return any(b.image == image for b in self.ballots)
+
+    def sequence_of(self, image: bytes) -> int | None:
+        """The highest sequence of a verified ballot under this key image (None: none)."""
+        return dict(self.sequences).get(image)
 
 
 def phase(state: SecretState, now: float) -> str:
@@ -348,7 +366,7 @@ def check_cast(proposal: bytes, body: bk.Cast, ring_keys: list[bytes]) -> Verdic
     except ValueError:
         return "malformed", b"", None
     ctx = context(proposal)
-    if not ring.verify(message(proposal, body.ciphertext), ring_keys, sig, ctx):
+    if not ring.verify(message(proposal, body.ciphertext, body.sequence), ring_keys, sig, ctx):
         return "not_in_electorate", sig.image, None
     if not threshold.check_ciphertext(ct, ctx, sig.image):
         return "bad_proof", sig.image, None
@@ -372,6 +390,24 @@ def verdict_of(
         cache[found] = check_cast(proposal, e.body, keys)
     verdict: Verdict = cache[found]
     return verdict
+
+
+def _choose(
+    counting: Mapping[bytes, list[tuple[int, bytes, bytes, threshold.Ciphertext]]],
+) -> tuple[dict[bytes, SecretBallot], int]:
+    """Per key image, the ballot that counts: the highest signed sequence; at one
+    sequence, the lesser ciphertext (only the signer can sign two at one sequence; a
+    rule of content, so re-publishing either at any clock moves nothing); of identical
+    copies, the first by (clock, id) (the same vote whichever). And how many earlier
+    sequences re-votes replaced."""
+    chosen: dict[bytes, SecretBallot] = {}
+    replaced = 0
+    for image, found in counting.items():
+        best = max(seq for seq, _ct, _e, _c in found)
+        seq, _raw, event, ct = min((f for f in found if f[0] == best), key=lambda f: f[1])
+        chosen[image] = SecretBallot(image, event, ct, seq)
+        replaced += len({f[0] for f in found}) - 1
+    return chosen, replaced
 
 
 def reduce_secret(
@@ -413,8 +449,10 @@ def reduce_secret(
     scope: Set[bytes] | None = ancestors(close.id) if close is not None else None
 
     refused: dict[str, int] = {}
-    latest: dict[bytes, SecretBallot] = {}
-    replaced = 0
+    # key image -> its ballots that may count, in (clock, id) order
+    counting: dict[bytes, list[tuple[int, bytes, bytes, threshold.Ciphertext]]] = {}
+    top: dict[bytes, int] = {}  # key image -> highest sequence whose proofs verify
+    voided: dict[bytes, int] = {}  # key image -> highest sequence refused as "removed"
     seen_a: dict[bytes, bytes] = {}
     electorate = frozenset(eligible)
     ended = voiding(
@@ -423,7 +461,6 @@ def reduce_secret(
         body.deadline * MS,
     )
     knew = [(end.member, ancestors(end.event)) for end in ended]
-    stale: dict[bytes, bool] = {}  # key image -> its latest verified ballot was voided
     rings: Rings = {}
     for e in ordered:
         if e.kind != "ballot.cast" or (scope is not None and e.id not in scope):
@@ -434,18 +471,23 @@ def reduce_secret(
         reason, image, ct = verdict_of(propose.id, e, electorate, cache, rings)
         if reason is None and any(m not in e.body.without and e.id not in seen for m, seen in knew):
             reason = "removed"
+        cast: bk.Cast = e.body
         if reason in (None, "removed"):
-            stale[image] = reason == "removed"
+            top[image] = max(top.get(image, -1), cast.sequence)
+            if reason == "removed":
+                voided[image] = max(voided.get(image, -1), cast.sequence)
         if reason is None and ct is not None and seen_a.get(ct.a, image) != image:
             reason = "copied"
         if reason is not None or ct is None:
             refused[reason or "malformed"] = refused.get(reason or "malformed", 0) + 1
             continue
         seen_a[ct.a] = image
-        if image in latest:
-            replaced += 1
-        latest[image] = SecretBallot(image, e.id, ct)
-    ballots = tuple(latest[i] for i in sorted(latest))
+        counting.setdefault(image, []).append((cast.sequence, cast.ciphertext, e.id, ct))
+    counts, replaced = _choose(counting)
+    ballots = tuple(counts[i] for i in sorted(counts))
+    recast = frozenset(
+        i for i, seq in voided.items() if i not in counts or seq > counts[i].sequence
+    )
 
     decrypted_by: list[bytes] = []
     bad: list[BadShares] = []
@@ -519,7 +561,8 @@ def reduce_secret(
         ballots=ballots,
         replaced=replaced,
         removed=frozenset(end.member for end in ended),
-        recast=frozenset(i for i, voided in stale.items() if voided),
+        recast=recast,
+        sequences=tuple(sorted(top.items())),
         refused=tuple(sorted(refused.items())),
         closed_by=close.id if close is not None else None,
         decrypted_by=tuple(decrypted_by),
