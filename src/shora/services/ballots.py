@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from shora.domain.ballots import kinds as bk
+from shora.domain.ballots.seats import SEAT_KIND, SEATED
 from shora.domain.ballots.state import REASONS as REASONS
 from shora.domain.ballots.state import TELLER_ROLE as TELLER_ROLE
 from shora.domain.ballots.state import Ending as Ending
@@ -22,10 +23,12 @@ from shora.domain.ballots.state import (
     check_cast,
     context,
     counted_deals,
+    elected_keys,
     elected_tellers,
     encode_ballot,
     message,
-    reduce_secret,
+    purpose,
+    reduce_in_state,
     ring_of,
     verdict_key,
 )
@@ -40,6 +43,8 @@ from shora.domain.decisions.checks import (
     require_min_period,
 )
 from shora.domain.decisions.state import EventView, effective
+from shora.domain.governance import kinds as gk
+from shora.domain.governance.rules import action_problem
 from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import _, format_time
 from shora.kernel import crypto, curve, ring, threshold
@@ -85,21 +90,18 @@ class SecretBallots:
     def _reduce(self, council: bytes, propose: EventView) -> SecretState:
         causal = self.core.causal_state(council, propose.id)
         secret: bk.SecretPropose = propose.body
-        body = effective(secret.proposal, causal.rules, None, propose.time)
+        body = effective(secret.proposal, causal.rules, purpose(secret), propose.time)
         rows = self.core.store.events.valid_on(council, tuple(bk.BALLOT_KINDS), propose.id)
         views = [view_of(r) for r in rows]
         eligible = self.core.causal_members(council, propose.id)
         cache = self._cache.setdefault(propose.id, {})
         self._verify_casts(propose.id, body, eligible, views, cache)
-        return reduce_secret(
+        return reduce_in_state(
             propose,
-            body,
-            eligible,
+            causal,
             views,
             self.core.ancestors,
-            elected_tellers(causal, propose.time),
             cache,
-            ballot_rule_problem(causal.rules, secret=True),
             lambda at: self._endings(council, at),
         )
 
@@ -210,14 +212,21 @@ class SecretBallots:
         """The council's elected tellers now, and how many of them count a vote."""
         return elected_tellers(self.core.state(council), int(self.core.now() * 1000))
 
-    def propose(self, council: bytes, body: dk.Propose) -> bytes:
+    def propose(self, council: bytes, body: dk.Propose, action: gk.Election | None = None) -> bytes:
         """Put a proposal to a secret ballot counted by k of the council's n elected
-        tellers (k from its rule `teller_threshold`)."""
+        tellers (k from its rule `teller_threshold`); with `action`, an election whose
+        winners take the role once counted (`seat`)."""
         me = self._member(council)
         state = self.core.state(council)
         refused = ballot_rule_problem(state.rules, secret=True)
         if refused is not None:
             raise NotAllowed(refused)
+        if action is not None:
+            problem = action_problem(action, body, state, int(self.core.now() * 1000))
+            if problem is not None:
+                raise InvalidInput(
+                    _("this proposal cannot be put: {problem}").format(problem=problem)
+                )
         elected = self.tellers(council)
         if not elected.keys:
             raise NotAllowed(
@@ -233,12 +242,15 @@ class SecretBallots:
             )
         tellers, needed = list(elected.keys), elected.needed
         check_new_proposal(body, self.core.now())
-        require_min_period(body, state.rules, None, self.core.now())
+        held_to = None if action is None else gk.purpose(action)
+        require_min_period(body, state.rules, held_to, self.core.now())
         active = sum(1 for m in state.members if state.is_active(m))
         if active > bk.MAX_RING:
             raise NotAllowed(_("a secret ballot holds at most {n} members").format(n=bk.MAX_RING))
         proposal = self.core.append(
-            council, PROPOSE_KIND, bk.SecretPropose(proposal=body, tellers=tellers, needed=needed)
+            council,
+            PROPOSE_KIND,
+            bk.SecretPropose(proposal=body, tellers=tellers, needed=needed, action=action),
         )
         if me in tellers:
             self.deal(council, proposal)
@@ -329,6 +341,9 @@ class SecretBallots:
         if state.closed_by is not None and me not in state.decrypted_by and state.ballots:
             self.publish_shares(council, proposal)
             done.append("shares")
+            if self._seat_due(council, self.ballot(council, proposal)):
+                self.seat(council, proposal)
+                done.append("seated")
         return done
 
     def teller_duties(self, council: bytes) -> list[tuple[bytes, str]]:
@@ -442,3 +457,66 @@ class SecretBallots:
             body = bk.Decrypt(proposal, state.closed_by, offset, d_s, proof.encode())
             ids.append(self.core.append(council, "ballot.decrypt", body))
         return ids
+
+    # --- a secret election seats its winners ---------------------------------------
+
+    def seated_by(self, council: bytes, proposal: bytes) -> bytes | None:
+        """The `ballot.seat` that gave a secret election's winners their role, if any."""
+        found: dict[bytes, bytes] = self.core.state(council).ext.get(SEATED, {})
+        return found.get(proposal)
+
+    def holders(self, council: bytes, proposal: bytes) -> tuple[bytes, ...]:
+        """The members a secret election seated (by its seat event), in the count's order."""
+        source = self.seated_by(council, proposal)
+        if source is None:
+            return ()
+        state = self.core.state(council)
+        return tuple(
+            t.member for terms in state.terms.values() for t in terms if t.source == source
+        )
+
+    def _seat_due(self, council: bytes, state: SecretState) -> bool:
+        """A counted secret election that elects someone and is not seated yet."""
+        elected = elected_keys(state)
+        return bool(elected) and self.seated_by(council, state.id) is None
+
+    def seat(self, council: bytes, proposal: bytes) -> bytes:
+        """Publish the seat of a counted secret election: its winners take the role.
+        Any member may; every replica recounts the vote from the seat's causal past and
+        applies it only if the count there elects exactly these winners."""
+        self._member(council)
+        state = self.ballot(council, proposal)
+        if state.action is None:
+            raise NotAllowed(_("this secret ballot is no election"))
+        if self.seated_by(council, proposal) is not None:
+            raise NotAllowed(_("the winners of this election already hold the role"))
+        elected = elected_keys(state)
+        if elected is None or state.closed_by is None:
+            raise NotAllowed(_("the election is not counted yet"))
+        if not elected:
+            raise NotAllowed(_("the election elected nobody"))
+        body = bk.Seat(proposal, state.closed_by, list(elected))
+        return self.core.append(council, SEAT_KIND, body)
+
+    def seat_elected(self, council: bytes) -> list[bytes]:
+        """Once per sync round of a running node: seat the winners of every counted
+        secret election not yet seated (any member's node does; the first seat in the
+        council's order counts, the others are refused). Returns the seats written."""
+        me = self.core.me(council)
+        if me is None or not self.core.state(council).is_active(me):
+            return []
+        seated = self.core.state(council).ext.get(SEATED, {})
+        written = []
+        rows = self.core.store.events.valid_of_kind(council, PROPOSE_KIND, order="newest")
+        for row in rows[:50]:
+            propose = view_of(row)
+            if propose.body.action is None or propose.id in seated:
+                continue
+            state = self._reduce(council, propose)
+            if not self._seat_due(council, state):
+                continue
+            try:
+                written.append(self.seat(council, state.id))
+            except (InvalidInput, NotAllowed, NotFound):
+                continue
+        return written

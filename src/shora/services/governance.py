@@ -157,7 +157,15 @@ class Governance:
         before = self.core.causal_state(council, proposal).rules
         return rule_changes(before, action.rules, lambda r: self.role_name(council, r))
 
-    def elect(
+    def elect(self, council: bytes, role: str, candidates: list[bytes], **kw: Any) -> bytes:
+        """Open an election to a role (its key, or its name in any language: a new name
+        makes a new role of the council): IRV for one seat, Scottish STV for several,
+        or Schulze; the winners' terms start when the vote is closed. The arguments are
+        those of `election`."""
+        action, body = self.election(council, role, candidates, **kw)
+        return self._open(council, action, body)
+
+    def election(
         self,
         council: bytes,
         role: str,
@@ -169,10 +177,9 @@ class Governance:
         hours: int = 72,
         deadline: int | None = None,
         text: str = "",
-    ) -> bytes:
-        """Open an election to a role (its key, or its name in any language: a new name
-        makes a new role of the council): IRV for one seat, Scottish STV for several,
-        or Schulze; the winners' terms start when the vote is closed."""
+    ) -> tuple[gk.Election, dk.Propose]:
+        """An election to a role, checked, as (action, proposal): opened by `elect`,
+        or held by secret ballot (`node.ballots.propose(council, body, action)`)."""
         require_member(self.core, council)
         role, role_name = self.find_role(council, role)
         shown = self.role_name(council, role) if role_name is None else role_name
@@ -212,7 +219,7 @@ class Governance:
             grace=state.rules.grace_hours * HOUR,
         )
         term = term_days if term_days is not None else state.rules.term_days
-        return self._open(council, gk.Election(role, term, role_name), body)
+        return gk.Election(role, term, role_name), body
 
     def petition(self, council: bytes, role: str, member: bytes, reason: str = "") -> int:
         """Support recalling `member` from `role`; returns how many more supporters the

@@ -16,6 +16,9 @@
   grace on, as a ``decision.close`` does.
 * ``ballot.decrypt``: a teller's decryption shares of the counted ballots (from
   ``offset``, in key-image order) with one Chaum–Pedersen proof.
+* ``ballot.seat`` (a state kind, `shora.domain.ballots.seats`): a secret election's
+  winners take the role, once every replica's recount from the event's causal past
+  gives exactly them.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Annotated
 import msgspec
 
 from shora.domain.decisions import kinds as dk
+from shora.domain.governance import kinds as gk
 from shora.kernel.events import Bytes32, register_kind
 
 MAX_TELLERS = 15
@@ -37,10 +41,14 @@ MAX_SEQUENCE = 2**63 - 1
 Sealed = Annotated[bytes, msgspec.Meta(min_length=SEALED_SHARE, max_length=SEALED_SHARE)]
 
 
-class SecretPropose(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class SecretPropose(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
     proposal: dk.Propose
     tellers: Annotated[list[Bytes32], msgspec.Meta(min_length=1, max_length=MAX_TELLERS)]
     needed: Annotated[int, msgspec.Meta(ge=1, le=MAX_TELLERS)]  # k: tellers needed to count
+    # A secret election: the role its winners take (by a `ballot.seat` after the count).
+    action: gk.Election | None = None
 
 
 class Deal(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -78,6 +86,16 @@ class Decrypt(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     offset: Annotated[int, msgspec.Meta(ge=0, lt=1_000_000)]
     shares: Annotated[list[Bytes32], msgspec.Meta(min_length=1, max_length=MAX_SHARES)]
     proof: Annotated[bytes, msgspec.Meta(min_length=64, max_length=64)]
+
+
+class Seat(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The winners of a secret election take its role: valid only if the recount of the
+    vote from this event's causal past is final, fixed by `close`, and elects exactly
+    `winners` (the candidates' keys, in the count's order)."""
+
+    proposal: Bytes32
+    close: Bytes32
+    winners: Annotated[list[Bytes32], msgspec.Meta(max_length=dk.MAX_SEATS)]
 
 
 BALLOT_KINDS: dict[str, type[msgspec.Struct]] = {

@@ -47,8 +47,18 @@ import msgspec
 from shora.domain.ballots import kinds as bk
 from shora.domain.decisions import kinds as dk
 from shora.domain.decisions import tally
-from shora.domain.decisions.state import EventView, Params, check_ballot, check_params, count
+from shora.domain.decisions.checks import ballot_rule_problem
+from shora.domain.decisions.state import (
+    EventView,
+    Params,
+    check_ballot,
+    check_params,
+    count,
+    effective,
+)
 from shora.domain.decisions.state import ballot_input as ballot_input
+from shora.domain.governance import kinds as gk
+from shora.domain.governance.rules import RON, action_problem
 from shora.errors import InvalidInput
 from shora.i18n import N_, _
 from shora.kernel import curve, ring, threshold
@@ -179,6 +189,7 @@ class SecretState:
     result: Any
     passed: bool | None
     winners: tuple[str, ...]
+    action: gk.Election | None = None  # a secret election: the role its winners take
 
     @property
     def final(self) -> bool:
@@ -573,4 +584,48 @@ def reduce_secret(
         result=result,
         passed=passed,
         winners=winners,
+        action=secret.action,
     )
+
+
+def purpose(secret: bk.SecretPropose) -> str | None:
+    """The governance purpose a secret ballot is held to: "election" for an election."""
+    return None if secret.action is None else gk.purpose(secret.action)
+
+
+def reduce_in_state(
+    propose: EventView,
+    causal: CouncilState,
+    events: Iterable[EventView],
+    ancestors: Callable[[bytes], Set[bytes]],
+    cache: MutableMapping[bytes, Any] | None = None,
+    endings: Callable[[bytes | None], Iterable[Ending]] | None = None,
+) -> SecretState:
+    """The state of one secret ballot from its proposal's causal state (`causal`: the
+    rules, the electorate, the elected tellers there), as every node computes it, and as
+    the fold recounts a secret election before seating its winners (`seats.py`);
+    `cache` and `endings` as `reduce_secret` takes them."""
+    secret: bk.SecretPropose = propose.body
+    body = effective(secret.proposal, causal.rules, purpose(secret), propose.time)
+    problem = ballot_rule_problem(causal.rules, secret=True)
+    if problem is None and secret.action is not None:
+        problem = action_problem(secret.action, secret.proposal, causal, propose.time)
+    return reduce_secret(
+        propose,
+        body,
+        frozenset(causal.active_members()),
+        events,
+        ancestors,
+        elected_tellers(causal, propose.time),
+        cache,
+        problem,
+        endings,
+    )
+
+
+def elected_keys(state: SecretState) -> tuple[bytes, ...] | None:
+    """The members a counted secret election elects (its winners but "re-open
+    nominations"), or None if it is no election or is not counted."""
+    if state.action is None or not state.final:
+        return None
+    return tuple(bytes.fromhex(w) for w in state.winners if w != RON)
