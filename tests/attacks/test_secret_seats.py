@@ -1,0 +1,212 @@
+"""A secret election's seat against a member whose client signs anything
+(docs/ballot-secrecy.md, "Secret elections"; docs/threat-model.md): a seat naming
+someone who lost, a seat before the count is final (after the close, with fewer than
+k tellers' shares, or on a close claimed early with shares of colluding tellers), a
+seat naming another close, an open ballot or a vote outside its causal past, and a
+second seat after the first. Every honest replica refuses each (the event stays
+void), nobody takes the role, and the honest seat that follows stands everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from test_ballots_seats import holders, rank, secret_election
+
+from attacks.adversary import Adversary, Forged
+from attacks.test_secret_ballots import council_of, deliver, secret_vote
+from conftest import Clock, everyone
+from shora.domain.ballots import kinds as bk
+from shora.domain.ballots.state import context
+from shora.domain.decisions import kinds as dk
+from shora.kernel import threshold
+from shora.node import Node
+
+
+def valid(node: Node, event: bytes) -> bool:
+    return bool(node.store.one("SELECT valid FROM events WHERE id=?", (event,)))
+
+
+def verdict(node: Node, council: bytes, event: bytes) -> str | None:
+    """Why the node's fold refused a seat (a key of seats.SEAT_REASONS; "" passed)."""
+    content = node.ingestor.projection.resolver(council).content
+    assert content is not None
+    return content.kept([event]).get(event)
+
+
+def refused_everywhere(
+    nodes: Sequence[Node], council: bytes, forged: Forged, role: str, reason: str
+) -> None:
+    deliver(nodes, forged)
+    for node in nodes:
+        assert node.store.one("SELECT 1 FROM events WHERE id=?", (forged.id,))  # it arrived
+        assert not valid(node, forged.id)
+        assert verdict(node, council, forged.id) == reason
+        assert holders(node, council, role) == set()
+
+
+def election(tmp_path: Path) -> tuple[list[Node], bytes, Clock, bytes]:
+    """Four members, the first three tellers (2 of 3 count); a secret election of a
+    treasurer between m2 and m3 that m3 wins three ballots to one."""
+    nodes, council, clock = council_of(tmp_path, 4)
+    pid = secret_election(nodes, council, clock, "treasurer", nodes[2:])
+    m2, m3 = nodes[2], nodes[3]
+    rank(nodes, council, pid, [[m3, m2], [m3], [m2, m3], [m3, m2]])
+    return nodes, council, clock, pid
+
+
+def test_a_seat_naming_someone_who_lost_is_refused(tmp_path: Path) -> None:
+    nodes, council, clock, pid = election(tmp_path)
+    a, b, m2, m3 = nodes
+    clock.t = a.ballots.ballot(council, pid).closes_at
+    a.ballots.close(council, pid)
+    everyone(nodes)
+    for teller in (a, b):
+        teller.ballots.publish_shares(council, pid)
+    everyone(nodes)
+    state = a.ballots.ballot(council, pid)
+    assert state.final and state.winners == (m3.me(council).hex(),)  # type: ignore[union-attr]
+    assert state.closed_by is not None
+    adv = Adversary(m2, council)  # the loser's own client seats them
+    loser = m2.me(council)
+    assert loser is not None
+    refused_everywhere(
+        nodes,
+        council,
+        adv.forge("ballot.seat", bk.Seat(pid, state.closed_by, [loser])),
+        "treasurer",
+        "other_winners",
+    )
+    both = [loser, m3.me(council)]
+    refused_everywhere(
+        nodes,
+        council,
+        adv.forge("ballot.seat", bk.Seat(pid, state.closed_by, both)),
+        "treasurer",
+        "other_winners",
+    )
+    refused_everywhere(
+        nodes,
+        council,
+        adv.forge("ballot.seat", bk.Seat(pid, state.closed_by, [])),
+        "treasurer",
+        "other_winners",
+    )
+    # the honest seat stands; a second one after it (the right winner, even) does not
+    seat = b.ballots.seat(council, pid)
+    everyone(nodes)
+    winner = m3.me(council)
+    assert all(holders(n, council, "treasurer") == {winner} for n in nodes)
+    again = adv.forge("ballot.seat", bk.Seat(pid, state.closed_by, [winner]))  # type: ignore[list-item]
+    deliver(nodes, again)
+    for node in nodes:
+        assert valid(node, seat) and not valid(node, again.id)
+        assert node.ballots.seated_by(council, pid) == seat
+
+
+def test_a_seat_before_the_count_is_final_is_refused(tmp_path: Path) -> None:
+    nodes, council, clock, pid = election(tmp_path)
+    a, b, _m2, m3 = nodes
+    winner = m3.me(council)
+    assert winner is not None
+    adv = Adversary(a, council)
+    # before the close: no count at all, whatever close it names
+    refused_everywhere(
+        nodes,
+        council,
+        adv.forge("ballot.seat", bk.Seat(pid, pid, [winner])),
+        "treasurer",
+        "not_counted",
+    )
+    # two tellers collude early: a close claimed before the deadline, and their shares
+    state = a.ballots.ballot(council, pid)
+    a_s = [x.ciphertext.a for x in state.ballots]
+    early = adv.forge("ballot.close", bk.Close(pid))
+    deliver(nodes, early)
+    shares = []
+    for teller in (a, b):
+        secret = teller.ballots._my_shares(council, teller.ballots.ballot(council, pid))
+        d_s, proof = threshold.decryption_shares(secret, a_s, context(pid))
+        shares.append(
+            Adversary(teller, council).forge(
+                "ballot.decrypt", bk.Decrypt(pid, early.id, 0, d_s, proof.encode())
+            )
+        )
+    deliver(nodes, *shares)
+    refused_everywhere(
+        nodes,
+        council,
+        adv.forge("ballot.seat", bk.Seat(pid, early.id, [winner])),
+        "treasurer",
+        "not_counted",
+    )
+    # the real close, and one teller's shares: fewer than k
+    clock.t = a.ballots.ballot(council, pid).closes_at
+    a.ballots.close(council, pid)
+    everyone(nodes)
+    a.ballots.publish_shares(council, pid)
+    everyone(nodes)
+    closed = a.ballots.ballot(council, pid)
+    assert closed.closed_by is not None and not closed.final
+    refused_everywhere(
+        nodes,
+        council,
+        adv.forge("ballot.seat", bk.Seat(pid, closed.closed_by, [winner])),
+        "treasurer",
+        "not_counted",
+    )
+    # the k-th teller's shares make it final; a seat naming the early close still fails
+    before_k = adv.heads()
+    b.ballots.publish_shares(council, pid)
+    everyone(nodes)
+    assert a.ballots.ballot(council, pid).final
+    refused_everywhere(
+        nodes,
+        council,
+        adv.forge("ballot.seat", bk.Seat(pid, early.id, [winner])),
+        "treasurer",
+        "other_close",
+    )
+    # a seat written on the history before the second teller's shares: not final there
+    blind = adv.forge("ballot.seat", bk.Seat(pid, closed.closed_by, [winner]), parents=before_k)
+    refused_everywhere(nodes, council, blind, "treasurer", "not_counted")
+    assert a.ballots.seat_elected(council)  # the honest seat, then, stands
+    everyone(nodes)
+    assert all(holders(n, council, "treasurer") == {winner} for n in nodes)
+
+
+def test_a_seat_naming_a_plain_secret_ballot_or_a_vote_outside_its_past_is_refused(
+    tmp_path: Path,
+) -> None:
+    nodes, council, clock = council_of(tmp_path, 3)
+    a, b, c = nodes
+    plain = secret_vote(nodes, council, nodes)  # a yes/no secret ballot: no role
+    for node in nodes:
+        node.ballots.vote(council, plain, dk.YesNoBallot("yes"), delay=0)
+    everyone(nodes)
+    clock.t = a.ballots.ballot(council, plain).closes_at
+    a.ballots.close(council, plain)
+    everyone(nodes)
+    for teller in (a, b):
+        teller.ballots.publish_shares(council, plain)
+    everyone(nodes)
+    state = a.ballots.ballot(council, plain)
+    assert state.final and state.closed_by is not None
+    adv = Adversary(c, council)
+    me = c.me(council)
+    assert me is not None
+    forged = adv.forge("ballot.seat", bk.Seat(plain, state.closed_by, [me]))
+    before = parents_of(a, plain)
+    elsewhere = adv.forge("ballot.seat", bk.Seat(plain, state.closed_by, [me]), parents=before)
+    deliver(nodes, forged, elsewhere)
+    for node in nodes:
+        assert not valid(node, forged.id) and not valid(node, elsewhere.id)
+        assert verdict(node, council, forged.id) == "not_election"
+        assert verdict(node, council, elsewhere.id) == "no_vote"
+        assert node.ballots.seated_by(council, plain) is None
+        assert holders(node, council, "teller") == {n.me(council) for n in nodes}
+
+
+def parents_of(node: Node, event: bytes) -> list[bytes]:
+    raw = bytes(node.store.one("SELECT parents FROM events WHERE id=?", (event,)))
+    return [raw[i : i + 32] for i in range(0, len(raw), 32)]
