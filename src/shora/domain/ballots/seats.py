@@ -13,8 +13,10 @@ names the vote, the close and the winners. Every replica applies it only if
   changes, so this verdict is the same on every replica and is kept per event;
 * it is the first seat of that vote in the total order that passes (later ones are
   refused, so a vote seats once);
-* the proposal still stands: its author's membership was not ended concurrently with
-  it (strong removal, as the kernel voids content events).
+* the proposal still stands in the seat's causal state: its author's membership was
+  not ended concurrently with it by an ending the seat's author knew of (strong
+  removal, as the kernel voids content events; judged on the causal past only, so
+  that every replica reaches the same verdict whatever order it folds events in).
 
 So nobody seats anyone the ballots did not elect: a result exists only once k tellers'
 shares with valid proofs cover every counted ballot, and the recount is the same pure
@@ -120,18 +122,21 @@ def verdict(r: Resolver, seat: StateEvent) -> str:
     return found
 
 
-def _stands(s: CouncilState, content: membership.Content, proposal: bytes) -> bool:
-    """The proposal is not void by strong removal: each effective ending of its author's
-    membership is in its causal past or has it in its own."""
-    author = content.event(proposal)
-    if author is None or author.author not in s.members:
+def _stands(c: CouncilState, content: membership.Content, proposal: bytes) -> bool:
+    """The proposal is not void by strong removal as the seat's causal state knows it:
+    each effective ending of its author's membership there is in the proposal's causal
+    past or has the proposal in its own. Judged on the seat's causal state `c`, never
+    on the total-order state: endings concurrent with the seat would otherwise make the
+    verdict depend on the order in which a replica folded them."""
+    event = content.event(proposal)
+    if event is None or event.author not in c.members:
         return False
-    ends = s.ends.get(author.author, frozenset())
+    ends = c.ends.get(event.author, frozenset())
     if not ends:
         return True
     past = content.state_past(proposal)
     return all(
-        end in past or proposal in s.acknowledged.get(end, ()) or proposal in content.ancestors(end)
+        end in past or proposal in c.acknowledged.get(end, ()) or proposal in content.ancestors(end)
         for end in ends
     )
 
@@ -145,7 +150,7 @@ def on_seat(s: CouncilState, ev: StateEvent, c: CouncilState, r: Resolver) -> se
         return None
     if verdict(r, ev) != "":
         return None
-    if not _stands(s, r.content, body.proposal):
+    if not _stands(c, r.content, body.proposal):
         return None
     propose = r.content.event(body.proposal)
     assert propose is not None  # the verdict found it
