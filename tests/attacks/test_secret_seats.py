@@ -15,12 +15,15 @@ from test_ballots_seats import holders, rank, secret_election
 
 from attacks.adversary import Adversary, Forged
 from attacks.test_secret_ballots import council_of, deliver, secret_vote
-from conftest import Clock, everyone
+from conftest import T0, Clock, everyone
 from shora.domain.ballots import kinds as bk
 from shora.domain.ballots.state import context
 from shora.domain.decisions import kinds as dk
+from shora.domain.governance import kinds as gk
 from shora.kernel import threshold
 from shora.node import Node
+
+DAY = 86_400
 
 
 def valid(node: Node, event: bytes) -> bool:
@@ -210,3 +213,33 @@ def test_a_seat_naming_a_plain_secret_ballot_or_a_vote_outside_its_past_is_refus
 def parents_of(node: Node, event: bytes) -> list[bytes]:
     raw = bytes(node.store.one("SELECT parents FROM events WHERE id=?", (event,)))
     return [raw[i : i + 32] for i in range(0, len(raw), 32)]
+
+
+def test_a_secret_election_the_rules_refuse_seats_nobody(tmp_path: Path) -> None:
+    """The proposer's client puts an "election" no election could be (a yes/no vote, a
+    candidate who is no member) to a secret ballot with the right tellers: its count,
+    whatever it says, seats nobody."""
+    nodes, council, _clock = council_of(tmp_path, 3)
+    a, _b, c = nodes
+    adv = Adversary(c, council)
+    elected = a.ballots.tellers(council)
+    me = c.me(council)
+    assert me is not None
+    outsider = bytes(range(32))
+    for method, options in (("yes_no", []), ("irv", [me.hex(), outsider.hex()])):
+        body = dk.Propose(
+            title="Treasurer", text="", method=method, options=options, deadline=T0 + DAY
+        )
+        propose = adv.forge(
+            "ballot.propose",
+            bk.SecretPropose(
+                proposal=body,
+                tellers=list(elected.keys),
+                needed=elected.needed,
+                action=gk.Election("treasurer", 365),
+            ),
+        )
+        deliver(nodes, propose)
+        assert a.ballots.ballot(council, propose.id).problem is not None
+        seat = adv.forge("ballot.seat", bk.Seat(propose.id, propose.id, [me]))
+        refused_everywhere(nodes, council, seat, "treasurer", "problem")
