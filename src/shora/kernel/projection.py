@@ -278,9 +278,9 @@ class _Content:
     def __init__(self, projection: Projection, council: bytes) -> None:
         self.projection = projection
         self.council = council
-        # Verdicts found while folding are kept in memory: writing the profile's
-        # verdicts table here would commit an import's writes halfway. Those the
-        # services keep (ring signatures checked on a page) are read back from it.
+        # Verdicts found while folding: kept in memory and in the profile's verdicts
+        # table (a savepoint inside an import's transaction), so that a device checks
+        # a seat's ring signatures once, not at every start.
         self._kept: dict[bytes, str] = {}
 
     def _event(self, row: tuple[Any, ...]) -> membership.ContentEvent:
@@ -310,7 +310,10 @@ class _Content:
         return found
 
     def keep(self, verdicts: Mapping[bytes, str]) -> None:
-        self._kept.update(verdicts)
+        fresh = {i: v for i, v in verdicts.items() if i not in self._kept}
+        self._kept.update(fresh)
+        if fresh:
+            self.projection.store.events.keep_verdicts(fresh)
 
 
 def _terms_column(state: membership.CouncilState, member: bytes) -> str:

@@ -512,6 +512,8 @@ class SecretBallots:
             propose = view_of(row)
             if propose.body.action is None or propose.id in seated:
                 continue
+            if self.core.now() < propose.body.proposal.deadline:  # not closable yet
+                continue
             state = self._reduce(council, propose)
             if not self._seat_due(council, state):
                 continue
