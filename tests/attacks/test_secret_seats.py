@@ -21,6 +21,7 @@ from shora.domain.ballots.state import context
 from shora.domain.decisions import kinds as dk
 from shora.domain.governance import kinds as gk
 from shora.kernel import threshold
+from shora.kernel.kinds import Rules
 from shora.node import Node
 
 DAY = 86_400
@@ -243,3 +244,45 @@ def test_a_secret_election_the_rules_refuse_seats_nobody(tmp_path: Path) -> None
         assert a.ballots.ballot(council, propose.id).problem is not None
         seat = adv.forge("ballot.seat", bk.Seat(propose.id, propose.id, [me]))
         refused_everywhere(nodes, council, seat, "treasurer", "problem")
+
+
+def test_a_seat_of_a_proposal_its_authors_removal_voided_is_refused(tmp_path: Path) -> None:
+    """m3 proposes a secret election while m4, who has not seen it, removes m3: the
+    proposal is void by strong removal. The tellers (who had not seen the removal)
+    count it; once the removal reaches them, a seat naming exactly the winners, with
+    the removal in its past, is refused by every replica."""
+    nodes, council, clock = council_of(tmp_path, 5, Rules(removal="member"))
+    m0, m1, m2, m3, m4 = nodes
+    election_nodes = [m0, m1, m2, m3]
+    action, body = m3.governance.election(
+        council, "treasurer", [k for k in (m1.me(council), m2.me(council)) if k], hours=30
+    )
+    pid = m3.ballots.propose(council, body, action)
+    target = m3.me(council)
+    assert target is not None
+    m4.membership.remove(council, target)  # m4 holds no event of the proposal
+    everyone(election_nodes)
+    for _ in range(2):
+        for teller in (m0, m1, m2):
+            teller.ballots.take_part(council, pid)
+        everyone(election_nodes)
+    rank(election_nodes, council, pid, [[m2, m1], [m2], [m1], [m2, m1]])
+    clock.t = m0.ballots.ballot(council, pid).closes_at
+    m0.ballots.close(council, pid)
+    everyone(election_nodes)
+    for teller in (m0, m1):
+        teller.ballots.publish_shares(council, pid)  # no seat yet
+    everyone(election_nodes)
+    state = m0.ballots.ballot(council, pid)
+    winner = m2.me(council)
+    assert state.final and state.closed_by is not None and winner is not None
+    everyone(nodes)  # the removal arrives: the proposal is void
+    for node in nodes:
+        assert not valid(node, pid)
+    seat = Adversary(m0, council).forge("ballot.seat", bk.Seat(pid, state.closed_by, [winner]))
+    honest = [m0, m1, m2, m4]  # m3, removed, holds no key to the new epoch
+    deliver(honest, seat)
+    for node in honest:
+        assert not valid(node, seat.id)
+        assert verdict(node, council, seat.id) == ""  # the count itself checks out
+        assert holders(node, council, "treasurer") == set()
