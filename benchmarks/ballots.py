@@ -46,6 +46,7 @@ from shora.domain.ballots.state import (
     encode_ballot,
     message,
     reduce_secret,
+    verdict_key,
 )
 from shora.domain.decisions import kinds as dk
 from shora.domain.decisions.state import EventView, reduce_proposal
@@ -108,9 +109,9 @@ def run(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         image = ring.key_image(x, ctx)
         ct = threshold.encrypt(joint, encode_ballot(vote), ctx, image).encode()
-        sig = ring.sign(message(pid, ct), keys, x, ctx)
+        sig = ring.sign(message(pid, ct, 1), keys, x, ctx)
         sign_times.append(time.perf_counter() - start)
-        cast = bk.Cast(pid, sig.encode(), ct)
+        cast = bk.Cast(pid, sig.encode(), ct, 1)
         assert len(encode_body(cast)) <= 40 * 1024
         add(crypto.sign_keypair()[0], "ballot.cast", cast, T0 + 10 + i)
         if (i + 1) % 50 == 0:
@@ -143,15 +144,17 @@ def run(args: argparse.Namespace) -> int:
     with ThreadPoolExecutor(max_workers=threads) as pool:
         found = list(pool.map(lambda e: check_cast(pid, e.body, keys)[0], casts))
     cpu_parallel = time.process_time() - cpu
+    ring_keys = sorted(keys)  # no member left out: verdicts are filed under event and ring
     cache: dict[bytes, Any] = {
-        e.id: cast_verdict(e.body, reason) for e, reason in zip(casts, found, strict=True)
+        verdict_key(e.id, ring_keys): cast_verdict(e.body, reason)
+        for e, reason in zip(casts, found, strict=True)
     }
     again = reduce_secret(propose, BODY, frozenset(keys), events, ancestors, elected, cache)
     parallel_s = time.perf_counter() - start
     assert again == state
     cpu_over_wall = cpu_parallel / parallel_s if parallel_s else 0.0
     start = time.perf_counter()
-    kept = {e.id: cast_verdict(e.body, None) for e in casts}
+    kept = {verdict_key(e.id, ring_keys): cast_verdict(e.body, None) for e in casts}
     reduce_secret(propose, BODY, frozenset(keys), events, ancestors, elected, kept)
     repeat_s = time.perf_counter() - start
     parallel_total = parallel_s / n_ballots * members

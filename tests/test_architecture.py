@@ -13,7 +13,14 @@ from pathlib import Path
 import shora
 
 SRC = Path(shora.__file__).parent
-BASE = {"shora", "shora.errors", "shora.i18n", "shora.i18n_extract", "shora.numbers"}
+BASE = {
+    "shora",
+    "shora.addresses",
+    "shora.errors",
+    "shora.i18n",
+    "shora.i18n_extract",
+    "shora.numbers",
+}
 
 # Which layers each layer may import (docs/architecture.md, "Layers").
 LAYERS = ("base", "kernel", "sync", "domain", "services", "node", "interfaces")

@@ -53,6 +53,7 @@ KIND_MODULES = (
     "shora.domain.federation.rules",  # mandate.end, and admissions by mandate
     "shora.domain.fund.kinds",  # the strike fund
     "shora.domain.ballots.kinds",  # secret ballots
+    "shora.domain.ballots.seats",  # a secret election seats its winners (a state kind)
     "shora.domain.pledges.kinds",  # threshold pledges
     "shora.domain.backup.kinds",  # key backups held by trusted members
 )
@@ -289,6 +290,7 @@ class Node(NodeCore):
                 heal_epochs=self.membership.heal_epochs,
                 raise_alerts=self.deadman_missing.raise_all_alerts,
                 teller_duties=self.ballots.teller_duties,
+                seat_elected=self.ballots.seat_elected,
                 settle_pledges=self.pledges.settle_all,
             ),
         )

@@ -138,6 +138,24 @@ def test_one_address_gets_a_few_tries_a_minute(node: Node) -> None:
     assert unlock_try(stranger, "Ghost", "a wrong passphrase").status_code == 400
 
 
+def test_an_ipv6_stranger_changing_address_within_its_prefix_is_one_address(
+    node: Node,
+) -> None:
+    """An IPv6 host can take any address of its /64: each try from a new one of them
+    still counts against the same ten a minute; another /64 (another household) and an
+    IPv4 address written as IPv6 are counted apart."""
+    answers = [
+        unlock_try(node.phone(f"2001:db8:1:2::{i + 1:x}"), f"Ghost {i}", "wrong").status_code
+        for i in range(ADDRESS_TRIES + 1)
+    ]
+    assert answers == [400] * ADDRESS_TRIES + [429]
+    neighbour = node.phone("2001:db8:1:3::1")
+    assert unlock_try(neighbour, "Ghost", "wrong").status_code == 400
+    mapped = node.phone("::ffff:192.168.1.66")
+    assert unlock_try(mapped, "Ghost", "wrong").status_code == 400
+    assert unlock_try(node.phone("2001:db8:1:2:ffff::9"), "Nasrin", "wrong").status_code == 429
+
+
 def test_a_flood_from_many_addresses_makes_others_wait_seconds(node: Node) -> None:
     """While the derivations queue up, a newcomer is told the node is busy and for how
     many seconds (never a wait of minutes); once the queue drains they are let in."""
@@ -219,3 +237,32 @@ def test_an_invitation_makes_one_profile_and_only_while_its_council_is_open_here
     again = sign_up("Sara")  # the same invitation again: no second profile
     assert again.status_code == 400 and "sign-up code is not this node" in again.text
     assert [p.label for p in node.hall.community.people()] == ["Bahram", "Nasrin"]
+
+
+def test_knowing_a_name_does_not_keep_its_person_out(tmp_path: Path) -> None:
+    """Someone who knows a profile's name types wrong passphrases for it from many
+    addresses until the profile's tries must wait. Its person, on the phone that made
+    or opened it before (a known-device cookie), still opens it at once; a phone
+    without that cookie waits, and so does the one trying, even holding a known-device
+    cookie of a profile of their own. A known device's own wrong tries wait in turn."""
+    with community_node(tmp_path / "community") as node:
+        nasrin = node.phone("192.168.1.2")
+        nasrin.create("Nasrin", node.code)
+        nasrin.post("/lock", {})
+        informer = node.phone("192.168.1.66")
+        informer.create("Bahram", node.code)
+        informer.post("/lock", {})
+        tries = [
+            unlock_try(node.phone(f"10.1.{i}.1"), "Nasrin", "a guess").status_code for i in range(6)
+        ]
+        assert tries[-1] == 429  # the profile's shared count now waits
+        assert unlock_try(informer, "Nasrin", PASSPHRASES["Nasrin"]).status_code == 429
+        assert (
+            unlock_try(node.phone("10.2.0.1"), "Nasrin", PASSPHRASES["Nasrin"]).status_code == 429
+        )
+        assert unlock_try(nasrin, "Nasrin", PASSPHRASES["Nasrin"]).status_code == 303
+        nasrin.get("/councils")  # the new session's page and CSRF token
+        assert nasrin.post("/lock", {}).status_code == 303
+        # A stolen known-device cookie gives its holder a few tries, then waits too.
+        own = [unlock_try(nasrin, "Nasrin", "a guess").status_code for _ in range(6)]
+        assert own[:5] == [400] * 5 and own[5] == 429

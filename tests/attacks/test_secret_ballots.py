@@ -1,6 +1,7 @@
 """Secret ballots against a member whose client signs anything (docs/ballot-secrecy.md,
 docs/threat-model.md): a second vote under a forged key image, a removed member's
-ballot, a ballot replayed into another proposal, a copied encrypted ballot, malformed
+ballot, a member's earlier ballot re-published to undo their change of vote, a ballot
+replayed into another proposal, a copied encrypted ballot, malformed
 proofs, a teller publishing a wrong decryption share, and shares before the close.
 Every honest replica refuses each with its reason and counts the same result."""
 
@@ -88,6 +89,7 @@ def cast_body(
     keys: list[bytes],
     image: bytes | None = None,
     reader: Node | None = None,
+    sequence: int = 1,
 ) -> bk.Cast:
     state = (reader or node).ballots.ballot(council, pid)
     assert state.key is not None
@@ -96,10 +98,10 @@ def cast_body(
     img = image or ring.key_image(x, ctx)
     ct = threshold.encrypt(state.key, encode_ballot(ballot), ctx, img).encode()
     if image is None:
-        sig = ring.sign(message(pid, ct), keys, x, ctx)
+        sig = ring.sign(message(pid, ct, sequence), keys, x, ctx)
     else:
-        sig = forge_lsag(message(pid, ct), keys, x, ctx, image)
-    return bk.Cast(pid, sig.encode(), ct)
+        sig = forge_lsag(message(pid, ct, sequence), keys, x, ctx, image)
+    return bk.Cast(pid, sig.encode(), ct, sequence)
 
 
 def close_and_count(
@@ -129,9 +131,9 @@ def test_a_second_vote_under_a_forged_key_image_is_refused(tmp_path: Path) -> No
     stranger = curve.random_scalar()
     ct = cast_body(a, council, pid, YES, keys).ciphertext
     bad = ring.sign(
-        message(pid, ct), sorted([*keys[:2], curve.base(stranger)]), stranger, context(pid)
+        message(pid, ct, 1), sorted([*keys[:2], curve.base(stranger)]), stranger, context(pid)
     )
-    forged.append(anonymous(adv, bk.Cast(pid, bad.encode(), ct)))
+    forged.append(anonymous(adv, bk.Cast(pid, bad.encode(), ct, 1)))
     deliver(nodes, *forged)
     a.ballots.vote(council, pid, NO, delay=0)
     everyone(nodes)
@@ -167,6 +169,128 @@ def test_a_removed_members_ballot_is_refused(tmp_path: Path) -> None:
         assert node.ballots.ballot(council, pid).ballots == ()
 
 
+def test_a_member_removed_after_the_proposal_cannot_cast_a_ballot_that_counts(
+    tmp_path: Path,
+) -> None:
+    """The informer is in the vote's ring (a member when it was proposed), then removed.
+    Their modified client signs over the old ring, picks parents from before the removal
+    and claims a time before it (under the old epoch, whose keys it kept); a friend still
+    in the council re-wraps the same ballot under the new epoch. Nobody can tell the
+    ballot is theirs, but its ring holds a member removed before the deadline and the
+    removal's authors had not seen it: every replica refuses it ("removed") at the
+    close, whatever order the events came in. Leaving out someone else does not help:
+    the signer must be in the ring."""
+    nodes, council, clock = council_of(tmp_path, 5)
+    a, b, c, d, e = nodes
+    pid = secret_vote(nodes, council, [a, b, c])
+    informer, friend = Adversary(d, council), Adversary(e, council)
+    d_key, a_key = d.me(council), a.me(council)
+    assert d_key is not None and a_key is not None
+    electorate = sorted(a.ballots.ballot(council, pid).eligible)
+    before, time_before = informer.heads(), int(d.now() * 1000)
+    a.ballots.vote(council, pid, NO, delay=0)
+    clock.t += 60
+    a.membership.remove(council, d_key, "informer")
+    send(a, b)
+    assert b.membership.remove(council, d_key, "informer").admitted
+    everyone([a, b, c, e])
+    honest = [a, b, c]
+    old_ring = cast_body(d, council, pid, YES, electorate, reader=a)
+    smaller = [k for k in electorate if k != a_key]
+    other = cast_body(d, council, pid, YES, smaller, reader=a)
+    other = bk.Cast(other.proposal, other.signature, other.ciphertext, other.sequence, [a_key])
+    forged = [
+        anonymous(informer, old_ring, parents=before, time_ms=time_before),
+        anonymous(informer, other, parents=before, time_ms=time_before + 1),
+        anonymous(friend, old_ring),  # re-wrapped under the new epoch, on today's heads
+    ]
+    for node in honest:
+        node.bundles.import_envelopes([f.raw for f in reversed(forged)])
+    everyone([*honest, e])
+    for node in honest:
+        state = node.ballots.ballot(council, pid)
+        assert state.removed == {d_key} and len(state.ballots) == 1
+        assert dict(state.refused) == {"removed": 3}
+    close_and_count([*honest, e], council, pid, clock, [a, b, c])
+    for node in honest:
+        state = node.ballots.ballot(council, pid)
+        assert state.final and (state.result.yes, state.result.no) == (0, 1)
+        assert "removed" in dict(state.refused)
+        assert not state.counted(
+            ring.key_image(curve.ed25519_scalar(d.identity(council).sign_sk), context(pid))
+        )
+
+
+def test_an_informer_re_publishing_a_members_first_ballot_does_not_undo_their_change(
+    tmp_path: Path,
+) -> None:
+    """The informer holds the epoch key, so it can wrap any ballot it has seen in a new
+    anonymous event, on today's heads (a higher clock) or on old ones, at any claimed
+    time before the deadline. The order of one voter's ballots is the sequence inside
+    their ring signature, which the informer cannot change: b's change of vote stands."""
+    nodes, council, clock = council_of(tmp_path, 4)
+    a, b, c, d = nodes
+    informer = Adversary(d, council)
+    pid = secret_vote(nodes, council, [a, b, c])
+    b_image = ring.key_image(curve.ed25519_scalar(b.identity(council).sign_sk), context(pid))
+    old_heads = informer.heads()
+    b.ballots.vote(council, pid, YES, delay=0)
+    everyone(nodes)
+    row = d.store.events.valid_of_kind(council, "ballot.cast")[0]
+    first = msgspec.msgpack.decode(row[5], type=bk.Cast)
+    clock.t += 600
+    b.ballots.vote(council, pid, NO, delay=0)  # b changes their mind
+    a.ballots.vote(council, pid, NO, delay=0)
+    everyone(nodes)
+    clock.t = T0 + DAY - 1  # just before the deadline: no time left to vote again
+    copies = [
+        anonymous(informer, first),  # on today's heads: the highest clock of b's ballots
+        anonymous(informer, first, parents=old_heads),  # on old heads, the latest time
+    ]
+    for node in nodes:  # every replica, each in its own order
+        node.bundles.import_envelopes([f.raw for f in copies[:: 1 if node is b else -1]])
+    everyone(nodes)
+    for node in nodes:
+        state = node.ballots.ballot(council, pid)
+        assert len(state.ballots) == 2 and state.replaced == 1 and state.refused == ()
+        assert state.recast == frozenset()
+        mine = next(x for x in state.ballots if x.image == b_image)
+        assert mine.sequence == state.sequence_of(b_image) > first.sequence
+    close_and_count(nodes, council, pid, clock, [a, b, c])
+    for node in nodes:
+        state = node.ballots.ballot(council, pid)
+        assert state.final and (state.result.yes, state.result.no) == (0, 2)
+    mine_now = b.ballots.my_ballot(council, pid)
+    assert mine_now.counted and mine_now.read == NO and not mine_now.recast
+
+
+def test_a_copy_of_a_ballot_after_a_removal_asks_nobody_to_vote_again(tmp_path: Path) -> None:
+    """c's ballot was seen by the removal's authors and counts; a member re-wraps it
+    after the removal. The copy is refused ("removed"), but it carries c's ballot's own
+    sequence: c is not asked to vote again, and c's ballot still counts."""
+    nodes, council, _clock = council_of(tmp_path, 4)
+    a, b, c, d = nodes
+    pid = secret_vote(nodes, council, [a, b, c])
+    c.ballots.vote(council, pid, NO, delay=0)
+    everyone(nodes)
+    d_key = d.me(council)
+    assert d_key is not None
+    a.membership.remove(council, d_key, "informer")
+    send(a, b)
+    assert b.membership.remove(council, d_key, "informer").admitted
+    everyone([a, b, c])
+    row = b.store.events.valid_of_kind(council, "ballot.cast")[0]
+    copy = anonymous(Adversary(b, council), msgspec.msgpack.decode(row[5], type=bk.Cast))
+    deliver([a, b, c], copy)
+    everyone([a, b, c])
+    for node in (a, b, c):
+        state = node.ballots.ballot(council, pid)
+        assert dict(state.refused) == {"removed": 1} and len(state.ballots) == 1
+        assert state.recast == frozenset()
+    mine = c.ballots.my_ballot(council, pid)
+    assert mine.counted and not mine.recast and c.ballots.to_cast_again(council) == []
+
+
 def test_a_ballot_replayed_into_another_proposal_is_refused(tmp_path: Path) -> None:
     nodes, council, _clock = council_of(tmp_path, 3)
     a, b, _c = nodes
@@ -176,7 +300,8 @@ def test_a_ballot_replayed_into_another_proposal_is_refused(tmp_path: Path) -> N
     everyone(nodes)
     row = b.store.events.valid_of_kind(council, "ballot.cast")[0]
     cast = msgspec.msgpack.decode(row[5], type=bk.Cast)
-    replay = anonymous(Adversary(b, council), bk.Cast(second, cast.signature, cast.ciphertext))
+    body = bk.Cast(second, cast.signature, cast.ciphertext, cast.sequence)
+    replay = anonymous(Adversary(b, council), body)
     deliver(nodes, replay)
     for node in nodes:
         assert dict(node.ballots.ballot(council, second).refused) == {"not_in_electorate": 1}
@@ -195,18 +320,17 @@ def test_a_copied_encrypted_ballot_and_a_malformed_proof_are_refused(tmp_path: P
     x = curve.ed25519_scalar(c.identity(council).sign_sk)
     adv = Adversary(c, council)
     # c signs Alice's ciphertext as its own ballot: its proof is bound to Alice's key image
-    copied = ring.sign(message(pid, alices), keys, x, context(pid))
+    copied = ring.sign(message(pid, alices, 1), keys, x, context(pid))
     # b's ciphertext with its proof's response changed
     honest = cast_body(b, council, pid, NO, keys)
     bent_ct = honest.ciphertext[:64] + curve.scalar(1) + honest.ciphertext[96:]
-    bent = ring.sign(
-        message(pid, bent_ct), keys, curve.ed25519_scalar(b.identity(council).sign_sk), context(pid)
-    )
+    b_secret = curve.ed25519_scalar(b.identity(council).sign_sk)
+    bent = ring.sign(message(pid, bent_ct, 1), keys, b_secret, context(pid))
     deliver(
         nodes,
-        anonymous(adv, bk.Cast(pid, copied.encode(), alices)),
-        anonymous(Adversary(b, council), bk.Cast(pid, bent.encode(), bent_ct)),
-        anonymous(adv, bk.Cast(pid, b"\x01" * 97, alices)),
+        anonymous(adv, bk.Cast(pid, copied.encode(), alices, 1)),
+        anonymous(Adversary(b, council), bk.Cast(pid, bent.encode(), bent_ct, 1)),
+        anonymous(adv, bk.Cast(pid, b"\x01" * 97, alices, 1)),
     )
     for node in nodes:
         state = node.ballots.ballot(council, pid)

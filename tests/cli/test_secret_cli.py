@@ -68,6 +68,7 @@ def test_secret_vote_from_proposal_to_result(pair: tuple[Profile, Profile]) -> N
     both(a, b)
     shown = a.json("secret", "show", COUNCIL, pid)
     assert (shown["ballots"], shown["result"], shown["my_ballot"]["counted"]) == (2, None, True)
+    assert shown["my_ballot"]["cast_again"] is False and shown["removed_since"] == 0
     assert "Nothing to do now" in a.ok("secret", "teller", COUNCIL, pid)  # no share before
     time.sleep(max(0.0, deadline + 1 - time.time()))
     assert "is closed" in a.ok("secret", "close", COUNCIL, pid)
@@ -79,3 +80,41 @@ def test_secret_vote_from_proposal_to_result(pair: tuple[Profile, Profile]) -> N
     assert "yes 2, no 0, abstain 0" in out and "Your ballot is counted." in out
     final = a.json("secret", "show", COUNCIL, pid)
     assert final["passed"] is True and final["phase"] == "counted"
+
+
+def test_secret_election_seats_the_winner(pair: tuple[Profile, Profile]) -> None:
+    """``shora elect --secret``: ranked by name in secret, counted by the two tellers;
+    the teller whose share completes the count seats the winner, and ``secret show``
+    and ``roles`` name the holder on both profiles, in English and in Persian."""
+    a, b = pair
+    elect_tellers(a, b)
+    deadline = int(time.time()) + 20
+    out = a.ok("elect", COUNCIL, "treasurer", "Bahram", "--secret", "--deadline", str(deadline))
+    assert "Secret election opened" in out
+    pid = out.split("(")[1].split(")")[0]
+    both(a, b)
+    b.ok("secret", "teller", COUNCIL, pid)
+    both(a, b)
+    a.ok("secret", "teller", COUNCIL, pid)
+    both(a, b)
+    for p in (a, b):
+        p.ok("secret", "vote", COUNCIL, pid, "--rank", "Bahram", "--now")
+    both(a, b)
+    assert "An election to treasurer." in a.ok("secret", "show", COUNCIL, pid)
+    time.sleep(max(0.0, deadline + 1 - time.time()))
+    a.ok("secret", "close", COUNCIL, pid)
+    both(a, b)
+    a.ok("secret", "teller", COUNCIL, pid)
+    both(a, b)
+    assert "hold the role" in b.ok("secret", "teller", COUNCIL, pid)  # completes and seats
+    both(a, b)
+    for p in (a, b):
+        assert "Elected to treasurer, holding it now: Bahram" in p.ok(
+            "secret", "show", COUNCIL, pid
+        )
+        shown = p.json("secret", "show", COUNCIL, pid)
+        assert shown["role"] == "treasurer" and shown["seated_by"] and len(shown["holders"]) == 1
+        assert any(t["role"] == "treasurer" for t in p.json("roles", COUNCIL))
+    persian = a.ok("--lang", "fa", "secret", "show", COUNCIL, pid)
+    assert "Bahram" in persian and "Elected to" not in persian
+    assert "already hold the role" in a.fails("secret", "seat", COUNCIL, pid)

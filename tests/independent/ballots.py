@@ -8,7 +8,7 @@ Elligator 2 as RFC 9380 §6.7.1 / libsodium define it, and XChaCha20-Poly1305 fr
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from independent import aead
 from independent.ed25519 import B, D, L, P, Point, _add, _decode, _encode, _mul, _recover_x
@@ -103,6 +103,24 @@ def lsag_verify(message: bytes, ring: Sequence[bytes], sig: bytes, context: byte
         right = _add(_mul(s, hb), _mul(c, image))
         c = hs(b"shora/lsag/chal", prefix, _enc(left), _enc(right))
     return c == c0
+
+
+def ballot_message(proposal: bytes, ciphertext: bytes, sequence: int) -> bytes:
+    """What a ballot's ring signature signs: Hb("shora/ballot/msg", proposal,
+    ciphertext, sequence as 8 bytes big-endian), 32 bytes."""
+    return _h(b"shora/ballot/msg", proposal, ciphertext, sequence.to_bytes(8, "big"), size=32)
+
+
+def counted(ballots: Iterable[tuple[bytes, int, bytes]]) -> dict[bytes, bytes]:
+    """Of verified (key image, sequence, ciphertext) ballots, the one that counts per
+    key image: the highest sequence; at one sequence, the lesser ciphertext. Whatever
+    the order or how often a ballot is repeated."""
+    best: dict[bytes, tuple[int, bytes]] = {}
+    for image, sequence, ciphertext in ballots:
+        held = best.get(image)
+        if held is None or sequence > held[0] or (sequence == held[0] and ciphertext < held[1]):
+            best[image] = (sequence, ciphertext)
+    return {image: ct for image, (_seq, ct) in best.items()}
 
 
 def key_image(secret: int, context: bytes) -> bytes:

@@ -54,6 +54,26 @@ def test_independent_verifier_accepts_lsag_vectors() -> None:
     assert images[0] == images[2] != images[1]
 
 
+def test_independent_verifier_accepts_cast_vectors_and_counts_the_highest_sequence() -> None:
+    proposal = bytes.fromhex(V["proposal"])
+    cts = [bytes.fromhex(c) for c in V["threshold"]["ciphertexts"]]
+    seen = []
+    for cast in V["casts"]:
+        ct, sequence = cts[cast["ciphertext_index"]], cast["sequence"]
+        msg = ib.ballot_message(proposal, ct, sequence)
+        assert msg.hex() == cast["message"]
+        sig = bytes.fromhex(cast["signature"])
+        assert ib.lsag_verify(msg, RING, sig, CONTEXT)
+        # the sequence is signed: the same ballot claiming another sequence does not verify
+        assert not ib.lsag_verify(ib.ballot_message(proposal, ct, sequence + 1), RING, sig, CONTEXT)
+        seen.append((sig[:32], sequence, ct))
+    want = {bytes.fromhex(i): cts[n] for i, n in V["counted"].items()}
+    # the first ballot of signer 0 has the higher sequence: it counts, though cast "first"
+    assert want[bytes.fromhex(V["lsag"][0]["key_image"])] == cts[0]
+    for order in (seen, seen[::-1], [*seen, seen[2], seen[2]]):
+        assert ib.counted(order) == want
+
+
 def test_independent_verifier_accepts_threshold_vectors() -> None:
     t = V["threshold"]
     commitments = [[bytes.fromhex(c) for c in cs] for cs in t["commitments"]]

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from conftest import T0, Clock, admit, everyone, make_node
+from shora.domain.ballots.state import verdict_key
 from shora.domain.decisions import kinds as dk
 from shora.errors import NotAllowed
 from shora.node import Node
@@ -138,6 +139,23 @@ def test_delayed_ballot_waits_then_counts(council3: tuple[list[Node], bytes, Clo
     assert len(nodes[1].ballots.ballot(council, pid).ballots) == 1
 
 
+def test_a_change_of_vote_made_while_the_first_ballot_waits_goes_after_it(
+    council3: tuple[list[Node], bytes, Clock],
+) -> None:
+    """The first ballot is held back for five minutes, the change goes out at once:
+    its sequence goes past the waiting ballot's, so the change counts once both are out."""
+    nodes, council, clock = council3
+    pid = setup_vote(nodes, council, clock, secret_proposal())
+    nodes[1].ballots.vote(council, pid, dk.YesNoBallot("yes"), delay=300)
+    change = nodes[1].ballots.vote(council, pid, dk.YesNoBallot("no"), delay=0)
+    clock.t += 301
+    nodes[1].take_in([])
+    everyone(nodes)
+    for node in nodes:
+        state = node.ballots.ballot(council, pid)
+        assert [b.event for b in state.ballots] == [change] and state.replaced == 1
+
+
 def test_running_nodes_do_their_tellers_part_each_round(
     council3: tuple[list[Node], bytes, Clock],
 ) -> None:
@@ -215,12 +233,18 @@ def test_each_ballot_is_verified_once_per_device(
     pid = setup_vote(nodes, council, clock, secret_proposal())
     a.ballots.vote(council, pid, dk.YesNoBallot("yes"), delay=0)
     everyone(nodes)
-    casts = [row[0] for row in b.store.events.valid_of_kind(council, "ballot.cast")]
+    events = [row[0] for row in b.store.events.valid_of_kind(council, "ballot.cast")]
+    # filed under the event and the ring it was checked against, never the event alone
+    ring_keys = sorted(b.ballots.ballot(council, pid).eligible)
+    casts = [verdict_key(events[0], ring_keys)]
+    b.store.execute("DELETE FROM verdicts")
+    b.ballots._cache.clear()
     assert b.store.events.verdicts(casts) == {}  # not read yet
     assert len(b.ballots.ballot(council, pid).ballots) == 1
     assert b.store.events.verdicts(casts) == {casts[0]: ""}
+    assert b.store.events.verdicts(events) == {}
     b.store.execute("DELETE FROM verdicts")
-    assert sb.SecretBallots(b).ballot(council, pid).ballots[0].event == casts[0]
+    assert sb.SecretBallots(b).ballot(council, pid).ballots[0].event == events[0]
     assert b.store.events.verdicts(casts) == {casts[0]: ""}  # checked again, kept again
     # a kept verdict is what a fresh reader goes by: here one saying the ring failed
     b.store.execute("UPDATE verdicts SET verdict='not_in_electorate'")

@@ -24,18 +24,20 @@ def rows(node: Node, council: bytes, kind: str) -> list[tuple[bytes, bytes, int,
     return [(r[0], r[1], r[2], mpack.unpackb(r[5])) for r in found]
 
 
-def recount(node: Node, council: bytes, pid: bytes, ring: list[bytes]) -> dict[str, int]:
+def recount(node: Node, council: bytes, pid: bytes, electorate: list[bytes]) -> dict[str, int]:
     context = b"shora/ballot/v1" + pid
-    latest: dict[bytes, tuple[int, bytes, bytes]] = {}
-    for eid, _author, clock, body in rows(node, council, "ballot.cast"):
-        sig, ct = body["signature"], body["ciphertext"]
-        message = ib._h(b"shora/ballot/msg", pid, ct, size=32)
+    verified: list[tuple[bytes, int, bytes]] = []
+    for _eid, _author, _clock, body in rows(node, council, "ballot.cast"):
+        sig, ct, sequence = body["signature"], body["ciphertext"], body["sequence"]
+        message = ib.ballot_message(pid, ct, sequence)
+        # the ring: the electorate less the members the ballot leaves out (removed since)
+        ring = sorted(set(electorate) - set(body.get("without", [])))
         assert ib.lsag_verify(message, ring, sig, context)
         assert ib.ciphertext_ok(ct, context, sig[:32])
         image = sig[:32]
-        if image not in latest or (clock, eid) > latest[image][:2]:
-            latest[image] = (clock, eid, ct)
-    cts = [latest[i][2] for i in sorted(latest)]  # key-image order, as the shares are
+        verified.append((image, sequence, ct))
+    chosen = ib.counted(verified)  # per key image, the highest signed sequence
+    cts = [chosen[i] for i in sorted(chosen)]  # key-image order, as the shares are
     state = node.ballots.ballot(council, pid)
     deals = {author: body for _e, author, _c, body in rows(node, council, "ballot.deal")}
     commitments = [deals[t]["commitments"] for t in state.tellers]
@@ -73,7 +75,6 @@ def test_the_independent_verifier_recounts_a_real_secret_ballot(
         teller.ballots.take_part(council, pid)
     everyone(nodes)
     state = a.ballots.ballot(council, pid)
-    ring = sorted(state.eligible)
-    counted = recount(a, council, pid, ring)
+    counted = recount(a, council, pid, sorted(state.eligible))
     assert counted == {"yes": 1, "no": 1, "abstain": 1}
     assert (state.result.yes, state.result.no, state.result.abstain) == (1, 1, 1)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nacl.bindings as sodium
 
+from shora.domain.ballots.state import message as ballot_message
 from shora.kernel import curve, ring, threshold
 
 HERE = Path(__file__).parent
@@ -70,6 +71,30 @@ def build() -> dict[str, object]:
         threshold.encrypt(joint, p, context, b, rng=seeded(b"ballot %d" % i))
         for i, (p, b) in enumerate(zip(plaintexts, binds, strict=True))
     ]
+    # Each ciphertext cast as a ballot: the ring signature over message(proposal,
+    # ciphertext, sequence). Signer 0 casts twice and the ballot listed last has the
+    # lower sequence, so the first counts: the signed sequence orders one voter's
+    # ballots, not the order they are seen in.
+    proposal = context[len(b"shora/ballot/v1") :]
+    sequences = (1_800_000_002_000, 1_800_000_001_000, 1_800_000_000_000)
+    casts = []
+    best: dict[bytes, tuple[int, bytes, int]] = {}
+    for i, (ct, sequence) in enumerate(zip(cts, sequences, strict=True)):
+        who = int(str(lsag[i]["signer_seed_index"]))
+        x = curve.ed25519_scalar(members[who][1])
+        msg = ballot_message(proposal, ct.encode(), sequence)
+        sig = ring.sign(msg, ring_keys, x, context, rng=seeded(b"cast %d" % i))
+        casts.append(
+            {
+                "ciphertext_index": i,
+                "sequence": sequence,
+                "message": msg.hex(),
+                "signature": sig.encode().hex(),
+            }
+        )
+        held = best.get(sig.image)
+        if held is None or (sequence, held[1]) > (held[0], ct.encode()):
+            best[sig.image] = (sequence, ct.encode(), i)
     a_s = [c.a for c in cts]
     tellers = []
     for j in (1, 3):
@@ -90,6 +115,9 @@ def build() -> dict[str, object]:
         "ring": [pk.hex() for pk in ring_keys],
         "image_base": ring.image_base(context).hex(),
         "lsag": lsag,
+        "proposal": proposal.hex(),
+        "casts": casts,
+        "counted": {image.hex(): i for image, (_s, _c, i) in sorted(best.items())},
         "threshold": {
             "k": k,
             "n": n,

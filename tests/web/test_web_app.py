@@ -171,7 +171,9 @@ def test_invite_join_admit_and_remove_between_two_profiles(tmp_path: Path) -> No
         assert '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ' in invitation.text
         text = re.search(r'id="invitation-text"[^>]*>([^<]+)<', invitation.text)
         assert text is not None
-        joined = b.post("/join", {"invitation": text.group(1), "name": "Bahar"})
+        joined = b.post(
+            "/join", {"invitation": text.group(1), "name": "Bahar"}, follow_redirects=True
+        )
         assert joined.status_code == 200, joined.text
         request = re.search(r'id="join-request"[^>]*>([^<]+)<', joined.text)
         assert request is not None

@@ -81,7 +81,9 @@ def test_a_backup_made_released_and_restored_through_the_pages(tmp_path: Path, l
             fresh.create_profile()
             link = _field(b.post(home + "/invite").text, "invitation-link")
             asked = fresh.post(
-                "/recover/ask", {"invitation": link.split("#", 1)[1], "claim": "Nasrin"}
+                "/recover/ask",
+                {"invitation": link.split("#", 1)[1], "claim": "Nasrin"},
+                follow_redirects=True,
             )
             assert 'href="/recover/restore"' in asked.text
             request = _field(asked.text, "recovery-link")

@@ -235,7 +235,9 @@ def two_members(tmp_path: Path) -> Iterator[tuple[Browser, Browser, str]]:
         home = a.found_council("Depot", "Nasrin")
         invitation = re.search(r'id="invitation-text"[^>]*>([^<]+)<', a.post(home + "/invite").text)
         assert invitation is not None
-        joined = b.post("/join", {"invitation": invitation.group(1), "name": "Bahar"})
+        joined = b.post(
+            "/join", {"invitation": invitation.group(1), "name": "Bahar"}, follow_redirects=True
+        )
         request = re.search(r'id="join-request"[^>]*>([^<]+)<', joined.text)
         assert request is not None
         assert a.post(home + "/admit", {"request": request.group(1)}).status_code == 200

@@ -74,7 +74,11 @@ def federation_and_delegate(a: Browser, x: Browser) -> tuple[str, str, str]:
     home = page.removesuffix("/federation")
     invitation = re.search(r'id="invitation-text"[^>]*>([^<]+)<', x.post(home + "/invite").text)
     assert invitation is not None
-    joined = a.post("/join", {"invitation": invitation.group(1), "name": "Azadeh of block 4"})
+    joined = a.post(
+        "/join",
+        {"invitation": invitation.group(1), "name": "Azadeh of block 4"},
+        follow_redirects=True,
+    )
     request = re.search(r'id="join-request"[^>]*>([^<]+)<', joined.text)
     assert request is not None
     return base, home, request.group(1)

@@ -61,7 +61,9 @@ def pair(tmp_path: Path, lang: str) -> Iterator[tuple[Browser, Browser, str]]:
         assert a.post(home + "/areas", {"areas": AREAS}).status_code == 303
         invitation = re.search(r'id="invitation-text"[^>]*>([^<]+)<', a.post(home + "/invite").text)
         assert invitation is not None
-        joined = b.post("/join", {"invitation": invitation.group(1), "name": "Bahar"})
+        joined = b.post(
+            "/join", {"invitation": invitation.group(1), "name": "Bahar"}, follow_redirects=True
+        )
         request = re.search(r'id="join-request"[^>]*>([^<]+)<', joined.text)
         assert request is not None
         assert a.post(home + "/admit", {"request": request.group(1)}).status_code == 200

@@ -36,7 +36,9 @@ def two_members(tmp_path: Path, headers: dict[str, str]) -> Iterator[tuple[Brows
         home = a.found_council("شورای محله", "نسرین")
         invitation = re.search(r'id="invitation-text"[^>]*>([^<]+)<', a.post(home + "/invite").text)
         assert invitation is not None
-        joined = b.post("/join", {"invitation": invitation.group(1), "name": "بهار"})
+        joined = b.post(
+            "/join", {"invitation": invitation.group(1), "name": "بهار"}, follow_redirects=True
+        )
         request = re.search(r'id="join-request"[^>]*>([^<]+)<', joined.text)
         assert request is not None
         assert a.post(home + "/admit", {"request": request.group(1)}).status_code == 200
@@ -91,7 +93,9 @@ def test_persian_pages_and_refusals_have_no_english(tmp_path: Path) -> None:
             "bad number": a.post(home + "/roles/elect", {"role": "نماینده", "seats": "بسیار"}),
             "no role": a.post(home + "/roles/elect", {"role": ""}),
             "empty federation": a.post("/federations/new", {"name": "", "founder": ""}),
-            "bad invitation": a.post("/join", {"invitation": "shora:invite/abc", "name": "x"}),
+            "bad invitation": a.post(
+                "/join", {"invitation": "shora:invite/abc", "name": "x"}, follow_redirects=True
+            ),
             "bad join request": a.post(home + "/admit", {"request": "abc"}),
             "nameless council": a.post("/councils", {"name": "", "founder": ""}),
             "need without area": a.post(home + "/needs/new", {"title": "آب", "category": "water"}),

@@ -48,7 +48,9 @@ def _field(page: str, id_: str) -> str:
 
 def _join(member, newcomer, home: str, name: str) -> None:  # type: ignore[no-untyped-def]
     link = _field(member.post(home + "/invite").text, "invitation-link")
-    joined = newcomer.post("/join", {"invitation": link.split("#", 1)[1], "name": name})
+    joined = newcomer.post(
+        "/join", {"invitation": link.split("#", 1)[1], "name": name}, follow_redirects=True
+    )
     request = _field(joined.text, "join-request-link")
     assert member.post("/admit", {"request": request}).status_code == 200
     carry(member, newcomer, home)
@@ -81,7 +83,9 @@ def test_a_wiped_member_gets_back_in_through_the_pages(tmp_path: Path, lang: str
             assert b.get("/recover").headers["permissions-policy"].startswith("camera=(self)")
             link = _field(b.post(home + "/invite").text, "invitation-link")
             asked = fresh.post(
-                "/recover/ask", {"invitation": link.split("#", 1)[1], "claim": "Nasrin"}
+                "/recover/ask",
+                {"invitation": link.split("#", 1)[1], "claim": "Nasrin"},
+                follow_redirects=True,
             )
             assert asked.status_code == 200 and t["waiting"] in words(asked.text)
             request = _field(asked.text, "recovery-link")

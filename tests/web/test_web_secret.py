@@ -8,9 +8,11 @@ from __future__ import annotations
 import re
 import time
 from html import unescape
+from pathlib import Path
 
+from conftest import Clock, admit, everyone, make_node, send
 from shora.services.decisions import kinds as dk
-from web.client import Browser
+from web.client import Browser, browser
 from web.fixtures import person  # noqa: F401 (fixtures)
 
 
@@ -74,3 +76,108 @@ def test_the_rules_page_sets_when_votes_are_secret(person: Browser) -> None:
     assert change.status_code == 303, change.text
     shown = words(person.get(change.headers["location"]).text)
     assert "Secret ballots: by the proposer's choice → always" in shown
+
+
+def test_a_ballot_cast_before_a_removal_is_asked_again(person: Browser, tmp_path: Path) -> None:
+    """The vote page and the notifications tell a member whose ballot no longer counts,
+    because a member was removed after they cast it, to cast it again; once cast again
+    it counts. The refusal's reason is on the page."""
+    home = person.found_council()
+    node = person.keeper.node
+    assert node is not None
+    council = bytes.fromhex(home.rsplit("/", 1)[-1])
+    clock = Clock(time.time())
+    others = [make_node(tmp_path, f"o{i}") for i in range(3)]
+    for i, other in enumerate(others):
+        admit(node, other, council, f"o{i}")
+    nodes = [node, *others]
+    for n in nodes:
+        n.now = clock
+    everyone(nodes)
+    tellers = [n.me(council) for n in nodes[:3]]
+    pid = node.governance.elect(council, "teller", [t for t in tellers if t], seats=3, hours=1)
+    everyone(nodes)
+    for n in nodes:
+        n.decisions.vote(council, pid, dk.RankedBallot([t.hex() for t in tellers if t]))
+    everyone(nodes)
+    clock.t += 2 * 3600
+    node.decisions.close(council, pid)
+    everyone(nodes)
+    body = dk.Propose(
+        title="Strike on Monday?", text="", method="yes_no", deadline=int(clock.t) + 86_400
+    )
+    vote = node.ballots.propose(council, body)
+    everyone(nodes)
+    for _ in range(2):
+        for n in nodes[:3]:
+            n.ballots.take_part(council, vote)
+        everyone(nodes)
+    url = f"{home}/secret/{vote.hex()}"
+    assert person.post(url + "/vote", {"vote": "yes", "now": "1"}).status_code == 303
+    informer = others[2].me(council)
+    assert informer is not None
+    others[0].membership.remove(council, informer, "informer")  # had not seen the ballot
+    send(others[0], others[1])
+    assert others[1].membership.remove(council, informer, "informer").admitted
+    everyone(nodes)
+    page = words(person.get(url).text)
+    assert "Your ballot no longer counts" in page and "Cast it again below" in page
+    assert "cast before a member was removed" in page
+    assert "Members removed after this vote was proposed: 1" in page
+    notes = words(person.get(home + "/notifications").text)
+    assert "Cast your secret ballot again" in notes and "Strike on Monday?" in notes
+    assert person.post(url + "/vote", {"vote": "yes", "now": "1"}).status_code == 303
+    page = words(person.get(url).text)
+    assert "Your ballot is counted." in page and "no longer counts" not in page
+    assert "Cast your secret ballot again" not in words(person.get(home + "/notifications").text)
+
+
+def _secret_election_page(person: Browser) -> tuple[str, str]:
+    """A one-member council elects its founder teller, then holds a secret election
+    of a treasurer from the roles page; counted on the tellers' page, which seats her.
+    Returns the vote's page and the founder's name as the page writes it."""
+    home = person.found_council()
+    node = person.keeper.node
+    assert node is not None
+    council = bytes.fromhex(home.rsplit("/", 1)[-1])
+    me = node.me(council)
+    assert me is not None
+    pid = node.governance.elect(council, "teller", [me], hours=1)
+    node.decisions.vote(council, pid, dk.RankedBallot([me.hex()]))
+    node.now = lambda: time.time() + 2 * 3600
+    node.decisions.close(council, pid)
+    roles = person.get(home + "/roles").text
+    assert 'name="secret" value="1"' in roles
+    made = person.post(
+        home + "/roles/elect",
+        {"role": "treasurer", "candidate": me.hex(), "hours": "30", "secret": "1"},
+    )
+    assert made.status_code == 303, made.text
+    url = str(made.headers["location"])
+    assert "/secret/" in url
+    assert person.post(url + "/teller").status_code == 303  # dealt and ready
+    secret = bytes.fromhex(url.rsplit("/", 1)[-1])
+    node.ballots.vote(council, secret, dk.RankedBallot([me.hex()]), delay=0)
+    node.now = lambda: time.time() + 40 * 3600
+    assert person.post(url + "/close").status_code == 303
+    done = person.post(url + "/teller")
+    assert "done=shares,seated" in done.headers["location"]
+    assert me in {t.member for t in node.governance.roles(council) if t.role == "treasurer"}
+    return person.get(url).text, "Nasrin"
+
+
+def test_a_secret_election_seats_its_winner_on_the_page(person: Browser) -> None:
+    page, name = _secret_election_page(person)
+    shown = words(page)
+    assert "Election to treasurer" in shown
+    assert f"Holding the role by this election: {name}" in shown
+    assert "Seat the elected" not in shown  # already seated
+
+
+def test_a_secret_election_in_persian(tmp_path: Path) -> None:
+    with browser(tmp_path / "fa", **{"Accept-Language": "fa"}) as person:
+        person.create_profile()
+        page, name = _secret_election_page(person)
+        shown = words(page)
+        assert "انتخابات برای نقش خزانه‌دار" in shown
+        assert "بر عهدهٔ نقش با این انتخابات" in shown and name in shown

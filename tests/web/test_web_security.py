@@ -137,7 +137,7 @@ def test_markup_posted_everywhere_text_goes_is_inert(tmp_path: Path) -> None:
         invitation = a.post(home + "/invite").text
         text = re.search(r'id="invitation-text"[^>]*>([^<]+)<', invitation)
         assert text is not None
-        joined = b.post("/join", {"invitation": text.group(1), "name": name})
+        joined = b.post("/join", {"invitation": text.group(1), "name": name}, follow_redirects=True)
         assert_inert(joined.text, shown=False)
         request = re.search(r'id="join-request"[^>]*>([^<]+)<', joined.text)
         assert request is not None

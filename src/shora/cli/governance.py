@@ -122,6 +122,11 @@ def roles(node: Node, council: bytes, include_past: bool, as_json: bool) -> None
 @click.option("--term-days", type=Number(1, 3650), help=N_("Length of the term (default: rules)."))
 @click.option("--hours", type=Number(1, 24 * 366), default=72, help=HOURS_HELP)
 @click.option("--deadline", type=Since(), help=WHEN_HELP)
+@click.option(
+    "--secret",
+    is_flag=True,
+    help=N_("Hold it by secret ballot, counted by the elected tellers."),
+)
 @json_option
 def elect(
     node: Node,
@@ -133,19 +138,32 @@ def elect(
     term_days: int | None,
     hours: int,
     deadline: int | None,
+    secret: bool,
     as_json: bool,
 ) -> None:
     keys = [node.find_member(council, c) for c in candidates]
-    pid = node.governance.elect(
-        council,
-        role,
-        keys,
-        seats=seats,
-        method=method,
-        term_days=term_days,
-        hours=hours,
-        deadline=deadline,
-    )
+    kw: dict[str, Any] = {
+        "seats": seats,
+        "method": method,
+        "term_days": term_days,
+        "hours": hours,
+        "deadline": deadline,
+    }
+    if secret:
+        action, body = node.governance.election(council, role, keys, **kw)
+        pid = node.ballots.propose(council, body, action)
+        if as_json:
+            print_json({"id": pid.hex(), "secret": True, "title": body.title})
+            return
+        click.echo(
+            _(
+                "Secret election opened ({id}). Once the tellers have made its key, rank the "
+                "candidates with 'shora secret vote COUNCIL {id} --rank NAME --rank NAME'; "
+                "the winners take the role when it is counted."
+            ).format(id=short(pid))
+        )
+        return
+    pid = node.governance.elect(council, role, keys, **kw)
     message = _(
         "Election opened ({id}). Rank the candidates with 'shora vote COUNCIL {id} "
         "--rank NAME --rank NAME'."

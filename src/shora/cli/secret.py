@@ -1,4 +1,4 @@
-"""Secret ballots: ``shora secret propose | vote | teller | close | show``.
+"""Secret ballots: ``shora secret propose | vote | teller | close | seat | show``.
 How they work, and what they hide, is in docs/ballot-secrecy.md."""
 
 from __future__ import annotations
@@ -74,6 +74,13 @@ def vote(node: Node, council: bytes, /, proposal: str, at_once: bool, **kw: Any)
     pid = node.ballots.find(council, proposal)
     state = node.ballots.ballot(council, pid)
     ballot = ballot_from_inputs(state.body.method, kw)
+    if state.action is not None and isinstance(ballot, dk.RankedBallot):
+        # An election's options are the candidates' keys: rank them by name or key.
+        ranking = [
+            o if o in state.body.options else node.find_member(council, o).hex()
+            for o in ballot.ranking
+        ]
+        ballot = dk.RankedBallot(ranking)
     node.ballots.vote(council, pid, ballot, delay=0 if at_once else None)
     click.echo(_("Your secret ballot is sealed; it carries no name."))
     if not at_once:
@@ -97,6 +104,7 @@ def teller(node: Node, council: bytes, /, proposal: str) -> None:
         "dealt": _("Your part of the key is published."),
         "ready": _("Every share dealt to you checks out; you said the key is ready."),
         "shares": _("Your decryption share is published, with its proof."),
+        "seated": _("The count is final: the elected now hold the role."),
     }
     for step in done:
         click.echo(words[step])
@@ -115,11 +123,62 @@ def close(node: Node, council: bytes, /, proposal: str) -> None:
     click.echo(_("The vote is closed; the tellers can now publish their shares."))
 
 
-def summary(state: SecretState) -> str:
+def _cast_again(council: bytes, state: SecretState) -> None:
+    click.echo(
+        _(
+            "Your latest ballot in {title} does not count: a member was removed after you cast "
+            "it, and nobody can tell which ballot was theirs. Cast it again before {time} (the "
+            "new ballot replaces the old one): {command}"
+        ).format(
+            title=isolate(state.body.title),
+            time=format_time(state.body.deadline),
+            command=isolate(f"shora secret vote {short(council)} {short(state.id)} ..."),
+        )
+    )
+
+
+@secret.command(
+    "seat",
+    help=N_("Seat the winners of a counted secret election (a running node does it by itself)."),
+)
+@in_council
+@click.argument("proposal", help=PROPOSAL_HELP)
+def seat(node: Node, council: bytes, /, proposal: str) -> None:
+    pid = node.ballots.find(council, proposal)
+    node.ballots.seat(council, pid)
+    names = {m.key: m.name for m in node.councils.members(council)}
+    held = node.ballots.holders(council, pid)
+    click.echo(
+        _("Seated: {names}").format(names=", ".join(isolate(names.get(k, short(k))) for k in held))
+        if held
+        else _("The seat is published; every member's node checks it against its own count.")
+    )
+
+
+def elected_line(node: Node, council: bytes, state: SecretState) -> str | None:
+    """A secret election's role and who holds it by this vote (or why nobody yet)."""
+    if state.action is None:
+        return None
+    role = node.governance.role_name(council, state.action.role)
+    held = node.ballots.holders(council, state.id)
+    if held:
+        names = {m.key: m.name for m in node.councils.members(council)}
+        return _("Elected to {role}, holding it now: {names}").format(
+            role=role, names=", ".join(isolate(names.get(k, short(k))) for k in held)
+        )
+    if state.final and state.winners:
+        return _("Elected to {role}; the seat is not yet published or checked.").format(role=role)
+    return _("An election to {role}.").format(role=role)
+
+
+def summary(state: SecretState, names: dict[bytes, str] | None = None) -> str:
     r = state.result
     if r is None:
         return _("not counted yet")
-    return tally_words(state.body.method, r, state.winners, state.passed)
+    winners = state.winners
+    if state.action is not None and names is not None:  # an election's options are keys
+        winners = tuple(names.get(bytes.fromhex(w), w) if w != "ron" else w for w in winners)
+    return tally_words(state.body.method, r, winners, state.passed)
 
 
 def _json(node: Node, council: bytes, state: SecretState) -> dict[str, Any]:
@@ -143,11 +202,17 @@ def _json(node: Node, council: bytes, state: SecretState) -> dict[str, Any]:
         "refused": dict(state.refused),
         "my_ballot": None
         if mine is None
-        else {"key_image": mine.image.hex(), "counted": mine.counted},
+        else {"key_image": mine.image.hex(), "counted": mine.counted, "cast_again": mine.recast},
+        "removed_since": len(state.removed),
         "result": summary(state) if state.final else None,
         "passed": state.passed,
         "winners": list(state.winners),
         "problem": state.problem,
+        "role": None if state.action is None else state.action.role,
+        "seated_by": None
+        if (seat_id := node.ballots.seated_by(council, state.id)) is None
+        else seat_id.hex(),
+        "holders": [k.hex() for k in node.ballots.holders(council, state.id)],
     }
 
 
@@ -163,6 +228,8 @@ def show(node: Node, council: bytes, /, proposal: str | None, as_json: bool) -> 
             return
         for s in states:
             click.echo(f"{short(s.id)}  {s.body.title}  — {_(SECRET_PHASES[phase(s, node.now())])}")
+        for s in node.ballots.to_cast_again(council):
+            _cast_again(council, s)
         return
     state = node.ballots.ballot(council, node.ballots.find(council, proposal))
     if as_json:
@@ -191,9 +258,31 @@ def show(node: Node, council: bytes, /, proposal: str | None, as_json: bool) -> 
                 teller=isolate(names.get(bad.teller, short(bad.teller)))
             )
         )
+    if state.removed:
+        click.echo(
+            _("Members removed after this vote was proposed: {n}.").format(
+                n=number(len(state.removed))
+            )
+        )
     if node.me(council) in state.eligible:
         mine = node.ballots.my_ballot(council, state.id)
-        click.echo(
-            _("Your ballot is counted.") if mine.counted else _("No ballot of yours is counted.")
-        )
-    click.echo(_("Result: {summary}").format(summary=summary(state)))
+        if mine.recast and phase(state, node.now()) != "open":
+            click.echo(
+                _(
+                    "Your latest ballot does not count: a member was removed after you cast it, "
+                    "and the deadline passed before it was cast again."
+                )
+            )
+        elif mine.recast:
+            _cast_again(council, state)
+        if mine.recast and mine.counted:
+            click.echo(_("An earlier ballot of yours counts instead."))
+        else:
+            click.echo(
+                _("Your ballot is counted.")
+                if mine.counted
+                else _("No ballot of yours is counted.")
+            )
+    click.echo(_("Result: {summary}").format(summary=summary(state, names)))
+    if (line := elected_line(node, council, state)) is not None:
+        click.echo(line)

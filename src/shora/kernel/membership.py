@@ -19,9 +19,9 @@ The rules, in short:
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
 
@@ -259,6 +259,50 @@ def vouch_key(ev: StateEvent) -> tuple[str, bytes]:
     if body.action == "recover" and isinstance(ev.request, RecoverySeen):
         return ("recover", bytes(body.subject) + ev.request.payload.sign_pk)
     return (body.action, bytes(body.subject))
+
+
+@dataclass(frozen=True, slots=True)
+class ContentEvent:
+    """A stored content event as a state handler may read it (valid or not)."""
+
+    id: bytes
+    author: bytes
+    clock: int
+    time: int
+    kind: str
+    body: Any
+
+
+class Content(Protocol):
+    """What a state handler may read of the content events (the projection provides
+    it as `Resolver.content`): only what an event's causal past holds, which never
+    changes, never whether a content event is valid now (that depends on later state).
+    A handler that uses it must give the same answer for the same events on every
+    replica: a secret election's seat is recounted from its causal past this way."""
+
+    def event(self, eid: bytes) -> ContentEvent | None:
+        """One stored event by id, of any kind, valid or not."""
+        ...
+
+    def about(self, ref: bytes, kinds: Sequence[str]) -> list[ContentEvent]:
+        """Every stored event of these kinds about `ref`, valid or not."""
+        ...
+
+    def ancestors(self, eid: bytes) -> Set[bytes]:
+        """Every event in the causal past of `eid` (content and state)."""
+        ...
+
+    def state_past(self, eid: bytes) -> frozenset[bytes]:
+        """The state events in the causal past of `eid`."""
+        ...
+
+    def kept(self, ids: Sequence[bytes]) -> dict[bytes, str]:
+        """Verdicts this device kept for these events ("" good, else a reason)."""
+        ...
+
+    def keep(self, verdicts: Mapping[bytes, str]) -> None:
+        """Keep verdicts that depend only on their event (and its causal past)."""
+        ...
 
 
 # A state kind a domain adds (governance: elections, recalls, rule changes). The
@@ -560,6 +604,9 @@ class Resolver:
     def __init__(self, council: bytes = b"") -> None:
         self.council = council  # the council id, for handlers that check credentials
         self.events: dict[bytes, StateEvent] = {}
+        # The content events, for the handlers that must read some in an event's causal
+        # past (set by the projection; None where only state events are folded).
+        self.content: Content | None = None
         # The states of the causal pasts asked about last. Keeping every one made memory
         # grow with events x members; a fold asks for its events' pasts in the total
         # order, each one event past the previous (`_extend`), so the recent ones are

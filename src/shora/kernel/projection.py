@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,6 +137,7 @@ class Projection:
         resolver = self._resolvers.get(council)
         if resolver is None:
             resolver = membership.Resolver(council)
+            resolver.content = _Content(self, council)
             self._resolvers[council] = resolver
             rows = self.store.events.state_events(council, tuple(kinds.STATE_KINDS))
             for eid, clock, author, kind, time, mset_id, raw_body, epoch in rows:
@@ -332,6 +333,51 @@ class Projection:
                         stack.append(parent)
             self._end_ancestry[end_event] = found
         return found
+
+
+class _Content:
+    """The content events of one council as state handlers may read them
+    (`membership.Content`): by id or subject, valid or not, and causal pasts."""
+
+    def __init__(self, projection: Projection, council: bytes) -> None:
+        self.projection = projection
+        self.council = council
+        # Verdicts found while folding: kept in memory and in the profile's verdicts
+        # table (a savepoint inside an import's transaction), so that a device checks
+        # a seat's ring signatures once, not at every start.
+        self._kept: dict[bytes, str] = {}
+
+    def _event(self, row: tuple[Any, ...]) -> membership.ContentEvent:
+        i, a, c, t, k, body = row
+        return membership.ContentEvent(i, a, c, t, k, decode_body(k, body))
+
+    def event(self, eid: bytes) -> membership.ContentEvent | None:
+        row = self.projection.store.events.any_by_id(self.council, eid)
+        return None if row is None else self._event(row)
+
+    def about(self, ref: bytes, kinds: Sequence[str]) -> list[membership.ContentEvent]:
+        rows = self.projection.store.events.any_on(self.council, kinds, ref)
+        return [self._event(r) for r in rows]
+
+    def ancestors(self, eid: bytes) -> Set[bytes]:
+        return self.projection.ancestors(eid)
+
+    def state_past(self, eid: bytes) -> frozenset[bytes]:
+        mset_id = self.projection.store.events.mset_of(eid)
+        return frozenset() if mset_id is None else self.projection.mset(int(mset_id))
+
+    def kept(self, ids: Sequence[bytes]) -> dict[bytes, str]:
+        found = {i: self._kept[i] for i in ids if i in self._kept}
+        rest = [i for i in ids if i not in found]
+        if rest:
+            found.update(self.projection.store.events.verdicts(rest))
+        return found
+
+    def keep(self, verdicts: Mapping[bytes, str]) -> None:
+        fresh = {i: v for i, v in verdicts.items() if i not in self._kept}
+        self._kept.update(fresh)
+        if fresh:
+            self.projection.store.events.keep_verdicts(fresh)
 
 
 # How many walks down the history (`ancestors`, `precedes`) the projection keeps.

@@ -45,7 +45,7 @@ from shora.domain.decisions.state import EventView
 from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import _, join_names
 from shora.kernel.core import NodeCore
-from shora.kernel.events import decode_body
+from shora.services.decisions import views_of
 from shora.services.restricted import Opener, Restricted
 
 MIN_ID_PREFIX = 6
@@ -133,7 +133,7 @@ def views(
         if author is None
         else events.valid_of_kinds_by(council, kinds, author)
     )
-    return [EventView(i, a, c, t, k, decode_body(k, body)) for i, a, c, t, k, body in rows]
+    return views_of(rows)
 
 
 class Aid:

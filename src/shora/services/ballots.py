@@ -12,8 +12,10 @@ from types import SimpleNamespace
 from typing import Any
 
 from shora.domain.ballots import kinds as bk
+from shora.domain.ballots.seats import SEAT_KIND, SEATED
 from shora.domain.ballots.state import REASONS as REASONS
 from shora.domain.ballots.state import TELLER_ROLE as TELLER_ROLE
+from shora.domain.ballots.state import Ending as Ending
 from shora.domain.ballots.state import SecretState as SecretState
 from shora.domain.ballots.state import Tellers as Tellers
 from shora.domain.ballots.state import (
@@ -21,10 +23,14 @@ from shora.domain.ballots.state import (
     check_cast,
     context,
     counted_deals,
+    elected_keys,
     elected_tellers,
     encode_ballot,
     message,
-    reduce_secret,
+    purpose,
+    reduce_in_state,
+    ring_of,
+    verdict_key,
 )
 from shora.domain.ballots.state import needed_of as needed_of
 from shora.domain.ballots.state import phase as phase
@@ -37,21 +43,17 @@ from shora.domain.decisions.checks import (
     require_min_period,
 )
 from shora.domain.decisions.state import EventView, effective
+from shora.domain.governance import kinds as gk
+from shora.domain.governance.rules import action_problem
 from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import _, format_time
 from shora.kernel import crypto, curve, ring, threshold
 from shora.kernel.core import NodeCore
-from shora.kernel.events import decode_body
-from shora.kernel.storage.events import EventRow
 from shora.services.anonymous import active_member, publish_delay, ring_secret
+from shora.services.decisions import view_of
 from shora.services.verdicts import checked_once
 
 PROPOSE_KIND = "ballot.propose"
-
-
-def _view(row: EventRow) -> EventView:
-    i, a, c, t, k, body = row
-    return EventView(i, a, c, t, k, decode_body(k, body))
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,11 @@ class MyBallot:
     image: bytes
     counted: bool
     read: dk.Ballot | None
+    # Their latest ballot (the highest sequence) was refused because its ring still
+    # holds a member removed since (an earlier one may count): it must be cast again
+    # (the choice is not kept on the device to do it silently: a seized phone must not
+    # say how its owner voted).
+    recast: bool = False
 
 
 class SecretBallots:
@@ -78,27 +85,38 @@ class SecretBallots:
         found = self.core.store.events.valid_event(council, (PROPOSE_KIND,), proposal)
         if found is None:
             raise NotFound(_("no such secret ballot in this council"))
-        return _view(found)
+        return view_of(found)
 
     def _reduce(self, council: bytes, propose: EventView) -> SecretState:
         causal = self.core.causal_state(council, propose.id)
         secret: bk.SecretPropose = propose.body
-        body = effective(secret.proposal, causal.rules, None, propose.time)
+        body = effective(secret.proposal, causal.rules, purpose(secret), propose.time)
         rows = self.core.store.events.valid_on(council, tuple(bk.BALLOT_KINDS), propose.id)
-        views = [_view(r) for r in rows]
+        views = [view_of(r) for r in rows]
         eligible = self.core.causal_members(council, propose.id)
         cache = self._cache.setdefault(propose.id, {})
         self._verify_casts(propose.id, body, eligible, views, cache)
-        return reduce_secret(
+        return reduce_in_state(
             propose,
-            body,
-            eligible,
+            causal,
             views,
             self.core.ancestors,
-            elected_tellers(causal, propose.time),
             cache,
-            ballot_rule_problem(causal.rules, secret=True),
+            lambda at: self._endings(council, at),
         )
+
+    def _endings(self, council: bytes, at: bytes | None) -> list[Ending]:
+        """The memberships ended in the causal state of `at` (None: all known now),
+        each with its ending's claimed time."""
+        state = self.core.state(council) if at is None else self.core.causal_state(council, at)
+        found = []
+        for key, member in state.members.items():
+            if member.ended_by is None or member.end is None:
+                continue
+            meta = self.core.store.events.meta(member.ended_by)
+            time = int(meta[3]) if meta is not None else 0
+            found.append(Ending(key, member.ended_by, time, member.end))
+        return found
 
     def _verify_casts(
         self,
@@ -109,20 +127,34 @@ class SecretBallots:
         cache: dict[bytes, Any],
     ) -> None:
         """Check the ring signatures and proofs of the ballots not yet checked on this
-        device, a thread per core, and keep each verdict (services/verdicts.py)."""
-        todo = [
-            e
-            for e in views
-            if e.kind == "ballot.cast" and e.id not in cache and e.time <= body.deadline * 1000
-        ]
-        ring_keys = sorted(eligible)
+        device, a thread per core, and keep each verdict (services/verdicts.py) filed
+        under the event and its ring (`verdict_key`), never the event alone."""
+        rings: dict[bytes, tuple[bytes, list[bytes]]] = {}  # event -> (verdict key, ring)
+        digests: dict[tuple[bytes, ...], tuple[list[bytes], bytes] | None] = {}
+        todo = []
+        for e in views:
+            if e.kind != "ballot.cast" or e.time > body.deadline * 1000:
+                continue
+            left_out = tuple(e.body.without)
+            if left_out not in digests:
+                keys = ring_of(eligible, e.body)
+                digests[left_out] = None if keys is None else (keys, ring.ring_digest(keys))
+            known = digests[left_out]
+            if known is None:
+                continue
+            keys = known[0]
+            key = verdict_key(e.id, keys, known[1])
+            if key not in cache:
+                rings[e.id] = (key, keys)
+                todo.append(e)
 
         def check(e: EventView) -> str:
-            return check_cast(proposal, e.body, ring_keys)[0] or ""
+            return check_cast(proposal, e.body, rings[e.id][1])[0] or ""
 
-        kept = checked_once(self.core, todo, check)
+        kept = checked_once(self.core, todo, check, key=lambda e: rings[e.id][0])
         for e in todo:
-            cache[e.id] = cast_verdict(e.body, kept[e.id] or None)
+            key = rings[e.id][0]
+            cache[key] = cast_verdict(e.body, kept[key] or None)
 
     def ballot(self, council: bytes, proposal: bytes) -> SecretState:
         """One secret ballot's state; its result only once counted."""
@@ -130,7 +162,7 @@ class SecretBallots:
 
     def ballots(self, council: bytes, limit: int = 50) -> list[SecretState]:
         rows = self.core.store.events.valid_of_kind(council, PROPOSE_KIND, order="newest")
-        return [self._reduce(council, _view(r)) for r in rows[:limit]]
+        return [self._reduce(council, view_of(r)) for r in rows[:limit]]
 
     def find(self, council: bytes, ref: str) -> bytes:
         ref = ref.strip().lower()
@@ -151,7 +183,25 @@ class SecretBallots:
         state = self.ballot(council, proposal)
         image = ring.key_image(self._secret(council), context(proposal))
         read = next((b for i, b in state.opened if i == image), None)
-        return MyBallot(image, state.counted(image), read)
+        return MyBallot(image, state.counted(image), read, image in state.recast)
+
+    def to_cast_again(self, council: bytes) -> list[SecretState]:
+        """The votes still open where this member's latest ballot was refused because its
+        ring holds a member removed since: they must cast it again (for the
+        notifications and the council's pages)."""
+        me = self.core.me(council)
+        if me is None or not self.core.state(council).is_active(me):
+            return []
+        now = self.core.now()
+        found = []
+        rows = self.core.store.events.valid_of_kind(council, PROPOSE_KIND, order="newest")
+        for row in rows[:50]:
+            state = self._reduce(council, view_of(row))
+            if not state.recast or me not in state.eligible or phase(state, now) != "open":
+                continue
+            if ring.key_image(self._secret(council), context(state.id)) in state.recast:
+                found.append(state)
+        return found
 
     def _member(self, council: bytes) -> bytes:
         return active_member(self.core, council)
@@ -162,14 +212,21 @@ class SecretBallots:
         """The council's elected tellers now, and how many of them count a vote."""
         return elected_tellers(self.core.state(council), int(self.core.now() * 1000))
 
-    def propose(self, council: bytes, body: dk.Propose) -> bytes:
+    def propose(self, council: bytes, body: dk.Propose, action: gk.Election | None = None) -> bytes:
         """Put a proposal to a secret ballot counted by k of the council's n elected
-        tellers (k from its rule `teller_threshold`)."""
+        tellers (k from its rule `teller_threshold`); with `action`, an election whose
+        winners take the role once counted (`seat`)."""
         me = self._member(council)
         state = self.core.state(council)
         refused = ballot_rule_problem(state.rules, secret=True)
         if refused is not None:
             raise NotAllowed(refused)
+        if action is not None:
+            problem = action_problem(action, body, state, int(self.core.now() * 1000))
+            if problem is not None:
+                raise InvalidInput(
+                    _("this proposal cannot be put: {problem}").format(problem=problem)
+                )
         elected = self.tellers(council)
         if not elected.keys:
             raise NotAllowed(
@@ -185,12 +242,15 @@ class SecretBallots:
             )
         tellers, needed = list(elected.keys), elected.needed
         check_new_proposal(body, self.core.now())
-        require_min_period(body, state.rules, None, self.core.now())
+        held_to = None if action is None else gk.purpose(action)
+        require_min_period(body, state.rules, held_to, self.core.now())
         active = sum(1 for m in state.members if state.is_active(m))
         if active > bk.MAX_RING:
             raise NotAllowed(_("a secret ballot holds at most {n} members").format(n=bk.MAX_RING))
         proposal = self.core.append(
-            council, PROPOSE_KIND, bk.SecretPropose(proposal=body, tellers=tellers, needed=needed)
+            council,
+            PROPOSE_KIND,
+            bk.SecretPropose(proposal=body, tellers=tellers, needed=needed, action=action),
         )
         if me in tellers:
             self.deal(council, proposal)
@@ -258,7 +318,7 @@ class SecretBallots:
         """The dealings that count, as the count chooses them."""
         propose = self._propose_view(council, state.id)
         rows = self.core.store.events.valid_on(council, ("ballot.deal",), state.id)
-        return counted_deals(propose.body, [_view(r) for r in rows])
+        return counted_deals(propose.body, [view_of(r) for r in rows])
 
     def _joint(self, council: bytes, state: SecretState) -> bytes:
         deals = self._deals(council, state)
@@ -281,6 +341,9 @@ class SecretBallots:
         if state.closed_by is not None and me not in state.decrypted_by and state.ballots:
             self.publish_shares(council, proposal)
             done.append("shares")
+            if self._seat_due(council, self.ballot(council, proposal)):
+                self.seat(council, proposal)
+                done.append("seated")
         return done
 
     def teller_duties(self, council: bytes) -> list[tuple[bytes, str]]:
@@ -294,7 +357,7 @@ class SecretBallots:
         done: list[tuple[bytes, str]] = []
         rows = self.core.store.events.valid_of_kind(council, PROPOSE_KIND, order="newest")
         for row in rows[:50]:
-            propose = _view(row)
+            propose = view_of(row)
             if propose.id in self._counted or me not in propose.body.tellers:
                 continue
             state = self._reduce(council, propose)
@@ -338,11 +401,30 @@ class SecretBallots:
         ctx = context(proposal)
         image = ring.key_image(secret, ctx)
         ct = threshold.encrypt(state.key, encode_ballot(ballot), ctx, image).encode()
-        sig = ring.sign(message(proposal, ct), sorted(state.eligible), secret, ctx)
+        # The ring leaves out every member of the electorate whose membership has ended
+        # as far as this node knows: a ballot over a ring still holding a removed
+        # member does not count (docs/ballot-secrecy.md §5).
+        current = self.core.state(council)
+        without = sorted(m for m in state.eligible if not current.is_active(m))
+        keys = sorted(state.eligible - set(without))
         delay = publish_delay(state.body.deadline, now, delay)
-        return self.core.append_anonymous(
-            council, "ballot.cast", bk.Cast(proposal, sig.encode(), ct), delay_ms=delay * 1000
+        # The sequence orders this member's ballots (the highest counts): the release
+        # time in ms, which the event's claimed time says anyway, raised past every
+        # earlier ballot of theirs, seen or still held back on this device.
+        earlier = max(
+            state.sequence_of(image) or 0,
+            int(self.core.store.councils.setting(self._sequence_key(proposal)) or 0),
         )
+        sequence = max(int(now * 1000) + delay * 1000, earlier + 1)
+        sig = ring.sign(message(proposal, ct, sequence), keys, secret, ctx)
+        cast = bk.Cast(proposal, sig.encode(), ct, sequence, without)
+        found = self.core.append_anonymous(council, "ballot.cast", cast, delay_ms=delay * 1000)
+        self.core.store.councils.set_setting(self._sequence_key(proposal), str(sequence))
+        return found
+
+    @staticmethod
+    def _sequence_key(proposal: bytes) -> str:
+        return "ballot-sequence:" + proposal.hex()
 
     def close(self, council: bytes, proposal: bytes) -> bytes:
         """Close the vote (from deadline + grace): fixes which ballots count."""
@@ -375,3 +457,68 @@ class SecretBallots:
             body = bk.Decrypt(proposal, state.closed_by, offset, d_s, proof.encode())
             ids.append(self.core.append(council, "ballot.decrypt", body))
         return ids
+
+    # --- a secret election seats its winners ---------------------------------------
+
+    def seated_by(self, council: bytes, proposal: bytes) -> bytes | None:
+        """The `ballot.seat` that gave a secret election's winners their role, if any."""
+        found: dict[bytes, bytes] = self.core.state(council).ext.get(SEATED, {})
+        return found.get(proposal)
+
+    def holders(self, council: bytes, proposal: bytes) -> tuple[bytes, ...]:
+        """The members a secret election seated (by its seat event), in the count's order."""
+        source = self.seated_by(council, proposal)
+        if source is None:
+            return ()
+        state = self.core.state(council)
+        return tuple(
+            t.member for terms in state.terms.values() for t in terms if t.source == source
+        )
+
+    def _seat_due(self, council: bytes, state: SecretState) -> bool:
+        """A counted secret election that elects someone and is not seated yet."""
+        elected = elected_keys(state)
+        return bool(elected) and self.seated_by(council, state.id) is None
+
+    def seat(self, council: bytes, proposal: bytes) -> bytes:
+        """Publish the seat of a counted secret election: its winners take the role.
+        Any member may; every replica recounts the vote from the seat's causal past and
+        applies it only if the count there elects exactly these winners."""
+        self._member(council)
+        state = self.ballot(council, proposal)
+        if state.action is None:
+            raise NotAllowed(_("this secret ballot is no election"))
+        if self.seated_by(council, proposal) is not None:
+            raise NotAllowed(_("the winners of this election already hold the role"))
+        elected = elected_keys(state)
+        if elected is None or state.closed_by is None:
+            raise NotAllowed(_("the election is not counted yet"))
+        if not elected:
+            raise NotAllowed(_("the election elected nobody"))
+        body = bk.Seat(proposal, state.closed_by, list(elected))
+        return self.core.append(council, SEAT_KIND, body)
+
+    def seat_elected(self, council: bytes) -> list[bytes]:
+        """Once per sync round of a running node: seat the winners of every counted
+        secret election not yet seated (any member's node does; the first seat in the
+        council's order counts, the others are refused). Returns the seats written."""
+        me = self.core.me(council)
+        if me is None or not self.core.state(council).is_active(me):
+            return []
+        seated = self.core.state(council).ext.get(SEATED, {})
+        written = []
+        rows = self.core.store.events.valid_of_kind(council, PROPOSE_KIND, order="newest")
+        for row in rows[:50]:
+            propose = view_of(row)
+            if propose.body.action is None or propose.id in seated:
+                continue
+            if self.core.now() < propose.body.proposal.deadline:  # not closable yet
+                continue
+            state = self._reduce(council, propose)
+            if not self._seat_due(council, state):
+                continue
+            try:
+                written.append(self.seat(council, state.id))
+            except (InvalidInput, NotAllowed, NotFound):
+                continue
+        return written

@@ -152,7 +152,11 @@ class Councils:
         """The council's own roles (beyond the built-in ones), key -> the name people
         gave it, in the order they were first named (`Governance.council_roles`, here
         so that every command on a council names them without loading governance)."""
-        rows = self.core.store.events.valid_of_kind(council, "gov.propose", order="clock")
+        events = self.core.store.events
+        rows = events.valid_of_kind(council, "gov.propose", order="clock")
+        # A secret election names a role as an open one does (docs/ballot-secrecy.md).
+        rows += events.valid_of_kind(council, "ballot.propose", order="clock")
+        rows.sort(key=lambda row: (row[2], row[0]))
         actions = [decode_body(row[4], row[5]).action for row in rows]
         return council_roles([a for a in actions if isinstance(a, gk.Election)], ROLE_NAMES)
 

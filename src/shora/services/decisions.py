@@ -10,6 +10,7 @@ The interfaces read the domain's types and helpers from here (re-exported below)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
@@ -67,13 +68,16 @@ def __getattr__(name: str) -> Any:
 _EVENT_KINDS = (*kinds.PROPOSAL_KINDS, *gk.GOV_PROPOSAL_KINDS)
 
 
-def _view(row: EventRow) -> EventView:
+def view_of(row: EventRow) -> EventView:
+    """A stored event (store.events row) as the reducers read it, its body decoded.
+    The services of other capabilities (ballots, pledges) use it too."""
     i, a, c, t, k, body = row
     return EventView(i, a, c, t, k, decode_body(k, body))
 
 
-def _views_of(rows: list[EventRow]) -> list[EventView]:
-    return [_view(row) for row in rows]
+def views_of(rows: Iterable[EventRow]) -> list[EventView]:
+    """`view_of` each row."""
+    return [view_of(row) for row in rows]
 
 
 # --- shared by the services ---------------------------------------------------------
@@ -82,7 +86,7 @@ def _views_of(rows: list[EventRow]) -> list[EventView]:
 def _views(core: NodeCore, where: str, params: tuple[Any, ...]) -> list[EventView]:
     """Valid events matching a fixed condition, for the services that have no named
     query of their own yet (store.events.valid_where)."""
-    return _views_of(core.store.events.valid_where(where, params))
+    return views_of(core.store.events.valid_where(where, params))
 
 
 def _me(core: NodeCore, council: bytes) -> bytes:
@@ -93,7 +97,7 @@ def _me(core: NodeCore, council: bytes) -> bytes:
     return me
 
 
-def _require_member(core: NodeCore, council: bytes) -> bytes:
+def require_member(core: NodeCore, council: bytes) -> bytes:
     """This profile's member key, if it is an active member of that council."""
     me = _me(core, council)
     if not core.state(council).is_active(me):
@@ -113,13 +117,13 @@ class Decisions:
         found = self.core.store.events.valid_event(council, PROPOSE_KINDS, proposal)
         if found is None:
             raise NotFound(_("no such proposal in this council"))
-        return _view(found)
+        return view_of(found)
 
     def _amend_view(self, council: bytes, amendment: bytes) -> EventView:
         found = self.core.store.events.valid_event(council, ("decision.amend",), amendment)
         if found is None:
             raise NotFound(_("no such amendment in this council"))
-        return _view(found)
+        return view_of(found)
 
     def _reduce(self, council: bytes, propose: EventView) -> ProposalState:
         """A proposal's state, held to the rules of its causal state (docs/decisions.md
@@ -128,7 +132,7 @@ class Decisions:
         causal = self.core.causal_state(council, propose.id)
         purpose = gk.purpose(action) if action is not None else None
         body = effective(proposal_body(propose), causal.rules, purpose, propose.time)
-        events = _views_of(self.core.store.events.valid_on(council, _EVENT_KINDS, propose.id))
+        events = views_of(self.core.store.events.valid_on(council, _EVENT_KINDS, propose.id))
         amends = [e.id for e in events if e.kind == "decision.amend"]
         # A governance vote counts as the kernel does (governance_rules.on_close).
         eligible = (
@@ -159,7 +163,7 @@ class Decisions:
         of the proposal's own close, as an acceptance would)."""
         if not amends:
             return []
-        votes = _views_of(self.core.store.events.valid_on_any(council, "decision.propose", amends))
+        votes = views_of(self.core.store.events.valid_on_any(council, "decision.propose", amends))
         accepted = []
         for vote in votes:
             state = self._reduce(council, vote)
@@ -177,7 +181,7 @@ class Decisions:
 
     def put_amendment_to_vote(self, council: bytes, amendment: bytes, hours: int = 72) -> bytes:
         """Let the council decide an amendment (yes/no) instead of the proposal's author."""
-        _require_member(self.core, council)
+        require_member(self.core, council)
         found = self._amend_view(council, amendment)
         target = self._open_proposal(council, found.body.proposal)
         title = _("Amendment to: {title}").format(title=target.body.title)[:200]
@@ -209,8 +213,8 @@ class Decisions:
     def proposals(self, council: bytes, limit: int = 50, offset: int = 0) -> list[ProposalState]:
         """The council's proposals: open ones first, then closed ones; newest first in each."""
         events = self.core.store.events
-        proposes = _views_of(events.valid_of_kinds(council, PROPOSE_KINDS))
-        closes = _views_of(events.valid_of_kinds(council, CLOSE_KINDS))
+        proposes = views_of(events.valid_of_kinds(council, PROPOSE_KINDS))
+        closes = views_of(events.valid_of_kinds(council, CLOSE_KINDS))
         closed_at: dict[bytes, int] = {}
         for close in closes:
             closed_at.setdefault(close.body.proposal, 0)
@@ -226,8 +230,8 @@ class Decisions:
     def tasks(self, council: bytes, status: str | None = None) -> list[TaskState]:
         """The council's tasks, oldest first, optionally only those with one status."""
         events = self.core.store.events
-        creates = _views_of(events.valid_of_kind(council, "task.create", order="clock"))
-        updates = _views_of(events.valid_of_kind(council, "task.update"))
+        creates = views_of(events.valid_of_kind(council, "task.create", order="clock"))
+        updates = views_of(events.valid_of_kind(council, "task.update"))
         by_task: dict[bytes, list[EventView]] = {}
         for update in updates:
             by_task.setdefault(update.body.task, []).append(update)
@@ -248,13 +252,13 @@ class Decisions:
         rows = self.core.store.events.valid_of_kind(
             council, "decision.minutes", order="newest", limit=limit, offset=offset
         )
-        return [minutes_view(v) for v in _views_of(rows)]
+        return [minutes_view(v) for v in views_of(rows)]
 
     # --- writing --------------------------------------------------------------------
 
     def propose(self, council: bytes, body: kinds.Propose) -> bytes:
         """Put a proposal to the council; return its id."""
-        _require_member(self.core, council)
+        require_member(self.core, council)
         check_new_proposal(body, self.core.now())
         rules = self.core.state(council).rules
         refused = ballot_rule_problem(rules, secret=False)
@@ -270,7 +274,7 @@ class Decisions:
         return state
 
     def amend(self, council: bytes, proposal_id: bytes, text: str, reason: str = "") -> bytes:
-        _require_member(self.core, council)
+        require_member(self.core, council)
         if self._open_proposal(council, proposal_id).action is not None:
             raise NotAllowed(
                 _("a proposal to change rules or roles cannot be amended; propose it anew instead")
@@ -280,7 +284,7 @@ class Decisions:
         return self.core.append(council, "decision.amend", kinds.Amend(proposal_id, text, reason))
 
     def accept_amendment(self, council: bytes, amendment: bytes) -> bytes:
-        me = _require_member(self.core, council)
+        me = require_member(self.core, council)
         found = self._amend_view(council, amendment)
         state = self._open_proposal(council, found.body.proposal)
         if state.author != me:
@@ -301,7 +305,7 @@ class Decisions:
 
     def vote(self, council: bytes, proposal_id: bytes, ballot: kinds.Ballot) -> bytes:
         """Cast (or change) one's ballot; the latest one cast by the deadline counts."""
-        me = _require_member(self.core, council)
+        me = require_member(self.core, council)
         state = self.proposal(council, proposal_id)
         if state.final:
             raise NotAllowed(_("voting on this proposal is closed"))
@@ -325,7 +329,7 @@ class Decisions:
 
     def close(self, council: bytes, proposal_id: bytes) -> bytes:
         """Close the vote, fixing the result: possible from deadline + grace on."""
-        _require_member(self.core, council)
+        require_member(self.core, council)
         state = self.proposal(council, proposal_id)
         if state.final:
             raise NotAllowed(_("this proposal is already closed"))
@@ -339,7 +343,7 @@ class Decisions:
         return self.core.append(council, kind, kinds.Close(proposal_id))
 
     def record_outcome(self, council: bytes, proposal_id: bytes, statement: str) -> bytes:
-        _require_member(self.core, council)
+        require_member(self.core, council)
         self.proposal(council, proposal_id)
         if not statement.strip():
             raise InvalidInput(_("an outcome needs a statement"))
@@ -348,7 +352,7 @@ class Decisions:
     def write_minutes(
         self, council: bytes, title: str, text: str, decisions: list[bytes] | None = None
     ) -> bytes:
-        _require_member(self.core, council)
+        require_member(self.core, council)
         if not title.strip():
             raise InvalidInput(_("minutes need a title"))
         for decision in decisions or []:
@@ -367,7 +371,7 @@ class Decisions:
         who_member: bytes | None = None,
         due: int | None = None,
     ) -> bytes:
-        _require_member(self.core, council)
+        require_member(self.core, council)
         if not what.strip():
             raise InvalidInput(_("a task needs a description"))
         if decision is not None:
@@ -377,7 +381,7 @@ class Decisions:
         )
 
     def update_task(self, council: bytes, task: bytes, status: str, note: str = "") -> bytes:
-        _require_member(self.core, council)
+        require_member(self.core, council)
         if status not in kinds.TASK_STATUSES:
             raise InvalidInput(
                 _("a task's status is one of: {statuses}").format(

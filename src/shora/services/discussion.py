@@ -33,7 +33,7 @@ from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import _, number
 from shora.kernel.core import NodeCore
 from shora.kernel.events import decode_body
-from shora.services.decisions import EventView, _me, _require_member, _views_of
+from shora.services.decisions import EventView, _me, require_member, views_of
 from shora.services.restricted import Opener, Restricted, audience_members, seal
 
 _content = msgspec.msgpack.Decoder(dk.CommentContent)
@@ -79,8 +79,8 @@ class Discussion:
 
     def _comment_events(self, council: bytes, subject: bytes | None = None) -> list[EventView]:
         events = self.core.store.events
-        found = _views_of(events.valid_of_kind(council, "comment", subject))
-        sealed = _views_of(events.valid_of_kind(council, "comment_sealed", subject))
+        found = views_of(events.valid_of_kind(council, "comment", subject))
+        sealed = views_of(events.valid_of_kind(council, "comment_sealed", subject))
         if sealed:
             opener = self.restricted.opener(council)
             found += [o for e in sealed if (o := _opened(opener, e)) is not None]
@@ -146,7 +146,7 @@ class Discussion:
     ) -> bytes:
         """Comment on a proposal, need, offer or task of this council, or reply to a
         comment."""
-        _require_member(self.core, council)
+        require_member(self.core, council)
         text = text.strip()
         if not text:
             raise InvalidInput(_("a comment says something: write a text"))

@@ -37,8 +37,8 @@ from shora.errors import InvalidInput, NotAllowed, NotFound, ShoraError
 from shora.i18n import _
 from shora.kernel import kinds
 from shora.kernel.core import NodeCore
-from shora.kernel.events import decode_body
 from shora.kernel.membership import FOREVER
+from shora.services.decisions import require_member, views_of
 from shora.services.membership import AdmitResult
 
 # What the interfaces use of the domain, re-exported (they import services only).
@@ -92,17 +92,16 @@ def views(
     rows = core.store.events.valid_of_kind(
         council, kind, ref, order=order, limit=limit, offset=offset
     )
-    return [EventView(i, a, c, t, k, decode_body(k, body)) for i, a, c, t, k, body in rows]
+    return views_of(rows)
 
 
-def require_member(core: NodeCore, council: bytes) -> bytes:
-    """This profile's key in the council, where it is an active member."""
-    me = core.me(council)
-    if me is None:
-        raise NotFound(_("this profile has no identity in that council"))
-    if not core.state(council).is_active(me):
-        raise NotAllowed(_("you are not a member of this council"))
-    return me
+def seat_of(core: NodeCore, federation: bytes) -> fr.Seat | None:
+    """This profile's active seat in a federation, or None."""
+    state = core.state(federation)
+    me = core.me(federation)
+    if me is None or not state.rules.federation or not state.is_active(me):
+        return None
+    return fr.seats(state).get(me)
 
 
 class Federation:

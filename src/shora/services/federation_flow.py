@@ -25,7 +25,7 @@ from shora.domain.safety.alerts import AlertState
 from shora.errors import InvalidInput, NotAllowed, NotFound, ShoraError
 from shora.i18n import _
 from shora.kernel.core import NodeCore
-from shora.services.federation import Federation, ProposalOf, Propose, views
+from shora.services.federation import Federation, ProposalOf, Propose, seat_of, views
 
 # What the interfaces use of the domain, re-exported (they import services only).
 __all__ = ["RATIFY_HOURS", "FederationFlow", "Flag", "RatificationResult", "TotalRow"]
@@ -61,11 +61,7 @@ class FederationFlow:
 
     def my_seat(self, federation: bytes) -> fr.Seat | None:
         """This node's active seat in a federation, or None."""
-        state = self.core.state(federation)
-        me = self.core.me(federation)
-        if me is None or not state.rules.federation or not state.is_active(me):
-            return None
-        return fr.seats(state).get(me)
+        return seat_of(self.core, federation)
 
     def _is_member(self, council: bytes) -> bool:
         me = self.core.me(council)

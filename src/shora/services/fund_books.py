@@ -22,7 +22,7 @@ from shora.domain.fund.views import Line, Overview, RequestView
 from shora.errors import InvalidInput, NotFound
 from shora.i18n import _
 from shora.kernel.core import NodeCore
-from shora.kernel.events import decode_body
+from shora.services.decisions import views_of
 from shora.services.restricted import Opener, Restricted
 
 Propose = Callable[[bytes, dk.Propose], bytes]
@@ -35,7 +35,7 @@ _party = msgspec.msgpack.Decoder(Party)
 def views(core: NodeCore, council: bytes, kinds: tuple[str, ...]) -> list[EventView]:
     """The valid events of these kinds in a council, decoded."""
     rows = core.store.events.valid_of_kinds(council, kinds)
-    return [EventView(i, a, c, t, k, decode_body(k, body)) for i, a, c, t, k, body in rows]
+    return views_of(rows)
 
 
 class FundBooks:

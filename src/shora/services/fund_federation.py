@@ -16,6 +16,7 @@ from shora.domain.fund.summary import FederationTotals as FederationTotals
 from shora.errors import NotAllowed
 from shora.i18n import _
 from shora.kernel.core import NodeCore
+from shora.services.federation import seat_of
 from shora.services.fund_books import views
 
 SummaryOf = Callable[[bytes], fk.Summary]  # the fund: a council's aggregate
@@ -29,11 +30,8 @@ class FundFederation:
         self.summary = summary
 
     def _my_seat(self, federation: bytes) -> fr.Seat | None:
-        state = self.core.state(federation)
-        me = self.core.me(federation)
-        if me is None or not state.rules.federation or not state.is_active(me):
-            return None
-        return fr.seats(state).get(me)
+        """This node's active seat in a federation, or None."""
+        return seat_of(self.core, federation)
 
     def share(self, federation: bytes, force: bool = True) -> bytes | None:
         """Share this delegate's council's fund aggregate with a federation (unless

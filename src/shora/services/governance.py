@@ -43,7 +43,7 @@ from shora.kernel.events import decode_body
 from shora.kernel.kinds import Role as Role
 from shora.kernel.kinds import Rules as Rules
 from shora.services.councils import Councils
-from shora.services.decisions import _require_member
+from shora.services.decisions import require_member
 
 
 def check_emergency_removal(core: NodeCore, council: bytes) -> None:
@@ -126,7 +126,7 @@ class Governance:
     ) -> bytes:
         """Propose new rules: the current ones with `changes`; they apply if the vote
         passes under the threshold the current rules set for rule changes."""
-        _require_member(self.core, council)
+        require_member(self.core, council)
         current = self.rules(council)
         zone = changes.get("time_zone")
         if isinstance(zone, str):  # replicas check only its shape: the writer checks it exists
@@ -157,7 +157,15 @@ class Governance:
         before = self.core.causal_state(council, proposal).rules
         return rule_changes(before, action.rules, lambda r: self.role_name(council, r))
 
-    def elect(
+    def elect(self, council: bytes, role: str, candidates: list[bytes], **kw: Any) -> bytes:
+        """Open an election to a role (its key, or its name in any language: a new name
+        makes a new role of the council): IRV for one seat, Scottish STV for several,
+        or Schulze; the winners' terms start when the vote is closed. The arguments are
+        those of `election`."""
+        action, body = self.election(council, role, candidates, **kw)
+        return self._open(council, action, body)
+
+    def election(
         self,
         council: bytes,
         role: str,
@@ -169,11 +177,10 @@ class Governance:
         hours: int = 72,
         deadline: int | None = None,
         text: str = "",
-    ) -> bytes:
-        """Open an election to a role (its key, or its name in any language: a new name
-        makes a new role of the council): IRV for one seat, Scottish STV for several,
-        or Schulze; the winners' terms start when the vote is closed."""
-        _require_member(self.core, council)
+    ) -> tuple[gk.Election, dk.Propose]:
+        """An election to a role, checked, as (action, proposal): opened by `elect`,
+        or held by secret ballot (`node.ballots.propose(council, body, action)`)."""
+        require_member(self.core, council)
         role, role_name = self.find_role(council, role)
         shown = self.role_name(council, role) if role_name is None else role_name
         state = self.core.state(council)
@@ -212,12 +219,12 @@ class Governance:
             grace=state.rules.grace_hours * HOUR,
         )
         term = term_days if term_days is not None else state.rules.term_days
-        return self._open(council, gk.Election(role, term, role_name), body)
+        return gk.Election(role, term, role_name), body
 
     def petition(self, council: bytes, role: str, member: bytes, reason: str = "") -> int:
         """Support recalling `member` from `role`; returns how many more supporters the
         petition needs before a recall vote can open (0: it can open now)."""
-        me = _require_member(self.core, council)
+        me = require_member(self.core, council)
         state = self.core.state(council)
         if member not in state.role_holders(role, self._now_ms()):
             raise NotFound(_("that member does not hold that role"))
@@ -232,7 +239,7 @@ class Governance:
     ) -> bytes:
         """Open the recall vote a petition has earned; a passed recall ends the term at
         once."""
-        _require_member(self.core, council)
+        require_member(self.core, council)
         state = self.core.state(council)
         if member not in state.role_holders(role, self._now_ms()):
             raise NotFound(_("that member does not hold that role"))
@@ -262,7 +269,7 @@ class Governance:
     def ratify(self, council: bytes, action: bytes, *, hours: int | None = None) -> bytes:
         """Put an emergency action to the council: ratified, it stands; rejected or not
         ratified in time, it is undone."""
-        _require_member(self.core, council)
+        require_member(self.core, council)
         state = self.core.state(council)
         emergency = state.emergencies.get(action)
         if emergency is None or emergency.status != "pending":

@@ -7,8 +7,9 @@ on purpose"), let what waited too long go, record emergency actions not ratified
 time (docs/decisions.md §6.4), sign mandates and revocations due and end seats whose
 mandate is over, carry a delegate's flows (docs/federation.md), welcome back members
 reinstated and heal key epochs. After a round also: take in the events dated ahead
-whose time has come, raise the dead-man alerts that are due, and do this node's part as
-a teller of secret ballots (the key, then its decryption share after the close).
+whose time has come, raise the dead-man alerts that are due, do this node's part as
+a teller of secret ballots (the key, then its decryption share after the close), and
+seat the winners of a counted secret election.
 
 The chores themselves belong to the services of the node; `Node.__init__` hands them
 over as `Chores`."""
@@ -36,6 +37,7 @@ class Chores:
     heal_epochs: Callable[[bytes], str | None]
     raise_alerts: Callable[[], object]
     teller_duties: Callable[[bytes], object] = lambda _council: None
+    seat_elected: Callable[[bytes], object] = lambda _council: None
     settle_pledges: Callable[[bytes], object] = lambda _council: None
 
 
@@ -83,3 +85,4 @@ class Housekeeping:
         for council in self.core.store.councils.ids("member"):
             self.run(council)
             self.chores.teller_duties(council)  # a running node counts as a teller
+            self.chores.seat_elected(council)  # and seats a counted secret election

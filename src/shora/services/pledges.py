@@ -36,10 +36,10 @@ from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import _, format_time, normalize_digits
 from shora.kernel import ring
 from shora.kernel.core import NodeCore
-from shora.kernel.events import decode_body
-from shora.kernel.storage.events import EventRow
 from shora.numbers import digits_only
 from shora.services.anonymous import active_member, publish_delay, ring_secret
+from shora.services.decisions import view_of
+from shora.services.federation import seat_of
 from shora.services.verdicts import checked_once
 
 START_KIND = "pledge.start"
@@ -76,11 +76,6 @@ def share_of_text(text: str) -> str | None:
     return f"{found.numerator}/{found.denominator}"
 
 
-def _view(row: EventRow) -> EventView:
-    i, a, c, t, k, body = row
-    return EventView(i, a, c, t, k, decode_body(k, body))
-
-
 @dataclass(frozen=True, slots=True)
 class MyPledge:
     """What a member can check of their own pledge: its key image (only they can
@@ -106,11 +101,11 @@ class Pledges:
         found = self.core.store.events.valid_event(council, (START_KIND,), campaign)
         if found is None:
             raise NotFound(_("no such pledge campaign in this council"))
-        return _view(found)
+        return view_of(found)
 
     def _reduce(self, council: bytes, start: EventView) -> Campaign:
         rows = self.core.store.events.valid_on(council, tuple(pk.PLEDGE_KINDS), start.id)
-        views = [_view(r) for r in rows]
+        views = [view_of(r) for r in rows]
         electorate = self.core.causal_members(council, start.id)
         cache = self._cache.setdefault(start.id, {})
         body: pk.Start = start.body
@@ -140,7 +135,7 @@ class Pledges:
     def campaigns(self, council: bytes, limit: int = 50) -> list[Campaign]:
         """The council's campaigns, newest first."""
         rows = self.core.store.events.valid_of_kind(council, START_KIND, order="newest")
-        return [self._reduce(council, _view(r)) for r in rows[:limit]]
+        return [self._reduce(council, view_of(r)) for r in rows[:limit]]
 
     def met_recently(self, council: bytes, since: float) -> list[Campaign]:
         """Campaigns whose threshold was met at or after `since` (seconds): the banner
@@ -307,7 +302,7 @@ class Pledges:
         since = self.core.now() - SETTLE_AFTER_DEADLINE
         rows = self.core.store.events.valid_of_kind(council, START_KIND, order="newest")
         for row in rows[:50]:
-            start = _view(row)
+            start = view_of(row)
             if start.body.deadline >= since:
                 self.settle(council, start.id)
 
@@ -320,7 +315,7 @@ class Pledges:
         return count_across(
             self.core.state(federation),
             campaign,
-            [_view(r) for r in rows],
+            [view_of(r) for r in rows],
             lambda event: self.core.causal_state(federation, event),
         )
 
@@ -329,17 +324,14 @@ class Pledges:
         return self.core.store.councils.name(council)
 
     def _my_seat(self, federation: bytes) -> fr.Seat | None:
-        state = self.core.state(federation)
-        me = self.core.me(federation)
-        if me is None or not state.rules.federation or not state.is_active(me):
-            return None
-        return fr.seats(state).get(me)
+        """This node's active seat in a federation, or None."""
+        return seat_of(self.core, federation)
 
     def _opened_in(self, base: bytes) -> dict[bytes, EventView]:
         """The base council's parts of federations' campaigns, by the source campaign."""
         rows = self.core.store.events.valid_of_kind(base, START_KIND)
         found: dict[bytes, EventView] = {}
-        for view in sorted((_view(r) for r in rows), key=lambda v: v.order):
+        for view in sorted((view_of(r) for r in rows), key=lambda v: v.order):
             if view.body.source is not None:
                 found.setdefault(view.body.source, view)
         return found
@@ -354,7 +346,7 @@ class Pledges:
         opened = self._opened_in(base)
         now, done = self.core.now(), 0
         for row in self.core.store.events.valid_of_kind(federation, START_KIND):
-            start = _view(row)
+            start = view_of(row)
             body: pk.Start = start.body
             if not body.across or start.id in opened or body.deadline <= now:
                 continue
@@ -376,7 +368,7 @@ class Pledges:
         rows = self.core.store.events.valid_of_kind(base, "federation.notice")
         return {
             v.body.source
-            for v in (_view(r) for r in rows)
+            for v in (view_of(r) for r in rows)
             if v.body.kind == "decision" and v.body.source in self._opened_in(base)
         }
 
@@ -425,7 +417,7 @@ class Pledges:
             if self.core.store.events.valid_event(federation, (START_KIND,), source) is None:
                 continue
             rows = self.core.store.events.valid_on(federation, ("pledge.report",), source)
-            mine = [v for v in (_view(r) for r in rows) if v.body.base == base]
+            mine = [v for v in (view_of(r) for r in rows) if v.body.base == base]
             last = max(mine, key=lambda v: v.order).body if mine else None
             if last != report:
                 self.core.append(federation, "pledge.report", report)

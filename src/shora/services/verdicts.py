@@ -18,17 +18,22 @@ from shora.kernel.core import NodeCore
 
 
 def checked_once(
-    core: NodeCore, events: Sequence[EventView], check: Callable[[EventView], str]
+    core: NodeCore,
+    events: Sequence[EventView],
+    check: Callable[[EventView], str],
+    key: Callable[[EventView], bytes] = lambda e: e.id,
 ) -> dict[bytes, str]:
-    """Each event's verdict ("" good, else the reason): kept ones read back, the rest
-    checked with `check` (pure: it runs on worker threads) and kept."""
+    """Each event's verdict ("" good, else the reason), by `key` (the event's id unless
+    the verdict depends on more than the event, as a ballot's on its ring): kept ones
+    read back, the rest checked with `check` (pure: it runs on worker threads) and kept."""
     if not events:
         return {}
-    kept = core.store.events.verdicts([e.id for e in events])
-    fresh = [e for e in events if e.id not in kept]
+    keys = {key(e): e for e in events}
+    kept = core.store.events.verdicts(list(keys))
+    fresh = [k for k in keys if k not in kept]
     if fresh:
         with ThreadPoolExecutor(max_workers=min(len(fresh), os.cpu_count() or 1)) as pool:
-            found = dict(zip((e.id for e in fresh), pool.map(check, fresh), strict=True))
+            found = dict(zip(fresh, pool.map(check, (keys[k] for k in fresh)), strict=True))
         core.store.events.keep_verdicts(found)
         kept.update(found)
     return kept

@@ -46,6 +46,11 @@ class SyncResult:
     sent_duplicate: int = 0
     refused_by_relay: dict[str, int] = field(default_factory=dict)
     """OK false answers by their prefix (``blocked``, ``rate-limited``, ``invalid`` ...)."""
+    unconfirmed: int = 0
+    """EVENTs sent that the relay has not answered with OK. Not counted in ``sent``: after
+    a connection that ended first, the relay may hold them all the same (it can store an
+    envelope and lose its OK with the connection), and the next sync's reconciliation,
+    seeing them there, does not send them again."""
     missing: int = 0
     """Ids the relay announced but did not send when asked."""
     cut_hours: list[int] = field(default_factory=list)

@@ -26,6 +26,7 @@ import websockets
 from websockets.asyncio.server import Server, ServerConnection
 from websockets.http11 import Request, Response
 
+from shora.addresses import counted_address
 from shora.errors import RemoteError
 from shora.i18n import using_language
 from shora.kernel import nip01
@@ -619,8 +620,9 @@ class EmbeddedRelay:
 
 
 def _address(ws: ServerConnection) -> str:
+    """The client's address as the per-address cap counts it (an IPv6 /64 as one)."""
     try:
-        return str(ws.remote_address[0])
+        return counted_address(str(ws.remote_address[0]))
     except (TypeError, IndexError):
         return ""
 

@@ -376,6 +376,7 @@ class SyncSession:
             for raw in self.view.get(batch):
                 job.in_flight.add(nip01.decode(raw).id)
                 out.append(messages.event(raw))
+            self.result.unconfirmed = len(job.in_flight)
         if out and job.settled:
             self.progress.phase = "transferring"
         return out
@@ -473,6 +474,7 @@ class SyncSession:
             self._bad("OK for an event we did not send")
             return []
         job.in_flight.discard(message.event_id)
+        self.result.unconfirmed = len(job.in_flight)
         if message.accepted:
             self.progress.sent += 1
             self.result.sent += 1

@@ -38,6 +38,9 @@ MAX_SESSIONS = 1024
 MAX_PEOPLE = 200
 MAX_UNKNOWN = 1000  # names nobody holds whose wrong tries are counted
 MAX_NODE_NAME = 60
+MAX_DEVICES = 4096  # known devices whose wrong tries are counted apart
+DEVICE_NONCE = 16
+DEVICE_MAC = 16
 
 
 class WrongCode(NotAllowed):
@@ -84,6 +87,12 @@ class Hall:
         self.gate = AttemptGate(lambda: self.clock())
         # Invitations that have made a profile here since the start: one profile each.
         self.invitations_used: set[bytes] = set()
+        # Known devices (docs/security.md, "Trusting a community node"): a browser that
+        # made or unlocked a profile holds a cookie naming, under this process's key,
+        # that profile; its wrong tries are counted on their own, so nobody who merely
+        # knows a profile's name can make its person wait by typing wrong passphrases.
+        self.device_key = secrets.token_bytes(32)
+        self.devices: dict[bytes, UnlockThrottle] = {}
 
     @contextlib.asynccontextmanager
     async def attempt(self, address: str) -> AsyncIterator[None]:
@@ -203,9 +212,39 @@ class Hall:
         self.note_open()
         return person
 
-    async def unlock(self, label: str, passphrase: str) -> Person:
+    def device_token(self, person: str) -> str:
+        """A known-device cookie's value for `person`: a random nonce and its MAC under
+        this process's key (nothing in it names the person)."""
+        nonce = secrets.token_bytes(DEVICE_NONCE)
+        return (nonce + self._device_mac(nonce, person)).hex()
+
+    def _device_mac(self, nonce: bytes, person: str) -> bytes:
+        message = nonce + person.encode()
+        return hmac.new(self.device_key, message, "sha256").digest()[:DEVICE_MAC]
+
+    def device_throttle(self, token: str | None, person: str) -> UnlockThrottle | None:
+        """The wrong-try count of the device whose cookie is `token`, if it was given for
+        `person` by this process; None for any other cookie (the shared count applies)."""
+        if not token or len(token) != 2 * (DEVICE_NONCE + DEVICE_MAC):
+            return None
+        try:
+            raw = bytes.fromhex(token)
+        except ValueError:
+            return None
+        nonce, mac = raw[:DEVICE_NONCE], raw[DEVICE_NONCE:]
+        if not hmac.compare_digest(mac, self._device_mac(nonce, person)):
+            return None
+        throttle = self.devices.pop(nonce, None) or UnlockThrottle(lambda: self.clock())
+        self.devices[nonce] = throttle  # the most recent last
+        while len(self.devices) > MAX_DEVICES:
+            del self.devices[next(iter(self.devices))]
+        return throttle
+
+    async def unlock(self, label: str, passphrase: str, device: str | None = None) -> Person:
         """Open the profile named `label` if `passphrase` is its own (ProfileError if
-        the name or the passphrase is wrong: the page does not say which)."""
+        the name or the passphrase is wrong: the page does not say which). `device` is
+        the browser's known-device cookie, if any: tries from a device that opened this
+        profile before are counted apart from everyone else's."""
         person = self.community.find(label)
         if person is None:
             key = label.strip().casefold()[:MAX_LABEL]
@@ -217,7 +256,8 @@ class Hall:
             async with self.kdf_gate:
                 await asyncio.to_thread(decoy_unlock, passphrase, weak_kdf=self.insecure_test_kdf)
             raise ProfileError(_("Wrong name or passphrase."))
-        await self.keeper(person).unlock(passphrase)
+        own = self.device_throttle(device, person.key)
+        await self.keeper(person).unlock(passphrase, throttle=own)
         self.note_open()
         return person
 

@@ -151,19 +151,21 @@ class Keeper:
     def touch(self) -> None:
         self.last_activity = self.clock()
 
-    async def unlock(self, passphrase: str) -> Node:
+    async def unlock(self, passphrase: str, throttle: UnlockThrottle | None = None) -> Node:
         """Open the profile with its passphrase and start syncing; ProfileError if wrong,
-        TooManyTries (before any key derivation) while wrong ones must wait."""
+        TooManyTries (before any key derivation) while wrong ones must wait. `throttle`
+        counts the wrong tries instead of the profile's own count (a known device's)."""
         if self.node is not None and not self.check_when_open:
             return self.node
-        self.throttle.check()
+        throttle = throttle or self.throttle
+        throttle.check()
         async with self.kdf_gate or contextlib.nullcontext():
             unlocked = await asyncio.to_thread(
                 functools.partial(
                     profiles.unlock, self.home, passphrase, allow_weak_kdf=self.insecure_test_kdf
                 )
             )
-        self.throttle.right()
+        throttle.right()
         return await self._opened(unlocked)
 
     async def create(self, passphrase: str) -> Node:

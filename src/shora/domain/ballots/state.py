@@ -10,9 +10,25 @@ same events computes the same state.
   ready once every teller has dealt and every teller has said ``ballot.ready`` for
   the same joint key (n of n to set up, as ElectionGuard's ceremony; k of n to count).
 * A ballot counts if it was claimed by the deadline, its ring signature verifies over
-  the electorate, for this proposal's context, and its ciphertext carries a valid
-  proof bound to its key image. Of the ballots with one key image, the latest by
-  (clock, id) counts (a re-vote); a ciphertext copied from another ballot is refused.
+  its ring (the electorate less the members it names in ``without``), for this
+  proposal's context, and its ciphertext carries a valid proof bound to its key image.
+  Of the ballots with one key image, the one with the highest signed ``sequence``
+  counts (a re-vote): only the signer sets it, so a copy of an earlier ballot,
+  re-published by anyone at any clock, never undoes a later one. Two ballots of one
+  key image at one sequence with different ciphertexts (only the signer can make
+  them): the lesser ciphertext (bytes) counts, a rule of their content alone, which
+  no re-publication moves. A ciphertext copied from another key image's ballot is
+  refused.
+* Removal after the proposal (strong removal for an author nobody can name): for
+  every member of the electorate removed (or whose place passed to a new key) by an
+  ending claimed by the deadline and in the close's causal past, a ballot that is
+  not in that ending's causal past counts only if its ring leaves the member out.
+  Otherwise it could be the removed member's, signed after the removal; it is
+  refused ("removed") and its voter, if a member, is asked to cast it again (the
+  key image is the same and the sequence higher, so the new ballot replaces it). A
+  ballot the ending's author had already seen counts, as an open ballot cast before
+  a removal does.
+  Before the close, the endings known so far give the same verdicts.
 * The first ``ballot.close`` claimed at or after deadline + grace fixes the ballots
   (its ancestors). Nothing is decrypted before it. Then each teller's
   ``ballot.decrypt`` events give shares of the counted ballots in key-image order; a
@@ -31,8 +47,18 @@ import msgspec
 from shora.domain.ballots import kinds as bk
 from shora.domain.decisions import kinds as dk
 from shora.domain.decisions import tally
-from shora.domain.decisions.state import EventView, Params, check_ballot, check_params, count
+from shora.domain.decisions.checks import ballot_rule_problem
+from shora.domain.decisions.state import (
+    EventView,
+    Params,
+    check_ballot,
+    check_params,
+    count,
+    effective,
+)
 from shora.domain.decisions.state import ballot_input as ballot_input
+from shora.domain.governance import kinds as gk
+from shora.domain.governance.rules import RON, action_problem
 from shora.errors import InvalidInput
 from shora.i18n import N_, _
 from shora.kernel import curve, ring, threshold
@@ -42,6 +68,12 @@ from shora.kernel.membership import CouncilState
 MS = 1000
 CONTEXT_PREFIX = b"shora/ballot/v1"
 MESSAGE_TAG = b"shora/ballot/msg"
+VERDICT_TAG = b"shora/ballot/vrd"
+# How a membership ends that voids a ballot's ring still holding the member: removed,
+# or the place passed to a new key (the old key may be in a seizer's hands). Not a
+# member's own leaving: an informer could leave at the last moment, with old parents,
+# to void every ballot cast since, and the one ballot they may still cast was theirs.
+VOIDING_ENDS = ("removed", "recovered")
 PAD_SIZES = (256, 1024, 4096, bk.MAX_CIPHERTEXT - 200)
 TELLER_ROLE = "teller"
 
@@ -52,6 +84,9 @@ REASONS: dict[str, str] = {
     "not_in_electorate": N_(
         "its ring signature does not verify over this vote's electorate "
         "(not cast by a member who may vote, altered, or made for another proposal)"
+    ),
+    "removed": N_(
+        "cast before a member was removed, over a ring that still holds them: it must be cast again"
     ),
     "bad_proof": N_("its encryption proof does not verify"),
     "copied": N_("its encrypted ballot copies another ballot's"),
@@ -64,8 +99,11 @@ def context(proposal: bytes) -> bytes:
     return CONTEXT_PREFIX + proposal
 
 
-def message(proposal: bytes, ciphertext: bytes) -> bytes:
-    return curve.hash_bytes(MESSAGE_TAG, proposal, ciphertext, size=32)
+def message(proposal: bytes, ciphertext: bytes, sequence: int) -> bytes:
+    """What a ballot's ring signature signs: the proposal, the ciphertext and the
+    voter's sequence (8 bytes, big-endian), so only the signer orders their ballots."""
+    seq = sequence.to_bytes(8, "big")
+    return curve.hash_bytes(MESSAGE_TAG, proposal, ciphertext, seq, size=32)
 
 
 def pad(plain: bytes) -> bytes:
@@ -111,6 +149,7 @@ class SecretBallot:
     image: bytes
     event: bytes
     ciphertext: threshold.Ciphertext
+    sequence: int = 0  # its signed place among its voter's ballots
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +172,13 @@ class SecretState:
     key: bytes | None  # the joint key, once every teller dealt and said ready
     ballots: tuple[SecretBallot, ...]  # the ballots that count, by key image
     replaced: int  # earlier ballots under a key image that voted again
+    removed: frozenset[bytes]  # members of the electorate whose removal voids older rings
+    # key images whose highest-sequence ballot was refused as "removed" (an earlier
+    # one may count)
+    recast: frozenset[bytes]
+    # each key image's highest sequence among its ballots whose proofs verify (counted
+    # or refused as "removed"): a new ballot must go past it
+    sequences: tuple[tuple[bytes, int], ...]
     refused: tuple[tuple[str, int], ...]  # (reason code, how many)
     closed_by: bytes | None
     decrypted_by: tuple[bytes, ...]  # tellers whose shares (all verified) cover every ballot
@@ -143,6 +189,7 @@ class SecretState:
     result: Any
     passed: bool | None
     winners: tuple[str, ...]
+    action: gk.Election | None = None  # a secret election: the role its winners take
 
     @property
     def final(self) -> bool:
@@ -155,6 +202,10 @@ class SecretState:
 
     def counted(self, image: bytes) -> bool:
         return any(b.image == image for b in self.ballots)
+
+    def sequence_of(self, image: bytes) -> int | None:
+        """The highest sequence of a verified ballot under this key image (None: none)."""
+        return dict(self.sequences).get(image)
 
 
 def phase(state: SecretState, now: float) -> str:
@@ -249,6 +300,64 @@ def _key(
 Verdict = tuple[str | None, bytes, threshold.Ciphertext | None]
 
 
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """A membership ended in some state: whose, by which event, claimed when (ms), how
+    ("removed", "left", "recovered")."""
+
+    member: bytes
+    event: bytes
+    time: int
+    how: str
+
+
+def ring_of(electorate: Set[bytes], body: bk.Cast) -> list[bytes] | None:
+    """The ring a ballot signs over: the electorate less the members it leaves out,
+    sorted; None if it leaves out someone outside the electorate, someone twice, or
+    everyone."""
+    without = set(body.without)
+    if len(without) != len(body.without) or not without <= electorate:
+        return None
+    keys = sorted(electorate - without)
+    return keys or None
+
+
+def verdict_key(event: bytes, ring_keys: list[bytes], digest: bytes | None = None) -> bytes:
+    """What a kept verdict is filed under: the event and the ring it was checked
+    against (`digest`, its `ring.ring_digest`, if already known), so that a verdict
+    over one ring is never read back for another."""
+    found = digest if digest is not None else ring.ring_digest(ring_keys)
+    return curve.hash_bytes(VERDICT_TAG, event, found, size=32)
+
+
+Rings = dict[tuple[bytes, ...], tuple[list[bytes], bytes] | None]
+
+
+def _ring_and_digest(
+    electorate: Set[bytes], body: bk.Cast, rings: Rings
+) -> tuple[list[bytes], bytes] | None:
+    """`ring_of` and its digest, once per distinct `without` (most ballots share one)."""
+    left_out = tuple(body.without)
+    if left_out not in rings:
+        keys = ring_of(electorate, body)
+        rings[left_out] = None if keys is None else (keys, ring.ring_digest(keys))
+    return rings[left_out]
+
+
+def voiding(endings: Iterable[Ending], electorate: Set[bytes], deadline_ms: int) -> list[Ending]:
+    """The endings that void older rings: of members of the electorate, removed or
+    replaced by a new key, claimed by the deadline (one removed after it was a member
+    for the whole vote, and no ballot can be cast again then)."""
+    return sorted(
+        (
+            e
+            for e in endings
+            if e.member in electorate and e.how in VOIDING_ENDS and e.time <= deadline_ms
+        ),
+        key=lambda e: (e.member, e.event),
+    )
+
+
 def cast_verdict(body: bk.Cast, reason: str | None) -> Verdict:
     """A ballot's verdict from the reason its proofs were found to fail (None: they
     verify), as `check_cast` gives it, without checking them again."""
@@ -268,11 +377,48 @@ def check_cast(proposal: bytes, body: bk.Cast, ring_keys: list[bytes]) -> Verdic
     except ValueError:
         return "malformed", b"", None
     ctx = context(proposal)
-    if not ring.verify(message(proposal, body.ciphertext), ring_keys, sig, ctx):
+    if not ring.verify(message(proposal, body.ciphertext, body.sequence), ring_keys, sig, ctx):
         return "not_in_electorate", sig.image, None
     if not threshold.check_ciphertext(ct, ctx, sig.image):
         return "bad_proof", sig.image, None
     return None, sig.image, ct
+
+
+def verdict_of(
+    proposal: bytes,
+    e: EventView,
+    electorate: Set[bytes],
+    cache: MutableMapping[bytes, Any],
+    rings: Rings | None = None,
+) -> Verdict:
+    """A ballot's verdict over its own ring, kept in `cache` under `verdict_key`."""
+    known = _ring_and_digest(electorate, e.body, {} if rings is None else rings)
+    if known is None:
+        return cast_verdict(e.body, "malformed")
+    keys, digest = known
+    found = verdict_key(e.id, keys, digest)
+    if found not in cache:
+        cache[found] = check_cast(proposal, e.body, keys)
+    verdict: Verdict = cache[found]
+    return verdict
+
+
+def _choose(
+    counting: Mapping[bytes, list[tuple[int, bytes, bytes, threshold.Ciphertext]]],
+) -> tuple[dict[bytes, SecretBallot], int]:
+    """Per key image, the ballot that counts: the highest signed sequence; at one
+    sequence, the lesser ciphertext (only the signer can sign two at one sequence; a
+    rule of content, so re-publishing either at any clock moves nothing); of identical
+    copies, the first by (clock, id) (the same vote whichever). And how many earlier
+    sequences re-votes replaced."""
+    chosen: dict[bytes, SecretBallot] = {}
+    replaced = 0
+    for image, found in counting.items():
+        best = max(seq for seq, _ct, _e, _c in found)
+        seq, _raw, event, ct = min((f for f in found if f[0] == best), key=lambda f: f[1])
+        chosen[image] = SecretBallot(image, event, ct, seq)
+        replaced += len({f[0] for f in found}) - 1
+    return chosen, replaced
 
 
 def reduce_secret(
@@ -284,13 +430,16 @@ def reduce_secret(
     elected: Tellers,
     cache: MutableMapping[bytes, Any] | None = None,
     rule_problem: str | None = None,
+    endings: Callable[[bytes | None], Iterable[Ending]] | None = None,
 ) -> SecretState:
     """The state of one secret ballot. `body` is the proposal held to the council's
     floors; `elected` the tellers its causal state elected (it must name exactly
-    them, and the k the rules need); `cache` (event id -> verdict) may carry
-    verifications between calls: a verdict depends only on the event and this
-    proposal, never on what came later; `rule_problem` why the council's rules refuse a
-    secret ballot there (rule `secret_ballots`), or None."""
+    them, and the k the rules need); `cache` (`verdict_key` -> verdict, or a share
+    event's id -> bool) may carry verifications between calls: a verdict depends only
+    on the event, its ring and this proposal, never on what came later; `rule_problem`
+    why the council's rules refuse a secret ballot there (rule `secret_ballots`), or
+    None; `endings` the memberships ended in the causal state of an event (the close),
+    or, given None, in everything known (before the close)."""
     cache = {} if cache is None else cache
     secret: bk.SecretPropose = propose.body
     unique: Mapping[bytes, EventView] = {
@@ -311,30 +460,45 @@ def reduce_secret(
     scope: Set[bytes] | None = ancestors(close.id) if close is not None else None
 
     refused: dict[str, int] = {}
-    latest: dict[bytes, SecretBallot] = {}
-    replaced = 0
+    # key image -> its ballots that may count, in (clock, id) order
+    counting: dict[bytes, list[tuple[int, bytes, bytes, threshold.Ciphertext]]] = {}
+    top: dict[bytes, int] = {}  # key image -> highest sequence whose proofs verify
+    voided: dict[bytes, int] = {}  # key image -> highest sequence refused as "removed"
     seen_a: dict[bytes, bytes] = {}
     electorate = frozenset(eligible)
-    ring_keys = sorted(electorate)
+    ended = voiding(
+        endings(close.id if close is not None else None) if endings is not None else (),
+        electorate,
+        body.deadline * MS,
+    )
+    knew = [(end.member, ancestors(end.event)) for end in ended]
+    rings: Rings = {}
     for e in ordered:
         if e.kind != "ballot.cast" or (scope is not None and e.id not in scope):
             continue
         if e.time > body.deadline * MS:
             refused["late"] = refused.get("late", 0) + 1
             continue
-        if e.id not in cache:
-            cache[e.id] = check_cast(propose.id, e.body, ring_keys)
-        reason, image, ct = cache[e.id]
+        reason, image, ct = verdict_of(propose.id, e, electorate, cache, rings)
+        if reason is None and any(m not in e.body.without and e.id not in seen for m, seen in knew):
+            reason = "removed"
+        cast: bk.Cast = e.body
+        if reason in (None, "removed"):
+            top[image] = max(top.get(image, -1), cast.sequence)
+            if reason == "removed":
+                voided[image] = max(voided.get(image, -1), cast.sequence)
         if reason is None and ct is not None and seen_a.get(ct.a, image) != image:
             reason = "copied"
         if reason is not None or ct is None:
             refused[reason or "malformed"] = refused.get(reason or "malformed", 0) + 1
             continue
         seen_a[ct.a] = image
-        if image in latest:
-            replaced += 1
-        latest[image] = SecretBallot(image, e.id, ct)
-    ballots = tuple(latest[i] for i in sorted(latest))
+        counting.setdefault(image, []).append((cast.sequence, cast.ciphertext, e.id, ct))
+    counts, replaced = _choose(counting)
+    ballots = tuple(counts[i] for i in sorted(counts))
+    recast = frozenset(
+        i for i, seq in voided.items() if i not in counts or seq > counts[i].sequence
+    )
 
     decrypted_by: list[bytes] = []
     bad: list[BadShares] = []
@@ -407,6 +571,9 @@ def reduce_secret(
         key=key,
         ballots=ballots,
         replaced=replaced,
+        removed=frozenset(end.member for end in ended),
+        recast=recast,
+        sequences=tuple(sorted(top.items())),
         refused=tuple(sorted(refused.items())),
         closed_by=close.id if close is not None else None,
         decrypted_by=tuple(decrypted_by),
@@ -417,4 +584,48 @@ def reduce_secret(
         result=result,
         passed=passed,
         winners=winners,
+        action=secret.action,
     )
+
+
+def purpose(secret: bk.SecretPropose) -> str | None:
+    """The governance purpose a secret ballot is held to: "election" for an election."""
+    return None if secret.action is None else gk.purpose(secret.action)
+
+
+def reduce_in_state(
+    propose: EventView,
+    causal: CouncilState,
+    events: Iterable[EventView],
+    ancestors: Callable[[bytes], Set[bytes]],
+    cache: MutableMapping[bytes, Any] | None = None,
+    endings: Callable[[bytes | None], Iterable[Ending]] | None = None,
+) -> SecretState:
+    """The state of one secret ballot from its proposal's causal state (`causal`: the
+    rules, the electorate, the elected tellers there), as every node computes it, and as
+    the fold recounts a secret election before seating its winners (`seats.py`);
+    `cache` and `endings` as `reduce_secret` takes them."""
+    secret: bk.SecretPropose = propose.body
+    body = effective(secret.proposal, causal.rules, purpose(secret), propose.time)
+    problem = ballot_rule_problem(causal.rules, secret=True)
+    if problem is None and secret.action is not None:
+        problem = action_problem(secret.action, secret.proposal, causal, propose.time)
+    return reduce_secret(
+        propose,
+        body,
+        frozenset(causal.active_members()),
+        events,
+        ancestors,
+        elected_tellers(causal, propose.time),
+        cache,
+        problem,
+        endings,
+    )
+
+
+def elected_keys(state: SecretState) -> tuple[bytes, ...] | None:
+    """The members a counted secret election elects (its winners but "re-open
+    nominations"), or None if it is no election or is not counted."""
+    if state.action is None or not state.final:
+        return None
+    return tuple(bytes.fromhex(w) for w in state.winners if w != RON)

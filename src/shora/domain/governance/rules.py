@@ -217,15 +217,18 @@ def _enact(
         s.petitions.pop((action.role, action.member), None)
         s.petitions.pop((action.role, recalled), None)
     elif isinstance(action, gk.Election):
-        ended = tuple(
-            replace(t, end=now) if t.end > now else t for t in s.terms.get(action.role, ())
-        )
-        new = tuple(
-            Term(s.current_key(bytes.fromhex(w)), now, now + action.term_days * DAY_MS, ev.id)
-            for w in winners
-            if w != RON
-        )
-        s.terms[action.role] = ended + new
+        seat(s, ev, action, [bytes.fromhex(w) for w in winners if w != RON])
+
+
+def seat(s: CouncilState, ev: StateEvent, action: gk.Election, elected: list[bytes]) -> None:
+    """The elected take the role from ev's claimed time for the election's term; every
+    earlier term of the role ends then (an open election's close, a secret one's seat)."""
+    now = ev.time
+    ended = tuple(replace(t, end=now) if t.end > now else t for t in s.terms.get(action.role, ()))
+    new = tuple(
+        Term(s.current_key(key), now, now + action.term_days * DAY_MS, ev.id) for key in elected
+    )
+    s.terms[action.role] = ended + new
 
 
 def register() -> None:

@@ -463,6 +463,27 @@ class Events:
                 list(verdicts.items()),
             )
 
+    def any_by_id(self, council: bytes, event: bytes) -> EventRow | None:
+        """One event of a council by id, valid or not (a state handler reading a
+        causal past: validity is decided later)."""
+        rows = self.db.rows(
+            "SELECT id, author, clock, time, kind, body FROM events "
+            "WHERE council=? AND id=? AND body IS NOT NULL",
+            (council, event),
+        )
+        return None if not rows else _row(rows[0])
+
+    def any_on(self, council: bytes, kinds: Sequence[str], ref: bytes) -> list[EventRow]:
+        """The events of these kinds about `ref`, valid or not, oldest first."""
+        marks = ",".join("?" * len(kinds))
+        rows = self.db.rows(
+            "SELECT id, author, clock, time, kind, body FROM events "  # noqa: S608
+            f"WHERE council=? AND kind IN ({marks}) AND ref=? AND body IS NOT NULL "
+            "ORDER BY +clock, id",
+            (council, *kinds, ref),
+        )
+        return [_row(r) for r in rows]
+
     def clock_and_parents(self, inner_id: bytes) -> tuple[int, bytes] | None:
         """(clock, the concatenated parent ids) of a stored event, or None."""
         rows = self.db.rows("SELECT clock, parents FROM events WHERE id=?", (inner_id,))
@@ -493,3 +514,7 @@ def _where(flt: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
         clauses.append("created_at <= ?")
         params.append(int(flt["until"]))
     return (" AND ".join(clauses) or "1"), tuple(params)
+
+
+def _row(r: Sequence[Any]) -> EventRow:
+    return (bytes(r[0]), bytes(r[1]), int(r[2]), int(r[3]), str(r[4]), bytes(r[5]))

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from shora.addresses import counted_address
 from shora.errors import InvalidInput, NotAllowed, ProfileError
 from shora.i18n import _
 from shora.node import Node
@@ -32,11 +33,12 @@ from shora.web.throttle import Busy, TooManyTries
 PASSPHRASE_CHARS = 1024
 LABEL_CHARS = 200  # read at most; the community keeps at most MAX_LABEL
 CODE_CHARS = 64
+DEVICE_COOKIE_SECONDS = 365 * 24 * 3600
 
 
 def address_of(request: Request) -> str:
-    """The client's address, whose attempts are counted together."""
-    return request.client.host if request.client is not None else ""
+    """The client's address, whose attempts are counted together (an IPv6 /64 as one)."""
+    return counted_address(request.client.host) if request.client is not None else ""
 
 
 def must_wait(exc: TooManyTries | Busy) -> tuple[str, int, dict[str, str]]:
@@ -64,15 +66,26 @@ def signed_in(request: Request, person: str, to: str) -> Response:
     hall = hall_of(request)
     browser = hall.bind(browser_of(request), person)
     response = redirect(request, to)
+    secure = bool(request.app.state.secure)
+    port = request.app.state.port
     response.set_cookie(
-        session_cookie(request.app.state.port),
-        browser.id,
+        session_cookie(port), browser.id, httponly=True, samesite="strict", secure=secure, path="/"
+    )
+    # This browser is now a known device of `person` (its own count of wrong tries).
+    response.set_cookie(
+        device_cookie(port),
+        hall.device_token(person),
+        max_age=DEVICE_COOKIE_SECONDS,
         httponly=True,
         samesite="strict",
-        secure=bool(request.app.state.secure),
+        secure=secure,
         path="/",
     )
     return response
+
+
+def device_cookie(port: int) -> str:
+    return f"shora_device_{port}"
 
 
 async def index(request: Request) -> Response:
@@ -162,7 +175,8 @@ async def unlock(request: Request) -> Response:
         hall = hall_of(request)
         try:
             async with hall.attempt(address_of(request)):
-                person = await hall.unlock(label, passphrase)
+                device = request.cookies.get(device_cookie(request.app.state.port))
+                person = await hall.unlock(label, passphrase, device)
         except (TooManyTries, Busy) as exc:
             error, status, headers = must_wait(exc)
         except WeakKeystore as exc:

@@ -143,6 +143,7 @@ async def notifications(request: Request) -> Response:
     people = names(node, info.id)
     context = {"council": info, "people": people, "words": WORDS, **paged(request, found)}
     context["pledges_met"] = met_banner(node, info.id)
+    context["to_cast_again"] = node.ballots.to_cast_again(info.id)
     return page_of(request, "discussion/notifications.html", context)
 
 

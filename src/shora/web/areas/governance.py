@@ -147,6 +147,12 @@ async def elect(request: Request) -> Response:
         seats = whole(form, "seats", 1, 1, dk.MAX_SEATS) or 1
         method = field(form, "method", 10) or None
         hours = whole(form, "hours", 72, 1, 24 * 365) or 72
+        if field(form, "secret", 5) == "1":
+            action, body = node.governance.election(
+                info.id, role, candidates, seats=seats, method=method, hours=hours
+            )
+            proposal = node.ballots.propose(info.id, body, action)
+            return _path(info, f"secret/{proposal.hex()}")
         proposal = node.governance.elect(
             info.id, role, candidates, seats=seats, method=method, hours=hours
         )

@@ -20,7 +20,7 @@ from shora.services import joining, recovery
 from shora.services.membership import ALREADY_JOINED, INVITATION_EXPIRED
 from shora.ui.qr import qr_svg
 from shora.web.forms import PERSON_CHARS, TOKEN_CHARS, form_of, text
-from shora.web.responses import node_of, pages_of
+from shora.web.responses import node_of, pages_of, redirect
 
 WAITING_REFRESH_SECONDS = 10  # how often the waiting page looks whether it was admitted
 _BASE32 = re.compile(r"[A-Za-z2-7\s-]*")
@@ -132,7 +132,8 @@ async def join(request: Request) -> Response:
         council = join_with(node, values)
     except InvalidInput as exc:
         return _join_again(request, values, plain(exc, "invitation", values["invitation"]))
-    return waiting_page(request, node, node.councils.get(council))
+    # Redirect after POST: reloading the waiting page does not send the form again.
+    return redirect(request, f"/councils/{council.hex()}")
 
 
 def join_values(form: Any, name_field: str = "name") -> dict[str, str]:

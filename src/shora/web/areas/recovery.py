@@ -13,9 +13,9 @@ from starlette.routing import BaseRoute, Route
 from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import _
 from shora.services import joining, recovery
-from shora.web.areas.joining import plain, waiting_page
+from shora.web.areas.joining import plain
 from shora.web.forms import PERSON_CHARS, TOKEN_CHARS, form_of, text
-from shora.web.responses import node_of, pages_of
+from shora.web.responses import node_of, pages_of, redirect
 
 
 async def ask(request: Request) -> Response:
@@ -38,7 +38,7 @@ async def ask(request: Request) -> Response:
         return _ask_page(request, values, plain(exc, "invitation", values["invitation"]), 400)
     node.joining.expect_name(invitation.council, council_name)
     node.joining.add_reach(invitation.council, list(invitation.reach))
-    return waiting_page(request, node, node.councils.get(invitation.council))
+    return redirect(request, f"/councils/{invitation.council.hex()}")
 
 
 def _ask_page(request: Request, values: dict[str, str], error: str | None, status: int) -> Response:

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from shora.errors import InvalidInput, NotAllowed
-from shora.i18n import number
+from shora.i18n import _, number
 from shora.services.ballots import REASONS, phase
 from shora.services.decisions import kinds as dk
 from shora.ui.labels import METHODS
@@ -75,7 +75,15 @@ async def show(request: Request, error: str | None = None, status: int = 200) ->
     my = node.ballots.my_ballot(info.id, state.id) if mine in state.eligible else None
 
     def name(option: str) -> str:
-        return option
+        """An election's option is a candidate's key: shown by their name."""
+        if state.action is None:
+            return option
+        if option == "ron":
+            return _("Re-open nominations")
+        try:
+            return people.get(bytes.fromhex(option), option)
+        except ValueError:
+            return option
 
     stage = phase(state, now(node))
     teller_can = mine in state.tellers and (
@@ -101,6 +109,15 @@ async def show(request: Request, error: str | None = None, status: int = 200) ->
         "summary": summary(state.result, name) if state.result is not None else [],
         "ranked": state.body.method in dk.RANKED_METHODS,
         "error": error,
+        "role": None
+        if state.action is None
+        else node.governance.role_name(info.id, state.action.role),
+        "holders": [people.get(k, k.hex()[:12]) for k in node.ballots.holders(info.id, state.id)],
+        "can_seat": state.action is not None
+        and state.final
+        and bool(state.winners)
+        and node.ballots.seated_by(info.id, state.id) is None
+        and mine is not None,
         "base": base(info.id),
         "voted": request.query_params.get("voted") == "1",
         "done": request.query_params.get("done", ""),
@@ -144,6 +161,15 @@ async def take_part(request: Request) -> Response:
     return await _act(request, run)
 
 
+async def seat(request: Request) -> Response:
+    async def run(node: Any, council: bytes, proposal: bytes) -> str:
+        await many_fields(request)
+        node.ballots.seat(council, proposal)
+        return ""
+
+    return await _act(request, run)
+
+
 routes: list[BaseRoute] = [
     Route("/councils/{council}/secret", listing),
     Route("/councils/{council}/secret/new", new, methods=["GET", "POST"]),
@@ -152,4 +178,5 @@ routes: list[BaseRoute] = [
     Route("/councils/{council}/secret/{proposal}/vote", vote, methods=["POST"]),
     Route("/councils/{council}/secret/{proposal}/close", close, methods=["POST"]),
     Route("/councils/{council}/secret/{proposal}/teller", take_part, methods=["POST"]),
+    Route("/councils/{council}/secret/{proposal}/seat", seat, methods=["POST"]),
 ]
