@@ -555,12 +555,14 @@ class Ingestor:
         if self._too_early(opened, eid, raw, epoch.council):
             report.early += 1
             return
-        missing = [p for p in opened.payload.parents if self._event_meta(p) is None]
-        if missing:
+        parents = opened.payload.parents
+        metas = [self._event_meta(p) for p in parents]
+        if not all(metas):  # a parent not taken in yet
+            missing = [p for p, meta in zip(parents, metas, strict=True) if meta is None]
             self._hold(eid, epoch.council, missing, raw, opened.payload.author)
             report.pending += 1
             return
-        self._accept(opened, eid, raw, epoch.council, report)
+        self._accept(opened, eid, raw, epoch.council, report, metas)
         self._release_waiting(opened.inner_id, report)
 
     def _has_event(self, inner_id: bytes) -> bool:
@@ -677,10 +679,17 @@ class Ingestor:
         return meta
 
     def _accept(
-        self, opened: Opened, eid: bytes, raw: bytes, council: bytes, report: Report
+        self,
+        opened: Opened,
+        eid: bytes,
+        raw: bytes,
+        council: bytes,
+        report: Report,
+        metas: list[_Meta | None] | None = None,  # of its parents, if just looked up
     ) -> None:
         p = opened.payload
-        metas = [self._event_meta(parent) for parent in p.parents]
+        if metas is None:
+            metas = [self._event_meta(parent) for parent in p.parents]
         expected_clock = 1 + max((m.clock for m in metas if m), default=0)
         if p.clock != expected_clock:
             raise MalformedEvent(
