@@ -26,7 +26,7 @@ from attacks.adversary import Adversary
 from conftest import Clock, admit, make_node, send, three_members
 from shora.errors import FromTheFuture, TooManyWaiting
 from shora.kernel import crypto, ingest, keys, kinds, nip01, waiting
-from shora.kernel.events import SHORA_KIND, WELCOME_KIND
+from shora.kernel.events import SHORA_KIND, WELCOME_KIND, decrypt_content, seal_content
 from shora.node import Node
 from shora.sync import messages, nip77, summary
 from shora.sync.local import NodeEnvelopes
@@ -384,3 +384,32 @@ def test_a_relay_answer_is_capped_in_bytes(tmp_path: Path) -> None:
     assert 0 < len(events) < 21 and sum(len(m) for m in events[:-1]) < 5000
     assert answer[-1] == messages.eose("s")
     a.close()
+
+
+def test_one_event_sealed_twice_and_waiting_for_its_parent_is_stored_once(
+    tmp_path: Path,
+) -> None:
+    """A member seals someone's event again (a new envelope, the same inner event) and
+    hands both copies, ahead of their parent, to a node: once the parent arrives the
+    event is taken in once and the copy counts as a duplicate; the import goes through
+    (it used to fail on the second insert and take the whole batch down with it)."""
+    clock = Clock()
+    (a, b, c), council = three_members(tmp_path, clock)
+    a.posts.post(council, "water at six")
+    a.posts.post(council, "bread at seven")
+    parent, child = list(a.bundles.envelopes(council))[-2:]
+    epoch = c.writing_epoch(council)  # any member holds the key
+    env = nip01.decode(child)
+    plain = decrypt_content(env, epoch.content_key, epoch.write_pk)
+    signer = crypto.WriteSigner(epoch.write_sk)
+    sealed = seal_content(epoch.content_key, epoch.write_pk, plain)
+    copy = nip01.encode(nip01.sign_envelope(signer, env.created_at, env.kind, [], sealed))
+    assert copy != child
+    report = b.bundles.import_envelopes([child, copy, parent])
+    assert (report.accepted, report.duplicate, report.pending) == (2, 1, 0), report
+    assert not report.refused
+    assert _texts(b, council)[:2] == ["bread at seven", "water at six"]
+    assert b.store.one("SELECT count(*) FROM pending") == 0
+    b.posts.post(council, "still writing")
+    send(b, a)
+    assert _texts(a, council)[0] == "still writing"

@@ -149,6 +149,7 @@ class _Checked:
     raises its error there, in the person's language, at the same point."""
 
     env: nip01.Envelope
+    eid: bytes  # the envelope id, as bytes
     signed: bool = False  # the NIP-01 id and the BIP-340 signature verify
     epoch: keys.Epoch | None = None  # the epoch `opened` was decrypted under
     opened: Opened | None = None  # decrypted, inner signature and body checked
@@ -173,6 +174,10 @@ class Ingestor:
         self._meta: dict[bytes, _Meta] = {}
         self._projection = Projection(store)
         self._writes = _Writes()
+        # Ids a chunk of an import looked up at once and found not stored (_accept_chunk);
+        # whatever is stored meanwhile leaves them.
+        self._absent_envelopes: set[bytes] = set()
+        self._absent_events: set[bytes] = set()
         self._pending: int = store.waiting.pending_count()
         self._data_version = self._version()
         self.progress: Callable[[int], None] | None = None
@@ -216,26 +221,17 @@ class Ingestor:
     def _ingest(self, raws: Iterable[bytes], report: Report, bulk: ExitStack) -> Report:
         self.expire(force=False)
         self._waiting.start_import()
-        seen: set[bytes] = set()
-        batch: list[bytes] = []
-        size = batches = 0
-        for raw in raws:
-            digest = hashlib.blake2b(raw, digest_size=16).digest()
-            if digest in seen:
-                report.duplicate += 1
-                continue
-            if len(seen) >= MAX_SEEN:
-                seen.clear()  # bounded memory; a later repeat costs one more look-up
-            seen.add(digest)
-            batch.append(raw)
-            size += len(raw)
-            if len(batch) >= BATCH or size >= BATCH_BYTES:
-                if not batches:  # a large import: the log is copied into the file less often
-                    bulk.enter_context(self.store.bulk())
+        stream = self._unrepeated(raws, report)
+        head = list(itertools.islice(stream, POOL_MIN))
+        pool = verify_pool() if self.pooled and len(head) >= POOL_MIN else None
+        chunks = _chunked(itertools.chain(head, stream), POOL_CHUNK)
+        checked = self._checked(pool, chunks) if pool is not None else _unchecked(chunks)
+        batches = 0
+        try:
+            while self._batch(checked, report, bulk if not batches else None):
                 batches += 1
-                self._batch(batch, report)
-                batch, size = [], 0
-        self._batch(batch, report)
+        finally:
+            checked.close()
         with self._transaction():
             self._release_held(report)
             self.flush()
@@ -245,6 +241,21 @@ class Ingestor:
             reason = TooManyWaiting.__name__
             report.refused[reason] = report.refused.get(reason, 0) + dropped
         return report
+
+    @staticmethod
+    def _unrepeated(raws: Iterable[bytes], report: Report) -> Iterator[bytes]:
+        """The envelopes not seen earlier in this import (a repeat costs a hash)."""
+        seen: set[bytes] = set()
+        blake2b = hashlib.blake2b
+        for raw in raws:
+            digest = blake2b(raw, digest_size=16).digest()
+            if digest in seen:
+                report.duplicate += 1
+                continue
+            if len(seen) >= MAX_SEEN:
+                seen.clear()  # bounded memory; a later repeat costs one more look-up
+            seen.add(digest)
+            yield raw
 
     def expire(self, force: bool = True) -> int:
         """Drop what waited (for parents, a key, an admission) longer than waiting.MAX_AGE,
@@ -277,47 +288,68 @@ class Ingestor:
         else:
             report.duplicate += 1
 
-    def _batch(self, raws: list[bytes], report: Report) -> None:
-        """One transaction per batch: an interrupted import keeps every finished batch."""
-        pool = verify_pool() if self.pooled and len(raws) >= POOL_MIN else None
-        if pool is None:
-            self._accept_batch(raws, itertools.repeat(None), report)
-        else:
-            checked = self._checked(pool, raws)
-            try:
-                self._accept_batch(raws, checked, report)
-            finally:
-                checked.close()
-        if self.progress is not None and raws:
-            self.progress(len(raws))
+    def _batch(
+        self,
+        checked: Iterator[tuple[list[bytes], Sequence[_Checked | None]]],
+        report: Report,
+        bulk: ExitStack | None,
+    ) -> bool:
+        """One transaction of at most BATCH envelopes (or BATCH_BYTES): an interrupted
+        import keeps every finished batch. False once the envelopes ran out. The pool goes
+        on checking the next batch's signatures while this one is written and committed."""
+        count = size = 0
+        with self._transaction():
+            for chunk, found in checked:
+                self._accept_chunk(chunk, found, report)
+                count += len(chunk)
+                size += sum(map(len, chunk))
+                if count >= BATCH or size >= BATCH_BYTES:
+                    if bulk is not None:  # a large import: the log is copied in less often
+                        bulk.enter_context(self.store.bulk())
+                    break
+            self._release_welcomes(report.councils, report)
+            self.flush()
+        if self.progress is not None and count:
+            self.progress(count)
+        return count >= BATCH or size >= BATCH_BYTES
 
     def _checked(
-        self, pool: ThreadPoolExecutor, raws: list[bytes]
-    ) -> Generator[_Checked | None, None, None]:
-        """What the workers found of each envelope, in order; at most POOL_AHEAD chunks
-        are checked ahead of the sequential step, so memory holds a few hundred opened
-        envelopes, not a whole batch."""
-        chunks = (raws[i : i + POOL_CHUNK] for i in range(0, len(raws), POOL_CHUNK))
-        ahead: deque[Future[list[_Checked | None]]] = deque(
-            pool.submit(self._precheck, chunk) for chunk in itertools.islice(chunks, POOL_AHEAD)
+        self, pool: ThreadPoolExecutor, chunks: Iterator[list[bytes]]
+    ) -> Generator[tuple[list[bytes], Sequence[_Checked | None]], None, None]:
+        """Each chunk with what the workers found of its envelopes, in order. At most
+        POOL_AHEAD chunks are checked ahead of the sequential step (memory holds a few
+        hundred opened envelopes), across the batches' commits, and the next chunk is
+        read only when one is taken."""
+        ahead: deque[tuple[list[bytes], Future[list[_Checked | None]]]] = deque(
+            (chunk, pool.submit(self._precheck, chunk))
+            for chunk in itertools.islice(chunks, POOL_AHEAD)
         )
         try:
             while ahead:
-                found = ahead.popleft().result()
-                chunk = next(chunks, None)
-                if chunk is not None:
-                    ahead.append(pool.submit(self._precheck, chunk))
-                yield from found
+                chunk, future = ahead.popleft()
+                found = future.result()
+                more = next(chunks, None)
+                if more is not None:
+                    ahead.append((more, pool.submit(self._precheck, more)))
+                yield chunk, found
         finally:
-            for future in ahead:
+            for _, future in ahead:
                 future.cancel()
 
-    def _accept_batch(
-        self, raws: list[bytes], checked: Iterable[_Checked | None], report: Report
+    def _accept_chunk(
+        self, raws: list[bytes], checked: Sequence[_Checked | None], report: Report
     ) -> None:
-        """The sequential step of a batch, in the order the envelopes came."""
-        with self._transaction():
-            for raw, pre in zip(raws, checked, strict=False):
+        """The sequential step of a chunk, in the order the envelopes came. What the
+        workers opened is looked up in the store in two queries, not two per envelope."""
+        if len(checked) > 1:
+            self._absent_envelopes = {c.eid for c in checked if c is not None}
+            self._absent_envelopes -= self.store.events.stored_envelopes(
+                list(self._absent_envelopes)
+            )
+            self._absent_events = {c.opened.inner_id for c in checked if c and c.opened}
+            self._absent_events -= self.store.events.stored_events(list(self._absent_events))
+        try:
+            for raw, pre in zip(raws, checked, strict=True):
                 learned = report.keys_learned
                 self._one(raw, report, pre)
                 # A welcome or grant just brought a key: what waited for it goes in now,
@@ -325,8 +357,9 @@ class Ingestor:
                 # would otherwise all wait in `pending`.
                 if report.keys_learned != learned:
                     self._release_held(report)
-            self._release_welcomes(report.councils, report)
-            self.flush()
+        finally:
+            self._absent_envelopes = set()
+            self._absent_events = set()
 
     def _precheck(self, raws: list[bytes]) -> list[_Checked | None]:
         """Run on a worker of the pool: decode, check both signatures and decrypt each
@@ -338,7 +371,7 @@ class Ingestor:
             except Exception:  # noqa: BLE001 - the sequential step raises it again
                 out.append(None)
                 continue
-            checked = _Checked(env)
+            checked = _Checked(env, bytes.fromhex(env.id))
             out.append(checked)
             try:
                 nip01.verify(env, self._verifier(env.pubkey))
@@ -428,6 +461,8 @@ class Ingestor:
     def _forget(self) -> None:
         """Drop every cache; they are rebuilt from the store as needed."""
         self._writes = _Writes()
+        self._absent_envelopes = set()
+        self._absent_events = set()
         self._meta.clear()
         self._waiting.forget()
         self._projection = Projection(self.store)
@@ -489,8 +524,10 @@ class Ingestor:
     def _dispatch(
         self, raw: bytes, report: Report, env: nip01.Envelope, pre: _Checked | None = None
     ) -> None:
-        eid = bytes.fromhex(env.id)
-        if eid in self._writes.envelope_ids or self.store.events.has_envelope(eid):
+        eid = pre.eid if pre is not None else bytes.fromhex(env.id)
+        if eid in self._writes.envelope_ids or (
+            eid not in self._absent_envelopes and self.store.events.has_envelope(eid)
+        ):
             report.duplicate += 1
             return
         if pre is None or not pre.signed:
@@ -512,19 +549,27 @@ class Ingestor:
         else:
             plain = decrypt_content(env, epoch.content_key, write_pk)
             opened = open_inner(env, plain, write_pk, epoch.council)
-        if opened.inner_id in self._meta or self.store.events.has_event(opened.inner_id):
+        if self._has_event(opened.inner_id):
             report.duplicate += 1
             return
         if self._too_early(opened, eid, raw, epoch.council):
             report.early += 1
             return
-        missing = [p for p in opened.payload.parents if self._event_meta(p) is None]
-        if missing:
+        parents = opened.payload.parents
+        metas = [self._event_meta(p) for p in parents]
+        if not all(metas):  # a parent not taken in yet
+            missing = [p for p, meta in zip(parents, metas, strict=True) if meta is None]
             self._hold(eid, epoch.council, missing, raw, opened.payload.author)
             report.pending += 1
             return
-        self._accept(opened, eid, raw, epoch.council, report)
+        self._accept(opened, eid, raw, epoch.council, report, metas)
         self._release_waiting(opened.inner_id, report)
+
+    def _has_event(self, inner_id: bytes) -> bool:
+        """Whether this event is taken in (stored, or about to be with this batch)."""
+        return inner_id in self._meta or (
+            inner_id not in self._absent_events and self.store.events.has_event(inner_id)
+        )
 
     # --- honest clocks --------------------------------------------------------------------
 
@@ -596,6 +641,11 @@ class Ingestor:
                         epoch = self._epochs[bytes.fromhex(env.pubkey)]
                         plain = decrypt_content(env, epoch.content_key, epoch.write_pk)
                         opened = open_inner(env, plain, epoch.write_pk, epoch.council)
+                        if self._has_event(opened.inner_id):
+                            # The same event sealed again in another envelope, both
+                            # waiting for the same parents: it is stored once.
+                            report.duplicate += 1
+                            continue
                         self._accept(opened, eid, raw, epoch.council, report)
                 except RemoteError as exc:
                     report.refuse(exc)
@@ -629,10 +679,17 @@ class Ingestor:
         return meta
 
     def _accept(
-        self, opened: Opened, eid: bytes, raw: bytes, council: bytes, report: Report
+        self,
+        opened: Opened,
+        eid: bytes,
+        raw: bytes,
+        council: bytes,
+        report: Report,
+        metas: list[_Meta | None] | None = None,  # of its parents, if just looked up
     ) -> None:
         p = opened.payload
-        metas = [self._event_meta(parent) for parent in p.parents]
+        if metas is None:
+            metas = [self._event_meta(parent) for parent in p.parents]
         expected_clock = 1 + max((m.clock for m in metas if m), default=0)
         if p.clock != expected_clock:
             raise MalformedEvent(
@@ -687,6 +744,8 @@ class Ingestor:
         )
         w = self._writes
         w.envelope_ids.add(eid)
+        self._absent_envelopes.discard(eid)
+        self._absent_events.discard(opened.inner_id)
         env = opened.envelope
         w.envelopes.append((eid, council, env.kind, env.created_at, raw, p.epoch, None))
         w.events.append(
@@ -799,6 +858,7 @@ class Ingestor:
         self.store.events.add_envelope(
             (eid, epoch.council, env.kind, env.created_at, raw, write_pk, hint)
         )
+        self._absent_envelopes.discard(eid)
         report.accepted += 1
         report.councils.add(epoch.council)
 
@@ -850,3 +910,17 @@ class Ingestor:
 
 def decode_ids(blob: bytes) -> list[bytes]:
     return [blob[i : i + 32] for i in range(0, len(blob), 32)]
+
+
+def _chunked(raws: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
+    it = iter(raws)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+def _unchecked(
+    chunks: Iterator[list[bytes]],
+) -> Generator[tuple[list[bytes], Sequence[_Checked | None]], None, None]:
+    """Chunks checked in line by the sequential step (no pool)."""
+    for chunk in chunks:
+        yield chunk, [None] * len(chunk)

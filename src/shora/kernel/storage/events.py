@@ -489,6 +489,24 @@ class Events:
         rows = self.db.rows("SELECT clock, parents FROM events WHERE id=?", (inner_id,))
         return (int(rows[0][0]), bytes(rows[0][1] or b"")) if rows else None
 
+    def stored_envelopes(self, ids: Sequence[bytes]) -> set[bytes]:
+        """Which of these envelope ids are stored (forgotten ones too): one look-up for a
+        chunk of an import instead of one per envelope."""
+        return self._stored("envelopes", ids)
+
+    def stored_events(self, ids: Sequence[bytes]) -> set[bytes]:
+        """Which of these inner ids are stored events."""
+        return self._stored("events", ids)
+
+    def _stored(self, table: str, ids: Sequence[bytes]) -> set[bytes]:
+        found: set[bytes] = set()
+        for start in range(0, len(ids), 500):
+            part = tuple(ids[start : start + 500])
+            marks = ",".join("?" * len(part))
+            rows = self.db.rows(f"SELECT id FROM {table} WHERE id IN ({marks})", part)  # noqa: S608
+            found.update(bytes(r[0]) for r in rows)
+        return found
+
 
 def _where(flt: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
     """SQL for a NIP-01 filter over the envelopes table (already validated by its decoder)."""
