@@ -1,9 +1,10 @@
 """Threshold pledges against a member whose client signs anything (docs/pledges.md,
 docs/threat-model.md): a pledge from outside the campaign's electorate, a second
 pledge under a forged key image, a pledge counted twice, a pledge after the deadline,
-a withdrawal after the threshold was met, a pledge replayed from another campaign, and
-a council's count reported to a federation by someone not seated for it. Every honest
-replica refuses each with its reason and keeps the same count."""
+a withdrawal after the threshold was met, a pledge replayed from another campaign, a
+pledge by a member removed after the campaign started, and a council's count reported
+to a federation by someone not seated for it. Every honest replica refuses each with
+its reason and keeps the same count."""
 
 from __future__ import annotations
 
@@ -37,9 +38,16 @@ def secret_of(node: Node, council: bytes) -> int:
     return curve.ed25519_scalar(node.identity(council).sign_sk)
 
 
-def take_body(node: Node, council: bytes, cid: bytes, keys: list[bytes], step: int = 1) -> pk.Take:
+def take_body(
+    node: Node,
+    council: bytes,
+    cid: bytes,
+    keys: list[bytes],
+    step: int = 1,
+    without: list[bytes] | None = None,
+) -> pk.Take:
     sig = ring.sign(message(cid, "pledge.take", step), keys, secret_of(node, council), context(cid))
-    return pk.Take(cid, step, sig.encode())
+    return pk.Take(cid, step, sig.encode(), without or [])
 
 
 def refused(nodes: Sequence[Node], council: bytes, cid: bytes) -> list[dict[str, int]]:
@@ -184,3 +192,96 @@ def test_a_count_reported_by_someone_not_seated_for_that_council_counts_for_noth
     for node in (host, p):
         across = node.pledges.across(city, cid)
         assert (across.councils, across.met, across.rows) == (3, False, ())
+
+
+def test_a_member_removed_after_the_campaign_started_cannot_make_a_pledge_that_counts(
+    tmp_path: Path,
+) -> None:
+    """The informer is in the campaign's ring (a member when it started), then removed.
+    Her modified client signs over the old ring, picks parents from before the removal
+    and claims a time before it (under the old epoch, whose keys it kept), adds a mark
+    over it, and a friend still in the council re-wraps the same pledge under the new
+    epoch. Nobody can tell the pledge is hers, but its ring holds a member removed
+    before the deadline and the removal's authors had not seen it: every replica
+    refuses it ("removed") whatever order the events came in, and the threshold it
+    would have met is not met. Leaving out someone else does not help: the signer
+    must be in the ring."""
+    nodes, council, clock = council_of(tmp_path, 5)
+    a, b, c, d, e = nodes
+    cid = a.pledges.start(council, "Stop work on Monday", T0 + DAY, people=4)
+    everyone(nodes)
+    a.pledges.take(council, cid, delay=0)
+    everyone(nodes)
+    informer, friend = Adversary(d, council), Adversary(e, council)
+    d_key, a_key = d.me(council), a.me(council)
+    assert d_key is not None and a_key is not None
+    electorate = sorted(a.pledges.campaign(council, cid).electorate)
+    before, time_before = informer.heads(), int(d.now() * 1000)
+    clock.t += 60
+    a.membership.remove(council, d_key, "informer")
+    send(a, b)
+    assert b.membership.remove(council, d_key, "informer").admitted
+    everyone([a, b, c, e])
+    honest = [a, b, c]
+    b.pledges.take(council, cid, delay=0)
+    c.pledges.take(council, cid, delay=0)
+    everyone([*honest, e])
+    old_ring = take_body(d, council, cid, electorate)
+    smaller = [k for k in electorate if k != a_key]
+    other = take_body(d, council, cid, smaller, step=3, without=[a_key])
+    mine = anonymous(informer, "pledge.take", old_ring, parents=before, time_ms=time_before)
+    forged = [
+        mine,
+        anonymous(informer, "pledge.take", other, parents=before, time_ms=time_before + 1),
+        anonymous(informer, "pledge.mark", pk.Mark(cid), parents=[*before, mine.id]),
+        anonymous(friend, "pledge.take", old_ring),  # re-wrapped on today's heads
+    ]
+    for i, node in enumerate(honest):
+        node.bundles.import_envelopes([f.raw for f in (forged if i % 2 else forged[::-1])])
+    everyone([*honest, e])
+    d_image = ring.key_image(secret_of(d, council), context(cid))
+    found = [node.pledges.campaign(council, cid) for node in honest]
+    assert found[0] == found[1] == found[2]
+    for state in found:
+        assert state.removed == {d_key}
+        assert (state.count, state.met, state.met_by) == (3, False, None)
+        assert dict(state.refused) == {"removed": 2, "copy": 1}
+        assert not state.counts(d_image)
+    # an honest mark written now changes nothing: no causal past holds four pledges
+    assert c.pledges.settle(council, cid) is None
+
+
+def test_a_removed_members_pledge_on_her_last_view_is_one_she_could_have_made_before(
+    tmp_path: Path,
+) -> None:
+    """The limit docs/pledges.md states: judged on causal pasts alone, a pledge whose
+    parents are from before her removal does not see it. If that old view fell short of
+    the threshold by one, her pledge meets it there, on every replica alike, as had she
+    pledged just before she was removed; any event that sees the removal refuses it."""
+    nodes, council, clock = council_of(tmp_path, 4)
+    a, b, c, d = nodes
+    cid = a.pledges.start(council, "Stop work on Monday", T0 + DAY, people=2)
+    everyone(nodes)
+    a.pledges.take(council, cid, delay=0)
+    everyone(nodes)
+    informer = Adversary(d, council)
+    d_key = d.me(council)
+    assert d_key is not None
+    electorate = sorted(a.pledges.campaign(council, cid).electorate)
+    before, time_before = informer.heads(), int(d.now() * 1000)
+    clock.t += 60
+    a.membership.remove(council, d_key, "informer")
+    send(a, b)
+    assert b.membership.remove(council, d_key, "informer").admitted
+    everyone([a, b, c])
+    mine = anonymous(
+        informer,
+        "pledge.take",
+        take_body(d, council, cid, electorate),
+        parents=before,
+        time_ms=time_before,
+    )
+    deliver([a, b, c], mine)
+    found = [n.pledges.campaign(council, cid) for n in (a, b, c)]
+    assert found[0] == found[1] == found[2]
+    assert found[0].met_by == mine.id and found[0].count == 2

@@ -1,13 +1,16 @@
 """Threshold pledges in the web pages, in English and Persian: starting a campaign with
 a share in words or a percentage, the list with counts and progress, the campaign
 page with pledge and withdraw (one's own pledge shown as counted), and the "threshold
-met" banner on every member's home and notifications pages. Real app, real profiles."""
+met" banner on every member's home and notifications pages, and a member whose pledge
+a removal voided told to pledge again. Real app, real profiles."""
 
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
+from conftest import Clock, admit, everyone, make_node, send
 from web.client import Browser
 from web.fixtures import person  # noqa: F401 (fixtures)
 from web.test_web_decisions import carry, words
@@ -107,3 +110,39 @@ def test_a_federation_starts_a_campaign_across_its_councils(person: Browser) -> 
     assert "across the federation" in words(person.get(home + "/pledges").text)
     normal = person.found_council()
     assert 'name="across"' not in person.get(normal + "/pledges").text
+
+
+def test_a_pledge_made_before_a_removal_is_asked_again(person: Browser, tmp_path: Path) -> None:
+    """The campaign page and the notifications tell a member whose pledge no longer
+    counts, because a member was removed after they pledged, to pledge again; once
+    made again it counts. The refusal's reason is on the page."""
+    home = person.found_council()
+    node = person.keeper.node
+    assert node is not None
+    council = bytes.fromhex(home.rsplit("/", 1)[-1])
+    clock = Clock(time.time())
+    others = [make_node(tmp_path, f"o{i}") for i in range(3)]
+    for i, other in enumerate(others):
+        admit(node, other, council, f"o{i}")
+    nodes = [node, *others]
+    for n in nodes:
+        n.now = clock
+    everyone(nodes)
+    url = start(person, home, people="3")
+    assert person.post(url + "/take", {"now": "1"}).status_code == 303
+    informer = others[2].me(council)
+    assert informer is not None
+    others[0].membership.remove(council, informer, "informer")  # had not seen the pledge
+    send(others[0], others[1])
+    assert others[1].membership.remove(council, informer, "informer").admitted
+    everyone(nodes)
+    page = words(person.get(url).text)
+    assert "Your pledge no longer counts" in page and "Pledge again below" in page
+    assert "made before a member was removed" in page and "0 of 3" in page
+    notes = words(person.get(home + "/notifications").text)
+    assert "Pledge again" in notes and "Stop work on Monday" in notes
+    assert person.post(url + "/take", {"now": "1"}).status_code == 303
+    page = words(person.get(url).text)
+    assert "Your pledge is counted." in page and "no longer counts" not in page
+    assert "1 of 3" in page
+    assert "Pledge again" not in words(person.get(home + "/notifications").text)

@@ -180,6 +180,7 @@ def _json(node: Node, council: bytes, state: Campaign) -> dict[str, Any]:
             "counted": mine.counted,
             "waiting": mine.waiting,
             "pledged": mine.pledged,
+            "pledge_again": mine.recast,
         },
         "problem": state.problem,
         "federation": state.body.federation.hex() if state.body.federation else None,
@@ -237,6 +238,13 @@ def list_(node: Node, council: bytes, /, as_json: bool) -> None:
                 needed=number(s.needed),
                 phase=_(PHASES[phase(s, node.now())]),
             )
+        )
+    for s in node.pledges.to_pledge_again(council):
+        click.echo(
+            _(
+                "Pledge again in {id} ({action}): a member was removed after you pledged, "
+                "so your pledge no longer counts."
+            ).format(id=short(s.id), action=isolate(s.body.action))
         )
 
 
@@ -311,7 +319,15 @@ def show(node: Node, council: bytes, /, campaign: str, as_json: bool) -> None:
         click.echo(_("Not counted ({n}): {reason}").format(n=number(n), reason=_(REASONS[code])))
     if node.me(council) in state.electorate:
         mine = node.pledges.mine(council, state.id)
-        if mine.counted:
+        if mine.recast:
+            click.echo(
+                _(
+                    "Your pledge no longer counts: a member was removed after you pledged, "
+                    "and nobody can tell which pledge was theirs. Pledge again before the "
+                    "deadline."
+                )
+            )
+        elif mine.counted:
             click.echo(_("Your pledge is counted."))
         elif mine.waiting and mine.pledged:
             click.echo(_("Your pledge is waiting for its random delay before it is published."))

@@ -1,11 +1,15 @@
 """What the anonymous moves share (a secret ballot, a pledge): the member's secret for
-the ring signature and the key image, that only an active member makes one, and the
-random delay before it is published, so that its time says less about who made it."""
+the ring signature and the key image, that only an active member makes one, the
+random delay before it is published, so that its time says less about who made it,
+and the endings the rule on members removed since reads (the members the ring leaves
+out)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Set
 
+from shora.domain.anonymous import Ending
 from shora.errors import NotAllowed
 from shora.i18n import _
 from shora.kernel import curve
@@ -36,3 +40,26 @@ def publish_delay(deadline: float, now: float, delay: int | None) -> int:
         upper = max(0, min(MAX_DELAY_SECONDS, room))
         delay = int.from_bytes(os.urandom(4), "big") % (upper + 1)
     return max(0, min(delay, room))
+
+
+def endings(core: NodeCore, council: bytes, at: bytes | None) -> list[Ending]:
+    """The memberships ended in the causal state of `at` (None: all known now), each
+    with its ending's claimed time: what the rule on members removed after a vote or a
+    campaign started reads (shora.domain.anonymous)."""
+    state = core.state(council) if at is None else core.causal_state(council, at)
+    found = []
+    for key, member in state.members.items():
+        if member.ended_by is None or member.end is None:
+            continue
+        meta = core.store.events.meta(member.ended_by)
+        time = int(meta[3]) if meta is not None else 0
+        found.append(Ending(key, member.ended_by, time, member.end))
+    return found
+
+
+def left_out(core: NodeCore, council: bytes, electorate: Set[bytes]) -> list[bytes]:
+    """The members of an electorate whose membership has ended as far as this node
+    knows, sorted: an honest move's ring leaves them out, since a ring still holding a
+    removed member does not count."""
+    current = core.state(council)
+    return sorted(m for m in electorate if not current.is_active(m))

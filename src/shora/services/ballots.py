@@ -49,7 +49,13 @@ from shora.errors import InvalidInput, NotAllowed, NotFound
 from shora.i18n import _, format_time
 from shora.kernel import crypto, curve, ring, threshold
 from shora.kernel.core import NodeCore
-from shora.services.anonymous import active_member, publish_delay, ring_secret
+from shora.services.anonymous import (
+    active_member,
+    endings,
+    left_out,
+    publish_delay,
+    ring_secret,
+)
 from shora.services.decisions import view_of
 from shora.services.verdicts import checked_once
 
@@ -102,21 +108,8 @@ class SecretBallots:
             views,
             self.core.ancestors,
             cache,
-            lambda at: self._endings(council, at),
+            lambda at: endings(self.core, council, at),
         )
-
-    def _endings(self, council: bytes, at: bytes | None) -> list[Ending]:
-        """The memberships ended in the causal state of `at` (None: all known now),
-        each with its ending's claimed time."""
-        state = self.core.state(council) if at is None else self.core.causal_state(council, at)
-        found = []
-        for key, member in state.members.items():
-            if member.ended_by is None or member.end is None:
-                continue
-            meta = self.core.store.events.meta(member.ended_by)
-            time = int(meta[3]) if meta is not None else 0
-            found.append(Ending(key, member.ended_by, time, member.end))
-        return found
 
     def _verify_casts(
         self,
@@ -404,8 +397,7 @@ class SecretBallots:
         # The ring leaves out every member of the electorate whose membership has ended
         # as far as this node knows: a ballot over a ring still holding a removed
         # member does not count (docs/ballot-secrecy.md §5).
-        current = self.core.state(council)
-        without = sorted(m for m in state.eligible if not current.is_active(m))
+        without = left_out(self.core, council, state.eligible)
         keys = sorted(state.eligible - set(without))
         delay = publish_delay(state.body.deadline, now, delay)
         # The sequence orders this member's ballots (the highest counts): the release

@@ -37,7 +37,13 @@ from shora.i18n import _, format_time, normalize_digits
 from shora.kernel import ring
 from shora.kernel.core import NodeCore
 from shora.numbers import digits_only
-from shora.services.anonymous import active_member, publish_delay, ring_secret
+from shora.services.anonymous import (
+    active_member,
+    endings,
+    left_out,
+    publish_delay,
+    ring_secret,
+)
 from shora.services.decisions import view_of
 from shora.services.federation import seat_of
 from shora.services.verdicts import checked_once
@@ -86,6 +92,9 @@ class MyPledge:
     counted: bool
     waiting: bool
     pledged: bool  # where this member stands, their waiting move included
+    # Their latest pledge was refused because its ring still holds a member removed
+    # since (nobody can tell it was not the removed member's): they must pledge again.
+    recast: bool = False
 
 
 class Pledges:
@@ -118,15 +127,22 @@ class Pledges:
             and e.time <= body.deadline * 1000
             and not body.across
         ]
-        ring_keys = sorted(electorate)
+        rings: dict[tuple[bytes, ...], list[bytes] | None] = {}
 
         def check(e: EventView) -> str:
-            return check_move(start.id, e, ring_keys)[0] or ""
+            return check_move(start.id, e, electorate, rings)[0] or ""
 
         kept = checked_once(self.core, todo, check)
         for e in todo:
             cache[e.id] = move_verdict(e, kept[e.id] or None)
-        return reduce_campaign(start, electorate, views, self.core.ancestors, cache)
+        return reduce_campaign(
+            start,
+            electorate,
+            views,
+            self.core.ancestors,
+            cache,
+            lambda at: endings(self.core, council, at),
+        )
 
     def campaign(self, council: bytes, campaign: bytes) -> Campaign:
         """One campaign's state: the count, whether and when the threshold was met."""
@@ -176,8 +192,25 @@ class Pledges:
         seen = state.step_of(image)
         local = int(self.core.store.councils.setting(self._step_key(campaign)) or 0)
         counted, waiting = state.counts(image), local > seen
+        recast = image in state.recast and not waiting
         # A withdrawal refused once the threshold was met leaves the pledge counted.
-        return MyPledge(image, counted, waiting, local % 2 == 1 if waiting else counted)
+        return MyPledge(image, counted, waiting, local % 2 == 1 if waiting else counted, recast)
+
+    def to_pledge_again(self, council: bytes) -> list[Campaign]:
+        """The open campaigns where this member's latest pledge was refused because its
+        ring holds a member removed since: they must pledge again (for the
+        notifications and the council's pages)."""
+        me = self.core.me(council)
+        if me is None or not self.core.state(council).is_active(me):
+            return []
+        now = self.core.now()
+        found = []
+        for state in self.campaigns(council):
+            if not state.recast or me not in state.electorate or now > state.body.deadline:
+                continue
+            if self.mine(council, state.id).recast:
+                found.append(state)
+        return found
 
     def _member(self, council: bytes) -> bytes:
         return active_member(self.core, council)
@@ -255,14 +288,19 @@ class Pledges:
         secret = self._secret(council)
         local = int(self.core.store.councils.setting(self._step_key(campaign)) or 0)
         step = max(state.step_of(mine.image), local) + 1
+        if (step % 2 == 1) != take:  # pledging again after a pledge the rule refused
+            step += 1
         kind = "pledge.take" if take else "pledge.withdraw"
-        sig = ring.sign(
-            message(campaign, kind, step), sorted(state.electorate), secret, context(campaign)
-        )
+        # The ring leaves out every member of the electorate whose membership has ended
+        # as far as this node knows: a pledge over a ring still holding a removed member
+        # does not count (docs/pledges.md, "Removal after the start").
+        without = left_out(self.core, council, state.electorate)
+        keys = sorted(state.electorate - set(without))
+        sig = ring.sign(message(campaign, kind, step), keys, secret, context(campaign))
         schema = pk.Take if take else pk.Withdraw
         delay = publish_delay(state.body.deadline, now, delay)
         made = self.core.append_anonymous(
-            council, kind, schema(campaign, step, sig.encode()), delay_ms=delay * 1000
+            council, kind, schema(campaign, step, sig.encode(), without), delay_ms=delay * 1000
         )
         self.core.store.councils.set_setting(self._step_key(campaign), str(step))
         if delay == 0:

@@ -44,6 +44,8 @@ from typing import Any
 
 import msgspec
 
+from shora.domain.anonymous import Ending as Ending
+from shora.domain.anonymous import known, ring_less, voided, voiding
 from shora.domain.ballots import kinds as bk
 from shora.domain.decisions import kinds as dk
 from shora.domain.decisions import tally
@@ -69,11 +71,6 @@ MS = 1000
 CONTEXT_PREFIX = b"shora/ballot/v1"
 MESSAGE_TAG = b"shora/ballot/msg"
 VERDICT_TAG = b"shora/ballot/vrd"
-# How a membership ends that voids a ballot's ring still holding the member: removed,
-# or the place passed to a new key (the old key may be in a seizer's hands). Not a
-# member's own leaving: an informer could leave at the last moment, with old parents,
-# to void every ballot cast since, and the one ballot they may still cast was theirs.
-VOIDING_ENDS = ("removed", "recovered")
 PAD_SIZES = (256, 1024, 4096, bk.MAX_CIPHERTEXT - 200)
 TELLER_ROLE = "teller"
 
@@ -300,26 +297,9 @@ def _key(
 Verdict = tuple[str | None, bytes, threshold.Ciphertext | None]
 
 
-@dataclass(frozen=True, slots=True)
-class Ending:
-    """A membership ended in some state: whose, by which event, claimed when (ms), how
-    ("removed", "left", "recovered")."""
-
-    member: bytes
-    event: bytes
-    time: int
-    how: str
-
-
 def ring_of(electorate: Set[bytes], body: bk.Cast) -> list[bytes] | None:
-    """The ring a ballot signs over: the electorate less the members it leaves out,
-    sorted; None if it leaves out someone outside the electorate, someone twice, or
-    everyone."""
-    without = set(body.without)
-    if len(without) != len(body.without) or not without <= electorate:
-        return None
-    keys = sorted(electorate - without)
-    return keys or None
+    """The ring a ballot signs over (`anonymous.ring_less`)."""
+    return ring_less(electorate, body.without)
 
 
 def verdict_key(event: bytes, ring_keys: list[bytes], digest: bytes | None = None) -> bytes:
@@ -342,20 +322,6 @@ def _ring_and_digest(
         keys = ring_of(electorate, body)
         rings[left_out] = None if keys is None else (keys, ring.ring_digest(keys))
     return rings[left_out]
-
-
-def voiding(endings: Iterable[Ending], electorate: Set[bytes], deadline_ms: int) -> list[Ending]:
-    """The endings that void older rings: of members of the electorate, removed or
-    replaced by a new key, claimed by the deadline (one removed after it was a member
-    for the whole vote, and no ballot can be cast again then)."""
-    return sorted(
-        (
-            e
-            for e in endings
-            if e.member in electorate and e.how in VOIDING_ENDS and e.time <= deadline_ms
-        ),
-        key=lambda e: (e.member, e.event),
-    )
 
 
 def cast_verdict(body: bk.Cast, reason: str | None) -> Verdict:
@@ -463,7 +429,7 @@ def reduce_secret(
     # key image -> its ballots that may count, in (clock, id) order
     counting: dict[bytes, list[tuple[int, bytes, bytes, threshold.Ciphertext]]] = {}
     top: dict[bytes, int] = {}  # key image -> highest sequence whose proofs verify
-    voided: dict[bytes, int] = {}  # key image -> highest sequence refused as "removed"
+    refused_top: dict[bytes, int] = {}  # key image -> highest sequence refused as "removed"
     seen_a: dict[bytes, bytes] = {}
     electorate = frozenset(eligible)
     ended = voiding(
@@ -471,7 +437,7 @@ def reduce_secret(
         electorate,
         body.deadline * MS,
     )
-    knew = [(end.member, ancestors(end.event)) for end in ended]
+    knew = known(ended, ancestors)
     rings: Rings = {}
     for e in ordered:
         if e.kind != "ballot.cast" or (scope is not None and e.id not in scope):
@@ -480,13 +446,13 @@ def reduce_secret(
             refused["late"] = refused.get("late", 0) + 1
             continue
         reason, image, ct = verdict_of(propose.id, e, electorate, cache, rings)
-        if reason is None and any(m not in e.body.without and e.id not in seen for m, seen in knew):
+        if reason is None and voided(e.id, e.body.without, knew):
             reason = "removed"
         cast: bk.Cast = e.body
         if reason in (None, "removed"):
             top[image] = max(top.get(image, -1), cast.sequence)
             if reason == "removed":
-                voided[image] = max(voided.get(image, -1), cast.sequence)
+                refused_top[image] = max(refused_top.get(image, -1), cast.sequence)
         if reason is None and ct is not None and seen_a.get(ct.a, image) != image:
             reason = "copied"
         if reason is not None or ct is None:
@@ -497,7 +463,7 @@ def reduce_secret(
     counts, replaced = _choose(counting)
     ballots = tuple(counts[i] for i in sorted(counts))
     recast = frozenset(
-        i for i, seq in voided.items() if i not in counts or seq > counts[i].sequence
+        i for i, seq in refused_top.items() if i not in counts or seq > counts[i].sequence
     )
 
     decrypted_by: list[bytes] = []

@@ -7,7 +7,10 @@ of us pledge the same"). See docs/pledges.md.
   linkable ring signature over the campaign's electorate whose key image is bound to
   the campaign, so one per member. ``step`` counts a member's own moves in the
   campaign: odd steps pledge, even steps withdraw; the highest step of a key image
-  says where its member stands, so a copy of an earlier step changes nothing.
+  says where its member stands, so a copy of an earlier step changes nothing. The
+  ring is the electorate less the members named in ``without`` (those the maker's
+  node knew were removed); a pledge whose ring still holds a member removed before it
+  was made does not count (docs/pledges.md, "Removal after the start").
 * ``pledge.mark``: anonymous, no signature: "the threshold is met as far as I can
   see". It is worth something only if its causal past meets the threshold (it joins
   pledges made at the same time on different devices into one causal past).
@@ -55,16 +58,24 @@ class Report(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     met: bool
 
 
+# The members of the electorate a move's ring leaves out (those its maker's node knew
+# were removed): the ring is the electorate less these. Each costs 32 bytes here and
+# saves 32 in the signature, so the body never grows past a full ring's.
+Without = Annotated[list[Bytes32], msgspec.Meta(max_length=MAX_RING)]
+
+
 class Take(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     campaign: Bytes32
     step: Step  # odd
     signature: Signature
+    without: Without = []
 
 
 class Withdraw(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     campaign: Bytes32
     step: Step  # even
     signature: Signature
+    without: Without = []
 
 
 class Mark(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

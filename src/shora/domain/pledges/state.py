@@ -15,6 +15,15 @@ event's ancestors. Every replica holding the same events computes the same state
   Nothing that arrives later can undo it: a causal past never changes.
 * Once met, pledges are final: a withdrawal counts only if it is in the causal past of
   the moment the threshold was met. Later pledges still count until the deadline.
+* Removal after the start (the rule of shora.domain.anonymous): a move's ring is the
+  electorate less the members it names in ``without``. A pledge counts at an event E
+  only if its ring leaves out every member of the electorate removed (or whose place
+  passed to a new key) by an ending claimed by the deadline and in E's causal state,
+  unless the pledge is in that ending's causal past. So the moment the threshold is
+  met stays a function of causal pasts alone. The pledges in that moment's causal
+  past are judged by its endings; later ones by every ending known. A pledge refused
+  so ("removed") could be the removed member's; if it is the latest move of its key
+  image, its maker (a member) is asked to pledge again.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from shora.domain.anonymous import Ending, Known, known, ring_less, voided, voiding
 from shora.domain.decisions.state import EventView
 from shora.domain.pledges import kinds as pk
 from shora.i18n import N_
@@ -44,6 +54,9 @@ REASONS: dict[str, str] = {
     ),
     "copy": N_("a copy of a pledge already counted"),
     "after_met": N_("a withdrawal after the threshold was met"),
+    "removed": N_(
+        "made before a member was removed, over a ring that still holds them: it must be made again"
+    ),
 }
 
 
@@ -92,6 +105,10 @@ class Campaign:
     steps: tuple[tuple[bytes, int], ...]  # each key image's highest valid step
     refused: tuple[tuple[str, int], ...]  # (reason code, how many)
     problem: str | None
+    # members of the electorate whose removal voids older rings, as far as known
+    removed: frozenset[bytes] = frozenset()
+    # key images whose latest move is a pledge refused as "removed": pledge again
+    recast: frozenset[bytes] = frozenset()
 
     @property
     def met(self) -> bool:
@@ -125,12 +142,31 @@ def problem_of(body: pk.Start, electorate: Set[bytes]) -> str | None:
     return None
 
 
+Rings = dict[tuple[bytes, ...], list[bytes] | None]
+
+
+def ring_for(
+    electorate: Set[bytes], body: pk.Take | pk.Withdraw, rings: Rings
+) -> list[bytes] | None:
+    """The ring a move signs over (the electorate less its `without`), once per
+    distinct `without` (most moves share one); None if `without` is not valid."""
+    left_out = tuple(body.without)
+    if left_out not in rings:
+        rings[left_out] = ring_less(electorate, left_out)
+    return rings[left_out]
+
+
 def check_move(
-    campaign: bytes, event: EventView, ring_keys: list[bytes]
+    campaign: bytes, event: EventView, electorate: Set[bytes], rings: Rings | None = None
 ) -> tuple[str | None, bytes]:
-    """(reason it does not count or None, key image)."""
+    """(reason it does not count or None, key image). The ring is the electorate less
+    the members the move leaves out: a verdict depends on the event and the campaign
+    only."""
     body = event.body
     if (body.step % 2 == 1) != (event.kind == "pledge.take"):
+        return "malformed", b""
+    ring_keys = ring_for(electorate, body, {} if rings is None else rings)
+    if ring_keys is None:
         return "malformed", b""
     try:
         sig = ring.Signature.decode(body.signature)
@@ -172,9 +208,12 @@ def reduce_campaign(
     events: Iterable[EventView],
     ancestors: Callable[[bytes], Set[bytes]],
     cache: MutableMapping[bytes, Any] | None = None,
+    endings: Callable[[bytes | None], Iterable[Ending]] | None = None,
 ) -> Campaign:
     """The state of one campaign. `cache` (event id -> verdict) may carry signature
-    checks between calls: a verdict depends only on the event and this campaign."""
+    checks between calls: a verdict depends only on the event and this campaign.
+    `endings`: the memberships ended in the causal state of an event, or, given None,
+    in everything known (the rule on members removed after the start)."""
     cache = {} if cache is None else cache
     body: pk.Start = start.body
     unique = {e.id: e for e in events if getattr(e.body, "campaign", None) == start.id}
@@ -186,8 +225,9 @@ def reduce_campaign(
     def refuse(reason: str) -> None:
         refused[reason] = refused.get(reason, 0) + 1
 
-    ring_keys = sorted(electorate)
+    rings: Rings = {}
     moves: dict[bytes, tuple[bytes, int]] = {}  # event id -> (key image, step)
+    takes: dict[bytes, list[bytes]] = {}  # a pledge's event id -> the members it leaves out
     candidates: list[EventView] = []
     seen: set[tuple[bytes, int]] = set()
     # An `across` campaign is pledged in each member council, never in the federation.
@@ -201,7 +241,7 @@ def reduce_campaign(
             refuse("late")
             continue
         if e.id not in cache:
-            cache[e.id] = check_move(start.id, e, ring_keys)
+            cache[e.id] = check_move(start.id, e, electorate, rings)
         reason, image = cache[e.id]
         if reason is not None:
             refuse(reason)
@@ -211,29 +251,56 @@ def reduce_campaign(
             continue
         seen.add((image, e.body.step))
         moves[e.id] = (image, e.body.step)
+        if e.kind == "pledge.take":
+            takes[e.id] = list(e.body.without)
         candidates.append(e)
+
+    deadline_ms = body.deadline * MS
+
+    def knew_at(at: bytes | None) -> Known:
+        if endings is None:
+            return []
+        return known(voiding(endings(at), electorate, deadline_ms), ancestors)
+
+    def void(i: bytes, knew: Known) -> bool:
+        return i in takes and voided(i, takes[i], knew)
 
     met: EventView | None = None
     met_past: Set[bytes] = frozenset()
+    met_knew: Known = []
     # No causal past can hold more pledges than there are key images that ever pledged.
     ever = {image for image, step in moves.values() if step % 2 == 1}
     if problem is None and len(ever) >= goal:
         for e in candidates:
             past = ancestors(e.id)
-            mine = [m for i, m in moves.items() if i == e.id or i in past]
-            if len(_pledged(mine)) >= goal:
-                met, met_past = e, past
+            inside = [i for i in moves if i == e.id or i in past]
+            if len(_pledged(moves[i] for i in inside)) < goal:
+                continue
+            # The rule only takes pledges away: read E's endings only when it may matter.
+            knew = knew_at(e.id)
+            if len(_pledged(moves[i] for i in inside if not void(i, knew))) >= goal:
+                met, met_past, met_knew = e, past, knew
                 break
 
+    knew_now = knew_at(None)
     counted = []
     withdrawals = 0
+    refused_top: dict[bytes, int] = {}  # key image -> its highest pledge refused as "removed"
     for i, (image, step) in moves.items():
         if met is not None and step % 2 == 0 and i != met.id and i not in met_past:
             refuse("after_met")
             continue
+        in_met = met is not None and (i == met.id or i in met_past)
+        if void(i, met_knew if in_met else knew_now):
+            refuse("removed")
+            refused_top[image] = max(refused_top.get(image, 0), step)
+            continue
         withdrawals += step % 2 == 0
         counted.append((image, step))
     pledged = frozenset(_pledged(counted))
+    standing = _standing(moves.values())
+    recast = frozenset(i for i, step in refused_top.items() if standing.get(i) == step)
+    removed = frozenset(m for m, _seen in knew_now) | frozenset(m for m, _seen in met_knew)
     return Campaign(
         id=start.id,
         author=start.author,
@@ -249,4 +316,6 @@ def reduce_campaign(
         steps=tuple(sorted(_standing(moves.values()).items())),
         refused=tuple(sorted(refused.items())),
         problem=problem,
+        removed=removed,
+        recast=recast,
     )

@@ -144,6 +144,7 @@ async def notifications(request: Request) -> Response:
     context = {"council": info, "people": people, "words": WORDS, **paged(request, found)}
     context["pledges_met"] = met_banner(node, info.id)
     context["to_cast_again"] = node.ballots.to_cast_again(info.id)
+    context["to_pledge_again"] = node.pledges.to_pledge_again(info.id)
     return page_of(request, "discussion/notifications.html", context)
 
 

@@ -101,6 +101,7 @@ async def show(request: Request, error: str | None = None, status: int = 200) ->
         "share_words": dict(share_choices(state.body.share)).get(state.body.share, ""),
         "my": my,
         "can_pledge": my is not None and stage != "missed" and not my.pledged and across is None,
+        "now_s": now(node),
         "can_withdraw": my is not None and stage == "open" and my.pledged,
         "reasons": [(REASONS[code], n) for code, n in state.refused],
         "error": error,
