@@ -28,6 +28,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from msgspec import structs
+
 from shora.domain.decisions import kinds as dk
 from shora.domain.governance import kinds as gk
 from shora.domain.governance.limits import electorate
@@ -201,7 +203,7 @@ def _enact(
         if not passed:
             membership.reinstate(s, action.action, "rejected")
         elif now <= emergency.deadline:
-            s.emergencies[action.action] = replace(emergency, status="ratified")
+            s.emergencies[action.action] = structs.replace(emergency, status="ratified")
         return
     if not passed:
         return
@@ -211,7 +213,7 @@ def _enact(
         # Recalled under the key that holds the place now, if it passed to a new one.
         recalled = s.current_key(action.member)
         s.terms[action.role] = tuple(
-            replace(t, end=now) if t.member == recalled and t.end > now else t
+            structs.replace(t, end=now) if t.member == recalled and t.end > now else t
             for t in s.terms.get(action.role, ())
         )
         s.petitions.pop((action.role, action.member), None)
@@ -224,7 +226,9 @@ def seat(s: CouncilState, ev: StateEvent, action: gk.Election, elected: list[byt
     """The elected take the role from ev's claimed time for the election's term; every
     earlier term of the role ends then (an open election's close, a secret one's seat)."""
     now = ev.time
-    ended = tuple(replace(t, end=now) if t.end > now else t for t in s.terms.get(action.role, ()))
+    ended = tuple(
+        structs.replace(t, end=now) if t.end > now else t for t in s.terms.get(action.role, ())
+    )
     new = tuple(
         Term(s.current_key(key), now, now + action.term_days * DAY_MS, ev.id) for key in elected
     )
