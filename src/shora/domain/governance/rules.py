@@ -25,7 +25,6 @@ petition, the proposal): never the clock of the node folding them.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from msgspec import structs
@@ -176,7 +175,7 @@ def on_close(s: CouncilState, ev: StateEvent, c: CouncilState, r: Resolver) -> H
         for e in ev.ancestors
         if e in applied and r.events[e].kind == "gov.vote" and r.events[e].body.proposal == proposal
     ]
-    votes = [replace(v, author=owner(v.author)) for v in votes]
+    votes = [structs.replace(v, author=owner(v.author)) for v in votes]
     state = reduce_proposal(
         _view(propose, body),
         frozenset(owner(k) for k in electorate(opened)),
