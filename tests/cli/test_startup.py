@@ -180,6 +180,26 @@ def test_a_read_command_loads_neither_the_sync_engine_nor_the_tallies(tmp_path: 
     }
 
 
+def test_reading_a_capability_makes_no_dataclass(tmp_path: Path) -> None:
+    """The lists of needs, proposals, stocks and people read records made as Structs: a
+    dataclass costs about a millisecond at import (the tallies and the governance views,
+    serialised through `plain`, stay dataclasses and are not loaded by these)."""
+    env, home = _profile(tmp_path)
+    reads = (
+        ["need", "Block 4", "--list"],
+        ["result", "Block 4"],
+        ["task", "list", "Block 4"],
+        ["stock", "list", "Block 4"],
+        ["missing", "list", "Block 4"],
+        ["deadman", "status", "Block 4"],
+    )
+    code = "from shora.cli.main import run\nimport contextlib, io\nout = io.StringIO()\n" + "".join(
+        f"with contextlib.redirect_stdout(out): assert run(['--home', {home!r}, *{args!r}]) == 0\n"
+        for args in reads
+    )
+    _loaded_after(code + NO_DATACLASS, env=env)
+
+
 def test_listing_peers_and_relays_loads_no_sync_engine_nor_other_services(tmp_path: Path) -> None:
     """`shora peers` and `shora relays list` read the peer book: the network service is
     built, and the housekeeping it holds, but none of the services its chores call."""
