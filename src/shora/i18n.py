@@ -23,7 +23,6 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import IO
@@ -124,12 +123,19 @@ def language_from_env(environ: Mapping[str, str]) -> str:
 # --- catalogues ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class Translations:
-    """One language's catalogue: msgid -> its translated forms (only complete ones)."""
+    """One language's catalogue: msgid -> its translated forms (only complete ones).
 
-    messages: Mapping[str, tuple[str, ...]]
-    plural: Callable[[int], int]
+    A plain class, not a dataclass: every command builds one, and a dataclass's methods
+    are compiled from source when its module is imported (about a millisecond each)."""
+
+    __slots__ = ("messages", "plural")
+
+    def __init__(
+        self, messages: Mapping[str, tuple[str, ...]], plural: Callable[[int], int]
+    ) -> None:
+        self.messages = messages
+        self.plural = plural
 
     def gettext(self, message: str) -> str:
         forms = self.messages.get(message)

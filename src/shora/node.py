@@ -278,20 +278,22 @@ class Node(NodeCore):
     def housekeeping(self) -> Housekeeping:
         from shora.services.housekeeping import Chores, Housekeeping
 
+        # Each service is built at its first chore, not here: `shora peers` builds the
+        # network service, and with it this one, only to read.
         return Housekeeping(
             self,
             Chores(
-                forget=self.forgetting.forget_expired,
-                record_lapses=self.governance.record_lapses,
-                sign_due=self.federation.sign_due,
-                end_expired=self.federation.end_expired,
+                forget=lambda now, council: self.forgetting.forget_expired(now, council),
+                record_lapses=lambda council: self.governance.record_lapses(council),
+                sign_due=lambda council: self.federation.sign_due(council),
+                end_expired=lambda council: self.federation.end_expired(council),
                 keep_up=self._keep_up,
-                welcome_back=self.membership.welcome_back,
-                heal_epochs=self.membership.heal_epochs,
-                raise_alerts=self.deadman_missing.raise_all_alerts,
-                teller_duties=self.ballots.teller_duties,
-                seat_elected=self.ballots.seat_elected,
-                settle_pledges=self.pledges.settle_all,
+                welcome_back=lambda council: self.membership.welcome_back(council),
+                heal_epochs=lambda council: self.membership.heal_epochs(council),
+                raise_alerts=lambda: self.deadman_missing.raise_all_alerts(),
+                teller_duties=lambda council: self.ballots.teller_duties(council),
+                seat_elected=lambda council: self.ballots.seat_elected(council),
+                settle_pledges=lambda council: self.pledges.settle_all(council),
             ),
         )
 

@@ -37,6 +37,8 @@ NOT_FOR_READING = (
     "shora.sync.runner",
     "shora.sync.negentropy",
     "asyncio",
+    "concurrent.futures",  # the ingest pool, started by the first batch of 64 envelopes
+    "logging",
     # Nor what a read leaves on disk since kinds are registered on first decode:
     "shora.domain.aid.kinds",  # the aid pipeline's schemas
     "shora.domain.care.kinds",
@@ -49,6 +51,34 @@ NOT_FOR_READING = (
     "zstandard",
     "zoneinfo",
 )
+
+
+# Run after a command: no module of ours it loaded defines a dataclass (the records it
+# reads are msgspec Structs: a dataclass's methods are compiled from source when its
+# module is imported, about a millisecond each, twenty of them a seventh of a start-up).
+NO_DATACLASS = (
+    "import inspect\n"
+    "made = [f'{name}.{attr}' for name, module in list(sys.modules.items())"
+    " if name.startswith('shora') for attr, value in vars(module).items()"
+    " if inspect.isclass(value) and value.__module__ == name"
+    " and '__dataclass_fields__' in vars(value)]\n"
+    "assert not made, made"
+)
+
+
+def _profile(tmp_path: Path) -> tuple[dict[str, str], str]:
+    """A profile with a council and a post, and the environment that opens it."""
+    env = {**os.environ, **base_env(), "SHORA_PASSPHRASE": "a passphrase", "SHORA_LANG": "en"}
+    home = str(tmp_path / "home")
+    made = (["init"], ["council", "create", "Block 4", "--as", "Nasrin"], ["post", "Block 4", "Hi"])
+    for args in made:
+        subprocess.run(
+            [sys.executable, "-m", "shora.cli.main", "--home", home, *args],
+            capture_output=True,
+            check=True,
+            env=env,
+        )
+    return env, home
 
 
 def _loaded_after(code: str, env: dict[str, str] | None = None) -> set[str]:
@@ -121,16 +151,7 @@ def test_the_version_is_printed_without_loading_anything_heavy() -> None:
 
 def test_a_read_command_loads_neither_the_sync_engine_nor_the_tallies(tmp_path: Path) -> None:
     """`shora members` and `shora log` open the profile and read; the rest stays on disk."""
-    env = {**os.environ, **base_env(), "SHORA_PASSPHRASE": "a passphrase", "SHORA_LANG": "en"}
-    home = str(tmp_path / "home")
-    made = (["init"], ["council", "create", "Block 4", "--as", "Nasrin"], ["post", "Block 4", "Hi"])
-    for args in made:
-        subprocess.run(
-            [sys.executable, "-m", "shora.cli.main", "--home", home, *args],
-            capture_output=True,
-            check=True,
-            env=env,
-        )
+    env, home = _profile(tmp_path)
     code = (
         "from shora.cli.main import run\n"
         "import contextlib, io\n"
@@ -140,7 +161,7 @@ def test_a_read_command_loads_neither_the_sync_engine_nor_the_tallies(tmp_path: 
         "assert code == 0 and 'Nasrin' in out.getvalue(), out.getvalue()\n"
         f"with contextlib.redirect_stdout(out): code = run(['--home', {home!r}, 'log', "
         "'Block 4'])\n"
-        "assert code == 0 and 'Hi' in out.getvalue(), out.getvalue()"
+        "assert code == 0 and 'Hi' in out.getvalue(), out.getvalue()\n" + NO_DATACLASS
     )
     loaded = _loaded_after(code, env=env)
     assert "shora.node" in loaded
@@ -156,4 +177,51 @@ def test_a_read_command_loads_neither_the_sync_engine_nor_the_tallies(tmp_path: 
         "nacl.pwhash.argon2id",
         "nacl.pwhash.scrypt",
         "nacl.utils",
+    }
+
+
+def test_reading_a_capability_makes_no_dataclass(tmp_path: Path) -> None:
+    """The lists of needs, proposals, stocks and people read records made as Structs: a
+    dataclass costs about a millisecond at import (the tallies and the governance views,
+    serialised through `plain`, stay dataclasses and are not loaded by these)."""
+    env, home = _profile(tmp_path)
+    reads = (
+        ["need", "Block 4", "--list"],
+        ["result", "Block 4"],
+        ["task", "list", "Block 4"],
+        ["stock", "list", "Block 4"],
+        ["missing", "list", "Block 4"],
+        ["deadman", "status", "Block 4"],
+    )
+    code = "from shora.cli.main import run\nimport contextlib, io\nout = io.StringIO()\n" + "".join(
+        f"with contextlib.redirect_stdout(out): assert run(['--home', {home!r}, *{args!r}]) == 0\n"
+        for args in reads
+    )
+    _loaded_after(code + NO_DATACLASS, env=env)
+
+
+def test_listing_peers_and_relays_loads_no_sync_engine_nor_other_services(tmp_path: Path) -> None:
+    """`shora peers` and `shora relays list` read the peer book: the network service is
+    built, and the housekeeping it holds, but none of the services its chores call."""
+    env, home = _profile(tmp_path)
+    code = (
+        "from shora.cli.main import run\n"
+        "import contextlib, io\n"
+        "out = io.StringIO()\n"
+        f"with contextlib.redirect_stdout(out): code = run(['--home', {home!r}, 'peers'])\n"
+        "assert code == 0 and 'No peers yet' in out.getvalue(), out.getvalue()\n"
+        f"with contextlib.redirect_stdout(out): code = run(['--home', {home!r}, 'relays', "
+        "'list'])\n"
+        "assert code == 0, out.getvalue()"
+    )
+    loaded = _loaded_after(code, env=env)
+    assert "shora.services.network" in loaded
+    assert not loaded & (set(HEAVY) - {"shora.node", "shora.web"})
+    assert not loaded & {"shora.services.locking", "shora.sync.transport", "python_socks"}
+    services = {m for m in loaded if m.startswith("shora.services.")}
+    assert services == {
+        "shora.services.councils",
+        "shora.services.housekeeping",
+        "shora.services.network",
+        "shora.services.profiles",
     }

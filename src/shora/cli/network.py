@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import sys
-import webbrowser
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from shora.i18n import N_, _, format_time, number
-from shora.services import locking, profiles
-from shora.services.network import PeerOutcome, SyncProgress
+from shora.services import profiles
 from shora.web import DEFAULT_PORT
 
 from .output import council_name, isolate, print_json, short, table
 from .session import PASSPHRASE_ENV, Session, pass_session
+
+# `shora relays` and `shora peers` only read: the sync engine, asyncio and the lock
+# socket are imported by the commands that run them.
+if TYPE_CHECKING:
+    import asyncio
+
+    from shora.services.network import PeerOutcome, SyncProgress
 
 SYNC_TIMEOUT = 600.0
 """Seconds `shora sync` may take in all (a first sync may bring a long history)."""
@@ -187,6 +192,8 @@ def sync(session: Session, as_json: bool) -> None:
             shown[peer] = line
             click.echo("\r" + line[:100].ljust(100), nl=False, err=True)
 
+    import asyncio
+
     outcomes = asyncio.run(node.network.sync_round(timeout=SYNC_TIMEOUT, progress=progress))
     if shown:
         click.echo("", err=True)
@@ -296,6 +303,8 @@ def serve(
         )
         sys.stdout.flush()
         if open_browser:
+            import webbrowser
+
             webbrowser.open(url)
 
     async def main() -> None:
@@ -306,6 +315,8 @@ def serve(
                     _("Serving the local network at {url}.").format(url=keeper.server.relay.url)
                 )
         await serve_web(keeper, sock, host, started)
+
+    import asyncio
 
     asyncio.run(main())
     click.echo(_("Stopped."))
@@ -325,6 +336,10 @@ def _serve_sync_only(
         assert ctx.parent is not None
         init = ctx.parent.command.get_command(ctx.parent, "init")  # type: ignore[attr-defined]
         ctx.invoke(init)
+    import asyncio
+
+    from shora.services import locking
+
     node = session.open()
     server = node.network.server(
         lan=lan, lan_address=lan_address, lan_port=lan_port, interval=interval
@@ -361,6 +376,10 @@ def _serve_sync_only(
 
 async def _stop_on_sleep_or_panic(home: Path, stopping: asyncio.Event) -> None:
     """Stop the sync-only node when the host slept or its keystore is gone."""
+    import asyncio
+
+    from shora.services import locking
+
     watch = locking.SleepWatch()
     while not stopping.is_set():
         await asyncio.sleep(1.0)

@@ -6,12 +6,12 @@ import functools
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
+import msgspec
 
 from shora.errors import ProfileError
 from shora.i18n import N_, _, local_instant, set_time_zone
@@ -34,8 +34,7 @@ def insecure_test_kdf(flag: bool) -> bool:
     return flag or env == profiles.INSECURE_TEST_KDF_CONSENT
 
 
-@dataclass
-class Session:
+class Session(msgspec.Struct):
     home: Path
     passphrase_file: Path | None = None
     typed: str | None = None  # asked once per command (init then serve asks only once)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
@@ -40,8 +39,7 @@ CREATED_AT_GRANULARITY = 3600  # envelopes show relays the hour, not the second
 MAX_PARENTS_WRITTEN = 8
 
 
-@dataclass(frozen=True, slots=True)
-class _Identity:
+class _Identity(msgspec.Struct, frozen=True):
     sign_pk: bytes
     sign_sk: bytes
     kx_pk: bytes

@@ -19,7 +19,6 @@ import binascii
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
@@ -230,8 +229,7 @@ def seal_content(content_key: bytes, write_pk: bytes, signed_inner: bytes) -> st
     return base64.b64encode(bytes([CONTENT_VERSION]) + ct).decode("ascii")
 
 
-@dataclass(frozen=True, slots=True)
-class Opened:
+class Opened(msgspec.Struct, frozen=True):
     """An envelope whose both signatures verified and whose content decrypted."""
 
     envelope: nip01.Envelope

@@ -18,10 +18,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -60,6 +58,9 @@ from shora.kernel.waiting import (
     awaiting,
 )
 
+if TYPE_CHECKING:  # the pool is imported with its first large batch (a read needs none)
+    from concurrent.futures import Future, ThreadPoolExecutor
+
 BATCH = 5000  # events per transaction: fewer commits rewrite fewer index pages
 BATCH_BYTES = 8 * 2**20  # and at most this many bytes of envelopes in memory at once
 MAX_SEEN = 100_000  # digests of the envelopes of one import kept to skip repeats
@@ -85,6 +86,8 @@ def verify_pool() -> ThreadPoolExecutor | None:
         return None
     with _pool_lock:
         if _pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
             _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="shora-verify")
         return _pool
 
@@ -98,8 +101,7 @@ def _forget_pool() -> None:
 os.register_at_fork(after_in_child=_forget_pool)
 
 
-@dataclass(slots=True)
-class Report:
+class Report(msgspec.Struct):
     """What one ingest run did; `refused` maps a reason to how many envelopes had it."""
 
     accepted: int = 0
@@ -107,18 +109,17 @@ class Report:
     pending: int = 0  # waiting for earlier events (their parents)
     early: int = 0  # dated ahead of this node's clock: applied when that time comes
     held: int = 0  # waiting for a key this profile does not hold yet
-    refused: dict[str, int] = field(default_factory=dict)
-    councils: set[bytes] = field(default_factory=set)
+    refused: dict[str, int] = msgspec.field(default_factory=dict)
+    councils: set[bytes] = msgspec.field(default_factory=set)
     keys_learned: int = 0
-    healed: dict[bytes, str] = field(default_factory=dict)  # council -> rotated/granted
+    healed: dict[bytes, str] = msgspec.field(default_factory=dict)  # council -> rotated/granted
 
     def refuse(self, error: RemoteError) -> None:
         reason = type(error).__name__
         self.refused[reason] = self.refused.get(reason, 0) + 1
 
 
-@dataclass(slots=True)
-class _Meta:
+class _Meta(msgspec.Struct):
     clock: int
     mset: int
     is_state: bool
@@ -129,19 +130,17 @@ DEFAULT_SKEW_MINUTES = 10  # until a council's rules say otherwise
 VOID_QUOTA = 64  # void events stored per ended member and council (docs/protocol.md §8)
 
 
-@dataclass(slots=True)
-class _Writes:
+class _Writes(msgspec.Struct):
     """Rows of accepted events, written with executemany once per batch: one SQL
     round trip per event costs about as much as verifying its signatures."""
 
-    envelopes: list[tuple[Any, ...]] = field(default_factory=list)
-    events: list[tuple[Any, ...]] = field(default_factory=list)
-    envelope_ids: set[bytes] = field(default_factory=set)
-    heads: dict[tuple[bytes, bytes], bool] = field(default_factory=dict)  # -> still a head
+    envelopes: list[tuple[Any, ...]] = msgspec.field(default_factory=list)
+    events: list[tuple[Any, ...]] = msgspec.field(default_factory=list)
+    envelope_ids: set[bytes] = msgspec.field(default_factory=set)
+    heads: dict[tuple[bytes, bytes], bool] = msgspec.field(default_factory=dict)  # -> still a head
 
 
-@dataclass(slots=True)
-class _Checked:
+class _Checked(msgspec.Struct):
     """What a worker of the pool found of one envelope. Each part is a pure function of
     the envelope's bytes (and of an epoch's keys, which never change once held), so the
     sequential step that uses them reaches the verdicts it would reach checking in line;

@@ -8,7 +8,6 @@ every epoch the admitter knows in a welcome envelope (kind 4041) sealed to them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 import msgspec
@@ -21,8 +20,7 @@ WELCOME_CONTEXT = b"shora/welcome/v1"
 MAX_RING = 500
 
 
-@dataclass(frozen=True, slots=True)
-class Epoch:
+class Epoch(msgspec.Struct, frozen=True):
     council: bytes
     write_pk: bytes
     content_key: bytes

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import enum
 import struct
-from dataclasses import dataclass
+
+import msgspec
 
 from shora.kernel import crypto
 
@@ -38,8 +39,7 @@ class Kind(enum.IntEnum):
     DECOY_WIPE = 3  # opens the decoy and destroys the real profile's keys first
 
 
-@dataclass(frozen=True, slots=True)
-class Slot:
+class Slot(msgspec.Struct, frozen=True):
     """What one slot opens."""
 
     kind: Kind
@@ -49,8 +49,7 @@ class Slot:
     identity_key: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class Header:
+class Header(msgspec.Struct, frozen=True):
     opslimit: int
     memlimit: int
     salt: bytes

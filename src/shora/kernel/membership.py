@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence, Set
-from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
+from msgspec.structs import replace
 
 from shora.errors import RemoteError
 from shora.i18n import _
@@ -31,16 +31,14 @@ from shora.kernel import kinds, tokens
 from shora.kernel.events import register_kind
 
 
-@dataclass(frozen=True, slots=True)
-class JoinRequestSeen:
+class JoinRequestSeen(msgspec.Struct, frozen=True):
     """A join request already opened and verified when its event was ingested."""
 
     request_id: bytes
     payload: tokens.JoinRequestPayload
 
 
-@dataclass(frozen=True, slots=True)
-class StateEvent:
+class StateEvent(msgspec.Struct, frozen=True):
     id: bytes
     clock: int
     author: bytes
@@ -54,8 +52,7 @@ class StateEvent:
     request: JoinRequestSeen | RecoverySeen | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RecoverySeen:
+class RecoverySeen(msgspec.Struct, frozen=True):
     """A recovery request already opened and verified when its event was ingested."""
 
     request_id: bytes
@@ -81,8 +78,7 @@ def prepare_request(body: Any) -> JoinRequestSeen | RecoverySeen | None:
     return JoinRequestSeen(request_id, payload)
 
 
-@dataclass(frozen=True, slots=True)
-class Member:
+class Member(msgspec.Struct, frozen=True):
     key: bytes
     name: str
     kx: bytes
@@ -94,8 +90,7 @@ class Member:
 FOREVER = 2**62  # a term with no end (ms)
 
 
-@dataclass(frozen=True, slots=True)
-class Term:
+class Term(msgspec.Struct, frozen=True):
     """A member holding a role from `start` until `end` (ms, claimed times)."""
 
     member: bytes
@@ -107,8 +102,7 @@ class Term:
         return self.start <= at_ms < self.end
 
 
-@dataclass(frozen=True, slots=True)
-class Emergency:
+class Emergency(msgspec.Struct, frozen=True):
     """An emergency removal that lapses unless the council ratifies it in time."""
 
     member: bytes
@@ -117,39 +111,37 @@ class Emergency:
     status: str  # pending, ratified, lapsed (not ratified in time), rejected (vote failed)
 
 
-@dataclass(frozen=True, slots=True)
-class Invite:
+class Invite(msgspec.Struct, frozen=True):
     secret: bytes
     expires: int
     created_by: bytes
     used_by: bytes | None = None
 
 
-@dataclass(slots=True)
-class CouncilState:
+class CouncilState(msgspec.Struct):
     genesis: bytes | None = None
     name: str = ""
     description: str = ""
-    rules: kinds.Rules = field(default_factory=kinds.Rules)
-    members: dict[bytes, Member] = field(default_factory=dict)
-    invites: dict[bytes, Invite] = field(default_factory=dict)
-    vouches: dict[tuple[str, bytes], frozenset[bytes]] = field(default_factory=dict)
-    epochs: dict[bytes, bytes] = field(default_factory=dict)  # write key -> creating event
+    rules: kinds.Rules = msgspec.field(default_factory=kinds.Rules)
+    members: dict[bytes, Member] = msgspec.field(default_factory=dict)
+    invites: dict[bytes, Invite] = msgspec.field(default_factory=dict)
+    vouches: dict[tuple[str, bytes], frozenset[bytes]] = msgspec.field(default_factory=dict)
+    epochs: dict[bytes, bytes] = msgspec.field(default_factory=dict)  # write key -> creating event
     current_epoch: bytes | None = None
-    applied: list[tuple[bytes, bytes]] = field(default_factory=list)  # (event, author)
+    applied: list[tuple[bytes, bytes]] = msgspec.field(default_factory=list)  # (event, author)
     void: frozenset[bytes] = frozenset()
-    terms: dict[str, tuple[Term, ...]] = field(default_factory=dict)  # role -> every term
-    emergencies: dict[bytes, Emergency] = field(default_factory=dict)  # by removal event
-    decided: dict[bytes, str] = field(default_factory=dict)  # governance proposal -> status
-    petitions: dict[tuple[str, bytes], frozenset[bytes]] = field(default_factory=dict)
+    terms: dict[str, tuple[Term, ...]] = msgspec.field(default_factory=dict)  # role -> every term
+    emergencies: dict[bytes, Emergency] = msgspec.field(default_factory=dict)  # by removal event
+    decided: dict[bytes, str] = msgspec.field(default_factory=dict)  # governance proposal -> status
+    petitions: dict[tuple[str, bytes], frozenset[bytes]] = msgspec.field(default_factory=dict)
     mutual: frozenset[bytes] = frozenset()  # endings in a cycle of concurrent removals
-    ends: dict[bytes, frozenset[bytes]] = field(default_factory=dict)  # member -> endings
-    successors: dict[bytes, bytes] = field(default_factory=dict)  # recovered key -> new key
+    ends: dict[bytes, frozenset[bytes]] = msgspec.field(default_factory=dict)  # member -> endings
+    successors: dict[bytes, bytes] = msgspec.field(default_factory=dict)  # recovered key -> new key
     # Leaves of the old key that a recovery lists, by recovery: they stay valid.
-    acknowledged: dict[bytes, frozenset[bytes]] = field(default_factory=dict)
+    acknowledged: dict[bytes, frozenset[bytes]] = msgspec.field(default_factory=dict)
     # State that a domain's handlers keep (federation seats, rosters): values are
     # replaced, never mutated, so that copies stay independent.
-    ext: dict[str, Any] = field(default_factory=dict)
+    ext: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def role_holders(self, role: str, at_ms: int) -> frozenset[bytes]:
         """The active members holding `role` at time `at_ms`."""
@@ -261,8 +253,7 @@ def vouch_key(ev: StateEvent) -> tuple[str, bytes]:
     return (body.action, bytes(body.subject))
 
 
-@dataclass(frozen=True, slots=True)
-class ContentEvent:
+class ContentEvent(msgspec.Struct, frozen=True):
     """A stored content event as a state handler may read it (valid or not)."""
 
     id: bytes

@@ -10,7 +10,6 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -384,8 +383,7 @@ class _Content:
 WALKS_KEPT = 64
 
 
-@dataclass(slots=True)
-class _Walk:
+class _Walk(msgspec.Struct):
     """The ancestors of an event found so far, and the edge still to walk below them
     (by clock, highest first: (-clock, id, its parents))."""
 

@@ -11,7 +11,6 @@ are opened for this node's member where it is a recipient, and stay opaque other
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -79,8 +78,7 @@ def _decode(decoder: msgspec.msgpack.Decoder[Any], plain: bytes) -> Any:
         return None  # sealed by a member, but not a valid body: it does not count
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(msgspec.Struct, frozen=True):
     """A commitment to a need as its author sees it: who gives, how much is promised,
     on its way (dispatched, not yet delivered) and delivered."""
 

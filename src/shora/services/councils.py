@@ -3,7 +3,6 @@ log, and a digest of its state."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -19,8 +18,7 @@ from shora.kernel.events import council_id_for, decode_body, encode_body
 from shora.kernel.kinds import Rules as Rules  # for the interfaces
 
 
-@dataclass(frozen=True, slots=True)
-class CouncilInfo:
+class CouncilInfo(msgspec.Struct, frozen=True):
     id: bytes
     name: str
     description: str
@@ -31,8 +29,7 @@ class CouncilInfo:
     my_key: bytes | None
 
 
-@dataclass(frozen=True, slots=True)
-class MemberInfo:
+class MemberInfo(msgspec.Struct, frozen=True):
     key: bytes
     name: str
     status: str  # active, removed, left
@@ -40,8 +37,7 @@ class MemberInfo:
     me: bool
 
 
-@dataclass(frozen=True, slots=True)
-class LogEntry:
+class LogEntry(msgspec.Struct, frozen=True):
     id: bytes
     author: bytes
     author_name: str

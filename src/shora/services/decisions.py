@@ -11,8 +11,9 @@ The interfaces read the domain's types and helpers from here (re-exported below)
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
+
+from msgspec.structs import replace
 
 from shora.domain.decisions import kinds as kinds
 from shora.domain.decisions import plain as plain

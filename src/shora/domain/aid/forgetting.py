@@ -6,8 +6,9 @@ The node's side, which reads the events and erases them, is
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from shora.domain.aid import kinds as ak
 
@@ -16,19 +17,17 @@ CLOSED_KEEP_SECONDS = 7 * 24 * 3600
 FORGETTABLE = tuple(sorted(ak.LEAVES))
 
 
-@dataclass(slots=True)
-class Forgotten:
+class Forgotten(msgspec.Struct):
     """What one run forgot, by kind."""
 
-    kinds: dict[str, int] = field(default_factory=dict)
+    kinds: dict[str, int] = msgspec.field(default_factory=dict)
 
     @property
     def total(self) -> int:
         return sum(self.kinds.values())
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(msgspec.Struct, frozen=True):
     id: bytes
     envelope: bytes
     kind: str

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+
+import msgspec
 
 from shora.domain.aid.taxonomy import Category, Details, Urgency, check_details
 
@@ -29,8 +30,7 @@ def _check_common(item_id: bytes, quantity: int, area: AreaId) -> None:
         raise ValueError("an area id is a non-empty string")
 
 
-@dataclass(frozen=True, slots=True)
-class Need:
+class Need(msgspec.Struct, frozen=True):
     """An open need, as the projection holds it.
 
     ``quantity``: what is still needed, in the category's unit (> 0).
@@ -61,8 +61,7 @@ class Need:
         return self.expires is None or now < self.expires
 
 
-@dataclass(frozen=True, slots=True)
-class Offer:
+class Offer(msgspec.Struct, frozen=True):
     """An open offer.
 
     ``quantity``: what is still on offer (> 0); ignored when ``inexhaustible`` (a well, a

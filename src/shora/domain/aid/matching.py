@@ -27,9 +27,10 @@ assignments), `shora.domain.aid.solve` (one class's flow network and its two sta
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TypeVar
+
+import msgspec
 
 from shora.domain.aid.classes import LEVELS, AidClass, Distances, Stock, disaggregate, grouped
 from shora.domain.aid.items import AreaId, AreaMap, Distance, Need, Offer
@@ -51,8 +52,7 @@ __all__ = [
 _Item = TypeVar("_Item", Need, Offer)
 
 
-@dataclass(frozen=True, slots=True)
-class Assignment:
+class Assignment(msgspec.Struct, frozen=True):
     """``quantity`` units of ``offer_id`` go to ``need_id``, ``distance`` apart."""
 
     need_id: bytes
@@ -61,8 +61,7 @@ class Assignment:
     distance: int
 
 
-@dataclass(frozen=True)
-class Proposal:
+class Proposal(msgspec.Struct, frozen=True):
     """A proposed allocation.
 
     ``assignments`` is sorted by (need id, offer id) and has one entry per pair.

@@ -26,7 +26,9 @@ member this node holds, or as they were written when the member is not a recipie
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+
+import msgspec
+from msgspec.structs import replace
 
 from shora.domain.aid import kinds as ak
 from shora.domain.aid import matching
@@ -55,8 +57,7 @@ def well_formed(body: ak.Need | ak.Offer) -> bool:
     return body.medicine is None and body.blood is None
 
 
-@dataclass(frozen=True, slots=True)
-class AreasState:
+class AreasState(msgspec.Struct, frozen=True):
     id: bytes
     areas: tuple[tuple[str, str], ...]  # (id, name), in the order the council listed them
     edges: tuple[tuple[str, str, int], ...]
@@ -81,8 +82,7 @@ def reduce_areas(events: Iterable[EventView]) -> AreasState | None:
     return AreasState(latest.id, areas, edges)
 
 
-@dataclass(slots=True)
-class ItemState:
+class ItemState(msgspec.Struct):
     """A need or an offer with its quantities."""
 
     id: bytes
@@ -154,8 +154,7 @@ class ItemState:
         return self.status == "open" and not self.not_yet
 
 
-@dataclass(frozen=True, slots=True)
-class CommitmentState:
+class CommitmentState(msgspec.Struct, frozen=True):
     id: bytes
     author: bytes
     need: bytes
@@ -165,22 +164,19 @@ class CommitmentState:
     dispatched: int = 0  # of which on its way (at least what is delivered)
 
 
-@dataclass(frozen=True, slots=True)
-class OpenedNeed:
+class OpenedNeed(msgspec.Struct, frozen=True):
     """A sealed need as this node sees it: `need` is None if it is not for us."""
 
     outer: ak.SealedNeed
     need: ak.Need | None
 
 
-@dataclass(frozen=True, slots=True)
-class OpenedNote:
+class OpenedNote(msgspec.Struct, frozen=True):
     outer: ak.Note
     text: str | None  # None: not for us
 
 
-@dataclass(slots=True)
-class HiddenNeed:
+class HiddenNeed(msgspec.Struct):
     """A need this member may not read: who wrote it, for whom, until when."""
 
     id: bytes
@@ -197,8 +193,7 @@ class HiddenNeed:
         return self.expires is not None and self.expires <= now
 
 
-@dataclass(frozen=True, slots=True)
-class NoteState:
+class NoteState(msgspec.Struct, frozen=True):
     id: bytes
     need: bytes
     author: bytes
@@ -207,14 +202,13 @@ class NoteState:
     text: str | None  # None: not for us
 
 
-@dataclass(slots=True)
-class AidState:
+class AidState(msgspec.Struct):
     areas: AreasState | None
-    needs: dict[bytes, ItemState] = field(default_factory=dict)
-    offers: dict[bytes, ItemState] = field(default_factory=dict)
-    commitments: dict[bytes, CommitmentState] = field(default_factory=dict)
-    hidden: dict[bytes, HiddenNeed] = field(default_factory=dict)
-    notes: dict[bytes, list[NoteState]] = field(default_factory=dict)  # need -> notes
+    needs: dict[bytes, ItemState] = msgspec.field(default_factory=dict)
+    offers: dict[bytes, ItemState] = msgspec.field(default_factory=dict)
+    commitments: dict[bytes, CommitmentState] = msgspec.field(default_factory=dict)
+    hidden: dict[bytes, HiddenNeed] = msgspec.field(default_factory=dict)
+    notes: dict[bytes, list[NoteState]] = msgspec.field(default_factory=dict)  # need -> notes
     ignored: int = 0  # events that do not count (wrong author, incompatible, nothing left)
 
 
@@ -252,8 +246,7 @@ def _note(state: AidState, e: EventView) -> None:
     state.notes.setdefault(outer.need, []).append(note)
 
 
-@dataclass(frozen=True, slots=True)
-class _Aid:
+class _Aid(msgspec.Struct, frozen=True):
     category: Category
     details: Details
 

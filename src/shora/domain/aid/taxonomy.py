@@ -16,10 +16,11 @@ needs and offers into classes whose members only ever match each other.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from functools import lru_cache
 from typing import Protocol
+
+import msgspec
 
 __all__ = [
     "CATEGORIES",
@@ -154,8 +155,7 @@ def normalise_dose(dose: str) -> str:
     return "".join(_fold(dose).split())
 
 
-@dataclass(frozen=True, slots=True)
-class Medicine:
+class Medicine(msgspec.Struct, frozen=True):
     """A medicine as needed or offered.
 
     ``cold_storage``: the medicine must be kept cold (insulin, some vaccines). Either side
@@ -179,8 +179,7 @@ class Medicine:
 Details = Medicine | BloodGroup | None
 
 
-@dataclass(frozen=True, slots=True)
-class CategoryInfo:
+class CategoryInfo(msgspec.Struct, frozen=True):
     """What the taxonomy knows about one category."""
 
     category: Category

@@ -14,7 +14,8 @@ an entry with visibility ``coordinators`` is shown only to the holders of the ro
 from __future__ import annotations
 
 from collections.abc import Iterable, Set
-from dataclasses import dataclass
+
+import msgspec
 
 from shora.domain.care import kinds as ck
 from shora.domain.decisions.state import EventView
@@ -22,8 +23,7 @@ from shora.domain.decisions.state import EventView
 COORDINATOR = "coordinator"
 
 
-@dataclass(frozen=True, slots=True)
-class SkillEntry:
+class SkillEntry(msgspec.Struct, frozen=True):
     member: bytes
     event: bytes
     time: int  # ms, claimed

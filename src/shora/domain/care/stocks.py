@@ -17,14 +17,14 @@ folded in (clock, id) order whatever order they arrived in, duplicates ignored:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+
+import msgspec
 
 from shora.domain.care import kinds as ck
 from shora.domain.decisions.state import MS, EventView
 
 
-@dataclass(slots=True)
-class Lot:
+class Lot(msgspec.Struct):
     id: bytes  # the stock.add event
     author: bytes
     time: int  # ms, claimed
@@ -38,8 +38,7 @@ class Lot:
         return self.expires is not None and self.expires <= now
 
 
-@dataclass(frozen=True, slots=True)
-class Draw:
+class Draw(msgspec.Struct, frozen=True):
     id: bytes
     author: bytes
     time: int  # ms, claimed
@@ -54,16 +53,15 @@ class Draw:
         return self.asked - self.counted
 
 
-@dataclass(slots=True)
-class StockItem:
+class StockItem(msgspec.Struct):
     id: bytes  # the stock.add event that started it
     author: bytes
     item: str
     category: str
     unit: str
     area: str
-    lots: list[Lot] = field(default_factory=list)
-    draws: list[Draw] = field(default_factory=list)
+    lots: list[Lot] = msgspec.field(default_factory=list)
+    draws: list[Draw] = msgspec.field(default_factory=list)
 
     def available(self, now: int) -> int:
         """What can be drawn at `now` from the lots that have not expired."""
@@ -81,10 +79,9 @@ class StockItem:
         )
 
 
-@dataclass(slots=True)
-class StocksState:
-    items: dict[bytes, StockItem] = field(default_factory=dict)
-    lots: dict[bytes, Lot] = field(default_factory=dict)
+class StocksState(msgspec.Struct):
+    items: dict[bytes, StockItem] = msgspec.field(default_factory=dict)
+    lots: dict[bytes, Lot] = msgspec.field(default_factory=dict)
     ignored: int = 0  # malformed additions, draws on unknown items or lots
 
     def shortfalls(self) -> list[Draw]:

@@ -4,7 +4,7 @@ and the views the readers give of minutes. Pure: `now` is passed in."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from shora.domain.decisions import kinds as dk
 from shora.domain.decisions.state import (
@@ -120,8 +120,7 @@ def explain_ballot(state: ProposalState, ballot: dk.Ballot) -> None:
         ) from exc
 
 
-@dataclass(frozen=True, slots=True)
-class MinutesView:
+class MinutesView(msgspec.Struct, frozen=True):
     id: bytes
     author: bytes
     time: int  # ms, claimed

@@ -21,7 +21,6 @@ The rules, in short:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Set
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -40,8 +39,7 @@ VOTE_KINDS = ("decision.vote", "gov.vote")
 CLOSE_KINDS = ("decision.close", "gov.close")
 
 
-@dataclass(frozen=True, slots=True)
-class EventView:
+class EventView(msgspec.Struct, frozen=True):
     """What a reducer needs of an accepted event: the kernel's columns, body decoded."""
 
     id: bytes
@@ -56,8 +54,7 @@ class EventView:
         return (self.clock, self.id)
 
 
-@dataclass(frozen=True, slots=True)
-class Params:
+class Params(msgspec.Struct, frozen=True):
     """A proposal's method parameters, checked and parsed."""
 
     options: tuple[str, ...]
@@ -65,8 +62,7 @@ class Params:
     quorum: Fraction
 
 
-@dataclass(frozen=True, slots=True)
-class AmendmentInfo:
+class AmendmentInfo(msgspec.Struct, frozen=True):
     id: bytes
     author: bytes
     text: str
@@ -74,16 +70,14 @@ class AmendmentInfo:
     accepted: bool
 
 
-@dataclass(frozen=True, slots=True)
-class CountedBallot:
+class CountedBallot(msgspec.Struct, frozen=True):
     member: bytes
     event: bytes
     time: int  # ms, claimed
     ballot: dk.Ballot
 
 
-@dataclass(frozen=True, slots=True)
-class ProposalState:
+class ProposalState(msgspec.Struct, frozen=True):
     id: bytes
     author: bytes
     clock: int
@@ -412,8 +406,7 @@ def reduce_proposal(
 # --- tasks -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class TaskState:
+class TaskState(msgspec.Struct, frozen=True):
     id: bytes
     author: bytes
     time: int  # ms, claimed

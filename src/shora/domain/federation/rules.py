@@ -13,8 +13,9 @@ The seats, rosters and revoked mandates live in `CouncilState.ext`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from shora.domain.federation import kinds as fk
 from shora.domain.federation import mandates as md
@@ -24,8 +25,7 @@ from shora.kernel import membership
 from shora.kernel.membership import CouncilState, JoinRequestSeen, Resolver, StateEvent
 
 
-@dataclass(frozen=True, slots=True)
-class Seat:
+class Seat(msgspec.Struct, frozen=True):
     base: bytes  # the base council
     mandate: bytes  # the mandate's id
     end: int  # unix seconds

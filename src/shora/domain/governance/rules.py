@@ -25,8 +25,9 @@ petition, the proposal): never the clock of the node folding them.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
+
+from msgspec import structs
 
 from shora.domain.decisions import kinds as dk
 from shora.domain.governance import kinds as gk
@@ -174,7 +175,7 @@ def on_close(s: CouncilState, ev: StateEvent, c: CouncilState, r: Resolver) -> H
         for e in ev.ancestors
         if e in applied and r.events[e].kind == "gov.vote" and r.events[e].body.proposal == proposal
     ]
-    votes = [replace(v, author=owner(v.author)) for v in votes]
+    votes = [structs.replace(v, author=owner(v.author)) for v in votes]
     state = reduce_proposal(
         _view(propose, body),
         frozenset(owner(k) for k in electorate(opened)),
@@ -201,7 +202,7 @@ def _enact(
         if not passed:
             membership.reinstate(s, action.action, "rejected")
         elif now <= emergency.deadline:
-            s.emergencies[action.action] = replace(emergency, status="ratified")
+            s.emergencies[action.action] = structs.replace(emergency, status="ratified")
         return
     if not passed:
         return
@@ -211,7 +212,7 @@ def _enact(
         # Recalled under the key that holds the place now, if it passed to a new one.
         recalled = s.current_key(action.member)
         s.terms[action.role] = tuple(
-            replace(t, end=now) if t.member == recalled and t.end > now else t
+            structs.replace(t, end=now) if t.member == recalled and t.end > now else t
             for t in s.terms.get(action.role, ())
         )
         s.petitions.pop((action.role, action.member), None)
@@ -224,7 +225,9 @@ def seat(s: CouncilState, ev: StateEvent, action: gk.Election, elected: list[byt
     """The elected take the role from ev's claimed time for the election's term; every
     earlier term of the role ends then (an open election's close, a secret one's seat)."""
     now = ev.time
-    ended = tuple(replace(t, end=now) if t.end > now else t for t in s.terms.get(action.role, ()))
+    ended = tuple(
+        structs.replace(t, end=now) if t.end > now else t for t in s.terms.get(action.role, ())
+    )
     new = tuple(
         Term(s.current_key(key), now, now + action.term_days * DAY_MS, ev.id) for key in elected
     )

@@ -4,14 +4,14 @@ docs/aid.md, "Safety". No I/O, no clock (``now`` is passed in)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Set
-from dataclasses import dataclass
+
+import msgspec
 
 from shora.domain.aid import kinds as ak
 from shora.domain.decisions.state import MS, EventView
 
 
-@dataclass(frozen=True, slots=True)
-class RollcallState:
+class RollcallState(msgspec.Struct, frozen=True):
     id: bytes
     author: bytes
     time: int  # ms, claimed
@@ -58,8 +58,7 @@ def reduce_rollcall(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class AlertState:
+class AlertState(msgspec.Struct, frozen=True):
     id: bytes
     author: bytes
     time: int  # ms, claimed
@@ -121,8 +120,7 @@ def reduce_alert(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class HelpCall:
+class HelpCall(msgspec.Struct, frozen=True):
     """A member asking for help: their latest check-in says "need help" or "injured"."""
 
     member: bytes

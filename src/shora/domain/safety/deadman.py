@@ -21,7 +21,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Set
-from dataclasses import dataclass, field
+
+import msgspec
 
 from shora.domain.care import kinds as ck
 from shora.domain.decisions.state import MS, EventView
@@ -29,8 +30,7 @@ from shora.domain.decisions.state import MS, EventView
 HOUR_MS = 3600 * MS
 
 
-@dataclass(frozen=True, slots=True)
-class AlertRecord:
+class AlertRecord(msgspec.Struct, frozen=True):
     id: bytes
     author: bytes
     time: int  # ms, claimed
@@ -40,8 +40,7 @@ class AlertRecord:
     since_time: int  # unix seconds: the last sign of life its writer knew of
 
 
-@dataclass(frozen=True, slots=True)
-class Timer:
+class Timer(msgspec.Struct, frozen=True):
     member: bytes
     timer: bytes  # the deadman_set event
     hours: int
@@ -65,10 +64,9 @@ class Timer:
         return now * MS >= self.deadline
 
 
-@dataclass(slots=True)
-class DeadmanState:
-    timers: dict[bytes, Timer] = field(default_factory=dict)
-    alerts: list[AlertRecord] = field(default_factory=list)  # valid ones, (clock, id) order
+class DeadmanState(msgspec.Struct):
+    timers: dict[bytes, Timer] = msgspec.field(default_factory=dict)
+    alerts: list[AlertRecord] = msgspec.field(default_factory=list)  # valid ones, (clock, id) order
     ignored: int = 0  # alerts that are not valid
 
     def overdue(self, now: int) -> list[Timer]:

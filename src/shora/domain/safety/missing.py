@@ -15,14 +15,14 @@ function of the valid ``missing.*`` events. See docs/aid.md ("Missing people").
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+
+import msgspec
 
 from shora.domain.care import kinds as ck
 from shora.domain.decisions.state import EventView
 
 
-@dataclass(frozen=True, slots=True)
-class NoteState:
+class NoteState(msgspec.Struct, frozen=True):
     id: bytes
     author: bytes
     time: int  # ms, claimed
@@ -30,14 +30,13 @@ class NoteState:
     body: ck.MissingNote
 
 
-@dataclass(slots=True)
-class PersonState:
+class PersonState(msgspec.Struct):
     id: bytes
     author: bytes
     time: int  # ms, claimed
     body: ck.MissingPerson
-    notes: list[NoteState] = field(default_factory=list)  # in (clock, id) order
-    links: set[bytes] = field(default_factory=set)
+    notes: list[NoteState] = msgspec.field(default_factory=list)  # in (clock, id) order
+    links: set[bytes] = msgspec.field(default_factory=set)
 
     @property
     def status(self) -> str | None:
@@ -64,9 +63,8 @@ class PersonState:
         return f"{low}-{high}"
 
 
-@dataclass(slots=True)
-class MissingState:
-    persons: dict[bytes, PersonState] = field(default_factory=dict)
+class MissingState(msgspec.Struct):
+    persons: dict[bytes, PersonState] = msgspec.field(default_factory=dict)
     ignored: int = 0
 
 
