@@ -14,15 +14,13 @@ extension.
 from __future__ import annotations
 
 import os
-import random
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import admit, make_node, partial_sync, send
-from kernel.test_convergence import PERSONS, _forge, _key, forgery, op
-from shora.errors import LocalError
+from kernel.test_convergence import forgery, op
+from kernel.test_state_paths import play
 from shora.kernel import kinds, membership
 from shora.kernel.projection import _member_row
 from shora.node import Node
@@ -81,43 +79,7 @@ def _check(node: Node, council: bytes) -> None:
 def test_incremental_state_equals_a_fold_from_scratch(
     tmp_path_factory: pytest.TempPathFactory, ops: list[tuple[str, int, object]], seed: int
 ) -> None:
-    root = tmp_path_factory.mktemp("incr")
-    rnd = random.Random(seed)
-    people = [make_node(root, f"p{i}") for i in range(PERSONS)]
-    council = people[0].councils.create("Block 7", "", "p0", kinds.Rules(removal="member"))
-    admit(people[0], people[1], council, "p1")
-    admit(people[0], people[2], council, "p2")
-    joined = {0, 1, 2}
-    requests: dict[int, bytes] = {}
-    for kind, i, j in ops:
-        node = people[i]
-        if i not in joined and kind != "sync":
-            continue
-        try:
-            if kind == "post":
-                node.posts.post(council, f"post {rnd.random()}")
-            elif kind == "remove" and j in joined:
-                node.membership.remove(council, _key(people[j], council))
-            elif kind == "admit" and j not in joined:
-                admit(node, people[j], council, f"p{j}")
-                joined.add(j)
-            elif kind == "leave":
-                node.membership.leave(council)
-            elif kind == "sync":
-                partial_sync(node, people[j], rnd)  # type: ignore[index]
-            elif kind == "recover" and j in joined and i != j:
-                if j not in requests:
-                    spare = make_node(root, f"p{j}-again")
-                    requests[j] = spare.recovery.ask(council, f"p{j}")
-                    spare.close()
-                if not node.recovery.vouch(requests[j]).admitted:
-                    k = rnd.choice([k for k in sorted(joined) if k not in (i, j)] or [i])
-                    send(node, people[k])
-                    people[k].recovery.vouch(requests[j])
-            elif kind == "forge":
-                _forge(people, i, council, j)  # type: ignore[arg-type]
-        except LocalError:
-            pass
+    people, council, _rnd = play(tmp_path_factory.mktemp("incr"), ops, seed)
     for p in people:
         if p.ingestor.projection.resolver(council).events:  # it holds the council
             _check(p, council)

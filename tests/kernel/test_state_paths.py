@@ -187,7 +187,6 @@ def play(
                 pid, _ = elections[int(j) % len(elections)]  # type: ignore[call-overload]
                 clock.t += 2 * HOUR_S
                 node.decisions.close(council, pid)
-                pass
         except LocalError:
             pass  # not allowed from this node's point of view: nothing was written
     return people, council, rnd

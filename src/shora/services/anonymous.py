@@ -24,10 +24,16 @@ def ring_secret(core: NodeCore, council: bytes) -> int:
     return curve.ed25519_scalar(core.identity(council).sign_sk)
 
 
+def active_member_or_none(core: NodeCore, council: bytes) -> bytes | None:
+    """This profile's member key if it is an active member of that council, else None."""
+    me = core.me(council)
+    return me if me is not None and core.state(council).is_active(me) else None
+
+
 def active_member(core: NodeCore, council: bytes) -> bytes:
     """This profile's member key; NotAllowed unless it is an active member."""
-    me = core.me(council)
-    if me is None or not core.state(council).is_active(me):
+    me = active_member_or_none(core, council)
+    if me is None:
         raise NotAllowed(_("you are not a member of this council"))
     return me
 

@@ -51,6 +51,7 @@ from shora.kernel import crypto, curve, ring, threshold
 from shora.kernel.core import NodeCore
 from shora.services.anonymous import (
     active_member,
+    active_member_or_none,
     endings,
     left_out,
     publish_delay,
@@ -182,8 +183,8 @@ class SecretBallots:
         """The votes still open where this member's latest ballot was refused because its
         ring holds a member removed since: they must cast it again (for the
         notifications and the council's pages)."""
-        me = self.core.me(council)
-        if me is None or not self.core.state(council).is_active(me):
+        me = active_member_or_none(self.core, council)
+        if me is None:
             return []
         now = self.core.now()
         found = []

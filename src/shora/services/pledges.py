@@ -39,6 +39,7 @@ from shora.kernel.core import NodeCore
 from shora.numbers import digits_only
 from shora.services.anonymous import (
     active_member,
+    active_member_or_none,
     endings,
     left_out,
     publish_delay,
@@ -200,8 +201,8 @@ class Pledges:
         """The open campaigns where this member's latest pledge was refused because its
         ring holds a member removed since: they must pledge again (for the
         notifications and the council's pages)."""
-        me = self.core.me(council)
-        if me is None or not self.core.state(council).is_active(me):
+        me = active_member_or_none(self.core, council)
+        if me is None:
             return []
         now = self.core.now()
         found = []
