@@ -4,6 +4,7 @@ app over ASGI; several cookie jars play several phones."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import hashlib
 import json
@@ -418,3 +419,24 @@ def test_the_node_shows_its_name_and_the_list_which_profiles_are_open(tmp_path: 
     assert not (root / "open").exists()
     listed = in_process(["community", "list", "--dir", str(root)], env)
     assert "unlocked" not in listed.stdout and listed.stdout.count("locked") == 2
+
+
+def test_the_idle_watch_leaves_a_profile_being_made_alone(tmp_path: Path) -> None:
+    """The idle watch locks and forgets a profile destroyed meanwhile (no keystore).
+    A profile whose keystore is still being written has none yet either: the watch
+    running during its key derivation must not take it for destroyed (the person would
+    find themselves at the unlock page right after making it)."""
+
+    async def run() -> None:
+        hall = Hall(tmp_path / "community", clock=Clock(), insecure_test_kdf=True)
+        await hall.kdf_gate.acquire()  # a derivation running: the creation waits
+        made = asyncio.create_task(hall.create("Nasrin", "p" * 20, hall.community.signup_code()))
+        while not hall.creating:
+            await asyncio.sleep(0.01)
+        await hall.lock_idle()  # the watch's round, while the keystore is not there yet
+        hall.kdf_gate.release()
+        person = await made
+        assert person.key in hall.unlocked()
+        await hall.lock_all()
+
+    asyncio.run(run())

@@ -92,6 +92,8 @@ class Hall:
         # that profile; its wrong tries are counted on their own, so nobody who merely
         # knows a profile's name can make its person wait by typing wrong passphrases.
         self.device_key = secrets.token_bytes(32)
+        # Profiles whose keystore is being written (their first key derivation runs).
+        self.creating: set[str] = set()
         self.devices: dict[bytes, UnlockThrottle] = {}
 
     @contextlib.asynccontextmanager
@@ -201,6 +203,7 @@ class Hall:
         person = self.community.add(label)
         if invited and invitation is not None:  # taken now, given back if this fails
             self.invitations_used.add(invitation.secret)
+        self.creating.add(person.key)  # no keystore yet: not "destroyed meanwhile"
         try:
             await self.keeper(person).create(passphrase)
         except BaseException:
@@ -209,6 +212,8 @@ class Hall:
             if invitation is not None and invited:
                 self.invitations_used.discard(invitation.secret)
             raise
+        finally:
+            self.creating.discard(person.key)
         self.note_open()
         return person
 
@@ -304,6 +309,8 @@ class Hall:
         """Lock each profile nobody has used for `lock_after` seconds, and each one
         destroyed meanwhile (`shora community remove` or `panic`): its sessions end."""
         for key, keeper in list(self.keepers.items()):
+            if key in self.creating:
+                continue
             if not keeper.exists:
                 await self.lock(key)
                 self.keepers.pop(key, None)
