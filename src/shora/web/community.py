@@ -32,15 +32,13 @@ from shora.services.community import (
 )
 from shora.services.membership import Invitation
 from shora.web.state import BrowserSession, Keeper, SyncSettings
-from shora.web.throttle import AttemptGate, UnlockThrottle
+from shora.web.throttle import AttemptGate, KnownDevices, RecentThrottles
 
 MAX_SESSIONS = 1024
 MAX_PEOPLE = 200
 MAX_UNKNOWN = 1000  # names nobody holds whose wrong tries are counted
 MAX_NODE_NAME = 60
 MAX_DEVICES = 4096  # known devices whose wrong tries are counted apart
-DEVICE_NONCE = 16
-DEVICE_MAC = 16
 
 
 class WrongCode(NotAllowed):
@@ -82,19 +80,14 @@ class Hall:
         self._locking: set[asyncio.Task[None]] = set()
         # Names nobody holds: each has its own count of wrong tries, as a real profile
         # has, so that the waits do not tell which names are held.
-        self.unknown: dict[str, UnlockThrottle] = {}
+        self.unknown: RecentThrottles[str] = RecentThrottles(lambda: self.clock(), MAX_UNKNOWN)
         # Sign-up and unlock attempts: per client address, and a bounded queue overall.
         self.gate = AttemptGate(lambda: self.clock())
         # Invitations that have made a profile here since the start: one profile each.
         self.invitations_used: set[bytes] = set()
-        # Known devices (docs/security.md, "Trusting a community node"): a browser that
-        # made or unlocked a profile holds a cookie naming, under this process's key,
-        # that profile; its wrong tries are counted on their own, so nobody who merely
-        # knows a profile's name can make its person wait by typing wrong passphrases.
-        self.device_key = secrets.token_bytes(32)
+        self.devices = KnownDevices(lambda: self.clock(), MAX_DEVICES)
         # Profiles whose keystore is being written (their first key derivation runs).
         self.creating: set[str] = set()
-        self.devices: dict[bytes, UnlockThrottle] = {}
 
     @contextlib.asynccontextmanager
     async def attempt(self, address: str) -> AsyncIterator[None]:
@@ -217,34 +210,6 @@ class Hall:
         self.note_open()
         return person
 
-    def device_token(self, person: str) -> str:
-        """A known-device cookie's value for `person`: a random nonce and its MAC under
-        this process's key (nothing in it names the person)."""
-        nonce = secrets.token_bytes(DEVICE_NONCE)
-        return (nonce + self._device_mac(nonce, person)).hex()
-
-    def _device_mac(self, nonce: bytes, person: str) -> bytes:
-        message = nonce + person.encode()
-        return hmac.new(self.device_key, message, "sha256").digest()[:DEVICE_MAC]
-
-    def device_throttle(self, token: str | None, person: str) -> UnlockThrottle | None:
-        """The wrong-try count of the device whose cookie is `token`, if it was given for
-        `person` by this process; None for any other cookie (the shared count applies)."""
-        if not token or len(token) != 2 * (DEVICE_NONCE + DEVICE_MAC):
-            return None
-        try:
-            raw = bytes.fromhex(token)
-        except ValueError:
-            return None
-        nonce, mac = raw[:DEVICE_NONCE], raw[DEVICE_NONCE:]
-        if not hmac.compare_digest(mac, self._device_mac(nonce, person)):
-            return None
-        throttle = self.devices.pop(nonce, None) or UnlockThrottle(lambda: self.clock())
-        self.devices[nonce] = throttle  # the most recent last
-        while len(self.devices) > MAX_DEVICES:
-            del self.devices[next(iter(self.devices))]
-        return throttle
-
     async def unlock(self, label: str, passphrase: str, device: str | None = None) -> Person:
         """Open the profile named `label` if `passphrase` is its own (ProfileError if
         the name or the passphrase is wrong: the page does not say which). `device` is
@@ -252,16 +217,11 @@ class Hall:
         profile before are counted apart from everyone else's."""
         person = self.community.find(label)
         if person is None:
-            key = label.strip().casefold()[:MAX_LABEL]
-            throttle = self.unknown.pop(key, None) or UnlockThrottle(lambda: self.clock())
-            self.unknown[key] = throttle  # the most recent last
-            while len(self.unknown) > MAX_UNKNOWN:
-                del self.unknown[next(iter(self.unknown))]
-            throttle.check()
+            self.unknown.of(label.strip().casefold()[:MAX_LABEL]).check()
             async with self.kdf_gate:
                 await asyncio.to_thread(decoy_unlock, passphrase, weak_kdf=self.insecure_test_kdf)
             raise ProfileError(_("Wrong name or passphrase."))
-        own = self.device_throttle(device, person.key)
+        own = self.devices.throttle(device, person.key)
         await self.keeper(person).unlock(passphrase, throttle=own)
         self.note_open()
         return person

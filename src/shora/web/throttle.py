@@ -11,8 +11,11 @@ memory: nothing about the passphrases tried, nothing on disk.
 
 from __future__ import annotations
 
+import hmac
 import math
-from collections.abc import Callable
+import secrets
+from collections.abc import Callable, Hashable
+from typing import TypeVar
 
 from shora.errors import ShoraError
 from shora.i18n import ngettext, number
@@ -148,3 +151,61 @@ class AttemptGate:
             self.running.pop(address, None)
         if took is not None and took > 0:
             self.kdf_seconds = 0.8 * self.kdf_seconds + 0.2 * took
+
+
+K = TypeVar("K", bound=Hashable)
+
+
+class RecentThrottles(dict[K, UnlockThrottle]):
+    """Wrong-try counts by key (a name nobody holds, a known device), at most `limit`
+    of them: the one least recently tried goes first."""
+
+    def __init__(self, clock: Callable[[], float], limit: int) -> None:
+        super().__init__()
+        self.clock = clock
+        self.limit = limit
+
+    def of(self, key: K) -> UnlockThrottle:
+        throttle = self.pop(key, None) or UnlockThrottle(self.clock)
+        self[key] = throttle  # the most recent last
+        while len(self) > self.limit:
+            del self[next(iter(self))]
+        return throttle
+
+
+DEVICE_NONCE = 16
+DEVICE_MAC = 16
+
+
+class KnownDevices:
+    """Known devices (docs/security.md, community mode): a browser that made or unlocked
+    a profile holds a cookie naming that profile under a key this process keeps in memory
+    only (a random nonce and its MAC: nothing in it names the person); its wrong tries
+    are counted on their own, so nobody who merely knows a profile's name can make its
+    person wait by typing wrong passphrases."""
+
+    def __init__(self, clock: Callable[[], float], limit: int) -> None:
+        self.key = secrets.token_bytes(32)
+        self.throttles: RecentThrottles[bytes] = RecentThrottles(clock, limit)
+
+    def token(self, person: str) -> str:
+        """A known-device cookie's value for `person`."""
+        nonce = secrets.token_bytes(DEVICE_NONCE)
+        return (nonce + self._mac(nonce, person)).hex()
+
+    def _mac(self, nonce: bytes, person: str) -> bytes:
+        return hmac.new(self.key, nonce + person.encode(), "sha256").digest()[:DEVICE_MAC]
+
+    def throttle(self, token: str | None, person: str) -> UnlockThrottle | None:
+        """The wrong-try count of the device whose cookie is `token`, if it was given for
+        `person` by this process; None for any other cookie (the shared count applies)."""
+        if not token or len(token) != 2 * (DEVICE_NONCE + DEVICE_MAC):
+            return None
+        try:
+            raw = bytes.fromhex(token)
+        except ValueError:
+            return None
+        nonce, mac = raw[:DEVICE_NONCE], raw[DEVICE_NONCE:]
+        if not hmac.compare_digest(mac, self._mac(nonce, person)):
+            return None
+        return self.throttles.of(nonce)

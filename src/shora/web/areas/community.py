@@ -74,7 +74,7 @@ def signed_in(request: Request, person: str, to: str) -> Response:
     # This browser is now a known device of `person` (its own count of wrong tries).
     response.set_cookie(
         device_cookie(port),
-        hall.device_token(person),
+        hall.devices.token(person),
         max_age=DEVICE_COOKIE_SECONDS,
         httponly=True,
         samesite="strict",
