@@ -430,13 +430,16 @@ def nostr_relay_process(tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
-async def wait_for_relay(url: str) -> None:
-    for _ in range(200):
+async def wait_for_relay(url: str, within: float = 60.0) -> None:
+    """Wait for a relay process to listen. Starting one imports and migrates a good deal:
+    on a loaded two-core machine it can take well over 10 s."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
         with contextlib.suppress(OSError):
             async with websockets.connect(url):
                 return
         await asyncio.sleep(0.05)
-    raise AssertionError(f"{url} did not come up")
+    raise AssertionError(f"{url} did not come up within {within:g} s")
 
 
 @pytest.mark.skipif(nostr_relay is None, reason="needs nostr-relay (pip install nostr-relay==1.14)")
