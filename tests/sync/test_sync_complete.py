@@ -118,15 +118,16 @@ def test_the_pager_always_ends() -> None:
 
 
 def _syncs_while_others_upload(
-    held: list[nip01.Envelope], uploads: list[nip01.Envelope], seed: int
+    held: list[nip01.Envelope], uploads: list[nip01.Envelope], seed: int, cap: int = 6000
 ) -> list[tuple[int, SyncResult]]:
     """Six fall-back syncs (no window, as a first sync) of a client holding `held` with
     a relay holding it too, while `uploads` reach the relay between any two messages.
     The relay pushes each to the subscriptions it has open, wherever in the texts still
     on their way: amid a page, before its EOSE, or behind it before the client's CLOSE
     arrives (nostr-relay's live pushes share one queue with its stored answers).
-    Each sync with the number of envelopes the relay held when it began; the client then
-    holds every one of them (checked here)."""
+    The relay caps its answers at `cap` (nostr-relay's default: 6,000). Each sync with
+    the number of envelopes the relay held when it began; a complete one has brought
+    every one of them (checked here)."""
     rng = random.Random(seed)
     server, client = MemoryView.of(held), MemoryView.of(held)
     waiting = list(reversed(uploads))
@@ -135,7 +136,7 @@ def _syncs_while_others_upload(
         before = set(server.raws)
         session = SyncSession(client, fallback_window=None)
         session.nip77 = False
-        relay = RelayConnection(server, RelayLimits(max_query=6000), negentropy=False)
+        relay = RelayConnection(server, RelayLimits(max_query=cap), negentropy=False)
         to_relay, to_client = deque(session.start()), deque[str]()
         while not session.done:
             if waiting and rng.random() < 0.15:
@@ -148,7 +149,7 @@ def _syncs_while_others_upload(
                 to_client.extend(relay.receive(to_relay.popleft()))
             else:
                 to_relay.extend(session.receive(to_client.popleft()))
-        assert before <= set(client.raws)
+        assert before <= set(client.raws) or not session.result.complete, session.result
         results.append((len(before), session.result))
     assert sum(r.late for _, r in results) > 0  # live pushes came
     return results
@@ -183,6 +184,19 @@ def test_uploads_into_the_first_hour_are_reported_not_errors(seed: int) -> None:
         if count >= 500:
             assert not result.complete and result.cut_hours == [START + HOUR], result
     assert any(count >= 500 for count, _ in results)
+
+
+@pytest.mark.xfail(strict=True, reason="live pushes before EOSE inflate a page's count")
+def test_uploads_during_a_sync_with_a_relay_that_caps_its_answers() -> None:
+    """A relay capping its answers at 600 while members upload into the hour being
+    paged: the envelopes it pushes before a page's EOSE cannot be told on the wire from
+    the page's stored ones, so a page of 600 stored and 81 pushed reads as a cap of 681,
+    and the next one (600 and 65) as shorter than the relay ever gave, hence its end:
+    the sync says complete while it lacks envelopes the relay held when it began (seen
+    with caps of 500, 600 and 1,000; never with nostr-relay's 6,000 at these sizes).
+    A known limit of the fall-back, to fix in the pager (docs/sync.md §2.1)."""
+    held = _hour(0)[:50] + _hour(1)[:550]
+    _syncs_while_others_upload(held, _hour(1)[550:1300], 0, cap=600)
 
 
 # --- real relays on loopback, real nodes ------------------------------------------------------
