@@ -56,7 +56,9 @@ CREATE TABLE events(
   kind TEXT NOT NULL, clock INT NOT NULL, time INT NOT NULL, parents BLOB NOT NULL,
   mset INT NOT NULL, epoch BLOB NOT NULL, ref BLOB, valid INT NOT NULL
 );
-CREATE INDEX events_order ON events(council, clock, id);
+-- Pages read newest first by (clock DESC, id): SQLite sorts the ties of a clock itself,
+-- so the index holds no id (32 bytes an event).
+CREATE INDEX events_order ON events(council, clock);
 CREATE INDEX events_subject ON events(council, kind, ref);
 CREATE INDEX events_author ON events(council, author);
 -- The state events in an event's causal past: `ids` adds to the set `base` (none: the
@@ -168,8 +170,9 @@ CREATE TABLE verdicts(event BLOB PRIMARY KEY, verdict TEXT NOT NULL) WITHOUT ROW
 """,
     # No second copy of what an envelope holds: events lose their decrypted body (read
     # from the envelope's content), envelopes keep signature and content as bytes
-    # instead of their JSON. Row numbers are kept (sync marks count them). The
-    # envelopes are converted by _compact_envelopes, between the two halves.
+    # instead of their JSON, and the events' order index no id (no query ordered by
+    # it). Row numbers are kept (sync marks count them). The envelopes are converted
+    # by _compact_envelopes, after this SQL.
     6: """
 CREATE TABLE events_6(
   id BLOB PRIMARY KEY, council BLOB NOT NULL, envelope BLOB NOT NULL, author BLOB NOT NULL,
@@ -182,7 +185,7 @@ INSERT INTO events_6(rowid, id, council, envelope, author, kind, clock, time, pa
   valid FROM events ORDER BY rowid;
 DROP TABLE events;
 ALTER TABLE events_6 RENAME TO events;
-CREATE INDEX events_order ON events(council, clock, id);
+CREATE INDEX events_order ON events(council, clock);
 CREATE INDEX events_subject ON events(council, kind, ref);
 CREATE INDEX events_author ON events(council, author);
 CREATE TABLE envelopes_6(

@@ -182,24 +182,28 @@ class Events:
 
     def posts(self, council: bytes, limit: int, offset: int) -> list[tuple[Any, ...]]:
         """Valid announcements and messages, newest first: (id, kind, body, time,
-        author's name)."""
+        author's name). The page is chosen first, then only its envelopes are read."""
         rows = self.db.rows(
-            f"SELECT e.id, e.kind, e.time, m.name, {_body_of('e')} FROM events e "  # noqa: S608
+            f"SELECT e.id, e.kind, e.time, m.name, {_body_of('e')} FROM (SELECT rowid AS r "  # noqa: S608
+            "FROM events WHERE council=? AND kind IN ('post.announcement', 'post.message') "
+            "AND valid=1 ORDER BY clock DESC, id LIMIT ? OFFSET ?) page "
+            "JOIN events e ON e.rowid = page.r "
             "LEFT JOIN members m ON m.council=e.council AND m.key=e.author "
-            "WHERE e.council=? AND e.kind IN ('post.announcement', 'post.message') "
-            "AND e.valid=1 ORDER BY e.clock DESC, e.id LIMIT ? OFFSET ?",
+            "ORDER BY e.clock DESC, e.id",
             (council, limit, offset),
         )
         return [(i, k, _body(*body), t, name) for i, k, t, name, *body in rows]
 
     def log(self, council: bytes, limit: int, offset: int) -> list[tuple[Any, ...]]:
         """The council's events, newest first: (id, author, author's name or '', kind,
-        time, clock, valid, body)."""
+        time, clock, valid, body). The page is chosen first, then only its envelopes
+        are read."""
         rows = self.db.rows(
             "SELECT e.id, e.author, coalesce(m.name, ''), e.kind, e.time, e.clock, e.valid, "  # noqa: S608
-            f"{_body_of('e')} FROM events e "
+            f"{_body_of('e')} FROM (SELECT rowid AS r FROM events WHERE council=? "
+            "ORDER BY clock DESC, id LIMIT ? OFFSET ?) page JOIN events e ON e.rowid = page.r "
             "LEFT JOIN members m ON m.council=e.council AND m.key=e.author "
-            "WHERE e.council=? ORDER BY e.clock DESC, e.id LIMIT ? OFFSET ?",
+            "ORDER BY e.clock DESC, e.id",
             (council, limit, offset),
         )
         return [(*r[:7], _body(*r[7:])) for r in rows]
