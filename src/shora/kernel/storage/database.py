@@ -194,7 +194,8 @@ CREATE TABLE envelopes_6(
 );
 """,
 }
-# Run after a step's SQL, in the same transaction.
+# Run after a step's SQL, in the same transaction; a step with one rebuilds tables, and
+# the file is compacted after it.
 AFTER: dict[int, Callable[[apsw.Connection], None]] = {6: _compact_envelopes}
 
 
@@ -249,12 +250,14 @@ class Database:
         may have changed with the schema."""
         self.migrated_from = version
         with self.transaction():
+            rebuilt = False
             for step in range(version + 1, SCHEMA_VERSION + 1):
                 self.db.execute(MIGRATIONS[step])
                 if step in AFTER:
                     AFTER[step](self.db)
+                    rebuilt = True
             self.db.execute("UPDATE meta SET value=? WHERE key='schema'", (SCHEMA_VERSION,))
-        if version < 6 and self.path.stat().st_size <= VACUUM_MAX_BYTES:
+        if rebuilt and self.path.stat().st_size <= VACUUM_MAX_BYTES:
             # The old tables' pages are free now: give them back to the device. VACUUM
             # copies the database through memory (temporary tables stay there, never in
             # an unencrypted file), so a larger profile keeps them for its next writes.
