@@ -56,6 +56,7 @@ TARGET_DISK_RATIO = 1.1
 WRITE_BATCH = 50  # posts per post_many call in the batched write line
 TARGET_OPEN_SECONDS = 1.0
 OPEN_REPEATS = 3
+READ_REPEATS = 20
 
 # --- realistic text ------------------------------------------------------------------
 
@@ -576,9 +577,10 @@ CREATE INDEX envelopes_author ON envelopes(pubkey, kind, created_at, id);
 
 
 def envelope_table_size(rows: list[tuple[object, ...]], path: Path) -> int:
-    """The reference for disk: the same envelopes alone, in an SQLite file encrypted as a
-    profile's is (SQLite3 Multiple Ciphers, ChaCha20-Poly1305) with the envelope table's
-    own two indexes, written in batches as an import writes them."""
+    """The reference for disk: the same envelopes alone, as their JSON (as relays and
+    bundles carry them, and as profiles kept them up to schema 5), in an SQLite file
+    encrypted as a profile's is (SQLite3 Multiple Ciphers, ChaCha20-Poly1305) with the
+    envelope table's own two indexes, written in batches as an import writes them."""
     db = apsw.Connection(str(path))
     db.pragma("cipher", "chacha20")
     db.pragma("kdf_iter", 1)
@@ -602,7 +604,12 @@ def measure_disk(dest: Node, dest_home: Path, tmp: Path) -> tuple[int, int, int]
     parts = dest.store.rows(
         "SELECT name, sum(pgsize), sum(unused) FROM dbstat GROUP BY name ORDER BY 2 DESC"
     )
-    rows = dest.store.rows("SELECT * FROM envelopes ORDER BY rowid")
+    rows = [
+        (i, c, k, t, dest.store.events.raw(bytes(i)), pk, hint)
+        for i, c, k, t, pk, hint in dest.store.rows(
+            "SELECT id, council, kind, created_at, pubkey, hint FROM envelopes ORDER BY rowid"
+        )
+    ]
     dest.close()
     size = dir_size(dest_home)
     reference = envelope_table_size(rows, tmp / "envelopes-only.db")
@@ -619,7 +626,7 @@ def measure_disk(dest: Node, dest_home: Path, tmp: Path) -> tuple[int, int, int]
                 f"({unused / events:,.0f} of it unused space in its pages)"
             )
     print(
-        f"  reference, the envelopes alone (encrypted table + its two indexes): "
+        f"  reference, the envelopes alone as JSON (encrypted table + its two indexes): "
         f"{reference / events:,.0f} B/event; the profile is {size / reference:.2f}× that",
         flush=True,
     )
@@ -659,6 +666,27 @@ def measure_open(dest_home: Path, council: bytes) -> tuple[float, float, float]:
         flush=True,
     )
     return total, kdf, rest
+
+
+def measure_reads(dest_home: Path, council: bytes) -> tuple[float, float]:
+    """Milliseconds to read a page of 50 posts (each body decrypted from its envelope:
+    the profile keeps no decrypted copy), newest and halfway back; medians."""
+    with Node.open(dest_home, PASSPHRASE) as node:
+        total = node.store.events.count(council)
+        times: dict[int, list[float]] = {0: [], total // 2: []}
+        for _ in range(READ_REPEATS):
+            for offset, found in times.items():
+                start = time.perf_counter()
+                page = node.posts.posts(council, 50, offset)
+                found.append(time.perf_counter() - start)
+                assert len(page) == 50
+    newest, deep = (statistics.median(t) * 1000 for t in times.values())
+    print(
+        f"  a page of 50 posts: {newest:.2f} ms newest, {deep:.2f} ms {total // 2:,} back "
+        f"(median of {READ_REPEATS})",
+        flush=True,
+    )
+    return newest, deep
 
 
 def measure_writes(dest_home: Path, council: bytes, count: int) -> tuple[Rate, Rate]:
@@ -711,6 +739,7 @@ def run(args: argparse.Namespace) -> int:
             assert same
         size, events, reference = measure_disk(dest, dest_home, tmp)
         open_total, kdf, rest = measure_open(dest_home, council)
+        page_ms, deep_page_ms = measure_reads(dest_home, council)
         write_one, write_batched = measure_writes(dest_home, council, 200 if args.quick else 1000)
 
     ratio = ingest.wall / verify.wall
@@ -754,6 +783,7 @@ def run(args: argparse.Namespace) -> int:
         f"  disk:                          {bytes_per_event:,.0f} B/event, {disk_ratio:.2f}× "
         f"the envelope table alone (target ≤ {TARGET_DISK_RATIO})"
     )
+    print(f"  a page of 50 posts:            {page_ms:.2f} ms ({deep_page_ms:.2f} ms halfway back)")
     print(
         f"  (c) writes through the services: {write_one.wall:,.0f} events/s one at a time, "
         f"{write_batched.wall:,.0f} in batches of {WRITE_BATCH}"
@@ -767,7 +797,7 @@ def run(args: argparse.Namespace) -> int:
         f"idle_estimate_ratio={idle_rate / verify.cpu:.2f} "
         f"bytes_per_event={bytes_per_event:.0f} "
         f"envelope_table_bytes_per_event={reference / events:.0f} disk_ratio={disk_ratio:.2f} "
-        f"open_seconds={open_total:.3f} "
+        f"open_seconds={open_total:.3f} page_ms={page_ms:.2f} "
         f"write_rate={write_one.wall:.0f} write_batched_rate={write_batched.wall:.0f} "
         f"target=ratio>={TARGET_RATIO},disk_ratio<={TARGET_DISK_RATIO},"
         f"open<{TARGET_OPEN_SECONDS:g}s met={'yes' if met else 'no'}"

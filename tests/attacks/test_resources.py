@@ -281,8 +281,7 @@ def test_the_fallback_sync_is_not_blinded_by_far_future_or_far_past_dates(
     # An envelope dated far ahead, kept by an older version (before the rule above).
     late = me.forge("post.message", kinds.Message("far ahead"), created_at=2**40 - 1)
     env = nip01.decode(late.raw)
-    a.store.execute(
-        "INSERT INTO envelopes VALUES(?,?,?,?,?,?,?)",
+    a.store.events.add_envelope(
         (
             bytes.fromhex(env.id),
             council,
@@ -291,7 +290,7 @@ def test_the_fallback_sync_is_not_blinded_by_far_future_or_far_past_dates(
             late.raw,
             bytes.fromhex(env.pubkey),
             None,
-        ),
+        )
     )
     early = me.forge("post.message", kinds.Message("far back"), created_at=0)
     b.bundles.import_envelopes([early.raw])

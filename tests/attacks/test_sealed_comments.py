@@ -69,7 +69,7 @@ def test_an_ordinary_members_modified_client_reads_no_comment(tmp_path: Path) ->
     # c's client, modified to read every event it holds: a subject, a reply, ciphertext.
     assert c.discussion.comments(council, nid) == []
     assert not _holds(c, SECRET)
-    rows = c.store.rows("SELECT body, author FROM events WHERE kind='comment_sealed'")
+    rows = [(e[5], e[1]) for e in c.store.events.valid_where("kind=?", ("comment_sealed",))]
     assert len(rows) == 2
     for body, author in rows:
         sealed = msgspec.msgpack.decode(bytes(body), type=dk.SealedComment).sealed
@@ -126,9 +126,8 @@ def test_a_removed_coordinator_cannot_read_comments_written_after(tmp_path: Path
     assert not _holds(a, LATER)
     # Handed the decrypted event itself (a member's leak of the epoch layer), she is
     # still no recipient: the comment is sealed to the active audience only.
-    body, author = b.store.rows(
-        "SELECT body, author FROM events WHERE kind='comment_sealed' ORDER BY clock DESC LIMIT 1"
-    )[0]
+    last = max(b.store.events.valid_where("kind=?", ("comment_sealed",)), key=lambda e: e[2])
+    body, author = last[5], last[1]
     sealed = msgspec.msgpack.decode(bytes(body), type=dk.SealedComment).sealed
     assert ka not in sealed.recipients
     assert sealed.recipients == {_key(b, council), _key(d, council)}

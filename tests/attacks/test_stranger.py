@@ -363,11 +363,14 @@ def test_a_relay_operator_sees_size_buckets_not_kinds(tmp_path: Path) -> None:
     a.posts.post(cid, "ok")
     a.posts.post(cid, "a longer message " * 20)
     a.membership.invite(cid)
-    rows = a.store.rows(
-        "SELECT e.raw, v.kind FROM envelopes e JOIN events v ON v.envelope = e.id "
-        "WHERE e.council = ? AND e.kind = 4040",
-        (cid,),
-    )
+    rows = [
+        (a.store.events.raw(bytes(env)), kind)
+        for env, kind in a.store.rows(
+            "SELECT v.envelope, v.kind FROM envelopes e JOIN events v ON v.envelope = e.id "
+            "WHERE e.council = ? AND e.kind = 4040",
+            (cid,),
+        )
+    ]
     by_kind: dict[str, set[int]] = {}
     for raw, kind in rows:
         blob = base64.b64decode(nip01.decode(bytes(raw)).content)

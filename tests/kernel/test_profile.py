@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from conftest import FAST_KDF, admit, make_node
 from shora.errors import ProfileError
 from shora.kernel import crypto, keys, profile
+from shora.kernel.events import stored_body
 from shora.node import Node
 
 SECRETS = [
@@ -121,6 +122,80 @@ def test_fuzz_key_boxes(blob: bytes) -> None:
     assert keys.open_welcome(kx_pk, kx_sk, b"\0" * 32, b"\0" * 32, sealed) is None
 
 
+def schema_5_tables(node: Node) -> None:
+    """Give a profile the events and envelopes tables of schema 5: each event with its
+    decrypted body, each envelope as its JSON (empty when forgotten)."""
+    db = node.store.db
+    raws = {
+        bytes(i): node.store.events.raw(bytes(i)) for (i,) in db.execute("SELECT id FROM envelopes")
+    }
+    bodies = {
+        bytes(i): stored_body(content, key, epoch)
+        for i, content, epoch, key in db.execute(
+            "SELECT e.id, v.content, e.epoch, k.content_key FROM events e "
+            "JOIN envelopes v ON v.id = e.envelope JOIN epochs k ON k.write_pk = e.epoch"
+        )
+    }
+    db.execute(
+        "CREATE TABLE old_envelopes(id BLOB PRIMARY KEY, council BLOB NOT NULL, "
+        "kind INT NOT NULL, created_at INT NOT NULL, raw BLOB NOT NULL, pubkey BLOB NOT NULL, "
+        "hint TEXT);"
+        "INSERT INTO old_envelopes(rowid, id, council, kind, created_at, raw, pubkey, hint) "
+        "SELECT rowid, id, council, kind, created_at, x'', pubkey, hint FROM envelopes;"
+        "CREATE TABLE old_events(id BLOB PRIMARY KEY, council BLOB NOT NULL, "
+        "envelope BLOB NOT NULL, author BLOB NOT NULL, kind TEXT NOT NULL, clock INT NOT NULL, "
+        "time INT NOT NULL, parents BLOB NOT NULL, mset INT NOT NULL, epoch BLOB NOT NULL, "
+        "ref BLOB, body BLOB, valid INT NOT NULL);"
+        "INSERT INTO old_events(rowid, id, council, envelope, author, kind, clock, time, "
+        "parents, mset, epoch, ref, valid) SELECT rowid, id, council, envelope, author, kind, "
+        "clock, time, parents, mset, epoch, ref, valid FROM events;"
+        "DROP TABLE envelopes; DROP TABLE events;"
+        "ALTER TABLE old_envelopes RENAME TO envelopes; ALTER TABLE old_events RENAME TO events;"
+        "CREATE INDEX envelopes_council ON envelopes(council, created_at);"
+        "CREATE INDEX envelopes_author ON envelopes(pubkey, kind, created_at, id);"
+        "CREATE INDEX envelopes_hint ON envelopes(hint) WHERE hint IS NOT NULL;"
+        "CREATE INDEX events_order ON events(council, clock, id);"
+        "CREATE INDEX events_subject ON events(council, kind, ref);"
+        "CREATE INDEX events_author ON events(council, author);"
+    )
+    db.executemany("UPDATE envelopes SET raw=? WHERE id=?", [(r, i) for i, r in raws.items()])
+    db.executemany("UPDATE events SET body=? WHERE id=?", [(b, i) for i, b in bodies.items()])
+
+
+def test_a_profile_of_schema_5_keeps_no_second_copy_of_its_envelopes(tmp_path: Path) -> None:
+    """Schema 5 kept each event's decrypted body and each envelope's JSON: opened by
+    this version, the bodies go (read from the envelopes), the envelopes are kept as
+    bytes and read back as the very same JSON, and a forgotten one stays forgotten."""
+    node = make_node(tmp_path, "five")
+    council = node.councils.create("Block 4", "", "Nasrin")
+    node.posts.post(council, "water at six")
+    node.posts.post(council, "bread at seven")
+    home, digest = node.home, node.councils.state_digest(council)
+    ids = [bytes(i) for (i,) in node.store.rows("SELECT id FROM envelopes")]
+    before = {i: node.store.events.raw(i) for i in ids}
+    schema_5_tables(node)
+    forgotten = crypto.random_bytes(32)  # an envelope whose event was forgotten
+    node.store.execute(
+        "INSERT INTO envelopes VALUES(?, ?, 4040, 0, x'', ?, NULL)",
+        (forgotten, council, crypto.random_bytes(32)),
+    )
+    before[forgotten] = b""
+    node.store.execute("UPDATE meta SET value=5 WHERE key='schema'")
+    assert node.store.one("SELECT count(*) FROM events WHERE body IS NOT NULL") >= 3
+    node.close()
+    reopened = Node.open(home, "correct horse battery", allow_weak_kdf=True)
+    store = reopened.store
+    columns = [r[1] for r in store.rows("PRAGMA table_info(events)")]
+    assert "body" not in columns
+    assert "raw" not in [r[1] for r in store.rows("PRAGMA table_info(envelopes)")]
+    assert {i: store.events.raw(i) for i in before} == before
+    assert reopened.councils.state_digest(council) == digest
+    assert [p["text"] for p in reopened.posts.posts(council)] == ["bread at seven", "water at six"]
+    reopened.posts.post(council, "and the generator until nine")
+    assert len(reopened.posts.posts(council)) == 3
+    reopened.close()
+
+
 def test_a_profile_of_the_first_schema_is_migrated_and_loses_nothing(tmp_path: Path) -> None:
     """An old profile (schema 1: no author or age columns, no table of early events)
     opens with this version: it is brought up to date, keeps every event, and every
@@ -131,6 +206,7 @@ def test_a_profile_of_the_first_schema_is_migrated_and_loses_nothing(tmp_path: P
     council = node.councils.create("Block 4", "", "Nasrin")
     node.posts.post(council, "water at six")
     home, digest = node.home, node.councils.state_digest(council)
+    schema_5_tables(node)
     db = node.store.db
     db.execute("DROP TABLE early; DROP INDEX pending_author; DROP INDEX msets_digest")
     db.execute("DROP TABLE verdicts")

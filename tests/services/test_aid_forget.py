@@ -106,9 +106,21 @@ def test_expired_records_leave_the_state_the_rows_and_every_page(
     (a, b, c), council, clock = council3
     ids = _story([a, b, c], council)
     home = a.home
+    # The only copy of each body is its envelope's ciphertext (the events table keeps
+    # no decrypted one): a piece of each is looked for in every page.
+    pieces = [
+        bytes(
+            a.store.one(
+                "SELECT v.content FROM envelopes v JOIN events e ON e.envelope = v.id WHERE e.id=?",
+                (eid,),
+            )
+        )[25:89]
+        for eid in ids.values()
+    ]
     a.close()
     before = decrypted_pages(home)
-    assert all(w.encode() in before for w in WORDS[:2])  # the scan finds what is there
+    assert all(p in before for p in pieces)  # the scan finds what is there
+    assert not any(w.encode() in before for w in WORDS)  # and no body in the clear
     a = Node.open(home, PASSPHRASE, allow_weak_kdf=True, now=clock)
     try:
         assert a.forgetting.forget_expired(T0).total == 0  # nothing has expired yet
@@ -127,7 +139,7 @@ def test_expired_records_leave_the_state_the_rows_and_every_page(
         assert a.safety.alerts(council, 0, active_only=False) == []
         for eid in ids.values():
             assert a.store.one("SELECT count(*) FROM events WHERE id=?", (eid,)) == 0
-        emptied = a.store.one("SELECT count(*) FROM envelopes WHERE length(raw)=0")
+        emptied = a.store.one("SELECT count(*) FROM envelopes WHERE length(content)=0")
         assert emptied == 6
         wal = Path(str(a.store.path) + "-wal")
         assert not wal.exists() or wal.stat().st_size == 0  # checkpointed and truncated
@@ -138,6 +150,7 @@ def test_expired_records_leave_the_state_the_rows_and_every_page(
     after = decrypted_pages(home)
     for word in WORDS:
         assert word.encode() not in after, word
+    assert not any(p in after for p in pieces)
     for path in home.iterdir():  # nor in any other file of the profile, as stored
         if path.is_file():
             assert not any(w.encode() in path.read_bytes() for w in WORDS)
@@ -157,7 +170,7 @@ def test_forgotten_events_are_not_fetched_again_nor_sent(
     gone = [
         e
         for e in envelopes
-        if a.store.one("SELECT length(raw) FROM envelopes WHERE id=?", (e,)) == 0
+        if a.store.one("SELECT length(content) FROM envelopes WHERE id=?", (e,)) == 0
     ]
     assert len(gone) == 4  # need, offer, commitment, note
     assert view.lacking(gone) == []  # held, as far as sync is concerned

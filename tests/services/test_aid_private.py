@@ -86,7 +86,9 @@ def test_a_coordinators_need_is_unreadable_to_other_members_even_in_their_databa
     # With the database open (its key, every epoch key): only ciphertext.
     assert not _holds(c, SECRET) and not _holds(d, SECRET)
     # The sealed body is there, and c's own X25519 key cannot open it.
-    body = c.store.one("SELECT body FROM events WHERE id=?", (nid,))
+    found = c.store.events.any_by_id(council, nid)
+    assert found is not None
+    body = found[5]
     sealed = msgspec.msgpack.decode(body, type=ak.SealedNeed).sealed
     assert a_key(c, council) not in sealed.recipients
     assert c.restricted.open_for_me(council, a_key(b, council), sealed, b"aid.need") is None

@@ -5,6 +5,7 @@ by a mark, and each member checking their own pledge (docs/pledges.md)."""
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -193,11 +194,10 @@ def test_every_delivery_order_gives_every_replica_the_same_count(tmp_path: Path)
     people[2].pledges.take(council, cid, delay=0)
     raws = {}
     for person in people:
-        for eid, raw in person.store.rows(
-            "SELECT id, raw FROM envelopes WHERE council=?", (council,)
-        ):
-            if bytes(eid) not in known:
-                raws[bytes(eid)] = bytes(raw)
+        for raw in person.store.events.raws(council):
+            eid = bytes.fromhex(json.loads(raw)["id"])
+            if eid not in known:
+                raws[eid] = raw
     for person in people:
         order = list(raws.values())
         rnd.shuffle(order)

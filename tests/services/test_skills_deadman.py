@@ -53,8 +53,8 @@ def test_skills_register_and_visibility(council3: tuple[list[Node], bytes, Clock
         assert seen.get(kc) == (("doctor",) if sees_c else None)
     # Sealed, not just filtered: b's own device cannot read it.
     assert kc not in b.care.skill_entries(council)
-    [(raw,)] = b.store.rows("SELECT body FROM events WHERE kind='skill.sealed'")
-    assert b"doctor" not in bytes(raw)
+    [sealed] = b.store.events.valid_where("kind=?", ("skill.sealed",))
+    assert b"doctor" not in sealed[5]
     assert [e.member for e in a.care.skills(council, now, skill="driver")] == [kb]
     # The latest entry wins; a withdrawal leaves the register.
     clock.t += 60

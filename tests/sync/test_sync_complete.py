@@ -272,10 +272,8 @@ def partition_and_heal(tmp_path: Path, url: str, n: int) -> list[str]:
         exact(await one(b), received=0)
         # A courier brings c only a's newest post: it waits for its parent, which the
         # relay does not have either. c writes too. c's sync is complete and says so.
-        newest = a.store.rows(
-            "SELECT raw FROM envelopes WHERE council=? ORDER BY rowid DESC LIMIT 1", (cid,)
-        )[0][0]
-        assert c.bundles.import_envelopes([bytes(newest)]).pending == 1
+        newest = list(a.store.events.raws(cid))[-1]
+        assert c.bundles.import_envelopes([newest]).pending == 1
         c.posts.post(cid, "cima, while azar is away")
         partitioned = await one(c)
         exact(partitioned, received=0, waiting=1)

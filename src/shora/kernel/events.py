@@ -297,3 +297,16 @@ def open_inner(envelope: nip01.Envelope, plain: bytes, write_pk: bytes, council:
     elif not payload.parents:
         raise MalformedEvent(_("only the founding event may have no parents"))
     return Opened(envelope, crypto.sha256(signed.payload), payload, signed.payload, body)
+
+
+def stored_body(content: bytes, content_key: bytes, write_pk: bytes) -> bytes:
+    """The body of an event this node stored, from its envelope's decoded content (the
+    bytes the base64 spells): a node keeps no decrypted copy. Checked on the way in, so
+    only decrypted and decoded here."""
+    ad = (CONTENT_AD if content[:1] == bytes([CONTENT_VERSION]) else CONTENT_AD_V1) + write_pk
+    plain = crypto.aead_decrypt(content_key, content[1:], ad)
+    if plain is None:
+        raise WrongEpoch(_("content does not decrypt under this epoch's key"))
+    if content[0] == CONTENT_VERSION:
+        plain = unpad(plain)
+    return _payload_decoder.decode(_signed_decoder.decode(plain).payload).body

@@ -784,7 +784,6 @@ class Ingestor:
                 mset_id,
                 p.epoch,
                 event_ref(p.kind, opened.body),
-                p.body,
                 int(valid),
             ),
         )

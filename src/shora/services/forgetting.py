@@ -14,13 +14,13 @@ What is forgotten, at `now` (unix seconds):
 * a check-in, a roll call or an answer to a call for help ("on my way") a week after
   it was written.
 
-Forgetting an event deletes its row from the events table (body included) and empties
-its envelope (the ciphertext), keeping only the envelope's id, hour and write key: sync
-then counts it as held and never fetches it again, and a copy that arrives anyway is a
-duplicate. All of these kinds are leaves (`register_kind(leaf=True)`): no event names
-them as parents, so nobody's history has a gap. Pages are overwritten (secure_delete)
-and the write-ahead log is checkpointed and truncated, so no old copy stays in the file.
-"""
+Forgetting an event deletes its row from the events table and empties its envelope (the
+ciphertext, the only copy of its body the profile keeps), keeping only the envelope's
+id, hour and write key: sync then counts it as held and never fetches it again, and a
+copy that arrives anyway is a duplicate. All of these kinds are leaves
+(`register_kind(leaf=True)`): no event names them as parents, so nobody's history has a
+gap. Pages are overwritten (secure_delete) and the write-ahead log is checkpointed and
+truncated, so no old copy stays in the file."""
 
 from __future__ import annotations
 

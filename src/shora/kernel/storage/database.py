@@ -7,7 +7,7 @@ the WAL is encrypted like the main file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -16,12 +16,14 @@ import apsw
 
 from shora.errors import ProfileError
 from shora.i18n import _
+from shora.kernel.storage.compact import pack
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 WAL_CHECKPOINT_PAGES = 1000  # SQLite's default: the log is copied into the file past this
 BULK_CHECKPOINT_PAGES = 16384  # during a bulk import (64 MiB of 4 KiB pages)
 CACHE_KIB = 16384  # SQLite's page cache: what an idle node holds of its history
 BULK_CACHE_KIB = 65536  # while a large import runs; given back when it ends
+VACUUM_MAX_BYTES = 256 * 1024 * 1024  # compacted after a migration up to this size
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;
@@ -38,20 +40,25 @@ CREATE TABLE epochs(
   write_pk BLOB PRIMARY KEY, council BLOB NOT NULL, content_key BLOB NOT NULL,
   write_sk BLOB NOT NULL
 ) WITHOUT ROWID;
+-- An envelope's JSON is written again from its columns (storage/compact.py): `sig` and
+-- `content` are the bytes the hex and base64 spell. A forgotten one keeps neither.
 CREATE TABLE envelopes(
   id BLOB PRIMARY KEY, council BLOB NOT NULL, kind INT NOT NULL, created_at INT NOT NULL,
-  raw BLOB NOT NULL, pubkey BLOB NOT NULL, hint TEXT
+  pubkey BLOB NOT NULL, hint TEXT, sig BLOB NOT NULL, content BLOB NOT NULL
 );
 CREATE INDEX envelopes_council ON envelopes(council, created_at);
 -- Covers the (created_at, id) pairs Negentropy reads for a filter by write key.
 CREATE INDEX envelopes_author ON envelopes(pubkey, kind, created_at, id);
 CREATE INDEX envelopes_hint ON envelopes(hint) WHERE hint IS NOT NULL;
+-- An event's body is read from its envelope's content, decrypted: no second copy.
 CREATE TABLE events(
   id BLOB PRIMARY KEY, council BLOB NOT NULL, envelope BLOB NOT NULL, author BLOB NOT NULL,
   kind TEXT NOT NULL, clock INT NOT NULL, time INT NOT NULL, parents BLOB NOT NULL,
-  mset INT NOT NULL, epoch BLOB NOT NULL, ref BLOB, body BLOB, valid INT NOT NULL
+  mset INT NOT NULL, epoch BLOB NOT NULL, ref BLOB, valid INT NOT NULL
 );
-CREATE INDEX events_order ON events(council, clock, id);
+-- Pages read newest first by (clock DESC, id): SQLite sorts the ties of a clock itself,
+-- so the index holds no id (32 bytes an event).
+CREATE INDEX events_order ON events(council, clock);
 CREATE INDEX events_subject ON events(council, kind, ref);
 CREATE INDEX events_author ON events(council, author);
 -- The state events in an event's causal past: `ids` adds to the set `base` (none: the
@@ -104,6 +111,33 @@ CREATE TABLE members(
 ) WITHOUT ROWID;
 """
 
+
+def _compact_envelopes(db: apsw.Connection) -> None:
+    """Schema 6: each envelope's JSON becomes its signature and content as bytes."""
+    rows = db.execute(
+        "SELECT rowid, id, council, kind, created_at, raw, pubkey, hint FROM envelopes "
+        "ORDER BY rowid"
+    )
+    insert = (
+        "INSERT INTO envelopes_6(rowid, id, council, kind, created_at, pubkey, hint, sig, "
+        "content) VALUES(?,?,?,?,?,?,?,?,?)"
+    )
+    out: list[tuple[Any, ...]] = []
+    for rowid, eid, council, kind, created_at, raw, pubkey, hint in rows:
+        sig, content = pack(raw, hint) if raw else (b"", b"")
+        out.append((rowid, eid, council, kind, created_at, pubkey, hint, sig, content))
+        if len(out) == 1000:  # a large history is not held in memory at once
+            db.executemany(insert, out)
+            out.clear()
+    db.executemany(insert, out)
+    db.execute(
+        "DROP TABLE envelopes; ALTER TABLE envelopes_6 RENAME TO envelopes;"
+        "CREATE INDEX envelopes_council ON envelopes(council, created_at);"
+        "CREATE INDEX envelopes_author ON envelopes(pubkey, kind, created_at, id);"
+        "CREATE INDEX envelopes_hint ON envelopes(hint) WHERE hint IS NOT NULL;"
+    )
+
+
 # Each step takes a profile from the version before it to its own; applied in order.
 MIGRATIONS: dict[int, str] = {
     2: """
@@ -134,7 +168,35 @@ CREATE INDEX msets_digest ON msets(council, digest);
     5: """
 CREATE TABLE verdicts(event BLOB PRIMARY KEY, verdict TEXT NOT NULL) WITHOUT ROWID;
 """,
+    # No second copy of what an envelope holds: events lose their decrypted body (read
+    # from the envelope's content), envelopes keep signature and content as bytes
+    # instead of their JSON, and the events' order index no id (no query ordered by
+    # it). Row numbers are kept (sync marks count them). The envelopes are converted
+    # by _compact_envelopes, after this SQL.
+    6: """
+CREATE TABLE events_6(
+  id BLOB PRIMARY KEY, council BLOB NOT NULL, envelope BLOB NOT NULL, author BLOB NOT NULL,
+  kind TEXT NOT NULL, clock INT NOT NULL, time INT NOT NULL, parents BLOB NOT NULL,
+  mset INT NOT NULL, epoch BLOB NOT NULL, ref BLOB, valid INT NOT NULL
+);
+INSERT INTO events_6(rowid, id, council, envelope, author, kind, clock, time, parents, mset,
+  epoch, ref, valid)
+  SELECT rowid, id, council, envelope, author, kind, clock, time, parents, mset, epoch, ref,
+  valid FROM events ORDER BY rowid;
+DROP TABLE events;
+ALTER TABLE events_6 RENAME TO events;
+CREATE INDEX events_order ON events(council, clock);
+CREATE INDEX events_subject ON events(council, kind, ref);
+CREATE INDEX events_author ON events(council, author);
+CREATE TABLE envelopes_6(
+  id BLOB PRIMARY KEY, council BLOB NOT NULL, kind INT NOT NULL, created_at INT NOT NULL,
+  pubkey BLOB NOT NULL, hint TEXT, sig BLOB NOT NULL, content BLOB NOT NULL
+);
+""",
 }
+# Run after a step's SQL, in the same transaction; a step with one rebuilds tables, and
+# the file is compacted after it.
+AFTER: dict[int, Callable[[apsw.Connection], None]] = {6: _compact_envelopes}
 
 
 class Database:
@@ -188,9 +250,18 @@ class Database:
         may have changed with the schema."""
         self.migrated_from = version
         with self.transaction():
+            rebuilt = False
             for step in range(version + 1, SCHEMA_VERSION + 1):
                 self.db.execute(MIGRATIONS[step])
+                if step in AFTER:
+                    AFTER[step](self.db)
+                    rebuilt = True
             self.db.execute("UPDATE meta SET value=? WHERE key='schema'", (SCHEMA_VERSION,))
+        if rebuilt and self.path.stat().st_size <= VACUUM_MAX_BYTES:
+            # The old tables' pages are free now: give them back to the device. VACUUM
+            # copies the database through memory (temporary tables stay there, never in
+            # an unencrypted file), so a larger profile keeps them for its next writes.
+            self.db.execute("VACUUM")
 
     def close(self) -> None:
         self.db.close()

@@ -6,11 +6,38 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from shora.kernel.events import stored_body
+from shora.kernel.storage.compact import pack, unpack
 from shora.kernel.storage.database import Database
 
 # A stored event as readers fold it: (id, author, clock, time, kind, body).
 EventRow = tuple[bytes, bytes, int, int, str, bytes]
-_VALID = "SELECT id, author, clock, time, kind, body FROM events WHERE valid=1 AND "
+
+
+def _body_of(table: str) -> str:
+    """Three columns in place of a body: the event's envelope content, its epoch and
+    that epoch's content key (`_body` decrypts them). Subqueries, so that a condition
+    on the events table's own columns reads as it is written."""
+    return (
+        f"(SELECT v.content FROM envelopes v WHERE v.id={table}.envelope), {table}.epoch, "  # noqa: S608
+        f"(SELECT k.content_key FROM epochs k WHERE k.write_pk={table}.epoch)"
+    )
+
+
+_BODY = _body_of("events")
+_EVENT = f"SELECT id, author, clock, time, kind, {_BODY} FROM events "  # noqa: S608
+_VALID = _EVENT + "WHERE valid=1 AND "
+# An envelope's columns, in the order compact.unpack takes them.
+_ENVELOPE = "id, pubkey, created_at, kind, hint, sig, content"
+
+
+def _body(content: bytes, epoch: bytes, key: bytes) -> bytes:
+    return stored_body(content, key, epoch)
+
+
+def _row(r: Sequence[Any]) -> EventRow:
+    """An EventRow from (id, author, clock, time, kind, content, epoch, key)."""
+    return (bytes(r[0]), bytes(r[1]), int(r[2]), int(r[3]), str(r[4]), _body(*r[5:8]))
 
 
 class Events:
@@ -42,10 +69,7 @@ class Events:
         index gives them, "clock" oldest first, "newest" newest first. Ordered by
         `+clock`, not `clock`: a plain column lets SQLite walk the whole council in
         clock order instead of using the (council, kind, ref) index."""
-        sql = (
-            "SELECT id, author, clock, time, kind, body FROM events "
-            "WHERE valid=1 AND council=? AND kind=?"
-        )
+        sql = _VALID + "council=? AND kind=?"
         params: list[object] = [council, kind]
         if ref is not None:
             sql += " AND ref=?"
@@ -56,14 +80,10 @@ class Events:
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             params += [limit, offset]
-        return [
-            (bytes(i), bytes(a), int(c), int(t), str(k), bytes(b))
-            for i, a, c, t, k, b in self.db.rows(sql, tuple(params))
-        ]
+        return [_row(r) for r in self.db.rows(sql, tuple(params))]
 
     def _valid(self, where: str, params: tuple[Any, ...]) -> list[EventRow]:
-        rows = self.db.rows(_VALID + where, params)
-        return [(bytes(i), bytes(a), c, t, k, body) for i, a, c, t, k, body in rows]
+        return [_row(r) for r in self.db.rows(_VALID + where, params)]
 
     def valid_of_kinds(self, council: bytes, kinds: Sequence[str]) -> list[EventRow]:
         """The valid events of these kinds (in the order the index gives them)."""
@@ -162,25 +182,31 @@ class Events:
 
     def posts(self, council: bytes, limit: int, offset: int) -> list[tuple[Any, ...]]:
         """Valid announcements and messages, newest first: (id, kind, body, time,
-        author's name)."""
-        return self.db.rows(
-            "SELECT e.id, e.kind, e.body, e.time, m.name FROM events e "
+        author's name). The page is chosen first, then only its envelopes are read."""
+        rows = self.db.rows(
+            f"SELECT e.id, e.kind, e.time, m.name, {_body_of('e')} FROM (SELECT rowid AS r "  # noqa: S608
+            "FROM events WHERE council=? AND kind IN ('post.announcement', 'post.message') "
+            "AND valid=1 ORDER BY clock DESC, id LIMIT ? OFFSET ?) page "
+            "JOIN events e ON e.rowid = page.r "
             "LEFT JOIN members m ON m.council=e.council AND m.key=e.author "
-            "WHERE e.council=? AND e.kind IN ('post.announcement', 'post.message') "
-            "AND e.valid=1 ORDER BY e.clock DESC, e.id LIMIT ? OFFSET ?",
+            "ORDER BY e.clock DESC, e.id",
             (council, limit, offset),
         )
+        return [(i, k, _body(*body), t, name) for i, k, t, name, *body in rows]
 
     def log(self, council: bytes, limit: int, offset: int) -> list[tuple[Any, ...]]:
         """The council's events, newest first: (id, author, author's name or '', kind,
-        time, clock, valid, body)."""
-        return self.db.rows(
-            "SELECT e.id, e.author, coalesce(m.name, ''), e.kind, e.time, e.clock, e.valid, "
-            "e.body FROM events e "
+        time, clock, valid, body). The page is chosen first, then only its envelopes
+        are read."""
+        rows = self.db.rows(
+            "SELECT e.id, e.author, coalesce(m.name, ''), e.kind, e.time, e.clock, e.valid, "  # noqa: S608
+            f"{_body_of('e')} FROM (SELECT rowid AS r FROM events WHERE council=? "
+            "ORDER BY clock DESC, id LIMIT ? OFFSET ?) page JOIN events e ON e.rowid = page.r "
             "LEFT JOIN members m ON m.council=e.council AND m.key=e.author "
-            "WHERE e.council=? ORDER BY e.clock DESC, e.id LIMIT ? OFFSET ?",
+            "ORDER BY e.clock DESC, e.id",
             (council, limit, offset),
         )
+        return [(*r[:7], _body(*r[7:])) for r in rows]
 
     # --- ingest: envelopes, events and heads -----------------------------------------
 
@@ -198,16 +224,20 @@ class Events:
         return rows[0] if rows else None
 
     def add_envelopes(self, rows: list[tuple[Any, ...]]) -> None:
-        """Store envelope rows (id, council, kind, created_at, raw, pubkey, hint)."""
-        self.db.executemany("INSERT INTO envelopes VALUES(?,?,?,?,?,?,?)", rows)
+        """Store envelope rows (id, council, kind, created_at, raw, pubkey, hint); the
+        JSON is kept as its signature and content (compact.pack)."""
+        self.db.executemany(
+            "INSERT INTO envelopes VALUES(?,?,?,?,?,?,?,?)",
+            [(i, c, k, t, pk, hint, *pack(raw, hint)) for i, c, k, t, raw, pk, hint in rows],
+        )
 
     def add_envelope(self, row: tuple[Any, ...]) -> None:
         """Store one envelope row (a welcome: no event of its own)."""
-        self.db.execute("INSERT INTO envelopes VALUES(?,?,?,?,?,?,?)", row)
+        self.add_envelopes([row])
 
     def add_events(self, rows: list[tuple[Any, ...]]) -> None:
         """Store event rows, in the column order of the events table."""
-        self.db.executemany("INSERT INTO events VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        self.db.executemany("INSERT INTO events VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", rows)
 
     def update_heads(
         self, dropped: list[tuple[bytes, bytes]], added: list[tuple[bytes, bytes]]
@@ -250,10 +280,10 @@ class Events:
     def admissions_after(self, council: bytes, rowid: int) -> list[bytes]:
         """The bodies of the council's admissions stored after that rowid."""
         rows = self.db.rows(
-            "SELECT body FROM events WHERE council=? AND kind='member.admit' AND rowid>?",
+            f"SELECT {_BODY} FROM events WHERE council=? AND kind='member.admit' AND rowid>?",  # noqa: S608
             (council, rowid),
         )
-        return [bytes(body) for (body,) in rows]
+        return [_body(*r) for r in rows]
 
     # --- the projection: causal pasts, state events, validity -----------------------
 
@@ -279,11 +309,12 @@ class Events:
         """(id, clock, author, kind, time, mset, body, epoch) of the council's events of
         these (state) kinds, in causal order."""
         marks = ",".join("?" * len(kinds))
-        return self.db.rows(
-            "SELECT id, clock, author, kind, time, mset, body, epoch FROM events "  # noqa: S608
+        rows = self.db.rows(
+            f"SELECT id, clock, author, kind, time, mset, {_BODY} FROM events "  # noqa: S608
             f"WHERE council=? AND kind IN ({marks}) ORDER BY clock, id",
             (council, *kinds),
         )
+        return [(*r[:6], _body(*r[6:]), r[7]) for r in rows]
 
     def set_validity(self, updates: list[tuple[int, bytes]]) -> None:
         """Mark events valid (1) or void (0): (valid, id) pairs."""
@@ -309,18 +340,18 @@ class Events:
 
     def raws(self, council: bytes | None = None, since: int = 0) -> Iterator[bytes]:
         """The raw envelopes held (not forgotten), in the order stored."""
-        sql = "SELECT raw FROM envelopes WHERE created_at >= ? AND length(raw) > 0"
+        sql = f"SELECT {_ENVELOPE} FROM envelopes WHERE created_at >= ? AND length(content) > 0"  # noqa: S608
         params: tuple[Any, ...] = (since,)
         if council is not None:
             sql += " AND council=?"
             params += (council,)
-        for (raw,) in self.db.rows(sql + " ORDER BY rowid", params):
-            yield bytes(raw)
+        for row in self.db.rows(sql + " ORDER BY rowid", params):
+            yield unpack(*row)
 
     def raw(self, eid: bytes) -> bytes | None:
         """One envelope's raw bytes (empty if forgotten), or None."""
-        found = self.db.one("SELECT raw FROM envelopes WHERE id=?", (eid,))
-        return None if found is None else bytes(found)
+        rows = self.db.rows(f"SELECT {_ENVELOPE} FROM envelopes WHERE id=?", (eid,))  # noqa: S608
+        return unpack(*rows[0]) if rows else None
 
     def last_created(self, write_pk: bytes, kind: int) -> int | None:
         """The latest created_at of an envelope of this write key and kind."""
@@ -342,11 +373,11 @@ class Events:
         """Raw envelopes matching a NIP-01 filter, newest first, at most `limit`."""
         where, params = _where(flt)
         rows = self.db.rows(
-            f"SELECT raw FROM envelopes WHERE {where} AND length(raw) > 0 "  # noqa: S608
+            f"SELECT {_ENVELOPE} FROM envelopes WHERE {where} AND length(content) > 0 "  # noqa: S608
             "ORDER BY created_at DESC, id LIMIT ?",
             (*params, limit),
         )
-        return [bytes(raw) for (raw,) in rows]
+        return [unpack(*r) for r in rows]
 
     def hours(self, authors: list[bytes]) -> list[tuple[Any, ...]]:
         """(pubkey, created_at, id) of every envelope of these write keys."""
@@ -370,10 +401,10 @@ class Events:
     def raws_between(self, author: bytes, start: int, end: int) -> list[bytes]:
         """The held envelopes of a write key dated in [start, end)."""
         return [
-            bytes(raw)
-            for (raw,) in self.db.rows(
-                "SELECT raw FROM envelopes WHERE pubkey=? AND created_at >= ? AND created_at < ? "
-                "AND length(raw) > 0",
+            unpack(*r)
+            for r in self.db.rows(
+                f"SELECT {_ENVELOPE} FROM envelopes WHERE pubkey=? AND created_at >= ? "  # noqa: S608
+                "AND created_at < ? AND length(content) > 0",
                 (author, start, end),
             )
         ]
@@ -387,13 +418,15 @@ class Events:
     ) -> list[tuple[Any, ...]]:
         """(rowid, council, raw) of the envelopes stored in (mark, top] that this profile
         wrote (an event by one of its identities, or a welcome), at most `limit`."""
-        return self.db.rows(
-            "SELECT v.rowid, v.council, v.raw FROM envelopes v WHERE v.rowid > ? "
-            "AND v.rowid <= ? AND length(v.raw) > 0 AND (v.kind = ? OR EXISTS (SELECT 1 "
+        rows = self.db.rows(
+            "SELECT v.rowid, v.council, v.id, v.pubkey, v.created_at, v.kind, v.hint, v.sig, "
+            "v.content FROM envelopes v WHERE v.rowid > ? "
+            "AND v.rowid <= ? AND length(v.content) > 0 AND (v.kind = ? OR EXISTS (SELECT 1 "
             "FROM events e JOIN identities i ON i.council = e.council AND i.sign_pk = e.author "
             "WHERE e.envelope = v.id)) ORDER BY v.rowid LIMIT ?",
             (mark, top, welcome_kind, limit),
         )
+        return [(rowid, council, unpack(*r)) for rowid, council, *r in rows]
 
     def valid_of_kinds_by(
         self, council: bytes, kinds: Sequence[str], author: bytes
@@ -407,16 +440,16 @@ class Events:
     def with_body_of_kinds(
         self, council: bytes, kinds: Iterable[str]
     ) -> list[tuple[bytes, bytes, str, int, int, bytes]]:
-        """The events of these kinds still holding their body (not forgotten), valid or
-        not, as (id, envelope, kind, time, clock, body)."""
+        """The events of these kinds (not forgotten: a forgotten one has no row), valid
+        or not, as (id, envelope, kind, time, clock, body)."""
         wanted = tuple(kinds)
         marks = ",".join("?" * len(wanted))
         rows = self.db.rows(
-            "SELECT id, envelope, kind, time, clock, body FROM events "  # noqa: S608
-            f"WHERE council=? AND body IS NOT NULL AND kind IN ({marks})",
+            f"SELECT id, envelope, kind, time, clock, {_BODY} FROM events "  # noqa: S608
+            f"WHERE council=? AND kind IN ({marks})",
             (council, *wanted),
         )
-        return [(bytes(i), bytes(e), k, t, c, bytes(b)) for i, e, k, t, c, b in rows]
+        return [(bytes(i), bytes(e), k, t, c, _body(*b)) for i, e, k, t, c, *b in rows]
 
     def parents_after(self, council: bytes, clock: int) -> list[bytes]:
         """The parents column (ids of 32 bytes, joined) of each event of a clock above
@@ -428,13 +461,14 @@ class Events:
 
     def erase(self, events: list[tuple[bytes, bytes]]) -> None:
         """Forget events for good: each (id, envelope) loses its row, and its envelope
-        its ciphertext (keeping id, hour and write key, so sync counts it as held). The
-        freed pages are overwritten with zeros."""
+        its ciphertext, the only copy of its body (keeping id, hour and write key, so
+        sync counts it as held). The freed pages are overwritten with zeros."""
         self.db.execute("PRAGMA secure_delete=ON")  # freed bytes are overwritten with zeros
         with self.db.transaction():
             self.db.executemany("DELETE FROM events WHERE id=?", [(i,) for i, _e in events])
             self.db.executemany(
-                "UPDATE envelopes SET raw=x'' WHERE id=?", [(e,) for _i, e in events]
+                "UPDATE envelopes SET sig=x'', content=x'' WHERE id=?",
+                [(e,) for _i, e in events],
             )
 
     def truncate_wal(self) -> None:
@@ -466,20 +500,14 @@ class Events:
     def any_by_id(self, council: bytes, event: bytes) -> EventRow | None:
         """One event of a council by id, valid or not (a state handler reading a
         causal past: validity is decided later)."""
-        rows = self.db.rows(
-            "SELECT id, author, clock, time, kind, body FROM events "
-            "WHERE council=? AND id=? AND body IS NOT NULL",
-            (council, event),
-        )
+        rows = self.db.rows(_EVENT + "WHERE council=? AND id=?", (council, event))
         return None if not rows else _row(rows[0])
 
     def any_on(self, council: bytes, kinds: Sequence[str], ref: bytes) -> list[EventRow]:
         """The events of these kinds about `ref`, valid or not, oldest first."""
         marks = ",".join("?" * len(kinds))
         rows = self.db.rows(
-            "SELECT id, author, clock, time, kind, body FROM events "  # noqa: S608
-            f"WHERE council=? AND kind IN ({marks}) AND ref=? AND body IS NOT NULL "
-            "ORDER BY +clock, id",
+            _EVENT + f"WHERE council=? AND kind IN ({marks}) AND ref=? ORDER BY +clock, id",
             (council, *kinds, ref),
         )
         return [_row(r) for r in rows]
@@ -532,7 +560,3 @@ def _where(flt: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
         clauses.append("created_at <= ?")
         params.append(int(flt["until"]))
     return (" AND ".join(clauses) or "1"), tuple(params)
-
-
-def _row(r: Sequence[Any]) -> EventRow:
-    return (bytes(r[0]), bytes(r[1]), int(r[2]), int(r[3]), str(r[4]), bytes(r[5]))
