@@ -281,7 +281,10 @@ class Database:
         if self._bulk == 1:
             self.db.wal_autocheckpoint(BULK_CHECKPOINT_PAGES)
             self.db.pragma("cache_size", -BULK_CACHE_KIB)
-            self._checkpointer = _Checkpointer(self.path, self._key)
+            try:
+                self._checkpointer = _Checkpointer(self.path, self._key)
+            except apsw.Error:  # no second connection: the end of the import copies it all
+                self._checkpointer = None
         try:
             yield
         finally:
