@@ -179,3 +179,39 @@ def test_a_pooled_bulk_import_gives_back_the_switch_interval_and_leaves_no_log(
     assert "shora-checkpoint" not in {t.name for t in threading.enumerate()}
     with Node.open(home, PASSPHRASE, allow_weak_kdf=True) as node:
         assert node.store.one("SELECT count(*) FROM envelopes") == count
+
+
+def _each(world: World, home: Path, batch: list[bytes], pooled: bool) -> tuple[object, ...]:
+    shutil.copytree(world.template, home)
+    with Node.open(home, PASSPHRASE, allow_weak_kdf=True) as node:
+        node.ingestor.pooled = pooled
+        report, verdicts = node.ingestor.ingest_each(batch)
+        return (
+            [v if isinstance(v, bool) else (type(v).__name__, str(v)) for v in verdicts],
+            report.accepted,
+            report.duplicate,
+            report.pending,
+            report.early,
+            node.store.rows("SELECT id, valid FROM events ORDER BY id"),
+            node.store.rows("SELECT id FROM envelopes ORDER BY id"),
+            node.store.rows("SELECT envelope, raw FROM pending ORDER BY 1"),
+        )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_relays_batch_checked_on_the_pool_gets_the_same_answers(
+    world: World, tmp_path_factory: pytest.TempPathFactory, seed: int
+) -> None:
+    """A relay's batch of EVENTs (ingest_each) checked on the pool in small chunks: every
+    envelope gets the answer, and the store the rows, of checking them in line."""
+    rng = random.Random(seed)
+    batch = rng.sample(world.raws, len(world.raws))
+    for _ in range(20):
+        bad = _mutate(rng.choice(world.raws), rng.randint(0, 7), world)
+        batch.insert(rng.randint(0, len(batch)), bad)
+    assert len(batch) > ingest.EACH_CHUNK * 2
+    root = tmp_path_factory.mktemp("each")
+    pooled = _each(world, root / "pooled", batch, True)
+    sequential = _each(world, root / "sequential", batch, False)
+    assert pooled == sequential
+    assert pooled[1] and any(not isinstance(v, bool) for v in pooled[0])

@@ -40,6 +40,7 @@ from shora.sync.relay import EmbeddedRelay, RelayConnection, RelayLimits
 from shora.sync.session import RelayTimeout, SyncFailed, SyncSession
 from shora.sync.transport import (
     ConnectionFailed,
+    Publication,
     publish,
     publish_everywhere,
     sync_with_relay,
@@ -430,13 +431,16 @@ def nostr_relay_process(tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
-async def wait_for_relay(url: str) -> None:
-    for _ in range(200):
+async def wait_for_relay(url: str, within: float = 60.0) -> None:
+    """Wait for a relay process to listen. Starting one imports and migrates a good deal:
+    on a loaded two-core machine it can take well over 10 s."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
         with contextlib.suppress(OSError):
             async with websockets.connect(url):
                 return
         await asyncio.sleep(0.05)
-    raise AssertionError(f"{url} did not come up")
+    raise AssertionError(f"{url} did not come up within {within:g} s")
 
 
 @pytest.mark.skipif(nostr_relay is None, reason="needs nostr-relay (pip install nostr-relay==1.14)")
@@ -903,3 +907,38 @@ def test_a_batch_is_no_larger_than_the_limit_and_a_refusal_keeps_the_order(tmp_p
     assert [x[1] for x in answers] == [nip01.decode(raw).id for raw in fresh]
     assert [x[2] for x in answers] == [True, True, True, True, False]
     assert answers[-1][3].startswith("rate-limited")
+
+
+def test_a_publication_with_keys_waits_for_the_first_answer_and_resends_in_order(
+    tmp_path: Path,
+) -> None:
+    """Publishing to a relay that asks for AUTH: one EVENT goes before the proof (refused
+    with auth-required, then sent again), the rest only after it, parents before
+    children; nothing waits for its parents at the relay."""
+    cid, (a, b) = council(tmp_path, "Bahar")
+    held = set(a.bundles.envelopes(cid))
+    for i in range(12):  # a chain: each post has the one before as parent
+        b.posts.post(cid, f"step {i}")
+    fresh = [r for r in b.bundles.envelopes(cid) if r not in held]
+    assert len(fresh) == 12
+    url = "ws://127.0.0.1:1"
+    keyring = NodeEnvelopes(a)
+    relay = RelayConnection(
+        keyring,
+        RelayLimits(),
+        challenge=auth.challenge(keyring.recent_epochs(), b"n" * 16, url),
+        keyring=keyring,
+    )
+    publication = Publication(fresh, window=5, url=url, keyring=NodeEnvelopes(b))
+    to_relay, to_client = publication.start(), relay.greeting()  # both at once
+    events: list[str] = []
+    while not publication.done:
+        events += [json.loads(t)[1]["id"] for t in to_relay if t.startswith('["EVENT"')]
+        to_client += relay.receive_many(to_relay)
+        to_relay = [reply for text in to_client for reply in publication.receive(text)]
+        to_client = []
+    ids = [nip01.decode(raw).id for raw in fresh]
+    assert events == [ids[0], *ids]  # the first sent twice, all in order
+    assert publication.result.accepted == 12 and not publication.result.refused
+    assert a.store.waiting.pending_count() == 0
+    assert texts(a, cid) >= {f"step {i}" for i in range(12)}

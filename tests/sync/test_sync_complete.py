@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import random
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +115,88 @@ def test_the_pager_always_ends() -> None:
         pager.page_done([min(request["until"], top)] * request["limit"])
     assert requests <= 3 * (top - since + 1) + 1
     assert pager.cut == list(range(top, since - 1, -1))
+
+
+def _syncs_while_others_upload(
+    held: list[nip01.Envelope], uploads: list[nip01.Envelope], seed: int, cap: int = 6000
+) -> list[tuple[int, SyncResult]]:
+    """Six fall-back syncs (no window, as a first sync) of a client holding `held` with
+    a relay holding it too, while `uploads` reach the relay between any two messages.
+    The relay pushes each to the subscriptions it has open, wherever in the texts still
+    on their way: amid a page, before its EOSE, or behind it before the client's CLOSE
+    arrives (nostr-relay's live pushes share one queue with its stored answers).
+    The relay caps its answers at `cap` (nostr-relay's default: 6,000). Each sync with
+    the number of envelopes the relay held when it began; a complete one has brought
+    every one of them (checked here)."""
+    rng = random.Random(seed)
+    server, client = MemoryView.of(held), MemoryView.of(held)
+    waiting = list(reversed(uploads))
+    results = []
+    for _ in range(6):
+        before = set(server.raws)
+        session = SyncSession(client, fallback_window=None)
+        session.nip77 = False
+        relay = RelayConnection(server, RelayLimits(max_query=cap), negentropy=False)
+        to_relay, to_client = deque(session.start()), deque[str]()
+        while not session.done:
+            if waiting and rng.random() < 0.15:
+                envelope = waiting.pop()
+                raw = nip01.encode(envelope)
+                server.raws[bytes.fromhex(envelope.id)] = raw
+                for text in relay.deliver(envelope, raw):
+                    to_client.insert(rng.randint(0, len(to_client)), text)
+            elif to_relay and (not to_client or rng.random() < 0.5):
+                to_client.extend(relay.receive(to_relay.popleft()))
+            else:
+                to_relay.extend(session.receive(to_client.popleft()))
+        assert before <= set(client.raws) or not session.result.complete, session.result
+        results.append((len(before), session.result))
+    assert sum(r.late for _, r in results) > 0  # live pushes came
+    return results
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_uploads_into_a_later_hour_during_fallback_syncs_leave_them_complete(seed: int) -> None:
+    """Other members upload into the hour after the council's first while a client syncs
+    by NIP-01 (the slow test below, against nostr-relay): whatever the relay pushes and
+    wherever, nothing counts against it, and every sync is complete. Even once that hour
+    holds more than a page, the answer that reaches past it to the older hour shows it
+    whole."""
+    held = _hour(0)[:10] + _hour(1)[:300]
+    for _, result in _syncs_while_others_upload(held, _hour(1)[300:1300], seed):
+        assert result.error is None and result.bad_messages == 0, result
+        assert result.complete and result.cut_hours == [], result
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_uploads_into_the_first_hour_are_reported_not_errors(seed: int) -> None:
+    """The same uploads into the council's first and only hour: once it holds more than a
+    page, nothing older on the relay tells it whole from a relay capping its answers at
+    exactly the count it gave, so a sync that began then reports the hour (docs/sync.md
+    §2.1, step 4). Every envelope came all the same, and nothing counts against the
+    relay. The slow test against nostr-relay starts its council two minutes before an
+    hour so that this cannot happen to it."""
+    held = _hour(1)[:300]
+    results = _syncs_while_others_upload(held, _hour(1)[300:1300], seed)
+    for count, result in results:
+        assert result.error is None and result.bad_messages == 0, result
+        assert result.complete or result.cut_hours == [START + HOUR], result
+        if count >= 500:
+            assert not result.complete and result.cut_hours == [START + HOUR], result
+    assert any(count >= 500 for count, _ in results)
+
+
+@pytest.mark.xfail(strict=True, reason="live pushes before EOSE inflate a page's count")
+def test_uploads_during_a_sync_with_a_relay_that_caps_its_answers() -> None:
+    """A relay capping its answers at 600 while members upload into the hour being
+    paged: the envelopes it pushes before a page's EOSE cannot be told on the wire from
+    the page's stored ones, so a page of 600 stored and, say, 81 pushed reads as a cap of
+    681, and the next one (600 and 65) as shorter than the relay ever gave, hence its end:
+    the sync says complete while it lacks envelopes the relay held when it began (seen
+    with caps of 500, 600 and 1,000; never with nostr-relay's 6,000 at these sizes).
+    A known limit of the fall-back, to fix in the pager (docs/sync.md §2.1)."""
+    held = _hour(0)[:50] + _hour(1)[:550]
+    _syncs_while_others_upload(held, _hour(1)[550:1300], 0, cap=600)
 
 
 # --- real relays on loopback, real nodes ------------------------------------------------------
@@ -241,8 +325,18 @@ def test_a_long_chain_syncs_completely_through_nostr_sdks_relay(tmp_path: Path, 
 def test_uploads_by_others_during_a_fallback_sync_are_not_errors(tmp_path: Path) -> None:
     """Two members upload to a relay while a third syncs by NIP-01: the relay pushes their
     envelopes on the third's subscriptions after EOSE, before our CLOSE reaches it.
-    Expected traffic: ignored, never counted against the relay."""
-    clock = Clock(time.time())
+    Expected traffic: ignored, never counted against the relay.
+
+    The council starts two minutes before an hour begins, so the uploads land in the hour
+    after its first one. Had they landed in its first hour (as with a council started on
+    the present clock, unless within 5 minutes of the hour's end), a sync that began once
+    the relay held 500 envelopes of that hour would rightly not be complete: with nothing
+    older on the relay, NIP-01 cannot tell an hour fuller than a page from a relay capping
+    its answers at exactly that count, so the hour is reported (docs/sync.md §2.1, step 4;
+    test_uploads_into_the_first_hour_are_reported_not_errors). An hour with an older one
+    behind it is shown whole by the answer that reaches past it
+    (test_uploads_into_a_later_hour_during_fallback_syncs_leave_them_complete)."""
+    clock = Clock((int(time.time()) // HOUR - 30) * HOUR - 120)
     cid, (a, b, c) = members(tmp_path, clock)
     chain(c, cid, 300, clock, 1.0)
     uploads = {
@@ -272,7 +366,8 @@ def test_uploads_by_others_during_a_fallback_sync_are_not_errors(tmp_path: Path)
 
     with nostr_relay_process(tmp_path) as url:
         results = run(scenario(), 300)
-    assert all(r.error is None and r.bad_messages == 0 and r.complete for r in results), results
+    for r in results:
+        assert r.error is None and r.bad_messages == 0 and r.complete, (r.shortfalls, r)
     assert sum(r.late for r in results) > 0  # the relay did push live events
 
 

@@ -73,6 +73,7 @@ MAX_SKEW = 3600
 POOL_MIN = 64  # a batch smaller than this is checked in line: a pool costs more than it saves
 POOL_CHUNK = 128  # envelopes a worker checks at a time, ahead of the sequential step
 POOL_AHEAD = 8  # chunks checked or being checked ahead of it at most
+EACH_CHUNK = 32  # the same for a relay's batch (a few hundred): its sequential step starts sooner
 SWITCH_INTERVAL = 200e-6
 """Seconds a thread waits for the GIL before it asks for it, during a pooled import
 (Python's default is 5 ms): a worker back from a signature check waits that long while
@@ -374,13 +375,7 @@ class Ingestor:
     ) -> None:
         """The sequential step of a chunk, in the order the envelopes came. What the
         workers opened is looked up in the store in two queries, not two per envelope."""
-        if len(checked) > 1:
-            self._absent_envelopes = {c.eid for c in checked if c is not None}
-            self._absent_envelopes -= self.store.events.stored_envelopes(
-                list(self._absent_envelopes)
-            )
-            self._absent_events = {c.opened.inner_id for c in checked if c and c.opened}
-            self._absent_events -= self.store.events.stored_events(list(self._absent_events))
+        self._look_up(checked)
         try:
             for raw, pre in zip(raws, checked, strict=True):
                 learned = report.keys_learned
@@ -393,6 +388,17 @@ class Ingestor:
         finally:
             self._absent_envelopes = set()
             self._absent_events = set()
+
+    def _look_up(self, checked: Sequence[_Checked | None]) -> None:
+        """Which envelopes and events the workers opened in a chunk are not stored yet,
+        found in two queries (the caller empties the sets when the chunk is done)."""
+        if len(checked) > 1 and any(checked):
+            self._absent_envelopes = {c.eid for c in checked if c is not None}
+            self._absent_envelopes -= self.store.events.stored_envelopes(
+                list(self._absent_envelopes)
+            )
+            self._absent_events = {c.opened.inner_id for c in checked if c and c.opened}
+            self._absent_events -= self.store.events.stored_events(list(self._absent_events))
 
     def _precheck(self, raws: list[bytes]) -> list[_Checked | None]:
         """Run on a worker of the pool: decode, check both signatures and decrypt each
@@ -445,23 +451,41 @@ class Ingestor:
         `ingest_one` would each: the Report of them all, and per envelope the error that
         refused it, or whether it was a duplicate. One refused envelope changes nothing
         for the others (every check comes before the first write); none is held for a
-        key (UnknownWriteKey is its answer)."""
+        key (UnknownWriteKey is its answer). A batch of POOL_MIN or more has its
+        signatures checked on the pool, in small chunks so that the sequential step
+        starts early, as a bundle's import has."""
         report = Report()
         verdicts: list[RemoteError | bool] = []
-        with self._transaction():
-            for raw in raws:
-                duplicates = report.duplicate
-                try:
-                    env = nip01.decode(raw)
-                    self._check_date(env)
-                    self._dispatch(raw, report, env)
-                except RemoteError as exc:
-                    verdicts.append(exc)
-                    continue
-                verdicts.append(report.duplicate != duplicates)
-            self._release_welcomes(report.councils, report)
-            self.flush()
+        pool = verify_pool() if self.pooled and len(raws) >= POOL_MIN else None
+        chunks = _chunked(raws, EACH_CHUNK)
+        checked = self._checked(pool, chunks) if pool is not None else _unchecked(chunks)
+        try:
+            with self._transaction():
+                for chunk, found in checked:
+                    self._look_up(found)
+                    try:
+                        for raw, pre in zip(chunk, found, strict=True):
+                            verdicts.append(self._each(raw, report, pre))
+                    finally:
+                        self._absent_envelopes = set()
+                        self._absent_events = set()
+                self._release_welcomes(report.councils, report)
+                self.flush()
+        finally:
+            checked.close()
         return report, verdicts
+
+    def _each(self, raw: bytes, report: Report, pre: _Checked | None) -> RemoteError | bool:
+        """One envelope of `ingest_each`: the error that refused it, or whether it was
+        a duplicate."""
+        duplicates = report.duplicate
+        try:
+            env = pre.env if pre is not None else nip01.decode(raw)
+            self._check_date(env)
+            self._dispatch(raw, report, env, pre)
+        except RemoteError as exc:
+            return exc
+        return report.duplicate != duplicates
 
     def _check_date(self, env: nip01.Envelope) -> None:
         """Refuse an envelope dated more than MAX_SKEW after our clock: kept, it would

@@ -81,6 +81,7 @@ class Publication:
         self._auth_ids: set[str] = set()
         self._raws: dict[str, bytes] = {}
         self._retried: set[str] = set()
+        self._retry: list[bytes] = []  # refused before our AUTH answer: sent again, in order
         self._queue = list(raws)
         self._queue.reverse()
         self._window = max(1, window)
@@ -92,7 +93,9 @@ class Publication:
         self.done = False
 
     def start(self) -> list[str]:
-        return self._next()
+        # With keys to prove, one EVENT first: a relay that asks for AUTH refuses what
+        # comes before the proof, so the window waits for its first answer.
+        return self._next(1 if self._keyring is not None else self._window)
 
     def receive(self, text: str | bytes) -> list[str]:
         try:
@@ -118,7 +121,7 @@ class Publication:
             and message.event_id not in self._retried
         ):
             self._retried.add(message.event_id)  # sent before we had answered AUTH
-            self._queue.append(raw)
+            self._retry.append(raw)
         elif not message.accepted:
             reason = message.code or "refused"
             self.result.refused[reason] = self.result.refused.get(reason, 0) + 1
@@ -142,9 +145,12 @@ class Publication:
             out.append(text)
         return out
 
-    def _next(self) -> list[str]:
+    def _next(self, window: int = 0) -> list[str]:
+        if self._retry:  # parents before children, as they were first sent
+            self._queue += reversed(self._retry)
+            self._retry.clear()
         out: list[str] = []
-        while self._queue and len(out) < self._window:
+        while self._queue and len(out) < (window or self._window):
             raw = self._queue.pop()
             eid = nip01.decode(raw).id
             self._in_flight.add(eid)
