@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import random
 import shutil
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -143,10 +145,40 @@ def test_pipelined_batches_reach_the_same_verdicts(
     root = tmp_path_factory.mktemp("pipelined")
     sequential = _ingest(world, root / "sequential", batch, False)
     monkeypatch.setattr(ingest, "BATCH", 24)
+    monkeypatch.setattr(ingest, "FIRST_BATCH", 8)  # transactions of 8, 16, then 24
     monkeypatch.setattr(ingest, "POOL_CHUNK", 8)
     monkeypatch.setattr(ingest, "POOL_AHEAD", 3)
     pooled = _ingest(world, root / "pooled", batch, True)
     assert pooled == sequential
+
+
+def test_a_pooled_bulk_import_gives_back_the_switch_interval_and_leaves_no_log(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a pooled import runs, a thread asks for the GIL after SWITCH_INTERVAL; once
+    it is over, Python's interval is back, the log was copied into the database file and
+    cut back to nothing, and the thread that copied it during the import is gone."""
+    monkeypatch.setattr(ingest, "BATCH", 24)
+    monkeypatch.setattr(ingest, "FIRST_BATCH", 8)
+    monkeypatch.setattr(ingest, "POOL_CHUNK", 8)
+    before = sys.getswitchinterval()
+    assert before > ingest.SWITCH_INTERVAL
+    during: list[float] = []
+    home = tmp_path / "c"
+    shutil.copytree(world.template, home)
+    with Node.open(home, PASSPHRASE, allow_weak_kdf=True) as node:
+        node.ingestor.progress = lambda _: during.append(sys.getswitchinterval())
+        report = node.bundles.import_envelopes(world.raws, heal=False)
+        assert report.accepted == len(world.raws) and not report.refused
+        wal = Path(f"{node.store.path}-wal")
+        assert not wal.exists() or wal.stat().st_size == 0
+        count = node.store.one("SELECT count(*) FROM envelopes")
+    assert len(during) >= 3
+    assert all(x == pytest.approx(ingest.SWITCH_INTERVAL) for x in during)
+    assert sys.getswitchinterval() == before
+    assert "shora-checkpoint" not in {t.name for t in threading.enumerate()}
+    with Node.open(home, PASSPHRASE, allow_weak_kdf=True) as node:
+        assert node.store.one("SELECT count(*) FROM envelopes") == count
 
 
 def _each(world: World, home: Path, batch: list[bytes], pooled: bool) -> tuple[object, ...]:

@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import itertools
 import os
+import sys
 import threading
 import time
 from collections import deque
@@ -62,6 +63,8 @@ if TYPE_CHECKING:  # the pool is imported with its first large batch (a read nee
     from concurrent.futures import Future, ThreadPoolExecutor
 
 BATCH = 5000  # events per transaction: fewer commits rewrite fewer index pages
+FIRST_BATCH = 1000  # the first transactions of an import are smaller (1000, 2000, 4000, then
+# BATCH): the log of the first commits is copied into the file while the next are checked
 BATCH_BYTES = 8 * 2**20  # and at most this many bytes of envelopes in memory at once
 MAX_SEEN = 100_000  # digests of the envelopes of one import kept to skip repeats
 MAX_META = 20_000  # events whose (clock, causal past, time) are kept at hand; more are read
@@ -71,10 +74,15 @@ POOL_MIN = 64  # a batch smaller than this is checked in line: a pool costs more
 POOL_CHUNK = 128  # envelopes a worker checks at a time, ahead of the sequential step
 POOL_AHEAD = 8  # chunks checked or being checked ahead of it at most
 EACH_CHUNK = 32  # the same for a relay's batch (a few hundred): its sequential step starts sooner
+SWITCH_INTERVAL = 200e-6
+"""Seconds a thread waits for the GIL before it asks for it, during a pooled import
+(Python's default is 5 ms): a worker back from a signature check waits that long while
+the sequential step holds the GIL, and the cores idle meanwhile."""
 _ids_encoder = msgspec.msgpack.Encoder()
 _ids_decoder = msgspec.msgpack.Decoder(list[bytes])
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
+_switching = [0, 0.0]  # pooled imports under way, and the switch interval before the first
 
 
 def verify_pool() -> ThreadPoolExecutor | None:
@@ -93,10 +101,31 @@ def verify_pool() -> ThreadPoolExecutor | None:
         return _pool
 
 
+@contextmanager
+def _quick_switches() -> Iterator[None]:
+    """SWITCH_INTERVAL while a pooled import runs (any thread's), then Python's own."""
+    with _pool_lock:
+        if not _switching[0]:
+            _switching[1] = sys.getswitchinterval()
+            sys.setswitchinterval(min(SWITCH_INTERVAL, _switching[1]))
+        _switching[0] += 1
+    try:
+        yield
+    finally:
+        with _pool_lock:
+            _switching[0] -= 1
+            if not _switching[0]:
+                sys.setswitchinterval(_switching[1])
+
+
 def _forget_pool() -> None:
-    """A forked child has none of its parent's threads: it starts a pool of its own."""
+    """A forked child has none of its parent's threads: it starts a pool of its own
+    (and none of its imports: Python's switch interval is back)."""
     global _pool
     _pool = None
+    if _switching[0]:
+        sys.setswitchinterval(_switching[1])
+        _switching[0] = 0
 
 
 os.register_at_fork(after_in_child=_forget_pool)
@@ -226,9 +255,11 @@ class Ingestor:
         pool = verify_pool() if self.pooled and len(head) >= POOL_MIN else None
         chunks = _chunked(itertools.chain(head, stream), POOL_CHUNK)
         checked = self._checked(pool, chunks) if pool is not None else _unchecked(chunks)
+        if pool is not None:
+            bulk.enter_context(_quick_switches())
         batches = 0
         try:
-            while self._batch(checked, report, bulk if not batches else None):
+            while self._batch(checked, report, bulk if not batches else None, batches):
                 batches += 1
         finally:
             checked.close()
@@ -293,17 +324,20 @@ class Ingestor:
         checked: Iterator[tuple[list[bytes], Sequence[_Checked | None]]],
         report: Report,
         bulk: ExitStack | None,
+        number: int = 0,
     ) -> bool:
-        """One transaction of at most BATCH envelopes (or BATCH_BYTES): an interrupted
-        import keeps every finished batch. False once the envelopes ran out. The pool goes
-        on checking the next batch's signatures while this one is written and committed."""
+        """One transaction of at most BATCH envelopes (or BATCH_BYTES), fewer for the
+        first few (FIRST_BATCH): an interrupted import keeps every finished batch. False
+        once the envelopes ran out. The pool goes on checking the next batch's
+        signatures while this one is written and committed."""
         count = size = 0
+        limit = min(BATCH, FIRST_BATCH << min(number, 8))
         with self._transaction():
             for chunk, found in checked:
                 self._accept_chunk(chunk, found, report)
                 count += len(chunk)
                 size += sum(map(len, chunk))
-                if count >= BATCH or size >= BATCH_BYTES:
+                if count >= limit or size >= BATCH_BYTES:
                     if bulk is not None:  # a large import: the log is copied in less often
                         bulk.enter_context(self.store.bulk())
                     break
@@ -311,7 +345,7 @@ class Ingestor:
             self.flush()
         if self.progress is not None and count:
             self.progress(count)
-        return count >= BATCH or size >= BATCH_BYTES
+        return count >= limit or size >= BATCH_BYTES
 
     def _checked(
         self, pool: ThreadPoolExecutor, chunks: Iterator[list[bytes]]
@@ -575,7 +609,8 @@ class Ingestor:
         if self._has_event(opened.inner_id):
             report.duplicate += 1
             return
-        if self._too_early(opened, eid, raw, epoch.council):
+        final = self._projection.final_state(epoch.council)  # read once per envelope
+        if self._too_early(opened, eid, raw, epoch.council, final):
             report.early += 1
             return
         parents = opened.payload.parents
@@ -585,7 +620,7 @@ class Ingestor:
             self._hold(eid, epoch.council, missing, raw, opened.payload.author)
             report.pending += 1
             return
-        self._accept(opened, eid, raw, epoch.council, report, metas)
+        self._accept(opened, eid, raw, epoch.council, report, metas, final)
         self._release_waiting(opened.inner_id, report)
 
     def _has_event(self, inner_id: bytes) -> bool:
@@ -596,11 +631,18 @@ class Ingestor:
 
     # --- honest clocks --------------------------------------------------------------------
 
-    def _too_early(self, opened: Opened, eid: bytes, raw: bytes, council: bytes) -> bool:
+    def _too_early(
+        self,
+        opened: Opened,
+        eid: bytes,
+        raw: bytes,
+        council: bytes,
+        final: membership.CouncilState | None = None,  # the council's, if just read
+    ) -> bool:
         """Hold an event that claims a time further ahead of our clock than the council's
         skew allows (docs/protocol.md §8): a fast clock must not end a vote or lapse an
         emergency action early. It is applied once our clock reaches its time."""
-        rules = self._projection.final_state(council).rules
+        rules = (final or self._projection.final_state(council)).rules
         skew = getattr(rules, "clock_skew_minutes", DEFAULT_SKEW_MINUTES) * 60_000
         not_before = opened.payload.time - skew
         if not_before <= int(self.now() * 1000):
@@ -709,24 +751,38 @@ class Ingestor:
         council: bytes,
         report: Report,
         metas: list[_Meta | None] | None = None,  # of its parents, if just looked up
+        final: membership.CouncilState | None = None,  # the council's, if just read
     ) -> None:
         p = opened.payload
         if metas is None:
             metas = [self._event_meta(parent) for parent in p.parents]
-        expected_clock = 1 + max((m.clock for m in metas if m), default=0)
+        # One pass over the parents: the highest clock, a later time, one causal past.
+        top = 0
+        later = False
+        shared = metas[0].mset if metas and metas[0] is not None else None
+        for m in metas:
+            if m is None:
+                shared = None
+                continue
+            if m.clock > top:
+                top = m.clock
+            if p.time < m.time:
+                later = True
+            if m.is_state or m.mset != shared:
+                shared = None
+        expected_clock = 1 + top
         if p.clock != expected_clock:
             raise MalformedEvent(
                 _("logical clock {clock} should be {expected}").format(
                     clock=digits(str(p.clock)), expected=digits(str(expected_clock))
                 )
             )
-        if any(m is not None and p.time < m.time for m in metas):
+        if later:
             raise BadClock(_("the event claims a time earlier than one of its parents"))
         resolver = self._projection.resolver(council)
-        shared = metas[0].mset if metas and metas[0] is not None else None
-        if shared is not None and all(
-            m is not None and m.mset == shared and not m.is_state for m in metas
-        ):
+        if final is None:
+            final = self._projection.final_state(council)
+        if shared is not None:
             # Usually every parent has the same causal past and none is a state event;
             # then so has this event, and its interned set and state are reused as is.
             ids = self._projection.mset(shared)
@@ -750,15 +806,13 @@ class Ingestor:
         elif resolver.events:
             raise MalformedEvent(_("a council has only one founding event"))
         if not anonymous:
-            self._refuse_if_ended(council, p.author, p.kind, opened.inner_id)
+            self._refuse_if_ended(council, p.author, p.kind, opened.inner_id, final)
         request = membership.prepare_request(opened.body) if is_state else None
         # State events are validated by the refresh below; content by the final state now.
         valid = (
             is_state
             or anonymous
-            or self._projection.content_valid(
-                self._projection.final_state(council), p.author, opened.inner_id, ids
-            )
+            or self._projection.content_valid(final, p.author, opened.inner_id, ids)
         )
         mset_id = (
             shared
@@ -811,14 +865,22 @@ class Ingestor:
             self._projection.refresh(council)
             self._grants(council, opened.body, report)
 
-    def _refuse_if_ended(self, council: bytes, author: bytes, kind: str, inner_id: bytes) -> None:
+    def _refuse_if_ended(
+        self,
+        council: bytes,
+        author: bytes,
+        kind: str,
+        inner_id: bytes,
+        final: membership.CouncilState | None = None,
+    ) -> None:
         """Refuse a new event by someone whose membership an effective ending we hold has
         ended, once VOID_QUOTA of theirs are stored: it would be void (strong removal),
         so storing more only serves a flood. Kept: an ending (it may be one of a mutual
         pair, which every replica needs), an event another event we hold or await names
         as a parent, and the first few, which members who had not yet seen the ending
         may have built on (refusing those would stall their events until the next sync)."""
-        final = self._projection.final_state(council)
+        if final is None:
+            final = self._projection.final_state(council)
         if author not in final.ends or final.is_active(author) or kind in membership.ENDINGS:
             return
         if self.store.waiting.awaited(inner_id):

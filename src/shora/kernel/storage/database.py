@@ -7,6 +7,7 @@ the WAL is encrypted like the main file.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -199,6 +200,49 @@ CREATE TABLE envelopes_6(
 AFTER: dict[int, Callable[[apsw.Connection], None]] = {6: _compact_envelopes}
 
 
+def _connect(path: Path, key: bytes) -> apsw.Connection:
+    db = apsw.Connection(str(path))
+    db.pragma("cipher", "chacha20")
+    db.pragma("kdf_iter", 1)
+    db.pragma("hexkey", key.hex())
+    return db
+
+
+class _Checkpointer:
+    """Copies the log into the database file on a connection and thread of its own
+    while a bulk import goes on (PASSIVE: it never blocks the import's writes), after
+    each of its commits. The copying and syncing wait on the disk with the GIL
+    released, so they overlap the import instead of all following it."""
+
+    def __init__(self, path: Path, key: bytes) -> None:
+        self._db = _connect(path, key)
+        self._poked = threading.Event()
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="shora-checkpoint", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        """A transaction was committed: there is log to copy."""
+        self._poked.set()
+
+    def close(self) -> None:
+        self._stop = True
+        self._poked.set()
+        self._thread.join()
+        self._db.close()
+
+    def _run(self) -> None:
+        while True:
+            self._poked.wait()
+            self._poked.clear()
+            if self._stop:
+                return
+            try:
+                self._db.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
+            except apsw.Error:  # busy or interrupted: the end of the import copies it
+                continue
+
+
 class Database:
     """One open encrypted database. Not thread-safe: one Store per thread."""
 
@@ -206,11 +250,10 @@ class Database:
         self.path = path
         self.migrated_from: int | None = None
         self._bulk = 0
+        self._key = key  # a bulk import's checkpointer opens a connection of its own
+        self._checkpointer: _Checkpointer | None = None
         new = not path.exists()
-        self.db = apsw.Connection(str(path))
-        self.db.pragma("cipher", "chacha20")
-        self.db.pragma("kdf_iter", 1)
-        self.db.pragma("hexkey", key.hex())
+        self.db = _connect(path, key)
         try:
             self.db.pragma("temp_store", "MEMORY")
             # Ids are hashes, so inserts land all over the B-trees: a page cache of 16 MiB
@@ -270,6 +313,8 @@ class Database:
     def transaction(self) -> Iterator[None]:
         with self.db:
             yield
+        if self._checkpointer is not None and not self.db.in_transaction:
+            self._checkpointer.poke()
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
         self.db.execute(sql, params)
@@ -300,16 +345,25 @@ class Database:
         log is copied into the database file every BULK_CHECKPOINT_PAGES pages instead of
         after each commit, then once at the end. Ids are hashes, so every batch dirties
         pages all over the indexes; copied once per batch, the same pages were decrypted
-        and re-encrypted again and again. What is stored is the same."""
+        and re-encrypted again and again. What is stored is the same. Meanwhile another
+        thread copies what each commit wrote (_Checkpointer), so that the end has only
+        the last commits' pages to copy."""
         self._bulk += 1
         if self._bulk == 1:
             self.db.wal_autocheckpoint(BULK_CHECKPOINT_PAGES)
             self.db.pragma("cache_size", -BULK_CACHE_KIB)
+            try:
+                self._checkpointer = _Checkpointer(self.path, self._key)
+            except apsw.Error:  # no second connection: the end of the import copies it all
+                self._checkpointer = None
         try:
             yield
         finally:
             self._bulk -= 1
             if self._bulk == 0:
+                if self._checkpointer is not None:
+                    self._checkpointer.close()
+                    self._checkpointer = None
                 self.db.wal_autocheckpoint(WAL_CHECKPOINT_PAGES)
                 self.db.pragma("cache_size", -CACHE_KIB)  # frees the pages beyond it
                 # Copy the log in and cut it back to nothing, so a large import leaves no
