@@ -117,6 +117,26 @@ def test_the_pager_always_ends() -> None:
     assert pager.cut == list(range(top, since - 1, -1))
 
 
+def test_the_floor_counts_only_what_the_relay_surely_held() -> None:
+    """Envelopes of the newest hour may be live pushes, not stored ones: they do not
+    raise the floor unless an earlier page brought them already. A page of that hour
+    alone that turns out capped cuts it, and the check's answer is the next page."""
+    pager = Pager({"kinds": [KIND]}, 10 * HOUR)
+    assert pager.request() == {"kinds": [KIND], "until": 10 * HOUR, "limit": 500}
+    pager.page_done([9 * HOUR] * 500)  # full, one date: asked again with a bigger limit
+    assert pager.floor == 0 and pager.request() == {
+        "kinds": [KIND],
+        "until": 9 * HOUR + 1,
+        "limit": 5000,
+    }
+    pager.page_done([9 * HOUR] * 681, fresh=[9 * HOUR] * 181)  # 181 may have been pushed
+    assert pager.floor == 500
+    assert pager.request() == {"kinds": [KIND], "until": 9 * HOUR - 1, "limit": 500}
+    pager.page_done([8 * HOUR] * 50)  # older ones exist: the relay capped hour 9
+    assert pager.cut == [9 * HOUR] and pager.floor == 500
+    assert pager.request() is None  # 50 < 500: hour 8 came whole
+
+
 def _syncs_while_others_upload(
     held: list[nip01.Envelope], uploads: list[nip01.Envelope], seed: int, cap: int = 6000
 ) -> list[tuple[int, SyncResult]]:
