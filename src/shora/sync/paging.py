@@ -15,7 +15,20 @@ therefore (docs/sync.md §2.1):
 - a full page of one date (an hour with more envelopes than the page) is asked again
   with ten times the limit (5,000, then 50,000); a relay that then returns no more than
   before has shown its cap: that hour is *cut* (reported; the sync is not complete),
-  and the walk steps past it.
+  and the walk steps past it;
+- a page one date long that turns out capped (the check finds older envelopes) shows an
+  hour at least as full as the relay's cap: that hour is cut at once, and the check's
+  answer is the next page.
+
+Live uploads: a relay pushes envelopes uploaded meanwhile on the open subscription,
+before the page's EOSE too, and nothing on the wire tells them from stored ones. They
+can make a page look larger than the relay's cap gave, never smaller. So what a page
+shows about the relay's cap (the floor: "it gives at least this many") counts only
+envelopes the relay surely held when asked: those an earlier page brought already, and
+those dated before ``live_from`` (the newest date the first page showed, or an hour
+before our clock if earlier): uploads during the sync are dated by their writers'
+clocks, at or after it. A short page ends the walk only below that floor, or once
+checked.
 
 Sans I/O: the session sends what :meth:`Pager.request` returns and reports each page
 with :meth:`Pager.page_done`. Each request either lowers the cursor or raises the limit
@@ -37,7 +50,9 @@ GROWTH = 10
 class Pager:
     """One walk back through a filter's window (``since`` kept, ``until`` moving)."""
 
-    def __init__(self, window: Filter, until: int, floor: int = 0) -> None:
+    def __init__(
+        self, window: Filter, until: int, floor: int = 0, live_from: int | None = None
+    ) -> None:
         self.base = {k: v for k, v in window.items() if k not in ("until", "limit")}
         self.since = int(window.get("since", 0))
         self.cursor = until
@@ -46,6 +61,12 @@ class Pager:
         """The most this relay gives for one REQ, once it has shown it."""
         self.floor = floor
         """The most it has given for one REQ so far: it does not cap below that."""
+        self.live_from = live_from
+        """Envelopes dated at or after this may be live uploads, pushed rather than stored:
+        the given bound (an hour before our clock), lowered to the newest date of the first
+        page that brings any."""
+        self._live_set = False
+        self._fresh: Sequence[int] = ()
         self._check: tuple[int, int] | None = None
         """(date, count): asking past the window whether the relay gives more than count."""
         self.cut: list[int] = []
@@ -76,14 +97,18 @@ class Pager:
     def stop(self) -> None:
         self.exhausted = self.stopped = True
 
-    def page_done(self, dates: Sequence[int], cut_short: bool = False) -> None:
+    def page_done(
+        self, dates: Sequence[int], cut_short: bool = False, fresh: Sequence[int] | None = None
+    ) -> None:
         """The page asked for last has ended (EOSE): `dates` are its envelopes' created_at;
-        `cut_short` if the relay may have cut it by size rather than count."""
+        `cut_short` if the relay may have cut it by size rather than count; `fresh` the
+        dates of those no earlier page brought (None: all of them)."""
         n = len(dates)
+        self._fresh = dates if fresh is None else fresh
         if self._check is not None:
             date, count = self._check
             self._check = None
-            self.floor = max(self.floor, n)
+            self.floor = max(self.floor, self._stored(dates))
             if n <= count:
                 self.cut.append(date)
             self.exhausted = True
@@ -91,6 +116,15 @@ class Pager:
         if self._probe is not None:
             date, count, cursor, single = self._probe
             self._probe = None
+            if n > 0 and single:
+                # A page of one date, shorter than asked, and older envelopes it did not
+                # bring: the relay capped it, so that hour holds at least as many as the
+                # relay gives at once, and NIP-01 cannot page inside it. It is cut, and
+                # this answer (asked from just below it) is the next page.
+                self.cap = count if self.cap is None else min(self.cap, count)
+                self._step_past(date)
+                self._page(dates, cut_short)
+                return
             if n == 0 and count >= PAGE and not single:
                 # Nothing older, but the short page was the most this relay ever gave at
                 # once: it may cap its answers at exactly `count`, leaving the page's oldest
@@ -114,12 +148,29 @@ class Pager:
             self.cap = count if self.cap is None else min(self.cap, count)
             self.cursor, self.limit = min(cursor, date + 1), PAGE
             return
+        self._page(dates, cut_short)
+
+    def _stored(self, dates: Sequence[int]) -> int:
+        """Envelopes of a page the relay surely held when asked (not pushed live)."""
+        if dates and not self._live_set:
+            self._live_set = True
+            newest = max(dates)
+            self.live_from = newest if self.live_from is None else min(self.live_from, newest)
+        live_from = self.live_from
+        fresh = self._fresh
+        old = sum(1 for d in fresh if live_from is not None and d < live_from)
+        return len(dates) - len(fresh) + old
+
+    def _page(self, dates: Sequence[int], cut_short: bool) -> None:
+        """An answer to an ordinary page (``until = cursor``, ``limit``)."""
+        n = len(dates)
         if n == 0:
             self.exhausted = True
             return
         full = n >= self.limit or cut_short or (self.cap is not None and n >= self.cap)
         oldest, newest = min(dates), max(dates)
-        floor, self.floor = self.floor, max(self.floor, n)
+        # Live pushes may inflate n, never shrink it: the floor learns only what was stored.
+        floor, self.floor = self.floor, max(self.floor, self._stored(dates))
         if self._drill is not None:
             date, before = self._drill
             self._drill = None

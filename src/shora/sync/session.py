@@ -347,7 +347,10 @@ class SyncSession:
                 since = min(since, max(0, self.fallback_from - self.fallback_window))
         until = min(horizon, int(job.filter.get("until", horizon)))
         job.window = job.filter | {"until": until} | ({} if since is None else {"since": since})
-        job.pager, job.deep = Pager(job.window, until, self.result.relay_floor), False
+        # Live uploads are dated by their writers' clocks: not much before ours.
+        live_from = int(self.now()) - MAX_SKEW
+        job.pager = Pager(job.window, until, self.result.relay_floor, live_from)
+        job.deep = False
         job.next_page = self._page_request(job)
         self.progress.phase = "fallback"
         return out
@@ -545,6 +548,7 @@ class SyncSession:
             return out
         job.page_filter = None
         new_ids = [eid for eid, _, _ in page if eid not in job.seen]
+        fresh = [ts for eid, ts, _ in page if eid not in job.seen]
         job.seen.update(new_ids)
         pager = job.pager
         assert pager is not None
@@ -553,7 +557,7 @@ class SyncSession:
             self.result.shortfalls.append(f"over {self.max_ids} envelopes in one filter")
             pager.stop()
         else:
-            pager.page_done([ts for _, ts, _ in page], cut_short)
+            pager.page_done([ts for _, ts, _ in page], cut_short, fresh)
             self.result.relay_floor = max(self.result.relay_floor, pager.floor)
             if job.deep and waiting_for_parents(self.view)[0] == 0:
                 pager.stop()  # every missing parent has come: no need to page on
@@ -567,7 +571,10 @@ class SyncSession:
                 # envelope far back; a member may have been away): page on, back through
                 # the rest of the history, until they have all come or it ends.
                 job.deep = True
-                job.pager = Pager(job.filter, int(job.window["since"]), self.result.relay_floor)
+                live_from = pager.live_from
+                job.pager = Pager(
+                    job.filter, int(job.window["since"]), self.result.relay_floor, live_from
+                )
                 job.next_page = self._page_request(job)
                 if job.next_page is not None:
                     return out
