@@ -66,6 +66,10 @@ NOT_FOR_READING = (
     "platformdirs",  # the default data directory: --home is given
     "zstandard",
     "zoneinfo",
+    "secrets",  # and random with it: only where a profile is made or its slots moved
+    "random",
+    "locale",  # click's words are made without the standard gettext
+    "shutil",  # the help's terminal width
 )
 
 
