@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import marshal
 import string
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
@@ -340,3 +341,39 @@ def test_the_catalogue_reader_unescapes_joins_lines_and_skips_obsolete_entries()
     assert dict(fa.messages) == {'Say "hi"\n\tand go\\': ('A\\B "C"\n',), "Next": ("بعدی",)}
     with pytest.raises(ValueError, match="line 2"):
         i18n.load_translations(BytesIO(b'msgid "a"\nmsgstr b\n'), "fa")
+
+
+def test_a_catalogue_read_once_is_loaded_from_its_compiled_form_until_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compiled form is kept as byte code is (here under a PYTHONPYCACHEPREFIX), used
+    only for the very .po file it was made from, and a damaged one is read past."""
+    monkeypatch.setattr("sys.dont_write_bytecode", False)
+    monkeypatch.setattr("sys.pycache_prefix", str(tmp_path / "cache"))
+    po = tmp_path / "fa" / "shora.po"
+    po.parent.mkdir()
+    po.write_text('msgid "Next"\nmsgstr "بعدی"\n', encoding="utf-8")
+    compiled = Path(i18n.compiled_path(str(po)))
+    assert compiled.is_relative_to(tmp_path / "cache")
+    assert dict(i18n.read_catalogue(str(po), "fa").messages) == {"Next": ("بعدی",)}
+    assert compiled.is_file()
+    # Loaded from the compiled form: a copy that says otherwise, stamped for this file.
+    status = po.stat()
+    forged = {"Next": ("از نسخهٔ کامپایل‌شده",)}
+    compiled.write_bytes(marshal.dumps((1, status.st_mtime_ns, status.st_size, forged)))
+    assert dict(i18n.read_catalogue(str(po), "fa").messages) == forged
+    # The .po changes: read again, and kept again.
+    po.write_text('msgid "Next"\nmsgstr "پسین"\n\nmsgid "Back"\nmsgstr "پیشین"\n', encoding="utf-8")
+    again = {"Next": ("پسین",), "Back": ("پیشین",)}
+    assert dict(i18n.read_catalogue(str(po), "fa").messages) == again
+    assert dict(i18n.read_catalogue(str(po), "fa").messages) == again
+    for damaged in (b"", b"\x00garbage", marshal.dumps(["not", "a", "catalogue"])):
+        compiled.write_bytes(damaged)
+        assert dict(i18n.read_catalogue(str(po), "fa").messages) == again
+    # Told to write no byte code (or unable to), it reads the .po file and keeps nothing.
+    compiled.unlink()
+    monkeypatch.setattr("sys.dont_write_bytecode", True)
+    assert dict(i18n.read_catalogue(str(po), "fa").messages) == again
+    assert not compiled.exists()
+    monkeypatch.setattr("sys.pycache_prefix", None)
+    assert Path(i18n.compiled_path(str(po))).parent == po.parent / "__pycache__"

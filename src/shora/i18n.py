@@ -2,8 +2,11 @@
 
 The catalogues are the gettext .po files shipped in ``shora/locale``. They are
 read on first use and cached per language, so there are no compiled
-.mo files to keep in sync. The current language lives in a ContextVar, so the
-nodes, requests and tasks sharing one process can each speak their own.
+.mo files to keep in sync. What was read is also kept as Python keeps byte code
+(in ``__pycache__`` beside the .po file, or under PYTHONPYCACHEPREFIX), so the next
+process loads it in a fraction of the time. The current language lives in a
+ContextVar, so the nodes, requests and tasks sharing one process can each speak their
+own.
 
 Usage::
 
@@ -17,14 +20,17 @@ Add strings, then run ``python scripts/update_catalogues.py`` and fill in Persia
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import marshal
+import os
 import re
+import sys
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, tzinfo
-from pathlib import Path
 from typing import IO
 
 from shora.errors import InvalidInput
@@ -238,14 +244,85 @@ def _po_entries(text: str) -> Iterator[tuple[str, tuple[str, ...]]]:
         yield msgid, tuple("".join(fields.get(f"msgstr[{i}]", ())) for i in range(count))
 
 
+# The compiled form of a catalogue: marshal's, which changes with the Python version
+# (hence the cache tag in its name), of (format, the .po's mtime_ns, its size, messages).
+# Bump _COMPILED_FORMAT when the reader changes what it keeps of a .po file.
+_COMPILED_FORMAT = 1
+
+
+def catalogue_path(lang: str) -> str:
+    """The shipped .po file of `lang`."""
+    return os.path.join(os.path.dirname(__file__), "locale", lang, "LC_MESSAGES", "shora.po")
+
+
+def compiled_path(po_path: str) -> str:
+    """Where the compiled form of `po_path` is kept: as importlib keeps a module's byte
+    code, in __pycache__ beside it, or under sys.pycache_prefix (PYTHONPYCACHEPREFIX)."""
+    head, tail = os.path.split(os.path.abspath(po_path))
+    name = f"{tail}.{sys.implementation.cache_tag}.marshal"
+    if sys.pycache_prefix is not None:
+        relative = os.path.splitdrive(head)[1].lstrip(os.sep + (os.altsep or ""))
+        return os.path.join(sys.pycache_prefix, relative, name)
+    return os.path.join(head, "__pycache__", name)
+
+
+def _read_compiled(path: str, stamp: tuple[int, int]) -> dict[str, tuple[str, ...]] | None:
+    """The messages kept at `path` for a .po file of this (mtime_ns, size), or None if
+    there are none, they were kept for another version of it, or the file is damaged."""
+    try:
+        with open(path, "rb") as file:
+            kept = marshal.loads(file.read())  # noqa: S302 (kept where byte code is)
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    if (
+        isinstance(kept, tuple)
+        and len(kept) == 4
+        and kept[:3] == (_COMPILED_FORMAT, *stamp)
+        and isinstance(kept[3], dict)
+    ):
+        return kept[3]
+    return None
+
+
+def _write_compiled(
+    path: str, stamp: tuple[int, int], messages: dict[str, tuple[str, ...]]
+) -> None:
+    """Keep `messages` at `path` (replaced whole, so a reader never sees half of it);
+    nothing if it cannot be written, or if Python is told to write no byte code."""
+    if sys.dont_write_bytecode:
+        return
+    partial = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(partial, "wb") as file:
+            file.write(marshal.dumps((_COMPILED_FORMAT, *stamp, messages)))
+        os.replace(partial, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+
+
+def read_catalogue(po_path: str, lang: str) -> Translations:
+    """The catalogue in `po_path`: its compiled form if one was kept for this very file,
+    else the .po file read (and its compiled form kept for the next process)."""
+    with open(po_path, "rb") as po_file:
+        status = os.fstat(po_file.fileno())
+        stamp = (status.st_mtime_ns, status.st_size)
+        cache = compiled_path(po_path)
+        messages = _read_compiled(cache, stamp)
+        if messages is not None:
+            return Translations(messages=messages, plural=PLURAL_RULES[lang])
+        read = load_translations(po_file, lang)
+    _write_compiled(cache, stamp, dict(read.messages))
+    return read
+
+
 @functools.cache
 def translations(lang: str) -> Translations:
     """The shipped catalogue for `lang`, read once per process."""
     if lang not in SUPPORTED:
         raise InvalidInput(f"unsupported language {lang!r}")
-    path = Path(__file__).parent / "locale" / lang / "LC_MESSAGES" / "shora.po"
-    with path.open("rb") as po_file:
-        return load_translations(po_file, lang)
+    return read_catalogue(catalogue_path(lang), lang)
 
 
 def _(message: str) -> str:

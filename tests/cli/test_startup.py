@@ -26,6 +26,22 @@ HEAVY = (
     "uvicorn",
     "websockets",
 )
+# What printing the help (or the version) needs none of either: the event codec's
+# schemas, the crypto, the store, the process hardening (for a command only), shutil's
+# archive modules (the terminal's width is read without it), the standard gettext's
+# `locale` (click's words are made before the language is chosen) and pathlib.
+NOT_FOR_HELP = (
+    "msgspec",
+    "typing_extensions",
+    "nacl",
+    "apsw",
+    "ctypes",
+    "shora.kernel",
+    "shora.services",
+    "shutil",
+    "locale",
+    "pathlib",
+)
 # What a command that only reads needs neither: the counting of votes, the aid pipeline,
 # the federation's flows, bundles, the sync engine's transport and Negentropy.
 NOT_FOR_READING = (
@@ -50,6 +66,10 @@ NOT_FOR_READING = (
     "platformdirs",  # the default data directory: --home is given
     "zstandard",
     "zoneinfo",
+    "secrets",  # and random with it: only where a profile is made or its slots moved
+    "random",
+    "locale",  # click's words are made without the standard gettext
+    "shutil",  # the help's terminal width
 )
 
 
@@ -104,6 +124,7 @@ def test_the_help_listing_imports_no_command_module() -> None:
     loaded = _loaded_after(code)
     assert "shora.cli.main" in loaded
     assert not loaded & set(HEAVY)  # the catalogue is read without Babel too
+    assert not loaded & set(NOT_FOR_HELP)
     assert not {m for m in loaded if m.startswith("shora.cli.") and m != "shora.cli.main"} - {
         "shora.cli.localise"
     }
@@ -146,7 +167,37 @@ def test_the_version_is_printed_without_loading_anything_heavy() -> None:
         "with contextlib.redirect_stdout(out): code = run(['--version'])\n"
         f"assert code == 0 and out.getvalue() == 'shora {shora.__version__}\\n', out.getvalue()"
     )
-    assert not _loaded_after(code) & set(HEAVY)
+    assert not _loaded_after(code) & (set(HEAVY) | set(NOT_FOR_HELP))
+
+
+def test_the_help_in_persian_loads_nothing_more() -> None:
+    code = (
+        "from shora.cli.main import run\n"
+        "import contextlib, io\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out): code = run(['--lang', 'fa', '--help'])\n"
+        "assert code == 0 and 'شورا' in out.getvalue(), out.getvalue()"
+    )
+    assert not _loaded_after(code) & (set(HEAVY) | set(NOT_FOR_HELP))
+
+
+def test_the_entry_point_hardens_the_process_before_a_command_runs(tmp_path: Path) -> None:
+    """Hardening moved from the first line of main() to just before a command: what
+    runs before it parses arguments and prints help, and holds no key."""
+    env, home = _profile(tmp_path)
+    code = (
+        "import contextlib, io\n"
+        "from shora.cli import main\n"
+        "from shora.kernel import memory\n"
+        f"sys.argv = ['shora', '--home', {home!r}, 'members', 'Block 4']\n"
+        "assert memory.is_dumpable()\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    main.main()\n"
+        "import resource\n"
+        "assert resource.getrlimit(resource.RLIMIT_CORE) == (0, 0)\n"
+        "assert not memory.is_dumpable() or not sys.platform.startswith('linux')"
+    )
+    _loaded_after(code, env=env)
 
 
 def test_a_read_command_loads_neither_the_sync_engine_nor_the_tallies(tmp_path: Path) -> None:

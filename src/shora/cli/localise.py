@@ -10,6 +10,7 @@ pointed at our catalogue, which holds the click messages a person is likely to s
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 
 import click
 
@@ -72,15 +73,34 @@ def _click_ngettext(singular: str, plural: str, n: int) -> str:
     return _(singular if n == 1 else plural)
 
 
-def localise_click() -> None:
-    """Send click's gettext calls to our catalogue (idempotent)."""
+def _english_ngettext(singular: str, plural: str, n: int) -> str:
+    return singular if n == 1 else plural
+
+
+def _point_click_at(
+    gettext: Callable[[str], str], ngettext: Callable[[str, str, int], str]
+) -> None:
     for name in CLICK_MODULES:
         module = importlib.import_module(name)
         names = vars(module)
         if "_" in names:
-            names["_"] = _click_gettext
+            names["_"] = gettext
         if "ngettext" in names:
-            names["ngettext"] = _click_ngettext
+            names["ngettext"] = ngettext
+
+
+def localise_click() -> None:
+    """Send click's gettext calls to our catalogue (idempotent)."""
+    _point_click_at(_click_gettext, _click_ngettext)
+
+
+def keep_click_english() -> None:
+    """Have click's gettext calls return their message as written, until
+    `localise_click()`: for the words click makes while the command tree is built,
+    before a language is chosen (the standard gettext module would look for click's
+    catalogues on disk, importing `locale` to do so, and find none)."""
+    if vars(importlib.import_module("click.core"))["_"] is not _click_gettext:
+        _point_click_at(N_, _english_ngettext)
 
 
 _msgids: dict[tuple[int, str], str] = {}

@@ -5,10 +5,11 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import click
+import click.formatting
 
 from shora import __version__
 from shora.errors import (
@@ -22,7 +23,16 @@ from shora.errors import (
 )
 from shora.i18n import N_, SUPPORTED, _, language_from_env, set_language
 
-from .localise import localise_click, localise_tree
+from .localise import keep_click_english, localise_click, localise_tree
+
+if TYPE_CHECKING:
+    pass
+
+# Click's own words in the options below are made now, before the language is chosen:
+# kept as written (they are shown through the catalogue later), so that making them
+# does not go through the standard gettext module, which imports `locale` and looks
+# for click's catalogues on disk at every start.
+keep_click_english()
 
 # The command modules are imported when their command runs (or its help is asked for):
 # most commands need neither the sync runner, the web server, LAN discovery nor QR
@@ -313,8 +323,36 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 BIDI_ISOLATES = str.maketrans("", "", "\u2066\u2067\u2068\u2069")
 
 
+def _terminal_columns() -> int:
+    """The terminal's width as `shutil.get_terminal_size` gives it (COLUMNS, else the
+    terminal on stdout, else 80), without importing shutil and the archive modules
+    it brings for a help that is printed at once."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class ShoraContext(click.Context):
+    """The group's context: its help formatter measures the terminal as click does."""
+
+    def make_formatter(self) -> click.HelpFormatter:
+        width = self.terminal_width or click.formatting.FORCED_WIDTH
+        if width is None:
+            width = max(min(_terminal_columns(), self.max_content_width or 80) - 2, 50)
+        return self.formatter_class(width=width, max_width=self.max_content_width)
+
+
 class LazyGroup(click.Group):
     """The `shora` group: its commands are imported when first looked up."""
+
+    context_class = ShoraContext
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(self.commands) | set(COMMANDS))
@@ -361,12 +399,12 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 )
 @click.option(
     "--home",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(file_okay=False),
     help=N_("The profile's directory (default: $SHORA_HOME, else your data directory)."),
 )
 @click.option(
     "--passphrase-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, dir_okay=False),
     help=N_("Read the passphrase from the first line of this file (else $SHORA_PASSPHRASE)."),
 )
 @click.option(
@@ -379,13 +417,19 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 @click.pass_context
 def cli(
     ctx: click.Context,
-    home: Path | None,
-    passphrase_file: Path | None,
+    home: str | None,
+    passphrase_file: str | None,
     lang: str | None,
     insecure_kdf: bool,
 ) -> None:
+    # What main() asks to run before any command (hardening the process): here, not
+    # at the start, as --help and --version never get here and need none of it.
+    if isinstance(ctx.obj, BeforeCommand):
+        ctx.obj.run()
     if lang is not None:
         set_language(lang)
+    from pathlib import Path
+
     from shora.services import profiles as profile  # not for --help: it loads the crypto
 
     from .session import insecure_test_kdf
@@ -395,8 +439,11 @@ def cli(
         click.echo(_(INSECURE_KDF_WARNING), err=True)
     from .session import Session
 
-    home = home if home is not None else profile.default_home()
-    ctx.obj = Session(home, passphrase_file, insecure_test_kdf=insecure)
+    ctx.obj = Session(
+        Path(home) if home is not None else profile.default_home(),
+        Path(passphrase_file) if passphrase_file is not None else None,
+        insecure_test_kdf=insecure,
+    )
 
 
 @cli.command(
@@ -461,8 +508,18 @@ def _language(args: Sequence[str]) -> str:
     return language_from_env(os.environ)
 
 
-def run(args: Sequence[str]) -> int:
-    """Run the command line with `args`; return the exit code instead of exiting."""
+class BeforeCommand:
+    """What to run once the arguments are parsed and a command is about to run."""
+
+    __slots__ = ("run",)
+
+    def __init__(self, run: Callable[[], None]) -> None:
+        self.run = run
+
+
+def run(args: Sequence[str], *, before_command: Callable[[], None] | None = None) -> int:
+    """Run the command line with `args`; return the exit code instead of exiting.
+    `before_command` is called before any command runs (not for --help or --version)."""
     set_language(_language(args))
     localise_click()
     localise_tree(cli)
@@ -471,6 +528,7 @@ def run(args: Sequence[str]) -> int:
             args=[arg.translate(BIDI_ISOLATES) for arg in args],
             prog_name="shora",
             standalone_mode=False,
+            obj=BeforeCommand(before_command) if before_command is not None else None,
         )
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help())
@@ -505,11 +563,14 @@ def run(args: Sequence[str]) -> int:
     return code if isinstance(code, int) else 0
 
 
-def main() -> None:
+def _harden() -> None:
     from shora.services.hardening import harden_process
 
     harden_process()  # before any key is in memory: no core dump, no debugger
-    sys.exit(run(sys.argv[1:]))
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1:], before_command=_harden))
 
 
 if __name__ == "__main__":

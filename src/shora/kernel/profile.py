@@ -24,7 +24,6 @@ file could guess its passphrase quickly.
 from __future__ import annotations
 
 import os
-import secrets as random
 import stat
 import threading
 from collections.abc import Iterator
@@ -105,6 +104,14 @@ class UnlockedProfile:
     def close(self) -> None:
         """Zero the keys."""
         memory.wipe(self.keys)
+
+
+def _randbelow(n: int) -> int:
+    """A random integer in [0, n) from the OS's generator (secrets, imported here: it
+    brings random and hmac, which opening a profile does not need)."""
+    import secrets
+
+    return secrets.randbelow(n)
 
 
 def default_home(environ: dict[str, str] | None = None) -> Path:
@@ -188,7 +195,7 @@ def create(
         home.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     tighten(home)  # an existing empty directory keeps its mode through mkdir
     secrets = Secrets(crypto.random_bytes(32), crypto.random_bytes(32))
-    real = random.randbelow(2)
+    real = _randbelow(2)
     # Both files exist from the first moment, made the same way: the spare is an empty
     # database whose key is thrown away.
     _new_database(home, real, secrets.database_key)
@@ -196,7 +203,7 @@ def create(
     header = keystore.Header(opslimit, memlimit, crypto.random_bytes(keystore.SALT_LEN))
     key = crypto.derive_key(passphrase.encode(), header.salt, opslimit, memlimit)
     slot = keystore.Slot(Kind.REAL, real, spare_time, secrets.database_key, secrets.identity_key)
-    _write_keystore(home, header, {random.randbelow(keystore.SLOTS): (key, slot)})
+    _write_keystore(home, header, {_randbelow(keystore.SLOTS): (key, slot)})
     return UnlockedProfile(home, secrets, real)
 
 
@@ -336,7 +343,7 @@ def _unlock_first_layout(
     spare_time = _new_database(home, 1 - real, crypto.random_bytes(32))
     header = keystore.Header(ks.opslimit, ks.memlimit, ks.salt)  # the same key opens it
     slot = keystore.Slot(Kind.REAL, real, spare_time, secrets.database_key, secrets.identity_key)
-    _write_keystore(home, header, {random.randbelow(keystore.SLOTS): (key, slot)})
+    _write_keystore(home, header, {_randbelow(keystore.SLOTS): (key, slot)})
     _touch_change_times(home)
     return UnlockedProfile(home, secrets, real)
 
@@ -347,7 +354,7 @@ def _place_real_database(home: Path) -> int:
     first = home / DATABASE_FILE
     if any((home / (DATABASE_FILE + s)).exists() for s in SQLITE_SUFFIXES):
         return 0
-    if first.exists() and random.randbelow(2):
+    if first.exists() and _randbelow(2):
         first.rename(home / DATABASE_FILES[1])
         return 1
     return 0
@@ -374,7 +381,9 @@ def set_duress(
     real = found[1]
     spare = 1 - real.database
     places = list(range(keystore.SLOTS))
-    random.SystemRandom().shuffle(places)
+    import secrets  # as in _randbelow
+
+    secrets.SystemRandom().shuffle(places)
     if duress is None:
         _write_keystore(home, header, {places[0]: (key, real)})
         _new_database(home, spare, crypto.random_bytes(32), real.spare_time)
