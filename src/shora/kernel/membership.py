@@ -623,6 +623,10 @@ class Resolver:
         self._tips: set[bytes] = set()  # the frontier of every registered event
         self._walks: LRU[bytes, _Walk] = LRU(WALKS_KEPT)  # see `precedes`
         self._pasts: LRU[bytes, frozenset[bytes]] = LRU(PASTS_KEPT)  # see `past`
+        # Each author's state events and the endings of each member, as registered:
+        # what an ending's extension looks at (`_ending_extends`).
+        self._by_author: dict[bytes, list[bytes]] = {}
+        self._endings_of: dict[bytes, list[bytes]] = {}
         # The epochs each admission or recovery knew in its causal past (the welcome it
         # carries holds their keys), interned: they change only with rotations.
         self._causal_epochs: dict[bytes, frozenset[bytes]] = {}
@@ -651,6 +655,9 @@ class Resolver:
         self._place[ev.id] = place
         self._tips -= heads
         self._tips.add(ev.id)
+        self._by_author.setdefault(ev.author, []).append(ev.id)
+        if ev.kind in ENDINGS:
+            self._endings_of.setdefault(ENDINGS[ev.kind](ev), []).append(ev.id)
         causal = self.state_of(heads)
         if isinstance(ev.body, kinds.Admit | kinds.Recover):
             if self._last_epochs != causal.epochs.keys():
@@ -838,8 +845,7 @@ class Resolver:
                 state.members = _Recording(state.members)
             return state
         if ev.kind in ENDINGS:
-            ids = self.events.keys() if key is None else self.closure(key)
-            if not self._ending_extends(ev, ids):
+            if not self._ending_extends(ev, key):
                 return None
             if self._allowed(ev):
                 target = ENDINGS[ev.kind](ev)
@@ -850,15 +856,23 @@ class Resolver:
             state.members = _Recording(state.members)
         return None if self._apply(state, ev) else state
 
-    def _ending_extends(self, x: StateEvent, ids: Collection[bytes]) -> bool:
-        """Whether ending x, last in the total order of `ids`, leaves what strong removal
-        decided for the events before it as it was: no event of the member x ends and no
-        ending of x's author is concurrent with x. Then x voids nothing, is in no mutual
-        cycle, and stands if authorised (docs/protocol.md §9, rule 5): the fold of `ids`
-        is the fold of the rest with x applied last. Else the whole set is folded again."""
+    def _ending_extends(self, x: StateEvent, key: frozenset[bytes] | None) -> bool:
+        """Whether ending x, last in the total order of the past whose frontier is `key`
+        (None: every event), leaves what strong removal decided for the events before it
+        as it was: no event of the member x ends and no ending of x's author is
+        concurrent with x. Then x voids nothing, is in no mutual cycle, and stands if
+        authorised (docs/protocol.md §9, rule 5): the fold of the past is the fold of the
+        rest with x applied last. Else the whole past is folded again. Only the events of
+        the member x ends and the endings of that member or of x's author are looked at,
+        never the whole history."""
         target = ENDINGS[x.kind](x)
-        for e in ids:
-            if e == x.id:
+        endings = self._endings_of
+        for e in (
+            *self._by_author.get(target, ()),
+            *endings.get(target, ()),
+            *endings.get(x.author, ()),
+        ):
+            if e == x.id or not self._within(e, key):
                 continue
             ev = self.events[e]
             if ev.author == target and self._concurrent(e, x.id):
@@ -880,6 +894,11 @@ class Resolver:
             ):
                 return False
         return True
+
+    def _within(self, e: bytes, key: frozenset[bytes] | None) -> bool:
+        """Whether state event e is in the past whose frontier is `key` (None: every
+        registered event)."""
+        return key is None or e in key or any(self.precedes(e, f) for f in key)
 
     def _apply(self, state: CouncilState, ev: StateEvent) -> set[bytes] | None:
         return apply(state, ev, self.state_of(ev.heads), self)
