@@ -61,6 +61,10 @@ class Projection:
         delivered cannot be taken back, so voiding does not matter here."""
         resolver = self.resolver(council)
         holders: dict[bytes, set[bytes]] = {}
+        # The keys welcomed with each interned set of epochs: an admission's welcome
+        # carries every epoch its causal past knew, and those sets change only with
+        # rotations, so each set's epochs take its members in one update each.
+        welcomed: dict[frozenset[bytes], list[bytes]] = {}
         for ev in resolver.events.values():
             body = ev.body
             if ev.kind == "council.create":
@@ -68,15 +72,20 @@ class Projection:
             elif isinstance(body, kinds.Recover) and ev.request is not None:
                 # The welcome to the new key carries every epoch, the new one included.
                 holders.setdefault(body.new_epoch, set()).add(ev.author)
-                for epoch in resolver.causal_epochs(ev.id):
-                    holders.setdefault(epoch, set()).add(ev.request.payload.sign_pk)
+                welcomed.setdefault(resolver.causal_epochs(ev.id), []).append(
+                    ev.request.payload.sign_pk
+                )
             elif isinstance(body, kinds.Remove | kinds.Rotate):
                 holders.setdefault(body.new_epoch, set()).add(ev.author)
             elif isinstance(body, kinds.EpochGrant):
                 holders.setdefault(body.epoch, set()).update(g.member for g in body.grants)
             elif isinstance(body, kinds.Admit) and ev.request is not None:
-                for epoch in resolver.causal_epochs(ev.id):
-                    holders.setdefault(epoch, set()).add(ev.request.payload.sign_pk)
+                welcomed.setdefault(resolver.causal_epochs(ev.id), []).append(
+                    ev.request.payload.sign_pk
+                )
+        for epochs, members in welcomed.items():
+            for epoch in epochs:
+                holders.setdefault(epoch, set()).update(members)
         return holders
 
     def mset(self, mset_id: int) -> frozenset[bytes]:
@@ -236,8 +245,13 @@ class Projection:
                 updates = [(int(e in applied), e) for e in (applied ^ was) | set(new)]
         self._counted[council] = len(events)
         self.store.events.set_validity(updates)
-        if before is not None and touched is not None and before.ends is after.ends:
+        if before is not None and touched is not None:
+            # The members written, and those whose endings changed (a removal): looking
+            # at every member on each removal made churn cost removals x members.
             keys: Iterable[bytes] = touched
+            if before.ends is not after.ends:
+                ends = before.ends.keys() | after.ends.keys()
+                keys = touched | {k for k in ends if before.ends.get(k) is not after.ends.get(k)}
         else:
             keys = set(after.members) | set(before.members if before else ())
         changed = {
