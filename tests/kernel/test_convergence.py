@@ -171,7 +171,7 @@ def _no_removed_member_holds_a_later_key(people: list[Node], council: bytes) -> 
         if member is None or member.ended_by is None or final.is_active(me):
             continue
         for write_key, created_by in final.epochs.items():
-            if member.ended_by in resolver.events[created_by].ancestors:
+            if member.ended_by in resolver.past(created_by):
                 assert p.ingestor.epoch(write_key) is None
 
 

@@ -14,6 +14,7 @@ extension.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -30,12 +31,16 @@ class Refold(membership.Resolver):
     """A resolver that folds every causal past from its first event: no extension of a
     cached state, no final state kept up to date (memoised by the full set only)."""
 
-    def state_of(self, ids: frozenset[bytes]) -> membership.CouncilState:
-        found = self._cache.get(ids)
+    def state_of(self, ids: Collection[bytes]) -> membership.CouncilState:
+        whole = self.closure(ids)
+        found = self._cache.get(whole)
         if found is None:
-            found = self._fold(sorted(ids, key=lambda e: (self.events[e].clock, e)))
-            self._cache[ids] = found
+            found = self._fold(sorted(whole, key=lambda e: (self.events[e].clock, e)))
+            self._cache[whole] = found
         return found
+
+    def precedes(self, x: bytes, y: bytes) -> bool:
+        return x in self.closure(self.events[y].heads)  # the whole past, no walk
 
 
 def _refolded(node: Node, council: bytes) -> tuple[Refold, membership.CouncilState]:
@@ -53,15 +58,15 @@ def _check(node: Node, council: bytes) -> None:
     assert projection.final_state(council) == final
     assert resolver.final() == final
     for ev in resolver.events.values():
-        assert resolver.state_of(ev.ancestors) == fresh.state_of(ev.ancestors)
+        assert resolver.state_of(ev.heads) == fresh.state_of(ev.heads)
     # The same events added one by one to a resolver that keeps only two causal pasts'
     # states: what it forgot is folded again, to the same states.
     small = membership.Resolver(council)
     small._cache = membership.LRU(2)
     for ev in sorted(resolver.events.values(), key=lambda e: (e.clock, e.id)):
-        assert small.add(ev) == fresh.state_of(ev.ancestors)
+        assert small.add(ev) == fresh.state_of(ev.heads)
         if isinstance(ev.body, kinds.Admit | kinds.Recover):
-            assert small.causal_epochs(ev.id) == frozenset(fresh.state_of(ev.ancestors).epochs)
+            assert small.causal_epochs(ev.id) == frozenset(fresh.state_of(ev.heads).epochs)
     assert small.final() == final
     rows = sorted(_member_row(council, final, m) for m in final.members.values())
     stored = node.store.members.state_rows(council)

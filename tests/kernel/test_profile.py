@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import FAST_KDF, admit, make_node
+from conftest import FAST_KDF, admit, make_node, send
 from shora.errors import ProfileError
-from shora.kernel import crypto, keys, profile
+from shora.kernel import crypto, keys, kinds, profile
 from shora.kernel.events import stored_body
 from shora.node import Node
 
@@ -230,15 +230,76 @@ def test_a_profile_of_the_first_schema_is_migrated_and_loses_nothing(tmp_path: P
     assert reopened.councils.state_digest(council) == digest
     assert [p["text"] for p in reopened.posts.posts(council)] == ["water at six"]
     assert reopened.store.one("SELECT count(*) FROM early") == 0
-    # The old whole sets still read back; a new event stores its set as a delta.
+    # The old whole sets were read and written again as frontiers; so is a new event's.
+    assert reopened.store.one("SELECT count(*) FROM msets WHERE base IS NOT NULL") == 0
     reopened.posts.post(council, "and bread at seven")
     assert "and bread at seven" in [p["text"] for p in reopened.posts.posts(council)]
     reopened.membership.invite(council)
     reopened.membership.invite(council)  # its past is the first invite's plus that invite
-    assert reopened.store.one(
-        "SELECT count(*) FROM msets WHERE base IS NOT NULL AND length(ids)=32"
-    )
+    assert reopened.store.one("SELECT max(length(ids)) FROM msets") == 32
     reopened.close()
+
+
+def _whole_sets(node: Node, council: bytes) -> None:
+    """Store a council's causal pasts as schema 5 did: each the whole set of its state
+    events, as the ids it adds to the set stored just before when that is a subset."""
+    resolver = node.ingestor.projection.resolver(council)
+    rows = node.store.rows("SELECT id, ids FROM msets WHERE council=? ORDER BY id", (council,))
+    before: frozenset[bytes] | None = None
+    for mset_id, blob in rows:
+        front = {bytes(blob)[i : i + 32] for i in range(0, len(blob), 32)}
+        whole = resolver.closure(front)
+        digest = crypto.sha256(b"".join(sorted(whole)))
+        if before is not None and before <= whole:
+            added, base = b"".join(sorted(whole - before)), mset_id - 1
+        else:
+            added, base = b"".join(sorted(whole)), None
+        node.store.execute(
+            "UPDATE msets SET ids=?, base=?, digest=? WHERE id=?", (added, base, digest, mset_id)
+        )
+        before = whole
+
+
+def test_a_profile_of_whole_causal_pasts_is_migrated_to_frontiers(tmp_path: Path) -> None:
+    """A profile of schema 5 (each causal past stored as the whole set of its state
+    events, or as what it adds to another) opens with this version: every past is
+    written again as its frontier, and the council's state, its members and every
+    event's validity are what they were."""
+    a, b, c, d = (make_node(tmp_path, n) for n in "abcd")
+    council = a.councils.create("Block 4", "", "Nasrin", kinds.Rules(removal="member"))
+    for node, name in ((b, "Babak"), (c, "Cyrus"), (d, "Dara")):
+        admit(a, node, council, name)
+    c.posts.post(council, "the pumps at noon")
+    send(c, a)
+    assert a.membership.remove(council, c.me(council) or b"", "informer").admitted
+    c.posts.post(council, "concurrent with the removal: void")
+    send(c, a)
+    a.posts.post(council, "water at six")
+    assert a.store.one("SELECT count(*) FROM events WHERE valid=0")
+    home, digest = a.home, a.councils.state_digest(council)
+    valid = a.store.rows("SELECT id, valid FROM events ORDER BY id")
+    members = a.store.members.state_rows(council)
+    _whole_sets(a, council)
+    assert a.store.one("SELECT count(*) FROM msets WHERE base IS NOT NULL")
+    schema_5_tables(a)
+    a.store.execute("UPDATE meta SET value=5 WHERE key='schema'")
+    a.store.execute("UPDATE events SET valid=0; UPDATE members SET status='removed'")
+    for node in (a, b, c, d):
+        node.close()
+    reopened = Node.open(home, "correct horse battery", allow_weak_kdf=True)
+    assert reopened.store.migrated_from == 5
+    assert reopened.councils.state_digest(council) == digest
+    assert reopened.store.rows("SELECT id, valid FROM events ORDER BY id") == valid
+    assert reopened.store.members.state_rows(council) == members
+    assert reopened.store.one("SELECT count(*) FROM msets WHERE base IS NOT NULL") == 0
+    assert reopened.store.one("SELECT max(length(ids)) FROM msets") == 32
+    reopened.close()
+    # Opened again, it reads the frontiers as they are and answers the same.
+    again = Node.open(home, "correct horse battery", allow_weak_kdf=True)
+    assert again.store.migrated_from is None
+    assert again.councils.state_digest(council) == digest
+    assert again.store.rows("SELECT id, valid FROM events ORDER BY id") == valid
+    again.close()
 
 
 def test_a_profile_of_a_newer_schema_is_refused_clearly(tmp_path: Path) -> None:

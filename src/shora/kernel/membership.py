@@ -7,7 +7,8 @@ council's state is for any set of them. See docs/protocol.md, "Authorisation".
 The rules, in short:
 1. State events are applied in the total order (clock, id), a linear extension of
    the causal order, so every replica holding the same events applies them alike.
-2. An event is authorised against the state of its own causal past (`ancestors`),
+2. An event is authorised against the state of its own causal past (the state events
+   below its `heads`),
    and its author must also still be a member at its place in the total order.
 3. Strong removal, decided before the fold and from the causal order alone: when an
    ending X of member M (a removal, M leaving, a seat ended) is effective, every event
@@ -18,6 +19,7 @@ The rules, in short:
 
 from __future__ import annotations
 
+import heapq
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence, Set
 from typing import Any, Generic, Protocol, TypeVar
@@ -46,7 +48,9 @@ class StateEvent(msgspec.Struct, frozen=True):
     epoch: bytes
     time: int
     body: Any
-    ancestors: frozenset[bytes]  # ids of the state events in this event's causal past
+    # The frontier of its causal past: the state events in it that are in no other's
+    # causal past there. The whole past is theirs and their pasts (`Resolver.past`).
+    heads: frozenset[bytes]
     # The join request of member.admit and member.vouch, or the recovery request of
     # member.recover and a vouch to recover.
     request: JoinRequestSeen | RecoverySeen | None = None
@@ -237,7 +241,7 @@ def _supporters(
     if r is None or not any(b in s.ends for b in backers - {ev.author}):
         return len(backers)
     counted = {ev.author}
-    for e in ev.ancestors:
+    for e in r.past(ev.id):
         v = r.events[e]
         if v.kind == "member.vouch" and e not in s.void and vouch_key(v) == (action, subject):
             counted.add(v.author)
@@ -354,7 +358,7 @@ def apply(
     """
     body = ev.body
     if ev.kind == "council.create":
-        if s.genesis is not None or ev.ancestors:
+        if s.genesis is not None or ev.heads:
             return None
         assert isinstance(body, kinds.CouncilCreate)
         s.genesis, s.name, s.description, s.rules = ev.id, body.name, body.description, body.rules
@@ -549,6 +553,10 @@ def _new_epoch(s: CouncilState, ev: StateEvent, write_key: bytes) -> None:
 STATES_CACHED = 256
 # How many causal pasts' states a resolver keeps besides the final state.
 STATES_KEPT = 64
+# How many walks down the state events (`Resolver.precedes`) and whole causal pasts
+# (`Resolver.past`) a resolver keeps: each may hold the ids of the whole history.
+WALKS_KEPT = 16
+PASTS_KEPT = 4
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -576,6 +584,14 @@ class LRU(Generic[K, V]):
         self._items.clear()
 
 
+class _Walk(msgspec.Struct):
+    """The state events found so far below one event, and the edge still to walk
+    below them, highest clock first: (-clock, id)."""
+
+    seen: set[bytes]
+    edge: list[tuple[int, bytes]]
+
+
 class _Recording(dict[bytes, Member]):
     """A members mapping that notes every key written to it (for the final state's delta)."""
 
@@ -598,11 +614,19 @@ class Resolver:
         # The content events, for the handlers that must read some in an event's causal
         # past (set by the projection; None where only state events are folded).
         self.content: Content | None = None
-        # The states of the causal pasts asked about last. Keeping every one made memory
-        # grow with events x members; a fold asks for its events' pasts in the total
-        # order, each one event past the previous (`_extend`), so the recent ones are
-        # what it needs, and the final state is kept apart (`_final`).
+        # The states of the causal pasts asked about last, each keyed by its frontier
+        # (`frontier`). Keeping every one made memory grow with events x members; a
+        # fold asks for its events' pasts in the total order, each one event past the
+        # previous (`_extend`), so the recent ones are what it needs, and the final
+        # state is kept apart (`_final`).
         self._cache: LRU[frozenset[bytes], CouncilState] = LRU(STATES_KEPT)
+        self._tips: set[bytes] = set()  # the frontier of every registered event
+        self._walks: LRU[bytes, _Walk] = LRU(WALKS_KEPT)  # see `precedes`
+        self._pasts: LRU[bytes, frozenset[bytes]] = LRU(PASTS_KEPT)  # see `past`
+        # Each author's state events and the endings of each member, as registered:
+        # what an ending's extension looks at (`_ending_extends`).
+        self._by_author: dict[bytes, list[bytes]] = {}
+        self._endings_of: dict[bytes, list[bytes]] = {}
         # The epochs each admission or recovery knew in its causal past (the welcome it
         # carries holds their keys), interned: they change only with rotations.
         self._causal_epochs: dict[bytes, frozenset[bytes]] = {}
@@ -618,13 +642,23 @@ class Resolver:
         self._touched: set[bytes] = set()
 
     def add(self, ev: StateEvent) -> CouncilState:
-        """Register ev (its ancestors must be registered) and return its causal state."""
-        if not self.events.keys() >= ev.ancestors:
+        """Register ev (the state events its heads name must be registered) and return
+        its causal state. Its heads may be any state events whose pasts together with
+        them make its causal past: only their frontier is kept."""
+        if not self.events.keys() >= ev.heads:
             raise ValueError("state event added before its ancestors")
+        heads = self.frontier(ev.heads)
+        if heads != ev.heads:
+            ev = replace(ev, heads=heads)
         self.events[ev.id] = ev
         place = (ev.clock, ev.id)
         self._place[ev.id] = place
-        causal = self.state_of(ev.ancestors)
+        self._tips -= heads
+        self._tips.add(ev.id)
+        self._by_author.setdefault(ev.author, []).append(ev.id)
+        if ev.kind in ENDINGS:
+            self._endings_of.setdefault(ENDINGS[ev.kind](ev), []).append(ev.id)
+        causal = self.state_of(heads)
         if isinstance(ev.body, kinds.Admit | kinds.Recover):
             if self._last_epochs != causal.epochs.keys():
                 self._last_epochs = frozenset(causal.epochs)
@@ -636,7 +670,7 @@ class Resolver:
         """The epochs an admission or recovery knew in its causal past."""
         found = self._causal_epochs.get(event)
         if found is None:
-            found = frozenset(self.state_of(self.events[event].ancestors).epochs)
+            found = frozenset(self.state_of(self.events[event].heads).epochs)
         return found
 
     def _advance_final(self, ev: StateEvent, place: tuple[int, bytes]) -> None:
@@ -648,7 +682,7 @@ class Resolver:
         if prior is None or newest is None or place < newest:
             self._base = None
             return
-        state = self._extend(prior, ev.id, self.events.keys(), record=True)
+        state = self._extend(prior, ev.id, None, record=True)
         if state is None:
             self._base = None
             return
@@ -663,7 +697,7 @@ class Resolver:
     def final(self) -> CouncilState:
         """The state of every registered event."""
         if self._final is None:
-            self._final = self.state_of(frozenset(self.events))
+            self._final = self.state_of(frozenset(self._tips))
         return self._final
 
     def members_changed_since(self, before: CouncilState) -> set[bytes] | None:
@@ -681,28 +715,114 @@ class Resolver:
     def causal_state(self, ancestors: frozenset[bytes]) -> CouncilState:
         return self.state_of(ancestors)
 
-    def state_of(self, ids: frozenset[bytes]) -> CouncilState:
-        cached = self._cache.get(ids)
+    def state_of(self, ids: Collection[bytes]) -> CouncilState:
+        """The state of the causal past made of these state events and their pasts
+        (a frontier, or any set of state events: the same past, the same state)."""
+        key = ids if isinstance(ids, frozenset) else frozenset(ids)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        key = self.frontier(key)
+        cached = self._cache.get(key)
         if cached is not None:
             return cached
         final = self._final
-        if final is not None and len(ids) == len(self.events) and ids <= self.events.keys():
-            self._cache[ids] = final  # every event: the final state, kept up to date
+        if final is not None and key == self._tips:
+            self._cache[key] = final  # every event: the final state, kept up to date
             return final
         place = self._place.__getitem__
         state = None
-        if ids:  # usually the set is a cached one and one event later in the order
-            last = max(ids, key=place)
-            prefix = self._cache.get(ids - {last})
+        if key:  # usually the past one event short of it is cached
+            last = max(key, key=place)
+            rest = key - {last}
+            below = self.events[last].heads
+            prefix = self._cache.get(self.frontier(rest | below) if rest else below)
             if prefix is not None:
-                state = self._extend(prefix, last, ids)
+                state = self._extend(prefix, last, key)
         if state is None:
-            state = self._fold(sorted(ids, key=place))
-        self._cache[ids] = state
+            state = self._fold(sorted(self.closure(key), key=place))
+        self._cache[key] = state
         return state
 
+    def precedes(self, x: bytes, y: bytes) -> bool:
+        """Whether state event x is in the causal past of state event y. A clock falls
+        along every parent link, so the walk down from y goes only through events whose
+        clock is above x's; it is kept and resumed for the next question about y."""
+        events = self.events
+        floor = events[x].clock
+        top = events[y]
+        if floor >= top.clock:
+            return False
+        if x in top.heads:
+            return True
+        walk = self._walks.get(y)
+        if walk is None:
+            edge = [(-events[h].clock, h) for h in top.heads]
+            heapq.heapify(edge)
+            walk = _Walk(set(top.heads), edge)
+            self._walks[y] = walk
+        edge, seen = walk.edge, walk.seen
+        while edge and -edge[0][0] > floor:
+            _, e = heapq.heappop(edge)
+            for h in events[e].heads:
+                if h not in seen:
+                    seen.add(h)
+                    heapq.heappush(edge, (-events[h].clock, h))
+        return x in seen
+
+    def frontier(self, ids: Collection[bytes]) -> frozenset[bytes]:
+        """Those of these state events that are in no other's causal past: the same
+        past with the fewest events (the key of its state)."""
+        found = ids if isinstance(ids, frozenset) else frozenset(ids)
+        if len(found) <= 1:
+            return found
+        if len(found) <= 4:
+            return frozenset(
+                x for x in found if not any(self.precedes(x, y) for y in found if y != x)
+            )
+        # Many: one walk down from all of them, as far as the lowest clock among them.
+        events = self.events
+        low = min(events[i].clock for i in found)
+        edge = [(-events[i].clock, i) for i in found]
+        heapq.heapify(edge)
+        seen, below = set(found), set()
+        while edge:
+            _, e = heapq.heappop(edge)
+            for h in events[e].heads:
+                if events[h].clock >= low:
+                    below.add(h)
+                    if h not in seen:
+                        seen.add(h)
+                        heapq.heappush(edge, (-events[h].clock, h))
+        return found - below
+
+    def closure(self, heads: Collection[bytes]) -> frozenset[bytes]:
+        """These state events and every state event in their causal pasts."""
+        found = set(heads)
+        stack = list(found)
+        events = self.events
+        while stack:
+            for h in events[stack.pop()].heads:
+                if h not in found:
+                    found.add(h)
+                    stack.append(h)
+        return frozenset(found)
+
+    def past(self, eid: bytes) -> frozenset[bytes]:
+        """Every state event in the causal past of `eid` (for the rare handler that
+        goes over them: a close's votes; the last few are kept)."""
+        found = self._pasts.get(eid)
+        if found is None:
+            found = self.closure(self.events[eid].heads)
+            self._pasts[eid] = found
+        return found
+
     def _extend(
-        self, prefix: CouncilState, last: bytes, ids: Collection[bytes], record: bool = False
+        self,
+        prefix: CouncilState,
+        last: bytes,
+        key: frozenset[bytes] | None,
+        record: bool = False,
     ) -> CouncilState | None:
         """The prefix's state with one later event applied, unless that may void
         anything (an ending that is concurrent with an event of the member it ends, or
@@ -711,7 +831,9 @@ class Resolver:
         An event whose author an effective ending in the prefix ends, concurrently with
         it, is void (strong removal): it joins the void set and is not applied. Leaving
         it out of the void set only because applying it fails would let a later event
-        count it (a vouch of a removed member backing an admission or a removal)."""
+        count it (a vouch of a removed member backing an admission or a removal).
+
+        `key` is the frontier of the past extended to (None: every event)."""
         ev = self.events[last]
         ends = prefix.ends
         if ev.kind not in ENDINGS and any(
@@ -723,7 +845,7 @@ class Resolver:
                 state.members = _Recording(state.members)
             return state
         if ev.kind in ENDINGS:
-            if not self._ending_extends(ev, ids):
+            if not self._ending_extends(ev, key):
                 return None
             if self._allowed(ev):
                 target = ENDINGS[ev.kind](ev)
@@ -734,15 +856,23 @@ class Resolver:
             state.members = _Recording(state.members)
         return None if self._apply(state, ev) else state
 
-    def _ending_extends(self, x: StateEvent, ids: Collection[bytes]) -> bool:
-        """Whether ending x, last in the total order of `ids`, leaves what strong removal
-        decided for the events before it as it was: no event of the member x ends and no
-        ending of x's author is concurrent with x. Then x voids nothing, is in no mutual
-        cycle, and stands if authorised (docs/protocol.md §9, rule 5): the fold of `ids`
-        is the fold of the rest with x applied last. Else the whole set is folded again."""
+    def _ending_extends(self, x: StateEvent, key: frozenset[bytes] | None) -> bool:
+        """Whether ending x, last in the total order of the past whose frontier is `key`
+        (None: every event), leaves what strong removal decided for the events before it
+        as it was: no event of the member x ends and no ending of x's author is
+        concurrent with x. Then x voids nothing, is in no mutual cycle, and stands if
+        authorised (docs/protocol.md §9, rule 5): the fold of the past is the fold of the
+        rest with x applied last. Else the whole past is folded again. Only the events of
+        the member x ends and the endings of that member or of x's author are looked at,
+        never the whole history."""
         target = ENDINGS[x.kind](x)
-        for e in ids:
-            if e == x.id:
+        endings = self._endings_of
+        for e in (
+            *self._by_author.get(target, ()),
+            *endings.get(target, ()),
+            *endings.get(x.author, ()),
+        ):
+            if e == x.id or not self._within(e, key):
                 continue
             ev = self.events[e]
             if ev.author == target and self._concurrent(e, x.id):
@@ -765,14 +895,19 @@ class Resolver:
                 return False
         return True
 
+    def _within(self, e: bytes, key: frozenset[bytes] | None) -> bool:
+        """Whether state event e is in the past whose frontier is `key` (None: every
+        registered event)."""
+        return key is None or e in key or any(self.precedes(e, f) for f in key)
+
     def _apply(self, state: CouncilState, ev: StateEvent) -> set[bytes] | None:
-        return apply(state, ev, self.state_of(ev.ancestors), self)
+        return apply(state, ev, self.state_of(ev.heads), self)
 
     def _allowed(self, ev: StateEvent) -> bool:
         """Whether an ending is authorised by its causal past alone (cached)."""
         found = self._authorised.get(ev.id)
         if found is None:
-            causal = self.state_of(ev.ancestors)
+            causal = self.state_of(ev.heads)
             found = apply(causal.copy(), ev, causal, self) is not None
             self._authorised[ev.id] = found
         return found
@@ -783,7 +918,7 @@ class Resolver:
 
     def _concurrent(self, x: bytes, y: bytes) -> bool:
         """Neither is in the other's causal past (an event is concurrent with itself)."""
-        return x not in self.events[y].ancestors and y not in self.events[x].ancestors
+        return not self.precedes(x, y) and not self.precedes(y, x)
 
     def _strong_removal(
         self, order: list[bytes]

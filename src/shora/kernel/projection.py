@@ -24,7 +24,13 @@ class Projection:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        # Interned causal pasts, each as its frontier (`Resolver.frontier`): a few ids
+        # per past, where the whole set of its state events grew with the history.
         self._msets: dict[int, frozenset[bytes]] = {}
+        # A profile older than schema 7 holds whole sets and deltas on a base set: each
+        # is read as the past it names and written again as its frontier (`resolver`).
+        migrated = store.migrated_from
+        self._legacy = migrated is not None and migrated < FRONTIER_SCHEMA
         self._mset_ids: dict[frozenset[bytes], int] = {}
         self._resolvers: dict[bytes, membership.Resolver] = {}
         self._finals: dict[bytes, membership.CouncilState] = {}
@@ -38,7 +44,6 @@ class Projection:
             membership.STATES_CACHED
         )
         self._counted: dict[bytes, int] = {}  # state events whose validity is written
-        self._sorted: membership.LRU[int, list[bytes]] = membership.LRU(8)  # interned, in order
 
     def epochs_by_creation(self, council: bytes, held: list[keys.Epoch]) -> list[keys.Epoch]:
         """The epochs we hold for a council, oldest first (by their creating event)."""
@@ -56,6 +61,10 @@ class Projection:
         delivered cannot be taken back, so voiding does not matter here."""
         resolver = self.resolver(council)
         holders: dict[bytes, set[bytes]] = {}
+        # The keys welcomed with each interned set of epochs: an admission's welcome
+        # carries every epoch its causal past knew, and those sets change only with
+        # rotations, so each set's epochs take its members in one update each.
+        welcomed: dict[frozenset[bytes], list[bytes]] = {}
         for ev in resolver.events.values():
             body = ev.body
             if ev.kind == "council.create":
@@ -63,39 +72,55 @@ class Projection:
             elif isinstance(body, kinds.Recover) and ev.request is not None:
                 # The welcome to the new key carries every epoch, the new one included.
                 holders.setdefault(body.new_epoch, set()).add(ev.author)
-                for epoch in resolver.causal_epochs(ev.id):
-                    holders.setdefault(epoch, set()).add(ev.request.payload.sign_pk)
+                welcomed.setdefault(resolver.causal_epochs(ev.id), []).append(
+                    ev.request.payload.sign_pk
+                )
             elif isinstance(body, kinds.Remove | kinds.Rotate):
                 holders.setdefault(body.new_epoch, set()).add(ev.author)
             elif isinstance(body, kinds.EpochGrant):
                 holders.setdefault(body.epoch, set()).update(g.member for g in body.grants)
             elif isinstance(body, kinds.Admit) and ev.request is not None:
-                for epoch in resolver.causal_epochs(ev.id):
-                    holders.setdefault(epoch, set()).add(ev.request.payload.sign_pk)
+                welcomed.setdefault(resolver.causal_epochs(ev.id), []).append(
+                    ev.request.payload.sign_pk
+                )
+        for epochs, members in welcomed.items():
+            for epoch in epochs:
+                holders.setdefault(epoch, set()).update(members)
         return holders
 
     def mset(self, mset_id: int) -> frozenset[bytes]:
+        """The frontier of an interned causal past (its latest state events)."""
         ids = self._msets.get(mset_id)
         if ids is None:
-            # A set is stored as the ids it adds to its base set (none: it is whole);
-            # bases are read first, down the chain, without recursion.
-            chain: list[tuple[int, bytes]] = []
-            at: int | None = mset_id
-            base_ids: frozenset[bytes] = frozenset()
-            while at is not None:
-                known = self._msets.get(at)
-                if known is not None:
-                    base_ids = known
-                    break
-                blob, base = self.store.events.mset(at)
-                chain.append((at, blob))
-                at = base
-            for at, blob in reversed(chain):
-                base_ids = base_ids | {blob[i : i + 32] for i in range(0, len(blob), 32)}
-                self._msets[at] = base_ids
-                self._mset_ids.setdefault(base_ids, at)
-            ids = base_ids
+            if self._legacy:
+                return self._legacy_mset(mset_id)
+            blob, _base, _council = self.store.events.mset(mset_id)
+            ids = frozenset(blob[i : i + 32] for i in range(0, len(blob), 32))
+            self._msets[mset_id] = ids
+            self._mset_ids.setdefault(ids, mset_id)
         return ids
+
+    def _legacy_mset(self, mset_id: int) -> frozenset[bytes]:
+        """A set stored before schema 7: the ids it adds to its base set (none: it is
+        whole). Bases are read first, down the chain, without recursion; each set is
+        kept as the frontier of its ids and its base's frontier."""
+        chain: list[tuple[int, bytes, bytes]] = []
+        at: int | None = mset_id
+        below: frozenset[bytes] = frozenset()
+        while at is not None:
+            known = self._msets.get(at)
+            if known is not None:
+                below = known
+                break
+            blob, base, council = self.store.events.mset(at)
+            chain.append((at, blob, council))
+            at = base
+        for at, blob, council in reversed(chain):
+            ids = below | {blob[i : i + 32] for i in range(0, len(blob), 32)}
+            below = self.resolver(council).frontier(ids)
+            self._msets[at] = below
+            self._mset_ids.setdefault(below, at)
+        return below
 
     def causal(self, council: bytes, mset_id: int) -> membership.CouncilState:
         """The state of an interned causal past (a set's state never changes)."""
@@ -106,30 +131,21 @@ class Projection:
         return state
 
     def intern(self, council: bytes, ids: frozenset[bytes], bases: Iterable[int] = ()) -> int:
-        """The id of a causal past, stored if new as what it adds to the largest of
-        `bases` (interned subsets of it: its parents' pasts), so that storing every
-        event's past costs what each adds, not the whole history each time."""
-        mset_id = self._mset_ids.get(ids)
+        """The id of the causal past made of these state events and their pasts, stored
+        if new as its frontier, found again by the digest of the frontier's sorted ids.
+        (`bases`, the parents' pasts, are in it already: the frontier needs no base.)"""
+        del bases
+        front = self.resolver(council).frontier(ids)
+        mset_id = self._mset_ids.get(front)
         if mset_id is None:
-            base = max(bases, key=lambda b: len(self.mset(b)), default=None)
-            below = self.mset(base) if base is not None else frozenset()
-            added = sorted(ids - below)
-            # The digest hashes the ids in order: the base's sorted ids (usually those
-            # of the set interned just before) and the added ones are two sorted runs,
-            # merged in linear time, where sorting the whole set cost n log n per event.
-            ordered = None if base is None else self._sorted.get(base)
-            if ordered is None:
-                ordered = sorted(below)
-            whole = sorted(ordered + added) if below <= ids else sorted(ids)
-            digest = crypto.sha256(b"".join(whole))
+            blob = b"".join(sorted(front))
+            digest = crypto.sha256(blob)
             found = self.store.events.mset_by_digest(council, digest)
             if found is None:
-                assert below <= ids
-                found = self.store.events.add_mset(council, b"".join(added), base, digest)
-            self._sorted[found] = whole
+                found = self.store.events.add_mset(council, blob, None, digest)
             mset_id = found
-            self._msets[mset_id] = ids
-            self._mset_ids[ids] = mset_id
+            self._msets[mset_id] = front
+            self._mset_ids[front] = mset_id
         return mset_id
 
     def resolver(self, council: bytes) -> membership.Resolver:
@@ -154,7 +170,18 @@ class Projection:
                         membership.prepare_request(body),
                     )
                 )
+            if self._legacy:
+                self._rewrite_msets(council)
         return resolver
+
+    def _rewrite_msets(self, council: bytes) -> None:
+        """Write every stored past of a council of an older profile as its frontier
+        (once, in the migration's re-projection): read as whole sets and chains of
+        deltas, they would be walked again at every start."""
+        for mset_id in self.store.events.mset_ids(council):
+            front = self.mset(mset_id)
+            blob = b"".join(sorted(front))
+            self.store.events.rewrite_mset(mset_id, blob, crypto.sha256(blob))
 
     def final_state(self, council: bytes) -> membership.CouncilState:
         final = self._finals.get(council)
@@ -218,8 +245,13 @@ class Projection:
                 updates = [(int(e in applied), e) for e in (applied ^ was) | set(new)]
         self._counted[council] = len(events)
         self.store.events.set_validity(updates)
-        if before is not None and touched is not None and before.ends is after.ends:
+        if before is not None and touched is not None:
+            # The members written, and those whose endings changed (a removal): looking
+            # at every member on each removal made churn cost removals x members.
             keys: Iterable[bytes] = touched
+            if before.ends is not after.ends:
+                ends = before.ends.keys() | after.ends.keys()
+                keys = touched | {k for k in ends if before.ends.get(k) is not after.ends.get(k)}
         else:
             keys = set(after.members) | set(before.members if before else ())
         changed = {
@@ -243,7 +275,9 @@ class Projection:
                     applied = {e for e, _ in final.applied}
                 valid = eid in applied
             else:
-                valid = self.content_valid(final, author, eid, self.mset(mset_id))
+                valid = self.content_valid(
+                    final, author, eid, self.mset(mset_id), self.resolver(council)
+                )
             updates.append((int(valid), eid))
         self.store.events.set_validity(updates)
 
@@ -253,19 +287,29 @@ class Projection:
         author: bytes,
         eid: bytes,
         causal: frozenset[bytes],
+        resolver: membership.Resolver | None = None,
     ) -> bool:
         """A content event counts if its author's admission stands and it is not
         concurrent with any effective end of their membership: each such end is either
-        in its causal past (`causal`, the state events there: a member reinstated since)
-        or has the event in its own (docs/protocol.md §9, rules 5 and 6)."""
+        in its causal past (`causal`, the frontier of the state events there: a member
+        reinstated since) or has the event in its own (docs/protocol.md §9, rules 5
+        and 6). `resolver` is the council's (found from the ending when not given)."""
         if author not in final.members:
             return False
+        ends = final.ends.get(author, ())
+        if ends and resolver is None:
+            resolver = self._holder(next(iter(ends)))
         return all(
             end in causal
+            or (resolver is not None and any(resolver.precedes(end, f) for f in causal))
             or eid in final.acknowledged.get(end, ())  # a leaf a recovery lists
             or self.precedes(eid, end)
             for end in final.ends.get(author, ())
         )
+
+    def _holder(self, eid: bytes) -> membership.Resolver | None:
+        """The resolver of the council a state event belongs to."""
+        return next((r for r in self._resolvers.values() if eid in r.events), None)
 
     def causal_members(self, council: bytes, event: bytes) -> frozenset[bytes]:
         """The active members in an event's causal past (cached: it never changes)."""
@@ -363,7 +407,10 @@ class _Content:
 
     def state_past(self, eid: bytes) -> frozenset[bytes]:
         mset_id = self.projection.store.events.mset_of(eid)
-        return frozenset() if mset_id is None else self.projection.mset(int(mset_id))
+        if mset_id is None:
+            return frozenset()
+        front = self.projection.mset(int(mset_id))
+        return self.projection.resolver(self.council).closure(front)
 
     def kept(self, ids: Sequence[bytes]) -> dict[bytes, str]:
         found = {i: self._kept[i] for i in ids if i in self._kept}
@@ -381,6 +428,8 @@ class _Content:
 
 # How many walks down the history (`ancestors`, `precedes`) the projection keeps.
 WALKS_KEPT = 64
+# The schema from which `msets` holds frontiers (kernel/storage/database.py).
+FRONTIER_SCHEMA = 7
 
 
 class _Walk(msgspec.Struct):

@@ -89,7 +89,7 @@ def recount(content: membership.Content, r: Resolver, seat: StateEvent) -> str:
     def endings(at: bytes | None) -> list[Ending]:
         """The memberships ended in the causal state of `at` (the close), or of the
         seat: from the events in its past alone."""
-        ended = r.state_of(content.state_past(at) if at is not None else seat.ancestors)
+        ended = r.state_of(content.state_past(at) if at is not None else seat.heads)
         return [
             Ending(key, m.ended_by, r.events[m.ended_by].time, m.end)
             for key, m in ended.members.items()

@@ -161,18 +161,19 @@ def on_close(s: CouncilState, ev: StateEvent, c: CouncilState, r: Resolver) -> H
         return None
     propose = r.events[proposal]
     gov: gk.GovPropose = propose.body
-    opened = r.state_of(propose.ancestors)
+    opened = r.state_of(propose.heads)
     body = effective(gov.proposal, opened.rules, gk.purpose(gov.action), propose.time)
     if ev.time < (body.deadline + body.grace) * 1000:
         return None
     applied = {e for e, _ in s.applied}
+    past = r.past(ev.id)  # the state events in the close's causal past
     # A member whose place passed to a new key (docs/protocol.md §9.1) is one voter under
     # both keys: their latest ballot counts. The old key's events after the recovery were
     # never applied, so only what it signed before can count.
     owner = c.current_key
     votes = [
         _view(r.events[e], r.events[e].body)
-        for e in ev.ancestors
+        for e in past
         if e in applied and r.events[e].kind == "gov.vote" and r.events[e].body.proposal == proposal
     ]
     votes = [structs.replace(v, author=owner(v.author)) for v in votes]
@@ -180,7 +181,7 @@ def on_close(s: CouncilState, ev: StateEvent, c: CouncilState, r: Resolver) -> H
         _view(propose, body),
         frozenset(owner(k) for k in electorate(opened)),
         [*votes, _view(ev, ev.body)],
-        lambda _close: ev.ancestors,
+        lambda _close: past,
     )
     if isinstance(gov.action, gk.Election):
         passed = any(w != RON for w in state.winners)

@@ -19,7 +19,7 @@ from shora.errors import ProfileError
 from shora.i18n import _
 from shora.kernel.storage.compact import pack
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 WAL_CHECKPOINT_PAGES = 1000  # SQLite's default: the log is copied into the file past this
 BULK_CHECKPOINT_PAGES = 16384  # during a bulk import (64 MiB of 4 KiB pages)
 CACHE_KIB = 16384  # SQLite's page cache: what an idle node holds of its history
@@ -62,8 +62,9 @@ CREATE TABLE events(
 CREATE INDEX events_order ON events(council, clock);
 CREATE INDEX events_subject ON events(council, kind, ref);
 CREATE INDEX events_author ON events(council, author);
--- The state events in an event's causal past: `ids` adds to the set `base` (none: the
--- whole set); `digest` (SHA-256 of the whole set's sorted ids) finds a set again.
+-- An event's causal past, as its frontier: `ids`, the sorted ids of the state events
+-- in it that are in no other's past there (`base` is always NULL since schema 7);
+-- `digest` (SHA-256 of `ids`) finds a past again.
 CREATE TABLE msets(
   id INTEGER PRIMARY KEY, council BLOB NOT NULL, ids BLOB NOT NULL, base INT, digest BLOB
 );
@@ -193,6 +194,12 @@ CREATE TABLE envelopes_6(
   id BLOB PRIMARY KEY, council BLOB NOT NULL, kind INT NOT NULL, created_at INT NOT NULL,
   pubkey BLOB NOT NULL, hint TEXT, sig BLOB NOT NULL, content BLOB NOT NULL
 );
+""",
+    # Each causal past is stored as its frontier (its latest state events), not as the
+    # whole set of its state events: the projection reads the older sets and writes
+    # each again as its frontier when it resolves the councils anew after migrating.
+    7: """
+-- No change to the tables: what their rows mean (kernel/projection.py, _rewrite_msets).
 """,
 }
 # Run after a step's SQL, in the same transaction; a step with one rebuilds tables, and

@@ -287,10 +287,11 @@ class Events:
 
     # --- the projection: causal pasts, state events, validity -----------------------
 
-    def mset(self, mset_id: int) -> tuple[bytes, int | None]:
-        """(ids it adds, base set) of a stored causal past."""
-        blob, base = self.db.rows("SELECT ids, base FROM msets WHERE id=?", (mset_id,))[0]
-        return blob, base
+    def mset(self, mset_id: int) -> tuple[bytes, int | None, bytes]:
+        """(ids, base set, council) of a stored causal past: since schema 7 the ids of
+        its frontier and no base; before, the ids it adds to its base (none: whole)."""
+        row = self.db.rows("SELECT ids, base, council FROM msets WHERE id=?", (mset_id,))[0]
+        return bytes(row[0]), row[1], bytes(row[2])
 
     def mset_by_digest(self, council: bytes, digest: bytes) -> int | None:
         """The id of the stored causal past with this digest, if any."""
@@ -298,7 +299,7 @@ class Events:
         return None if found is None else int(found)
 
     def add_mset(self, council: bytes, ids: bytes, base: int | None, digest: bytes) -> int:
-        """Store a causal past as what it adds to `base`; its id."""
+        """Store a causal past (its frontier's sorted ids, no base); its id."""
         self.db.execute(
             "INSERT INTO msets(council, ids, base, digest) VALUES(?,?,?,?)",
             (council, ids, base, digest),
@@ -534,6 +535,17 @@ class Events:
             rows = self.db.rows(f"SELECT id FROM {table} WHERE id IN ({marks})", part)  # noqa: S608
             found.update(bytes(r[0]) for r in rows)
         return found
+
+    def mset_ids(self, council: bytes) -> list[int]:
+        """The ids of a council's stored causal pasts, oldest first."""
+        rows = self.db.rows("SELECT id FROM msets WHERE council=? ORDER BY id", (council,))
+        return [int(r[0]) for r in rows]
+
+    def rewrite_mset(self, mset_id: int, ids: bytes, digest: bytes) -> None:
+        """Store a causal past again as its frontier (a profile older than schema 7)."""
+        self.db.execute(
+            "UPDATE msets SET ids=?, base=NULL, digest=? WHERE id=?", (ids, digest, mset_id)
+        )
 
 
 def _where(flt: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
