@@ -11,7 +11,7 @@ next sync or bundle.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Set
 
 from shora.errors import TooManyWaiting
 from shora.i18n import _, digits
@@ -50,14 +50,26 @@ def awaiting(hint: str) -> bytes:
     return crypto.sha256(b"shora/awaiting-admission/v1" + hint.encode())
 
 
-class _Hints:
-    """What `Waiting.hints` has read of one council so far."""
+class Hints(Set[str]):
+    """The welcome hints of one council (`Waiting.hints`): those read from its history,
+    which only grow and are added to in place (a copy per admission would make a
+    council's admissions quadratic), and this node's own (at most two)."""
 
     def __init__(self) -> None:
         self.version: tuple[int, int] = (0, -1)  # (last admission's rowid, members)
         self.members: set[bytes] = set()
-        self.found: frozenset[str] = frozenset()
-        self.hints: frozenset[str] = frozenset()
+        self.found: set[str] = set()
+        self.own: frozenset[str] = frozenset()
+
+    def __contains__(self, hint: object) -> bool:
+        return hint in self.found or hint in self.own
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.found
+        yield from self.own - self.found
+
+    def __len__(self) -> int:
+        return len(self.found) + len(self.own - self.found)
 
 
 class Waiting:
@@ -72,7 +84,7 @@ class Waiting:
         self.held_mark = 0  # held rows above this rowid arrived during the current import
         self._held_rows = 0
         self._held_bytes = 0
-        self._hints: dict[bytes, _Hints] = {}
+        self._hints: dict[bytes, Hints] = {}
 
     def forget(self) -> None:
         self._outsiders = None
@@ -163,7 +175,7 @@ class Waiting:
 
     # --- welcomes ------------------------------------------------------------------------
 
-    def hints(self, council: bytes) -> frozenset[str]:
+    def hints(self, council: bytes) -> Hints:
         """The welcome hints this node can attribute in a council it holds: its own join
         request and welcome back, each admitted join request, each member's welcome back.
         Admissions and members are only ever added, so each is read and hashed once:
@@ -175,11 +187,11 @@ class Waiting:
         )
         cached = self._hints.get(council)
         if cached is not None and cached.version == version:
-            return cached.hints
+            return cached
         if cached is None:
-            cached = _Hints()
+            cached = Hints()
             self._hints[council] = cached
-        found = set(cached.found)
+        found = cached.found
         admitted = []
         for body in self.store.events.admissions_after(council, cached.version[0]):
             admit = decode_body("member.admit", body)
@@ -200,20 +212,19 @@ class Waiting:
             for key in fresh:
                 cached.members.add(key)
                 found.add(keys.welcome_hint(keys.return_id(key)))
-        cached.found = frozenset(found)
         mine = self.store.councils.my_key(council)
-        extra = {keys.welcome_hint(keys.return_id(mine))} if mine is not None else set()
+        own = {keys.welcome_hint(keys.return_id(mine))} if mine is not None else set()
         request = self.store.councils.request_id(council)
         if request is not None:
-            extra.add(keys.welcome_hint(request))
+            own.add(keys.welcome_hint(request))
         cached.version = version
-        cached.hints = cached.found | extra
-        return cached.hints
+        cached.own = frozenset(own)
+        return cached
 
     def welcomes_of(self, hint: str) -> int:
         return self.store.events.welcomes_with_hint(hint)
 
-    def waiting_welcomes(self, council: bytes, hints: frozenset[str]) -> list[bytes]:
+    def waiting_welcomes(self, council: bytes, hints: Set[str]) -> list[bytes]:
         """Envelope ids of the welcomes waiting in `pending` whose hint is now among `hints`."""
         if not self.store.waiting.welcome_waits(council):
             return []
