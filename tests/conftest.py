@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from shora.kernel import profile, tokens
 from shora.node import Node
@@ -32,6 +33,23 @@ FAST_KDF = profile.INSECURE_TEST_KDF
 INSECURE_KDF_ENV = {profile.INSECURE_TEST_KDF_ENV: profile.INSECURE_TEST_KDF_CONSENT}
 """What a command-line run needs in its environment to accept FAST_KDF profiles."""
 _counter = itertools.count()
+
+# Hypothesis loads its own "ci" settings profile when $CI is set (as .ci/run does, on a
+# loaded 2-core machine): derandomized (the same examples on every run), no per-example
+# deadline, the blob that replays a failure printed. The property tests whose examples
+# cost seconds run fewer of them there (property_examples).
+PROPERTY_EXAMPLES_ENV = "SHORA_PROPERTY_EXAMPLES"
+
+
+def property_examples(dev: int, ci: int) -> int:
+    """How many examples a property test runs whose examples are expensive (real profiles,
+    thousands of envelopes, a reference implementation): `dev` by default, `ci` under
+    Hypothesis's "ci" profile, and $SHORA_PROPERTY_EXAMPLES for every such test if set (a
+    long, thorough run)."""
+    given = os.environ.get(PROPERTY_EXAMPLES_ENV)
+    if given:
+        return int(given)
+    return ci if settings.get_current_profile_name() == "ci" else dev
 
 
 def make_node(root: Path, name: str | None = None) -> Node:

@@ -18,7 +18,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import admit, make_node, send
+from conftest import admit, make_node, property_examples, send
 from shora.domain.decisions import kinds as dk
 from shora.domain.decisions.state import EventView, reduce_proposal
 from shora.node import Node
@@ -49,7 +49,7 @@ def _final_view(node: Node, council: bytes, pid: bytes) -> Any:
 
 
 @settings(
-    max_examples=25,
+    max_examples=property_examples(dev=25, ci=10),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

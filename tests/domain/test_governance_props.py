@@ -12,7 +12,6 @@ founder fed the union in any order ends with the same state.
 
 from __future__ import annotations
 
-import os
 import random
 
 import pytest
@@ -20,7 +19,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_convergence import _key
 
-from conftest import T0, Clock, admit, check_convergence, freeze_observer, make_node, partial_sync
+from conftest import (
+    T0,
+    Clock,
+    admit,
+    check_convergence,
+    freeze_observer,
+    make_node,
+    partial_sync,
+    property_examples,
+)
 from shora.domain.decisions import kinds as dk
 from shora.errors import LocalError
 from shora.node import Node
@@ -86,7 +94,7 @@ def _act(people: list[Node], council: bytes, kind: str, i: int, j: int, rnd: ran
 
 
 @settings(
-    max_examples=int(os.environ.get("SHORA_PROPERTY_EXAMPLES", "25")),
+    max_examples=property_examples(dev=25, ci=10),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from pyrankvote import Ballot, Candidate
 from stvpoll.scottish_stv import calculate_scottish_stv
 
+from conftest import property_examples
 from shora.domain.decisions import tally
 from shora.domain.decisions.tally import (
     SIMPLE_MAJORITY,
@@ -638,7 +639,11 @@ def _reference_names(result: Any) -> list[str]:
     return [c.name for c in result.get_winners()]
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@settings(
+    max_examples=property_examples(dev=400, ci=200),
+    deadline=None,
+    suppress_health_check=[HealthCheck.filter_too_much],
+)
 @given(ranked_profiles(min_options=2, max_count=40, empty=False))
 def test_irv_matches_pyrankvote(profile: Profile) -> None:
     options, ballots = profile
@@ -651,7 +656,11 @@ def test_irv_matches_pyrankvote(profile: Profile) -> None:
     assert first_round == dict(ours.rounds[0].votes)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@settings(
+    max_examples=property_examples(dev=300, ci=150),
+    deadline=None,
+    suppress_health_check=[HealthCheck.filter_too_much],
+)
 @given(ranked_profiles(min_options=2, max_count=40, empty=False))
 def test_stv_one_seat_matches_pyrankvote(profile: Profile) -> None:
     options, ballots = profile
@@ -711,7 +720,11 @@ def _margin_ok(r: StvResult) -> bool:
     return True
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@settings(
+    max_examples=property_examples(dev=400, ci=200),
+    deadline=None,
+    suppress_health_check=[HealthCheck.filter_too_much],
+)
 @given(
     ranked_profiles(min_options=3, max_options=7, max_kinds=10, max_count=40, empty=False),
     st.integers(2, 4),

@@ -15,7 +15,6 @@ shuffled and duplicated deliveries across partitions. Afterwards:
 
 from __future__ import annotations
 
-import os
 import random
 
 import pytest
@@ -23,7 +22,15 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from attacks.adversary import Adversary
-from conftest import admit, check_convergence, freeze_observer, make_node, partial_sync, send
+from conftest import (
+    admit,
+    check_convergence,
+    freeze_observer,
+    make_node,
+    partial_sync,
+    property_examples,
+    send,
+)
 from shora.errors import LocalError
 from shora.kernel import crypto, keys, kinds
 from shora.node import Node
@@ -50,7 +57,7 @@ forgery = st.tuples(
 
 
 @settings(
-    max_examples=int(os.environ.get("SHORA_PROPERTY_EXAMPLES", "60")),
+    max_examples=property_examples(dev=60, ci=20),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

@@ -13,13 +13,13 @@ extension.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Collection
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import property_examples
 from kernel.test_convergence import forgery, op
 from kernel.test_state_paths import play
 from shora.kernel import kinds, membership
@@ -74,7 +74,7 @@ def _check(node: Node, council: bytes) -> None:
 
 
 @settings(
-    max_examples=int(os.environ.get("SHORA_PROPERTY_EXAMPLES", "30")),
+    max_examples=property_examples(dev=30, ci=12),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

@@ -17,7 +17,6 @@ every replica:
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Collection
 from pathlib import Path
@@ -26,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from conftest import Clock, admit, make_node, partial_sync, send
+from conftest import Clock, admit, make_node, partial_sync, property_examples, send
 from kernel.test_convergence import PERSONS, _forge, _key, forgery, op
 from shora.domain.decisions import kinds as dk
 from shora.errors import LocalError
@@ -198,7 +197,7 @@ def play(
 
 
 @settings(
-    max_examples=int(os.environ.get("SHORA_PROPERTY_EXAMPLES", "30")),
+    max_examples=property_examples(dev=30, ci=12),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

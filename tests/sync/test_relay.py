@@ -167,7 +167,7 @@ def test_two_nodes_sync_10000_events_through_nostr_sdk_relay(tmp_path: Path) -> 
             b_late = await sync_with_relay(url, NodeEnvelopes(b))
             return {"up": up, "down": down, "again": again, "late": (a_late, b_late)}
 
-    r = run(scenario())
+    r = run(scenario(), 300)  # a loaded machine: the 10,000 go up and down slowly
     # LocalRelay drops a connection after about 6,000 client messages; the next session
     # resumes: every envelope went up exactly once. The OKs of a few envelopes it stored
     # may be lost with the connection (test_an_ok_lost_with_the_connection_is_...):

@@ -25,7 +25,7 @@ from test_network import free_port, start_relay
 from test_relay import needs_nostr_sdk, nostr_relay, nostr_relay_process, run, wait_for_relay
 from test_sync_protocol import HOUR, KIND, SIGNER, START, MemoryView, _pool, run_pair
 
-from conftest import Clock, admit, make_node, send
+from conftest import Clock, admit, make_node, property_examples, send
 from shora.kernel import kinds, nip01
 from shora.node import Node
 from shora.sync.local import NodeEnvelopes
@@ -59,7 +59,11 @@ def _dated(envelope: nip01.Envelope, created_at: int) -> nip01.Envelope:
     return nip01.sign_envelope(SIGNER, created_at, KIND, [], envelope.content)
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=property_examples(dev=50, ci=20),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(
     per_hour=st.lists(st.integers(0, 1300), min_size=1, max_size=4),
     cap=st.sampled_from([500, 501, 600, 1000, 5000, 6000, 60_000]),
