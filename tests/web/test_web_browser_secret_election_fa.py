@@ -107,6 +107,7 @@ def check(person: Person, name: str) -> None:
     # Every name here is Persian: a Latin word of four letters or more is untranslated
     # (acronyms such as IRV and STV are three).
     assert re.findall(r"[A-Za-z]{4,}", shown) == [], name
+    assert "," not in shown, name  # lists are joined with the Persian comma
     assert person.axe() == [], name
     assert person.csp_errors == [], name
     page.screenshot(path=str(person.shots / f"{name}-fa-phone.png"), full_page=True)
@@ -220,6 +221,8 @@ def test_a_secret_election_in_persian_on_a_phone(chromium: Browser, tmp_path: Pa
             shown = page.locator("main").inner_text()
             assert "انتخابات برای نقش خزانه‌دار" in shown
             assert "بر عهدهٔ نقش با این انتخابات" in shown and NAMES[0] in shown
+            assert page.locator("#s-result ~ p strong bdi").first.inner_text() == NAMES[0]
+            assert page.locator("figure.chart").count() >= 1  # the count, round by round
             check(person, "election-seated")
         finally:
             person.close()
