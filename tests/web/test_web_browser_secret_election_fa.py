@@ -56,6 +56,9 @@ ENGLISH = (
     "Result",
 )
 RECAST = "پیش از پایان مهلت در پایین دوباره رأی دهید"  # "Cast it again below ..."
+# What a person reads in the fields (not the hidden ones, nor the boxes' values).
+VALUES = """() => [...document.querySelectorAll(
+  'main input:not([type=hidden]):not([type=checkbox]):not([type=radio])')].map((e) => e.value)"""
 WIDTH = "() => document.scrollingElement.scrollWidth"
 MAIN_TEXT = "() => (document.querySelector('main') || document.body).innerText"
 
@@ -109,6 +112,7 @@ def check(person: Person, name: str) -> None:
     # (acronyms such as IRV and STV are three).
     assert re.findall(r"[A-Za-z]{4,}", shown) == [], name
     assert "," not in shown, name  # lists are joined with the Persian comma
+    assert re.findall("[0-9]", shown + " ".join(page.evaluate(VALUES))) == [], name
     assert person.axe() == [], name
     assert person.csp_errors == [], name
     page.screenshot(path=str(person.shots / f"{name}-fa-phone.png"), full_page=True)
@@ -163,7 +167,7 @@ def test_a_secret_election_in_persian_on_a_phone(chromium: Browser, tmp_path: Pa
             check(person, "election-form")
             page.select_option("#e-role", "treasurer")
             page.locator(f"input[name='candidate'][value='{me.hex()}']").check()
-            page.fill("#e-hours", "30")
+            page.fill("#e-hours", "۳۰")  # the seats stay as given: ۱
             page.get_by_label("با رأی‌گیری مخفی برگزار شود", exact=False).check()
             person.submit(f"form[action='{home}/roles/elect']")
             vote_path = page.url.removeprefix(here.base).split("?")[0]
