@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -120,6 +121,20 @@ def test_fuzz_key_boxes(blob: bytes) -> None:
     sealed = crypto.seal(kx_pk, blob)  # well sealed to us, but garbage inside
     assert keys.open_grant(kx_pk, kx_sk, b"\0" * 32, sealed) is None
     assert keys.open_welcome(kx_pk, kx_sk, b"\0" * 32, b"\0" * 32, sealed) is None
+
+
+def test_welcome_box_encoding() -> None:
+    """A welcome is encoded from tuples: the bytes of the WelcomeBox struct, and they
+    open to the same ring."""
+    council, request_id = b"c" * 32, b"r" * 32
+    ring = [keys.Epoch.generate(council) for _ in range(3)]
+    kx_pk, kx_sk = crypto.kx_keypair()
+    sealed = keys.seal_welcome(kx_pk, council, request_id, ring)
+    box = keys.WelcomeBox(
+        keys.WELCOME_CONTEXT, council, request_id, [keys.epoch_keys(e) for e in ring]
+    )
+    assert crypto.unseal(kx_pk, kx_sk, sealed) == msgspec.msgpack.encode(box)
+    assert keys.open_welcome(kx_pk, kx_sk, council, request_id, sealed) == ring
 
 
 def schema_5_tables(node: Node) -> None:

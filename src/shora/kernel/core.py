@@ -280,9 +280,10 @@ class NodeCore:
 
     def writing_epoch(self, council: bytes) -> keys.Epoch:
         final = self.ingestor.projection.final_state(council)
+        current = self.ingestor.epoch(final.current_epoch) if final.current_epoch else None
+        if current is not None and current.council == council:
+            return current
         held = {e.write_pk: e for e in self.ingestor.epochs_of(council)}
-        if final.current_epoch in held:
-            return held[final.current_epoch]
         if not any(w in held for w in final.epochs):
             raise NotAllowed(_("this profile holds no key of this council yet"))
         # Writing under an older epoch would let whoever was removed since read it.

@@ -200,6 +200,10 @@ class Ingestor:
         self._identity_key = identity_key
         self._verifiers: dict[str, crypto.WriteVerifier] = {}
         self._epochs: dict[bytes, keys.Epoch] = {}
+        # The same epochs by council, in the order learnt: a council's ring is read on
+        # every write and admission, and filtering every epoch held made that cost grow
+        # with the rotations of every council.
+        self._rings: dict[bytes, dict[bytes, keys.Epoch]] = {}
         self._meta: dict[bytes, _Meta] = {}
         self._projection = Projection(store)
         self._writes = _Writes()
@@ -211,7 +215,13 @@ class Ingestor:
         self._data_version = self._version()
         self.progress: Callable[[int], None] | None = None
         self.pooled = True  # check a large batch's signatures on the pool (verify_pool)
-        self._epochs = {e.write_pk: e for e in self._load_epochs()}
+        self._set_epochs(self._load_epochs())
+
+    def _set_epochs(self, epochs: list[keys.Epoch]) -> None:
+        self._epochs = {e.write_pk: e for e in epochs}
+        self._rings = {}
+        for e in epochs:
+            self._rings.setdefault(e.council, {})[e.write_pk] = e
 
     def _load_epochs(self) -> list[keys.Epoch]:
         return [
@@ -228,13 +238,14 @@ class Ingestor:
         return list(self._epochs.values())
 
     def epochs_of(self, council: bytes) -> list[keys.Epoch]:
-        return [e for e in self._epochs.values() if e.council == council]
+        return list(self._rings.get(council, {}).values())
 
     def learn_epoch(self, epoch: keys.Epoch) -> bool:
         if epoch.write_pk in self._epochs:
             return False
         self.store.epochs.add(epoch.write_pk, epoch.council, epoch.content_key, epoch.write_sk)
         self._epochs[epoch.write_pk] = epoch
+        self._rings.setdefault(epoch.council, {})[epoch.write_pk] = epoch
         return True
 
     # --- entry points ---------------------------------------------------------------
@@ -524,7 +535,7 @@ class Ingestor:
         self._waiting.forget()
         self._projection = Projection(self.store)
         self._pending = self.store.waiting.pending_count()
-        self._epochs = {e.write_pk: e for e in self._load_epochs()}
+        self._set_epochs(self._load_epochs())
         self._data_version = self._version()
 
     def transaction(self) -> contextlib.AbstractContextManager[None]:

@@ -94,7 +94,10 @@ def welcome_hint(request_id: bytes) -> str:
 
 
 def seal_welcome(member_kx: bytes, council: bytes, request_id: bytes, ring: list[Epoch]) -> bytes:
-    box = WelcomeBox(WELCOME_CONTEXT, council, request_id, [_keys(e) for e in ring])
+    """A WelcomeBox sealed to a newcomer. It carries every epoch, so it is encoded from
+    tuples (the same bytes as the array-like structs, without building one per epoch)."""
+    keys = [(e.write_pk, e.content_key, e.write_sk) for e in ring]
+    box = (WELCOME_CONTEXT, council, request_id, keys)
     return crypto.seal(member_kx, msgspec.msgpack.encode(box))
 
 

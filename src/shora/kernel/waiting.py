@@ -56,7 +56,7 @@ class Hints(Set[str]):
     council's admissions quadratic), and this node's own (at most two)."""
 
     def __init__(self) -> None:
-        self.version: tuple[int, int] = (0, -1)  # (last admission's rowid, members)
+        self.version = -1  # the last admission's rowid (-1: nothing read yet)
         self.members: set[bytes] = set()
         self.found: set[str] = set()
         self.own: frozenset[str] = frozenset()
@@ -180,38 +180,32 @@ class Waiting:
         request and welcome back, each admitted join request, each member's welcome back.
         Admissions and members are only ever added, so each is read and hashed once:
         the set grows with the council, never re-listed from its history (the new
-        members are found from the new admissions)."""
-        version = (
-            self.store.events.last_admission(council),
-            self.store.members.count(council),
-        )
+        admissions are one index range, the new members the rows written since)."""
+        version = self.store.events.last_admission(council)
         cached = self._hints.get(council)
-        if cached is not None and cached.version == version:
-            return cached
         if cached is None:
             cached = Hints()
             self._hints[council] = cached
+            self.store.members.take_written(council)
+            fresh = set(self.store.members.keys(council))
+        else:
+            # The members written since (an admission's, the founder's, a recovery's, an
+            # admission that became valid later): never a count of every member.
+            written = self.store.members.take_written(council)
+            if cached.version == version and not written:
+                return cached
+            fresh = {
+                k for k in written if k not in cached.members and self.store.members.has(council, k)
+            }
         found = cached.found
-        admitted = []
-        for body in self.store.events.admissions_after(council, cached.version[0]):
+        for body in self.store.events.admissions_after(council, max(cached.version, 0)):
             admit = decode_body("member.admit", body)
             assert isinstance(admit, kinds.Admit)
-            payload, request_id = tokens.open_join_request(admit.request)
+            _payload, request_id = tokens.open_join_request(admit.request)
             found.add(keys.welcome_hint(request_id))
-            admitted.append(payload.sign_pk)
-        if version[1] != cached.version[1]:
-            # The members the new admissions made; every member only when some came
-            # otherwise (the founder, a recovery, an admission that became valid later).
-            fresh = {
-                k
-                for k in admitted
-                if k not in cached.members and self.store.members.has(council, k)
-            }
-            if version[1] != cached.version[1] + len(fresh):
-                fresh = {k for k in self.store.members.keys(council) if k not in cached.members}
-            for key in fresh:
-                cached.members.add(key)
-                found.add(keys.welcome_hint(keys.return_id(key)))
+        for key in fresh:
+            cached.members.add(key)
+            found.add(keys.welcome_hint(keys.return_id(key)))
         mine = self.store.councils.my_key(council)
         own = {keys.welcome_hint(keys.return_id(mine))} if mine is not None else set()
         request = self.store.councils.request_id(council)

@@ -10,6 +10,10 @@ from shora.kernel.storage.database import Database
 class Members:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # The keys `replace` wrote in each council since `take_written` last took them
+        # (this connection's writes): the welcome hints learn the new members from them
+        # rather than counting every member on each admission.
+        self._written: dict[bytes, set[bytes]] = {}
 
     def names(self, council: bytes) -> dict[bytes, str]:
         """Every member's name, present or past, by key."""
@@ -72,8 +76,15 @@ class Members:
                 "DELETE FROM members WHERE council=? AND key=?", [(council, k) for k in gone]
             )
         self.db.executemany("INSERT OR REPLACE INTO members VALUES(?,?,?,?,?,?,?,?)", rows)
+        if rows:
+            self._written.setdefault(council, set()).update(bytes(r[1]) for r in rows)
 
     def has(self, council: bytes, key: bytes) -> bool:
         """Whether the key is a member of the council, present or past."""
         found = self.db.one("SELECT 1 FROM members WHERE council=? AND key=?", (council, key))
         return found is not None
+
+    def take_written(self, council: bytes) -> set[bytes]:
+        """The keys `replace` wrote in the council (added or changed, perhaps removed or
+        rolled back since) since this was last called; forgets them."""
+        return self._written.pop(council, set())
