@@ -70,6 +70,13 @@ NOT_FOR_READING = (
     "random",
     "locale",  # click's words are made without the standard gettext
     "shutil",  # the help's terminal width
+    # The hashes and the constant-time comparison are libsodium's, loaded for the key
+    # derivation: not OpenSSL's libcrypto through hashlib or hmac. prctl is called
+    # through `_ctypes`, without ctypes' family of types.
+    "hashlib",
+    "_hashlib",
+    "hmac",
+    "ctypes",
 )
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -137,7 +136,7 @@ def _dearmor(text: str, prefix: str, what: str, max_chars: int = MAX_TEXT_CHARS)
     if len(raw) <= 1 + CHECKSUM_LEN:
         raise UnreadableText(N_("{what} is malformed: too short"), what)
     framed, checksum = raw[:-CHECKSUM_LEN], raw[-CHECKSUM_LEN:]
-    if not hmac.compare_digest(crypto.sha256(framed)[:CHECKSUM_LEN], checksum):
+    if not crypto.equal(crypto.sha256(framed)[:CHECKSUM_LEN], checksum):
         raise UnreadableText(N_("checksum does not match: check for a typo"))
     if framed[0] != ARMOR_VERSION:
         raise UnreadableText(N_("unsupported {what} version {version}"), what, version=framed[0])
@@ -262,10 +261,10 @@ def open_join_request(signed: bytes) -> tuple[JoinRequestPayload, bytes]:
 
 def check_proof(payload: JoinRequestPayload, secret: bytes) -> None:
     """Raise BadSignature unless the request proves knowledge of the invitation secret."""
-    if len(secret) != 32 or not hmac.compare_digest(payload.invite_id, invite_id(secret)):
+    if len(secret) != 32 or not crypto.equal(payload.invite_id, invite_id(secret)):
         raise BadSignature(_("join request is not for this invitation"))
     expected = _join_proof(secret, payload.council, payload.sign_pk, payload.kx_pk)
-    if not hmac.compare_digest(expected, payload.proof):
+    if not crypto.equal(expected, payload.proof):
         raise BadSignature(_("join request proof does not match the invitation"))
 
 
