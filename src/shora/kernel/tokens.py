@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
@@ -65,9 +65,19 @@ class _SignedJoin(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_f
 
 
 _encoder = msgspec.msgpack.Encoder()
-_invitation_decoder = msgspec.msgpack.Decoder(Invitation)
-_payload_decoder = msgspec.msgpack.Decoder(JoinRequestPayload)
-_signed_decoder = msgspec.msgpack.Decoder(_SignedJoin)
+_T = TypeVar("_T")
+_DECODERS: dict[type[Any], msgspec.msgpack.Decoder[Any]] = {}
+
+
+def decoder(schema: type[_T]) -> msgspec.msgpack.Decoder[_T]:
+    """The msgpack decoder of `schema`, made on first use: made at import, the
+    decoders of invitations, join and recovery requests and mandates cost every
+    command's start, which reads none."""
+    found = _DECODERS.get(schema)
+    if found is None:
+        found = _DECODERS[schema] = msgspec.msgpack.Decoder(schema)
+    return found
+
 
 # Phone keyboards set to Persian or Arabic type these digits; base32 only uses 2-7,
 # the others are mapped too so the error is "not valid base32" rather than surprising.
@@ -174,7 +184,7 @@ def _encode_valid(obj: msgspec.Struct, decoder: msgspec.msgpack.Decoder[Any], wh
 
 
 def _invitation_b32(inv: Invitation) -> str:
-    text = _armor(_encode_valid(inv, _invitation_decoder, "invitation"))
+    text = _armor(_encode_valid(inv, decoder(Invitation), "invitation"))
     if len(text) + len(text) // 5 > MAX_TEXT_CHARS:
         raise InvalidInput(_("invitation is too long to share as text"))
     return text
@@ -194,7 +204,7 @@ def parse_invitation(text: str) -> Invitation:
     """Read an invitation as typed, pasted or scanned; raise InvalidInput if it is bad."""
     body = _dearmor(text, INVITE_PREFIX, "invitation")
     try:
-        return _invitation_decoder.decode(body)
+        return decoder(Invitation).decode(body)
     except DECODE_ERRORS as exc:
         raise UnreadableText(
             N_("{what} is malformed: {reason}"), "invitation", reason=str(exc)
@@ -230,7 +240,7 @@ def make_join_request(
         time=now,
         proof=_join_proof(inv.secret, inv.council, sign_pk, kx_pk),
     )
-    payload_bytes = _encode_valid(payload, _payload_decoder, "join request")
+    payload_bytes = _encode_valid(payload, decoder(JoinRequestPayload), "join request")
     signature = crypto.sign(sign_sk, _signed_message(payload_bytes))
     signed = _encoder.encode(_SignedJoin(payload_bytes, signature))
     if len(signed) > MAX_JOIN_REQUEST_BYTES:
@@ -247,8 +257,8 @@ def open_join_request(signed: bytes) -> tuple[JoinRequestPayload, bytes]:
     if len(signed) > MAX_JOIN_REQUEST_BYTES:
         raise OversizedEvent(_("join request is larger than 1 KiB"))
     try:
-        outer = _signed_decoder.decode(signed)
-        payload = _payload_decoder.decode(outer.payload)
+        outer = decoder(_SignedJoin).decode(signed)
+        payload = decoder(JoinRequestPayload).decode(outer.payload)
     except DECODE_ERRORS as exc:
         raise MalformedEvent(
             _("{what} is malformed: {reason}").format(what=_("join request"), reason=exc)
@@ -296,9 +306,6 @@ class RecoveryRequestPayload(
     time: UnixTime
 
 
-_recovery_decoder = msgspec.msgpack.Decoder(RecoveryRequestPayload)
-
-
 def make_recovery_request(
     council: bytes, sign_pk: bytes, sign_sk: bytes, kx_pk: bytes, claim: str, now: int
 ) -> bytes:
@@ -309,7 +316,7 @@ def make_recovery_request(
     if len(sign_sk) != crypto.SIGN_SK_LEN or sign_sk[32:] != sign_pk:
         raise InvalidInput(_("signing secret key does not match the public key"))
     payload = RecoveryRequestPayload(1, council, sign_pk, kx_pk, claim, now)
-    payload_bytes = _encode_valid(payload, _recovery_decoder, "recovery request")
+    payload_bytes = _encode_valid(payload, decoder(RecoveryRequestPayload), "recovery request")
     signature = crypto.sign(sign_sk, RECOVER_DOMAIN + b"\x00" + payload_bytes)
     signed = _encoder.encode(_SignedJoin(payload_bytes, signature))
     if len(signed) > MAX_JOIN_REQUEST_BYTES:
@@ -323,8 +330,8 @@ def open_recovery_request(signed: bytes) -> tuple[RecoveryRequestPayload, bytes]
     if len(signed) > MAX_JOIN_REQUEST_BYTES:
         raise OversizedEvent(_("recovery request is larger than 1 KiB"))
     try:
-        outer = _signed_decoder.decode(signed)
-        payload = _recovery_decoder.decode(outer.payload)
+        outer = decoder(_SignedJoin).decode(signed)
+        payload = decoder(RecoveryRequestPayload).decode(outer.payload)
     except DECODE_ERRORS as exc:
         raise MalformedEvent(
             _("{what} is malformed: {reason}").format(what=_("recovery request"), reason=exc)
