@@ -35,3 +35,12 @@ def test_prctl_is_reached_without_ctypes() -> None:
     """The process hardening calls the C library's prctl through `_ctypes` (reading the
     flag changes nothing: the test process stays as it was)."""
     assert memory._prctl()(memory.PR_GET_DUMPABLE, 0, 0, 0, 0) in (0, 1, 2)
+
+
+def test_blake2b_refuses_what_hashlib_refuses() -> None:
+    refused = ((0, b"", b""), (65, b"", b""), (32, b"k" * 65, b""), (32, b"", b"p" * 17))
+    for size, key, person in refused:
+        with pytest.raises(ValueError):
+            hashlib.blake2b(b"", digest_size=size, key=key, person=person)
+        with pytest.raises(ValueError):
+            crypto.blake2b(b"", size, key=key, person=person)

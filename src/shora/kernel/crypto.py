@@ -43,10 +43,9 @@ def random_bytes(n: int) -> bytes:
 
 
 def sha256(data: bytes) -> bytes:
-    out = _ffi.new("unsigned char[]", 32)
-    _lib.crypto_hash_sha256(out, bytes(data), len(data))
-    digest: bytes = _ffi.buffer(out)[:]
-    return digest
+    out = bytearray(32)
+    _lib.crypto_hash_sha256(_ffi.from_buffer(out), bytes(data), len(data))
+    return bytes(out)
 
 
 def keyed_hash(key: bytes, data: bytes, size: int = 32) -> bytes:
@@ -54,14 +53,26 @@ def keyed_hash(key: bytes, data: bytes, size: int = 32) -> bytes:
     return blake2b(data, size, key=key)
 
 
+_NO_SALT = bytes(16)
+
+
 def blake2b(data: bytes, size: int, *, key: bytes = b"", person: bytes = b"") -> bytes:
     """BLAKE2b of `size` bytes, keyed and personalised (the person zero-padded to 16
     bytes, as hashlib does)."""
-    return bytes(
-        sodium.crypto_generichash_blake2b_salt_personal(
-            bytes(data), digest_size=size, key=key, person=person
-        )
+    if not 1 <= size <= 64 or len(key) > 64 or len(person) > 16:
+        raise ValueError("BLAKE2b: digest of 1 to 64 bytes, key to 64, person to 16")
+    out = bytearray(size)
+    _lib.crypto_generichash_blake2b_salt_personal(
+        _ffi.from_buffer(out),
+        size,
+        bytes(data),
+        len(data),
+        bytes(key),
+        len(key),
+        _NO_SALT,
+        bytes(person).ljust(16, b"\0"),
     )
+    return bytes(out)
 
 
 def equal(a: bytes, b: bytes) -> bool:
