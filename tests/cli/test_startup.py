@@ -70,6 +70,15 @@ NOT_FOR_READING = (
     "random",
     "locale",  # click's words are made without the standard gettext
     "shutil",  # the help's terminal width
+    # The hashes and the constant-time comparison are libsodium's, loaded for the key
+    # derivation: not OpenSSL's libcrypto through hashlib or hmac. prctl is called
+    # through `_ctypes`, without ctypes' family of types.
+    "hashlib",
+    "_hashlib",
+    "hmac",
+    "ctypes",
+    # msgspec is imported without it (its fallbacks are typing's own on Python 3.11+).
+    "typing_extensions",
 )
 
 
@@ -276,3 +285,17 @@ def test_listing_peers_and_relays_loads_no_sync_engine_nor_other_services(tmp_pa
         "shora.services.network",
         "shora.services.profiles",
     }
+
+
+def test_msgspec_is_loaded_without_typing_extensions_which_stays_importable() -> None:
+    code = (
+        "import shora.kernel, msgspec\n"
+        "assert 'typing_extensions' not in sys.modules\n"
+        "class Body(msgspec.Struct):\n"
+        "    n: 'int'\n"
+        "assert msgspec.json.decode(b'{\"n\": 1}', type=Body) == Body(1)\n"
+        "import typing_extensions\n"
+        "assert typing_extensions.get_type_hints is not None"
+    )
+    loaded = _loaded_after(code)
+    assert {"msgspec", "typing_extensions"} <= loaded

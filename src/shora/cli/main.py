@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 import click.formatting
 
-from shora import __version__
+from shora import __version__, load_msgspec
 from shora.errors import (
     BundleDamaged,
     InvalidInput,
@@ -360,6 +360,7 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             module, attr, _help = COMMANDS[cmd_name]
+            load_msgspec()  # without typing_extensions: most command modules import it
             command = getattr(importlib.import_module(f"shora.cli.{module}"), attr)
             localise_tree(command)
             self.add_command(command, cmd_name)

@@ -11,7 +11,6 @@ An envelope refused at any step leaves the store untouched.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
 import os
 import sys
@@ -287,6 +286,8 @@ class Ingestor:
     @staticmethod
     def _unrepeated(raws: Iterable[bytes], report: Report) -> Iterator[bytes]:
         """The envelopes not seen earlier in this import (a repeat costs a hash)."""
+        import hashlib  # here: OpenSSL's libcrypto is loaded by an import, not a read
+
         seen: set[bytes] = set()
         blake2b = hashlib.blake2b
         for raw in raws:

@@ -12,10 +12,11 @@ has. A name refuses control characters and the bidirectional overrides and isola
 from __future__ import annotations
 
 import base64
-import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping
+
+from shora.kernel import crypto
 
 MAX_NAME = 200
 # What no displayed name may hold: C0 and C1 controls, bidirectional embeddings,
@@ -45,7 +46,7 @@ def name_key(name: str) -> str:
 
 
 def _hashed(key: str, prefix: str, length: int) -> str:
-    digest = hashlib.blake2b(key.encode(), digest_size=20, person=b"shora/names").digest()
+    digest = crypto.blake2b(key.encode(), 20, person=b"shora/names")
     return prefix + base64.b32encode(digest).decode().lower()[:length]
 
 

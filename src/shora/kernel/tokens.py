@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
@@ -66,9 +65,19 @@ class _SignedJoin(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_f
 
 
 _encoder = msgspec.msgpack.Encoder()
-_invitation_decoder = msgspec.msgpack.Decoder(Invitation)
-_payload_decoder = msgspec.msgpack.Decoder(JoinRequestPayload)
-_signed_decoder = msgspec.msgpack.Decoder(_SignedJoin)
+_T = TypeVar("_T")
+_DECODERS: dict[type[Any], msgspec.msgpack.Decoder[Any]] = {}
+
+
+def decoder(schema: type[_T]) -> msgspec.msgpack.Decoder[_T]:
+    """The msgpack decoder of `schema`, made on first use: made at import, the
+    decoders of invitations, join and recovery requests and mandates cost every
+    command's start, which reads none."""
+    found = _DECODERS.get(schema)
+    if found is None:
+        found = _DECODERS[schema] = msgspec.msgpack.Decoder(schema)
+    return found
+
 
 # Phone keyboards set to Persian or Arabic type these digits; base32 only uses 2-7,
 # the others are mapped too so the error is "not valid base32" rather than surprising.
@@ -137,7 +146,7 @@ def _dearmor(text: str, prefix: str, what: str, max_chars: int = MAX_TEXT_CHARS)
     if len(raw) <= 1 + CHECKSUM_LEN:
         raise UnreadableText(N_("{what} is malformed: too short"), what)
     framed, checksum = raw[:-CHECKSUM_LEN], raw[-CHECKSUM_LEN:]
-    if not hmac.compare_digest(crypto.sha256(framed)[:CHECKSUM_LEN], checksum):
+    if not crypto.equal(crypto.sha256(framed)[:CHECKSUM_LEN], checksum):
         raise UnreadableText(N_("checksum does not match: check for a typo"))
     if framed[0] != ARMOR_VERSION:
         raise UnreadableText(N_("unsupported {what} version {version}"), what, version=framed[0])
@@ -175,7 +184,7 @@ def _encode_valid(obj: msgspec.Struct, decoder: msgspec.msgpack.Decoder[Any], wh
 
 
 def _invitation_b32(inv: Invitation) -> str:
-    text = _armor(_encode_valid(inv, _invitation_decoder, "invitation"))
+    text = _armor(_encode_valid(inv, decoder(Invitation), "invitation"))
     if len(text) + len(text) // 5 > MAX_TEXT_CHARS:
         raise InvalidInput(_("invitation is too long to share as text"))
     return text
@@ -195,7 +204,7 @@ def parse_invitation(text: str) -> Invitation:
     """Read an invitation as typed, pasted or scanned; raise InvalidInput if it is bad."""
     body = _dearmor(text, INVITE_PREFIX, "invitation")
     try:
-        return _invitation_decoder.decode(body)
+        return decoder(Invitation).decode(body)
     except DECODE_ERRORS as exc:
         raise UnreadableText(
             N_("{what} is malformed: {reason}"), "invitation", reason=str(exc)
@@ -231,7 +240,7 @@ def make_join_request(
         time=now,
         proof=_join_proof(inv.secret, inv.council, sign_pk, kx_pk),
     )
-    payload_bytes = _encode_valid(payload, _payload_decoder, "join request")
+    payload_bytes = _encode_valid(payload, decoder(JoinRequestPayload), "join request")
     signature = crypto.sign(sign_sk, _signed_message(payload_bytes))
     signed = _encoder.encode(_SignedJoin(payload_bytes, signature))
     if len(signed) > MAX_JOIN_REQUEST_BYTES:
@@ -248,8 +257,8 @@ def open_join_request(signed: bytes) -> tuple[JoinRequestPayload, bytes]:
     if len(signed) > MAX_JOIN_REQUEST_BYTES:
         raise OversizedEvent(_("join request is larger than 1 KiB"))
     try:
-        outer = _signed_decoder.decode(signed)
-        payload = _payload_decoder.decode(outer.payload)
+        outer = decoder(_SignedJoin).decode(signed)
+        payload = decoder(JoinRequestPayload).decode(outer.payload)
     except DECODE_ERRORS as exc:
         raise MalformedEvent(
             _("{what} is malformed: {reason}").format(what=_("join request"), reason=exc)
@@ -262,10 +271,10 @@ def open_join_request(signed: bytes) -> tuple[JoinRequestPayload, bytes]:
 
 def check_proof(payload: JoinRequestPayload, secret: bytes) -> None:
     """Raise BadSignature unless the request proves knowledge of the invitation secret."""
-    if len(secret) != 32 or not hmac.compare_digest(payload.invite_id, invite_id(secret)):
+    if len(secret) != 32 or not crypto.equal(payload.invite_id, invite_id(secret)):
         raise BadSignature(_("join request is not for this invitation"))
     expected = _join_proof(secret, payload.council, payload.sign_pk, payload.kx_pk)
-    if not hmac.compare_digest(expected, payload.proof):
+    if not crypto.equal(expected, payload.proof):
         raise BadSignature(_("join request proof does not match the invitation"))
 
 
@@ -297,9 +306,6 @@ class RecoveryRequestPayload(
     time: UnixTime
 
 
-_recovery_decoder = msgspec.msgpack.Decoder(RecoveryRequestPayload)
-
-
 def make_recovery_request(
     council: bytes, sign_pk: bytes, sign_sk: bytes, kx_pk: bytes, claim: str, now: int
 ) -> bytes:
@@ -310,7 +316,7 @@ def make_recovery_request(
     if len(sign_sk) != crypto.SIGN_SK_LEN or sign_sk[32:] != sign_pk:
         raise InvalidInput(_("signing secret key does not match the public key"))
     payload = RecoveryRequestPayload(1, council, sign_pk, kx_pk, claim, now)
-    payload_bytes = _encode_valid(payload, _recovery_decoder, "recovery request")
+    payload_bytes = _encode_valid(payload, decoder(RecoveryRequestPayload), "recovery request")
     signature = crypto.sign(sign_sk, RECOVER_DOMAIN + b"\x00" + payload_bytes)
     signed = _encoder.encode(_SignedJoin(payload_bytes, signature))
     if len(signed) > MAX_JOIN_REQUEST_BYTES:
@@ -324,8 +330,8 @@ def open_recovery_request(signed: bytes) -> tuple[RecoveryRequestPayload, bytes]
     if len(signed) > MAX_JOIN_REQUEST_BYTES:
         raise OversizedEvent(_("recovery request is larger than 1 KiB"))
     try:
-        outer = _signed_decoder.decode(signed)
-        payload = _recovery_decoder.decode(outer.payload)
+        outer = decoder(_SignedJoin).decode(signed)
+        payload = decoder(RecoveryRequestPayload).decode(outer.payload)
     except DECODE_ERRORS as exc:
         raise MalformedEvent(
             _("{what} is malformed: {reason}").format(what=_("recovery request"), reason=exc)

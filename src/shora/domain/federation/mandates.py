@@ -79,9 +79,6 @@ class Credential(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fi
 
 
 _encoder = msgspec.msgpack.Encoder()
-_mandate = msgspec.msgpack.Decoder(Mandate)
-_revocation = msgspec.msgpack.Decoder(Revocation)
-_credential = msgspec.msgpack.Decoder(Credential)
 
 
 def make_roster(keys: list[bytes]) -> Roster:
@@ -119,7 +116,7 @@ def sign_share(sign_sk: bytes, payload: bytes, is_mandate: bool) -> bytes:
 
 def decode_mandate(payload: bytes) -> Mandate:
     try:
-        mandate = _mandate.decode(payload)
+        mandate = tokens.decoder(Mandate).decode(payload)
     except DECODE_ERRORS as exc:
         raise MalformedEvent(f"mandate is malformed: {exc}") from exc
     if mandate.v != 1 or mandate.end <= mandate.start:
@@ -133,7 +130,7 @@ def decode_mandate(payload: bytes) -> Mandate:
 
 def decode_revocation(payload: bytes) -> Revocation:
     try:
-        revocation = _revocation.decode(payload)
+        revocation = tokens.decoder(Revocation).decode(payload)
     except DECODE_ERRORS as exc:
         raise MalformedEvent(f"revocation is malformed: {exc}") from exc
     if revocation.v != 1:
@@ -145,7 +142,7 @@ def decode_credential(raw: bytes) -> Credential:
     if len(raw) > MAX_MANDATE_BYTES:
         raise OversizedEvent("credential is larger than 32 KiB")
     try:
-        return _credential.decode(raw)
+        return tokens.decoder(Credential).decode(raw)
     except DECODE_ERRORS as exc:
         raise MalformedEvent(f"credential is malformed: {exc}") from exc
 
