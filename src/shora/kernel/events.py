@@ -266,6 +266,11 @@ def decrypt_content(envelope: nip01.Envelope, content_key: bytes, write_pk: byte
     blob = decode_base64(envelope.content)
     if not blob or blob[0] not in (1, CONTENT_VERSION):
         raise MalformedEvent(_("unsupported content version"))
+    return _decrypt(blob, content_key, write_pk)
+
+
+def _decrypt(blob: bytes, content_key: bytes, write_pk: bytes) -> bytes:
+    """The signed inner event in a content blob (its version byte, then the ciphertext)."""
     ad = (CONTENT_AD if blob[0] == CONTENT_VERSION else CONTENT_AD_V1) + write_pk
     plain = crypto.aead_decrypt(content_key, blob[1:], ad)
     if plain is None:
@@ -303,10 +308,7 @@ def stored_body(content: bytes, content_key: bytes, write_pk: bytes) -> bytes:
     """The body of an event this node stored, from its envelope's decoded content (the
     bytes the base64 spells): a node keeps no decrypted copy. Checked on the way in, so
     only decrypted and decoded here."""
-    ad = (CONTENT_AD if content[:1] == bytes([CONTENT_VERSION]) else CONTENT_AD_V1) + write_pk
-    plain = crypto.aead_decrypt(content_key, content[1:], ad)
-    if plain is None:
+    if not content:  # forgotten
         raise WrongEpoch(_("content does not decrypt under this epoch's key"))
-    if content[0] == CONTENT_VERSION:
-        plain = unpad(plain)
+    plain = _decrypt(content, content_key, write_pk)
     return _payload_decoder.decode(_signed_decoder.decode(plain).payload).body
