@@ -44,9 +44,19 @@ HEADER: Final = MAGIC + bytes([VERSION])
 END_MARKER: Final = 0xFFFFFFFF
 LEVEL: Final = 10
 MAX_WINDOW_BYTES: Final = 8 * 2**20
-# A zstd block expands at most ~32768-fold (4 bytes of RLE block become 128 KiB), so
-# feeding the decoder this many compressed bytes at a time yields at most ~8 MiB.
+# Input outside the block walk (see _Input): a zstd block expands at most ~32768-fold
+# (4 bytes of RLE block become 128 KiB), so feeding the decoder this many compressed
+# bytes at a time yields at most ~8 MiB.
 _STEP: Final = 256
+_READ: Final = 2**20  # bytes read from the file at a time
+_ZSTD_MAGIC: Final = b"\x28\xb5\x2f\xfd"
+_FRAME_HEADER_MIN: Final = 6
+_FRAME_HEADER_MAX: Final = 18
+_BLOCK_HEADER: Final = 3
+_RLE_BLOCK: Final = 1
+_RESERVED_BLOCK: Final = 3
+_CHECKSUM_BYTES: Final = 4
+_FRAME_HEADER, _BLOCKS, _STEPS = range(3)
 _LENGTH = struct.Struct(">I")
 _TRAILER = struct.Struct(">Q32s")
 
@@ -103,39 +113,147 @@ def write_bundle(fileobj: IO[bytes], records: Iterable[bytes]) -> int:
     return writer.count
 
 
+class _Input:
+    """Feeds a bundle's compressed bytes to the decoder, one zstd block at a time.
+
+    A zstd block decompresses to at most BLOCKSIZE_MAX (128 KiB) bytes, so walking the
+    frame's block headers (RFC 8878, 3.1.1.2) lets each step take a whole block, however
+    large its compressed size, with a bound on what the step can decompress to. Anything
+    the walk does not expect (not a zstd frame, a reserved block type, a file cut short
+    inside a header) ends it: the rest of the file then goes to the decoder _STEP bytes
+    at a time, as every byte did before, and the decoder judges it.
+    """
+
+    def __init__(self, fileobj: IO[bytes]) -> None:
+        self._file = fileobj
+        self._data = b""
+        self._pos = 0
+        self._stage = _FRAME_HEADER
+        self._checksum = 0
+
+    def _have(self, n: int) -> bool:
+        """Reads ahead until n unconsumed bytes are at hand; False if the file ends first."""
+        if len(self._data) - self._pos >= n:
+            return True
+        parts = [self._data[self._pos :]]
+        have = len(parts[0])
+        while have < n:
+            chunk = self._file.read(max(_READ, n - have))
+            if not chunk:
+                break
+            parts.append(chunk)
+            have += len(chunk)
+        self._data = b"".join(parts)
+        self._pos = 0
+        return have >= n
+
+    def _take(self, n: int) -> bytes:
+        start = self._pos
+        self._pos = start + n
+        return self._data[start : self._pos]
+
+    def next(self) -> bytes:
+        """The next step of input for the decoder; empty at the end of the file."""
+        if self._stage == _FRAME_HEADER:
+            self._stage = _STEPS
+            if self._have(_FRAME_HEADER_MAX) or self._have(_FRAME_HEADER_MIN):
+                header = self._data[self._pos : self._pos + _FRAME_HEADER_MAX]
+                try:
+                    size = zstandard.frame_header_size(header)
+                    checksum = zstandard.get_frame_parameters(header).has_checksum
+                except zstandard.ZstdError:
+                    size = 0
+                if header[:4] == _ZSTD_MAGIC and 0 < size <= len(header):
+                    self._checksum = _CHECKSUM_BYTES if checksum else 0
+                    self._stage = _BLOCKS
+                    return self._take(size)
+        elif self._stage == _BLOCKS:
+            if self._have(_BLOCK_HEADER):
+                data, pos = self._data, self._pos
+                bits = data[pos] | data[pos + 1] << 8 | data[pos + 2] << 16
+                kind, size = bits >> 1 & 3, bits >> 3
+                stored = 1 if kind == _RLE_BLOCK else size
+                end = self._checksum if bits & 1 else 0
+                whole = _BLOCK_HEADER + stored + end
+                valid = kind != _RESERVED_BLOCK and size <= zstandard.BLOCKSIZE_MAX
+                if valid and self._have(whole):
+                    if bits & 1:
+                        self._stage = _STEPS
+                    return self._take(whole)
+            self._stage = _STEPS
+        if self._pos < len(self._data):
+            return self._take(min(_STEP, len(self._data) - self._pos))
+        return self._file.read(_STEP)
+
+    def left_over(self) -> bool:
+        """True if the file holds any byte not yet given to the decoder."""
+        return self._pos < len(self._data) or bool(self._file.read(1))
+
+
 class _Reader:
-    """Parses one bundle, decompressing a bounded step at a time."""
+    """Parses one bundle, decompressing a bounded step at a time.
+
+    Decompressed bytes are parsed in place; those before the read position are hashed
+    and dropped each time more are decompressed, so the checksum takes large spans.
+    """
 
     def __init__(self, fileobj: IO[bytes], max_total_bytes: int) -> None:
         decompressor = zstandard.ZstdDecompressor(max_window_size=MAX_WINDOW_BYTES)
         self._zstd = decompressor.decompressobj()
-        self._file = fileobj
-        self._buffer = bytearray()
+        self._input = _Input(fileobj)
+        self._data = b""
+        self._pos = 0
+        self._sha = hashlib.sha256()
         self._budget = max_total_bytes
         self.records_read = 0
+
+    def _fill(self, n: int) -> None:
+        """Decompresses until n bytes lie after the read position."""
+        data, pos = self._data, self._pos
+        self._sha.update(memoryview(data)[:pos])
+        parts = [data[pos:]]
+        have = len(data) - pos
+        while have < n:
+            chunk = b"" if self._zstd.eof else self._input.next()
+            if not chunk:
+                raise BundleDamaged(_("bundle is truncated"))
+            out = self._zstd.decompress(chunk)
+            parts.append(out)
+            have += len(out)
+        self._data = b"".join(parts)
+        self._pos = 0
 
     def _read(self, n: int) -> bytes:
         self._budget -= n
         if self._budget < 0:
             raise BundleDamaged(_("bundle decompresses to more than max_total_bytes"))
-        while len(self._buffer) < n:
-            chunk = b"" if self._zstd.eof else self._file.read(_STEP)
-            if not chunk:
-                raise BundleDamaged(_("bundle is truncated"))
-            self._buffer += self._zstd.decompress(chunk)
-        data = bytes(self._buffer[:n])
-        del self._buffer[:n]
-        return data
+        if len(self._data) - self._pos < n:
+            self._fill(n)
+        start = self._pos
+        self._pos = start + n
+        return self._data[start : self._pos]
 
     def records(self, max_records: int) -> Iterator[bytes]:
         if self._read(len(HEADER)) != HEADER:
             raise BundleDamaged(_("not a Shora bundle (wrong magic or version)"))
-        sha = hashlib.sha256(HEADER)
+        unpack = _LENGTH.unpack_from
+        prefix = _LENGTH.size
+        # The loop works on locals, written back to self before anything that reads them.
+        data, pos, budget = self._data, self._pos, self._budget
         while True:
-            prefix = self._read(_LENGTH.size)
-            (length,) = _LENGTH.unpack(prefix)
+            budget -= prefix
+            if budget < 0:
+                raise BundleDamaged(_("bundle decompresses to more than max_total_bytes"))
+            if len(data) - pos < prefix:
+                self._pos = pos
+                self._fill(prefix)
+                data, pos = self._data, 0
+            (length,) = unpack(data, pos)
             if length == END_MARKER:
+                self._sha.update(memoryview(data)[:pos])
+                self._data, self._pos, self._budget = data, pos + prefix, budget
                 break
+            pos += prefix
             if length > MAX_ENVELOPE_BYTES:
                 raise BundleDamaged(
                     _("bundle was altered: a record claims {length} bytes").format(
@@ -148,9 +266,16 @@ class _Reader:
                         max_records=digits(str(max_records))
                     )
                 )
-            record = self._read(length)
-            sha.update(prefix)
-            sha.update(record)
+            budget -= length
+            if budget < 0:
+                raise BundleDamaged(_("bundle decompresses to more than max_total_bytes"))
+            if len(data) - pos < length:
+                self._pos = pos
+                self._fill(length)
+                data, pos = self._data, 0
+            end = pos + length
+            record = data[pos:end]
+            pos = end
             self.records_read += 1
             yield record
         count, digest = _TRAILER.unpack(self._read(_TRAILER.size))
@@ -160,20 +285,20 @@ class _Reader:
                     read=digits(str(self.records_read)), count=digits(str(count))
                 )
             )
-        if digest != sha.digest():
+        if digest != self._sha.digest():
             raise BundleDamaged(_("bundle was altered: checksum mismatch"))
         self._expect_end()
 
     def _expect_end(self) -> None:
-        if self._buffer:
+        if self._pos < len(self._data):
             raise BundleDamaged(_("bundle has data after its trailer"))
         while not self._zstd.eof:
-            chunk = self._file.read(_STEP)
+            chunk = self._input.next()
             if not chunk:
                 raise BundleDamaged(_("bundle is truncated (zstd frame incomplete)"))
             if self._zstd.decompress(chunk):
                 raise BundleDamaged(_("bundle has data after its trailer"))
-        if self._zstd.unused_data or self._file.read(1):
+        if self._zstd.unused_data or self._input.left_over():
             raise BundleDamaged(_("bundle has data after its zstd frame"))
 
 
