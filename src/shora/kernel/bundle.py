@@ -26,7 +26,7 @@ BundleDamaged, nothing else (errors of the file object itself aside).
 Reading costs little next to importing: the reader follows the frame's block headers
 and hands the decoder one whole zstd block at a time (at most 128 KiB decompressed,
 whatever the block's compressed size), slices records out of each block by offset and
-hashes each block's consumed bytes in one update. It holds at most a 1 MiB read of the
+hashes each block's consumed bytes in one update. It holds at most a 256 KiB read of the
 file, a block or two and one record; past anything the block walk does not expect, the
 decoder gets 256 bytes at a time, at most ~8 MiB a step (benchmarks/bundle.py measures
 reading against raw decompression).
@@ -56,7 +56,7 @@ MAX_WINDOW_BYTES: Final = 8 * 2**20
 # (4 bytes of RLE block become 128 KiB), so feeding the decoder this many compressed
 # bytes at a time yields at most ~8 MiB.
 _STEP: Final = 256
-_READ: Final = 2**20  # bytes read from the file at a time
+_READ: Final = 2**18  # bytes read from the file at a time (two full blocks)
 _ZSTD_MAGIC: Final = b"\x28\xb5\x2f\xfd"
 _FRAME_HEADER_MIN: Final = 6
 _FRAME_HEADER_MAX: Final = 18
