@@ -63,7 +63,6 @@ _FRAME_HEADER_MAX: Final = 18
 _BLOCK_HEADER: Final = 3
 _RLE_BLOCK: Final = 1
 _RESERVED_BLOCK: Final = 3
-_CHECKSUM_BYTES: Final = 4
 _FRAME_HEADER, _BLOCKS, _STEPS = range(3)
 _LENGTH = struct.Struct(">I")
 _TRAILER = struct.Struct(">Q32s")
@@ -129,7 +128,10 @@ class _Input:
     large its compressed size, with a bound on what the step can decompress to. Anything
     the walk does not expect (not a zstd frame, a reserved block type, a file cut short
     inside a header) ends it: the rest of the file then goes to the decoder _STEP bytes
-    at a time, as every byte did before, and the decoder judges it.
+    at a time, as every byte did before, and the decoder judges it. So does whatever
+    follows the last block (the frame's checksum, and any data after the frame), so that
+    the last block's records are read, and the bundle's own trailer checked, before
+    zstd's checksum is.
     """
 
     def __init__(self, fileobj: IO[bytes]) -> None:
@@ -137,7 +139,6 @@ class _Input:
         self._data = b""
         self._pos = 0
         self._stage = _FRAME_HEADER
-        self._checksum = 0
 
     def _have(self, n: int) -> bool:
         """Reads ahead until n unconsumed bytes are at hand; False if the file ends first."""
@@ -168,11 +169,9 @@ class _Input:
                 header = self._data[self._pos : self._pos + _FRAME_HEADER_MAX]
                 try:
                     size = zstandard.frame_header_size(header)
-                    checksum = zstandard.get_frame_parameters(header).has_checksum
                 except zstandard.ZstdError:
                     size = 0
                 if header[:4] == _ZSTD_MAGIC and 0 < size <= len(header):
-                    self._checksum = _CHECKSUM_BYTES if checksum else 0
                     self._stage = _BLOCKS
                     return self._take(size)
         elif self._stage == _BLOCKS:
@@ -181,11 +180,10 @@ class _Input:
                 bits = data[pos] | data[pos + 1] << 8 | data[pos + 2] << 16
                 kind, size = bits >> 1 & 3, bits >> 3
                 stored = 1 if kind == _RLE_BLOCK else size
-                end = self._checksum if bits & 1 else 0
-                whole = _BLOCK_HEADER + stored + end
+                whole = _BLOCK_HEADER + stored
                 valid = kind != _RESERVED_BLOCK and size <= zstandard.BLOCKSIZE_MAX
                 if valid and self._have(whole):
-                    if bits & 1:
+                    if bits & 1:  # the last block: the frame's checksum, if any, follows
                         self._stage = _STEPS
                     return self._take(whole)
             self._stage = _STEPS
