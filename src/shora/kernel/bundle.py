@@ -211,7 +211,6 @@ class _Reader:
         self._pos = 0
         self._sha = hashlib.sha256()
         self._budget = max_total_bytes
-        self.records_read = 0
 
     def _fill(self, n: int) -> None:
         """Decompresses until n bytes lie after the read position."""
@@ -240,60 +239,69 @@ class _Reader:
         return self._data[start : self._pos]
 
     def records(self, max_records: int) -> Iterator[bytes]:
-        if self._read(len(HEADER)) != HEADER:
-            raise BundleDamaged(_("not a Shora bundle (wrong magic or version)"))
-        unpack = _LENGTH.unpack_from
-        prefix = _LENGTH.size
-        # The loop works on locals, written back to self before anything that reads them.
-        data, pos, budget = self._data, self._pos, self._budget
-        while True:
-            budget -= prefix
-            if budget < 0:
-                raise BundleDamaged(_("bundle decompresses to more than max_total_bytes"))
-            if len(data) - pos < prefix:
-                self._pos = pos
-                self._fill(prefix)
-                data, pos = self._data, 0
-            (length,) = unpack(data, pos)
-            if length == END_MARKER:
-                self._sha.update(memoryview(data)[:pos])
-                self._data, self._pos, self._budget = data, pos + prefix, budget
-                break
-            pos += prefix
-            if length > MAX_ENVELOPE_BYTES:
+        """Yields each record; BundleDamaged (with records_read) where damage is found."""
+        count = 0  # records yielded
+        try:
+            if self._read(len(HEADER)) != HEADER:
+                raise BundleDamaged(_("not a Shora bundle (wrong magic or version)"))
+            unpack = _LENGTH.unpack_from
+            prefix = _LENGTH.size
+            # The loop works on locals, written back to self before anything reads them.
+            data, pos, budget = self._data, self._pos, self._budget
+            while True:
+                budget -= prefix
+                if budget < 0:
+                    raise BundleDamaged(_("bundle decompresses to more than max_total_bytes"))
+                if len(data) - pos < prefix:
+                    self._pos = pos
+                    self._fill(prefix)
+                    data, pos = self._data, 0
+                (length,) = unpack(data, pos)
+                if length == END_MARKER:
+                    self._sha.update(memoryview(data)[:pos])
+                    self._data, self._pos, self._budget = data, pos + prefix, budget
+                    break
+                pos += prefix
+                if length > MAX_ENVELOPE_BYTES:
+                    raise BundleDamaged(
+                        _("bundle was altered: a record claims {length} bytes").format(
+                            length=digits(str(length))
+                        )
+                    )
+                if count >= max_records:
+                    raise BundleDamaged(
+                        _("bundle holds more than {max_records} records").format(
+                            max_records=digits(str(max_records))
+                        )
+                    )
+                budget -= length
+                if budget < 0:
+                    raise BundleDamaged(_("bundle decompresses to more than max_total_bytes"))
+                end = pos + length
+                if end > len(data):
+                    self._pos = pos
+                    self._fill(length)
+                    data, pos, end = self._data, 0, length
+                record = data[pos:end]
+                pos = end
+                count += 1
+                yield record
+            written, digest = _TRAILER.unpack(self._read(_TRAILER.size))
+            if written != count:
                 raise BundleDamaged(
-                    _("bundle was altered: a record claims {length} bytes").format(
-                        length=digits(str(length))
+                    _("bundle was altered: {read} records, not {count}").format(
+                        read=digits(str(count)), count=digits(str(written))
                     )
                 )
-            if self.records_read >= max_records:
-                raise BundleDamaged(
-                    _("bundle holds more than {max_records} records").format(
-                        max_records=digits(str(max_records))
-                    )
-                )
-            budget -= length
-            if budget < 0:
-                raise BundleDamaged(_("bundle decompresses to more than max_total_bytes"))
-            if len(data) - pos < length:
-                self._pos = pos
-                self._fill(length)
-                data, pos = self._data, 0
-            end = pos + length
-            record = data[pos:end]
-            pos = end
-            self.records_read += 1
-            yield record
-        count, digest = _TRAILER.unpack(self._read(_TRAILER.size))
-        if count != self.records_read:
-            raise BundleDamaged(
-                _("bundle was altered: {read} records, not {count}").format(
-                    read=digits(str(self.records_read)), count=digits(str(count))
-                )
-            )
-        if digest != self._sha.digest():
-            raise BundleDamaged(_("bundle was altered: checksum mismatch"))
-        self._expect_end()
+            if digest != self._sha.digest():
+                raise BundleDamaged(_("bundle was altered: checksum mismatch"))
+            self._expect_end()
+        except BundleDamaged as error:
+            error.records_read = count
+            raise
+        except zstandard.ZstdError as error:
+            message = _("bundle was altered or is not a Shora bundle (zstd: {error})")
+            raise _damaged(message.format(error=error), count) from error
 
     def _expect_end(self) -> None:
         if self._pos < len(self._data):
@@ -311,13 +319,7 @@ class _Reader:
 def read_bundle(
     fileobj: IO[bytes], max_records: int = 10_000_000, max_total_bytes: int = 8 * 2**30
 ) -> Iterator[bytes]:
-    """Yields each record of a bundle, raising BundleDamaged where damage is found."""
-    reader = _Reader(fileobj, max_total_bytes)
-    try:
-        yield from reader.records(max_records)
-    except BundleDamaged as error:
-        error.records_read = reader.records_read
-        raise
-    except zstandard.ZstdError as error:
-        message = _("bundle was altered or is not a Shora bundle (zstd: {error})")
-        raise _damaged(message.format(error=error), reader.records_read) from error
+    """Yields each record of a bundle, raising BundleDamaged where damage is found.
+
+    Nothing is read before the first record is asked for."""
+    return _Reader(fileobj, max_total_bytes).records(max_records)
