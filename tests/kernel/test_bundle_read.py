@@ -110,6 +110,16 @@ def test_records_straddling_block_boundaries(shift: int) -> None:
     assert drain(bundle(records)) == (records, None)
 
 
+def test_end_marker_and_trailer_straddling_a_block_boundary() -> None:
+    # The 4-byte end marker and the 40-byte trailer after it, at every offset across the
+    # end of the first block (its content is exactly 128 KiB of incompressible records).
+    for shift in range(-60, 10):
+        rng = random.Random(shift)
+        third = BLOCK + shift - len(HEADER) - 3 * 4 - 2 * 43_000
+        records = [rng.randbytes(n) for n in (43_000, 43_000, third)]
+        assert drain(bundle(records)) == (records, None), shift
+
+
 def frame(records: list[bytes], **kwargs: object) -> bytes:
     """The same content written by another zstd writer, with other frame parameters."""
     return zstandard.ZstdCompressor(**kwargs).compress(content(records))  # type: ignore[arg-type]

@@ -259,6 +259,7 @@ class _Reader:
                 (length,) = unpack(data, pos)
                 if length == END_MARKER:
                     self._sha.update(memoryview(data)[:pos])
+                    checksum = self._sha.digest()  # before _fill hashes the end marker
                     self._data, self._pos, self._budget = data, pos + prefix, budget
                     break
                 pos += prefix
@@ -293,7 +294,7 @@ class _Reader:
                         read=digits(str(count)), count=digits(str(written))
                     )
                 )
-            if digest != self._sha.digest():
+            if digest != checksum:
                 raise BundleDamaged(_("bundle was altered: checksum mismatch"))
             self._expect_end()
         except BundleDamaged as error:
