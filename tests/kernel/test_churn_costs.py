@@ -75,3 +75,47 @@ def test_causal_states_forgotten_by_the_cache_are_recomputed_alike(
 
 def _key(node: Node, council: bytes) -> bytes:
     return node.identity(council).sign_pk
+
+
+def _holders_from_scratch(node: Node, council: bytes) -> dict[bytes, set[bytes]]:
+    """Who was given each epoch, read from every state event (the definition)."""
+    resolver = node.ingestor.projection.resolver(council)
+    holders: dict[bytes, set[bytes]] = {}
+    for ev in resolver.events.values():
+        body = ev.body
+        given: set[bytes] = set()
+        epochs: set[bytes] = set()
+        if ev.kind == "council.create":
+            epochs, given = {ev.epoch}, {ev.author}
+        elif isinstance(body, kinds.Remove | kinds.Rotate | kinds.Recover):
+            epochs, given = {body.new_epoch}, {ev.author}
+        elif isinstance(body, kinds.EpochGrant):
+            epochs, given = {body.epoch}, {g.member for g in body.grants}
+        for epoch in epochs:
+            holders.setdefault(epoch, set()).update(given)
+        if isinstance(body, kinds.Admit | kinds.Recover) and ev.request is not None:
+            for epoch in resolver.causal_epochs(ev.id):
+                holders.setdefault(epoch, set()).add(ev.request.payload.sign_pk)
+    return holders
+
+
+def test_the_holders_of_each_epoch_kept_up_to_date_are_those_read_from_scratch(
+    tmp_path: Path,
+) -> None:
+    """`known_holders` reads only the state events added since its last call: after
+    each admission and removal it equals the holders read from every state event, in
+    the founder's node and in a member's that imported the history at once."""
+    founder = make_node(tmp_path, "founder")
+    council = founder.councils.create("Refinery", "", "Nasrin", kinds.Rules(removal="member"))
+    member = make_node(tmp_path, "member")
+    admit(founder, member, council, "Member")
+    keys = []
+    for i in range(14):
+        keys.append(_admit_one(founder, council, f"m{i}"))
+        if i % 4 == 3:
+            assert founder.membership.remove(council, keys.pop(0)).admitted
+        assert founder.known_holders(council) == _holders_from_scratch(founder, council)
+    assert len(founder.known_holders(council)) == 4  # the founding epoch and 3 removals
+    send(founder, member)
+    assert member.known_holders(council) == _holders_from_scratch(member, council)
+    assert member.known_holders(council) == founder.known_holders(council)

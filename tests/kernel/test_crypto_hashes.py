@@ -12,7 +12,8 @@ from shora.kernel import crypto, memory
 
 
 def test_the_hashes_match_the_standard_librarys() -> None:
-    for data in (b"", b"abc", bytes(range(256)) * 40, bytearray(b"a bytearray")):
+    large = bytes(range(256)) * (crypto.LARGE_HASH // 256)  # hashed by hashlib's own
+    for data in (b"", b"abc", bytes(range(256)) * 40, bytearray(b"a bytearray"), large, large[1:]):
         assert crypto.sha256(data) == hashlib.sha256(data).digest()
         for size in (16, 20, 32, 64):
             for key in (b"", b"k" * 32):
@@ -44,3 +45,30 @@ def test_blake2b_refuses_what_hashlib_refuses() -> None:
             hashlib.blake2b(b"", digest_size=size, key=key, person=person)
         with pytest.raises(ValueError):
             crypto.blake2b(b"", size, key=key, person=person)
+
+
+def test_strict_base64_is_canonical_by_its_last_group_alone() -> None:
+    """`events.canonical_base64` spells only the last group again: the same answers as
+    spelling the whole text again, on every length and on set unused bits."""
+    import base64
+    import binascii
+
+    from shora.kernel import events
+
+    for n in range(12):
+        blob = bytes(range(200, 200 + n))
+        text = base64.b64encode(blob).decode("ascii")
+        assert events.canonical_base64(text, blob)
+        if text.endswith("="):
+            last = text.rstrip("=")[-1]
+            bent = text.rstrip("=")[:-1] + chr(ord(last) + 1) + "=" * text.count("=")
+            decoded = base64.b64decode(bent, validate=True)
+            assert not events.canonical_base64(bent, decoded)
+            assert base64.b64encode(decoded).decode("ascii") != bent
+        if text:
+            for bad in {text.rstrip("="), text + "===="} - {text}:
+                try:
+                    decoded = base64.b64decode(bad, validate=True)
+                except binascii.Error:
+                    continue
+                assert not events.canonical_base64(bad, decoded)

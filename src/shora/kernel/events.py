@@ -245,9 +245,22 @@ def decode_base64(text: str) -> bytes:
         blob = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise MalformedEvent(_("envelope content is not base64")) from exc
-    if base64.b64encode(blob).decode("ascii") != text:
+    if not canonical_base64(text, blob):
         raise MalformedEvent(_("envelope content is not canonical base64"))
     return blob
+
+
+def canonical_base64(text: str, blob: bytes) -> bool:
+    """Whether `text`, which strict base64 decoding (`validate=True`) turned into `blob`,
+    is the one spelling of `blob`. Strict decoding already refuses characters outside
+    the alphabet and misplaced padding; what it lets through is unpadded text or set
+    bits in the last group's unused bits. Groups of 3 bytes spell 4 characters each on
+    their own, so only the last group is spelled again (the whole text re-encoded
+    costs a quarter of a large event's decoding)."""
+    if len(text) != 4 * ((len(blob) + 2) // 3):
+        return False
+    rest = len(blob) % 3 or 3
+    return not blob or base64.b64encode(blob[-rest:]).decode("ascii") == text[-4:]
 
 
 def check_tags(envelope: nip01.Envelope) -> None:

@@ -44,6 +44,7 @@ class Projection:
             membership.STATES_CACHED
         )
         self._counted: dict[bytes, int] = {}  # state events whose validity is written
+        self._holders: dict[bytes, _Holders] = {}  # `known_holders`, kept up to date
 
     def epochs_by_creation(self, council: bytes, held: list[keys.Epoch]) -> list[keys.Epoch]:
         """The epochs we hold for a council, oldest first (by their creating event)."""
@@ -58,34 +59,37 @@ class Projection:
 
     def known_holders(self, council: bytes) -> dict[bytes, set[bytes]]:
         """Who has been given each epoch, by any event, void or not: a key once
-        delivered cannot be taken back, so voiding does not matter here."""
+        delivered cannot be taken back, so voiding does not matter here. Kept up to
+        date: state events are only ever added to a resolver, so each call reads only
+        the events added since the last (every grant the council ever made was read on
+        each call, twice per housekeeping run). Callers must not change the sets."""
         resolver = self.resolver(council)
-        holders: dict[bytes, set[bytes]] = {}
-        # The keys welcomed with each interned set of epochs: an admission's welcome
-        # carries every epoch its causal past knew, and those sets change only with
-        # rotations, so each set's epochs take its members in one update each.
-        welcomed: dict[frozenset[bytes], list[bytes]] = {}
-        for ev in resolver.events.values():
+        kept = self._holders.get(council)
+        if kept is None or kept.resolver is not resolver or kept.seen > len(resolver.events):
+            kept = self._holders[council] = _Holders(resolver)
+        if kept.seen == len(resolver.events):
+            return kept.holders
+        holders = kept.holders
+        for ev in itertools.islice(resolver.events.values(), kept.seen, None):
             body = ev.body
+            welcomed: bytes | None = None
             if ev.kind == "council.create":
                 holders.setdefault(ev.epoch, set()).add(ev.author)
             elif isinstance(body, kinds.Recover) and ev.request is not None:
                 # The welcome to the new key carries every epoch, the new one included.
                 holders.setdefault(body.new_epoch, set()).add(ev.author)
-                welcomed.setdefault(resolver.causal_epochs(ev.id), []).append(
-                    ev.request.payload.sign_pk
-                )
+                welcomed = ev.request.payload.sign_pk
             elif isinstance(body, kinds.Remove | kinds.Rotate):
                 holders.setdefault(body.new_epoch, set()).add(ev.author)
             elif isinstance(body, kinds.EpochGrant):
-                holders.setdefault(body.epoch, set()).update(g.member for g in body.grants)
+                holders.setdefault(body.epoch, set()).update([g.member for g in body.grants])
             elif isinstance(body, kinds.Admit) and ev.request is not None:
-                welcomed.setdefault(resolver.causal_epochs(ev.id), []).append(
-                    ev.request.payload.sign_pk
-                )
-        for epochs, members in welcomed.items():
-            for epoch in epochs:
-                holders.setdefault(epoch, set()).update(members)
+                welcomed = ev.request.payload.sign_pk
+            if welcomed is not None:
+                # An admission's welcome carries every epoch its causal past knew.
+                for epoch in resolver.causal_epochs(ev.id):
+                    holders.setdefault(epoch, set()).add(welcomed)
+        kept.seen = len(resolver.events)
         return holders
 
     def mset(self, mset_id: int) -> frozenset[bytes]:
@@ -438,6 +442,16 @@ class _Walk(msgspec.Struct):
 
     seen: set[bytes]
     edge: list[tuple[int, bytes, bytes]]
+
+
+class _Holders:
+    """`Projection.known_holders` of one council: the holders of each epoch, from the
+    first `seen` events of `resolver` (whose events are only ever added)."""
+
+    def __init__(self, resolver: membership.Resolver) -> None:
+        self.resolver = resolver
+        self.seen = 0
+        self.holders: dict[bytes, set[bytes]] = {}
 
 
 def _terms_column(state: membership.CouncilState, member: bytes) -> str:

@@ -136,12 +136,14 @@ class Membership:
         final = self.core.state(council)
         if final.current_epoch is None:
             return 0
-        holders = self.core.known_holders(council).get(final.current_epoch, set())
         back = {
             e.member
             for e in final.emergencies.values()
             if e.status in ("lapsed", "rejected") and final.is_active(e.member)
-        } - holders
+        }
+        if not back:  # mostly: the holders walk every grant the council ever made
+            return 0
+        back -= self.core.known_holders(council).get(final.current_epoch, set())
         for member in sorted(back):
             self._welcome(council, final.members[member].kx, keys.return_id(member))
         return len(back)

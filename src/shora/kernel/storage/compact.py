@@ -13,6 +13,7 @@ import base64
 import binascii
 
 from shora.kernel import nip01
+from shora.kernel.events import canonical_base64
 
 
 def tags_for(hint: str | None) -> list[list[str]]:
@@ -33,7 +34,7 @@ def pack(raw: bytes, hint: str | None) -> tuple[bytes, bytes | str]:
     except (binascii.Error, ValueError):
         pass
     else:
-        if base64.b64encode(blob).decode("ascii") == env.content:
+        if canonical_base64(env.content, blob):
             content = blob
     return bytes.fromhex(env.sig), content
 
