@@ -119,3 +119,57 @@ def test_the_holders_of_each_epoch_kept_up_to_date_are_those_read_from_scratch(
     send(founder, member)
     assert member.known_holders(council) == _holders_from_scratch(member, council)
     assert member.known_holders(council) == founder.known_holders(council)
+
+
+def test_copies_of_a_layered_mapping_share_only_what_neither_wrote() -> None:
+    """A council state's members and invites are copied for each state event without
+    copying every entry: each copy's writes stay its own, before and after merging."""
+    base = membership.Layered({i: str(i) for i in range(5)})
+    copies = [base.copy() for _ in range(3)]
+    for n in range(membership.Layered.FLATTEN * 2 + 3):  # past a merge or two
+        copies[0][100 + n] = "first"
+        if n % 2:
+            copies[1][1] = "second"
+        copies[0] = copies[0].copy()
+    assert dict(base) == {i: str(i) for i in range(5)}
+    assert dict(copies[2]) == dict(base) and len(copies[2]) == 5
+    assert len(copies[0]) == 5 + membership.Layered.FLATTEN * 2 + 3
+    assert copies[0].get(100) == "first" and 100 not in copies[1] and 100 not in base
+    assert copies[1][1] == "second" and copies[1][0] == "0" and len(copies[1]) == 5
+    assert sorted(copies[1].items())[1] == (1, "second")
+    with pytest.raises(TypeError):
+        del copies[1][0]
+
+
+def test_copies_of_the_applied_events_share_one_list_and_stay_apart() -> None:
+    """Copies of the applied events share a list; one that falls behind takes its own
+    before appending, so no copy ever sees another's entries."""
+    a = membership.Applied()
+    for i in range(3):
+        a.append((bytes([i]), b"x"))
+    b = a.copy()
+    a.append((b"a", b"x"))
+    b.append((b"b", b"x"))
+    assert list(a)[-1] == (b"a", b"x") and list(b)[-1] == (b"b", b"x")
+    assert len(a) == len(b) == 4
+    c = a.copy()
+    c.append((b"c", b"x"))
+    assert c.extends(a) and not a.extends(c) and not b.extends(a)
+    assert c.since(4) == [(b"c", b"x")] and a[:3] == b[:3] and a == list(a)
+
+
+def test_a_newcomer_after_each_rotation_gets_every_epoch(tmp_path: Path) -> None:
+    """The welcome's ring is encoded once per rotation and reused: a newcomer admitted
+    after a removal (a new epoch) still receives every epoch, the new one included."""
+    founder = make_node(tmp_path, "founder")
+    council = founder.councils.create("Refinery", "", "Nasrin", kinds.Rules(removal="member"))
+    first = make_node(tmp_path, "first")
+    admit(founder, first, council, "First")
+    gone = _admit_one(founder, council, "gone")
+    assert founder.membership.remove(council, gone).admitted
+    second = make_node(tmp_path, "second")
+    admit(founder, second, council, "Second")
+    held = {e.write_pk for e in founder.epochs_of(council)}
+    assert len(held) == 2
+    assert {e.write_pk for e in second.epochs_of(council)} == held
+    assert second.councils.state_digest(council) == founder.councils.state_digest(council)

@@ -93,10 +93,20 @@ def welcome_hint(request_id: bytes) -> str:
     return crypto.sha256(WELCOME_CONTEXT + request_id)[:16].hex()
 
 
-def seal_welcome(member_kx: bytes, council: bytes, request_id: bytes, ring: list[Epoch]) -> bytes:
-    """A WelcomeBox sealed to a newcomer. It carries every epoch, so it is encoded from
-    tuples (the same bytes as the array-like structs, without building one per epoch)."""
+def encode_ring(ring: list[Epoch]) -> msgspec.Raw:
+    """A welcome's ring, encoded once: it changes only when the council rotates, and a
+    council that admits many keeps it for every welcome until then (`seal_welcome`)."""
     keys = [(e.write_pk, e.content_key, e.write_sk) for e in ring]
+    return msgspec.Raw(msgspec.msgpack.encode(keys))
+
+
+def seal_welcome(
+    member_kx: bytes, council: bytes, request_id: bytes, ring: list[Epoch] | msgspec.Raw
+) -> bytes:
+    """A WelcomeBox sealed to a newcomer. It carries every epoch, so it is encoded from
+    tuples (the same bytes as the array-like structs, without building one per epoch),
+    or given already encoded (`encode_ring`)."""
+    keys = ring if isinstance(ring, msgspec.Raw) else encode_ring(ring)
     box = (WELCOME_CONTEXT, council, request_id, keys)
     return crypto.seal(member_kx, msgspec.msgpack.encode(box))
 

@@ -20,9 +20,21 @@ The rules, in short:
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Mapping, Sequence, Set
-from typing import Any, Generic, Protocol, TypeVar
+from collections.abc import (
+    Callable,
+    Collection,
+    ItemsView,
+    Iterator,
+    KeysView,
+    Mapping,
+    MutableMapping,
+    Sequence,
+    Set,
+    ValuesView,
+)
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 import msgspec
 from msgspec.structs import replace
@@ -122,17 +134,76 @@ class Invite(msgspec.Struct, frozen=True):
     used_by: bytes | None = None
 
 
+class Applied:
+    """The state events a state applied, in the total order: (event, author) pairs.
+
+    A state is copied for every state event, and its history grows without end: copies
+    share one list, each keeping its own length, so a copy costs nothing whatever the
+    history. An append extends the shared list in place when this copy holds all of it
+    (the usual case: the fold extends the newest state), else it first takes its own copy
+    of its part. Entries below a copy's length are never changed by anyone."""
+
+    __slots__ = ("_items", "_n")
+
+    def __init__(self, items: list[tuple[bytes, bytes]] | None = None, n: int | None = None):
+        self._items: list[tuple[bytes, bytes]] = [] if items is None else items
+        self._n = len(self._items) if n is None else n
+
+    def append(self, entry: tuple[bytes, bytes]) -> None:
+        if self._n != len(self._items):
+            self._items = self._items[: self._n]
+        self._items.append(entry)
+        self._n += 1
+
+    def copy(self) -> Applied:
+        return Applied(self._items, self._n)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __iter__(self) -> Iterator[tuple[bytes, bytes]]:
+        return itertools.islice(self._items, self._n)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[bytes, bytes]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[bytes, bytes]]: ...
+    def __getitem__(self, index: int | slice) -> tuple[bytes, bytes] | list[tuple[bytes, bytes]]:
+        return self._items[: self._n][index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Applied):
+            return self.extends(other) and other._n == self._n
+        if isinstance(other, list):
+            return self._items[: self._n] == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def extends(self, other: Applied) -> bool:
+        """Whether other's entries are the first of ours (at once when shared)."""
+        if other._n > self._n:
+            return False
+        if other._items is self._items:
+            return True
+        return self._items[: other._n] == other._items[: other._n]
+
+    def since(self, k: int) -> list[tuple[bytes, bytes]]:
+        """Our entries after the first k (without walking the first k)."""
+        return self._items[k : self._n]
+
+
 class CouncilState(msgspec.Struct):
     genesis: bytes | None = None
     name: str = ""
     description: str = ""
     rules: kinds.Rules = msgspec.field(default_factory=kinds.Rules)
-    members: dict[bytes, Member] = msgspec.field(default_factory=dict)
-    invites: dict[bytes, Invite] = msgspec.field(default_factory=dict)
+    members: Layered[bytes, Member] = msgspec.field(default_factory=lambda: Layered())
+    invites: Layered[bytes, Invite] = msgspec.field(default_factory=lambda: Layered())
     vouches: dict[tuple[str, bytes], frozenset[bytes]] = msgspec.field(default_factory=dict)
     epochs: dict[bytes, bytes] = msgspec.field(default_factory=dict)  # write key -> creating event
     current_epoch: bytes | None = None
-    applied: list[tuple[bytes, bytes]] = msgspec.field(default_factory=list)  # (event, author)
+    applied: Applied = msgspec.field(default_factory=lambda: Applied())  # (event, author)
     void: frozenset[bytes] = frozenset()
     terms: dict[str, tuple[Term, ...]] = msgspec.field(default_factory=dict)  # role -> every term
     emergencies: dict[bytes, Emergency] = msgspec.field(default_factory=dict)  # by removal event
@@ -174,18 +245,20 @@ class CouncilState(msgspec.Struct):
     def active_members(self) -> list[bytes]:
         return sorted(k for k, m in self.members.items() if m.ended_by is None)
 
-    def copy(self) -> CouncilState:
+    def copy(self, members: Layered[bytes, Member] | None = None) -> CouncilState:
+        """An independent copy (`members`: a copy of the members already made)."""
         return CouncilState(
             self.genesis,
             self.name,
             self.description,
             self.rules,
-            dict(self.members),  # members and invites are replaced, never mutated
-            dict(self.invites),
+            # members and invites are replaced, never mutated: copies share them
+            self.members.copy() if members is None else members,
+            self.invites.copy(),
             dict(self.vouches),
             dict(self.epochs),
             self.current_epoch,
-            list(self.applied),
+            self.applied.copy(),
             self.void,
             dict(self.terms),
             dict(self.emergencies),
@@ -584,6 +657,82 @@ class LRU(Generic[K, V]):
         self._items.clear()
 
 
+class Layered(MutableMapping[K, V]):
+    """A mapping whose copies share what none of them wrote: a base dict that is never
+    written once shared, and each copy's own writes. A state is copied for every state
+    event and its members and invites grow with the council, so copying them whole
+    made each admission cost every member. A copy costs its writes since the last
+    merge; writes are merged into a new base beyond FLATTEN of them, and before a walk
+    over every entry (which costs every entry anyway). Entries are never removed."""
+
+    __slots__ = ("_base", "_delta", "_n")
+    FLATTEN = 64
+
+    def __init__(self, items: Mapping[K, V] | None = None) -> None:
+        self._base: dict[K, V] = dict(items) if items else {}
+        self._delta: dict[K, V] = {}
+        self._n = len(self._base)
+
+    def copy(self) -> Layered[K, V]:
+        if len(self._delta) > self.FLATTEN:
+            self._flatten()
+        new: Layered[K, V] = Layered.__new__(Layered)
+        new._base, new._delta, new._n = self._base, dict(self._delta), self._n
+        return new
+
+    def _flatten(self) -> dict[K, V]:
+        if self._delta:
+            self._base = {**self._base, **self._delta}
+            self._delta = {}
+        return self._base
+
+    def __getitem__(self, key: K) -> V:
+        delta = self._delta
+        return delta[key] if key in delta else self._base[key]
+
+    def get(self, key: K, default: Any = None) -> Any:
+        delta = self._delta
+        return delta[key] if key in delta else self._base.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._delta or key in self._base
+
+    def __setitem__(self, key: K, value: V) -> None:
+        if key not in self._delta and key not in self._base:
+            self._n += 1
+        self._delta[key] = value
+
+    def __delitem__(self, key: K) -> None:
+        raise TypeError("entries of a council state are replaced, never removed")
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._flatten())
+
+    def keys(self) -> KeysView[K]:
+        return self._flatten().keys()
+
+    def values(self) -> ValuesView[V]:
+        return self._flatten().values()
+
+    def items(self) -> ItemsView[K, V]:
+        return self._flatten().items()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Layered):
+            return self._flatten() == other._flatten()
+        if isinstance(other, dict):
+            return self._flatten() == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Layered({self._flatten()!r})"
+
+
 class _Walk(msgspec.Struct):
     """The state events found so far below one event, and the edge still to walk
     below them, highest clock first: (-clock, id)."""
@@ -592,11 +741,14 @@ class _Walk(msgspec.Struct):
     edge: list[tuple[int, bytes]]
 
 
-class _Recording(dict[bytes, Member]):
+class _Recording(Layered[bytes, Member]):
     """A members mapping that notes every key written to it (for the final state's delta)."""
 
-    def __init__(self, items: dict[bytes, Member]) -> None:
-        super().__init__(items)
+    __slots__ = ("touched",)
+
+    def __init__(self, items: Mapping[bytes, Member]) -> None:
+        copied = items.copy() if isinstance(items, Layered) else Layered(items)
+        self._base, self._delta, self._n = copied._base, copied._delta, copied._n
         self.touched: set[bytes] = set()
 
     def __setitem__(self, key: bytes, value: Member) -> None:
@@ -687,8 +839,9 @@ class Resolver:
             self._base = None
             return
         assert isinstance(state.members, _Recording)
+        # The recording mapping stays the state's members (a state is never written once
+        # made): copying it back into a plain dict would cost every member again.
         touched = state.members.touched
-        state.members = dict(state.members)
         if self._base is None:
             self._base, self._touched = prior, set()
         self._touched |= touched
@@ -839,10 +992,8 @@ class Resolver:
         if ev.kind not in ENDINGS and any(
             self._concurrent(x, ev.id) for x in prefix.ends.get(ev.author, ())
         ):
-            state = prefix.copy()
+            state = prefix.copy(_Recording(prefix.members) if record else None)
             state.void = prefix.void | {ev.id}
-            if record:
-                state.members = _Recording(state.members)
             return state
         if ev.kind in ENDINGS:
             if not self._ending_extends(ev, key):
@@ -850,10 +1001,8 @@ class Resolver:
             if self._allowed(ev):
                 target = ENDINGS[ev.kind](ev)
                 ends = {**ends, target: ends.get(target, frozenset()) | {ev.id}}
-        state = prefix.copy()
+        state = prefix.copy(_Recording(prefix.members) if record else None)
         state.ends = ends
-        if record:
-            state.members = _Recording(state.members)
         return None if self._apply(state, ev) else state
 
     def _ending_extends(self, x: StateEvent, key: frozenset[bytes] | None) -> bool:

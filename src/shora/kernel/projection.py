@@ -240,8 +240,8 @@ class Projection:
             # had them. Usually `after` applied what `before` did and then some more.
             new = itertools.islice(reversed(events), len(events) - self._counted[council])
             k = len(before.applied)
-            if after.applied[:k] == before.applied:
-                now = {e for e, _ in after.applied[k:]}
+            if after.applied.extends(before.applied):
+                now = {e for e, _ in after.applied.since(k)}
                 updates = [(1, e) for e in now] + [(0, e) for e in new if e not in now]
             else:
                 applied = {e for e, _ in after.applied}

@@ -44,6 +44,9 @@ class Membership:
         self.core = core
         # Governance's limits on emergency powers: refuses a removal they forbid.
         self.check_emergency_removal = check_emergency_removal
+        # Each council's welcome ring, encoded, with what it was encoded from (how many
+        # epochs, the last learnt): every admission until the next rotation reuses it.
+        self._rings: dict[bytes, tuple[int, bytes, msgspec.Raw]] = {}
 
     # --- invitation, admission, removal ----------------------------------------------
 
@@ -121,13 +124,24 @@ class Membership:
 
     def _welcome(self, council: bytes, kx_pk: bytes, request_id: bytes) -> None:
         """Seal every epoch we hold to a member, outside the history (kind 4041)."""
-        ring = self.core.epochs_of(council)
-        sealed = keys.seal_welcome(kx_pk, council, request_id, ring)
+        sealed = keys.seal_welcome(kx_pk, council, request_id, self._ring(council))
         content = base64.b64encode(sealed).decode("ascii")
         tags = [["k", keys.welcome_hint(request_id)]]
         self.core.ingest_raw(
             self.core.envelope(self.core.writing_epoch(council), WELCOME_KIND, tags, content)
         )
+
+    def _ring(self, council: bytes) -> msgspec.Raw:
+        """Every epoch we hold for the council, encoded for a welcome. Epochs are only
+        ever added, in order, so their number and the last one name the ring."""
+        ring = self.core.epochs_of(council)
+        name = (len(ring), ring[-1].write_pk if ring else b"")
+        kept = self._rings.get(council)
+        if kept is not None and kept[:2] == name:
+            return kept[2]
+        encoded = keys.encode_ring(ring)
+        self._rings[council] = (*name, encoded)
+        return encoded
 
     def welcome_back(self, council: bytes) -> int:
         """Give the key ring to members whose removal was undone (an emergency action not
