@@ -875,9 +875,17 @@ class Ingestor:
             ),
         )
         if p.kind not in LEAF_KINDS:  # a leaf is nobody's parent: the heads stay as they are
+            heads = w.heads
             for parent in p.parents:
-                w.heads[(council, parent)] = False
-            w.heads[(council, opened.inner_id)] = True
+                # A parent that became a head in these rows was never written as one:
+                # it leaves them, and no DELETE is sent for it (most parents, in a bulk
+                # import); one from an earlier flush is deleted.
+                key = (council, parent)
+                if heads.get(key):
+                    del heads[key]
+                else:
+                    heads[key] = False
+            heads[(council, opened.inner_id)] = True
         self._meta[opened.inner_id] = _Meta(p.clock, mset_id, is_state, p.time)
         report.accepted += 1
         report.councils.add(council)
