@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from conftest import admit, make_node
 from shora.kernel import crypto, ingest, nip01
 from shora.kernel.events import decrypt_content, seal_content
+from shora.kernel.storage import compact
 from shora.node import Node
 
 PASSPHRASE = "correct horse battery"
@@ -89,7 +90,7 @@ def _ingest(world: World, home: Path, batch: list[bytes], pooled: bool) -> tuple
         node.ingestor.pooled = pooled
         report = node.bundles.import_envelopes(batch, heal=False)
         stored = node.store.rows("SELECT id, valid FROM events ORDER BY id")
-        envelopes = node.store.rows("SELECT id FROM envelopes ORDER BY id")
+        envelopes = node.store.rows("SELECT id, hint, sig, content FROM envelopes ORDER BY id")
         waiting = node.store.rows("SELECT envelope, raw FROM pending ORDER BY 1")
         held = node.store.rows("SELECT raw FROM held ORDER BY 1")
         return (
@@ -126,6 +127,21 @@ def test_pooled_and_sequential_ingest_reach_the_same_verdicts(
     pooled = _ingest(world, root / "pooled", batch, True)
     sequential = _ingest(world, root / "sequential", batch, False)
     assert pooled == sequential
+
+
+def test_an_envelope_is_stored_as_compact_pack_spells_it(world: World, tmp_path: Path) -> None:
+    """The signature and content bytes the workers decoded are the columns compact.pack
+    makes of the envelope's JSON, and the JSON written back is the envelope received."""
+    shutil.copytree(world.template, tmp_path / "c")
+    with Node.open(tmp_path / "c", PASSPHRASE, allow_weak_kdf=True) as node:
+        report = node.bundles.import_envelopes(world.raws, heal=False)
+        assert report.accepted == len(world.raws) and not report.refused
+        for raw in world.raws:
+            eid = bytes.fromhex(nip01.decode(raw).id)
+            row = node.store.rows("SELECT hint, sig, content FROM envelopes WHERE id=?", (eid,))
+            hint, sig, content = row[0]
+            assert (bytes(sig), bytes(content)) == compact.pack(raw, hint)
+            assert node.store.events.raw(eid) == raw
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -237,6 +237,7 @@ class Opened(msgspec.Struct, frozen=True):
     payload: InnerPayload
     raw_payload: bytes
     body: Any
+    content: bytes = b""  # the bytes the envelope's base64 content spells (open_content)
 
 
 def decode_base64(text: str) -> bytes:
@@ -291,8 +292,32 @@ def _decrypt(blob: bytes, content_key: bytes, write_pk: bytes) -> bytes:
     return unpad(plain) if blob[0] == CONTENT_VERSION else plain
 
 
-def open_inner(envelope: nip01.Envelope, plain: bytes, write_pk: bytes, council: bytes) -> Opened:
-    """Decode and verify the inner event of an already verified, decrypted envelope."""
+def open_content(
+    envelope: nip01.Envelope,
+    content_key: bytes,
+    write_pk: bytes,
+    council: bytes,
+    digest: Callable[[bytes], bytes] = crypto.sha256,
+) -> Opened:
+    """decrypt_content then open_inner, keeping the decoded content in the Opened (the
+    store keeps those bytes, so they are not decoded from the JSON a second time)."""
+    blob = decode_base64(envelope.content)
+    if not blob or blob[0] not in (1, CONTENT_VERSION):
+        raise MalformedEvent(_("unsupported content version"))
+    plain = _decrypt(blob, content_key, write_pk)
+    return open_inner(envelope, plain, write_pk, council, digest, blob)
+
+
+def open_inner(
+    envelope: nip01.Envelope,
+    plain: bytes,
+    write_pk: bytes,
+    council: bytes,
+    digest: Callable[[bytes], bytes] = crypto.sha256,
+    content: bytes = b"",
+) -> Opened:
+    """Decode and verify the inner event of an already verified, decrypted envelope.
+    `digest` is SHA-256 (the ingest's workers pass hashlib's, which a read never loads)."""
     try:
         signed = _signed_decoder.decode(plain)
     except DECODE_ERRORS as exc:
@@ -314,7 +339,7 @@ def open_inner(envelope: nip01.Envelope, plain: bytes, write_pk: bytes, council:
             raise BadSignature(_("founding event does not match the council id"))
     elif not payload.parents:
         raise MalformedEvent(_("only the founding event may have no parents"))
-    return Opened(envelope, crypto.sha256(signed.payload), payload, signed.payload, body)
+    return Opened(envelope, digest(signed.payload), payload, signed.payload, body, content)
 
 
 def stored_body(content: bytes, content_key: bytes, write_pk: bytes) -> bytes:

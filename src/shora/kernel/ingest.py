@@ -43,9 +43,8 @@ from shora.kernel.events import (
     Opened,
     check_tags,
     decode_base64,
-    decrypt_content,
     event_ref,
-    open_inner,
+    open_content,
 )
 from shora.kernel.projection import Projection
 from shora.kernel.storage import Store
@@ -414,26 +413,47 @@ class Ingestor:
 
     def _precheck(self, raws: list[bytes]) -> list[_Checked | None]:
         """Run on a worker of the pool: decode, check both signatures and decrypt each
-        envelope, touching nothing but the verifier cache and reading the epochs held."""
+        envelope, touching nothing but the verifier cache and reading the epochs held.
+        The NIP-01 id is nip01.check_id's, hashed by hashlib (loaded by the import
+        already): libsodium's sha256 costs a few µs more a call, and lets go of the
+        GIL, which the sequential step then waits to take back."""
+        import hashlib
+
+        new = hashlib.sha256
+
+        def sha256(data: bytes) -> bytes:
+            return new(data).digest()
+
+        decode, fromhex, for_id = nip01.decode, bytes.fromhex, nip01.serialize_for_id
+        epochs = self._epochs
         out: list[_Checked | None] = []
         for raw in raws:
             try:
-                env = nip01.decode(raw)
+                env = decode(raw)
             except Exception:  # noqa: BLE001 - the sequential step raises it again
                 out.append(None)
                 continue
-            checked = _Checked(env, bytes.fromhex(env.id))
+            eid = fromhex(env.id)
+            checked = _Checked(env, eid)
             out.append(checked)
             try:
-                nip01.verify(env, self._verifier(env.pubkey))
+                if (
+                    new(
+                        for_id(env.pubkey, env.created_at, env.kind, env.tags, env.content)
+                    ).digest()
+                    != eid
+                ):
+                    continue
+                self._verifier(env.pubkey).verify(eid, fromhex(env.sig))
                 checked.signed = True
                 if env.kind != SHORA_KIND or env.tags:
                     continue
-                epoch = self._epochs.get(bytes.fromhex(env.pubkey))
+                epoch = epochs.get(fromhex(env.pubkey))
                 if epoch is None:
                     continue
-                plain = decrypt_content(env, epoch.content_key, epoch.write_pk)
-                checked.opened = open_inner(env, plain, epoch.write_pk, epoch.council)
+                checked.opened = open_content(
+                    env, epoch.content_key, epoch.write_pk, epoch.council, sha256
+                )
                 checked.epoch = epoch
             except Exception:  # noqa: BLE001, S112 - left to the sequential step
                 continue
@@ -560,7 +580,7 @@ class Ingestor:
         """Write the buffered rows of accepted events (inside the caller's transaction)."""
         w = self._writes
         if w.envelopes:
-            self.store.events.add_envelopes(w.envelopes)
+            self.store.events.add_packed_envelopes(w.envelopes)
         if w.events:
             self.store.events.add_events(w.events)
         if w.heads:
@@ -613,11 +633,10 @@ class Ingestor:
         epoch = self._epochs.get(write_pk)
         if epoch is None:
             raise UnknownWriteKey(_("written under a write key of no council held here"))
-        if pre is not None and pre.opened is not None and pre.epoch == epoch:
+        if pre is not None and pre.opened is not None and pre.epoch is epoch:
             opened = pre.opened
         else:
-            plain = decrypt_content(env, epoch.content_key, write_pk)
-            opened = open_inner(env, plain, write_pk, epoch.council)
+            opened = open_content(env, epoch.content_key, write_pk, epoch.council)
         if self._has_event(opened.inner_id):
             report.duplicate += 1
             return
@@ -696,8 +715,7 @@ class Ingestor:
         """The inner author of an envelope already opened once (its quota in `pending`)."""
         env = nip01.decode(raw)
         epoch = self._epochs[bytes.fromhex(env.pubkey)]
-        plain = decrypt_content(env, epoch.content_key, epoch.write_pk)
-        return open_inner(env, plain, epoch.write_pk, epoch.council).payload.author
+        return open_content(env, epoch.content_key, epoch.write_pk, epoch.council).payload.author
 
     def _release_waiting(self, arrived: bytes, report: Report) -> None:
         """Accept the events that waited for `arrived`, and those waiting for them."""
@@ -716,8 +734,7 @@ class Ingestor:
                     with self.store.transaction():
                         env = nip01.decode(raw)
                         epoch = self._epochs[bytes.fromhex(env.pubkey)]
-                        plain = decrypt_content(env, epoch.content_key, epoch.write_pk)
-                        opened = open_inner(env, plain, epoch.write_pk, epoch.council)
+                        opened = open_content(env, epoch.content_key, epoch.write_pk, epoch.council)
                         if self._has_event(opened.inner_id):
                             # The same event sealed again in another envelope, both
                             # waiting for the same parents: it is stored once.
@@ -836,7 +853,11 @@ class Ingestor:
         self._absent_envelopes.discard(eid)
         self._absent_events.discard(opened.inner_id)
         env = opened.envelope
-        w.envelopes.append((eid, council, env.kind, env.created_at, raw, p.epoch, None))
+        # The envelopes table's columns (compact.pack's), from the envelope as checked:
+        # a council event has no tags, and its content was canonical base64.
+        content = opened.content or decode_base64(env.content)
+        sig = bytes.fromhex(env.sig)
+        w.envelopes.append((eid, council, env.kind, env.created_at, p.epoch, None, sig, content))
         w.events.append(
             (
                 opened.inner_id,
@@ -854,9 +875,17 @@ class Ingestor:
             ),
         )
         if p.kind not in LEAF_KINDS:  # a leaf is nobody's parent: the heads stay as they are
+            heads = w.heads
             for parent in p.parents:
-                w.heads[(council, parent)] = False
-            w.heads[(council, opened.inner_id)] = True
+                # A parent that became a head in these rows was never written as one:
+                # it leaves them, and no DELETE is sent for it (most parents, in a bulk
+                # import); one from an earlier flush is deleted.
+                key = (council, parent)
+                if heads.get(key):
+                    del heads[key]
+                else:
+                    heads[key] = False
+            heads[(council, opened.inner_id)] = True
         self._meta[opened.inner_id] = _Meta(p.clock, mset_id, is_state, p.time)
         report.accepted += 1
         report.councils.add(council)

@@ -24,7 +24,9 @@ def tags_for(hint: str | None) -> list[list[str]]:
 def pack(raw: bytes, hint: str | None) -> tuple[bytes, bytes | str]:
     """(signature, content) of a stored envelope's JSON. The content is kept as the bytes
     its base64 spells; content that is not canonical base64 (a welcome for somebody
-    else is not opened here) stays as text, which spells itself."""
+    else is not opened here) stays as text, which spells itself. A council event's
+    ingest does not come here: its worker decoded the same two columns already
+    (events.open_content, Events.add_packed_envelopes)."""
     env = nip01.decode(raw)
     if env.tags != tags_for(hint):
         raise ValueError("an envelope's tags are other than its hint column says")

@@ -552,6 +552,13 @@ class Events:
             "UPDATE msets SET ids=?, base=NULL, digest=? WHERE id=?", (ids, digest, mset_id)
         )
 
+    def add_packed_envelopes(self, rows: list[tuple[Any, ...]]) -> None:
+        """Store envelope rows already in the table's column order (id, council, kind,
+        created_at, pubkey, hint, sig, content): the ingest took the signature and the
+        content's bytes from the envelope it checked (compact.pack's columns), so its
+        JSON is not decoded again here."""
+        self.db.executemany("INSERT INTO envelopes VALUES(?,?,?,?,?,?,?,?)", rows)
+
 
 def _where(flt: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
     """SQL for a NIP-01 filter over the envelopes table (already validated by its decoder)."""
