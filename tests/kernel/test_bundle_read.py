@@ -15,8 +15,8 @@ import pytest
 import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_bundle import drain
 
-from shora.errors import BundleDamaged
 from shora.kernel.bundle import HEADER, MAX_WINDOW_BYTES, read_bundle, write_bundle
 from shora.kernel.nip01 import MAX_ENVELOPE_BYTES
 
@@ -47,17 +47,6 @@ def plain_records(data: bytes) -> list[bytes]:
         pos += 4 + length
     assert plain[pos + 44 :] == b""
     return records
-
-
-def drain(data: bytes, **limits: int) -> tuple[list[bytes], BundleDamaged | None]:
-    got: list[bytes] = []
-    try:
-        for record in read_bundle(io.BytesIO(data), **limits):
-            got.append(record)
-    except BundleDamaged as error:
-        assert error.records_read == len(got)  # type: ignore[attr-defined]
-        return got, error
-    return got, None
 
 
 def make_record(rng: random.Random, size: int, style: int) -> bytes:
