@@ -5,11 +5,13 @@ changing _(), N_() or ngettext() strings:
 
     python scripts/update_catalogues.py          # rewrite the .po files
     python scripts/update_catalogues.py --check  # exit 1 if they are out of date
+    python scripts/update_catalogues.py --prune  # also drop entries the source no longer uses
 
 Existing translations are kept; new entries get an empty msgstr, so fill in the
 Persian one in src/shora/locale/fa/LC_MESSAGES/shora.po (English may stay empty:
 the msgid is the English). Entries no longer used in the source are listed, not
-deleted, so a translation is never lost by accident; remove them by hand.
+deleted, so a translation is never lost by accident; --prune removes them once you have
+looked at the list.
 """
 
 from __future__ import annotations
@@ -59,8 +61,9 @@ def _message_key(message: Message) -> str | tuple[str, str]:
     return message.msgid if message.plural is None else (message.msgid, message.plural)
 
 
-def update(lang: str, messages: list[Message]) -> tuple[bytes, list[str]]:
-    """The new text of `lang`'s catalogue, and the msgids in it that the source no longer uses."""
+def update(lang: str, messages: list[Message], prune: bool = False) -> tuple[bytes, list[str]]:
+    """The new text of `lang`'s catalogue, and the msgids in it that the source no longer
+    uses (left out of the text when `prune`)."""
     catalog = _read(lang)
     locations: dict[str, list[tuple[str, int]]] = {}
     for message in messages:  # written without line numbers, so edits elsewhere cause no churn
@@ -77,6 +80,9 @@ def update(lang: str, messages: list[Message]) -> tuple[bytes, list[str]]:
         entry.locations = sorted(locations.get(key, []))
         if key not in locations:
             unused.append(key)
+    if prune:
+        for key in unused:
+            del catalog[key]
     out = BytesIO()
     write_po(out, catalog, width=100, sort_output=True, include_lineno=False)
     return out.getvalue(), unused
@@ -85,14 +91,18 @@ def update(lang: str, messages: list[Message]) -> tuple[bytes, list[str]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--check", action="store_true", help="only report; exit 1 if out of date")
+    parser.add_argument(
+        "--prune", action="store_true", help="drop the entries the source no longer uses"
+    )
     args = parser.parse_args(argv)
     messages = extract_tree(PACKAGE, base=ROOT)
     stale = False
     for lang in SUPPORTED:
         path = catalogue_path(lang)
-        text, unused = update(lang, messages)
+        text, unused = update(lang, messages, prune=args.prune)
         for msgid in unused:
-            print(f"{lang}: no longer used in the source: {msgid!r}")
+            done = "removed" if args.prune and not args.check else "no longer used in the source"
+            print(f"{lang}: {done}: {msgid!r}")
         if path.exists() and path.read_bytes() == text:
             continue
         stale = True
