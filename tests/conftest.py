@@ -132,6 +132,41 @@ def three_members(root: Path, clock: Clock) -> tuple[list[Node], bytes]:
     return [a, b, c], council
 
 
+def council_of_members(root: Path, n: int) -> tuple[list[Node], bytes, Clock]:
+    """Members m0 … m(n-1) of one council "Depot" that m0 founded, on one clock,
+    everyone holding everything."""
+    clock = Clock()
+    nodes = [make_node(root, f"m{i}") for i in range(n)]
+    for node in nodes:
+        node.now = clock
+    council = nodes[0].councils.create("Depot", "", "m0")
+    for i, node in enumerate(nodes[1:], start=1):
+        admit(nodes[0], node, council, f"m{i}")
+    everyone(nodes)
+    return nodes, council, clock
+
+
+def admit_others(node: Node, council: bytes, root: Path, clock: Clock, n: int) -> list[Node]:
+    """`n` new members o0 … o(n-1) that `node` admits to its council; then all of them
+    (node first) on `clock`, everyone holding everything."""
+    others = [make_node(root, f"o{i}") for i in range(n)]
+    for i, other in enumerate(others):
+        admit(node, other, council, f"o{i}")
+    nodes = [node, *others]
+    for each in nodes:
+        each.now = clock
+    everyone(nodes)
+    return nodes
+
+
+def remove_by_two(a: Node, b: Node, council: bytes, member: bytes) -> None:
+    """`a` and then `b` remove `member` as an informer: a's request, carried to b, is
+    admitted by b's second signature."""
+    a.membership.remove(council, member, "informer")
+    send(a, b)
+    assert b.membership.remove(council, member, "informer").admitted
+
+
 Council3 = tuple[list[Node], bytes, "Clock"]
 
 
