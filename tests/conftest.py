@@ -106,6 +106,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         report.longrepr = f"skipped in CI, which must have every dependency: {report.longrepr}"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In worker processes (pytest-xdist, as scripts/test.sh runs the tests) the slow tests
+    go first, in their usual order: the workers take tests from the front of one list, so
+    the longest ones start early and the short ones fill in around them, rather than a
+    few minutes of browser walks starting last. A single process keeps the files' order."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 T0 = 1_800_000_000  # unix seconds: "now" at the start of a test with a Clock
 
 
