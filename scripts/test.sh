@@ -40,5 +40,13 @@ echo "== mypy --strict"
 echo "== catalogues"
 .venv/bin/python scripts/update_catalogues.py --check
 echo "== tests"
-# Every test, the slow ones too (a plain `pytest` leaves them out: see pyproject.toml).
-.venv/bin/python -X dev -b -m pytest -m "slow or not slow" "$@"
+# Every test, the slow ones too (a plain `pytest` leaves them out: see pyproject.toml), in
+# one worker process per core (pytest-xdist; SHORA_TEST_WORKERS=N sets how many). Each
+# worker is started with -X dev -b like the run itself: xdist's own -n would start plain
+# interpreters, and bytes/str mix-ups would no longer fail the tests. The workers take one
+# test at a time, the slow ones first (tests/conftest.py), so that no worker is left with
+# a queue of browser walks while the other has finished.
+export SHORA_STRICT_INTERPRETER=1  # tests/test_interpreter_flags.py checks the workers
+WORKERS=${SHORA_TEST_WORKERS:-$(nproc 2>/dev/null || echo 2)}
+.venv/bin/python -X dev -b -m pytest -m "slow or not slow" \
+  --dist load --maxschedchunk 1 --tx "${WORKERS}*popen//python=$PWD/.venv/bin/python -X dev -b" "$@"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from test_ballots import elect_tellers
 
-from conftest import T0, Clock, admit, everyone, make_node, send
+from conftest import T0, Clock, council_of_members, everyone, remove_by_two, send
 from shora.domain.decisions import kinds as dk
 from shora.errors import NotAllowed
 from shora.node import Node
@@ -20,14 +20,7 @@ YES, NO = dk.YesNoBallot("yes"), dk.YesNoBallot("no")
 
 
 def four(root: Path) -> tuple[list[Node], bytes, Clock]:
-    clock = Clock()
-    nodes = [make_node(root, f"m{i}") for i in range(4)]
-    for node in nodes:
-        node.now = clock
-    council = nodes[0].councils.create("Depot", "", "m0")
-    for i, node in enumerate(nodes[1:], start=1):
-        admit(nodes[0], node, council, f"m{i}")
-    everyone(nodes)
+    nodes, council, clock = council_of_members(root, 4)
     elect_tellers(nodes, council, clock, nodes[:3])
     return nodes, council, clock
 
@@ -43,12 +36,6 @@ def open_vote(nodes: list[Node], council: bytes) -> bytes:
     return pid
 
 
-def remove(a: Node, b: Node, council: bytes, member: bytes) -> None:
-    a.membership.remove(council, member, "informer")
-    send(a, b)
-    assert b.membership.remove(council, member, "informer").admitted
-
-
 def test_a_removed_members_ballot_is_refused_and_an_honest_one_is_cast_again(
     tmp_path: Path,
 ) -> None:
@@ -60,7 +47,7 @@ def test_a_removed_members_ballot_is_refused_and_an_honest_one_is_cast_again(
     a.ballots.vote(council, pid, YES, delay=0)  # seen by the removal's authors: it stands
     c.ballots.vote(council, pid, NO, delay=0)  # not seen by them before the removal
     d.ballots.vote(council, pid, YES, delay=0)  # the member about to be removed
-    remove(a, b, council, d_key)
+    remove_by_two(a, b, council, d_key)
     everyone(nodes)
     for node in (a, b, c):
         state = node.ballots.ballot(council, pid)
@@ -103,7 +90,7 @@ def test_a_removal_after_the_deadline_voids_nothing(tmp_path: Path) -> None:
     c.ballots.vote(council, pid, NO, delay=0)
     d.ballots.vote(council, pid, YES, delay=0)
     clock.t = a.ballots.ballot(council, pid).body.deadline + 1
-    remove(a, b, council, d_key)
+    remove_by_two(a, b, council, d_key)
     everyone(nodes)
     clock.t = a.ballots.ballot(council, pid).closes_at
     b.ballots.close(council, pid)
@@ -130,7 +117,7 @@ def test_a_change_of_vote_a_removal_voided_is_asked_again(tmp_path: Path) -> Non
     send(c, a)
     send(c, b)  # the removal's authors see the first ballot
     c.ballots.vote(council, pid, YES, delay=0)  # the change, not seen before the removal
-    remove(a, b, council, d_key)
+    remove_by_two(a, b, council, d_key)
     everyone(nodes)
     mine = c.ballots.my_ballot(council, pid)
     assert mine.counted and mine.recast

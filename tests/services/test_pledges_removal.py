@@ -10,35 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import T0, Clock, admit, everyone, make_node, send
+from conftest import T0, council_of_members, everyone, remove_by_two, send
 from shora.errors import NotAllowed
-from shora.node import Node
 
 DAY = 86_400
-
-
-def four(root: Path) -> tuple[list[Node], bytes, Clock]:
-    clock = Clock()
-    nodes = [make_node(root, f"m{i}") for i in range(4)]
-    for node in nodes:
-        node.now = clock
-    council = nodes[0].councils.create("Depot", "", "m0")
-    for i, node in enumerate(nodes[1:], start=1):
-        admit(nodes[0], node, council, f"m{i}")
-    everyone(nodes)
-    return nodes, council, clock
-
-
-def remove(a: Node, b: Node, council: bytes, member: bytes) -> None:
-    a.membership.remove(council, member, "informer")
-    send(a, b)
-    assert b.membership.remove(council, member, "informer").admitted
 
 
 def test_a_removed_members_pledge_does_not_count_and_an_honest_one_is_asked_again(
     tmp_path: Path,
 ) -> None:
-    nodes, council, _clock = four(tmp_path)
+    nodes, council, _clock = council_of_members(tmp_path, 4)
     a, b, c, d = nodes
     d_key = d.me(council)
     assert d_key is not None
@@ -48,7 +29,7 @@ def test_a_removed_members_pledge_does_not_count_and_an_honest_one_is_asked_agai
     send(a, b)
     c.pledges.take(council, cid, delay=0)  # not seen by them before the removal
     d.pledges.take(council, cid, delay=0)  # the member about to be removed
-    remove(a, b, council, d_key)
+    remove_by_two(a, b, council, d_key)
     everyone(nodes)
     for node in (a, b, c):
         state = node.pledges.campaign(council, cid)
@@ -84,13 +65,13 @@ def test_the_threshold_is_met_only_where_the_removal_allows_it(tmp_path: Path) -
     """Two pledges meet a threshold of two unless one could be the removed member's:
     the moment it is met is the first event whose causal past holds two pledges that
     count under the endings in that past, on every replica."""
-    nodes, council, _clock = four(tmp_path)
+    nodes, council, _clock = council_of_members(tmp_path, 4)
     a, b, c, d = nodes
     d_key = d.me(council)
     assert d_key is not None
     cid = a.pledges.start(council, "Stop work on Monday", T0 + DAY, people=2)
     everyone(nodes)
-    remove(a, b, council, d_key)
+    remove_by_two(a, b, council, d_key)
     everyone([a, b, c])
     c.pledges.take(council, cid, delay=0)  # c's node knows: its ring leaves d out
     everyone([a, b, c])

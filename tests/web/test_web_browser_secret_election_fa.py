@@ -27,7 +27,7 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser
 
-from conftest import Clock, admit, everyone, make_node, send
+from conftest import Clock, admit, everyone, make_node, remove_by_two
 from shora.domain.decisions import kinds as dk
 from shora.node import Node
 from shora.web.app import create_app
@@ -195,9 +195,7 @@ def test_a_secret_election_in_persian_on_a_phone(chromium: Browser, tmp_path: Pa
             node.ballots.vote(council, vote, dk.RankedBallot([me.hex()]), delay=0)
             informer = others[2].me(council)
             assert informer is not None
-            others[0].membership.remove(council, informer, "informer")
-            send(others[0], others[1])
-            assert others[1].membership.remove(council, informer, "informer").admitted
+            remove_by_two(others[0], others[1], council, informer)
             everyone(nodes)
             person.goto(vote_path)
             shown = page.locator("main").inner_text()

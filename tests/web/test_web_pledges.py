@@ -10,7 +10,7 @@ import re
 import time
 from pathlib import Path
 
-from conftest import Clock, admit, everyone, make_node, send
+from conftest import Clock, admit_others, everyone, remove_by_two
 from web.client import Browser
 from web.fixtures import person  # noqa: F401 (fixtures)
 from web.test_web_decisions import carry, words
@@ -121,20 +121,13 @@ def test_a_pledge_made_before_a_removal_is_asked_again(person: Browser, tmp_path
     assert node is not None
     council = bytes.fromhex(home.rsplit("/", 1)[-1])
     clock = Clock(time.time())
-    others = [make_node(tmp_path, f"o{i}") for i in range(3)]
-    for i, other in enumerate(others):
-        admit(node, other, council, f"o{i}")
-    nodes = [node, *others]
-    for n in nodes:
-        n.now = clock
-    everyone(nodes)
+    nodes = admit_others(node, council, tmp_path, clock, 3)
+    others = nodes[1:]
     url = start(person, home, people="3")
     assert person.post(url + "/take", {"now": "1"}).status_code == 303
     informer = others[2].me(council)
     assert informer is not None
-    others[0].membership.remove(council, informer, "informer")  # had not seen the pledge
-    send(others[0], others[1])
-    assert others[1].membership.remove(council, informer, "informer").admitted
+    remove_by_two(others[0], others[1], council, informer)  # had not seen the pledge
     everyone(nodes)
     page = words(person.get(url).text)
     assert "Your pledge no longer counts" in page and "Pledge again below" in page

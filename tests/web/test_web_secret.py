@@ -10,7 +10,7 @@ import time
 from html import unescape
 from pathlib import Path
 
-from conftest import Clock, admit, everyone, make_node, send
+from conftest import Clock, admit_others, everyone, remove_by_two
 from shora.services.decisions import kinds as dk
 from web.client import Browser, browser
 from web.fixtures import person  # noqa: F401 (fixtures)
@@ -87,13 +87,8 @@ def test_a_ballot_cast_before_a_removal_is_asked_again(person: Browser, tmp_path
     assert node is not None
     council = bytes.fromhex(home.rsplit("/", 1)[-1])
     clock = Clock(time.time())
-    others = [make_node(tmp_path, f"o{i}") for i in range(3)]
-    for i, other in enumerate(others):
-        admit(node, other, council, f"o{i}")
-    nodes = [node, *others]
-    for n in nodes:
-        n.now = clock
-    everyone(nodes)
+    nodes = admit_others(node, council, tmp_path, clock, 3)
+    others = nodes[1:]
     tellers = [n.me(council) for n in nodes[:3]]
     pid = node.governance.elect(council, "teller", [t for t in tellers if t], seats=3, hours=1)
     everyone(nodes)
@@ -116,9 +111,7 @@ def test_a_ballot_cast_before_a_removal_is_asked_again(person: Browser, tmp_path
     assert person.post(url + "/vote", {"vote": "yes", "now": "1"}).status_code == 303
     informer = others[2].me(council)
     assert informer is not None
-    others[0].membership.remove(council, informer, "informer")  # had not seen the ballot
-    send(others[0], others[1])
-    assert others[1].membership.remove(council, informer, "informer").admitted
+    remove_by_two(others[0], others[1], council, informer)  # had not seen the ballot
     everyone(nodes)
     page = words(person.get(url).text)
     assert "Your ballot no longer counts" in page and "Cast it again below" in page
