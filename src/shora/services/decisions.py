@@ -145,10 +145,14 @@ class Decisions:
         # A member whose place passed to a new key (docs/protocol.md §9.1) is one voter
         # and one author under both keys: their latest ballot counts (governance votes
         # too, as the kernel counts them at their close).
-        owner = self.core.state(council).current_key
-        eligible = frozenset(owner(k) for k in eligible)
-        events = [replace(e, author=owner(e.author)) for e in events]
-        propose = replace(propose, author=owner(propose.author))
+        now = self.core.state(council)
+        if now.successors:  # else every key is its member's current one
+            owner = now.current_key
+            eligible = frozenset(owner(k) for k in eligible)
+            events = [replace(e, author=owner(e.author)) for e in events]
+            propose = replace(propose, author=owner(propose.author))
+        else:
+            eligible = frozenset(eligible)
         # An open ballot on a proposal made while the rules held every vote secret.
         refused = ballot_rule_problem(causal.rules, secret=False) if action is None else None
         state = reduce_proposal(
