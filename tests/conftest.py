@@ -141,14 +141,14 @@ def three_members(root: Path, clock: Clock) -> tuple[list[Node], bytes]:
     return [a, b, c], council
 
 
-def council_of_members(root: Path, n: int) -> tuple[list[Node], bytes, Clock]:
-    """Members m0 … m(n-1) of one council "Depot" that m0 founded, on one clock,
+def council_of_members(root: Path, n: int, name: str = "Depot") -> tuple[list[Node], bytes, Clock]:
+    """Members m0 … m(n-1) of one council `name` that m0 founded, on one clock,
     everyone holding everything."""
     clock = Clock()
     nodes = [make_node(root, f"m{i}") for i in range(n)]
     for node in nodes:
         node.now = clock
-    council = nodes[0].councils.create("Depot", "", "m0")
+    council = nodes[0].councils.create(name, "", "m0")
     for i, node in enumerate(nodes[1:], start=1):
         admit(nodes[0], node, council, f"m{i}")
     everyone(nodes)

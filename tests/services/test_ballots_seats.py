@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 from test_ballots import elect_tellers
 
-from conftest import Clock, admit, check_convergence, everyone, freeze_observer, make_node
+from conftest import (
+    Clock,
+    check_convergence,
+    council_of_members,
+    everyone,
+    freeze_observer,
+)
 from shora.domain.decisions import kinds as dk
 from shora.errors import NotAllowed
 from shora.node import Node
@@ -129,14 +135,7 @@ def test_every_replica_seats_the_same_holders_in_any_order(tmp_path: Path, seed:
     events reach a device frozen before the election shuffled, in pieces, with
     duplicates: every replica ends with the same state and the same holders, those the
     ballots elected, and exactly one seat stands."""
-    clock = Clock()
-    people = [make_node(tmp_path, f"m{i}") for i in range(4)]
-    for person in people:
-        person.now = clock
-    council = people[0].councils.create("Bakery", "", "m0")
-    for i, person in enumerate(people[1:], start=1):
-        admit(people[0], person, council, f"m{i}")
-    everyone(people)
+    people, council, clock = council_of_members(tmp_path, 4, "Bakery")
     elect_tellers(people, council, clock, people[:3])
     observer_home = freeze_observer(people[0], tmp_path)
     a, b, c, d = people

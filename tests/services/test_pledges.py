@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from test_federation_flow import one_person_council
 
-from conftest import T0, Clock, admit, envelope_ids, everyone, make_node, send
+from conftest import T0, Clock, council_of_members, envelope_ids, everyone, make_node, send
 from shora.errors import InvalidInput, NotAllowed
 from shora.node import Node
 
@@ -176,14 +176,7 @@ def test_every_delivery_order_gives_every_replica_the_same_count(tmp_path: Path)
     """Pledges and withdrawals made on four devices that have not seen each other's,
     delivered to each replica one envelope at a time in its own random order."""
     rnd = random.Random(7)
-    clock = Clock()
-    people = [make_node(tmp_path, f"m{i}") for i in range(4)]
-    for person in people:
-        person.now = clock
-    council = people[0].councils.create("Factory floor", "", "m0")
-    for i, person in enumerate(people[1:], start=1):
-        admit(people[0], person, council, f"m{i}")
-    everyone(people)
+    people, council, _clock = council_of_members(tmp_path, 4, "Factory floor")
     cid = people[0].pledges.start(council, "Stop work on Monday", T0 + DAY, people=3)
     everyone(people)
     known = {e for p in people for e in envelope_ids(p, council)}
