@@ -155,18 +155,31 @@ def encode_body(body: msgspec.Struct) -> bytes:
 def decode_body(kind: str, body: bytes) -> Any:
     decoder = _DECODERS.get(kind)
     if decoder is None:
-        if kind in _DEFERRED:
-            _load(kind)
-        schema = _SCHEMAS.get(kind)
-        if schema is None:
-            raise UnknownKind(_("unknown event kind {kind}").format(kind=repr(kind)))
-        decoder = _DECODERS[kind] = msgspec.msgpack.Decoder(schema)
+        decoder = _decoder_of(kind)
     try:
         return decoder.decode(body)
     except DECODE_ERRORS as exc:
         raise MalformedEvent(
             _("body of {kind} does not match its schema: {reason}").format(kind=kind, reason=exc)
         ) from exc
+
+
+def _decoder_of(kind: str) -> msgspec.msgpack.Decoder[Any]:
+    """The kind's decoder, made once, by one thread at a time: msgspec builds the type
+    information of a schema's structs while it makes a decoder and may call back into
+    Python midway (a type's __hash__), so another thread making a decoder that shares a
+    struct could take that information half built and crash the process (the pool's
+    workers decode bodies at once). A decoder is published only when whole."""
+    with _LOADING:
+        decoder = _DECODERS.get(kind)
+        if decoder is None:
+            if kind in _DEFERRED:
+                _load(kind)
+            schema = _SCHEMAS.get(kind)
+            if schema is None:
+                raise UnknownKind(_("unknown event kind {kind}").format(kind=repr(kind)))
+            decoder = _DECODERS[kind] = msgspec.msgpack.Decoder(schema)
+        return decoder
 
 
 # --- encoding ----------------------------------------------------------------------
