@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import itertools
 import random
 import shutil
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 
 import msgspec
@@ -16,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import admit, make_node
-from shora.kernel import crypto, ingest, nip01
+from shora.kernel import checking, crypto, ingest, keys, nip01
 from shora.kernel.events import decrypt_content, seal_content
 from shora.kernel.storage import compact
 from shora.node import Node
@@ -84,10 +88,13 @@ def _mutate(raw: bytes, how: int, world: World) -> bytes:
     return raw  # a duplicate
 
 
-def _ingest(world: World, home: Path, batch: list[bytes], pooled: bool) -> tuple[object, ...]:
+def _ingest(
+    world: World, home: Path, batch: list[bytes], pooled: bool, processes: bool = False
+) -> tuple[object, ...]:
     shutil.copytree(world.template, home)
     with Node.open(home, PASSPHRASE, allow_weak_kdf=True) as node:
         node.ingestor.pooled = pooled
+        node.ingestor.processes = processes
         report = node.bundles.import_envelopes(batch, heal=False)
         stored = node.store.rows("SELECT id, valid FROM events ORDER BY id")
         envelopes = node.store.rows("SELECT id, hint, sig, content FROM envelopes ORDER BY id")
@@ -114,10 +121,17 @@ def _ingest(world: World, home: Path, batch: list[bytes], pooled: bool) -> tuple
 )
 @given(rng=st.randoms(use_true_random=False))
 def test_pooled_and_sequential_ingest_reach_the_same_verdicts(
-    world: World, tmp_path_factory: pytest.TempPathFactory, rng: random.Random
+    world: World,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    rng: random.Random,
 ) -> None:
     """Random batches of valid, invalid and repeated envelopes in random order (children
-    before parents, posts before the grant of their key): the same report, rows, waits."""
+    before parents, posts before the grant of their key): the same report, rows, waits,
+    checked in line, on threads or by checking processes (in chunks of 8: the key of a
+    later epoch is learned while chunks sent without it are being checked)."""
+    monkeypatch.setattr(ingest, "PROCESSES_MIN", ingest.POOL_MIN)
+    monkeypatch.setattr(ingest, "PROCESS_CHUNK", 8)
     raws = world.raws
     batch = rng.sample(raws, rng.randint(ingest.POOL_MIN, len(raws)))
     for _ in range(rng.randint(0, 30)):
@@ -127,6 +141,7 @@ def test_pooled_and_sequential_ingest_reach_the_same_verdicts(
     pooled = _ingest(world, root / "pooled", batch, True)
     sequential = _ingest(world, root / "sequential", batch, False)
     assert pooled == sequential
+    assert _ingest(world, root / "processes", batch, True, processes=True) == sequential
 
 
 def test_an_envelope_is_stored_as_compact_pack_spells_it(world: World, tmp_path: Path) -> None:
@@ -178,7 +193,7 @@ def test_a_pooled_bulk_import_gives_back_the_switch_interval_and_leaves_no_log(
     monkeypatch.setattr(ingest, "FIRST_BATCH", 8)
     monkeypatch.setattr(ingest, "POOL_CHUNK", 8)
     before = sys.getswitchinterval()
-    assert before > ingest.SWITCH_INTERVAL
+    assert before > checking.SWITCH_INTERVAL
     during: list[float] = []
     home = tmp_path / "c"
     shutil.copytree(world.template, home)
@@ -190,7 +205,7 @@ def test_a_pooled_bulk_import_gives_back_the_switch_interval_and_leaves_no_log(
         assert not wal.exists() or wal.stat().st_size == 0
         count = node.store.one("SELECT count(*) FROM envelopes")
     assert len(during) >= 3
-    assert all(x == pytest.approx(ingest.SWITCH_INTERVAL) for x in during)
+    assert all(x == pytest.approx(checking.SWITCH_INTERVAL) for x in during)
     assert sys.getswitchinterval() == before
     assert "shora-checkpoint" not in {t.name for t in threading.enumerate()}
     with Node.open(home, PASSPHRASE, allow_weak_kdf=True) as node:
@@ -231,3 +246,122 @@ def test_a_relays_batch_checked_on_the_pool_gets_the_same_answers(
     sequential = _each(world, root / "sequential", batch, False)
     assert pooled == sequential
     assert pooled[1] and any(not isinstance(v, bool) for v in pooled[0])
+
+
+def _epochs_of(world: World, tmp_path: Path) -> dict[bytes, keys.Epoch]:
+    """The epochs the member whose profile is world.template holds after the history."""
+    shutil.copytree(world.template, tmp_path / "held")
+    with Node.open(tmp_path / "held", PASSPHRASE, allow_weak_kdf=True) as node:
+        node.bundles.import_envelopes(world.raws, heal=False)
+        return {e.write_pk: e for e in node.ingestor.all_epochs()}
+
+
+def test_a_checking_process_answers_what_checking_here_finds(world: World, tmp_path: Path) -> None:
+    """A checking process's verdict on each envelope, good, bad or under a key it was not
+    sent, is the one `signatures` reaches in this process; and an envelope it found good
+    is opened here, without its signatures checked again, as precheck opens it."""
+    rng = random.Random(7)
+    batch = list(world.raws)
+    for how in range(8):
+        for _ in range(3):
+            batch.insert(rng.randint(0, len(batch)), _mutate(rng.choice(world.raws), how, world))
+    epochs = _epochs_of(world, tmp_path)
+    some = dict(itertools.islice(epochs.items(), len(epochs) // 2))  # the rest not sent
+    verifiers: dict[str, crypto.WriteVerifier] = {}
+
+    def verifier(pk: str) -> crypto.WriteVerifier:
+        return verifiers.setdefault(pk, crypto.WriteVerifier(bytes.fromhex(pk)))
+
+    with contextlib.closing(checking.Checkers(2)) as checkers:
+        checkers.set_epochs(some)
+        answers = [checkers.submit(batch[i : i + 16]) for i in range(0, len(batch), 16)]
+        found = [x for f in answers for x in f.result(timeout=60)]
+    assert found == checking.signatures(batch, some, verifier)
+    verdicts = checking.verdicts(found)
+    assert {checking.NOTHING, checking.SIGNED, checking.OPENED} <= set(verdicts)
+    here = checking.precheck(batch, some, verifier)
+    # what it found good, precheck finds good too (it may find more wrong, later)
+    assert all(v <= w for v, w in zip(checking.verdicts_of(here), verdicts, strict=True))
+    reopened = checking.precheck(batch, some, verifier, found)
+    for a, b in zip(here, reopened, strict=True):
+        assert (a is None) == (b is None)
+        if a is not None and b is not None:
+            assert (a.eid, a.signed, a.opened) == (b.eid, b.signed, b.opened)
+
+
+def test_a_large_import_is_checked_by_processes_that_end_with_it(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import of PROCESSES_MIN envelopes or more has its envelopes checked by child
+    processes (their verdicts are used: most envelopes come back opened), which are gone
+    when the import is over."""
+    monkeypatch.setattr(ingest, "PROCESSES_MIN", ingest.POOL_MIN)
+    monkeypatch.setattr(ingest, "PROCESS_CHUNK", 8)
+    answered: list[Future[list[checking.Found]]] = []
+    made: list[checking.Checkers] = []
+    submit, start = checking.Checkers.submit, checking.Checkers.__init__
+
+    def spy_submit(self: checking.Checkers, raws: list[bytes]) -> Future[list[checking.Found]]:
+        answered.append(submit(self, raws))
+        return answered[-1]
+
+    def spy_start(self: checking.Checkers, count: int) -> None:
+        start(self, count)
+        made.append(self)
+
+    monkeypatch.setattr(checking.Checkers, "submit", spy_submit)
+    monkeypatch.setattr(checking.Checkers, "__init__", spy_start)
+    shutil.copytree(world.template, tmp_path / "c")
+    with Node.open(tmp_path / "c", PASSPHRASE, allow_weak_kdf=True) as node:
+        report = node.bundles.import_envelopes(world.raws, heal=False)
+        assert report.accepted == len(world.raws) and not report.refused
+    (checkers,) = made
+    assert len(checkers._children) == 2
+    assert all(c.proc.poll() is not None for c in checkers._children)
+    verdicts = checking.verdicts([x for f in answered for x in f.result(timeout=0)])
+    assert len(verdicts) == len(world.raws)
+    assert verdicts.count(checking.OPENED) > len(verdicts) // 2
+    assert checking.NOTHING not in verdicts
+
+
+def test_a_child_that_cannot_start_leaves_the_checks_to_the_sequential_step(
+    world: World, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No checking process to be had (here, its module missing): every envelope is
+    checked in line, with the verdicts of an import that never tried."""
+    monkeypatch.setattr(checking, "CHILD_MODULE", "shora.kernel.no_such_module")
+    with contextlib.closing(checking.Checkers(2)) as checkers:
+        assert checking.verdicts(checkers.submit(world.raws[:5]).result(timeout=60)) == bytes(5)
+    monkeypatch.setattr(ingest, "PROCESSES_MIN", ingest.POOL_MIN)
+    batch = [*world.raws, _mutate(world.raws[-1], 0, world)]
+    root = tmp_path_factory.mktemp("nochild")
+    tried = _ingest(world, root / "tried", batch, True, processes=True)
+    assert tried == _ingest(world, root / "line", batch, False)
+
+
+@settings(max_examples=15, deadline=None)
+@given(data=st.lists(st.binary(max_size=64), max_size=4), raw=st.booleans())
+def test_a_checking_process_given_anything_stops_without_answering_it(
+    data: list[bytes], raw: bool
+) -> None:
+    """Bytes that are not Checkers' messages (torn, oversized, not msgpack, the wrong
+    shape) end a checking process: it answers nothing it cannot read, and exits."""
+    if raw:
+        stream = b"".join(data)
+    else:  # well framed, badly formed
+        stream = b"".join(len(d).to_bytes(4, "little") + d for d in data)
+    stream += (checking.MAX_FRAME + 1).to_bytes(4, "little")
+    flags = subprocess._args_from_interpreter_flags()  # type: ignore[attr-defined]
+    done = subprocess.run(
+        [sys.executable, *flags, "-m", checking.CHILD_MODULE],
+        input=stream,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    out = done.stdout
+    while out:  # only whole answers, to requests it could read
+        size = int.from_bytes(out[:4], "little")
+        assert len(out) >= 4 + size
+        out = out[4 + size :]

@@ -311,14 +311,39 @@ def open_content(
     write_pk: bytes,
     council: bytes,
     digest: Callable[[bytes], bytes] = crypto.sha256,
+    signature_checked: bool = False,
 ) -> Opened:
     """decrypt_content then open_inner, keeping the decoded content in the Opened (the
-    store keeps those bytes, so they are not decoded from the JSON a second time)."""
+    store keeps those bytes, so they are not decoded from the JSON a second time).
+    `signature_checked`: a checking process (kernel/checking.py) opened these very
+    bytes under this very key and the inner signature verified, so it is not checked
+    again; nothing else is skipped."""
+    blob, plain = _decrypted(envelope, content_key, write_pk)
+    return open_inner(envelope, plain, write_pk, council, digest, blob, signature_checked)
+
+
+def _decrypted(
+    envelope: nip01.Envelope, content_key: bytes, write_pk: bytes
+) -> tuple[bytes, bytes]:
+    """The bytes an envelope's content spells, and the signed inner event they seal."""
     blob = decode_base64(envelope.content)
     if not blob or blob[0] not in (1, CONTENT_VERSION):
         raise MalformedEvent(_("unsupported content version"))
-    plain = _decrypt(blob, content_key, write_pk)
-    return open_inner(envelope, plain, write_pk, council, digest, blob)
+    return blob, _decrypt(blob, content_key, write_pk)
+
+
+def check_inner_signature(
+    envelope: nip01.Envelope, content_key: bytes, write_pk: bytes
+) -> tuple[bytes, bytes]:
+    """Raise unless the envelope's content decrypts under this key to an inner event
+    whose signature verifies under the author its payload names: the one check of
+    open_inner that `signature_checked` skips (a checking process runs this). Returns
+    the bytes the content spells and the signed inner event, for open_inner."""
+    blob, plain = _decrypted(envelope, content_key, write_pk)
+    signed = _signed_decoder.decode(plain)
+    author = _payload_decoder.decode(signed.payload).author
+    crypto.verify(author, SIGN_CONTEXT + signed.payload, signed.sig)
+    return blob, plain
 
 
 def open_inner(
@@ -328,6 +353,7 @@ def open_inner(
     council: bytes,
     digest: Callable[[bytes], bytes] = crypto.sha256,
     content: bytes = b"",
+    signature_checked: bool = False,
 ) -> Opened:
     """Decode and verify the inner event of an already verified, decrypted envelope.
     `digest` is SHA-256 (the ingest's workers pass hashlib's, which a read never loads)."""
@@ -339,7 +365,8 @@ def open_inner(
         payload = _payload_decoder.decode(signed.payload)
     except DECODE_ERRORS as exc:
         raise MalformedEvent(_("inner payload is malformed: {reason}").format(reason=exc)) from exc
-    crypto.verify(payload.author, SIGN_CONTEXT + signed.payload, signed.sig)
+    if not signature_checked:
+        crypto.verify(payload.author, SIGN_CONTEXT + signed.payload, signed.sig)
     if payload.epoch != write_pk:
         raise WrongEpoch(_("inner event names a different epoch than its envelope"))
     if payload.council != council:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import sys
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
@@ -35,6 +33,14 @@ from shora.errors import (
 )
 from shora.i18n import _, digits
 from shora.kernel import crypto, keys, kinds, membership, nip01
+from shora.kernel.checking import (
+    Checked,
+    Checkers,
+    Found,
+    precheck,
+    quick_switches,
+    verify_pool,
+)
 from shora.kernel.events import (
     ANONYMOUS_KINDS,
     LEAF_KINDS,
@@ -58,7 +64,7 @@ from shora.kernel.waiting import (
 )
 
 if TYPE_CHECKING:  # the pool is imported with its first large batch (a read needs none)
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from concurrent.futures import Future
 
 BATCH = 5000  # events per transaction: fewer commits rewrite fewer index pages
 FIRST_BATCH = 1000  # the first transactions of an import are smaller (1000, 2000, 4000, then
@@ -72,61 +78,12 @@ POOL_MIN = 64  # a batch smaller than this is checked in line: a pool costs more
 POOL_CHUNK = 128  # envelopes a worker checks at a time, ahead of the sequential step
 POOL_AHEAD = 8  # chunks checked or being checked ahead of it at most
 EACH_CHUNK = 32  # the same for a relay's batch (a few hundred): its sequential step starts sooner
-SWITCH_INTERVAL = 200e-6
-"""Seconds a thread waits for the GIL before it asks for it, during a pooled import
-(Python's default is 5 ms): a worker back from a signature check waits that long while
-the sequential step holds the GIL, and the cores idle meanwhile."""
+PROCESSES_MIN = 2048  # an import of this many envelopes (or BATCH_BYTES) has them checked
+# by child processes (kernel/checking.py): starting them costs about 0.1 s of one core
+PROCESS_CHUNK = 256  # envelopes sent to a checking process at a time
+CHUNK_BYTES = 2**20  # and at most this many bytes of envelopes in a chunk
 _ids_encoder = msgspec.msgpack.Encoder()
 _ids_decoder = msgspec.msgpack.Decoder(list[bytes])
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-_switching = [0, 0.0]  # pooled imports under way, and the switch interval before the first
-
-
-def verify_pool() -> ThreadPoolExecutor | None:
-    """The process's pool of signature checkers, one thread per core (None on one core).
-    libsecp256k1 (coincurve) and libsodium (PyNaCl) release the GIL while they verify,
-    so the checks of a batch run on every core while the sequential step accepts."""
-    global _pool
-    workers = os.cpu_count() or 1
-    if workers < 2:
-        return None
-    with _pool_lock:
-        if _pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="shora-verify")
-        return _pool
-
-
-@contextmanager
-def _quick_switches() -> Iterator[None]:
-    """SWITCH_INTERVAL while a pooled import runs (any thread's), then Python's own."""
-    with _pool_lock:
-        if not _switching[0]:
-            _switching[1] = sys.getswitchinterval()
-            sys.setswitchinterval(min(SWITCH_INTERVAL, _switching[1]))
-        _switching[0] += 1
-    try:
-        yield
-    finally:
-        with _pool_lock:
-            _switching[0] -= 1
-            if not _switching[0]:
-                sys.setswitchinterval(_switching[1])
-
-
-def _forget_pool() -> None:
-    """A forked child has none of its parent's threads: it starts a pool of its own
-    (and none of its imports: Python's switch interval is back)."""
-    global _pool
-    _pool = None
-    if _switching[0]:
-        sys.setswitchinterval(_switching[1])
-        _switching[0] = 0
-
-
-os.register_at_fork(after_in_child=_forget_pool)
 
 
 class Report(msgspec.Struct):
@@ -168,20 +125,6 @@ class _Writes(msgspec.Struct):
     heads: dict[tuple[bytes, bytes], bool] = msgspec.field(default_factory=dict)  # -> still a head
 
 
-class _Checked(msgspec.Struct):
-    """What a worker of the pool found of one envelope. Each part is a pure function of
-    the envelope's bytes (and of an epoch's keys, which never change once held), so the
-    sequential step that uses them reaches the verdicts it would reach checking in line;
-    a check that failed or was not run is left to that step, which runs it again and
-    raises its error there, in the person's language, at the same point."""
-
-    env: nip01.Envelope
-    eid: bytes  # the envelope id, as bytes
-    signed: bool = False  # the NIP-01 id and the BIP-340 signature verify
-    epoch: keys.Epoch | None = None  # the epoch `opened` was decrypted under
-    opened: Opened | None = None  # decrypted, inner signature and body checked
-
-
 class UnknownWriteKey(NotAMember):
     """Written under a write key this profile does not hold (yet)."""
 
@@ -213,6 +156,7 @@ class Ingestor:
         self._data_version = self._version()
         self.progress: Callable[[int], None] | None = None
         self.pooled = True  # check a large batch's signatures on the pool (verify_pool)
+        self.processes = True  # and a large import's on checking processes (Checkers)
         self._set_epochs(self._load_epochs())
 
     def _set_epochs(self, epochs: list[keys.Epoch]) -> None:
@@ -260,12 +204,25 @@ class Ingestor:
         self.expire(force=False)
         self._waiting.start_import()
         stream = self._unrepeated(raws, report)
-        head = list(itertools.islice(stream, POOL_MIN))
-        pool = verify_pool() if self.pooled and len(head) >= POOL_MIN else None
-        chunks = _chunked(itertools.chain(head, stream), POOL_CHUNK)
-        checked = self._checked(pool, chunks) if pool is not None else _unchecked(chunks)
-        if pool is not None:
-            bulk.enter_context(_quick_switches())
+        head = _head(stream, PROCESSES_MIN, BATCH_BYTES)
+        cores = os.cpu_count() or 1
+        checked: Generator[tuple[list[bytes], Sequence[Checked | None]], None, None]
+        if not self.pooled or cores < 2 or len(head) < POOL_MIN:
+            checked = _unchecked(_chunked(itertools.chain(head, stream), POOL_CHUNK))
+        elif self.processes and (len(head) >= PROCESSES_MIN or sum(map(len, head)) >= BATCH_BYTES):
+            checkers = bulk.enter_context(contextlib.closing(Checkers(cores)))
+            bulk.enter_context(_frozen_heap())
+            checked = self._by_children(
+                checkers, _chunked(itertools.chain(head, stream), PROCESS_CHUNK)
+            )
+        else:
+            pool = verify_pool()
+            assert pool is not None
+            bulk.enter_context(quick_switches())
+            checked = self._ahead(
+                lambda chunk: pool.submit(self._precheck, chunk),
+                _chunked(itertools.chain(head, stream), POOL_CHUNK),
+            )
         batches = 0
         try:
             while self._batch(checked, report, bulk if not batches else None, batches):
@@ -332,7 +289,7 @@ class Ingestor:
 
     def _batch(
         self,
-        checked: Iterator[tuple[list[bytes], Sequence[_Checked | None]]],
+        checked: Iterator[tuple[list[bytes], Sequence[Checked | None]]],
         report: Report,
         bulk: ExitStack | None,
         number: int = 0,
@@ -358,16 +315,19 @@ class Ingestor:
             self.progress(count)
         return count >= limit or size >= BATCH_BYTES
 
-    def _checked(
-        self, pool: ThreadPoolExecutor, chunks: Iterator[list[bytes]]
-    ) -> Generator[tuple[list[bytes], Sequence[_Checked | None]], None, None]:
+    def _ahead(
+        self,
+        submit: Callable[[list[bytes]], Future[Any]],
+        chunks: Iterator[list[bytes]],
+        finish: Callable[[list[bytes], Any], Sequence[Checked | None]] | None = None,
+    ) -> Generator[tuple[list[bytes], Sequence[Checked | None]], None, None]:
         """Each chunk with what the workers found of its envelopes, in order. At most
         POOL_AHEAD chunks are checked ahead of the sequential step (memory holds a few
         hundred opened envelopes), across the batches' commits, and the next chunk is
-        read only when one is taken."""
-        ahead: deque[tuple[list[bytes], Future[list[_Checked | None]]]] = deque(
-            (chunk, pool.submit(self._precheck, chunk))
-            for chunk in itertools.islice(chunks, POOL_AHEAD)
+        read only when one is taken. `finish` turns a worker's answer into what it
+        found (the sequential step's thread runs it)."""
+        ahead: deque[tuple[list[bytes], Future[Any]]] = deque(
+            (chunk, submit(chunk)) for chunk in itertools.islice(chunks, POOL_AHEAD)
         )
         try:
             while ahead:
@@ -375,14 +335,35 @@ class Ingestor:
                 found = future.result()
                 more = next(chunks, None)
                 if more is not None:
-                    ahead.append((more, pool.submit(self._precheck, more)))
-                yield chunk, found
+                    ahead.append((more, submit(more)))
+                yield chunk, found if finish is None else finish(chunk, found)
         finally:
             for _, future in ahead:
                 future.cancel()
 
+    def _by_children(
+        self, checkers: Checkers, chunks: Iterator[list[bytes]]
+    ) -> Generator[tuple[list[bytes], Sequence[Checked | None]], None, None]:
+        """`_ahead` on checking processes: each chunk is sent with the epochs held when
+        it is sent (a chunk sent before a welcome or grant brought its key has its
+        inner signatures checked here), and opened here from what they decoded and
+        decrypted, without the signature checks they passed."""
+        held = [len(self._epochs)]
+        checkers.set_epochs(self._epochs)
+
+        def submit(chunk: list[bytes]) -> Future[list[Found]]:
+            if len(self._epochs) != held[0]:
+                held[0] = len(self._epochs)
+                checkers.set_epochs(self._epochs)
+            return checkers.submit(chunk)
+
+        def finish(chunk: list[bytes], found: list[Found]) -> list[Checked | None]:
+            return precheck(chunk, self._epochs, self._verifier, found)
+
+        return self._ahead(submit, chunks, finish)
+
     def _accept_chunk(
-        self, raws: list[bytes], checked: Sequence[_Checked | None], report: Report
+        self, raws: list[bytes], checked: Sequence[Checked | None], report: Report
     ) -> None:
         """The sequential step of a chunk, in the order the envelopes came. What the
         workers opened is looked up in the store in two queries, not two per envelope."""
@@ -400,7 +381,7 @@ class Ingestor:
             self._absent_envelopes = set()
             self._absent_events = set()
 
-    def _look_up(self, checked: Sequence[_Checked | None]) -> None:
+    def _look_up(self, checked: Sequence[Checked | None]) -> None:
         """Which envelopes and events the workers opened in a chunk are not stored yet,
         found in two queries (the caller empties the sets when the chunk is done)."""
         if len(checked) > 1 and any(checked):
@@ -411,53 +392,9 @@ class Ingestor:
             self._absent_events = {c.opened.inner_id for c in checked if c and c.opened}
             self._absent_events -= self.store.events.stored_events(list(self._absent_events))
 
-    def _precheck(self, raws: list[bytes]) -> list[_Checked | None]:
-        """Run on a worker of the pool: decode, check both signatures and decrypt each
-        envelope, touching nothing but the verifier cache and reading the epochs held.
-        The NIP-01 id is nip01.check_id's, hashed by hashlib (loaded by the import
-        already): libsodium's sha256 costs a few µs more a call, and lets go of the
-        GIL, which the sequential step then waits to take back."""
-        import hashlib
-
-        new = hashlib.sha256
-
-        def sha256(data: bytes) -> bytes:
-            return new(data).digest()
-
-        decode, fromhex, for_id = nip01.decode, bytes.fromhex, nip01.serialize_for_id
-        epochs = self._epochs
-        out: list[_Checked | None] = []
-        for raw in raws:
-            try:
-                env = decode(raw)
-            except Exception:  # noqa: BLE001 - the sequential step raises it again
-                out.append(None)
-                continue
-            eid = fromhex(env.id)
-            checked = _Checked(env, eid)
-            out.append(checked)
-            try:
-                if (
-                    new(
-                        for_id(env.pubkey, env.created_at, env.kind, env.tags, env.content)
-                    ).digest()
-                    != eid
-                ):
-                    continue
-                self._verifier(env.pubkey).verify(eid, fromhex(env.sig))
-                checked.signed = True
-                if env.kind != SHORA_KIND or env.tags:
-                    continue
-                epoch = epochs.get(fromhex(env.pubkey))
-                if epoch is None:
-                    continue
-                checked.opened = open_content(
-                    env, epoch.content_key, epoch.write_pk, epoch.council, sha256
-                )
-                checked.epoch = epoch
-            except Exception:  # noqa: BLE001, S112 - left to the sequential step
-                continue
-        return out
+    def _precheck(self, raws: list[bytes]) -> list[Checked | None]:
+        """Run on a worker of the pool (kernel/checking.py's `precheck`)."""
+        return precheck(raws, self._epochs, self._verifier)
 
     def _verifier(self, pubkey: str) -> crypto.WriteVerifier:
         verifier = self._verifiers.get(pubkey)
@@ -490,7 +427,11 @@ class Ingestor:
         verdicts: list[RemoteError | bool] = []
         pool = verify_pool() if self.pooled and len(raws) >= POOL_MIN else None
         chunks = _chunked(raws, EACH_CHUNK)
-        checked = self._checked(pool, chunks) if pool is not None else _unchecked(chunks)
+        checked = (
+            self._ahead(lambda chunk: pool.submit(self._precheck, chunk), chunks)
+            if pool is not None
+            else _unchecked(chunks)
+        )
         try:
             with self._transaction():
                 for chunk, found in checked:
@@ -507,7 +448,7 @@ class Ingestor:
             checked.close()
         return report, verdicts
 
-    def _each(self, raw: bytes, report: Report, pre: _Checked | None) -> RemoteError | bool:
+    def _each(self, raw: bytes, report: Report, pre: Checked | None) -> RemoteError | bool:
         """One envelope of `ingest_each`: the error that refused it, or whether it was
         a duplicate."""
         duplicates = report.duplicate
@@ -594,7 +535,7 @@ class Ingestor:
             # now, and a parent no longer at hand is read from there (the heads mostly).
             self._meta.clear()
 
-    def _one(self, raw: bytes, report: Report, pre: _Checked | None = None) -> None:
+    def _one(self, raw: bytes, report: Report, pre: Checked | None = None) -> None:
         # No savepoint per envelope: every check comes before the first write, so a
         # refused envelope has written nothing (a savepoint costs as much as a verify).
         try:
@@ -611,7 +552,7 @@ class Ingestor:
             report.refuse(exc)
 
     def _dispatch(
-        self, raw: bytes, report: Report, env: nip01.Envelope, pre: _Checked | None = None
+        self, raw: bytes, report: Report, env: nip01.Envelope, pre: Checked | None = None
     ) -> None:
         eid = pre.eid if pre is not None else bytes.fromhex(env.id)
         if eid in self._writes.envelope_ids or (
@@ -1038,14 +979,51 @@ def decode_ids(blob: bytes) -> list[bytes]:
 
 
 def _chunked(raws: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
-    it = iter(raws)
-    while chunk := list(itertools.islice(it, size)):
+    """Lists of `size` envelopes, or fewer making CHUNK_BYTES: POOL_AHEAD chunks are in
+    memory at once, whatever the envelopes' size."""
+    chunk: list[bytes] = []
+    total = 0
+    for raw in raws:
+        chunk.append(raw)
+        total += len(raw)
+        if len(chunk) >= size or total >= CHUNK_BYTES:
+            yield chunk
+            chunk, total = [], 0
+    if chunk:
         yield chunk
+
+
+@contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """The objects alive when a large import starts (the node's caches, its projection)
+    are left out of the garbage collector's passes until it ends: the import's own
+    allocations start a pass every few hundred objects, and each pass of the oldest
+    generation walked that whole heap again. What the import allocates is collected
+    as before."""
+    import gc
+
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _head(stream: Iterator[bytes], count: int, size: int) -> list[bytes]:
+    """The first `count` envelopes of `stream`, or fewer making `size` bytes."""
+    head: list[bytes] = []
+    total = 0
+    for raw in stream:
+        head.append(raw)
+        total += len(raw)
+        if len(head) >= count or total >= size:
+            break
+    return head
 
 
 def _unchecked(
     chunks: Iterator[list[bytes]],
-) -> Generator[tuple[list[bytes], Sequence[_Checked | None]], None, None]:
+) -> Generator[tuple[list[bytes], Sequence[Checked | None]], None, None]:
     """Chunks checked in line by the sequential step (no pool)."""
     for chunk in chunks:
         yield chunk, [None] * len(chunk)
