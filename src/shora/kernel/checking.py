@@ -8,11 +8,12 @@ Two ways, both giving the verdicts the sequential step would reach checking in l
   envelopes is checked there (no process to start).
 - `Checkers`: child processes (`python -m shora.kernel.checking`), for a large import.
   Each is sent chunks of envelopes, with the epochs' keys held when it is sent them, and
-  answers one byte per envelope: NOTHING (left to the sequential step), SIGNED (its
-  NIP-01 id and BIP-340 signature verify) or OPENED (also decrypted under the epoch
-  this node holds for its write key, inner signature and body checked). The sequential
-  step then decodes the envelope again without the signature checks, which cost about
-  two thirds of an event's ingest. A child that fails or cannot start leaves its
+  answers a `Found` per envelope: NOTHING (left to the sequential step), SIGNED (its
+  NIP-01 id and BIP-340 signature verify; the envelope as decoded) or OPENED (also
+  decrypted under the epoch this node holds for its write key and the inner signature
+  verified; the content's bytes and the signed inner event too). The sequential step
+  then decodes and checks the inner event itself, all but the signatures, which cost
+  about two thirds of an event's ingest. A child that fails or cannot start leaves its
   chunks to the sequential step, which checks them in line.
 
 The children live for one import. They hold the content keys of the epochs in memory
@@ -61,6 +62,7 @@ NICENESS = 10
 """How much lower a checking process's priority is than its parent's: the parent's
 sequential step is the pipeline's narrowest part, and with a child per core the
 scheduler would otherwise give it a third of a core's time less."""
+CLOSE_SECONDS = 60.0  # a child that has not answered what it was sent by then is killed
 CHILD_MODULE = "shora.kernel.checking"  # what a checking process runs (`main` below)
 _LEN = 4
 
@@ -363,8 +365,14 @@ class _Child:
             self._room.release()
 
     def close(self) -> None:
+        """After close() put None in the queue: wait for the threads (the child answers
+        what it was sent), then for the child to end."""
         for thread in self.threads:
-            thread.join()
+            thread.join(timeout=CLOSE_SECONDS)
+        if any(thread.is_alive() for thread in self.threads):
+            self.proc.kill()  # stuck: its pipes close, and the threads end
+            for thread in self.threads:
+                thread.join()
         try:
             if self.proc.stdin is not None:
                 self.proc.stdin.close()
@@ -395,7 +403,7 @@ class Checkers:
         for _ in range(count):
             try:
                 self._children.append(_Child(self))
-            except (OSError, ValueError):  # no interpreter to start: checked in line then
+            except (OSError, ValueError, TypeError):  # no interpreter: checked in line then
                 break
 
     def set_epochs(self, epochs: Mapping[bytes, keys.Epoch]) -> None:
@@ -417,6 +425,22 @@ class Checkers:
             task.future.set_running_or_notify_cancel()
             _unanswered(task)
         return task.future
+
+    def lend(
+        self, epochs: Mapping[bytes, keys.Epoch], verifier: Callable[[str], crypto.WriteVerifier]
+    ) -> bool:
+        """Check, on the calling thread, the oldest chunk no child has taken yet (the
+        sequential step would otherwise wait for a child's answer); False if none."""
+        try:
+            task = self.work.get_nowait()
+        except queue.Empty:
+            return False
+        if task is None:  # closing
+            self.work.put(None)
+            return False
+        if task.future.set_running_or_notify_cancel():
+            task.future.set_result(signatures(task.raws, epochs, verifier))
+        return True
 
     def close(self) -> None:
         for _ in self._children:

@@ -79,7 +79,8 @@ POOL_CHUNK = 128  # envelopes a worker checks at a time, ahead of the sequential
 POOL_AHEAD = 8  # chunks checked or being checked ahead of it at most
 EACH_CHUNK = 32  # the same for a relay's batch (a few hundred): its sequential step starts sooner
 PROCESSES_MIN = 2048  # an import of this many envelopes (or BATCH_BYTES) has them checked
-# by child processes (kernel/checking.py): starting them costs about 0.1 s of one core
+# by child processes (kernel/checking.py), one per core but one, the sequential step
+# checking what they have not taken while it would wait: starting one costs 0.1-0.2 s
 PROCESS_CHUNK = 256  # envelopes sent to a checking process at a time
 CHUNK_BYTES = 2**20  # and at most this many bytes of envelopes in a chunk
 _ids_encoder = msgspec.msgpack.Encoder()
@@ -210,7 +211,7 @@ class Ingestor:
         if not self.pooled or cores < 2 or len(head) < POOL_MIN:
             checked = _unchecked(_chunked(itertools.chain(head, stream), POOL_CHUNK))
         elif self.processes and (len(head) >= PROCESSES_MIN or sum(map(len, head)) >= BATCH_BYTES):
-            checkers = bulk.enter_context(contextlib.closing(Checkers(cores)))
+            checkers = bulk.enter_context(contextlib.closing(Checkers(cores - 1)))
             bulk.enter_context(_frozen_heap())
             checked = self._by_children(
                 checkers, _chunked(itertools.chain(head, stream), PROCESS_CHUNK)
@@ -320,18 +321,23 @@ class Ingestor:
         submit: Callable[[list[bytes]], Future[Any]],
         chunks: Iterator[list[bytes]],
         finish: Callable[[list[bytes], Any], Sequence[Checked | None]] | None = None,
+        lend: Callable[[], bool] | None = None,
     ) -> Generator[tuple[list[bytes], Sequence[Checked | None]], None, None]:
         """Each chunk with what the workers found of its envelopes, in order. At most
         POOL_AHEAD chunks are checked ahead of the sequential step (memory holds a few
         hundred opened envelopes), across the batches' commits, and the next chunk is
         read only when one is taken. `finish` turns a worker's answer into what it
-        found (the sequential step's thread runs it)."""
+        found (the sequential step's thread runs it); `lend` checks a chunk no worker
+        has taken yet, on the sequential step's thread while it would wait (False if
+        there was none)."""
         ahead: deque[tuple[list[bytes], Future[Any]]] = deque(
             (chunk, submit(chunk)) for chunk in itertools.islice(chunks, POOL_AHEAD)
         )
         try:
             while ahead:
                 chunk, future = ahead.popleft()
+                while lend is not None and not future.done() and lend():
+                    pass
                 found = future.result()
                 more = next(chunks, None)
                 if more is not None:
@@ -360,7 +366,10 @@ class Ingestor:
         def finish(chunk: list[bytes], found: list[Found]) -> list[Checked | None]:
             return precheck(chunk, self._epochs, self._verifier, found)
 
-        return self._ahead(submit, chunks, finish)
+        def lend() -> bool:
+            return checkers.lend(self._epochs, self._verifier)
+
+        return self._ahead(submit, chunks, finish, lend)
 
     def _accept_chunk(
         self, raws: list[bytes], checked: Sequence[Checked | None], report: Report
