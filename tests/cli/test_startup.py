@@ -54,6 +54,8 @@ NOT_FOR_READING = (
     "shora.sync.negentropy",
     "asyncio",
     "concurrent.futures",  # the ingest pool, started by the first batch of 64 envelopes
+    "subprocess",  # and its checking processes, by an import of 2,048
+    "queue",
     "logging",
     # Nor what a read leaves on disk since kinds are registered on first decode:
     "shora.domain.aid.kinds",  # the aid pipeline's schemas

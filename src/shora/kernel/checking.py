@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
-import subprocess
 import sys
 import threading
 from collections import deque
@@ -44,7 +42,8 @@ from shora.kernel.events import (
     open_inner,
 )
 
-if TYPE_CHECKING:  # the pool is imported with its first large batch (a read needs none)
+if TYPE_CHECKING:  # imported with a large batch's first chunk (a read needs none of them)
+    import queue
     from concurrent.futures import Future, ThreadPoolExecutor
 
 SWITCH_INTERVAL = 200e-6
@@ -300,6 +299,8 @@ class _Child:
     DEPTH = 2
 
     def __init__(self, checkers: Checkers) -> None:
+        import subprocess
+
         flags = subprocess._args_from_interpreter_flags()  # type: ignore[attr-defined]
         self.proc = subprocess.Popen(
             [sys.executable, *flags, "-m", CHILD_MODULE],
@@ -367,6 +368,8 @@ class _Child:
     def close(self) -> None:
         """After close() put None in the queue: wait for the threads (the child answers
         what it was sent), then for the child to end."""
+        import subprocess
+
         for thread in self.threads:
             thread.join(timeout=CLOSE_SECONDS)
         if any(thread.is_alive() for thread in self.threads):
@@ -392,9 +395,11 @@ class Checkers:
     with the next chunk each child is sent after `set_epochs` was called with more."""
 
     def __init__(self, count: int) -> None:
+        import queue
         from concurrent.futures import Future
 
         self._future = Future
+        self._empty = queue.Empty
         self.work: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._version = 0
@@ -433,7 +438,7 @@ class Checkers:
         sequential step would otherwise wait for a child's answer); False if none."""
         try:
             task = self.work.get_nowait()
-        except queue.Empty:
+        except self._empty:
             return False
         if task is None:  # closing
             self.work.put(None)
@@ -452,9 +457,6 @@ class Checkers:
 def main() -> None:
     """A checking process: answers each chunk on standard input with its verdicts, until
     the stream ends. Reads and writes nothing else."""
-    from shora.node import register_kinds  # every kind the node decodes, as it does
-
-    register_kinds()
     with contextlib.suppress(OSError, AttributeError):  # (not on every system)
         os.nice(NICENESS)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
