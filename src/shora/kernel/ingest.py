@@ -66,10 +66,11 @@ from shora.kernel.waiting import (
 if TYPE_CHECKING:  # the pool is imported with its first large batch (a read needs none)
     from concurrent.futures import Future
 
-BATCH = 5000  # events per transaction: fewer commits rewrite fewer index pages
-FIRST_BATCH = 1000  # the first transactions of an import are smaller (1000, 2000, 4000, then
-# BATCH): the log of the first commits is copied into the file while the next are checked
-BATCH_BYTES = 8 * 2**20  # and at most this many bytes of envelopes in memory at once
+BATCH = 10_000  # events per transaction: fewer commits rewrite fewer index pages (ids
+# are hashes: a batch dirties most pages of the id indexes, whatever its size)
+FIRST_BATCH = 1000  # the first transactions of an import are smaller (1000, 2000, 4000,
+# 8000, then BATCH): the log of the first commits is copied in while the next are checked
+BATCH_BYTES = 16 * 2**20  # and at most this many bytes of envelopes in memory at once
 MAX_SEEN = 100_000  # digests of the envelopes of one import kept to skip repeats
 MAX_META = 20_000  # events whose (clock, causal past, time) are kept at hand; more are read
 MAX_SKEW = 3600
@@ -78,7 +79,8 @@ POOL_MIN = 64  # a batch smaller than this is checked in line: a pool costs more
 POOL_CHUNK = 128  # envelopes a worker checks at a time, ahead of the sequential step
 POOL_AHEAD = 8  # chunks checked or being checked ahead of it at most
 EACH_CHUNK = 32  # the same for a relay's batch (a few hundred): its sequential step starts sooner
-PROCESSES_MIN = 2048  # an import of this many envelopes (or BATCH_BYTES) has them checked
+PROCESSES_MIN = 2048  # an import of this many envelopes (or bytes) has them checked
+PROCESSES_MIN_BYTES = 8 * 2**20
 # by child processes (kernel/checking.py), one per core but one, the sequential step
 # checking what they have not taken while it would wait: starting one costs 0.1-0.2 s
 PROCESS_CHUNK = 256  # envelopes sent to a checking process at a time
@@ -205,12 +207,14 @@ class Ingestor:
         self.expire(force=False)
         self._waiting.start_import()
         stream = self._unrepeated(raws, report)
-        head = _head(stream, PROCESSES_MIN, BATCH_BYTES)
+        head = _head(stream, PROCESSES_MIN, PROCESSES_MIN_BYTES)
         cores = os.cpu_count() or 1
         checked: Generator[tuple[list[bytes], Sequence[Checked | None]], None, None]
         if not self.pooled or cores < 2 or len(head) < POOL_MIN:
             checked = _unchecked(_chunked(itertools.chain(head, stream), POOL_CHUNK))
-        elif self.processes and (len(head) >= PROCESSES_MIN or sum(map(len, head)) >= BATCH_BYTES):
+        elif self.processes and (
+            len(head) >= PROCESSES_MIN or sum(map(len, head)) >= PROCESSES_MIN_BYTES
+        ):
             checkers = bulk.enter_context(contextlib.closing(Checkers(cores - 1)))
             bulk.enter_context(_frozen_heap())
             checked = self._by_children(
