@@ -207,7 +207,7 @@ class Ingestor:
         self.expire(force=False)
         self._waiting.start_import()
         stream = self._unrepeated(raws, report)
-        head = _head(stream, PROCESSES_MIN, PROCESSES_MIN_BYTES)
+        head = next(_chunked(stream, PROCESSES_MIN, PROCESSES_MIN_BYTES), [])
         cores = os.cpu_count() or 1
         checked: Generator[tuple[list[bytes], Sequence[Checked | None]], None, None]
         if not self.pooled or cores < 2 or len(head) < POOL_MIN:
@@ -991,15 +991,16 @@ def decode_ids(blob: bytes) -> list[bytes]:
     return [blob[i : i + 32] for i in range(0, len(blob), 32)]
 
 
-def _chunked(raws: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
-    """Lists of `size` envelopes, or fewer making CHUNK_BYTES: POOL_AHEAD chunks are in
-    memory at once, whatever the envelopes' size."""
+def _chunked(raws: Iterable[bytes], size: int, limit: int = CHUNK_BYTES) -> Iterator[list[bytes]]:
+    """Lists of `size` envelopes, or fewer making `limit` bytes (POOL_AHEAD chunks are
+    in memory at once, whatever the envelopes' size). Each list is taken from `raws`
+    only as it is asked for."""
     chunk: list[bytes] = []
     total = 0
     for raw in raws:
         chunk.append(raw)
         total += len(raw)
-        if len(chunk) >= size or total >= CHUNK_BYTES:
+        if len(chunk) >= size or total >= limit:
             yield chunk
             chunk, total = [], 0
     if chunk:
@@ -1020,18 +1021,6 @@ def _frozen_heap() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
-
-
-def _head(stream: Iterator[bytes], count: int, size: int) -> list[bytes]:
-    """The first `count` envelopes of `stream`, or fewer making `size` bytes."""
-    head: list[bytes] = []
-    total = 0
-    for raw in stream:
-        head.append(raw)
-        total += len(raw)
-        if len(head) >= count or total >= size:
-            break
-    return head
 
 
 def _unchecked(
