@@ -840,7 +840,8 @@ def run(args: argparse.Namespace) -> int:
         f"  b/a:                           {ratio:.2f}  (target ≥ {TARGET_RATIO}; median of "
         f"{len(ratios)} rounds: {' / '.join(f'{r:.2f}' for r in ratios)}; in CPU time of all "
         f"threads and checking processes {ingest.cpu / verify.cpu:.2f}; signatures checked "
-        f"by {os.cpu_count() or 1} checking processes)"
+        f"by {max(1, (os.cpu_count() or 1) - 1)} checking process(es) and the sequential "
+        f"step while it waits)"
     )
     print(
         f"  idle-machine estimate:         {idle_rate:,.0f} events/s from CPU times, "

@@ -23,13 +23,14 @@ and write nothing anywhere: no file, no log (docs/security.md "Checking processe
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import IO, TYPE_CHECKING, Final, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, Final, NamedTuple
 
 import msgspec
 
@@ -255,11 +256,15 @@ class _Request(msgspec.Struct, array_like=True, forbid_unknown_fields=True):
     raws: list[bytes]
 
 
-_request_encoder = msgspec.msgpack.Encoder()
-_request_decoder = msgspec.msgpack.Decoder(_Request)
-_answer_encoder = msgspec.msgpack.Encoder()
-_answer_decoder = msgspec.msgpack.Decoder(list[Found])
+_encoder = msgspec.msgpack.Encoder()
 _UNCHECKED = Found(NOTHING)
+
+
+@functools.cache
+def _decoder(kind: type[Any]) -> msgspec.msgpack.Decoder[Any]:
+    """Made on first use (a few ms, the envelope's patterns compiled): a read command
+    imports this module and starts no process."""
+    return msgspec.msgpack.Decoder(kind)
 
 
 def _read_frame(stream: IO[bytes]) -> bytes | None:
@@ -334,7 +339,7 @@ class _Child:
                 try:
                     version, epochs = self._checkers.epochs()
                     fresh = epochs if version != self._sent else None
-                    _write_frame(stdin, _request_encoder.encode(_Request(fresh, task.raws)))
+                    _write_frame(stdin, _encoder.encode(_Request(fresh, task.raws)))
                     self._sent = version
                 except (OSError, ValueError):
                     self.broken = True  # a child that failed once is asked nothing more
@@ -355,7 +360,7 @@ class _Child:
             if not self.broken:
                 try:
                     body = _read_frame(stdout)
-                    answer = None if body is None else _answer_decoder.decode(body)
+                    answer = None if body is None else _decoder(list[Found]).decode(body)
                 except (OSError, ValueError, msgspec.DecodeError):
                     answer = None
             if answer is None or len(answer) != len(task.raws):
@@ -473,12 +478,12 @@ def main() -> None:
 
     while (body := _read_frame(stdin)) is not None:
         try:
-            request = _request_decoder.decode(body)
+            request = _decoder(_Request).decode(body)
         except msgspec.DecodeError:  # (ValidationError is one) not from Checkers: stop
             return
         if request.epochs is not None:
             epochs = {pk: keys.Epoch(council, pk, key, b"") for pk, key, council in request.epochs}
-        _write_frame(stdout, _answer_encoder.encode(signatures(request.raws, epochs, verifier)))
+        _write_frame(stdout, _encoder.encode(signatures(request.raws, epochs, verifier)))
 
 
 if __name__ == "__main__":
