@@ -157,7 +157,8 @@ def run(args: argparse.Namespace) -> int:
         got = child(member_home, "import", str(tmp / "council.bundle"))
         accepted, seconds = got["imported"]
         import_peak = got["done"][1]
-        checkers = got["children"][0] * (os.cpu_count() or 1) if got["children"][0] else 0.0
+        processes = max(1, (os.cpu_count() or 1) - 1)  # one per core but one
+        checkers = got["children"][0] * processes
         import_total = import_peak + checkers
         print(
             f"  {int(accepted):,} envelopes in {seconds:.1f} s; peak {import_peak:,.0f} MiB "
