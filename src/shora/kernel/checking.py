@@ -90,6 +90,23 @@ class Found(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=
     plain: bytes = b""  # OPENED: the signed inner event they seal under the epoch's key
 
 
+class Verifiers:
+    """BIP-340 verifiers by write key (hex), each key parsed once; at most MAX kept."""
+
+    MAX = 10_000
+
+    def __init__(self) -> None:
+        self._held: dict[str, crypto.WriteVerifier] = {}
+
+    def __call__(self, pubkey: str) -> crypto.WriteVerifier:
+        verifier = self._held.get(pubkey)
+        if verifier is None:
+            verifier = crypto.WriteVerifier(bytes.fromhex(pubkey))
+            if len(self._held) < self.MAX:
+                self._held[pubkey] = verifier
+        return verifier
+
+
 def precheck(
     raws: list[bytes],
     epochs: Mapping[bytes, keys.Epoch],
@@ -466,15 +483,7 @@ def main() -> None:
         os.nice(NICENESS)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     epochs: dict[bytes, keys.Epoch] = {}
-    verifiers: dict[str, crypto.WriteVerifier] = {}
-
-    def verifier(pubkey: str) -> crypto.WriteVerifier:
-        found = verifiers.get(pubkey)
-        if found is None:
-            found = crypto.WriteVerifier(bytes.fromhex(pubkey))
-            if len(verifiers) < 10_000:
-                verifiers[pubkey] = found
-        return found
+    verifier = Verifiers()
 
     while (body := _read_frame(stdin)) is not None:
         try:

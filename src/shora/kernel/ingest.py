@@ -37,6 +37,7 @@ from shora.kernel.checking import (
     Checked,
     Checkers,
     Found,
+    Verifiers,
     precheck,
     quick_switches,
     verify_pool,
@@ -142,7 +143,7 @@ class Ingestor:
         self.now = now
         self._waiting = Waiting(store, lambda: self.now())
         self._identity_key = identity_key
-        self._verifiers: dict[str, crypto.WriteVerifier] = {}
+        self._verifier = Verifiers()
         self._epochs: dict[bytes, keys.Epoch] = {}
         # The same epochs by council, in the order learnt: a council's ring is read on
         # every write and admission, and filtering every epoch held made that cost grow
@@ -408,14 +409,6 @@ class Ingestor:
     def _precheck(self, raws: list[bytes]) -> list[Checked | None]:
         """Run on a worker of the pool (kernel/checking.py's `precheck`)."""
         return precheck(raws, self._epochs, self._verifier)
-
-    def _verifier(self, pubkey: str) -> crypto.WriteVerifier:
-        verifier = self._verifiers.get(pubkey)
-        if verifier is None:
-            verifier = crypto.WriteVerifier(bytes.fromhex(pubkey))
-            if len(self._verifiers) < 10_000:
-                self._verifiers[pubkey] = verifier
-        return verifier
 
     def ingest_one(self, raw: bytes) -> Report:
         """Ingest one envelope and raise the reason if it is refused."""
