@@ -513,11 +513,13 @@ class Ingestor:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        """A transaction whose rollback also forgets what the caches learnt in it."""
-        if self._version() != self._data_version:
-            self._forget()
+        """A transaction whose rollback also forgets what the caches learnt in it. The
+        caches are checked once the transaction holds the write lock: another process
+        may have committed until then."""
         try:
             with self.store.transaction():
+                if self._version() != self._data_version:
+                    self._forget()
                 yield
         except BaseException:
             self._forget()

@@ -318,9 +318,26 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        with self.db:
-            yield
-        if self._checkpointer is not None and not self.db.in_transaction:
+        """A transaction, or a savepoint inside the one already open. The outermost one
+        takes the write lock as it begins (BEGIN IMMEDIATE): a transaction that read
+        first and then wrote after another process (`shora serve` syncing the same
+        profile) had committed would fail at once with "database is locked", since
+        waiting cannot make its snapshot current; taken first, the lock is waited for
+        (the busy timeout) and the reads see the newest state."""
+        if self.db.in_transaction:
+            with self.db:
+                yield
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            with self.db:
+                yield
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+        if self._checkpointer is not None:
             self._checkpointer.poke()
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
