@@ -25,6 +25,7 @@ from shora.kernel import checking, crypto, ingest, keys, nip01
 from shora.kernel.events import decrypt_content, seal_content
 from shora.kernel.storage import compact
 from shora.node import Node
+from shora.sync.local import NodeEnvelopes
 
 PASSPHRASE = "correct horse battery"
 
@@ -213,10 +214,13 @@ def test_a_pooled_bulk_import_gives_back_the_switch_interval_and_leaves_no_log(
         assert node.store.one("SELECT count(*) FROM envelopes") == count
 
 
-def _each(world: World, home: Path, batch: list[bytes], pooled: bool) -> tuple[object, ...]:
+def _each(
+    world: World, home: Path, batch: list[bytes], pooled: bool, processes: bool = False
+) -> tuple[object, ...]:
     shutil.copytree(world.template, home)
     with Node.open(home, PASSPHRASE, allow_weak_kdf=True) as node:
         node.ingestor.pooled = pooled
+        node.ingestor.processes = processes
         report, verdicts = node.ingestor.ingest_each(batch)
         return (
             [v if isinstance(v, bool) else (type(v).__name__, str(v)) for v in verdicts],
@@ -234,8 +238,9 @@ def _each(world: World, home: Path, batch: list[bytes], pooled: bool) -> tuple[o
 def test_a_relays_batch_checked_on_the_pool_gets_the_same_answers(
     world: World, tmp_path_factory: pytest.TempPathFactory, seed: int
 ) -> None:
-    """A relay's batch of EVENTs (ingest_each) checked on the pool in small chunks: every
-    envelope gets the answer, and the store the rows, of checking them in line."""
+    """A relay's batch of EVENTs (ingest_each) checked in small chunks by the checking
+    processes of a burst, or on the thread pool: every envelope gets the answer, and the
+    store the rows, of checking them in line."""
     rng = random.Random(seed)
     batch = rng.sample(world.raws, len(world.raws))
     for _ in range(20):
@@ -243,10 +248,47 @@ def test_a_relays_batch_checked_on_the_pool_gets_the_same_answers(
         batch.insert(rng.randint(0, len(batch)), bad)
     assert len(batch) > ingest.EACH_CHUNK * 2
     root = tmp_path_factory.mktemp("each")
+    by_processes = _each(world, root / "processes", batch, True, processes=True)
     pooled = _each(world, root / "pooled", batch, True)
     sequential = _each(world, root / "sequential", batch, False)
-    assert pooled == sequential
+    assert by_processes == pooled == sequential
     assert pooled[1] and any(not isinstance(v, bool) for v in pooled[0])
+
+
+def test_a_burst_of_uploads_is_checked_by_processes_that_end_with_it(
+    world: World, tmp_path: Path
+) -> None:
+    """A relay's large batches are checked by checking processes started with the first
+    and kept for the next; the housekeeping after the burst ends them, and so does
+    closing the node."""
+    shutil.copytree(world.template, tmp_path / "c")
+    spare = (os.cpu_count() or 1) > 1
+    with Node.open(tmp_path / "c", PASSPHRASE, allow_weak_kdf=True) as node:
+        view = NodeEnvelopes(node)
+        assert all(ok for ok, _ in view.accept_many(world.raws))
+        burst = node.ingestor._burst
+        assert (burst is not None) == spare
+        if burst is not None:
+            assert burst._children and all(c.proc.poll() is None for c in burst._children)
+        again = view.accept_many(world.raws)  # duplicates now
+        assert all(ok and why.startswith("duplicate") for ok, why in again)
+        assert node.ingestor._burst is burst  # the same processes for the next batch
+        view.settle()
+        assert node.ingestor._burst is None
+        if burst is not None:
+            assert all(c.proc.poll() is not None for c in burst._children)
+        assert (
+            node.store.one(
+                "SELECT count(*) FROM envelopes WHERE id=?",
+                (bytes.fromhex(nip01.decode(world.raws[-1]).id),),
+            )
+            == 1
+        )
+        node.ingestor.ingest_each(world.raws)  # a new burst, never settled
+        unsettled = node.ingestor._burst
+    assert node.ingestor._burst is None
+    if unsettled is not None:
+        assert all(c.proc.poll() is not None for c in unsettled._children)
 
 
 def _epochs_of(world: World, tmp_path: Path) -> dict[bytes, keys.Epoch]:

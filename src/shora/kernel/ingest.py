@@ -161,6 +161,7 @@ class Ingestor:
         self.progress: Callable[[int], None] | None = None
         self.pooled = True  # check a large batch's signatures on the pool (verify_pool)
         self.processes = True  # and a large import's on checking processes (Checkers)
+        self._burst: Checkers | None = None  # those of a burst of uploads (ingest_each)
         self._set_epochs(self._load_epochs())
 
     def _set_epochs(self, epochs: list[keys.Epoch]) -> None:
@@ -359,12 +360,13 @@ class Ingestor:
         it is sent (a chunk sent before a welcome or grant brought its key has its
         inner signatures checked here), and opened here from what they decoded and
         decrypted, without the signature checks they passed."""
-        held = [len(self._epochs)]
+        held = len(self._epochs)
         checkers.set_epochs(self._epochs)
 
         def submit(chunk: list[bytes]) -> Future[list[Found]]:
-            if len(self._epochs) != held[0]:
-                held[0] = len(self._epochs)
+            nonlocal held
+            if len(self._epochs) != held:
+                held = len(self._epochs)
                 checkers.set_epochs(self._epochs)
             return checkers.submit(chunk)
 
@@ -427,17 +429,21 @@ class Ingestor:
         refused it, or whether it was a duplicate. One refused envelope changes nothing
         for the others (every check comes before the first write); none is held for a
         key (UnknownWriteKey is its answer). A batch of POOL_MIN or more has its
-        signatures checked on the pool, in small chunks so that the sequential step
-        starts early, as a bundle's import has."""
+        signatures checked in small chunks, so that the sequential step starts early, by
+        the checking processes of the burst of uploads it belongs to (`end_burst` ends
+        them; the thread pool on a single core)."""
         report = Report()
         verdicts: list[RemoteError | bool] = []
-        pool = verify_pool() if self.pooled and len(raws) >= POOL_MIN else None
         chunks = _chunked(raws, EACH_CHUNK)
-        checked = (
-            self._ahead(lambda chunk: pool.submit(self._precheck, chunk), chunks)
-            if pool is not None
-            else _unchecked(chunks)
-        )
+        checked: Generator[tuple[list[bytes], Sequence[Checked | None]], None, None]
+        if not self.pooled or len(raws) < POOL_MIN:
+            checked = _unchecked(chunks)
+        elif (checkers := self._burst_checkers()) is not None:
+            checked = self._by_children(checkers, chunks)
+        else:
+            pool = verify_pool()
+            assert pool is not None
+            checked = self._ahead(lambda chunk: pool.submit(self._precheck, chunk), chunks)
         try:
             with self._transaction():
                 for chunk, found in checked:
@@ -453,6 +459,22 @@ class Ingestor:
         finally:
             checked.close()
         return report, verdicts
+
+    def _burst_checkers(self) -> Checkers | None:
+        """The checking processes of a burst of uploads (started with its first large
+        batch, ended by `end_burst`), if this machine has a core to spare for them."""
+        cores = os.cpu_count() or 1
+        if not self.processes or cores < 2:
+            return None
+        if self._burst is None:
+            self._burst = Checkers(cores - 1)
+        return self._burst
+
+    def end_burst(self) -> None:
+        """End the checking processes of a burst of uploads (after it, and on close)."""
+        burst, self._burst = self._burst, None
+        if burst is not None:
+            burst.close()
 
     def _each(self, raw: bytes, report: Report, pre: Checked | None) -> RemoteError | bool:
         """One envelope of `ingest_each`: the error that refused it, or whether it was

@@ -167,6 +167,7 @@ class NodeEnvelopes:
     def settle(self) -> None:
         """The housekeeping of the councils `accept` took envelopes of since the last
         call, once for all of them (the embedded relay calls it after a burst)."""
+        self.core.ingestor.end_burst()
         if not self.core.unsettled:
             return
         report = Report(councils=set(self.core.unsettled))
