@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -907,6 +907,32 @@ def test_a_batch_is_no_larger_than_the_limit_and_a_refusal_keeps_the_order(tmp_p
     assert [x[1] for x in answers] == [nip01.decode(raw).id for raw in fresh]
     assert [x[2] for x in answers] == [True, True, True, True, False]
     assert answers[-1][3].startswith("rate-limited")
+
+
+class _Batches(NodeEnvelopes):
+    """A node's view that notes the size of each batch the relay stores."""
+
+    def __init__(self, node: Node) -> None:
+        super().__init__(node)
+        self.batches: list[int] = []
+
+    def accept_many(self, raws: Sequence[bytes]) -> list[tuple[bool, str]]:
+        self.batches.append(len(raws))
+        return super().accept_many(raws)
+
+
+def test_a_batch_holds_no_more_bytes_than_the_limit(tmp_path: Path) -> None:
+    cid, (a, b) = council(tmp_path, "Bahar")
+    bulk_posts(b, cid, 7, "from b")
+    held = set(a.bundles.envelopes(cid))
+    fresh = [r for r in b.bundles.envelopes(cid) if r not in held]
+    view = _Batches(a)
+    cap = len(fresh[0]) + len(fresh[1])  # about two envelopes' worth
+    relay = RelayConnection(view, RelayLimits(max_batch_bytes=cap))
+    answers = [json.loads(t) for t in relay.receive_many([messages.event(r) for r in fresh])]
+    assert [x[1] for x in answers] == [nip01.decode(raw).id for raw in fresh]
+    assert all(x[2] for x in answers)
+    assert sum(view.batches) == 7 and max(view.batches) <= 3 and len(view.batches) >= 3
 
 
 def test_a_publication_with_keys_waits_for_the_first_answer_and_resends_in_order(

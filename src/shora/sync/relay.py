@@ -92,11 +92,13 @@ class RelayLimits:
     """Seconds a connection may stay without proving a key (welcome fetches need none)."""
     max_proofs: int = 64
     """AUTH events one connection may send."""
-    max_outbox: int = 2000
+    max_outbox: int = 4096
     """Texts queued for one connection; live events beyond it close the connection."""
-    max_batch: int = 256
+    max_batch: int = 1024
     """Messages a connection has already sent that are read together: the EVENTs among
     them are stored in one transaction (each still gets its own OK)."""
+    max_batch_bytes: int = 16 * 2**20
+    """And at most this many bytes of them (a batch is held in memory until stored)."""
 
 
 @dataclass(slots=True)
@@ -157,6 +159,7 @@ class RelayConnection:
         self._requests = _Bucket(self.limits.requests_per_minute)
         self._accepted: list[tuple[nip01.Envelope, bytes]] = []
         self._batch: list[messages.ClientEvent] = []
+        self._batch_bytes = 0
         """EVENTs checked and waiting to be stored together (see `receive_many`)."""
 
     def greeting(self) -> list[str]:
@@ -292,14 +295,18 @@ class RelayConnection:
         if refused is not None:
             return [*out, *self._store_batch(), messages.ok(envelope.id, False, refused)]
         self._batch.append(message)
-        if len(self._batch) >= self.limits.max_batch:
+        self._batch_bytes += len(message.raw)
+        if (
+            len(self._batch) >= self.limits.max_batch
+            or self._batch_bytes >= self.limits.max_batch_bytes
+        ):
             out += self._store_batch()
         return out
 
     def _store_batch(self) -> list[str]:
         """Store the batch's EVENTs together and answer each (`RelayView.accept` for
         each, in one transaction when the view offers `accept_many`)."""
-        batch, self._batch = self._batch, []
+        batch, self._batch, self._batch_bytes = self._batch, [], 0
         if not batch:
             return []
         accept_many = getattr(self.view, "accept_many", None)
@@ -603,12 +610,13 @@ class EmbeddedRelay:
         await ws.close(1008, connection.closing[:120])
 
     async def _more(self, ws: ServerConnection, first: bytes) -> list[bytes]:
-        """The messages that follow `first` at once, up to max_batch - 1: those already
-        received and, after an EVENT, those arriving within BATCH_WAIT (the client's
-        next EVENTs, most likely). Cancelling `recv` loses nothing."""
+        """The messages that follow `first` at once, up to max_batch - 1 of them and
+        max_batch_bytes (plus one message): those already received and, after an EVENT,
+        those arriving within BATCH_WAIT (the client's next EVENTs, most likely).
+        Cancelling `recv` loses nothing."""
         more: list[bytes] = []
-        last = first
-        while len(more) < self.limits.max_batch - 1:
+        last, size = first, len(first)
+        while len(more) < self.limits.max_batch - 1 and size < self.limits.max_batch_bytes:
             wait = BATCH_WAIT if last.startswith(b'["EVENT"') else 0
             try:
                 async with asyncio.timeout(wait):
@@ -616,6 +624,7 @@ class EmbeddedRelay:
             except (TimeoutError, websockets.ConnectionClosed):
                 break
             more.append(last)
+            size += len(last)
         return more
 
 

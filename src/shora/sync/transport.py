@@ -69,7 +69,7 @@ class Publication:
         self,
         raws: Iterable[bytes],
         *,
-        window: int = 200,
+        window: int = 1000,
         max_bad: int = 8,
         max_frame: int = 0,
         url: str = "",
