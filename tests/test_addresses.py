@@ -1,13 +1,16 @@
-"""Per-address limits count an IPv6 /64 as one address (shora.addresses)."""
+"""Per-address limits count an IPv6 /64 as one address, and which addresses are on the
+local network (shora.addresses)."""
 
 from __future__ import annotations
 
 import ipaddress
+import zlib
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shora.addresses import counted_address
+from shora.addresses import counted_address, on_local_network
+from shora.sync import transport
 
 
 def test_the_forms_an_address_comes_in() -> None:
@@ -39,3 +42,27 @@ def test_ipv4_addresses_count_apart(a: int, b: int) -> None:
 @given(st.text(max_size=60))
 def test_anything_else_is_counted_as_written_and_never_raises(host: str) -> None:
     assert isinstance(counted_address(host), str)
+
+
+def test_which_addresses_are_on_the_local_network() -> None:
+    local = ["127.0.0.1", "::1", "[::1]", "10.1.2.3", "172.16.0.9", "192.168.1.20"]
+    local += ["fe80::1%wlan0", "fd12:3456::1", "169.254.10.1", "::ffff:192.168.1.20"]
+    for host in local:
+        assert on_local_network(host), host
+    public = ["8.8.8.8", "2001:4860:4860::8888", "::ffff:8.8.8.8", "relay.example.org"]
+    for host in [*public, "localhost", "", None]:  # a name: the resolver's say, not ours
+        assert not on_local_network(host), host
+
+
+@given(st.text(max_size=60))
+def test_whether_anything_is_local_never_raises(host: str) -> None:
+    assert isinstance(on_local_network(host), bool)
+
+
+def test_what_is_sent_to_a_local_relay_is_huffman_coded_only() -> None:
+    """Uploads to a relay on the local network are compressed with Huffman coding alone
+    (cheaper, about as small for hex and base64); elsewhere with full deflate."""
+    (local,) = transport._deflate(True)
+    (remote,) = transport._deflate(False)
+    assert local.compress_settings == {"memLevel": 5, "strategy": zlib.Z_HUFFMAN_ONLY}
+    assert remote.compress_settings == {"memLevel": 5}
