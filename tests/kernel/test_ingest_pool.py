@@ -410,3 +410,41 @@ def test_a_checking_process_given_anything_stops_without_answering_it(
         size = int.from_bytes(out[:4], "little")
         assert len(out) >= 4 + size
         out = out[4 + size :]
+
+
+def test_a_batch_checked_as_it_arrives_gets_the_same_answers(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The relay hands each EVENT to `check_ahead` as it arrives: full chunks go to the
+    checking processes at once and `ingest_each` takes their answers instead of sending
+    them again. The answers are those of checking in line, and so they are when what
+    was sent ahead was cut otherwise (another order: nothing of it is used)."""
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("no core to spare for a checking process on this machine")
+    sent: list[int] = []
+    submit = checking.Checkers.submit
+
+    def spy(self: checking.Checkers, raws: list[bytes]) -> Future[list[checking.Found]]:
+        sent.append(len(raws))
+        return submit(self, raws)
+
+    monkeypatch.setattr(checking.Checkers, "submit", spy)
+    batch = list(world.raws)
+    sequential = _each(world, tmp_path / "sequential", batch, False)
+    for name, ahead in (("same", batch), ("other", batch[::-1])):
+        shutil.copytree(world.template, tmp_path / name)
+        with Node.open(tmp_path / name, PASSPHRASE, allow_weak_kdf=True) as node:
+            sent.clear()
+            for raw in ahead:
+                node.ingestor.check_ahead(raw)
+            before = len(sent)
+            _, verdicts = node.ingestor.ingest_each(batch)
+            assert before == len(batch) // ingest.EACH_CHUNK  # the full chunks, at once
+            if name == "same":  # only the last, partial chunk is sent by ingest_each
+                tail = len(batch) % ingest.EACH_CHUNK
+                assert sent[before:] == ([tail] if tail else [])
+            else:
+                assert len(sent) - before == -(-len(batch) // ingest.EACH_CHUNK)
+            answers = [v if isinstance(v, bool) else (type(v).__name__, str(v)) for v in verdicts]
+            assert answers == sequential[0]
+            assert node.store.rows("SELECT id, valid FROM events ORDER BY id") == sequential[5]

@@ -426,6 +426,7 @@ class Checkers:
         self._lock = threading.Lock()
         self._version = 0
         self._epochs: list[tuple[bytes, bytes, bytes]] = []
+        self._count = -1  # how many epochs were set last
         self._children: list[_Child] = []
         for _ in range(count):
             try:
@@ -434,11 +435,15 @@ class Checkers:
                 break
 
     def set_epochs(self, epochs: Mapping[bytes, keys.Epoch]) -> None:
-        """The epochs held now (called when one was learned: the children are sent
-        them with their next chunk)."""
+        """The epochs held now: when there are more or fewer than last time (one was
+        learned), the children are sent them with their next chunk. (A child lacking a
+        key only leaves the inner checks of its envelopes to the sequential step.)"""
+        if len(epochs) == self._count:
+            return
         listed = [(e.write_pk, e.content_key, e.council) for e in epochs.values()]
         with self._lock:
             self._epochs, self._version = listed, self._version + 1
+            self._count = len(listed)
 
     def epochs(self) -> tuple[int, list[tuple[bytes, bytes, bytes]]]:
         with self._lock:

@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -80,6 +81,7 @@ POOL_MIN = 64  # a batch smaller than this is checked in line: a pool costs more
 POOL_CHUNK = 128  # envelopes a worker checks at a time, ahead of the sequential step
 POOL_AHEAD = 8  # chunks checked or being checked ahead of it at most
 EACH_CHUNK = 32  # the same for a relay's batch (a few hundred): its sequential step starts sooner
+EARLY_MAX = 64  # chunks of a relay's batch sent ahead at most (its max_batch / EACH_CHUNK)
 PROCESSES_MIN = 2048  # an import of this many envelopes (or bytes) has them checked
 PROCESSES_MIN_BYTES = 8 * 2**20
 # by child processes (kernel/checking.py), one per core but one, the sequential step
@@ -162,6 +164,7 @@ class Ingestor:
         self.pooled = True  # check a large batch's signatures on the pool (verify_pool)
         self.processes = True  # and a large import's on checking processes (Checkers)
         self._burst: Checkers | None = None  # those of a burst of uploads (ingest_each)
+        self._early = _Early()  # chunks of a relay's batch sent to them as it arrives
         self._set_epochs(self._load_epochs())
 
     def _set_epochs(self, epochs: list[keys.Epoch]) -> None:
@@ -354,21 +357,23 @@ class Ingestor:
                 future.cancel()
 
     def _by_children(
-        self, checkers: Checkers, chunks: Iterator[list[bytes]]
+        self,
+        checkers: Checkers,
+        chunks: Iterator[list[bytes]],
+        early: dict[tuple[bytes, ...], Future[list[Found]]] | None = None,
     ) -> Generator[tuple[list[bytes], Sequence[Checked | None]], None, None]:
         """`_ahead` on checking processes: each chunk is sent with the epochs held when
         it is sent (a chunk sent before a welcome or grant brought its key has its
         inner signatures checked here), and opened here from what they decoded and
-        decrypted, without the signature checks they passed."""
-        held = len(self._epochs)
+        decrypted, without the signature checks they passed. A chunk found in `early`
+        was sent before (`check_ahead`): its answer is taken."""
         checkers.set_epochs(self._epochs)
+        early = early if early is not None else {}
 
         def submit(chunk: list[bytes]) -> Future[list[Found]]:
-            nonlocal held
-            if len(self._epochs) != held:
-                held = len(self._epochs)
-                checkers.set_epochs(self._epochs)
-            return checkers.submit(chunk)
+            checkers.set_epochs(self._epochs)
+            sent = early.pop(tuple(chunk), None)
+            return sent if sent is not None else checkers.submit(chunk)
 
         def finish(chunk: list[bytes], found: list[Found]) -> list[Checked | None]:
             return precheck(chunk, self._epochs, self._verifier, found)
@@ -434,12 +439,13 @@ class Ingestor:
         them; the thread pool on a single core)."""
         report = Report()
         verdicts: list[RemoteError | bool] = []
+        early, self._early = self._early, _Early()
         chunks = _chunked(raws, EACH_CHUNK)
         checked: Generator[tuple[list[bytes], Sequence[Checked | None]], None, None]
         if not self.pooled or len(raws) < POOL_MIN:
             checked = _unchecked(chunks)
         elif (checkers := self._burst_checkers()) is not None:
-            checked = self._by_children(checkers, chunks)
+            checked = self._by_children(checkers, chunks, early.sent)
         else:
             pool = verify_pool()
             assert pool is not None
@@ -458,7 +464,31 @@ class Ingestor:
                 self.flush()
         finally:
             checked.close()
+            for future in early.sent.values():  # sent ahead but cut otherwise here
+                future.cancel()
         return report, verdicts
+
+    def check_ahead(self, raw: bytes) -> None:
+        """An envelope of a relay's batch that `ingest_each` will be given once the
+        rest has come: from POOL_MIN of them on, the burst's checking processes start
+        on each chunk of them as `ingest_each` will cut it, so that the checks overlap
+        the reading of the batch. A chunk cut otherwise (two connections' batches
+        interleaved) is only checked twice."""
+        early = self._early
+        early.count += 1
+        early.chunk.append(raw)
+        early.size += len(raw)
+        if len(early.chunk) >= EACH_CHUNK or early.size >= CHUNK_BYTES:
+            early.full.append(early.chunk)
+            early.chunk, early.size = [], 0
+        if early.count < POOL_MIN or not early.full or not self.pooled:
+            return
+        checkers = self._burst_checkers()
+        if checkers is not None and len(early.sent) < EARLY_MAX:
+            checkers.set_epochs(self._epochs)
+            for chunk in early.full:
+                early.sent[tuple(chunk)] = checkers.submit(chunk)
+        early.full = []
 
     def _burst_checkers(self) -> Checkers | None:
         """The checking processes of a burst of uploads (started with its first large
@@ -1006,6 +1036,18 @@ class Ingestor:
 
 def decode_ids(blob: bytes) -> list[bytes]:
     return [blob[i : i + 32] for i in range(0, len(blob), 32)]
+
+
+@dataclass
+class _Early:
+    """A relay's batch as it arrives (Ingestor.check_ahead): how many envelopes, the
+    chunk being filled, full chunks not sent yet, and those sent to be checked."""
+
+    count: int = 0
+    chunk: list[bytes] = field(default_factory=list)
+    size: int = 0
+    full: list[list[bytes]] = field(default_factory=list)
+    sent: dict[tuple[bytes, ...], Future[list[Found]]] = field(default_factory=dict)
 
 
 def _chunked(raws: Iterable[bytes], size: int, limit: int = CHUNK_BYTES) -> Iterator[list[bytes]]:

@@ -164,6 +164,10 @@ class NodeEnvelopes:
             self.core.unsettled |= report.councils
         return [_answer(verdict) for verdict in verdicts]
 
+    def check_ahead(self, raw: bytes) -> None:
+        """An EVENT of a batch `accept_many` will be given: its checks may start now."""
+        self.core.ingestor.check_ahead(raw)
+
     def settle(self) -> None:
         """The housekeeping of the councils `accept` took envelopes of since the last
         call, once for all of them (the embedded relay calls it after a burst)."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -160,6 +160,8 @@ class RelayConnection:
         self._accepted: list[tuple[nip01.Envelope, bytes]] = []
         self._batch: list[messages.ClientEvent] = []
         self._batch_bytes = 0
+        # Signature checks the view may start while the rest of the batch arrives.
+        self._check_ahead: Callable[[bytes], None] | None = getattr(view, "check_ahead", None)
         """EVENTs checked and waiting to be stored together (see `receive_many`)."""
 
     def greeting(self) -> list[str]:
@@ -181,13 +183,26 @@ class RelayConnection:
         in the same order; the EVENTs among them are stored in one transaction (a
         sync's uploads then cost what a bundle's import costs), each answered with its
         own OK. Anything else the client asks sees the EVENTs sent before it stored."""
+        out: list[str] = []
+        for text in texts:
+            if self.closing is not None:  # the rest is not read
+                break
+            out += self.feed(text)
+        return out + self.flush()
+
+    def feed(self, text: str | bytes) -> list[str]:
+        """One message of those `receive_many` answers, as it arrives: the answers due
+        so far (an EVENT waits in the batch, and its checks may start meanwhile: the
+        view's `check_ahead`); `flush` stores the batch and answers the rest."""
+        if self.closing is not None:
+            return []
         with using_language("en"):
-            out: list[str] = []
-            for text in texts:
-                if self.closing is not None:  # the rest is not read
-                    break
-                out += self._receive(text)
-            return out + self._store_batch()
+            return self._receive(text)
+
+    def flush(self) -> list[str]:
+        """Store the EVENTs fed since the last flush and answer them."""
+        with using_language("en"):
+            return self._store_batch()
 
     def _receive(self, text: str | bytes) -> list[str]:
         """The answer to one message; an EVENT that passes the connection's checks
@@ -296,6 +311,8 @@ class RelayConnection:
             return [*out, *self._store_batch(), messages.ok(envelope.id, False, refused)]
         self._batch.append(message)
         self._batch_bytes += len(message.raw)
+        if self._check_ahead is not None:
+            self._check_ahead(message.raw)
         if (
             len(self._batch) >= self.limits.max_batch
             or self._batch_bytes >= self.limits.max_batch_bytes
@@ -599,8 +616,11 @@ class EmbeddedRelay:
             except websockets.ConnectionClosed:
                 return
             last = self.clock()
-            texts = [text, *await self._more(ws, text)]
-            for reply in connection.receive_many(texts):
+            replies = connection.feed(text)
+            async for more in self._more(ws, text):
+                replies += connection.feed(more)
+            replies += connection.flush()
+            for reply in replies:
                 await peer.outbox.put(reply)
             accepted = connection.take_accepted()
             for envelope, raw in accepted:
@@ -609,23 +629,21 @@ class EmbeddedRelay:
                 self._settle_soon()
         await ws.close(1008, connection.closing[:120])
 
-    async def _more(self, ws: ServerConnection, first: bytes) -> list[bytes]:
+    async def _more(self, ws: ServerConnection, first: bytes) -> AsyncIterator[bytes]:
         """The messages that follow `first` at once, up to max_batch - 1 of them and
-        max_batch_bytes (plus one message): those already received and, after an EVENT,
-        those arriving within BATCH_WAIT (the client's next EVENTs, most likely).
-        Cancelling `recv` loses nothing."""
-        more: list[bytes] = []
-        last, size = first, len(first)
-        while len(more) < self.limits.max_batch - 1 and size < self.limits.max_batch_bytes:
+        max_batch_bytes (plus one message), each as it comes: those already received
+        and, after an EVENT, those arriving within BATCH_WAIT (the client's next EVENTs,
+        most likely). Cancelling `recv` loses nothing."""
+        count, last, size = 0, first, len(first)
+        while count < self.limits.max_batch - 1 and size < self.limits.max_batch_bytes:
             wait = BATCH_WAIT if last.startswith(b'["EVENT"') else 0
             try:
                 async with asyncio.timeout(wait):
                     last = await ws.recv(decode=False)
             except (TimeoutError, websockets.ConnectionClosed):
-                break
-            more.append(last)
-            size += len(last)
-        return more
+                return
+            count, size = count + 1, size + len(last)
+            yield last
 
 
 def _address(ws: ServerConnection) -> str:
