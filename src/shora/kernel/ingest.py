@@ -17,7 +17,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -1038,16 +1037,19 @@ def decode_ids(blob: bytes) -> list[bytes]:
     return [blob[i : i + 32] for i in range(0, len(blob), 32)]
 
 
-@dataclass
 class _Early:
     """A relay's batch as it arrives (Ingestor.check_ahead): how many envelopes, the
-    chunk being filled, full chunks not sent yet, and those sent to be checked."""
+    chunk being filled and its bytes, full chunks not sent yet, and those sent to be
+    checked. (A plain class: a read command makes no dataclass, tests/cli/test_startup.py.)"""
 
-    count: int = 0
-    chunk: list[bytes] = field(default_factory=list)
-    size: int = 0
-    full: list[list[bytes]] = field(default_factory=list)
-    sent: dict[tuple[bytes, ...], Future[list[Found]]] = field(default_factory=dict)
+    __slots__ = ("chunk", "count", "full", "sent", "size")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.chunk: list[bytes] = []
+        self.size = 0
+        self.full: list[list[bytes]] = []
+        self.sent: dict[tuple[bytes, ...], Future[list[Found]]] = {}
 
 
 def _chunked(raws: Iterable[bytes], size: int, limit: int = CHUNK_BYTES) -> Iterator[list[bytes]]:
