@@ -159,10 +159,10 @@ class RelayConnection:
         self._requests = _Bucket(self.limits.requests_per_minute)
         self._accepted: list[tuple[nip01.Envelope, bytes]] = []
         self._batch: list[messages.ClientEvent] = []
+        """EVENTs checked and waiting to be stored together (see `receive_many`)."""
         self._batch_bytes = 0
         # Signature checks the view may start while the rest of the batch arrives.
         self._check_ahead: Callable[[bytes], None] | None = getattr(view, "check_ahead", None)
-        """EVENTs checked and waiting to be stored together (see `receive_many`)."""
 
     def greeting(self) -> list[str]:
         """What the relay says first: its AUTH challenge, if it requires one."""

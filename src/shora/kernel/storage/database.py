@@ -332,11 +332,11 @@ class Database:
         try:
             with self.db:
                 yield
+            self.db.execute("COMMIT")
         except BaseException:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
         if self._checkpointer is not None:
             self._checkpointer.poke()
 
