@@ -473,6 +473,8 @@ class Ingestor:
         on each chunk of them as `ingest_each` will cut it, so that the checks overlap
         the reading of the batch. A chunk cut otherwise (two connections' batches
         interleaved) is only checked twice."""
+        if not self.pooled:
+            return
         early = self._early
         early.count += 1
         early.chunk.append(raw)
@@ -480,7 +482,7 @@ class Ingestor:
         if len(early.chunk) >= EACH_CHUNK or early.size >= CHUNK_BYTES:
             early.full.append(early.chunk)
             early.chunk, early.size = [], 0
-        if early.count < POOL_MIN or not early.full or not self.pooled:
+        if early.count < POOL_MIN or not early.full:
             return
         checkers = self._burst_checkers()
         if checkers is not None and len(early.sent) < EARLY_MAX:
