@@ -935,6 +935,28 @@ def test_a_batch_holds_no_more_bytes_than_the_limit(tmp_path: Path) -> None:
     assert sum(view.batches) == 7 and max(view.batches) <= 3 and len(view.batches) >= 3
 
 
+def test_a_publication_sends_more_once_half_its_window_is_answered(tmp_path: Path) -> None:
+    """The window slides: with half of it answered, the next EVENTs go, so that a
+    relay far away is not left idle for a round trip after each window."""
+    cid, (a, b) = council(tmp_path, "Bahar")
+    held = set(a.bundles.envelopes(cid))
+    bulk_posts(b, cid, 10, "from b")
+    fresh = [r for r in b.bundles.envelopes(cid) if r not in held]
+    ids = [nip01.decode(raw).id for raw in fresh]
+    publication = Publication(fresh, window=4)
+    sent = [json.loads(t)[1]["id"] for t in publication.start()]
+    assert sent == ids[:4]
+    assert publication.receive(messages.ok(ids[0], True, "")) == []  # 3 out: more than half
+    more = [json.loads(t)[1]["id"] for t in publication.receive(messages.ok(ids[1], True, ""))]
+    assert more == ids[4:6]  # 2 out, half: the window is filled again
+    for eid in ids[2:6]:
+        more += [json.loads(t)[1]["id"] for t in publication.receive(messages.ok(eid, True, ""))]
+    assert more == ids[4:10] and not publication.done
+    for eid in ids[6:10]:
+        assert publication.receive(messages.ok(eid, True, "")) == []
+    assert publication.done and publication.result.accepted == 10
+
+
 def test_a_publication_with_keys_waits_for_the_first_answer_and_resends_in_order(
     tmp_path: Path,
 ) -> None:

@@ -65,7 +65,8 @@ class Exchange(Protocol):
 
 
 class Publication:
-    """Sans-I/O publishing: EVENT for each envelope, in windows, until every OK is in."""
+    """Sans-I/O publishing: EVENT for each envelope, in a sliding window, until every OK
+    is in."""
 
     probing = False
 
@@ -133,7 +134,11 @@ class Publication:
             self.result.duplicate += 1
         else:
             self.result.accepted += 1
-        return self._next() if not self._in_flight else []
+        # A sliding window: once half of it is answered, the other half goes, so the
+        # relay is reading more while it stores what came before.
+        if len(self._in_flight) > self._window // 2:
+            return []
+        return self._next(self._window - len(self._in_flight))
 
     def timeout(self) -> list[str]:
         raise RelayTimeout(f"relay did not answer {len(self._in_flight)} events")
