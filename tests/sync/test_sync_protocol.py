@@ -207,6 +207,31 @@ def test_two_replicas_converge_and_a_second_sync_moves_nothing(
     assert again.result.round_trips == 1
 
 
+def test_uploads_go_in_a_sliding_window() -> None:
+    """Once half of the EVENTs out are answered, the session fills its window again,
+    rather than waiting for the last OK (a relay a round trip away would idle)."""
+    client = MemoryView.of(POOL[:12])
+    server = MemoryView.of([])
+    session = SyncSession(client, max_in_flight=4)
+    relay = RelayConnection(server)
+    oks = 0
+    sent: list[int] = []  # how many OKs the session had when it sent each EVENT
+
+    def said(texts: list[str]) -> list[str]:
+        sent.extend(oks for text in texts if text.startswith('["EVENT"'))
+        return texts
+
+    to_relay: deque[str] = deque(said(session.start()))
+    while not session.done:
+        answers = relay.receive(to_relay.popleft()) if to_relay else session.timeout()
+        for answer in answers:
+            oks += answer.startswith('["OK"')
+            to_relay.extend(said(session.receive(answer)))
+    assert len(sent) == 12 and set(server.raws) == set(client.raws)
+    assert sent[:4] == [0] * 4  # the first window
+    assert sent[4] == 2  # the fifth went once two of the first four were answered
+
+
 @sync_settings
 @given(
     client_ids=subsets,

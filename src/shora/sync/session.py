@@ -46,7 +46,7 @@ NEG_FRAME_LIMIT = 60_000
 MAX_IDS = 100_000
 """Ids to transfer in one session; the rest waits for the next one (result.complete)."""
 FETCH_CHUNK = 500
-IN_FLIGHT = 200
+IN_FLIGHT = 1000  # EVENTs awaiting OK: the embedded relay stores what it read in one transaction
 MAX_BAD = 8
 MAX_NOTICES = 50
 FALLBACK_WINDOW = 2 * 3600
@@ -372,10 +372,13 @@ class SyncSession:
             if wanted:
                 job.req, job.asked = self._sub("get"), set(wanted)
                 out.append(messages.req(job.req, [{"ids": [i.hex() for i in wanted]}]))
-        while (
-            not job.in_flight and job.have and (job.settled or len(job.have) >= self.max_in_flight)
-        ):
-            batch = [job.have.popleft() for _ in range(min(self.max_in_flight, len(job.have)))]
+        # Uploads in a sliding window: once half of what is out is answered, the window
+        # is filled again (a relay a round trip away is not left idle after each one).
+        while job.have and len(job.in_flight) <= self.max_in_flight // 2:
+            room = self.max_in_flight - len(job.in_flight)
+            if not (job.settled or len(job.have) >= room):
+                break
+            batch = [job.have.popleft() for _ in range(min(room, len(job.have)))]
             for raw in self.view.get(batch):
                 job.in_flight.add(nip01.decode(raw).id)
                 out.append(messages.event(raw))
