@@ -18,7 +18,7 @@ from shora.web.app import create_app
 from shora.web.community import Hall
 from shora.web.state import Keeper
 
-KEEP_ALIVE = 75  # seconds an idle connection stays open in community mode
+KEEP_ALIVE = 75  # seconds an idle connection stays open
 PORTS_TO_TRY = 20  # if the default is taken (another node on this machine), the next ones
 
 
@@ -85,6 +85,10 @@ async def serve_web(
         lifespan="off",
         server_header=False,
         date_header=False,
+        # As in community mode: a person reads a page for a while, and a connection
+        # closed after uvicorn's 5 s could be closed just as the next request is sent
+        # on it (the client then sees it reset, and not every client sends it again).
+        timeout_keep_alive=KEEP_ALIVE,
     )
     server = _Uvicorn(config)
     stopping = asyncio.Event()
