@@ -477,11 +477,9 @@ class Ingestor:
             return
         early = self._early
         early.count += 1
-        early.chunk.append(raw)
-        early.size += len(raw)
-        if len(early.chunk) >= EACH_CHUNK or early.size >= CHUNK_BYTES:
-            early.full.append(early.chunk)
-            early.chunk, early.size = [], 0
+        full = early.chunker.add(raw)
+        if full is not None:
+            early.full.append(full)
         if early.count < POOL_MIN or not early.full:
             return
         checkers = self._burst_checkers()
@@ -1041,33 +1039,52 @@ def decode_ids(blob: bytes) -> list[bytes]:
 
 class _Early:
     """A relay's batch as it arrives (Ingestor.check_ahead): how many envelopes, the
-    chunk being filled and its bytes, full chunks not sent yet, and those sent to be
-    checked. (A plain class: a read command makes no dataclass, tests/cli/test_startup.py.)"""
+    chunks they are cut into as `ingest_each` will cut them, full chunks not sent yet,
+    and those sent to be checked. (A plain class: a read command makes no dataclass,
+    tests/cli/test_startup.py.)"""
 
-    __slots__ = ("chunk", "count", "full", "sent", "size")
+    __slots__ = ("chunker", "count", "full", "sent")
 
     def __init__(self) -> None:
         self.count = 0
-        self.chunk: list[bytes] = []
-        self.size = 0
+        self.chunker = _Chunker(EACH_CHUNK)
         self.full: list[list[bytes]] = []
         self.sent: dict[tuple[bytes, ...], Future[list[Found]]] = {}
+
+
+class _Chunker:
+    """Envelopes cut into lists of `size`, or fewer making `limit` bytes, as they come:
+    the one rule of `_chunked` and of `Ingestor.check_ahead`, which must cut a relay's
+    batch as `ingest_each` will."""
+
+    __slots__ = ("chunk", "limit", "size", "total")
+
+    def __init__(self, size: int, limit: int = CHUNK_BYTES) -> None:
+        self.size, self.limit = size, limit
+        self.chunk: list[bytes] = []
+        self.total = 0
+
+    def add(self, raw: bytes) -> list[bytes] | None:
+        """The chunk `raw` fills, if it fills one."""
+        self.chunk.append(raw)
+        self.total += len(raw)
+        if len(self.chunk) < self.size and self.total < self.limit:
+            return None
+        full, self.chunk, self.total = self.chunk, [], 0
+        return full
 
 
 def _chunked(raws: Iterable[bytes], size: int, limit: int = CHUNK_BYTES) -> Iterator[list[bytes]]:
     """Lists of `size` envelopes, or fewer making `limit` bytes (POOL_AHEAD chunks are
     in memory at once, whatever the envelopes' size). Each list is taken from `raws`
     only as it is asked for."""
-    chunk: list[bytes] = []
-    total = 0
+    chunker = _Chunker(size, limit)
     for raw in raws:
-        chunk.append(raw)
-        total += len(raw)
-        if len(chunk) >= size or total >= limit:
-            yield chunk
-            chunk, total = [], 0
-    if chunk:
-        yield chunk
+        full = chunker.add(raw)
+        if full is not None:
+            yield full
+    if chunker.chunk:
+        yield chunker.chunk
 
 
 @contextmanager
