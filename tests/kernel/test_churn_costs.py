@@ -80,6 +80,7 @@ def _key(node: Node, council: bytes) -> bytes:
 def _holders_from_scratch(node: Node, council: bytes) -> dict[bytes, set[bytes]]:
     """Who was given each epoch, read from every state event (the definition)."""
     resolver = node.ingestor.projection.resolver(council)
+    members = node.ingestor.projection.final_state(council).members
     holders: dict[bytes, set[bytes]] = {}
     for ev in resolver.events.values():
         body = ev.body
@@ -90,7 +91,10 @@ def _holders_from_scratch(node: Node, council: bytes) -> dict[bytes, set[bytes]]
         elif isinstance(body, kinds.Remove | kinds.Rotate | kinds.Recover):
             epochs, given = {body.new_epoch}, {ev.author}
         elif isinstance(body, kinds.EpochGrant):
-            epochs, given = {body.epoch}, {g.member for g in body.grants}
+            # A version-2 box names its member by the first 8 bytes of their key.
+            tags = {body.boxes[i : i + 8] for i in range(0, len(body.boxes), 24)}
+            given = {g.member for g in body.grants} | {m for m in members if m[:8] in tags}
+            epochs = {body.epoch}
         for epoch in epochs:
             holders.setdefault(epoch, set()).update(given)
         if isinstance(body, kinds.Admit | kinds.Recover) and ev.request is not None:

@@ -140,6 +140,15 @@ def kx_public_key(secret_key: bytes) -> bytes:
     return bytes(sodium.crypto_scalarmult_base(secret_key))
 
 
+def kx_shared(secret_key: bytes, public_key: bytes) -> bytes:
+    """X25519 of our secret and another's public key; InvalidInput for a public key of
+    low order (the result would be all zeros, known to anyone)."""
+    try:
+        return bytes(sodium.crypto_scalarmult(secret_key, public_key))
+    except (nacl.exceptions.CryptoError, nacl.exceptions.ValueError, RuntimeError) as exc:
+        raise InvalidInput(_("not a usable X25519 key")) from exc
+
+
 def seal(recipient_pk: bytes, message: bytes) -> bytes:
     """libsodium sealed box: anonymous-sender encryption to a public key."""
     return bytes(sodium.crypto_box_seal(message, recipient_pk))

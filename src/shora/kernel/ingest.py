@@ -942,6 +942,17 @@ class Ingestor:
         if me is None:
             return
         sign_pk, kx_pk, sealed_kx = me
+        if body.epoch in self._epochs:
+            return
+        if body.v2:
+            if sign_pk[: keys.MEMBER_TAG_LEN] not in body.boxes:  # the C search first
+                return
+            grants = keys.Grants(body.eph, body.sealed, body.boxes)
+            kx_sk = self.unseal_secret(sealed_kx)
+            epoch = keys.open_grants(sign_pk, kx_pk, kx_sk, council, body.epoch, grants)
+            if epoch is not None and self.learn_epoch(epoch):
+                report.keys_learned += 1
+            return
         for grant in body.grants:
             if grant.member != sign_pk or body.epoch in self._epochs:
                 continue
@@ -971,21 +982,36 @@ class Ingestor:
             epoch = self._open_welcome(env, write_pk, report)
             if epoch is None:
                 raise UnknownWriteKey(_("a welcome for someone else, under an unknown write key"))
+        elif hint == keys.ring_hint(write_pk):
+            self._room_for_welcome(hint)
+            self._open_ring(env, epoch, report)
         elif hint not in self._waiting.hints(epoch.council):
             self._await_admission(eid, epoch.council, write_pk, hint, raw, report)
             return
-        if self._waiting.welcomes_of(hint) >= MAX_WELCOMES_PER_HINT:
-            raise TooManyWaiting(
-                _("this node already holds {n} welcomes with this hint").format(
-                    n=digits(str(MAX_WELCOMES_PER_HINT))
-                )
-            )
+        self._room_for_welcome(hint)
         self.store.events.add_envelope(
             (eid, epoch.council, env.kind, env.created_at, raw, write_pk, hint)
         )
         self._absent_envelopes.discard(eid)
         report.accepted += 1
         report.councils.add(epoch.council)
+
+    def _room_for_welcome(self, hint: str) -> None:
+        if self._waiting.welcomes_of(hint) >= MAX_WELCOMES_PER_HINT:
+            raise TooManyWaiting(
+                _("this node already holds {n} welcomes with this hint").format(
+                    n=digits(str(MAX_WELCOMES_PER_HINT))
+                )
+            )
+
+    def _open_ring(self, env: nip01.Envelope, epoch: keys.Epoch, report: Report) -> None:
+        """A ring envelope (docs/protocol.md §6.3): the older epochs, sealed under the one
+        it is written under. What it carries that this node lacks is learned; whoever
+        holds the epoch could write one, as they could write a welcome."""
+        ring = keys.open_ring(epoch, decode_base64(env.content), self._epochs)
+        if ring is None:
+            raise WrongEpoch(_("a ring envelope that does not open under its own write key"))
+        report.keys_learned += sum(self.learn_epoch(e) for e in ring)
 
     def _await_admission(
         self, eid: bytes, council: bytes, write_pk: bytes, hint: str, raw: bytes, report: Report

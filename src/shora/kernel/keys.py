@@ -2,22 +2,33 @@
 
 An epoch is a content key (XChaCha20-Poly1305) and a write key (secp256k1, the
 envelope's pubkey), named by the write key's x-only public key. New epochs reach
-members in `epoch.grant` events, one sealed box per member; a newcomer receives
-every epoch the admitter knows in a welcome envelope (kind 4041) sealed to them.
+members in `epoch.grant` events: the epoch's keys sealed once under a random grant
+key, and for each member that grant key wrapped to their X25519 key (24 bytes a
+member, docs/protocol.md §6.1). A newcomer receives the current epoch in a welcome
+envelope (kind 4041) sealed to them, and every older one from a ring envelope (kind
+4041 too) written once per epoch under it (§6.3).
 """
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Annotated
 
 import msgspec
 
+from shora.errors import InvalidInput
 from shora.kernel import DECODE_ERRORS, crypto
 from shora.kernel.events import Bytes32
 
 GRANT_CONTEXT = b"shora/grant/v1"
+GRANT_V2_CONTEXT = b"shora/grant/v2"
 WELCOME_CONTEXT = b"shora/welcome/v1"
+RING_CONTEXT = b"shora/ring/v1"
 MAX_RING = 500
+MAX_RING_ENVELOPE = 400  # epochs in one ring envelope: about 54 kB of JSON
+GRANT_KEY_LEN = 16
+MEMBER_TAG_LEN = 8  # a grant box names its member by the first bytes of their key
+GRANT_BOX_LEN = MEMBER_TAG_LEN + GRANT_KEY_LEN
 
 
 class Epoch(msgspec.Struct, frozen=True):
@@ -81,6 +92,132 @@ def open_grant(kx_pk: bytes, kx_sk: bytes, council: bytes, sealed: bytes) -> Epo
     if box.context != GRANT_CONTEXT or box.council != council:
         return None
     return _epoch(council, box.keys)
+
+
+# --- version 2: one copy of the keys, a 24-byte box per member ----------------------
+
+
+class Grants(msgspec.Struct, frozen=True):
+    """What an `epoch.grant` (version 2) carries: an ephemeral X25519 key, the epoch's
+    keys sealed under the grant key, and one box per member."""
+
+    eph: bytes
+    sealed: bytes
+    boxes: bytes
+
+
+def _grant_ad(council: bytes, write_pk: bytes) -> bytes:
+    return GRANT_V2_CONTEXT + council + write_pk
+
+
+def _wrap(shared: bytes, eph: bytes, kx_pk: bytes) -> bytes:
+    """What a member's box XORs the grant key with: keyed by the X25519 result, and
+    bound to both public keys (one ephemeral key serves every box of a grant)."""
+    return crypto.blake2b(eph + kx_pk, GRANT_KEY_LEN, key=shared, person=b"shora-grant-v2")
+
+
+def _grant_aead_key(grant_key: bytes) -> bytes:
+    return crypto.blake2b(grant_key, crypto.KEY_LEN, person=b"shora-grantkey2")
+
+
+def _xor(a: bytes, b: bytes) -> bytes:
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).to_bytes(len(a), "big")
+
+
+def seal_grants(epoch: Epoch, members: list[tuple[bytes, bytes]]) -> Grants:
+    """Grant `epoch` to members given as (Ed25519 key, X25519 key). A member whose
+    X25519 key is of low order gets no box (anyone could unwrap it)."""
+    eph_sk = crypto.random_bytes(crypto.KX_SK_LEN)
+    eph = crypto.kx_public_key(eph_sk)
+    grant_key = crypto.random_bytes(GRANT_KEY_LEN)
+    plain = msgspec.msgpack.encode(_keys(epoch))
+    sealed = crypto.aead_encrypt(
+        _grant_aead_key(grant_key), plain, _grant_ad(epoch.council, epoch.write_pk)
+    )
+    boxes = bytearray()
+    for sign_pk, kx_pk in members:
+        try:
+            shared = crypto.kx_shared(eph_sk, kx_pk)
+        except InvalidInput:
+            continue
+        boxes += sign_pk[:MEMBER_TAG_LEN] + _xor(grant_key, _wrap(shared, eph, kx_pk))
+    return Grants(eph, sealed, bytes(boxes))
+
+
+def box_tags(boxes: bytes) -> list[bytes]:
+    """The member tags of a version-2 grant's boxes, in order."""
+    return [boxes[i : i + MEMBER_TAG_LEN] for i in range(0, len(boxes), GRANT_BOX_LEN)]
+
+
+def _find_box(boxes: bytes, tag: bytes) -> list[bytes]:
+    """The boxes naming `tag` (found by the C search, not a loop over every box)."""
+    found = []
+    at = boxes.find(tag)
+    while at != -1:
+        if at % GRANT_BOX_LEN == 0:
+            found.append(boxes[at + MEMBER_TAG_LEN : at + GRANT_BOX_LEN])
+        at = boxes.find(tag, at + 1)
+    return found
+
+
+def open_grants(
+    sign_pk: bytes, kx_pk: bytes, kx_sk: bytes, council: bytes, write_pk: bytes, grants: Grants
+) -> Epoch | None:
+    """The epoch `write_pk` if a box of `grants` is ours and opens it, else None."""
+    for wrapped in _find_box(grants.boxes, sign_pk[:MEMBER_TAG_LEN]):
+        try:
+            shared = crypto.kx_shared(kx_sk, grants.eph)
+        except InvalidInput:
+            return None
+        grant_key = _xor(wrapped, _wrap(shared, grants.eph, kx_pk))
+        plain = crypto.aead_decrypt(
+            _grant_aead_key(grant_key), grants.sealed, _grant_ad(council, write_pk)
+        )
+        if plain is None:
+            continue
+        try:
+            k = msgspec.msgpack.decode(plain, type=EpochKeys)
+        except DECODE_ERRORS:
+            return None
+        epoch = _epoch(council, k)
+        return epoch if epoch is not None and epoch.write_pk == write_pk else None
+    return None
+
+
+# --- ring envelopes: the older epochs, once per epoch -------------------------------
+
+
+Ring = Annotated[list[EpochKeys], msgspec.Meta(max_length=MAX_RING_ENVELOPE)]
+
+
+def ring_hint(write_pk: bytes) -> str:
+    """The `k` tag of a ring envelope written under the epoch `write_pk`."""
+    return crypto.sha256(RING_CONTEXT + write_pk)[:16].hex()
+
+
+def _ring_ad(council: bytes, write_pk: bytes) -> bytes:
+    return RING_CONTEXT + council + write_pk
+
+
+def seal_ring(under: Epoch, ring: list[Epoch]) -> bytes:
+    """Epochs sealed under the content key of `under`, for a ring envelope."""
+    plain = msgspec.msgpack.encode([(e.write_pk, e.content_key, e.write_sk) for e in ring])
+    return crypto.aead_encrypt(under.content_key, plain, _ring_ad(under.council, under.write_pk))
+
+
+def open_ring(under: Epoch, sealed: bytes, known: Container[bytes] = ()) -> list[Epoch] | None:
+    """The epochs a ring envelope written under `under` carries, None if it does not
+    open; those in `known` are skipped unchecked (checking a write secret costs a
+    curve multiplication), and so are keys whose secret does not match."""
+    plain = crypto.aead_decrypt(under.content_key, sealed, _ring_ad(under.council, under.write_pk))
+    if plain is None:
+        return None
+    try:
+        ring = msgspec.msgpack.decode(plain, type=Ring)
+    except DECODE_ERRORS:
+        return None
+    found = [_epoch(under.council, k) for k in ring if k.write_pk not in known]
+    return [e for e in found if e is not None]
 
 
 def return_id(member: bytes) -> bytes:

@@ -75,6 +75,7 @@ class Projection:
             welcomed: bytes | None = None
             if ev.kind == "council.create":
                 holders.setdefault(ev.epoch, set()).add(ev.author)
+                kept.tags[ev.author[: keys.MEMBER_TAG_LEN]] = ev.author
             elif isinstance(body, kinds.Recover) and ev.request is not None:
                 # The welcome to the new key carries every epoch, the new one included.
                 holders.setdefault(body.new_epoch, set()).add(ev.author)
@@ -82,11 +83,13 @@ class Projection:
             elif isinstance(body, kinds.Remove | kinds.Rotate):
                 holders.setdefault(body.new_epoch, set()).add(ev.author)
             elif isinstance(body, kinds.EpochGrant):
-                holders.setdefault(body.epoch, set()).update([g.member for g in body.grants])
+                holders.setdefault(body.epoch, set()).update(kept.recipients(body))
             elif isinstance(body, kinds.Admit) and ev.request is not None:
                 welcomed = ev.request.payload.sign_pk
             if welcomed is not None:
-                # An admission's welcome carries every epoch its causal past knew.
+                kept.tags[welcomed[: keys.MEMBER_TAG_LEN]] = welcomed
+                # An admission's welcome (with the ring envelope it points to, §6.3)
+                # carries every epoch its causal past knew.
                 for epoch in resolver.causal_epochs(ev.id):
                     holders.setdefault(epoch, set()).add(welcomed)
         kept.seen = len(resolver.events)
@@ -452,6 +455,15 @@ class _Holders:
         self.resolver = resolver
         self.seen = 0
         self.holders: dict[bytes, set[bytes]] = {}
+        # Every key that became a member (founding, admission, recovery) by the tag a
+        # version-2 grant names it by: they are read in the same pass, causes first.
+        self.tags: dict[bytes, bytes] = {}
+
+    def recipients(self, body: kinds.EpochGrant) -> list[bytes]:
+        if not body.v2:
+            return [g.member for g in body.grants]
+        get = self.tags.get
+        return [m for t in keys.box_tags(body.boxes) if (m := get(t)) is not None]
 
 
 def _terms_column(state: membership.CouncilState, member: bytes) -> str:

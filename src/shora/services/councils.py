@@ -204,5 +204,8 @@ def _summary(kind: str, raw_body: bytes, names: dict[bytes, str]) -> str:
             return tokens.open_join_request(body.request)[0].name
         return names.get(body.subject, body.subject.hex()[:12])
     if isinstance(body, kinds.EpochGrant):
-        return ", ".join(names.get(g.member, "?") for g in body.grants)
+        if not body.v2:
+            return ", ".join(names.get(g.member, "?") for g in body.grants)
+        by_tag = {k[: keys.MEMBER_TAG_LEN]: name for k, name in names.items()}
+        return ", ".join(by_tag.get(t, "?") for t in keys.box_tags(body.boxes))
     return str(getattr(body, "reason", ""))

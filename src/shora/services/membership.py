@@ -21,9 +21,11 @@ from shora.kernel.core import NodeCore
 from shora.kernel.events import WELCOME_KIND
 from shora.kernel.membership import threshold
 from shora.kernel.tokens import Invitation as Invitation  # for the interfaces
+from shora.kernel.waiting import MAX_WELCOMES_PER_HINT
 
 DEFAULT_INVITE_SECONDS = 7 * 24 * 3600
-GRANTS_PER_EVENT = 150
+GRANTS_PER_EVENT = 1000  # 24 bytes a box: about 32 kB of envelope
+RING_ENVELOPE_MIN = 4  # fewer older epochs than this travel in each welcome
 # Refusals of `join` that the join page words its own way (shora.web.areas.joining).
 ALREADY_JOINED = N_("this profile already belongs to (or is joining) that council")
 INVITATION_EXPIRED = N_("this invitation has expired; ask for a new one")
@@ -46,7 +48,8 @@ class Membership:
         self.check_emergency_removal = check_emergency_removal
         # Each council's welcome ring, encoded, with what it was encoded from (how many
         # epochs, the last learnt): every admission until the next rotation reuses it.
-        self._rings: dict[bytes, tuple[int, bytes, msgspec.Raw]] = {}
+        # The epochs a ring envelope under each epoch carries, by how many we held.
+        self._rings: dict[bytes, tuple[int, set[bytes]]] = {}
 
     # --- invitation, admission, removal ----------------------------------------------
 
@@ -123,25 +126,39 @@ class Membership:
         self._welcome(council, kx_pk, request_id)
 
     def _welcome(self, council: bytes, kx_pk: bytes, request_id: bytes) -> None:
-        """Seal every epoch we hold to a member, outside the history (kind 4041)."""
-        sealed = keys.seal_welcome(kx_pk, council, request_id, self._ring(council))
+        """Seal the current epoch, and every one we hold that no ring envelope under it
+        carries, to a member, outside the history (kind 4041, docs/protocol.md §6.3)."""
+        epoch = self.core.writing_epoch(council)
+        ring = self.core.epochs_of(council)
+        carried = self._ring_envelope(epoch, ring)
+        rest = [e for e in ring if e.write_pk not in carried]
+        sealed = keys.seal_welcome(kx_pk, council, request_id, rest)
         content = base64.b64encode(sealed).decode("ascii")
         tags = [["k", keys.welcome_hint(request_id)]]
-        self.core.ingest_raw(
-            self.core.envelope(self.core.writing_epoch(council), WELCOME_KIND, tags, content)
-        )
+        self.core.ingest_raw(self.core.envelope(epoch, WELCOME_KIND, tags, content))
 
-    def _ring(self, council: bytes) -> msgspec.Raw:
-        """Every epoch we hold for the council, encoded for a welcome. Epochs are only
-        ever added, in order, so their number and the last one name the ring."""
-        ring = self.core.epochs_of(council)
-        name = (len(ring), ring[-1].write_pk if ring else b"")
-        kept = self._rings.get(council)
-        if kept is not None and kept[:2] == name:
-            return kept[2]
-        encoded = keys.encode_ring(ring)
-        self._rings[council] = (*name, encoded)
-        return encoded
+    def _ring_envelope(self, epoch: keys.Epoch, ring: list[keys.Epoch]) -> set[bytes]:
+        """The epochs the ring envelopes under `epoch` carry, written first if none
+        carries most of ours yet: one envelope per epoch instead of every epoch in every
+        welcome, which grew as admissions times epochs. The current epoch itself is
+        never carried (the welcome must bring it: it opens the ring)."""
+        kept = self._rings.get(epoch.write_pk)
+        if kept is not None and kept[0] == len(ring):
+            return kept[1]
+        hint = keys.ring_hint(epoch.write_pk)
+        stored = self.core.store.events.contents_with_hint(hint)
+        carried: set[bytes] = set()
+        for sealed in stored:
+            carried.update(e.write_pk for e in keys.open_ring(epoch, sealed) or ())
+        older = [e for e in ring if e.write_pk != epoch.write_pk][-keys.MAX_RING_ENVELOPE :]
+        fresh = [e for e in older if e.write_pk not in carried]
+        if len(fresh) >= RING_ENVELOPE_MIN and len(stored) < MAX_WELCOMES_PER_HINT:
+            content = base64.b64encode(keys.seal_ring(epoch, older)).decode("ascii")
+            self.core.ingest_raw(self.core.envelope(epoch, WELCOME_KIND, [["k", hint]], content))
+            carried.update(e.write_pk for e in older)
+        carried.discard(epoch.write_pk)
+        self._rings[epoch.write_pk] = (len(ring), carried)
+        return carried
 
     def welcome_back(self, council: bytes) -> int:
         """Give the key ring to members whose removal was undone (an emergency action not
@@ -219,12 +236,13 @@ class Membership:
         final = self.core.state(council)
         targets = sorted(members if members is not None else final.active_members())
         # Our own key is included, so another device of ours learns the epoch too.
-        grants = [kinds.Grant(m, keys.seal_grant(final.members[m].kx, new)) for m in targets]
-        for i in range(0, len(grants), GRANTS_PER_EVENT):
-            chunk = grants[i : i + GRANTS_PER_EVENT]
-            self.core.append(
-                council, "epoch.grant", kinds.EpochGrant(new.write_pk, chunk), epoch=old
-            )
+        for i in range(0, len(targets), GRANTS_PER_EVENT):
+            chunk = [(m, final.members[m].kx) for m in targets[i : i + GRANTS_PER_EVENT]]
+            g = keys.seal_grants(new, chunk)
+            if not g.boxes:
+                continue  # only keys of low order: nobody to grant to
+            body = kinds.EpochGrant(new.write_pk, eph=g.eph, sealed=g.sealed, boxes=g.boxes)
+            self.core.append(council, "epoch.grant", body, epoch=old)
 
     def leave(self, council: bytes, reason: str = "") -> None:
         """Leave the council for good (the members learn it from the event)."""

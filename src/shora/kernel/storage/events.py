@@ -267,6 +267,11 @@ class Events:
         """How many welcomes with this hint are stored."""
         return int(self.db.one("SELECT count(*) FROM envelopes WHERE hint=?", (hint,)) or 0)
 
+    def contents_with_hint(self, hint: str) -> list[bytes]:
+        """The content (as bytes) of each stored welcome or ring envelope with this hint."""
+        rows = self.db.rows("SELECT content FROM envelopes WHERE hint=?", (hint,))
+        return [bytes(c) for (c,) in rows if isinstance(c, bytes)]
+
     def last_admission(self, council: bytes) -> int:
         """The rowid of the council's last stored admission (0: none). Admissions have
         no ref: naming it (NULL) puts the rowid next in the index, so this is one seek
