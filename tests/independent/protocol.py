@@ -378,6 +378,62 @@ def open_grant_box(box: bytes, kx_secret: bytes, council: bytes) -> tuple[bytes,
     return _epoch_keys(m[2])
 
 
+def open_grant_v2(
+    body: bytes, sign_pk: bytes, kx_secret: bytes, council: bytes
+) -> tuple[bytes, bytes, bytes]:
+    """Section 6.1, version 2: find our 24-byte box by our key's first 8 bytes, unwrap
+    the grant key with X25519, open the epoch's keys sealed under it."""
+    try:
+        m = mpack.unpackb(body)
+    except mpack.DecodeError as exc:
+        raise ProtocolError(f"body is not msgpack: {exc}") from exc
+    _require(isinstance(m, dict) and tuple(m) == ("epoch", "eph", "sealed", "boxes"), "fields")
+    epoch, eph, sealed, boxes = m["epoch"], m["eph"], m["sealed"], m["boxes"]
+    _require(_b32(epoch) and _b32(eph) and isinstance(sealed, bytes), "grant v2 fields")
+    _require(isinstance(boxes, bytes) and boxes and len(boxes) % 24 == 0, "grant v2 boxes")
+    mine = [
+        boxes[i + 8 : i + 24] for i in range(0, len(boxes), 24) if boxes[i : i + 8] == sign_pk[:8]
+    ]
+    _require(len(mine) == 1, "no box for this member")
+    kx_pk = sealedbox.x25519_public(kx_secret)
+    shared = sealedbox.x25519(kx_secret, eph)
+    wrap = hashlib.blake2b(
+        eph + kx_pk, digest_size=16, key=shared, person=b"shora-grant-v2"
+    ).digest()
+    grant_key = bytes(a ^ b for a, b in zip(mine[0], wrap, strict=True))
+    key = hashlib.blake2b(grant_key, digest_size=32, person=b"shora-grantkey2").digest()
+    _require(len(sealed) > 24 + 16, "sealed keys too short")
+    ad = b"shora/grant/v2" + council + epoch
+    plain = aead.xchacha20poly1305_decrypt(key, sealed[:24], sealed[24:], ad)
+    _require(plain is not None, "the grant's keys do not open")
+    assert plain is not None
+    keys = _epoch_keys(mpack.unpackb(plain))
+    _require(keys[0] == epoch, "the grant's keys are of another epoch")
+    return keys
+
+
+def ring_hint(write_pk: bytes) -> str:
+    return H(b"shora/ring/v1" + write_pk)[:16].hex()
+
+
+def open_ring(
+    env: dict[str, Any], content_key: bytes, council: bytes
+) -> list[tuple[bytes, bytes, bytes]]:
+    """Section 6.3: a kind-4041 ring envelope, opened with its own epoch's content key."""
+    write_pk = bytes.fromhex(env["pubkey"])
+    _require(env["kind"] == 4041, "not a ring envelope")
+    _require(env["tags"] == [["k", ring_hint(write_pk)]], "ring tag")
+    sealed = b64decode_strict(env["content"])
+    _require(len(sealed) > 24 + 16, "ring too short")
+    ad = b"shora/ring/v1" + council + write_pk
+    plain = aead.xchacha20poly1305_decrypt(content_key, sealed[:24], sealed[24:], ad)
+    _require(plain is not None, "ring envelope does not open")
+    assert plain is not None
+    ring = mpack.unpackb(plain)
+    _require(isinstance(ring, list) and len(ring) <= 400, "ring")
+    return [_epoch_keys(k) for k in ring]
+
+
 def welcome_hint(request_id: bytes) -> str:
     return H(b"shora/welcome/v1" + request_id)[:16].hex()
 

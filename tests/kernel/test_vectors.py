@@ -25,7 +25,7 @@ import pytest
 
 from independent import aead, bip340, ed25519, mpack, nip01, protocol, sealedbox
 from shora.errors import RemoteError
-from shora.kernel import crypto, events, keys, tokens
+from shora.kernel import crypto, events, keys, kinds, tokens
 from shora.kernel import nip01 as shora_nip01
 
 VECTORS_DIR = Path(__file__).parents[1] / "vectors"
@@ -245,6 +245,46 @@ def test_independent_verifier_opens_the_grant_box() -> None:
     assert BY_NAME["e_post_message"]["write_key"] == write_pk.hex()
     # nobody else opens it
     assert sealedbox.seal_open(box, INPUTS["joiner_kx_secret"]) is None
+
+
+def test_independent_verifier_opens_the_version_2_grant() -> None:
+    """§6.1 version 2: the founder and the newcomer each find their box and open epoch 2;
+    shora's own decoder reads the same body and opens the same boxes."""
+    body = bytes.fromhex(V["grant_v2"]["body"])
+    for sign_pk, kx_secret in (
+        (FOUNDER_PK, INPUTS["founder_kx_secret"]),
+        (bytes.fromhex(V["keys"]["joiner_sign_pk"]), INPUTS["joiner_kx_secret"]),
+    ):
+        write_pk, content_key, write_sk = protocol.open_grant_v2(body, sign_pk, kx_secret, COUNCIL)
+        assert (write_pk.hex(), content_key, write_sk) == (
+            V["keys"]["epoch2_write_key"],
+            INPUTS["epoch2_content_key"],
+            INPUTS["epoch2_write_secret"],
+        )
+        grant = msgspec.msgpack.decode(body, type=kinds.EpochGrant)
+        kx_pk = sealedbox.x25519_public(kx_secret)
+        g = keys.Grants(grant.eph, grant.sealed, grant.boxes)
+        epoch = keys.open_grants(sign_pk, kx_pk, kx_secret, COUNCIL, grant.epoch, g)
+        assert epoch is not None and epoch.content_key == content_key
+    # a key that is not a recipient finds no box
+    with pytest.raises(protocol.ProtocolError):
+        protocol.open_grant_v2(body, bytes(32), INPUTS["joiner_kx_secret"], COUNCIL)
+
+
+def test_independent_verifier_opens_the_ring_envelope() -> None:
+    vec = V["ring_envelope"]
+    env = _independent_envelope(vec)
+    assert protocol.ring_hint(bytes.fromhex(vec["write_key"])) == vec["hint"]
+    ring = protocol.open_ring(env, INPUTS["epoch2_content_key"], COUNCIL)
+    assert ring == [
+        (
+            bytes.fromhex(V["keys"]["epoch1_write_key"]),
+            INPUTS["epoch1_content_key"],
+            INPUTS["epoch1_write_secret"],
+        )
+    ]
+    with pytest.raises(protocol.ProtocolError):  # another epoch's key does not open it
+        protocol.open_ring(env, INPUTS["epoch1_content_key"], COUNCIL)
 
 
 def test_independent_verifier_accepts_the_welcome() -> None:

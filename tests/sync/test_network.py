@@ -17,7 +17,7 @@ import pytest
 from test_cli import COUNCIL, Profile, base_env, bring_in
 from test_relay import fetch_all, run
 
-from shora.kernel import profile
+from shora.kernel import crypto, keys, profile, tokens
 from shora.node import Node
 
 RELAY_SCRIPT = Path(__file__).parents[1] / "relays" / "nostr_sdk_relay.py"
@@ -218,6 +218,58 @@ def test_joining_through_the_invitations_relay_from_the_command_line(tmp_path: P
         b.ok("sync")  # brings the welcome, the keys and the council, nothing else needed
         assert b.json("council", "show", COUNCIL)["status"] == "member"
         assert "welcome to the committee" in texts(b)
+    finally:
+        relay.stop()
+
+
+@pytest.mark.slow
+def test_joining_a_council_of_many_removals_through_a_relay_reads_every_epoch(
+    tmp_path: Path,
+) -> None:
+    """Six removals made six epochs: the welcome carries the current one, the ring
+    envelope under it the six older ones (docs/protocol.md §6.3), and one `sync` of the
+    newcomer through a relay fetches the welcome by its hint, then the ring by the
+    write key it brought, then the history under every epoch."""
+    a, b = Profile(tmp_path, "azar"), Profile(tmp_path, "bijan")
+    for p in (a, b):
+        p.ok("init")
+    a.ok("council", "create", COUNCIL, "--as", "Azar", "--removal", "member")
+    with Node.open(a.home, a.passphrase, allow_weak_kdf=True) as node:
+        council = node.find_council(COUNCIL)
+        for i in range(6):
+            node.posts.post(council, f"rota of week {i}")
+            joined = []
+            for name in (f"m{i}", f"k{i}"):
+                sign_pk, sign_sk = crypto.sign_keypair()
+                kx_pk, _ = crypto.kx_keypair()
+                invitation = node.membership.invite(council)
+                request = tokens.make_join_request(
+                    invitation, sign_pk, sign_sk, kx_pk, name, int(node.now())
+                )
+                assert node.membership.admit(request).admitted
+                joined.append(sign_pk)
+            assert node.membership.remove(council, joined[0]).admitted
+    port = free_port()
+    relay = start_relay(port)
+    url = f"ws://127.0.0.1:{port}"
+    try:
+        a.ok("relays", "add", COUNCIL, url)
+        invitation = a.json("invite", COUNCIL, "--reach", url)["text"]
+        b.ok("join", invitation, "--as", "Bijan", "-o", str(tmp_path / "request"))
+        a.ok("admit", f"@{tmp_path / 'request'}")
+        a.ok("sync")
+        b.ok("sync")
+        assert b.json("council", "show", COUNCIL)["status"] == "member"
+        log = texts(b)
+        assert all(f"rota of week {i}" in log for i in range(6))
+        assert digest(b) == digest(a)
+        with Node.open(b.home, b.passphrase, allow_weak_kdf=True) as node:
+            council = node.find_council(COUNCIL)
+            current = node.ingestor.projection.final_state(council).current_epoch
+            assert current is not None and len(node.ingestor.epochs_of(council)) == 7
+            # the older six came in the ring envelope under the current epoch
+            hint = keys.ring_hint(current)
+            assert node.store.one("SELECT count(*) FROM envelopes WHERE hint=?", (hint,)) == 1
     finally:
         relay.stop()
 

@@ -68,6 +68,10 @@ INPUT_LENGTHS = {
     "nonce_d_epoch_grant": 24,
     "nonce_e_post_message": 24,
     "nonce_f_member_admit": 24,
+    "grant_v2_eph_secret": 32,  # the ephemeral X25519 secret of the version-2 grant
+    "grant_v2_key": 16,  # its grant key
+    "grant_v2_nonce": 24,  # the nonce sealing epoch 2's keys under it
+    "ring_nonce": 24,  # the nonce of the ring envelope's content
 }
 INPUTS = {
     name: hashlib.sha256(b"shora-vectors/" + name.encode()).digest()[:n]
@@ -394,6 +398,52 @@ def build(sealed_boxes: dict[str, bytes] | None = None) -> dict[str, Any]:
         ),
     }
 
+    # §6.1 version 2: epoch 2 granted to the founder and the newcomer; §6.3 the ring
+    # envelope under epoch 2 carrying epoch 1
+    fixed = (INPUTS["grant_v2_eph_secret"], INPUTS["grant_v2_key"], INPUTS["grant_v2_nonce"])
+    grants = keys.seal_grants(
+        e2, [(founder.sign_pk, founder_kx), (joiner.sign_pk, joiner_kx)], fixed=fixed
+    )
+    grant_v2_body = events.encode_body(
+        kinds.EpochGrant(e2.write_pk, eph=grants.eph, sealed=grants.sealed, boxes=grants.boxes)
+    )
+    grant_v2 = {
+        "description": "an epoch.grant body of version 2 giving epoch 2 to the founder and the "
+        "newcomer: each box is their key's first 8 bytes and the grant key XOR BLAKE2b-128("
+        "key = X25519(eph secret, their X25519 key), eph || their X25519 key, person "
+        "'shora-grant-v2'); sealed = nonce || XChaCha20-Poly1305(BLAKE2b-256(grant key, "
+        "person 'shora-grantkey2'), msgpack [write key, content key, write secret], ad = "
+        "'shora/grant/v2' || council || epoch)",
+        "eph_secret": "grant_v2_eph_secret",
+        "grant_key": "grant_v2_key",
+        "nonce": "grant_v2_nonce",
+        "body": grant_v2_body.hex(),
+        "provenance": "by shora.kernel.keys.seal_grants with the fixed inputs, the body by "
+        "shora.kernel.events.encode_body",
+    }
+    ring_content = base64.b64encode(keys.seal_ring(e2, [e1], nonce=INPUTS["ring_nonce"])).decode(
+        "ascii"
+    )
+    ring_envelope = {
+        "description": "a ring envelope (kind 4041) under epoch 2 carrying epoch 1: tag k = "
+        "H('shora/ring/v1' || write key)[0:16] in hex, content = base64(nonce || "
+        "XChaCha20-Poly1305(epoch 2's content key, msgpack [[write key, content key, write "
+        "secret], ...], ad = 'shora/ring/v1' || council || write key))",
+        "write_key": e2.write_pk.hex(),
+        "hint": keys.ring_hint(e2.write_pk),
+        "nonce": "ring_nonce",
+        "content": ring_content,
+        **_envelope(
+            e2.write_sk,
+            _created_at(admit_ms),
+            events.WELCOME_KIND,
+            [["k", keys.ring_hint(e2.write_pk)]],
+            ring_content,
+        ),
+        "provenance": "content by shora.kernel.keys.seal_ring with the fixed nonce, hint by "
+        "keys.ring_hint; sig by coincurve sign_schnorr with aux = 32 zero bytes",
+    }
+
     invitation_msgpack = msgspec.msgpack.encode(invitation)
     join_vector = {
         "joiner_sign_pk": joiner.sign_pk.hex(),
@@ -458,6 +508,8 @@ def build(sealed_boxes: dict[str, bytes] | None = None) -> dict[str, Any]:
         "events": [a, b, c, d, e, f],
         "event_v1": e_v1,
         "welcome": welcome,
+        "grant_v2": grant_v2,
+        "ring_envelope": ring_envelope,
         "invitation": invitation_vector,
         "join_request": join_vector,
         "nip01": _nip01_vectors(e1.write_sk),

@@ -165,9 +165,10 @@ def unseal(public_key: bytes, secret_key: bytes, sealed: bytes) -> bytes | None:
 # --- XChaCha20-Poly1305 AEAD: content ------------------------------------------
 
 
-def aead_encrypt(key: bytes, plaintext: bytes, ad: bytes) -> bytes:
-    """Return nonce || ciphertext || tag."""
-    nonce = os.urandom(NONCE_LEN)
+def aead_encrypt(key: bytes, plaintext: bytes, ad: bytes, nonce: bytes | None = None) -> bytes:
+    """Return nonce || ciphertext || tag (a random nonce unless one is given: the test
+    vectors fix theirs)."""
+    nonce = os.urandom(NONCE_LEN) if nonce is None else nonce
     ct = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, ad, nonce, key)
     return nonce + bytes(ct)
 

@@ -124,16 +124,24 @@ def _xor(a: bytes, b: bytes) -> bytes:
     return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).to_bytes(len(a), "big")
 
 
-def seal_grants(epoch: Epoch, members: list[tuple[bytes, bytes]]) -> Grants:
+def seal_grants(
+    epoch: Epoch,
+    members: list[tuple[bytes, bytes]],
+    *,
+    fixed: tuple[bytes, bytes, bytes] | None = None,
+) -> Grants:
     """Grant `epoch` to members given as (Ed25519 key, X25519 key). A member whose
-    X25519 key is of low order gets no box (anyone could unwrap it)."""
-    eph_sk = crypto.random_bytes(crypto.KX_SK_LEN)
-    eph = crypto.kx_public_key(eph_sk)
-    grant_key = crypto.random_bytes(GRANT_KEY_LEN)
-    plain = msgspec.msgpack.encode(_keys(epoch))
-    sealed = crypto.aead_encrypt(
-        _grant_aead_key(grant_key), plain, _grant_ad(epoch.council, epoch.write_pk)
+    X25519 key is of low order gets no box (anyone could unwrap it). `fixed`: the
+    ephemeral secret, grant key and nonce, for test vectors only (else random)."""
+    eph_sk, grant_key, nonce = fixed or (
+        crypto.random_bytes(crypto.KX_SK_LEN),
+        crypto.random_bytes(GRANT_KEY_LEN),
+        None,
     )
+    eph = crypto.kx_public_key(eph_sk)
+    plain = msgspec.msgpack.encode(_keys(epoch))
+    ad = _grant_ad(epoch.council, epoch.write_pk)
+    sealed = crypto.aead_encrypt(_grant_aead_key(grant_key), plain, ad, nonce)
     boxes = bytearray()
     for sign_pk, kx_pk in members:
         try:
@@ -199,10 +207,12 @@ def _ring_ad(council: bytes, write_pk: bytes) -> bytes:
     return RING_CONTEXT + council + write_pk
 
 
-def seal_ring(under: Epoch, ring: list[Epoch]) -> bytes:
-    """Epochs sealed under the content key of `under`, for a ring envelope."""
+def seal_ring(under: Epoch, ring: list[Epoch], nonce: bytes | None = None) -> bytes:
+    """Epochs sealed under the content key of `under`, for a ring envelope (`nonce`:
+    for test vectors only)."""
     plain = msgspec.msgpack.encode([(e.write_pk, e.content_key, e.write_sk) for e in ring])
-    return crypto.aead_encrypt(under.content_key, plain, _ring_ad(under.council, under.write_pk))
+    ad = _ring_ad(under.council, under.write_pk)
+    return crypto.aead_encrypt(under.content_key, plain, ad, nonce)
 
 
 def open_ring(under: Epoch, sealed: bytes, known: Container[bytes] = ()) -> list[Epoch] | None:
