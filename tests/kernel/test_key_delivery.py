@@ -16,6 +16,7 @@ from shora.errors import MalformedEvent
 from shora.kernel import crypto, keys, kinds, tokens
 from shora.kernel.events import WELCOME_KIND, decode_body
 from shora.node import Node
+from shora.services import rings
 
 COUNCIL = b"c" * 32
 
@@ -199,3 +200,30 @@ def test_the_ring_envelope_is_found_again_after_a_restart(tmp_path: Path) -> Non
         _admit_stranger(again, council, "second")
         hints = [h for h, _ in _welcomes(again)]
         assert hints.count(keys.ring_hint(current)) == 1
+
+
+def test_rings_grow_with_epochs_not_epochs_squared(tmp_path: Path) -> None:
+    """Forty removals, an admission after each: every ring under an epoch is a delta on
+    a recent full ring (FULL_EVERY) or a full one, so they carry far fewer entries than
+    one full ring per epoch would (820), and a newcomer still learns all 41 epochs from
+    a one-epoch welcome, through at most two rings."""
+    founder = make_node(tmp_path, "founder")
+    council = founder.councils.create("Depot", "", "Azar", kinds.Rules(removal="member"))
+    for i in range(40):
+        gone = _admit_stranger(founder, council, f"m{i}")
+        assert founder.membership.remove(council, gone).admitted
+        _admit_stranger(founder, council, f"k{i}")
+    newcomer = make_node(tmp_path, "newcomer")
+    admit(founder, newcomer, council, "Bahar")
+    held = {e.write_pk: e for e in founder.ingestor.epochs_of(council)}
+    assert len(held) == 41
+    entries, full = 0, 0
+    for under in held.values():
+        for sealed in founder.store.events.contents_with_hint(keys.ring_hint(under.write_pk)):
+            ring = keys.open_ring(under, sealed)
+            assert (ring is not None and len(ring) <= rings.FULL_EVERY) or len(ring) > 16
+            entries += len(ring)
+            full += len(ring) > rings.FULL_EVERY
+    assert entries < 500 and full <= 3
+    assert {e.write_pk for e in newcomer.ingestor.epochs_of(council)} == set(held)
+    assert newcomer.councils.state_digest(council) == founder.councils.state_digest(council)

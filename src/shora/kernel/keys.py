@@ -43,7 +43,10 @@ class Epoch(msgspec.Struct, frozen=True):
         return cls(council, write_pk, crypto.random_bytes(crypto.KEY_LEN), write_sk)
 
 
-class EpochKeys(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True):
+class EpochKeys(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True, gc=False):
+    """(Bytes only, so never in a cycle: untracked by the garbage collector, which a
+    ring of hundreds decoded during a large import would otherwise wake.)"""
+
     write_pk: Bytes32
     content_key: Bytes32
     write_sk: Bytes32
@@ -198,6 +201,9 @@ def open_grants(
 Ring = Annotated[list[EpochKeys], msgspec.Meta(max_length=MAX_RING_ENVELOPE)]
 
 
+_RING = msgspec.msgpack.Decoder(Ring)  # made once: a type alias is looked up on every call
+
+
 def ring_hint(write_pk: bytes) -> str:
     """The `k` tag of a ring envelope written under the epoch `write_pk`."""
     return crypto.sha256(RING_CONTEXT + write_pk)[:16].hex()
@@ -223,7 +229,7 @@ def open_ring(under: Epoch, sealed: bytes, known: Container[bytes] = ()) -> list
     if plain is None:
         return None
     try:
-        ring = msgspec.msgpack.decode(plain, type=Ring)
+        ring = _RING.decode(plain)
     except DECODE_ERRORS:
         return None
     found = [_epoch(under.council, k) for k in ring if k.write_pk not in known]

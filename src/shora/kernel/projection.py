@@ -70,6 +70,10 @@ class Projection:
         if kept.seen == len(resolver.events):
             return kept.holders
         holders = kept.holders
+        # Admissions between two epochs share the epochs their causal past knew: each
+        # such group is added to each epoch once, not each newcomer to each epoch.
+        group: list[bytes] = []
+        group_epochs: frozenset[bytes] = frozenset()
         for ev in itertools.islice(resolver.events.values(), kept.seen, None):
             body = ev.body
             welcomed: bytes | None = None
@@ -88,10 +92,14 @@ class Projection:
                 welcomed = ev.request.payload.sign_pk
             if welcomed is not None:
                 kept.tags[welcomed[: keys.MEMBER_TAG_LEN]] = welcomed
-                # An admission's welcome (with the ring envelope it points to, §6.3)
+                # An admission's welcome (with the ring envelope under its epoch, §6.3)
                 # carries every epoch its causal past knew.
-                for epoch in resolver.causal_epochs(ev.id):
-                    holders.setdefault(epoch, set()).add(welcomed)
+                epochs = resolver.causal_epochs(ev.id)
+                if epochs != group_epochs:
+                    _give(holders, group_epochs, group)
+                    group, group_epochs = [], epochs
+                group.append(welcomed)
+        _give(holders, group_epochs, group)
         kept.seen = len(resolver.events)
         return holders
 
@@ -447,6 +455,12 @@ class _Walk(msgspec.Struct):
     edge: list[tuple[int, bytes, bytes]]
 
 
+def _give(holders: dict[bytes, set[bytes]], epochs: Iterable[bytes], members: list[bytes]) -> None:
+    if members:
+        for epoch in epochs:
+            holders.setdefault(epoch, set()).update(members)
+
+
 class _Holders:
     """`Projection.known_holders` of one council: the holders of each epoch, from the
     first `seen` events of `resolver` (whose events are only ever added)."""
@@ -462,8 +476,9 @@ class _Holders:
     def recipients(self, body: kinds.EpochGrant) -> list[bytes]:
         if not body.v2:
             return [g.member for g in body.grants]
-        get = self.tags.get
-        return [m for t in keys.box_tags(body.boxes) if (m := get(t)) is not None]
+        get, boxes, tag = self.tags.get, body.boxes, keys.MEMBER_TAG_LEN
+        found = [get(boxes[i : i + tag]) for i in range(0, len(boxes), keys.GRANT_BOX_LEN)]
+        return [m for m in found if m is not None]
 
 
 def _terms_column(state: membership.CouncilState, member: bytes) -> str:

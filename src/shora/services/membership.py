@@ -21,11 +21,10 @@ from shora.kernel.core import NodeCore
 from shora.kernel.events import WELCOME_KIND
 from shora.kernel.membership import threshold
 from shora.kernel.tokens import Invitation as Invitation  # for the interfaces
-from shora.kernel.waiting import MAX_WELCOMES_PER_HINT
+from shora.services.rings import Rings
 
 DEFAULT_INVITE_SECONDS = 7 * 24 * 3600
 GRANTS_PER_EVENT = 1000  # 24 bytes a box: about 32 kB of envelope
-RING_ENVELOPE_MIN = 4  # fewer older epochs than this travel in each welcome
 # Refusals of `join` that the join page words its own way (shora.web.areas.joining).
 ALREADY_JOINED = N_("this profile already belongs to (or is joining) that council")
 INVITATION_EXPIRED = N_("this invitation has expired; ask for a new one")
@@ -46,10 +45,7 @@ class Membership:
         self.core = core
         # Governance's limits on emergency powers: refuses a removal they forbid.
         self.check_emergency_removal = check_emergency_removal
-        # Each council's welcome ring, encoded, with what it was encoded from (how many
-        # epochs, the last learnt): every admission until the next rotation reuses it.
-        # The epochs a ring envelope under each epoch carries, by how many we held.
-        self._rings: dict[bytes, tuple[int, set[bytes]]] = {}
+        self.rings = Rings(core)
 
     # --- invitation, admission, removal ----------------------------------------------
 
@@ -130,35 +126,12 @@ class Membership:
         carries, to a member, outside the history (kind 4041, docs/protocol.md §6.3)."""
         epoch = self.core.writing_epoch(council)
         ring = self.core.epochs_of(council)
-        carried = self._ring_envelope(epoch, ring)
-        rest = [e for e in ring if e.write_pk not in carried]
+        reach = self.rings.reach(epoch, ring)
+        rest = [e for e in ring if e.write_pk not in reach]
         sealed = keys.seal_welcome(kx_pk, council, request_id, rest)
         content = base64.b64encode(sealed).decode("ascii")
         tags = [["k", keys.welcome_hint(request_id)]]
         self.core.ingest_raw(self.core.envelope(epoch, WELCOME_KIND, tags, content))
-
-    def _ring_envelope(self, epoch: keys.Epoch, ring: list[keys.Epoch]) -> set[bytes]:
-        """The epochs the ring envelopes under `epoch` carry, written first if none
-        carries most of ours yet: one envelope per epoch instead of every epoch in every
-        welcome, which grew as admissions times epochs. The current epoch itself is
-        never carried (the welcome must bring it: it opens the ring)."""
-        kept = self._rings.get(epoch.write_pk)
-        if kept is not None and kept[0] == len(ring):
-            return kept[1]
-        hint = keys.ring_hint(epoch.write_pk)
-        stored = self.core.store.events.contents_with_hint(hint)
-        carried: set[bytes] = set()
-        for sealed in stored:
-            carried.update(e.write_pk for e in keys.open_ring(epoch, sealed) or ())
-        older = [e for e in ring if e.write_pk != epoch.write_pk][-keys.MAX_RING_ENVELOPE :]
-        fresh = [e for e in older if e.write_pk not in carried]
-        if len(fresh) >= RING_ENVELOPE_MIN and len(stored) < MAX_WELCOMES_PER_HINT:
-            content = base64.b64encode(keys.seal_ring(epoch, older)).decode("ascii")
-            self.core.ingest_raw(self.core.envelope(epoch, WELCOME_KIND, [["k", hint]], content))
-            carried.update(e.write_pk for e in older)
-        carried.discard(epoch.write_pk)
-        self._rings[epoch.write_pk] = (len(ring), carried)
-        return carried
 
     def welcome_back(self, council: bytes) -> int:
         """Give the key ring to members whose removal was undone (an emergency action not
