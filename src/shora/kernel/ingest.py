@@ -942,24 +942,11 @@ class Ingestor:
         if me is None:
             return
         sign_pk, kx_pk, sealed_kx = me
-        if body.epoch in self._epochs:
+        if body.epoch in self._epochs or not body.names(sign_pk):
             return
-        if body.v2:
-            if sign_pk[: keys.MEMBER_TAG_LEN] not in body.boxes:  # the C search first
-                return
-            grants = keys.Grants(body.eph, body.sealed, body.boxes)
-            kx_sk = self.unseal_secret(sealed_kx)
-            epoch = keys.open_grants(sign_pk, kx_pk, kx_sk, council, body.epoch, grants)
-            if epoch is not None and self.learn_epoch(epoch):
-                report.keys_learned += 1
-            return
-        for grant in body.grants:
-            if grant.member != sign_pk or body.epoch in self._epochs:
-                continue
-            kx_sk = self.unseal_secret(sealed_kx)
-            epoch = keys.open_grant(kx_pk, kx_sk, council, grant.box)
-            if epoch is not None and epoch.write_pk == body.epoch and self.learn_epoch(epoch):
-                report.keys_learned += 1
+        epoch = body.open(sign_pk, kx_pk, self.unseal_secret(sealed_kx), council)
+        if epoch is not None and self.learn_epoch(epoch):
+            report.keys_learned += 1
 
     def unseal_secret(self, sealed: bytes) -> bytes:
         plain = crypto.aead_decrypt(self._identity_key, sealed, b"shora/identity/v1")

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from shora.kernel import keys
 from shora.kernel.events import Bytes32, register_kind
 from shora.kernel.keys import GRANT_BOX_LEN
 
@@ -205,6 +206,24 @@ class EpochGrant(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_d
     @property
     def v2(self) -> bool:
         return not self.grants
+
+    def names(self, sign_pk: bytes) -> bool:
+        """Whether a box may be this member's (a C search, no key unsealed)."""
+        if self.v2:
+            return sign_pk[: keys.MEMBER_TAG_LEN] in self.boxes
+        return any(grant.member == sign_pk for grant in self.grants)
+
+    def open(self, sign_pk: bytes, kx_pk: bytes, kx_sk: bytes, council: bytes) -> keys.Epoch | None:
+        """The epoch, if a box is this member's and opens (docs/protocol.md §6.1)."""
+        if self.v2:
+            found = keys.Grants(self.eph, self.sealed, self.boxes)
+            return keys.open_grants(sign_pk, kx_pk, kx_sk, council, self.epoch, found)
+        for grant in self.grants:
+            if grant.member == sign_pk:
+                epoch = keys.open_grant(kx_pk, kx_sk, council, grant.box)
+                if epoch is not None and epoch.write_pk == self.epoch:
+                    return epoch
+        return None
 
 
 class Announcement(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
