@@ -5,8 +5,8 @@ invite and one admit each; join requests made with `tokens.make_join_request`) a
 after every tenth admission, removes an earlier member through `Node.remove` (the
 council's rules let one member remove, so each removal is one `member.remove` and its
 `epoch.grant`s). A member admitted first (a real profile) then imports the council's
-bundle into a copy of its profile (`Node.import_bundle`), median of a few copies for the
-small sizes. The reference is a 10-member council built the same way in the same run,
+bundle into a copy of its profile (`Node.import_bundle`), the median of five copies for
+the small sizes and of three for the large ones. The reference is a 10-member council built the same way in the same run,
 three times (the median of each figure).
 
 It reports, per size, the founder's mean CPU time per admission (process time: wall time
@@ -109,7 +109,7 @@ def measure(tmp: Path, admissions: int, rng: random.Random, every: int = REMOVE_
     with Node.open(founder_home, PASSPHRASE, allow_weak_kdf=True) as founder:
         envelopes = founder.bundles.export_bundle(buf, council)
         digest = founder.councils.state_digest(council)
-    repeats = 5 if envelopes < 2_000 else 1
+    repeats = 5 if envelopes < 2_000 else 3  # the median: both ends of the slope matter
     times = []
     cpus = []
     size = 0
@@ -229,18 +229,17 @@ def run(args: argparse.Namespace) -> int:
             f"{kf:.2f} wall, {kf_cpu:.2f} CPU ({args.fixed_removals} removals at every size)"
         )
         fixed_part = f"slope_fixed_removals={kf:.2f} fixed_removals={args.fixed_removals} "
-        # The slope is of import time against admissions: with removals at a
-        # fixed count, as with every tenth the data grows as removals x members (see
-        # benchmarks/README.md, Churn).
-        met = ratios_met and kf <= TARGET_SLOPE
-    else:
-        met = ratios_met and k <= TARGET_SLOPE
+    # The slope with a removal every tenth admission is the target: the keys a removal
+    # hands out grow with the members (24 bytes each, docs/protocol.md §6.1), so that
+    # data grows as admissions squared, with a small enough constant (benchmarks/README.md,
+    # Churn); the slope with a fixed number of removals is shown beside it.
+    met = ratios_met and k <= TARGET_SLOPE
     print(
         f"RESULT admit_ms_ref={ref.admit_ms:.2f} admit_ms={target.admit_ms:.2f} "
         f"admit_ratio={admit_ratio:.2f} import_rate_ref={ref.import_rate:.0f} "
         f"import_rate={target.import_rate:.0f} import_ratio={import_ratio:.2f} slope={k:.2f} "
         f"slope_cpu={k_cpu:.2f} {fixed_part}a={at} "
-        f"target=ratios<={TARGET_RATIO},slope_fixed_removals<={TARGET_SLOPE} "
+        f"target=ratios<={TARGET_RATIO},slope<={TARGET_SLOPE} "
         f"met={'yes' if met else 'no'}"
     )
     return 0

@@ -501,9 +501,10 @@ def recall(sim: Sim) -> Recall:
     end = fk.MandateEnd(delegate.sign_pk, new.write_pk, raw_credential)
     written = [sim.write(district, applier, "mandate.end", end, old)[0]]
     remaining = sorted(k for k in district.members if k != delegate.sign_pk)
-    grants = [kinds.Grant(k, keys.seal_grant(district.members[k].kx_pk, new)) for k in remaining]
-    for i in range(0, len(grants), GRANTS_PER_EVENT):
-        chunk = kinds.EpochGrant(new.write_pk, grants[i : i + GRANTS_PER_EVENT])
+    for i in range(0, len(remaining), GRANTS_PER_EVENT):
+        to = [(k, district.members[k].kx_pk) for k in remaining[i : i + GRANTS_PER_EVENT]]
+        g = keys.seal_grants(new, to)
+        chunk = kinds.EpochGrant(new.write_pk, eph=g.eph, sealed=g.sealed, boxes=g.boxes)
         written.append(sim.write(district, applier, "epoch.grant", chunk, old)[0])
     timed_by(flow, "applier", t)
     for raw in written:
@@ -514,9 +515,9 @@ def recall(sim: Sim) -> Recall:
         ended = open_event(written[0], district, old).body
         cred = md.decode_credential(ended.revocation)
         md.check_signatures(cred, district.rosters[md.decode_revocation(cred.payload).base], False)
-        boxes = [g for raw in written[1:] for g in open_event(raw, district, old).body.grants]
-        mine = [g.box for g in boxes if g.member == key]
-        epoch = keys.open_grant(who.kx_pk, who.kx_sk, district.id, mine[0]) if mine else None
+        bodies = [open_event(raw, district, old).body for raw in written[1:]]
+        opened = [b.open(key, who.kx_pk, who.kx_sk, district.id) for b in bodies if b.names(key)]
+        epoch = next((e for e in opened if e is not None), None)
         if key == delegate.sign_pk:
             assert epoch is None, "the recalled delegate must not receive the new epoch"
         else:
