@@ -6,8 +6,8 @@ after every tenth admission, removes an earlier member through `Node.remove` (th
 council's rules let one member remove, so each removal is one `member.remove` and its
 `epoch.grant`s). A member admitted first (a real profile) then imports the council's
 bundle into a copy of its profile (`Node.import_bundle`), the median of five copies for
-the small sizes and of three for the large ones. The reference is a 10-member council built the same way in the same run,
-three times (the median of each figure).
+the small sizes and of three for the large ones. The reference is a 10-member council
+built the same way in the same run, three times (the median of each figure).
 
 It reports, per size, the founder's mean CPU time per admission (process time: wall time
 on a shared machine measures the other processes), the import's envelopes per

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from shora.kernel import profile, tokens
+from shora.kernel import crypto, profile, tokens
 from shora.node import Node
 
 # The tests are grouped like the code (docs/architecture.md); a test may use another
@@ -77,6 +77,17 @@ def admit(admitter: Node, newcomer: Node, council: bytes, name: str) -> None:
     )
     assert result.admitted
     send(admitter, newcomer)
+
+
+def admit_stranger(node: Node, council: bytes, name: str) -> bytes:
+    """Admit a member who never syncs (a join request made from fresh keys); their key."""
+    sign_pk, sign_sk = crypto.sign_keypair()
+    kx_pk, _ = crypto.kx_keypair()
+    request = tokens.make_join_request(
+        node.membership.invite(council), sign_pk, sign_sk, kx_pk, name, int(node.now())
+    )
+    assert node.membership.admit(request).admitted
+    return sign_pk
 
 
 @pytest.fixture

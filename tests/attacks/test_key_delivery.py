@@ -13,21 +13,10 @@ import base64
 from pathlib import Path
 
 from attacks.adversary import Adversary
-from conftest import admit, everyone, make_node, send
-from shora.kernel import crypto, keys, kinds, tokens
+from conftest import admit, admit_stranger, everyone, make_node, send
+from shora.kernel import crypto, keys, kinds
 from shora.kernel.events import WELCOME_KIND
 from shora.node import Node
-
-
-def _stranger(node: Node, council: bytes, name: str) -> bytes:
-    """Admit a member who never syncs (a join request made from fresh keys)."""
-    sign_pk, sign_sk = crypto.sign_keypair()
-    kx_pk, _ = crypto.kx_keypair()
-    request = tokens.make_join_request(
-        node.membership.invite(council), sign_pk, sign_sk, kx_pk, name, int(node.now())
-    )
-    assert node.membership.admit(request).admitted
-    return sign_pk
 
 
 def _texts(node: Node, council: bytes) -> set[str]:
@@ -44,7 +33,7 @@ def test_a_removed_informer_unwraps_no_box_of_the_new_epochs_grants(tmp_path: Pa
     admit(a, b, council, "Bijan")
     admit(a, m, council, "Mina")
     for i in range(20):
-        _stranger(a, council, f"worker {i}")
+        admit_stranger(a, council, f"worker {i}")
     everyone([a, b, m])
     informer = Adversary(m, council)
     me = m.identity(council)
@@ -94,7 +83,7 @@ def test_an_informers_ring_envelopes_are_capped_and_their_epochs_inert(tmp_path:
     admit(a, i, council, "Iraj")
     for n in range(5):
         a.posts.post(council, f"rota {n}")
-        gone = _stranger(a, council, f"m{n}")
+        gone = admit_stranger(a, council, f"m{n}")
         assert a.membership.remove(council, gone).admitted
     send(a, i)
     informer = Adversary(i, council)

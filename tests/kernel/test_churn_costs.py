@@ -6,19 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import admit, make_node, send, valid_ids
-from shora.kernel import crypto, kinds, membership, tokens
+from conftest import admit, admit_stranger, make_node, send, valid_ids
+from shora.kernel import kinds, membership
 from shora.node import Node
-
-
-def _admit_one(founder: Node, council: bytes, name: str) -> bytes:
-    sign_pk, sign_sk = crypto.sign_keypair()
-    kx_pk, _ = crypto.kx_keypair()
-    request = tokens.make_join_request(
-        founder.membership.invite(council), sign_pk, sign_sk, kx_pk, name, int(founder.now())
-    )
-    assert founder.membership.admit(request).admitted
-    return sign_pk
 
 
 def _rows_written(node: Node, action: object) -> int:
@@ -37,7 +27,9 @@ def test_an_admission_writes_as_many_rows_whatever_the_council_size(tmp_path: Pa
     written, keys = [], []
     for i in range(40):
         written.append(
-            _rows_written(founder, lambda i=i: keys.append(_admit_one(founder, council, f"m{i}")))
+            _rows_written(
+                founder, lambda i=i: keys.append(admit_stranger(founder, council, f"m{i}"))
+            )
         )
         if i % 10 == 9:
             assert founder.membership.remove(council, keys.pop()).admitted
@@ -55,14 +47,14 @@ def test_causal_states_forgotten_by_the_cache_are_recomputed_alike(
     writer = make_node(tmp_path, "writer")
     admit(founder, writer, council, "Writer")
     for i in range(6):
-        _admit_one(founder, council, f"m{i}")
+        admit_stranger(founder, council, f"m{i}")
     send(founder, writer)
     writer.posts.post(council, "written before the removal was seen")
     assert founder.membership.remove(
         council, _key(writer, council)
     ).admitted  # concurrent with the post
     for i in range(4):
-        _admit_one(founder, council, f"later{i}")
+        admit_stranger(founder, council, f"later{i}")
         founder.posts.post(council, f"post {i}")
     send(writer, founder)
     monkeypatch.setattr(membership, "STATES_CACHED", 2)
@@ -115,7 +107,7 @@ def test_the_holders_of_each_epoch_kept_up_to_date_are_those_read_from_scratch(
     admit(founder, member, council, "Member")
     keys = []
     for i in range(14):
-        keys.append(_admit_one(founder, council, f"m{i}"))
+        keys.append(admit_stranger(founder, council, f"m{i}"))
         if i % 4 == 3:
             assert founder.membership.remove(council, keys.pop(0)).admitted
         assert founder.known_holders(council) == _holders_from_scratch(founder, council)
@@ -169,7 +161,7 @@ def test_a_newcomer_after_each_rotation_gets_every_epoch(tmp_path: Path) -> None
     council = founder.councils.create("Refinery", "", "Nasrin", kinds.Rules(removal="member"))
     first = make_node(tmp_path, "first")
     admit(founder, first, council, "First")
-    gone = _admit_one(founder, council, "gone")
+    gone = admit_stranger(founder, council, "gone")
     assert founder.membership.remove(council, gone).admitted
     second = make_node(tmp_path, "second")
     admit(founder, second, council, "Second")

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import admit, make_node
+from conftest import admit, admit_stranger, make_node
 from shora.errors import MalformedEvent
-from shora.kernel import crypto, keys, kinds, tokens
+from shora.kernel import crypto, keys, kinds
 from shora.kernel.events import WELCOME_KIND, decode_body
 from shora.node import Node
 from shora.services import rings
@@ -128,17 +128,6 @@ def test_a_ring_opens_only_under_its_own_epoch() -> None:
 # --- whole profiles --------------------------------------------------------------------
 
 
-def _admit_stranger(node: Node, council: bytes, name: str) -> bytes:
-    """Admit a member who never syncs (a join request made from fresh keys)."""
-    sign_pk, sign_sk = crypto.sign_keypair()
-    kx_pk, _ = crypto.kx_keypair()
-    request = tokens.make_join_request(
-        node.membership.invite(council), sign_pk, sign_sk, kx_pk, name, int(node.now())
-    )
-    assert node.membership.admit(request).admitted
-    return sign_pk
-
-
 def _welcomes(node: Node) -> list[tuple[str, int]]:
     """(hint, bytes of content) of every kind-4041 envelope the node stores."""
     rows = node.store.rows(
@@ -155,8 +144,8 @@ def _council_with_removals(tmp_path: Path, removals: int) -> tuple[Node, bytes, 
         text = f"shift rota {i}"
         founder.posts.post(council, text)  # one post under each epoch
         posts.append(text)
-        gone = _admit_stranger(founder, council, f"m{i}")
-        _admit_stranger(founder, council, f"k{i}")
+        gone = admit_stranger(founder, council, f"m{i}")
+        admit_stranger(founder, council, f"k{i}")
         assert founder.membership.remove(council, gone).admitted
     return founder, council, posts
 
@@ -183,7 +172,7 @@ def test_a_newcomer_reads_every_epoch_from_a_small_welcome_and_one_ring(tmp_path
     welcomes = [size for hint, size in _welcomes(founder) if hint != ring_hint]
     assert welcomes[-1] < 300
     # a second admission under the same epoch writes no second ring envelope
-    _admit_stranger(founder, council, "later")
+    admit_stranger(founder, council, "later")
     assert sum(1 for h, _ in _welcomes(founder) if h == ring_hint) == 1
 
 
@@ -191,13 +180,13 @@ def test_the_ring_envelope_is_found_again_after_a_restart(tmp_path: Path) -> Non
     """The admitter's note of which epochs a ring carries lives in memory: reopened, it
     reads the stored ring envelope instead of writing another."""
     founder, council, _ = _council_with_removals(tmp_path, 5)
-    _admit_stranger(founder, council, "first")
+    admit_stranger(founder, council, "first")
     home = founder.home
     founder.close()
     with Node.open(home, "correct horse battery", allow_weak_kdf=True) as again:
         current = again.ingestor.projection.final_state(council).current_epoch
         assert current is not None
-        _admit_stranger(again, council, "second")
+        admit_stranger(again, council, "second")
         hints = [h for h, _ in _welcomes(again)]
         assert hints.count(keys.ring_hint(current)) == 1
 
@@ -210,9 +199,9 @@ def test_rings_grow_with_epochs_not_epochs_squared(tmp_path: Path) -> None:
     founder = make_node(tmp_path, "founder")
     council = founder.councils.create("Depot", "", "Azar", kinds.Rules(removal="member"))
     for i in range(40):
-        gone = _admit_stranger(founder, council, f"m{i}")
+        gone = admit_stranger(founder, council, f"m{i}")
         assert founder.membership.remove(council, gone).admitted
-        _admit_stranger(founder, council, f"k{i}")
+        admit_stranger(founder, council, f"k{i}")
     newcomer = make_node(tmp_path, "newcomer")
     admit(founder, newcomer, council, "Bahar")
     held = {e.write_pk: e for e in founder.ingestor.epochs_of(council)}

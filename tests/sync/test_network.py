@@ -17,7 +17,8 @@ import pytest
 from test_cli import COUNCIL, Profile, base_env, bring_in
 from test_relay import fetch_all, run
 
-from shora.kernel import crypto, keys, profile, tokens
+from conftest import admit_stranger
+from shora.kernel import keys, profile
 from shora.node import Node
 
 RELAY_SCRIPT = Path(__file__).parents[1] / "relays" / "nostr_sdk_relay.py"
@@ -238,17 +239,9 @@ def test_joining_a_council_of_many_removals_through_a_relay_reads_every_epoch(
         council = node.find_council(COUNCIL)
         for i in range(6):
             node.posts.post(council, f"rota of week {i}")
-            joined = []
-            for name in (f"m{i}", f"k{i}"):
-                sign_pk, sign_sk = crypto.sign_keypair()
-                kx_pk, _ = crypto.kx_keypair()
-                invitation = node.membership.invite(council)
-                request = tokens.make_join_request(
-                    invitation, sign_pk, sign_sk, kx_pk, name, int(node.now())
-                )
-                assert node.membership.admit(request).admitted
-                joined.append(sign_pk)
-            assert node.membership.remove(council, joined[0]).admitted
+            gone = admit_stranger(node, council, f"m{i}")
+            admit_stranger(node, council, f"k{i}")
+            assert node.membership.remove(council, gone).admitted
     port = free_port()
     relay = start_relay(port)
     url = f"ws://127.0.0.1:{port}"

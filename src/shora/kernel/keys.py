@@ -216,7 +216,7 @@ def _ring_ad(council: bytes, write_pk: bytes) -> bytes:
 def seal_ring(under: Epoch, ring: list[Epoch], nonce: bytes | None = None) -> bytes:
     """Epochs sealed under the content key of `under`, for a ring envelope (`nonce`:
     for test vectors only)."""
-    plain = msgspec.msgpack.encode([(e.write_pk, e.content_key, e.write_sk) for e in ring])
+    plain = msgspec.msgpack.encode(_triples(ring))
     ad = _ring_ad(under.council, under.write_pk)
     return crypto.aead_encrypt(under.content_key, plain, ad, nonce)
 
@@ -246,21 +246,16 @@ def welcome_hint(request_id: bytes) -> str:
     return crypto.sha256(WELCOME_CONTEXT + request_id)[:16].hex()
 
 
-def encode_ring(ring: list[Epoch]) -> msgspec.Raw:
-    """A welcome's ring, encoded once: it changes only when the council rotates, and a
-    council that admits many keeps it for every welcome until then (`seal_welcome`)."""
-    keys = [(e.write_pk, e.content_key, e.write_sk) for e in ring]
-    return msgspec.Raw(msgspec.msgpack.encode(keys))
+def _triples(ring: list[Epoch]) -> list[tuple[bytes, bytes, bytes]]:
+    """Epochs as a welcome or a ring carries them: the same bytes as the array-like
+    EpochKeys, without building a struct per epoch."""
+    return [(e.write_pk, e.content_key, e.write_sk) for e in ring]
 
 
-def seal_welcome(
-    member_kx: bytes, council: bytes, request_id: bytes, ring: list[Epoch] | msgspec.Raw
-) -> bytes:
-    """A WelcomeBox sealed to a newcomer. It carries every epoch, so it is encoded from
-    tuples (the same bytes as the array-like structs, without building one per epoch),
-    or given already encoded (`encode_ring`)."""
-    keys = ring if isinstance(ring, msgspec.Raw) else encode_ring(ring)
-    box = (WELCOME_CONTEXT, council, request_id, keys)
+def seal_welcome(member_kx: bytes, council: bytes, request_id: bytes, ring: list[Epoch]) -> bytes:
+    """A WelcomeBox sealed to a newcomer: the current epoch and what no ring envelope
+    under it carries (§6.3)."""
+    box = (WELCOME_CONTEXT, council, request_id, _triples(ring))
     return crypto.seal(member_kx, msgspec.msgpack.encode(box))
 
 
