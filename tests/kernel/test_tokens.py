@@ -11,7 +11,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from shora.errors import BadSignature, InvalidInput, MalformedEvent, OversizedEvent, RemoteError
-from shora.kernel import crypto
+from shora.kernel import crypto, tokens
 from shora.kernel.tokens import (
     Invitation,
     JoinRequestPayload,
@@ -200,6 +200,8 @@ def test_join_request_round_trip() -> None:
     assert payload.invite_id == invite_id(INVITATION.secret)
     assert (payload.sign_pk, payload.kx_pk) == (SIGN_PK, KX_PK)
     assert request_id == hashlib.sha256(msgspec.msgpack.decode(signed)[0]).digest()
+    # read back from the store, its id is the same without checking the signature again
+    assert tokens.stored_request_id(signed) == request_id
     check_proof(payload, INVITATION.secret)
 
 

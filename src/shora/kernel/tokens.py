@@ -269,6 +269,14 @@ def open_join_request(signed: bytes) -> tuple[JoinRequestPayload, bytes]:
     return payload, crypto.sha256(outer.payload)
 
 
+def stored_request_id(signed: bytes) -> bytes:
+    """The id of a join request read back from this node's own store: it was decoded
+    and its signature checked on the way in (`open_join_request`), so only its payload
+    is hashed here (a signature check per admission made a council's welcome hints cost
+    one Ed25519 verification per member on every import)."""
+    return crypto.sha256(decoder(_SignedJoin).decode(signed).payload)
+
+
 def check_proof(payload: JoinRequestPayload, secret: bytes) -> None:
     """Raise BadSignature unless the request proves knowledge of the invitation secret."""
     if len(secret) != 32 or not crypto.equal(payload.invite_id, invite_id(secret)):

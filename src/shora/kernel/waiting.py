@@ -201,8 +201,7 @@ class Waiting:
         for body in self.store.events.admissions_after(council, max(cached.version, 0)):
             admit = decode_body("member.admit", body)
             assert isinstance(admit, kinds.Admit)
-            _payload, request_id = tokens.open_join_request(admit.request)
-            found.add(keys.welcome_hint(request_id))
+            found.add(keys.welcome_hint(tokens.stored_request_id(admit.request)))
         for key in fresh:
             cached.members.add(key)
             found.add(keys.welcome_hint(keys.return_id(key)))
