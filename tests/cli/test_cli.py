@@ -175,6 +175,9 @@ def test_the_whole_story(people: tuple[Profile, Profile, Profile]) -> None:
     assert all("secret" not in e["summary"] for e in c.json("log", COUNCIL))
     assert "secret after removal" in a.ok("log", COUNCIL, "--limit", "۵")
     assert c.json("council", "show", COUNCIL)["status"] == "removed"
+    # the removal's grant names whom the new key went to, from its 8-byte tags
+    grants = [e["summary"] for e in a.json("log", COUNCIL) if e["kind"] == "epoch.grant"]
+    assert grants and sorted(grants[0].split(", ")) == ["Bahram", "Nasrin"]
 
     # Bahram leaves; Nasrin's import replaces the council's key.
     assert "You have left" in b.ok("leave", COUNCIL, "--reason", "moving away")
