@@ -476,9 +476,7 @@ class _Holders:
     def recipients(self, body: kinds.EpochGrant) -> list[bytes]:
         if not body.v2:
             return [g.member for g in body.grants]
-        get, boxes, tag = self.tags.get, body.boxes, keys.MEMBER_TAG_LEN
-        found = [get(boxes[i : i + tag]) for i in range(0, len(boxes), keys.GRANT_BOX_LEN)]
-        return [m for m in found if m is not None]
+        return [m for m in map(self.tags.get, keys.box_tags(body.boxes)) if m is not None]
 
 
 def _terms_column(state: membership.CouncilState, member: bytes) -> str:
