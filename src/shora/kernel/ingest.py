@@ -961,35 +961,35 @@ class Ingestor:
         self, env: nip01.Envelope, eid: bytes, raw: bytes, write_pk: bytes, report: Report
     ) -> None:
         """Store a welcome (kind 4041) only if its hint is one this node can attribute
-        (docs/protocol.md §8), at most MAX_WELCOMES_PER_HINT of them per hint: anyone
-        holding an old write key could otherwise fill the store with them."""
+        (docs/protocol.md §8), or a ring envelope (its hint that of its own write key),
+        at most MAX_WELCOMES_PER_HINT of them per hint: anyone holding an old write key
+        could otherwise fill the store with them."""
         hint = env.tag("k") or ""
         epoch = self._epochs.get(write_pk)
+        ring = False
         if epoch is None:
             epoch = self._open_welcome(env, write_pk, report)
             if epoch is None:
                 raise UnknownWriteKey(_("a welcome for someone else, under an unknown write key"))
-        elif hint == keys.ring_hint(write_pk):
-            self._room_for_welcome(hint)
-            self._open_ring(env, epoch, report)
-        elif hint not in self._waiting.hints(epoch.council):
-            self._await_admission(eid, epoch.council, write_pk, hint, raw, report)
-            return
-        self._room_for_welcome(hint)
-        self.store.events.add_envelope(
-            (eid, epoch.council, env.kind, env.created_at, raw, write_pk, hint)
-        )
-        self._absent_envelopes.discard(eid)
-        report.accepted += 1
-        report.councils.add(epoch.council)
-
-    def _room_for_welcome(self, hint: str) -> None:
+        else:
+            ring = hint == keys.ring_hint(write_pk)
+            if not ring and hint not in self._waiting.hints(epoch.council):
+                self._await_admission(eid, epoch.council, write_pk, hint, raw, report)
+                return
         if self._waiting.welcomes_of(hint) >= MAX_WELCOMES_PER_HINT:
             raise TooManyWaiting(
                 _("this node already holds {n} welcomes with this hint").format(
                     n=digits(str(MAX_WELCOMES_PER_HINT))
                 )
             )
+        if ring:
+            self._open_ring(env, epoch, report)
+        self.store.events.add_envelope(
+            (eid, epoch.council, env.kind, env.created_at, raw, write_pk, hint)
+        )
+        self._absent_envelopes.discard(eid)
+        report.accepted += 1
+        report.councils.add(epoch.council)
 
     def _open_ring(self, env: nip01.Envelope, epoch: keys.Epoch, report: Report) -> None:
         """A ring envelope (docs/protocol.md §6.3): the older epochs, sealed under the one
