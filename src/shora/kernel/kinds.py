@@ -8,7 +8,6 @@ import msgspec
 
 from shora.kernel import keys
 from shora.kernel.events import Bytes32, register_kind
-from shora.kernel.keys import GRANT_BOX_LEN
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
 Text = Annotated[str, msgspec.Meta(max_length=20_000)]
@@ -187,18 +186,13 @@ class EpochGrant(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_d
     grants: Annotated[list[Grant], msgspec.Meta(max_length=200)] = []
     eph: Annotated[bytes, msgspec.Meta(max_length=32)] = b""
     sealed: Annotated[bytes, msgspec.Meta(max_length=256)] = b""
-    boxes: Annotated[bytes, msgspec.Meta(max_length=MAX_GRANT_BOXES * GRANT_BOX_LEN)] = b""
+    boxes: Annotated[bytes, msgspec.Meta(max_length=MAX_GRANT_BOXES * keys.GRANT_BOX_LEN)] = b""
 
     def __post_init__(self) -> None:
         if self.grants:
             if self.eph or self.sealed or self.boxes:
                 raise ValueError("a grant is of version 1 or 2, not both")
-        elif (
-            len(self.eph) != 32
-            or not self.sealed
-            or not self.boxes
-            or len(self.boxes) % GRANT_BOX_LEN
-        ):
+        elif len(self.eph) != 32 or not self.sealed or len(self.boxes) % keys.GRANT_BOX_LEN:
             raise ValueError("a version-2 grant needs eph (32 bytes), sealed and whole boxes")
         elif not self.boxes:
             raise ValueError("a version-2 grant needs at least one box")
