@@ -21,7 +21,7 @@ import pytest
 
 from attacks.adversary import Adversary
 from conftest import council_of_members
-from shora.kernel import checking, crypto, ingest, nip01
+from shora.kernel import ahead, checking, crypto, nip01
 from shora.kernel.kinds import Message
 from shora.node import Node
 from shora.sync.local import NodeEnvelopes
@@ -68,8 +68,8 @@ def test_forgeries_in_a_large_bundle_are_refused_by_a_node_checking_in_processes
 ) -> None:
     (a, b, m), council, honest_posts, forged = _forgeries(tmp_path)
     bundle = honest_posts + forged
-    monkeypatch.setattr(ingest, "PROCESSES_MIN", ingest.POOL_MIN)
-    monkeypatch.setattr(ingest, "PROCESS_CHUNK", 16)
+    monkeypatch.setattr(ahead, "PROCESSES_MIN", ahead.POOL_MIN)
+    monkeypatch.setattr(ahead, "PROCESS_CHUNK", 16)
     answers: list[Future[list[checking.Found]]] = []
     submit = checking.Checkers.submit
 
@@ -117,7 +117,7 @@ def test_forgeries_uploaded_to_a_relay_are_refused_by_a_node_checking_in_process
                     for _ in range(2)
                 )
             )
-            seen.append(b.ingestor._burst)
+            seen.append(b.ingestor.ahead._burst)
         finally:
             await relay.stop()  # the burst's housekeeping
         return list(results)
@@ -128,7 +128,7 @@ def test_forgeries_uploaded_to_a_relay_are_refused_by_a_node_checking_in_process
     if burst is not None:
         assert len(burst._children) == (os.cpu_count() or 1) - 1
         assert all(c.proc.poll() is not None for c in burst._children)
-    assert b.ingestor._burst is None
+    assert b.ingestor.ahead._burst is None
     assert sum(r.accepted for r in results) == len(honest_posts)  # the other: duplicates
     assert sum(r.duplicate for r in results) == len(honest_posts)
     assert [sum(r.refused.values()) for r in results] == [len(forged)] * 2

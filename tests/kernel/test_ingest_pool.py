@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import admit, make_node
-from shora.kernel import checking, crypto, ingest, keys, nip01
+from shora.kernel import ahead, checking, crypto, ingest, keys, nip01
 from shora.kernel.events import decrypt_content, seal_content
 from shora.kernel.storage import compact
 from shora.node import Node
@@ -55,7 +55,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     for i in range(40):
         a.posts.post(council, f"after {i}")
     raws = [r for r in a.bundles.envelopes() if r not in held]
-    assert len(raws) >= ingest.POOL_MIN
+    assert len(raws) >= ahead.POOL_MIN
     yield World(root / "c", raws, first.write_sk, first.content_key)
     for node in (a, b, d):
         node.close()
@@ -95,8 +95,8 @@ def _ingest(
 ) -> tuple[object, ...]:
     shutil.copytree(world.template, home)
     with Node.open(home, PASSPHRASE, allow_weak_kdf=True) as node:
-        node.ingestor.pooled = pooled
-        node.ingestor.processes = processes
+        node.ingestor.ahead.pooled = pooled
+        node.ingestor.ahead.processes = processes
         report = node.bundles.import_envelopes(batch, heal=False)
         stored = node.store.rows("SELECT id, valid FROM events ORDER BY id")
         envelopes = node.store.rows("SELECT id, hint, sig, content FROM envelopes ORDER BY id")
@@ -132,10 +132,10 @@ def test_pooled_and_sequential_ingest_reach_the_same_verdicts(
     before parents, posts before the grant of their key): the same report, rows, waits,
     checked in line, on threads or by checking processes (in chunks of 8: the key of a
     later epoch is learned while chunks sent without it are being checked)."""
-    monkeypatch.setattr(ingest, "PROCESSES_MIN", ingest.POOL_MIN)
-    monkeypatch.setattr(ingest, "PROCESS_CHUNK", 8)
+    monkeypatch.setattr(ahead, "PROCESSES_MIN", ahead.POOL_MIN)
+    monkeypatch.setattr(ahead, "PROCESS_CHUNK", 8)
     raws = world.raws
-    batch = rng.sample(raws, rng.randint(ingest.POOL_MIN, len(raws)))
+    batch = rng.sample(raws, rng.randint(ahead.POOL_MIN, len(raws)))
     for _ in range(rng.randint(0, 30)):
         bad = _mutate(rng.choice(raws), rng.randint(0, 7), world)
         batch.insert(rng.randint(0, len(batch)), bad)
@@ -179,8 +179,8 @@ def test_pipelined_batches_reach_the_same_verdicts(
     sequential = _ingest(world, root / "sequential", batch, False)
     monkeypatch.setattr(ingest, "BATCH", 24)
     monkeypatch.setattr(ingest, "FIRST_BATCH", 8)  # transactions of 8, 16, then 24
-    monkeypatch.setattr(ingest, "POOL_CHUNK", 8)
-    monkeypatch.setattr(ingest, "POOL_AHEAD", 3)
+    monkeypatch.setattr(ahead, "POOL_CHUNK", 8)
+    monkeypatch.setattr(ahead, "POOL_AHEAD", 3)
     pooled = _ingest(world, root / "pooled", batch, True)
     assert pooled == sequential
 
@@ -193,7 +193,7 @@ def test_a_pooled_bulk_import_gives_back_the_switch_interval_and_leaves_no_log(
     cut back to nothing, and the thread that copied it during the import is gone."""
     monkeypatch.setattr(ingest, "BATCH", 24)
     monkeypatch.setattr(ingest, "FIRST_BATCH", 8)
-    monkeypatch.setattr(ingest, "POOL_CHUNK", 8)
+    monkeypatch.setattr(ahead, "POOL_CHUNK", 8)
     before = sys.getswitchinterval()
     assert before > checking.SWITCH_INTERVAL
     during: list[float] = []
@@ -219,8 +219,8 @@ def _each(
 ) -> tuple[object, ...]:
     shutil.copytree(world.template, home)
     with Node.open(home, PASSPHRASE, allow_weak_kdf=True) as node:
-        node.ingestor.pooled = pooled
-        node.ingestor.processes = processes
+        node.ingestor.ahead.pooled = pooled
+        node.ingestor.ahead.processes = processes
         report, verdicts = node.ingestor.ingest_each(batch)
         return (
             [v if isinstance(v, bool) else (type(v).__name__, str(v)) for v in verdicts],
@@ -246,7 +246,7 @@ def test_a_relays_batch_checked_on_the_pool_gets_the_same_answers(
     for _ in range(20):
         bad = _mutate(rng.choice(world.raws), rng.randint(0, 7), world)
         batch.insert(rng.randint(0, len(batch)), bad)
-    assert len(batch) > ingest.EACH_CHUNK * 2
+    assert len(batch) > ahead.EACH_CHUNK * 2
     root = tmp_path_factory.mktemp("each")
     by_processes = _each(world, root / "processes", batch, True, processes=True)
     pooled = _each(world, root / "pooled", batch, True)
@@ -266,15 +266,15 @@ def test_a_burst_of_uploads_is_checked_by_processes_that_end_with_it(
     with Node.open(tmp_path / "c", PASSPHRASE, allow_weak_kdf=True) as node:
         view = NodeEnvelopes(node)
         assert all(ok for ok, _ in view.accept_many(world.raws))
-        burst = node.ingestor._burst
+        burst = node.ingestor.ahead._burst
         assert (burst is not None) == spare
         if burst is not None:
             assert burst._children and all(c.proc.poll() is None for c in burst._children)
         again = view.accept_many(world.raws)  # duplicates now
         assert all(ok and why.startswith("duplicate") for ok, why in again)
-        assert node.ingestor._burst is burst  # the same processes for the next batch
+        assert node.ingestor.ahead._burst is burst  # the same processes for the next batch
         view.settle()
-        assert node.ingestor._burst is None
+        assert node.ingestor.ahead._burst is None
         if burst is not None:
             assert all(c.proc.poll() is not None for c in burst._children)
         assert (
@@ -285,8 +285,8 @@ def test_a_burst_of_uploads_is_checked_by_processes_that_end_with_it(
             == 1
         )
         node.ingestor.ingest_each(world.raws)  # a new burst, never settled
-        unsettled = node.ingestor._burst
-    assert node.ingestor._burst is None
+        unsettled = node.ingestor.ahead._burst
+    assert node.ingestor.ahead._burst is None
     if unsettled is not None:
         assert all(c.proc.poll() is not None for c in unsettled._children)
 
@@ -339,8 +339,8 @@ def test_a_large_import_is_checked_by_processes_that_end_with_it(
     processes, one per core but one (their answers are used: most envelopes come back
     opened), which are gone when the import is over. (Here the sequential step lends
     no hand, which it does while it would wait for them.)"""
-    monkeypatch.setattr(ingest, "PROCESSES_MIN", ingest.POOL_MIN)
-    monkeypatch.setattr(ingest, "PROCESS_CHUNK", 8)
+    monkeypatch.setattr(ahead, "PROCESSES_MIN", ahead.POOL_MIN)
+    monkeypatch.setattr(ahead, "PROCESS_CHUNK", 8)
     answered: list[Future[list[checking.Found]]] = []
     made: list[checking.Checkers] = []
     submit, start = checking.Checkers.submit, checking.Checkers.__init__
@@ -377,7 +377,7 @@ def test_a_child_that_cannot_start_leaves_the_checks_to_the_sequential_step(
     monkeypatch.setattr(checking, "CHILD_MODULE", "shora.kernel.no_such_module")
     with contextlib.closing(checking.Checkers(2)) as checkers:
         assert checking.verdicts(checkers.submit(world.raws[:5]).result(timeout=60)) == bytes(5)
-    monkeypatch.setattr(ingest, "PROCESSES_MIN", ingest.POOL_MIN)
+    monkeypatch.setattr(ahead, "PROCESSES_MIN", ahead.POOL_MIN)
     batch = [*world.raws, _mutate(world.raws[-1], 0, world)]
     root = tmp_path_factory.mktemp("nochild")
     tried = _ingest(world, root / "tried", batch, True, processes=True)
@@ -431,20 +431,20 @@ def test_a_batch_checked_as_it_arrives_gets_the_same_answers(
     monkeypatch.setattr(checking.Checkers, "submit", spy)
     batch = list(world.raws)
     sequential = _each(world, tmp_path / "sequential", batch, False)
-    for name, ahead in (("same", batch), ("other", batch[::-1])):
+    for name, arriving in (("same", batch), ("other", batch[::-1])):
         shutil.copytree(world.template, tmp_path / name)
         with Node.open(tmp_path / name, PASSPHRASE, allow_weak_kdf=True) as node:
             sent.clear()
-            for raw in ahead:
-                node.ingestor.check_ahead(raw)
+            for raw in arriving:
+                node.ingestor.ahead.check_ahead(raw)
             before = len(sent)
             _, verdicts = node.ingestor.ingest_each(batch)
-            assert before == len(batch) // ingest.EACH_CHUNK  # the full chunks, at once
+            assert before == len(batch) // ahead.EACH_CHUNK  # the full chunks, at once
             if name == "same":  # only the last, partial chunk is sent by ingest_each
-                tail = len(batch) % ingest.EACH_CHUNK
+                tail = len(batch) % ahead.EACH_CHUNK
                 assert sent[before:] == ([tail] if tail else [])
             else:
-                assert len(sent) - before == -(-len(batch) // ingest.EACH_CHUNK)
+                assert len(sent) - before == -(-len(batch) // ahead.EACH_CHUNK)
             answers = [v if isinstance(v, bool) else (type(v).__name__, str(v)) for v in verdicts]
             assert answers == sequential[0]
             assert node.store.rows("SELECT id, valid FROM events ORDER BY id") == sequential[5]

@@ -95,7 +95,7 @@ class NodeCore:
 
     def close(self) -> None:
         """Close the database and zero the profile's keys."""
-        self.ingestor.end_burst()
+        self.ingestor.ahead.end_burst()
         self.store.close()
         self._unlocked.close()
 

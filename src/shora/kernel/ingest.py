@@ -11,13 +11,10 @@ An envelope refused at any step leaves the store untouched.
 from __future__ import annotations
 
 import contextlib
-import itertools
-import os
 import time
-from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 
@@ -33,15 +30,8 @@ from shora.errors import (
 )
 from shora.i18n import _, digits
 from shora.kernel import crypto, keys, kinds, membership, nip01
-from shora.kernel.checking import (
-    Checked,
-    Checkers,
-    Found,
-    Verifiers,
-    precheck,
-    quick_switches,
-    verify_pool,
-)
+from shora.kernel.ahead import Ahead
+from shora.kernel.checking import Checked, Verifiers
 from shora.kernel.events import (
     ANONYMOUS_KINDS,
     LEAF_KINDS,
@@ -64,9 +54,6 @@ from shora.kernel.waiting import (
     awaiting,
 )
 
-if TYPE_CHECKING:  # the pool is imported with its first large batch (a read needs none)
-    from concurrent.futures import Future
-
 BATCH = 10_000  # events per transaction: fewer commits rewrite fewer index pages (ids
 # are hashes: a batch dirties most pages of the id indexes, whatever its size)
 FIRST_BATCH = 1000  # the first transactions of an import are smaller (1000, 2000, 4000,
@@ -76,17 +63,6 @@ MAX_SEEN = 100_000  # digests of the envelopes of one import kept to skip repeat
 MAX_META = 20_000  # events whose (clock, causal past, time) are kept at hand; more are read
 MAX_SKEW = 3600
 """Seconds an envelope may be dated after the receiver's clock (they show the hour)."""
-POOL_MIN = 64  # a batch smaller than this is checked in line: a pool costs more than it saves
-POOL_CHUNK = 128  # envelopes a worker checks at a time, ahead of the sequential step
-POOL_AHEAD = 8  # chunks checked or being checked ahead of it at most
-EACH_CHUNK = 32  # the same for a relay's batch (a few hundred): its sequential step starts sooner
-EARLY_MAX = 64  # chunks of a relay's batch sent ahead at most (its max_batch / EACH_CHUNK)
-PROCESSES_MIN = 2048  # an import of this many envelopes (or bytes) has them checked
-PROCESSES_MIN_BYTES = 8 * 2**20
-# by child processes (kernel/checking.py), one per core but one, the sequential step
-# checking what they have not taken while it would wait: starting one costs 0.1-0.2 s
-PROCESS_CHUNK = 256  # envelopes sent to a checking process at a time
-CHUNK_BYTES = 2**20  # and at most this many bytes of envelopes in a chunk
 _ids_encoder = msgspec.msgpack.Encoder()
 _ids_decoder = msgspec.msgpack.Decoder(list[bytes])
 
@@ -160,11 +136,9 @@ class Ingestor:
         self._pending: int = store.waiting.pending_count()
         self._data_version = self._version()
         self.progress: Callable[[int], None] | None = None
-        self.pooled = True  # check a large batch's signatures on the pool (verify_pool)
-        self.processes = True  # and a large import's on checking processes (Checkers)
-        self._burst: Checkers | None = None  # those of a burst of uploads (ingest_each)
-        self._early = _Early()  # chunks of a relay's batch sent to them as it arrives
         self._set_epochs(self._load_epochs())
+        # Where signatures are checked ahead of the sequential step, and how far.
+        self.ahead = Ahead(lambda: self._epochs, self._verifier)
 
     def _set_epochs(self, epochs: list[keys.Epoch]) -> None:
         self._epochs = {e.write_pk: e for e in epochs}
@@ -211,27 +185,7 @@ class Ingestor:
         self.expire(force=False)
         self._waiting.start_import()
         stream = self._unrepeated(raws, report)
-        head = next(_chunked(stream, PROCESSES_MIN, PROCESSES_MIN_BYTES), [])
-        cores = os.cpu_count() or 1
-        checked: Generator[tuple[list[bytes], Sequence[Checked | None]], None, None]
-        if not self.pooled or cores < 2 or len(head) < POOL_MIN:
-            checked = _unchecked(_chunked(itertools.chain(head, stream), POOL_CHUNK))
-        elif self.processes and (
-            len(head) >= PROCESSES_MIN or sum(map(len, head)) >= PROCESSES_MIN_BYTES
-        ):
-            checkers = bulk.enter_context(contextlib.closing(Checkers(cores - 1)))
-            bulk.enter_context(_frozen_heap())
-            checked = self._by_children(
-                checkers, _chunked(itertools.chain(head, stream), PROCESS_CHUNK)
-            )
-        else:
-            pool = verify_pool()
-            assert pool is not None
-            bulk.enter_context(quick_switches())
-            checked = self._ahead(
-                lambda chunk: pool.submit(self._precheck, chunk),
-                _chunked(itertools.chain(head, stream), POOL_CHUNK),
-            )
+        checked = self.ahead.of_import(stream, bulk)
         batches = 0
         try:
             while self._batch(checked, report, bulk if not batches else None, batches):
@@ -324,64 +278,6 @@ class Ingestor:
             self.progress(count)
         return count >= limit or size >= BATCH_BYTES
 
-    def _ahead(
-        self,
-        submit: Callable[[list[bytes]], Future[Any]],
-        chunks: Iterator[list[bytes]],
-        finish: Callable[[list[bytes], Any], Sequence[Checked | None]] | None = None,
-        lend: Callable[[], bool] | None = None,
-    ) -> Generator[tuple[list[bytes], Sequence[Checked | None]], None, None]:
-        """Each chunk with what the workers found of its envelopes, in order. At most
-        POOL_AHEAD chunks are checked ahead of the sequential step (memory holds a few
-        hundred opened envelopes), across the batches' commits, and the next chunk is
-        read only when one is taken. `finish` turns a worker's answer into what it
-        found (the sequential step's thread runs it); `lend` checks a chunk no worker
-        has taken yet, on the sequential step's thread while it would wait (False if
-        there was none)."""
-        ahead: deque[tuple[list[bytes], Future[Any]]] = deque(
-            (chunk, submit(chunk)) for chunk in itertools.islice(chunks, POOL_AHEAD)
-        )
-        try:
-            while ahead:
-                chunk, future = ahead.popleft()
-                while lend is not None and not future.done() and lend():
-                    pass
-                found = future.result()
-                more = next(chunks, None)
-                if more is not None:
-                    ahead.append((more, submit(more)))
-                yield chunk, found if finish is None else finish(chunk, found)
-        finally:
-            for _, future in ahead:
-                future.cancel()
-
-    def _by_children(
-        self,
-        checkers: Checkers,
-        chunks: Iterator[list[bytes]],
-        early: dict[tuple[bytes, ...], Future[list[Found]]] | None = None,
-    ) -> Generator[tuple[list[bytes], Sequence[Checked | None]], None, None]:
-        """`_ahead` on checking processes: each chunk is sent with the epochs held when
-        it is sent (a chunk sent before a welcome or grant brought its key has its
-        inner signatures checked here), and opened here from what they decoded and
-        decrypted, without the signature checks they passed. A chunk found in `early`
-        was sent before (`check_ahead`): its answer is taken."""
-        checkers.set_epochs(self._epochs)
-        early = early if early is not None else {}
-
-        def submit(chunk: list[bytes]) -> Future[list[Found]]:
-            checkers.set_epochs(self._epochs)
-            sent = early.pop(tuple(chunk), None)
-            return sent if sent is not None else checkers.submit(chunk)
-
-        def finish(chunk: list[bytes], found: list[Found]) -> list[Checked | None]:
-            return precheck(chunk, self._epochs, self._verifier, found)
-
-        def lend() -> bool:
-            return checkers.lend(self._epochs, self._verifier)
-
-        return self._ahead(submit, chunks, finish, lend)
-
     def _accept_chunk(
         self, raws: list[bytes], checked: Sequence[Checked | None], report: Report
     ) -> None:
@@ -412,10 +308,6 @@ class Ingestor:
             self._absent_events = {c.opened.inner_id for c in checked if c and c.opened}
             self._absent_events -= self.store.events.stored_events(list(self._absent_events))
 
-    def _precheck(self, raws: list[bytes]) -> list[Checked | None]:
-        """Run on a worker of the pool (kernel/checking.py's `precheck`)."""
-        return precheck(raws, self._epochs, self._verifier)
-
     def ingest_one(self, raw: bytes) -> Report:
         """Ingest one envelope and raise the reason if it is refused."""
         report = Report()
@@ -432,78 +324,23 @@ class Ingestor:
         `ingest_one` would each: the Report of them all, and per envelope the error that
         refused it, or whether it was a duplicate. One refused envelope changes nothing
         for the others (every check comes before the first write); none is held for a
-        key (UnknownWriteKey is its answer). A batch of POOL_MIN or more has its
-        signatures checked in small chunks, so that the sequential step starts early, by
-        the checking processes of the burst of uploads it belongs to (`end_burst` ends
-        them; the thread pool on a single core)."""
+        key (UnknownWriteKey is its answer). A large batch has its signatures checked
+        ahead in small chunks, so that the sequential step starts early
+        (`Ahead.of_batch`)."""
         report = Report()
         verdicts: list[RemoteError | bool] = []
-        early, self._early = self._early, _Early()
-        chunks = _chunked(raws, EACH_CHUNK)
-        checked: Generator[tuple[list[bytes], Sequence[Checked | None]], None, None]
-        if not self.pooled or len(raws) < POOL_MIN:
-            checked = _unchecked(chunks)
-        elif (checkers := self._burst_checkers()) is not None:
-            checked = self._by_children(checkers, chunks, early.sent)
-        else:
-            pool = verify_pool()
-            assert pool is not None
-            checked = self._ahead(lambda chunk: pool.submit(self._precheck, chunk), chunks)
-        try:
-            with self._transaction():
-                for chunk, found in checked:
-                    self._look_up(found)
-                    try:
-                        for raw, pre in zip(chunk, found, strict=True):
-                            verdicts.append(self._each(raw, report, pre))
-                    finally:
-                        self._absent_envelopes = set()
-                        self._absent_events = set()
-                self._release_welcomes(report.councils, report)
-                self.flush()
-        finally:
-            checked.close()
-            for future in early.sent.values():  # sent ahead but cut otherwise here
-                future.cancel()
+        with self.ahead.of_batch(raws) as checked, self._transaction():
+            for chunk, found in checked:
+                self._look_up(found)
+                try:
+                    for raw, pre in zip(chunk, found, strict=True):
+                        verdicts.append(self._each(raw, report, pre))
+                finally:
+                    self._absent_envelopes = set()
+                    self._absent_events = set()
+            self._release_welcomes(report.councils, report)
+            self.flush()
         return report, verdicts
-
-    def check_ahead(self, raw: bytes) -> None:
-        """An envelope of a relay's batch that `ingest_each` will be given once the
-        rest has come: from POOL_MIN of them on, the burst's checking processes start
-        on each chunk of them as `ingest_each` will cut it, so that the checks overlap
-        the reading of the batch. A chunk cut otherwise (two connections' batches
-        interleaved) is only checked twice."""
-        if not self.pooled:
-            return
-        early = self._early
-        early.count += 1
-        full = early.chunker.add(raw)
-        if full is not None:
-            early.full.append(full)
-        if early.count < POOL_MIN or not early.full:
-            return
-        checkers = self._burst_checkers()
-        if checkers is not None and len(early.sent) < EARLY_MAX:
-            checkers.set_epochs(self._epochs)
-            for chunk in early.full:
-                early.sent[tuple(chunk)] = checkers.submit(chunk)
-        early.full = []
-
-    def _burst_checkers(self) -> Checkers | None:
-        """The checking processes of a burst of uploads (started with its first large
-        batch, ended by `end_burst`), if this machine has a core to spare for them."""
-        cores = os.cpu_count() or 1
-        if not self.processes or cores < 2:
-            return None
-        if self._burst is None:
-            self._burst = Checkers(cores - 1)
-        return self._burst
-
-    def end_burst(self) -> None:
-        """End the checking processes of a burst of uploads (after it, and on close)."""
-        burst, self._burst = self._burst, None
-        if burst is not None:
-            burst.close()
 
     def _each(self, raw: bytes, report: Report, pre: Checked | None) -> RemoteError | bool:
         """One envelope of `ingest_each`: the error that refused it, or whether it was
@@ -1048,77 +885,3 @@ class Ingestor:
 
 def decode_ids(blob: bytes) -> list[bytes]:
     return [blob[i : i + 32] for i in range(0, len(blob), 32)]
-
-
-class _Early:
-    """A relay's batch as it arrives (Ingestor.check_ahead): how many envelopes, the
-    chunks they are cut into as `ingest_each` will cut them, full chunks not sent yet,
-    and those sent to be checked. (A plain class: a read command makes no dataclass,
-    tests/cli/test_startup.py.)"""
-
-    __slots__ = ("chunker", "count", "full", "sent")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.chunker = _Chunker(EACH_CHUNK)
-        self.full: list[list[bytes]] = []
-        self.sent: dict[tuple[bytes, ...], Future[list[Found]]] = {}
-
-
-class _Chunker:
-    """Envelopes cut into lists of `size`, or fewer making `limit` bytes, as they come:
-    the one rule of `_chunked` and of `Ingestor.check_ahead`, which must cut a relay's
-    batch as `ingest_each` will."""
-
-    __slots__ = ("chunk", "limit", "size", "total")
-
-    def __init__(self, size: int, limit: int = CHUNK_BYTES) -> None:
-        self.size, self.limit = size, limit
-        self.chunk: list[bytes] = []
-        self.total = 0
-
-    def add(self, raw: bytes) -> list[bytes] | None:
-        """The chunk `raw` fills, if it fills one."""
-        self.chunk.append(raw)
-        self.total += len(raw)
-        if len(self.chunk) < self.size and self.total < self.limit:
-            return None
-        full, self.chunk, self.total = self.chunk, [], 0
-        return full
-
-
-def _chunked(raws: Iterable[bytes], size: int, limit: int = CHUNK_BYTES) -> Iterator[list[bytes]]:
-    """Lists of `size` envelopes, or fewer making `limit` bytes (POOL_AHEAD chunks are
-    in memory at once, whatever the envelopes' size). Each list is taken from `raws`
-    only as it is asked for."""
-    chunker = _Chunker(size, limit)
-    for raw in raws:
-        full = chunker.add(raw)
-        if full is not None:
-            yield full
-    if chunker.chunk:
-        yield chunker.chunk
-
-
-@contextmanager
-def _frozen_heap() -> Iterator[None]:
-    """The objects alive when a large import starts (the node's caches, its projection)
-    are left out of the garbage collector's passes until it ends: the import's own
-    allocations start a pass every few hundred objects, and each pass of the oldest
-    generation walked that whole heap again. What the import allocates is collected
-    as before."""
-    import gc
-
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
-def _unchecked(
-    chunks: Iterator[list[bytes]],
-) -> Generator[tuple[list[bytes], Sequence[Checked | None]], None, None]:
-    """Chunks checked in line by the sequential step (no pool)."""
-    for chunk in chunks:
-        yield chunk, [None] * len(chunk)

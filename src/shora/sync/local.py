@@ -166,12 +166,12 @@ class NodeEnvelopes:
 
     def check_ahead(self, raw: bytes) -> None:
         """An EVENT of a batch `accept_many` will be given: its checks may start now."""
-        self.core.ingestor.check_ahead(raw)
+        self.core.ingestor.ahead.check_ahead(raw)
 
     def settle(self) -> None:
         """The housekeeping of the councils `accept` took envelopes of since the last
         call, once for all of them (the embedded relay calls it after a burst)."""
-        self.core.ingestor.end_burst()
+        self.core.ingestor.ahead.end_burst()
         if not self.core.unsettled:
             return
         report = Report(councils=set(self.core.unsettled))
