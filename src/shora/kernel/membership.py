@@ -256,7 +256,7 @@ class CouncilState(msgspec.Struct):
             self.members.copy() if members is None else members,
             self.invites.copy(),
             dict(self.vouches),
-            dict(self.epochs),
+            self.epochs,  # replaced, never mutated (`_new_epoch`): copies share it
             self.current_epoch,
             self.applied.copy(),
             self.void,
@@ -437,7 +437,7 @@ def apply(
         s.genesis, s.name, s.description, s.rules = ev.id, body.name, body.description, body.rules
         s.members[ev.author] = Member(ev.author, body.founder_name, body.founder_kx, ev.id)
         s.terms["coordinator"] = (Term(ev.author, ev.time, FOREVER, ev.id),)
-        s.epochs[ev.epoch] = ev.id
+        s.epochs = {**s.epochs, ev.epoch: ev.id}
         s.current_epoch = ev.epoch
         s.applied.append((ev.id, ev.author))
         return set()
@@ -616,7 +616,9 @@ def _may_remove(
 
 def _new_epoch(s: CouncilState, ev: StateEvent, write_key: bytes) -> None:
     if write_key not in s.epochs:  # named first by someone else: its creator stays
-        s.epochs[write_key] = ev.id
+        # A new dict: states share theirs (a state is copied for every state event,
+        # and copying every epoch made each event cost every removal).
+        s.epochs = {**s.epochs, write_key: ev.id}
     s.current_epoch = write_key
 
 
@@ -783,6 +785,7 @@ class Resolver:
         # carries holds their keys), interned: they change only with rotations.
         self._causal_epochs: dict[bytes, frozenset[bytes]] = {}
         self._last_epochs: frozenset[bytes] = frozenset()
+        self._last_epochs_of: dict[bytes, bytes] | None = None  # the states' dict it is of
         self._authorised: dict[bytes, bool] = {}  # ending -> allowed in its causal past
         self._place: dict[bytes, tuple[int, bytes]] = {}  # id -> (clock, id), total order
         self._newest: tuple[int, bytes] | None = None  # the last event in the total order
@@ -812,8 +815,12 @@ class Resolver:
             self._endings_of.setdefault(ENDINGS[ev.kind](ev), []).append(ev.id)
         causal = self.state_of(heads)
         if isinstance(ev.body, kinds.Admit | kinds.Recover):
-            if self._last_epochs != causal.epochs.keys():
-                self._last_epochs = frozenset(causal.epochs)
+            # States share their epochs until one is added (`_new_epoch`): comparing
+            # them on every admission cost every epoch.
+            if causal.epochs is not self._last_epochs_of:
+                self._last_epochs_of = causal.epochs
+                if self._last_epochs != causal.epochs.keys():
+                    self._last_epochs = frozenset(causal.epochs)
             self._causal_epochs[ev.id] = self._last_epochs
         self._advance_final(ev, place)
         return causal
@@ -1057,7 +1064,12 @@ class Resolver:
         found = self._authorised.get(ev.id)
         if found is None:
             causal = self.state_of(ev.heads)
-            found = apply(causal.copy(), ev, causal, self) is not None
+            trial = causal.copy()
+            # Its own list of what it applied (which nothing of a trial reads): appending
+            # to the one it shares with `causal` would make the next state that extends
+            # `causal` copy the whole history first, once for every removal.
+            trial.applied = Applied()
+            found = apply(trial, ev, causal, self) is not None
             self._authorised[ev.id] = found
         return found
 
