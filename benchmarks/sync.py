@@ -58,7 +58,8 @@ from shora.sync.negentropy import (
     Storage,
 )
 from shora.sync.outcome import SyncProgress
-from shora.sync.relay import EmbeddedRelay, RelayLimits
+from shora.sync.relay import EmbeddedRelay
+from shora.sync.relay_connection import RelayLimits
 from shora.sync.session import FALLBACK_WINDOW, SyncSession
 from shora.sync.transport import sync_with_relay
 from sync_drip import DripRound, drip_round

@@ -40,7 +40,8 @@ from ingest import cpu_with_children  # same directory
 from shora.kernel import kinds, profile, tokens
 from shora.node import Node
 from shora.sync.local import NodeEnvelopes
-from shora.sync.relay import EmbeddedRelay, RelayLimits
+from shora.sync.relay import EmbeddedRelay
+from shora.sync.relay_connection import RelayLimits
 from shora.sync.transport import publish
 
 PASSPHRASE = "benchmark passphrase"

@@ -25,7 +25,8 @@ from shora.kernel import ahead, checking, crypto, nip01
 from shora.kernel.kinds import Message
 from shora.node import Node
 from shora.sync.local import NodeEnvelopes
-from shora.sync.relay import EmbeddedRelay, RelayLimits
+from shora.sync.relay import EmbeddedRelay
+from shora.sync.relay_connection import RelayLimits
 from shora.sync.transport import PublishResult, publish
 
 

@@ -31,7 +31,8 @@ from shora.node import Node
 from shora.sync import messages, nip77, summary
 from shora.sync.local import NodeEnvelopes
 from shora.sync.negentropy import NegentropyError
-from shora.sync.relay import EmbeddedRelay, RelayConnection, RelayLimits
+from shora.sync.relay import EmbeddedRelay
+from shora.sync.relay_connection import RelayConnection, RelayLimits
 from shora.sync.session import SyncSession
 
 DAY = 24 * 3600

@@ -27,7 +27,8 @@ from shora.node import Node
 from shora.sync import auth, messages, nip77
 from shora.sync.local import NodeEnvelopes
 from shora.sync.negentropy import Negentropy, Storage
-from shora.sync.relay import EmbeddedRelay, RelayLimits
+from shora.sync.relay import EmbeddedRelay
+from shora.sync.relay_connection import RelayLimits
 from shora.sync.runner import sync_round
 from shora.sync.session import SyncSession
 from shora.sync.transport import ConnectionFailed, sync_with_relay

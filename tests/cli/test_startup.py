@@ -18,6 +18,7 @@ HEAVY = (
     "shora.node",
     "shora.sync.runner",
     "shora.sync.relay",
+    "shora.sync.relay_connection",
     "shora.web",
     "zeroconf",
     "segno",

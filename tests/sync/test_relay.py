@@ -36,7 +36,8 @@ from shora.node import Node
 from shora.sync import auth, messages
 from shora.sync.local import NodeEnvelopes
 from shora.sync.outcome import SyncResult
-from shora.sync.relay import EmbeddedRelay, RelayConnection, RelayLimits
+from shora.sync.relay import EmbeddedRelay
+from shora.sync.relay_connection import RelayConnection, RelayLimits
 from shora.sync.session import RelayTimeout, SyncFailed, SyncSession
 from shora.sync.transport import (
     ConnectionFailed,

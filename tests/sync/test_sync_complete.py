@@ -32,7 +32,7 @@ from shora.sync.local import NodeEnvelopes
 from shora.sync.outcome import SyncResult
 from shora.sync.paging import Pager
 from shora.sync.peers import PeerBook
-from shora.sync.relay import RelayConnection, RelayLimits
+from shora.sync.relay_connection import RelayConnection, RelayLimits
 from shora.sync.runner import PeerOutcome, sync_round
 from shora.sync.session import SyncSession
 from shora.sync.transport import publish, sync_with_relay

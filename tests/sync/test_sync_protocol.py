@@ -28,7 +28,7 @@ from shora.kernel.ingest import Report
 from shora.sync import messages, nip77
 from shora.sync.messages import ProtocolError
 from shora.sync.negentropy import Negentropy, Storage
-from shora.sync.relay import RelayConnection, RelayLimits
+from shora.sync.relay_connection import RelayConnection, RelayLimits
 from shora.sync.session import SyncFailed, SyncSession, SyncStateError
 
 KIND = 4040

@@ -20,7 +20,8 @@ from shora.sync import messages
 from shora.sync.local import NodeEnvelopes
 from shora.sync.outbox import Outbox
 from shora.sync.peers import NIP77_RECHECK, PeerBook
-from shora.sync.relay import EmbeddedRelay, RelayConnection
+from shora.sync.relay import EmbeddedRelay
+from shora.sync.relay_connection import RelayConnection
 from shora.sync.runner import sync_round
 
 
