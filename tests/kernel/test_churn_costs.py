@@ -154,6 +154,32 @@ def test_copies_of_the_applied_events_share_one_list_and_stay_apart() -> None:
     assert c.since(4) == [(b"c", b"x")] and a[:3] == b[:3] and a == list(a)
 
 
+def test_removals_leave_the_final_states_one_list_of_applied_events(tmp_path: Path) -> None:
+    """Whether a removal is allowed is found by applying it to a trial copy of its causal
+    past. What the trial applies stays out of the list the final states share: otherwise
+    the next final state copies its whole part of the list first, and the projection
+    compares the two entry by entry, once for every removal. In the founder's node, and
+    in a member's that imports the history at once."""
+    founder = make_node(tmp_path, "founder")
+    council = founder.councils.create("Refinery", "", "Nasrin", kinds.Rules(removal="member"))
+    member = make_node(tmp_path, "member")
+    admit(founder, member, council, "Member")
+    keys = [admit_stranger(founder, council, f"m{i}") for i in range(4)]
+
+    def applied(node: Node) -> membership.Applied:
+        return node.ingestor.projection.resolver(council).final().applied
+
+    first = applied(founder)
+    for i, key in enumerate(keys[:3]):
+        assert founder.membership.remove(council, key).admitted
+        keys.append(admit_stranger(founder, council, f"after{i}"))
+    last = applied(founder)
+    assert last._items is first._items  # the same list, extended in place
+    assert len(last) == len(first) + 3 * 4  # each removal, its grant, an invite, an admit
+    send(founder, member)
+    assert applied(member) == list(last)
+
+
 def test_a_newcomer_after_each_rotation_gets_every_epoch(tmp_path: Path) -> None:
     """The welcome's ring is encoded once per rotation and reused: a newcomer admitted
     after a removal (a new epoch) still receives every epoch, the new one included."""
