@@ -79,13 +79,8 @@ class Ahead:
             return self._by_children(
                 checkers, _chunked(itertools.chain(head, stream), PROCESS_CHUNK)
             )
-        pool = verify_pool()
-        assert pool is not None
         bulk.enter_context(quick_switches())
-        return self._ahead(
-            lambda chunk: pool.submit(self._precheck, chunk),
-            _chunked(itertools.chain(head, stream), POOL_CHUNK),
-        )
+        return self._by_pool(_chunked(itertools.chain(head, stream), POOL_CHUNK))
 
     # --- a relay's batch ----------------------------------------------------------
 
@@ -103,9 +98,7 @@ class Ahead:
         elif (checkers := self._burst_checkers()) is not None:
             checked = self._by_children(checkers, chunks, early.sent)
         else:
-            pool = verify_pool()
-            assert pool is not None
-            checked = self._ahead(lambda chunk: pool.submit(self._precheck, chunk), chunks)
+            checked = self._by_pool(chunks)
         try:
             yield checked
         finally:
@@ -187,6 +180,12 @@ class Ahead:
         finally:
             for _, future in ahead:
                 future.cancel()
+
+    def _by_pool(self, chunks: Iterator[list[bytes]]) -> Chunks:
+        """`_ahead` on the process's pool of threads (there is one: two cores or more)."""
+        pool = verify_pool()
+        assert pool is not None
+        return self._ahead(lambda chunk: pool.submit(self._precheck, chunk), chunks)
 
     def _by_children(
         self,

@@ -175,12 +175,16 @@ def open_grants(
     sign_pk: bytes, kx_pk: bytes, kx_sk: bytes, council: bytes, write_pk: bytes, grants: Grants
 ) -> Epoch | None:
     """The epoch `write_pk` if a box of `grants` is ours and opens it, else None."""
-    for wrapped in _find_box(grants.boxes, sign_pk[:MEMBER_TAG_LEN]):
-        try:
-            shared = crypto.kx_shared(kx_sk, grants.eph)
-        except InvalidInput:
-            return None
-        grant_key = _xor(wrapped, _wrap(shared, grants.eph, kx_pk))
+    found = _find_box(grants.boxes, sign_pk[:MEMBER_TAG_LEN])
+    if not found:
+        return None
+    try:
+        shared = crypto.kx_shared(kx_sk, grants.eph)
+    except InvalidInput:
+        return None
+    wrap = _wrap(shared, grants.eph, kx_pk)  # the same for every box naming us
+    for wrapped in found:
+        grant_key = _xor(wrapped, wrap)
         plain = crypto.aead_decrypt(
             _grant_aead_key(grant_key), grants.sealed, _grant_ad(council, write_pk)
         )

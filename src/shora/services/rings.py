@@ -14,7 +14,6 @@ the rings of a council weigh about epochs x FULL_EVERY entries, not epochs squar
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
 
 from shora.kernel import keys
 from shora.kernel.core import NodeCore
@@ -83,17 +82,13 @@ class Rings:
             self._carried[write_pk] = found
         return found
 
-    def _closure(self, write_pk: bytes) -> frozenset[bytes]:
-        return _closure(write_pk, self.carried)
-
-
-def _closure(start: bytes, carried: Callable[[bytes], frozenset[bytes]]) -> frozenset[bytes]:
-    """Every epoch reached from `start` through the rings, `start` excluded."""
-    seen: set[bytes] = set()
-    edge = [start]
-    while edge:
-        for found in carried(edge.pop()):
-            if found not in seen and found != start:
-                seen.add(found)
-                edge.append(found)
-    return frozenset(seen)
+    def _closure(self, start: bytes) -> frozenset[bytes]:
+        """Every epoch reached from `start` through the rings, `start` excluded."""
+        seen: set[bytes] = set()
+        edge = [start]
+        while edge:
+            for found in self.carried(edge.pop()):
+                if found not in seen and found != start:
+                    seen.add(found)
+                    edge.append(found)
+        return frozenset(seen)
