@@ -477,7 +477,7 @@ def verify_inputs(founder: Node, path: Path, total: int) -> list[VerifyInput]:
             verifier = verifiers.get(env.pubkey)
             if verifier is None:
                 verifier = verifiers[env.pubkey] = crypto.WriteVerifier(write_pk)
-            epoch = founder.ingestor.epoch(write_pk)
+            epoch = founder.ingestor.keyring.epoch(write_pk)
             assert epoch is not None
             signed = signed_decoder.decode(decrypt_content(env, epoch.content_key, write_pk))
             inputs.append(

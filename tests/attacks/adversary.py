@@ -42,7 +42,7 @@ class Adversary:
     def epochs(self) -> list[keys.Epoch]:
         """Every epoch of the council this profile ever held, oldest first."""
         return self.node.ingestor.projection.epochs_by_creation(
-            self.council, self.node.ingestor.epochs_of(self.council)
+            self.council, self.node.ingestor.keyring.epochs_of(self.council)
         )
 
     def heads(self) -> list[bytes]:

@@ -37,7 +37,7 @@ def test_a_removed_informer_unwraps_no_box_of_the_new_epochs_grants(tmp_path: Pa
     everyone([a, b, m])
     informer = Adversary(m, council)
     me = m.identity(council)
-    kx_sk = m.ingestor.unseal_secret(m.store.councils.kx_identity(council)[2])  # type: ignore[index]
+    kx_sk = m.ingestor.keyring.unseal_secret(m.store.councils.kx_identity(council)[2])  # type: ignore[index]
     a.membership.remove(council, informer.key, "informer")
     a.posts.post(council, "the new meeting place")
     everyone([a, b])
@@ -59,7 +59,7 @@ def test_a_removed_informer_unwraps_no_box_of_the_new_epochs_grants(tmp_path: Pa
         for tag in keys.box_tags(g.boxes):
             as_them = tag + me.sign_pk[keys.MEMBER_TAG_LEN :]
             assert keys.open_grants(as_them, me.kx_pk, kx_sk, council, new_epoch, found) is None
-    assert m.ingestor.epoch(new_epoch) is None
+    assert m.ingestor.keyring.epoch(new_epoch) is None
     assert "the new meeting place" in _texts(b, council)
     assert "the new meeting place" not in _texts(m, council)
 
@@ -104,7 +104,7 @@ def test_an_informers_ring_envelopes_are_capped_and_their_epochs_inert(tmp_path:
     assert report.refused.get("WrongEpoch") == 1
     assert report.refused.get("TooManyWaiting", 0) >= 1
     assert _ring_envelopes(a, hint) == 4
-    assert a.ingestor.epoch(made_up.write_pk) is not None  # learned, and inert:
+    assert a.ingestor.keyring.epoch(made_up.write_pk) is not None  # learned, and inert:
     digest = a.councils.state_digest(council)
     under_made_up = informer.forge(
         "post.message", kinds.Message("meet at the gate at dawn"), epoch=made_up

@@ -55,7 +55,7 @@ def two_councils(tmp_path: Path) -> tuple[bytes, Node, Node, Node]:
 
 
 def write_keys(node: Node) -> set[str]:
-    return {e.write_pk.hex() for e in node.ingestor.all_epochs()}
+    return {e.write_pk.hex() for e in node.ingestor.keyring.all_epochs()}
 
 
 @contextlib.asynccontextmanager
@@ -117,7 +117,7 @@ def test_a_stranger_gets_nothing_from_the_embedded_relay(tmp_path: Path) -> None
 
     async def scenario() -> tuple[list[str], list[str], int]:
         async with relay_of(a) as relay:
-            got = await probe(relay.url, s.ingestor.all_epochs(), targets, ids)
+            got = await probe(relay.url, s.ingestor.keyring.all_epochs(), targets, ids)
             async with websockets.connect(relay.url) as ws:  # an upload without a key
                 await ws.recv()
                 await ws.send(messages.event(raw))
@@ -134,7 +134,7 @@ def test_a_stranger_gets_nothing_from_the_embedded_relay(tmp_path: Path) -> None
     for answer in refusals[2:5]:
         assert answer[0] == "CLOSED" and answer[2].startswith(("auth-required:", "restricted:"))
     assert refusals[5][0] == "NEG-ERR" and refusals[5][2].startswith("auth-required:")
-    own = refusals[6 : 6 + len(s.ingestor.all_epochs())]
+    own = refusals[6 : 6 + len(s.ingestor.keyring.all_epochs())]
     assert own and all(r[0] == "OK" and r[2] is False and "restricted" in r[3] for r in own)
     assert all(r[0] == "CLOSED" for r in refusals[-3:-1])
     assert refusals[-1][0] == "NOTICE" and refusals[-1][1].startswith("invalid:")
@@ -218,7 +218,7 @@ def test_a_member_of_two_councils_proves_only_the_one_the_peer_holds(tmp_path: P
     out = exchange.receive(messages.auth(challenge))
     proven = {json.loads(t)[1]["pubkey"] for t in out if t.startswith('["AUTH"')}
     assert proven and proven <= write_keys(a)
-    other_keys = {e.write_pk.hex() for e in b.ingestor.epochs_of(other)}
+    other_keys = {e.write_pk.hex() for e in b.ingestor.keyring.epochs_of(other)}
     assert not any(k in "".join(out) for k in other_keys)
     assert made == [{cid}]
     # The same challenge seen at another address (replayed by a stranger) proves nothing.
@@ -350,7 +350,7 @@ def test_serve_lan_gives_a_stranger_nothing_and_serves_a_member(tmp_path: Path) 
     try:
         assert "Serving the local network" in serving.first_line()
         url = f"ws://127.0.0.1:{port}"
-        got = run(probe(url, stranger.ingestor.all_epochs(), targets, ids))
+        got = run(probe(url, stranger.ingestor.keyring.all_epochs(), targets, ids))
         assert_learned_nothing(got, targets)
         b.ok("relays", "add", COUNCIL, url)
         b.ok("sync")

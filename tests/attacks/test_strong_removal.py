@@ -69,7 +69,7 @@ def _assert_cut_off(honest: list[Node], m: Node, council: bytes, secret: str) ->
         final = node.ingestor.projection.final_state(council)
         assert not final.is_active(me)
         assert final.current_epoch is not None
-        assert m.ingestor.epoch(final.current_epoch) is None
+        assert m.ingestor.keyring.epoch(final.current_epoch) is None
         assert secret in _texts(node, council)
     assert secret not in _texts(m, council)
 
@@ -201,7 +201,7 @@ def test_a_cycle_of_concurrent_removals_removes_everyone_in_it(tmp_path: Path) -
     assert final.epochs[final.current_epoch] not in final.mutual
     for node in (a, b, c):
         send(d, node)
-        assert node.ingestor.epoch(final.current_epoch) is None
+        assert node.ingestor.keyring.epoch(final.current_epoch) is None
 
 
 def test_a_newcomer_admitted_during_a_removal_gets_the_new_epoch_in_one_round(
@@ -217,13 +217,13 @@ def test_a_newcomer_admitted_during_a_removal_gets_the_new_epoch_in_one_round(
     everyone([a, b, m, n])  # one round
     final = n.ingestor.projection.final_state(council)
     assert final.current_epoch is not None
-    assert n.ingestor.epoch(final.current_epoch) is not None
+    assert n.ingestor.keyring.epoch(final.current_epoch) is not None
     n.posts.post(council, "the clinic has insulin")
     everyone([a, b, m, n])
     for node in (a, b):
         assert "the clinic has insulin" in _texts(node, council)
     assert "the clinic has insulin" not in _texts(m, council)
-    assert m.ingestor.epoch(final.current_epoch) is None
+    assert m.ingestor.keyring.epoch(final.current_epoch) is None
 
 
 def test_a_newcomer_admitted_while_someone_leaves_gets_the_rotated_epoch(tmp_path: Path) -> None:
@@ -235,7 +235,7 @@ def test_a_newcomer_admitted_while_someone_leaves_gets_the_rotated_epoch(tmp_pat
     everyone([a, b, n])
     everyone([a, b, n])
     final = n.ingestor.projection.final_state(council)
-    assert n.ingestor.epoch(bytes(final.current_epoch or b"")) is not None
+    assert n.ingestor.keyring.epoch(bytes(final.current_epoch or b"")) is not None
     n.posts.post(council, "meeting at six")
     everyone([a, b, n])
     send(a, m)
@@ -340,7 +340,7 @@ def test_a_replayed_or_rewrapped_grant_gives_nothing(tmp_path: Path) -> None:
         assert report.duplicate == 1
         assert node.councils.state_digest(council) == digest
     m.bundles.import_envelopes([replayed, rewrapped.raw])
-    assert m.ingestor.epoch(grant.body.epoch) is None
+    assert m.ingestor.keyring.epoch(grant.body.epoch) is None
     _assert_cut_off([a, b], m, council, "new shift rota")
 
 

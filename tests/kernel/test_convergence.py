@@ -179,7 +179,7 @@ def _no_removed_member_holds_a_later_key(people: list[Node], council: bytes) -> 
             continue
         for write_key, created_by in final.epochs.items():
             if member.ended_by in resolver.past(created_by):
-                assert p.ingestor.epoch(write_key) is None
+                assert p.ingestor.keyring.epoch(write_key) is None
 
 
 def _key(node: Node, council: bytes) -> bytes:

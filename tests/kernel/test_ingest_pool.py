@@ -296,7 +296,7 @@ def _epochs_of(world: World, tmp_path: Path) -> dict[bytes, keys.Epoch]:
     shutil.copytree(world.template, tmp_path / "held")
     with Node.open(tmp_path / "held", PASSPHRASE, allow_weak_kdf=True) as node:
         node.bundles.import_envelopes(world.raws, heal=False)
-        return {e.write_pk: e for e in node.ingestor.all_epochs()}
+        return {e.write_pk: e for e in node.ingestor.keyring.all_epochs()}
 
 
 def test_a_checking_process_answers_what_checking_here_finds(world: World, tmp_path: Path) -> None:

@@ -162,9 +162,9 @@ def test_a_newcomer_reads_every_epoch_from_a_small_welcome_and_one_ring(tmp_path
     ring_hint = keys.ring_hint(current)
     stored = dict(_welcomes(founder))
     assert ring_hint in stored
-    epochs = {e.write_pk for e in founder.ingestor.epochs_of(council)}
+    epochs = {e.write_pk for e in founder.ingestor.keyring.epochs_of(council)}
     assert len(epochs) == 7
-    assert {e.write_pk for e in newcomer.ingestor.epochs_of(council)} == epochs
+    assert {e.write_pk for e in newcomer.ingestor.keyring.epochs_of(council)} == epochs
     assert {p["text"] for p in newcomer.posts.posts(council, limit=100)} >= set(posts)
     assert newcomer.councils.state_digest(council) == founder.councils.state_digest(council)
     # the newcomer's welcome, the last written, holds one epoch: a sealed box of about
@@ -204,7 +204,7 @@ def test_rings_grow_with_epochs_not_epochs_squared(tmp_path: Path) -> None:
         admit_stranger(founder, council, f"k{i}")
     newcomer = make_node(tmp_path, "newcomer")
     admit(founder, newcomer, council, "Bahar")
-    held = {e.write_pk: e for e in founder.ingestor.epochs_of(council)}
+    held = {e.write_pk: e for e in founder.ingestor.keyring.epochs_of(council)}
     assert len(held) == 41
     entries, full = 0, 0
     for under in held.values():
@@ -214,5 +214,5 @@ def test_rings_grow_with_epochs_not_epochs_squared(tmp_path: Path) -> None:
             entries += len(ring)
             full += len(ring) > rings.FULL_EVERY
     assert entries < 500 and full <= 3
-    assert {e.write_pk for e in newcomer.ingestor.epochs_of(council)} == set(held)
+    assert {e.write_pk for e in newcomer.ingestor.keyring.epochs_of(council)} == set(held)
     assert newcomer.councils.state_digest(council) == founder.councils.state_digest(council)

@@ -51,8 +51,8 @@ def test_removed_member_cannot_read_anything_after_removal(nodes: list[Node]) ->
     assert c.councils.get(council).status == "removed"
     assert "strike on monday" not in _texts(c, council)
     new_epoch = a.ingestor.projection.final_state(council).current_epoch
-    assert new_epoch is not None and c.ingestor.epoch(new_epoch) is None
-    assert b.ingestor.epoch(new_epoch) is not None
+    assert new_epoch is not None and c.ingestor.keyring.epoch(new_epoch) is None
+    assert b.ingestor.keyring.epoch(new_epoch) is not None
     assert "strike on monday" in _texts(b, council)
     # Their own node refuses to write; a modified client's events are refused by the rest.
     with pytest.raises(NotAllowed):

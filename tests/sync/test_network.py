@@ -259,7 +259,7 @@ def test_joining_a_council_of_many_removals_through_a_relay_reads_every_epoch(
         with Node.open(b.home, b.passphrase, allow_weak_kdf=True) as node:
             council = node.find_council(COUNCIL)
             current = node.ingestor.projection.final_state(council).current_epoch
-            assert current is not None and len(node.ingestor.epochs_of(council)) == 7
+            assert current is not None and len(node.ingestor.keyring.epochs_of(council)) == 7
             # the older six came in the ring envelope under the current epoch
             hint = keys.ring_hint(current)
             assert node.store.one("SELECT count(*) FROM envelopes WHERE hint=?", (hint,)) == 1

@@ -131,11 +131,11 @@ class NodeCore:
 
     def epochs_of(self, council: bytes) -> list[keys.Epoch]:
         """The key epochs this profile holds for the council."""
-        return self.ingestor.epochs_of(council)
+        return self.ingestor.keyring.epochs_of(council)
 
     def epoch(self, write_pk: bytes) -> keys.Epoch | None:
         """The epoch of that write key, if this profile holds it."""
-        return self.ingestor.epoch(write_pk)
+        return self.ingestor.keyring.epoch(write_pk)
 
     def epochs_by_creation(self, council: bytes, held: list[keys.Epoch]) -> list[keys.Epoch]:
         """The held epochs, oldest first (by the events that made them)."""
@@ -143,7 +143,7 @@ class NodeCore:
 
     def learn_epoch(self, epoch: keys.Epoch) -> bool:
         """Keep an epoch's keys (sealed under the profile's key); False if known."""
-        return self.ingestor.learn_epoch(epoch)
+        return self.ingestor.keyring.learn(epoch)
 
     def known_holders(self, council: bytes) -> dict[bytes, set[bytes]]:
         """For each epoch's write key, the members known to hold it."""
@@ -151,7 +151,7 @@ class NodeCore:
 
     def unseal_secret(self, sealed: bytes) -> bytes:
         """A member secret key sealed under the profile's key, opened."""
-        return self.ingestor.unseal_secret(sealed)
+        return self.ingestor.keyring.unseal_secret(sealed)
 
     def open_sealed(self, council: bytes, sealed: bytes) -> bytes | None:
         """A sealed box addressed to this profile's exchange key in that council, opened
@@ -231,7 +231,7 @@ class NodeCore:
         if row is None:
             raise NotFound(_("this profile has no identity in that council"))
         sign_pk, sealed_sk, kx_pk, name = row
-        return _Identity(sign_pk, self.ingestor.unseal_secret(sealed_sk), kx_pk, name)
+        return _Identity(sign_pk, self.ingestor.keyring.unseal_secret(sealed_sk), kx_pk, name)
 
     def new_identity(self, council: bytes, name: str) -> _Identity:
         sign_pk, sign_sk = crypto.sign_keypair()
@@ -252,9 +252,9 @@ class NodeCore:
         self.store.councils.add_identity(
             council,
             sign_pk,
-            self.ingestor.seal_secret(sign_sk),
+            self.ingestor.keyring.seal_secret(sign_sk),
             kx_pk,
-            self.ingestor.seal_secret(kx_sk),
+            self.ingestor.keyring.seal_secret(kx_sk),
             name,
         )
 
@@ -265,9 +265,9 @@ class NodeCore:
         self.store.councils.replace_identity(
             council,
             sign_pk,
-            self.ingestor.seal_secret(sign_sk),
+            self.ingestor.keyring.seal_secret(sign_sk),
             kx_pk,
-            self.ingestor.seal_secret(kx_sk),
+            self.ingestor.keyring.seal_secret(kx_sk),
             name,
         )
         return sign_pk
@@ -281,10 +281,10 @@ class NodeCore:
 
     def writing_epoch(self, council: bytes) -> keys.Epoch:
         final = self.ingestor.projection.final_state(council)
-        current = self.ingestor.epoch(final.current_epoch) if final.current_epoch else None
+        current = self.ingestor.keyring.epoch(final.current_epoch) if final.current_epoch else None
         if current is not None and current.council == council:
             return current
-        held = {e.write_pk: e for e in self.ingestor.epochs_of(council)}
+        held = {e.write_pk: e for e in self.ingestor.keyring.epochs_of(council)}
         if not any(w in held for w in final.epochs):
             raise NotAllowed(_("this profile holds no key of this council yet"))
         # Writing under an older epoch would let whoever was removed since read it.

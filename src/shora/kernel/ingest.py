@@ -29,7 +29,7 @@ from shora.errors import (
     WrongEpoch,
 )
 from shora.i18n import _, digits
-from shora.kernel import crypto, keys, kinds, membership, nip01
+from shora.kernel import keys, kinds, membership, nip01
 from shora.kernel.ahead import Ahead
 from shora.kernel.checking import Checked, Verifiers
 from shora.kernel.events import (
@@ -43,6 +43,7 @@ from shora.kernel.events import (
     event_ref,
     open_content,
 )
+from shora.kernel.keyring import Keyring
 from shora.kernel.projection import Projection
 from shora.kernel.storage import Store
 from shora.kernel.waiting import (
@@ -119,13 +120,8 @@ class Ingestor:
         self.store = store
         self.now = now
         self._waiting = Waiting(store, lambda: self.now())
-        self._identity_key = identity_key
+        self.keyring = Keyring(store, identity_key)  # the epochs held, our secrets sealed
         self._verifier = Verifiers()
-        self._epochs: dict[bytes, keys.Epoch] = {}
-        # The same epochs by council, in the order learnt: a council's ring is read on
-        # every write and admission, and filtering every epoch held made that cost grow
-        # with the rotations of every council.
-        self._rings: dict[bytes, dict[bytes, keys.Epoch]] = {}
         self._meta: dict[bytes, _Meta] = {}
         self._projection = Projection(store)
         self._writes = _Writes()
@@ -136,40 +132,8 @@ class Ingestor:
         self._pending: int = store.waiting.pending_count()
         self._data_version = self._version()
         self.progress: Callable[[int], None] | None = None
-        self._set_epochs(self._load_epochs())
         # Where signatures are checked ahead of the sequential step, and how far.
-        self.ahead = Ahead(lambda: self._epochs, self._verifier)
-
-    def _set_epochs(self, epochs: list[keys.Epoch]) -> None:
-        self._epochs = {e.write_pk: e for e in epochs}
-        self._rings = {}
-        for e in epochs:
-            self._rings.setdefault(e.council, {})[e.write_pk] = e
-
-    def _load_epochs(self) -> list[keys.Epoch]:
-        return [
-            keys.Epoch(council, write_pk, content_key, write_sk)
-            for write_pk, council, content_key, write_sk in self.store.epochs.all()
-        ]
-
-    # --- keys ------------------------------------------------------------------
-
-    def epoch(self, write_pk: bytes) -> keys.Epoch | None:
-        return self._epochs.get(write_pk)
-
-    def all_epochs(self) -> list[keys.Epoch]:
-        return list(self._epochs.values())
-
-    def epochs_of(self, council: bytes) -> list[keys.Epoch]:
-        return list(self._rings.get(council, {}).values())
-
-    def learn_epoch(self, epoch: keys.Epoch) -> bool:
-        if epoch.write_pk in self._epochs:
-            return False
-        self.store.epochs.add(epoch.write_pk, epoch.council, epoch.content_key, epoch.write_sk)
-        self._epochs[epoch.write_pk] = epoch
-        self._rings.setdefault(epoch.council, {})[epoch.write_pk] = epoch
-        return True
+        self.ahead = Ahead(lambda: self.keyring.held, self._verifier)
 
     # --- entry points ---------------------------------------------------------------
 
@@ -231,7 +195,7 @@ class Ingestor:
     def _release_held(self, report: Report) -> None:
         """Take in the held envelopes whose write key we now hold, a few at a time."""
         while True:
-            ready = [k for k in self._waiting.held_keys() if k in self._epochs]
+            ready = [k for k in self._waiting.held_keys() if k in self.keyring.held]
             if not ready:
                 return
             for write_pk in ready:
@@ -391,7 +355,7 @@ class Ingestor:
         self._waiting.forget()
         self._projection = Projection(self.store)
         self._pending = self.store.waiting.pending_count()
-        self._set_epochs(self._load_epochs())
+        self.keyring.reload()
         self._data_version = self._version()
 
     def transaction(self) -> contextlib.AbstractContextManager[None]:
@@ -467,7 +431,7 @@ class Ingestor:
             raise UnknownKind(
                 _("envelope kind {kind} is not a Shora kind").format(kind=digits(str(env.kind)))
             )
-        epoch = self._epochs.get(write_pk)
+        epoch = self.keyring.held.get(write_pk)
         if epoch is None:
             raise UnknownWriteKey(_("written under a write key of no council held here"))
         if pre is not None and pre.opened is not None and pre.epoch is epoch:
@@ -551,7 +515,7 @@ class Ingestor:
     def _author_of(self, raw: bytes) -> bytes:
         """The inner author of an envelope already opened once (its quota in `pending`)."""
         env = nip01.decode(raw)
-        epoch = self._epochs[bytes.fromhex(env.pubkey)]
+        epoch = self.keyring.held[bytes.fromhex(env.pubkey)]
         return open_content(env, epoch.content_key, epoch.write_pk, epoch.council).payload.author
 
     def _release_waiting(self, arrived: bytes, report: Report) -> None:
@@ -570,7 +534,7 @@ class Ingestor:
                 try:
                     with self.store.transaction():
                         env = nip01.decode(raw)
-                        epoch = self._epochs[bytes.fromhex(env.pubkey)]
+                        epoch = self.keyring.held[bytes.fromhex(env.pubkey)]
                         opened = open_content(env, epoch.content_key, epoch.write_pk, epoch.council)
                         if self._has_event(opened.inner_id):
                             # The same event sealed again in another envelope, both
@@ -773,26 +737,10 @@ class Ingestor:
         """Learn an epoch granted to us. Whether the grant counts may change as events
         arrive, so every box for us is opened; a node writes only under the epoch the
         council's state names (`NodeCore.writing_epoch`), never a void one's."""
-        if not isinstance(body, kinds.EpochGrant):
-            return
-        me = self.store.councils.kx_identity(council)
-        if me is None:
-            return
-        sign_pk, kx_pk, sealed_kx = me
-        if body.epoch in self._epochs or not body.names(sign_pk):
-            return
-        epoch = body.open(sign_pk, kx_pk, self.unseal_secret(sealed_kx), council)
-        if epoch is not None and self.learn_epoch(epoch):
-            report.keys_learned += 1
-
-    def unseal_secret(self, sealed: bytes) -> bytes:
-        plain = crypto.aead_decrypt(self._identity_key, sealed, b"shora/identity/v1")
-        if plain is None:
-            raise RuntimeError("identity key cannot open a stored secret")
-        return plain
-
-    def seal_secret(self, secret: bytes) -> bytes:
-        return crypto.aead_encrypt(self._identity_key, secret, b"shora/identity/v1")
+        if isinstance(body, kinds.EpochGrant):
+            epoch = self.keyring.open_grant(council, body)
+            if epoch is not None and self.keyring.learn(epoch):
+                report.keys_learned += 1
 
     def _welcome(
         self, env: nip01.Envelope, eid: bytes, raw: bytes, write_pk: bytes, report: Report
@@ -802,7 +750,7 @@ class Ingestor:
         at most MAX_WELCOMES_PER_HINT of them per hint: anyone holding an old write key
         could otherwise fill the store with them."""
         hint = env.tag("k") or ""
-        epoch = self._epochs.get(write_pk)
+        epoch = self.keyring.held.get(write_pk)
         ring = False
         if epoch is None:
             epoch = self._open_welcome(env, write_pk, report)
@@ -832,10 +780,10 @@ class Ingestor:
         """A ring envelope (docs/protocol.md §6.3): the older epochs, sealed under the one
         it is written under. What it carries that this node lacks is learned; whoever
         holds the epoch could write one, as they could write a welcome."""
-        ring = keys.open_ring(epoch, decode_base64(env.content), self._epochs)
+        ring = self.keyring.open_ring(env, epoch)
         if ring is None:
             raise WrongEpoch(_("a ring envelope that does not open under its own write key"))
-        report.keys_learned += sum(self.learn_epoch(e) for e in ring)
+        report.keys_learned += sum(self.keyring.learn(e) for e in ring)
 
     def _await_admission(
         self, eid: bytes, council: bytes, write_pk: bytes, hint: str, raw: bytes, report: Report
@@ -863,22 +811,12 @@ class Ingestor:
     def _open_welcome(
         self, env: nip01.Envelope, write_pk: bytes, report: Report
     ) -> keys.Epoch | None:
-        hint = env.tag("k")
-        rows = self.store.councils.welcome_identities()
-        for council, status, request_id, sign_pk, kx_pk, sealed_kx in rows:
-            # A newcomer's welcome names their join request; a welcome back, their key.
-            if status != "joining":
-                request_id = keys.return_id(sign_pk)
-            if request_id is None or keys.welcome_hint(request_id) != hint:
-                continue
-            sealed = decode_base64(env.content)
-            ring = keys.open_welcome(
-                kx_pk, self.unseal_secret(sealed_kx), council, request_id, sealed
-            )
-            if ring and any(e.write_pk == write_pk for e in ring):
-                report.keys_learned += sum(self.learn_epoch(e) for e in ring)
-                return self._epochs[write_pk]
-        return None
+        """The epoch a welcome addressed to us is written under, its ring learnt."""
+        ring = self.keyring.open_welcome(env, write_pk)
+        if ring is None:
+            return None
+        report.keys_learned += sum(self.keyring.learn(e) for e in ring)
+        return self.keyring.held[write_pk]
 
     # --- projection -------------------------------------------------------------------
 

@@ -41,7 +41,7 @@ class NodeEnvelopes:
         """Everything under the write keys we hold, and welcomes for our join requests
         (of the councils this view is scoped to, if any)."""
         scope = self.councils
-        epochs = self.core.ingestor.all_epochs()
+        epochs = self.core.ingestor.keyring.all_epochs()
         authors = sorted(e.write_pk.hex() for e in epochs if scope is None or e.council in scope)
         wanted: list[Filter] = []
         if authors:
@@ -62,7 +62,7 @@ class NodeEnvelopes:
         used others, RECENT_EPOCHS in all: the keys membership is proven with."""
         scope = self.councils
         by_council: dict[bytes, list[keys.Epoch]] = {}
-        for epoch in self.core.ingestor.all_epochs():
+        for epoch in self.core.ingestor.keyring.all_epochs():
             if scope is None or epoch.council in scope:
                 by_council.setdefault(epoch.council, []).append(epoch)
         recent: list[keys.Epoch] = []
@@ -94,7 +94,7 @@ class NodeEnvelopes:
         may ask for or upload under."""
         wanted = set(councils)
         return sorted(
-            e.write_pk.hex() for e in self.core.ingestor.all_epochs() if e.council in wanted
+            e.write_pk.hex() for e in self.core.ingestor.keyring.all_epochs() if e.council in wanted
         )
 
     # --- answering filters -------------------------------------------------------------

@@ -74,7 +74,7 @@ def _fingerprint(ids: list[bytes]) -> bytes:
 
 def make_summary(view: NodeEnvelopes) -> bytes:
     """The summary of everything this node holds and wants."""
-    authors = sorted(e.write_pk for e in view.core.ingestor.all_epochs())
+    authors = sorted(e.write_pk for e in view.core.ingestor.keyring.all_epochs())
     hints = sorted({h for f in view.filters() for h in f.get("#k", [])})
     buckets = [
         Bucket(author, hour, count, fp)
@@ -129,12 +129,12 @@ def difference(view: NodeEnvelopes, summary: Summary) -> Iterator[bytes]:
     councils = {
         c
         for c in store.epochs.councils()
-        if any(e.write_pk in wanted for e in view.core.ingestor.epochs_of(c))
+        if any(e.write_pk in wanted for e in view.core.ingestor.keyring.epochs_of(c))
     }
     if summary.hints:
         councils |= store.events.councils_with_hints(list(summary.hints))
     theirs = {(b.author, b.hour): (b.count, b.fingerprint) for b in summary.buckets}
-    authors = sorted(e.write_pk for c in councils for e in view.core.ingestor.epochs_of(c))
+    authors = sorted(e.write_pk for c in councils for e in view.core.ingestor.keyring.epochs_of(c))
     ours = _buckets(view, authors)
     for author, hour in sorted(key for key, value in ours.items() if theirs.get(key) != value):
         yield from store.events.raws_between(author, hour * HOUR, (hour + 1) * HOUR)
